@@ -1,0 +1,65 @@
+/*
+ * config.h: INI configuration files, read with inih and checked against a
+ * schema, so that every program reports an unknown section or key, or a bad
+ * value, as "FILE:LINE: what is wrong".
+ *
+ * A schema is an array of struct cfg_key ending with a zeroed entry.  Each
+ * entry stores a parsed value at an offset inside the caller's struct.
+ */
+#ifndef IPCFLEET_CONFIG_H
+#define IPCFLEET_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_PATH_MAX  1024
+#define CFG_STR_MAX   256
+#define CFG_LIST_MAX  32 /* entries in a comma separated list */
+#define CFG_LINE_MAX  199 /* Debian's inih is built with INI_MAX_LINE 200 */
+#define CFG_FILE_MAX  (1024 * 1024)
+
+enum cfg_type {
+	CFG_STRING,   /* char[CFG_STR_MAX] */
+	CFG_PATH,     /* char[CFG_PATH_MAX], "~/" expanded */
+	CFG_U64,      /* uint64_t, bounded by min/max */
+	CFG_DURATION, /* uint64_t seconds, bounded by min/max */
+	CFG_SIZE,     /* uint64_t bytes, bounded by min/max */
+	CFG_LIST,     /* struct cfg_list: comma separated words; continuation lines append */
+	CFG_HOSTPORT_LIST, /* struct cfg_list of "host:port" entries, each checked */
+	CFG_CUSTOM,   /* calls fn(user, key, value, err, errlen) */
+};
+
+struct cfg_list {
+	size_t n;
+	char v[CFG_LIST_MAX][CFG_STR_MAX];
+};
+
+typedef int (*cfg_custom_fn)(void *user, const char *key, const char *value, char *err,
+			     size_t errlen);
+
+struct cfg_key {
+	const char *section;
+	const char *key; /* for CFG_CUSTOM: a suffix pattern "*.warn" matches "semmns.warn" */
+	enum cfg_type type;
+	size_t offset; /* into the caller's struct */
+	uint64_t min, max;
+	cfg_custom_fn fn;
+	const char *help; /* one line for documentation and -t output */
+};
+
+/*
+ * Loads path into out according to schema.  Keys not in the file keep the
+ * values already in out (the caller sets defaults first).  Returns 0, or -1
+ * with "FILE:LINE: message" (or "FILE: message") in err.
+ */
+int config_load(const char *path, const struct cfg_key *schema, void *out, char *err,
+		size_t errlen);
+/* The same, from a string (tests, fuzzing); name is used in messages. */
+int config_load_string(const char *name, const char *text, const struct cfg_key *schema, void *out,
+		       char *err, size_t errlen);
+
+/* Checks that every CFG_PATH/CFG_STRING key in required[] is non-empty. */
+int config_require(const char *path, const struct cfg_key *schema, const void *cfg,
+		   const char *const *required, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * model.h: the snapshot model shared by the agent, the aggregator and the CLI.
+ *
+ * A snapshot is what one agent saw at one moment: the kernel's IPC limits,
+ * every IPC object, and the scopes (the host itself, jails, IPC namespaces)
+ * the objects belong to.  Usage (how much of each limit is taken) is never
+ * sent on the wire: it is derived from the objects by model_usage(), the one
+ * place where kernel accounting rules live.
+ */
+#ifndef IPCFLEET_MODEL_H
+#define IPCFLEET_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Hard bounds: every count from a file or the wire is checked against these. */
+#define MODEL_MAX_LIMITS   64
+#define MODEL_MAX_SCOPES   4096
+#define MODEL_MAX_OBJECTS  200000
+#define MODEL_NAME_MAX     64 /* limit names, scope ids and names, incl. NUL */
+#define MODEL_TEXT_MAX     256
+
+enum ipc_type { IPC_SHM = 0, IPC_SEM = 1, IPC_MSG = 2 };
+
+enum scope_kind { SCOPE_HOST = 0, SCOPE_JAIL = 1, SCOPE_IPCNS = 2 };
+
+/* Per-scope isolation of one IPC type, as FreeBSD's sysvshm/sysvsem/sysvmsg. */
+enum isolation { ISO_UNKNOWN = 0, ISO_NEW, ISO_INHERIT, ISO_DISABLE };
+
+struct ipc_limit {
+	char name[MODEL_NAME_MAX]; /* lowercase kernel name: "semmns" */
+	uint64_t value;
+};
+
+struct ipc_limits {
+	size_t n;
+	struct ipc_limit v[MODEL_MAX_LIMITS];
+};
+
+struct ipc_scope {
+	char id[MODEL_NAME_MAX];   /* "host", "jail:NAME", "ipcns:INODE" */
+	char name[MODEL_NAME_MAX]; /* what a person calls it */
+	enum scope_kind kind;
+	enum isolation iso[3]; /* indexed by enum ipc_type */
+	int own_limits;        /* 1: limits below are this scope's own pool */
+	struct ipc_limits limits;
+};
+
+/*
+ * One IPC object.  Times are Unix seconds, 0 meaning "never".  Fields that do
+ * not apply to the object's type are 0.
+ */
+struct ipc_object {
+	enum ipc_type type;
+	int64_t id;
+	int64_t key;
+	uint32_t mode; /* permission bits, plus SHM_DEST/SHM_LOCKED style flags */
+	uint32_t uid, gid, cuid, cgid;
+	uint32_t scope; /* index into snapshot.scopes */
+	/* shm */
+	uint64_t size, nattch;
+	int64_t cpid, lpid;
+	int64_t atime, dtime;
+	uint64_t rss, swap; /* Linux only, 0 when the kernel does not say */
+	/* sem */
+	uint64_t nsems;
+	int64_t otime;
+	/* msg */
+	uint64_t cbytes, qnum, qbytes;
+	int64_t lspid, lrpid;
+	int64_t stime, rtime;
+	/* all */
+	int64_t ctime;
+};
+
+struct snapshot {
+	uint64_t seq;       /* agent sequence number, 0 when not yet assigned */
+	int64_t taken;      /* agent clock, Unix seconds */
+	uint32_t page_size; /* bytes; needed for shmall accounting */
+	char os[MODEL_NAME_MAX];
+	char os_release[MODEL_NAME_MAX];
+	struct ipc_limits limits; /* the host's own pool */
+	size_t nscopes;
+	struct ipc_scope *scopes; /* scopes[0] is always the host */
+	size_t nobjects, cap_objects;
+	struct ipc_object *objects;
+	uint64_t dropped; /* snapshots the agent had to drop (spool full) */
+};
+
+/* Usage of one countable limit. */
+struct usage_item {
+	const char *name; /* static string: "semmns" */
+	uint64_t used;
+	uint64_t limit;
+	int has_limit; /* 0 when the host did not report this limit */
+};
+
+#define USAGE_MAX 8
+struct usage {
+	size_t n;
+	struct usage_item v[USAGE_MAX];
+};
+
+/* Lifecycle.  snapshot_init leaves one scope, "host". Returns 0 or -1 (ENOMEM). */
+int snapshot_init(struct snapshot *s);
+void snapshot_free(struct snapshot *s);
+/* Appends a zeroed object (bounded by MODEL_MAX_OBJECTS); NULL when full. */
+struct ipc_object *snapshot_add_object(struct snapshot *s);
+/* Appends a scope; NULL when MODEL_MAX_SCOPES is reached or id is too long. */
+struct ipc_scope *snapshot_add_scope(struct snapshot *s, const char *id, const char *name,
+				     enum scope_kind kind);
+/* Index of scope id, or -1. */
+int snapshot_find_scope(const struct snapshot *s, const char *id);
+
+/* Limits: set (replace or append) and get.  Return 0/-1; get returns 0 when found. */
+int limits_set(struct ipc_limits *l, const char *name, uint64_t value);
+int limits_get(const struct ipc_limits *l, const char *name, uint64_t *value);
+
+/*
+ * Usage of the countable limits: semmns (sum of nsems), semmni (sets), shmall
+ * (sum over segments of ceil(size / page_size) pages), shmmni (segments),
+ * msgmni (queues), msgtql (messages, where the host has that limit).
+ *
+ * scope < 0: the host's pool, i.e. every object whose scope has no limits of
+ * its own (the host itself and jails, which on FreeBSD share the host's pool),
+ * measured against s->limits.
+ * scope >= 0: the objects of that scope only, measured against the scope's own
+ * limits when it has them (an IPC namespace), else against the host's (a
+ * jail's share of the global pool).
+ * Saturates instead of overflowing.
+ */
+void model_usage(const struct snapshot *s, int scope, struct usage *u);
+/* used / limit x 100 rounded to one decimal; 0 when limit is 0. */
+double usage_pct(uint64_t used, uint64_t limit);
+/* Pages a segment of size bytes is charged: ceil(size / page). */
+uint64_t shm_pages(uint64_t size, uint32_t page_size);
+
+const char *ipc_type_name(enum ipc_type t); /* "shm" "sem" "msg" */
+int ipc_type_parse(const char *s, enum ipc_type *t);
+const char *scope_kind_name(enum scope_kind k); /* "host" "jail" "ipcns" */
+int scope_kind_parse(const char *s, enum scope_kind *k);
+const char *isolation_name(enum isolation i); /* "unknown" "new" "inherit" "disable" */
+int isolation_parse(const char *s, enum isolation *i);
+
+/* A limit name is 1..63 chars of [a-z0-9_.]. */
+int limit_name_valid(const char *name);
+
+#endif

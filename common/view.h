@@ -1,0 +1,50 @@
+/*
+ * view.h: the documents users see, built once and shown three ways.
+ *
+ * A host document (CONTRACT.md, `ipcfleet host NAME --json`) is packed as
+ * msgpack from a snapshot by view_pack_host().  The aggregator sends it in a
+ * reply; the agent's --print builds it locally.  Either side then shows it
+ * as JSON (mp_to_json) or as text tables (view_text_host, view_text_hosts).
+ */
+#ifndef IPCFLEET_VIEW_H
+#define IPCFLEET_VIEW_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <msgpack.h>
+
+#include "buf.h"
+#include "model.h"
+
+/* What only the aggregator knows; all optional (NULL / 0 to leave out). */
+struct view_extra {
+	const char *host;   /* fleet name; when NULL the key is omitted */
+	const char *status; /* "ok" "warn" "crit" "stale" */
+	int64_t last_seen;  /* 0: omitted */
+};
+
+/* The usage map: {"semmns": {"used": .., "limit": .., "pct": ..}, ...}. */
+void view_pack_usage(msgpack_packer *pk, const struct usage *u);
+/*
+ * The host document: host, os, os_release, status, last_seen, usage, limits,
+ * scopes (with their usage), objects, findings (an empty array for now).
+ */
+void view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_extra *x);
+/* One row of `hosts`: host, os, status, last_seen, usage. */
+void view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct view_extra *x);
+
+/* Status from usage: "crit" >= 90%, "warn" >= 80%, else "ok". */
+const char *view_status(const struct usage *u, double warn, double crit);
+
+/*
+ * Generic msgpack -> JSON: maps (string keys only; others are stringified),
+ * arrays, ints, floats (shortest round-trip form), strings (escaped), nil,
+ * bools.  Pretty prints with two-space indents when pretty is set.
+ */
+int mp_to_json(const msgpack_object *o, struct buf *out, int pretty);
+
+/* Text renderings for a person; return 0 or -1 (document misshapen). */
+int view_text_host(const msgpack_object *doc, FILE *fp);
+int view_text_hosts(const msgpack_object *rows, FILE *fp);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * proto.h: ipcfleet wire protocol v1 (docs/protocol.md).
+ *
+ * A frame is a 4-byte big-endian payload length and one msgpack map.  This
+ * library is pure: no I/O, no globals.  Every received payload goes through
+ * frame_validate() before msgpack-c sees it, and is then unpacked whole into
+ * a zone whose size is bounded by the payload size.
+ */
+#ifndef IPCFLEET_PROTO_H
+#define IPCFLEET_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+
+#include "buf.h"
+#include "model.h"
+
+#define PROTO_MAJOR        1
+#define PROTO_MINOR        0
+#define PROTO_HDR_LEN      4
+#define PROTO_MAX_FRAME    (16u * 1024 * 1024) /* payload bytes */
+#define PROTO_MAX_DEPTH    8
+#define PROTO_MAX_ELEMENTS (1u << 20) /* objects in one frame, all levels */
+#define PROTO_MAX_STR      (64u * 1024) /* any single string in a frame */
+
+enum msg_type {
+	MSG_UNKNOWN = 0,
+	MSG_HELLO,
+	MSG_SNAPSHOT,
+	MSG_ACK,
+	MSG_QUERY,
+	MSG_REPLY,
+	MSG_ERROR,
+};
+
+/* Error codes carried in "error" frames. */
+enum proto_err {
+	PERR_BAD_FRAME = 1,   /* framing, msgpack or schema violation */
+	PERR_VERSION = 2,     /* unsupported protocol major version */
+	PERR_FORBIDDEN = 3,   /* the certificate may not do this */
+	PERR_BAD_REQUEST = 4, /* a query with unknown command or bad arguments */
+	PERR_NOT_FOUND = 5,   /* unknown host */
+	PERR_INTERNAL = 6,    /* storage failed; retry later */
+	PERR_BUSY = 7,        /* too many connections; retry later */
+	PERR_STATE = 8,       /* message not allowed in this phase */
+};
+const char *proto_err_name(uint32_t code); /* "bad_frame", ... */
+
+enum peer_role { ROLE_AGENT = 0, ROLE_ADMIN = 1 };
+
+struct msg_hello {
+	uint32_t major, minor;
+	enum peer_role role;
+	char agent[MODEL_NAME_MAX]; /* "ipcfleet-agent 0.1.0" or "ipcfleet 0.1.0" */
+	char host[MODEL_NAME_MAX];  /* name the peer believes it has; may be "" */
+	/* agents only (required when role == ROLE_AGENT) */
+	char os[MODEL_NAME_MAX];
+	char os_release[MODEL_NAME_MAX];
+	uint32_t page_size;
+	int64_t boot_time;
+};
+
+#define QUERY_MAX_ARGS 8
+struct msg_query {
+	uint64_t id;
+	char cmd[MODEL_NAME_MAX];
+	size_t nargs;
+	struct {
+		char name[MODEL_NAME_MAX];
+		char value[MODEL_TEXT_MAX];
+	} args[QUERY_MAX_ARGS];
+};
+
+struct msg_error {
+	uint32_t code;
+	uint64_t id; /* query id it answers, 0 otherwise */
+	char text[MODEL_TEXT_MAX];
+};
+
+/* ---- frames (frame.c) ---- */
+
+/*
+ * Reads the 4-byte header; the length must be in [1, max] (max <=
+ * PROTO_MAX_FRAME).  Returns 0, or -1 with a static reason in *why.
+ */
+int frame_header(const uint8_t hdr[PROTO_HDR_LEN], uint32_t max, uint32_t *len, const char **why);
+
+/*
+ * Walks a payload without allocating: exactly one msgpack object, a map,
+ * filling all n bytes; nesting no deeper than PROTO_MAX_DEPTH; every
+ * str/bin/ext length and array/map count no larger than the bytes left;
+ * no more than PROTO_MAX_ELEMENTS objects; no string longer than
+ * PROTO_MAX_STR.  Returns 0, or -1 with a static reason in *why.
+ */
+int frame_validate(const uint8_t *p, size_t n, const char **why);
+
+/* A decoded payload: the zone owns everything root points into. */
+struct proto_doc {
+	msgpack_zone zone;
+	msgpack_object root;
+	enum msg_type type;
+	int live;
+};
+
+/*
+ * Validates and unpacks one payload (no header).  Returns 0, or -1 with a
+ * reason in err.  On success the caller must proto_doc_free().
+ */
+int proto_doc_unpack(const uint8_t *p, size_t n, struct proto_doc *doc, char *err, size_t errlen);
+void proto_doc_free(struct proto_doc *doc);
+
+/* ---- decoding messages (decode.c); all return 0, or -1 with err ---- */
+int proto_decode_hello(const struct proto_doc *d, struct msg_hello *h, char *err, size_t errlen);
+/* Fills an initialised snapshot (snapshot_init); the caller frees it. */
+int proto_decode_snapshot(const struct proto_doc *d, struct snapshot *s, char *err, size_t errlen);
+int proto_decode_ack(const struct proto_doc *d, uint64_t *seq, char *err, size_t errlen);
+int proto_decode_query(const struct proto_doc *d, struct msg_query *q, char *err, size_t errlen);
+/* *body points into d's zone. */
+int proto_decode_reply(const struct proto_doc *d, uint64_t *id, const msgpack_object **body,
+		       char *err, size_t errlen);
+int proto_decode_error(const struct proto_doc *d, struct msg_error *e, char *err, size_t errlen);
+
+/* ---- encoding (encode.c): each appends one whole frame to out ---- */
+int proto_encode_hello(struct buf *out, const struct msg_hello *h);
+int proto_encode_snapshot(struct buf *out, const struct snapshot *s);
+int proto_encode_ack(struct buf *out, uint64_t seq);
+int proto_encode_query(struct buf *out, const struct msg_query *q);
+int proto_encode_error(struct buf *out, const struct msg_error *e);
+
+/*
+ * Replies carry an arbitrary body.  proto_reply_begin() appends the frame
+ * header and {"type":"reply","id":ID,"body": and returns a packer that writes
+ * into out; pack exactly one object, then call proto_reply_end().
+ */
+int proto_reply_begin(struct buf *out, uint64_t id, msgpack_packer *pk, size_t *frame_start);
+int proto_reply_end(struct buf *out, size_t frame_start);
+
+/* Lower-level: start a frame (4 placeholder bytes) and finish it (length). */
+size_t proto_frame_begin(struct buf *out);
+int proto_frame_end(struct buf *out, size_t start);
+/* A msgpack_packer that appends to a struct buf. */
+void proto_packer_init(msgpack_packer *pk, struct buf *out);
+void mp_pack_str(msgpack_packer *pk, const char *s);
+void mp_pack_kv_str(msgpack_packer *pk, const char *k, const char *v);
+void mp_pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v);
+void mp_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v);
+
+/* ---- reading msgpack objects (mpget.c) ---- */
+/* Value of key k in map m, or NULL (also when m is not a map). */
+const msgpack_object *mp_get(const msgpack_object *m, const char *k);
+/* Type-checked getters: 0 when present with the right type and in range,
+ * -1 when mistyped or out of range, 1 when absent. */
+int mp_get_u64(const msgpack_object *m, const char *k, uint64_t *v);
+int mp_get_i64(const msgpack_object *m, const char *k, int64_t *v);
+/* Copies a string value; -1 when mistyped, too long for len, or contains NUL. */
+int mp_get_str(const msgpack_object *m, const char *k, char *out, size_t len);
+/* Compares a msgpack str object with a C string. */
+int mp_str_eq(const msgpack_object *o, const char *s);
+/* Copies a str object into out (NUL-terminated); -1 when not a str or too long. */
+int mp_str_copy(const msgpack_object *o, char *out, size_t len);
+
+#endif
