@@ -1,1 +1,776 @@
-/* placeholder: being written */
+/*
+ * store_sqlite.c: the SQLite backend of the aggregator's store (store.h).
+ *
+ * One connection, used from one thread (SQLITE_OPEN_NOMUTEX).  Every
+ * statement is prepared once at open and reset after each use.  Every write
+ * is one BEGIN IMMEDIATE ... COMMIT transaction: put_snapshot() returns 0
+ * only after the commit, and -1 (after a rollback) on any failure, so the
+ * caller acknowledges exactly what is on disk.
+ *
+ * Everything read back from the database is checked as if it came from the
+ * network: column types, text lengths against the fixed fields they are
+ * copied into (too long is an error, never a truncation), integer ranges,
+ * and blob sizes against PROTO_MAX_FRAME.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "model.h"
+#include "proto.h"
+#include "store.h"
+#include "util.h"
+
+#define SQ_SCHEMA_VERSION 1
+#define SQ_BUSY_TIMEOUT   "5000" /* ms */
+
+/*
+ * The schema.
+ *
+ * SQLite's INTEGER is a signed 64-bit value, but sequence numbers, usage and
+ * limits are uint64_t: Linux reports shmall as 18446744073692774399 by
+ * default.  Such values are stored as their int64_t bit pattern ((int64_t)v
+ * on the way in, (uint64_t) on the way out), so they round-trip exactly.
+ * The catch: SQL comparisons and ORDER BY on those columns (last_seq, seq,
+ * used, lim) see the signed value, so they are compared in C, never in SQL.
+ * Times (taken, received, t, boot_time) are genuinely signed.
+ *
+ * hosts:    one row per host; info fields are refreshed by every snapshot,
+ *           last_* and snapshot describe the newest sequence stored (all
+ *           NULL until the first snapshot).
+ * received: every (host, sequence) ever stored, to acknowledge a resent
+ *           snapshot without storing it twice.
+ * samples:  usage of each countable limit, one row per (host, limit, time).
+ */
+static const char sq_schema[] = "CREATE TABLE IF NOT EXISTS hosts ("
+                                " id INTEGER PRIMARY KEY,"
+                                " name TEXT NOT NULL UNIQUE,"
+                                " os TEXT NOT NULL,"
+                                " os_release TEXT NOT NULL,"
+                                " agent TEXT NOT NULL,"
+                                " page_size INTEGER NOT NULL,"
+                                " boot_time INTEGER NOT NULL,"
+                                " last_seq INTEGER,"
+                                " last_taken INTEGER,"
+                                " last_received INTEGER,"
+                                " snapshot BLOB);"
+                                "CREATE TABLE IF NOT EXISTS received ("
+                                " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+                                " seq INTEGER NOT NULL,"
+                                " taken INTEGER NOT NULL,"
+                                " received INTEGER NOT NULL,"
+                                " PRIMARY KEY (host_id, seq)) WITHOUT ROWID;"
+                                "CREATE TABLE IF NOT EXISTS samples ("
+                                " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+                                " limit_name TEXT NOT NULL,"
+                                " t INTEGER NOT NULL,"
+                                " used INTEGER NOT NULL,"
+                                " lim INTEGER NOT NULL,"
+                                " PRIMARY KEY (host_id, limit_name, t)) WITHOUT ROWID;";
+
+/* The prepared statements, in the order of sq_sql[]. */
+enum {
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_UPSERT_HOST,
+	SQ_HOST_STATE,
+	SQ_INSERT_RECEIVED,
+	SQ_UPDATE_LATEST,
+	SQ_INSERT_SAMPLE,
+	SQ_EACH_HOST,
+	SQ_GET_HOST,
+	SQ_SERIES,
+	SQ_NSTMT
+};
+
+/* The columns SQ_EACH_HOST and SQ_GET_HOST return, decoded by sq_row_host(). */
+#define SQ_HOST_COLUMNS                                                                            \
+	"name, os, os_release, agent, page_size, boot_time, last_seq, last_taken, "                \
+	"last_received, snapshot"
+
+static const char *const sq_sql[SQ_NSTMT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_UPSERT_HOST] = "INSERT INTO hosts (name, os, os_release, agent, page_size, boot_time)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                       " ON CONFLICT (name) DO UPDATE SET os = excluded.os,"
+                       " os_release = excluded.os_release, agent = excluded.agent,"
+                       " page_size = excluded.page_size, boot_time = excluded.boot_time",
+    [SQ_HOST_STATE] = "SELECT id, last_seq FROM hosts WHERE name = ?1",
+    [SQ_INSERT_RECEIVED] = "INSERT OR IGNORE INTO received (host_id, seq, taken, received)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+    [SQ_UPDATE_LATEST] = "UPDATE hosts SET last_seq = ?2, last_taken = ?3, last_received = ?4,"
+                         " snapshot = ?5 WHERE id = ?1",
+    [SQ_INSERT_SAMPLE] = "INSERT OR REPLACE INTO samples (host_id, limit_name, t, used, lim)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQ_EACH_HOST] = "SELECT " SQ_HOST_COLUMNS " FROM hosts ORDER BY name",
+    [SQ_GET_HOST] = "SELECT " SQ_HOST_COLUMNS " FROM hosts WHERE name = ?1",
+    [SQ_SERIES] = "SELECT s.t, s.used, s.lim FROM samples AS s JOIN hosts AS h"
+                  " ON h.id = s.host_id WHERE h.name = ?1 AND s.limit_name = ?2 AND s.t >= ?3"
+                  " ORDER BY s.t LIMIT ?4",
+};
+
+struct sq_store {
+	struct store pub; /* first: store_open_sqlite() returns &pub */
+	sqlite3 *db;
+	char *path; /* for messages */
+	sqlite3_stmt *stmt[SQ_NSTMT];
+	int in_each; /* each_host() is running: its statement is in use */
+};
+
+static const struct store_ops sq_ops;
+
+/* "PATH: what: sqlite's message".  Call before anything resets the message. */
+static int
+sq_fail(struct sq_store *q, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s: %s", q->path, what, sqlite3_errmsg(q->db));
+	return -1;
+}
+
+static void
+sq_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement that returns no rows; resets it.  Returns the step code. */
+static int
+sq_exec_stmt(sqlite3_stmt *st)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	return rc;
+}
+
+/* Rolls back whatever transaction is open; keeps err as it is. */
+static void
+sq_rollback(struct sq_store *q)
+{
+	/*
+	 * Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) may already
+	 * have rolled the transaction back; ROLLBACK then would fail.
+	 */
+	if (sqlite3_get_autocommit(q->db))
+		return;
+	sq_exec_stmt(q->stmt[SQ_ROLLBACK]);
+	sqlite3_reset(q->stmt[SQ_ROLLBACK]);
+}
+
+/* ---- binding values ---- */
+
+static int
+sq_bind_text(sqlite3_stmt *st, int i, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (n >= max) /* not NUL-terminated within its field */
+		return -1;
+	return sqlite3_bind_text(st, i, s, (int)n, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+sq_bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+/* uint64_t as its int64_t bit pattern: see the schema comment. */
+static int
+sq_bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+	return sq_bind_i64(st, i, (int64_t)v);
+}
+
+/* ---- reading columns back: every value is checked ---- */
+
+static int
+sq_col_i64(sqlite3_stmt *st, int i, int64_t *v)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
+		return -1;
+	*v = sqlite3_column_int64(st, i);
+	return 0;
+}
+
+static int
+sq_col_u64(sqlite3_stmt *st, int i, uint64_t *v)
+{
+	int64_t x;
+
+	if (sq_col_i64(st, i, &x) == -1)
+		return -1;
+	*v = (uint64_t)x;
+	return 0;
+}
+
+/* Copies a TEXT column into out; too long or an embedded NUL is an error. */
+static int
+sq_col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+	const unsigned char *s;
+	int n;
+
+	if (sqlite3_column_type(st, i) != SQLITE_TEXT)
+		return -1;
+	s = sqlite3_column_text(st, i);
+	n = sqlite3_column_bytes(st, i); /* after column_text: the UTF-8 length */
+	if (s == NULL || n < 0 || (size_t)n >= outlen || strlen((const char *)s) != (size_t)n)
+		return -1;
+	memcpy(out, s, (size_t)n);
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * Decodes one row of SQ_HOST_COLUMNS into h.  The snapshot, when there is
+ * one, is copied into h->raw (malloc'd, at most PROTO_MAX_FRAME bytes; the
+ * caller frees it with stored_host_free()); a host with no snapshot yet has
+ * raw NULL and last_* 0.  Returns 0, or -1 with err (h->raw is then NULL).
+ */
+static int
+sq_row_host(struct sq_store *q, sqlite3_stmt *st, struct stored_host *h, char *err, size_t errlen)
+{
+	const void *blob;
+	int64_t page_size;
+	int n;
+
+	memset(h, 0, sizeof(*h));
+	if (sq_col_text(st, 0, h->info.name, sizeof(h->info.name)) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad or too long name", q->path);
+		return -1;
+	}
+	if (sq_col_text(st, 1, h->info.os, sizeof(h->info.os)) == -1 ||
+	    sq_col_text(st, 2, h->info.os_release, sizeof(h->info.os_release)) == -1 ||
+	    sq_col_text(st, 3, h->info.agent, sizeof(h->info.agent)) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad or too long os, os_release or agent of %s",
+		         q->path, h->info.name);
+		return -1;
+	}
+	if (sq_col_i64(st, 4, &page_size) == -1 || page_size < 0 || page_size > UINT32_MAX ||
+	    sq_col_i64(st, 5, &h->info.boot_time) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad page_size or boot_time of %s", q->path,
+		         h->info.name);
+		return -1;
+	}
+	h->info.page_size = (uint32_t)page_size;
+
+	if (sqlite3_column_type(st, 6) == SQLITE_NULL)
+		return 0; /* no snapshot stored yet */
+	if (sq_col_u64(st, 6, &h->last_seq) == -1 || sq_col_i64(st, 7, &h->last_taken) == -1 ||
+	    sq_col_i64(st, 8, &h->last_received) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad last_seq, last_taken or last_received of %s",
+		         q->path, h->info.name);
+		return -1;
+	}
+	switch (sqlite3_column_type(st, 9)) {
+	case SQLITE_NULL:
+		return 0;
+	case SQLITE_BLOB:
+		break;
+	default:
+		snprintf(err, errlen, "%s: hosts: snapshot of %s is not a blob", q->path,
+		         h->info.name);
+		return -1;
+	}
+	blob = sqlite3_column_blob(st, 9);
+	n = sqlite3_column_bytes(st, 9);
+	if (n < 0 || (size_t)n > PROTO_MAX_FRAME) {
+		snprintf(err, errlen, "%s: hosts: snapshot of %s is larger than %u bytes", q->path,
+		         h->info.name, PROTO_MAX_FRAME);
+		return -1;
+	}
+	if (n > 0 && blob == NULL)
+		return sq_fail(q, "reading a snapshot", err, errlen); /* out of memory */
+	/* malloc(0) may return NULL: allocate one byte so raw != NULL means "has one" */
+	h->raw = malloc(n > 0 ? (size_t)n : 1);
+	if (h->raw == NULL) {
+		snprintf(err, errlen, "%s: snapshot of %s: %s", q->path, h->info.name,
+		         strerror(errno));
+		return -1;
+	}
+	if (n > 0)
+		memcpy(h->raw, blob, (size_t)n);
+	h->rawlen = (size_t)n;
+	return 0;
+}
+
+void
+stored_host_free(struct stored_host *h)
+{
+	if (h == NULL)
+		return;
+	free(h->raw);
+	h->raw = NULL;
+	h->rawlen = 0;
+}
+
+/* ---- operations ---- */
+
+static int
+sq_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
+                const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
+                size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x;
+	struct usage u;
+	const char *what;
+	int64_t host_id;
+	uint64_t last_seq = 0;
+	int has_last, rc;
+	size_t i;
+
+	*duplicate = 0;
+	if (raw == NULL || rawlen > PROTO_MAX_FRAME) {
+		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes",
+		         q->path, PROTO_MAX_FRAME);
+		return -1;
+	}
+	/* Fixed fields must be NUL-terminated: binding them below then cannot fail on length. */
+	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
+	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
+	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
+	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent)) {
+		snprintf(err, errlen, "%s: bad host name, os, os_release or agent", q->path);
+		return -1;
+	}
+	model_usage(s, -1, &u);
+
+	what = "begin";
+	if (sq_exec_stmt(q->stmt[SQ_BEGIN]) != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(q->stmt[SQ_BEGIN]);
+
+	/* The host row: info fields refreshed every time. */
+	what = "storing host";
+	x = q->stmt[SQ_UPSERT_HOST];
+	if (sq_bind_text(x, 1, hi->name, sizeof(hi->name)) == -1 ||
+	    sq_bind_text(x, 2, hi->os, sizeof(hi->os)) == -1 ||
+	    sq_bind_text(x, 3, hi->os_release, sizeof(hi->os_release)) == -1 ||
+	    sq_bind_text(x, 4, hi->agent, sizeof(hi->agent)) == -1 ||
+	    sq_bind_i64(x, 5, hi->page_size) == -1 || sq_bind_i64(x, 6, hi->boot_time) == -1)
+		goto fail;
+	if (sq_exec_stmt(x) != SQLITE_DONE)
+		goto fail;
+	sq_done(x);
+
+	what = "reading host";
+	x = q->stmt[SQ_HOST_STATE];
+	if (sq_bind_text(x, 1, hi->name, sizeof(hi->name)) == -1)
+		goto fail;
+	if (sqlite3_step(x) != SQLITE_ROW)
+		goto fail;
+	has_last = sqlite3_column_type(x, 1) != SQLITE_NULL;
+	if (sq_col_i64(x, 0, &host_id) == -1 || (has_last && sq_col_u64(x, 1, &last_seq) == -1)) {
+		sq_done(x);
+		snprintf(err, errlen, "%s: hosts: bad id or last_seq of %s", q->path, hi->name);
+		sq_rollback(q);
+		return -1;
+	}
+	sq_done(x);
+
+	/* (host, seq) seen before: acknowledge, store nothing more. */
+	what = "recording sequence";
+	x = q->stmt[SQ_INSERT_RECEIVED];
+	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_u64(x, 2, s->seq) == -1 ||
+	    sq_bind_i64(x, 3, s->taken) == -1 || sq_bind_i64(x, 4, received) == -1)
+		goto fail;
+	if (sq_exec_stmt(x) != SQLITE_DONE)
+		goto fail;
+	sq_done(x);
+	if (sqlite3_changes(q->db) == 0) {
+		*duplicate = 1;
+		goto commit;
+	}
+
+	/*
+	 * Latest state only moves forward: an older sequence arriving late (a
+	 * spooled backlog after a failover) adds its samples below but does not
+	 * replace the newest snapshot.  Compared as uint64_t, not in SQL.
+	 */
+	if (!has_last || s->seq > last_seq) {
+		what = "storing snapshot";
+		x = q->stmt[SQ_UPDATE_LATEST];
+		if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_u64(x, 2, s->seq) == -1 ||
+		    sq_bind_i64(x, 3, s->taken) == -1 || sq_bind_i64(x, 4, received) == -1 ||
+		    sqlite3_bind_blob64(x, 5, raw, rawlen, SQLITE_STATIC) != SQLITE_OK)
+			goto fail;
+		if (sq_exec_stmt(x) != SQLITE_DONE)
+			goto fail;
+		sq_done(x);
+	}
+
+	what = "storing samples";
+	x = q->stmt[SQ_INSERT_SAMPLE];
+	for (i = 0; i < u.n; i++) {
+		if (!u.v[i].has_limit)
+			continue;
+		if (sq_bind_i64(x, 1, host_id) == -1 ||
+		    sq_bind_text(x, 2, u.v[i].name, MODEL_NAME_MAX) == -1 ||
+		    sq_bind_i64(x, 3, s->taken) == -1 || sq_bind_u64(x, 4, u.v[i].used) == -1 ||
+		    sq_bind_u64(x, 5, u.v[i].limit) == -1)
+			goto fail;
+		if (sq_exec_stmt(x) != SQLITE_DONE)
+			goto fail;
+		sq_done(x);
+	}
+
+commit:
+	what = "commit";
+	x = q->stmt[SQ_COMMIT];
+	rc = sq_exec_stmt(x);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(x);
+	return 0;
+
+fail:
+	sq_fail(q, what, err, errlen);
+	/* Only this function's statements: each_host() may be walking its own. */
+	for (i = SQ_BEGIN; i <= SQ_INSERT_SAMPLE; i++)
+		sq_done(q->stmt[i]);
+	sq_rollback(q);
+	*duplicate = 0;
+	return -1;
+}
+
+/*
+ * Calls fn for each host, sorted by name.  Each stored_host handed to fn
+ * carries its own malloc'd copy of the snapshot, freed by this function when
+ * fn returns: fn must copy what it keeps.  fn may call get_host() and
+ * series() but not each_host() again.  Returns 0 after the last host, fn's
+ * own non-zero value when fn stops the walk, or -1 with err on a storage
+ * error.
+ */
+static int
+sq_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
+             char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_EACH_HOST];
+	struct stored_host h;
+	int rc, ret = 0;
+
+	if (q->in_each) {
+		snprintf(err, errlen, "%s: listing hosts: already in progress", q->path);
+		return -1;
+	}
+	q->in_each = 1;
+	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
+		if (sq_row_host(q, x, &h, err, errlen) == -1) {
+			ret = -1;
+			break;
+		}
+		ret = fn(arg, &h);
+		stored_host_free(&h);
+		if (ret != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = sq_fail(q, "listing hosts", err, errlen);
+	sq_done(x);
+	q->in_each = 0;
+	return ret;
+}
+
+static int
+sq_get_host(struct store *st, const char *name, struct stored_host *out, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_GET_HOST];
+	int rc, ret;
+
+	memset(out, 0, sizeof(*out));
+	/* A name that does not fit could never have been stored. */
+	if (strnlen(name, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+		return 1;
+	if (sq_bind_text(x, 1, name, MODEL_NAME_MAX) == -1) {
+		ret = sq_fail(q, "reading host", err, errlen);
+		goto out;
+	}
+	rc = sqlite3_step(x);
+	if (rc == SQLITE_DONE)
+		ret = 1;
+	else if (rc == SQLITE_ROW)
+		ret = sq_row_host(q, x, out, err, errlen);
+	else
+		ret = sq_fail(q, "reading host", err, errlen);
+out:
+	sq_done(x);
+	return ret;
+}
+
+static int
+sq_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
+          size_t max, size_t *n, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_SERIES];
+	int rc = SQLITE_DONE, ret = 0;
+
+	*n = 0;
+	if (max == 0 || strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX ||
+	    strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+		return 0; /* nothing asked for, or names that cannot be stored */
+	if (sq_bind_text(x, 1, host, MODEL_NAME_MAX) == -1 ||
+	    sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 || sq_bind_i64(x, 3, t0) == -1 ||
+	    sq_bind_i64(x, 4, max > INT64_MAX ? INT64_MAX : (int64_t)max) == -1) {
+		ret = sq_fail(q, "reading samples", err, errlen);
+		goto out;
+	}
+	/* LIMIT bounds the rows; *n < max is checked again before each write. */
+	while (*n < max && (rc = sqlite3_step(x)) == SQLITE_ROW) {
+		struct sample *sm = &out[*n];
+
+		if (sq_col_i64(x, 0, &sm->t) == -1 || sq_col_u64(x, 1, &sm->used) == -1 ||
+		    sq_col_u64(x, 2, &sm->limit) == -1) {
+			snprintf(err, errlen, "%s: samples: bad value for %s %s", q->path, host,
+			         limit);
+			ret = -1;
+			goto out;
+		}
+		(*n)++;
+	}
+	if (*n < max && rc != SQLITE_DONE)
+		ret = sq_fail(q, "reading samples", err, errlen);
+out:
+	if (ret == -1)
+		*n = 0;
+	sq_done(x);
+	return ret;
+}
+
+static void
+sq_free(struct sq_store *q)
+{
+	size_t i;
+
+	for (i = 0; i < SQ_NSTMT; i++)
+		sqlite3_finalize(q->stmt[i]); /* NULL is a no-op */
+	sqlite3_close(q->db);                 /* NULL is a no-op */
+	free(q->path);
+	free(q);
+}
+
+static void
+sq_close(struct store *st)
+{
+	sq_free(st->impl);
+}
+
+static const struct store_ops sq_ops = {
+    .name = "sqlite",
+    .put_snapshot = sq_put_snapshot,
+    .each_host = sq_each_host,
+    .get_host = sq_get_host,
+    .series = sq_series,
+    .close = sq_close,
+};
+
+/* ---- opening ---- */
+
+/*
+ * Creates path with mode 0600 when it does not exist, so that SQLite (which
+ * gives its -wal and -shm files the database's mode) never creates a file
+ * with a wider mode.  An existing file's mode is left as it is.
+ */
+static int
+sq_create_file(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	const char *slash;
+	int fd, len;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno == ENOENT || errno == ENOTDIR) {
+		slash = strrchr(path, '/');
+		if (slash == NULL) /* cannot happen: "." exists */
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		else {
+			len = slash == path ? 1 : (int)(slash - path);
+			snprintf(err, errlen, "%s: directory %.*s does not exist", path, len, path);
+		}
+		return -1;
+	}
+	if (errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (stat(path, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sq_exec(struct sq_store *q, const char *sql, const char *what, char *err, size_t errlen)
+{
+	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(q, what, err, errlen);
+	return 0;
+}
+
+static int
+sq_pragmas(struct sq_store *q, char *err, size_t errlen)
+{
+	sqlite3_stmt *x;
+	const unsigned char *mode;
+	int wal;
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &x, NULL) != SQLITE_OK)
+		return sq_fail(q, "journal_mode", err, errlen);
+	if (sqlite3_step(x) != SQLITE_ROW) {
+		sq_fail(q, "journal_mode", err, errlen);
+		sqlite3_finalize(x);
+		return -1;
+	}
+	mode = sqlite3_column_text(x, 0);
+	wal = mode != NULL && strcasecmp((const char *)mode, "wal") == 0;
+	if (!wal)
+		snprintf(err, errlen, "%s: cannot use WAL journal mode (got %.16s)", q->path,
+		         mode != NULL ? (const char *)mode : "nothing");
+	sqlite3_finalize(x);
+	if (!wal)
+		return -1;
+
+	/*
+	 * synchronous=FULL: an ack follows the commit, and the agent drops a
+	 * snapshot from its spool once acknowledged, so a commit must survive a
+	 * power loss.  Durability matters more than write speed here.
+	 */
+	if (sq_exec(q, "PRAGMA synchronous = FULL", "synchronous", err, errlen) == -1 ||
+	    sq_exec(q, "PRAGMA foreign_keys = ON", "foreign_keys", err, errlen) == -1 ||
+	    sq_exec(q, "PRAGMA busy_timeout = " SQ_BUSY_TIMEOUT, "busy_timeout", err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads meta.schema_version and creates what is missing, in one transaction.
+ * A database written by a newer aggregator is refused untouched.
+ */
+static int
+sq_schema_setup(struct sq_store *q, char *err, size_t errlen)
+{
+	sqlite3_stmt *x = NULL;
+	const char *errstr;
+	char text[32];
+	int64_t version = 0;
+	int rc, found = 0;
+
+	if (sq_exec(q, "BEGIN IMMEDIATE", "begin", err, errlen) == -1)
+		return -1;
+	if (sq_exec(q,
+	            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+	            "creating meta", err, errlen) == -1)
+		goto fail;
+	if (sqlite3_prepare_v2(q->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &x,
+	                       NULL) != SQLITE_OK) {
+		sq_fail(q, "reading schema version", err, errlen);
+		goto fail;
+	}
+	rc = sqlite3_step(x);
+	if (rc == SQLITE_ROW) {
+		found = 1;
+		if (sq_col_text(x, 0, text, sizeof(text)) == -1 ||
+		    parse_i64(text, 1, INT64_MAX, &version, &errstr) == -1) {
+			snprintf(err, errlen, "%s: unreadable database schema version", q->path);
+			goto fail;
+		}
+	} else if (rc != SQLITE_DONE) {
+		sq_fail(q, "reading schema version", err, errlen);
+		goto fail;
+	}
+	sqlite3_finalize(x);
+	x = NULL;
+	if (found && version > SQ_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		         "%s: database schema version %" PRId64
+		         " is newer than this aggregator (%d)",
+		         q->path, version, SQ_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (sq_exec(q, sq_schema, "creating tables", err, errlen) == -1)
+		goto fail;
+	if (!found && sq_exec(q, "INSERT INTO meta (key, value) VALUES ('schema_version', '1')",
+	                      "writing schema version", err, errlen) == -1)
+		goto fail;
+	if (sq_exec(q, "COMMIT", "commit", err, errlen) == -1)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_finalize(x);
+	if (!sqlite3_get_autocommit(q->db))
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+struct store *
+store_open_sqlite(const char *path, char *err, size_t errlen)
+{
+	struct sq_store *q;
+	size_t i;
+
+	if (path == NULL || path[0] == '\0') {
+		snprintf(err, errlen, "sqlite: empty database path");
+		return NULL;
+	}
+	if (sq_create_file(path, err, errlen) == -1)
+		return NULL;
+	if ((q = calloc(1, sizeof(*q))) == NULL || (q->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(q);
+		return NULL;
+	}
+	q->pub.ops = &sq_ops;
+	q->pub.impl = q;
+
+	/* On failure sqlite3_open_v2 may still allocate a handle: sq_free closes it. */
+	if (sqlite3_open_v2(path, &q->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+	                        SQLITE_OPEN_EXRESCODE,
+	                    NULL) != SQLITE_OK) {
+		if (q->db == NULL)
+			snprintf(err, errlen, "%s: cannot open database: out of memory", path);
+		else
+			sq_fail(q, "cannot open database", err, errlen);
+		goto fail;
+	}
+	if (sq_pragmas(q, err, errlen) == -1 || sq_schema_setup(q, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < SQ_NSTMT; i++) {
+		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[i],
+		                       NULL) != SQLITE_OK) {
+			sq_fail(q, "preparing statements", err, errlen);
+			goto fail;
+		}
+	}
+	return &q->pub;
+fail:
+	sq_free(q);
+	return NULL;
+}
