@@ -1,1 +1,460 @@
-/* placeholder: being written */
+/*
+ * main.c: ipcfleet-agent.  Takes snapshots of this host's SysV IPC state,
+ * spools them and delivers them to the aggregator; or prints them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "collect.h"
+#include "log.h"
+#include "proto.h"
+#include "tls.h"
+#include "util.h"
+#include "view.h"
+
+#ifndef IPCFLEET_SYSCONFDIR
+#define IPCFLEET_SYSCONFDIR "/usr/local/etc"
+#endif
+#define DEFAULT_CONFIG IPCFLEET_SYSCONFDIR "/ipcfleet/agent.conf"
+
+#define OFF(f) offsetof(struct agent_config, f)
+static const struct cfg_key agent_schema[] = {
+	{"agent", "server", CFG_HOSTPORT_LIST, OFF(server), 0, 0, NULL, "aggregators, in order"},
+	{"agent", "cert", CFG_PATH, OFF(cert), 0, 0, NULL, "this host's certificate; CN = name"},
+	{"agent", "key", CFG_PATH, OFF(key), 0, 0, NULL, "its private key (mode 0600)"},
+	{"agent", "ca", CFG_PATH, OFF(ca), 0, 0, NULL, "CA of the aggregator's certificate"},
+	{"agent", "interval", CFG_DURATION, OFF(interval), 1, 86400, NULL, "between snapshots"},
+	{"agent", "spool", CFG_PATH, OFF(spool), 0, 0, NULL, "undelivered snapshots wait here"},
+	{"agent", "spool_max", CFG_SIZE, OFF(spool_max), 64 * 1024, UINT64_MAX, NULL,
+	 "spool size; the oldest are dropped beyond it"},
+	{"agent", "orphan_min_age", CFG_DURATION, OFF(orphan_min_age), 0, 86400 * 365, NULL,
+	 "younger objects are never orphans"},
+	{"agent", "source", CFG_STRING, OFF(source), 0, 0, NULL, "what to read (see --source)"},
+	{"agent", "timeout", CFG_DURATION, OFF(timeout), 1, 600, NULL, "per network operation"},
+	{"agent", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also allow TLS 1.2"},
+	{NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static void
+config_defaults(struct agent_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->interval = 60;
+	ifl_strlcpy(c->spool, "/var/db/ipcfleet/spool", sizeof(c->spool));
+	c->spool_max = 64ull * 1024 * 1024;
+	c->orphan_min_age = 3600;
+	ifl_strlcpy(c->source, "auto", sizeof(c->source));
+	c->timeout = 10;
+}
+
+static volatile sig_atomic_t got_term, got_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: ipcfleet-agent [-c FILE] [--source SPEC] [--once | --print [--json]] [-v]\n"
+		"\n"
+		"Snapshots this host's System V IPC limits and objects and delivers them to\n"
+		"ipcfleet-aggregator over mutual TLS.\n"
+		"\n"
+		"  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
+		"      --once          take one snapshot, deliver it and whatever is spooled;\n"
+		"                      exit 0 once acknowledged, else keep it spooled, exit 1\n"
+		"      --print         print this host's limits, usage and objects, then exit\n"
+		"                      (no configuration or network needed)\n"
+		"      --json          with --print: JSON, as `ipcfleet host NAME --json`\n"
+		"      --source SPEC   what to read:\n"
+		"                        auto                  the running system (default)\n"
+		"                        linux                 /proc\n"
+		"                        linux-root:DIR        DIR/proc/sysvipc, DIR/proc/sys/kernel\n"
+		"                        freebsd               sysctl, ipcs, jls (FreeBSD)\n"
+		"                        freebsd-capture:DIR   a capture from ipcfleet-capture\n"
+		"  -t, --test          check the configuration and certificates, then exit\n"
+		"  -v, --verbose       log every delivery\n"
+		"  -h, --help          this help\n"
+		"      --version       print the version\n"
+		"\n"
+		"Examples:\n"
+		"  ipcfleet-agent --print                  what is this host using right now?\n"
+		"  ipcfleet-agent -c agent.conf --once     push one snapshot (cron, tests)\n"
+		"  ipcfleet-agent -c agent.conf            run: one snapshot per interval\n"
+		"Signals: SIGTERM stops after the current write; SIGHUP reloads configuration.\n");
+}
+
+static int64_t
+boot_time(void)
+{
+	struct timespec bt;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &bt) == -1)
+		return 0;
+	return now_unix() - (int64_t)bt.tv_sec;
+}
+
+/* Takes one snapshot from src.  Warnings are logged; -1 only when nothing could be read. */
+static int
+take_snapshot(const struct source *src, struct snapshot *s, char *err, size_t errlen)
+{
+	struct collect_warnings w;
+	size_t i;
+
+	memset(&w, 0, sizeof(w));
+	if (snapshot_init(s) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (collect(src, s, &w, err, errlen) == -1) {
+		snapshot_free(s);
+		return -1;
+	}
+	for (i = 0; i < w.n; i++)
+		log_warnx("%s", w.v[i]);
+	if (w.total > w.n)
+		log_warnx("... and %zu more warnings", w.total - w.n);
+	s->taken = now_unix();
+	return 0;
+}
+
+static int
+do_print(const struct source *src, int json)
+{
+	struct snapshot s;
+	struct view_extra x;
+	struct buf doc, out;
+	msgpack_packer pk;
+	msgpack_zone zone;
+	msgpack_object root;
+	size_t off = 0;
+	char host[256], err[512];
+	int rc = 1;
+
+	if (take_snapshot(src, &s, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		ifl_strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	memset(&x, 0, sizeof(x));
+	x.host = host;
+	buf_init(&doc, 256u * 1024 * 1024);
+	buf_init(&out, 1024u * 1024 * 1024);
+	proto_packer_init(&pk, &doc);
+	view_pack_host(&pk, &s, &x);
+	msgpack_zone_init(&zone, 8192);
+	if (buf_failed(&doc) || msgpack_unpack(doc.data, doc.len, &off, &zone, &root) !=
+				    MSGPACK_UNPACK_SUCCESS) {
+		log_warnx("cannot build the host document");
+		goto done;
+	}
+	if (json) {
+		if (mp_to_json(&root, &out, 1) == -1 || buf_puts(&out, "\n") == -1) {
+			log_warnx("cannot render JSON");
+			goto done;
+		}
+		fwrite(out.data, 1, out.len, stdout);
+	} else if (view_text_host(&root, stdout) == -1) {
+		log_warnx("cannot render the host document");
+		goto done;
+	}
+	rc = fflush(stdout) == 0 ? 0 : 1;
+done:
+	msgpack_zone_destroy(&zone);
+	buf_free(&doc);
+	buf_free(&out);
+	snapshot_free(&s);
+	return rc;
+}
+
+static int
+load_config(const char *path, struct agent_config *c, char *err, size_t errlen)
+{
+	static const char *const required[] = {"agent.cert", "agent.key", "agent.ca", NULL};
+
+	config_defaults(c);
+	if (config_load(path, agent_schema, c, err, errlen) == -1)
+		return -1;
+	if (config_require(path, agent_schema, c, required, err, errlen) == -1)
+		return -1;
+	if (c->server.n == 0) {
+		snprintf(err, errlen, "%s: [agent] server is required (HOST:PORT, ...)", path);
+		return -1;
+	}
+	return 0;
+}
+
+static SSL_CTX *
+make_ctx(const struct agent_config *c, char *err, size_t errlen)
+{
+	struct tls_paths tp = {
+	    .cert = c->cert, .key = c->key, .ca = c->ca, .crl = NULL, .allow_tls12 = (int)c->tls12};
+
+	return tls_client_ctx(&tp, err, errlen);
+}
+
+static int
+make_hello(const struct snapshot *s, struct buf *out)
+{
+	struct msg_hello h;
+
+	memset(&h, 0, sizeof(h));
+	h.major = PROTO_MAJOR;
+	h.minor = PROTO_MINOR;
+	h.role = ROLE_AGENT;
+	snprintf(h.agent, sizeof(h.agent), "ipcfleet-agent %s", IPCFLEET_VERSION);
+	ifl_strlcpy(h.os, s->os, sizeof(h.os));
+	ifl_strlcpy(h.os_release, s->os_release, sizeof(h.os_release));
+	h.page_size = s->page_size;
+	h.boot_time = boot_time();
+	return proto_encode_hello(out, &h);
+}
+
+/* Snapshot, number, encode, spool.  On success *seq is the new entry. */
+static int
+spool_snapshot(const struct source *src, struct spool *sp, struct buf *hello, uint64_t *seq,
+	       char *err, size_t errlen)
+{
+	struct snapshot s;
+	struct buf frame;
+	int rc = -1;
+
+	if (take_snapshot(src, &s, err, errlen) == -1)
+		return -1;
+	buf_init(&frame, PROTO_HDR_LEN + PROTO_MAX_FRAME);
+	if (hello != NULL && hello->len == 0 && make_hello(&s, hello) == -1) {
+		snprintf(err, errlen, "cannot encode hello");
+		goto out;
+	}
+	if (spool_next_seq(sp, &s.seq, err, errlen) == -1)
+		goto out;
+	s.dropped = spool_dropped(sp);
+	if (proto_encode_snapshot(&frame, &s) == -1) {
+		snprintf(err, errlen, "snapshot too large to send (%zu objects)", s.nobjects);
+		goto out;
+	}
+	if (spool_put(sp, s.seq, &frame, err, errlen) == -1)
+		goto out;
+	*seq = s.seq;
+	rc = 0;
+out:
+	buf_free(&frame);
+	snapshot_free(&s);
+	return rc;
+}
+
+static int
+run(const char *config, const struct source *src, int once)
+{
+	struct agent_config cfg;
+	struct sender sd;
+	struct spool sp;
+	struct buf hello;
+	SSL_CTX *ctx;
+	char err[1024];
+	uint64_t seq, next;
+	int rc = 1;
+
+	if (load_config(config, &cfg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if ((ctx = make_ctx(&cfg, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (spool_open(&sp, cfg.spool, cfg.spool_max, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		SSL_CTX_free(ctx);
+		return 1;
+	}
+	buf_init(&hello, 4096);
+	if (spool_snapshot(src, &sp, &hello, &seq, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	sender_init(&sd, &cfg, ctx, &hello);
+	if (once) {
+		if (sender_flush(&sd, &sp, err, sizeof(err)) == -1) {
+			log_warnx("snapshot %llu kept in the spool: %s", (unsigned long long)seq,
+				  err);
+		} else {
+			log_debug("snapshot %llu acknowledged", (unsigned long long)seq);
+			rc = 0;
+		}
+		sender_free(&sd);
+		goto out;
+	}
+
+	log_info("started: one snapshot every %llus to %s", (unsigned long long)cfg.interval,
+		 cfg.server.v[0]);
+	next = now_mono_ms();
+	for (;;) {
+		uint64_t now;
+
+		if (sender_flush(&sd, &sp, err, sizeof(err)) == -1)
+			log_warnx("delivery failed, snapshots stay spooled: %s", err);
+		next += cfg.interval * 1000;
+		while (!got_term && (now = now_mono_ms()) < next) {
+			uint64_t ms = next - now;
+			struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+					      .tv_nsec = (long)(ms % 1000) * 1000000};
+
+			nanosleep(&ts, NULL); /* a signal cuts it short */
+			if (got_hup)
+				break;
+		}
+		if (got_term)
+			break;
+		if (got_hup) {
+			struct agent_config nc;
+			SSL_CTX *nctx;
+
+			got_hup = 0;
+			if (load_config(config, &nc, err, sizeof(err)) == -1 ||
+			    (nctx = make_ctx(&nc, err, sizeof(err))) == NULL) {
+				log_warnx("reload: %s; keeping the running configuration", err);
+			} else {
+				sender_free(&sd);
+				SSL_CTX_free(ctx);
+				ctx = nctx;
+				cfg = nc;
+				sender_init(&sd, &cfg, ctx, &hello);
+				log_info("reload: configuration and certificates reloaded");
+			}
+			continue;
+		}
+		if (now_mono_ms() > next + cfg.interval * 1000)
+			next = now_mono_ms(); /* far behind (suspend, long outage): do not burst */
+		if (spool_snapshot(src, &sp, NULL, &seq, err, sizeof(err)) == -1)
+			log_warnx("snapshot failed: %s", err);
+	}
+	log_info("stopping");
+	sender_free(&sd);
+	rc = 0;
+out:
+	buf_free(&hello);
+	spool_close(&sp);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, 'o'},
+	    {"print", no_argument, NULL, 'p'},        {"json", no_argument, NULL, 'j'},
+	    {"source", required_argument, NULL, 's'}, {"test", no_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+	const char *config = NULL, *source = NULL;
+	struct agent_config cfg;
+	struct source src;
+	struct sigaction sa;
+	char err[1024];
+	int ch, once = 0, print = 0, json = 0, test = 0, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'o':
+			once = 1;
+			break;
+		case 'p':
+			print = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 's':
+			source = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ipcfleet-agent %s\n", IPCFLEET_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "ipcfleet-agent: see --help for usage\n");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ipcfleet-agent: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (once + print + test > 1) {
+		fprintf(stderr, "ipcfleet-agent: --once, --print and -t exclude each other\n");
+		return 2;
+	}
+	if (json && !print) {
+		fprintf(stderr, "ipcfleet-agent: --json goes with --print\n");
+		return 2;
+	}
+	log_init("ipcfleet-agent", 0, verbose);
+
+	config_defaults(&cfg);
+	if (config != NULL || !print) {
+		if (config == NULL)
+			config = DEFAULT_CONFIG;
+		if (print ? config_load(config, agent_schema, &cfg, err, sizeof(err))
+			  : load_config(config, &cfg, err, sizeof(err))) {
+			log_warnx("%s", err);
+			return 1;
+		}
+	}
+	if (source_parse(source != NULL ? source : cfg.source, &src, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ipcfleet-agent: %s\n", err);
+		return source != NULL ? 2 : 1;
+	}
+	if (print)
+		return do_print(&src, json);
+	if (test) {
+		SSL_CTX *ctx = make_ctx(&cfg, err, sizeof(err));
+
+		if (ctx == NULL) {
+			log_warnx("%s", err);
+			return 1;
+		}
+		SSL_CTX_free(ctx);
+		printf("%s: configuration OK\n", config);
+		return 0;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return run(config, &src, once);
+}

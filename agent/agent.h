@@ -1,0 +1,86 @@
+/*
+ * agent.h: ipcfleet-agent's internal interfaces.
+ *
+ * main.c   options, configuration, the run loop
+ * spool.c  the on-disk spool: every snapshot is written here before it is
+ *          sent, and removed only when the aggregator acknowledges it
+ * send.c   delivery over TLS: hello, spooled frames in order, acks
+ * collect* collectors (collect.h)
+ */
+#ifndef IPCFLEET_AGENT_H
+#define IPCFLEET_AGENT_H
+
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "buf.h"
+#include "client.h"
+#include "config.h"
+#include "model.h"
+
+struct agent_config {
+	struct cfg_list server;
+	char cert[CFG_PATH_MAX];
+	char key[CFG_PATH_MAX];
+	char ca[CFG_PATH_MAX];
+	uint64_t interval;       /* seconds */
+	char spool[CFG_PATH_MAX];
+	uint64_t spool_max;      /* bytes */
+	uint64_t orphan_min_age; /* seconds */
+	char source[CFG_STR_MAX];
+	uint64_t timeout;        /* seconds, each network operation */
+	uint64_t tls12;
+};
+
+/* spool.c */
+#define SPOOL_MAX_ENTRIES 100000
+
+struct spool {
+	char dir[CFG_PATH_MAX];
+	uint64_t max_bytes;
+	int dirfd;
+};
+
+struct spool_entry {
+	uint64_t seq;
+	uint64_t size;
+};
+
+int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, size_t errlen);
+void spool_close(struct spool *sp);
+/* Allocates the next sequence number, durably (survives restarts). */
+int spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen);
+/* Snapshots dropped so far because the spool was full. */
+uint64_t spool_dropped(struct spool *sp);
+/*
+ * Stores one frame for seq durably.  When the spool would exceed max_bytes,
+ * the oldest entries are dropped first and counted (spool_dropped).
+ */
+int spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, size_t errlen);
+/* Lists entries oldest first into a malloc'd array (caller frees). */
+int spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, size_t errlen);
+/* Reads one entry's frame; a corrupt entry is set aside (renamed *.bad), -1. */
+int spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t errlen);
+int spool_remove(struct spool *sp, uint64_t seq);
+
+/* send.c */
+struct sender {
+	const struct agent_config *cfg;
+	SSL_CTX *ctx;
+	struct client cl;
+	int connected;
+	size_t server_idx; /* which entry of cfg->server we use */
+	struct buf hello;  /* the hello frame, sent on every connect */
+};
+
+int sender_init(struct sender *sd, const struct agent_config *cfg, SSL_CTX *ctx,
+		const struct buf *hello);
+void sender_free(struct sender *sd);
+/*
+ * Delivers every spooled snapshot, oldest first, removing each one when its
+ * ack arrives.  Returns 0 when the spool is empty, -1 with err otherwise
+ * (what was not acknowledged stays spooled).
+ */
+int sender_flush(struct sender *sd, struct spool *sp, char *err, size_t errlen);
+
+#endif
