@@ -1,1 +1,319 @@
-/* placeholder: being written */
+/*
+ * main.c: ipcfleet-aggregator start-up, configuration and signals.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "aggregator.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+#ifndef IPCFLEET_SYSCONFDIR
+#define IPCFLEET_SYSCONFDIR "/usr/local/etc"
+#endif
+#define DEFAULT_CONFIG IPCFLEET_SYSCONFDIR "/ipcfleet/aggregator.conf"
+
+static int
+threshold_key(void *user, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct agg_config *c = user;
+	const char *dot = strrchr(key, '.'), *why;
+	char limit[MODEL_NAME_MAX];
+	struct threshold_override *o = NULL;
+	uint64_t v;
+	size_t i, n;
+
+	if (dot == NULL || (n = (size_t)(dot - key)) == 0 || n >= sizeof(limit)) {
+		snprintf(err, errlen, "expected LIMIT.warn or LIMIT.crit");
+		return -1;
+	}
+	memcpy(limit, key, n);
+	limit[n] = '\0';
+	if (!limit_name_valid(limit)) {
+		snprintf(err, errlen, "'%s' is not a limit name", limit);
+		return -1;
+	}
+	if (parse_u64(value, 1, 100, &v, &why) == -1) {
+		snprintf(err, errlen, "%s (a percentage from 1 to 100)", why);
+		return -1;
+	}
+	for (i = 0; i < c->noverrides; i++)
+		if (strcmp(c->overrides[i].limit, limit) == 0)
+			o = &c->overrides[i];
+	if (o == NULL) {
+		if (c->noverrides >= AGG_MAX_OVERRIDES) {
+			snprintf(err, errlen, "too many per-limit thresholds (at most %d)",
+				 AGG_MAX_OVERRIDES);
+			return -1;
+		}
+		o = &c->overrides[c->noverrides++];
+		memset(o, 0, sizeof(*o));
+		ifl_strlcpy(o->limit, limit, sizeof(o->limit));
+	}
+	if (strcmp(dot + 1, "warn") == 0)
+		o->warn = v;
+	else
+		o->crit = v;
+	return 0;
+}
+
+#define OFF(f) offsetof(struct agg_config, f)
+static const struct cfg_key agg_schema[] = {
+	{"server", "listen", CFG_STRING, OFF(listen), 0, 0, NULL, "address:port to accept TLS on"},
+	{"server", "cert", CFG_PATH, OFF(cert), 0, 0, NULL, "server certificate (PEM)"},
+	{"server", "key", CFG_PATH, OFF(key), 0, 0, NULL, "server private key (PEM, mode 0600)"},
+	{"server", "ca", CFG_PATH, OFF(ca), 0, 0, NULL, "CA that signs agent and admin certs"},
+	{"server", "crl", CFG_PATH, OFF(crl), 0, 0, NULL, "certificate revocation list (PEM)"},
+	{"server", "admins", CFG_LIST, OFF(admins), 0, 0, NULL, "CNs allowed to query"},
+	{"server", "max_connections", CFG_U64, OFF(max_connections), 1, 1000000, NULL,
+	 "connections served at once"},
+	{"server", "handshake_timeout", CFG_DURATION, OFF(handshake_timeout), 1, 3600, NULL,
+	 "TLS handshake plus hello"},
+	{"server", "idle_timeout", CFG_DURATION, OFF(idle_timeout), 1, 86400 * 7, NULL,
+	 "close connections silent this long"},
+	{"server", "frame_timeout", CFG_DURATION, OFF(frame_timeout), 1, 3600, NULL,
+	 "time allowed for one frame to arrive"},
+	{"server", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also accept TLS 1.2"},
+	{"storage", "backend", CFG_STRING, OFF(backend), 0, 0, NULL, "sqlite"},
+	{"storage", "path", CFG_PATH, OFF(db_path), 0, 0, NULL, "SQLite database file"},
+	{"storage", "url", CFG_STRING, OFF(url), 0, 0, NULL, "postgresql://... (not yet)"},
+	{"http", "listen", CFG_STRING, OFF(http_listen), 0, 0, NULL, "metrics endpoint (not yet)"},
+	{"thresholds", "warn", CFG_U64, OFF(warn), 1, 100, NULL, "percent of a limit"},
+	{"thresholds", "crit", CFG_U64, OFF(crit), 1, 100, NULL, "percent of a limit"},
+	{"thresholds", "*.warn", CFG_CUSTOM, 0, 0, 0, threshold_key, "per-limit warn"},
+	{"thresholds", "*.crit", CFG_CUSTOM, 0, 0, 0, threshold_key, "per-limit crit"},
+	{NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+void
+agg_config_defaults(struct agg_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	ifl_strlcpy(c->listen, "0.0.0.0:7701", sizeof(c->listen));
+	ifl_strlcpy(c->backend, "sqlite", sizeof(c->backend));
+	ifl_strlcpy(c->db_path, "/var/db/ipcfleet/ipcfleet.db", sizeof(c->db_path));
+	c->max_connections = 10000;
+	c->handshake_timeout = 10;
+	c->idle_timeout = 600;
+	c->frame_timeout = 30;
+	c->warn = 80;
+	c->crit = 90;
+}
+
+int
+agg_config_load(const char *path, struct agg_config *c, char *err, size_t errlen)
+{
+	static const char *const required[] = {"server.cert", "server.key", "server.ca", NULL};
+	size_t i;
+
+	agg_config_defaults(c);
+	if (config_load(path, agg_schema, c, err, errlen) == -1)
+		return -1;
+	if (config_require(path, agg_schema, c, required, err, errlen) == -1)
+		return -1;
+	if (strcmp(c->backend, "sqlite") != 0) {
+		snprintf(err, errlen, "%s: [storage] backend '%s' is not supported (use sqlite)",
+			 path, c->backend);
+		return -1;
+	}
+	if (c->warn >= c->crit) {
+		snprintf(err, errlen, "%s: [thresholds] warn (%llu) must be below crit (%llu)", path,
+			 (unsigned long long)c->warn, (unsigned long long)c->crit);
+		return -1;
+	}
+	for (i = 0; i < c->noverrides; i++) {
+		double w, cr;
+
+		agg_thresholds(c, c->overrides[i].limit, &w, &cr);
+		if (w >= cr) {
+			snprintf(err, errlen, "%s: [thresholds] %s: warn (%.0f) must be below crit (%.0f)",
+				 path, c->overrides[i].limit, w, cr);
+			return -1;
+		}
+	}
+	if (c->admins.n == 0) {
+		snprintf(err, errlen,
+			 "%s: [server] admins is empty: nobody could query; list the CNs of admin "
+			 "certificates",
+			 path);
+		return -1;
+	}
+	return 0;
+}
+
+static SSL_CTX *
+make_ctx(const struct agg_config *c, char *err, size_t errlen)
+{
+	struct tls_paths tp = {
+	    .cert = c->cert, .key = c->key, .ca = c->ca, .crl = c->crl, .allow_tls12 = (int)c->tls12};
+
+	return tls_server_ctx(&tp, err, errlen);
+}
+
+static struct agg agg;
+
+static void
+sig_term(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	log_info("signal %d: shutting down", (int)sig);
+	server_stop(&agg);
+	event_base_loopexit(agg.base, NULL);
+}
+
+/* SIGHUP: re-read the configuration; certificates, CRL, admins and thresholds
+ * take effect for new connections.  listen and storage need a restart. */
+static void
+sig_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct agg_config nc;
+	SSL_CTX *ctx;
+	char err[512];
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (agg_config_load(agg.config_path, &nc, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if ((ctx = make_ctx(&nc, err, sizeof(err))) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (strcmp(nc.listen, agg.cfg.listen) != 0 || strcmp(nc.db_path, agg.cfg.db_path) != 0)
+		log_warnx("reload: listen and storage changes take effect after a restart");
+	ifl_strlcpy(nc.listen, agg.cfg.listen, sizeof(nc.listen));
+	ifl_strlcpy(nc.db_path, agg.cfg.db_path, sizeof(nc.db_path));
+	SSL_CTX_free(agg.ssl_ctx); /* established connections hold their own reference */
+	agg.ssl_ctx = ctx;
+	agg.cfg = nc;
+	log_info("reload: configuration and certificates reloaded");
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: ipcfleet-aggregator [-t] [-v] [-c FILE] [--port-file FILE]\n"
+		"\n"
+		"Receives IPC snapshots from ipcfleet-agent over mutual TLS, stores them\n"
+		"(SQLite) and answers queries from the ipcfleet CLI.\n"
+		"\n"
+		"  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
+		"  -t, --test           check the configuration and certificates, then exit 0 or 1\n"
+		"  -v, --verbose        log every connection and snapshot\n"
+		"      --port-file FILE write the port actually bound (useful with listen = ...:0)\n"
+		"  -h, --help           this help\n"
+		"      --version        print the version\n"
+		"\n"
+		"Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration and certificates.\n"
+		"See ipcfleet-aggregator(8) and docs/protocol.md.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {"port-file", required_argument, NULL, 'P'},
+	    {NULL, 0, NULL, 0}};
+	const char *config = DEFAULT_CONFIG;
+	struct event *ev_term, *ev_int, *ev_hup;
+	char err[1024];
+	int ch, test = 0, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ipcfleet-aggregator %s\n", IPCFLEET_VERSION);
+			return 0;
+		case 'P':
+			agg.port_file = optarg;
+			break;
+		default:
+			fprintf(stderr, "ipcfleet-aggregator: see --help for usage\n");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ipcfleet-aggregator: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	log_init("ipcfleet-aggregator", 0, verbose);
+	agg.config_path = config;
+	if (agg_config_load(config, &agg.cfg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if ((agg.ssl_ctx = make_ctx(&agg.cfg, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (test) {
+		printf("%s: configuration OK\n", config);
+		SSL_CTX_free(agg.ssl_ctx);
+		return 0;
+	}
+	if (agg.cfg.http_listen[0] != '\0')
+		log_warnx("[http] listen is not served by this version; ignored");
+	signal(SIGPIPE, SIG_IGN);
+	if ((agg.store = store_open_sqlite(agg.cfg.db_path, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if ((agg.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (server_start(&agg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		store_close(agg.store);
+		return 1;
+	}
+	ev_term = evsignal_new(agg.base, SIGTERM, sig_term, NULL);
+	ev_int = evsignal_new(agg.base, SIGINT, sig_term, NULL);
+	ev_hup = evsignal_new(agg.base, SIGHUP, sig_hup, NULL);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL)
+		fatalx("evsignal_new failed");
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
+
+	event_base_dispatch(agg.base);
+
+	server_stop(&agg);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	store_close(agg.store);
+	SSL_CTX_free(agg.ssl_ctx);
+	event_base_free(agg.base);
+	log_info("stopped: %llu snapshots stored, %llu duplicates, %llu frames rejected",
+		 (unsigned long long)agg.stats.snapshots_stored,
+		 (unsigned long long)agg.stats.snapshots_duplicate,
+		 (unsigned long long)agg.stats.frames_rejected);
+	return 0;
+}

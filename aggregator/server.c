@@ -1,1 +1,632 @@
-/* placeholder: being written */
+/*
+ * server.c: the TLS listener and the per-connection state machine.
+ *
+ * A connection moves through these states:
+ *
+ *   HANDSHAKE --TLS done, CN read--> HELLO --hello ok--> AGENT or ADMIN
+ *        any state --error / timeout / EOF--> closed (conn_close)
+ *
+ * Each state bounds what the peer may send: the frame size cap depends on
+ * the state, a deadline covers the handshake plus hello and every partial
+ * frame, and the bufferevent's read timeout closes idle peers.  Input is
+ * never buffered beyond one frame plus its header: the read high-watermark
+ * stops reading, and a peer that does not read its acks (output above
+ * OUT_HIGH) is not read from until it does.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+
+#include "aggregator.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+#define SMALL_FRAME (64u * 1024) /* cap for hello and queries */
+#define OUT_HIGH    (4u * 1024 * 1024)
+#define CLOSE_GRACE 5 /* seconds to flush a final error frame */
+
+enum conn_state { CS_HANDSHAKE, CS_HELLO, CS_AGENT, CS_ADMIN, CS_CLOSING };
+
+struct conn {
+	struct agg *agg;
+	struct bufferevent *bev;
+	struct event *deadline; /* handshake+hello, then per partial frame */
+	enum conn_state state;
+	char peer[INET6_ADDRSTRLEN + 8];
+	char cn[MODEL_NAME_MAX];
+	struct host_info hi; /* agents: from hello */
+	struct conn *next, *prev;
+};
+
+static struct conn *conns; /* all open connections, for shutdown */
+
+static void conn_free(struct conn *c);
+
+static const char *
+state_name(enum conn_state s)
+{
+	switch (s) {
+	case CS_HANDSHAKE:
+		return "handshake";
+	case CS_HELLO:
+		return "hello";
+	case CS_AGENT:
+		return "agent";
+	case CS_ADMIN:
+		return "admin";
+	case CS_CLOSING:
+		return "closing";
+	}
+	abort();
+}
+
+static const char *
+conn_who(const struct conn *c)
+{
+	static char who[sizeof(c->peer) + MODEL_NAME_MAX + 8];
+
+	if (c->cn[0] != '\0')
+		snprintf(who, sizeof(who), "%s (%s)", c->cn, c->peer);
+	else
+		snprintf(who, sizeof(who), "%s", c->peer);
+	return who;
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state == CS_CLOSING) {
+		conn_free(c);
+		return;
+	}
+	log_warnx("%s: timed out in state %s", conn_who(c), state_name(c->state));
+	conn_free(c);
+}
+
+static void
+deadline_arm(struct conn *c, uint64_t seconds)
+{
+	struct timeval tv = {.tv_sec = (time_t)seconds, .tv_usec = 0};
+
+	evtimer_add(c->deadline, &tv);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct agg *a = c->agg;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (conns == c)
+		conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	if (c->bev != NULL) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+		/* a quiet close: do not wait for the peer's close_notify */
+		if (ssl != NULL)
+			SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
+		bufferevent_free(c->bev);
+	}
+	a->stats.conns_open--;
+	free(c);
+	/* a slot is free again: resume accepting if we had paused */
+	if (a->listener != NULL)
+		evconnlistener_enable(a->listener);
+}
+
+static void
+closing_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+/*
+ * Ends a connection: queues an error frame when code != 0, lets it flush for
+ * at most CLOSE_GRACE seconds, then frees everything.  The reason is logged.
+ */
+static void
+conn_close(struct conn *c, uint32_t code, const char *reason)
+{
+	struct buf out;
+
+	if (c->state == CS_CLOSING)
+		return;
+	if (code != 0)
+		log_warnx("%s: %s: %s", conn_who(c), proto_err_name(code), reason);
+	else
+		log_debug("%s: closed: %s", conn_who(c), reason);
+	if (code == 0 || c->state == CS_HANDSHAKE) {
+		conn_free(c);
+		return;
+	}
+	buf_init(&out, 4096);
+	{
+		struct msg_error e = {.code = code, .id = 0};
+
+		ifl_strlcpy(e.text, reason, sizeof(e.text));
+		if (proto_encode_error(&out, &e) == 0)
+			bufferevent_write(c->bev, out.data, out.len);
+	}
+	buf_free(&out);
+	c->state = CS_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(c->bev, NULL, closing_write_cb, NULL, c);
+	evtimer_del(c->deadline);
+	deadline_arm(c, CLOSE_GRACE);
+}
+
+/* Queues a whole frame (or frames) for the peer, applying backpressure. */
+static void
+conn_send(struct conn *c, const struct buf *out)
+{
+	bufferevent_write(c->bev, out->data, out->len);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_HIGH) {
+		/* the peer does not read: stop reading it until it catches up */
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setwatermark(c->bev, EV_WRITE, OUT_HIGH / 2, 0);
+	}
+}
+
+static int
+is_admin(const struct agg *a, const char *cn)
+{
+	size_t i;
+
+	for (i = 0; i < a->cfg.admins.n; i++)
+		if (strcmp(a->cfg.admins.v[i], cn) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+handle_hello(struct conn *c, const struct proto_doc *d)
+{
+	struct agg *a = c->agg;
+	struct msg_hello h;
+	char err[MODEL_TEXT_MAX], why[MODEL_TEXT_MAX];
+
+	if (proto_decode_hello(d, &h, err, sizeof(err)) == -1) {
+		conn_close(c, PERR_BAD_FRAME, err);
+		return;
+	}
+	if (h.major != PROTO_MAJOR) {
+		snprintf(why, sizeof(why),
+			 "unsupported protocol version %u.%u; this aggregator speaks %u.x", h.major,
+			 h.minor, PROTO_MAJOR);
+		conn_close(c, PERR_VERSION, why);
+		return;
+	}
+	if (h.host[0] != '\0' && strcmp(h.host, c->cn) != 0) {
+		snprintf(why, sizeof(why), "hello names host '%.64s' but the certificate is for '%s'",
+			 h.host, c->cn);
+		conn_close(c, PERR_FORBIDDEN, why);
+		return;
+	}
+	if (h.role == ROLE_ADMIN) {
+		if (!is_admin(a, c->cn)) {
+			snprintf(why, sizeof(why), "certificate '%s' is not listed in admins", c->cn);
+			conn_close(c, PERR_FORBIDDEN, why);
+			return;
+		}
+		c->state = CS_ADMIN;
+	} else {
+		if (is_admin(a, c->cn)) {
+			snprintf(why, sizeof(why),
+				 "certificate '%s' is an admin certificate and may not push snapshots",
+				 c->cn);
+			conn_close(c, PERR_FORBIDDEN, why);
+			return;
+		}
+		memset(&c->hi, 0, sizeof(c->hi));
+		ifl_strlcpy(c->hi.name, c->cn, sizeof(c->hi.name));
+		ifl_strlcpy(c->hi.os, h.os, sizeof(c->hi.os));
+		ifl_strlcpy(c->hi.os_release, h.os_release, sizeof(c->hi.os_release));
+		ifl_strlcpy(c->hi.agent, h.agent, sizeof(c->hi.agent));
+		c->hi.page_size = h.page_size;
+		c->hi.boot_time = h.boot_time;
+		c->state = CS_AGENT;
+	}
+	log_info("%s: %s connected (%s)", conn_who(c), h.role == ROLE_ADMIN ? "admin" : "agent",
+		 h.agent);
+}
+
+static void
+handle_snapshot(struct conn *c, const struct proto_doc *d, const uint8_t *raw, size_t rawlen)
+{
+	struct agg *a = c->agg;
+	struct snapshot s;
+	struct buf out;
+	char err[512];
+	int dup = 0;
+
+	if (snapshot_init(&s) == -1) {
+		conn_close(c, PERR_INTERNAL, "out of memory");
+		return;
+	}
+	if (proto_decode_snapshot(d, &s, err, sizeof(err)) == -1) {
+		snapshot_free(&s);
+		a->stats.frames_rejected++;
+		conn_close(c, PERR_BAD_FRAME, err);
+		return;
+	}
+	s.page_size = c->hi.page_size;
+	ifl_strlcpy(s.os, c->hi.os, sizeof(s.os));
+	ifl_strlcpy(s.os_release, c->hi.os_release, sizeof(s.os_release));
+	if (store_put_snapshot(a->store, &c->hi, &s, raw, rawlen, now_unix(), &dup, err,
+			       sizeof(err)) == -1) {
+		log_warnx("%s: storing snapshot %llu failed: %s", conn_who(c),
+			  (unsigned long long)s.seq, err);
+		snapshot_free(&s);
+		conn_close(c, PERR_INTERNAL, "storage failed; snapshot not acknowledged");
+		return;
+	}
+	if (dup)
+		a->stats.snapshots_duplicate++;
+	else
+		a->stats.snapshots_stored++;
+	log_debug("%s: snapshot %llu %s (%zu objects)", conn_who(c), (unsigned long long)s.seq,
+		  dup ? "was a duplicate" : "stored", s.nobjects);
+	buf_init(&out, 64);
+	if (proto_encode_ack(&out, s.seq) == 0)
+		conn_send(c, &out);
+	buf_free(&out);
+	snapshot_free(&s);
+}
+
+static void
+handle_query(struct conn *c, const struct proto_doc *d)
+{
+	struct agg *a = c->agg;
+	struct msg_query q;
+	struct buf out;
+	char err[MODEL_TEXT_MAX];
+
+	if (proto_decode_query(d, &q, err, sizeof(err)) == -1) {
+		conn_close(c, PERR_BAD_FRAME, err);
+		return;
+	}
+	a->stats.queries++;
+	buf_init(&out, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	if (query_run(a, &q, &out) == -1) {
+		buf_free(&out);
+		conn_close(c, PERR_INTERNAL, "reply too large or out of memory");
+		return;
+	}
+	conn_send(c, &out);
+	buf_free(&out);
+}
+
+/* One complete frame: dispatch on state and message type. */
+static void
+conn_frame(struct conn *c, const uint8_t *p, size_t n)
+{
+	struct agg *a = c->agg;
+	struct proto_doc d;
+	char err[MODEL_TEXT_MAX], why[MODEL_TEXT_MAX];
+
+	if (proto_doc_unpack(p, n, &d, err, sizeof(err)) == -1) {
+		a->stats.frames_rejected++;
+		conn_close(c, PERR_BAD_FRAME, err);
+		return;
+	}
+	a->stats.frames_accepted++;
+	switch (c->state) {
+	case CS_HELLO:
+		if (d.type != MSG_HELLO) {
+			conn_close(c, PERR_STATE, "the first message must be hello");
+			break;
+		}
+		handle_hello(c, &d);
+		if (c->state == CS_AGENT || c->state == CS_ADMIN) {
+			struct timeval idle = {.tv_sec = (time_t)a->cfg.idle_timeout};
+
+			/* from now on: idle peers and peers that stop reading time out */
+			evtimer_del(c->deadline);
+			bufferevent_set_timeouts(c->bev, &idle, &idle);
+		}
+		break;
+	case CS_AGENT:
+		if (d.type == MSG_SNAPSHOT)
+			handle_snapshot(c, &d, p, n);
+		else {
+			snprintf(why, sizeof(why), "agent certificate '%s' may only send snapshots",
+				 c->cn);
+			conn_close(c, d.type == MSG_QUERY ? PERR_FORBIDDEN : PERR_STATE, why);
+		}
+		break;
+	case CS_ADMIN:
+		if (d.type == MSG_QUERY)
+			handle_query(c, &d);
+		else
+			conn_close(c, d.type == MSG_SNAPSHOT ? PERR_FORBIDDEN : PERR_STATE,
+				   "admin connections may only send queries");
+		break;
+	case CS_HANDSHAKE:
+	case CS_CLOSING:
+		break;
+	}
+	proto_doc_free(&d);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct agg *a = c->agg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (c->state != CS_CLOSING && c->state != CS_HANDSHAKE) {
+		uint8_t hdr[PROTO_HDR_LEN];
+		uint32_t len, cap = c->state == CS_AGENT ? PROTO_MAX_FRAME : SMALL_FRAME;
+		const char *why;
+		uint8_t *p;
+		size_t have = evbuffer_get_length(in);
+
+		if (have < PROTO_HDR_LEN)
+			break;
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		if (frame_header(hdr, cap, &len, &why) == -1) {
+			char msg[MODEL_TEXT_MAX];
+
+			a->stats.frames_rejected++;
+			snprintf(msg, sizeof(msg), "%s (limit %u bytes in state %s)", why, cap,
+				 state_name(c->state));
+			conn_close(c, PERR_BAD_FRAME, msg);
+			return;
+		}
+		if (have < PROTO_HDR_LEN + (size_t)len)
+			break;
+		p = evbuffer_pullup(in, PROTO_HDR_LEN + (ssize_t)len);
+		if (p == NULL) {
+			conn_close(c, PERR_INTERNAL, "out of memory");
+			return;
+		}
+		conn_frame(c, p + PROTO_HDR_LEN, len);
+		if (c->state == CS_CLOSING)
+			return;
+		evbuffer_drain(in, PROTO_HDR_LEN + (size_t)len);
+	}
+	if (c->state == CS_CLOSING || c->state == CS_HANDSHAKE)
+		return;
+	/* a partial frame must complete within frame_timeout; hello keeps its deadline */
+	if (c->state != CS_HELLO) {
+		if (evbuffer_get_length(in) > 0) {
+			if (!evtimer_pending(c->deadline, NULL))
+				deadline_arm(c, a->cfg.frame_timeout);
+		} else
+			evtimer_del(c->deadline);
+	}
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	/* output drained below the low watermark: read the peer again */
+	if (c->state == CS_AGENT || c->state == CS_ADMIN) {
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		bufferevent_enable(bev, EV_READ);
+	}
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char err[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+		if (tls_peer_cn(ssl, c->cn, sizeof(c->cn)) == -1) {
+			c->cn[0] = '\0';
+			conn_close(c, PERR_FORBIDDEN, "peer certificate has no usable CN");
+			return;
+		}
+		c->state = CS_HELLO;
+		log_debug("%s: TLS established (%s)", conn_who(c), SSL_get_version(ssl));
+		/* frames may already be buffered behind the handshake */
+		conn_read_cb(bev, c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		conn_close(c, 0, "idle timeout");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		unsigned long e;
+		int se = EVUTIL_SOCKET_ERROR();
+
+		err[0] = '\0';
+		while ((e = bufferevent_get_openssl_error(bev)) != 0)
+			ERR_error_string_n(e, err, sizeof(err));
+		if (c->state == CS_HANDSHAKE) {
+			c->agg->stats.conns_refused++;
+			log_warnx("%s: TLS handshake failed: %s", conn_who(c),
+				  err[0] ? err : (se ? strerror(se) : "connection closed"));
+			conn_free(c);
+			return;
+		}
+		conn_close(c, 0, err[0] ? err : "connection error");
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		conn_close(c, 0, "peer closed the connection");
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct agg *a = arg;
+	struct conn *c;
+	SSL *ssl;
+	char host[INET6_ADDRSTRLEN], port[8];
+	struct timeval hs;
+
+	(void)l;
+	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		ifl_strlcpy(host, "?", sizeof(host)), ifl_strlcpy(port, "?", sizeof(port));
+	if (a->stats.conns_open >= a->cfg.max_connections) {
+		a->stats.conns_refused++;
+		log_warnx("%s:%s: refused: %llu connections open (max_connections)", host, port,
+			  (unsigned long long)a->stats.conns_open);
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL || (ssl = SSL_new(a->ssl_ctx)) == NULL) {
+		free(c);
+		log_warnx("%s:%s: refused: out of memory", host, port);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->agg = a;
+	snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
+	c->bev = bufferevent_openssl_socket_new(a->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+						BEV_OPT_CLOSE_ON_FREE);
+	c->deadline = evtimer_new(a->base, deadline_cb, c);
+	a->stats.conns_open++;
+	a->stats.conns_accepted++;
+	c->next = conns;
+	if (conns != NULL)
+		conns->prev = c;
+	conns = c;
+	if (c->bev == NULL || c->deadline == NULL) {
+		if (c->bev == NULL) {
+			SSL_free(ssl);
+			evutil_closesocket(fd);
+		}
+		log_warnx("%s: refused: out of memory", c->peer);
+		conn_free(c);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	/* never buffer more than one maximal frame and its header */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	hs.tv_sec = (time_t)a->cfg.handshake_timeout;
+	hs.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &hs, &hs);
+	deadline_arm(c, a->cfg.handshake_timeout);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (a->stats.conns_open >= a->cfg.max_connections)
+		evconnlistener_disable(a->listener);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct agg *a = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)a;
+	if (e == EMFILE || e == ENFILE) {
+		/* out of descriptors: stop accepting until a connection closes */
+		log_warnx("accept: %s; pausing the listener until a connection closes",
+			  strerror(e));
+		evconnlistener_disable(l);
+		return;
+	}
+	log_warnx("accept: %s", strerror(e));
+}
+
+static int
+write_port_file(const char *path, int fd, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char port[8];
+	FILE *fp;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV) !=
+		0) {
+		snprintf(err, errlen, "getsockname: %s", strerror(errno));
+		return -1;
+	}
+	if ((fp = fopen(path, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(fp, "%s\n", port);
+	if (fclose(fp) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_start(struct agg *a, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], port[8];
+	const char *why;
+	int rc;
+
+	if (parse_hostport(a->cfg.listen, host, sizeof(host), port, sizeof(port), &why) == -1) {
+		snprintf(err, errlen, "listen %s: %s", a->cfg.listen, why);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "listen %s: %s", a->cfg.listen, gai_strerror(rc));
+		return -1;
+	}
+	a->listener = evconnlistener_new_bind(
+	    a->base, accept_cb, a, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, res->ai_addr, (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (a->listener == NULL) {
+		snprintf(err, errlen, "listen %s: %s", a->cfg.listen,
+			 strerror(EVUTIL_SOCKET_ERROR()));
+		return -1;
+	}
+	evconnlistener_set_error_cb(a->listener, accept_error_cb);
+	if (a->port_file != NULL &&
+	    write_port_file(a->port_file, evconnlistener_get_fd(a->listener), err, errlen) == -1)
+		return -1;
+	log_info("listening on %s", a->cfg.listen);
+	return 0;
+}
+
+void
+server_stop(struct agg *a)
+{
+	if (a->listener != NULL) {
+		evconnlistener_free(a->listener);
+		a->listener = NULL;
+	}
+	while (conns != NULL)
+		conn_free(conns);
+}
