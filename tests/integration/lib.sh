@@ -1,0 +1,102 @@
+# lib.sh: helpers for the integration tests (sourced by t_*.sh).
+#
+# Each test gets a private temporary directory ($T), a development PKI in
+# $T/pki, and helpers to start the real aggregator on a loopback port chosen
+# by the kernel.  Everything is torn down on exit.
+set -eu
+
+: "${BIN:?BIN must point at build/bin}"
+: "${SRC:?SRC must point at the source tree}"
+
+T=$(mktemp -d /tmp/ipcfleet-it.XXXXXX)
+AGG_PID=
+cleanup() {
+	if [ -n "$AGG_PID" ]; then kill "$AGG_PID" 2>/dev/null || true; wait "$AGG_PID" 2>/dev/null || true; fi
+	for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+FAILS=0
+PASSES=0
+pass() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+# check DESCRIPTION COMMAND...: passes when the command succeeds
+check() { local d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi; }
+finish() {
+	echo "$PASSES passed, $FAILS failed"
+	[ "$FAILS" -eq 0 ]
+}
+skip() { echo "SKIP: $*"; exit 77; }
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root ($*)"; }
+need() { command -v "$1" >/dev/null 2>&1 || skip "needs $1"; }
+
+# pki_dev HOST...: CA, server "localhost", agents HOST..., admin "admin"
+pki_dev() {
+	"$SRC/deploy/pki/ipcfleet-pki" dev "$T/pki" "$1" >/dev/null
+	shift
+	for h in "$@"; do "$SRC/deploy/pki/ipcfleet-pki" agent "$T/pki" "$h" >/dev/null; done
+}
+
+# write_agg_conf [EXTRA LINES...]: aggregator config on 127.0.0.1:0
+write_agg_conf() {
+	cat >"$T/aggregator.conf" <<CONF
+[server]
+listen = 127.0.0.1:0
+cert = $T/pki/localhost.crt
+key = $T/pki/localhost.key
+ca = $T/pki/ca.crt
+admins = admin
+[storage]
+backend = sqlite
+path = $T/ipcfleet.db
+CONF
+	for l in "$@"; do echo "$l" >>"$T/aggregator.conf"; done
+}
+
+# start_agg: starts the aggregator, waits for its port, sets $PORT
+start_agg() {
+	rm -f "$T/port"
+	"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" --port-file "$T/port" -v \
+		>>"$T/aggregator.log" 2>&1 &
+	AGG_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$T/port" ] && break
+		kill -0 "$AGG_PID" 2>/dev/null || { cat "$T/aggregator.log"; return 1; }
+		sleep 0.05
+	done
+	PORT=$(cat "$T/port")
+	[ -n "$PORT" ]
+}
+
+stop_agg() {
+	kill "$AGG_PID" && wait "$AGG_PID" || true
+	AGG_PID=
+}
+
+# write_agent_conf NAME HOST: agent config for certificate HOST into $T/NAME.conf
+write_agent_conf() {
+	cat >"$T/$1.conf" <<CONF
+[agent]
+server = localhost:$PORT
+cert = $T/pki/$2.crt
+key = $T/pki/$2.key
+ca = $T/pki/ca.crt
+interval = 60s
+spool = $T/spool-$1
+CONF
+}
+
+write_cli_conf() {
+	cat >"$T/cli.conf" <<CONF
+[cli]
+server = localhost:$PORT
+cert = $T/pki/admin.crt
+key = $T/pki/admin.key
+ca = $T/pki/ca.crt
+CONF
+}
+
+cli() { "$BIN/ipcfleet" --config "$T/cli.conf" "$@"; }

@@ -1,0 +1,18 @@
+#!/bin/sh
+# The whole test suite: unit and integration tests on a normal build
+# (warnings are errors), then again under AddressSanitizer and
+# UndefinedBehaviorSanitizer.  Tests that need root skip without it.
+set -eu
+cd "$(dirname "$0")/.."
+deploy/dev/install-deps.sh
+jobs=$(nproc)
+echo "== build (-Werror) and test"
+cmake -S . -B build -DIPCFLEET_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+echo "== build with ASan+UBSan and test"
+cmake -S . -B build-asan -DIPCFLEET_WERROR=ON -DIPCFLEET_SANITIZE=ON \
+	-DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure -j"$jobs"
