@@ -1,1 +1,122 @@
-/* placeholder: being written */
+/*
+ * collect.c: source selection and dispatch to the collectors (collect.h).
+ *
+ * Each collector lives in its own file (collect_linux.c, ...); this file only
+ * parses --source SPEC and calls the right one.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "collect.h"
+#include "util.h"
+
+void
+collect_warn(struct collect_warnings *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w == NULL)
+		return;
+	/* every warning is counted; only the first COLLECT_MAX_WARN are kept */
+	if (w->total < SIZE_MAX)
+		w->total++;
+	if (w->n >= COLLECT_MAX_WARN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->v[w->n], sizeof(w->v[w->n]), fmt, ap);
+	va_end(ap);
+	w->n++;
+}
+
+#define SOURCE_FORMS "auto, linux, linux-root:DIR, freebsd or freebsd-capture:DIR"
+
+/* A "PREFIX:DIR" spec: copies DIR into src->dir after checking it. */
+static int
+source_parse_dir(const char *spec, const char *prefix, struct source *src, char *err, size_t errlen)
+{
+	const char *dir = spec + strlen(prefix);
+	size_t n = strlen(dir);
+
+	if (n == 0) {
+		snprintf(err, errlen, "source \"%s\": DIR is empty (use %sDIR)", spec, prefix);
+		return -1;
+	}
+	if (n >= sizeof(src->dir)) {
+		/* name the form, not the whole spec, so the reason is not cut off */
+		snprintf(err, errlen, "source %sDIR: DIR is longer than %zu bytes", prefix,
+		         sizeof(src->dir) - 1);
+		return -1;
+	}
+	memcpy(src->dir, dir, n + 1);
+	return 0;
+}
+
+int
+source_parse(const char *spec, struct source *src, char *err, size_t errlen)
+{
+	memset(src, 0, sizeof(*src));
+	if (strcmp(spec, "auto") == 0) {
+		src->kind = SRC_AUTO;
+	} else if (strcmp(spec, "linux") == 0) {
+		src->kind = SRC_LINUX;
+	} else if (strcmp(spec, "freebsd") == 0) {
+		src->kind = SRC_FREEBSD;
+	} else if (strncmp(spec, "linux-root:", 11) == 0) {
+		src->kind = SRC_LINUX_ROOT;
+		return source_parse_dir(spec, "linux-root:", src, err, errlen);
+	} else if (strncmp(spec, "freebsd-capture:", 16) == 0) {
+		src->kind = SRC_FREEBSD_CAPTURE;
+		return source_parse_dir(spec, "freebsd-capture:", src, err, errlen);
+	} else if (strcmp(spec, "linux-root") == 0 || strcmp(spec, "freebsd-capture") == 0) {
+		snprintf(err, errlen, "source \"%s\" needs a directory: %s:DIR", spec, spec);
+		return -1;
+	} else {
+		snprintf(err, errlen, "unknown source \"%.64s\": use " SOURCE_FORMS, spec);
+		return -1;
+	}
+	return 0;
+}
+
+/* The collector for FreeBSD is not part of this build yet. */
+static int
+collect_freebsd_missing(const char *spec, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "source %s: not available in this build yet", spec);
+	return -1;
+}
+
+int
+collect(const struct source *src, struct snapshot *s, struct collect_warnings *w, char *err,
+        size_t errlen)
+{
+	struct utsname un;
+
+	switch (src->kind) {
+	case SRC_AUTO:
+		if (uname(&un) == -1) {
+			snprintf(err, errlen, "source auto: uname failed");
+			return -1;
+		}
+		if (strcmp(un.sysname, "Linux") == 0)
+			return collect_linux("", s, w, err, errlen);
+		if (strcmp(un.sysname, "FreeBSD") == 0)
+			return collect_freebsd_missing("freebsd", err, errlen);
+		snprintf(err, errlen, "source auto: no collector for %.64s (use " SOURCE_FORMS ")",
+		         un.sysname);
+		return -1;
+	case SRC_LINUX:
+		return collect_linux("", s, w, err, errlen);
+	case SRC_LINUX_ROOT:
+		return collect_linux(src->dir, s, w, err, errlen);
+	case SRC_FREEBSD:
+		/* the FreeBSD collector (collect_freebsd.c) plugs in here */
+		return collect_freebsd_missing("freebsd", err, errlen);
+	case SRC_FREEBSD_CAPTURE:
+		/* ... and here, with src->dir */
+		return collect_freebsd_missing("freebsd-capture", err, errlen);
+	}
+	snprintf(err, errlen, "unknown source kind %d", (int)src->kind);
+	return -1;
+}

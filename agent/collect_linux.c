@@ -1,1 +1,625 @@
-/* placeholder: being written */
+/*
+ * collect_linux.c: the Linux collector (collect.h).
+ *
+ * Objects come from ROOT/proc/sysvipc/{shm,sem,msg}, limits from
+ * ROOT/proc/sys/kernel.  The sysvipc files are parsed by their header line:
+ * the header names the columns, so kernels with and without the rss/swap
+ * columns (before about 4.5) both work, and unknown columns are skipped.
+ *
+ * Nothing read is trusted: every file is read with a size cap, every line is
+ * bounded in length and field count before it is split, and every number goes
+ * through the strict parsers of util.h with the range of its kernel type.  A
+ * bad data line is reported (line number and column) and skipped; a bad
+ * header makes the whole file unusable, because columns cannot be guessed.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "util.h"
+
+#define PROCFS_LINE_MAX   4096 /* bytes in one line, without the newline */
+#define PROCFS_FIELDS_MAX 32   /* columns in a header (and fields stored per line) */
+#define PROCFS_SMALL_MAX  4096 /* cap for one-value files: limits, osrelease */
+#define PROCFS_QUOTE_MAX  24   /* bytes of a bad value quoted in a warning */
+
+/* How a column's text becomes a field of struct ipc_object. */
+enum procfs_kind {
+	PK_I64,  /* int64_t in [imin, imax] */
+	PK_U64,  /* uint64_t in [0, umax] */
+	PK_U32,  /* uint32_t in [0, umax] */
+	PK_MODE, /* uint32_t, octal, in [0, umax] */
+};
+
+struct procfs_col {
+	const char *name; /* as in the kernel's header line */
+	enum procfs_kind kind;
+	size_t off; /* offset of the field in struct ipc_object */
+	int64_t imin, imax;
+	uint64_t umax;
+	int required;
+};
+
+#define OBJ_OFF(f) offsetof(struct ipc_object, f)
+/* key: a key_t printed with %d; accept any int64 as the brief allows */
+#define COL_KEY                                                                                    \
+	{                                                                                          \
+		"key", PK_I64, OBJ_OFF(key), INT64_MIN, INT64_MAX, 0, 1                            \
+	}
+/* ids are non-negative ints */
+#define COL_ID(n)                                                                                  \
+	{                                                                                          \
+		n, PK_I64, OBJ_OFF(id), 0, INT32_MAX, 0, 1                                         \
+	}
+/* umode_t: 16 bits, including SHM_DEST and SHM_LOCKED */
+#define COL_MODE                                                                                   \
+	{                                                                                          \
+		"perms", PK_MODE, OBJ_OFF(mode), 0, 0, 0177777, 1                                  \
+	}
+#define COL_U32(n, f, req)                                                                         \
+	{                                                                                          \
+		n, PK_U32, OBJ_OFF(f), 0, 0, UINT32_MAX, req                                       \
+	}
+#define COL_U64(n, f, req)                                                                         \
+	{                                                                                          \
+		n, PK_U64, OBJ_OFF(f), 0, 0, UINT64_MAX, req                                       \
+	}
+/* pids (0 when not visible in the reader's pid namespace) and epoch times */
+#define COL_NONNEG(n, f, req)                                                                      \
+	{                                                                                          \
+		n, PK_I64, OBJ_OFF(f), 0, INT64_MAX, 0, req                                        \
+	}
+
+static const struct procfs_col procfs_shm_cols[] = {
+    COL_KEY,
+    COL_ID("shmid"),
+    COL_MODE,
+    COL_U64("size", size, 1),
+    COL_NONNEG("cpid", cpid, 1),
+    COL_NONNEG("lpid", lpid, 1),
+    COL_U64("nattch", nattch, 1),
+    COL_U32("uid", uid, 1),
+    COL_U32("gid", gid, 1),
+    COL_U32("cuid", cuid, 1),
+    COL_U32("cgid", cgid, 1),
+    COL_NONNEG("atime", atime, 0),
+    COL_NONNEG("dtime", dtime, 0),
+    COL_NONNEG("ctime", ctime, 0),
+    COL_U64("rss", rss, 0),
+    COL_U64("swap", swap, 0),
+};
+
+static const struct procfs_col procfs_sem_cols[] = {
+    COL_KEY,
+    COL_ID("semid"),
+    COL_MODE,
+    /* sem_nsems is an int printed with %10u */
+    {"nsems", PK_U64, OBJ_OFF(nsems), 0, 0, UINT32_MAX, 1},
+    COL_U32("uid", uid, 1),
+    COL_U32("gid", gid, 1),
+    COL_U32("cuid", cuid, 1),
+    COL_U32("cgid", cgid, 1),
+    COL_NONNEG("otime", otime, 0),
+    COL_NONNEG("ctime", ctime, 0),
+};
+
+static const struct procfs_col procfs_msg_cols[] = {
+    COL_KEY,
+    COL_ID("msqid"),
+    COL_MODE,
+    COL_U64("cbytes", cbytes, 1),
+    COL_U64("qnum", qnum, 1),
+    COL_NONNEG("lspid", lspid, 0),
+    COL_NONNEG("lrpid", lrpid, 0),
+    COL_U32("uid", uid, 1),
+    COL_U32("gid", gid, 1),
+    COL_U32("cuid", cuid, 1),
+    COL_U32("cgid", cgid, 1),
+    COL_NONNEG("stime", stime, 0),
+    COL_NONNEG("rtime", rtime, 0),
+    COL_NONNEG("ctime", ctime, 0),
+};
+
+struct procfs_file {
+	const char *name; /* "shm": the file name and the prefix of warnings */
+	const char *what; /* for the "missing" warning */
+	enum ipc_type type;
+	const struct procfs_col *cols;
+	size_t ncols;
+};
+
+static const struct procfs_file procfs_files[] = {
+    {"shm", "shared memory", IPC_SHM, procfs_shm_cols, NELEM(procfs_shm_cols)},
+    {"sem", "semaphores", IPC_SEM, procfs_sem_cols, NELEM(procfs_sem_cols)},
+    {"msg", "message queues", IPC_MSG, procfs_msg_cols, NELEM(procfs_msg_cols)},
+};
+
+/*
+ * Splits line in place on spaces and tabs.  Stores at most max field
+ * pointers but returns the number of fields found, which may be larger.
+ */
+static size_t
+procfs_split(char *line, char **fields, size_t max)
+{
+	size_t n = 0;
+	char *p = line;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (n < max)
+			fields[n] = p;
+		n++;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+/* A short printable copy of untrusted text for a warning. */
+static void
+procfs_quote(const char *in, char *out, size_t outlen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; in[i] != '\0' && n + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (i == PROCFS_QUOTE_MAX) {
+			if (n + 4 >= outlen)
+				break;
+			memcpy(out + n, "...", 3);
+			n += 3;
+			break;
+		}
+		out[n++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
+	}
+	out[n] = '\0';
+}
+
+/* Parses one column value into o.  Returns 0, or -1 with *errstr set. */
+static int
+procfs_parse_value(const struct procfs_col *c, const char *v, struct ipc_object *o,
+                   const char **errstr)
+{
+	char *dst = (char *)o + c->off;
+	int64_t i64;
+	uint64_t u64;
+	uint32_t u32;
+
+	switch (c->kind) {
+	case PK_I64:
+		if (parse_i64(v, c->imin, c->imax, &i64, errstr) == -1)
+			return -1;
+		memcpy(dst, &i64, sizeof(i64));
+		return 0;
+	case PK_U64:
+		if (parse_u64(v, 0, c->umax, &u64, errstr) == -1)
+			return -1;
+		memcpy(dst, &u64, sizeof(u64));
+		return 0;
+	case PK_U32:
+		if (parse_u64(v, 0, c->umax, &u64, errstr) == -1)
+			return -1;
+		u32 = (uint32_t)u64;
+		memcpy(dst, &u32, sizeof(u32));
+		return 0;
+	case PK_MODE:
+		if (parse_octal(v, &u32, errstr) == -1)
+			return -1;
+		if (u32 > c->umax) {
+			*errstr = "too large";
+			return -1;
+		}
+		memcpy(dst, &u32, sizeof(u32));
+		return 0;
+	}
+	*errstr = "internal: unknown column kind";
+	return -1;
+}
+
+/*
+ * Maps the header's columns to the known ones: colmap[i] is the index in
+ * f->cols of header column i, or -1 for a column we do not know.
+ */
+static int
+procfs_header(const struct procfs_file *f, char **hdr, size_t n, int *colmap, char *err,
+              size_t errlen)
+{
+	size_t i, j;
+	int seen[PROCFS_FIELDS_MAX] = {0};
+
+	if (n > PROCFS_FIELDS_MAX) {
+		snprintf(err, errlen, "%s header: %zu columns, at most %d expected", f->name, n,
+		         PROCFS_FIELDS_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		colmap[i] = -1;
+		for (j = 0; j < f->ncols; j++) {
+			if (strcmp(hdr[i], f->cols[j].name) != 0)
+				continue;
+			if (seen[j]) {
+				snprintf(err, errlen, "%s header: column \"%s\" appears twice",
+				         f->name, f->cols[j].name);
+				return -1;
+			}
+			seen[j] = 1;
+			colmap[i] = (int)j;
+			break;
+		}
+	}
+	for (j = 0; j < f->ncols; j++) {
+		if (f->cols[j].required && !seen[j]) {
+			snprintf(err, errlen, "%s header: no column \"%s\"", f->name,
+			         f->cols[j].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Parses one whole /proc/sysvipc file (text, NUL-terminated).  Returns 0, or
+ * -1 with err when the file cannot be used at all (bad header, snapshot full).
+ */
+static int
+procfs_parse_file(const struct procfs_file *f, const char *text, struct snapshot *s, uint32_t scope,
+                  struct collect_warnings *w, char *err, size_t errlen)
+{
+	char line[PROCFS_LINE_MAX + 1];
+	char *fld[PROCFS_FIELDS_MAX];
+	int colmap[PROCFS_FIELDS_MAX];
+	size_t ncols = 0, lineno = 0, n, i;
+	int have_header = 0;
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *start = p, *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		struct ipc_object obj, *o;
+		const char *errstr = NULL;
+		int bad = 0;
+
+		lineno++;
+		p = nl != NULL ? nl + 1 : p + len;
+		if (len > PROCFS_LINE_MAX) {
+			if (!have_header) {
+				snprintf(err, errlen, "%s line %zu (header): longer than %d bytes",
+				         f->name, lineno, PROCFS_LINE_MAX);
+				return -1;
+			}
+			collect_warn(w, "%s line %zu: longer than %d bytes, skipped", f->name,
+			             lineno, PROCFS_LINE_MAX);
+			continue;
+		}
+		memcpy(line, start, len);
+		line[len] = '\0';
+		n = procfs_split(line, fld, PROCFS_FIELDS_MAX);
+		if (n == 0)
+			continue; /* a blank line carries nothing */
+
+		if (!have_header) {
+			if (procfs_header(f, fld, n, colmap, err, errlen) == -1)
+				return -1;
+			ncols = n;
+			have_header = 1;
+			continue;
+		}
+		if (n != ncols) {
+			collect_warn(w, "%s line %zu: expected %zu fields, got %zu", f->name,
+			             lineno, ncols, n);
+			continue;
+		}
+
+		memset(&obj, 0, sizeof(obj));
+		obj.type = f->type;
+		obj.scope = scope;
+		for (i = 0; i < n; i++) {
+			const struct procfs_col *c;
+			char q[PROCFS_QUOTE_MAX + 8];
+
+			if (colmap[i] < 0)
+				continue;
+			c = &f->cols[colmap[i]];
+			if (procfs_parse_value(c, fld[i], &obj, &errstr) == -1) {
+				procfs_quote(fld[i], q, sizeof(q));
+				collect_warn(w, "%s line %zu: column %s: %s (\"%s\"), skipped",
+				             f->name, lineno, c->name, errstr, q);
+				bad = 1;
+				break;
+			}
+		}
+		if (bad)
+			continue;
+		if ((o = snapshot_add_object(s)) == NULL) {
+			if (s->nobjects >= MODEL_MAX_OBJECTS)
+				snprintf(err, errlen, "%s line %zu: more than %d IPC objects",
+				         f->name, lineno, MODEL_MAX_OBJECTS);
+			else
+				snprintf(err, errlen, "%s line %zu: out of memory", f->name,
+				         lineno);
+			return -1;
+		}
+		*o = obj;
+	}
+	return 0;
+}
+
+/*
+ * The public parsers have no error buffer: an error that makes the file
+ * unusable is also reported as a warning, and -1 is returned.
+ */
+static int
+procfs_parse_public(const struct procfs_file *f, const char *text, struct snapshot *s,
+                    uint32_t scope, struct collect_warnings *w)
+{
+	char err[MODEL_TEXT_MAX];
+
+	if (procfs_parse_file(f, text, s, scope, w, err, sizeof(err)) == -1) {
+		collect_warn(w, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+procfs_parse_shm(const char *text, struct snapshot *s, uint32_t scope, struct collect_warnings *w)
+{
+	return procfs_parse_public(&procfs_files[0], text, s, scope, w);
+}
+
+int
+procfs_parse_sem(const char *text, struct snapshot *s, uint32_t scope, struct collect_warnings *w)
+{
+	return procfs_parse_public(&procfs_files[1], text, s, scope, w);
+}
+
+int
+procfs_parse_msg(const char *text, struct snapshot *s, uint32_t scope, struct collect_warnings *w)
+{
+	return procfs_parse_public(&procfs_files[2], text, s, scope, w);
+}
+
+/* root + rel into path; -1 with err when it does not fit. */
+static int
+linux_path(char *path, size_t len, const char *root, const char *rel, char *err, size_t errlen)
+{
+	if ((size_t)snprintf(path, len, "%s%s", root, rel) >= len) {
+		snprintf(err, errlen, "%.64s...%s: path too long", root, rel);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads a small text file (a limit, osrelease) and trims white space at both
+ * ends.  Returns 0 with *bufp (malloc'd, caller frees); -1 with errno (ENOENT,
+ * EFBIG, ...), or EINVAL when the file holds a NUL byte.
+ */
+static int
+linux_read_small(const char *path, char **bufp)
+{
+	char *buf, *b, *e;
+	size_t len;
+
+	*bufp = NULL;
+	if (read_file_bounded(path, PROCFS_SMALL_MAX, &buf, &len) == -1)
+		return -1;
+	if (strlen(buf) != len) {
+		free(buf);
+		errno = EINVAL;
+		return -1;
+	}
+	for (b = buf; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
+		;
+	e = b + strlen(b);
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		e--;
+	*e = '\0';
+	memmove(buf, b, (size_t)(e - b) + 1);
+	*bufp = buf;
+	return 0;
+}
+
+static const char *const procfs_sem_names[4] = {"semmsl", "semmns", "semopm", "semmni"};
+
+/* ROOT/proc/sys/kernel/sem: "SEMMSL SEMMNS SEMOPM SEMMNI", all or nothing. */
+static int
+linux_limits_sem(const char *path, char *text, struct ipc_limits *l, struct collect_warnings *w,
+                 char *err, size_t errlen)
+{
+	char *fld[5];
+	uint64_t v[4];
+	const char *errstr;
+	size_t n, i;
+
+	if (strlen(text) > PROCFS_LINE_MAX || (n = procfs_split(text, fld, 5)) != 4) {
+		collect_warn(w,
+		             "%s: expected four numbers (SEMMSL SEMMNS SEMOPM SEMMNI); "
+		             "semaphore limits not reported",
+		             path);
+		return 0;
+	}
+	for (i = 0; i < 4; i++) {
+		if (parse_u64(fld[i], 0, UINT64_MAX, &v[i], &errstr) == -1) {
+			collect_warn(w, "%s: %s: %s; semaphore limits not reported", path,
+			             procfs_sem_names[i], errstr);
+			return 0;
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		if (limits_set(l, procfs_sem_names[i], v[i]) == -1) {
+			snprintf(err, errlen, "%s: too many limits", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+procfs_read_limits(const char *root, struct ipc_limits *l, struct collect_warnings *w, char *err,
+                   size_t errlen)
+{
+	static const char *const names[] = {
+	    "shmmax", "shmall", "shmmni", "sem", "msgmax", "msgmnb", "msgmni", "shm_rmid_forced",
+	};
+	char path[COLLECT_PATH_MAX + 64], rel[64];
+	size_t i;
+
+	for (i = 0; i < NELEM(names); i++) {
+		char *text, q[PROCFS_QUOTE_MAX + 8];
+		const char *errstr;
+		uint64_t v;
+		int rc = 0;
+
+		snprintf(rel, sizeof(rel), "/proc/sys/kernel/%s", names[i]);
+		if (linux_path(path, sizeof(path), root, rel, err, errlen) == -1)
+			return -1;
+		if (linux_read_small(path, &text) == -1) {
+			if (errno == ENOENT)
+				collect_warn(w, "%s: missing; limit %s not reported", path,
+				             names[i]);
+			else if (errno == EFBIG || errno == EINVAL)
+				collect_warn(w, "%s: not a limit value; limit %s not reported",
+				             path, names[i]);
+			else
+				collect_warn(w, "%s: %s; limit %s not reported", path,
+				             strerror(errno), names[i]);
+			continue;
+		}
+		if (strcmp(names[i], "sem") == 0) {
+			rc = linux_limits_sem(path, text, l, w, err, errlen);
+		} else if (parse_u64(text, 0, UINT64_MAX, &v, &errstr) == -1) {
+			procfs_quote(text, q, sizeof(q));
+			collect_warn(w, "%s: %s (\"%s\"); limit %s not reported", path, errstr, q,
+			             names[i]);
+		} else if (limits_set(l, names[i], v) == -1) {
+			snprintf(err, errlen, "%s: too many limits", path);
+			rc = -1;
+		}
+		free(text);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* os_release from ROOT/proc/sys/kernel/osrelease; a problem is a warning. */
+static void
+linux_read_release(const char *root, struct snapshot *s, struct collect_warnings *w)
+{
+	char path[COLLECT_PATH_MAX + 64], err[MODEL_TEXT_MAX];
+	char *text;
+	size_t i, n;
+
+	s->os_release[0] = '\0';
+	if (linux_path(path, sizeof(path), root, "/proc/sys/kernel/osrelease", err, sizeof(err)) ==
+	    -1) {
+		collect_warn(w, "%s", err);
+		return;
+	}
+	if (linux_read_small(path, &text) == -1) {
+		collect_warn(w, "%s: %s; os_release not reported", path,
+		             errno == EINVAL || errno == EFBIG ? "not a release string"
+		                                               : strerror(errno));
+		return;
+	}
+	n = strlen(text);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x21 || (unsigned char)text[i] > 0x7e)
+			break;
+	if (n == 0 || i < n || n >= sizeof(s->os_release))
+		collect_warn(w, "%s: not a release string; os_release not reported", path);
+	else
+		memcpy(s->os_release, text, n + 1);
+	free(text);
+}
+
+/* One /proc/sysvipc file into s.  A missing file is a warning. */
+static int
+linux_read_objects(const char *root, const struct procfs_file *f, struct snapshot *s,
+                   struct collect_warnings *w, char *err, size_t errlen)
+{
+	char path[COLLECT_PATH_MAX + 64], rel[32], perr[MODEL_TEXT_MAX];
+	char *text;
+	size_t len;
+
+	snprintf(rel, sizeof(rel), "/proc/sysvipc/%s", f->name);
+	if (linux_path(path, sizeof(path), root, rel, err, errlen) == -1)
+		return -1;
+	if (read_file_bounded(path, COLLECT_FILE_MAX, &text, &len) == -1) {
+		if (errno == ENOENT) {
+			collect_warn(w, "%s: missing: the kernel has no SysV %s", path, f->what);
+			return 0;
+		}
+		if (errno == EFBIG)
+			snprintf(err, errlen, "%s: larger than %u bytes", path, COLLECT_FILE_MAX);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* the parser sees text up to the first NUL; say so when that is not all */
+	if (strlen(text) != len)
+		collect_warn(w, "%s: NUL byte at offset %zu, the rest is ignored", path,
+		             strlen(text));
+	if (procfs_parse_file(f, text, s, 0, w, perr, sizeof(perr)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, perr);
+		free(text);
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
+/*
+ * On error, s may hold part of what was read; the caller frees it with
+ * snapshot_free as usual.
+ */
+int
+collect_linux(const char *root, struct snapshot *s, struct collect_warnings *w, char *err,
+              size_t errlen)
+{
+	char path[COLLECT_PATH_MAX + 64];
+	struct stat st;
+	long pg;
+	size_t i;
+
+	/* no ROOT/proc at all is a wrong directory, not a kernel without IPC */
+	if (linux_path(path, sizeof(path), root, "/proc", err, errlen) == -1)
+		return -1;
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", path);
+		return -1;
+	}
+	ifl_strlcpy(s->os, "Linux", sizeof(s->os));
+	pg = sysconf(_SC_PAGESIZE);
+	if (pg <= 0 || (unsigned long)pg > UINT32_MAX) {
+		snprintf(err, errlen, "cannot determine the page size");
+		return -1;
+	}
+	s->page_size = (uint32_t)pg;
+	linux_read_release(root, s, w);
+	if (procfs_read_limits(root, &s->limits, w, err, errlen) == -1)
+		return -1;
+	/* every object of a Linux host goes to scope 0, the host */
+	for (i = 0; i < NELEM(procfs_files); i++)
+		if (linux_read_objects(root, &procfs_files[i], s, w, err, errlen) == -1)
+			return -1;
+	return 0;
+}
