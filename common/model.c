@@ -1,1 +1,309 @@
-/* placeholder: being written */
+/*
+ * model.c: snapshot lifecycle and the kernel's accounting rules (model.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "util.h"
+
+int
+snapshot_init(struct snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (snapshot_add_scope(s, "host", "host", SCOPE_HOST) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+snapshot_free(struct snapshot *s)
+{
+	free(s->scopes);
+	free(s->objects);
+	memset(s, 0, sizeof(*s));
+}
+
+struct ipc_object *
+snapshot_add_object(struct snapshot *s)
+{
+	struct ipc_object *o;
+	size_t ncap;
+
+	if (s->nobjects >= MODEL_MAX_OBJECTS)
+		return NULL;
+	if (s->nobjects == s->cap_objects) {
+		ncap = s->cap_objects ? s->cap_objects * 2 : 64;
+		if (ncap > MODEL_MAX_OBJECTS)
+			ncap = MODEL_MAX_OBJECTS;
+		o = reallocarray(s->objects, ncap, sizeof(*o));
+		if (o == NULL)
+			return NULL;
+		s->objects = o;
+		s->cap_objects = ncap;
+	}
+	o = &s->objects[s->nobjects++];
+	memset(o, 0, sizeof(*o));
+	return o;
+}
+
+struct ipc_scope *
+snapshot_add_scope(struct snapshot *s, const char *id, const char *name, enum scope_kind kind)
+{
+	struct ipc_scope *sc;
+
+	if (s->nscopes >= MODEL_MAX_SCOPES || strlen(id) >= MODEL_NAME_MAX)
+		return NULL;
+	if (s->nscopes == s->cap_scopes) {
+		size_t ncap = s->cap_scopes ? s->cap_scopes * 2 : 4;
+
+		if (ncap > MODEL_MAX_SCOPES)
+			ncap = MODEL_MAX_SCOPES;
+		sc = reallocarray(s->scopes, ncap, sizeof(*sc));
+		if (sc == NULL)
+			return NULL;
+		s->scopes = sc;
+		s->cap_scopes = ncap;
+	}
+	sc = &s->scopes[s->nscopes++];
+	memset(sc, 0, sizeof(*sc));
+	ifl_strlcpy(sc->id, id, sizeof(sc->id));
+	ifl_strlcpy(sc->name, name, sizeof(sc->name));
+	sc->kind = kind;
+	return sc;
+}
+
+int
+snapshot_find_scope(const struct snapshot *s, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nscopes; i++)
+		if (strcmp(s->scopes[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+limit_name_valid(const char *name)
+{
+	size_t n = 0;
+
+	for (; name[n] != '\0'; n++) {
+		char c = name[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'))
+			return 0;
+	}
+	return n > 0 && n < MODEL_NAME_MAX;
+}
+
+int
+limits_set(struct ipc_limits *l, const char *name, uint64_t value)
+{
+	size_t i;
+
+	if (!limit_name_valid(name))
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i].name, name) == 0) {
+			l->v[i].value = value;
+			return 0;
+		}
+	}
+	if (l->n >= MODEL_MAX_LIMITS)
+		return -1;
+	ifl_strlcpy(l->v[l->n].name, name, sizeof(l->v[l->n].name));
+	l->v[l->n].value = value;
+	l->n++;
+	return 0;
+}
+
+int
+limits_get(const struct ipc_limits *l, const char *name, uint64_t *value)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i].name, name) == 0) {
+			*value = l->v[i].value;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+uint64_t
+shm_pages(uint64_t size, uint32_t page_size)
+{
+	if (page_size == 0)
+		return 0;
+	/* ceil without the overflow of (size + page - 1) near 2^64 */
+	return size / page_size + (size % page_size != 0);
+}
+
+double
+usage_pct(uint64_t used, uint64_t limit)
+{
+	long double r;
+
+	if (limit == 0)
+		return 0.0;
+	r = (long double)used * 1000.0L / (long double)limit;
+	return (double)(roundl(r) / 10.0L);
+}
+
+/* The countable limits, in display order. */
+enum { U_SEMMNS, U_SEMMNI, U_SHMALL, U_SHMMNI, U_MSGMNI, U_MSGTQL, U_COUNT };
+static const char *const usage_names[U_COUNT] = {
+    "semmns", "semmni", "shmall", "shmmni", "msgmni", "msgtql",
+};
+
+/* An object belongs to the pool measured: see model.h. */
+static int
+in_pool(const struct snapshot *s, const struct ipc_object *o, int scope)
+{
+	if (scope >= 0)
+		return o->scope == (uint32_t)scope;
+	if (o->scope >= s->nscopes)
+		return 1; /* cannot happen for decoded snapshots; count it, do not lose it */
+	return !s->scopes[o->scope].own_limits;
+}
+
+void
+model_usage(const struct snapshot *s, int scope, struct usage *u)
+{
+	const struct ipc_limits *lim = &s->limits;
+	uint64_t used[U_COUNT] = {0};
+	size_t i;
+
+	if (scope >= 0 && (size_t)scope < s->nscopes && s->scopes[scope].own_limits)
+		lim = &s->scopes[scope].limits;
+
+	for (i = 0; i < s->nobjects; i++) {
+		const struct ipc_object *o = &s->objects[i];
+
+		if (!in_pool(s, o, scope))
+			continue;
+		switch (o->type) {
+		case IPC_SEM:
+			used[U_SEMMNS] = u64_add_sat(used[U_SEMMNS], o->nsems);
+			used[U_SEMMNI]++;
+			break;
+		case IPC_SHM:
+			used[U_SHMALL] =
+			    u64_add_sat(used[U_SHMALL], shm_pages(o->size, s->page_size));
+			used[U_SHMMNI]++;
+			break;
+		case IPC_MSG:
+			used[U_MSGMNI]++;
+			used[U_MSGTQL] = u64_add_sat(used[U_MSGTQL], o->qnum);
+			break;
+		}
+	}
+
+	memset(u, 0, sizeof(*u));
+	for (i = 0; i < U_COUNT; i++) {
+		struct usage_item *it;
+		uint64_t v = 0;
+		int has = limits_get(lim, usage_names[i], &v) == 0;
+
+		/* msgtql exists on FreeBSD only: show it only where the host has it */
+		if (i == U_MSGTQL && !has)
+			continue;
+		it = &u->v[u->n++];
+		it->name = usage_names[i];
+		it->used = used[i];
+		it->limit = v;
+		it->has_limit = has;
+	}
+}
+
+const char *
+ipc_type_name(enum ipc_type t)
+{
+	switch (t) {
+	case IPC_SHM:
+		return "shm";
+	case IPC_SEM:
+		return "sem";
+	case IPC_MSG:
+		return "msg";
+	}
+	return "?";
+}
+
+int
+ipc_type_parse(const char *s, enum ipc_type *t)
+{
+	if (strcmp(s, "shm") == 0)
+		*t = IPC_SHM;
+	else if (strcmp(s, "sem") == 0)
+		*t = IPC_SEM;
+	else if (strcmp(s, "msg") == 0)
+		*t = IPC_MSG;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+scope_kind_name(enum scope_kind k)
+{
+	switch (k) {
+	case SCOPE_HOST:
+		return "host";
+	case SCOPE_JAIL:
+		return "jail";
+	case SCOPE_IPCNS:
+		return "ipcns";
+	}
+	return "?";
+}
+
+int
+scope_kind_parse(const char *s, enum scope_kind *k)
+{
+	if (strcmp(s, "host") == 0)
+		*k = SCOPE_HOST;
+	else if (strcmp(s, "jail") == 0)
+		*k = SCOPE_JAIL;
+	else if (strcmp(s, "ipcns") == 0)
+		*k = SCOPE_IPCNS;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+isolation_name(enum isolation i)
+{
+	switch (i) {
+	case ISO_NEW:
+		return "new";
+	case ISO_INHERIT:
+		return "inherit";
+	case ISO_DISABLE:
+		return "disable";
+	case ISO_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+int
+isolation_parse(const char *s, enum isolation *i)
+{
+	if (strcmp(s, "new") == 0)
+		*i = ISO_NEW;
+	else if (strcmp(s, "inherit") == 0)
+		*i = ISO_INHERIT;
+	else if (strcmp(s, "disable") == 0)
+		*i = ISO_DISABLE;
+	else if (strcmp(s, "unknown") == 0)
+		*i = ISO_UNKNOWN;
+	else
+		return -1;
+	return 0;
+}

@@ -16,7 +16,7 @@
 /* Hard bounds: every count from a file or the wire is checked against these. */
 #define MODEL_MAX_LIMITS   64
 #define MODEL_MAX_SCOPES   4096
-#define MODEL_MAX_OBJECTS  200000
+#define MODEL_MAX_OBJECTS  100000 /* Linux: at most 3 x 32768 ids */
 #define MODEL_NAME_MAX     64 /* limit names, scope ids and names, incl. NUL */
 #define MODEL_TEXT_MAX     256
 
@@ -80,7 +80,7 @@ struct snapshot {
 	char os[MODEL_NAME_MAX];
 	char os_release[MODEL_NAME_MAX];
 	struct ipc_limits limits; /* the host's own pool */
-	size_t nscopes;
+	size_t nscopes, cap_scopes;
 	struct ipc_scope *scopes; /* scopes[0] is always the host */
 	size_t nobjects, cap_objects;
 	struct ipc_object *objects;

@@ -1,1 +1,363 @@
-/* placeholder: being written */
+/*
+ * encode.c: building frames (proto.h, docs/protocol.md).
+ *
+ * Every encoder appends one whole frame to a struct buf.  Packing errors are
+ * not checked one by one: the buf marks itself failed and proto_frame_end()
+ * notices.  On any failure the partial frame is cut off again, so out holds
+ * only whole frames (a failed buf stays failed).
+ */
+#include <string.h>
+
+#include "proto.h"
+
+/* msgpack_packer_write: append to the struct buf in data. */
+static int
+encode_write(void *data, const char *p, size_t len)
+{
+	return buf_append(data, p, len);
+}
+
+void
+proto_packer_init(msgpack_packer *pk, struct buf *out)
+{
+	msgpack_packer_init(pk, out, encode_write);
+}
+
+void
+mp_pack_str(msgpack_packer *pk, const char *s)
+{
+	size_t n = strlen(s);
+
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+void
+mp_pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+	mp_pack_str(pk, k);
+	mp_pack_str(pk, v);
+}
+
+void
+mp_pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
+{
+	mp_pack_str(pk, k);
+	msgpack_pack_uint64(pk, v);
+}
+
+void
+mp_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v)
+{
+	mp_pack_str(pk, k);
+	msgpack_pack_int64(pk, v);
+}
+
+/* Returns the offset of the frame, for proto_frame_end(). */
+size_t
+proto_frame_begin(struct buf *out)
+{
+	static const uint8_t zero[PROTO_HDR_LEN];
+	size_t start = out->len;
+
+	buf_append(out, zero, sizeof(zero));
+	return start;
+}
+
+/* Fills in the length of the frame at start; -1 when it cannot be sent. */
+int
+proto_frame_end(struct buf *out, size_t start)
+{
+	size_t n;
+	uint8_t *h;
+
+	if (buf_failed(out) || start > out->len || out->len - start < PROTO_HDR_LEN)
+		return -1;
+	n = out->len - start - PROTO_HDR_LEN;
+	if (n == 0 || n > PROTO_MAX_FRAME)
+		return -1;
+	h = (uint8_t *)out->data + start;
+	h[0] = (uint8_t)(n >> 24);
+	h[1] = (uint8_t)(n >> 16);
+	h[2] = (uint8_t)(n >> 8);
+	h[3] = (uint8_t)n;
+	return 0;
+}
+
+/*
+ * Finishes a frame, or cuts it off again.  The payload goes through the same
+ * validator as received frames, so that a peer never sends (or an agent
+ * spools) a frame the other side must refuse: too many objects, a string over PROTO_MAX_STR, or a body nested too deep.
+ */
+static int
+encode_finish(struct buf *out, size_t start)
+{
+	const char *why;
+
+	if (proto_frame_end(out, start) == 0 &&
+	    frame_validate((const uint8_t *)out->data + start + PROTO_HDR_LEN,
+	                   out->len - start - PROTO_HDR_LEN, &why) == 0)
+		return 0;
+	if (start <= out->len)
+		out->len = start;
+	return -1;
+}
+
+int
+proto_encode_hello(struct buf *out, const struct msg_hello *h)
+{
+	msgpack_packer pk;
+	size_t start, n;
+	int agent = h->role == ROLE_AGENT;
+
+	if (h->role != ROLE_AGENT && h->role != ROLE_ADMIN)
+		return -1;
+	start = proto_frame_begin(out);
+	proto_packer_init(&pk, out);
+	n = 5 + (h->host[0] != '\0') + (agent ? 4 : 0);
+	msgpack_pack_map(&pk, n);
+	mp_pack_kv_str(&pk, "type", "hello");
+	mp_pack_kv_u64(&pk, "major", h->major);
+	mp_pack_kv_u64(&pk, "minor", h->minor);
+	mp_pack_kv_str(&pk, "role", agent ? "agent" : "admin");
+	mp_pack_kv_str(&pk, "agent", h->agent);
+	if (h->host[0] != '\0') /* "" means: not set */
+		mp_pack_kv_str(&pk, "host", h->host);
+	if (agent) {
+		mp_pack_kv_str(&pk, "os", h->os);
+		mp_pack_kv_str(&pk, "os_release", h->os_release);
+		mp_pack_kv_u64(&pk, "page_size", h->page_size);
+		mp_pack_kv_i64(&pk, "boot_time", h->boot_time);
+	}
+	return encode_finish(out, start);
+}
+
+static void
+encode_limits(msgpack_packer *pk, const struct ipc_limits *l)
+{
+	size_t i;
+
+	msgpack_pack_map(pk, l->n);
+	for (i = 0; i < l->n; i++)
+		mp_pack_kv_u64(pk, l->v[i].name, l->v[i].value);
+}
+
+static void
+encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
+{
+	static const char *const types[3] = {"shm", "sem", "msg"};
+	size_t i, niso = 0;
+
+	for (i = 0; i < 3; i++)
+		if (sc->iso[i] != ISO_UNKNOWN)
+			niso++;
+	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0));
+	mp_pack_kv_str(pk, "id", sc->id);
+	mp_pack_kv_str(pk, "kind", scope_kind_name(sc->kind));
+	mp_pack_kv_str(pk, "name", sc->name);
+	if (niso > 0) {
+		/* only the types whose isolation is known */
+		mp_pack_str(pk, "isolation");
+		msgpack_pack_map(pk, niso);
+		for (i = 0; i < 3; i++)
+			if (sc->iso[i] != ISO_UNKNOWN)
+				mp_pack_kv_str(pk, types[i], isolation_name(sc->iso[i]));
+	}
+	if (sc->own_limits) {
+		mp_pack_str(pk, "limits");
+		encode_limits(pk, &sc->limits);
+	}
+}
+
+/* Optional fields are written only when set (non-zero). */
+static void
+encode_object(msgpack_packer *pk, const struct ipc_object *o, const char *scope)
+{
+	size_t n = 9 + (o->ctime != 0);
+
+	switch (o->type) {
+	case IPC_SHM:
+		n += 4 + (o->atime != 0) + (o->dtime != 0) + (o->rss != 0) + (o->swap != 0);
+		break;
+	case IPC_SEM:
+		n += 1 + (o->otime != 0);
+		break;
+	case IPC_MSG:
+		n += 2 + (o->qbytes != 0) + (o->lspid != 0) + (o->lrpid != 0) + (o->stime != 0) +
+		     (o->rtime != 0);
+		break;
+	}
+	msgpack_pack_map(pk, n);
+	mp_pack_kv_str(pk, "type", ipc_type_name(o->type));
+	mp_pack_kv_i64(pk, "id", o->id);
+	mp_pack_kv_i64(pk, "key", o->key);
+	mp_pack_kv_u64(pk, "mode", o->mode);
+	mp_pack_kv_u64(pk, "uid", o->uid);
+	mp_pack_kv_u64(pk, "gid", o->gid);
+	mp_pack_kv_u64(pk, "cuid", o->cuid);
+	mp_pack_kv_u64(pk, "cgid", o->cgid);
+	mp_pack_kv_str(pk, "scope", scope);
+	switch (o->type) {
+	case IPC_SHM:
+		mp_pack_kv_u64(pk, "size", o->size);
+		mp_pack_kv_u64(pk, "nattch", o->nattch);
+		mp_pack_kv_i64(pk, "cpid", o->cpid);
+		mp_pack_kv_i64(pk, "lpid", o->lpid);
+		if (o->atime != 0)
+			mp_pack_kv_i64(pk, "atime", o->atime);
+		if (o->dtime != 0)
+			mp_pack_kv_i64(pk, "dtime", o->dtime);
+		if (o->rss != 0)
+			mp_pack_kv_u64(pk, "rss", o->rss);
+		if (o->swap != 0)
+			mp_pack_kv_u64(pk, "swap", o->swap);
+		break;
+	case IPC_SEM:
+		mp_pack_kv_u64(pk, "nsems", o->nsems);
+		if (o->otime != 0)
+			mp_pack_kv_i64(pk, "otime", o->otime);
+		break;
+	case IPC_MSG:
+		mp_pack_kv_u64(pk, "cbytes", o->cbytes);
+		mp_pack_kv_u64(pk, "qnum", o->qnum);
+		if (o->qbytes != 0)
+			mp_pack_kv_u64(pk, "qbytes", o->qbytes);
+		if (o->lspid != 0)
+			mp_pack_kv_i64(pk, "lspid", o->lspid);
+		if (o->lrpid != 0)
+			mp_pack_kv_i64(pk, "lrpid", o->lrpid);
+		if (o->stime != 0)
+			mp_pack_kv_i64(pk, "stime", o->stime);
+		if (o->rtime != 0)
+			mp_pack_kv_i64(pk, "rtime", o->rtime);
+		break;
+	}
+	if (o->ctime != 0)
+		mp_pack_kv_i64(pk, "ctime", o->ctime);
+}
+
+/*
+ * os, os_release and page_size travel in hello, not here.  Fails (writing
+ * nothing) when the snapshot has no host scope or an object names a scope or
+ * type that does not exist.
+ */
+int
+proto_encode_snapshot(struct buf *out, const struct snapshot *s)
+{
+	msgpack_packer pk;
+	size_t start, i;
+
+	if (s->nscopes == 0 || s->scopes == NULL)
+		return -1;
+	for (i = 0; i < s->nobjects; i++) {
+		const struct ipc_object *o = &s->objects[i];
+
+		if (o->scope >= s->nscopes ||
+		    (o->type != IPC_SHM && o->type != IPC_SEM && o->type != IPC_MSG))
+			return -1;
+	}
+	start = proto_frame_begin(out);
+	proto_packer_init(&pk, out);
+	msgpack_pack_map(&pk, 6 + (s->dropped != 0));
+	mp_pack_kv_str(&pk, "type", "snapshot");
+	mp_pack_kv_u64(&pk, "seq", s->seq);
+	mp_pack_kv_i64(&pk, "time", s->taken);
+	mp_pack_str(&pk, "limits");
+	encode_limits(&pk, &s->limits);
+	mp_pack_str(&pk, "scopes");
+	msgpack_pack_array(&pk, s->nscopes);
+	for (i = 0; i < s->nscopes; i++)
+		encode_scope(&pk, &s->scopes[i]);
+	mp_pack_str(&pk, "objects");
+	msgpack_pack_array(&pk, s->nobjects);
+	for (i = 0; i < s->nobjects && !buf_failed(out); i++)
+		encode_object(&pk, &s->objects[i], s->scopes[s->objects[i].scope].id);
+	if (s->dropped != 0)
+		mp_pack_kv_u64(&pk, "dropped", s->dropped);
+	return encode_finish(out, start);
+}
+
+int
+proto_encode_ack(struct buf *out, uint64_t seq)
+{
+	msgpack_packer pk;
+	size_t start;
+
+	start = proto_frame_begin(out);
+	proto_packer_init(&pk, out);
+	msgpack_pack_map(&pk, 2);
+	mp_pack_kv_str(&pk, "type", "ack");
+	mp_pack_kv_u64(&pk, "seq", seq);
+	return encode_finish(out, start);
+}
+
+int
+proto_encode_query(struct buf *out, const struct msg_query *q)
+{
+	msgpack_packer pk;
+	size_t start, i;
+
+	if (q->nargs > QUERY_MAX_ARGS)
+		return -1;
+	start = proto_frame_begin(out);
+	proto_packer_init(&pk, out);
+	msgpack_pack_map(&pk, 3 + (q->nargs > 0));
+	mp_pack_kv_str(&pk, "type", "query");
+	mp_pack_kv_u64(&pk, "id", q->id);
+	mp_pack_kv_str(&pk, "cmd", q->cmd);
+	if (q->nargs > 0) {
+		mp_pack_str(&pk, "args");
+		msgpack_pack_map(&pk, q->nargs);
+		for (i = 0; i < q->nargs; i++)
+			mp_pack_kv_str(&pk, q->args[i].name, q->args[i].value);
+	}
+	return encode_finish(out, start);
+}
+
+/* id is written only when the error answers a query (id != 0). */
+int
+proto_encode_error(struct buf *out, const struct msg_error *e)
+{
+	msgpack_packer pk;
+	size_t start;
+
+	start = proto_frame_begin(out);
+	proto_packer_init(&pk, out);
+	msgpack_pack_map(&pk, 3 + (e->id != 0));
+	mp_pack_kv_str(&pk, "type", "error");
+	mp_pack_kv_u64(&pk, "code", e->code);
+	mp_pack_kv_str(&pk, "text", e->text);
+	if (e->id != 0)
+		mp_pack_kv_u64(&pk, "id", e->id);
+	return encode_finish(out, start);
+}
+
+/*
+ * Leaves the frame open after the "body" key: the caller packs exactly one
+ * object with pk and then calls proto_reply_end(out, *frame_start).
+ */
+int
+proto_reply_begin(struct buf *out, uint64_t id, msgpack_packer *pk, size_t *frame_start)
+{
+	size_t start;
+
+	start = proto_frame_begin(out);
+	proto_packer_init(pk, out);
+	msgpack_pack_map(pk, 3);
+	mp_pack_kv_str(pk, "type", "reply");
+	mp_pack_kv_u64(pk, "id", id);
+	mp_pack_str(pk, "body");
+	*frame_start = start;
+	if (buf_failed(out)) {
+		if (start <= out->len)
+			out->len = start;
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_reply_end(struct buf *out, size_t frame_start)
+{
+	return encode_finish(out, frame_start);
+}

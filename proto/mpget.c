@@ -1,1 +1,116 @@
-/* placeholder: being written */
+/*
+ * mpget.c: reading values out of unpacked msgpack maps (proto.h).
+ *
+ * Nothing here allocates; returned pointers point into the object's zone.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "proto.h"
+
+int
+mp_str_eq(const msgpack_object *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size != n)
+		return 0;
+	return n == 0 || memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+/* The first value whose key is the string k. */
+const msgpack_object *
+mp_get(const msgpack_object *m, const char *k)
+{
+	uint32_t i;
+
+	if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (i = 0; i < m->via.map.size; i++)
+		if (mp_str_eq(&m->via.map.ptr[i].key, k))
+			return &m->via.map.ptr[i].val;
+	return NULL;
+}
+
+int
+mp_get_unique(const msgpack_object *m, const char *k, const msgpack_object **v)
+{
+	const msgpack_object *found = NULL;
+	uint32_t i;
+
+	*v = NULL;
+	if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
+		return 1;
+	for (i = 0; i < m->via.map.size; i++) {
+		if (!mp_str_eq(&m->via.map.ptr[i].key, k))
+			continue;
+		if (found != NULL)
+			return -1;
+		found = &m->via.map.ptr[i].val;
+	}
+	if (found == NULL)
+		return 1;
+	*v = found;
+	return 0;
+}
+
+int
+mp_get_u64(const msgpack_object *m, const char *k, uint64_t *v)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = mp_get_unique(m, k, &o)) != 0)
+		return rc;
+	/* msgpack-c gives non-negative values the positive type, whatever the encoding */
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	*v = o->via.u64;
+	return 0;
+}
+
+int
+mp_get_i64(const msgpack_object *m, const char *k, int64_t *v)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = mp_get_unique(m, k, &o)) != 0)
+		return rc;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*v = o->via.i64;
+		return 0;
+	}
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > INT64_MAX)
+		return -1;
+	*v = (int64_t)o->via.u64;
+	return 0;
+}
+
+/* Copies str o into out[len]: it must fit with its NUL and contain no NUL. */
+int
+mp_str_copy(const msgpack_object *o, char *out, size_t len)
+{
+	size_t n;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR || len == 0)
+		return -1;
+	n = o->via.str.size;
+	if (n >= len || (n > 0 && memchr(o->via.str.ptr, '\0', n) != NULL))
+		return -1;
+	if (n > 0)
+		memcpy(out, o->via.str.ptr, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+mp_get_str(const msgpack_object *m, const char *k, char *out, size_t len)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = mp_get_unique(m, k, &o)) != 0)
+		return rc;
+	return mp_str_copy(o, out, len);
+}

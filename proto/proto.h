@@ -21,7 +21,7 @@
 #define PROTO_HDR_LEN      4
 #define PROTO_MAX_FRAME    (16u * 1024 * 1024) /* payload bytes */
 #define PROTO_MAX_DEPTH    8
-#define PROTO_MAX_ELEMENTS (1u << 20) /* objects in one frame, all levels */
+#define PROTO_MAX_ELEMENTS (1u << 22) /* objects in one frame, all levels */
 #define PROTO_MAX_STR      (64u * 1024) /* any single string in a frame */
 
 enum msg_type {
@@ -149,8 +149,14 @@ void mp_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v);
 /* ---- reading msgpack objects (mpget.c) ---- */
 /* Value of key k in map m, or NULL (also when m is not a map). */
 const msgpack_object *mp_get(const msgpack_object *m, const char *k);
+/*
+ * Like mp_get, but strict about duplicates: 0 with *v set when key k occurs
+ * exactly once in map m, 1 when absent (or m is not a map), -1 when k occurs
+ * more than once.
+ */
+int mp_get_unique(const msgpack_object *m, const char *k, const msgpack_object **v);
 /* Type-checked getters: 0 when present with the right type and in range,
- * -1 when mistyped or out of range, 1 when absent. */
+ * -1 when mistyped, out of range or duplicated, 1 when absent. */
 int mp_get_u64(const msgpack_object *m, const char *k, uint64_t *v);
 int mp_get_i64(const msgpack_object *m, const char *k, int64_t *v);
 /* Copies a string value; -1 when mistyped, too long for len, or contains NUL. */

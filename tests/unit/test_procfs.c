@@ -596,7 +596,7 @@ test_snapshot_full(void **state)
 	p.s.nobjects = MODEL_MAX_OBJECTS;
 	assert_int_equal(procfs_parse_shm(SHM_HDR SHM_LINE, &p.s, 0, &p.w), -1);
 	assert_int_equal(p.s.nobjects, MODEL_MAX_OBJECTS);
-	assert_string_equal(p.w.v[0], "shm line 2: more than 200000 IPC objects");
+	assert_string_equal(p.w.v[0], "shm line 2: more than 100000 IPC objects");
 	p.s.nobjects = 0;
 	snapshot_free(&p.s);
 }
