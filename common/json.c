@@ -1,1 +1,425 @@
-/* placeholder: being written */
+/*
+ * json.c: streaming JSON writer over struct buf (json.h).
+ *
+ * Strings: besides what RFC 8259 requires, the C1 controls are written as
+ * \u0080..\u009f, so that JSON shown on a terminal cannot drive it.
+ *
+ * The writer never indexes first[] beyond JSON_MAX_DEPTH: nesting deeper
+ * than that marks the buffer failed, and depth keeps counting only so that
+ * the matching ends stay balanced.  Once the buffer has failed every append
+ * is a no-op, so callers check buf_failed() once at the end.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+void
+json_init(struct json *j, struct buf *out, int pretty)
+{
+	memset(j, 0, sizeof(*j));
+	j->out = out;
+	j->pretty = pretty != 0;
+}
+
+static void
+json_raw(struct json *j, const char *s, size_t n)
+{
+	buf_append(j->out, s, n);
+}
+
+static void
+json_fail(struct json *j)
+{
+	j->out->failed = 1;
+}
+
+/* Newline and two spaces per level; depth is at most JSON_MAX_DEPTH here. */
+static void
+json_newline(struct json *j, int depth)
+{
+	int i;
+
+	if (depth < 0 || depth > JSON_MAX_DEPTH) {
+		json_fail(j);
+		return;
+	}
+	json_raw(j, "\n", 1);
+	for (i = 0; i < depth; i++)
+		json_raw(j, "  ", 2);
+}
+
+/* Whatever goes before a value or a key: a comma, a newline and indent. */
+static void
+json_prefix(struct json *j)
+{
+	if (j->inkey) {
+		j->inkey = 0; /* the key already wrote ':' */
+		return;
+	}
+	if (j->depth == 0)
+		return;
+	if (j->depth > JSON_MAX_DEPTH) {
+		json_fail(j);
+		return;
+	}
+	if (!j->first[j->depth - 1])
+		json_raw(j, ",", 1);
+	j->first[j->depth - 1] = 0;
+	if (j->pretty)
+		json_newline(j, j->depth);
+}
+
+static void
+json_open(struct json *j, char c)
+{
+	json_prefix(j);
+	json_raw(j, &c, 1);
+	if (j->depth >= JSON_MAX_DEPTH) {
+		json_fail(j);
+		if (j->depth < JSON_MAX_DEPTH * 2)
+			j->depth++;
+		return;
+	}
+	j->first[j->depth++] = 1;
+}
+
+static void
+json_close(struct json *j, char c)
+{
+	int empty;
+
+	if (j->depth <= 0 || j->inkey) {
+		json_fail(j); /* an end without a begin, or a key without a value */
+		j->inkey = 0;
+		return;
+	}
+	if (j->depth > JSON_MAX_DEPTH) {
+		j->depth--; /* already failed when it was opened */
+		return;
+	}
+	empty = j->first[j->depth - 1];
+	j->depth--;
+	if (j->pretty && !empty)
+		json_newline(j, j->depth);
+	json_raw(j, &c, 1);
+}
+
+void
+json_obj_begin(struct json *j)
+{
+	json_open(j, '{');
+}
+
+void
+json_obj_end(struct json *j)
+{
+	json_close(j, '}');
+}
+
+void
+json_arr_begin(struct json *j)
+{
+	json_open(j, '[');
+}
+
+void
+json_arr_end(struct json *j)
+{
+	json_close(j, ']');
+}
+
+size_t
+json_utf8_len(const unsigned char *p, size_t n, size_t *bad)
+{
+	unsigned char c, lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	*bad = 0;
+	if (n == 0)
+		return 0;
+	*bad = 1;
+	c = p[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong below U+0800 */
+		else if (c == 0xed)
+			hi = 0x9f; /* UTF-16 surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong below U+10000 */
+		else if (c == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0; /* continuation byte, 0xc0/0xc1 overlongs, 0xf5.. */
+	}
+	/* Only the second byte has a narrowed range; the rest are 80..bf. */
+	for (i = 1; i <= need; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*bad = i; /* the maximal invalid prefix: one U+FFFD for it */
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need + 1;
+}
+
+/* A quoted string: runs of plain bytes are copied, the rest escaped. */
+static void
+json_escaped(struct json *j, const char *s, size_t n)
+{
+	const unsigned char *p;
+	size_t i = 0, start = 0, len, bad;
+	char esc[8];
+
+	if (n == 0)
+		s = ""; /* msgpack gives NULL for an empty string */
+	p = (const unsigned char *)s;
+	json_raw(j, "\"", 1);
+	while (i < n) {
+		unsigned char c = p[i];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		len = 0;
+		if (c >= 0x80) {
+			len = json_utf8_len(p + i, n - i, &bad);
+			/* C1 controls (U+0080..U+009F, 0x9b is CSI) are escaped too */
+			if (len > 1 && !(len == 2 && c == 0xc2 && p[i + 1] < 0xa0)) {
+				i += len;
+				continue;
+			}
+		}
+		json_raw(j, s + start, i - start);
+		if (c >= 0x80 && len == 2) {
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)p[i + 1]);
+			json_raw(j, esc, 6);
+			i += 2;
+		} else if (c >= 0x80) {
+			json_raw(j, "\\ufffd", 6);
+			i += bad;
+		} else {
+			switch (c) {
+			case '"':
+				json_raw(j, "\\\"", 2);
+				break;
+			case '\\':
+				json_raw(j, "\\\\", 2);
+				break;
+			case '\n':
+				json_raw(j, "\\n", 2);
+				break;
+			case '\t':
+				json_raw(j, "\\t", 2);
+				break;
+			case '\r':
+				json_raw(j, "\\r", 2);
+				break;
+			case '\b':
+				json_raw(j, "\\b", 2);
+				break;
+			case '\f':
+				json_raw(j, "\\f", 2);
+				break;
+			default:
+				snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)c);
+				json_raw(j, esc, 6);
+				break;
+			}
+			i++;
+		}
+		start = i;
+	}
+	json_raw(j, s + start, i - start);
+	json_raw(j, "\"", 1);
+}
+
+void
+json_keyn(struct json *j, const char *k, size_t n)
+{
+	if (j->inkey) {
+		json_fail(j); /* two keys in a row */
+		return;
+	}
+	json_prefix(j);
+	json_escaped(j, k, n);
+	if (j->pretty)
+		json_raw(j, ": ", 2);
+	else
+		json_raw(j, ":", 1);
+	j->inkey = 1;
+}
+
+void
+json_key(struct json *j, const char *k)
+{
+	json_keyn(j, k, strlen(k));
+}
+
+void
+json_strn(struct json *j, const char *s, size_t n)
+{
+	json_prefix(j);
+	json_escaped(j, s, n);
+}
+
+void
+json_str(struct json *j, const char *s)
+{
+	json_strn(j, s, strlen(s));
+}
+
+void
+json_u64(struct json *j, uint64_t v)
+{
+	json_prefix(j);
+	buf_printf(j->out, "%" PRIu64, v);
+}
+
+void
+json_i64(struct json *j, int64_t v)
+{
+	json_prefix(j);
+	buf_printf(j->out, "%" PRId64, v);
+}
+
+/* Some locales write a decimal comma; JSON wants a point. */
+static void
+json_number_text(struct json *j, char *t)
+{
+	char *c;
+
+	if ((c = strchr(t, ',')) != NULL)
+		*c = '.';
+	json_raw(j, t, strlen(t));
+}
+
+/*
+ * The shortest %g form (prec digits) that reads back as v, written without
+ * an exponent when the integer part has fewer than 18 digits: 10 rather than
+ * "1e+01".  More digits than the shortest still read back the same value.
+ */
+static void
+json_shortest(struct json *j, char *t, size_t tlen, int prec, double v)
+{
+	const char *e;
+	int x;
+
+	if ((e = strchr(t, 'e')) != NULL) {
+		x = atoi(e + 1);
+		if (x >= 0 && x < 17 && x + 1 > prec)
+			snprintf(t, tlen, "%.*g", x + 1, v);
+	}
+	/* a float stays recognisably a float: 25.0, not 25 (pct has one decimal) */
+	if (strpbrk(t, ".e") == NULL)
+		ifl_strlcat(t, ".0", tlen);
+	json_number_text(j, t);
+}
+
+void
+json_double(struct json *j, double v)
+{
+	char t[48];
+	int prec;
+
+	if (!isfinite(v)) {
+		json_null(j);
+		return;
+	}
+	json_prefix(j);
+	/* 17 significant digits always read back the same double. */
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(t, sizeof(t), "%.*g", prec, v);
+		if (strtod(t, NULL) == v)
+			break;
+	}
+	json_shortest(j, t, sizeof(t), prec, v);
+}
+
+void
+json_float(struct json *j, float v)
+{
+	char t[48];
+	int prec;
+
+	if (!isfinite(v)) {
+		json_null(j);
+		return;
+	}
+	json_prefix(j);
+	/* 9 significant digits always read back the same float. */
+	for (prec = 1; prec <= 9; prec++) {
+		snprintf(t, sizeof(t), "%.*g", prec, (double)v);
+		if (strtof(t, NULL) == v)
+			break;
+	}
+	json_shortest(j, t, sizeof(t), prec, (double)v);
+}
+
+void
+json_fixed(struct json *j, double v, int decimals)
+{
+	char *t;
+	int n;
+
+	if (!isfinite(v)) {
+		json_null(j);
+		return;
+	}
+	if (decimals < 0)
+		decimals = 0;
+	if (decimals > 17)
+		decimals = 17;
+	json_prefix(j);
+	/* %f of a large double is long (up to ~330 digits): size it first. */
+	if ((n = snprintf(NULL, 0, "%.*f", decimals, v)) < 0 ||
+	    (t = malloc((size_t)n + 1)) == NULL) {
+		json_fail(j);
+		return;
+	}
+	snprintf(t, (size_t)n + 1, "%.*f", decimals, v);
+	json_number_text(j, t);
+	free(t);
+}
+
+void
+json_bool(struct json *j, int v)
+{
+	json_prefix(j);
+	if (v)
+		json_raw(j, "true", 4);
+	else
+		json_raw(j, "false", 5);
+}
+
+void
+json_null(struct json *j)
+{
+	json_prefix(j);
+	json_raw(j, "null", 4);
+}
+
+void
+json_time(struct json *j, int64_t t)
+{
+	char s[64];
+
+	if (t == 0) {
+		json_null(j);
+		return;
+	}
+	json_str(j, fmt_rfc3339(t, s, sizeof(s)));
+}

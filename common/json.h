@@ -8,6 +8,7 @@
 #ifndef IPCFLEET_JSON_H
 #define IPCFLEET_JSON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
 
@@ -27,17 +28,28 @@ void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j);
 void json_arr_end(struct json *j);
 void json_key(struct json *j, const char *k);
+/* A key of n bytes that may contain any bytes (escaped like a string). */
+void json_keyn(struct json *j, const char *k, size_t n);
 void json_str(struct json *j, const char *s);
 void json_strn(struct json *j, const char *s, size_t n);
 void json_u64(struct json *j, uint64_t v);
 void json_i64(struct json *j, int64_t v);
 /* Shortest representation that reads back the same; NaN/inf as null. */
 void json_double(struct json *j, double v);
+/* The same for a float32: the shortest form that reads back as that float. */
+void json_float(struct json *j, float v);
 /* Fixed decimals, e.g. pct with 1. */
 void json_fixed(struct json *j, double v, int decimals);
 void json_bool(struct json *j, int v);
 void json_null(struct json *j);
 /* RFC 3339 string, or null when t == 0. */
 void json_time(struct json *j, int64_t t);
+
+/*
+ * Length (1 to 4) of the well-formed UTF-8 sequence at p (n bytes available),
+ * or 0 when it is not one (overlong, surrogate, above U+10FFFF, truncated).
+ * *bad is then set to the number of bytes to replace with one U+FFFD.
+ */
+size_t json_utf8_len(const unsigned char *p, size_t n, size_t *bad);
 
 #endif

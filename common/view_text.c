@@ -1,1 +1,683 @@
-/* placeholder: being written */
+/*
+ * view_text.c: the host and hosts documents as text tables (view.h), in the
+ * manner of lsipc and ipcs -a.
+ *
+ * The documents come from remote hosts, so they are read defensively: a
+ * missing or mistyped field shows as "-", and every string is cleaned before
+ * it reaches the terminal (control characters, C1 controls, bidirectional
+ * overrides and invalid UTF-8 become '?').  Tables are printed in two passes
+ * over the document, one to measure the columns and one to print, so nothing
+ * is allocated per row.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+#include "view.h"
+
+#define VT_CELL     512 /* bytes of one cell, NUL included; longer text is cut */
+#define VT_COLS     24
+#define VT_MAXUSAGE 64 /* usage entries a limit row is checked against */
+#define VT_WARN     80.0
+#define VT_CRIT     90.0
+
+struct vt_cell {
+	char s[VT_CELL];
+	size_t w; /* display width: code points */
+};
+
+/* About 28 KiB: allocated once per rendering, not on the stack. */
+struct vt_table {
+	size_t ncols;
+	struct vt_cell hdr[VT_COLS];
+	int right[VT_COLS]; /* numbers are right-aligned, header too */
+	size_t width[VT_COLS];
+	struct vt_cell cells[VT_COLS]; /* the row being measured or printed */
+	struct vt_cell tmp[5];         /* scratch for lines outside tables */
+};
+
+/* Fills cells[0..ncols) for row i; returns 0 to leave the row out. */
+typedef int (*vt_row_fn)(const void *ctx, size_t i, struct vt_cell *cells);
+
+static size_t
+vt_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* A code point that must not reach a terminal even though it is valid UTF-8. */
+static int
+vt_unsafe_seq(const unsigned char *p, size_t len)
+{
+	if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+		return 1; /* C1 controls U+0080..U+009F (0x9b is CSI) */
+	if (len == 3 && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae)
+		return 1; /* line/paragraph separators, bidi embeddings and overrides */
+	if (len == 3 && p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
+		return 1; /* bidi isolates */
+	return 0;
+}
+
+/* Copies n bytes of untrusted text into the cell, cleaned and bounded. */
+static void
+vt_setn(struct vt_cell *c, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k = 0, len, bad;
+	const size_t room = sizeof(c->s) - 4; /* keep space for "..." and NUL */
+
+	while (i < n) {
+		if ((len = json_utf8_len(p + i, n - i, &bad)) == 0) {
+			if (k + 1 > room)
+				break;
+			c->s[k++] = '?';
+			i += bad;
+			continue;
+		}
+		if (k + len > room)
+			break;
+		if ((len == 1 && (p[i] < 0x20 || p[i] == 0x7f)) || vt_unsafe_seq(p + i, len)) {
+			c->s[k++] = '?';
+		} else {
+			memcpy(c->s + k, p + i, len);
+			k += len;
+		}
+		i += len;
+	}
+	if (i < n) {
+		memcpy(c->s + k, "...", 3);
+		k += 3;
+	}
+	c->s[k] = '\0';
+	c->w = vt_width(c->s);
+}
+
+static void
+vt_set(struct vt_cell *c, const char *s)
+{
+	vt_setn(c, s, strlen(s));
+}
+
+static void vt_setf(struct vt_cell *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Our own formatting (numbers, fixed words): trusted, only bounded. */
+static void
+vt_setf(struct vt_cell *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(c->s, sizeof(c->s), fmt, ap) < 0)
+		c->s[0] = '\0';
+	va_end(ap);
+	c->w = vt_width(c->s);
+}
+
+/* The value of key in map, or NULL when map is not a map or has no such key. */
+static const msgpack_object *
+vt_getn(const msgpack_object *map, const char *key, size_t klen)
+{
+	uint32_t i;
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+		    (klen == 0 || memcmp(k->via.str.ptr, key, klen) == 0))
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+static const msgpack_object *
+vt_get(const msgpack_object *map, const char *key)
+{
+	return vt_getn(map, key, strlen(key));
+}
+
+static int
+vt_is_str(const msgpack_object *o)
+{
+	return o != NULL && o->type == MSGPACK_OBJECT_STR;
+}
+
+static int
+vt_streq(const msgpack_object *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	return vt_is_str(o) && o->via.str.size == n &&
+	       (n == 0 || memcmp(o->via.str.ptr, s, n) == 0);
+}
+
+/* Two strings with the same bytes (msgpack gives NULL for an empty one). */
+static int
+vt_streq2(const msgpack_object *a, const msgpack_object *b)
+{
+	return vt_is_str(a) && vt_is_str(b) && a->via.str.size == b->via.str.size &&
+	       (a->via.str.size == 0 ||
+	        memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0);
+}
+
+static int
+vt_u64(const msgpack_object *o, uint64_t *v)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	*v = o->via.u64;
+	return 0;
+}
+
+/* Any number as a double (pct may arrive as an integer). */
+static int
+vt_num(const msgpack_object *o, double *v)
+{
+	if (o == NULL)
+		return -1;
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*v = (double)o->via.u64;
+		return 0;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*v = (double)o->via.i64;
+		return 0;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*v = o->via.f64;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* A scalar for display: integers exactly, strings cleaned, else "-". */
+static void
+vt_any(struct vt_cell *c, const msgpack_object *o)
+{
+	if (o == NULL) {
+		vt_set(c, "-");
+		return;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		vt_setn(c, o->via.str.ptr, o->via.str.size);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		vt_setf(c, "%" PRIu64, o->via.u64);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		vt_setf(c, "%" PRId64, o->via.i64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		vt_setf(c, "%.1f", o->via.f64);
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		vt_set(c, o->via.boolean ? "yes" : "no");
+		break;
+	default:
+		vt_set(c, "-");
+		break;
+	}
+}
+
+/* Strings only (names, times): anything else is "-". */
+static void
+vt_str(struct vt_cell *c, const msgpack_object *o)
+{
+	if (vt_is_str(o))
+		vt_setn(c, o->via.str.ptr, o->via.str.size);
+	else
+		vt_set(c, "-");
+}
+
+static void
+vt_pct(struct vt_cell *c, const msgpack_object *o)
+{
+	double v;
+
+	if (vt_num(o, &v) == 0)
+		vt_setf(c, "%.1f%%", v);
+	else
+		vt_set(c, "-");
+}
+
+static void
+vt_line(FILE *fp, const struct vt_table *t, const struct vt_cell *cells)
+{
+	size_t c, pad;
+
+	for (c = 0; c < t->ncols; c++) {
+		pad = t->width[c] > cells[c].w ? t->width[c] - cells[c].w : 0;
+		if (c > 0)
+			fputs("  ", fp);
+		if (t->right[c])
+			fprintf(fp, "%*s%s", (int)pad, "", cells[c].s);
+		else if (c + 1 < t->ncols)
+			fprintf(fp, "%s%*s", cells[c].s, (int)pad, "");
+		else
+			fputs(cells[c].s, fp); /* no trailing blanks */
+	}
+	fputc('\n', fp);
+}
+
+/* Measures every row, then prints the header and the rows. */
+static void
+vt_print(FILE *fp, struct vt_table *t, size_t nrows, vt_row_fn fn, const void *ctx)
+{
+	struct vt_cell *cells = t->cells;
+	size_t pass, i, c;
+
+	for (c = 0; c < t->ncols; c++)
+		t->width[c] = t->hdr[c].w;
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			vt_line(fp, t, t->hdr);
+		for (i = 0; i < nrows; i++) {
+			for (c = 0; c < t->ncols; c++)
+				vt_set(&cells[c], "-");
+			if (!fn(ctx, i, cells))
+				continue;
+			for (c = 0; c < t->ncols; c++) {
+				if (pass == 0 && cells[c].w > t->width[c])
+					t->width[c] = cells[c].w;
+			}
+			if (pass == 1)
+				vt_line(fp, t, cells);
+		}
+	}
+}
+
+/* Sets up a table from "NAME" or ">NAME" (right-aligned) headers. */
+static void
+vt_table_init(struct vt_table *t, const char *const *hdr, size_t n)
+{
+	size_t c;
+
+	t->ncols = 0;
+	memset(t->right, 0, sizeof(t->right));
+	for (c = 0; c < n && c < VT_COLS; c++) {
+		t->right[c] = hdr[c][0] == '>';
+		vt_set(&t->hdr[c], hdr[c] + t->right[c]);
+	}
+	t->ncols = c;
+}
+
+/* hosts */
+
+struct vt_hosts {
+	const msgpack_object *rows;
+	size_t nlim;
+	const msgpack_object *lim[VT_COLS]; /* limit names (STR), usage column order */
+};
+
+static int
+vt_hosts_row(const void *vctx, size_t i, struct vt_cell *cells)
+{
+	const struct vt_hosts *h = vctx;
+	const msgpack_object *row = &h->rows->via.array.ptr[i], *usage;
+	size_t k;
+
+	vt_str(&cells[0], vt_get(row, "host"));
+	vt_str(&cells[1], vt_get(row, "os"));
+	vt_str(&cells[2], vt_get(row, "status"));
+	usage = vt_get(row, "usage");
+	for (k = 0; k < h->nlim; k++) {
+		const msgpack_object *name = h->lim[k];
+		const msgpack_object *it = vt_getn(usage, name->via.str.ptr, name->via.str.size);
+
+		vt_pct(&cells[3 + k], vt_get(it, "pct"));
+	}
+	vt_str(&cells[3 + h->nlim], vt_get(row, "last_seen"));
+	return 1;
+}
+
+int
+view_text_hosts(const msgpack_object *rows, FILE *fp)
+{
+	struct vt_hosts h;
+	struct vt_table *t;
+	static const char *const fixed[] = {"HOST", "OS", "STATUS"};
+	uint32_t i, k;
+	size_t c, n;
+
+	if (rows == NULL || rows->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	if (rows->via.array.size == 0) {
+		fputs("no hosts\n", fp);
+		return ferror(fp) ? -1 : 0;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	h.rows = rows;
+	/* The limit columns: every usage name, in order of first appearance. */
+	for (i = 0; i < rows->via.array.size; i++) {
+		const msgpack_object *u = vt_get(&rows->via.array.ptr[i], "usage");
+
+		for (k = 0; u != NULL && u->type == MSGPACK_OBJECT_MAP && k < u->via.map.size;
+		     k++) {
+			const msgpack_object *name = &u->via.map.ptr[k].key;
+
+			if (name->type != MSGPACK_OBJECT_STR)
+				continue;
+			for (c = 0; c < h.nlim; c++)
+				if (vt_streq2(h.lim[c], name))
+					break;
+			if (c == h.nlim && h.nlim < VT_COLS - 4)
+				h.lim[h.nlim++] = name;
+		}
+	}
+	vt_table_init(t, fixed, NELEM(fixed));
+	for (c = 0; c < h.nlim; c++) {
+		char *p;
+
+		vt_setn(&t->hdr[3 + c], h.lim[c]->via.str.ptr, h.lim[c]->via.str.size);
+		for (p = t->hdr[3 + c].s; *p != '\0'; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		t->right[3 + c] = 1;
+	}
+	n = 3 + h.nlim;
+	vt_set(&t->hdr[n], "LAST SEEN");
+	t->ncols = n + 1;
+	vt_print(fp, t, rows->via.array.size, vt_hosts_row, &h);
+	free(t);
+	return ferror(fp) ? -1 : 0;
+}
+
+/* host */
+
+/* The usage entry at index i of a usage map, or NULL. */
+static const msgpack_object_kv *
+vt_kv(const msgpack_object *map, size_t i)
+{
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP || i >= map->via.map.size)
+		return NULL;
+	return &map->via.map.ptr[i];
+}
+
+/* Entries of a map; 0 for anything else. */
+static size_t
+vt_mapsize(const msgpack_object *o)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
+		return 0;
+	return o->via.map.size;
+}
+
+/* Elements of an array; 0 for anything else. */
+static size_t
+vt_arrsize(const msgpack_object *o)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
+		return 0;
+	return o->via.array.size;
+}
+
+/* "sorthat  FreeBSD 11.2-RELEASE  status warn  last seen 2026-11-26T14:00:00Z" */
+static void
+vt_summary(const msgpack_object *doc, struct vt_cell *c, FILE *fp)
+{
+	const msgpack_object *o;
+
+	if ((o = vt_get(doc, "host")) != NULL) {
+		vt_str(c, o);
+		fprintf(fp, "%s  ", c->s);
+	}
+	vt_str(c, vt_get(doc, "os"));
+	fputs(c->s, fp);
+	if (vt_is_str(o = vt_get(doc, "os_release")) && o->via.str.size > 0) {
+		vt_str(c, o);
+		fprintf(fp, " %s", c->s);
+	}
+	if ((o = vt_get(doc, "status")) != NULL) {
+		vt_str(c, o);
+		fprintf(fp, "  status %s", c->s);
+	}
+	if ((o = vt_get(doc, "last_seen")) != NULL) {
+		vt_str(c, o);
+		fprintf(fp, "  last seen %s", c->s);
+	} else if ((o = vt_get(doc, "taken")) != NULL) {
+		vt_str(c, o);
+		fprintf(fp, "  taken %s", c->s);
+	}
+	fputc('\n', fp);
+}
+
+/*
+ * "  ! semmns at 82.4%: 280 of 340 used, 60 free", "!!" from VT_CRIT on; for
+ * a scope with its own limits "  ! semmni at 100.0% in ipcns:4026532200: ...".
+ * scope is NULL for the host's pool.
+ */
+static void
+vt_alarms(const msgpack_object *usage, const msgpack_object *scope, struct vt_cell *tmp, FILE *fp)
+{
+	struct vt_cell *name = &tmp[0], *used = &tmp[1], *limit = &tmp[2], *freec = &tmp[3];
+	struct vt_cell *where = &tmp[4];
+	const msgpack_object_kv *kv;
+	uint64_t u, l;
+	double pct;
+	size_t i;
+
+	if (scope != NULL)
+		vt_str(where, scope);
+	for (i = 0; (kv = vt_kv(usage, i)) != NULL; i++) {
+		/* written so that a NaN from the document is no alarm */
+		if (vt_num(vt_get(&kv->val, "pct"), &pct) == -1 || !(pct >= VT_WARN))
+			continue;
+		vt_str(name, &kv->key);
+		vt_any(used, vt_get(&kv->val, "used"));
+		vt_any(limit, vt_get(&kv->val, "limit"));
+		if (vt_u64(vt_get(&kv->val, "used"), &u) == 0 &&
+		    vt_u64(vt_get(&kv->val, "limit"), &l) == 0)
+			vt_setf(freec, "%" PRIu64, l > u ? l - u : 0);
+		else
+			vt_set(freec, "-");
+		fprintf(fp, "  %s %s at %.1f%%%s%s: %s of %s used, %s free\n",
+		        pct >= VT_CRIT ? "!!" : "!", name->s, pct, scope != NULL ? " in " : "",
+		        scope != NULL ? where->s : "", used->s, limit->s, freec->s);
+	}
+}
+
+/* Alarms of the scopes that have their own limits (IPC namespaces). */
+static void
+vt_scope_alarms(const msgpack_object *scopes, struct vt_cell *tmp, FILE *fp)
+{
+	const msgpack_object *own, *sc;
+	size_t i;
+
+	for (i = 0; i < vt_arrsize(scopes); i++) {
+		sc = &scopes->via.array.ptr[i];
+		own = vt_get(sc, "own_limits");
+		if (own != NULL && own->type == MSGPACK_OBJECT_BOOLEAN && own->via.boolean)
+			vt_alarms(vt_get(sc, "usage"), vt_get(sc, "id"), tmp, fp);
+	}
+}
+
+struct vt_limits {
+	const msgpack_object *usage, *limits;
+	size_t nusage;
+};
+
+static int
+vt_limits_row(const void *vctx, size_t i, struct vt_cell *cells)
+{
+	const struct vt_limits *x = vctx;
+	const msgpack_object_kv *kv;
+	size_t k;
+	uint64_t u, l;
+
+	if (i < x->nusage) {
+		kv = vt_kv(x->usage, i);
+		vt_str(&cells[0], &kv->key);
+		vt_any(&cells[1], vt_get(&kv->val, "used"));
+		vt_any(&cells[2], vt_get(&kv->val, "limit"));
+		vt_pct(&cells[3], vt_get(&kv->val, "pct"));
+		if (vt_u64(vt_get(&kv->val, "used"), &u) == 0 &&
+		    vt_u64(vt_get(&kv->val, "limit"), &l) == 0)
+			vt_setf(&cells[4], "%" PRIu64, l > u ? l - u : 0);
+		return 1;
+	}
+	if ((kv = vt_kv(x->limits, i - x->nusage)) == NULL)
+		return 0;
+	/* Limits already shown with their usage are left out. */
+	for (k = 0; k < x->nusage && k < VT_MAXUSAGE; k++) {
+		const msgpack_object *uk = &vt_kv(x->usage, k)->key;
+
+		if (vt_streq2(&kv->key, uk))
+			return 0;
+	}
+	vt_str(&cells[0], &kv->key);
+	vt_any(&cells[2], &kv->val);
+	return 1;
+}
+
+/* "shm=new sem=inherit msg=new", or "-" when isolation is unknown (nil). */
+static void
+vt_isolation(struct vt_cell *c, const msgpack_object *iso)
+{
+	static const char *const types[] = {"shm", "sem", "msg"};
+	struct vt_cell v;
+	char out[VT_CELL];
+	size_t i;
+
+	if (iso == NULL || iso->type != MSGPACK_OBJECT_MAP) {
+		vt_set(c, "-");
+		return;
+	}
+	out[0] = '\0';
+	for (i = 0; i < 3; i++) {
+		vt_str(&v, vt_get(iso, types[i]));
+		/* each v.s is under VT_CELL: cut at 150 so three fit in out */
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s=%.150s",
+		         i > 0 ? " " : "", types[i], v.s);
+	}
+	vt_set(c, out);
+}
+
+static int
+vt_scopes_row(const void *vctx, size_t i, struct vt_cell *cells)
+{
+	const msgpack_object *scopes = vctx, *sc = &scopes->via.array.ptr[i], *usage;
+
+	vt_str(&cells[0], vt_get(sc, "id"));
+	vt_str(&cells[1], vt_get(sc, "kind"));
+	vt_str(&cells[2], vt_get(sc, "name"));
+	vt_isolation(&cells[3], vt_get(sc, "isolation"));
+	vt_any(&cells[4], vt_get(sc, "objects"));
+	usage = vt_get(sc, "usage");
+	vt_any(&cells[5], vt_get(vt_get(usage, "semmns"), "used"));
+	vt_any(&cells[6], vt_get(vt_get(usage, "shmall"), "used"));
+	return 1;
+}
+
+static int
+vt_objects_row(const void *vctx, size_t i, struct vt_cell *cells)
+{
+	const msgpack_object *objs = vctx, *o = &objs->via.array.ptr[i], *type;
+
+	type = vt_get(o, "type");
+	vt_str(&cells[0], type);
+	vt_any(&cells[1], vt_get(o, "id"));
+	vt_any(&cells[2], vt_get(o, "key"));
+	vt_str(&cells[3], vt_get(o, "mode"));
+	vt_any(&cells[4], vt_get(o, "uid"));
+	vt_str(&cells[5], vt_get(o, "scope"));
+	if (vt_streq(type, "shm")) {
+		vt_any(&cells[6], vt_get(o, "size"));
+		vt_any(&cells[7], vt_get(o, "nattch"));
+		vt_any(&cells[8], vt_get(o, "cpid"));
+		vt_any(&cells[9], vt_get(o, "lpid"));
+	} else if (vt_streq(type, "sem")) {
+		vt_any(&cells[6], vt_get(o, "nsems"));
+	} else if (vt_streq(type, "msg")) {
+		vt_any(&cells[6], vt_get(o, "qbytes"));
+	}
+	vt_str(&cells[10], vt_get(o, "ctime"));
+	return 1;
+}
+
+static int
+vt_findings_row(const void *vctx, size_t i, struct vt_cell *cells)
+{
+	const msgpack_object *f = &((const msgpack_object *)vctx)->via.array.ptr[i];
+
+	vt_str(&cells[0], vt_get(f, "severity"));
+	vt_str(&cells[1], vt_get(f, "kind"));
+	vt_str(&cells[2], vt_get(f, "message"));
+	return 1;
+}
+
+int
+view_text_host(const msgpack_object *doc, FILE *fp)
+{
+	static const char *const limits_hdr[] = {"LIMIT", ">USED", ">LIMIT", ">USE%", ">FREE"};
+	static const char *const scopes_hdr[] = {"ID",       "KIND",    "NAME",   "ISOLATION",
+	                                         ">OBJECTS", ">SEMMNS", ">SHMALL"};
+	static const char *const objects_hdr[] = {
+	    "T",       ">ID",   ">KEY",  "MODE", ">UID", "SCOPE", ">SIZE/NSEMS/QBYTES",
+	    ">NATTCH", ">CPID", ">LPID", "CTIME"};
+	static const char *const findings_hdr[] = {"SEVERITY", "KIND", "MESSAGE"};
+	struct vt_table *t;
+	struct vt_limits lim;
+	const msgpack_object *scopes, *objects, *findings;
+	size_t nscopes;
+
+	if (doc == NULL || doc->type != MSGPACK_OBJECT_MAP)
+		return -1;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+
+	vt_summary(doc, &t->tmp[0], fp);
+	lim.usage = vt_get(doc, "usage");
+	lim.limits = vt_get(doc, "limits");
+	lim.nusage = vt_mapsize(lim.usage);
+	scopes = vt_get(doc, "scopes");
+	vt_alarms(lim.usage, NULL, t->tmp, fp);
+	vt_scope_alarms(scopes, t->tmp, fp);
+
+	fputc('\n', fp);
+	vt_table_init(t, limits_hdr, NELEM(limits_hdr));
+	vt_print(fp, t, lim.nusage + vt_mapsize(lim.limits), vt_limits_row, &lim);
+
+	/* Scopes only matter when there is more than the host itself. */
+	nscopes = vt_arrsize(scopes);
+	if (nscopes > 1 ||
+	    (nscopes == 1 && !vt_streq(vt_get(&scopes->via.array.ptr[0], "kind"), "host"))) {
+		fputc('\n', fp);
+		vt_table_init(t, scopes_hdr, NELEM(scopes_hdr));
+		vt_print(fp, t, nscopes, vt_scopes_row, scopes);
+	}
+
+	fputc('\n', fp);
+	objects = vt_get(doc, "objects");
+	if (vt_arrsize(objects) > 0) {
+		vt_table_init(t, objects_hdr, NELEM(objects_hdr));
+		vt_print(fp, t, vt_arrsize(objects), vt_objects_row, objects);
+	} else {
+		fputs("no IPC objects\n", fp);
+	}
+
+	fputc('\n', fp);
+	findings = vt_get(doc, "findings");
+	if (vt_arrsize(findings) > 0) {
+		vt_table_init(t, findings_hdr, NELEM(findings_hdr));
+		vt_print(fp, t, vt_arrsize(findings), vt_findings_row, findings);
+	} else {
+		fputs("no findings\n", fp);
+	}
+	free(t);
+	return ferror(fp) ? -1 : 0;
+}

@@ -1,0 +1,698 @@
+/*
+ * test_view.c: the host documents (view.c), as JSON (mp2json.c) and as text
+ * (view_text.c), from a snapshot built in C.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <msgpack.h>
+
+#include "buf.h"
+#include "model.h"
+#include "util.h"
+#include "view.h"
+
+#define T_SEEN  1795701600 /* 2026-11-26T14:00:00Z */
+#define T_TAKEN 1795701540 /* 2026-11-26T13:59:00Z */
+#define T_CTIME 1795600000 /* 2026-11-25T09:46:40Z */
+#define T_OTIME 1795701000 /* 2026-11-26T13:50:00Z */
+
+/* The snapshot of the brief: 5 sets of 17, 2 segments of 1 MiB + 1 byte. */
+static void
+build(struct snapshot *s)
+{
+	struct ipc_object *o;
+	int i;
+
+	assert_int_equal(snapshot_init(s), 0);
+	s->taken = T_TAKEN;
+	s->page_size = 4096;
+	ifl_strlcpy(s->os, "FreeBSD", sizeof(s->os));
+	ifl_strlcpy(s->os_release, "11.2-RELEASE", sizeof(s->os_release));
+	assert_int_equal(limits_set(&s->limits, "semmns", 340), 0);
+	assert_int_equal(limits_set(&s->limits, "semmni", 50), 0);
+	assert_int_equal(limits_set(&s->limits, "semmsl", 340), 0);
+	assert_int_equal(limits_set(&s->limits, "semopm", 100), 0);
+	assert_int_equal(limits_set(&s->limits, "shmall", 18446744073692774399ULL), 0);
+	assert_int_equal(limits_set(&s->limits, "shmmni", 4096), 0);
+	assert_int_equal(limits_set(&s->limits, "msgmni", 32000), 0);
+	for (i = 0; i < 5; i++) {
+		assert_non_null(o = snapshot_add_object(s));
+		o->type = IPC_SEM;
+		o->id = 65536 + i;
+		o->key = 5432001 + i;
+		o->mode = 0600;
+		o->uid = o->gid = o->cuid = o->cgid = 70;
+		o->nsems = 17;
+		o->otime = i == 0 ? T_OTIME : 0;
+		o->ctime = T_CTIME;
+	}
+	for (i = 0; i < 2; i++) {
+		assert_non_null(o = snapshot_add_object(s));
+		o->type = IPC_SHM;
+		o->id = 10 + i;
+		o->key = i == 0 ? 5432001 : 0;
+		o->mode = i == 0 ? 0600 : 01600;
+		o->uid = o->cuid = 70;
+		o->gid = o->cgid = 0;
+		o->size = 1048577;
+		o->nattch = (uint64_t)(3 - i * 3);
+		o->cpid = 1234;
+		o->lpid = 1240;
+		o->atime = T_OTIME;
+		o->ctime = T_CTIME;
+	}
+}
+
+/* A packed document, unpacked again: what the CLI receives. */
+struct doc {
+	msgpack_sbuffer sb;
+	msgpack_zone zone;
+	msgpack_object obj;
+};
+
+enum what { HOST, ROW };
+
+static void
+doc_make(struct doc *d, const struct snapshot *s, const struct view_extra *x, enum what w)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&d->sb);
+	msgpack_packer_init(&pk, &d->sb, msgpack_sbuffer_write);
+	if (w == HOST) {
+		view_pack_host(&pk, s, x);
+	} else {
+		/* `hosts`: an array of rows */
+		msgpack_pack_array(&pk, 1);
+		view_pack_host_row(&pk, s, x);
+	}
+	msgpack_zone_init(&d->zone, 4096);
+	assert_int_equal(msgpack_unpack(d->sb.data, d->sb.size, NULL, &d->zone, &d->obj),
+	                 MSGPACK_UNPACK_SUCCESS);
+}
+
+static void
+doc_free(struct doc *d)
+{
+	msgpack_zone_destroy(&d->zone);
+	msgpack_sbuffer_destroy(&d->sb);
+}
+
+/* JSON text of o, malloc'd. */
+static char *
+to_json(const msgpack_object *o, int pretty)
+{
+	struct buf b;
+	char *r;
+
+	buf_init(&b, 1 << 20);
+	assert_int_equal(mp_to_json(o, &b, pretty), 0);
+	r = strdup(buf_cstr(&b));
+	assert_non_null(r);
+	buf_free(&b);
+	return r;
+}
+
+/* Text rendering of o, malloc'd; rc is the renderer's return value. */
+static char *
+to_text(const msgpack_object *o, enum what w, int *rc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	assert_non_null(fp = open_memstream(&text, &len));
+	*rc = w == HOST ? view_text_host(o, fp) : view_text_hosts(o, fp);
+	assert_int_equal(fclose(fp), 0);
+	return text;
+}
+
+static void
+assert_contains(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) == NULL) {
+		/* cmocka cuts long messages: print in full first */
+		fprintf(stderr, "missing:\n%s\nin:\n%s\n", needle, hay);
+		fail();
+	}
+}
+
+#define USAGE_BASE                                                                                 \
+	"\"usage\":{\"semmns\":{\"used\":85,\"limit\":340,\"pct\":25.0},"                            \
+	"\"semmni\":{\"used\":5,\"limit\":50,\"pct\":10.0},"                                         \
+	"\"shmall\":{\"used\":514,\"limit\":18446744073692774399,\"pct\":0.0},"                      \
+	"\"shmmni\":{\"used\":2,\"limit\":4096,\"pct\":0.0},"                                        \
+	"\"msgmni\":{\"used\":0,\"limit\":32000,\"pct\":0.0}}"
+
+static void
+test_host_json(void **state)
+{
+	struct snapshot s;
+	struct view_extra x = {"sorthat", "warn", T_SEEN};
+	struct doc d;
+	char *j;
+
+	(void)state;
+	build(&s);
+	doc_make(&d, &s, &x, HOST);
+	j = to_json(&d.obj, 0);
+	assert_contains(j, "\"semmns\":{\"used\":85,\"limit\":340,\"pct\":25.0}");
+	assert_contains(j, "\"shmall\":{\"used\":514,\"limit\":18446744073692774399,\"pct\":0.0}");
+	assert_contains(j, "\"semmni\":{\"used\":5,\"limit\":50,\"pct\":10.0}");
+	assert_contains(j, "\"shmmni\":{\"used\":2,\"limit\":4096,\"pct\":0.0}");
+	/* the head of the document, in order, with only what was given */
+	assert_contains(j,
+	                "{\"host\":\"sorthat\",\"os\":\"FreeBSD\",\"os_release\":\"11.2-RELEASE\","
+	                "\"status\":\"warn\",\"last_seen\":\"2026-11-26T14:00:00Z\","
+	                "\"page_size\":4096,\"taken\":\"2026-11-26T13:59:00Z\"," USAGE_BASE ","
+	                "\"limits\":{\"semmns\":340,\"semmni\":50,\"semmsl\":340,\"semopm\":100,"
+	                "\"shmall\":18446744073692774399,\"shmmni\":4096,\"msgmni\":32000},");
+	assert_contains(j,
+	                "\"scopes\":[{\"id\":\"host\",\"kind\":\"host\",\"name\":\"host\","
+	                "\"isolation\":null,\"own_limits\":false," USAGE_BASE ",\"objects\":7}],");
+	/* one object of each shape: no dtime set is null, mode has 4 digits */
+	assert_contains(j, "{\"type\":\"sem\",\"id\":65536,\"key\":5432001,\"mode\":\"0600\","
+	                   "\"uid\":70,\"gid\":70,\"cuid\":70,\"cgid\":70,\"scope\":\"host\","
+	                   "\"nsems\":17,\"otime\":\"2026-11-26T13:50:00Z\","
+	                   "\"ctime\":\"2026-11-25T09:46:40Z\"}");
+	assert_contains(j, "{\"type\":\"sem\",\"id\":65537,\"key\":5432002,\"mode\":\"0600\","
+	                   "\"uid\":70,\"gid\":70,\"cuid\":70,\"cgid\":70,\"scope\":\"host\","
+	                   "\"nsems\":17,\"otime\":null,\"ctime\":\"2026-11-25T09:46:40Z\"}");
+	assert_contains(j, "{\"type\":\"shm\",\"id\":11,\"key\":0,\"mode\":\"1600\","
+	                   "\"uid\":70,\"gid\":0,\"cuid\":70,\"cgid\":0,\"scope\":\"host\","
+	                   "\"size\":1048577,\"nattch\":0,\"cpid\":1234,\"lpid\":1240,"
+	                   "\"atime\":\"2026-11-26T13:50:00Z\",\"dtime\":null,"
+	                   "\"ctime\":\"2026-11-25T09:46:40Z\"}],\"findings\":[]}");
+	free(j);
+
+	/* pretty output starts the same way */
+	j = to_json(&d.obj, 1);
+	assert_contains(j, "{\n  \"host\": \"sorthat\",\n  \"os\": \"FreeBSD\",\n");
+	assert_contains(j, "  \"usage\": {\n    \"semmns\": {\n      \"used\": 85,\n"
+	                   "      \"limit\": 340,\n      \"pct\": 25.0\n    },\n");
+	assert_contains(j, "  \"findings\": []\n}");
+	free(j);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+/* What the agent's --print packs: no host, status, last_seen. */
+static void
+test_host_json_local(void **state)
+{
+	struct snapshot s;
+	struct ipc_object *o;
+	struct doc d;
+	char *j;
+
+	(void)state;
+	build(&s);
+	s.taken = 0;
+	assert_non_null(o = snapshot_add_object(&s));
+	o->type = IPC_MSG;
+	o->id = 3;
+	o->key = -1;
+	o->mode = 0666;
+	o->cbytes = 10;
+	o->qnum = 2;
+	o->qbytes = 2048;
+	o->lspid = 77;
+	o->stime = T_OTIME;
+	o->ctime = T_CTIME;
+	s.objects[5].rss = 4096;
+	doc_make(&d, &s, NULL, HOST);
+	j = to_json(&d.obj, 0);
+	assert_contains(j, "{\"os\":\"FreeBSD\",\"os_release\":\"11.2-RELEASE\","
+	                   "\"page_size\":4096,\"usage\":{");
+	assert_null(strstr(j, "\"host\":\"")); /* only the scope id "host" */
+	assert_null(strstr(j, "\"status\""));
+	assert_null(strstr(j, "\"taken\""));
+	assert_null(strstr(j, "\"last_seen\""));
+	assert_contains(j, "\"msgmni\":{\"used\":1,\"limit\":32000,\"pct\":0.0}");
+	assert_contains(j, "{\"type\":\"msg\",\"id\":3,\"key\":-1,\"mode\":\"0666\","
+	                   "\"uid\":0,\"gid\":0,\"cuid\":0,\"cgid\":0,\"scope\":\"host\","
+	                   "\"cbytes\":10,\"qnum\":2,\"qbytes\":2048,\"lspid\":77,\"lrpid\":0,"
+	                   "\"stime\":\"2026-11-26T13:50:00Z\",\"rtime\":null,"
+	                   "\"ctime\":\"2026-11-25T09:46:40Z\"}");
+	/* rss only when the kernel said */
+	assert_contains(j, "\"dtime\":null,\"rss\":4096,\"ctime\"");
+	free(j);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+static void
+test_row_json(void **state)
+{
+	struct snapshot s;
+	struct view_extra x = {"sorthat", "ok", T_SEEN};
+	struct doc d;
+	char *j;
+
+	(void)state;
+	build(&s);
+	doc_make(&d, &s, &x, ROW);
+	j = to_json(&d.obj, 0);
+	assert_string_equal(j, "[{\"host\":\"sorthat\",\"os\":\"FreeBSD\",\"status\":\"ok\","
+	                       "\"last_seen\":\"2026-11-26T14:00:00Z\"," USAGE_BASE "}]");
+	free(j);
+	doc_free(&d);
+
+	/* without what only the aggregator knows: nulls, no host */
+	doc_make(&d, &s, NULL, ROW);
+	j = to_json(&d.obj, 0);
+	assert_string_equal(j, "[{\"os\":\"FreeBSD\",\"status\":null,\"last_seen\":null," USAGE_BASE
+	                       "}]");
+	free(j);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+/* An IPC namespace with its own limits, and a jail on the host's pool. */
+static void
+build_scopes(struct snapshot *s)
+{
+	struct ipc_scope *sc;
+	struct ipc_object *o;
+	int i;
+
+	build(s);
+	assert_non_null(sc = snapshot_add_scope(s, "ipcns:4026532200", "ct1", SCOPE_IPCNS));
+	sc->own_limits = 1;
+	sc->iso[IPC_SHM] = sc->iso[IPC_SEM] = sc->iso[IPC_MSG] = ISO_NEW;
+	assert_int_equal(limits_set(&sc->limits, "semmns", 340), 0);
+	assert_int_equal(limits_set(&sc->limits, "semmni", 2), 0);
+	assert_non_null(sc = snapshot_add_scope(s, "jail:www", "www", SCOPE_JAIL));
+	sc->iso[IPC_SHM] = ISO_NEW;
+	sc->iso[IPC_SEM] = ISO_INHERIT;
+	sc->iso[IPC_MSG] = ISO_DISABLE;
+	for (i = 0; i < 3; i++) {
+		assert_non_null(o = snapshot_add_object(s));
+		o->type = IPC_SEM;
+		o->id = 100 + i;
+		o->key = 900 + i;
+		o->mode = 0600;
+		o->nsems = 17;
+		o->scope = i < 2 ? 1 : 2;
+	}
+}
+
+static void
+test_scopes_json(void **state)
+{
+	struct snapshot s;
+	struct doc d;
+	char *j;
+
+	(void)state;
+	build_scopes(&s);
+	doc_make(&d, &s, NULL, HOST);
+	j = to_json(&d.obj, 0);
+	/* the host's pool: its own objects and the jail's, not the namespace's */
+	assert_contains(j, ",\"page_size\":4096,\"taken\":\"2026-11-26T13:59:00Z\","
+	                   "\"usage\":{\"semmns\":{\"used\":102,\"limit\":340,\"pct\":30.0},"
+	                   "\"semmni\":{\"used\":6,\"limit\":50,\"pct\":12.0},");
+	assert_contains(j, "{\"id\":\"ipcns:4026532200\",\"kind\":\"ipcns\",\"name\":\"ct1\","
+	                   "\"isolation\":{\"shm\":\"new\",\"sem\":\"new\",\"msg\":\"new\"},"
+	                   "\"own_limits\":true,\"limits\":{\"semmns\":340,\"semmni\":2},"
+	                   "\"usage\":{\"semmns\":{\"used\":34,\"limit\":340,\"pct\":10.0},"
+	                   "\"semmni\":{\"used\":2,\"limit\":2,\"pct\":100.0},"
+	                   "\"shmall\":{\"used\":0,\"limit\":null,\"pct\":null},"
+	                   "\"shmmni\":{\"used\":0,\"limit\":null,\"pct\":null},"
+	                   "\"msgmni\":{\"used\":0,\"limit\":null,\"pct\":null}},\"objects\":2}");
+	assert_contains(j,
+	                "{\"id\":\"jail:www\",\"kind\":\"jail\",\"name\":\"www\","
+	                "\"isolation\":{\"shm\":\"new\",\"sem\":\"inherit\",\"msg\":\"disable\"},"
+	                "\"own_limits\":false,"
+	                "\"usage\":{\"semmns\":{\"used\":17,\"limit\":340,\"pct\":5.0},"
+	                "\"semmni\":{\"used\":1,\"limit\":50,\"pct\":2.0},"
+	                "\"shmall\":{\"used\":0,\"limit\":18446744073692774399,\"pct\":0.0},"
+	                "\"shmmni\":{\"used\":0,\"limit\":4096,\"pct\":0.0},"
+	                "\"msgmni\":{\"used\":0,\"limit\":32000,\"pct\":0.0}},\"objects\":1}");
+	assert_contains(j, "\"own_limits\":false," USAGE_BASE ",\"objects\":7}");
+	assert_contains(j, "\"id\":100,\"key\":900,\"mode\":\"0600\",\"uid\":0,\"gid\":0,"
+	                   "\"cuid\":0,\"cgid\":0,\"scope\":\"ipcns:4026532200\"");
+	free(j);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+static void
+test_status(void **state)
+{
+	struct usage u;
+
+	(void)state;
+	memset(&u, 0, sizeof(u));
+	assert_string_equal(view_status(&u, 80, 90), "ok");
+	u.n = 3;
+	u.v[0] = (struct usage_item){"semmns", 271, 340, 1}; /* 79.7% */
+	u.v[1] = (struct usage_item){"shmall", 5, 0, 0};     /* no limit: ignored */
+	u.v[2] = (struct usage_item){"msgmni", 9, 0, 1};     /* limit 0: pct 0 */
+	assert_string_equal(view_status(&u, 80, 90), "ok");
+	u.v[0].used = 272; /* 80.0% */
+	assert_string_equal(view_status(&u, 80, 90), "warn");
+	u.v[0].used = 305; /* 89.7% */
+	assert_string_equal(view_status(&u, 80, 90), "warn");
+	u.v[0].used = 306; /* 90.0% */
+	assert_string_equal(view_status(&u, 80, 90), "crit");
+	u.v[0].used = 400; /* over the limit */
+	assert_string_equal(view_status(&u, 80, 90), "crit");
+	/* the worst item wins whatever its position */
+	u.v[0].used = 10;
+	u.v[1] = (struct usage_item){"semmni", 45, 50, 1}; /* 90% */
+	assert_string_equal(view_status(&u, 80, 90), "crit");
+	u.v[1].used = 41; /* 82% */
+	assert_string_equal(view_status(&u, 80, 90), "warn");
+	assert_string_equal(view_status(&u, 70, 82), "crit");
+	assert_string_equal(view_status(&u, 83, 95), "ok");
+}
+
+static void
+test_host_text(void **state)
+{
+	struct snapshot s;
+	struct view_extra x = {"sorthat", "ok", T_SEEN};
+	struct doc d;
+	char *t;
+	int rc;
+
+	(void)state;
+	build(&s);
+	doc_make(&d, &s, &x, HOST);
+	t = to_text(&d.obj, HOST, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(
+	    t, "sorthat  FreeBSD 11.2-RELEASE  status ok  last seen 2026-11-26T14:00:00Z\n"
+	       "\n"
+	       "LIMIT   USED                 LIMIT   USE%                  FREE\n"
+	       "semmns    85                   340  25.0%                   255\n"
+	       "semmni     5                    50  10.0%                    45\n"
+	       "shmall   514  18446744073692774399   0.0%  18446744073692773885\n"
+	       "shmmni     2                  4096   0.0%                  4094\n"
+	       "msgmni     0                 32000   0.0%                 32000\n"
+	       "semmsl     -                   340      -                     -\n"
+	       "semopm     -                   100      -                     -\n"
+	       "\n"
+	       "T       ID      KEY  MODE  UID  SCOPE  SIZE/NSEMS/QBYTES  NATTCH  CPID  LPID  "
+	       "CTIME\n"
+	       "sem  65536  5432001  0600   70  host                  17       -     -     -  "
+	       "2026-11-25T09:46:40Z\n"
+	       "sem  65537  5432002  0600   70  host                  17       -     -     -  "
+	       "2026-11-25T09:46:40Z\n"
+	       "sem  65538  5432003  0600   70  host                  17       -     -     -  "
+	       "2026-11-25T09:46:40Z\n"
+	       "sem  65539  5432004  0600   70  host                  17       -     -     -  "
+	       "2026-11-25T09:46:40Z\n"
+	       "sem  65540  5432005  0600   70  host                  17       -     -     -  "
+	       "2026-11-25T09:46:40Z\n"
+	       "shm     10  5432001  0600   70  host             1048577       3  1234  1240  "
+	       "2026-11-25T09:46:40Z\n"
+	       "shm     11        0  1600   70  host             1048577       0  1234  1240  "
+	       "2026-11-25T09:46:40Z\n"
+	       "\n"
+	       "no findings\n");
+	free(t);
+	doc_free(&d);
+
+	/* no objects, no extra: "taken" stands in for "last seen" */
+	s.nobjects = 0;
+	doc_make(&d, &s, NULL, HOST);
+	t = to_text(&d.obj, HOST, &rc);
+	assert_int_equal(rc, 0);
+	assert_contains(t, "FreeBSD 11.2-RELEASE  taken 2026-11-26T13:59:00Z\n\nLIMIT ");
+	assert_contains(t, "semmns     0                   340  0.0%                   340\n");
+	assert_contains(t, "\n\nno IPC objects\n\nno findings\n");
+	free(t);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+static void
+test_alarms_text(void **state)
+{
+	struct snapshot s;
+	struct view_extra x = {"sorthat", "crit", T_SEEN};
+	struct doc d;
+	char *t;
+	int rc;
+
+	(void)state;
+	build_scopes(&s);
+	assert_int_equal(limits_set(&s.limits, "semmns", 120), 0); /* 102 used: 85% */
+	assert_int_equal(limits_set(&s.limits, "semmni", 6), 0);   /* 6 used: 100% */
+	doc_make(&d, &s, &x, HOST);
+	t = to_text(&d.obj, HOST, &rc);
+	assert_int_equal(rc, 0);
+	assert_contains(t, "sorthat  FreeBSD 11.2-RELEASE  status crit  last seen "
+	                   "2026-11-26T14:00:00Z\n"
+	                   "  ! semmns at 85.0%: 102 of 120 used, 18 free\n"
+	                   "  !! semmni at 100.0%: 6 of 6 used, 0 free\n"
+	                   "  !! semmni at 100.0% in ipcns:4026532200: 2 of 2 used, 0 free\n"
+	                   "\nLIMIT ");
+	/* the scopes table, since there is more than the host */
+	assert_contains(t,
+	                "\n\n"
+	                "ID                KIND   NAME  ISOLATION                        OBJECTS  "
+	                "SEMMNS  SHMALL\n"
+	                "host              host   host  -                                      7  "
+	                "    85     514\n"
+	                "ipcns:4026532200  ipcns  ct1   shm=new sem=new msg=new                2  "
+	                "    34       0\n"
+	                "jail:www          jail   www   shm=new sem=inherit msg=disable        1  "
+	                "    17       0\n"
+	                "\n");
+	assert_contains(t, "sem    102      902  0600    0  jail:www                         17  "
+	                   "     -     -     -  -\n");
+	free(t);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+static void
+test_hosts_text(void **state)
+{
+	struct snapshot s, l;
+	struct view_extra x = {"sorthat", "ok", T_SEEN};
+	struct view_extra y = {"linux1", "stale", 0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_zone zone;
+	msgpack_object obj;
+	char *t;
+	int rc;
+
+	(void)state;
+	build(&s);
+	build(&l);
+	ifl_strlcpy(l.os, "Linux", sizeof(l.os));
+	assert_int_equal(limits_set(&l.limits, "msgtql", 40), 0);
+	assert_int_equal(limits_set(&l.limits, "semmns", 85), 0);
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	view_pack_host_row(&pk, &s, &x);
+	view_pack_host_row(&pk, &l, &y);
+	msgpack_pack_int(&pk, 3); /* not a row: shown as dashes */
+	msgpack_zone_init(&zone, 4096);
+	assert_int_equal(msgpack_unpack(sb.data, sb.size, NULL, &zone, &obj),
+	                 MSGPACK_UNPACK_SUCCESS);
+	t = to_text(&obj, ROW, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t, "HOST     OS       STATUS  SEMMNS  SEMMNI  SHMALL  SHMMNI  MSGMNI  "
+	                       "MSGTQL  LAST SEEN\n"
+	                       "sorthat  FreeBSD  ok       25.0%   10.0%    0.0%    0.0%    0.0%  "
+	                       "     -  2026-11-26T14:00:00Z\n"
+	                       "linux1   Linux    stale   100.0%   10.0%    0.0%    0.0%    0.0%  "
+	                       "  0.0%  -\n"
+	                       "-        -        -            -       -       -       -       -  "
+	                       "     -  -\n");
+	free(t);
+	msgpack_zone_destroy(&zone);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* an empty fleet, and a root that is not an array */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 0);
+	msgpack_zone_init(&zone, 4096);
+	assert_int_equal(msgpack_unpack(sb.data, sb.size, NULL, &zone, &obj),
+	                 MSGPACK_UNPACK_SUCCESS);
+	t = to_text(&obj, ROW, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t, "no hosts\n");
+	free(t);
+	t = to_text(&obj, HOST, &rc); /* an array is not a host document */
+	assert_int_equal(rc, -1);
+	assert_string_equal(t, "");
+	free(t);
+	msgpack_zone_destroy(&zone);
+	msgpack_sbuffer_destroy(&sb);
+
+	/* a host document is not a hosts array */
+	{
+		struct doc d;
+
+		doc_make(&d, &s, &x, HOST);
+		t = to_text(&d.obj, ROW, &rc);
+		assert_int_equal(rc, -1);
+		free(t);
+		doc_free(&d);
+	}
+	snapshot_free(&s);
+	snapshot_free(&l);
+}
+
+/* Names from a remote host reach the terminal only cleaned. */
+static void
+test_control_chars(void **state)
+{
+	struct snapshot s;
+	struct view_extra x = {"sort\nhat\x1b]0;pwned\x07", "ok", T_SEEN};
+	struct doc d;
+	char *t;
+	int rc;
+
+	(void)state;
+	build(&s);
+	assert_non_null(snapshot_add_scope(
+	    &s, "jail:evil", "evil\x1b[2J\x7f\xc2\x9b\xff\xe2\x80\xaeok", SCOPE_JAIL));
+	doc_make(&d, &s, &x, HOST);
+	t = to_text(&d.obj, HOST, &rc);
+	assert_int_equal(rc, 0);
+	assert_contains(t, "sort?hat?]0;pwned?  FreeBSD");
+	assert_contains(t,
+	                "\njail:evil  jail  evil?[2J????ok  -                0       0       0\n");
+	assert_null(strchr(t, '\x1b'));
+	assert_null(strchr(t, '\x7f'));
+	assert_null(strchr(t, '\x07'));
+	assert_null(strstr(t, "\xc2\x9b"));
+	assert_null(strstr(t, "\xe2\x80\xae"));
+	free(t);
+	t = to_json(&d.obj, 0);
+	assert_contains(t, "\"name\":\"evil\\u001b[2J\x7f\\u009b\\ufffd\xe2\x80\xaeok\"");
+	assert_contains(t, "\"host\":\"sort\\nhat\\u001b]0;pwned\\u0007\"");
+	free(t);
+	doc_free(&d);
+
+	doc_make(&d, &s, &x, ROW);
+	t = to_text(&d.obj, ROW, &rc);
+	assert_int_equal(rc, 0);
+	assert_contains(t, "\nsort?hat?]0;pwned?  FreeBSD  ok ");
+	free(t);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+static void
+pack_cstr(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* A document with fields of the wrong type, and odd findings. */
+static void
+test_misshapen(void **state)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_zone zone;
+	msgpack_object obj;
+	char *t;
+	int rc;
+
+	(void)state;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 8);
+	pack_cstr(&pk, "os");
+	msgpack_pack_int(&pk, 7);
+	pack_cstr(&pk, "usage");
+	msgpack_pack_map(&pk, 3);
+	pack_cstr(&pk, "semmns");
+	pack_cstr(&pk, "lots");   /* not a map */
+	msgpack_pack_int(&pk, 5); /* not a string key */
+	msgpack_pack_map(&pk, 0);
+	pack_cstr(&pk, "shmall");
+	msgpack_pack_map(&pk, 3);
+	pack_cstr(&pk, "used");
+	msgpack_pack_double(&pk, 1.5);
+	pack_cstr(&pk, "limit");
+	pack_cstr(&pk, "x");
+	pack_cstr(&pk, "pct");
+	msgpack_pack_int(&pk, 95); /* an integer pct still counts */
+	pack_cstr(&pk, "limits");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_int(&pk, 1);
+	pack_cstr(&pk, "scopes");
+	msgpack_pack_map(&pk, 0);
+	pack_cstr(&pk, "objects");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_map(&pk, 2);
+	pack_cstr(&pk, "type");
+	pack_cstr(&pk, "shm");
+	pack_cstr(&pk, "size");
+	msgpack_pack_int64(&pk, -5);
+	pack_cstr(&pk, "findings");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_map(&pk, 3);
+	pack_cstr(&pk, "severity");
+	pack_cstr(&pk, "warn");
+	pack_cstr(&pk, "kind");
+	pack_cstr(&pk, "threshold");
+	pack_cstr(&pk, "message");
+	pack_cstr(&pk, "semmns is at 82.4% of 340");
+	msgpack_pack_true(&pk);
+	pack_cstr(&pk, "status");
+	msgpack_pack_array(&pk, 0);
+	pack_cstr(&pk, "last_seen");
+	msgpack_pack_nil(&pk);
+	msgpack_zone_init(&zone, 4096);
+	assert_int_equal(msgpack_unpack(sb.data, sb.size, NULL, &zone, &obj),
+	                 MSGPACK_UNPACK_SUCCESS);
+	t = to_text(&obj, HOST, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(
+	    t, "-  status -  last seen -\n"
+	       "  !! shmall at 95.0%: 1.5 of x used, - free\n"
+	       "\n"
+	       "LIMIT   USED  LIMIT   USE%  FREE\n"
+	       "semmns     -      -      -     -\n"
+	       "-          -      -      -     -\n"
+	       "shmall   1.5      x  95.0%     -\n"
+	       "\n"
+	       "T    ID  KEY  MODE  UID  SCOPE  SIZE/NSEMS/QBYTES  NATTCH  CPID  LPID  CTIME\n"
+	       "-     -    -  -       -  -                      -       -     -     -  -\n"
+	       "shm   -    -  -       -  -                     -5       -     -     -  -\n"
+	       "\n"
+	       "SEVERITY  KIND       MESSAGE\n"
+	       "warn      threshold  semmns is at 82.4% of 340\n"
+	       "-         -          -\n");
+	free(t);
+	msgpack_zone_destroy(&zone);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_host_json),     cmocka_unit_test(test_host_json_local),
+	    cmocka_unit_test(test_row_json),      cmocka_unit_test(test_scopes_json),
+	    cmocka_unit_test(test_status),        cmocka_unit_test(test_host_text),
+	    cmocka_unit_test(test_alarms_text),   cmocka_unit_test(test_hosts_text),
+	    cmocka_unit_test(test_control_chars), cmocka_unit_test(test_misshapen),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
