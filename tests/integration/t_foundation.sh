@@ -61,8 +61,9 @@ check "unknown host says so in one line" grep -q "unknown host 'no-such-host'" "
 
 # --- refusals; the aggregator keeps serving after each ---
 set +e
-echo | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost \
-	-CAfile "$T/pki/ca.crt" >"$T/nocert.out" 2>&1
+# TLS 1.3: the client learns of the refusal when it reads, so send a byte and read
+printf x | timeout 10 openssl s_client -ign_eof -connect "127.0.0.1:$PORT" \
+	-servername localhost -CAfile "$T/pki/ca.crt" >"$T/nocert.out" 2>&1
 timeout 10 "$BIN/ipcfleet" --server "localhost:$PORT" --cert "$T/pki/it-host1.crt" \
 	--key "$T/pki/it-host1.key" --ca "$T/pki/ca.crt" hosts >"$T/agentq.out" 2>&1
 rc_agentq=$?
@@ -73,7 +74,7 @@ timeout 10 "$BIN/ipcfleet" --server "localhost:$PORT" --cert "$T/other/admin.crt
 rc_otherca=$?
 set -e
 check "no client certificate: refused in the handshake" \
-	grep -Eqi "certificate required|alert|handshake failure|errno=104" "$T/nocert.out"
+	grep -q "alert certificate required" "$T/nocert.out"
 check "no client certificate: logged by the aggregator" \
 	grep -q "TLS handshake failed" "$T/aggregator.log"
 check_eq "agent certificate querying exits 1" 1 "$rc_agentq"
