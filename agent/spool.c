@@ -235,7 +235,8 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 		cnt++;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), entry_cmp);
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), entry_cmp);
 	*out = v;
 	*n = cnt;
 	return 0;

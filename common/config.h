@@ -5,6 +5,21 @@
  *
  * A schema is an array of struct cfg_key ending with a zeroed entry.  Each
  * entry stores a parsed value at an offset inside the caller's struct.
+ *
+ * Rules (config.c):
+ * - A line is at most CFG_LINE_MAX characters; a NUL byte is an error.
+ * - A scalar key given twice: the last value wins.  An indented line that
+ *   continues a scalar's value is an error.
+ * - Lists: the file's first mention of the key replaces the caller's default;
+ *   after that, indented continuation lines AND repeated "key = ..." lines
+ *   append (inih cannot tell them apart reliably, so both append).  Items are
+ *   comma separated, trimmed, non-empty, without inner blanks; "key =" alone
+ *   gives an empty list.
+ * - Numbers: max 0 in the schema means no maximum.
+ * - CFG_CUSTOM: fn's user is (char *)out + offset (offset 0: out itself); its
+ *   message goes into "KEY: bad value 'VALUE': MESSAGE".
+ * - Only the first error is reported, with the line it is on; an unknown
+ *   section is reported on its header line even when no key follows it.
  */
 #ifndef IPCFLEET_CONFIG_H
 #define IPCFLEET_CONFIG_H
@@ -58,7 +73,11 @@ int config_load(const char *path, const struct cfg_key *schema, void *out, char 
 int config_load_string(const char *name, const char *text, const struct cfg_key *schema, void *out,
 		       char *err, size_t errlen);
 
-/* Checks that every CFG_PATH/CFG_STRING key in required[] is non-empty. */
+/*
+ * Checks that every CFG_PATH/CFG_STRING key named "section.key" in required[]
+ * (NULL-terminated) is non-empty, and every list key has an item:
+ * "FILE: [section] key is required".
+ */
 int config_require(const char *path, const struct cfg_key *schema, const void *cfg,
 		   const char *const *required, char *err, size_t errlen);
 
