@@ -1,17 +1,24 @@
 /*
  * query.c: the query dispatcher.  One table entry per command; each handler
- * packs the reply body with exactly the shape of the CLI's --json output.
+ * packs the reply body with exactly the shape of the CLI's --json output
+ * (docs/protocol.md, "Queries and their reply bodies").
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aggregator.h"
+#include "findings.h"
 #include "log.h"
 #include "util.h"
 #include "view.h"
 
-#define HOSTS_BODY_MAX PROTO_MAX_FRAME
+#define BODY_MAX     PROTO_MAX_FRAME
+#define TREND_MAX    200000 /* points in one trend reply */
+#define TOP_MAX      1000
+#define PEAK_WINDOW  (30 * 86400) /* history behind a recommendation */
+#define PEAK_BUCKETS (31 * 24)
 
 typedef int (*query_fn)(struct agg *a, const struct msg_query *q, struct buf *out);
 
@@ -82,93 +89,169 @@ agg_thresholds(const struct agg_config *c, const char *limit, double *warn, doub
 	}
 }
 
-const char *
-query_host_status(struct agg *a, const struct snapshot *s, int64_t last_received)
+/* A host's status: "stale" when silent, else its worst open finding. */
+static const char *
+status_of(const struct finding *v, size_t n)
 {
-	struct usage u;
-	const char *status = "ok";
+	enum severity worst = SEV_INFO;
 	size_t i;
 
-	(void)last_received; /* staleness arrives with the analysis work */
-	model_usage(s, -1, &u);
-	for (i = 0; i < u.n; i++) {
-		double warn, crit, pct;
-
-		if (!u.v[i].has_limit)
-			continue;
-		agg_thresholds(&a->cfg, u.v[i].name, &warn, &crit);
-		pct = usage_pct(u.v[i].used, u.v[i].limit);
-		if (pct >= crit)
-			return "crit";
-		if (pct >= warn)
-			status = "warn";
+	for (i = 0; i < n; i++) {
+		if (v[i].kind == FK_STALE)
+			return "stale";
+		if (v[i].severity > worst)
+			worst = v[i].severity;
 	}
-	return status;
+	return worst == SEV_CRIT ? "crit" : worst == SEV_WARN ? "warn" : "ok";
 }
 
-struct hosts_ctx {
+/* Everything the aggregator shows about one host, loaded together. */
+struct host_view {
+	struct snapshot s;
+	struct finding *findings;
+	size_t nfindings;
+	struct recommendation recs[RECOMMEND_MAX];
+	size_t nrecs;
+	struct view_extra x;
+};
+
+static void
+host_view_free(struct host_view *hv)
+{
+	snapshot_free(&hv->s);
+	free(hv->findings);
+	hv->findings = NULL;
+}
+
+/* Peak use of each counted limit over PEAK_WINDOW, from the hourly rollups. */
+static void
+load_peaks(struct agg *a, const struct stored_host *h, const struct snapshot *s, uint64_t *peaks)
+{
+	struct rollup *r = calloc(PEAK_BUCKETS, sizeof(*r));
+	struct usage u;
+	size_t i, k, n;
+	char err[256];
+
+	model_usage(s, -1, &u);
+	for (i = 0; i < u.n; i++) {
+		peaks[i] = 0;
+		if (r == NULL || store_rollups(a->store, h->info.name, u.v[i].name,
+					       now_unix() - PEAK_WINDOW, r, PEAK_BUCKETS, &n, err,
+					       sizeof(err)) == -1)
+			continue;
+		for (k = 0; k < n; k++)
+			if (r[k].max > peaks[i])
+				peaks[i] = r[k].max;
+	}
+	free(r);
+}
+
+static int
+host_view_load(struct agg *a, const struct stored_host *h, int with_recs, struct host_view *hv,
+	       char *err, size_t errlen)
+{
+	memset(hv, 0, sizeof(*hv));
+	if (load_snapshot(h, &hv->s, err, errlen) == -1) {
+		/* one damaged row must not hide the fleet: show the host, log why */
+		log_warnx("host %s: stored snapshot unreadable: %s", h->info.name, err);
+		if (snapshot_init(&hv->s) == -1)
+			return -1;
+	}
+	if (store_open_findings(a->store, h->info.name, &hv->findings, &hv->nfindings, err,
+				errlen) == -1) {
+		snapshot_free(&hv->s);
+		return -1;
+	}
+	if (with_recs && h->raw != NULL) {
+		uint64_t peaks[USAGE_MAX];
+
+		load_peaks(a, h, &hv->s, peaks);
+		hv->nrecs = recommend_host(&hv->s, peaks, hv->recs, RECOMMEND_MAX);
+	}
+	hv->x.host = h->info.name;
+	hv->x.status = status_of(hv->findings, hv->nfindings);
+	hv->x.last_seen = h->last_received;
+	hv->x.findings = hv->findings;
+	hv->x.nfindings = hv->nfindings;
+	if (with_recs) {
+		hv->x.recs = hv->recs;
+		hv->x.nrecs = hv->nrecs;
+	}
+	return 0;
+}
+
+/* Collects packed array elements, then writes the array in one go. */
+struct rows {
 	struct agg *a;
-	struct buf rows; /* packed rows, concatenated */
+	struct buf b;
+	msgpack_packer pk;
 	uint32_t n;
 	int failed;
+	const char *filter; /* each_open_finding: a kind, or NULL */
 };
+
+static void
+rows_init(struct rows *r, struct agg *a)
+{
+	memset(r, 0, sizeof(*r));
+	r->a = a;
+	buf_init(&r->b, BODY_MAX);
+	proto_packer_init(&r->pk, &r->b);
+}
+
+/* Wraps the collected rows as the reply body: an array, or inside a map. */
+static int
+rows_reply(struct rows *r, struct buf *out, uint64_t id)
+{
+	msgpack_packer pk;
+	size_t start;
+	int rc;
+
+	if (r->failed || buf_failed(&r->b)) {
+		buf_free(&r->b);
+		return -1;
+	}
+	if (proto_reply_begin(out, id, &pk, &start) == -1) {
+		buf_free(&r->b);
+		return -1;
+	}
+	msgpack_pack_array(&pk, r->n);
+	buf_append(out, r->b.data, r->b.len);
+	buf_free(&r->b);
+	rc = proto_reply_end(out, start);
+	return rc;
+}
 
 static int
 hosts_row(void *arg, const struct stored_host *h)
 {
-	struct hosts_ctx *hc = arg;
-	struct snapshot s;
-	struct view_extra x;
-	msgpack_packer pk;
+	struct rows *r = arg;
+	struct host_view hv;
 	char err[MODEL_TEXT_MAX];
 
-	if (load_snapshot(h, &s, err, sizeof(err)) == -1) {
-		/* one damaged row must not hide the fleet: show the host, log why */
-		log_warnx("host %s: stored snapshot unreadable: %s", h->info.name, err);
-		if (snapshot_init(&s) == -1)
-			return hc->failed = 1;
-	}
-	memset(&x, 0, sizeof(x));
-	x.host = h->info.name;
-	x.status = query_host_status(hc->a, &s, h->last_received);
-	x.last_seen = h->last_received;
-	proto_packer_init(&pk, &hc->rows);
-	view_pack_host_row(&pk, &s, &x);
-	snapshot_free(&s);
-	if (buf_failed(&hc->rows))
-		return hc->failed = 1;
-	hc->n++;
+	if (host_view_load(r->a, h, 0, &hv, err, sizeof(err)) == -1)
+		return r->failed = 1;
+	view_pack_host_row(&r->pk, &hv.s, &hv.x);
+	host_view_free(&hv);
+	if (buf_failed(&r->b))
+		return r->failed = 1;
+	r->n++;
 	return 0;
 }
 
 static int
 q_hosts(struct agg *a, const struct msg_query *q, struct buf *out)
 {
-	struct hosts_ctx hc = {.a = a};
-	msgpack_packer pk;
-	size_t start;
+	struct rows r;
 	char err[MODEL_TEXT_MAX];
-	int rc;
 
-	buf_init(&hc.rows, HOSTS_BODY_MAX);
-	if (store_each_host(a->store, hosts_row, &hc, err, sizeof(err)) == -1) {
-		buf_free(&hc.rows);
+	rows_init(&r, a);
+	if (store_each_host(a->store, hosts_row, &r, err, sizeof(err)) == -1) {
+		buf_free(&r.b);
 		log_warnx("hosts query: %s", err);
 		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
 	}
-	if (hc.failed) {
-		buf_free(&hc.rows);
-		return query_error(out, q->id, PERR_INTERNAL, "reply too large");
-	}
-	if (proto_reply_begin(out, q->id, &pk, &start) == -1) {
-		buf_free(&hc.rows);
-		return -1;
-	}
-	msgpack_pack_array(&pk, hc.n);
-	buf_append(out, hc.rows.data, hc.rows.len);
-	buf_free(&hc.rows);
-	rc = proto_reply_end(out, start);
-	return rc;
+	return rows_reply(&r, out, q->id);
 }
 
 static int
@@ -176,8 +259,7 @@ q_host(struct agg *a, const struct msg_query *q, struct buf *out)
 {
 	const char *name = query_arg(q, "name");
 	struct stored_host h;
-	struct snapshot s;
-	struct view_extra x;
+	struct host_view hv;
 	msgpack_packer pk;
 	size_t start;
 	char err[MODEL_TEXT_MAX], msg[MODEL_TEXT_MAX];
@@ -185,7 +267,6 @@ q_host(struct agg *a, const struct msg_query *q, struct buf *out)
 
 	if (name == NULL || name[0] == '\0')
 		return query_error(out, q->id, PERR_BAD_REQUEST, "host: argument 'name' missing");
-	memset(&h, 0, sizeof(h));
 	rc = store_get_host(a->store, name, &h, err, sizeof(err));
 	if (rc == -1) {
 		log_warnx("host query: %s", err);
@@ -195,31 +276,345 @@ q_host(struct agg *a, const struct msg_query *q, struct buf *out)
 		snprintf(msg, sizeof(msg), "unknown host '%.64s'", name);
 		return query_error(out, q->id, PERR_NOT_FOUND, msg);
 	}
-	if (load_snapshot(&h, &s, err, sizeof(err)) == -1) {
-		log_warnx("host %s: stored snapshot unreadable: %s", h.info.name, err);
+	if (host_view_load(a, &h, 1, &hv, err, sizeof(err)) == -1) {
+		log_warnx("host %s: %s", h.info.name, err);
 		stored_host_free(&h);
-		return query_error(out, q->id, PERR_INTERNAL, "stored snapshot unreadable");
+		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
 	}
-	memset(&x, 0, sizeof(x));
-	x.host = h.info.name;
-	x.status = query_host_status(a, &s, h.last_received);
-	x.last_seen = h.last_received;
 	if (proto_reply_begin(out, q->id, &pk, &start) == 0) {
-		view_pack_host(&pk, &s, &x);
+		view_pack_host(&pk, &hv.s, &hv.x);
 		rc = proto_reply_end(out, start);
 	} else
 		rc = -1;
-	snapshot_free(&s);
+	host_view_free(&hv);
 	stored_host_free(&h);
 	return rc;
+}
+
+static int
+finding_row(void *arg, const char *host, const struct finding *f)
+{
+	struct rows *r = arg;
+
+	if (r->filter != NULL && strcmp(finding_kind_name(f->kind), r->filter) != 0)
+		return 0;
+	view_pack_finding(&r->pk, host, f);
+	if (buf_failed(&r->b))
+		return r->failed = 1;
+	r->n++;
+	return 0;
+}
+
+static int
+findings_reply(struct agg *a, const struct msg_query *q, struct buf *out, const char *kind)
+{
+	struct rows r;
+	char err[MODEL_TEXT_MAX];
+
+	rows_init(&r, a);
+	r.filter = kind;
+	if (store_each_open_finding(a->store, finding_row, &r, err, sizeof(err)) == -1) {
+		buf_free(&r.b);
+		log_warnx("findings query: %s", err);
+		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+	}
+	return rows_reply(&r, out, q->id);
+}
+
+static int
+q_alerts(struct agg *a, const struct msg_query *q, struct buf *out)
+{
+	return findings_reply(a, q, out, NULL);
+}
+
+static int
+q_orphans(struct agg *a, const struct msg_query *q, struct buf *out)
+{
+	return findings_reply(a, q, out, "orphan");
+}
+
+/* An optional numeric argument with bounds; 1 absent, 0 set, -1 bad. */
+static int
+num_arg(const struct msg_query *q, const char *name, uint64_t min, uint64_t max, uint64_t *v)
+{
+	const char *s = query_arg(q, name), *why;
+
+	if (s == NULL)
+		return 1;
+	return parse_u64(s, min, max, v, &why);
+}
+
+static int
+q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
+{
+	const char *name = query_arg(q, "name"), *limit = query_arg(q, "limit");
+	uint64_t since = 7 * 86400;
+	struct stored_host h;
+	msgpack_packer pk;
+	size_t start, n = 0, i;
+	int64_t t0;
+	char err[MODEL_TEXT_MAX], msg[MODEL_TEXT_MAX];
+	int rc, rollup;
+
+	if (name == NULL || limit == NULL || !limit_name_valid(limit))
+		return query_error(out, q->id, PERR_BAD_REQUEST,
+				   "trend: arguments 'name' and 'limit' (a limit name) needed");
+	if (num_arg(q, "since", 60, 3650u * 86400, &since) == -1)
+		return query_error(out, q->id, PERR_BAD_REQUEST,
+				   "trend: 'since' must be seconds between 60 and 10 years");
+	rc = store_get_host(a->store, name, &h, err, sizeof(err));
+	if (rc != 0) {
+		if (rc == -1)
+			return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+		snprintf(msg, sizeof(msg), "unknown host '%.64s'", name);
+		return query_error(out, q->id, PERR_NOT_FOUND, msg);
+	}
+	stored_host_free(&h);
+	t0 = now_unix() - (int64_t)since;
+	/* beyond the raw retention, hourly rollups; within it, every sample */
+	rollup = since > a->cfg.retention;
+	if (proto_reply_begin(out, q->id, &pk, &start) == -1)
+		return -1;
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "host", name);
+	mp_pack_kv_str(&pk, "limit", limit);
+	mp_pack_str(&pk, "points");
+	if (rollup) {
+		struct rollup *v = calloc(TREND_MAX, sizeof(*v));
+
+		if (v == NULL || store_rollups(a->store, name, limit, t0, v, TREND_MAX, &n, err,
+					       sizeof(err)) == -1) {
+			free(v);
+			return -1;
+		}
+		msgpack_pack_array(&pk, (uint32_t)n);
+		for (i = 0; i < n; i++) {
+			char t[32];
+
+			msgpack_pack_map(&pk, 6);
+			mp_pack_kv_str(&pk, "t", fmt_rfc3339(v[i].hour, t, sizeof(t)));
+			mp_pack_kv_u64(&pk, "used", v[i].max);
+			mp_pack_kv_u64(&pk, "limit", v[i].limit);
+			mp_pack_kv_u64(&pk, "min", v[i].min);
+			mp_pack_kv_u64(&pk, "max", v[i].max);
+			mp_pack_str(&pk, "mean");
+			msgpack_pack_double(&pk, v[i].mean);
+		}
+		free(v);
+	} else {
+		struct sample *v = calloc(TREND_MAX, sizeof(*v));
+
+		if (v == NULL || store_series(a->store, name, limit, t0, v, TREND_MAX, &n, err,
+					      sizeof(err)) == -1) {
+			free(v);
+			return -1;
+		}
+		msgpack_pack_array(&pk, (uint32_t)n);
+		for (i = 0; i < n; i++) {
+			char t[32];
+
+			msgpack_pack_map(&pk, 3);
+			mp_pack_kv_str(&pk, "t", fmt_rfc3339(v[i].t, t, sizeof(t)));
+			mp_pack_kv_u64(&pk, "used", v[i].used);
+			mp_pack_kv_u64(&pk, "limit", v[i].limit);
+		}
+		free(v);
+	}
+	return proto_reply_end(out, start);
+}
+
+/* top: the largest consumers of the fleet, by share of the limit. */
+struct top_row {
+	char host[MODEL_NAME_MAX];
+	char scope[MODEL_NAME_MAX];
+	char owner[MODEL_OWNER_MAX];
+	char limit[MODEL_NAME_MAX];
+	uint32_t uid;
+	uint64_t held, limit_value;
+	double pct;
+};
+
+struct top_ctx {
+	struct agg *a;
+	char by[USAGE_MAX][MODEL_NAME_MAX];
+	size_t nby;
+	struct top_row *rows;
+	size_t n, max;
+	int failed;
+};
+
+/* Keeps the max largest rows, largest first (insertion into a short array). */
+static void
+top_offer(struct top_ctx *tc, const struct top_row *r)
+{
+	size_t i;
+
+	if (tc->n == tc->max && r->pct <= tc->rows[tc->n - 1].pct)
+		return;
+	i = tc->n < tc->max ? tc->n++ : tc->n - 1;
+	while (i > 0 && tc->rows[i - 1].pct < r->pct) {
+		tc->rows[i] = tc->rows[i - 1];
+		i--;
+	}
+	tc->rows[i] = *r;
+}
+
+static void
+top_pool(struct top_ctx *tc, const char *host, const struct snapshot *s, int pool)
+{
+	struct consumer *cv;
+	struct usage u;
+	size_t nc, i, k, b;
+
+	if (consumers_of(s, pool, &cv, &nc) == -1) {
+		tc->failed = 1;
+		return;
+	}
+	model_usage(s, pool, &u);
+	for (i = 0; i < nc; i++) {
+		for (b = 0; b < tc->nby; b++) {
+			for (k = 0; k < u.n; k++) {
+				struct top_row r;
+
+				if (strcmp(u.v[k].name, tc->by[b]) != 0 || !u.v[k].has_limit)
+					continue;
+				memset(&r, 0, sizeof(r));
+				r.held = consumer_holds(&cv[i], u.v[k].name);
+				if (r.held == 0)
+					continue;
+				ifl_strlcpy(r.host, host, sizeof(r.host));
+				ifl_strlcpy(r.scope, s->scopes[cv[i].scope].id, sizeof(r.scope));
+				ifl_strlcpy(r.owner, cv[i].owner, sizeof(r.owner));
+				ifl_strlcpy(r.limit, u.v[k].name, sizeof(r.limit));
+				r.uid = cv[i].uid;
+				r.limit_value = u.v[k].limit;
+				r.pct = usage_pct(r.held, r.limit_value);
+				top_offer(tc, &r);
+			}
+		}
+	}
+	free(cv);
+}
+
+static int
+top_host(void *arg, const struct stored_host *h)
+{
+	struct top_ctx *tc = arg;
+	struct snapshot s;
+	char err[MODEL_TEXT_MAX];
+	size_t i;
+
+	if (h->raw == NULL || load_snapshot(h, &s, err, sizeof(err)) == -1)
+		return 0;
+	top_pool(tc, h->info.name, &s, -1);
+	for (i = 0; i < s.nscopes; i++)
+		if (s.scopes[i].own_limits)
+			top_pool(tc, h->info.name, &s, (int)i);
+	snapshot_free(&s);
+	return tc->failed;
+}
+
+static int
+q_top(struct agg *a, const struct msg_query *q, struct buf *out)
+{
+	const char *by = query_arg(q, "by");
+	struct top_ctx tc = {.a = a};
+	uint64_t count = 20;
+	msgpack_packer pk;
+	size_t start, i;
+	char list[MODEL_TEXT_MAX], *tok, *save = NULL, err[MODEL_TEXT_MAX];
+
+	if (num_arg(q, "count", 1, TOP_MAX, &count) == -1)
+		return query_error(out, q->id, PERR_BAD_REQUEST, "top: 'count' must be 1 to 1000");
+	ifl_strlcpy(list, by != NULL ? by : "semmns,shmall", sizeof(list));
+	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (!limit_name_valid(tok) || tc.nby == USAGE_MAX)
+			return query_error(out, q->id, PERR_BAD_REQUEST,
+					   "top: 'by' is a comma separated list of limits");
+		ifl_strlcpy(tc.by[tc.nby++], tok, MODEL_NAME_MAX);
+	}
+	tc.max = (size_t)count;
+	if ((tc.rows = calloc(tc.max, sizeof(*tc.rows))) == NULL)
+		return -1;
+	if (store_each_host(a->store, top_host, &tc, err, sizeof(err)) == -1 || tc.failed) {
+		free(tc.rows);
+		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+	}
+	if (proto_reply_begin(out, q->id, &pk, &start) == -1) {
+		free(tc.rows);
+		return -1;
+	}
+	msgpack_pack_array(&pk, (uint32_t)tc.n);
+	for (i = 0; i < tc.n; i++) {
+		const struct top_row *r = &tc.rows[i];
+
+		msgpack_pack_map(&pk, 8);
+		mp_pack_kv_str(&pk, "host", r->host);
+		mp_pack_kv_str(&pk, "scope", r->scope);
+		mp_pack_kv_u64(&pk, "uid", r->uid);
+		mp_pack_kv_str(&pk, "owner", r->owner);
+		mp_pack_kv_str(&pk, "limit", r->limit);
+		mp_pack_kv_u64(&pk, "held", r->held);
+		mp_pack_kv_u64(&pk, "limit_value", r->limit_value);
+		mp_pack_str(&pk, "pct");
+		msgpack_pack_double(&pk, r->pct);
+	}
+	free(tc.rows);
+	return proto_reply_end(out, start);
+}
+
+static int
+report_host(void *arg, const struct stored_host *h)
+{
+	struct rows *r = arg;
+	struct host_view hv;
+	char err[MODEL_TEXT_MAX];
+
+	if (host_view_load(r->a, h, 1, &hv, err, sizeof(err)) == -1)
+		return r->failed = 1;
+	/* a host row plus its findings and recommendations */
+	hv.x.row_details = 1;
+	view_pack_host_row(&r->pk, &hv.s, &hv.x);
+	host_view_free(&hv);
+	if (buf_failed(&r->b))
+		return r->failed = 1;
+	r->n++;
+	return 0;
+}
+
+static int
+q_report(struct agg *a, const struct msg_query *q, struct buf *out)
+{
+	struct rows r;
+	msgpack_packer pk;
+	size_t start;
+	char err[MODEL_TEXT_MAX], t[32];
+
+	rows_init(&r, a);
+	if (store_each_host(a->store, report_host, &r, err, sizeof(err)) == -1 || r.failed ||
+	    buf_failed(&r.b)) {
+		buf_free(&r.b);
+		return query_error(out, q->id, PERR_INTERNAL, "storage failed or report too large");
+	}
+	if (proto_reply_begin(out, q->id, &pk, &start) == -1) {
+		buf_free(&r.b);
+		return -1;
+	}
+	msgpack_pack_map(&pk, 2);
+	mp_pack_kv_str(&pk, "generated", fmt_rfc3339(now_unix(), t, sizeof(t)));
+	mp_pack_str(&pk, "hosts");
+	msgpack_pack_array(&pk, r.n);
+	buf_append(out, r.b.data, r.b.len);
+	buf_free(&r.b);
+	return proto_reply_end(out, start);
 }
 
 static const struct query_cmd {
 	const char *name;
 	query_fn fn;
 } query_cmds[] = {
-	{"hosts", q_hosts},
-	{"host", q_host},
+	{"hosts", q_hosts},   {"host", q_host}, {"alerts", q_alerts}, {"orphans", q_orphans},
+	{"trend", q_trend},   {"top", q_top},   {"report", q_report},
 };
 
 int

@@ -22,6 +22,7 @@ struct host_info {
 	char agent[MODEL_NAME_MAX];
 	uint32_t page_size;
 	int64_t boot_time;
+	uint32_t interval; /* seconds between the agent's snapshots; 0 unknown */
 };
 
 /* A host as stored: info, times, and its latest snapshot's raw payload. */
@@ -41,6 +42,22 @@ struct sample {
 	uint64_t used, limit;
 };
 
+/* One hourly rollup bucket of one limit. */
+struct rollup {
+	int64_t hour; /* start of the hour, Unix seconds */
+	uint64_t min, max, limit;
+	double mean;
+	uint64_t count;
+};
+
+/* A change of a finding, for logs and notify_command. */
+enum change_what { FC_OPENED, FC_CHANGED, FC_CLOSED };
+struct finding_change {
+	enum change_what what;
+	enum severity previous; /* FC_CHANGED: the severity before */
+	struct finding f;       /* as it is now (closed: as it was) */
+};
+
 struct store;
 
 struct store_ops {
@@ -57,6 +74,28 @@ struct store_ops {
 	/* Samples of one limit since t0, oldest first, at most max. */
 	int (*series)(struct store *st, const char *host, const char *limit, int64_t t0,
 		      struct sample *out, size_t max, size_t *n, char *err, size_t errlen);
+	/* Hourly rollups since t0, oldest first, at most max. */
+	int (*rollups)(struct store *st, const char *host, const char *limit, int64_t t0,
+		       struct rollup *out, size_t max, size_t *n, char *err, size_t errlen);
+	/* Open findings of host into a malloc'd array (caller frees). */
+	int (*open_findings)(struct store *st, const char *host, struct finding **out, size_t *n,
+			     char *err, size_t errlen);
+	/*
+	 * Makes the open findings of host equal to cur[0..n): opens new ones,
+	 * updates changed ones, closes those no longer present, in one
+	 * transaction.  The changes come back in a malloc'd array.
+	 */
+	int (*sync_findings)(struct store *st, const char *host, const struct finding *cur,
+			     size_t n, int64_t now, struct finding_change **changes,
+			     size_t *nchanges, char *err, size_t errlen);
+	/* Calls fn for every open finding of the fleet, worst first, then oldest. */
+	int (*each_open_finding)(struct store *st,
+				 int (*fn)(void *arg, const char *host, const struct finding *f),
+				 void *arg, char *err, size_t errlen);
+	/* Deletes at most batch samples older than keep_samples and rollups and
+	 * closed findings older than keep_rollups; *deleted says how many. */
+	int (*housekeep)(struct store *st, int64_t keep_samples, int64_t keep_rollups,
+			 size_t batch, size_t *deleted, char *err, size_t errlen);
 	void (*close)(struct store *st);
 };
 
@@ -95,6 +134,43 @@ store_series(struct store *st, const char *host, const char *limit, int64_t t0, 
 	     size_t max, size_t *n, char *err, size_t errlen)
 {
 	return st->ops->series(st, host, limit, t0, out, max, n, err, errlen);
+}
+
+static inline int
+store_rollups(struct store *st, const char *host, const char *limit, int64_t t0,
+	      struct rollup *out, size_t max, size_t *n, char *err, size_t errlen)
+{
+	return st->ops->rollups(st, host, limit, t0, out, max, n, err, errlen);
+}
+
+static inline int
+store_open_findings(struct store *st, const char *host, struct finding **out, size_t *n,
+		    char *err, size_t errlen)
+{
+	return st->ops->open_findings(st, host, out, n, err, errlen);
+}
+
+static inline int
+store_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
+		    int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
+		    size_t errlen)
+{
+	return st->ops->sync_findings(st, host, cur, n, now, changes, nchanges, err, errlen);
+}
+
+static inline int
+store_each_open_finding(struct store *st,
+			int (*fn)(void *arg, const char *host, const struct finding *f),
+			void *arg, char *err, size_t errlen)
+{
+	return st->ops->each_open_finding(st, fn, arg, err, errlen);
+}
+
+static inline int
+store_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
+		size_t *deleted, char *err, size_t errlen)
+{
+	return st->ops->housekeep(st, keep_samples, keep_rollups, batch, deleted, err, errlen);
 }
 
 static inline void

@@ -49,6 +49,10 @@
  * received: every (host, sequence) ever stored, to acknowledge a resent
  *           snapshot without storing it twice.
  * samples:  usage of each countable limit, one row per (host, limit, time).
+ * rollups:  hourly min, max and mean of the same, kept far longer.
+ * findings: every finding with its opening and closing times; open ones have
+ *           closed NULL.  fkey is finding_identity(): the same problem in two
+ *           snapshots has the same key.
  */
 static const char sq_schema[] = "CREATE TABLE IF NOT EXISTS hosts ("
                                 " id INTEGER PRIMARY KEY,"
@@ -58,6 +62,7 @@ static const char sq_schema[] = "CREATE TABLE IF NOT EXISTS hosts ("
                                 " agent TEXT NOT NULL,"
                                 " page_size INTEGER NOT NULL,"
                                 " boot_time INTEGER NOT NULL,"
+                                " interval INTEGER NOT NULL DEFAULT 0,"
                                 " last_seq INTEGER,"
                                 " last_taken INTEGER,"
                                 " last_received INTEGER,"
@@ -74,7 +79,44 @@ static const char sq_schema[] = "CREATE TABLE IF NOT EXISTS hosts ("
                                 " t INTEGER NOT NULL,"
                                 " used INTEGER NOT NULL,"
                                 " lim INTEGER NOT NULL,"
-                                " PRIMARY KEY (host_id, limit_name, t)) WITHOUT ROWID;";
+                                " PRIMARY KEY (host_id, limit_name, t)) WITHOUT ROWID;"
+                                "CREATE TABLE IF NOT EXISTS rollups ("
+                                " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+                                " limit_name TEXT NOT NULL,"
+                                " hour INTEGER NOT NULL,"
+                                " mn INTEGER NOT NULL,"
+                                " mx INTEGER NOT NULL,"
+                                " mean REAL NOT NULL,"
+                                " cnt INTEGER NOT NULL,"
+                                " lim INTEGER NOT NULL,"
+                                " PRIMARY KEY (host_id, limit_name, hour)) WITHOUT ROWID;"
+                                "CREATE TABLE IF NOT EXISTS findings ("
+                                " id INTEGER PRIMARY KEY,"
+                                " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+                                " fkey TEXT NOT NULL,"
+                                " kind TEXT NOT NULL,"
+                                " severity INTEGER NOT NULL,"
+                                " limit_name TEXT NOT NULL,"
+                                " scope TEXT NOT NULL,"
+                                " message TEXT NOT NULL,"
+                                " has_object INTEGER NOT NULL,"
+                                " otype INTEGER NOT NULL,"
+                                " oid INTEGER NOT NULL,"
+                                " age INTEGER NOT NULL,"
+                                " uid INTEGER NOT NULL,"
+                                " owner TEXT NOT NULL,"
+                                " command TEXT NOT NULL,"
+                                " has_headroom INTEGER NOT NULL,"
+                                " held INTEGER NOT NULL,"
+                                " free INTEGER NOT NULL,"
+                                " safe_limit INTEGER NOT NULL,"
+                                " exhaust_at INTEGER NOT NULL,"
+                                " opened INTEGER NOT NULL,"
+                                " updated INTEGER NOT NULL,"
+                                " closed INTEGER);"
+                                "CREATE INDEX IF NOT EXISTS findings_open"
+                                " ON findings (host_id, closed);"
+                                "CREATE INDEX IF NOT EXISTS findings_closed ON findings (closed);";
 
 /* The prepared statements, in the order of sq_sql[]. */
 enum {
@@ -89,23 +131,38 @@ enum {
 	SQ_EACH_HOST,
 	SQ_GET_HOST,
 	SQ_SERIES,
+	SQ_ROLLUP_GET,
+	SQ_ROLLUP_PUT,
+	SQ_ROLLUPS,
+	SQ_FINDINGS_OPEN,
+	SQ_FINDING_INSERT,
+	SQ_FINDING_UPDATE,
+	SQ_FINDING_CLOSE,
+	SQ_FINDINGS_ALL_OPEN,
+	SQ_HOST_ID,
 	SQ_NSTMT
 };
 
 /* The columns SQ_EACH_HOST and SQ_GET_HOST return, decoded by sq_row_host(). */
 #define SQ_HOST_COLUMNS                                                                            \
 	"name, os, os_release, agent, page_size, boot_time, last_seq, last_taken, "                \
-	"last_received, snapshot"
+	"last_received, snapshot, interval"
+
+/* The columns of a finding, decoded by sq_row_finding(). */
+#define SQ_FINDING_COLUMNS                                                                         \
+	"kind, severity, limit_name, scope, message, has_object, otype, oid, age, uid, owner, "    \
+	"command, has_headroom, held, free, safe_limit, exhaust_at, opened, updated"
 
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
-    [SQ_UPSERT_HOST] = "INSERT INTO hosts (name, os, os_release, agent, page_size, boot_time)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    [SQ_UPSERT_HOST] = "INSERT INTO hosts (name, os, os_release, agent, page_size, boot_time,"
+                       " interval) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                        " ON CONFLICT (name) DO UPDATE SET os = excluded.os,"
                        " os_release = excluded.os_release, agent = excluded.agent,"
-                       " page_size = excluded.page_size, boot_time = excluded.boot_time",
+                       " page_size = excluded.page_size, boot_time = excluded.boot_time,"
+                       " interval = excluded.interval",
     [SQ_HOST_STATE] = "SELECT id, last_seq FROM hosts WHERE name = ?1",
     [SQ_INSERT_RECEIVED] = "INSERT OR IGNORE INTO received (host_id, seq, taken, received)"
                            " VALUES (?1, ?2, ?3, ?4)",
@@ -118,6 +175,31 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_SERIES] = "SELECT s.t, s.used, s.lim FROM samples AS s JOIN hosts AS h"
                   " ON h.id = s.host_id WHERE h.name = ?1 AND s.limit_name = ?2 AND s.t >= ?3"
                   " ORDER BY s.t LIMIT ?4",
+    [SQ_ROLLUP_GET] = "SELECT mn, mx, mean, cnt FROM rollups"
+                      " WHERE host_id = ?1 AND limit_name = ?2 AND hour = ?3",
+    [SQ_ROLLUP_PUT] = "INSERT OR REPLACE INTO rollups (host_id, limit_name, hour, mn, mx, mean,"
+                      " cnt, lim) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [SQ_ROLLUPS] = "SELECT r.hour, r.mn, r.mx, r.mean, r.cnt, r.lim FROM rollups AS r"
+                   " JOIN hosts AS h ON h.id = r.host_id"
+                   " WHERE h.name = ?1 AND r.limit_name = ?2 AND r.hour >= ?3"
+                   " ORDER BY r.hour LIMIT ?4",
+    [SQ_FINDINGS_OPEN] = "SELECT " SQ_FINDING_COLUMNS " FROM findings"
+                         " WHERE host_id = ?1 AND closed IS NULL ORDER BY id",
+    [SQ_FINDING_INSERT] = "INSERT INTO findings (host_id, fkey, kind, severity, limit_name, scope,"
+                          " message, has_object, otype, oid, age, uid, owner, command,"
+                          " has_headroom, held, free, safe_limit, exhaust_at, opened, updated)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                          " ?15, ?16, ?17, ?18, ?19, ?20, ?20)",
+    [SQ_FINDING_UPDATE] = "UPDATE findings SET severity = ?4, message = ?7, age = ?11,"
+                          " owner = ?13, command = ?14, held = ?16, free = ?17,"
+                          " safe_limit = ?18, exhaust_at = ?19, updated = ?20"
+                          " WHERE host_id = ?1 AND fkey = ?2 AND closed IS NULL",
+    [SQ_FINDING_CLOSE] = "UPDATE findings SET closed = ?3, updated = ?3"
+                         " WHERE host_id = ?1 AND fkey = ?2 AND closed IS NULL",
+    [SQ_FINDINGS_ALL_OPEN] = "SELECT " SQ_FINDING_COLUMNS ", h.name FROM findings"
+                             " JOIN hosts AS h ON h.id = findings.host_id"
+                             " WHERE closed IS NULL ORDER BY severity DESC, opened, findings.id",
+    [SQ_HOST_ID] = "SELECT id FROM hosts WHERE name = ?1",
 };
 
 struct sq_store {
@@ -268,6 +350,16 @@ sq_row_host(struct sq_store *q, sqlite3_stmt *st, struct stored_host *h, char *e
 		return -1;
 	}
 	h->info.page_size = (uint32_t)page_size;
+	{
+		int64_t iv;
+
+		if (sq_col_i64(st, 10, &iv) == -1 || iv < 0 || iv > UINT32_MAX) {
+			snprintf(err, errlen, "%s: hosts: bad interval of %s", q->path,
+			         h->info.name);
+			return -1;
+		}
+		h->info.interval = (uint32_t)iv;
+	}
 
 	if (sqlite3_column_type(st, 6) == SQLITE_NULL)
 		return 0; /* no snapshot stored yet */
@@ -321,6 +413,52 @@ stored_host_free(struct stored_host *h)
 
 /* ---- operations ---- */
 
+/*
+ * Folds one sample into its hourly rollup.  min and max are compared in C
+ * (the columns hold uint64_t bit patterns), the mean is kept incrementally.
+ */
+static int
+sq_rollup_add(struct sq_store *q, int64_t host_id, const char *limit, int64_t t, uint64_t used,
+              uint64_t lim)
+{
+	sqlite3_stmt *x = q->stmt[SQ_ROLLUP_GET];
+	int64_t hour = t - (t % 3600 + 3600) % 3600;
+	uint64_t mn = used, mx = used, cnt = 0;
+	double mean = (double)used;
+	int rc;
+
+	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
+	    sq_bind_i64(x, 3, hour) == -1)
+		return -1;
+	rc = sqlite3_step(x);
+	if (rc == SQLITE_ROW) {
+		uint64_t omn, omx;
+
+		if (sq_col_u64(x, 0, &omn) == -1 || sq_col_u64(x, 1, &omx) == -1 ||
+		    sqlite3_column_type(x, 2) != SQLITE_FLOAT || sq_col_u64(x, 3, &cnt) == -1) {
+			sq_done(x);
+			return -1;
+		}
+		mean = sqlite3_column_double(x, 2);
+		mn = omn < used ? omn : used;
+		mx = omx > used ? omx : used;
+		mean += ((double)used - mean) / (double)(cnt + 1);
+	} else if (rc != SQLITE_DONE) {
+		sq_done(x);
+		return -1;
+	}
+	sq_done(x);
+	x = q->stmt[SQ_ROLLUP_PUT];
+	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
+	    sq_bind_i64(x, 3, hour) == -1 || sq_bind_u64(x, 4, mn) == -1 ||
+	    sq_bind_u64(x, 5, mx) == -1 || sqlite3_bind_double(x, 6, mean) != SQLITE_OK ||
+	    sq_bind_u64(x, 7, cnt + 1) == -1 || sq_bind_u64(x, 8, lim) == -1)
+		return -1;
+	rc = sq_exec_stmt(x);
+	sq_done(x);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 sq_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
                 const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
@@ -363,7 +501,8 @@ sq_put_snapshot(struct store *st, const struct host_info *hi, const struct snaps
 	    sq_bind_text(x, 2, hi->os, sizeof(hi->os)) == -1 ||
 	    sq_bind_text(x, 3, hi->os_release, sizeof(hi->os_release)) == -1 ||
 	    sq_bind_text(x, 4, hi->agent, sizeof(hi->agent)) == -1 ||
-	    sq_bind_i64(x, 5, hi->page_size) == -1 || sq_bind_i64(x, 6, hi->boot_time) == -1)
+	    sq_bind_i64(x, 5, hi->page_size) == -1 || sq_bind_i64(x, 6, hi->boot_time) == -1 ||
+	    sq_bind_i64(x, 7, hi->interval) == -1)
 		goto fail;
 	if (sq_exec_stmt(x) != SQLITE_DONE)
 		goto fail;
@@ -428,6 +567,10 @@ sq_put_snapshot(struct store *st, const struct host_info *hi, const struct snaps
 		if (sq_exec_stmt(x) != SQLITE_DONE)
 			goto fail;
 		sq_done(x);
+		what = "storing rollups";
+		if (sq_rollup_add(q, host_id, u.v[i].name, s->taken, u.v[i].used, u.v[i].limit) ==
+		    -1)
+			goto fail;
 	}
 
 commit:
@@ -444,6 +587,8 @@ fail:
 	/* Only this function's statements: each_host() may be walking its own. */
 	for (i = SQ_BEGIN; i <= SQ_INSERT_SAMPLE; i++)
 		sq_done(q->stmt[i]);
+	sq_done(q->stmt[SQ_ROLLUP_GET]);
+	sq_done(q->stmt[SQ_ROLLUP_PUT]);
 	sq_rollback(q);
 	*duplicate = 0;
 	return -1;
@@ -555,6 +700,378 @@ out:
 	return ret;
 }
 
+static int
+sq_rollups(struct store *st, const char *host, const char *limit, int64_t t0, struct rollup *out,
+           size_t max, size_t *n, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_ROLLUPS];
+	int rc = SQLITE_DONE, ret = 0;
+
+	*n = 0;
+	if (max == 0 || strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX ||
+	    strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+		return 0;
+	if (sq_bind_text(x, 1, host, MODEL_NAME_MAX) == -1 ||
+	    sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 || sq_bind_i64(x, 3, t0) == -1 ||
+	    sq_bind_i64(x, 4, max > INT64_MAX ? INT64_MAX : (int64_t)max) == -1) {
+		ret = sq_fail(q, "reading rollups", err, errlen);
+		goto out;
+	}
+	while (*n < max && (rc = sqlite3_step(x)) == SQLITE_ROW) {
+		struct rollup *r = &out[*n];
+
+		if (sq_col_i64(x, 0, &r->hour) == -1 || sq_col_u64(x, 1, &r->min) == -1 ||
+		    sq_col_u64(x, 2, &r->max) == -1 || sqlite3_column_type(x, 3) != SQLITE_FLOAT ||
+		    sq_col_u64(x, 4, &r->count) == -1 || sq_col_u64(x, 5, &r->limit) == -1) {
+			snprintf(err, errlen, "%s: rollups: bad value for %s %s", q->path, host,
+			         limit);
+			ret = -1;
+			goto out;
+		}
+		r->mean = sqlite3_column_double(x, 3);
+		(*n)++;
+	}
+	if (*n < max && rc != SQLITE_DONE)
+		ret = sq_fail(q, "reading rollups", err, errlen);
+out:
+	if (ret == -1)
+		*n = 0;
+	sq_done(x);
+	return ret;
+}
+
+/* Decodes SQ_FINDING_COLUMNS (starting at column 0) into f. */
+static int
+sq_row_finding(sqlite3_stmt *x, struct finding *f)
+{
+	char kind[MODEL_NAME_MAX];
+	int64_t sev, has_obj, otype, uid, has_hr;
+
+	memset(f, 0, sizeof(*f));
+	if (sq_col_text(x, 0, kind, sizeof(kind)) == -1 || finding_kind_parse(kind, &f->kind) == -1 ||
+	    sq_col_i64(x, 1, &sev) == -1 || sev < SEV_INFO || sev > SEV_CRIT ||
+	    sq_col_text(x, 2, f->limit, sizeof(f->limit)) == -1 ||
+	    sq_col_text(x, 3, f->scope, sizeof(f->scope)) == -1 ||
+	    sq_col_text(x, 4, f->message, sizeof(f->message)) == -1 ||
+	    sq_col_i64(x, 5, &has_obj) == -1 || sq_col_i64(x, 6, &otype) == -1 || otype < IPC_SHM ||
+	    otype > IPC_MSG || sq_col_i64(x, 7, &f->oid) == -1 || sq_col_i64(x, 8, &f->age) == -1 ||
+	    sq_col_i64(x, 9, &uid) == -1 || uid < 0 || uid > UINT32_MAX ||
+	    sq_col_text(x, 10, f->owner, sizeof(f->owner)) == -1 ||
+	    sq_col_text(x, 11, f->command, sizeof(f->command)) == -1 ||
+	    sq_col_i64(x, 12, &has_hr) == -1 || sq_col_u64(x, 13, &f->held) == -1 ||
+	    sq_col_u64(x, 14, &f->free) == -1 || sq_col_u64(x, 15, &f->safe_limit) == -1 ||
+	    sq_col_i64(x, 16, &f->exhaust_at) == -1 || sq_col_i64(x, 17, &f->opened) == -1 ||
+	    sq_col_i64(x, 18, &f->updated) == -1)
+		return -1;
+	f->severity = (enum severity)sev;
+	f->has_object = has_obj != 0;
+	f->otype = (enum ipc_type)otype;
+	f->uid = (uint32_t)uid;
+	f->has_headroom = has_hr != 0;
+	return 0;
+}
+
+/* Binds ?1..?20 of SQ_FINDING_INSERT / SQ_FINDING_UPDATE. */
+static int
+sq_bind_finding(sqlite3_stmt *x, int64_t host_id, const char *fkey, const struct finding *f,
+                int64_t now)
+{
+	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, fkey, 2 * MODEL_TEXT_MAX) == -1 ||
+	    sqlite3_bind_text(x, 3, finding_kind_name(f->kind), -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sq_bind_i64(x, 4, f->severity) == -1 ||
+	    sq_bind_text(x, 5, f->limit, sizeof(f->limit)) == -1 ||
+	    sq_bind_text(x, 6, f->scope, sizeof(f->scope)) == -1 ||
+	    sq_bind_text(x, 7, f->message, sizeof(f->message)) == -1 ||
+	    sq_bind_i64(x, 8, f->has_object) == -1 || sq_bind_i64(x, 9, f->otype) == -1 ||
+	    sq_bind_i64(x, 10, f->oid) == -1 || sq_bind_i64(x, 11, f->age) == -1 ||
+	    sq_bind_i64(x, 12, f->uid) == -1 || sq_bind_text(x, 13, f->owner, sizeof(f->owner)) == -1 ||
+	    sq_bind_text(x, 14, f->command, sizeof(f->command)) == -1 ||
+	    sq_bind_i64(x, 15, f->has_headroom) == -1 || sq_bind_u64(x, 16, f->held) == -1 ||
+	    sq_bind_u64(x, 17, f->free) == -1 || sq_bind_u64(x, 18, f->safe_limit) == -1 ||
+	    sq_bind_i64(x, 19, f->exhaust_at) == -1 || sq_bind_i64(x, 20, now) == -1)
+		return -1;
+	return 0;
+}
+
+/* The id of host, 1 when unknown, -1 on error. */
+static int
+sq_host_id(struct sq_store *q, const char *host, int64_t *id)
+{
+	sqlite3_stmt *x = q->stmt[SQ_HOST_ID];
+	int rc;
+
+	if (strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+		return 1;
+	if (sq_bind_text(x, 1, host, MODEL_NAME_MAX) == -1)
+		return -1;
+	rc = sqlite3_step(x);
+	if (rc == SQLITE_ROW && sq_col_i64(x, 0, id) == 0)
+		rc = 0;
+	else
+		rc = rc == SQLITE_DONE ? 1 : -1;
+	sq_done(x);
+	return rc;
+}
+
+/* Reads the open findings of host_id into a malloc'd array (bounded). */
+static int
+sq_load_open(struct sq_store *q, int64_t host_id, struct finding **out, size_t *n, char *err,
+             size_t errlen)
+{
+	sqlite3_stmt *x = q->stmt[SQ_FINDINGS_OPEN];
+	struct finding *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sq_bind_i64(x, 1, host_id) == -1)
+		return sq_fail(q, "reading findings", err, errlen);
+	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
+		if (cnt == MODEL_MAX_FINDINGS)
+			break;
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct finding *nv = reallocarray(v, ncap, sizeof(*nv));
+
+			if (nv == NULL) {
+				free(v);
+				sq_done(x);
+				snprintf(err, errlen, "%s: findings: out of memory", q->path);
+				return -1;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (sq_row_finding(x, &v[cnt]) == -1) {
+			free(v);
+			sq_done(x);
+			snprintf(err, errlen, "%s: findings: bad row", q->path);
+			return -1;
+		}
+		cnt++;
+	}
+	sq_done(x);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(v);
+		return sq_fail(q, "reading findings", err, errlen);
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int
+sq_open_findings(struct store *st, const char *host, struct finding **out, size_t *n, char *err,
+                 size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	int64_t id;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = sq_host_id(q, host, &id)) == -1)
+		return sq_fail(q, "reading host", err, errlen);
+	if (rc == 1)
+		return 0;
+	return sq_load_open(q, id, out, n, err, errlen);
+}
+
+static int
+sq_add_change(struct finding_change **v, size_t *n, enum change_what what, enum severity prev,
+              const struct finding *f)
+{
+	struct finding_change *nv = reallocarray(*v, *n + 1, sizeof(**v));
+
+	if (nv == NULL)
+		return -1;
+	*v = nv;
+	nv[*n].what = what;
+	nv[*n].previous = prev;
+	nv[*n].f = *f;
+	(*n)++;
+	return 0;
+}
+
+static int
+sq_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
+                 int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
+                 size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	struct finding *open = NULL;
+	unsigned char *seen = NULL;
+	size_t nopen = 0, i, j;
+	int64_t id;
+	char key[2 * MODEL_TEXT_MAX], okey[2 * MODEL_TEXT_MAX];
+	const char *what = "begin";
+	sqlite3_stmt *x;
+	int rc;
+
+	*changes = NULL;
+	*nchanges = 0;
+	if ((rc = sq_host_id(q, host, &id)) != 0) {
+		if (rc == 1)
+			snprintf(err, errlen, "%s: findings for unknown host %s", q->path, host);
+		else
+			sq_fail(q, "reading host", err, errlen);
+		return -1;
+	}
+	if (sq_exec_stmt(q->stmt[SQ_BEGIN]) != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(q->stmt[SQ_BEGIN]);
+	if (sq_load_open(q, id, &open, &nopen, err, errlen) == -1)
+		goto failed;
+	if (nopen > 0 && (seen = calloc(nopen, 1)) == NULL) {
+		snprintf(err, errlen, "%s: findings: out of memory", q->path);
+		goto failed;
+	}
+	for (i = 0; i < n; i++) {
+		struct finding f = cur[i];
+		int found = 0;
+
+		finding_identity(&f, key, sizeof(key));
+		for (j = 0; j < nopen && !found; j++) {
+			if (seen[j])
+				continue;
+			finding_identity(&open[j], okey, sizeof(okey));
+			if (strcmp(key, okey) != 0)
+				continue;
+			found = 1;
+			seen[j] = 1;
+			f.opened = open[j].opened;
+			f.updated = now;
+			if (f.severity == open[j].severity &&
+			    strcmp(f.message, open[j].message) == 0)
+				continue;
+			what = "updating a finding";
+			x = q->stmt[SQ_FINDING_UPDATE];
+			if (sq_bind_finding(x, id, key, &f, now) == -1 || sq_exec_stmt(x) != SQLITE_DONE)
+				goto fail;
+			sq_done(x);
+			/* a new message alone (a forecast moving) is not news; a severity is */
+			if (f.severity != open[j].severity &&
+			    sq_add_change(changes, nchanges, FC_CHANGED, open[j].severity, &f) == -1)
+				goto oom;
+		}
+		if (found)
+			continue;
+		what = "opening a finding";
+		x = q->stmt[SQ_FINDING_INSERT];
+		f.opened = f.updated = now;
+		if (sq_bind_finding(x, id, key, &f, now) == -1 || sq_exec_stmt(x) != SQLITE_DONE)
+			goto fail;
+		sq_done(x);
+		if (sq_add_change(changes, nchanges, FC_OPENED, f.severity, &f) == -1)
+			goto oom;
+	}
+	for (j = 0; j < nopen; j++) {
+		if (seen[j])
+			continue;
+		what = "closing a finding";
+		x = q->stmt[SQ_FINDING_CLOSE];
+		finding_identity(&open[j], okey, sizeof(okey));
+		if (sq_bind_i64(x, 1, id) == -1 || sq_bind_text(x, 2, okey, sizeof(okey)) == -1 ||
+		    sq_bind_i64(x, 3, now) == -1 || sq_exec_stmt(x) != SQLITE_DONE)
+			goto fail;
+		sq_done(x);
+		open[j].updated = now;
+		if (sq_add_change(changes, nchanges, FC_CLOSED, open[j].severity, &open[j]) == -1)
+			goto oom;
+	}
+	what = "commit";
+	if (sq_exec_stmt(q->stmt[SQ_COMMIT]) != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(q->stmt[SQ_COMMIT]);
+	free(open);
+	free(seen);
+	return 0;
+oom:
+	snprintf(err, errlen, "%s: findings: out of memory", q->path);
+	goto failed;
+fail:
+	sq_fail(q, what, err, errlen);
+failed:
+	sq_done(q->stmt[SQ_FINDING_INSERT]);
+	sq_done(q->stmt[SQ_FINDING_UPDATE]);
+	sq_done(q->stmt[SQ_FINDING_CLOSE]);
+	sq_rollback(q);
+	free(open);
+	free(seen);
+	free(*changes);
+	*changes = NULL;
+	*nchanges = 0;
+	return -1;
+}
+
+static int
+sq_each_open_finding(struct store *st,
+                     int (*fn)(void *arg, const char *host, const struct finding *f), void *arg,
+                     char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_FINDINGS_ALL_OPEN];
+	struct finding f;
+	char host[MODEL_NAME_MAX];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
+		if (sq_row_finding(x, &f) == -1 || sq_col_text(x, 19, host, sizeof(host)) == -1) {
+			snprintf(err, errlen, "%s: findings: bad row", q->path);
+			ret = -1;
+			break;
+		}
+		if ((ret = fn(arg, host, &f)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = sq_fail(q, "listing findings", err, errlen);
+	sq_done(x);
+	return ret;
+}
+
+/*
+ * Deletes old rows in small batches so that housekeeping never holds the
+ * write lock long enough to stall ingest; called again until it deletes
+ * nothing.
+ */
+static int
+sq_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
+             size_t *deleted, char *err, size_t errlen)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM samples WHERE (host_id, limit_name, t) IN (SELECT host_id, limit_name, t"
+	    " FROM samples WHERE t < ?1 LIMIT ?2)",
+	    "DELETE FROM rollups WHERE (host_id, limit_name, hour) IN (SELECT host_id, limit_name,"
+	    " hour FROM rollups WHERE hour < ?1 LIMIT ?2)",
+	    "DELETE FROM findings WHERE id IN (SELECT id FROM findings WHERE closed < ?1 LIMIT ?2)",
+	    "DELETE FROM received WHERE (host_id, seq) IN (SELECT host_id, seq FROM received"
+	    " WHERE received < ?1 LIMIT ?2)",
+	};
+	struct sq_store *q = st->impl;
+	size_t i;
+
+	*deleted = 0;
+	for (i = 0; i < NELEM(sql); i++) {
+		sqlite3_stmt *x;
+		int64_t before = i == 0 ? keep_samples : keep_rollups;
+
+		if (sqlite3_prepare_v2(q->db, sql[i], -1, &x, NULL) != SQLITE_OK)
+			return sq_fail(q, "housekeeping", err, errlen);
+		if (sq_bind_i64(x, 1, before) == -1 || sq_bind_i64(x, 2, (int64_t)batch) == -1 ||
+		    sq_exec_stmt(x) != SQLITE_DONE) {
+			sq_fail(q, "housekeeping", err, errlen);
+			sqlite3_finalize(x);
+			return -1;
+		}
+		sqlite3_finalize(x);
+		*deleted += (size_t)sqlite3_changes(q->db);
+	}
+	return 0;
+}
+
 static void
 sq_free(struct sq_store *q)
 {
@@ -579,6 +1096,11 @@ static const struct store_ops sq_ops = {
     .each_host = sq_each_host,
     .get_host = sq_get_host,
     .series = sq_series,
+    .rollups = sq_rollups,
+    .open_findings = sq_open_findings,
+    .sync_findings = sq_sync_findings,
+    .each_open_finding = sq_each_open_finding,
+    .housekeep = sq_housekeep,
     .close = sq_close,
 };
 

@@ -407,7 +407,7 @@ fail:
 	return -1;
 }
 
-/* Finds the schema entry for section/key: exact names first, then "*.suffix". */
+/* Finds the schema entry for section/key: exact names first, then "*.suffix", then "*". */
 static const struct cfg_key *
 cfg_lookup(const struct cfg_ctx *c, const char *section, const char *key)
 {
@@ -421,8 +421,11 @@ cfg_lookup(const struct cfg_ctx *c, const char *section, const char *key)
 		const struct cfg_key *k = &c->schema[i];
 		size_t sl;
 
-		if (k->type != CFG_CUSTOM || k->key[0] != '*' || k->key[1] != '.' ||
-		    strcmp(k->section, section) != 0)
+		if (k->type != CFG_CUSTOM || k->key[0] != '*' || strcmp(k->section, section) != 0)
+			continue;
+		if (k->key[1] == '\0')
+			return k; /* "*": any key of the section */
+		if (k->key[1] != '.')
 			continue;
 		sl = strlen(k->key + 1); /* ".suffix" */
 		if (kl > sl && strcmp(key + kl - sl, k->key + 1) == 0)

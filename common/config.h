@@ -54,7 +54,7 @@ typedef int (*cfg_custom_fn)(void *user, const char *key, const char *value, cha
 
 struct cfg_key {
 	const char *section;
-	const char *key; /* for CFG_CUSTOM: a suffix pattern "*.warn" matches "semmns.warn" */
+	const char *key; /* CFG_CUSTOM: "*.warn" matches "semmns.warn"; "*" any key */
 	enum cfg_type type;
 	size_t offset; /* into the caller's struct */
 	uint64_t min, max;

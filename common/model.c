@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ snapshot_free(struct snapshot *s)
 {
 	free(s->scopes);
 	free(s->objects);
+	free(s->findings);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -47,6 +49,29 @@ snapshot_add_object(struct snapshot *s)
 	o = &s->objects[s->nobjects++];
 	memset(o, 0, sizeof(*o));
 	return o;
+}
+
+struct finding *
+snapshot_add_finding(struct snapshot *s)
+{
+	struct finding *f;
+
+	if (s->nfindings >= MODEL_MAX_FINDINGS)
+		return NULL;
+	if (s->nfindings == s->cap_findings) {
+		size_t ncap = s->cap_findings ? s->cap_findings * 2 : 8;
+
+		if (ncap > MODEL_MAX_FINDINGS)
+			ncap = MODEL_MAX_FINDINGS;
+		f = reallocarray(s->findings, ncap, sizeof(*f));
+		if (f == NULL)
+			return NULL;
+		s->findings = f;
+		s->cap_findings = ncap;
+	}
+	f = &s->findings[s->nfindings++];
+	memset(f, 0, sizeof(*f));
+	return f;
 }
 
 struct ipc_scope *
@@ -303,6 +328,70 @@ isolation_parse(const char *s, enum isolation *i)
 		*i = ISO_DISABLE;
 	else if (strcmp(s, "unknown") == 0)
 		*i = ISO_UNKNOWN;
+	else
+		return -1;
+	return 0;
+}
+
+void
+finding_identity(const struct finding *f, char *buf, size_t len)
+{
+	char obj[48] = "";
+
+	if (f->has_object)
+		snprintf(obj, sizeof(obj), "%s:%lld", ipc_type_name(f->otype), (long long)f->oid);
+	else if (f->has_headroom)
+		snprintf(obj, sizeof(obj), "uid:%u", f->uid);
+	snprintf(buf, len, "%s|%s|%s|%s", finding_kind_name(f->kind), f->limit, f->scope, obj);
+}
+
+static const char *const finding_kinds[FK_COUNT] = {
+	"threshold", "forecast", "restart_headroom", "orphan", "isolation", "stale", "clock",
+};
+
+const char *
+finding_kind_name(enum finding_kind k)
+{
+	return (unsigned)k < FK_COUNT ? finding_kinds[k] : "?";
+}
+
+int
+finding_kind_parse(const char *s, enum finding_kind *k)
+{
+	int i;
+
+	for (i = 0; i < FK_COUNT; i++) {
+		if (strcmp(s, finding_kinds[i]) == 0) {
+			*k = (enum finding_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+severity_name(enum severity v)
+{
+	switch (v) {
+	case SEV_INFO:
+		return "info";
+	case SEV_WARN:
+		return "warn";
+	case SEV_CRIT:
+		return "crit";
+	}
+	return "?";
+}
+
+int
+severity_parse(const char *s, enum severity *v)
+{
+	if (strcmp(s, "info") == 0)
+		*v = SEV_INFO;
+	else if (strcmp(s, "warn") == 0)
+		*v = SEV_WARN;
+	else if (strcmp(s, "crit") == 0)
+		*v = SEV_CRIT;
 	else
 		return -1;
 	return 0;

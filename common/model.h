@@ -19,6 +19,8 @@
 #define MODEL_MAX_OBJECTS  100000 /* Linux: at most 3 x 32768 ids */
 #define MODEL_NAME_MAX     64 /* limit names, scope ids and names, incl. NUL */
 #define MODEL_TEXT_MAX     256
+#define MODEL_OWNER_MAX    33 /* user names, incl. NUL */
+#define MODEL_MAX_FINDINGS 10000
 
 enum ipc_type { IPC_SHM = 0, IPC_SEM = 1, IPC_MSG = 2 };
 
@@ -71,6 +73,46 @@ struct ipc_object {
 	int64_t stime, rtime;
 	/* all */
 	int64_t ctime;
+	char owner[MODEL_OWNER_MAX]; /* uid's name where the collector knows it, else "" */
+};
+
+/* Finding kinds and severities: the names are fixed by CONTRACT.md. */
+enum finding_kind {
+	FK_THRESHOLD = 0,
+	FK_FORECAST,
+	FK_RESTART_HEADROOM,
+	FK_ORPHAN,
+	FK_ISOLATION,
+	FK_STALE,
+	FK_CLOCK, /* agent clock disagrees with the aggregator's */
+	FK_COUNT
+};
+
+enum severity { SEV_INFO = 0, SEV_WARN = 1, SEV_CRIT = 2 };
+
+/*
+ * A finding: something a person should act on.  The agent reports the ones
+ * only the host can see (orphan, isolation); the aggregator adds the rest.
+ */
+struct finding {
+	enum finding_kind kind;
+	enum severity severity;
+	char limit[MODEL_NAME_MAX]; /* "" when no limit applies */
+	char scope[MODEL_NAME_MAX]; /* scope id, "" for the whole host */
+	char message[MODEL_TEXT_MAX];
+	/* orphan: the object, its age and the command that removes it */
+	int has_object;
+	enum ipc_type otype;
+	int64_t oid;
+	int64_t age; /* seconds */
+	uint32_t uid;
+	char command[MODEL_TEXT_MAX];
+	/* aggregator side: restart headroom, forecast, life cycle */
+	char owner[MODEL_OWNER_MAX];
+	int has_headroom;
+	uint64_t held, free, safe_limit; /* restart_headroom */
+	int64_t exhaust_at;              /* forecast: estimated time of exhaustion */
+	int64_t opened, updated;         /* when the aggregator opened / last changed it */
 };
 
 struct snapshot {
@@ -85,8 +127,19 @@ struct snapshot {
 	size_t nobjects, cap_objects;
 	struct ipc_object *objects;
 	uint64_t dropped; /* snapshots the agent had to drop (spool full) */
+	size_t nfindings, cap_findings;
+	struct finding *findings; /* agent-side findings: orphan, isolation */
 };
 
+/* A ready-to-paste recommendation for one limit of one host. */
+struct recommendation {
+	char limit[MODEL_NAME_MAX];
+	uint64_t current, peak, largest, recommended;
+	int needs_change; /* recommended > current */
+	int reboot;       /* the limit can only be set at boot (FreeBSD loader.conf) */
+	char file[64];
+	char line[MODEL_TEXT_MAX];
+};
 /* Usage of one countable limit. */
 struct usage_item {
 	const char *name; /* static string: "semmns" */
@@ -109,6 +162,8 @@ struct ipc_object *snapshot_add_object(struct snapshot *s);
 /* Appends a scope; NULL when MODEL_MAX_SCOPES is reached or id is too long. */
 struct ipc_scope *snapshot_add_scope(struct snapshot *s, const char *id, const char *name,
 				     enum scope_kind kind);
+/* Appends a zeroed finding (bounded by MODEL_MAX_FINDINGS); NULL when full. */
+struct finding *snapshot_add_finding(struct snapshot *s);
 /* Index of scope id, or -1. */
 int snapshot_find_scope(const struct snapshot *s, const char *id);
 
@@ -141,6 +196,16 @@ const char *scope_kind_name(enum scope_kind k); /* "host" "jail" "ipcns" */
 int scope_kind_parse(const char *s, enum scope_kind *k);
 const char *isolation_name(enum isolation i); /* "unknown" "new" "inherit" "disable" */
 int isolation_parse(const char *s, enum isolation *i);
+
+/*
+ * The identity of a finding: the same problem seen in two snapshots has the
+ * same identity (kind, limit, scope, object or owner), whatever its message.
+ */
+void finding_identity(const struct finding *f, char *buf, size_t len);
+const char *finding_kind_name(enum finding_kind k); /* "threshold" ... */
+int finding_kind_parse(const char *s, enum finding_kind *k);
+const char *severity_name(enum severity v); /* "info" "warn" "crit" */
+int severity_parse(const char *s, enum severity *v);
 
 /* A limit name is 1..63 chars of [a-z0-9_.]. */
 int limit_name_valid(const char *name);

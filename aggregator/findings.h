@@ -1,0 +1,93 @@
+/*
+ * findings.h: the analysis rules, as pure functions over a snapshot, its
+ * history and the findings already open.  No I/O: analysis.c feeds them and
+ * stores what they return, and the unit tests call them directly.
+ */
+#ifndef IPCFLEET_FINDINGS_H
+#define IPCFLEET_FINDINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "store.h"
+
+struct finding_list {
+	size_t n, cap;
+	struct finding *v;
+};
+/* Appends a zeroed finding; NULL when MODEL_MAX_FINDINGS is reached. */
+struct finding *finding_list_add(struct finding_list *l);
+void finding_list_free(struct finding_list *l);
+
+/* One limit's history, oldest first (the host's pool). */
+struct series {
+	const char *limit;
+	const struct sample *v;
+	size_t n;
+};
+
+struct eval_input {
+	const char *host;
+	const struct snapshot *s;
+	const struct finding *prev; /* findings open before this snapshot */
+	size_t nprev;
+	int64_t now;
+	/* threshold: warn/crit percent for a limit (overrides applied) */
+	void (*levels)(void *arg, const char *limit, double *warn, double *crit);
+	void *levels_arg;
+	double hysteresis; /* points below a level before it clears */
+	/* forecast */
+	const struct series *series;
+	size_t nseries;
+	int64_t horizon; /* seconds */
+	/* clock */
+	int has_skew;
+	int64_t skew; /* agent clock minus aggregator clock, seconds */
+	int64_t max_skew;
+};
+
+/*
+ * Every finding the snapshot supports: threshold (with hysteresis against
+ * prev), forecast, restart_headroom, the agent's orphan and isolation
+ * findings, and clock.  Returns 0, or -1 when out of memory.
+ */
+int findings_eval(const struct eval_input *in, struct finding_list *out);
+
+/*
+ * Least-squares fit of used over time.  Returns 1 and the estimated time of
+ * exhaustion when usage grows and is still below limit, else 0 (flat or
+ * falling, too few points: fewer than 4, or spanning under a minute).
+ */
+int forecast_fit(const struct sample *v, size_t n, uint64_t limit, int64_t now,
+		 int64_t *exhaust_at, double *per_day);
+
+/* Holdings of one consumer (an owner in a scope) in one pool. */
+struct consumer {
+	uint32_t scope;
+	uint32_t uid;
+	char owner[MODEL_OWNER_MAX];
+	uint64_t semmns, semmni, shmall, shmmni, msgmni;
+};
+/*
+ * The consumers of the pool that model_usage(s, pool) measures, into a
+ * malloc'd array.  Returns 0 or -1 (out of memory).
+ */
+int consumers_of(const struct snapshot *s, int pool, struct consumer **out, size_t *n);
+/* What consumer c holds of the countable limit named limit. */
+uint64_t consumer_holds(const struct consumer *c, const char *limit);
+
+#define RECOMMEND_MAX USAGE_MAX
+
+/*
+ * Recommendations for the host pool: recommended = max(2 x peak, peak +
+ * largest consumer), rounded up to two significant digits, where peak is the
+ * larger of peaks[i] (the history's, parallel to model_usage's items; may be
+ * NULL) and current use.  Lines follow the host's OS (s->os).
+ */
+size_t recommend_host(const struct snapshot *s, const uint64_t *peaks, struct recommendation *out,
+		      size_t max);
+/* Rounds up to two significant digits: 532 -> 540, 28 -> 28, 1234 -> 1300. */
+uint64_t round_up_nice(uint64_t v);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * test_findings.c: the analysis rules against the real sorthat capture and
+ * against synthetic series with known answers.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collect.h"
+#include "findings.h"
+#include "util.h"
+
+static void
+levels_80_90(void *arg, const char *limit, double *warn, double *crit)
+{
+	(void)arg;
+	(void)limit;
+	*warn = 80;
+	*crit = 90;
+}
+
+static void
+eval_init(struct eval_input *in, const struct snapshot *s)
+{
+	memset(in, 0, sizeof(*in));
+	in->host = "h";
+	in->s = s;
+	in->now = 1764165600;
+	in->levels = levels_80_90;
+	in->hysteresis = 5;
+	in->horizon = 14 * 86400;
+	in->max_skew = 300;
+}
+
+static void
+load_sorthat(struct snapshot *s)
+{
+	struct source src;
+	struct proc_table pt = {0};
+	struct collect_warnings w;
+	char err[256];
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(source_parse("freebsd-capture:" FIXTURES "/freebsd-11-sorthat", &src, err,
+				      sizeof(err)),
+			 0);
+	assert_int_equal(snapshot_init(s), 0);
+	if (collect(&src, s, &pt, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	proc_table_free(&pt);
+}
+
+/* The seed's incident: uid 770 holds 238 semaphores, only 74 are free. */
+static void
+test_sorthat_restart_headroom(void **state)
+{
+	struct snapshot s;
+	struct eval_input in;
+	struct finding_list out = {0};
+	size_t i, headroom = 0, threshold = 0;
+
+	(void)state;
+	load_sorthat(&s);
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		const struct finding *f = &out.v[i];
+
+		if (f->kind == FK_THRESHOLD)
+			threshold++;
+		if (f->kind != FK_RESTART_HEADROOM)
+			continue;
+		headroom++;
+		assert_string_equal(f->limit, "semmns");
+		assert_int_equal(f->uid, 770);
+		assert_int_equal(f->held, 238);
+		assert_int_equal(f->free, 74);
+		assert_int_equal(f->safe_limit, 504);
+		assert_int_equal(f->severity, SEV_WARN);
+		assert_non_null(strstr(f->message, "uid 770"));
+		assert_non_null(strstr(f->message, "238 of semmns"));
+		assert_non_null(strstr(f->message, "only 74 free"));
+		assert_non_null(strstr(f->message, "semmns >= 504"));
+	}
+	assert_int_equal(headroom, 1); /* uid 122 holds 28: it fits */
+	assert_int_equal(threshold, 0); /* semmns is at 78.2%, below 80 */
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
+static void
+test_sorthat_recommendations(void **state)
+{
+	struct snapshot s;
+	struct recommendation r[RECOMMEND_MAX];
+	size_t n, i, seen = 0;
+
+	(void)state;
+	load_sorthat(&s);
+	n = recommend_host(&s, NULL, r, RECOMMEND_MAX);
+	for (i = 0; i < n; i++) {
+		if (strcmp(r[i].limit, "semmns") == 0) {
+			/* max(2 x 266, 266 + 238) = 532, rounded up to 540 */
+			assert_int_equal(r[i].peak, 266);
+			assert_int_equal(r[i].largest, 238);
+			assert_int_equal(r[i].recommended, 540);
+			assert_true(r[i].needs_change);
+			assert_true(r[i].reboot);
+			assert_string_equal(r[i].file, "/boot/loader.conf");
+			assert_string_equal(r[i].line, "kern.ipc.semmns=540");
+			seen++;
+		}
+		if (strcmp(r[i].limit, "shmall") == 0) {
+			assert_false(r[i].reboot); /* shmall is runtime-writable */
+			assert_string_equal(r[i].file, "/etc/sysctl.conf");
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 2);
+	snapshot_free(&s);
+}
+
+static struct snapshot
+linux_host(uint64_t semmns_used)
+{
+	struct snapshot s;
+	struct ipc_object *o;
+
+	assert_int_equal(snapshot_init(&s), 0);
+	ifl_strlcpy(s.os, "Linux", sizeof(s.os));
+	s.page_size = 4096;
+	limits_set(&s.limits, "semmsl", 250);
+	limits_set(&s.limits, "semmns", 1000);
+	limits_set(&s.limits, "semopm", 32);
+	limits_set(&s.limits, "semmni", 128);
+	o = snapshot_add_object(&s);
+	o->type = IPC_SEM;
+	o->nsems = semmns_used;
+	o->uid = 26;
+	return s;
+}
+
+static void
+test_linux_kernel_sem_line(void **state)
+{
+	struct snapshot s = linux_host(900);
+	struct recommendation r[RECOMMEND_MAX];
+	size_t n, i;
+	int seen = 0;
+
+	(void)state;
+	n = recommend_host(&s, NULL, r, RECOMMEND_MAX);
+	for (i = 0; i < n; i++) {
+		if (strcmp(r[i].limit, "semmns") != 0)
+			continue;
+		/* max(1800, 900 + 900) = 1800: the four fields in kernel order */
+		assert_int_equal(r[i].recommended, 1800);
+		assert_string_equal(r[i].file, "/etc/sysctl.d/90-ipcfleet.conf");
+		assert_string_equal(r[i].line, "kernel.sem = 250 1800 32 128");
+		assert_false(r[i].reboot);
+		seen = 1;
+	}
+	assert_true(seen);
+	snapshot_free(&s);
+}
+
+static void
+test_round_up_nice(void **state)
+{
+	(void)state;
+	assert_int_equal(round_up_nice(0), 0);
+	assert_int_equal(round_up_nice(28), 28);
+	assert_int_equal(round_up_nice(99), 99);
+	assert_int_equal(round_up_nice(100), 100);
+	assert_int_equal(round_up_nice(101), 110);
+	assert_int_equal(round_up_nice(532), 540);
+	assert_int_equal(round_up_nice(1234), 1300);
+	assert_int_equal(round_up_nice(UINT64_MAX), UINT64_MAX);
+}
+
+/* A linear climb: the estimate must be within 5% (it is exact here). */
+static void
+test_forecast_linear(void **state)
+{
+	struct sample v[361];
+	int64_t t0 = 1764000000, at, now;
+	double per_day;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 361; i++) { /* six hours, one sample a minute, +2 a minute */
+		v[i].t = t0 + (int64_t)i * 60;
+		v[i].used = 1000 + 2 * i;
+		v[i].limit = 10000;
+	}
+	now = v[360].t;
+	assert_int_equal(forecast_fit(v, 361, 10000, now, &at, &per_day), 1);
+	/* at now: 1720 used; 8280 to go at 2/min = 4140 min */
+	{
+		double want = 4140.0 * 60, got = (double)(at - now);
+
+		assert_true(fabs(got - want) <= want * 0.05);
+		assert_true(fabs(got - want) <= 60);
+	}
+	assert_true(fabs(per_day - 2880.0) < 1.0);
+}
+
+static void
+test_forecast_flat_and_short(void **state)
+{
+	struct sample v[100];
+	int64_t at;
+	double per_day;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		v[i].t = 1764000000 + (int64_t)i * 60;
+		v[i].used = 266;
+	}
+	assert_int_equal(forecast_fit(v, 100, 340, v[99].t, &at, &per_day), 0);
+	for (i = 0; i < 100; i++)
+		v[i].used = 300 - i; /* falling */
+	assert_int_equal(forecast_fit(v, 100, 340, v[99].t, &at, &per_day), 0);
+	for (i = 0; i < 3; i++)
+		v[i].used = 10 * i;
+	assert_int_equal(forecast_fit(v, 3, 340, v[2].t, &at, &per_day), 0); /* too few */
+}
+
+/* A forecast finding appears only when exhaustion is inside the horizon. */
+static void
+test_forecast_finding(void **state)
+{
+	struct snapshot s = linux_host(500);
+	struct sample v[100];
+	struct series sr = {.limit = "semmns", .v = v, .n = 100};
+	struct eval_input in;
+	struct finding_list out = {0};
+	size_t i, n = 0;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		v[i].t = 1764165600 - (int64_t)(99 - i) * 3600; /* hourly, up to now */
+		v[i].used = 401 + i;                            /* +24 a day */
+	}
+	eval_init(&in, &s);
+	in.series = &sr;
+	in.nseries = 1;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		if (out.v[i].kind != FK_FORECAST)
+			continue;
+		n++;
+		/* 500 at now, 1000 at +500 h = 20.8 days: outside 14 days */
+	}
+	assert_int_equal(n, 0);
+	finding_list_free(&out);
+	in.horizon = 30 * 86400;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		if (out.v[i].kind != FK_FORECAST)
+			continue;
+		n++;
+		assert_true(llabs(out.v[i].exhaust_at - (1764165600 + 500 * 3600)) <= 3600 / 20);
+		assert_int_equal(out.v[i].severity, SEV_WARN);
+	}
+	assert_int_equal(n, 1);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
+/*
+ * Hysteresis: a series hovering around the warn level opens one finding.
+ * The store's open set is simulated: what findings_eval returns becomes prev.
+ */
+static void
+test_hysteresis(void **state)
+{
+	static const uint64_t used[] = {790, 810, 790, 805, 780, 801, 799, 760, 740, 810};
+	struct finding prev[4];
+	size_t nprev = 0, i, k, opened = 0, closed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+		struct snapshot s = linux_host(used[i]);
+		struct eval_input in;
+		struct finding_list out = {0};
+		int open_now = 0;
+
+		eval_init(&in, &s);
+		in.prev = prev;
+		in.nprev = nprev;
+		assert_int_equal(findings_eval(&in, &out), 0);
+		for (k = 0; k < out.n; k++)
+			if (out.v[k].kind == FK_THRESHOLD && strcmp(out.v[k].limit, "semmns") == 0)
+				open_now = 1;
+		if (open_now && nprev == 0)
+			opened++;
+		if (!open_now && nprev == 1)
+			closed++;
+		nprev = 0;
+		for (k = 0; k < out.n; k++)
+			if (out.v[k].kind == FK_THRESHOLD && strcmp(out.v[k].limit, "semmns") == 0)
+				prev[nprev++] = out.v[k];
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+	/* opens at 81.0%, holds down to 75%, closes at 74.0%, opens again at 81.0% */
+	assert_int_equal(opened, 2);
+	assert_int_equal(closed, 1);
+}
+
+static void
+test_clock_and_agent_findings(void **state)
+{
+	struct snapshot s = linux_host(10);
+	struct eval_input in;
+	struct finding_list out = {0};
+	struct finding *orphan = snapshot_add_finding(&s);
+	size_t i, clock = 0, orphans = 0;
+
+	(void)state;
+	orphan->kind = FK_ORPHAN;
+	orphan->severity = SEV_INFO;
+	orphan->has_object = 1;
+	orphan->otype = IPC_SEM;
+	orphan->oid = 65538;
+	ifl_strlcpy(orphan->command, "ipcrm -s 65538", sizeof(orphan->command));
+	eval_init(&in, &s);
+	in.has_skew = 1;
+	in.skew = 432;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		if (out.v[i].kind == FK_CLOCK) {
+			clock++;
+			assert_non_null(strstr(out.v[i].message, "7m12s ahead"));
+		}
+		if (out.v[i].kind == FK_ORPHAN) {
+			orphans++;
+			assert_string_equal(out.v[i].command, "ipcrm -s 65538");
+		}
+	}
+	assert_int_equal(clock, 1);
+	assert_int_equal(orphans, 1);
+	finding_list_free(&out);
+	in.skew = -299; /* within bounds */
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++)
+		assert_int_not_equal(out.v[i].kind, FK_CLOCK);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sorthat_restart_headroom),
+	    cmocka_unit_test(test_sorthat_recommendations),
+	    cmocka_unit_test(test_linux_kernel_sem_line),
+	    cmocka_unit_test(test_round_up_nice),
+	    cmocka_unit_test(test_forecast_linear),
+	    cmocka_unit_test(test_forecast_flat_and_short),
+	    cmocka_unit_test(test_forecast_finding),
+	    cmocka_unit_test(test_hysteresis),
+	    cmocka_unit_test(test_clock_and_agent_findings),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
