@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -28,6 +29,37 @@ collect_warn(struct collect_warnings *w, const char *fmt, ...)
 	vsnprintf(w->v[w->n], sizeof(w->v[w->n]), fmt, ap);
 	va_end(ap);
 	w->n++;
+}
+
+int
+proc_table_add(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope)
+{
+	struct proc_entry *v;
+
+	if (t->n >= PROC_MAX)
+		return -1;
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 256;
+
+		if (ncap > PROC_MAX)
+			ncap = PROC_MAX;
+		if ((v = reallocarray(t->v, ncap, sizeof(*v))) == NULL)
+			return -1;
+		t->v = v;
+		t->cap = ncap;
+	}
+	t->v[t->n].pid = pid;
+	t->v[t->n].uid = uid;
+	t->v[t->n].scope = scope;
+	t->n++;
+	return 0;
+}
+
+void
+proc_table_free(struct proc_table *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
 }
 
 #define SOURCE_FORMS "auto, linux, linux-root:DIR, freebsd or freebsd-capture:DIR"
@@ -79,19 +111,30 @@ source_parse(const char *spec, struct source *src, char *err, size_t errlen)
 	return 0;
 }
 
-/* The collector for FreeBSD is not part of this build yet. */
+/*
+ * The collector for FreeBSD is not part of this build yet.  pt is where its
+ * processes (pid, uid, jail scope) will go.
+ */
 static int
-collect_freebsd_missing(const char *spec, char *err, size_t errlen)
+collect_freebsd_missing(const char *spec, struct proc_table *pt, char *err, size_t errlen)
 {
+	if (pt != NULL)
+		pt->valid = 0;
 	snprintf(err, errlen, "source %s: not available in this build yet", spec);
 	return -1;
 }
 
 int
-collect(const struct source *src, struct snapshot *s, struct collect_warnings *w, char *err,
-        size_t errlen)
+collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
+        struct collect_warnings *w, char *err, size_t errlen)
 {
 	struct utsname un;
+
+	/* a table left from an earlier snapshot is emptied, its memory kept */
+	if (pt != NULL) {
+		pt->n = 0;
+		pt->valid = 0;
+	}
 
 	switch (src->kind) {
 	case SRC_AUTO:
@@ -100,22 +143,22 @@ collect(const struct source *src, struct snapshot *s, struct collect_warnings *w
 			return -1;
 		}
 		if (strcmp(un.sysname, "Linux") == 0)
-			return collect_linux("", s, w, err, errlen);
+			return collect_linux("", s, pt, w, err, errlen);
 		if (strcmp(un.sysname, "FreeBSD") == 0)
-			return collect_freebsd_missing("freebsd", err, errlen);
+			return collect_freebsd_missing("freebsd", pt, err, errlen);
 		snprintf(err, errlen, "source auto: no collector for %.64s (use " SOURCE_FORMS ")",
 		         un.sysname);
 		return -1;
 	case SRC_LINUX:
-		return collect_linux("", s, w, err, errlen);
+		return collect_linux("", s, pt, w, err, errlen);
 	case SRC_LINUX_ROOT:
-		return collect_linux(src->dir, s, w, err, errlen);
+		return collect_linux(src->dir, s, pt, w, err, errlen);
 	case SRC_FREEBSD:
-		/* the FreeBSD collector (collect_freebsd.c) plugs in here */
-		return collect_freebsd_missing("freebsd", err, errlen);
+		/* the FreeBSD collector (collect_freebsd.c) plugs in here, with pt */
+		return collect_freebsd_missing("freebsd", pt, err, errlen);
 	case SRC_FREEBSD_CAPTURE:
-		/* ... and here, with src->dir */
-		return collect_freebsd_missing("freebsd-capture", err, errlen);
+		/* ... and here, with src->dir and pt */
+		return collect_freebsd_missing("freebsd-capture", pt, err, errlen);
 	}
 	snprintf(err, errlen, "unknown source kind %d", (int)src->kind);
 	return -1;

@@ -41,20 +41,85 @@ struct collect_warnings {
 void collect_warn(struct collect_warnings *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The processes a collector saw, for orphan detection: which pids live,
+ * and which uids have a process in which scope.  Not sent on the wire.
+ */
+struct proc_entry {
+	int64_t pid;
+	uint32_t uid;
+	uint32_t scope; /* index into snapshot.scopes, or PROC_SCOPE_NONE */
+};
+#define PROC_MAX 1000000
+/* A process in a namespace that is not in the snapshot (it could not be read):
+ * it still counts as alive, but owns nothing in any listed scope. */
+#define PROC_SCOPE_NONE UINT32_MAX
+struct proc_table {
+	int valid; /* 0: the collector could not list processes; decide no orphans */
+	size_t n, cap;
+	struct proc_entry *v;
+};
+/* Appends one process; -1 when PROC_MAX entries are reached or out of memory. */
+int proc_table_add(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope);
+/* Frees the entries and zeroes the table (valid = 0). */
+void proc_table_free(struct proc_table *t);
+
 /* "auto", "linux", "linux-root:DIR", "freebsd", "freebsd-capture:DIR". */
 int source_parse(const char *spec, struct source *src, char *err, size_t errlen);
 
 /*
  * Fills s (initialised by snapshot_init) from src.  Returns 0; -1 with err
  * when the source cannot be read at all.  seq and taken are left to the
- * caller; page_size, os and os_release are set.
+ * caller; page_size, os and os_release are set.  pt (NULL: not wanted;
+ * else zeroed or emptied by proc_table_free) receives the processes the
+ * collector saw, with valid = 1 only when it saw them all; a collector may
+ * also add findings only it can make (Linux: containers that share the
+ * host's IPC namespace).
  */
-int collect(const struct source *src, struct snapshot *s, struct collect_warnings *w, char *err,
-	    size_t errlen);
+int collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
+	    struct collect_warnings *w, char *err, size_t errlen);
 
-/* collect_linux.c: root is "" for the live system, else a directory. */
-int collect_linux(const char *root, struct snapshot *s, struct collect_warnings *w, char *err,
-		  size_t errlen);
+/*
+ * collect_linux.c: root is "" for the live system, else a directory.  On the
+ * live system the other IPC namespaces become scopes (collect_ns) and pt is
+ * filled; for a directory pt stays invalid.  Owner names come from getpwuid
+ * (live) or ROOT/etc/passwd.
+ */
+int collect_linux(const char *root, struct snapshot *s, struct proc_table *pt,
+		  struct collect_warnings *w, char *err, size_t errlen);
+/* Reads ROOT/proc/sysvipc/{shm,sem,msg} into scope; -1 with err when unusable. */
+int procfs_read_objects(const char *root, struct snapshot *s, uint32_t scope,
+			struct collect_warnings *w, char *err, size_t errlen);
+/*
+ * The user name of uid in passwd text ("name:x:uid:..." lines): 0 with name
+ * copied to out, -1 when absent or not usable as an owner (longer than
+ * MODEL_OWNER_MAX - 1 bytes, control characters).
+ */
+int linux_passwd_name(const char *text, uint32_t uid, char *out, size_t outlen);
+/*
+ * Sets the owner of every object in scope: from the passwd file at
+ * passwd_path (read only when it is a regular file of at most 4 MiB), or
+ * from the system's user database (getpwuid_r) when passwd_path is NULL.
+ * Unknown uids keep owner "".
+ */
+void linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path);
+
+/*
+ * collect_ns.c (live Linux only): every IPC namespace other than the agent's
+ * own becomes an "ipcns:INODE" scope with its own limits and objects, read by
+ * a thread that setns()es into it; pt gets every process with its scope;
+ * containers sharing the host's namespace become isolation findings.
+ * Returns 0 (problems are warnings); -1 with err only when out of memory.
+ */
+int collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w, char *err,
+	       size_t errlen);
+/*
+ * What a process's /proc/PID/cgroup text says it runs in: "docker:ID12",
+ * "podman:ID12", "lxc:NAME", "k8s:ID12" (containers: returns 1) or
+ * "NAME.service" (returns 2); 0 with out = "" for neither.  out is cleaned
+ * (no control characters) and bounded by outlen.
+ */
+int ns_cgroup_label(const char *cgroup, char *out, size_t outlen);
 /* The parsers behind it, exposed for unit tests and fuzzing: text is one
  * whole /proc/sysvipc file, NUL-terminated. */
 int procfs_parse_shm(const char *text, struct snapshot *s, uint32_t scope,

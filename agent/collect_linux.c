@@ -13,6 +13,8 @@
  * header makes the whole file unusable, because columns cannot be guessed.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -547,10 +549,10 @@ linux_read_release(const char *root, struct snapshot *s, struct collect_warnings
 	free(text);
 }
 
-/* One /proc/sysvipc file into s.  A missing file is a warning. */
+/* One /proc/sysvipc file into s, in scope.  A missing file is a warning. */
 static int
 linux_read_objects(const char *root, const struct procfs_file *f, struct snapshot *s,
-                   struct collect_warnings *w, char *err, size_t errlen)
+                   uint32_t scope, struct collect_warnings *w, char *err, size_t errlen)
 {
 	char path[COLLECT_PATH_MAX + 64], rel[32], perr[MODEL_TEXT_MAX];
 	char *text;
@@ -574,7 +576,7 @@ linux_read_objects(const char *root, const struct procfs_file *f, struct snapsho
 	if (strlen(text) != len)
 		collect_warn(w, "%s: NUL byte at offset %zu, the rest is ignored", path,
 		             strlen(text));
-	if (procfs_parse_file(f, text, s, 0, w, perr, sizeof(perr)) == -1) {
+	if (procfs_parse_file(f, text, s, scope, w, perr, sizeof(perr)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, perr);
 		free(text);
 		return -1;
@@ -583,19 +585,175 @@ linux_read_objects(const char *root, const struct procfs_file *f, struct snapsho
 	return 0;
 }
 
+int
+procfs_read_objects(const char *root, struct snapshot *s, uint32_t scope,
+                    struct collect_warnings *w, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(procfs_files); i++)
+		if (linux_read_objects(root, &procfs_files[i], s, scope, w, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+/* An owner name: 1 to MODEL_OWNER_MAX - 1 bytes, no control characters. */
+static int
+linux_owner_ok(const char *name, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n >= MODEL_OWNER_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+linux_passwd_name(const char *text, uint32_t uid, char *out, size_t outlen)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *c1 = memchr(p, ':', len), *c2, *c3;
+		char num[16];
+		uint64_t v;
+		const char *errstr;
+
+		/* name:password:uid:...; NIS "+"/"-" entries are not names */
+		if (c1 != NULL && c1 > p && *p != '+' && *p != '-' &&
+		    (c2 = memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p))) != NULL &&
+		    (c3 = memchr(c2 + 1, ':', len - (size_t)(c2 + 1 - p))) != NULL &&
+		    (size_t)(c3 - c2 - 1) < sizeof(num)) {
+			memcpy(num, c2 + 1, (size_t)(c3 - c2 - 1));
+			num[c3 - c2 - 1] = '\0';
+			if (parse_u64(num, 0, UINT32_MAX, &v, &errstr) == 0 && v == uid) {
+				size_t n = (size_t)(c1 - p);
+
+				if (!linux_owner_ok(p, n) || n >= outlen)
+					return -1;
+				memcpy(out, p, n);
+				out[n] = '\0';
+				return 0;
+			}
+		}
+		p = nl != NULL ? nl + 1 : p + len;
+	}
+	return -1;
+}
+
+#define LINUX_PASSWD_MAX  (4u * 1024 * 1024)
+#define LINUX_OWNER_CACHE 64
+
+/*
+ * Reads a passwd file that must be a regular file: a container chooses what
+ * its /etc/passwd is, and a FIFO or device must not block or feed the agent.
+ * Returns the NUL-terminated text (caller frees) or NULL.
+ */
+static char *
+linux_read_passwd(const char *path)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size > LINUX_PASSWD_MAX ||
+	    (buf = malloc((cap = (size_t)st.st_size) + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	/* a file that grows while we read is cut at the size fstat saw */
+	while (len < cap) {
+		r = read(fd, buf + len, cap - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The name of uid from the system's user database, or -1. */
+static int
+linux_nss_name(uint32_t uid, char *out, size_t outlen)
+{
+	struct passwd pw, *res = NULL;
+	char buf[16384];
+
+	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL ||
+	    res->pw_name == NULL || !linux_owner_ok(res->pw_name, strlen(res->pw_name)) ||
+	    strlen(res->pw_name) >= outlen)
+		return -1;
+	memcpy(out, res->pw_name, strlen(res->pw_name) + 1);
+	return 0;
+}
+
+void
+linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path)
+{
+	struct {
+		uint32_t uid;
+		char name[MODEL_OWNER_MAX]; /* "" when the uid has no usable name */
+	} cache[LINUX_OWNER_CACHE];
+	size_t ncache = 0, i, k;
+	char *text = NULL;
+
+	if (passwd_path != NULL && (text = linux_read_passwd(passwd_path)) == NULL)
+		return;
+	for (i = 0; i < s->nobjects; i++) {
+		struct ipc_object *o = &s->objects[i];
+		char name[MODEL_OWNER_MAX] = "";
+
+		if (o->scope != scope)
+			continue;
+		for (k = 0; k < ncache; k++)
+			if (cache[k].uid == o->uid)
+				break;
+		if (k < ncache) {
+			memcpy(o->owner, cache[k].name, sizeof(o->owner));
+			continue;
+		}
+		if ((text != NULL ? linux_passwd_name(text, o->uid, name, sizeof(name))
+		                  : linux_nss_name(o->uid, name, sizeof(name))) == -1)
+			name[0] = '\0';
+		memcpy(o->owner, name, sizeof(o->owner));
+		if (ncache < LINUX_OWNER_CACHE) {
+			cache[ncache].uid = o->uid;
+			memcpy(cache[ncache].name, name, sizeof(name));
+			ncache++;
+		}
+	}
+	free(text);
+}
+
 /*
  * On error, s may hold part of what was read; the caller frees it with
  * snapshot_free as usual.
  */
 int
-collect_linux(const char *root, struct snapshot *s, struct collect_warnings *w, char *err,
-              size_t errlen)
+collect_linux(const char *root, struct snapshot *s, struct proc_table *pt,
+              struct collect_warnings *w, char *err, size_t errlen)
 {
 	char path[COLLECT_PATH_MAX + 64];
 	struct stat st;
 	long pg;
-	size_t i;
 
+	if (pt != NULL) {
+		pt->n = 0;
+		pt->valid = 0; /* only the live system's processes are known */
+	}
 	/* no ROOT/proc at all is a wrong directory, not a kernel without IPC */
 	if (linux_path(path, sizeof(path), root, "/proc", err, errlen) == -1)
 		return -1;
@@ -617,9 +775,16 @@ collect_linux(const char *root, struct snapshot *s, struct collect_warnings *w, 
 	linux_read_release(root, s, w);
 	if (procfs_read_limits(root, &s->limits, w, err, errlen) == -1)
 		return -1;
-	/* every object of a Linux host goes to scope 0, the host */
-	for (i = 0; i < NELEM(procfs_files); i++)
-		if (linux_read_objects(root, &procfs_files[i], s, w, err, errlen) == -1)
+	/* the agent's own IPC namespace is scope 0, the host */
+	if (procfs_read_objects(root, s, 0, w, err, errlen) == -1)
+		return -1;
+	if (root[0] != '\0') {
+		if (linux_path(path, sizeof(path), root, "/etc/passwd", err, errlen) == -1)
 			return -1;
-	return 0;
+		linux_set_owners(s, 0, path);
+		return 0;
+	}
+	linux_set_owners(s, 0, NULL);
+	/* the other IPC namespaces, and the processes for orphan detection */
+	return collect_ns(s, pt, w, err, errlen);
 }

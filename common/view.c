@@ -146,7 +146,8 @@ static void
 view_pack_object(msgpack_packer *pk, const struct snapshot *s, const struct ipc_object *o)
 {
 	char mode[16];
-	size_t n = 10; /* type id key mode uid gid cuid cgid scope ctime */
+	/* type id key mode uid gid cuid cgid scope ctime, owner when known */
+	size_t n = 10 + (o->owner[0] != '\0');
 
 	switch (o->type) {
 	case IPC_SHM:
@@ -204,6 +205,126 @@ view_pack_object(msgpack_packer *pk, const struct snapshot *s, const struct ipc_
 		break;
 	}
 	view_kv_time(pk, "ctime", o->ctime);
+	if (o->owner[0] != '\0') {
+		view_str(pk, "owner");
+		view_str(pk, o->owner);
+	}
+}
+
+/*
+ * {"host"?, "kind", "severity", "limit"?, "scope"?, "message", "opened"?,
+ * "updated"?, "type"?, "id"?, "age"?, "uid"?, "owner"?, "command"?, "held"?,
+ * "free"?, "safe_limit"?, "exhaust_at"?} (docs/protocol.md): ? where it
+ * applies.  Strings and times are written only when set (non-empty,
+ * non-zero), the object's fields with has_object, the headroom's with
+ * has_headroom; the agent's own findings have no opened/updated.
+ */
+void
+view_pack_finding(msgpack_packer *pk, const char *host, const struct finding *f)
+{
+	size_t n = 3 + (host != NULL) + (f->limit[0] != '\0') + (f->scope[0] != '\0') +
+	           (f->opened != 0) + (f->updated != 0) + (f->has_object ? 3 : 0) +
+	           (f->has_object || f->has_headroom) + (f->owner[0] != '\0') +
+	           (f->command[0] != '\0') + (f->has_headroom ? 3 : 0) + (f->exhaust_at != 0);
+
+	msgpack_pack_map(pk, n);
+	if (host != NULL) {
+		view_str(pk, "host");
+		view_str(pk, host);
+	}
+	view_str(pk, "kind");
+	view_str(pk, finding_kind_name(f->kind));
+	view_str(pk, "severity");
+	view_str(pk, severity_name(f->severity));
+	if (f->limit[0] != '\0') {
+		view_str(pk, "limit");
+		view_str(pk, f->limit);
+	}
+	if (f->scope[0] != '\0') {
+		view_str(pk, "scope");
+		view_str(pk, f->scope);
+	}
+	view_str(pk, "message");
+	view_str(pk, f->message);
+	if (f->opened != 0)
+		view_kv_time(pk, "opened", f->opened);
+	if (f->updated != 0)
+		view_kv_time(pk, "updated", f->updated);
+	if (f->has_object) {
+		view_str(pk, "type");
+		view_str(pk, ipc_type_name(f->otype));
+		view_kv_i64(pk, "id", f->oid);
+		view_kv_i64(pk, "age", f->age);
+	}
+	if (f->has_object || f->has_headroom)
+		view_kv_u64(pk, "uid", f->uid);
+	if (f->owner[0] != '\0') {
+		view_str(pk, "owner");
+		view_str(pk, f->owner);
+	}
+	if (f->command[0] != '\0') {
+		view_str(pk, "command");
+		view_str(pk, f->command);
+	}
+	if (f->has_headroom) {
+		view_kv_u64(pk, "held", f->held);
+		view_kv_u64(pk, "free", f->free);
+		view_kv_u64(pk, "safe_limit", f->safe_limit);
+	}
+	if (f->exhaust_at != 0)
+		view_kv_time(pk, "exhaust_at", f->exhaust_at);
+}
+
+static void
+view_bool(msgpack_packer *pk, const char *k, int v)
+{
+	view_str(pk, k);
+	if (v)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+void
+view_pack_recommendation(msgpack_packer *pk, const struct recommendation *r)
+{
+	msgpack_pack_map(pk, 9);
+	view_str(pk, "limit");
+	view_str(pk, r->limit);
+	view_kv_u64(pk, "current", r->current);
+	view_kv_u64(pk, "peak", r->peak);
+	view_kv_u64(pk, "largest_consumer", r->largest);
+	view_kv_u64(pk, "recommended", r->recommended);
+	view_bool(pk, "needs_change", r->needs_change);
+	view_bool(pk, "reboot", r->reboot);
+	view_str(pk, "file");
+	view_str(pk, r->file);
+	view_str(pk, "line");
+	view_str(pk, r->line);
+}
+
+/* "findings": the aggregator's when it gives them (x->findings), else the snapshot's. */
+static void
+view_pack_findings(msgpack_packer *pk, const struct snapshot *s, const struct view_extra *x)
+{
+	const struct finding *f = x->findings != NULL ? x->findings : s->findings;
+	size_t i, n = x->findings != NULL ? x->nfindings : s->nfindings;
+
+	view_str(pk, "findings");
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		view_pack_finding(pk, x->host, &f[i]);
+}
+
+static void
+view_pack_recs(msgpack_packer *pk, const struct view_extra *x)
+{
+	size_t i;
+
+	view_str(pk, "recommendations");
+	msgpack_pack_array(pk, x->nrecs);
+	for (i = 0; i < x->nrecs; i++)
+		view_pack_recommendation(pk, &x->recs[i]);
 }
 
 void
@@ -215,8 +336,9 @@ view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_e
 
 	if (x == NULL)
 		x = &none;
-	/* os os_release page_size usage limits scopes objects findings */
-	n = 8 + (x->host != NULL) + (x->status != NULL) + (x->last_seen != 0) + (s->taken != 0);
+	/* os os_release page_size usage limits scopes objects findings; recommendations */
+	n = 8 + (x->host != NULL) + (x->status != NULL) + (x->last_seen != 0) + (s->taken != 0) +
+	    (s->dropped != 0) + (x->recs != NULL);
 	msgpack_pack_map(pk, n);
 	if (x->host != NULL) {
 		view_str(pk, "host");
@@ -235,6 +357,8 @@ view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_e
 	view_kv_u64(pk, "page_size", s->page_size);
 	if (s->taken != 0)
 		view_kv_time(pk, "taken", s->taken);
+	if (s->dropped != 0) /* snapshots the agent dropped, spool full; absent: none */
+		view_kv_u64(pk, "dropped", s->dropped);
 
 	view_str(pk, "usage");
 	model_usage(s, -1, &u);
@@ -259,8 +383,9 @@ view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_e
 	for (i = 0; i < s->nobjects; i++)
 		view_pack_object(pk, s, &s->objects[i]);
 
-	view_str(pk, "findings");
-	msgpack_pack_array(pk, 0);
+	view_pack_findings(pk, s, x);
+	if (x->recs != NULL)
+		view_pack_recs(pk, x);
 }
 
 void
@@ -271,7 +396,7 @@ view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct vi
 
 	if (x == NULL)
 		x = &none;
-	msgpack_pack_map(pk, 4 + (x->host != NULL));
+	msgpack_pack_map(pk, 4 + (x->host != NULL) + (x->row_details ? 2 : 0));
 	if (x->host != NULL) {
 		view_str(pk, "host");
 		view_str(pk, x->host);
@@ -287,6 +412,10 @@ view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct vi
 	view_str(pk, "usage");
 	model_usage(s, -1, &u);
 	view_pack_usage(pk, &u);
+	if (x->row_details) {
+		view_pack_findings(pk, s, x);
+		view_pack_recs(pk, x); /* an empty array when there are none */
+	}
 }
 
 const char *

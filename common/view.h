@@ -21,13 +21,25 @@ struct view_extra {
 	const char *host;   /* fleet name; when NULL the key is omitted */
 	const char *status; /* "ok" "warn" "crit" "stale" */
 	int64_t last_seen;  /* 0: omitted */
+	/* the aggregator's view: when findings is set it replaces s->findings */
+	const struct finding *findings;
+	size_t nfindings;
+	const struct recommendation *recs; /* "recommendations", when set */
+	size_t nrecs;
+	int row_details; /* view_pack_host_row: add "findings" and "recommendations" */
 };
+
+/* One finding as CONTRACT.md shows it; host is omitted when NULL. */
+void view_pack_finding(msgpack_packer *pk, const char *host, const struct finding *f);
+/* One recommendation: limit current peak largest_consumer recommended ... */
+void view_pack_recommendation(msgpack_packer *pk, const struct recommendation *r);
 
 /* The usage map: {"semmns": {"used": .., "limit": .., "pct": ..}, ...}. */
 void view_pack_usage(msgpack_packer *pk, const struct usage *u);
 /*
  * The host document: host, os, os_release, status, last_seen, usage, limits,
- * scopes (with their usage), objects, findings (an empty array for now).
+ * scopes (with their usage), objects, findings (the snapshot's own: orphan,
+ * isolation; objects carry "owner" when the collector knew the name).
  */
 void view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_extra *x);
 /* One row of `hosts`: host, os, status, last_seen, usage. */

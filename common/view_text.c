@@ -453,6 +453,13 @@ vt_summary(const msgpack_object *doc, struct vt_cell *c, FILE *fp)
 		vt_str(c, o);
 		fprintf(fp, "  taken %s", c->s);
 	}
+	{
+		uint64_t dropped;
+
+		if (vt_u64(vt_get(doc, "dropped"), &dropped) == 0 && dropped > 0)
+			fprintf(fp, "  dropped %llu (agent spool full)",
+			        (unsigned long long)dropped);
+	}
 	fputc('\n', fp);
 }
 
@@ -593,7 +600,11 @@ vt_objects_row(const void *vctx, size_t i, struct vt_cell *cells)
 	vt_any(&cells[1], vt_get(o, "id"));
 	vt_any(&cells[2], vt_get(o, "key"));
 	vt_str(&cells[3], vt_get(o, "mode"));
-	vt_any(&cells[4], vt_get(o, "uid"));
+	/* the owner's name where the collector knew it, else the uid */
+	if (vt_is_str(vt_get(o, "owner")) && vt_get(o, "owner")->via.str.size > 0)
+		vt_str(&cells[4], vt_get(o, "owner"));
+	else
+		vt_any(&cells[4], vt_get(o, "uid"));
 	vt_str(&cells[5], vt_get(o, "scope"));
 	if (vt_streq(type, "shm")) {
 		vt_any(&cells[6], vt_get(o, "size"));
@@ -609,15 +620,93 @@ vt_objects_row(const void *vctx, size_t i, struct vt_cell *cells)
 	return 1;
 }
 
+/* Rank of a severity string: crit 0, warn 1, info 2, anything else 3. */
 static int
-vt_findings_row(const void *vctx, size_t i, struct vt_cell *cells)
+vt_sev_rank(const msgpack_object *sev)
 {
-	const msgpack_object *f = &((const msgpack_object *)vctx)->via.array.ptr[i];
+	if (vt_streq(sev, "crit"))
+		return 0;
+	if (vt_streq(sev, "warn"))
+		return 1;
+	if (vt_streq(sev, "info"))
+		return 2;
+	return 3;
+}
 
-	vt_str(&cells[0], vt_get(f, "severity"));
-	vt_str(&cells[1], vt_get(f, "kind"));
-	vt_str(&cells[2], vt_get(f, "message"));
-	return 1;
+/*
+ * The FINDINGS section, most severe first (document order within a
+ * severity, so no allocation): "warn  orphan  MESSAGE" and, when there is
+ * one, the command on the next line, indented by four spaces.
+ */
+static void
+vt_findings(const msgpack_object *findings, struct vt_cell *tmp, FILE *fp)
+{
+	struct vt_cell *sev = &tmp[0], *kind = &tmp[1], *msg = &tmp[2], *cmd = &tmp[3];
+	size_t i, n = vt_arrsize(findings), wsev = 0, wkind = 0;
+	const msgpack_object *f, *c;
+	int rank;
+
+	if (n == 0) {
+		fputs("no findings\n", fp);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		f = &findings->via.array.ptr[i];
+		vt_str(sev, vt_get(f, "severity"));
+		vt_str(kind, vt_get(f, "kind"));
+		if (sev->w > wsev)
+			wsev = sev->w;
+		if (kind->w > wkind)
+			wkind = kind->w;
+	}
+	fputs("FINDINGS\n", fp);
+	for (rank = 0; rank < 4; rank++) {
+		for (i = 0; i < n; i++) {
+			f = &findings->via.array.ptr[i];
+			if (vt_sev_rank(vt_get(f, "severity")) != rank)
+				continue;
+			vt_str(sev, vt_get(f, "severity"));
+			vt_str(kind, vt_get(f, "kind"));
+			vt_str(msg, vt_get(f, "message"));
+			fprintf(fp, "%s%*s  %s%*s  %s\n", sev->s, (int)(wsev - sev->w), "", kind->s,
+			        (int)(wkind - kind->w), "", msg->s);
+			if (vt_is_str(c = vt_get(f, "command")) && c->via.str.size > 0) {
+				vt_str(cmd, c);
+				fprintf(fp, "    %s\n", cmd->s);
+			}
+		}
+	}
+}
+
+/*
+ * A limits table for each scope with limits of its own (an IPC namespace):
+ * its usage against its own pool, headed "LIMITS IN ID (NAME)".
+ */
+static void
+vt_scope_limits(const msgpack_object *scopes, struct vt_table *t, FILE *fp)
+{
+	static const char *const hdr[] = {"LIMIT", ">USED", ">LIMIT", ">USE%", ">FREE"};
+	const msgpack_object *own, *sc;
+	struct vt_limits lim;
+	size_t i;
+
+	for (i = 0; i < vt_arrsize(scopes); i++) {
+		sc = &scopes->via.array.ptr[i];
+		own = vt_get(sc, "own_limits");
+		if (own == NULL || own->type != MSGPACK_OBJECT_BOOLEAN || !own->via.boolean)
+			continue;
+		vt_str(&t->tmp[0], vt_get(sc, "id"));
+		vt_str(&t->tmp[1], vt_get(sc, "name"));
+		if (strcmp(t->tmp[0].s, t->tmp[1].s) == 0)
+			fprintf(fp, "\nLIMITS IN %s\n", t->tmp[0].s);
+		else
+			fprintf(fp, "\nLIMITS IN %s (%s)\n", t->tmp[0].s, t->tmp[1].s);
+		lim.usage = vt_get(sc, "usage");
+		lim.limits = vt_get(sc, "limits");
+		lim.nusage = vt_mapsize(lim.usage);
+		vt_table_init(t, hdr, NELEM(hdr));
+		vt_print(fp, t, lim.nusage + vt_mapsize(lim.limits), vt_limits_row, &lim);
+	}
 }
 
 int
@@ -627,12 +716,11 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 	static const char *const scopes_hdr[] = {"ID",       "KIND",    "NAME",   "ISOLATION",
 	                                         ">OBJECTS", ">SEMMNS", ">SHMALL"};
 	static const char *const objects_hdr[] = {
-	    "T",       ">ID",   ">KEY",  "MODE", ">UID", "SCOPE", ">SIZE/NSEMS/QBYTES",
+	    "T",       ">ID",   ">KEY",  "MODE", "OWNER", "SCOPE", ">SIZE/NSEMS/QBYTES",
 	    ">NATTCH", ">CPID", ">LPID", "CTIME"};
-	static const char *const findings_hdr[] = {"SEVERITY", "KIND", "MESSAGE"};
 	struct vt_table *t;
 	struct vt_limits lim;
-	const msgpack_object *scopes, *objects, *findings;
+	const msgpack_object *scopes, *objects;
 	size_t nscopes;
 
 	if (doc == NULL || doc->type != MSGPACK_OBJECT_MAP)
@@ -648,6 +736,10 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 	vt_alarms(lim.usage, NULL, t->tmp, fp);
 	vt_scope_alarms(scopes, t->tmp, fp);
 
+	/* what to act on comes first, right under the summary */
+	fputc('\n', fp);
+	vt_findings(vt_get(doc, "findings"), t->tmp, fp);
+
 	fputc('\n', fp);
 	vt_table_init(t, limits_hdr, NELEM(limits_hdr));
 	vt_print(fp, t, lim.nusage + vt_mapsize(lim.limits), vt_limits_row, &lim);
@@ -659,6 +751,7 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 		fputc('\n', fp);
 		vt_table_init(t, scopes_hdr, NELEM(scopes_hdr));
 		vt_print(fp, t, nscopes, vt_scopes_row, scopes);
+		vt_scope_limits(scopes, t, fp);
 	}
 
 	fputc('\n', fp);
@@ -670,14 +763,6 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 		fputs("no IPC objects\n", fp);
 	}
 
-	fputc('\n', fp);
-	findings = vt_get(doc, "findings");
-	if (vt_arrsize(findings) > 0) {
-		vt_table_init(t, findings_hdr, NELEM(findings_hdr));
-		vt_print(fp, t, vt_arrsize(findings), vt_findings_row, findings);
-	} else {
-		fputs("no findings\n", fp);
-	}
 	free(t);
 	return ferror(fp) ? -1 : 0;
 }

@@ -6,7 +6,10 @@
  * integer".  Rules beyond the field tables (the spec is silent on them):
  * a key present twice in one map is an error; strings copied into fixed-size
  * fields must fit (never truncated) and must not contain control characters
- * (bytes 0x00-0x1f, 0x7f); limits maps may not repeat a name.
+ * (bytes 0x00-0x1f, 0x7f); limits maps may not repeat a name.  A finding
+ * from an agent may only be of the kinds an agent reports (orphan,
+ * isolation), must name a listed scope when it names one, and gives its
+ * object's type and id together.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -234,6 +237,9 @@ proto_decode_hello(const struct proto_doc *d, struct msg_hello *h, char *err, si
 		return dec_err(err, errlen,
 		               "hello: page_size: must be a power of two from 512 to 1048576");
 	h->page_size = ps;
+	/* optional; 0 (absent) means the agent did not say */
+	if (dec_u32(m, w, "interval", 0, &h->interval, err, errlen) == -1)
+		return -1;
 	return 0;
 }
 
@@ -413,8 +419,67 @@ dec_object(const msgpack_object *m, uint32_t i, struct ipc_object *o,
 			return -1;
 		break;
 	}
-	if (dec_i64(m, w, "ctime", 0, &o->ctime, err, errlen) == -1)
+	if (dec_i64(m, w, "ctime", 0, &o->ctime, err, errlen) == -1 ||
+	    dec_str(m, w, "owner", 0, o->owner, sizeof(o->owner), err, errlen) == -1)
 		return -1;
+	return 0;
+}
+
+/*
+ * Finding i (agent side): kind "orphan" or "isolation", a severity, a
+ * message; optionally a scope that is listed in scopes, a valid limit name,
+ * the object (type and id together), its age (not negative), its uid and
+ * the command that removes it.
+ */
+static int
+dec_finding(const msgpack_object *m, uint32_t i, struct finding *f,
+            const struct dec_scope_ref *refs, size_t nrefs, char *err, size_t errlen)
+{
+	char w[DEC_WHERE_MAX], kind[24], sev[8], type[8];
+	int has_type, has_id, has_scope;
+
+	snprintf(w, sizeof(w), "snapshot: findings[%u].", i);
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return dec_err(err, errlen, "snapshot: findings[%u]: expected map", i);
+	if (dec_str(m, w, "kind", 1, kind, sizeof(kind), err, errlen) != 0)
+		return -1;
+	if (finding_kind_parse(kind, &f->kind) == -1 ||
+	    (f->kind != FK_ORPHAN && f->kind != FK_ISOLATION))
+		return dec_err(err, errlen, "%skind: expected \"orphan\" or \"isolation\"", w);
+	if (dec_str(m, w, "severity", 1, sev, sizeof(sev), err, errlen) != 0)
+		return -1;
+	if (severity_parse(sev, &f->severity) == -1)
+		return dec_err(err, errlen, "%sseverity: expected \"info\", \"warn\" or \"crit\"",
+		               w);
+	if (dec_str(m, w, "message", 1, f->message, sizeof(f->message), err, errlen) != 0 ||
+	    (has_scope = dec_str(m, w, "scope", 0, f->scope, sizeof(f->scope), err, errlen)) ==
+	        -1 ||
+	    dec_str(m, w, "limit", 0, f->limit, sizeof(f->limit), err, errlen) == -1 ||
+	    dec_str(m, w, "command", 0, f->command, sizeof(f->command), err, errlen) == -1)
+		return -1;
+	/* an absent scope stays "": the whole host; a present one must be listed */
+	if (has_scope == 0 && dec_scope_find(refs, nrefs, f->scope) < 0)
+		return dec_err(err, errlen, "%sscope: no such scope in scopes", w);
+	if (f->limit[0] != '\0' && !limit_name_valid(f->limit))
+		return dec_err(err, errlen, "%slimit: bad limit name (1 to %d of [a-z0-9_.])", w,
+		               MODEL_NAME_MAX - 1);
+	if ((has_type = dec_str(m, w, "type", 0, type, sizeof(type), err, errlen)) == -1 ||
+	    (has_id = dec_i64(m, w, "id", 0, &f->oid, err, errlen)) == -1)
+		return -1;
+	if (has_type != has_id)
+		return dec_err(err, errlen, "%s%s: missing (type and id go together)", w,
+		               has_type == 0 ? "id" : "type");
+	if (has_type == 0) {
+		if (ipc_type_parse(type, &f->otype) == -1)
+			return dec_err(err, errlen, "%stype: expected \"shm\", \"sem\" or \"msg\"",
+			               w);
+		f->has_object = 1;
+	}
+	if (dec_i64(m, w, "age", 0, &f->age, err, errlen) == -1 ||
+	    dec_u32(m, w, "uid", 0, &f->uid, err, errlen) == -1)
+		return -1;
+	if (f->age < 0)
+		return dec_err(err, errlen, "%sage: must not be negative", w);
 	return 0;
 }
 
@@ -426,7 +491,7 @@ dec_object(const msgpack_object *m, uint32_t i, struct ipc_object *o,
 int
 proto_decode_snapshot(const struct proto_doc *d, struct snapshot *s, char *err, size_t errlen)
 {
-	const msgpack_object *m = &d->root, *lim, *sca, *oba;
+	const msgpack_object *m = &d->root, *lim, *sca, *oba, *fia;
 	const char *w = "snapshot: ";
 	struct dec_scope_ref *refs = NULL;
 	uint32_t i;
@@ -434,7 +499,7 @@ proto_decode_snapshot(const struct proto_doc *d, struct snapshot *s, char *err, 
 
 	if (dec_check_type(d, MSG_SNAPSHOT, "snapshot", err, errlen) == -1)
 		return -1;
-	if (s->nscopes != 1 || s->scopes == NULL || s->nobjects != 0)
+	if (s->nscopes != 1 || s->scopes == NULL || s->nobjects != 0 || s->nfindings != 0)
 		return dec_err(err, errlen, "snapshot: not decoding into a fresh snapshot");
 	if (dec_u64(m, w, "seq", 1, &s->seq, err, errlen) != 0 ||
 	    dec_i64(m, w, "time", 1, &s->taken, err, errlen) != 0 ||
@@ -492,6 +557,32 @@ proto_decode_snapshot(const struct proto_doc *d, struct snapshot *s, char *err, 
 			goto out;
 		}
 		if (dec_object(&oba->via.array.ptr[i], i, o, refs, s->nscopes, err, errlen) == -1)
+			goto out;
+	}
+
+	/* findings are optional; the count is checked before anything is stored */
+	if ((rc = dec_lookup(m, w, "findings", 0, &fia, err, errlen)) != 0) {
+		rc = rc == 1 ? 0 : -1;
+		goto out;
+	}
+	rc = -1;
+	if (fia->type != MSGPACK_OBJECT_ARRAY) {
+		dec_err(err, errlen, "snapshot: findings: expected array");
+		goto out;
+	}
+	if (fia->via.array.size > MODEL_MAX_FINDINGS) {
+		dec_err(err, errlen, "snapshot: findings: too many (at most %d)",
+		        MODEL_MAX_FINDINGS);
+		goto out;
+	}
+	for (i = 0; i < fia->via.array.size; i++) {
+		struct finding *f = snapshot_add_finding(s);
+
+		if (f == NULL) {
+			dec_err(err, errlen, "snapshot: findings: out of memory");
+			goto out;
+		}
+		if (dec_finding(&fia->via.array.ptr[i], i, f, refs, s->nscopes, err, errlen) == -1)
 			goto out;
 	}
 	rc = 0;

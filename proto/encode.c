@@ -87,7 +87,8 @@ proto_frame_end(struct buf *out, size_t start)
 /*
  * Finishes a frame, or cuts it off again.  The payload goes through the same
  * validator as received frames, so that a peer never sends (or an agent
- * spools) a frame the other side must refuse: too many objects, a string over PROTO_MAX_STR, or a body nested too deep.
+ * spools) a frame the other side must refuse: too many objects, a string over PROTO_MAX_STR, or a
+ * body nested too deep.
  */
 static int
 encode_finish(struct buf *out, size_t start)
@@ -114,7 +115,7 @@ proto_encode_hello(struct buf *out, const struct msg_hello *h)
 		return -1;
 	start = proto_frame_begin(out);
 	proto_packer_init(&pk, out);
-	n = 5 + (h->host[0] != '\0') + (agent ? 4 : 0);
+	n = 5 + (h->host[0] != '\0') + (agent ? 4 + (h->interval != 0) : 0);
 	msgpack_pack_map(&pk, n);
 	mp_pack_kv_str(&pk, "type", "hello");
 	mp_pack_kv_u64(&pk, "major", h->major);
@@ -128,6 +129,8 @@ proto_encode_hello(struct buf *out, const struct msg_hello *h)
 		mp_pack_kv_str(&pk, "os_release", h->os_release);
 		mp_pack_kv_u64(&pk, "page_size", h->page_size);
 		mp_pack_kv_i64(&pk, "boot_time", h->boot_time);
+		if (h->interval != 0) /* 0 means: not said */
+			mp_pack_kv_u64(&pk, "interval", h->interval);
 	}
 	return encode_finish(out, start);
 }
@@ -173,7 +176,7 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 static void
 encode_object(msgpack_packer *pk, const struct ipc_object *o, const char *scope)
 {
-	size_t n = 9 + (o->ctime != 0);
+	size_t n = 9 + (o->ctime != 0) + (o->owner[0] != '\0');
 
 	switch (o->type) {
 	case IPC_SHM:
@@ -234,12 +237,84 @@ encode_object(msgpack_packer *pk, const struct ipc_object *o, const char *scope)
 	}
 	if (o->ctime != 0)
 		mp_pack_kv_i64(pk, "ctime", o->ctime);
+	if (o->owner[0] != '\0')
+		mp_pack_kv_str(pk, "owner", o->owner);
+}
+
+/* No control characters (the decoder refuses them in every copied string). */
+static int
+encode_text_ok(const char *p)
+{
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The kinds an agent may report; the aggregator computes the others. */
+static int
+encode_agent_kind(enum finding_kind k)
+{
+	return k == FK_ORPHAN || k == FK_ISOLATION;
+}
+
+/*
+ * Whether the decoder would take this finding: a kind an agent may send, a
+ * known severity, a scope that exists ("" = the whole host, not sent), a
+ * valid limit name, and an object type when there is an object.
+ */
+static int
+encode_finding_ok(const struct snapshot *s, const struct finding *f)
+{
+	/* the strings are bounded by their arrays; a missing NUL is refused */
+	if (memchr(f->message, '\0', sizeof(f->message)) == NULL ||
+	    memchr(f->command, '\0', sizeof(f->command)) == NULL ||
+	    memchr(f->scope, '\0', sizeof(f->scope)) == NULL ||
+	    memchr(f->limit, '\0', sizeof(f->limit)) == NULL)
+		return 0;
+	if (!encode_agent_kind(f->kind) ||
+	    (f->severity != SEV_INFO && f->severity != SEV_WARN && f->severity != SEV_CRIT))
+		return 0;
+	if (f->scope[0] != '\0' && snapshot_find_scope(s, f->scope) < 0)
+		return 0;
+	if (f->limit[0] != '\0' && !limit_name_valid(f->limit))
+		return 0;
+	if (f->has_object &&
+	    ((f->otype != IPC_SHM && f->otype != IPC_SEM && f->otype != IPC_MSG) || f->age < 0))
+		return 0;
+	return encode_text_ok(f->message) && encode_text_ok(f->command);
+}
+
+/* Optional fields only when set: scope, limit, command non-empty; the object's when has_object. */
+static void
+encode_finding(msgpack_packer *pk, const struct finding *f)
+{
+	size_t n = 3 + (f->scope[0] != '\0') + (f->limit[0] != '\0') + (f->command[0] != '\0') +
+	           (f->has_object ? 4 : 0);
+
+	msgpack_pack_map(pk, n);
+	mp_pack_kv_str(pk, "kind", finding_kind_name(f->kind));
+	mp_pack_kv_str(pk, "severity", severity_name(f->severity));
+	mp_pack_kv_str(pk, "message", f->message);
+	if (f->scope[0] != '\0')
+		mp_pack_kv_str(pk, "scope", f->scope);
+	if (f->limit[0] != '\0')
+		mp_pack_kv_str(pk, "limit", f->limit);
+	if (f->has_object) {
+		mp_pack_kv_str(pk, "type", ipc_type_name(f->otype));
+		mp_pack_kv_i64(pk, "id", f->oid);
+		mp_pack_kv_i64(pk, "age", f->age);
+		mp_pack_kv_u64(pk, "uid", f->uid);
+	}
+	if (f->command[0] != '\0')
+		mp_pack_kv_str(pk, "command", f->command);
 }
 
 /*
  * os, os_release and page_size travel in hello, not here.  Fails (writing
- * nothing) when the snapshot has no host scope or an object names a scope or
- * type that does not exist.
+ * nothing) when the snapshot has no host scope, an object names a scope or
+ * type that does not exist, or a finding is one the decoder would refuse
+ * (encode_finding_ok).  Findings are sent only when there are any.
  */
 int
 proto_encode_snapshot(struct buf *out, const struct snapshot *s)
@@ -255,10 +330,17 @@ proto_encode_snapshot(struct buf *out, const struct snapshot *s)
 		if (o->scope >= s->nscopes ||
 		    (o->type != IPC_SHM && o->type != IPC_SEM && o->type != IPC_MSG))
 			return -1;
+		if (memchr(o->owner, '\0', sizeof(o->owner)) == NULL || !encode_text_ok(o->owner))
+			return -1;
 	}
+	if (s->nfindings > MODEL_MAX_FINDINGS || (s->nfindings > 0 && s->findings == NULL))
+		return -1;
+	for (i = 0; i < s->nfindings; i++)
+		if (!encode_finding_ok(s, &s->findings[i]))
+			return -1;
 	start = proto_frame_begin(out);
 	proto_packer_init(&pk, out);
-	msgpack_pack_map(&pk, 6 + (s->dropped != 0));
+	msgpack_pack_map(&pk, 6 + (s->dropped != 0) + (s->nfindings > 0));
 	mp_pack_kv_str(&pk, "type", "snapshot");
 	mp_pack_kv_u64(&pk, "seq", s->seq);
 	mp_pack_kv_i64(&pk, "time", s->taken);
@@ -274,6 +356,12 @@ proto_encode_snapshot(struct buf *out, const struct snapshot *s)
 		encode_object(&pk, &s->objects[i], s->scopes[s->objects[i].scope].id);
 	if (s->dropped != 0)
 		mp_pack_kv_u64(&pk, "dropped", s->dropped);
+	if (s->nfindings > 0) {
+		mp_pack_str(&pk, "findings");
+		msgpack_pack_array(&pk, s->nfindings);
+		for (i = 0; i < s->nfindings && !buf_failed(out); i++)
+			encode_finding(&pk, &s->findings[i]);
+	}
 	return encode_finish(out, start);
 }
 

@@ -59,6 +59,8 @@ struct msg_hello {
 	char os_release[MODEL_NAME_MAX];
 	uint32_t page_size;
 	int64_t boot_time;
+	uint32_t interval; /* seconds between snapshots; 0 = not said */
+	int64_t time;      /* the peer's clock when it sent hello; 0 = not said */
 };
 
 #define QUERY_MAX_ARGS 8

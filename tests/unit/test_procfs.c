@@ -67,7 +67,8 @@ test_modern(void **state)
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(FIXTURES "/linux-modern", &s, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux(FIXTURES "/linux-modern", &s, NULL, &w, err, sizeof(err)),
+	                 0);
 	assert_string_equal(err, "");
 	assert_int_equal(w.total, 0);
 	assert_int_equal(w.n, 0);
@@ -212,7 +213,7 @@ test_old(void **state)
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(FIXTURES "/linux-old", &s, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux(FIXTURES "/linux-old", &s, NULL, &w, err, sizeof(err)), 0);
 	assert_string_equal(s.os_release, "3.10.0-1160.el7.x86_64");
 	/* the only warning: no shm_rmid_forced on this kernel */
 	assert_int_equal(w.total, 1);
@@ -282,7 +283,8 @@ test_garbage(void **state)
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(FIXTURES "/linux-garbage", &s, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux(FIXTURES "/linux-garbage", &s, NULL, &w, err, sizeof(err)),
+	                 0);
 	assert_string_equal(s.os_release, "5.15.0-generic");
 
 	/* only the good lines survive: 2 segments and 1 queue */
@@ -704,7 +706,7 @@ test_empty_proc(void **state)
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
 	/* nothing there: osrelease, 8 limit files and 3 sysvipc files missing */
-	assert_int_equal(collect_linux(dir, &s, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), 0);
 	assert_int_equal(s.nobjects, 0);
 	assert_int_equal(s.limits.n, 0);
 	assert_int_equal(w.total, 12);
@@ -737,7 +739,7 @@ test_nul_and_release(void **state)
 	put_file(dir, "proc/sys/kernel/shmall", "4\0 5\n", 5);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(dir, &s, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), 0);
 	assert_string_equal(s.os_release, "");
 	/* only the part before the NUL byte is read */
 	assert_int_equal(s.nobjects, 1);
@@ -763,7 +765,8 @@ test_errors(void **state)
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
 	/* no DIR/proc at all: a wrong directory, not an empty host */
-	assert_int_equal(collect_linux("/nonexistent-ipcfleet", &s, &w, err, sizeof(err)), -1);
+	assert_int_equal(collect_linux("/nonexistent-ipcfleet", &s, NULL, &w, err, sizeof(err)),
+	                 -1);
 	assert_string_equal(err, "/nonexistent-ipcfleet/proc: No such file or directory");
 	snapshot_free(&s);
 
@@ -772,7 +775,7 @@ test_errors(void **state)
 	put_file(dir, "proc/sysvipc/shm", "key shmid\n", 10);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(dir, &s, &w, err, sizeof(err)), -1);
+	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), -1);
 	snprintf(path, sizeof(path), "%s/proc/sysvipc/shm: shm header: no column \"perms\"", dir);
 	assert_string_equal(err, path);
 	snapshot_free(&s);
@@ -785,7 +788,7 @@ test_errors(void **state)
 	close(fd);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(dir, &s, &w, err, sizeof(err)), -1);
+	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), -1);
 	snprintf(path, sizeof(path), "%s/proc/sysvipc/shm: larger than 67108864 bytes", dir);
 	assert_string_equal(err, path);
 	snapshot_free(&s);
@@ -849,15 +852,15 @@ test_collect_dispatch(void **state)
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
 	assert_int_equal(source_parse("freebsd", &src, err, sizeof(err)), 0);
-	assert_int_equal(collect(&src, &s, &w, err, sizeof(err)), -1);
+	assert_int_equal(collect(&src, &s, NULL, &w, err, sizeof(err)), -1);
 	assert_string_equal(err, "source freebsd: not available in this build yet");
 	assert_int_equal(source_parse("freebsd-capture:/x", &src, err, sizeof(err)), 0);
-	assert_int_equal(collect(&src, &s, &w, err, sizeof(err)), -1);
+	assert_int_equal(collect(&src, &s, NULL, &w, err, sizeof(err)), -1);
 	assert_string_equal(err, "source freebsd-capture: not available in this build yet");
 
 	assert_int_equal(source_parse("linux-root:" FIXTURES "/linux-old", &src, err, sizeof(err)),
 	                 0);
-	assert_int_equal(collect(&src, &s, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect(&src, &s, NULL, &w, err, sizeof(err)), 0);
 	assert_int_equal(s.nobjects, 7);
 	assert_string_equal(s.os_release, "3.10.0-1160.el7.x86_64");
 	snapshot_free(&s);
@@ -866,7 +869,7 @@ test_collect_dispatch(void **state)
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
 	assert_int_equal(source_parse("auto", &src, err, sizeof(err)), 0);
-	assert_int_equal(collect(&src, &s, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect(&src, &s, NULL, &w, err, sizeof(err)), 0);
 	assert_string_equal(s.os, "Linux");
 	assert_true(s.page_size > 0);
 	snapshot_free(&s);
@@ -896,6 +899,266 @@ test_collect_warn(void **state)
 	collect_warn(NULL, "ignored");
 }
 
+/* ---- owners, cgroup labels, the process table ---- */
+
+static void
+test_passwd_name(void **state)
+{
+	static const char pw[] = "root:x:0:0:root:/root:/bin/bash\n"
+	                         "+nis:x:5::::\n"
+	                         "-other:x:6::::\n"
+	                         "broken line without colons\n"
+	                         "half:x\n"
+	                         "big:x:4294967296:0::/:/bin/sh\n"
+	                         "neg:x:-1:0::/:/bin/sh\n"
+	                         ":x:7:7::/:/bin/sh\n"
+	                         "alice:x:1001:1001:Alice:/home/alice:/bin/sh\n"
+	                         "alice2:x:1001:1001:second entry:/:/bin/sh\n"
+	                         "esc\x1b[2J:x:1002:1002::/:/bin/sh\n"
+	                         "abcdefghijklmnopqrstuvwxyz0123456:x:1003:1::/:/bin/sh\n"
+	                         "abcdefghijklmnopqrstuvwxyz012345:x:1004:1::/:/bin/sh\n"
+	                         "last:x:4294967295:0::/:/bin/sh"; /* no newline at the end */
+	char name[MODEL_OWNER_MAX];
+
+	(void)state;
+	assert_int_equal(linux_passwd_name(pw, 0, name, sizeof(name)), 0);
+	assert_string_equal(name, "root");
+	/* the first entry of a uid wins */
+	assert_int_equal(linux_passwd_name(pw, 1001, name, sizeof(name)), 0);
+	assert_string_equal(name, "alice");
+	assert_int_equal(linux_passwd_name(pw, 4294967295u, name, sizeof(name)), 0);
+	assert_string_equal(name, "last");
+	assert_int_equal(linux_passwd_name(pw, 1004, name, sizeof(name)), 0);
+	assert_string_equal(name, "abcdefghijklmnopqrstuvwxyz012345");
+	/* NIS markers, no name, control characters, too long, absent */
+	assert_int_equal(linux_passwd_name(pw, 5, name, sizeof(name)), -1);
+	assert_int_equal(linux_passwd_name(pw, 6, name, sizeof(name)), -1);
+	assert_int_equal(linux_passwd_name(pw, 7, name, sizeof(name)), -1);
+	assert_int_equal(linux_passwd_name(pw, 1002, name, sizeof(name)), -1);
+	assert_int_equal(linux_passwd_name(pw, 1003, name, sizeof(name)), -1);
+	assert_int_equal(linux_passwd_name(pw, 4242, name, sizeof(name)), -1);
+	assert_int_equal(linux_passwd_name("", 0, name, sizeof(name)), -1);
+	/* a buffer too small is refused, not cut */
+	assert_int_equal(linux_passwd_name(pw, 1001, name, 5), -1);
+}
+
+/* Owner names from ROOT/etc/passwd; a FIFO there is not opened for reading. */
+static void
+test_owners_root(void **state)
+{
+	static const char sem[] =
+	    SEM_HDR "       100          1   600         17  1001     0  1001     0          0  "
+	            "        5\n"
+	            "       101          2   600         17    42     0     0     0          0  "
+	            "        5\n"
+	            "       102          3   600         17  1001     0     0     0          0  "
+	            "        5\n";
+	static const char pw[] = "root:x:0:0::/:/bin/sh\nalice:x:1001:1001::/:/bin/sh\n";
+	char dir[64], p[128];
+	struct snapshot s;
+	struct collect_warnings w;
+	struct proc_table pt;
+	char err[256] = "";
+
+	(void)state;
+	make_root(dir, sizeof(dir));
+	snprintf(p, sizeof(p), "%s/etc", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	put_file(dir, "proc/sysvipc/sem", sem, strlen(sem));
+	put_file(dir, "etc/passwd", pw, strlen(pw));
+	memset(&w, 0, sizeof(w));
+	memset(&pt, 0, sizeof(pt));
+	pt.valid = 1; /* a directory has no processes: the collector says so */
+	pt.n = 3;
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(collect_linux(dir, &s, &pt, &w, err, sizeof(err)), 0);
+	assert_int_equal(pt.valid, 0);
+	assert_int_equal(pt.n, 0);
+	assert_int_equal(s.nobjects, 3);
+	assert_string_equal(s.objects[0].owner, "alice");
+	assert_string_equal(s.objects[1].owner, ""); /* uid 42 has no entry */
+	assert_string_equal(s.objects[2].owner, "alice");
+	snapshot_free(&s);
+
+	/* a FIFO must neither block nor be read */
+	snprintf(p, sizeof(p), "%s/etc/passwd", dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), 0);
+	assert_int_equal(s.nobjects, 3);
+	assert_string_equal(s.objects[0].owner, "");
+	/* and a scope's owners only: nothing else changes */
+	s.objects[1].scope = 1;
+	assert_non_null(snapshot_add_scope(&s, "ipcns:1", "x", SCOPE_IPCNS));
+	assert_int_equal(unlink(p), 0);
+	put_file(dir, "etc/passwd", "x42:x:42:0::/:/bin/sh\n", 22);
+	linux_set_owners(&s, 1, p);
+	assert_string_equal(s.objects[0].owner, "");
+	assert_string_equal(s.objects[1].owner, "x42");
+	linux_set_owners(&s, 0, "/nonexistent/passwd");
+	assert_string_equal(s.objects[0].owner, "");
+	snapshot_free(&s);
+	rm_tree(dir);
+}
+
+static void
+test_cgroup_label(void **state)
+{
+	static const struct {
+		const char *cgroup;
+		int rc;
+		const char *label;
+	} cases[] = {
+	    /* docker, systemd and cgroupfs drivers */
+	    {"0::/system.slice/docker-"
+	     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
+	     1, "docker:0123456789ab"},
+	    {"12:memory:/docker/"
+	     "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\n"
+	     "0::/\n",
+	     1, "docker:fedcba987654"},
+	    /* a later line with a container wins over an earlier service */
+	    {"1:name=systemd:/system.slice/sshd.service\n"
+	     "0::/machine.slice/libpod-"
+	     "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999.scope/container\n",
+	     1, "podman:aaaabbbbcccc"},
+	    /* conmon runs outside the container */
+	    {"0::/machine.slice/libpod-conmon-"
+	     "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999.scope\n",
+	     0, ""},
+	    {"0::/lxc/web01/init.scope\n", 1, "lxc:web01"},
+	    {"0::/lxc.payload.db-02/system.slice/cron.service\n", 1, "lxc:db-02"},
+	    {"0::/lxc.monitor.db-02\n", 0, ""},
+	    /* kubernetes: the pod (hostIPC is a pod's setting) */
+	    {"0::/kubepods.slice/kubepods-burstable.slice/"
+	     "kubepods-burstable-pod1b2c3d4e_5f60_4a7b_8c9d_0e1f2a3b4c5d.slice/"
+	     "cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef."
+	     "scope\n",
+	     1, "k8s:1b2c3d4e-5f6"},
+	    {"0::/kubepods/besteffort/pod11112222-3333-4444-5555-666677778888/"
+	     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+	     1, "k8s:11112222-333"},
+	    {"0::/kubepods.slice/kubepods-pod99990000_1111_2222_3333_444455556666.slice/"
+	     "crio-abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789.scope\n",
+	     1, "k8s:99990000-111"},
+	    /* no pod component: the container id */
+	    {"0::/kubepods/crio-abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+	     ".scope\n",
+	     1, "k8s:abcdef012345"},
+	    {"0::/kubepods.slice/kubepods-burstable.slice/"
+	     "kubepods-burstable-pod1b2c3d4e_5f60_4a7b_8c9d_0e1f2a3b4c5d.slice/"
+	     "crio-conmon-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
+	     0, ""},
+	    /* services: the last one on the first line that names one */
+	    {"0::/system.slice/postgresql@15-main.service\n", 2, "postgresql@15-main.service"},
+	    {"0::/user.slice/user-1000.slice/user@1000.service/app.slice/tmux.service\n", 2,
+	     "tmux.service"},
+	    /* nothing to say */
+	    {"0::/\n", 0, ""},
+	    {"0::/user.slice/user-1000.slice/session-3.scope\n", 0, ""},
+	    {"garbage without colons\n", 0, ""},
+	    {"", 0, ""},
+	    /* too short or not hex: not a docker id */
+	    {"0::/system.slice/docker-0123.scope\n", 0, ""},
+	    {"0::/system.slice/docker-0123456789abcdefXYZ.scope\n", 0, ""},
+	    /* names are cleaned and cut to fit */
+	    {"0::/lxc/we\x1b[2Jb\n", 1, "lxc:we?[2Jb"},
+	    {"0::/lxc/"
+	     "n123456789012345678901234567890123456789012345678901234567890123456789\n",
+	     1, "lxc:n1234567890123456789012345678901234567890123456789012345678"},
+	};
+	char out[MODEL_NAME_MAX], small[8];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		int rc = ns_cgroup_label(cases[i].cgroup, out, sizeof(out));
+
+		if (rc != cases[i].rc || strcmp(out, cases[i].label) != 0)
+			fail_msg("case %zu: got %d \"%s\", want %d \"%s\"", i, rc, out, cases[i].rc,
+			         cases[i].label);
+	}
+	/* a small buffer cuts the label */
+	assert_int_equal(ns_cgroup_label(cases[0].cgroup, small, sizeof(small)), 1);
+	assert_string_equal(small, "docker:");
+}
+
+static void
+test_proc_table(void **state)
+{
+	struct proc_table t;
+	size_t i;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(proc_table_add(&t, 1, 0, 0), 0);
+	assert_int_equal(proc_table_add(&t, 4242, 1001, PROC_SCOPE_NONE), 0);
+	assert_int_equal(t.n, 2);
+	assert_true(t.v[1].pid == 4242);
+	assert_int_equal(t.v[1].uid, 1001);
+	assert_int_equal(t.v[1].scope, PROC_SCOPE_NONE);
+	/* bounded by PROC_MAX */
+	for (i = t.n; i < PROC_MAX; i++)
+		assert_int_equal(proc_table_add(&t, (int64_t)i + 10, 0, 0), 0);
+	assert_int_equal(t.n, PROC_MAX);
+	assert_int_equal(proc_table_add(&t, 5, 0, 0), -1);
+	assert_int_equal(t.n, PROC_MAX);
+	t.valid = 1;
+	proc_table_free(&t);
+	assert_int_equal(t.n, 0);
+	assert_int_equal(t.valid, 0);
+	assert_null(t.v);
+	proc_table_free(&t); /* twice is harmless */
+}
+
+/* The running system: this process is in the table, in the host scope. */
+static void
+test_live_processes(void **state)
+{
+	struct source src;
+	struct snapshot s;
+	struct collect_warnings w;
+	struct proc_table pt;
+	char err[256] = "";
+	size_t i, mine = 0;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	memset(&pt, 0, sizeof(pt));
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(source_parse("linux", &src, err, sizeof(err)), 0);
+	assert_int_equal(collect(&src, &s, &pt, &w, err, sizeof(err)), 0);
+	assert_true(pt.n > 0);
+	for (i = 0; i < pt.n; i++) {
+		assert_true(pt.v[i].pid > 0);
+		assert_true(pt.v[i].scope < s.nscopes || pt.v[i].scope == PROC_SCOPE_NONE);
+		if (pt.v[i].pid == (int64_t)getpid()) {
+			mine++;
+			assert_int_equal(pt.v[i].uid, (uint32_t)getuid());
+			assert_int_equal(pt.v[i].scope, 0);
+		}
+	}
+	assert_int_equal(mine, 1);
+	/* every other namespace is an ipcns scope with limits of its own */
+	assert_int_equal(s.scopes[0].kind, SCOPE_HOST);
+	for (i = 1; i < s.nscopes; i++) {
+		assert_int_equal(s.scopes[i].kind, SCOPE_IPCNS);
+		assert_int_equal(s.scopes[i].own_limits, 1);
+		assert_true(strncmp(s.scopes[i].id, "ipcns:", 6) == 0);
+	}
+	for (i = 0; i < s.nobjects; i++)
+		assert_true(s.objects[i].scope < s.nscopes);
+	/* a second snapshot into the same table starts it afresh */
+	snapshot_free(&s);
+	assert_int_equal(snapshot_init(&s), 0);
+	i = pt.n;
+	assert_int_equal(collect(&src, &s, &pt, &w, err, sizeof(err)), 0);
+	assert_true(pt.n > 0 && pt.n < i + 1000);
+	proc_table_free(&pt);
+	snapshot_free(&s);
+}
+
 int
 main(void)
 {
@@ -908,6 +1171,9 @@ main(void)
 	    cmocka_unit_test(test_empty_proc),       cmocka_unit_test(test_nul_and_release),
 	    cmocka_unit_test(test_errors),           cmocka_unit_test(test_source_parse),
 	    cmocka_unit_test(test_collect_dispatch), cmocka_unit_test(test_collect_warn),
+	    cmocka_unit_test(test_passwd_name),      cmocka_unit_test(test_owners_root),
+	    cmocka_unit_test(test_cgroup_label),     cmocka_unit_test(test_proc_table),
+	    cmocka_unit_test(test_live_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

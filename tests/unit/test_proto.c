@@ -78,6 +78,23 @@ object_equal(const struct ipc_object *a, const struct ipc_object *b)
 	assert_true(a->stime == b->stime);
 	assert_true(a->rtime == b->rtime);
 	assert_true(a->ctime == b->ctime);
+	assert_string_equal(a->owner, b->owner);
+}
+
+static void
+finding_equal(const struct finding *a, const struct finding *b)
+{
+	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->severity, b->severity);
+	assert_string_equal(a->limit, b->limit);
+	assert_string_equal(a->scope, b->scope);
+	assert_string_equal(a->message, b->message);
+	assert_int_equal(a->has_object, b->has_object);
+	assert_int_equal(a->otype, b->otype);
+	assert_true(a->oid == b->oid);
+	assert_true(a->age == b->age);
+	assert_int_equal(a->uid, b->uid);
+	assert_string_equal(a->command, b->command);
 }
 
 /* Everything a snapshot frame carries (os, os_release, page_size travel in hello). */
@@ -106,18 +123,24 @@ snapshot_equal(const struct snapshot *a, const struct snapshot *b)
 	assert_int_equal(a->nobjects, b->nobjects);
 	for (i = 0; i < a->nobjects; i++)
 		object_equal(&a->objects[i], &b->objects[i]);
+	assert_int_equal(a->nfindings, b->nfindings);
+	for (i = 0; i < a->nfindings; i++)
+		finding_equal(&a->findings[i], &b->findings[i]);
 }
 
 /*
  * The reference snapshot: host, a jail with isolation, an IPC namespace with
  * its own limits; objects of all three types with every field, and a sem
- * at the edges of the integer ranges with no optional fields.
+ * at the edges of the integer ranges with no optional fields; an orphan
+ * finding with every field and an isolation finding with only the required
+ * ones.
  */
 static void
 make_snapshot(struct snapshot *s)
 {
 	struct ipc_scope *sc;
 	struct ipc_object *o;
+	struct finding *f;
 
 	assert_int_equal(snapshot_init(s), 0);
 	s->seq = 41;
@@ -162,6 +185,7 @@ make_snapshot(struct snapshot *s)
 	o->rss = 8192;
 	o->swap = 4096;
 	o->ctime = 1764160000;
+	strcpy(o->owner, "alice");
 
 	o = snapshot_add_object(s);
 	assert_non_null(o);
@@ -206,6 +230,26 @@ make_snapshot(struct snapshot *s)
 	o->mode = 0;
 	o->scope = 2;
 	o->nsems = UINT64_MAX;
+
+	f = snapshot_add_finding(s);
+	assert_non_null(f);
+	f->kind = FK_ORPHAN;
+	f->severity = SEV_WARN;
+	strcpy(f->scope, "ipcns:4026532200");
+	strcpy(f->limit, "semmns");
+	strcpy(f->message, "semaphore set 2 (17 semaphores, uid 70) looks abandoned");
+	f->has_object = 1;
+	f->otype = IPC_SEM;
+	f->oid = 2;
+	f->age = 10800;
+	f->uid = 70;
+	strcpy(f->command, "nsenter -t 4242 -i ipcrm -s 2");
+
+	f = snapshot_add_finding(s);
+	assert_non_null(f);
+	f->kind = FK_ISOLATION;
+	f->severity = SEV_INFO;
+	strcpy(f->message, "jail web shares the host's SysV namespace");
 }
 
 /* The reference snapshot's payload (no header) in an exactly sized malloc'd buffer. */
@@ -401,12 +445,14 @@ test_hello_agent(void **state)
 	strcpy(h.os_release, "11.2-RELEASE-p4");
 	h.page_size = 4096;
 	h.boot_time = 1764000000;
+	h.interval = 60;
 
 	buf_init(&b, 4096);
 	assert_int_equal(proto_encode_hello(&b, &h), 0);
 	frame_unpack(&b, &d);
 	assert_int_equal(d.type, MSG_HELLO);
-	assert_int_equal(d.root.via.map.size, 10);
+	assert_int_equal(d.root.via.map.size, 11);
+	assert_true(mp_get(&d.root, "interval")->via.u64 == 60);
 	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), 0);
 	assert_int_equal(g.major, 1);
 	assert_int_equal(g.minor, 0);
@@ -417,6 +463,7 @@ test_hello_agent(void **state)
 	assert_string_equal(g.os_release, "11.2-RELEASE-p4");
 	assert_int_equal(g.page_size, 4096);
 	assert_true(g.boot_time == 1764000000);
+	assert_int_equal(g.interval, 60);
 	proto_doc_free(&d);
 	proto_doc_free(&d); /* freeing twice is harmless */
 	buf_free(&b);
@@ -448,6 +495,7 @@ test_hello_admin(void **state)
 	assert_null(mp_get(&d.root, "os_release"));
 	assert_null(mp_get(&d.root, "page_size"));
 	assert_null(mp_get(&d.root, "boot_time"));
+	assert_null(mp_get(&d.root, "interval"));
 	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), 0);
 	assert_int_equal(g.major, 1);
 	assert_int_equal(g.minor, 3);
@@ -458,6 +506,7 @@ test_hello_admin(void **state)
 	assert_string_equal(g.os_release, "");
 	assert_int_equal(g.page_size, 0);
 	assert_true(g.boot_time == 0);
+	assert_int_equal(g.interval, 0);
 	proto_doc_free(&d);
 	buf_free(&b);
 }
@@ -554,7 +603,7 @@ test_snapshot_roundtrip(void **state)
 	assert_int_equal(d.type, MSG_SNAPSHOT);
 
 	/* the wire form: exactly the documented keys */
-	assert_int_equal(d.root.via.map.size, 7);
+	assert_int_equal(d.root.via.map.size, 8);
 	scopes = mp_get(&d.root, "scopes");
 	assert_non_null(scopes);
 	assert_int_equal(scopes->via.array.size, 3);
@@ -572,7 +621,9 @@ test_snapshot_roundtrip(void **state)
 	objs = mp_get(&d.root, "objects");
 	assert_non_null(objs);
 	assert_int_equal(objs->via.array.size, 4);
-	assert_int_equal(objs->via.array.ptr[0].via.map.size, 18);
+	assert_int_equal(objs->via.array.ptr[0].via.map.size, 19); /* + owner */
+	assert_true(mp_str_eq(mp_get(&objs->via.array.ptr[0], "owner"), "alice"));
+	assert_null(mp_get(&objs->via.array.ptr[1], "owner")); /* "" is not sent */
 	assert_int_equal(objs->via.array.ptr[1].via.map.size, 12);
 	assert_int_equal(objs->via.array.ptr[2].via.map.size, 17);
 	assert_int_equal(objs->via.array.ptr[3].via.map.size, 10);
@@ -597,6 +648,15 @@ test_snapshot_roundtrip(void **state)
 	assert_true(t.objects[3].key == INT64_MIN);
 	assert_true(t.objects[3].nsems == UINT64_MAX);
 	assert_int_equal(t.objects[2].uid, 4294967295u);
+	assert_string_equal(t.objects[0].owner, "alice");
+	assert_string_equal(t.objects[1].owner, "");
+	assert_int_equal(t.nfindings, 2);
+	assert_int_equal(t.findings[0].kind, FK_ORPHAN);
+	assert_int_equal(t.findings[0].otype, IPC_SEM);
+	assert_true(t.findings[0].age == 10800);
+	assert_string_equal(t.findings[0].command, "nsenter -t 4242 -i ipcrm -s 2");
+	assert_string_equal(t.findings[1].scope, "");
+	assert_int_equal(t.findings[1].has_object, 0);
 	assert_string_equal(t.os, "");
 	assert_int_equal(t.page_size, 0);
 
@@ -1480,6 +1540,325 @@ test_scopes(void **state)
 	proto_doc_free(&d);
 }
 
+/* The findings on the wire: only the keys that are set, in the documented names. */
+static void
+test_findings_wire(void **state)
+{
+	struct snapshot s;
+	struct proto_doc d;
+	const msgpack_object *fa, *f;
+	struct buf b;
+
+	(void)state;
+	make_snapshot(&s);
+	buf_init(&b, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
+	frame_unpack(&b, &d);
+	fa = mp_get(&d.root, "findings");
+	assert_non_null(fa);
+	assert_int_equal(fa->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(fa->via.array.size, 2);
+	f = &fa->via.array.ptr[0];
+	assert_int_equal(f->via.map.size, 10);
+	assert_true(mp_str_eq(mp_get(f, "kind"), "orphan"));
+	assert_true(mp_str_eq(mp_get(f, "severity"), "warn"));
+	assert_true(mp_str_eq(mp_get(f, "scope"), "ipcns:4026532200"));
+	assert_true(mp_str_eq(mp_get(f, "limit"), "semmns"));
+	assert_true(mp_str_eq(mp_get(f, "type"), "sem"));
+	assert_true(mp_get(f, "id")->via.u64 == 2);
+	assert_true(mp_get(f, "age")->via.u64 == 10800);
+	assert_true(mp_get(f, "uid")->via.u64 == 70);
+	assert_true(mp_str_eq(mp_get(f, "command"), "nsenter -t 4242 -i ipcrm -s 2"));
+	f = &fa->via.array.ptr[1];
+	assert_int_equal(f->via.map.size, 3); /* kind severity message */
+	assert_true(mp_str_eq(mp_get(f, "kind"), "isolation"));
+	assert_true(mp_str_eq(mp_get(f, "severity"), "info"));
+	assert_null(mp_get(f, "scope"));
+	assert_null(mp_get(f, "type"));
+	proto_doc_free(&d);
+
+	/* no findings: no key */
+	s.nfindings = 0;
+	b.len = 0;
+	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
+	frame_unpack(&b, &d);
+	assert_null(mp_get(&d.root, "findings"));
+	assert_int_equal(d.root.via.map.size, 7);
+	proto_doc_free(&d);
+	buf_free(&b);
+	snapshot_free(&s);
+}
+
+/* What the encoder refuses to send, so that no spooled frame is refused later. */
+static void
+test_findings_encode_refused(void **state)
+{
+	struct snapshot s;
+	struct finding *f;
+	struct buf b;
+
+	(void)state;
+	make_snapshot(&s);
+	buf_init(&b, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	f = &s.findings[0];
+	f->kind = FK_THRESHOLD; /* the aggregator's kind */
+	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
+	assert_int_equal(b.len, 0);
+	f->kind = FK_ORPHAN;
+	strcpy(f->scope, "jail:nope");
+	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
+	strcpy(f->scope, "jail:web");
+	f->severity = (enum severity)7;
+	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
+	f->severity = SEV_CRIT;
+	strcpy(f->command, "ipcrm\n-s 2");
+	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
+	strcpy(f->command, "ipcrm -s 2");
+	f->age = -1;
+	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
+	f->age = 0;
+	strcpy(f->limit, "SEMMNS");
+	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
+	f->limit[0] = '\0';
+	strcpy(s.objects[0].owner, "al\x1b"
+	                           "ce");
+	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
+	strcpy(s.objects[0].owner, "alice");
+	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
+	buf_free(&b);
+	snapshot_free(&s);
+}
+
+/* Each finding field is checked, and its error names it. */
+static void
+test_findings_bad(void **state)
+{
+	struct proto_doc d;
+	struct snapshot t;
+	msgpack_object *root, *fa, *f0, *f1;
+
+	(void)state;
+	snapshot_doc(&d);
+	root = &d.root;
+	fa = tree_get(root, "findings");
+	f0 = tree_idx(fa, 0);
+	f1 = tree_idx(fa, 1);
+
+	*tree_get(f0, "kind") = obj_str("threshold"); /* known, but not an agent's */
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err,
+	                    "snapshot: findings[0].kind: expected \"orphan\" or \"isolation\"");
+	*tree_get(f0, "kind") = obj_str("nonsense");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err,
+	                    "snapshot: findings[0].kind: expected \"orphan\" or \"isolation\"");
+	*tree_get(f0, "kind") = obj_u64(3);
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[0].kind: expected string");
+	*tree_get(f0, "kind") = obj_str("orphan");
+
+	*tree_get(f1, "severity") = obj_str("fatal");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(
+	    err, "snapshot: findings[1].severity: expected \"info\", \"warn\" or \"crit\"");
+	*tree_get(f1, "severity") = obj_str("crit");
+
+	*tree_get(f0, "scope") = obj_str("ipcns:1");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[0].scope: no such scope in scopes");
+	*tree_get(f0, "scope") = obj_str("");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[0].scope: no such scope in scopes");
+	*tree_get(f0, "scope") = obj_str("jail:web");
+
+	*tree_get(f0, "limit") = obj_str("Sem mns");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err,
+	                    "snapshot: findings[0].limit: bad limit name (1 to 63 of [a-z0-9_.])");
+	*tree_get(f0, "limit") = obj_str("semmni");
+
+	*tree_get(f0, "type") = obj_str("pipe");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err,
+	                    "snapshot: findings[0].type: expected \"shm\", \"sem\" or \"msg\"");
+	*tree_get(f0, "type") = obj_str("msg");
+	tree_del(f0, "id");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[0].id: missing (type and id go together)");
+	tree_add(&d, f1, "id", obj_u64(5));
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[0].id: missing (type and id go together)");
+	tree_add(&d, f0, "id", obj_neg(-1));
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[1].type: missing (type and id go together)");
+	tree_del(f1, "id");
+
+	*tree_get(f0, "age") = obj_neg(-5);
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[0].age: must not be negative");
+	*tree_get(f0, "age") = obj_u64(60);
+	*tree_get(f0, "uid") = obj_u64((uint64_t)1 << 32);
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[0].uid: out of range");
+	*tree_get(f0, "uid") = obj_u64(0);
+
+	*tree_get(f0, "command") = obj_str("ipcrm -q 1\r");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[0].command: contains control characters");
+	*tree_get(f0, "command") = obj_str("ipcrm -q 1");
+	tree_del(f1, "message");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[1].message: missing");
+	tree_add(&d, f1, "message", obj_str("m"));
+	tree_add(&d, f1, "severity", obj_str("info"));
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[1].severity: duplicate key");
+	tree_del(f1, "severity");
+
+	/* every edit above, decoded */
+	assert_int_equal(redecode_snapshot(root, &t), 0);
+	assert_int_equal(t.nfindings, 2);
+	assert_string_equal(t.findings[0].scope, "jail:web");
+	assert_string_equal(t.findings[0].limit, "semmni");
+	assert_int_equal(t.findings[0].otype, IPC_MSG);
+	assert_true(t.findings[0].oid == -1);
+	assert_true(t.findings[0].age == 60);
+	assert_int_equal(t.findings[0].uid, 0);
+	assert_string_equal(t.findings[0].command, "ipcrm -q 1");
+	assert_int_equal(t.findings[1].severity, SEV_INFO);
+	assert_string_equal(t.findings[1].message, "m");
+	snapshot_free(&t);
+
+	/* not an array, not a map */
+	*tree_idx(fa, 1) = obj_str("x");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings[1]: expected map");
+	*fa = obj_u64(1);
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings: expected array");
+	proto_doc_free(&d);
+}
+
+/* At most MODEL_MAX_FINDINGS, on both sides. */
+static void
+test_too_many_findings(void **state)
+{
+	struct snapshot s, t;
+	struct proto_doc d;
+	struct buf b;
+	msgpack_object *fa, *arr;
+	uint32_t i;
+
+	(void)state;
+	make_snapshot(&s);
+	while (s.nfindings < MODEL_MAX_FINDINGS) {
+		struct finding *f = snapshot_add_finding(&s);
+
+		assert_non_null(f);
+		*f = s.findings[1];
+	}
+	assert_null(snapshot_add_finding(&s));
+	buf_init(&b, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
+	frame_unpack(&b, &d);
+	assert_int_equal(redecode_snapshot(&d.root, &t), 0);
+	assert_int_equal(t.nfindings, MODEL_MAX_FINDINGS);
+	snapshot_equal(&s, &t);
+	snapshot_free(&t);
+
+	/* one more, edited into the tree */
+	fa = tree_get(&d.root, "findings");
+	arr = msgpack_zone_malloc(&d.zone, (MODEL_MAX_FINDINGS + 1) * sizeof(*arr));
+	assert_non_null(arr);
+	for (i = 0; i < MODEL_MAX_FINDINGS + 1; i++)
+		arr[i] = fa->via.array.ptr[i == 0 ? 0 : 1];
+	fa->via.array.ptr = arr;
+	fa->via.array.size = MODEL_MAX_FINDINGS + 1;
+	assert_int_equal(redecode_snapshot(&d.root, NULL), -1);
+	assert_string_equal(err, "snapshot: findings: too many (at most 10000)");
+	proto_doc_free(&d);
+
+	/* the encoder will not build such a frame */
+	s.nfindings = MODEL_MAX_FINDINGS + 1;
+	b.len = 0;
+	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
+	assert_int_equal(b.len, 0);
+	s.nfindings = MODEL_MAX_FINDINGS;
+	buf_free(&b);
+	snapshot_free(&s);
+}
+
+/* owner: at most 32 bytes, no control characters; absent is "". */
+static void
+test_owner(void **state)
+{
+	struct proto_doc d;
+	struct snapshot t;
+	msgpack_object *root, *o;
+
+	(void)state;
+	snapshot_doc(&d);
+	root = &d.root;
+	o = tree_idx(tree_get(root, "objects"), 0);
+	*tree_get(o, "owner") = obj_str("abcdefghijklmnopqrstuvwxyz012345"); /* 32 */
+	assert_int_equal(redecode_snapshot(root, &t), 0);
+	assert_string_equal(t.objects[0].owner, "abcdefghijklmnopqrstuvwxyz012345");
+	snapshot_free(&t);
+	*tree_get(o, "owner") = obj_str("abcdefghijklmnopqrstuvwxyz0123456"); /* 33 */
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: objects[0].owner: too long (at most 32 bytes)");
+	*tree_get(o, "owner") = obj_str("bob\t");
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: objects[0].owner: contains control characters");
+	*tree_get(o, "owner") = obj_u64(1001);
+	assert_int_equal(redecode_snapshot(root, NULL), -1);
+	assert_string_equal(err, "snapshot: objects[0].owner: expected string");
+	tree_del(o, "owner");
+	assert_int_equal(redecode_snapshot(root, &t), 0);
+	assert_string_equal(t.objects[0].owner, "");
+	snapshot_free(&t);
+	proto_doc_free(&d);
+}
+
+/* hello interval: optional, unsigned 32-bit. */
+static void
+test_hello_interval(void **state)
+{
+	struct msg_hello h, g;
+	struct proto_doc d;
+	struct buf b;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.major = 1;
+	h.role = ROLE_AGENT;
+	strcpy(h.agent, "a");
+	strcpy(h.os, "Linux");
+	strcpy(h.os_release, "6.1.0-18-amd64");
+	h.page_size = 4096;
+	buf_init(&b, 4096);
+	assert_int_equal(proto_encode_hello(&b, &h), 0);
+	frame_unpack(&b, &d);
+	assert_null(mp_get(&d.root, "interval")); /* 0: not sent */
+	assert_int_equal(d.root.via.map.size, 9);
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.interval, 0);
+	tree_add(&d, &d.root, "interval", obj_u64(UINT32_MAX));
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.interval, UINT32_MAX);
+	*tree_get(&d.root, "interval") = obj_u64((uint64_t)UINT32_MAX + 1);
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), -1);
+	assert_string_equal(err, "hello: interval: out of range");
+	*tree_get(&d.root, "interval") = obj_neg(-60);
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), -1);
+	assert_string_equal(err, "hello: interval: expected unsigned integer");
+	*tree_get(&d.root, "interval") = obj_str("60s");
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), -1);
+	assert_string_equal(err, "hello: interval: expected unsigned integer");
+	proto_doc_free(&d);
+	buf_free(&b);
+}
+
 static void
 test_duplicate_keys(void **state)
 {
@@ -1698,6 +2077,12 @@ main(void)
 	    cmocka_unit_test(test_ranges),
 	    cmocka_unit_test(test_too_many_limits),
 	    cmocka_unit_test(test_scopes),
+	    cmocka_unit_test(test_findings_wire),
+	    cmocka_unit_test(test_findings_encode_refused),
+	    cmocka_unit_test(test_findings_bad),
+	    cmocka_unit_test(test_too_many_findings),
+	    cmocka_unit_test(test_owner),
+	    cmocka_unit_test(test_hello_interval),
 	    cmocka_unit_test(test_duplicate_keys),
 	    cmocka_unit_test(test_mpget),
 	    cmocka_unit_test(test_mutations),

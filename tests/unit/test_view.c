@@ -145,17 +145,17 @@ assert_contains(const char *hay, const char *needle)
 }
 
 #define USAGE_BASE                                                                                 \
-	"\"usage\":{\"semmns\":{\"used\":85,\"limit\":340,\"pct\":25.0},"                            \
-	"\"semmni\":{\"used\":5,\"limit\":50,\"pct\":10.0},"                                         \
-	"\"shmall\":{\"used\":514,\"limit\":18446744073692774399,\"pct\":0.0},"                      \
-	"\"shmmni\":{\"used\":2,\"limit\":4096,\"pct\":0.0},"                                        \
+	"\"usage\":{\"semmns\":{\"used\":85,\"limit\":340,\"pct\":25.0},"                          \
+	"\"semmni\":{\"used\":5,\"limit\":50,\"pct\":10.0},"                                       \
+	"\"shmall\":{\"used\":514,\"limit\":18446744073692774399,\"pct\":0.0},"                    \
+	"\"shmmni\":{\"used\":2,\"limit\":4096,\"pct\":0.0},"                                      \
 	"\"msgmni\":{\"used\":0,\"limit\":32000,\"pct\":0.0}}"
 
 static void
 test_host_json(void **state)
 {
 	struct snapshot s;
-	struct view_extra x = {"sorthat", "warn", T_SEEN};
+	struct view_extra x = {.host = "sorthat", .status = "warn", .last_seen = T_SEEN};
 	struct doc d;
 	char *j;
 
@@ -252,7 +252,7 @@ static void
 test_row_json(void **state)
 {
 	struct snapshot s;
-	struct view_extra x = {"sorthat", "ok", T_SEEN};
+	struct view_extra x = {.host = "sorthat", .status = "ok", .last_seen = T_SEEN};
 	struct doc d;
 	char *j;
 
@@ -379,7 +379,7 @@ static void
 test_host_text(void **state)
 {
 	struct snapshot s;
-	struct view_extra x = {"sorthat", "ok", T_SEEN};
+	struct view_extra x = {.host = "sorthat", .status = "ok", .last_seen = T_SEEN};
 	struct doc d;
 	char *t;
 	int rc;
@@ -392,6 +392,8 @@ test_host_text(void **state)
 	assert_string_equal(
 	    t, "sorthat  FreeBSD 11.2-RELEASE  status ok  last seen 2026-11-26T14:00:00Z\n"
 	       "\n"
+	       "no findings\n"
+	       "\n"
 	       "LIMIT   USED                 LIMIT   USE%                  FREE\n"
 	       "semmns    85                   340  25.0%                   255\n"
 	       "semmni     5                    50  10.0%                    45\n"
@@ -401,24 +403,22 @@ test_host_text(void **state)
 	       "semmsl     -                   340      -                     -\n"
 	       "semopm     -                   100      -                     -\n"
 	       "\n"
-	       "T       ID      KEY  MODE  UID  SCOPE  SIZE/NSEMS/QBYTES  NATTCH  CPID  LPID  "
+	       "T       ID      KEY  MODE  OWNER  SCOPE  SIZE/NSEMS/QBYTES  NATTCH  CPID  LPID  "
 	       "CTIME\n"
-	       "sem  65536  5432001  0600   70  host                  17       -     -     -  "
+	       "sem  65536  5432001  0600  70     host                  17       -     -     -  "
 	       "2026-11-25T09:46:40Z\n"
-	       "sem  65537  5432002  0600   70  host                  17       -     -     -  "
+	       "sem  65537  5432002  0600  70     host                  17       -     -     -  "
 	       "2026-11-25T09:46:40Z\n"
-	       "sem  65538  5432003  0600   70  host                  17       -     -     -  "
+	       "sem  65538  5432003  0600  70     host                  17       -     -     -  "
 	       "2026-11-25T09:46:40Z\n"
-	       "sem  65539  5432004  0600   70  host                  17       -     -     -  "
+	       "sem  65539  5432004  0600  70     host                  17       -     -     -  "
 	       "2026-11-25T09:46:40Z\n"
-	       "sem  65540  5432005  0600   70  host                  17       -     -     -  "
+	       "sem  65540  5432005  0600  70     host                  17       -     -     -  "
 	       "2026-11-25T09:46:40Z\n"
-	       "shm     10  5432001  0600   70  host             1048577       3  1234  1240  "
+	       "shm     10  5432001  0600  70     host             1048577       3  1234  1240  "
 	       "2026-11-25T09:46:40Z\n"
-	       "shm     11        0  1600   70  host             1048577       0  1234  1240  "
-	       "2026-11-25T09:46:40Z\n"
-	       "\n"
-	       "no findings\n");
+	       "shm     11        0  1600  70     host             1048577       0  1234  1240  "
+	       "2026-11-25T09:46:40Z\n");
 	free(t);
 	doc_free(&d);
 
@@ -427,9 +427,11 @@ test_host_text(void **state)
 	doc_make(&d, &s, NULL, HOST);
 	t = to_text(&d.obj, HOST, &rc);
 	assert_int_equal(rc, 0);
-	assert_contains(t, "FreeBSD 11.2-RELEASE  taken 2026-11-26T13:59:00Z\n\nLIMIT ");
+	assert_contains(
+	    t, "FreeBSD 11.2-RELEASE  taken 2026-11-26T13:59:00Z\n\nno findings\n\nLIMIT ");
 	assert_contains(t, "semmns     0                   340  0.0%                   340\n");
-	assert_contains(t, "\n\nno IPC objects\n\nno findings\n");
+	assert_contains(t, "\n\nno IPC objects\n");
+	assert_null(strstr(t, "no IPC objects\n\n")); /* it is the end */
 	free(t);
 	doc_free(&d);
 	snapshot_free(&s);
@@ -439,7 +441,7 @@ static void
 test_alarms_text(void **state)
 {
 	struct snapshot s;
-	struct view_extra x = {"sorthat", "crit", T_SEEN};
+	struct view_extra x = {.host = "sorthat", .status = "crit", .last_seen = T_SEEN};
 	struct doc d;
 	char *t;
 	int rc;
@@ -456,7 +458,7 @@ test_alarms_text(void **state)
 	                   "  ! semmns at 85.0%: 102 of 120 used, 18 free\n"
 	                   "  !! semmni at 100.0%: 6 of 6 used, 0 free\n"
 	                   "  !! semmni at 100.0% in ipcns:4026532200: 2 of 2 used, 0 free\n"
-	                   "\nLIMIT ");
+	                   "\nno findings\n\nLIMIT ");
 	/* the scopes table, since there is more than the host */
 	assert_contains(t,
 	                "\n\n"
@@ -469,8 +471,17 @@ test_alarms_text(void **state)
 	                "jail:www          jail   www   shm=new sem=inherit msg=disable        1  "
 	                "    17       0\n"
 	                "\n");
-	assert_contains(t, "sem    102      902  0600    0  jail:www                         17  "
+	assert_contains(t, "sem    102      902  0600  0      jail:www                         17  "
 	                   "     -     -     -  -\n");
+	/* the namespace's usage against its own limits */
+	assert_contains(t, "\n\nLIMITS IN ipcns:4026532200 (ct1)\n"
+	                   "LIMIT   USED  LIMIT    USE%  FREE\n"
+	                   "semmns    34    340   10.0%   306\n"
+	                   "semmni     2      2  100.0%     0\n"
+	                   "shmall     0      -       -     -\n"
+	                   "shmmni     0      -       -     -\n"
+	                   "msgmni     0      -       -     -\n"
+	                   "\nT ");
 	free(t);
 	doc_free(&d);
 	snapshot_free(&s);
@@ -480,8 +491,8 @@ static void
 test_hosts_text(void **state)
 {
 	struct snapshot s, l;
-	struct view_extra x = {"sorthat", "ok", T_SEEN};
-	struct view_extra y = {"linux1", "stale", 0};
+	struct view_extra x = {.host = "sorthat", .status = "ok", .last_seen = T_SEEN};
+	struct view_extra y = {.host = "linux1", .status = "stale", .last_seen = 0};
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	msgpack_zone zone;
@@ -556,7 +567,8 @@ static void
 test_control_chars(void **state)
 {
 	struct snapshot s;
-	struct view_extra x = {"sort\nhat\x1b]0;pwned\x07", "ok", T_SEEN};
+	struct view_extra x = {
+	    .host = "sort\nhat\x1b]0;pwned\x07", .status = "ok", .last_seen = T_SEEN};
 	struct doc d;
 	char *t;
 	int rc;
@@ -666,32 +678,264 @@ test_misshapen(void **state)
 	    t, "-  status -  last seen -\n"
 	       "  !! shmall at 95.0%: 1.5 of x used, - free\n"
 	       "\n"
+	       "FINDINGS\n"
+	       "warn  threshold  semmns is at 82.4% of 340\n"
+	       "-     -          -\n"
+	       "\n"
 	       "LIMIT   USED  LIMIT   USE%  FREE\n"
 	       "semmns     -      -      -     -\n"
 	       "-          -      -      -     -\n"
 	       "shmall   1.5      x  95.0%     -\n"
 	       "\n"
-	       "T    ID  KEY  MODE  UID  SCOPE  SIZE/NSEMS/QBYTES  NATTCH  CPID  LPID  CTIME\n"
-	       "-     -    -  -       -  -                      -       -     -     -  -\n"
-	       "shm   -    -  -       -  -                     -5       -     -     -  -\n"
-	       "\n"
-	       "SEVERITY  KIND       MESSAGE\n"
-	       "warn      threshold  semmns is at 82.4% of 340\n"
-	       "-         -          -\n");
+	       "T    ID  KEY  MODE  OWNER  SCOPE  SIZE/NSEMS/QBYTES  NATTCH  CPID  LPID  CTIME\n"
+	       "-     -    -  -     -      -                      -       -     -     -  -\n"
+	       "shm   -    -  -     -      -                     -5       -     -     -  -\n");
 	free(t);
 	msgpack_zone_destroy(&zone);
 	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Findings of every shape, in an order that is not the severity order. */
+static void
+add_findings(struct snapshot *s)
+{
+	struct finding *f;
+
+	assert_non_null(f = snapshot_add_finding(s));
+	f->kind = FK_ORPHAN;
+	f->severity = SEV_INFO;
+	ifl_strlcpy(f->scope, "host", sizeof(f->scope));
+	ifl_strlcpy(f->message,
+	            "shared memory segment 11 (1048577 bytes, uid 70 pgsql) looks abandoned",
+	            sizeof(f->message));
+	f->has_object = 1;
+	f->otype = IPC_SHM;
+	f->oid = 11;
+	f->age = 7200;
+	f->uid = 70;
+	ifl_strlcpy(f->command, "ipcrm -m 11", sizeof(f->command));
+
+	assert_non_null(f = snapshot_add_finding(s));
+	f->kind = FK_ISOLATION;
+	f->severity = SEV_WARN;
+	ifl_strlcpy(f->message, "jail www shares the host's SysV namespace", sizeof(f->message));
+
+	assert_non_null(f = snapshot_add_finding(s));
+	f->kind = FK_ORPHAN;
+	f->severity = SEV_WARN;
+	ifl_strlcpy(f->scope, "host", sizeof(f->scope));
+	ifl_strlcpy(f->limit, "semmns", sizeof(f->limit));
+	ifl_strlcpy(f->message, "semaphore set 65538 (17 semaphores, uid 70 pgsql) looks abandoned",
+	            sizeof(f->message));
+	f->has_object = 1;
+	f->otype = IPC_SEM;
+	f->oid = 65538;
+	f->age = 10800;
+	f->uid = 70;
+	ifl_strlcpy(f->command, "ipcrm -s 65538", sizeof(f->command));
+
+	assert_non_null(f = snapshot_add_finding(s));
+	f->kind = FK_THRESHOLD; /* the aggregator's kinds go through the same code */
+	f->severity = SEV_CRIT;
+	ifl_strlcpy(f->limit, "semmns", sizeof(f->limit));
+	ifl_strlcpy(f->message, "semmns at 92.0%", sizeof(f->message));
+}
+
+static void
+test_findings_json(void **state)
+{
+	struct snapshot s;
+	struct doc d;
+	char *j;
+
+	(void)state;
+	build(&s);
+	add_findings(&s);
+	ifl_strlcpy(s.objects[0].owner, "pgsql", sizeof(s.objects[0].owner));
+	doc_make(&d, &s, NULL, HOST);
+	j = to_json(&d.obj, 0);
+	assert_contains(
+	    j, "\"findings\":["
+	       "{\"kind\":\"orphan\",\"severity\":\"info\",\"scope\":\"host\","
+	       "\"message\":\"shared memory segment 11 (1048577 bytes, uid 70 pgsql) looks "
+	       "abandoned\",\"type\":\"shm\",\"id\":11,\"age\":7200,\"uid\":70,"
+	       "\"command\":\"ipcrm -m 11\"},"
+	       "{\"kind\":\"isolation\",\"severity\":\"warn\","
+	       "\"message\":\"jail www shares the host's SysV namespace\"},"
+	       "{\"kind\":\"orphan\",\"severity\":\"warn\",\"limit\":\"semmns\",\"scope\":\"host\","
+	       "\"message\":\"semaphore set 65538 (17 semaphores, uid 70 pgsql) looks abandoned\","
+	       "\"type\":\"sem\",\"id\":65538,\"age\":10800,\"uid\":70,"
+	       "\"command\":\"ipcrm -s 65538\"},"
+	       "{\"kind\":\"threshold\",\"severity\":\"crit\",\"limit\":\"semmns\","
+	       "\"message\":\"semmns at 92.0%\"}]}");
+	/* owner only where known */
+	assert_contains(j, "\"nsems\":17,\"otime\":\"2026-11-26T13:50:00Z\","
+	                   "\"ctime\":\"2026-11-25T09:46:40Z\",\"owner\":\"pgsql\"}");
+	assert_contains(j, "\"nsems\":17,\"otime\":null,\"ctime\":\"2026-11-25T09:46:40Z\"}");
+	free(j);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+static void
+test_findings_text(void **state)
+{
+	struct snapshot s;
+	struct view_extra x = {.host = "sorthat", .status = "crit", .last_seen = T_SEEN};
+	struct doc d;
+	char *t;
+	int rc;
+
+	(void)state;
+	build(&s);
+	add_findings(&s);
+	ifl_strlcpy(s.objects[2].owner, "pgsql", sizeof(s.objects[2].owner));
+	doc_make(&d, &s, &x, HOST);
+	t = to_text(&d.obj, HOST, &rc);
+	assert_int_equal(rc, 0);
+	/* right under the summary, most severe first, commands indented below */
+	assert_contains(t,
+	                "sorthat  FreeBSD 11.2-RELEASE  status crit  last seen "
+	                "2026-11-26T14:00:00Z\n"
+	                "\n"
+	                "FINDINGS\n"
+	                "crit  threshold  semmns at 92.0%\n"
+	                "warn  isolation  jail www shares the host's SysV namespace\n"
+	                "warn  orphan     semaphore set 65538 (17 semaphores, uid 70 pgsql) looks "
+	                "abandoned\n"
+	                "    ipcrm -s 65538\n"
+	                "info  orphan     shared memory segment 11 (1048577 bytes, uid 70 pgsql) "
+	                "looks abandoned\n"
+	                "    ipcrm -m 11\n"
+	                "\n"
+	                "LIMIT ");
+	/* OWNER: the name where known, else the uid */
+	assert_contains(t, "T       ID      KEY  MODE  OWNER  SCOPE  SIZE/NSEMS/QBYTES");
+	assert_contains(t, "\nsem  65537  5432002  0600  70     host ");
+	assert_contains(t, "\nsem  65538  5432003  0600  pgsql  host ");
+	assert_null(strstr(t, "no findings"));
+	free(t);
+	doc_free(&d);
+
+	/* a remote document's findings reach the terminal cleaned */
+	ifl_strlcpy(s.findings[0].message, "seg\x1b[2J gone", sizeof(s.findings[0].message));
+	ifl_strlcpy(s.findings[0].command, "ipcrm -m 11\x1b]0;x\x07",
+	            sizeof(s.findings[0].command));
+	ifl_strlcpy(s.objects[2].owner, "pg\x1bsql", sizeof(s.objects[2].owner));
+	doc_make(&d, &s, &x, HOST);
+	t = to_text(&d.obj, HOST, &rc);
+	assert_int_equal(rc, 0);
+	assert_contains(t, "info  orphan     seg?[2J gone\n    ipcrm -m 11?]0;x?\n");
+	assert_contains(t, "\nsem  65538  5432003  0600  pg?sql  host ");
+	assert_null(strchr(t, '\x1b'));
+	assert_null(strchr(t, '\x07'));
+	free(t);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
+/* What the aggregator adds: its findings instead of the snapshot's, recommendations. */
+static void
+test_aggregator_extra(void **state)
+{
+	struct snapshot s;
+	struct finding f[2];
+	struct recommendation r;
+	struct view_extra x = {.host = "sorthat", .status = "crit", .last_seen = T_SEEN};
+	struct doc d;
+	char *j;
+
+	(void)state;
+	build(&s);
+	add_findings(&s); /* the agent's: replaced by the aggregator's below */
+	s.dropped = 3;
+	memset(f, 0, sizeof(f));
+	f[0].kind = FK_RESTART_HEADROOM;
+	f[0].severity = SEV_CRIT;
+	ifl_strlcpy(f[0].limit, "semmns", sizeof(f[0].limit));
+	ifl_strlcpy(f[0].scope, "host", sizeof(f[0].scope));
+	ifl_strlcpy(f[0].message, "pgsql holds 85", sizeof(f[0].message));
+	f[0].opened = T_CTIME;
+	f[0].updated = T_SEEN;
+	f[0].has_headroom = 1;
+	f[0].uid = 70;
+	ifl_strlcpy(f[0].owner, "pgsql", sizeof(f[0].owner));
+	f[0].held = 85;
+	f[0].free = 20;
+	f[0].safe_limit = 425;
+	f[1].kind = FK_FORECAST;
+	f[1].severity = SEV_WARN;
+	ifl_strlcpy(f[1].message, "full soon", sizeof(f[1].message));
+	f[1].exhaust_at = T_SEEN;
+	memset(&r, 0, sizeof(r));
+	ifl_strlcpy(r.limit, "semmns", sizeof(r.limit));
+	r.current = 340;
+	r.peak = 300;
+	r.largest = 85;
+	r.recommended = 512;
+	r.needs_change = 1;
+	r.reboot = 1;
+	ifl_strlcpy(r.file, "/boot/loader.conf", sizeof(r.file));
+	ifl_strlcpy(r.line, "kern.ipc.semmns=512", sizeof(r.line));
+	x.findings = f;
+	x.nfindings = 2;
+	x.recs = &r;
+	x.nrecs = 1;
+
+	doc_make(&d, &s, &x, HOST); /* asserts the document unpacks with nothing left over */
+	j = to_json(&d.obj, 0);
+	assert_contains(j, "\"taken\":\"2026-11-26T13:59:00Z\",\"dropped\":3,\"usage\":{");
+	assert_contains(j,
+	                "\"findings\":[{\"host\":\"sorthat\",\"kind\":\"restart_headroom\","
+	                "\"severity\":\"crit\",\"limit\":\"semmns\",\"scope\":\"host\","
+	                "\"message\":\"pgsql holds 85\",\"opened\":\"2026-11-25T09:46:40Z\","
+	                "\"updated\":\"2026-11-26T14:00:00Z\",\"uid\":70,\"owner\":\"pgsql\","
+	                "\"held\":85,\"free\":20,\"safe_limit\":425},"
+	                "{\"host\":\"sorthat\",\"kind\":\"forecast\",\"severity\":\"warn\","
+	                "\"message\":\"full soon\",\"exhaust_at\":\"2026-11-26T14:00:00Z\"}],"
+	                "\"recommendations\":[{\"limit\":\"semmns\",\"current\":340,\"peak\":300,"
+	                "\"largest_consumer\":85,\"recommended\":512,\"needs_change\":true,"
+	                "\"reboot\":true,\"file\":\"/boot/loader.conf\","
+	                "\"line\":\"kern.ipc.semmns=512\"}]}");
+	free(j);
+	doc_free(&d);
+
+	/* a report row: the same findings and recommendations after the usage */
+	x.row_details = 1;
+	x.recs = NULL;
+	x.nrecs = 0;
+	x.nfindings = 1;
+	doc_make(&d, &s, &x, ROW);
+	j = to_json(&d.obj, 0);
+	assert_contains(j, "\"msgmni\":{\"used\":0,\"limit\":32000,\"pct\":0.0}},\"findings\":[{"
+	                   "\"host\":\"sorthat\",\"kind\":\"restart_headroom\",");
+	assert_contains(j, "\"safe_limit\":425}],\"recommendations\":[]}]");
+	free(j);
+	doc_free(&d);
+
+	/* no aggregator findings given: the snapshot's own, with the host */
+	x.findings = NULL;
+	x.nfindings = 0;
+	doc_make(&d, &s, &x, ROW);
+	j = to_json(&d.obj, 0);
+	assert_contains(j, "\"findings\":[{\"host\":\"sorthat\",\"kind\":\"orphan\",\"severity\":"
+	                   "\"info\",\"scope\":\"host\",");
+	free(j);
+	doc_free(&d);
+	snapshot_free(&s);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_host_json),     cmocka_unit_test(test_host_json_local),
-	    cmocka_unit_test(test_row_json),      cmocka_unit_test(test_scopes_json),
-	    cmocka_unit_test(test_status),        cmocka_unit_test(test_host_text),
-	    cmocka_unit_test(test_alarms_text),   cmocka_unit_test(test_hosts_text),
-	    cmocka_unit_test(test_control_chars), cmocka_unit_test(test_misshapen),
+	    cmocka_unit_test(test_host_json),        cmocka_unit_test(test_host_json_local),
+	    cmocka_unit_test(test_row_json),         cmocka_unit_test(test_scopes_json),
+	    cmocka_unit_test(test_status),           cmocka_unit_test(test_host_text),
+	    cmocka_unit_test(test_alarms_text),      cmocka_unit_test(test_hosts_text),
+	    cmocka_unit_test(test_control_chars),    cmocka_unit_test(test_misshapen),
+	    cmocka_unit_test(test_findings_json),    cmocka_unit_test(test_findings_text),
+	    cmocka_unit_test(test_aggregator_extra),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

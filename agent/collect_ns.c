@@ -1,0 +1,786 @@
+/*
+ * collect_ns.c: Linux IPC namespaces and processes (collect.h).
+ *
+ * Every IPC namespace has its own objects and its own limits.  /proc is
+ * scanned once (at most PROC_MAX processes): each process's IPC namespace is
+ * the inode of /proc/PID/ns/ipc, its owner the real uid of /proc/PID/status.
+ * The agent's own namespace is the host scope; each other one becomes a
+ * scope "ipcns:INODE" read by one dedicated thread that setns()es into it:
+ * setns affects only the calling thread, and the files under /proc/sysvipc
+ * and /proc/sys/kernel opened by that thread show its namespace, so the
+ * procfs parsers of collect_linux.c are reused unchanged.  The thread is
+ * joined before anything else touches the snapshot.
+ *
+ * A scope is named after what runs in it: the container or unit of a
+ * member process (its /proc/PID/cgroup), else the host name of its UTS
+ * namespace when that differs from ours, else its id.  Processes that run
+ * in a container but share our namespace become isolation findings.
+ *
+ * Failures are warnings: a namespace whose processes vanished or that
+ * cannot be entered (no CAP_SYS_ADMIN) is skipped, naming its inode.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "util.h"
+
+#define NS_FILE_MAX   (64u * 1024) /* /proc/PID/status and /proc/PID/cgroup */
+#define NS_CGPATH_MAX 4096         /* one cgroup path */
+#define NS_NONE       UINT32_MAX   /* a process whose namespace is not tracked */
+#define NS_HASH_CAP   8192         /* > 2 x MODEL_MAX_SCOPES: open addressing */
+#define NS_LABEL_MAX  MODEL_NAME_MAX
+#define NS_ID12       12 /* container ids are shown by their first 12 characters */
+
+struct ns_proc {
+	int64_t pid;
+	uint32_t uid;
+	uint32_t ns; /* index into the namespace table, or NS_NONE */
+};
+
+struct ns_entry {
+	uint64_t ino;
+	int64_t pid;    /* one member: the lowest pid seen */
+	uint32_t scope; /* index in the snapshot, valid when read */
+	int read;       /* 1: its objects and limits are in the snapshot */
+};
+
+/* Everything the scan found; entry 0 is the agent's own namespace. */
+struct ns_scan {
+	struct ns_entry *ns;
+	size_t nns;
+	struct ns_proc *procs;
+	size_t nprocs, cap_procs;
+	uint64_t *hkey; /* inode -> index + 1, open addressing */
+	uint32_t *hval;
+	uint64_t own_uts;
+	/* for the reader thread */
+	struct snapshot *s;
+	struct collect_warnings *w;
+	int oom;
+};
+
+/* ---- cgroup labels ---- */
+
+/* Copies n bytes to out with control characters as '?', cut to fit. */
+static void
+ns_clean(char *out, size_t outlen, const char *in, size_t n)
+{
+	size_t i;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; i < n && i + 1 < outlen; i++)
+		out[i] = ((unsigned char)in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
+	out[i] = '\0';
+}
+
+static int
+ns_starts(const char *s, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+
+	return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+static int
+ns_ends(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* n characters of lowercase hex, at least NS_ID12 of them. */
+static int
+ns_hexid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < NS_ID12)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* "PREFIX" + the first 12 characters of id into out. */
+static void
+ns_label12(char *out, size_t outlen, const char *prefix, const char *id, size_t n)
+{
+	char buf[NS_LABEL_MAX];
+	size_t k = strlen(prefix), i;
+
+	if (n > NS_ID12)
+		n = NS_ID12;
+	memcpy(buf, prefix, k);
+	for (i = 0; i < n; i++) /* systemd writes pod uids with '_' for '-' */
+		buf[k + i] = id[i] == '_' ? '-' : id[i];
+	ns_clean(out, outlen, buf, k + n);
+}
+
+/*
+ * The kubepods part of a path (components c[0..n)): the pod uid (hostIPC is
+ * a pod's setting), else the container id of the last component.  Returns 1
+ * with out set, or 0: not a container (a conmon process runs outside the
+ * pod's namespaces).
+ */
+static int
+ns_k8s(char *const *c, const size_t *len, size_t n, char *out, size_t outlen)
+{
+	const char *id = c[n - 1], *p;
+	size_t il = len[n - 1], i;
+
+	if (memmem(id, il, "conmon", 6) != NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const char *x = c[i], *uid;
+		size_t l = len[i], ul;
+
+		/* "pod<uid>" (cgroupfs), "kubepods[-<qos>]-pod<uid>.slice" (systemd) */
+		if (ns_starts(x, l, "pod")) {
+			uid = x + 3;
+			ul = l - 3;
+		} else if (ns_starts(x, l, "kubepods-") && ns_ends(x, l, ".slice") &&
+		           (p = memmem(x, l - 6, "-pod", 4)) != NULL) {
+			uid = p + 4;
+			ul = (size_t)(x + l - 6 - uid);
+		} else {
+			continue;
+		}
+		if (ul >= NS_ID12) {
+			ns_label12(out, outlen, "k8s:", uid, ul);
+			return 1;
+		}
+	}
+	/* "cri-containerd-<id>.scope", "crio-<id>.scope", "docker-<id>.scope", "<id>" */
+	if (ns_ends(id, il, ".scope"))
+		il -= 6;
+	if ((p = memrchr(id, '-', il)) != NULL) {
+		il -= (size_t)(p + 1 - id);
+		id = p + 1;
+	}
+	if (!ns_hexid(id, il))
+		return 0;
+	ns_label12(out, outlen, "k8s:", id, il);
+	return 1;
+}
+
+/*
+ * One cgroup path: 1 with a container label, 2 with a service label (the
+ * last "*.service" component), 0 for neither.
+ */
+static int
+ns_cgroup_path(char *path, char *out, size_t outlen)
+{
+	char *c[64];
+	size_t len[64], n = 0, i;
+	char *p = path;
+	int service = 0;
+
+	while (*p != '\0' && n < NELEM(c)) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		c[n] = p;
+		while (*p != '\0' && *p != '/')
+			p++;
+		len[n] = (size_t)(p - c[n]);
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		const char *x = c[i];
+		size_t l = len[i];
+
+		if (ns_starts(x, l, "kubepods"))
+			return ns_k8s(c + i, len + i, n - i, out, outlen);
+		if (ns_starts(x, l, "docker-") && ns_ends(x, l, ".scope") &&
+		    ns_hexid(x + 7, l - 13)) {
+			ns_label12(out, outlen, "docker:", x + 7, l - 13);
+			return 1;
+		}
+		if (i + 1 < n && l == 6 && memcmp(x, "docker", 6) == 0 &&
+		    ns_hexid(c[i + 1], len[i + 1])) {
+			ns_label12(out, outlen, "docker:", c[i + 1], len[i + 1]);
+			return 1;
+		}
+		if (ns_starts(x, l, "libpod-") && !ns_starts(x, l, "libpod-conmon-") &&
+		    ns_ends(x, l, ".scope") && ns_hexid(x + 7, l - 13)) {
+			ns_label12(out, outlen, "podman:", x + 7, l - 13);
+			return 1;
+		}
+		if ((i + 1 < n && l == 3 && memcmp(x, "lxc", 3) == 0) ||
+		    (ns_starts(x, l, "lxc.payload.") && l > 12)) {
+			char buf[NS_LABEL_MAX];
+			const char *name = l == 3 ? c[i + 1] : x + 12;
+			size_t nl = l == 3 ? len[i + 1] : l - 12;
+
+			if (nl > sizeof(buf) - 5)
+				nl = sizeof(buf) - 5;
+			memcpy(buf, "lxc:", 4);
+			memcpy(buf + 4, name, nl);
+			ns_clean(out, outlen, buf, 4 + nl);
+			return 1;
+		}
+		if (ns_ends(x, l, ".service") && l > 8) {
+			ns_clean(out, outlen, x, l);
+			service = 1;
+		}
+	}
+	return service ? 2 : 0;
+}
+
+int
+ns_cgroup_label(const char *cgroup, char *out, size_t outlen)
+{
+	char path[NS_CGPATH_MAX + 1], service[NS_LABEL_MAX] = "", label[NS_LABEL_MAX];
+	const char *p = cgroup;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	/* "ID:CONTROLLERS:PATH" per line; a container on any line wins */
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *c1 = memchr(p, ':', len), *c2;
+		int rc;
+
+		if (c1 != NULL && (c2 = memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p))) != NULL &&
+		    (size_t)(p + len - (c2 + 1)) <= NS_CGPATH_MAX) {
+			memcpy(path, c2 + 1, (size_t)(p + len - (c2 + 1)));
+			path[p + len - (c2 + 1)] = '\0';
+			label[0] = '\0';
+			rc = ns_cgroup_path(path, label, sizeof(label));
+			if (rc == 1) {
+				ns_clean(out, outlen, label, strlen(label));
+				return 1;
+			}
+			if (rc == 2 && service[0] == '\0')
+				memcpy(service, label, sizeof(service));
+		}
+		p = nl != NULL ? nl + 1 : p + len;
+	}
+	if (service[0] != '\0') {
+		ns_clean(out, outlen, service, strlen(service));
+		return 2;
+	}
+	return 0;
+}
+
+/* ---- the scan ---- */
+
+/* Reads /proc/PID/NAME (bounded); -1 with errno. */
+static int
+ns_read_pid_file(int64_t pid, const char *name, char **text)
+{
+	char path[64];
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%lld/%s", (long long)pid, name);
+	return read_file_bounded(path, NS_FILE_MAX, text, &len);
+}
+
+/* The real uid from the "Uid:" line of a status file; -1 when there is none. */
+static int
+ns_status_uid(const char *text, uint32_t *uid)
+{
+	const char *p = text;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, "Uid:", 4) == 0) {
+			char num[16];
+			const char *b = p + 4, *errstr;
+			size_t n = 0;
+			uint64_t v;
+
+			while (*b == ' ' || *b == '\t')
+				b++;
+			while (b[n] >= '0' && b[n] <= '9' && n < sizeof(num) - 1)
+				n++;
+			if (b[n] != '\t' && b[n] != ' ' && b[n] != '\n' && b[n] != '\0')
+				return -1;
+			memcpy(num, b, n);
+			num[n] = '\0';
+			if (parse_u64(num, 0, UINT32_MAX, &v, &errstr) == -1)
+				return -1;
+			*uid = (uint32_t)v;
+			return 0;
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return -1;
+}
+
+/* The inode of /proc/PID/ns/NAME; -1 with errno. */
+static int
+ns_inode(int64_t pid, const char *name, uint64_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%lld/ns/%s", (long long)pid, name);
+	if (stat(path, &st) == -1)
+		return -1;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* Index of namespace ino, added when new; NS_NONE when the table is full. */
+static uint32_t
+ns_lookup(struct ns_scan *sc, uint64_t ino, int64_t pid, int *full)
+{
+	size_t h = (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 51) & (NS_HASH_CAP - 1);
+	struct ns_entry *e;
+
+	while (sc->hkey[h] != 0) {
+		if (sc->hkey[h] == ino) {
+			e = &sc->ns[sc->hval[h]];
+			if (pid < e->pid)
+				e->pid = pid;
+			return sc->hval[h];
+		}
+		h = (h + 1) & (NS_HASH_CAP - 1);
+	}
+	/* the host scope is one of MODEL_MAX_SCOPES */
+	if (sc->nns >= MODEL_MAX_SCOPES) {
+		*full = 1;
+		return NS_NONE;
+	}
+	e = &sc->ns[sc->nns];
+	memset(e, 0, sizeof(*e));
+	e->ino = ino;
+	e->pid = pid;
+	sc->hkey[h] = ino;
+	sc->hval[h] = (uint32_t)sc->nns;
+	return (uint32_t)sc->nns++;
+}
+
+static int
+ns_add_proc(struct ns_scan *sc, int64_t pid, uint32_t uid, uint32_t ns)
+{
+	struct ns_proc *v;
+
+	if (sc->nprocs == sc->cap_procs) {
+		size_t ncap = sc->cap_procs ? sc->cap_procs * 2 : 1024;
+
+		if (ncap > PROC_MAX)
+			ncap = PROC_MAX;
+		if ((v = reallocarray(sc->procs, ncap, sizeof(*v))) == NULL)
+			return -1;
+		sc->procs = v;
+		sc->cap_procs = ncap;
+	}
+	sc->procs[sc->nprocs].pid = pid;
+	sc->procs[sc->nprocs].uid = uid;
+	sc->procs[sc->nprocs].ns = ns;
+	sc->nprocs++;
+	return 0;
+}
+
+/* Containers seen in our namespace, each reported once. */
+struct ns_shared {
+	size_t n;
+	char (*label)[NS_LABEL_MAX];
+};
+
+/* "docker:0123456789ab shares the host's IPC namespace (--ipc=host), ..." */
+static int
+ns_isolation(struct snapshot *s, struct ns_shared *sh, const char *label)
+{
+	struct finding *f;
+	const char *how;
+	size_t i;
+
+	for (i = 0; i < sh->n; i++)
+		if (strcmp(sh->label[i], label) == 0)
+			return 0;
+	if (sh->n >= MODEL_MAX_FINDINGS || (f = snapshot_add_finding(s)) == NULL)
+		return 0; /* full: the first ones are reported */
+	if (sh->n % 64 == 0) {
+		char(*nl)[NS_LABEL_MAX] = reallocarray(sh->label, sh->n + 64, sizeof(*nl));
+
+		if (nl == NULL) {
+			s->nfindings--;
+			return -1;
+		}
+		sh->label = nl;
+	}
+	memcpy(sh->label[sh->n++], label, NS_LABEL_MAX);
+	if (strncmp(label, "k8s:", 4) == 0)
+		how = "hostIPC: true";
+	else if (strncmp(label, "lxc:", 4) == 0)
+		how = "no IPC namespace of its own";
+	else
+		how = "--ipc=host";
+	f->kind = FK_ISOLATION;
+	f->severity = SEV_WARN;
+	ifl_strlcpy(f->scope, "host", sizeof(f->scope));
+	snprintf(f->message, sizeof(f->message),
+	         "container %s shares the host's IPC namespace (%s), so it can read and remove "
+	         "the host's objects",
+	         label, how);
+	return 0;
+}
+
+/* Numeric /proc entries: pids 1 .. 2^31-1. */
+static int
+ns_pid_name(const char *name, int64_t *pid)
+{
+	const char *errstr;
+
+	if (name[0] < '1' || name[0] > '9')
+		return -1;
+	return parse_i64(name, 1, INT32_MAX, pid, &errstr);
+}
+
+/*
+ * Walks /proc.  Returns 0, or -1 when out of memory.  *complete is 0 when
+ * some process could not be placed (the table is then no basis for orphans).
+ */
+static int
+ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct collect_warnings *w,
+        int *complete)
+{
+	int root = geteuid() == 0, warned_perm = 0, full = 0, warned_uid = 0, others = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*complete = 1;
+	if ((d = opendir("/proc")) == NULL) {
+		collect_warn(w, "/proc: %s; processes not listed, no orphans reported",
+		             strerror(errno));
+		*complete = 0;
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *text = NULL, label[NS_LABEL_MAX];
+		uint64_t ino;
+		uint32_t uid, ns;
+		int64_t pid;
+		int seen = 1; /* 0: its namespace could not be read */
+
+		if (ns_pid_name(de->d_name, &pid) == -1)
+			continue;
+		if (sc->nprocs >= PROC_MAX) {
+			collect_warn(w, "/proc: more than %d processes; no orphans reported",
+			             PROC_MAX);
+			*complete = 0;
+			break;
+		}
+		if (ns_inode(pid, "ipc", &ino) == -1) {
+			if (errno == ENOENT || errno == ESRCH)
+				continue; /* gone, or a zombie: it holds nothing */
+			if (!warned_perm && (errno == EACCES || errno == EPERM)) {
+				collect_warn(
+				    w,
+				    "/proc/%lld/ns/ipc: %s%s: processes whose IPC namespace "
+				    "cannot be seen count as this namespace's",
+				    (long long)pid, strerror(errno), root ? "" : " (not root)");
+				warned_perm = 1;
+			}
+			ino = sc->ns[0].ino;
+			seen = 0;
+		}
+		if (ns_read_pid_file(pid, "status", &text) == -1) {
+			if (errno == ENOENT || errno == ESRCH)
+				continue;
+			if (!warned_uid)
+				collect_warn(w, "/proc/%lld/status: %s; no orphans reported",
+				             (long long)pid, strerror(errno));
+			warned_uid = 1;
+			*complete = 0;
+			continue;
+		}
+		if (ns_status_uid(text, &uid) == -1) {
+			if (!warned_uid)
+				collect_warn(w,
+				             "/proc/%lld/status: no Uid line; no orphans reported",
+				             (long long)pid);
+			warned_uid = 1;
+			*complete = 0;
+			free(text);
+			continue;
+		}
+		free(text);
+		text = NULL;
+
+		/* without root no namespace can be entered: all count as ours */
+		if (ino != sc->ns[0].ino && !root)
+			others = 1;
+		ns = (ino == sc->ns[0].ino || !root) ? 0 : ns_lookup(sc, ino, pid, &full);
+		/* a container in our namespace (only when that is known for sure) */
+		if (ns == 0 && seen && root && ns_read_pid_file(pid, "cgroup", &text) == 0) {
+			if (ns_cgroup_label(text, label, sizeof(label)) == 1 &&
+			    ns_isolation(s, sh, label) == -1) {
+				free(text);
+				closedir(d);
+				return -1;
+			}
+			free(text);
+		}
+		if (ns_add_proc(sc, pid, uid, ns) == -1) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	if (full)
+		collect_warn(w, "more than %d IPC namespaces: the others are not reported",
+		             MODEL_MAX_SCOPES - 1);
+	if (others && !warned_perm)
+		collect_warn(w, "not root: other IPC namespaces are not read; their processes "
+		                "count as this one's");
+	return 0;
+}
+
+/* ---- the reader thread ---- */
+
+/*
+ * Opens /proc/PID/ns/ipc of a member of namespace i whose inode is still
+ * the namespace's (pids are reused): the recorded member first, then any
+ * other.  Returns the fd, or -1; *pidp is the member used.
+ */
+static int
+ns_open_member(const struct ns_scan *sc, uint32_t i, int64_t *pidp)
+{
+	char path[64];
+	struct stat st;
+	size_t k;
+	int64_t pid = sc->ns[i].pid;
+	int fd;
+
+	for (k = 0;; k++) {
+		snprintf(path, sizeof(path), "/proc/%lld/ns/ipc", (long long)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+			if (fstat(fd, &st) == 0 && (uint64_t)st.st_ino == sc->ns[i].ino) {
+				*pidp = pid;
+				return fd;
+			}
+			close(fd);
+		}
+		/* the next member of namespace i in the process list */
+		for (; k < sc->nprocs; k++)
+			if (sc->procs[k].ns == i && sc->procs[k].pid != sc->ns[i].pid)
+				break;
+		if (k >= sc->nprocs)
+			return -1;
+		pid = sc->procs[k].pid;
+	}
+}
+
+/* A name for namespace i from member pid: cgroup, else UTS host name, else "". */
+static void
+ns_label(struct ns_scan *sc, int64_t pid, char *out, size_t outlen)
+{
+	struct utsname un;
+	char *text, path[64];
+	uint64_t uts;
+	int fd;
+
+	out[0] = '\0';
+	if (ns_read_pid_file(pid, "cgroup", &text) == 0) {
+		ns_cgroup_label(text, out, outlen);
+		free(text);
+		if (out[0] != '\0')
+			return;
+	}
+	/* the host name only means something when it is not our own */
+	if (sc->own_uts == 0 || ns_inode(pid, "uts", &uts) == -1 || uts == sc->own_uts)
+		return;
+	snprintf(path, sizeof(path), "/proc/%lld/ns/uts", (long long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	/* this thread only: it exits when the namespaces are read */
+	if (setns(fd, CLONE_NEWUTS) == 0 && uname(&un) == 0 && un.nodename[0] != '\0' &&
+	    strcmp(un.nodename, "(none)") != 0)
+		ns_clean(out, outlen, un.nodename, strnlen(un.nodename, sizeof(un.nodename)));
+	close(fd);
+}
+
+/* Warnings of one namespace, prefixed with its id. */
+static void
+ns_forward_warnings(struct collect_warnings *w, const struct collect_warnings *nw, const char *id)
+{
+	size_t k;
+
+	for (k = 0; k < nw->n; k++)
+		collect_warn(w, "%s: %s", id, nw->v[k]);
+	if (w != NULL && nw->total > nw->n)
+		w->total += nw->total - nw->n;
+}
+
+/* Reads namespace i into the snapshot; problems are warnings. */
+static void
+ns_read_one(struct ns_scan *sc, uint32_t i)
+{
+	struct ns_entry *e = &sc->ns[i];
+	struct collect_warnings nw;
+	struct snapshot *s = sc->s;
+	struct ipc_scope *scope;
+	char id[MODEL_NAME_MAX], label[NS_LABEL_MAX], err[MODEL_TEXT_MAX];
+	size_t nobjects = s->nobjects;
+	uint32_t idx;
+	int64_t pid;
+	int fd, t;
+
+	snprintf(id, sizeof(id), "ipcns:%llu", (unsigned long long)e->ino);
+	if ((fd = ns_open_member(sc, i, &pid)) == -1) {
+		collect_warn(sc->w, "%s: its processes are gone; skipped", id);
+		return;
+	}
+	if (setns(fd, CLONE_NEWIPC) == -1) {
+		collect_warn(sc->w, "%s: cannot enter it (setns: %s%s); skipped", id,
+		             strerror(errno), errno == EPERM ? ", needs CAP_SYS_ADMIN" : "");
+		close(fd);
+		return;
+	}
+	close(fd);
+	e->pid = pid;
+	ns_label(sc, pid, label, sizeof(label));
+	if ((scope = snapshot_add_scope(s, id, label[0] != '\0' ? label : id, SCOPE_IPCNS)) ==
+	    NULL) {
+		collect_warn(sc->w, "%s: no room for another scope; skipped", id);
+		return;
+	}
+	idx = (uint32_t)(s->nscopes - 1);
+	scope->own_limits = 1;
+	for (t = IPC_SHM; t <= IPC_MSG; t++)
+		scope->iso[t] = ISO_NEW;
+
+	memset(&nw, 0, sizeof(nw));
+	if (procfs_read_limits("", &scope->limits, &nw, err, sizeof(err)) == -1 ||
+	    procfs_read_objects("", s, idx, &nw, err, sizeof(err)) == -1) {
+		ns_forward_warnings(sc->w, &nw, id);
+		collect_warn(sc->w, "%s: %s; skipped", id, err);
+		/* undo: the scope was the last one added, its objects the last ones */
+		s->nobjects = nobjects;
+		s->nscopes--;
+		return;
+	}
+	ns_forward_warnings(sc->w, &nw, id);
+	e->scope = idx;
+	e->read = 1;
+}
+
+static void *
+ns_thread(void *arg)
+{
+	struct ns_scan *sc = arg;
+	uint32_t i;
+
+	for (i = 1; i < sc->nns; i++)
+		ns_read_one(sc, i);
+	return NULL;
+}
+
+/* ---- collect_ns ---- */
+
+static void
+ns_scan_free(struct ns_scan *sc)
+{
+	free(sc->ns);
+	free(sc->procs);
+	free(sc->hkey);
+	free(sc->hval);
+}
+
+int
+collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w, char *err,
+           size_t errlen)
+{
+	struct ns_scan sc;
+	struct ns_shared sh = {0, NULL};
+	struct stat st;
+	pthread_t th;
+	char path[64];
+	size_t k;
+	int complete = 0, rc = -1, e, pass;
+
+	memset(&sc, 0, sizeof(sc));
+	if (stat("/proc/self/ns/ipc", &st) == -1) {
+		collect_warn(w, "/proc/self/ns/ipc: %s; IPC namespaces and processes not read",
+		             strerror(errno));
+		return 0;
+	}
+	if ((sc.ns = calloc(MODEL_MAX_SCOPES, sizeof(*sc.ns))) == NULL ||
+	    (sc.hkey = calloc(NS_HASH_CAP, sizeof(*sc.hkey))) == NULL ||
+	    (sc.hval = calloc(NS_HASH_CAP, sizeof(*sc.hval))) == NULL)
+		goto oom;
+	sc.ns[0].ino = (uint64_t)st.st_ino;
+	sc.ns[0].pid = getpid();
+	sc.ns[0].read = 1; /* scope 0, already read by collect_linux */
+	sc.nns = 1;
+	if (stat("/proc/self/ns/uts", &st) == 0)
+		sc.own_uts = (uint64_t)st.st_ino;
+	sc.s = s;
+	sc.w = w;
+
+	if (ns_walk(&sc, s, &sh, w, &complete) == -1)
+		goto oom;
+
+	if (sc.nns > 1) {
+		/* the thread is the only one touching s and w until it is joined */
+		if ((e = pthread_create(&th, NULL, ns_thread, &sc)) != 0) {
+			collect_warn(w,
+			             "cannot start the namespace reader: %s; only this IPC "
+			             "namespace is reported",
+			             strerror(e));
+		} else {
+			pthread_join(th, NULL);
+		}
+	}
+
+	/* owner names: each namespace's own /etc/passwd, through a member's root */
+	for (k = 1; k < sc.nns; k++) {
+		if (!sc.ns[k].read)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%lld/root/etc/passwd", (long long)sc.ns[k].pid);
+		linux_set_owners(s, sc.ns[k].scope, path);
+	}
+
+	/*
+	 * The process table: first the member each namespace was entered
+	 * through (orphan.c builds its nsenter command from the first process
+	 * of a scope), then all the others.
+	 */
+	if (pt != NULL) {
+		pt->n = 0;
+		for (pass = 0; pass < 2; pass++) {
+			for (k = 0; k < sc.nprocs; k++) {
+				uint32_t ns = sc.procs[k].ns;
+				int known = ns != NS_NONE && sc.ns[ns].read;
+				int member = known && ns != 0 && sc.procs[k].pid == sc.ns[ns].pid;
+
+				if (member != (pass == 0))
+					continue;
+				if (proc_table_add(pt, sc.procs[k].pid, sc.procs[k].uid,
+				                   known ? sc.ns[ns].scope : PROC_SCOPE_NONE) == -1)
+					goto oom;
+			}
+		}
+		pt->valid = complete;
+	}
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "IPC namespaces: out of memory");
+	if (pt != NULL)
+		pt->valid = 0;
+out:
+	free(sh.label);
+	ns_scan_free(&sc);
+	return rc;
+}
