@@ -128,9 +128,14 @@ ssl_reason(struct client *c, int sslerr, const char *what, char *err, size_t err
 	if (sslerr == -1)
 		snprintf(err, errlen, "%s: %s timed out after %d ms", c->server, what,
 			 c->timeout_ms);
-	else if (sslerr == SSL_ERROR_ZERO_RETURN || (sslerr == SSL_ERROR_SYSCALL && errno == 0) ||
+	else if (sslerr == SSL_ERROR_ZERO_RETURN ||
+		 (sslerr == SSL_ERROR_SYSCALL &&
+		  (errno == 0 || errno == ECONNRESET || errno == EPIPE)) ||
 		 (sslerr == SSL_ERROR_SSL && strstr(tls, "unexpected eof") != NULL))
-		snprintf(err, errlen, "%s: connection closed by the aggregator during %s",
+		/* with TLS 1.3 a refused client certificate shows up only here */
+		snprintf(err, errlen,
+			 "%s: connection closed by the aggregator during %s (was this "
+			 "certificate refused? see the aggregator's log)",
 			 c->server, what);
 	else if (tls[0] != '\0')
 		snprintf(err, errlen, "%s: %s failed: %s", c->server, what, tls);
