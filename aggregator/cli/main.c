@@ -1,14 +1,13 @@
 /*
- * main.c: ipcfleet, the query CLI.  One table entry per command.
+ * main.c: ipcfleet, the query CLI.  One table entry per command, with its
+ * options: the parser, the usage text and `COMMAND --help` all come from
+ * the table.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -20,279 +19,373 @@
 #endif
 #define SYSTEM_CONFIG IPCFLEET_SYSCONFDIR "/ipcfleet/cli.conf"
 
-#define OFF(f) offsetof(struct cli_config, f)
-static const struct cfg_key cli_schema[] = {
-	{"cli", "server", CFG_STRING, OFF(server), 0, 0, NULL, "aggregator HOST:PORT"},
-	{"cli", "cert", CFG_PATH, OFF(cert), 0, 0, NULL, "admin certificate"},
-	{"cli", "key", CFG_PATH, OFF(key), 0, 0, NULL, "admin private key (mode 0600)"},
-	{"cli", "ca", CFG_PATH, OFF(ca), 0, 0, NULL, "CA of the aggregator's certificate"},
-	{"cli", "timeout", CFG_DURATION, OFF(timeout), 1, 600, NULL, "per network operation"},
-	{NULL, NULL, 0, 0, 0, 0, NULL, NULL},
-};
-
-struct cli_cmd {
-	const char *name;
-	int minargs, maxargs;
-	const char *usage;
-	const char *help;
-	int (*fn)(const struct cli_config *c, int argc, char **argv);
-};
-
-static void usage(FILE *fp);
-
+/* hosts and host: the foundation's text views (common/view_text.c). */
 static int
-fail(const char *msg)
+cmd_view(const struct cli_run *r, const char *cmd, const char *name,
+         int (*text)(const msgpack_object *, FILE *))
 {
-	fprintf(stderr, "ipcfleet: %s\n", msg);
-	return 1;
-}
-
-/* Prints a reply body as JSON, or via the text renderer. */
-static int
-show(const struct cli_config *c, const msgpack_object *body,
-     int (*text)(const msgpack_object *, FILE *))
-{
-	struct buf out;
-	int rc = 0;
-
-	if (!c->json) {
-		if (text(body, stdout) == -1)
-			return fail("the aggregator's reply has an unexpected shape");
-		return fflush(stdout) == 0 ? 0 : 1;
-	}
-	buf_init(&out, 1024u * 1024 * 1024);
-	if (mp_to_json(body, &out, 1) == -1 || buf_puts(&out, "\n") == -1)
-		rc = fail("cannot render the reply as JSON");
-	else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
-		rc = fail("cannot write to standard output");
-	buf_free(&out);
-	return rc;
-}
-
-static int
-run_query(const struct cli_config *c, const char *cmd, const char *argname, const char *argval,
-	  int (*text)(const msgpack_object *, FILE *))
-{
-	struct msg_query q;
 	struct proto_doc doc;
 	const msgpack_object *body;
+	const char *kv[2] = {"name", name};
+	struct buf out;
 	char err[1024];
 	int rc;
 
-	memset(&q, 0, sizeof(q));
-	q.id = 1;
-	ifl_strlcpy(q.cmd, cmd, sizeof(q.cmd));
-	if (argname != NULL) {
-		if (strlen(argval) >= sizeof(q.args[0].value)) {
-			fprintf(stderr, "ipcfleet: argument too long\n");
-			return 2;
-		}
-		ifl_strlcpy(q.args[0].name, argname, sizeof(q.args[0].name));
-		ifl_strlcpy(q.args[0].value, argval, sizeof(q.args[0].value));
-		q.nargs = 1;
+	if ((rc = cli_fetch(r, cmd, kv, name != NULL, &doc, &body, err, sizeof(err))) != CLI_OK)
+		return cli_fail(rc, "%s", err);
+	if (!r->json) {
+		rc = text(body, stdout) == -1
+		         ? cli_fail(CLI_FAIL, "the aggregator's reply has an unexpected shape")
+		     : fflush(stdout) == 0 ? CLI_OK
+		                           : cli_fail(CLI_FAIL, "cannot write to standard output");
+	} else {
+		buf_init(&out, RENDER_MAX_OUT);
+		rc = cli_json_body(body, &out) == -1
+		         ? cli_fail(CLI_FAIL, "cannot render the reply as JSON")
+		         : cli_output(&out, NULL);
+		buf_free(&out);
 	}
-	if (cli_query(c, &q, &doc, &body, err, sizeof(err)) == -1)
-		return fail(err);
-	rc = show(c, body, text);
 	proto_doc_free(&doc);
 	return rc;
 }
 
 static int
-cmd_hosts(const struct cli_config *c, int argc, char **argv)
+cmd_hosts(const struct cli_run *r, const struct cli_args *a)
 {
-	(void)argc;
-	(void)argv;
-	return run_query(c, "hosts", NULL, NULL, view_text_hosts);
+	(void)a;
+	return cmd_view(r, "hosts", NULL, view_text_hosts);
 }
 
 static int
-cmd_host(const struct cli_config *c, int argc, char **argv)
+cmd_host(const struct cli_run *r, const struct cli_args *a)
 {
-	(void)argc;
-	return run_query(c, "host", "name", argv[0], view_text_host);
+	return cmd_view(r, "host", a->pos[0], view_text_host);
 }
 
-static const struct cli_cmd cli_cmds[] = {
-	{"hosts", 0, 0, "hosts", "one row per host: status, use% of each limit, last seen",
-	 cmd_hosts},
-	{"host", 1, 1, "host NAME",
-	 "limits, usage, scopes, objects and findings of one host", cmd_host},
+static const struct cli_opt trend_opts[] = {
+    {"since", 0, "DURATION", "how far back: 12h, 7d (default), up to 400d"},
+    {"csv", 0, NULL, "CSV instead: t,used,limit[,min,max,mean]"},
+    {"scale", 0, "auto|limit|max", "bars against the limit or the largest value"},
 };
+
+static const struct cli_opt top_opts[] = {
+    {"by", 0, "LIMITS", "limits to rank by (default semmns,shmall)"},
+    {"count", 0, "N", "rows to show, 1 to 1000 (default 20)"},
+};
+
+static const struct cli_opt report_opts[] = {
+    {"format", 0, "text|json|csv|html", "text (default); html is one self-contained file"},
+    {"output", 'o', "FILE", "write to FILE (atomically), not standard output"},
+};
+
+static const struct cli_opt plan_opts[] = {
+    {"pg-version", 0, "V", "version: 9.6, 12, 17.4 (9.4 and later)"},
+    {"max-connections", 0, "N", "max_connections (required)"},
+    {"autovacuum-max-workers", 0, "N", "autovacuum_max_workers (default 3)"},
+    {"max-worker-processes", 0, "N", "max_worker_processes (default 8)"},
+    {"max-wal-senders", 0, "N", "max_wal_senders (default 10; counted from 12)"},
+    {"num-os-semaphores", 0, "N", "18+: what postgres -C num_os_semaphores says"},
+    {"host", 0, "NAME", "also say whether it fits on NAME now"},
+};
+
+static const struct cli_cmd cli_cmds[] = {
+    {"hosts", "", 0, 0, NULL, 0, "one row per host: status, use% of each limit, last seen", 0,
+     cmd_hosts},
+    {"host", "NAME", 1, 1, NULL, 0, "limits, usage, objects, findings, advice for one host", 0,
+     cmd_host},
+    {"alerts", "", 0, 0, NULL, 0, "every open finding in the fleet, worst first", 0, cmd_alerts},
+    {"trend", "NAME LIMIT", 2, 2, trend_opts, NELEM(trend_opts),
+     "one limit's usage on one host over time, as a sparkline", 0, cmd_trend},
+    {"top", "", 0, 0, top_opts, NELEM(top_opts),
+     "the largest consumers across the fleet (host, scope, owner)", 0, cmd_top},
+    {"orphans", "", 0, 0, NULL, 0, "objects that look abandoned, and how to remove each", 0,
+     cmd_orphans},
+    {"report", "", 0, 0, report_opts, NELEM(report_opts),
+     "the fleet capacity report: usage, findings, settings", 0, cmd_report},
+    {"plan", "postgres", 1, 1, plan_opts, NELEM(plan_opts),
+     "SysV semaphores PostgreSQL needs; with --host, does it fit", 0, cmd_plan},
+    {"check", "NAME", 1, 1, NULL, 0, "Nagios/Icinga plugin: status line, perfdata, exit 0-3", 1,
+     cmd_check},
+};
+
+/* "  --since DURATION" */
+static void
+opt_synopsis(const struct cli_opt *o, char *buf, size_t len)
+{
+	if (o->shortopt != 0)
+		snprintf(buf, len, "-%c, --%s%s%s", o->shortopt, o->name, o->arg ? " " : "",
+		         o->arg ? o->arg : "");
+	else
+		snprintf(buf, len, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+}
+
+static void
+cmd_synopsis(const struct cli_cmd *cmd, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", cmd->name, cmd->synopsis[0] ? " " : "", cmd->synopsis);
+}
 
 static void
 usage(FILE *fp)
 {
-	size_t i;
+	char syn[128];
+	size_t i, k;
 
-	fprintf(fp, "usage: ipcfleet [--config FILE] [--server HOST:PORT] [--cert F --key F --ca F]\n"
-		    "                [--json] COMMAND [ARGS]\n\n"
-		    "Queries an ipcfleet aggregator about the SysV IPC limits of a fleet.\n\n"
-		    "Commands:\n");
-	for (i = 0; i < NELEM(cli_cmds); i++)
-		fprintf(fp, "  %-14s %s\n", cli_cmds[i].usage, cli_cmds[i].help);
 	fprintf(fp,
-		"\nOptions:\n"
-		"  --config FILE       configuration; else $IPCFLEET_CONFIG, else\n"
-		"                      ~/.config/ipcfleet/cli.conf, else " SYSTEM_CONFIG "\n"
-		"  --server HOST:PORT  aggregator to ask (overrides [cli] server)\n"
-		"  --cert/--key/--ca F admin certificate, its key, and the fleet CA\n"
-		"  --json              machine-readable output (shapes in CONTRACT.md)\n"
-		"  --timeout SECONDS   per network operation (default 10)\n"
-		"  -h, --help          this help;  --version  the version\n"
-		"\nExamples:\n"
-		"  ipcfleet hosts                 which hosts are near a limit?\n"
-		"  ipcfleet host db7              what is wrong on db7, and what holds it\n"
-		"  ipcfleet --json hosts | jq '.[] | select(.status != \"ok\")'\n"
-		"\nExit status: 0 success, 1 runtime failure (cannot connect, refused,\n"
-		"unknown host), 2 usage error.\n");
+	        "usage: ipcfleet [--config FILE] [--server HOST:PORT] [--cert F --key F --ca F]\n"
+	        "                [--json] COMMAND [ARGS] [OPTIONS]\n\n"
+	        "Queries an ipcfleet aggregator about the SysV IPC limits of a fleet.\n\n"
+	        "Commands:\n");
+	for (i = 0; i < NELEM(cli_cmds); i++) {
+		const struct cli_cmd *cmd = &cli_cmds[i];
+
+		cmd_synopsis(cmd, syn, sizeof(syn));
+		fprintf(fp, "  %-18s %s\n", syn, cmd->help);
+		for (k = 0; k < cmd->nopts; k++) {
+			opt_synopsis(&cmd->opts[k], syn, sizeof(syn));
+			if (strlen(syn) > 26)
+				fprintf(fp, "      %s\n%33s%s\n", syn, "", cmd->opts[k].help);
+			else
+				fprintf(fp, "      %-26s %s\n", syn, cmd->opts[k].help);
+		}
+	}
+	fprintf(fp, "\nOptions (before or after the command):\n"
+	            "  --config FILE       configuration; else $IPCFLEET_CONFIG, else\n"
+	            "                      ~/.config/ipcfleet/cli.conf, else\n"
+	            "                      " SYSTEM_CONFIG "\n"
+	            "  --server HOST:PORT  aggregator to ask (overrides [cli] server)\n"
+	            "  --cert/--key/--ca F admin certificate, its key, and the fleet CA\n"
+	            "  --json              machine-readable output (shapes in CONTRACT.md)\n"
+	            "  --timeout SECONDS   per network operation (default 10)\n"
+	            "  -h, --help          this help (COMMAND --help: that command's);\n"
+	            "  --version           the version\n"
+	            "\nExamples:\n"
+	            "  ipcfleet alerts                what needs attention, worst first\n"
+	            "  ipcfleet host db7              what is wrong on db7, and what holds it\n"
+	            "  ipcfleet trend db7 semmns --since 14d\n"
+	            "  ipcfleet report --format html -o fleet.html\n"
+	            "  ipcfleet plan postgres --pg-version 9.6 --max-connections 200 --host db7\n"
+	            "  ipcfleet --json hosts | jq '.[] | select(.status != \"ok\")'\n"
+	            "\nExit status: 0 success, 1 runtime failure (cannot connect, refused,\n"
+	            "unknown host), 2 usage error.  Exception: check is a monitoring plugin and\n"
+	            "uses the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, and 3 UNKNOWN for\n"
+	            "an unknown or stale host and for its own failures (cannot connect, bad\n"
+	            "arguments), so that a broken check never pages as WARNING or CRITICAL.\n");
 }
 
-/* Finds the configuration file: returns the path, or NULL when none exists. */
-static const char *
-find_config(const char *flag, char *buf, size_t len, int *explicit)
+static void
+cmd_usage(FILE *fp, const struct cli_cmd *cmd)
 {
-	const char *env = getenv("IPCFLEET_CONFIG");
-	struct stat st;
+	char syn[128];
+	size_t k;
 
-	*explicit = 1;
-	if (flag != NULL)
-		return flag;
-	if (env != NULL && *env != '\0')
-		return env;
-	*explicit = 0;
-	if (expand_tilde("~/.config/ipcfleet/cli.conf", buf, len) == 0 && stat(buf, &st) == 0)
-		return buf;
-	if (stat(SYSTEM_CONFIG, &st) == 0)
-		return SYSTEM_CONFIG;
+	cmd_synopsis(cmd, syn, sizeof(syn));
+	fprintf(fp, "usage: ipcfleet [GLOBAL OPTIONS] %s%s%s\n\n%s.\n", syn,
+	        cmd->nopts > 0 ? " [OPTIONS]" : "", strcmp(cmd->name, "check") ? " [--json]" : "",
+	        cmd->help);
+	if (cmd->nopts > 0)
+		fputs("\nOptions:\n", fp);
+	for (k = 0; k < cmd->nopts; k++) {
+		opt_synopsis(&cmd->opts[k], syn, sizeof(syn));
+		fprintf(fp, "  %-28s %s\n", syn, cmd->opts[k].help);
+	}
+	if (cmd->plugin)
+		fputs(
+		    "\nPrints \"IPCFLEET OK|WARNING|CRITICAL|UNKNOWN - NAME: TEXT | PERFDATA\".\n"
+		    "Exit 0 no open finding (or only info), 1 worst open finding is warn, 2 crit,\n"
+		    "3 unknown or stale host, cannot connect, or bad arguments.  Perfdata per\n"
+		    "counted limit: limit=used;warn;crit;0;max (warn/crit at 80%/90% of max).\n",
+		    fp);
+	fputs("\nSee ipcfleet --help for the global options.\n", fp);
+}
+
+/* A usage error: one line; a plugin reports it as UNKNOWN on stdout. */
+static int
+usage_error(const struct cli_cmd *cmd, const char *what, const char *arg)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s%.64s; see ipcfleet %s --help", what, arg != NULL ? arg : "",
+	         cmd != NULL ? cmd->name : "");
+	if (cmd != NULL && cmd->plugin) {
+		struct buf out;
+		int code;
+
+		buf_init(&out, 4096);
+		code = render_check_unknown(NULL, msg, &out);
+		if (!buf_failed(&out))
+			fwrite(out.data, 1, out.len, stdout);
+		buf_free(&out);
+		return code;
+	}
+	return cli_fail(CLI_USAGE, "%s", msg);
+}
+
+/* Index of the option named by s ("--name", "--name=v", "-o"), or -1. */
+static int
+find_opt(const struct cli_cmd *cmd, const char *s, const char **inl)
+{
+	size_t k, n;
+
+	*inl = NULL;
+	if (s[1] != '-') {
+		for (k = 0; k < cmd->nopts; k++)
+			if (cmd->opts[k].shortopt != 0 && s[1] == cmd->opts[k].shortopt &&
+			    s[2] == '\0')
+				return (int)k;
+		return -1;
+	}
+	s += 2;
+	n = strcspn(s, "=");
+	for (k = 0; k < cmd->nopts; k++)
+		if (strlen(cmd->opts[k].name) == n && strncmp(cmd->opts[k].name, s, n) == 0) {
+			if (s[n] == '=')
+				*inl = s + n + 1;
+			return (int)k;
+		}
+	return -1;
+}
+
+/*
+ * Parses what follows the command name.  Returns -1 to go on, else the exit
+ * code (help printed, or a usage error).
+ */
+/* The global options that take a value, also accepted after the command. */
+static const char **
+global_opt(struct cli_run *r, const char *s, size_t n)
+{
+	static const char *const names[] = {"config", "server", "cert", "key", "ca", "timeout"};
+	const char **slot[] = {&r->fconfig, &r->fserver, &r->fcert,
+	                       &r->fkey,    &r->fca,     &r->ftimeout};
+	size_t i;
+
+	for (i = 0; i < NELEM(names); i++)
+		if (strlen(names[i]) == n && strncmp(s, names[i], n) == 0)
+			return slot[i];
 	return NULL;
 }
 
 static int
-set_path(char *dst, size_t len, const char *src, const char *what)
+parse_args(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args *a, struct cli_run *r)
 {
-	if (expand_tilde(src, dst, len) == -1) {
-		fprintf(stderr, "ipcfleet: --%s: path too long\n", what);
-		return -1;
+	int k, idx, dashdash = 0;
+	const char *inl, **g;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	for (k = 0; k < argc; k++) {
+		const char *s = argv[k];
+
+		if (dashdash || s[0] != '-' || s[1] == '\0') {
+			if (a->npos >= cmd->maxpos || a->npos >= CLI_MAX_POS)
+				return usage_error(cmd, "unexpected argument: ", s);
+			a->pos[a->npos++] = s;
+			continue;
+		}
+		if (strcmp(s, "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		if (strcmp(s, "--json") == 0) {
+			r->json = 1;
+			continue;
+		}
+		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+			cmd_usage(stdout, cmd);
+			return 0;
+		}
+		if ((idx = find_opt(cmd, s, &inl)) == -1) {
+			if (s[1] != '-' || (g = global_opt(r, s + 2, strcspn(s + 2, "="))) == NULL)
+				return usage_error(cmd, "unknown option: ", s);
+			if (strchr(s, '=') != NULL)
+				*g = strchr(s, '=') + 1;
+			else if (k + 1 < argc)
+				*g = argv[++k];
+			else
+				return usage_error(cmd, "this option needs a value: ", s);
+			continue;
+		}
+		if (cmd->opts[idx].arg == NULL) {
+			if (inl != NULL)
+				return usage_error(cmd, "this option takes no value: ", s);
+			a->val[idx] = "";
+		} else if (inl != NULL) {
+			a->val[idx] = inl;
+		} else {
+			if (k + 1 >= argc)
+				return usage_error(cmd, "this option needs a value: ", s);
+			a->val[idx] = argv[++k];
+		}
 	}
-	return 0;
+	if (a->npos < cmd->minpos)
+		return usage_error(cmd, "missing argument: ", cmd->synopsis);
+	return -1;
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'C'}, {"server", required_argument, NULL, 's'},
-	    {"cert", required_argument, NULL, 'c'},   {"key", required_argument, NULL, 'k'},
-	    {"ca", required_argument, NULL, 'a'},     {"json", no_argument, NULL, 'j'},
+	    {"config", required_argument, NULL, 'C'},  {"server", required_argument, NULL, 's'},
+	    {"cert", required_argument, NULL, 'c'},    {"key", required_argument, NULL, 'k'},
+	    {"ca", required_argument, NULL, 'a'},      {"json", no_argument, NULL, 'j'},
 	    {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
-	const char *fconfig = NULL, *fserver = NULL, *fcert = NULL, *fkey = NULL, *fca = NULL;
-	const char *ftimeout = NULL, *path, *why;
-	struct cli_config c;
-	char pathbuf[CFG_PATH_MAX], err[1024];
-	int ch, json = 0, explicit;
+	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+	const struct cli_cmd *cmd = NULL;
+	struct cli_run r;
+	struct cli_args a;
 	size_t i;
+	int ch, rc;
 
+	memset(&r, 0, sizeof(r));
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
-			fconfig = optarg;
+			r.fconfig = optarg;
 			break;
 		case 's':
-			fserver = optarg;
+			r.fserver = optarg;
 			break;
 		case 'c':
-			fcert = optarg;
+			r.fcert = optarg;
 			break;
 		case 'k':
-			fkey = optarg;
+			r.fkey = optarg;
 			break;
 		case 'a':
-			fca = optarg;
+			r.fca = optarg;
 			break;
 		case 'j':
-			json = 1;
+			r.json = 1;
 			break;
 		case 't':
-			ftimeout = optarg;
+			r.ftimeout = optarg;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return CLI_OK;
 		case 'V':
 			printf("ipcfleet %s\n", IPCFLEET_VERSION);
-			return 0;
+			return CLI_OK;
 		default:
 			fprintf(stderr, "ipcfleet: see --help for usage\n");
-			return 2;
+			return CLI_USAGE;
 		}
-	}
-	/* options may also follow the command: `ipcfleet hosts --json` */
-	if (optind < argc) {
-		int cmdind = optind, k, n = 0;
-		char **rest = argv + cmdind;
-		int nrest = argc - cmdind;
-
-		for (k = 1; k < nrest; k++) {
-			if (strcmp(rest[k], "--json") == 0)
-				json = 1;
-			else if (rest[k][0] == '-' && rest[k][1] != '\0') {
-				fprintf(stderr, "ipcfleet: unknown option '%s' after the command\n",
-					rest[k]);
-				return 2;
-			} else
-				rest[1 + n++] = rest[k];
-		}
-		argc = cmdind + 1 + n;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "ipcfleet: no command given; see --help\n");
-		return 2;
+		return CLI_USAGE;
 	}
-
+	for (i = 0; i < NELEM(cli_cmds); i++)
+		if (strcmp(cli_cmds[i].name, argv[optind]) == 0)
+			cmd = &cli_cmds[i];
+	if (cmd == NULL) {
+		fprintf(stderr, "ipcfleet: unknown command '%s'; see --help\n", argv[optind]);
+		return CLI_USAGE;
+	}
+	if ((rc = parse_args(cmd, argc - optind - 1, argv + optind + 1, &a, &r)) != -1)
+		return rc;
+	r.plugin = cmd->plugin;
 	log_init("ipcfleet", 0, 0);
-	memset(&c, 0, sizeof(c));
-	c.timeout = 10;
-	path = find_config(fconfig, pathbuf, sizeof(pathbuf), &explicit);
-	if (path != NULL && config_load(path, cli_schema, &c, err, sizeof(err)) == -1)
-		return fail(err);
-	if (fserver != NULL && ifl_strlcpy(c.server, fserver, sizeof(c.server)) >= sizeof(c.server))
-		return fail("--server: too long");
-	if ((fcert != NULL && set_path(c.cert, sizeof(c.cert), fcert, "cert") == -1) ||
-	    (fkey != NULL && set_path(c.key, sizeof(c.key), fkey, "key") == -1) ||
-	    (fca != NULL && set_path(c.ca, sizeof(c.ca), fca, "ca") == -1))
-		return 2;
-	if (ftimeout != NULL && parse_duration(ftimeout, &c.timeout, &why) == -1) {
-		fprintf(stderr, "ipcfleet: --timeout: %s\n", why);
-		return 2;
-	}
-	if (c.timeout == 0 || c.timeout > 600) {
-		fprintf(stderr, "ipcfleet: --timeout: between 1s and 600s\n");
-		return 2;
-	}
-	c.json = json;
-
-	for (i = 0; i < NELEM(cli_cmds); i++) {
-		const struct cli_cmd *cmd = &cli_cmds[i];
-		int nargs = argc - optind - 1;
-
-		if (strcmp(cmd->name, argv[optind]) != 0)
-			continue;
-		if (nargs < cmd->minargs || nargs > cmd->maxargs) {
-			fprintf(stderr, "ipcfleet: usage: ipcfleet %s\n", cmd->usage);
-			return 2;
-		}
-		if (c.server[0] == '\0')
-			return fail(path == NULL ? "no aggregator configured: give --server or "
-						   "write ~/.config/ipcfleet/cli.conf"
-						 : "no aggregator configured: [cli] server is empty");
-		if (c.cert[0] == '\0' || c.key[0] == '\0' || c.ca[0] == '\0')
-			return fail("an admin certificate is needed: set cert, key and ca in "
-				    "[cli] or give --cert, --key and --ca");
-		(void)explicit;
-		return cmd->fn(&c, nargs, argv + optind + 1);
-	}
-	fprintf(stderr, "ipcfleet: unknown command '%s'; see --help\n", argv[optind]);
-	return 2;
+	return cmd->fn(&r, &a);
 }

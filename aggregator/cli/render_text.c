@@ -1,0 +1,640 @@
+/*
+ * render_text.c: what a person reads (cli.h): alerts, top, orphans, the
+ * trend sparkline and the text capacity report.  Worst first where the CLI
+ * decides the order (the aggregator already sends alerts worst first, and
+ * they are shown as received); aligned columns; the command to type under
+ * the row it fixes.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+#define RT_TEXT_MAX   400 /* bytes of one free-text field */
+#define RT_MAX_POINTS (1u << 20)
+#define RT_MAX_GROUPS 16 /* files recommendations are grouped by */
+
+/* "CRIT", "WARN", "INFO", or the cleaned text of an unknown severity. */
+static void
+rt_cell_sev(struct rt_table *t, const msgpack_object *sev)
+{
+	static const char *const names[] = {NULL, "INFO", "WARN", "CRIT"};
+	int r = rt_sev_rank(sev);
+
+	if (r > 0)
+		rt_cell(t, names[r]);
+	else
+		rt_cell_mp(t, sev);
+}
+
+/* The command of a finding under its row, when it has a usable one. */
+static void
+rt_under_command(struct rt_table *t, const msgpack_object *f)
+{
+	struct buf cmd;
+
+	if (rt_get(f, "command") == NULL)
+		return;
+	buf_init(&cmd, 1024);
+	if (rt_command(&cmd, f) == 0)
+		rt_under(t, cmd.data, cmd.len);
+	buf_free(&cmd);
+}
+
+/* "3 open findings: 1 crit, 2 warn" */
+static void
+rt_finding_summary(const msgpack_object *arr, const char *what, struct buf *out)
+{
+	size_t i, n = rt_arrsize(arr), cnt[4] = {0, 0, 0, 0};
+	static const char *const names[] = {"other", "info", "warn", "crit"};
+	int r, first = 1;
+
+	for (i = 0; i < n; i++)
+		cnt[rt_sev_rank(rt_get(&arr->via.array.ptr[i], "severity"))]++;
+	buf_printf(out, "%zu %s%s:", n, what, n == 1 ? "" : "s");
+	for (r = 3; r >= 0; r--) {
+		if (cnt[r] == 0)
+			continue;
+		buf_printf(out, "%s %zu %s", first ? "" : ",", cnt[r], names[r]);
+		first = 0;
+	}
+	buf_puts(out, "\n");
+}
+
+/* SEVERITY KIND LIMIT SCOPE MESSAGE rows; with the host column when host. */
+static void
+rt_findings_rows(struct rt_table *t, const msgpack_object *arr, int host)
+{
+	size_t i;
+
+	for (i = 0; i < rt_arrsize(arr); i++) {
+		const msgpack_object *f = &arr->via.array.ptr[i];
+
+		rt_row(t);
+		rt_cell_sev(t, rt_get(f, "severity"));
+		if (host)
+			rt_cell_mp(t, rt_get(f, "host"));
+		rt_cell_mp(t, rt_get(f, "kind"));
+		rt_cell_mp(t, rt_get(f, "limit"));
+		rt_cell_mp(t, rt_get(f, "scope"));
+		rt_cell_mp(t, rt_get(f, "message"));
+		rt_under_command(t, f);
+	}
+}
+
+int
+render_alerts(const msgpack_object *body, struct buf *out)
+{
+	static const char *const hdr[] = {"SEVERITY", "HOST", "KIND", "LIMIT", "SCOPE", "MESSAGE"};
+	struct rt_table t;
+	int rc;
+
+	if (body == NULL || body->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	if (body->via.array.size == 0) {
+		buf_puts(out, "no open findings\n");
+		return buf_failed(out) ? -1 : 0;
+	}
+	rt_finding_summary(body, "open finding", out);
+	rt_init(&t, hdr, NELEM(hdr));
+	rt_findings_rows(&t, body, 1);
+	rc = rt_print(&t, out, 0);
+	rt_free(&t);
+	buf_puts(out, "Details and recommendations: ipcfleet host NAME\n");
+	return rc == -1 || buf_failed(out) ? -1 : 0;
+}
+
+/* "770 postgres", "770", "postgres" or "-". */
+static void
+rt_cell_owner(struct rt_table *t, const msgpack_object *row)
+{
+	const msgpack_object *uid = rt_get(row, "uid"), *owner = rt_get(row, "owner");
+	struct buf b;
+	uint64_t u;
+	int have = 0;
+
+	buf_init(&b, 1024);
+	if (rt_u64(uid, &u) == 0) {
+		buf_printf(&b, "%" PRIu64, u);
+		have = 1;
+	}
+	if (rt_is_str(owner) && owner->via.str.size > 0) {
+		if (have)
+			buf_puts(&b, " ");
+		rt_clean(&b, owner->via.str.ptr, owner->via.str.size, 64);
+		have = 1;
+	}
+	rt_cell(t, have && buf_cstr(&b) != NULL ? b.data : "-");
+	buf_free(&b);
+}
+
+int
+render_top(const msgpack_object *body, struct buf *out)
+{
+	static const char *const hdr[] = {"HOST",  "SCOPE",     "OWNER", "LIMIT",
+	                                  ">HELD", ">OF LIMIT", ">PCT"};
+	struct rt_table t;
+	size_t i;
+	int rc;
+
+	if (body == NULL || body->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	if (body->via.array.size == 0) {
+		buf_puts(out, "no consumers found\n");
+		return buf_failed(out) ? -1 : 0;
+	}
+	rt_init(&t, hdr, NELEM(hdr));
+	for (i = 0; i < body->via.array.size; i++) {
+		const msgpack_object *row = &body->via.array.ptr[i];
+
+		rt_row(&t);
+		rt_cell_mp(&t, rt_get(row, "host"));
+		rt_cell_mp(&t, rt_get(row, "scope"));
+		rt_cell_owner(&t, row);
+		rt_cell_mp(&t, rt_get(row, "limit"));
+		rt_cell_mp(&t, rt_get(row, "held"));
+		rt_cell_mp(&t, rt_get(row, "limit_value"));
+		rt_cell_pct(&t, rt_get(row, "pct"));
+	}
+	rc = rt_print(&t, out, 0);
+	rt_free(&t);
+	return rc == -1 || buf_failed(out) ? -1 : 0;
+}
+
+/* A finding of kind orphan (or without a kind: the body is orphans only). */
+static int
+rt_orphan_row(const msgpack_object *f)
+{
+	const msgpack_object *kind = rt_get(f, "kind");
+
+	return f->type == MSGPACK_OBJECT_MAP && (kind == NULL || rt_streq(kind, "orphan"));
+}
+
+int
+render_orphans(const msgpack_object *body, struct buf *out)
+{
+	static const char *const hdr[] = {"HOST", "SCOPE", "TYPE", ">ID", "OWNER", ">AGE"};
+	struct rt_table t;
+	struct buf age;
+	uint64_t secs;
+	size_t i, n;
+	int rc;
+
+	if (body == NULL || body->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	/* the aggregator sends orphans only; anything else is left out */
+	for (i = n = 0; i < body->via.array.size; i++)
+		n += rt_orphan_row(&body->via.array.ptr[i]);
+	if (n == 0) {
+		buf_puts(out, "no orphans\n");
+		return buf_failed(out) ? -1 : 0;
+	}
+	buf_printf(out, "%zu orphaned object%s; run the command under each on its host:\n", n,
+	           n == 1 ? "" : "s");
+	rt_init(&t, hdr, NELEM(hdr));
+	buf_init(&age, 64);
+	for (i = 0; i < body->via.array.size; i++) {
+		const msgpack_object *f = &body->via.array.ptr[i];
+
+		if (!rt_orphan_row(f))
+			continue;
+		rt_row(&t);
+		rt_cell_mp(&t, rt_get(f, "host"));
+		rt_cell_mp(&t, rt_get(f, "scope"));
+		rt_cell_mp(&t, rt_get(f, "type"));
+		rt_cell_mp(&t, rt_get(f, "id"));
+		rt_cell_owner(&t, f);
+		buf_reset(&age);
+		if (rt_u64(rt_get(f, "age"), &secs) == 0) {
+			rt_age(&age, secs);
+			rt_cell(&t, buf_cstr(&age) != NULL ? age.data : "-");
+		} else
+			rt_cell(&t, "-");
+		rt_under_command(&t, f);
+	}
+	buf_free(&age);
+	rc = rt_print(&t, out, 0);
+	rt_free(&t);
+	return rc == -1 || buf_failed(out) ? -1 : 0;
+}
+
+/* ---- trend ---- */
+
+/* The eight block elements U+2581..U+2588, lowest first. */
+static const char *const rt_blocks[8] = {
+    "\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",
+    "\xe2\x96\x85", "\xe2\x96\x86", "\xe2\x96\x87", "\xe2\x96\x88",
+};
+
+void
+render_sparkline(const double *v, size_t n, double top, size_t width, struct buf *out)
+{
+	size_t bars, b, i, lo, hi;
+	double peak, lvl;
+	int have, k;
+
+	if (n == 0 || width == 0)
+		return;
+	bars = n < width ? n : width;
+	for (b = 0; b < bars; b++) {
+		/* slice b: points [b*n/bars, (b+1)*n/bars); never empty as bars <= n */
+		lo = (size_t)((uint64_t)b * n / bars);
+		hi = (size_t)((uint64_t)(b + 1) * n / bars);
+		have = 0;
+		peak = 0;
+		for (i = lo; i < hi; i++) {
+			if (isnan(v[i]))
+				continue;
+			if (!have || v[i] > peak)
+				peak = v[i];
+			have = 1;
+		}
+		if (!have) {
+			buf_puts(out, " ");
+			continue;
+		}
+		/* level 1..8: a bar is full at top, the lowest block at or below top/8 */
+		if (!(top > 0) || peak <= 0)
+			k = 1;
+		else {
+			lvl = ceil(peak / top * 8.0);
+			k = lvl < 1 ? 1 : lvl > 8 ? 8 : (int)lvl;
+		}
+		buf_puts(out, rt_blocks[k - 1]);
+	}
+}
+
+/* Appends a number or "-". */
+static void
+rt_num_or_dash(struct buf *out, const msgpack_object *o)
+{
+	size_t before = out->len;
+
+	if (o != NULL)
+		rt_number(out, o);
+	if (out->len == before)
+		buf_puts(out, "-");
+}
+
+int
+render_trend_text(const msgpack_object *body, enum render_scale scale, struct buf *out)
+{
+	const msgpack_object *points, *p, *first_t = NULL, *last_t = NULL;
+	const msgpack_object *omin = NULL, *omax = NULL, *olast = NULL, *olimit = NULL;
+	const msgpack_object *lmin = NULL, *lmax = NULL;
+	double *v, x, vmin = 0, vmax = 0, lim = 0, l, top, lminv = 0, lmaxv = 0;
+	size_t i, n, bars, per;
+	int rollup = 0, use_limit;
+
+	points = rt_get(body, "points");
+	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || points == NULL ||
+	    points->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	n = points->via.array.size;
+	if (n > RT_MAX_POINTS)
+		return -1;
+	rt_clean_mp(out, rt_get(body, "host"), 128, "-");
+	buf_puts(out, " ");
+	rt_clean_mp(out, rt_get(body, "limit"), 64, "-");
+	if (n == 0) {
+		buf_puts(out, ": no samples in this range\n");
+		return buf_failed(out) ? -1 : 0;
+	}
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const msgpack_object *hi, *lo;
+
+		p = &points->via.array.ptr[i];
+		if (rt_get(p, "min") != NULL || rt_get(p, "max") != NULL ||
+		    rt_get(p, "mean") != NULL)
+			rollup = 1;
+		if (rt_is_str(rt_get(p, "t"))) {
+			if (first_t == NULL)
+				first_t = rt_get(p, "t");
+			last_t = rt_get(p, "t");
+		}
+		/* a bar shows the peak: the max of a rollup bucket, else the sample */
+		hi = rt_get(p, "max");
+		if (rt_num(hi, &x) == -1)
+			hi = rt_get(p, "used");
+		lo = rt_get(p, "min");
+		if (rt_num(lo, &x) == -1)
+			lo = rt_get(p, "used");
+		v[i] = NAN;
+		if (rt_num(hi, &x) == 0) {
+			v[i] = x;
+			if (omax == NULL || x > vmax) {
+				vmax = x;
+				omax = hi;
+			}
+		}
+		if (rt_num(lo, &x) == 0 && (omin == NULL || x < vmin)) {
+			vmin = x;
+			omin = lo;
+		}
+		if (rt_num(rt_get(p, "used"), &x) == 0)
+			olast = rt_get(p, "used");
+		if (rt_num(rt_get(p, "limit"), &l) == 0) {
+			olimit = rt_get(p, "limit");
+			lim = l;
+			if (lmin == NULL || l < lminv) {
+				lmin = olimit;
+				lminv = l;
+			}
+			if (lmax == NULL || l > lmaxv) {
+				lmax = olimit;
+				lmaxv = l;
+			}
+		}
+	}
+	buf_printf(out, ": %zu %s", n, n == 1 ? "point" : "points");
+	if (first_t != NULL && n == 1) {
+		buf_puts(out, " at ");
+		rt_clean_mp(out, first_t, 40, "-");
+	} else if (first_t != NULL) {
+		buf_puts(out, " from ");
+		rt_clean_mp(out, first_t, 40, "-");
+		buf_puts(out, " to ");
+		rt_clean_mp(out, last_t, 40, "-");
+	}
+	if (rollup)
+		buf_puts(out, " (hourly peaks)");
+	buf_puts(out, "\n");
+
+	/* scale: the limit, unless usage is so far below it that bars would be flat */
+	use_limit = olimit != NULL && lim > 0 &&
+	            (scale == SCALE_LIMIT || (scale == SCALE_AUTO && vmax >= lim / 4));
+	top = use_limit ? lim : vmax;
+	buf_puts(out, "  ");
+	render_sparkline(v, n, top, RENDER_SPARK_MAX, out);
+	buf_puts(out, "\n  min ");
+	rt_num_or_dash(out, omin);
+	buf_puts(out, "  max ");
+	rt_num_or_dash(out, omax);
+	buf_puts(out, "  last ");
+	rt_num_or_dash(out, olast);
+	buf_puts(out, "  limit ");
+	rt_num_or_dash(out, olimit);
+	if (lmin != NULL && lmax != NULL && lminv != lmaxv) {
+		buf_puts(out, " (varied from ");
+		rt_number(out, lmin);
+		buf_puts(out, " to ");
+		rt_number(out, lmax);
+		buf_puts(out, ")");
+	}
+	if (olast != NULL && lim > 0 && rt_num(olast, &x) == 0)
+		buf_printf(out, "  (last is %.1f%% of the limit)", x / lim * 100.0);
+	buf_puts(out, "\n  bars: 0 to ");
+	if (use_limit)
+		buf_puts(out, "the limit");
+	else {
+		rt_num_or_dash(out, omax);
+		buf_puts(out, " (the largest value)");
+	}
+	bars = n < RENDER_SPARK_MAX ? n : RENDER_SPARK_MAX;
+	per = (n + bars - 1) / bars;
+	if (per > 1)
+		buf_printf(out, "; each bar is the peak of up to %zu points", per);
+	buf_puts(out, "\n");
+	free(v);
+	return buf_failed(out) ? -1 : 0;
+}
+
+/* ---- report ---- */
+
+static void
+rt_cell_change(struct rt_table *t, const msgpack_object *rec)
+{
+	if (rec == NULL)
+		rt_cell(t, "-");
+	else if (!rt_true(rt_get(rec, "needs_change")))
+		rt_cell(t, "no");
+	else if (rt_true(rt_get(rec, "reboot")))
+		rt_cell(t, "yes, reboot");
+	else
+		rt_cell(t, "yes");
+}
+
+static int
+rt_report_usage(const msgpack_object *h, struct buf *out)
+{
+	static const char *const hdr[] = {"LIMIT", ">USED",        ">CURRENT", ">USE%",
+	                                  ">PEAK", ">RECOMMENDED", "CHANGE"};
+	const msgpack_object *usage = rt_get(h, "usage"), *recs = rt_get(h, "recommendations");
+	const msgpack_object *rec;
+	struct rt_table t;
+	size_t i;
+	int rc;
+
+	rt_init(&t, hdr, NELEM(hdr));
+	for (i = 0; i < rt_mapsize(usage); i++) {
+		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
+
+		rec = rt_rec_for(recs, &kv->key);
+		rt_row(&t);
+		rt_cell_mp(&t, &kv->key);
+		rt_cell_mp(&t, rt_get(&kv->val, "used"));
+		rt_cell_mp(&t, rt_get(&kv->val, "limit"));
+		rt_cell_pct(&t, rt_get(&kv->val, "pct"));
+		rt_cell_mp(&t, rt_get(rec, "peak"));
+		rt_cell_mp(&t, rt_get(rec, "recommended"));
+		rt_cell_change(&t, rec);
+	}
+	/* limits recommended on but not counted (semmsl, shmmax, ...) */
+	for (i = 0; i < rt_arrsize(recs) && i < RT_MAX_RECS; i++) {
+		rec = &recs->via.array.ptr[i];
+		if (rt_in_usage(usage, rt_get(rec, "limit")))
+			continue;
+		rt_row(&t);
+		rt_cell_mp(&t, rt_get(rec, "limit"));
+		rt_cell(&t, "-");
+		rt_cell_mp(&t, rt_get(rec, "current"));
+		rt_cell(&t, "-");
+		rt_cell_mp(&t, rt_get(rec, "peak"));
+		rt_cell_mp(&t, rt_get(rec, "recommended"));
+		rt_cell_change(&t, rec);
+	}
+	rc = t.nrows > 0 ? rt_print(&t, out, 2) : 0;
+	rt_free(&t);
+	return rc;
+}
+
+/* A file name safe to show inside an apply command. */
+static int
+rt_safe_path(const msgpack_object *f)
+{
+	size_t i;
+
+	if (!rt_is_str(f) || f->via.str.size == 0 || f->via.str.size > 200 ||
+	    f->via.str.ptr[0] != '/')
+		return 0;
+	for (i = 0; i < f->via.str.size; i++) {
+		char c = f->via.str.ptr[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '/' || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* How the lines of one file take effect: the words after the file name. */
+static void
+rt_apply_hint(const msgpack_object *file, int reboot, struct buf *out)
+{
+	if (reboot || rt_streq(file, "/boot/loader.conf")) {
+		buf_puts(out, " (takes effect after a reboot)");
+		return;
+	}
+	if (rt_streq(file, "/etc/sysctl.conf")) {
+		buf_puts(out, " (no reboot: apply now with sysctl -f /etc/sysctl.conf)");
+		return;
+	}
+	if (rt_safe_path(file) && file->via.str.size > 14 &&
+	    memcmp(file->via.str.ptr, "/etc/sysctl.d/", 14) == 0) {
+		buf_puts(out, " (no reboot: apply now with sysctl -p ");
+		buf_append(out, file->via.str.ptr, file->via.str.size);
+		buf_puts(out, ")");
+		return;
+	}
+	buf_puts(out, " (no reboot)");
+}
+
+/*
+ * The recommendations that need a change, as paste-ready lines grouped by
+ * file (and, within a file, by whether they need a reboot).
+ */
+static void
+rt_report_recs(const msgpack_object *recs, struct buf *out, size_t indent)
+{
+	const msgpack_object *gfile[RT_MAX_GROUPS];
+	int greboot[RT_MAX_GROUPS];
+	size_t ng = 0, g, i, n = rt_arrsize(recs), changes = 0;
+	const char *pad = indent >= 4 ? "    " : "  ";
+
+	if (n > RT_MAX_RECS)
+		n = RT_MAX_RECS;
+	for (i = 0; i < n; i++) {
+		const msgpack_object *r = &recs->via.array.ptr[i], *f = rt_get(r, "file");
+		int rb = rt_true(rt_get(r, "reboot"));
+
+		if (!rt_true(rt_get(r, "needs_change")) || !rt_is_str(rt_get(r, "line")))
+			continue;
+		changes++;
+		for (g = 0; g < ng; g++)
+			if (greboot[g] == rb &&
+			    (rt_streq2(gfile[g], f) || (gfile[g] == NULL && f == NULL)))
+				break;
+		if (g == ng && ng < RT_MAX_GROUPS) {
+			gfile[ng] = rt_is_str(f) ? f : NULL;
+			greboot[ng++] = rb;
+		}
+	}
+	if (changes == 0) {
+		buf_printf(out, "%sNo changes recommended.\n", pad);
+		return;
+	}
+	buf_printf(out, "%sRecommended changes:\n", pad);
+	for (g = 0; g < ng; g++) {
+		buf_printf(out, "%s  ", pad);
+		rt_clean_mp(out, gfile[g], 200, "(no file given)");
+		rt_apply_hint(gfile[g], greboot[g], out);
+		buf_puts(out, ":\n");
+		for (i = 0; i < n; i++) {
+			const msgpack_object *r = &recs->via.array.ptr[i], *f = rt_get(r, "file");
+			const msgpack_object *line = rt_get(r, "line");
+
+			if (!rt_true(rt_get(r, "needs_change")) || !rt_is_str(line) ||
+			    rt_true(rt_get(r, "reboot")) != greboot[g] ||
+			    !(rt_streq2(gfile[g], f) || (gfile[g] == NULL && !rt_is_str(f))))
+				continue;
+			buf_printf(out, "%s    ", pad);
+			rt_clean(out, line->via.str.ptr, line->via.str.size, 200);
+			buf_puts(out, "\n");
+		}
+	}
+}
+
+static int
+rt_report_host(const msgpack_object *h, struct buf *out)
+{
+	static const char *const fhdr[] = {"SEVERITY", "KIND", "LIMIT", "SCOPE", "MESSAGE"};
+	static const char *const upper[] = {"CRIT", "WARN", "STALE", "OK"};
+	const msgpack_object *status = rt_get(h, "status"), *findings = rt_get(h, "findings");
+	const msgpack_object *recs = rt_get(h, "recommendations"), *o;
+	struct rt_table t;
+	int rc = 0;
+
+	rt_clean_mp(out, rt_get(h, "host"), 128, "-");
+	if (rt_is_str(o = rt_get(h, "os")) && o->via.str.size > 0) {
+		buf_puts(out, " (");
+		rt_clean_mp(out, o, 64, "-");
+		buf_puts(out, ")");
+	}
+	buf_puts(out, ": ");
+	if (rt_status_rank(status) < 4)
+		buf_puts(out, upper[rt_status_rank(status)]);
+	else
+		rt_clean_mp(out, status, 32, "status unknown");
+	if ((o = rt_get(h, "last_seen")) != NULL) {
+		buf_puts(out, ", last seen ");
+		rt_clean_mp(out, o, 40, "never");
+	}
+	buf_puts(out, "\n");
+	if (rt_report_usage(h, out) == -1)
+		return -1;
+	if (rt_arrsize(findings) > 0) {
+		buf_puts(out, "  Findings:\n");
+		rt_init(&t, fhdr, NELEM(fhdr));
+		rt_findings_rows(&t, findings, 0);
+		rc = rt_print(&t, out, 4);
+		rt_free(&t);
+	} else if (findings != NULL)
+		buf_puts(out, "  No open findings.\n");
+	if (recs != NULL)
+		rt_report_recs(recs, out, 2);
+	return rc;
+}
+
+int
+render_report_text(const msgpack_object *body, struct buf *out)
+{
+	const msgpack_object *hosts = rt_get(body, "hosts");
+	size_t *idx, n, i, cnt[5] = {0, 0, 0, 0, 0};
+	static const char *const names[] = {"crit", "warn", "stale", "ok", "other"};
+	int r, first = 1, rc = 0;
+
+	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || hosts == NULL ||
+	    hosts->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	buf_puts(out, "ipcfleet capacity report");
+	if (rt_get(body, "generated") != NULL) {
+		buf_puts(out, ", generated ");
+		rt_clean_mp(out, rt_get(body, "generated"), 40, "-");
+	}
+	buf_puts(out, "\n");
+	if ((idx = rt_hosts_worst_first(hosts, &n)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		cnt[rt_status_rank(rt_get(&hosts->via.array.ptr[i], "status"))]++;
+	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
+	for (r = 0; r < 5; r++) {
+		if (cnt[r] == 0)
+			continue;
+		buf_printf(out, "%s %zu %s", first ? ":" : ",", cnt[r], names[r]);
+		first = 0;
+	}
+	buf_puts(out, "\n");
+	for (i = 0; i < n && rc == 0; i++) {
+		buf_puts(out, "\n");
+		rc = rt_report_host(&hosts->via.array.ptr[idx[i]], out);
+	}
+	free(idx);
+	return rc == -1 || buf_failed(out) ? -1 : 0;
+}
