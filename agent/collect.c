@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 
 #include "collect.h"
+#include "collect_freebsd.h"
 #include "util.h"
 
 void
@@ -111,19 +112,6 @@ source_parse(const char *spec, struct source *src, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * The collector for FreeBSD is not part of this build yet.  pt is where its
- * processes (pid, uid, jail scope) will go.
- */
-static int
-collect_freebsd_missing(const char *spec, struct proc_table *pt, char *err, size_t errlen)
-{
-	if (pt != NULL)
-		pt->valid = 0;
-	snprintf(err, errlen, "source %s: not available in this build yet", spec);
-	return -1;
-}
-
 int
 collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
         struct collect_warnings *w, char *err, size_t errlen)
@@ -144,8 +132,11 @@ collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
 		}
 		if (strcmp(un.sysname, "Linux") == 0)
 			return collect_linux("", s, pt, w, err, errlen);
-		if (strcmp(un.sysname, "FreeBSD") == 0)
-			return collect_freebsd_missing("freebsd", pt, err, errlen);
+		if (strcmp(un.sysname, "FreeBSD") == 0) {
+			struct source live = {.kind = SRC_FREEBSD};
+
+			return collect_freebsd(&live, s, pt, w, err, errlen);
+		}
 		snprintf(err, errlen, "source auto: no collector for %.64s (use " SOURCE_FORMS ")",
 		         un.sysname);
 		return -1;
@@ -154,11 +145,8 @@ collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
 	case SRC_LINUX_ROOT:
 		return collect_linux(src->dir, s, pt, w, err, errlen);
 	case SRC_FREEBSD:
-		/* the FreeBSD collector (collect_freebsd.c) plugs in here, with pt */
-		return collect_freebsd_missing("freebsd", pt, err, errlen);
 	case SRC_FREEBSD_CAPTURE:
-		/* ... and here, with src->dir and pt */
-		return collect_freebsd_missing("freebsd-capture", pt, err, errlen);
+		return collect_freebsd(src, s, pt, w, err, errlen);
 	}
 	snprintf(err, errlen, "unknown source kind %d", (int)src->kind);
 	return -1;

@@ -709,6 +709,76 @@ vt_scope_limits(const msgpack_object *scopes, struct vt_table *t, FILE *fp)
 	}
 }
 
+/*
+ * Recommendations that need a change, grouped by the file they go into,
+ * ready to paste: "WHAT TO CHANGE", then per file its lines with the figures
+ * behind them.  Nothing is printed when every limit has its headroom.
+ */
+static void
+vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
+{
+	struct vt_cell *file = &tmp[0], *line = &tmp[1], *other = &tmp[2];
+	size_t i, k, n = vt_arrsize(recs), shown = 0;
+
+	for (i = 0; i < n; i++) {
+		const msgpack_object *r = &recs->via.array.ptr[i], *nc = vt_get(r, "needs_change");
+		const msgpack_object *rb;
+		int first_of_file = 1;
+
+		if (nc == NULL || nc->type != MSGPACK_OBJECT_BOOLEAN || !nc->via.boolean)
+			continue;
+		/* print each file once, at its first recommendation */
+		for (k = 0; k < i; k++) {
+			const msgpack_object *o = &recs->via.array.ptr[k];
+			const msgpack_object *onc = vt_get(o, "needs_change");
+
+			if (onc != NULL && onc->type == MSGPACK_OBJECT_BOOLEAN && onc->via.boolean &&
+			    vt_streq2(vt_get(o, "file"), vt_get(r, "file")))
+				first_of_file = 0;
+		}
+		if (!first_of_file)
+			continue;
+		if (shown++ == 0)
+			fputs("\nWHAT TO CHANGE (twice the peak, or the peak plus the largest consumer)\n",
+			      fp);
+		vt_str(file, vt_get(r, "file"));
+		rb = vt_get(r, "reboot");
+		fprintf(fp, "  %s%s\n", file->s,
+			rb != NULL && rb->type == MSGPACK_OBJECT_BOOLEAN && rb->via.boolean
+			    ? "  (takes effect after a reboot)"
+			    : "");
+		for (k = i; k < n; k++) {
+			const msgpack_object *o = &recs->via.array.ptr[k];
+			const msgpack_object *onc = vt_get(o, "needs_change");
+			uint64_t cur = 0, peak = 0, largest = 0;
+			size_t j;
+			int dup = 0;
+
+			if (onc == NULL || onc->type != MSGPACK_OBJECT_BOOLEAN || !onc->via.boolean ||
+			    !vt_streq2(vt_get(o, "file"), vt_get(r, "file")))
+				continue;
+			/* Linux's kernel.sem line serves semmns and semmni alike: print it once */
+			for (j = i; j < k && !dup; j++) {
+				const msgpack_object *p = &recs->via.array.ptr[j];
+				const msgpack_object *pnc = vt_get(p, "needs_change");
+
+				dup = pnc != NULL && pnc->type == MSGPACK_OBJECT_BOOLEAN &&
+				      pnc->via.boolean && vt_streq2(vt_get(p, "line"), vt_get(o, "line"));
+			}
+			if (dup)
+				continue;
+			vt_str(line, vt_get(o, "line"));
+			vt_str(other, vt_get(o, "limit"));
+			vt_u64(vt_get(o, "current"), &cur);
+			vt_u64(vt_get(o, "peak"), &peak);
+			vt_u64(vt_get(o, "largest_consumer"), &largest);
+			fprintf(fp, "    %s    # %s now %" PRIu64 ", peak %" PRIu64
+				    ", largest consumer %" PRIu64 "\n",
+				line->s, other->s, cur, peak, largest);
+		}
+	}
+}
+
 int
 view_text_host(const msgpack_object *doc, FILE *fp)
 {
@@ -739,6 +809,7 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 	/* what to act on comes first, right under the summary */
 	fputc('\n', fp);
 	vt_findings(vt_get(doc, "findings"), t->tmp, fp);
+	vt_recommendations(vt_get(doc, "recommendations"), t->tmp, fp);
 
 	fputc('\n', fp);
 	vt_table_init(t, limits_hdr, NELEM(limits_hdr));
