@@ -4,12 +4,14 @@
  * main.c    configuration, start-up, signals
  * server.c  TLS listener and the per-connection state machine
  * query.c   the query dispatcher: one entry per command, reply bodies
+ * http.c    plain-HTTP /metrics (Prometheus) and /healthz
  * store*.c  storage (store.h)
  */
 #ifndef IPCFLEET_AGGREGATOR_H
 #define IPCFLEET_AGGREGATOR_H
 
 #include <stdint.h>
+#include <time.h>
 #include <openssl/ssl.h>
 
 #include "config.h"
@@ -18,6 +20,7 @@
 #include "store.h"
 
 #define AGG_MAX_OVERRIDES 64
+#define AGG_LAT_NBUCKETS  16 /* ingest latency histogram, see agg_lat_bound_us() */
 
 struct threshold_override {
 	char limit[MODEL_NAME_MAX];
@@ -45,8 +48,25 @@ struct agg_config {
 	char http_listen[CFG_STR_MAX];
 	/* [thresholds] */
 	uint64_t warn, crit;
+	uint64_t hysteresis; /* percentage points below a level before it clears */
 	size_t noverrides;
 	struct threshold_override overrides[AGG_MAX_OVERRIDES];
+	/* [host_thresholds]: GLOB = LIMIT.warn=N LIMIT.crit=N warn=N crit=N */
+	size_t nhost_overrides;
+	struct host_override {
+		char glob[MODEL_NAME_MAX];
+		struct threshold_override o; /* limit "" = every limit */
+	} host_overrides[AGG_MAX_OVERRIDES];
+	/* [analysis] */
+	uint64_t forecast_window;  /* seconds of history fitted */
+	uint64_t forecast_horizon; /* raise when exhaustion is nearer than this */
+	uint64_t max_clock_skew;   /* seconds */
+	uint64_t retention;        /* per-snapshot samples, seconds */
+	uint64_t rollup_retention; /* hourly rollups and closed findings, seconds */
+	uint64_t default_interval; /* for agents that do not say theirs */
+	uint64_t check_interval;   /* seconds between stale checks and housekeeping */
+	char notify_command[CFG_PATH_MAX];
+	uint64_t notify_timeout; /* seconds before a notify_command is killed */
 };
 
 struct agg_stats {
@@ -54,7 +74,52 @@ struct agg_stats {
 	uint64_t frames_accepted, frames_rejected;
 	uint64_t snapshots_stored, snapshots_duplicate;
 	uint64_t queries;
+	/* agents past hello, connection not yet freed (server.c) */
+	uint64_t agents_open;
+	/*
+	 * Ingest latency of snapshots: from the frame being complete in the
+	 * input buffer to its ack being queued (decode, store, commit).
+	 * lat_bucket[i] counts observations in (bound i-1, bound i] where the
+	 * bounds are agg_lat_bound_us(); the last slot is everything above.
+	 */
+	uint64_t lat_bucket[AGG_LAT_NBUCKETS + 1];
+	uint64_t lat_count, lat_sum_us;
 };
+
+/* Upper bound of latency bucket i (0 <= i < AGG_LAT_NBUCKETS), in microseconds. */
+static inline uint64_t
+agg_lat_bound_us(size_t i)
+{
+	static const uint64_t b[AGG_LAT_NBUCKETS] = {
+	    100,    250,    500,     1000,    2500,    5000,    10000,   25000,
+	    50000,  100000, 250000,  500000,  1000000, 2500000, 5000000, 10000000};
+
+	return b[i];
+}
+
+/* A monotonic clock in microseconds (for latencies only). */
+static inline uint64_t
+agg_mono_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Counts one ingest latency of us microseconds. */
+static inline void
+agg_lat_observe(struct agg_stats *st, uint64_t us)
+{
+	size_t i;
+
+	for (i = 0; i < AGG_LAT_NBUCKETS && us > agg_lat_bound_us(i); i++)
+		;
+	st->lat_bucket[i]++;
+	st->lat_count++;
+	st->lat_sum_us += us;
+}
 
 struct agg {
 	struct agg_config cfg;
@@ -65,7 +130,26 @@ struct agg {
 	struct evconnlistener *listener;
 	struct agg_stats stats;
 	const char *port_file;
+	struct notifier *notifier; /* notify.c */
+	struct event *tick;        /* analysis.c: staleness and housekeeping */
 };
+
+/* analysis.c */
+/*
+ * Evaluates a host's findings after a snapshot has been committed, stores
+ * them (opening, updating and closing) and notifies the changes.  Failures
+ * are logged: the snapshot is already safe, so they never block the ack.
+ */
+void analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapshot *s,
+		       int64_t received, int64_t hello_skew /* INT64_MIN: unknown */);
+/* Starts the periodic tick: stale hosts, housekeeping. */
+int analysis_start(struct agg *a);
+void analysis_stop(struct agg *a);
+
+/* notify.c: runs notify_command for each change, never blocking the caller. */
+struct notifier *notify_new(struct agg *a);
+void notify_change(struct agg *a, const char *host, const struct finding_change *c);
+void notify_free(struct notifier *n);
 
 /* main.c */
 void agg_config_defaults(struct agg_config *c);
@@ -76,6 +160,13 @@ void agg_thresholds(const struct agg_config *c, const char *limit, double *warn,
 /* server.c */
 int server_start(struct agg *a, char *err, size_t errlen);
 void server_stop(struct agg *a);
+/*
+ * SIGTERM: stops accepting, lets every open connection finish the frames it
+ * has completely received (stored, committed, acknowledged), closes them and
+ * leaves the event loop once all are closed, or after seconds at most.  A
+ * second call leaves the loop at once.
+ */
+void server_drain(struct agg *a, unsigned seconds);
 
 /*
  * query.c: runs one query from an admin connection and appends exactly one
@@ -83,7 +174,14 @@ void server_stop(struct agg *a);
  * (the caller closes the connection).
  */
 int query_run(struct agg *a, const struct msg_query *q, struct buf *out);
-/* Status of a host: "stale" when not seen for three intervals, else by usage. */
-const char *query_host_status(struct agg *a, const struct snapshot *s, int64_t last_received);
+
+/*
+ * http.c: the plain-HTTP monitoring endpoint on [http] listen (GET /metrics
+ * in the Prometheus text format, GET /healthz), on a->base.  http_start
+ * binds it (and writes the bound port to port_file when not NULL); returns
+ * 0, or -1 with err.  http_stop frees it; both are safe when it is not bound.
+ */
+int http_start(struct agg *a, const char *port_file, char *err, size_t errlen);
+void http_stop(struct agg *a);
 
 #endif

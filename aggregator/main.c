@@ -67,6 +67,68 @@ threshold_key(void *user, const char *key, const char *value, char *err, size_t 
 	return 0;
 }
 
+/* [host_thresholds]  GLOB = semmns.warn=70 semmns.crit=85 warn=60 ... */
+static int
+host_threshold_key(void *user, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct agg_config *c = user;
+	char copy[CFG_STR_MAX], *tok, *save = NULL;
+
+	if (strlen(key) >= MODEL_NAME_MAX) {
+		snprintf(err, errlen, "host pattern too long");
+		return -1;
+	}
+	if (ifl_strlcpy(copy, value, sizeof(copy)) >= sizeof(copy)) {
+		snprintf(err, errlen, "too long");
+		return -1;
+	}
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL; tok = strtok_r(NULL, " \t,", &save)) {
+		struct host_override *h;
+		char *eq = strchr(tok, '='), *dot;
+		const char *why;
+		uint64_t v;
+
+		if (eq == NULL) {
+			snprintf(err, errlen, "'%s': expected LIMIT.warn=PCT, LIMIT.crit=PCT, warn=PCT "
+					      "or crit=PCT", tok);
+			return -1;
+		}
+		*eq = '\0';
+		if (parse_u64(eq + 1, 1, 100, &v, &why) == -1) {
+			snprintf(err, errlen, "'%s': %s (a percentage from 1 to 100)", tok, why);
+			return -1;
+		}
+		if (c->nhost_overrides >= AGG_MAX_OVERRIDES) {
+			snprintf(err, errlen, "too many host thresholds (at most %d)",
+				 AGG_MAX_OVERRIDES);
+			return -1;
+		}
+		h = &c->host_overrides[c->nhost_overrides];
+		memset(h, 0, sizeof(*h));
+		ifl_strlcpy(h->glob, key, sizeof(h->glob));
+		dot = strrchr(tok, '.');
+		if (dot != NULL) {
+			*dot = '\0';
+			if (!limit_name_valid(tok) || strlen(tok) >= sizeof(h->o.limit)) {
+				snprintf(err, errlen, "'%s' is not a limit name", tok);
+				return -1;
+			}
+			ifl_strlcpy(h->o.limit, tok, sizeof(h->o.limit));
+			tok = dot + 1;
+		}
+		if (strcmp(tok, "warn") == 0)
+			h->o.warn = v;
+		else if (strcmp(tok, "crit") == 0)
+			h->o.crit = v;
+		else {
+			snprintf(err, errlen, "'%s': expected warn or crit", tok);
+			return -1;
+		}
+		c->nhost_overrides++;
+	}
+	return 0;
+}
+
 #define OFF(f) offsetof(struct agg_config, f)
 static const struct cfg_key agg_schema[] = {
 	{"server", "listen", CFG_STRING, OFF(listen), 0, 0, NULL, "address:port to accept TLS on"},
@@ -87,11 +149,34 @@ static const struct cfg_key agg_schema[] = {
 	{"storage", "backend", CFG_STRING, OFF(backend), 0, 0, NULL, "sqlite"},
 	{"storage", "path", CFG_PATH, OFF(db_path), 0, 0, NULL, "SQLite database file"},
 	{"storage", "url", CFG_STRING, OFF(url), 0, 0, NULL, "postgresql://... (not yet)"},
-	{"http", "listen", CFG_STRING, OFF(http_listen), 0, 0, NULL, "metrics endpoint (not yet)"},
+	{"http", "listen", CFG_STRING, OFF(http_listen), 0, 0, NULL,
+	 "plain HTTP: GET /metrics (Prometheus), /healthz"},
 	{"thresholds", "warn", CFG_U64, OFF(warn), 1, 100, NULL, "percent of a limit"},
 	{"thresholds", "crit", CFG_U64, OFF(crit), 1, 100, NULL, "percent of a limit"},
 	{"thresholds", "*.warn", CFG_CUSTOM, 0, 0, 0, threshold_key, "per-limit warn"},
 	{"thresholds", "*.crit", CFG_CUSTOM, 0, 0, 0, threshold_key, "per-limit crit"},
+	{"thresholds", "hysteresis", CFG_U64, OFF(hysteresis), 0, 50, NULL,
+	 "points below a level before a finding clears"},
+	{"host_thresholds", "*", CFG_CUSTOM, 0, 0, 0, host_threshold_key,
+	 "GLOB = LIMIT.warn=PCT ... per host"},
+	{"analysis", "forecast_window", CFG_DURATION, OFF(forecast_window), 600, 86400 * 400, NULL,
+	 "history fitted for forecasts"},
+	{"analysis", "forecast_horizon", CFG_DURATION, OFF(forecast_horizon), 3600, 86400 * 400,
+	 NULL, "warn when exhaustion is nearer"},
+	{"analysis", "max_clock_skew", CFG_DURATION, OFF(max_clock_skew), 1, 86400, NULL,
+	 "agent clock disagreement tolerated"},
+	{"analysis", "retention", CFG_DURATION, OFF(retention), 3600, 86400 * 400, NULL,
+	 "per-snapshot samples kept"},
+	{"analysis", "rollup_retention", CFG_DURATION, OFF(rollup_retention), 86400,
+	 86400 * 3650, NULL, "hourly rollups and closed findings kept"},
+	{"analysis", "default_interval", CFG_DURATION, OFF(default_interval), 1, 86400, NULL,
+	 "for agents that do not say theirs"},
+	{"analysis", "check_interval", CFG_DURATION, OFF(check_interval), 1, 3600, NULL,
+	 "stale checks and housekeeping"},
+	{"analysis", "notify_command", CFG_STRING, OFF(notify_command), 0, 0, NULL,
+	 "run by /bin/sh -c on every finding change"},
+	{"analysis", "notify_timeout", CFG_DURATION, OFF(notify_timeout), 1, 3600, NULL,
+	 "notify_command is killed after this"},
 	{NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -108,6 +193,15 @@ agg_config_defaults(struct agg_config *c)
 	c->frame_timeout = 30;
 	c->warn = 80;
 	c->crit = 90;
+	c->hysteresis = 5;
+	c->forecast_window = 7 * 86400;
+	c->forecast_horizon = 14 * 86400;
+	c->max_clock_skew = 300;
+	c->retention = 14 * 86400;
+	c->rollup_retention = 400 * 86400;
+	c->default_interval = 60;
+	c->check_interval = 30;
+	c->notify_timeout = 30;
 }
 
 int
@@ -162,14 +256,16 @@ make_ctx(const struct agg_config *c, char *err, size_t errlen)
 
 static struct agg agg;
 
+#define DRAIN_SECONDS 5 /* SIGTERM: longest wait for open connections to finish */
+
 static void
 sig_term(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
 	log_info("signal %d: shutting down", (int)sig);
-	server_stop(&agg);
-	event_base_loopexit(agg.base, NULL);
+	/* no new connections; what was received is stored and acknowledged */
+	server_drain(&agg, DRAIN_SECONDS);
 }
 
 /* SIGHUP: re-read the configuration; certificates, CRL, admins and thresholds
@@ -192,9 +288,11 @@ sig_hup(evutil_socket_t sig, short what, void *arg)
 		log_warnx("reload: %s; keeping the running configuration", err);
 		return;
 	}
-	if (strcmp(nc.listen, agg.cfg.listen) != 0 || strcmp(nc.db_path, agg.cfg.db_path) != 0)
+	if (strcmp(nc.listen, agg.cfg.listen) != 0 || strcmp(nc.db_path, agg.cfg.db_path) != 0 ||
+	    strcmp(nc.http_listen, agg.cfg.http_listen) != 0)
 		log_warnx("reload: listen and storage changes take effect after a restart");
 	ifl_strlcpy(nc.listen, agg.cfg.listen, sizeof(nc.listen));
+	ifl_strlcpy(nc.http_listen, agg.cfg.http_listen, sizeof(nc.http_listen));
 	ifl_strlcpy(nc.db_path, agg.cfg.db_path, sizeof(nc.db_path));
 	SSL_CTX_free(agg.ssl_ctx); /* established connections hold their own reference */
 	agg.ssl_ctx = ctx;
@@ -207,6 +305,7 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 		"usage: ipcfleet-aggregator [-t] [-v] [-c FILE] [--port-file FILE]\n"
+		"                           [--http-port-file FILE]\n"
 		"\n"
 		"Receives IPC snapshots from ipcfleet-agent over mutual TLS, stores them\n"
 		"(SQLite) and answers queries from the ipcfleet CLI.\n"
@@ -215,6 +314,7 @@ usage(FILE *fp)
 		"  -t, --test           check the configuration and certificates, then exit 0 or 1\n"
 		"  -v, --verbose        log every connection and snapshot\n"
 		"      --port-file FILE write the port actually bound (useful with listen = ...:0)\n"
+		"      --http-port-file FILE  the same for [http] listen\n"
 		"  -h, --help           this help\n"
 		"      --version        print the version\n"
 		"\n"
@@ -229,8 +329,8 @@ main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
 	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},      {"port-file", required_argument, NULL, 'P'},
-	    {NULL, 0, NULL, 0}};
-	const char *config = DEFAULT_CONFIG;
+	    {"http-port-file", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
+	const char *config = DEFAULT_CONFIG, *http_port_file = NULL;
 	struct event *ev_term, *ev_int, *ev_hup;
 	char err[1024];
 	int ch, test = 0, verbose = 0;
@@ -254,6 +354,9 @@ main(int argc, char **argv)
 			return 0;
 		case 'P':
 			agg.port_file = optarg;
+			break;
+		case 'H':
+			http_port_file = optarg;
 			break;
 		default:
 			fprintf(stderr, "ipcfleet-aggregator: see --help for usage\n");
@@ -279,8 +382,6 @@ main(int argc, char **argv)
 		SSL_CTX_free(agg.ssl_ctx);
 		return 0;
 	}
-	if (agg.cfg.http_listen[0] != '\0')
-		log_warnx("[http] listen is not served by this version; ignored");
 	signal(SIGPIPE, SIG_IGN);
 	if ((agg.store = store_open_sqlite(agg.cfg.db_path, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
@@ -293,6 +394,15 @@ main(int argc, char **argv)
 		store_close(agg.store);
 		return 1;
 	}
+	if (agg.cfg.http_listen[0] != '\0' &&
+	    http_start(&agg, http_port_file, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		server_stop(&agg);
+		store_close(agg.store);
+		return 1;
+	}
+	if ((agg.notifier = notify_new(&agg)) == NULL || analysis_start(&agg) == -1)
+		fatalx("cannot start the analysis timers");
 	ev_term = evsignal_new(agg.base, SIGTERM, sig_term, NULL);
 	ev_int = evsignal_new(agg.base, SIGINT, sig_term, NULL);
 	ev_hup = evsignal_new(agg.base, SIGHUP, sig_hup, NULL);
@@ -304,7 +414,10 @@ main(int argc, char **argv)
 
 	event_base_dispatch(agg.base);
 
+	http_stop(&agg);
 	server_stop(&agg);
+	analysis_stop(&agg);
+	notify_free(agg.notifier);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);

@@ -36,6 +36,31 @@
 
 #define SMALL_FRAME (64u * 1024) /* cap for hello and queries */
 #define OUT_HIGH    (4u * 1024 * 1024)
+/*
+ * Agents are owed only acks (about 40 bytes each on the wire; an agent has
+ * at most SEND_WINDOW = 8 unacknowledged): one that lets this much pile up is
+ * not reading, and is not read from until it does.  Its acks then stop
+ * moving and the write timeout (frame_timeout for agents) closes it.
+ */
+#define AGENT_OUT_HIGH (8u * 1024)
+/*
+ * The kernel's send buffer of an agent connection, for the same reason:
+ * left to autotuning it grows to megabytes, which a peer that never reads
+ * fills with tens of thousands of acks before AGENT_OUT_HIGH can act.
+ */
+#define AGENT_SNDBUF (8 * 1024)
+/*
+ * Snapshots an agent connection may have processed per second, with bursts
+ * of AGENT_BURST: twice what an agent sends when draining a backlog (8 every
+ * 400 ms, agent.h), so it never waits; a peer that floods is read no faster,
+ * and costs the store at most this much.
+ */
+#define AGENT_RATE  40
+#define AGENT_BURST 16
+/* Frames one connection may have processed before the others get a turn. */
+#define FRAMES_PER_TURN 8
+/* Pending connections the kernel queues for accept(): agents return together. */
+#define LISTEN_BACKLOG 1024
 #define CLOSE_GRACE 5 /* seconds to flush a final error frame */
 
 enum conn_state { CS_HANDSHAKE, CS_HELLO, CS_AGENT, CS_ADMIN, CS_CLOSING };
@@ -44,14 +69,23 @@ struct conn {
 	struct agg *agg;
 	struct bufferevent *bev;
 	struct event *deadline; /* handshake+hello, then per partial frame */
+	struct event *resume;   /* continues conn_read_cb after a fair share or a rate pause */
+	double tokens;          /* agents: frames it may send now (AGENT_RATE, AGENT_BURST) */
+	uint64_t tokens_ms;     /* when tokens was last refilled */
+	int rate_paused;        /* reading stopped until resume: over AGENT_RATE */
 	enum conn_state state;
 	char peer[INET6_ADDRSTRLEN + 8];
 	char cn[MODEL_NAME_MAX];
 	struct host_info hi; /* agents: from hello */
+	int64_t skew;        /* agent clock minus ours at hello; INT64_MIN unknown */
 	struct conn *next, *prev;
 };
 
 static struct conn *conns; /* all open connections, for shutdown */
+/* SIGTERM: no new connections; the open ones finish what they received */
+static int draining;
+static struct event *drain_timer;
+static uint64_t frame_done_us; /* when the frame being handled was complete (agg_mono_us) */
 
 static void conn_free(struct conn *c);
 
@@ -121,6 +155,10 @@ conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	if (c->resume != NULL)
+		event_free(c->resume);
+	if (c->hi.name[0] != '\0') /* set only for agents past hello */
+		a->stats.agents_open--;
 	if (c->bev != NULL) {
 		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
@@ -134,6 +172,10 @@ conn_free(struct conn *c)
 	/* a slot is free again: resume accepting if we had paused */
 	if (a->listener != NULL)
 		evconnlistener_enable(a->listener);
+	if (draining && conns == NULL) {
+		log_info("drained: every connection is closed");
+		event_base_loopexit(a->base, NULL);
+	}
 }
 
 static void
@@ -143,6 +185,15 @@ closing_write_cb(struct bufferevent *bev, void *arg)
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_free(c);
+}
+
+/* An error or EOF while a final frame flushes: nothing more can be sent. */
+static void
+closing_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
+		conn_free(arg);
 }
 
 /*
@@ -176,7 +227,7 @@ conn_close(struct conn *c, uint32_t code, const char *reason)
 	c->state = CS_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_setcb(c->bev, NULL, closing_write_cb, NULL, c);
+	bufferevent_setcb(c->bev, NULL, closing_write_cb, closing_event_cb, c);
 	evtimer_del(c->deadline);
 	deadline_arm(c, CLOSE_GRACE);
 }
@@ -185,11 +236,13 @@ conn_close(struct conn *c, uint32_t code, const char *reason)
 static void
 conn_send(struct conn *c, const struct buf *out)
 {
+	size_t high = c->state == CS_AGENT ? AGENT_OUT_HIGH : OUT_HIGH;
+
 	bufferevent_write(c->bev, out->data, out->len);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_HIGH) {
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > high) {
 		/* the peer does not read: stop reading it until it catches up */
 		bufferevent_disable(c->bev, EV_READ);
-		bufferevent_setwatermark(c->bev, EV_WRITE, OUT_HIGH / 2, 0);
+		bufferevent_setwatermark(c->bev, EV_WRITE, high / 2, 0);
 	}
 }
 
@@ -250,7 +303,10 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 		ifl_strlcpy(c->hi.agent, h.agent, sizeof(c->hi.agent));
 		c->hi.page_size = h.page_size;
 		c->hi.boot_time = h.boot_time;
+		c->hi.interval = h.interval;
+		c->skew = h.time != 0 ? h.time - now_unix() : INT64_MIN;
 		c->state = CS_AGENT;
+		a->stats.agents_open++;
 	}
 	log_info("%s: %s connected (%s)", conn_who(c), h.role == ROLE_ADMIN ? "admin" : "agent",
 		 h.agent);
@@ -293,9 +349,14 @@ handle_snapshot(struct conn *c, const struct proto_doc *d, const uint8_t *raw, s
 	log_debug("%s: snapshot %llu %s (%zu objects)", conn_who(c), (unsigned long long)s.seq,
 		  dup ? "was a duplicate" : "stored", s.nobjects);
 	buf_init(&out, 64);
-	if (proto_encode_ack(&out, s.seq) == 0)
+	if (proto_encode_ack(&out, s.seq) == 0) {
 		conn_send(c, &out);
+		agg_lat_observe(&a->stats, agg_mono_us() - frame_done_us);
+	}
 	buf_free(&out);
+	/* after the ack is queued: findings never hold a snapshot's acknowledgement */
+	if (!dup)
+		analysis_snapshot(a, &c->hi, &s, now_unix(), c->skew);
 	snapshot_free(&s);
 }
 
@@ -345,10 +406,22 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 		handle_hello(c, &d);
 		if (c->state == CS_AGENT || c->state == CS_ADMIN) {
 			struct timeval idle = {.tv_sec = (time_t)a->cfg.idle_timeout};
+			struct timeval wr = {.tv_sec = (time_t)a->cfg.frame_timeout};
 
 			/* from now on: idle peers and peers that stop reading time out */
 			evtimer_del(c->deadline);
-			bufferevent_set_timeouts(c->bev, &idle, &idle);
+			/* an agent's acks are small: not reading them is a stuck frame */
+			bufferevent_set_timeouts(c->bev, &idle, c->state == CS_AGENT ? &wr : &idle);
+			if (c->state == CS_AGENT) {
+				int sz = AGENT_SNDBUF;
+
+				c->tokens = AGENT_BURST;
+				c->tokens_ms = now_mono_ms();
+
+				if (setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_SNDBUF, &sz,
+					       sizeof(sz)) == -1)
+					log_warn("%s: SO_SNDBUF", conn_who(c));
+			}
 		}
 		break;
 	case CS_AGENT:
@@ -374,12 +447,44 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 	proto_doc_free(&d);
 }
 
+/*
+ * Takes one frame's token from an agent connection.  0 when it may go on;
+ * otherwise reading stops and resume_cb is due when the next token is, and
+ * 1 is returned.  Tokens refill at AGENT_RATE per second up to AGENT_BURST.
+ */
+static int
+conn_rate_wait(struct conn *c)
+{
+	uint64_t now = now_mono_ms();
+	struct timeval tv;
+	uint64_t ms;
+
+	c->tokens += (double)(now - c->tokens_ms) * AGENT_RATE / 1000;
+	c->tokens_ms = now;
+	if (c->tokens > AGENT_BURST)
+		c->tokens = AGENT_BURST;
+	if (c->tokens >= 1) {
+		c->tokens -= 1;
+		return 0;
+	}
+	ms = (uint64_t)((1 - c->tokens) * 1000 / AGENT_RATE) + 1;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	c->rate_paused = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	/* the waiting frames are complete: no frame_timeout while we hold them */
+	evtimer_del(c->deadline);
+	evtimer_add(c->resume, &tv);
+	return 1;
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct agg *a = c->agg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	unsigned done = 0;
 
 	while (c->state != CS_CLOSING && c->state != CS_HANDSHAKE) {
 		uint8_t hdr[PROTO_HDR_LEN];
@@ -390,6 +495,18 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 		if (have < PROTO_HDR_LEN)
 			break;
+		if (done == FRAMES_PER_TURN && !draining) {
+			/*
+			 * Fairness: a peer with many frames buffered (a backlog, a
+			 * flood) yields to the others; resume_cb continues after the
+			 * loop has polled every connection once more.
+			 */
+			static const struct timeval now = {0, 0};
+
+			evtimer_add(c->resume, &now);
+			deadline_arm(c, a->cfg.frame_timeout);
+			return;
+		}
 		evbuffer_copyout(in, hdr, sizeof(hdr));
 		if (frame_header(hdr, cap, &len, &why) == -1) {
 			char msg[MODEL_TEXT_MAX];
@@ -402,26 +519,53 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (have < PROTO_HDR_LEN + (size_t)len)
 			break;
+		if (c->state == CS_AGENT && !draining && conn_rate_wait(c) != 0)
+			return; /* paused; resume_cb continues */
 		p = evbuffer_pullup(in, PROTO_HDR_LEN + (ssize_t)len);
 		if (p == NULL) {
 			conn_close(c, PERR_INTERNAL, "out of memory");
 			return;
 		}
+		frame_done_us = agg_mono_us();
 		conn_frame(c, p + PROTO_HDR_LEN, len);
 		if (c->state == CS_CLOSING)
 			return;
 		evbuffer_drain(in, PROTO_HDR_LEN + (size_t)len);
+		done++;
 	}
 	if (c->state == CS_CLOSING || c->state == CS_HANDSHAKE)
 		return;
-	/* a partial frame must complete within frame_timeout; hello keeps its deadline */
+	/*
+	 * A partial frame must complete within frame_timeout of its first byte:
+	 * the deadline starts with a new frame, and is not extended by the
+	 * bytes of the same frame; hello keeps its own deadline.
+	 */
 	if (c->state != CS_HELLO) {
 		if (evbuffer_get_length(in) > 0) {
-			if (!evtimer_pending(c->deadline, NULL))
+			if (done > 0 || !evtimer_pending(c->deadline, NULL))
 				deadline_arm(c, a->cfg.frame_timeout);
 		} else
 			evtimer_del(c->deadline);
 	}
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->rate_paused) {
+		size_t high = c->state == CS_AGENT ? AGENT_OUT_HIGH : OUT_HIGH;
+
+		c->rate_paused = 0;
+		/* read again, unless the peer is also not reading its acks */
+		if ((c->state == CS_AGENT || c->state == CS_ADMIN) &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) <= high)
+			bufferevent_enable(c->bev, EV_READ);
+	}
+	conn_read_cb(c->bev, c);
 }
 
 static void
@@ -430,7 +574,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 
 	/* output drained below the low watermark: read the peer again */
-	if (c->state == CS_AGENT || c->state == CS_ADMIN) {
+	if ((c->state == CS_AGENT || c->state == CS_ADMIN) && !c->rate_paused) {
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 		bufferevent_enable(bev, EV_READ);
 	}
@@ -457,7 +601,13 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		conn_close(c, 0, "idle timeout");
+		if (what & BEV_EVENT_WRITING) {
+			/* our output has not moved for the write timeout */
+			log_warnx("%s: does not read what we send; closed (write timeout)",
+				  conn_who(c));
+			conn_close(c, 0, "write timeout");
+		} else
+			conn_close(c, 0, "idle timeout");
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -512,13 +662,14 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->bev = bufferevent_openssl_socket_new(a->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE);
 	c->deadline = evtimer_new(a->base, deadline_cb, c);
+	c->resume = evtimer_new(a->base, resume_cb, c);
 	a->stats.conns_open++;
 	a->stats.conns_accepted++;
 	c->next = conns;
 	if (conns != NULL)
 		conns->prev = c;
 	conns = c;
-	if (c->bev == NULL || c->deadline == NULL) {
+	if (c->bev == NULL || c->deadline == NULL || c->resume == NULL) {
 		if (c->bev == NULL) {
 			SSL_free(ssl);
 			evutil_closesocket(fd);
@@ -605,7 +756,7 @@ server_start(struct agg *a, char *err, size_t errlen)
 	}
 	a->listener = evconnlistener_new_bind(
 	    a->base, accept_cb, a, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    128, res->ai_addr, (int)res->ai_addrlen);
+	    LISTEN_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
 	freeaddrinfo(res);
 	if (a->listener == NULL) {
 		snprintf(err, errlen, "listen %s: %s", a->cfg.listen,
@@ -623,10 +774,99 @@ server_start(struct agg *a, char *err, size_t errlen)
 void
 server_stop(struct agg *a)
 {
+	draining = 0;
+	if (drain_timer != NULL) {
+		event_free(drain_timer);
+		drain_timer = NULL;
+	}
 	if (a->listener != NULL) {
 		evconnlistener_free(a->listener);
 		a->listener = NULL;
 	}
 	while (conns != NULL)
 		conn_free(conns);
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agg *a = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("drain: %llu connection(s) still open after the grace period; closing them",
+		  (unsigned long long)a->stats.conns_open);
+	event_base_loopexit(a->base, NULL);
+}
+
+/*
+ * Ends one connection for the drain.  Frames complete in its input buffer
+ * are processed (stored, committed, acknowledged) as usual; a partial frame
+ * and whatever the kernel still holds are not read: never acknowledged, the
+ * agent sends them again.  The connection is then freed once its output (the
+ * acks) is flushed, or by CLOSE_GRACE.
+ */
+static void
+conn_drain(struct conn *c)
+{
+	if (c->state == CS_CLOSING)
+		return; /* already flushing its last frame */
+	if (c->state == CS_HANDSHAKE) {
+		conn_free(c); /* nothing was promised to it */
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	/* the complete frames already received (conn_read_cb never frees c) */
+	conn_read_cb(c->bev, c);
+	if (c->state == CS_CLOSING)
+		return;
+	if (c->state == CS_HELLO) {
+		conn_free(c); /* it never said hello: nothing to acknowledge */
+		return;
+	}
+	log_debug("%s: closed: shutting down", conn_who(c));
+	c->state = CS_CLOSING;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(c->bev, NULL, closing_write_cb, closing_event_cb, c);
+	evtimer_del(c->deadline);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_free(c);
+		return;
+	}
+	deadline_arm(c, CLOSE_GRACE);
+}
+
+void
+server_drain(struct agg *a, unsigned seconds)
+{
+	struct timeval tv = {.tv_sec = (time_t)seconds, .tv_usec = 0};
+	struct conn *c, *next;
+
+	if (draining) {
+		log_info("second signal: stopping now");
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	draining = 1;
+	if (a->listener != NULL) {
+		evconnlistener_free(a->listener);
+		a->listener = NULL;
+	}
+	log_info("draining %llu connection(s), at most %us",
+		 (unsigned long long)a->stats.conns_open, seconds);
+	if (conns == NULL) {
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	if ((drain_timer = evtimer_new(a->base, drain_timeout_cb, a)) == NULL ||
+	    evtimer_add(drain_timer, &tv) == -1) {
+		log_warnx("drain: cannot arm its timer; stopping now");
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	/* conn_drain() frees at most the connection it is given */
+	for (c = conns; c != NULL; c = next) {
+		next = c->next;
+		conn_drain(c);
+	}
 }
