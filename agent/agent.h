@@ -10,6 +10,7 @@
 #ifndef IPCFLEET_AGENT_H
 #define IPCFLEET_AGENT_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <openssl/ssl.h>
 
@@ -64,6 +65,22 @@ int spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size
 int spool_remove(struct spool *sp, uint64_t seq);
 
 /* send.c */
+/*
+ * Delivery is windowed and paced (docs/DELIVERY.md): one call of
+ * sender_step() pipelines at most SEND_WINDOW spooled frames (and at most
+ * SEND_WINDOW_BYTES of them, but always at least one) and waits for their
+ * acks; a remaining backlog goes out one window per SEND_PACE_MS, i.e. at
+ * most SEND_WINDOW * 1000 / SEND_PACE_MS frames per second per agent.
+ * Failed attempts are retried after a random delay in [0, backoff], the
+ * backoff doubling from SEND_BACKOFF_MIN_MS to SEND_BACKOFF_MAX_MS.
+ */
+#define SEND_WINDOW         8
+#define SEND_WINDOW_BYTES   (4u * 1024 * 1024)
+#define SEND_PACE_MS        400
+#define SEND_BACKOFF_MIN_MS 1000
+#define SEND_BACKOFF_MAX_MS (300u * 1000)
+#define SEND_NEVER          UINT64_MAX
+
 struct sender {
 	const struct agent_config *cfg;
 	SSL_CTX *ctx;
@@ -71,16 +88,29 @@ struct sender {
 	int connected;
 	size_t server_idx; /* which entry of cfg->server we use */
 	struct buf hello;  /* the hello frame, sent on every connect */
+	const volatile sig_atomic_t *stop; /* when set, return between frames */
+	unsigned failures;  /* consecutive failed attempts */
+	uint64_t backoff_ms; /* the current backoff cap, 0 when not failing */
 };
 
 int sender_init(struct sender *sd, const struct agent_config *cfg, SSL_CTX *ctx,
-		const struct buf *hello);
+		const struct buf *hello, const volatile sig_atomic_t *stop);
 void sender_free(struct sender *sd);
 /*
- * Delivers every spooled snapshot, oldest first, removing each one when its
- * ack arrives.  Returns 0 when the spool is empty, -1 with err otherwise
- * (what was not acknowledged stays spooled).
+ * Sends one window of the oldest spooled snapshots, in order, removing each
+ * one when its ack arrives.  Returns 0 when the spool is empty, 1 when a
+ * backlog remains, -1 with err when the attempt failed (what was not
+ * acknowledged stays spooled; the connection is dropped).
  */
-int sender_flush(struct sender *sd, struct spool *sp, char *err, size_t errlen);
+int sender_step(struct sender *sd, struct spool *sp, char *err, size_t errlen);
+/*
+ * Records the outcome rc of a sender_step() that started at start_ms and
+ * returns the monotonic time (ms) of the next step: SEND_NEVER when the
+ * spool is empty, start_ms + SEND_PACE_MS for a backlog, and after a
+ * failure now_ms plus a random delay in [0, backoff] (full jitter).
+ */
+uint64_t sender_schedule(struct sender *sd, int rc, uint64_t start_ms, uint64_t now_ms);
+/* 1 while the last attempt failed: new snapshots wait for the retry. */
+int sender_failing(const struct sender *sd);
 
 #endif

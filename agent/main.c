@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "agent.h"
 #include "collect.h"
 #include "log.h"
+#include "orphan.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -110,19 +112,27 @@ boot_time(void)
 	return now_unix() - (int64_t)bt.tv_sec;
 }
 
-/* Takes one snapshot from src.  Warnings are logged; -1 only when nothing could be read. */
+/*
+ * Takes one snapshot from src, with the agent's own findings (orphans older
+ * than min_age seconds, shared namespaces).  Warnings are logged; -1 only
+ * when nothing could be read.
+ */
 static int
-take_snapshot(const struct source *src, struct snapshot *s, char *err, size_t errlen)
+take_snapshot(const struct source *src, uint64_t min_age, struct snapshot *s, char *err,
+	      size_t errlen)
 {
 	struct collect_warnings w;
+	struct proc_table pt;
 	size_t i;
 
 	memset(&w, 0, sizeof(w));
+	memset(&pt, 0, sizeof(pt));
 	if (snapshot_init(s) == -1) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (collect(src, s, &w, err, errlen) == -1) {
+	if (collect(src, s, &pt, &w, err, errlen) == -1) {
+		proc_table_free(&pt);
 		snapshot_free(s);
 		return -1;
 	}
@@ -131,11 +141,14 @@ take_snapshot(const struct source *src, struct snapshot *s, char *err, size_t er
 	if (w.total > w.n)
 		log_warnx("... and %zu more warnings", w.total - w.n);
 	s->taken = now_unix();
+	if (orphan_findings(s, &pt, min_age, s->taken) == -1)
+		log_warnx("orphan detection: out of memory; no orphans reported");
+	proc_table_free(&pt);
 	return 0;
 }
 
 static int
-do_print(const struct source *src, int json)
+do_print(const struct source *src, uint64_t min_age, int json)
 {
 	struct snapshot s;
 	struct view_extra x;
@@ -147,7 +160,7 @@ do_print(const struct source *src, int json)
 	char host[256], err[512];
 	int rc = 1;
 
-	if (take_snapshot(src, &s, err, sizeof(err)) == -1) {
+	if (take_snapshot(src, min_age, &s, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -212,7 +225,7 @@ make_ctx(const struct agent_config *c, char *err, size_t errlen)
 }
 
 static int
-make_hello(const struct snapshot *s, struct buf *out)
+make_hello(const struct snapshot *s, uint64_t interval, struct buf *out)
 {
 	struct msg_hello h;
 
@@ -225,22 +238,23 @@ make_hello(const struct snapshot *s, struct buf *out)
 	ifl_strlcpy(h.os_release, s->os_release, sizeof(h.os_release));
 	h.page_size = s->page_size;
 	h.boot_time = boot_time();
+	h.interval = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
 	return proto_encode_hello(out, &h);
 }
 
 /* Snapshot, number, encode, spool.  On success *seq is the new entry. */
 static int
-spool_snapshot(const struct source *src, struct spool *sp, struct buf *hello, uint64_t *seq,
-	       char *err, size_t errlen)
+spool_snapshot(const struct source *src, const struct agent_config *cfg, struct spool *sp,
+	       struct buf *hello, uint64_t *seq, char *err, size_t errlen)
 {
 	struct snapshot s;
 	struct buf frame;
 	int rc = -1;
 
-	if (take_snapshot(src, &s, err, errlen) == -1)
+	if (take_snapshot(src, cfg->orphan_min_age, &s, err, errlen) == -1)
 		return -1;
 	buf_init(&frame, PROTO_HDR_LEN + PROTO_MAX_FRAME);
-	if (hello != NULL && hello->len == 0 && make_hello(&s, hello) == -1) {
+	if (hello != NULL && hello->len == 0 && make_hello(&s, cfg->interval, hello) == -1) {
 		snprintf(err, errlen, "cannot encode hello");
 		goto out;
 	}
@@ -261,6 +275,141 @@ out:
 	return rc;
 }
 
+/*
+ * Sleeps until the monotonic time `until` (ms) or a signal.  The flags are
+ * tested with the signals blocked and ppoll() unblocks them atomically, so a
+ * signal that arrives just before the sleep still cuts it short.
+ */
+static void
+sleep_until(uint64_t until)
+{
+	sigset_t block, old;
+	struct timespec ts;
+	uint64_t now = now_mono_ms(), ms;
+
+	if (until <= now)
+		return;
+	ms = until - now;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (!got_term && !got_hup)
+		ppoll(NULL, 0, &ts, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* SIGHUP: new configuration and certificates; the spool directory stays. */
+static void
+reload(const char *config, struct agent_config *cfg, SSL_CTX **ctx, struct sender *sd,
+       struct spool *sp, const struct buf *hello)
+{
+	struct agent_config nc;
+	SSL_CTX *nctx;
+	char err[1024];
+
+	if (load_config(config, &nc, err, sizeof(err)) == -1 ||
+	    (nctx = make_ctx(&nc, err, sizeof(err))) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (strcmp(nc.spool, cfg->spool) != 0) {
+		log_warnx("reload: a new spool directory takes effect after a restart");
+		ifl_strlcpy(nc.spool, cfg->spool, sizeof(nc.spool));
+	}
+	sender_free(sd);
+	SSL_CTX_free(*ctx);
+	*ctx = nctx;
+	*cfg = nc;
+	sp->max_bytes = cfg->spool_max;
+	sender_init(sd, cfg, *ctx, hello, &got_term);
+	log_info("reload: configuration and certificates reloaded");
+}
+
+/*
+ * --once: delivers everything spooled, one paced window after another.
+ * 0 when the spool is empty, else 1 (what is left stays spooled).
+ */
+static int
+run_once(struct sender *sd, struct spool *sp, uint64_t seq)
+{
+	char err[1024];
+	int r;
+
+	do {
+		uint64_t start = now_mono_ms();
+
+		r = sender_step(sd, sp, err, sizeof(err));
+		if (r == 1)
+			sleep_until(start + SEND_PACE_MS);
+	} while (r == 1 && !got_term);
+	if (r == 0) {
+		log_debug("snapshot %llu acknowledged", (unsigned long long)seq);
+		return 0;
+	}
+	if (r == 1)
+		log_warnx("stopped by a signal; snapshot %llu and others stay spooled",
+			  (unsigned long long)seq);
+	else
+		log_warnx("snapshot %llu kept in the spool: %s", (unsigned long long)seq, err);
+	return 1;
+}
+
+/*
+ * The daemon loop.  Two deadlines share it: the next snapshot (every
+ * interval, whatever happens to delivery) and the next delivery step (now
+ * after a new snapshot, a paced window later while a backlog drains, or the
+ * backoff's random delay after a failure).  It sleeps until the earlier one.
+ */
+static void
+run_loop(const char *config, const struct source *src, struct agent_config *cfg, SSL_CTX **ctx,
+	 struct sender *sd, struct spool *sp, const struct buf *hello)
+{
+	uint64_t next_snap, next_send, seq, now;
+	char err[1024];
+
+	log_info("started: one snapshot every %llus to %s", (unsigned long long)cfg->interval,
+		 cfg->server.v[0]);
+	next_snap = now_mono_ms() + cfg->interval * 1000;
+	next_send = now_mono_ms();
+	while (!got_term) {
+		now = now_mono_ms();
+		if (got_hup) {
+			got_hup = 0;
+			reload(config, cfg, ctx, sd, sp, hello);
+			next_send = now; /* the new settings may be what was missing */
+			continue;
+		}
+		if (now >= next_snap) {
+			if (spool_snapshot(src, cfg, sp, NULL, &seq, err, sizeof(err)) == -1)
+				log_warnx("snapshot failed: %s", err);
+			else if (next_send == SEND_NEVER && !sender_failing(sd))
+				next_send = now;
+			next_snap += cfg->interval * 1000;
+			if (next_snap <= now_mono_ms()) /* far behind (suspend): do not burst */
+				next_snap = now_mono_ms() + cfg->interval * 1000;
+			continue;
+		}
+		if (now >= next_send) {
+			int r = sender_step(sd, sp, err, sizeof(err));
+
+			if (r == -1 && got_term)
+				break;
+			next_send = sender_schedule(sd, r, now, now_mono_ms());
+			if (r == -1)
+				log_warnx("delivery failed (attempt %u), next try in %.1fs; snapshots "
+					  "stay spooled: %s",
+					  sd->failures, (double)(next_send - now_mono_ms()) / 1000,
+					  err);
+			continue;
+		}
+		sleep_until(next_snap < next_send ? next_snap : next_send);
+	}
+}
+
 static int
 run(const char *config, const struct source *src, int once)
 {
@@ -268,9 +417,11 @@ run(const char *config, const struct source *src, int once)
 	struct sender sd;
 	struct spool sp;
 	struct buf hello;
+	struct spool_entry *left;
 	SSL_CTX *ctx;
 	char err[1024];
-	uint64_t seq, next;
+	uint64_t seq;
+	size_t nleft;
 	int rc = 1;
 
 	if (load_config(config, &cfg, err, sizeof(err)) == -1) {
@@ -287,68 +438,28 @@ run(const char *config, const struct source *src, int once)
 		return 1;
 	}
 	buf_init(&hello, 4096);
-	if (spool_snapshot(src, &sp, &hello, &seq, err, sizeof(err)) == -1) {
+	if (spool_snapshot(src, &cfg, &sp, &hello, &seq, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}
-	sender_init(&sd, &cfg, ctx, &hello);
-	if (once) {
-		if (sender_flush(&sd, &sp, err, sizeof(err)) == -1) {
-			log_warnx("snapshot %llu kept in the spool: %s", (unsigned long long)seq,
-				  err);
-		} else {
-			log_debug("snapshot %llu acknowledged", (unsigned long long)seq);
-			rc = 0;
-		}
+	if (sender_init(&sd, &cfg, ctx, &hello, &got_term) == -1) {
+		log_warnx("out of memory");
 		sender_free(&sd);
 		goto out;
 	}
-
-	log_info("started: one snapshot every %llus to %s", (unsigned long long)cfg.interval,
-		 cfg.server.v[0]);
-	next = now_mono_ms();
-	for (;;) {
-		uint64_t now;
-
-		if (sender_flush(&sd, &sp, err, sizeof(err)) == -1)
-			log_warnx("delivery failed, snapshots stay spooled: %s", err);
-		next += cfg.interval * 1000;
-		while (!got_term && (now = now_mono_ms()) < next) {
-			uint64_t ms = next - now;
-			struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
-					      .tv_nsec = (long)(ms % 1000) * 1000000};
-
-			nanosleep(&ts, NULL); /* a signal cuts it short */
-			if (got_hup)
-				break;
-		}
-		if (got_term)
-			break;
-		if (got_hup) {
-			struct agent_config nc;
-			SSL_CTX *nctx;
-
-			got_hup = 0;
-			if (load_config(config, &nc, err, sizeof(err)) == -1 ||
-			    (nctx = make_ctx(&nc, err, sizeof(err))) == NULL) {
-				log_warnx("reload: %s; keeping the running configuration", err);
-			} else {
-				sender_free(&sd);
-				SSL_CTX_free(ctx);
-				ctx = nctx;
-				cfg = nc;
-				sender_init(&sd, &cfg, ctx, &hello);
-				log_info("reload: configuration and certificates reloaded");
-			}
-			continue;
-		}
-		if (now_mono_ms() > next + cfg.interval * 1000)
-			next = now_mono_ms(); /* far behind (suspend, long outage): do not burst */
-		if (spool_snapshot(src, &sp, NULL, &seq, err, sizeof(err)) == -1)
-			log_warnx("snapshot failed: %s", err);
+	if (once) {
+		rc = run_once(&sd, &sp, seq);
+		sender_free(&sd);
+		goto out;
 	}
-	log_info("stopping");
+	run_loop(config, src, &cfg, &ctx, &sd, &sp, &hello);
 	sender_free(&sd);
+	if (spool_list(&sp, &left, &nleft, err, sizeof(err)) == 0) {
+		free(left);
+		log_info("stopping; %zu snapshot(s) stay spooled, last sequence %llu", nleft,
+			 (unsigned long long)seq);
+	} else
+		log_info("stopping");
 	rc = 0;
 out:
 	buf_free(&hello);
@@ -436,7 +547,7 @@ main(int argc, char **argv)
 		return source != NULL ? 2 : 1;
 	}
 	if (print)
-		return do_print(&src, json);
+		return do_print(&src, cfg.orphan_min_age, json);
 	if (test) {
 		SSL_CTX *ctx = make_ctx(&cfg, err, sizeof(err));
 

@@ -1,10 +1,19 @@
 /*
  * send.c: delivery of spooled snapshots to the aggregator (agent.h).
  *
- * The connection is kept open between intervals.  Each spooled frame is sent
- * in sequence order and removed from the spool only when its ack arrives;
- * an error frame or a broken connection leaves it spooled for the next try.
- * Servers in the `server` list are tried in order.
+ * The connection is kept open between intervals.  Spooled frames go out in
+ * sequence order, pipelined in windows of at most SEND_WINDOW frames: the
+ * frames of a window are written back to back, then their acks are read in
+ * the same order (the aggregator answers the frames of one connection in
+ * order, so ack i must name frame i).  A frame is removed from the spool only
+ * when its own ack has arrived; an error frame, a wrong ack or a broken
+ * connection leaves it, and everything after it, spooled for the next try.
+ * A frame the aggregator stored but whose ack was lost is sent again and
+ * recognised there as a duplicate (same host and sequence).
+ *
+ * Servers in the `server` list are tried in order, starting with the last
+ * one that worked; a server that accepts the connection but then fails the
+ * delivery (an error frame, a timeout) is tried last next time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +28,13 @@
 
 int
 sender_init(struct sender *sd, const struct agent_config *cfg, SSL_CTX *ctx,
-	    const struct buf *hello)
+            const struct buf *hello, const volatile sig_atomic_t *stop)
 {
 	memset(sd, 0, sizeof(*sd));
 	sd->cfg = cfg;
 	sd->ctx = ctx;
 	sd->cl.fd = -1;
+	sd->stop = stop;
 	buf_init(&sd->hello, hello->len);
 	return buf_append(&sd->hello, hello->data, hello->len);
 }
@@ -46,6 +56,12 @@ sender_drop(struct sender *sd)
 	sd->connected = 0;
 }
 
+static int
+sender_stopping(const struct sender *sd)
+{
+	return sd->stop != NULL && *sd->stop;
+}
+
 /* Connects to the first server that answers, starting with the last good one. */
 static int
 sender_connect(struct sender *sd, char *err, size_t errlen)
@@ -60,16 +76,21 @@ sender_connect(struct sender *sd, char *err, size_t errlen)
 	for (i = 0; i < srv->n; i++) {
 		size_t k = (sd->server_idx + i) % srv->n;
 
+		if (sender_stopping(sd)) {
+			snprintf(err, errlen, "stopping");
+			return -1;
+		}
 		if (client_connect(&sd->cl, sd->ctx, srv->v[k], (int)sd->cfg->timeout * 1000, why,
-				   sizeof(why)) == -1) {
+		                   sizeof(why)) == -1) {
 			log_debug("%s", why);
-			if (err[0] == '\0' || i == 0)
+			if (err[0] == '\0')
 				ifl_strlcpy(err, why, errlen);
 			continue;
 		}
 		if (client_write(&sd->cl, sd->hello.data, sd->hello.len, why, sizeof(why)) == -1) {
 			client_close(&sd->cl);
-			ifl_strlcpy(err, why, errlen);
+			if (err[0] == '\0')
+				ifl_strlcpy(err, why, errlen);
 			continue;
 		}
 		if (k != sd->server_idx)
@@ -104,7 +125,7 @@ sender_await_ack(struct sender *sd, uint64_t seq, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: bad ack: %s", sd->cl.server, why);
 		else if (acked != seq)
 			snprintf(err, errlen, "%s: ack for %llu while waiting for %llu",
-				 sd->cl.server, (unsigned long long)acked, (unsigned long long)seq);
+			         sd->cl.server, (unsigned long long)acked, (unsigned long long)seq);
 		else
 			rc = 0;
 	} else if (d.type == MSG_ERROR) {
@@ -114,7 +135,7 @@ sender_await_ack(struct sender *sd, uint64_t seq, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: bad error frame: %s", sd->cl.server, why);
 		else
 			snprintf(err, errlen, "%s refused snapshot %llu: %s: %s", sd->cl.server,
-				 (unsigned long long)seq, proto_err_name(e.code), e.text);
+			         (unsigned long long)seq, proto_err_name(e.code), e.text);
 	} else
 		snprintf(err, errlen, "%s: unexpected message instead of an ack", sd->cl.server);
 	proto_doc_free(&d);
@@ -123,14 +144,25 @@ out:
 	return rc;
 }
 
-int
-sender_flush(struct sender *sd, struct spool *sp, char *err, size_t errlen)
+/*
+ * One window on the current connection (connecting first when needed).
+ * *acked counts the frames acknowledged; *reached is 1 once a server took
+ * the connection and the hello.  Returns 0 (spool empty), 1
+ * (backlog left) or -1 with err; on -1 the connection has been dropped.
+ */
+static int
+sender_window(struct sender *sd, struct spool *sp, size_t *acked, int *reached, char *err,
+              size_t errlen)
 {
 	struct spool_entry *v;
+	uint64_t inflight[SEND_WINDOW];
 	struct buf frame;
-	size_t n, i;
-	int rc = 0;
+	size_t n, i, k = 0, j, bytes = 0;
+	char werr[512];
+	int rc = 0, wfail = 0;
 
+	*acked = 0;
+	*reached = 0;
 	if (spool_list(sp, &v, &n, err, errlen) == -1)
 		return -1;
 	if (n == 0) {
@@ -141,24 +173,101 @@ sender_flush(struct sender *sd, struct spool *sp, char *err, size_t errlen)
 		free(v);
 		return -1;
 	}
+	*reached = 1;
 	buf_init(&frame, PROTO_HDR_LEN + PROTO_MAX_FRAME);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && k < SEND_WINDOW && !sender_stopping(sd); i++) {
+		/* a frame larger than the byte window still goes, alone */
+		if (k > 0 && bytes + v[i].size > SEND_WINDOW_BYTES)
+			break;
 		if (spool_get(sp, v[i].seq, &frame, err, errlen) == -1) {
 			log_warnx("%s", err); /* set aside; the rest still goes */
 			continue;
 		}
-		if (client_write(&sd->cl, frame.data, frame.len, err, errlen) == -1 ||
-		    sender_await_ack(sd, v[i].seq, err, errlen) == -1) {
-			sender_drop(sd);
+		if (client_write(&sd->cl, frame.data, frame.len, werr, sizeof(werr)) == -1) {
+			wfail = 1;
+			break;
+		}
+		inflight[k++] = v[i].seq;
+		bytes += frame.len;
+	}
+	buf_free(&frame);
+	/*
+	 * Collect the acks of what was written, even after a failed write: the
+	 * aggregator may have stored (and acknowledged, or explained in an error
+	 * frame) the frames before the one that failed.
+	 */
+	for (j = 0; j < k; j++) {
+		if (sender_await_ack(sd, inflight[j], err, errlen) == -1) {
 			rc = -1;
 			break;
 		}
-		if (spool_remove(sp, v[i].seq) == -1)
+		if (spool_remove(sp, inflight[j]) == -1)
 			log_warn("spool: cannot remove acknowledged snapshot %llu",
-				 (unsigned long long)v[i].seq);
-		log_debug("snapshot %llu acknowledged", (unsigned long long)v[i].seq);
+			         (unsigned long long)inflight[j]);
+		log_debug("snapshot %llu acknowledged", (unsigned long long)inflight[j]);
+		(*acked)++;
 	}
-	buf_free(&frame);
+	if (wfail && rc == 0) {
+		ifl_strlcpy(err, werr, errlen);
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = (i < n || n == SPOOL_MAX_ENTRIES) ? 1 : 0;
+	else
+		sender_drop(sd);
 	free(v);
 	return rc;
+}
+
+int
+sender_step(struct sender *sd, struct spool *sp, char *err, size_t errlen)
+{
+	int reused = sd->connected, reached, rc;
+	size_t acked;
+
+	rc = sender_window(sd, sp, &acked, &reached, err, errlen);
+	if (rc == -1 && reused && acked == 0 && !sender_stopping(sd)) {
+		/*
+		 * The kept-open connection may have been closed by the aggregator
+		 * meanwhile (its idle_timeout, a restart): that is no reason to back
+		 * off.  Try once more on a fresh connection.
+		 */
+		log_debug("kept-open connection failed (%s); reconnecting", err);
+		rc = sender_window(sd, sp, &acked, &reached, err, errlen);
+	}
+	if (rc == -1 && reached && sd->cfg->server.n > 1) {
+		/* the server took the connection but failed the delivery: try the next one first */
+		sd->server_idx = (sd->server_idx + 1) % sd->cfg->server.n;
+	}
+	return rc;
+}
+
+uint64_t
+sender_schedule(struct sender *sd, int rc, uint64_t start_ms, uint64_t now_ms)
+{
+	uint64_t delay;
+
+	if (rc != -1) {
+		if (sd->failures > 0)
+			log_info("delivering again after %u failed attempt(s)", sd->failures);
+		sd->failures = 0;
+		sd->backoff_ms = 0;
+		return rc == 0 ? SEND_NEVER : start_ms + SEND_PACE_MS;
+	}
+	sd->failures++;
+	if (sd->backoff_ms == 0)
+		sd->backoff_ms = SEND_BACKOFF_MIN_MS;
+	else if (sd->backoff_ms < SEND_BACKOFF_MAX_MS / 2)
+		sd->backoff_ms *= 2;
+	else
+		sd->backoff_ms = SEND_BACKOFF_MAX_MS;
+	/* full jitter: agents that failed together do not come back together */
+	delay = arc4random_uniform((uint32_t)sd->backoff_ms + 1);
+	return now_ms + delay;
+}
+
+int
+sender_failing(const struct sender *sd)
+{
+	return sd->failures > 0;
 }

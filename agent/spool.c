@@ -6,8 +6,14 @@
  *   dropped                snapshots dropped because the spool was full
  *   NNNNNNNNNNNNNNNNNNNN.snap   one whole frame (header + payload) per snapshot
  *   *.bad                  entries set aside as corrupt
- * Every file is written to a temporary name, fsync'd and renamed, and the
- * directory is fsync'd, so a crash leaves either the old or the new file.
+ * Every file is written to a temporary name (.NAME.tmp), fsync'd and
+ * renamed, and the directory is fsync'd, so a crash leaves either the old or
+ * the new file; temporaries a crash left are removed by spool_open().
+ *
+ * A sequence number is written to `seq` before its entry exists, so a crash
+ * between the two skips a number but never reuses one.  A snapshot that
+ * cannot be spooled (too large, write error) is counted in `dropped` like
+ * the ones dropped to make room.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -103,6 +109,36 @@ write_counter(struct spool *sp, const char *name, uint64_t v)
 	return write_file_atomic(sp, name, text, (size_t)n);
 }
 
+/*
+ * Removes ".NAME.tmp" files a crash left behind in the middle of
+ * write_file_atomic(): their rename never happened, so nothing refers to
+ * them (the entry they were to become was never counted as spooled).
+ */
+static void
+spool_remove_temporaries(struct spool *sp)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(sp->dirfd)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' || len < 5 || strcmp(de->d_name + len - 4, ".tmp") != 0)
+			continue;
+		if (unlinkat(sp->dirfd, de->d_name, 0) == 0)
+			log_warnx("spool %s: removed %s, left by an interrupted write", sp->dir,
+			          de->d_name);
+	}
+	closedir(d);
+}
+
 int
 spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, size_t errlen)
 {
@@ -127,10 +163,11 @@ spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, siz
 	}
 	if ((st.st_mode & 077) != 0 && fchmod(sp->dirfd, 0700) == -1) {
 		snprintf(err, errlen, "spool %s: cannot make it private (0700): %s", dir,
-			 strerror(errno));
+		         strerror(errno));
 		spool_close(sp);
 		return -1;
 	}
+	spool_remove_temporaries(sp);
 	return 0;
 }
 
@@ -142,19 +179,62 @@ spool_close(struct spool *sp)
 	sp->dirfd = -1;
 }
 
+/*
+ * The last sequence number when the seq file cannot be trusted: never below
+ * a spooled entry, and from the clock (milliseconds since the epoch, far
+ * above anything handed out at one per second or slower) so that numbers
+ * already delivered and removed from the spool are not handed out again:
+ * the aggregator would take the new snapshots for duplicates.
+ */
+static uint64_t
+spool_recover_seq(struct spool *sp)
+{
+	struct spool_entry *v;
+	uint64_t last = (uint64_t)now_unix() * 1000;
+	char err[256];
+	size_t n;
+
+	if (spool_list(sp, &v, &n, err, sizeof(err)) == 0) {
+		if (n > 0 && v[n - 1].seq > last)
+			last = v[n - 1].seq;
+		free(v);
+	}
+	return last;
+}
+
+/* 1 when the spool holds entries or a drop count: it is not a new spool. */
+static int
+spool_in_use(struct spool *sp)
+{
+	struct spool_entry *v;
+	char err[256];
+	size_t n = 0;
+
+	if (faccessat(sp->dirfd, "dropped", F_OK, 0) == 0)
+		return 1;
+	if (spool_list(sp, &v, &n, err, sizeof(err)) == -1)
+		return 1;
+	free(v);
+	return n > 0;
+}
+
 int
 spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen)
 {
 	uint64_t last;
 
 	if (read_counter(sp, "seq", &last) == -1) {
-		/*
-		 * A damaged counter must not restart numbering at 1 (the aggregator
-		 * would take new snapshots for duplicates): continue after the
-		 * newest spooled entry, or from the clock, whichever is larger.
-		 */
 		log_warnx("spool %s: seq file unreadable; continuing from the clock", sp->dir);
-		last = (uint64_t)now_unix() * 1000;
+		last = spool_recover_seq(sp);
+	} else if (last == 0 && faccessat(sp->dirfd, "seq", F_OK, 0) == -1 && spool_in_use(sp)) {
+		log_warnx(
+		    "spool %s: seq file missing from a spool in use; continuing from the clock",
+		    sp->dir);
+		last = spool_recover_seq(sp);
+	}
+	if (last == UINT64_MAX - 1) {
+		snprintf(err, errlen, "spool %s: sequence numbers exhausted", sp->dir);
+		return -1;
 	}
 	*seq = last + 1;
 	if (write_counter(sp, "seq", *seq) == -1) {
@@ -262,8 +342,11 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 	char name[32];
 
 	if (frame->len > sp->max_bytes) {
-		snprintf(err, errlen, "spool %s: a snapshot of %zu bytes exceeds spool_max", sp->dir,
-			 frame->len);
+		if (write_counter(sp, "dropped", spool_dropped(sp) + 1) == -1)
+			log_warn("spool %s: cannot record the drop count", sp->dir);
+		snprintf(err, errlen,
+		         "spool %s: a snapshot of %zu bytes exceeds spool_max (dropped)", sp->dir,
+		         frame->len);
 		return -1;
 	}
 	if (spool_list(sp, &v, &n, err, errlen) == -1)
@@ -282,16 +365,21 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 		uint64_t sofar = spool_dropped(sp) + dropped;
 
 		log_warnx("spool %s full (spool_max %llu bytes): dropped the %llu oldest "
-			  "snapshot(s), %llu in all",
-			  sp->dir, (unsigned long long)sp->max_bytes, (unsigned long long)dropped,
-			  (unsigned long long)sofar);
+		          "snapshot(s), %llu in all",
+		          sp->dir, (unsigned long long)sp->max_bytes, (unsigned long long)dropped,
+		          (unsigned long long)sofar);
 		if (write_counter(sp, "dropped", sofar) == -1)
 			log_warn("spool %s: cannot record the drop count", sp->dir);
 	}
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
 	if (write_file_atomic(sp, name, frame->data, frame->len) == -1) {
-		snprintf(err, errlen, "spool %s: cannot write %s: %s", sp->dir, name,
-			 strerror(errno));
+		int saved = errno;
+
+		/* the snapshot is lost: count it, so the aggregator hears of it */
+		if (write_counter(sp, "dropped", spool_dropped(sp) + 1) == -1)
+			log_warn("spool %s: cannot record the drop count", sp->dir);
+		snprintf(err, errlen, "spool %s: cannot write %s (snapshot dropped): %s", sp->dir,
+		         name, strerror(saved));
 		return -1;
 	}
 	return 0;
@@ -330,8 +418,7 @@ spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t e
 		why = "truncated";
 	else if (frame_header((const uint8_t *)data, PROTO_MAX_FRAME, &plen, &why) == -1) {
 		/* why set */
-	}
-	else if ((size_t)plen != len - PROTO_HDR_LEN)
+	} else if ((size_t)plen != len - PROTO_HDR_LEN)
 		why = "length does not match";
 	else if (frame_validate((const uint8_t *)data + PROTO_HDR_LEN, plen, &why) == -1) {
 		/* why set */
