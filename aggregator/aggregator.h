@@ -135,6 +135,9 @@ struct agg {
 };
 
 /* analysis.c */
+/* Warn and crit for one limit of one host: global, per limit, per host glob. */
+void agg_host_levels(const struct agg_config *c, const char *host, const char *limit,
+		     double *warn, double *crit);
 /*
  * Evaluates a host's findings after a snapshot has been committed, stores
  * them (opening, updating and closing) and notifies the changes.  Failures

@@ -25,19 +25,17 @@ struct levels_arg {
 	const char *host;
 };
 
-/* Thresholds for one limit of one host: global, per limit, then per host glob. */
-static void
-host_levels(void *arg, const char *limit, double *warn, double *crit)
+void
+agg_host_levels(const struct agg_config *c, const char *host, const char *limit, double *warn,
+		double *crit)
 {
-	const struct levels_arg *la = arg;
-	const struct agg_config *c = la->cfg;
 	size_t i;
 
 	agg_thresholds(c, limit, warn, crit);
 	for (i = 0; i < c->nhost_overrides; i++) {
 		const struct host_override *h = &c->host_overrides[i];
 
-		if (fnmatch(h->glob, la->host, 0) != 0)
+		if (fnmatch(h->glob, host, 0) != 0)
 			continue;
 		if (h->o.limit[0] != '\0' && strcmp(h->o.limit, limit) != 0)
 			continue;
@@ -46,6 +44,15 @@ host_levels(void *arg, const char *limit, double *warn, double *crit)
 		if (h->o.crit != 0)
 			*crit = (double)h->o.crit;
 	}
+}
+
+/* Thresholds for one limit of one host: global, per limit, then per host glob. */
+static void
+host_levels(void *arg, const char *limit, double *warn, double *crit)
+{
+	const struct levels_arg *la = arg;
+
+	agg_host_levels(la->cfg, la->host, limit, warn, crit);
 }
 
 static const char *

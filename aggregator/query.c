@@ -89,6 +89,20 @@ agg_thresholds(const struct agg_config *c, const char *limit, double *warn, doub
 	}
 }
 
+/* The levels findings use for a host (analysis.c), shown beside its usage. */
+struct query_levels {
+	const struct agg_config *cfg;
+	const char *host;
+};
+
+static void
+query_levels(void *arg, const char *limit, double *warn, double *crit)
+{
+	const struct query_levels *ql = arg;
+
+	agg_host_levels(ql->cfg, ql->host, limit, warn, crit);
+}
+
 /* A host's status: "stale" when silent, else its worst open finding. */
 static const char *
 status_of(const struct finding *v, size_t n)
@@ -108,6 +122,7 @@ status_of(const struct finding *v, size_t n)
 /* Everything the aggregator shows about one host, loaded together. */
 struct host_view {
 	struct snapshot s;
+	struct query_levels ql;
 	struct finding *findings;
 	size_t nfindings;
 	struct recommendation recs[RECOMMEND_MAX];
@@ -168,6 +183,10 @@ host_view_load(struct agg *a, const struct stored_host *h, int with_recs, struct
 		load_peaks(a, h, &hv->s, peaks);
 		hv->nrecs = recommend_host(&hv->s, peaks, hv->recs, RECOMMEND_MAX);
 	}
+	hv->ql.cfg = &a->cfg;
+	hv->ql.host = h->info.name;
+	hv->x.levels = query_levels;
+	hv->x.levels_arg = &hv->ql;
 	hv->x.host = h->info.name;
 	hv->x.status = status_of(hv->findings, hv->nfindings);
 	hv->x.last_seen = h->last_received;

@@ -56,14 +56,22 @@ view_kv_time(msgpack_packer *pk, const char *k, int64_t t)
 void
 view_pack_usage(msgpack_packer *pk, const struct usage *u)
 {
+	view_pack_usage_levels(pk, u, NULL, NULL);
+}
+
+void
+view_pack_usage_levels(msgpack_packer *pk, const struct usage *u, view_levels_fn levels,
+		       void *arg)
+{
 	size_t i, n = u->n < USAGE_MAX ? u->n : USAGE_MAX;
 
 	msgpack_pack_map(pk, n);
 	for (i = 0; i < n; i++) {
 		const struct usage_item *it = &u->v[i];
+		double warn, crit;
 
 		view_str(pk, it->name);
-		msgpack_pack_map(pk, 3);
+		msgpack_pack_map(pk, levels != NULL ? 5 : 3);
 		view_kv_u64(pk, "used", it->used);
 		view_str(pk, "limit");
 		if (it->has_limit)
@@ -75,6 +83,14 @@ view_pack_usage(msgpack_packer *pk, const struct usage *u)
 			msgpack_pack_double(pk, usage_pct(it->used, it->limit));
 		else
 			msgpack_pack_nil(pk);
+		if (levels != NULL) {
+			/* the levels the aggregator applies: check and reports draw with them */
+			levels(arg, it->name, &warn, &crit);
+			view_str(pk, "warn");
+			msgpack_pack_double(pk, warn);
+			view_str(pk, "crit");
+			msgpack_pack_double(pk, crit);
+		}
 	}
 }
 
@@ -362,7 +378,7 @@ view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_e
 
 	view_str(pk, "usage");
 	model_usage(s, -1, &u);
-	view_pack_usage(pk, &u);
+	view_pack_usage_levels(pk, &u, x->levels, x->levels_arg);
 
 	view_str(pk, "limits");
 	view_pack_limits(pk, &s->limits);
@@ -411,7 +427,7 @@ view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct vi
 	view_kv_time(pk, "last_seen", x->last_seen);
 	view_str(pk, "usage");
 	model_usage(s, -1, &u);
-	view_pack_usage(pk, &u);
+	view_pack_usage_levels(pk, &u, x->levels, x->levels_arg);
 	if (x->row_details) {
 		view_pack_findings(pk, s, x);
 		view_pack_recs(pk, x); /* an empty array when there are none */

@@ -16,6 +16,9 @@
 #include "buf.h"
 #include "model.h"
 
+/* Warn and crit percent for a limit, as the aggregator applies them. */
+typedef void (*view_levels_fn)(void *arg, const char *limit, double *warn, double *crit);
+
 /* What only the aggregator knows; all optional (NULL / 0 to leave out). */
 struct view_extra {
 	const char *host;   /* fleet name; when NULL the key is omitted */
@@ -27,6 +30,8 @@ struct view_extra {
 	const struct recommendation *recs; /* "recommendations", when set */
 	size_t nrecs;
 	int row_details; /* view_pack_host_row: add "findings" and "recommendations" */
+	view_levels_fn levels; /* when set, usage entries carry "warn" and "crit" */
+	void *levels_arg;
 };
 
 /* One finding as CONTRACT.md shows it; host is omitted when NULL. */
@@ -36,6 +41,9 @@ void view_pack_recommendation(msgpack_packer *pk, const struct recommendation *r
 
 /* The usage map: {"semmns": {"used": .., "limit": .., "pct": ..}, ...}. */
 void view_pack_usage(msgpack_packer *pk, const struct usage *u);
+/* The same with each entry's "warn" and "crit" levels (levels may be NULL). */
+void view_pack_usage_levels(msgpack_packer *pk, const struct usage *u, view_levels_fn levels,
+			    void *arg);
 /*
  * The host document: host, os, os_release, status, last_seen, usage, limits,
  * scopes (with their usage), objects, findings (the snapshot's own: orphan,

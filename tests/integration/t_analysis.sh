@@ -96,4 +96,22 @@ for _ in $(seq 1 50); do grep -q "notify_command (pid .*) still running after 2 
 check "the hanging command is killed after notify_timeout" \
 	grep -q "notify_command (pid .*) still running after 2 s: killed" "$T/aggregator.log"
 
+# --- per-host thresholds by glob reach findings, the document and check ---
+stop_agg
+write_agg_conf "[host_thresholds]" "sort* = semmns.warn=70"
+rm -f "$T/ipcfleet.db"*
+start_agg
+write_agent_conf sorthat sorthat
+write_cli_conf
+"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$FIXTURES/freebsd-11-sorthat" \
+	--once >>"$T/agent.out" 2>&1
+check_eq "sort* = semmns.warn=70: threshold finding at 78.2%" "warn semmns" \
+	"$(cli alerts --json | jq -r '.[] | select(.kind == "threshold") | "\(.severity) \(.limit)"')"
+check_eq "the document carries the levels" "70 90" \
+	"$(cli host sorthat --json | jq -r '.usage.semmns | "\(.warn) \(.crit)"')"
+set +e
+cli check sorthat >"$T/check2.out"
+set -e
+check "check's perfdata uses them (70% of 340 = 238)" grep -q 'semmns=266;238;306;0;340' "$T/check2.out"
+
 finish
