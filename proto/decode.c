@@ -238,7 +238,8 @@ proto_decode_hello(const struct proto_doc *d, struct msg_hello *h, char *err, si
 		               "hello: page_size: must be a power of two from 512 to 1048576");
 	h->page_size = ps;
 	/* optional; 0 (absent) means the agent did not say */
-	if (dec_u32(m, w, "interval", 0, &h->interval, err, errlen) == -1)
+	if (dec_u32(m, w, "interval", 0, &h->interval, err, errlen) == -1 ||
+	    dec_i64(m, w, "time", 0, &h->time, err, errlen) == -1)
 		return -1;
 	return 0;
 }
