@@ -1502,6 +1502,14 @@ attribute_view(struct snapshot *s, const struct fbsd_index *ix, const struct sna
 			continue;
 		}
 		o = &s->objects[k->idx];
+		if (o->scope == scope) {
+			/* as for the host's view: the first entry wins, once */
+			collect_warn(w,
+			             "jail %s: %s id %" PRId64 " is listed twice: the later entry "
+			             "is ignored",
+			             jailname, ipc_type_name(vo->type), vo->id);
+			continue;
+		}
 		if (o->scope != 0 && o->scope != scope) {
 			collect_warn(w,
 			             "jail %s: %s id %" PRId64 " is also claimed by jail %s: "

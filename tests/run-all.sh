@@ -16,3 +16,5 @@ cmake -S . -B build-asan -DIPCFLEET_WERROR=ON -DIPCFLEET_SANITIZE=ON \
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure -j"$jobs"
+echo "== fuzz each target briefly (libFuzzer, clang)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} tests/fuzz/run.sh
