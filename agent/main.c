@@ -13,6 +13,11 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#endif
 
 #include "agent.h"
 #include "collect.h"
@@ -239,6 +244,7 @@ make_hello(const struct snapshot *s, uint64_t interval, struct buf *out)
 	h.page_size = s->page_size;
 	h.boot_time = boot_time();
 	h.interval = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
+	h.time = now_unix(); /* the aggregator compares it with its own clock */
 	return proto_encode_hello(out, &h);
 }
 
@@ -325,7 +331,8 @@ reload(const char *config, struct agent_config *cfg, SSL_CTX **ctx, struct sende
 	*ctx = nctx;
 	*cfg = nc;
 	sp->max_bytes = cfg->spool_max;
-	sender_init(sd, cfg, *ctx, hello, &got_term);
+	if (sender_init(sd, cfg, *ctx, hello, &got_term) == -1)
+		log_warnx("reload: out of memory for the hello frame");
 	log_info("reload: configuration and certificates reloaded");
 }
 
@@ -342,7 +349,7 @@ run_once(struct sender *sd, struct spool *sp, uint64_t seq)
 	do {
 		uint64_t start = now_mono_ms();
 
-		r = sender_step(sd, sp, err, sizeof(err));
+		r = sender_step(sd, sp, SEND_NEVER, err, sizeof(err));
 		if (r == 1)
 			sleep_until(start + SEND_PACE_MS);
 	} while (r == 1 && !got_term);
@@ -394,21 +401,71 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 			continue;
 		}
 		if (now >= next_send) {
-			int r = sender_step(sd, sp, err, sizeof(err));
+			int r = sender_step(sd, sp, next_snap, err, sizeof(err));
+			uint64_t done;
 
 			if (r == -1 && got_term)
 				break;
-			next_send = sender_schedule(sd, r, now, now_mono_ms());
-			if (r == -1)
+			done = now_mono_ms();
+			next_send = sender_schedule(sd, r, now, done);
+			if (r == -1) /* after a failure, next_send >= done */
 				log_warnx("delivery failed (attempt %u), next try in %.1fs; snapshots "
 					  "stay spooled: %s",
-					  sd->failures, (double)(next_send - now_mono_ms()) / 1000,
-					  err);
+					  sd->failures, (double)(next_send - done) / 1000, err);
 			continue;
 		}
 		sleep_until(next_snap < next_send ? next_snap : next_send);
 	}
 }
+
+#ifdef __linux__
+/*
+ * What root is still needed for once the agent has started (docs/SECURITY.md):
+ * entering other IPC namespaces (setns: CAP_SYS_ADMIN), opening
+ * /proc/PID/ns/ipc and /proc/PID/root of other users' processes
+ * (CAP_SYS_PTRACE) and reading below a container's root (/etc/passwd for
+ * owner names: CAP_DAC_READ_SEARCH).  Every other capability is dropped from
+ * the permitted, effective, inheritable, ambient and (with CAP_SETPCAP)
+ * bounding sets, so neither this process nor anything it runs gets them back.
+ * The uid stays 0: the spool and the keys belong to root.  A process without
+ * capabilities (not root) has nothing to drop.
+ */
+#define AGENT_CAPS_KEEP                                                                        \
+	(1ull << CAP_SYS_ADMIN | 1ull << CAP_SYS_PTRACE | 1ull << CAP_DAC_READ_SEARCH)
+
+static void
+drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	uint64_t prm, keep;
+	int cap;
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) == -1) {
+		log_warn("capget; keeping every capability");
+		return;
+	}
+	prm = (uint64_t)data[1].permitted << 32 | data[0].permitted;
+	if (prm == 0)
+		return;
+	keep = prm & AGENT_CAPS_KEEP;
+	/* the bounding set first: dropping from it needs CAP_SETPCAP, dropped below */
+	for (cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if ((AGENT_CAPS_KEEP & 1ull << cap) == 0 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 && errno != EPERM)
+			log_warn("capability %d: cannot drop it from the bounding set", cap);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	memset(data, 0, sizeof(data));
+	data[0].permitted = data[0].effective = (uint32_t)keep;
+	data[1].permitted = data[1].effective = (uint32_t)(keep >> 32);
+	if (syscall(SYS_capset, &hdr, data) == -1) {
+		log_warn("capset; keeping every capability");
+		return;
+	}
+	log_debug("capabilities: kept sys_admin, sys_ptrace and dac_read_search (those held)");
+}
+#endif
 
 static int
 run(const char *config, const struct source *src, int once)
@@ -437,6 +494,9 @@ run(const char *config, const struct source *src, int once)
 		SSL_CTX_free(ctx);
 		return 1;
 	}
+#ifdef __linux__
+	drop_capabilities(); /* configuration, keys and spool are open */
+#endif
 	buf_init(&hello, 4096);
 	if (spool_snapshot(src, &cfg, &sp, &hello, &seq, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);

@@ -40,6 +40,7 @@ struct agg_config {
 	uint64_t idle_timeout;      /* seconds without a frame */
 	uint64_t frame_timeout;     /* seconds from a frame's first byte to its last */
 	uint64_t tls12;             /* 1: also accept TLS 1.2 */
+	char user[CFG_STR_MAX];     /* started as root: run as this user once bound; "" stay */
 	/* [storage] */
 	char backend[CFG_STR_MAX];
 	char db_path[CFG_PATH_MAX];
@@ -170,6 +171,12 @@ void server_stop(struct agg *a);
  * second call leaves the loop at once.
  */
 void server_drain(struct agg *a, unsigned seconds);
+/*
+ * After a reload (a->ssl_ctx and a->cfg replaced): closes, with error code 3,
+ * every established connection whose certificate no longer verifies against
+ * the new CA and CRL, and admin connections whose CN left admins.
+ */
+void server_recheck(struct agg *a);
 
 /*
  * query.c: runs one query from an admin connection and appends exactly one

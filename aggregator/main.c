@@ -2,7 +2,10 @@
  * main.c: ipcfleet-aggregator start-up, configuration and signals.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -146,9 +149,12 @@ static const struct cfg_key agg_schema[] = {
 	{"server", "frame_timeout", CFG_DURATION, OFF(frame_timeout), 1, 3600, NULL,
 	 "time allowed for one frame to arrive"},
 	{"server", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also accept TLS 1.2"},
-	{"storage", "backend", CFG_STRING, OFF(backend), 0, 0, NULL, "sqlite"},
+	{"server", "user", CFG_STRING, OFF(user), 0, 0, NULL,
+	 "started as root: run as this user once listening (docs/SECURITY.md)"},
+	{"storage", "backend", CFG_STRING, OFF(backend), 0, 0, NULL, "sqlite or postgresql"},
 	{"storage", "path", CFG_PATH, OFF(db_path), 0, 0, NULL, "SQLite database file"},
-	{"storage", "url", CFG_STRING, OFF(url), 0, 0, NULL, "postgresql://... (not yet)"},
+	{"storage", "url", CFG_STRING, OFF(url), 0, 0, NULL,
+	 "postgresql://USER@HOST/DB (backend = postgresql)"},
 	{"http", "listen", CFG_STRING, OFF(http_listen), 0, 0, NULL,
 	 "plain HTTP: GET /metrics (Prometheus), /healthz"},
 	{"thresholds", "warn", CFG_U64, OFF(warn), 1, 100, NULL, "percent of a limit"},
@@ -215,9 +221,16 @@ agg_config_load(const char *path, struct agg_config *c, char *err, size_t errlen
 		return -1;
 	if (config_require(path, agg_schema, c, required, err, errlen) == -1)
 		return -1;
-	if (strcmp(c->backend, "sqlite") != 0) {
-		snprintf(err, errlen, "%s: [storage] backend '%s' is not supported (use sqlite)",
+	if (strcmp(c->backend, "sqlite") != 0 && strcmp(c->backend, "postgresql") != 0) {
+		snprintf(err, errlen,
+			 "%s: [storage] backend '%s' is not supported (use sqlite or postgresql)",
 			 path, c->backend);
+		return -1;
+	}
+	if (strcmp(c->backend, "postgresql") == 0 && c->url[0] == '\0') {
+		snprintf(err, errlen,
+			 "%s: [storage] backend = postgresql needs url = postgresql://USER@HOST/DB",
+			 path);
 		return -1;
 	}
 	if (c->warn >= c->crit) {
@@ -242,6 +255,87 @@ agg_config_load(const char *path, struct agg_config *c, char *err, size_t errlen
 			 path);
 		return -1;
 	}
+	if (c->user[0] != '\0' && getpwnam(c->user) == NULL) {
+		snprintf(err, errlen, "%s: [server] user '%s': no such user", path, c->user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Gives the SQLite database and its -wal and -shm files to uid:gid, so that
+ * the aggregator can still write them once it has dropped root.  Files that
+ * do not exist are skipped; symbolic links are not followed.  (SQLite itself,
+ * when run by root, gives the -wal and -shm files it creates later the owner
+ * of the database file.)
+ */
+static int
+priv_chown_db(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char p[CFG_PATH_MAX + 8];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		if (fchownat(AT_FDCWD, p, uid, gid, AT_SYMLINK_NOFOLLOW) == -1 && errno != ENOENT) {
+			snprintf(err, errlen, "%.900s: cannot give it to the [server] user: %s", p,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * [server] user: once the listeners are bound and the database is open, a
+ * process started as root becomes that user for good: supplementary groups,
+ * then the real, effective and saved group and user ids.  It then checks
+ * that root cannot be regained.  Not started as root: nothing to drop.
+ * Returns 0, or -1 with err (the caller must not serve then).
+ */
+static int
+priv_drop(const struct agg_config *c, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+
+	if (c->user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(c->user)) == NULL) {
+		snprintf(err, errlen, "[server] user '%s': no such user", c->user);
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (geteuid() != 0) {
+		if (geteuid() != uid)
+			log_warnx("[server] user = %s: not started as root, so staying uid %u",
+				  c->user, (unsigned)geteuid());
+		return 0;
+	}
+	if (uid == 0) {
+		snprintf(err, errlen, "[server] user '%s' is root: nothing would be dropped",
+			 c->user);
+		return -1;
+	}
+	if (strcmp(c->backend, "sqlite") == 0 &&
+	    priv_chown_db(c->db_path, uid, gid, err, errlen) == -1)
+		return -1;
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		snprintf(err, errlen, "cannot become user %s (uid %u, gid %u): %s", c->user,
+			 (unsigned)uid, (unsigned)gid, strerror(errno));
+		return -1;
+	}
+	/* paranoia: every id changed, and none of them leads back to root */
+	if (setuid(0) != -1 || seteuid(0) != -1 || getuid() != uid || geteuid() != uid ||
+	    getgid() != gid || getegid() != gid) {
+		snprintf(err, errlen, "dropping root to user %s did not stick", c->user);
+		return -1;
+	}
+	log_info("running as user %s (uid %u, gid %u)", c->user, (unsigned)uid, (unsigned)gid);
 	return 0;
 }
 
@@ -289,15 +383,21 @@ sig_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (strcmp(nc.listen, agg.cfg.listen) != 0 || strcmp(nc.db_path, agg.cfg.db_path) != 0 ||
-	    strcmp(nc.http_listen, agg.cfg.http_listen) != 0)
-		log_warnx("reload: listen and storage changes take effect after a restart");
+	    strcmp(nc.backend, agg.cfg.backend) != 0 || strcmp(nc.url, agg.cfg.url) != 0 ||
+	    strcmp(nc.http_listen, agg.cfg.http_listen) != 0 || strcmp(nc.user, agg.cfg.user) != 0)
+		log_warnx("reload: listen, storage and user changes take effect after a restart");
+	ifl_strlcpy(nc.user, agg.cfg.user, sizeof(nc.user));
 	ifl_strlcpy(nc.listen, agg.cfg.listen, sizeof(nc.listen));
 	ifl_strlcpy(nc.http_listen, agg.cfg.http_listen, sizeof(nc.http_listen));
 	ifl_strlcpy(nc.db_path, agg.cfg.db_path, sizeof(nc.db_path));
+	ifl_strlcpy(nc.backend, agg.cfg.backend, sizeof(nc.backend));
+	ifl_strlcpy(nc.url, agg.cfg.url, sizeof(nc.url));
 	SSL_CTX_free(agg.ssl_ctx); /* established connections hold their own reference */
 	agg.ssl_ctx = ctx;
 	agg.cfg = nc;
 	log_info("reload: configuration and certificates reloaded");
+	/* a certificate revoked since: its connections end now, not at its next reconnect */
+	server_recheck(&agg);
 }
 
 static void
@@ -308,7 +408,8 @@ usage(FILE *fp)
 		"                           [--http-port-file FILE]\n"
 		"\n"
 		"Receives IPC snapshots from ipcfleet-agent over mutual TLS, stores them\n"
-		"(SQLite) and answers queries from the ipcfleet CLI.\n"
+		"(SQLite, or PostgreSQL shared by several aggregators) and answers queries\n"
+		"from the ipcfleet CLI.\n"
 		"\n"
 		"  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
 		"  -t, --test           check the configuration and certificates, then exit 0 or 1\n"
@@ -318,7 +419,9 @@ usage(FILE *fp)
 		"  -h, --help           this help\n"
 		"      --version        print the version\n"
 		"\n"
-		"Signals: SIGTERM/SIGINT stop, SIGHUP reloads the configuration and certificates.\n"
+		"Signals: SIGTERM/SIGINT stop accepting, store and acknowledge what was received,\n"
+		"then exit (at most 5 s; a second signal exits at once); SIGHUP reloads the\n"
+		"configuration and certificates.\n"
 		"See ipcfleet-aggregator(8) and docs/protocol.md.\n");
 }
 
@@ -333,7 +436,7 @@ main(int argc, char **argv)
 	const char *config = DEFAULT_CONFIG, *http_port_file = NULL;
 	struct event *ev_term, *ev_int, *ev_hup;
 	char err[1024];
-	int ch, test = 0, verbose = 0;
+	int ch, test = 0, verbose = 0, rc = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -383,7 +486,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if ((agg.store = store_open_sqlite(agg.cfg.db_path, err, sizeof(err))) == NULL) {
+	if ((agg.store = store_open(agg.cfg.backend, agg.cfg.db_path, agg.cfg.url, err,
+				    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -412,7 +516,12 @@ main(int argc, char **argv)
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
 
-	event_base_dispatch(agg.base);
+	/* bound, database open: root is no longer needed, before any peer is read */
+	if (priv_drop(&agg.cfg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		rc = 1;
+	} else
+		event_base_dispatch(agg.base);
 
 	http_stop(&agg);
 	server_stop(&agg);
@@ -428,5 +537,5 @@ main(int argc, char **argv)
 		 (unsigned long long)agg.stats.snapshots_stored,
 		 (unsigned long long)agg.stats.snapshots_duplicate,
 		 (unsigned long long)agg.stats.frames_rejected);
-	return 0;
+	return rc;
 }

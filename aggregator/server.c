@@ -85,6 +85,9 @@ static struct conn *conns; /* all open connections, for shutdown */
 /* SIGTERM: no new connections; the open ones finish what they received */
 static int draining;
 static struct event *drain_timer;
+/* accept() ran out of descriptors: the listener is retried after EMFILE_RETRY s */
+static struct event *emfile_timer;
+#define EMFILE_RETRY 1
 static uint64_t frame_done_us; /* when the frame being handled was complete (agg_mono_us) */
 
 static void conn_free(struct conn *c);
@@ -257,6 +260,43 @@ is_admin(const struct agg *a, const char *cn)
 	return 0;
 }
 
+/*
+ * Refuses the frame being handled: counted in stats.frames_rejected (the
+ * /metrics counter ipcfleet_frames_total{result="rejected"}), then closed
+ * with an error frame.  For refusals of well-formed frames (schema, role,
+ * phase, identity); framing and msgpack errors are counted where found.
+ */
+static void
+conn_refuse(struct conn *c, uint32_t code, const char *reason)
+{
+	c->agg->stats.frames_rejected++;
+	conn_close(c, code, reason);
+}
+
+/*
+ * One agent connection per certificate: when a host says hello again, its
+ * older agent connections (after a network failure one may linger until
+ * idle_timeout) are closed.  So a compromised host holds at most one agent
+ * connection, and one frame buffer of PROTO_MAX_FRAME, however many it opens.
+ * Not while draining: server_drain() walks the list and it must not change.
+ */
+static void
+conn_replace_older(struct conn *c)
+{
+	struct conn *o, *next;
+
+	if (draining)
+		return;
+	for (o = conns; o != NULL; o = next) {
+		next = o->next;
+		if (o != c && o->state == CS_AGENT && strcmp(o->cn, c->cn) == 0) {
+			log_warnx("%s: replaced by a newer connection with the same certificate",
+				  conn_who(o));
+			conn_free(o);
+		}
+	}
+}
+
 static void
 handle_hello(struct conn *c, const struct proto_doc *d)
 {
@@ -265,26 +305,27 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 	char err[MODEL_TEXT_MAX], why[MODEL_TEXT_MAX];
 
 	if (proto_decode_hello(d, &h, err, sizeof(err)) == -1) {
-		conn_close(c, PERR_BAD_FRAME, err);
+		conn_refuse(c, PERR_BAD_FRAME, err);
 		return;
 	}
 	if (h.major != PROTO_MAJOR) {
 		snprintf(why, sizeof(why),
 			 "unsupported protocol version %u.%u; this aggregator speaks %u.x", h.major,
 			 h.minor, PROTO_MAJOR);
-		conn_close(c, PERR_VERSION, why);
+		conn_refuse(c, PERR_VERSION, why);
 		return;
 	}
+	/* the identity is the certificate's CN (tls_peer_cn), never a field */
 	if (h.host[0] != '\0' && strcmp(h.host, c->cn) != 0) {
 		snprintf(why, sizeof(why), "hello names host '%.64s' but the certificate is for '%s'",
 			 h.host, c->cn);
-		conn_close(c, PERR_FORBIDDEN, why);
+		conn_refuse(c, PERR_FORBIDDEN, why);
 		return;
 	}
 	if (h.role == ROLE_ADMIN) {
 		if (!is_admin(a, c->cn)) {
 			snprintf(why, sizeof(why), "certificate '%s' is not listed in admins", c->cn);
-			conn_close(c, PERR_FORBIDDEN, why);
+			conn_refuse(c, PERR_FORBIDDEN, why);
 			return;
 		}
 		c->state = CS_ADMIN;
@@ -293,7 +334,7 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 			snprintf(why, sizeof(why),
 				 "certificate '%s' is an admin certificate and may not push snapshots",
 				 c->cn);
-			conn_close(c, PERR_FORBIDDEN, why);
+			conn_refuse(c, PERR_FORBIDDEN, why);
 			return;
 		}
 		memset(&c->hi, 0, sizeof(c->hi));
@@ -307,6 +348,7 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 		c->skew = h.time != 0 ? h.time - now_unix() : INT64_MIN;
 		c->state = CS_AGENT;
 		a->stats.agents_open++;
+		conn_replace_older(c);
 	}
 	log_info("%s: %s connected (%s)", conn_who(c), h.role == ROLE_ADMIN ? "admin" : "agent",
 		 h.agent);
@@ -369,7 +411,7 @@ handle_query(struct conn *c, const struct proto_doc *d)
 	char err[MODEL_TEXT_MAX];
 
 	if (proto_decode_query(d, &q, err, sizeof(err)) == -1) {
-		conn_close(c, PERR_BAD_FRAME, err);
+		conn_refuse(c, PERR_BAD_FRAME, err);
 		return;
 	}
 	a->stats.queries++;
@@ -400,7 +442,7 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 	switch (c->state) {
 	case CS_HELLO:
 		if (d.type != MSG_HELLO) {
-			conn_close(c, PERR_STATE, "the first message must be hello");
+			conn_refuse(c, PERR_STATE, "the first message must be hello");
 			break;
 		}
 		handle_hello(c, &d);
@@ -430,15 +472,15 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 		else {
 			snprintf(why, sizeof(why), "agent certificate '%s' may only send snapshots",
 				 c->cn);
-			conn_close(c, d.type == MSG_QUERY ? PERR_FORBIDDEN : PERR_STATE, why);
+			conn_refuse(c, d.type == MSG_QUERY ? PERR_FORBIDDEN : PERR_STATE, why);
 		}
 		break;
 	case CS_ADMIN:
 		if (d.type == MSG_QUERY)
 			handle_query(c, &d);
 		else
-			conn_close(c, d.type == MSG_SNAPSHOT ? PERR_FORBIDDEN : PERR_STATE,
-				   "admin connections may only send queries");
+			conn_refuse(c, d.type == MSG_SNAPSHOT ? PERR_FORBIDDEN : PERR_STATE,
+				    "admin connections may only send queries");
 		break;
 	case CS_HANDSHAKE:
 	case CS_CLOSING:
@@ -615,12 +657,24 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		int se = EVUTIL_SOCKET_ERROR();
 
 		err[0] = '\0';
+		/*
+		 * libevent queues SSL_get_error()'s code (a small number, no
+		 * library) before OpenSSL's errors and hands them back last in,
+		 * first out: keep the first OpenSSL error, the root cause.
+		 */
 		while ((e = bufferevent_get_openssl_error(bev)) != 0)
-			ERR_error_string_n(e, err, sizeof(err));
+			if (ERR_GET_LIB(e) != 0)
+				ERR_error_string_n(e, err, sizeof(err));
 		if (c->state == CS_HANDSHAKE) {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+			long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+
 			c->agg->stats.conns_refused++;
-			log_warnx("%s: TLS handshake failed: %s", conn_who(c),
-				  err[0] ? err : (se ? strerror(se) : "connection closed"));
+			/* a refused client certificate: say why (expired, revoked, ...) */
+			log_warnx("%s: TLS handshake failed: %s%s%s", conn_who(c),
+				  err[0] ? err : (se ? strerror(se) : "connection closed"),
+				  vr != X509_V_OK ? "; client certificate: " : "",
+				  vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
 			conn_free(c);
 			return;
 		}
@@ -692,17 +746,37 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 }
 
 static void
+emfile_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agg *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->listener != NULL && a->stats.conns_open < a->cfg.max_connections)
+		evconnlistener_enable(a->listener);
+}
+
+static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct agg *a = arg;
 	int e = EVUTIL_SOCKET_ERROR();
 
-	(void)a;
 	if (e == EMFILE || e == ENFILE) {
-		/* out of descriptors: stop accepting until a connection closes */
+		static const struct timeval retry = {.tv_sec = EMFILE_RETRY, .tv_usec = 0};
+
+		/*
+		 * Out of descriptors: stop accepting until a connection closes,
+		 * or EMFILE_RETRY seconds pass (the descriptors may be held by
+		 * something else than connections).
+		 */
 		log_warnx("accept: %s; pausing the listener until a connection closes",
 			  strerror(e));
 		evconnlistener_disable(l);
+		if (emfile_timer == NULL)
+			emfile_timer = evtimer_new(a->base, emfile_retry_cb, a);
+		if (emfile_timer != NULL)
+			evtimer_add(emfile_timer, &retry);
 		return;
 	}
 	log_warnx("accept: %s", strerror(e));
@@ -778,6 +852,10 @@ server_stop(struct agg *a)
 	if (drain_timer != NULL) {
 		event_free(drain_timer);
 		drain_timer = NULL;
+	}
+	if (emfile_timer != NULL) {
+		event_free(emfile_timer);
+		emfile_timer = NULL;
 	}
 	if (a->listener != NULL) {
 		evconnlistener_free(a->listener);
@@ -868,5 +946,66 @@ server_drain(struct agg *a, unsigned seconds)
 	for (c = conns; c != NULL; c = next) {
 		next = c->next;
 		conn_drain(c);
+	}
+}
+
+/*
+ * 0 when the peer certificate of c still verifies against the current
+ * context (CA, CRL, purpose "ssl_client"), else -1 with OpenSSL's reason.
+ */
+static int
+conn_cert_valid(const struct agg *a, const struct conn *c, const char **why)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	X509_STORE_CTX *x = NULL;
+	X509 *cert = NULL;
+	int rc = -1;
+
+	*why = "no peer certificate";
+	if (ssl == NULL || (cert = SSL_get1_peer_certificate(ssl)) == NULL)
+		return -1;
+	*why = "out of memory";
+	if ((x = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(a->ssl_ctx), cert,
+				SSL_get_peer_cert_chain(ssl)) != 1 ||
+	    X509_STORE_CTX_set_default(x, "ssl_client") != 1 ||
+	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(x),
+				   SSL_CTX_get0_param(a->ssl_ctx)) != 1)
+		goto out;
+	if (X509_verify_cert(x) == 1)
+		rc = 0;
+	else
+		*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(x));
+out:
+	X509_STORE_CTX_free(x);
+	X509_free(cert);
+	ERR_clear_error();
+	return rc;
+}
+
+void
+server_recheck(struct agg *a)
+{
+	struct conn *c;
+	char why[MODEL_TEXT_MAX];
+	const char *reason;
+
+	if (draining)
+		return;
+	/* conn_close() with an error code never frees: the list stays as it is */
+	for (c = conns; c != NULL; c = c->next) {
+		if (c->state != CS_HELLO && c->state != CS_AGENT && c->state != CS_ADMIN)
+			continue;
+		if (conn_cert_valid(a, c, &reason) == -1) {
+			snprintf(why, sizeof(why),
+				 "certificate '%s' is no longer accepted after the reload: %s", c->cn,
+				 reason);
+			conn_close(c, PERR_FORBIDDEN, why);
+		} else if (c->state == CS_ADMIN && !is_admin(a, c->cn)) {
+			snprintf(why, sizeof(why),
+				 "certificate '%s' is no longer listed in admins after the reload",
+				 c->cn);
+			conn_close(c, PERR_FORBIDDEN, why);
+		}
 	}
 }

@@ -1,0 +1,1180 @@
+/*
+ * hostile.c: ipcfleet-hostile, a misbehaving peer for the aggregator's
+ * defences (tests/integration/t_sec_hostile.sh, docs/SECURITY.md).
+ *
+ * It connects with the certificate it is given (so it can play an agent, an
+ * admin or a stranger), sends one crafted input per case, and prints one line
+ * per outcome:
+ *
+ *   CASE: error CODE NAME [closed|open]: TEXT   the aggregator answered an error
+ *   CASE: ack SEQ | reply ID                    it accepted the frame
+ *   CASE: closed (REASON)                       it closed without a frame
+ *   CASE: no answer                             nothing within --timeout
+ *   CASE: closed after S.Ss                     slow peers: when it was cut off
+ *
+ * The exit status is 0 when every case could be run (whatever the outcome:
+ * the test script judges), 1 when one could not even connect, 2 on usage.
+ *
+ * Frames are built with proto/'s packer where they are well formed and byte
+ * by byte where they must not be.  Memory: a case holds at most one frame
+ * (HOSTILE_BUF_MAX) and one answer.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "buf.h"
+#include "client.h"
+#include "model.h"
+#include "proto.h"
+#include "tls.h"
+#include "util.h"
+
+#define HOSTILE_BUF_MAX    (PROTO_HDR_LEN + PROTO_MAX_FRAME)
+#define HOSTILE_SMALL      (64u * 1024) /* the aggregator's cap before hello */
+#define HOSTILE_CHECK_MS   3000         /* after an error: is the connection closed? */
+#define HOSTILE_TRICKLE_MS 500          /* slow peers: one byte this often */
+#define HOSTILE_SLOW_MAX_S 120          /* slow peers give up after this */
+/* max-frame: elements left for everything but the nils; strings of the pad */
+#define MAX_FRAME_SPARE 1000
+#define MAX_FRAME_STR   65000
+
+struct hostile {
+	SSL_CTX *ctx;
+	const char *server;
+	const char *victim; /* the host name a hello claims */
+	int timeout_ms;
+	uint64_t seq; /* next sequence number of a well-formed snapshot */
+};
+
+/* Snapshot variants: each breaks one rule (SV_OK and SV_HOST_FIELD none). */
+enum snapvar {
+	SV_OK,
+	SV_HOST_FIELD,    /* an extra "host" key naming the victim: ignored */
+	SV_DEPTH,         /* 100 nested arrays */
+	SV_MILLION_CLAIM, /* objects: array32 header claiming 1,000,000, one byte follows */
+	SV_MILLION_NILS,  /* objects: 1,000,000 real nils (valid msgpack, over the model) */
+	SV_OBJECTS_OVER,  /* objects: 100,001 well-formed sem sets */
+	SV_ELEMENTS,      /* objects: 2^22 + 1 nils, over the frame's element cap */
+	SV_HUGE_STRING,   /* a 70,000-byte scope name, over the string cap */
+	SV_LONG_OWNER,    /* a 1,000-byte owner (at most 32) */
+	SV_NEG_SIZE,      /* shm size -1 */
+	SV_SEQ_ZERO,
+	SV_SEQ_NEG,
+	SV_SEQ_FLOAT,
+	SV_DUP_SEQ,       /* seq twice */
+	SV_UID_RANGE,     /* uid 2^32 */
+	SV_LIMIT_NEG,     /* semmns -5 */
+	SV_LIMIT_NAME,    /* a limit named "../../x" */
+	SV_TIME_HUGE,     /* time 2^64 - 1 (not an int64) */
+	SV_SCOPES_MANY,   /* 4,097 scopes */
+	SV_FINDINGS_OVER, /* 10,001 findings */
+	SV_MAX_FRAME,     /* 16 MiB with nearly 2^22 elements: the costliest frame that unpacks */
+	SV_CONTROL,       /* a scope name with a terminal escape sequence */
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(
+	    fp,
+	    "usage: ipcfleet-hostile --server HOST:PORT --cert F --key F --ca F\n"
+	    "                        [--timeout MS] [--victim NAME] [--seq N] [--tls12] CASE...\n"
+	    "       ipcfleet-hostile --list\n"
+	    "\n"
+	    "Sends crafted input to a running ipcfleet-aggregator, one line per outcome.\n"
+	    "For tests of the aggregator's defences only.\n");
+}
+
+/* ---- output ---- */
+
+static double
+elapsed_s(uint64_t start_ms)
+{
+	return (double)(now_mono_ms() - start_ms) / 1000;
+}
+
+/*
+ * Reads the aggregator's answer to a case and prints it.  After an error
+ * frame it waits up to HOSTILE_CHECK_MS to tell a closed connection from one
+ * kept open.  Returns 1 when the connection is still usable, else 0.
+ */
+static int
+report(const char *name, struct client *c)
+{
+	struct proto_doc d;
+	struct msg_error e;
+	struct buf in;
+	uint64_t v;
+	const msgpack_object *body;
+	char err[512];
+	int open = 0;
+
+	buf_init(&in, HOSTILE_BUF_MAX);
+	if (client_read_frame(c, PROTO_MAX_FRAME, &in, err, sizeof(err)) == -1) {
+		if (strstr(err, "timed out") != NULL) {
+			printf("%s: no answer\n", name);
+			open = 1;
+		} else
+			printf("%s: closed (%s)\n", name, err);
+		goto out;
+	}
+	if (proto_doc_unpack((const uint8_t *)in.data, in.len, &d, err, sizeof(err)) == -1) {
+		printf("%s: unreadable answer: %s\n", name, err);
+		goto out;
+	}
+	if (proto_decode_error(&d, &e, err, sizeof(err)) == 0) {
+		int saved = c->timeout_ms;
+		char err2[512];
+
+		/* a closed connection reads EOF at once; an open one times out */
+		c->timeout_ms = HOSTILE_CHECK_MS;
+		buf_reset(&in);
+		if (client_read_frame(c, PROTO_MAX_FRAME, &in, err2, sizeof(err2)) == -1 &&
+		    strstr(err2, "timed out") != NULL)
+			open = 1;
+		c->timeout_ms = saved;
+		printf("%s: error %u %s [%s]: %s\n", name, e.code, proto_err_name(e.code),
+		       open ? "open" : "closed", e.text);
+	} else if (proto_decode_ack(&d, &v, err, sizeof(err)) == 0) {
+		printf("%s: ack %llu\n", name, (unsigned long long)v);
+		open = 1;
+	} else if (proto_decode_reply(&d, &v, &body, err, sizeof(err)) == 0) {
+		printf("%s: reply %llu\n", name, (unsigned long long)v);
+		open = 1;
+	} else
+		printf("%s: unexpected message type %d\n", name, (int)d.type);
+	proto_doc_free(&d);
+out:
+	buf_free(&in);
+	fflush(stdout);
+	return open;
+}
+
+/* ---- frames ---- */
+
+static void
+put_be32(struct buf *b, uint32_t v)
+{
+	uint8_t h[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+
+	buf_append(b, h, sizeof(h));
+}
+
+/* Patches the header of the frame that starts at off to the bytes after it. */
+static void
+frame_close(struct buf *b, size_t off)
+{
+	uint32_t n = (uint32_t)(b->len - off - PROTO_HDR_LEN);
+
+	b->data[off] = (char)(n >> 24);
+	b->data[off + 1] = (char)(n >> 16);
+	b->data[off + 2] = (char)(n >> 8);
+	b->data[off + 3] = (char)n;
+}
+
+static int
+make_hello(struct buf *out, enum peer_role role, const char *host, uint32_t major,
+           uint32_t page_size)
+{
+	struct msg_hello h;
+
+	memset(&h, 0, sizeof(h));
+	h.major = major;
+	h.minor = PROTO_MINOR;
+	h.role = role;
+	ifl_strlcpy(h.agent, "ipcfleet-hostile " IPCFLEET_VERSION, sizeof(h.agent));
+	if (host != NULL)
+		ifl_strlcpy(h.host, host, sizeof(h.host));
+	ifl_strlcpy(h.os, "Linux", sizeof(h.os));
+	ifl_strlcpy(h.os_release, "6.1.0-hostile", sizeof(h.os_release));
+	h.page_size = page_size;
+	h.boot_time = now_unix() - 3600;
+	h.interval = 60;
+	return proto_encode_hello(out, &h);
+}
+
+static void
+pack_sem(msgpack_packer *pk, int64_t id, const char *owner)
+{
+	msgpack_pack_map(pk, owner != NULL ? 11 : 10);
+	mp_pack_kv_str(pk, "type", "sem");
+	mp_pack_kv_i64(pk, "id", id);
+	mp_pack_kv_i64(pk, "key", 0x1000 + id);
+	mp_pack_kv_u64(pk, "mode", 0600);
+	mp_pack_kv_u64(pk, "uid", 70);
+	mp_pack_kv_u64(pk, "gid", 70);
+	mp_pack_kv_u64(pk, "cuid", 70);
+	mp_pack_kv_u64(pk, "cgid", 70);
+	mp_pack_kv_str(pk, "scope", "host");
+	mp_pack_kv_u64(pk, "nsems", 17);
+	if (owner != NULL)
+		mp_pack_kv_str(pk, "owner", owner);
+}
+
+/* A string of n 'A's as one msgpack str. */
+static void
+pack_long_str(msgpack_packer *pk, size_t n)
+{
+	char chunk[4096];
+
+	memset(chunk, 'A', sizeof(chunk));
+	msgpack_pack_str(pk, n);
+	while (n > 0) {
+		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
+
+		msgpack_pack_str_body(pk, chunk, k);
+		n -= k;
+	}
+}
+
+static void
+pack_objects(msgpack_packer *pk, struct buf *out, enum snapvar v)
+{
+	static const uint8_t claim[] = {0xdd, 0x00, 0x0f, 0x42, 0x40}; /* array32 1,000,000 */
+	uint32_t i, n;
+	char owner[1001];
+
+	mp_pack_str(pk, "objects");
+	switch (v) {
+	case SV_DEPTH:
+		for (i = 0; i < 100; i++)
+			msgpack_pack_array(pk, 1);
+		msgpack_pack_nil(pk);
+		return;
+	case SV_MILLION_CLAIM:
+		buf_append(out, claim, sizeof(claim));
+		msgpack_pack_nil(pk);
+		return;
+	case SV_MILLION_NILS:
+	case SV_ELEMENTS:
+	case SV_MAX_FRAME:
+		n = v == SV_MILLION_NILS ? 1000000
+		    : v == SV_ELEMENTS   ? PROTO_MAX_ELEMENTS + 1
+		                         : PROTO_MAX_ELEMENTS - MAX_FRAME_SPARE;
+		msgpack_pack_array(pk, n);
+		for (i = 0; i < n; i++)
+			msgpack_pack_nil(pk);
+		return;
+	case SV_OBJECTS_OVER:
+		msgpack_pack_array(pk, MODEL_MAX_OBJECTS + 1);
+		for (i = 0; i <= MODEL_MAX_OBJECTS; i++)
+			pack_sem(pk, i, NULL);
+		return;
+	case SV_LONG_OWNER:
+		memset(owner, 'o', sizeof(owner) - 1);
+		owner[sizeof(owner) - 1] = '\0';
+		msgpack_pack_array(pk, 1);
+		pack_sem(pk, 1, owner);
+		return;
+	case SV_NEG_SIZE:
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 13);
+		mp_pack_kv_str(pk, "type", "shm");
+		mp_pack_kv_i64(pk, "id", 1);
+		mp_pack_kv_i64(pk, "key", 0);
+		mp_pack_kv_u64(pk, "mode", 0600);
+		mp_pack_kv_u64(pk, "uid", 70);
+		mp_pack_kv_u64(pk, "gid", 70);
+		mp_pack_kv_u64(pk, "cuid", 70);
+		mp_pack_kv_u64(pk, "cgid", 70);
+		mp_pack_kv_str(pk, "scope", "host");
+		mp_pack_kv_i64(pk, "size", -1);
+		mp_pack_kv_u64(pk, "nattch", 0);
+		mp_pack_kv_i64(pk, "cpid", 1);
+		mp_pack_kv_i64(pk, "lpid", 1);
+		return;
+	case SV_UID_RANGE:
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 10);
+		mp_pack_kv_str(pk, "type", "sem");
+		mp_pack_kv_i64(pk, "id", 1);
+		mp_pack_kv_i64(pk, "key", 0);
+		mp_pack_kv_u64(pk, "mode", 0600);
+		mp_pack_kv_u64(pk, "uid", 1ull << 32);
+		mp_pack_kv_u64(pk, "gid", 70);
+		mp_pack_kv_u64(pk, "cuid", 70);
+		mp_pack_kv_u64(pk, "cgid", 70);
+		mp_pack_kv_str(pk, "scope", "host");
+		mp_pack_kv_u64(pk, "nsems", 1);
+		return;
+	default:
+		msgpack_pack_array(pk, 2);
+		pack_sem(pk, 1, NULL);
+		pack_sem(pk, 2, "postgres");
+		return;
+	}
+}
+
+/* One snapshot frame of variant v appended to out.  Returns its seq. */
+static uint64_t
+make_snapshot(struct hostile *h, struct buf *out, enum snapvar v)
+{
+	msgpack_packer pk;
+	size_t off = out->len;
+	uint64_t seq = h->seq++;
+	uint32_t i, n, nkeys = 6;
+
+	put_be32(out, 0);
+	proto_packer_init(&pk, out);
+	if (v == SV_HOST_FIELD || v == SV_DUP_SEQ || v == SV_FINDINGS_OVER || v == SV_MAX_FRAME)
+		nkeys++;
+	msgpack_pack_map(&pk, nkeys);
+	mp_pack_kv_str(&pk, "type", "snapshot");
+	mp_pack_str(&pk, "seq");
+	if (v == SV_SEQ_ZERO)
+		msgpack_pack_uint64(&pk, 0);
+	else if (v == SV_SEQ_NEG)
+		msgpack_pack_int64(&pk, -1);
+	else if (v == SV_SEQ_FLOAT)
+		msgpack_pack_double(&pk, 1.5);
+	else
+		msgpack_pack_uint64(&pk, seq);
+	if (v == SV_DUP_SEQ)
+		mp_pack_kv_u64(&pk, "seq", seq + 1000);
+	if (v == SV_HOST_FIELD)
+		mp_pack_kv_str(&pk, "host", h->victim);
+	mp_pack_str(&pk, "time");
+	if (v == SV_TIME_HUGE)
+		msgpack_pack_uint64(&pk, UINT64_MAX);
+	else
+		msgpack_pack_int64(&pk, now_unix());
+
+	mp_pack_str(&pk, "limits");
+	msgpack_pack_map(&pk, 5);
+	mp_pack_str(&pk, "semmns");
+	if (v == SV_LIMIT_NEG)
+		msgpack_pack_int64(&pk, -5);
+	else
+		msgpack_pack_uint64(&pk, 32000);
+	mp_pack_kv_u64(&pk, "semmni", 128);
+	mp_pack_kv_u64(&pk, "semmsl", 250);
+	mp_pack_kv_u64(&pk, v == SV_LIMIT_NAME ? "../../x" : "shmmni", 4096);
+	mp_pack_kv_u64(&pk, "msgmni", 32000);
+
+	mp_pack_str(&pk, "scopes");
+	if (v == SV_SCOPES_MANY) {
+		char id[32];
+
+		msgpack_pack_array(&pk, MODEL_MAX_SCOPES + 1);
+		for (i = 0; i <= MODEL_MAX_SCOPES; i++) {
+			msgpack_pack_map(&pk, 3);
+			if (i == 0) {
+				mp_pack_kv_str(&pk, "id", "host");
+				mp_pack_kv_str(&pk, "kind", "host");
+			} else {
+				snprintf(id, sizeof(id), "jail:j%u", i);
+				mp_pack_kv_str(&pk, "id", id);
+				mp_pack_kv_str(&pk, "kind", "jail");
+			}
+			mp_pack_kv_str(&pk, "name", "x");
+		}
+	} else {
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_map(&pk, 3);
+		mp_pack_kv_str(&pk, "id", "host");
+		mp_pack_kv_str(&pk, "kind", "host");
+		mp_pack_str(&pk, "name");
+		if (v == SV_HUGE_STRING)
+			pack_long_str(&pk, 70000);
+		else if (v == SV_CONTROL)
+			mp_pack_str(&pk, "\x1b]0;owned\x07\x1b[2J");
+		else
+			mp_pack_str(&pk, "hostile");
+	}
+	pack_objects(&pk, out, v);
+	if (v == SV_MAX_FRAME) {
+		/* the bytes left, in strings just under the string cap */
+		size_t left = PROTO_MAX_FRAME - (out->len - off - PROTO_HDR_LEN) - 64;
+
+		mp_pack_str(&pk, "pad");
+		n = (uint32_t)(left / (MAX_FRAME_STR + 5));
+		msgpack_pack_array(&pk, n);
+		for (i = 0; i < n; i++)
+			pack_long_str(&pk, MAX_FRAME_STR);
+	}
+	if (v == SV_FINDINGS_OVER) {
+		mp_pack_str(&pk, "findings");
+		msgpack_pack_array(&pk, MODEL_MAX_FINDINGS + 1);
+		for (i = 0; i <= MODEL_MAX_FINDINGS; i++) {
+			msgpack_pack_map(&pk, 3);
+			mp_pack_kv_str(&pk, "kind", "orphan");
+			mp_pack_kv_str(&pk, "severity", "info");
+			mp_pack_kv_str(&pk, "message", "m");
+		}
+	}
+	frame_close(out, off);
+	return seq;
+}
+
+/* A query frame: args given as name/value pairs (n of them). */
+static void
+make_query(struct buf *out, uint64_t id, const char *cmd, const char *const *args, size_t n)
+{
+	msgpack_packer pk;
+	size_t off = out->len, i;
+
+	put_be32(out, 0);
+	proto_packer_init(&pk, out);
+	msgpack_pack_map(&pk, n > 0 ? 4 : 3);
+	mp_pack_kv_str(&pk, "type", "query");
+	mp_pack_kv_u64(&pk, "id", id);
+	mp_pack_kv_str(&pk, "cmd", cmd);
+	if (n > 0) {
+		mp_pack_str(&pk, "args");
+		msgpack_pack_map(&pk, n);
+		for (i = 0; i < n; i++)
+			mp_pack_kv_str(&pk, args[2 * i], args[2 * i + 1]);
+	}
+	frame_close(out, off);
+}
+
+/* ---- connections ---- */
+
+static int
+tls_open(struct hostile *h, struct client *c)
+{
+	char err[512];
+
+	if (client_connect(c, h->ctx, h->server, h->timeout_ms, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ipcfleet-hostile: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends b whole; prints the failure under name.  0 or -1. */
+static int
+send_buf(const char *name, struct client *c, const struct buf *b)
+{
+	char err[512];
+
+	if (buf_failed(b)) {
+		printf("%s: cannot build the frame\n", name);
+		return -1;
+	}
+	if (client_write(c, b->data, b->len, err, sizeof(err)) == -1) {
+		printf("%s: closed while sending (%s)\n", name, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connects, optionally says hello as role, sends payload, reports. */
+static int
+run_frames(struct hostile *h, const char *name, int hello, enum peer_role role,
+           const struct buf *payload)
+{
+	struct client c;
+	struct buf b;
+	int rc = 0;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, HOSTILE_BUF_MAX + 4096);
+	if (hello)
+		make_hello(&b, role, NULL, PROTO_MAJOR, 4096);
+	buf_append(&b, payload->data, payload->len);
+	if (send_buf(name, &c, &b) == 0)
+		report(name, &c);
+	buf_free(&b);
+	client_close(&c);
+	return rc;
+}
+
+/* A raw payload (no msgpack packer) framed with its true length. */
+static void
+raw_frame(struct buf *b, const void *p, size_t n)
+{
+	put_be32(b, (uint32_t)n);
+	buf_append(b, p, n);
+}
+
+/* xorshift64*: reproducible garbage. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+static int
+raw_tcp(const char *server, int timeout_ms)
+{
+	struct addrinfo hints, *res = NULL;
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	char host[256], port[8];
+	const char *why;
+	int fd;
+
+	if (parse_hostport(server, host, sizeof(host), port, sizeof(port), &why) == -1)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+	if (fd != -1) {
+		/* Linux: SO_SNDTIMEO also bounds connect() */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connect(fd, res->ai_addr, res->ai_addrlen) == -1) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		fprintf(stderr, "ipcfleet-hostile: %s: cannot connect: %s\n", server,
+		        strerror(errno));
+	return fd;
+}
+
+/*
+ * plaintext: a well-formed hello frame over plain TCP.  Prints how many
+ * bytes came back and the first of them (0x15 is a TLS alert record, which
+ * is not a protocol frame).
+ */
+static int
+case_plaintext(struct hostile *h, const char *name)
+{
+	struct buf b;
+	uint8_t back[512];
+	size_t got = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = raw_tcp(h->server, h->timeout_ms)) == -1)
+		return -1;
+	buf_init(&b, 4096);
+	make_hello(&b, ROLE_AGENT, NULL, PROTO_MAJOR, 4096);
+	if (write(fd, b.data, b.len) != (ssize_t)b.len) {
+		printf("%s: closed while sending (%s)\n", name, strerror(errno));
+		goto out;
+	}
+	while (got < sizeof(back) && (r = read(fd, back + got, sizeof(back) - got)) > 0)
+		got += (size_t)r;
+	if (got < sizeof(back) && r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		printf("%s: no answer (%zu bytes back)\n", name, got);
+	else if (got == 0)
+		printf("%s: closed, 0 bytes back\n", name);
+	else
+		printf("%s: closed, %zu bytes back, first byte 0x%02x%s\n", name, got, back[0],
+		       back[0] == 0x15 ? " (TLS alert)" : "");
+out:
+	fflush(stdout);
+	buf_free(&b);
+	close(fd);
+	return 0;
+}
+
+/* slow-tcp: connects and sends nothing; reports when the aggregator hangs up. */
+static int
+case_slow_tcp(struct hostile *h, const char *name)
+{
+	uint64_t start = now_mono_ms();
+	char c;
+	int fd;
+	ssize_t r;
+
+	if ((fd = raw_tcp(h->server, HOSTILE_SLOW_MAX_S * 1000)) == -1)
+		return -1;
+	/* the TLS server waits for our ClientHello; EOF or a reset ends it */
+	r = read(fd, &c, 1);
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		printf("%s: still open after %.1fs\n", name, elapsed_s(start));
+	else
+		printf("%s: closed after %.1fs\n", name, elapsed_s(start));
+	fflush(stdout);
+	close(fd);
+	return 0;
+}
+
+/*
+ * Trickles b one byte every HOSTILE_TRICKLE_MS over an open TLS connection
+ * and reports when the aggregator stops it (an error frame or EOF).
+ */
+static void
+trickle(const char *name, struct client *c, const struct buf *b, uint64_t start)
+{
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < b->len; i++) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+
+		if (client_write(c, b->data + i, 1, err, sizeof(err)) == -1)
+			break;
+		if (poll(&pfd, 1, HOSTILE_TRICKLE_MS) > 0) {
+			struct buf in;
+
+			/* a frame (the error) or EOF: either way it is over */
+			buf_init(&in, HOSTILE_BUF_MAX);
+			c->timeout_ms = 1000;
+			if (client_read_frame(c, PROTO_MAX_FRAME, &in, err, sizeof(err)) == 0 ||
+			    strstr(err, "timed out") == NULL) {
+				buf_free(&in);
+				break;
+			}
+			buf_free(&in);
+		}
+		if (elapsed_s(start) > HOSTILE_SLOW_MAX_S) {
+			printf("%s: still open after %.1fs\n", name, elapsed_s(start));
+			return;
+		}
+	}
+	if (i == b->len)
+		printf("%s: the whole frame went through in %.1fs\n", name, elapsed_s(start));
+	else
+		printf("%s: closed after %.1fs (%zu of %zu bytes sent)\n", name, elapsed_s(start),
+		       i, b->len);
+	fflush(stdout);
+}
+
+/* slow-hello: the hello, one byte at a time, right after the handshake. */
+static int
+case_slow_hello(struct hostile *h, const char *name)
+{
+	uint64_t start = now_mono_ms();
+	struct client c;
+	struct buf b;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, 4096);
+	make_hello(&b, ROLE_AGENT, NULL, PROTO_MAJOR, 4096);
+	trickle(name, &c, &b, start);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+/* slow-frame: a good hello, then a snapshot one byte at a time. */
+static int
+case_slow_frame(struct hostile *h, const char *name)
+{
+	struct client c;
+	struct buf b;
+	char err[512];
+	uint64_t start;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, HOSTILE_BUF_MAX);
+	make_hello(&b, ROLE_AGENT, NULL, PROTO_MAJOR, 4096);
+	if (client_write(&c, b.data, b.len, err, sizeof(err)) == -1) {
+		printf("%s: closed while sending hello (%s)\n", name, err);
+		goto out;
+	}
+	buf_reset(&b);
+	make_snapshot(h, &b, SV_OK);
+	start = now_mono_ms();
+	trickle(name, &c, &b, start);
+out:
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+/*
+ * hold, hold-admin: an agent (admin) hello, then nothing: reports when (if)
+ * the aggregator ends the connection within --timeout, and the error frame
+ * it sent then.  Used to watch a newer connection with the same certificate
+ * replace this one, or a reload cut off a revoked certificate.
+ */
+static int
+case_hold(struct hostile *h, const char *name)
+{
+	uint64_t start = now_mono_ms();
+	struct proto_doc d;
+	struct msg_error e;
+	struct client c;
+	struct buf b;
+	char err[512];
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, 4096);
+	make_hello(&b, strcmp(name, "hold-admin") == 0 ? ROLE_ADMIN : ROLE_AGENT, NULL, PROTO_MAJOR,
+	           4096);
+	if (send_buf(name, &c, &b) == 0) {
+		printf("%s: connected\n", name);
+		fflush(stdout);
+		buf_reset(&b);
+		if (client_read_frame(&c, PROTO_MAX_FRAME, &b, err, sizeof(err)) == -1) {
+			if (strstr(err, "timed out") != NULL)
+				printf("%s: still open after %.1fs\n", name, elapsed_s(start));
+			else
+				printf("%s: closed after %.1fs\n", name, elapsed_s(start));
+		} else if (proto_doc_unpack((const uint8_t *)b.data, b.len, &d, err, sizeof(err)) ==
+		           0) {
+			if (proto_decode_error(&d, &e, err, sizeof(err)) == 0)
+				printf("%s: closed after %.1fs: error %u %s: %s\n", name,
+				       elapsed_s(start), e.code, proto_err_name(e.code), e.text);
+			else
+				printf("%s: unexpected message type %d\n", name, (int)d.type);
+			proto_doc_free(&d);
+		} else
+			printf("%s: unreadable answer: %s\n", name, err);
+	}
+	fflush(stdout);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+/* Admin queries with absurd arguments, on one connection while it lasts. */
+static int
+case_query_absurd(struct hostile *h, const char *name)
+{
+	static const char *const since_neg[] = {"name", "x", "limit", "semmns", "since", "-1"};
+	static const char *const since_big[] = {"name",   "x",     "limit",
+	                                        "semmns", "since", "99999999999999999999999"};
+	static const char *const since_word[] = {"name", "x", "limit", "semmns", "since", "abc"};
+	static const char *const top_count[] = {"count", "1000000000000000000"};
+	static const char *const top_zero[] = {"count", "0"};
+	static const char *const top_by[] = {"by", "semmns,nosuch,../etc,%s%n"};
+	static const char *const host_fmt[] = {"name", "%s%s%s%n"};
+	static const char *const nine[] = {"a", "1", "b", "2", "c", "3", "d", "4", "e",
+	                                   "5", "f", "6", "g", "7", "h", "8", "i", "9"};
+	struct {
+		const char *tag, *cmd;
+		const char *const *args;
+		size_t n;
+		size_t long_value; /* > 0: one arg "name" of this many bytes */
+	} q[] = {
+	    {"unknown-cmd", "drop_tables", NULL, 0, 0},
+	    {"host-no-name", "host", NULL, 0, 0},
+	    {"host-format", "host", host_fmt, 1, 0},
+	    {"trend-since-negative", "trend", since_neg, 3, 0},
+	    {"trend-since-huge", "trend", since_big, 3, 0},
+	    {"trend-since-word", "trend", since_word, 3, 0},
+	    {"top-count-huge", "top", top_count, 1, 0},
+	    {"top-count-zero", "top", top_zero, 1, 0},
+	    {"top-by-junk", "top", top_by, 1, 0},
+	    {"still-serving", "hosts", NULL, 0, 0},
+	    {"nine-args", "hosts", nine, 9, 0},
+	    {"arg-value-1000", "host", NULL, 0, 1000},
+	    {"frame-70k", "host", NULL, 0, 70000},
+	};
+	struct client c;
+	struct buf b;
+	size_t i;
+	int open = 0;
+	char tag[128];
+
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		snprintf(tag, sizeof(tag), "%s/%s", name, q[i].tag);
+		if (!open) {
+			if (tls_open(h, &c) == -1)
+				return -1;
+			buf_init(&b, 4096);
+			make_hello(&b, ROLE_ADMIN, NULL, PROTO_MAJOR, 4096);
+			if (send_buf(tag, &c, &b) == -1) {
+				buf_free(&b);
+				client_close(&c);
+				continue;
+			}
+			buf_free(&b);
+			open = 1;
+		}
+		buf_init(&b, 128 * 1024);
+		if (q[i].long_value > 0) {
+			msgpack_packer pk;
+			size_t off = b.len;
+
+			put_be32(&b, 0);
+			proto_packer_init(&pk, &b);
+			msgpack_pack_map(&pk, 4);
+			mp_pack_kv_str(&pk, "type", "query");
+			mp_pack_kv_u64(&pk, "id", i + 1);
+			mp_pack_kv_str(&pk, "cmd", q[i].cmd);
+			mp_pack_str(&pk, "args");
+			msgpack_pack_map(&pk, 1);
+			mp_pack_str(&pk, "name");
+			pack_long_str(&pk, q[i].long_value);
+			frame_close(&b, off);
+			/*
+			 * Over the cap the header alone is refused: send no more,
+			 * or the rest, unread, would make the aggregator's close a
+			 * reset that can destroy its error frame before we read it.
+			 */
+			if (b.len > HOSTILE_SMALL)
+				b.len = PROTO_HDR_LEN + 64;
+		} else
+			make_query(&b, i + 1, q[i].cmd, q[i].args, q[i].n);
+		if (send_buf(tag, &c, &b) == -1)
+			open = 0;
+		else
+			open = report(tag, &c);
+		buf_free(&b);
+		if (!open)
+			client_close(&c);
+	}
+	if (open) {
+		/* still serving this connection: a sane query gets its reply */
+		snprintf(tag, sizeof(tag), "%s/then-hosts", name);
+		buf_init(&b, 4096);
+		make_query(&b, 99, "hosts", NULL, 0);
+		if (send_buf(tag, &c, &b) == 0)
+			report(tag, &c);
+		buf_free(&b);
+		client_close(&c);
+	}
+	return 0;
+}
+
+/* ---- the case table ---- */
+
+enum kind {
+	K_HDR,         /* pre-hello: a bare header of length arg */
+	K_HDR_HELLO,   /* after an agent hello: a bare header of length arg */
+	K_RAW,         /* pre-hello: the raw payload in the table */
+	K_RAW_HELLO,   /* after an agent hello */
+	K_SNAP,        /* after an agent hello: snapshot variant arg */
+	K_SNAP_ADMIN,  /* after an admin hello: a good snapshot */
+	K_QUERY_AGENT, /* after an agent hello: a query */
+	K_HELLO,       /* a special hello: arg selects */
+	K_FN,          /* its own function */
+};
+
+struct hcase {
+	const char *name;
+	enum kind kind;
+	uint64_t arg;
+	const char *raw; /* K_RAW*: payload bytes */
+	size_t rawlen;
+	int (*fn)(struct hostile *, const char *);
+	const char *what;
+};
+
+#define RAW(s) s, sizeof(s) - 1
+enum { HELLO_OTHER_HOST, HELLO_ADMIN, HELLO_MAJOR, HELLO_PAGE_SIZE, HELLO_TWICE, HELLO_LONG };
+
+static const struct hcase cases[] = {
+    {"ok", K_SNAP, SV_OK, NULL, 0, NULL, "a well-formed hello and snapshot (expects an ack)"},
+    {"oversize-hello", K_HDR, HOSTILE_SMALL + 1, NULL, 0, NULL,
+     "before hello: a header of 64 KiB + 1"},
+    {"oversize", K_HDR_HELLO, PROTO_MAX_FRAME + 1, NULL, 0, NULL,
+     "after hello: a header of 16 MiB + 1"},
+    {"length-4g", K_HDR_HELLO, UINT32_MAX, NULL, 0, NULL, "a header of 4 GiB - 1"},
+    {"zero-length", K_HDR, 0, NULL, 0, NULL, "a header of length 0"},
+    {"not-map", K_RAW, 0, RAW("\x93\x01\x02\x03"), NULL, "a payload that is an array"},
+    {"trailing", K_RAW, 0, RAW("\x81\xa4type\xa5hello\xc0"), NULL,
+     "a map followed by a stray byte"},
+    {"truncated", K_RAW, 0, RAW("\x82\xa4type\xa5hello\xa5major"), NULL, "a map cut short"},
+    {"count-claim", K_RAW_HELLO, 0, RAW("\x81\xa4type\xdd\xff\xff\xff\xff"), NULL,
+     "an array32 claiming 4 billion elements (dd ff ff ff ff)"},
+    {"map-claim", K_RAW_HELLO, 0, RAW("\xdf\x7f\xff\xff\xff"), NULL, "a map32 claiming 2^31 pairs"},
+    {"str-claim", K_RAW_HELLO, 0, RAW("\x81\xa4type\xdb\xff\xff\xff\xff"), NULL,
+     "a str32 claiming 4 GiB"},
+    {"bin-claim", K_RAW_HELLO, 0, RAW("\x81\xa4type\xc6\x7f\xff\xff\xff"), NULL,
+     "a bin32 claiming 2 GiB"},
+    {"ext-claim", K_RAW_HELLO, 0, RAW("\x81\xa4type\xc9\x7f\xff\xff\xff\x01"), NULL,
+     "an ext32 claiming 2 GiB"},
+    {"reserved-byte", K_RAW_HELLO, 0, RAW("\x81\xa4type\xc1"), NULL,
+     "the never-used msgpack byte 0xc1"},
+    {"key-not-string", K_RAW_HELLO, 0, RAW("\x81\x01\x02"), NULL, "a map with an integer key"},
+    {"type-not-string", K_RAW_HELLO, 0, RAW("\x81\xa4type\x05"), NULL, "type 5"},
+    {"unknown-type", K_RAW_HELLO, 0,
+     RAW("\x81\xa4type\xa5"
+         "bogus"),
+     NULL, "type \"bogus\""},
+    {"garbage", K_FN, 0, NULL, 0, NULL, "a frame of 4 KiB of random bytes"},
+    {"garbage-stream", K_FN, 0, NULL, 0, NULL, "2 KiB of random bytes, header included"},
+    {"depth", K_SNAP, SV_DEPTH, NULL, 0, NULL, "a snapshot nested 100 deep"},
+    {"million-claim", K_SNAP, SV_MILLION_CLAIM, NULL, 0, NULL,
+     "a snapshot whose objects array claims 1,000,000 elements"},
+    {"million-objects", K_SNAP, SV_MILLION_NILS, NULL, 0, NULL,
+     "a snapshot with 1,000,000 real (nil) objects"},
+    {"objects-over", K_SNAP, SV_OBJECTS_OVER, NULL, 0, NULL,
+     "a snapshot with 100,001 well-formed objects"},
+    {"max-frame", K_SNAP, SV_MAX_FRAME, NULL, 0, NULL,
+     "16 MiB, nearly 2^22 elements: the costliest frame to unpack"},
+    {"elements", K_SNAP, SV_ELEMENTS, NULL, 0, NULL,
+     "a snapshot of 2^22 + 1 elements (over the frame's element cap)"},
+    {"scopes-many", K_SNAP, SV_SCOPES_MANY, NULL, 0, NULL, "a snapshot with 4,097 scopes"},
+    {"findings-many", K_SNAP, SV_FINDINGS_OVER, NULL, 0, NULL, "a snapshot with 10,001 findings"},
+    {"huge-string", K_SNAP, SV_HUGE_STRING, NULL, 0, NULL, "a 70,000-byte string"},
+    {"control-chars", K_SNAP, SV_CONTROL, NULL, 0, NULL,
+     "a scope name with terminal escape sequences"},
+    {"long-owner", K_SNAP, SV_LONG_OWNER, NULL, 0, NULL, "an owner of 1,000 bytes"},
+    {"negative-size", K_SNAP, SV_NEG_SIZE, NULL, 0, NULL, "a segment of size -1"},
+    {"seq-zero", K_SNAP, SV_SEQ_ZERO, NULL, 0, NULL, "seq 0"},
+    {"seq-negative", K_SNAP, SV_SEQ_NEG, NULL, 0, NULL, "seq -1"},
+    {"seq-float", K_SNAP, SV_SEQ_FLOAT, NULL, 0, NULL, "seq 1.5"},
+    {"seq-twice", K_SNAP, SV_DUP_SEQ, NULL, 0, NULL, "the key seq twice"},
+    {"uid-range", K_SNAP, SV_UID_RANGE, NULL, 0, NULL, "uid 2^32"},
+    {"limit-negative", K_SNAP, SV_LIMIT_NEG, NULL, 0, NULL, "semmns -5"},
+    {"limit-name", K_SNAP, SV_LIMIT_NAME, NULL, 0, NULL, "a limit named ../../x"},
+    {"time-huge", K_SNAP, SV_TIME_HUGE, NULL, 0, NULL, "time 2^64 - 1"},
+    {"snapshot-host-field", K_SNAP, SV_HOST_FIELD, NULL, 0, NULL,
+     "a good snapshot with a \"host\" key naming --victim (ignored: expects an ack)"},
+    {"snapshot-before-hello", K_FN, 0, NULL, 0, NULL, "a snapshot as the first frame"},
+    {"hello-other-host", K_HELLO, HELLO_OTHER_HOST, NULL, 0, NULL,
+     "a hello naming --victim, then a snapshot"},
+    {"hello-admin", K_HELLO, HELLO_ADMIN, NULL, 0, NULL, "a hello with role admin"},
+    {"hello-major", K_HELLO, HELLO_MAJOR, NULL, 0, NULL, "a hello for protocol 2.0"},
+    {"hello-page-size", K_HELLO, HELLO_PAGE_SIZE, NULL, 0, NULL, "a hello with page_size 3"},
+    {"hello-twice", K_HELLO, HELLO_TWICE, NULL, 0, NULL, "two hellos"},
+    {"hello-long-agent", K_HELLO, HELLO_LONG, NULL, 0, NULL,
+     "a hello whose agent string is 1,000 bytes"},
+    {"agent-query", K_QUERY_AGENT, 0, NULL, 0, NULL, "an agent hello, then a query"},
+    {"admin-push", K_SNAP_ADMIN, 0, NULL, 0, NULL, "an admin hello, then a snapshot"},
+    {"query-absurd", K_FN, 0, NULL, 0, case_query_absurd,
+     "admin queries with absurd arguments (one line each)"},
+    {"plaintext", K_FN, 0, NULL, 0, case_plaintext, "a hello over plain TCP"},
+    {"slow-tcp", K_FN, 0, NULL, 0, case_slow_tcp, "a TCP connection that never speaks"},
+    {"slow-hello", K_FN, 0, NULL, 0, case_slow_hello,
+     "after the handshake, hello one byte every 500 ms"},
+    {"hold", K_FN, 0, NULL, 0, case_hold, "an agent hello, then silence until closed or --timeout"},
+    {"hold-admin", K_FN, 0, NULL, 0, case_hold,
+     "an admin hello, then silence until closed or --timeout"},
+    {"slow-frame", K_FN, 0, NULL, 0, case_slow_frame,
+     "after hello, a snapshot one byte every 500 ms"},
+};
+
+static int
+case_garbage(struct hostile *h, const char *name, int framed)
+{
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	struct buf b;
+	/*
+	 * Both fit in one TLS record, read whole by the aggregator: bytes it
+	 * left unread when it closes would turn its close into a reset that can
+	 * destroy the error frame before we read it.
+	 */
+	size_t i, n = framed ? 4096 : 2048;
+	uint8_t r;
+	int rc;
+
+	buf_init(&b, n + PROTO_HDR_LEN);
+	if (framed)
+		put_be32(&b, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		r = (uint8_t)(rnd(&s) >> 56);
+		/* framed: make sure the payload does not start as a valid tiny map */
+		if (framed && i == 0)
+			r = 0xc1;
+		buf_append(&b, &r, 1);
+	}
+	rc = run_frames(h, name, 0, ROLE_AGENT, &b);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+case_hello(struct hostile *h, const struct hcase *k)
+{
+	struct client c;
+	struct buf b;
+	int rc = 0;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, 64 * 1024);
+	switch (k->arg) {
+	case HELLO_OTHER_HOST:
+		make_hello(&b, ROLE_AGENT, h->victim, PROTO_MAJOR, 4096);
+		make_snapshot(h, &b, SV_OK);
+		break;
+	case HELLO_ADMIN:
+		make_hello(&b, ROLE_ADMIN, NULL, PROTO_MAJOR, 4096);
+		break;
+	case HELLO_MAJOR:
+		make_hello(&b, ROLE_AGENT, NULL, 2, 4096);
+		break;
+	case HELLO_PAGE_SIZE:
+		make_hello(&b, ROLE_AGENT, NULL, PROTO_MAJOR, 3);
+		break;
+	case HELLO_TWICE:
+		make_hello(&b, ROLE_AGENT, NULL, PROTO_MAJOR, 4096);
+		make_hello(&b, ROLE_AGENT, NULL, PROTO_MAJOR, 4096);
+		break;
+	case HELLO_LONG: {
+		msgpack_packer pk;
+		size_t off = b.len;
+
+		put_be32(&b, 0);
+		proto_packer_init(&pk, &b);
+		msgpack_pack_map(&pk, 8);
+		mp_pack_kv_str(&pk, "type", "hello");
+		mp_pack_kv_u64(&pk, "major", PROTO_MAJOR);
+		mp_pack_kv_u64(&pk, "minor", 0);
+		mp_pack_kv_str(&pk, "role", "agent");
+		mp_pack_str(&pk, "agent");
+		pack_long_str(&pk, 1000);
+		mp_pack_kv_str(&pk, "os", "Linux");
+		mp_pack_kv_str(&pk, "os_release", "6.1");
+		mp_pack_kv_u64(&pk, "page_size", 4096);
+		frame_close(&b, off);
+		break;
+	}
+	}
+	if (send_buf(k->name, &c, &b) == 0)
+		report(k->name, &c);
+	buf_free(&b);
+	client_close(&c);
+	return rc;
+}
+
+static int
+run_case(struct hostile *h, const struct hcase *k)
+{
+	struct buf b;
+	int rc;
+
+	if (k->fn != NULL)
+		return k->fn(h, k->name);
+	if (strcmp(k->name, "garbage") == 0)
+		return case_garbage(h, k->name, 1);
+	if (strcmp(k->name, "garbage-stream") == 0)
+		return case_garbage(h, k->name, 0);
+	if (k->kind == K_HELLO)
+		return case_hello(h, k);
+	buf_init(&b, HOSTILE_BUF_MAX);
+	switch (k->kind) {
+	case K_HDR:
+	case K_HDR_HELLO:
+		put_be32(&b, (uint32_t)k->arg);
+		/* a few bytes of payload: the header alone must be enough to refuse */
+		buf_append(&b, "\x81\xa4type", 6);
+		break;
+	case K_RAW:
+	case K_RAW_HELLO:
+		raw_frame(&b, k->raw, k->rawlen);
+		break;
+	case K_SNAP:
+	case K_SNAP_ADMIN:
+		make_snapshot(h, &b, k->kind == K_SNAP ? (enum snapvar)k->arg : SV_OK);
+		break;
+	case K_QUERY_AGENT:
+		make_query(&b, 1, "hosts", NULL, 0);
+		break;
+	default:
+		break;
+	}
+	if (strcmp(k->name, "snapshot-before-hello") == 0) {
+		buf_reset(&b);
+		make_snapshot(h, &b, SV_OK);
+		rc = run_frames(h, k->name, 0, ROLE_AGENT, &b);
+	} else
+		rc = run_frames(h, k->name, k->kind != K_HDR && k->kind != K_RAW,
+		                k->kind == K_SNAP_ADMIN ? ROLE_ADMIN : ROLE_AGENT, &b);
+	buf_free(&b);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"server", required_argument, NULL, 's'},
+	                                         {"cert", required_argument, NULL, 'c'},
+	                                         {"key", required_argument, NULL, 'k'},
+	                                         {"ca", required_argument, NULL, 'a'},
+	                                         {"timeout", required_argument, NULL, 't'},
+	                                         {"victim", required_argument, NULL, 'v'},
+	                                         {"seq", required_argument, NULL, 'q'},
+	                                         {"tls12", no_argument, NULL, '2'},
+	                                         {"list", no_argument, NULL, 'l'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	struct tls_paths tp;
+	struct hostile h;
+	const char *why;
+	char err[1024];
+	uint64_t v;
+	size_t i;
+	int ch, failed = 0;
+
+	memset(&tp, 0, sizeof(tp));
+	memset(&h, 0, sizeof(h));
+	h.timeout_ms = 10000;
+	h.victim = "victim";
+	h.seq = (uint64_t)now_unix() * 1000;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			h.server = optarg;
+			break;
+		case 'c':
+			tp.cert = optarg;
+			break;
+		case 'k':
+			tp.key = optarg;
+			break;
+		case 'a':
+			tp.ca = optarg;
+			break;
+		case 't':
+			if (parse_u64(optarg, 100, 600000, &v, &why) == -1) {
+				fprintf(stderr, "ipcfleet-hostile: --timeout: %s\n", why);
+				return 2;
+			}
+			h.timeout_ms = (int)v;
+			break;
+		case 'v':
+			h.victim = optarg;
+			break;
+		case 'q':
+			if (parse_u64(optarg, 1, UINT64_MAX / 2, &h.seq, &why) == -1) {
+				fprintf(stderr, "ipcfleet-hostile: --seq: %s\n", why);
+				return 2;
+			}
+			break;
+		case '2':
+			tp.allow_tls12 = 1;
+			break;
+		case 'l':
+			for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+				printf("%-22s %s\n", cases[i].name, cases[i].what);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind == argc || h.server == NULL || tp.cert == NULL || tp.key == NULL ||
+	    tp.ca == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	for (ch = optind; ch < argc; ch++) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			if (strcmp(argv[ch], cases[i].name) == 0)
+				break;
+		if (i == sizeof(cases) / sizeof(cases[0])) {
+			fprintf(stderr, "ipcfleet-hostile: unknown case '%s' (see --list)\n",
+			        argv[ch]);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((h.ctx = tls_client_ctx(&tp, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "ipcfleet-hostile: %s\n", err);
+		return 1;
+	}
+	for (ch = optind; ch < argc; ch++) {
+		for (i = 0; strcmp(argv[ch], cases[i].name) != 0; i++)
+			;
+		if (run_case(&h, &cases[i]) == -1)
+			failed = 1;
+	}
+	SSL_CTX_free(h.ctx);
+	return failed;
+}

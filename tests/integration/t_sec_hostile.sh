@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Security (issue 6, docs/SECURITY.md): hostile input to the running
+# aggregator.
+#
+# tests/hostile (ipcfleet-hostile) sends, with valid certificates, every kind
+# of hostile input of the issue: frame lengths (0, 64 KiB + 1 before hello,
+# 16 MiB + 1, 4 GiB), nesting, element counts (array/map/str/bin/ext headers
+# claiming billions), a snapshot claiming a million objects and one holding
+# them, string lengths, numbers out of range and negative sizes, garbage,
+# a hello for another protocol version, a snapshot before hello, admin
+# queries with absurd arguments, and slow peers.  Each gets its exact error
+# (and the connection's fate), the rejected-frames counter of /metrics grows
+# by exactly the number of refused frames, nothing crashes, the peak memory
+# (VmHWM) stays under a bound, and a well-behaved agent is served before,
+# during and after (every --once acknowledged).
+. "$(dirname "$0")/lib.sh"
+need curl
+[ -x "$BIN/ipcfleet-hostile" ] || {
+	echo "not ok - $BIN/ipcfleet-hostile is not built (tests/hostile)"
+	exit 1
+}
+
+pki_dev good evil1 evil2 evil3 evil4
+write_agg_conf "[http]" "listen = 127.0.0.1:0"
+# short timeouts for the slow peers, in [server]
+sed -i 's|^admins = admin$|admins = admin\nhandshake_timeout = 3s\nframe_timeout = 3s|' \
+	"$T/aggregator.conf"
+
+# Peak memory allowed (VmHWM, KiB).  Measured (docs/SECURITY.md): about
+# 13 MB idle, 145-160 MB at most for the costliest frame (16 MiB of nearly
+# 2^22 elements), some 75 MB for 100,001 real objects.  Under AddressSanitizer
+# everything costs about twice as much, plus its quarantine of freed memory,
+# capped here at 64 MB for the aggregator.
+BOUND_KB=$((320 * 1024))
+if ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -q libasan; then
+	BOUND_KB=$((768 * 1024))
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=64"
+fi
+
+rm -f "$T/port" "$T/hport"
+"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" --port-file "$T/port" \
+	--http-port-file "$T/hport" -v >>"$T/aggregator.log" 2>&1 &
+AGG_PID=$!
+for _ in $(seq 1 100); do
+	[ -s "$T/port" ] && [ -s "$T/hport" ] && break
+	kill -0 "$AGG_PID" 2>/dev/null || { cat "$T/aggregator.log"; exit 1; }
+	sleep 0.05
+done
+PORT=$(cat "$T/port")
+HPORT=$(cat "$T/hport")
+unset ASAN_OPTIONS
+
+rejected() {
+	curl -sS --max-time 10 "http://127.0.0.1:$HPORT/metrics" |
+		sed -n 's/^ipcfleet_frames_total{result="rejected"} //p'
+}
+hostile() {
+	local who=$1
+	shift
+	"$BIN/ipcfleet-hostile" --server "localhost:$PORT" --cert "$T/pki/$who.crt" \
+		--key "$T/pki/$who.key" --ca "$T/pki/ca.crt" "$@"
+}
+write_agent_conf good good
+echo "source = linux-root:$FIXTURES/linux-modern" >>"$T/good.conf"
+good_once() { "$BIN/ipcfleet-agent" -c "$T/good.conf" --once >>"$T/good.out" 2>&1; }
+
+# --- before ---
+check "a well-behaved agent is served before" good_once
+r0=$(rejected)
+check_eq "no frame rejected yet" 0 "$r0"
+
+# --- during: the agent keeps delivering while the hostile peers run ---
+(
+	while [ ! -e "$T/stop" ]; do
+		rc=0
+		good_once || rc=$?
+		echo "$rc" >>"$T/good.rc"
+		sleep 0.2
+	done
+) &
+GOOD=$!
+# slow peers, in parallel with the rest
+hostile evil2 slow-tcp >"$T/slow-tcp.out" &
+S1=$!
+hostile evil3 slow-hello >"$T/slow-hello.out" &
+S2=$!
+hostile evil4 slow-frame >"$T/slow-frame.out" &
+S3=$!
+
+CASES="ok oversize-hello oversize length-4g zero-length not-map trailing truncated
+count-claim map-claim str-claim bin-claim ext-claim reserved-byte key-not-string
+type-not-string unknown-type garbage garbage-stream depth million-claim million-objects
+objects-over max-frame elements scopes-many findings-many huge-string control-chars long-owner
+negative-size seq-zero seq-negative seq-float seq-twice uid-range limit-negative
+limit-name time-huge snapshot-before-hello hello-major hello-page-size hello-twice
+hello-long-agent plaintext"
+# shellcheck disable=SC2086
+hostile evil1 $CASES >"$T/agent-cases.out"
+hostile admin query-absurd >"$T/admin-cases.out"
+# four of the costliest frames at once, from four certificates
+PAR=
+for e in evil1 evil2 evil3 evil4; do
+	hostile "$e" max-frame >"$T/par-$e.out" &
+	PAR="$PAR $!"
+done
+# shellcheck disable=SC2086
+wait "$S1" "$S2" "$S3" $PAR
+touch "$T/stop"
+wait "$GOOD"
+cat "$T"/agent-cases.out "$T"/admin-cases.out "$T"/par-*.out "$T"/slow-*.out >"$T/all.out"
+
+# expect CASE REGEX: the line of CASE is exactly "CASE: " + REGEX
+expect() {
+	local line
+	line=$(grep -m1 "^$1: " "$T/all.out" || true)
+	if printf '%s\n' "$line" | grep -Eqx -- "$1: $2"; then
+		pass "$1"
+	else
+		fail "$1: expected '$2', got '${line#"$1: "}'"
+	fi
+}
+B='error 1 bad_frame \[closed\]: '
+expect ok 'ack [0-9]+'
+expect oversize-hello "${B}frame too large \(limit 65536 bytes in state hello\)"
+expect oversize "${B}frame too large \(limit 16777216 bytes in state agent\)"
+expect length-4g "${B}frame too large \(limit 16777216 bytes in state agent\)"
+expect zero-length "${B}empty frame \(limit 65536 bytes in state hello\)"
+expect not-map "${B}bad frame: payload is not a map"
+expect trailing "${B}bad frame: trailing bytes after the map"
+expect truncated "${B}bad frame: truncated payload"
+expect count-claim "${B}bad frame: element count larger than the bytes left"
+expect map-claim "${B}bad frame: element count larger than the bytes left"
+expect str-claim "${B}bad frame: string too long"
+expect bin-claim "${B}bad frame: string too long"
+expect ext-claim "${B}bad frame: msgpack ext types are not used by this protocol"
+expect reserved-byte "${B}bad frame: reserved msgpack byte 0xc1"
+expect key-not-string "${B}bad frame: map key is not a string"
+expect type-not-string "${B}bad frame: type: expected string"
+expect unknown-type "error 8 state \[closed\]: agent certificate 'evil1' may only send snapshots"
+expect garbage "${B}bad frame: reserved msgpack byte 0xc1"
+expect garbage-stream "${B}frame too large \(limit 65536 bytes in state hello\)"
+expect depth "${B}bad frame: nesting too deep"
+expect million-claim "${B}bad frame: element count larger than the bytes left"
+expect million-objects "${B}snapshot: objects: too many \(at most 100000\)"
+expect objects-over "${B}snapshot: objects: too many \(at most 100000\)"
+expect max-frame "${B}snapshot: objects: too many \(at most 100000\)"
+expect elements "${B}bad frame: too many objects"
+expect scopes-many "${B}snapshot: scopes: expected 1 to 4096 scopes"
+expect findings-many "${B}snapshot: findings: too many \(at most 10000\)"
+expect huge-string "${B}bad frame: string too long"
+expect control-chars "${B}snapshot: scopes\[0\]\.name: contains control characters"
+expect long-owner "${B}snapshot: objects\[0\]\.owner: too long \(at most 32 bytes\)"
+expect negative-size "${B}snapshot: objects\[0\]\.size: expected unsigned integer"
+expect seq-zero "${B}snapshot: seq: must be at least 1"
+expect seq-negative "${B}snapshot: seq: expected unsigned integer"
+expect seq-float "${B}snapshot: seq: expected unsigned integer"
+expect seq-twice "${B}snapshot: seq: duplicate key"
+expect uid-range "${B}snapshot: objects\[0\]\.uid: out of range"
+expect limit-negative "${B}snapshot: limits\.semmns: expected unsigned integer"
+expect limit-name "${B}snapshot: limits: entry 3: bad limit name .*"
+expect time-huge "${B}snapshot: time: out of range"
+expect snapshot-before-hello "error 8 state \[closed\]: the first message must be hello"
+expect hello-major "error 2 version \[closed\]: unsupported protocol version 2\.0; this aggregator speaks 1\.x"
+expect hello-page-size "${B}hello: page_size: must be a power of two from 512 to 1048576"
+expect hello-twice "error 8 state \[closed\]: agent certificate 'evil1' may only send snapshots"
+expect hello-long-agent "${B}hello: agent: too long \(at most 63 bytes\)"
+expect plaintext 'closed, 0 bytes back|closed, [0-9]+ bytes back, first byte 0x15 \(TLS alert\)'
+Q=query-absurd
+expect $Q/unknown-cmd "error 4 bad_request \[open\]: unknown command 'drop_tables'"
+expect $Q/host-no-name "error 4 bad_request \[open\]: host: argument 'name' missing"
+expect $Q/host-format "error 5 not_found \[open\]: unknown host '%s%s%s%n'"
+expect $Q/trend-since-negative "error 4 bad_request \[open\]: trend: 'since' must be seconds between 60 and 10 years"
+expect $Q/trend-since-huge "error 4 bad_request \[open\]: trend: 'since' must be seconds between 60 and 10 years"
+expect $Q/trend-since-word "error 4 bad_request \[open\]: trend: 'since' must be seconds between 60 and 10 years"
+expect $Q/top-count-huge "error 4 bad_request \[open\]: top: 'count' must be 1 to 1000"
+expect $Q/top-count-zero "error 4 bad_request \[open\]: top: 'count' must be 1 to 1000"
+expect $Q/top-by-junk "error 4 bad_request \[open\]: top: 'by' is a comma separated list of limits"
+expect $Q/still-serving "reply [0-9]+"
+expect $Q/nine-args "${B}query: args: too many entries \(at most 8\)"
+expect $Q/arg-value-1000 "${B}query: args\.name: too long \(at most 255 bytes\)"
+expect $Q/frame-70k "${B}frame too large \(limit 65536 bytes in state admin\)"
+check_eq "max-frame from four certificates at once: four refusals" 4 \
+	"$(cat "$T"/par-*.out | grep -Ecx "max-frame: ${B}snapshot: objects: too many \(at most 100000\)")"
+# slow peers are cut off by handshake_timeout / frame_timeout (3 s)
+slow() {
+	local s
+	s=$(sed -n "s/^$1: closed after \([0-9]*\)\.[0-9]s.*/\1/p" "$T/$1.out")
+	[ -n "$s" ] && [ "$s" -ge 2 ] && [ "$s" -le 6 ]
+}
+check "slow-tcp (no TLS handshake) closed after 3 s" slow slow-tcp
+check "slow-hello (hello 1 byte per 500 ms) closed after 3 s" slow slow-hello
+check "slow-frame (snapshot 1 byte per 500 ms) closed after 3 s" slow slow-frame
+check "the slow peers' timeouts are logged" sh -c \
+	"grep -q 'evil3 (127.0.0.1:[0-9]*): timed out in state hello' \"$T/aggregator.log\" &&
+	 grep -q 'evil4 (127.0.0.1:[0-9]*): timed out in state agent' \"$T/aggregator.log\""
+
+# --- the rejected-frames counter: exactly one per refused frame ---
+refused=$(grep -Ec ': error [1238] ' "$T/all.out")
+r1=$(rejected)
+check_eq "ipcfleet_frames_total{result=\"rejected\"} grew by the $refused refused frames" \
+	"$refused" "$((r1 - r0))"
+
+# --- one agent connection per certificate: a newer one replaces the older ---
+hostile evil2 --timeout 20000 hold >"$T/hold.out" &
+HOLD=$!
+for _ in $(seq 1 100); do grep -q "hold: connected" "$T/hold.out" && break; sleep 0.05; done
+sleep 0.3
+hostile evil2 ok >"$T/newer.out"
+wait "$HOLD" || true
+check "a newer connection with the same certificate is served" grep -Eqx "ok: ack [0-9]+" \
+	"$T/newer.out"
+check "... and the older one is closed at once" grep -Eqx "hold: closed after [0-4]\.[0-9]s" \
+	"$T/hold.out"
+check "... which is logged" grep -q "evil2 (127.0.0.1:[0-9]*): replaced by a newer connection with the same certificate" \
+	"$T/aggregator.log"
+
+# --- the well-behaved agent, throughout ---
+check "the well-behaved agent delivered at least 3 times during the attack" \
+	test "$(wc -l <"$T/good.rc")" -ge 3
+check_eq "... and every delivery was acknowledged" "" "$(grep -vx 0 "$T/good.rc" || true)"
+check "a well-behaved agent is served after" good_once
+check "the aggregator is still running" kill -0 "$AGG_PID"
+hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$AGG_PID/status")
+echo "# aggregator peak memory (VmHWM): $((hwm / 1024)) MiB, bound $((BOUND_KB / 1024)) MiB"
+check "peak memory under $((BOUND_KB / 1024)) MiB" test "$hwm" -lt "$BOUND_KB"
+stop_agg
+check "no sanitizer report in the aggregator's log" sh -c \
+	"! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' \"$T/aggregator.log\""
+finish
