@@ -332,6 +332,57 @@ fmt_span(int64_t secs, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", a / 60, a % 60);
 }
 
+/* Skips a run of [A-Za-z0-9._-] (names) or digits; returns the end. */
+static const char *
+skip_word(const char *p, int digits_only)
+{
+	while (*p != '\0' && ((*p >= '0' && *p <= '9') ||
+			      (!digits_only && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+						*p == '.' || *p == '_' || *p == '-'))))
+		p++;
+	return p;
+}
+
+/*
+ * An orphan's removal command comes from the agent's host, which may be
+ * compromised: an operator will paste it.  Accept only the forms the agent
+ * writes, for this very object: [jexec NAME |nsenter -t PID -i ]ipcrm -X ID.
+ * Anything else is replaced by the plain command, and the message says so.
+ */
+static void
+orphan_command_check(const struct snapshot *s, struct finding *f)
+{
+	static const char flag[] = {'m', 's', 'q'};
+	const char *p = f->command, *e;
+	char want[64];
+
+	if (!f->has_object || (unsigned)f->otype > IPC_MSG)
+		goto replace;
+	if (strncmp(p, "jexec ", 6) == 0) {
+		e = skip_word(p + 6, 0);
+		if (e == p + 6 || *e != ' ')
+			goto replace;
+		p = e + 1;
+	} else if (strncmp(p, "nsenter -t ", 11) == 0) {
+		e = skip_word(p + 11, 1);
+		if (e == p + 11 || strncmp(e, " -i ", 4) != 0)
+			goto replace;
+		p = e + 4;
+	}
+	snprintf(want, sizeof(want), "ipcrm -%c %lld", flag[f->otype], (long long)f->oid);
+	if (strcmp(p, want) == 0)
+		return;
+replace:
+	(void)s;
+	if (f->has_object && (unsigned)f->otype <= IPC_MSG)
+		snprintf(f->command, sizeof(f->command), "ipcrm -%c %lld", flag[f->otype],
+			 (long long)f->oid);
+	else
+		f->command[0] = '\0';
+	ifl_strlcat(f->message, " (the agent's removal command was not in the expected form)",
+		    sizeof(f->message));
+}
+
 int
 findings_eval(const struct eval_input *in, struct finding_list *out)
 {
@@ -358,6 +409,8 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 			return -1;
 		*f = s->findings[i];
 		f->opened = f->updated = 0;
+		if (f->kind == FK_ORPHAN)
+			orphan_command_check(s, f);
 	}
 	if (in->has_skew && (in->skew > in->max_skew || in->skew < -in->max_skew)) {
 		struct finding *f;

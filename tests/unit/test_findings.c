@@ -358,6 +358,51 @@ test_clock_and_agent_findings(void **state)
 	snapshot_free(&s);
 }
 
+/* A compromised host must not get an arbitrary command pasted by an operator. */
+static void
+test_orphan_command_checked(void **state)
+{
+	static const struct {
+		const char *sent, *kept;
+	} cases[] = {
+	    {"ipcrm -s 65538", "ipcrm -s 65538"},
+	    {"jexec pg1 ipcrm -s 65538", "jexec pg1 ipcrm -s 65538"},
+	    {"nsenter -t 4242 -i ipcrm -s 65538", "nsenter -t 4242 -i ipcrm -s 65538"},
+	    {"ipcrm -s 65538; rm -rf /", "ipcrm -s 65538"},
+	    {"ipcrm -m 65538", "ipcrm -s 65538"},
+	    {"ipcrm -s 1", "ipcrm -s 65538"},
+	    {"jexec $(id) ipcrm -s 65538", "ipcrm -s 65538"},
+	    {"nsenter -t 1 -i -m ipcrm -s 65538", "ipcrm -s 65538"},
+	};
+	size_t c, i;
+
+	(void)state;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct snapshot s = linux_host(10);
+		struct finding *o = snapshot_add_finding(&s);
+		struct eval_input in;
+		struct finding_list out = {0};
+
+		o->kind = FK_ORPHAN;
+		o->has_object = 1;
+		o->otype = IPC_SEM;
+		o->oid = 65538;
+		ifl_strlcpy(o->message, "orphan", sizeof(o->message));
+		ifl_strlcpy(o->command, cases[c].sent, sizeof(o->command));
+		eval_init(&in, &s);
+		assert_int_equal(findings_eval(&in, &out), 0);
+		for (i = 0; i < out.n; i++) {
+			if (out.v[i].kind != FK_ORPHAN)
+				continue;
+			assert_string_equal(out.v[i].command, cases[c].kept);
+			assert_int_equal(strstr(out.v[i].message, "not in the expected form") != NULL,
+					 strcmp(cases[c].sent, cases[c].kept) != 0);
+		}
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+}
+
 int
 main(void)
 {
@@ -371,6 +416,7 @@ main(void)
 	    cmocka_unit_test(test_forecast_finding),
 	    cmocka_unit_test(test_hysteresis),
 	    cmocka_unit_test(test_clock_and_agent_findings),
+	    cmocka_unit_test(test_orphan_command_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
