@@ -60,7 +60,11 @@ uint64_t spool_dropped(struct spool *sp);
 int spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, size_t errlen);
 /* Lists entries oldest first into a malloc'd array (caller frees). */
 int spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, size_t errlen);
-/* Reads one entry's frame; a corrupt entry is set aside (renamed *.bad), -1. */
+/*
+ * Reads one entry's frame: 0; -2 when the entry was corrupt and has been set
+ * aside (renamed *.bad, logged); -1 with err when it could not be read (it
+ * stays spooled).
+ */
 int spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t errlen);
 int spool_remove(struct spool *sp, uint64_t seq);
 
@@ -100,9 +104,11 @@ void sender_free(struct sender *sd);
  * Sends one window of the oldest spooled snapshots, in order, removing each
  * one when its ack arrives.  Returns 0 when the spool is empty, 1 when a
  * backlog remains, -1 with err when the attempt failed (what was not
- * acknowledged stays spooled; the connection is dropped).
+ * acknowledged stays spooled; the connection is dropped).  A connection
+ * attempt ends by `until` (monotonic ms, SEND_NEVER: no limit) or after
+ * 2 s, whichever is later, so that the next snapshot is taken on time.
  */
-int sender_step(struct sender *sd, struct spool *sp, char *err, size_t errlen);
+int sender_step(struct sender *sd, struct spool *sp, uint64_t until, char *err, size_t errlen);
 /*
  * Records the outcome rc of a sender_step() that started at start_ms and
  * returns the monotonic time (ms) of the next step: SEND_NEVER when the

@@ -24,7 +24,8 @@
 #include "proto.h"
 #include "util.h"
 
-#define REPLY_MAX (64u * 1024) /* acks and errors are small */
+#define REPLY_MAX      (64u * 1024) /* acks and errors are small */
+#define CONNECT_MIN_MS 2000
 
 int
 sender_init(struct sender *sd, const struct agent_config *cfg, SSL_CTX *ctx,
@@ -62,9 +63,14 @@ sender_stopping(const struct sender *sd)
 	return sd->stop != NULL && *sd->stop;
 }
 
-/* Connects to the first server that answers, starting with the last good one. */
+/*
+ * Connects to the first server that answers, starting with the last good one.
+ * Each attempt may take `timeout`, but no longer than until `until` (a
+ * monotonic time in ms: the next snapshot is due then), and at least
+ * CONNECT_MIN_MS: a silent network must not make the agent miss snapshots.
+ */
 static int
-sender_connect(struct sender *sd, char *err, size_t errlen)
+sender_connect(struct sender *sd, uint64_t until, char *err, size_t errlen)
 {
 	const struct cfg_list *srv = &sd->cfg->server;
 	char why[512];
@@ -80,8 +86,11 @@ sender_connect(struct sender *sd, char *err, size_t errlen)
 			snprintf(err, errlen, "stopping");
 			return -1;
 		}
-		if (client_connect(&sd->cl, sd->ctx, srv->v[k], (int)sd->cfg->timeout * 1000, why,
-		                   sizeof(why)) == -1) {
+		uint64_t tmo = sd->cfg->timeout * 1000, now = now_mono_ms();
+
+		if (until != SEND_NEVER && until < now + tmo)
+			tmo = until > now + CONNECT_MIN_MS ? until - now : CONNECT_MIN_MS;
+		if (client_connect(&sd->cl, sd->ctx, srv->v[k], (int)tmo, why, sizeof(why)) == -1) {
 			log_debug("%s", why);
 			if (err[0] == '\0')
 				ifl_strlcpy(err, why, errlen);
@@ -151,15 +160,15 @@ out:
  * (backlog left) or -1 with err; on -1 the connection has been dropped.
  */
 static int
-sender_window(struct sender *sd, struct spool *sp, size_t *acked, int *reached, char *err,
-              size_t errlen)
+sender_window(struct sender *sd, struct spool *sp, uint64_t until, size_t *acked, int *reached,
+              char *err, size_t errlen)
 {
 	struct spool_entry *v;
 	uint64_t inflight[SEND_WINDOW];
 	struct buf frame;
 	size_t n, i, k = 0, j, bytes = 0;
 	char werr[512];
-	int rc = 0, wfail = 0;
+	int rc = 0, wfail = 0, rfail = 0, r;
 
 	*acked = 0;
 	*reached = 0;
@@ -169,7 +178,7 @@ sender_window(struct sender *sd, struct spool *sp, size_t *acked, int *reached, 
 		free(v);
 		return 0;
 	}
-	if (sender_connect(sd, err, errlen) == -1) {
+	if (sender_connect(sd, until, err, errlen) == -1) {
 		free(v);
 		return -1;
 	}
@@ -179,9 +188,15 @@ sender_window(struct sender *sd, struct spool *sp, size_t *acked, int *reached, 
 		/* a frame larger than the byte window still goes, alone */
 		if (k > 0 && bytes + v[i].size > SEND_WINDOW_BYTES)
 			break;
-		if (spool_get(sp, v[i].seq, &frame, err, errlen) == -1) {
+		if ((r = spool_get(sp, v[i].seq, &frame, err, errlen)) == -2) {
 			log_warnx("%s", err); /* set aside; the rest still goes */
 			continue;
+		}
+		if (r == -1) {
+			/* unreadable for now: stop here, so the order is kept */
+			ifl_strlcpy(werr, err, sizeof(werr));
+			rfail = 1;
+			break;
 		}
 		if (client_write(&sd->cl, frame.data, frame.len, werr, sizeof(werr)) == -1) {
 			wfail = 1;
@@ -207,10 +222,12 @@ sender_window(struct sender *sd, struct spool *sp, size_t *acked, int *reached, 
 		log_debug("snapshot %llu acknowledged", (unsigned long long)inflight[j]);
 		(*acked)++;
 	}
-	if (wfail && rc == 0) {
+	if ((wfail || rfail) && rc == 0) {
 		ifl_strlcpy(err, werr, errlen);
 		rc = -1;
 	}
+	if (rfail)
+		*reached = 0; /* our spool failed, not the server: no failover */
 	if (rc == 0)
 		rc = (i < n || n == SPOOL_MAX_ENTRIES) ? 1 : 0;
 	else
@@ -220,12 +237,12 @@ sender_window(struct sender *sd, struct spool *sp, size_t *acked, int *reached, 
 }
 
 int
-sender_step(struct sender *sd, struct spool *sp, char *err, size_t errlen)
+sender_step(struct sender *sd, struct spool *sp, uint64_t until, char *err, size_t errlen)
 {
 	int reused = sd->connected, reached, rc;
 	size_t acked;
 
-	rc = sender_window(sd, sp, &acked, &reached, err, errlen);
+	rc = sender_window(sd, sp, until, &acked, &reached, err, errlen);
 	if (rc == -1 && reused && acked == 0 && !sender_stopping(sd)) {
 		/*
 		 * The kept-open connection may have been closed by the aggregator
@@ -233,7 +250,7 @@ sender_step(struct sender *sd, struct spool *sp, char *err, size_t errlen)
 		 * off.  Try once more on a fresh connection.
 		 */
 		log_debug("kept-open connection failed (%s); reconnecting", err);
-		rc = sender_window(sd, sp, &acked, &reached, err, errlen);
+		rc = sender_window(sd, sp, until, &acked, &reached, err, errlen);
 	}
 	if (rc == -1 && reached && sd->cfg->server.n > 1) {
 		/* the server took the connection but failed the delivery: try the next one first */

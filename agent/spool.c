@@ -408,9 +408,13 @@ spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t e
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
 	snprintf(path, sizeof(path), "%s/%s", sp->dir, name);
 	if (read_file_bounded(path, PROTO_HDR_LEN + PROTO_MAX_FRAME, &data, &len) == -1) {
-		if (errno == EFBIG)
+		int saved = errno;
+
+		snprintf(err, errlen, "spool %s: %s: %s", sp->dir, name, strerror(saved));
+		if (saved == EFBIG) {
 			set_aside(sp, name, "larger than a frame");
-		snprintf(err, errlen, "spool %s: %s: %s", sp->dir, name, strerror(errno));
+			return -2;
+		}
 		return -1;
 	}
 	why = NULL;
@@ -427,7 +431,7 @@ spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t e
 		set_aside(sp, name, why);
 		free(data);
 		snprintf(err, errlen, "spool %s: %s was corrupt", sp->dir, name);
-		return -1;
+		return -2;
 	}
 	buf_reset(frame);
 	buf_append(frame, data, len);

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Crash: the aggregator is killed with SIGKILL five times while the load
+# generator pushes snapshots from several agents (mutual TLS, one ack each).
+# After each restart every snapshot acknowledged before the kill is in the
+# store; at the end every acknowledged snapshot is stored exactly once, and
+# nothing the agents took is missing (they resend what was not acknowledged;
+# the aggregator recognises what it had already stored).
+. "$(dirname "$0")/lib.sh"
+need sqlite3
+
+AGENTS=12
+KILLS=5
+
+pki_dev it-crash
+write_agg_conf
+
+start_agg_fixed() {
+	local try
+	for try in $(seq 1 20); do
+		[ -n "${FIXED_PORT:-}" ] || FIXED_PORT=$((20000 + RANDOM % 20000))
+		sed -i "s/^listen = .*/listen = 127.0.0.1:$FIXED_PORT/" "$T/aggregator.conf"
+		start_agg >/dev/null && return 0
+		if [ "${1:-}" = same ]; then sleep 0.2; else FIXED_PORT=; fi
+	done
+	return 1
+}
+# "host seq" of every stored snapshot of the load generator's agents, sorted
+store_pairs() {
+	sqlite3 -separator ' ' "$T/ipcfleet.db" \
+		"select h.name, r.seq from received r join hosts h on h.id = r.host_id" | sort
+}
+# complete lines of the ack log, sorted
+acked_pairs() {
+	local n
+	n=$(wc -l <"$T/acks")
+	head -n "$n" "$T/acks" | sort
+}
+
+start_agg_fixed
+"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
+	--server "localhost:$FIXED_PORT" --agents $AGENTS --interval 0.5 \
+	--duration $((KILLS * 2 + 4)) --drain 60 --prefix crash --log-acks "$T/acks" \
+	>"$T/loadgen.out" 2>"$T/loadgen.err" &
+LG=$!
+
+for k in $(seq 1 $KILLS); do
+	sleep 2
+	kill -KILL "$AGG_PID"
+	wait "$AGG_PID" 2>/dev/null || true
+	AGG_PID=
+	acked_pairs >"$T/acked.$k"
+	start_agg_fixed same
+	lost=$(store_pairs | comm -13 - "$T/acked.$k" | wc -l)
+	check_eq "kill $k: all $(wc -l <"$T/acked.$k") acknowledged snapshots are stored" 0 "$lost"
+done
+
+set +e
+wait "$LG"
+rc=$?
+set -e
+check_eq "load generator exits 0" 0 "$rc"
+val() { sed -n "s/^$1=\([0-9.]*\) .*/\1/p" "$T/loadgen.out"; }
+taken=$(val snapshots_taken)
+acked=$(val snapshots_acked)
+check "the load generator saw the crashes (reconnects: $(val reconnects))" test "$(val reconnects)" -gt 0
+check_eq "every snapshot taken was acknowledged in the end" "$taken" "$acked"
+check_eq "no snapshot left unacknowledged" 0 "$(val snapshots_unacked)"
+check_eq "no protocol error" 0 "$(val errors)"
+acked_pairs >"$T/acked.all"
+check_eq "the ack log has one line per ack, none twice" "$acked" "$(uniq "$T/acked.all" | wc -l)"
+check_eq "every acknowledged snapshot is stored" 0 "$(store_pairs | comm -13 - "$T/acked.all" | wc -l)"
+check_eq "and the store holds nothing else (count exact)" "$acked" "$(store_pairs | wc -l)"
+echo "# resent and recognised as duplicates: $(grep -c 'was a duplicate' "$T/aggregator.log" || true)"
+
+finish

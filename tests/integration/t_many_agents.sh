@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# 2,000 concurrent agents from the load generator (real mutual TLS, a 3 KB
+# snapshot of 40 objects every 20 s each, 100 snapshots/s in all), plus one
+# peer that never reads its acks and one that sends one byte per second:
+#   - nothing is lost: every acknowledged snapshot is in the store, and the
+#     store holds exactly as many as were acknowledged;
+#   - the aggregator's peak RSS stays within the bound of docs/DELIVERY.md;
+#   - the two bad peers are cut off by their timeouts (write/idle timeout,
+#     frame_timeout) while the others' acks keep flowing (ack latency p99).
+# Limits (docs/DELIVERY.md, "Measured"): the bounds below have a margin of
+# about 2x over what was measured; a sanitizer build gets its own RSS bound
+# (shadow memory and the allocator's quarantine).
+. "$(dirname "$0")/lib.sh"
+need sqlite3
+
+AGENTS=2000
+INTERVAL=20
+DURATION=70
+STEADY=35       # the bad peers start, and latency is measured, from here on
+IDLE=30         # idle_timeout: above the interval
+FRAME=5         # frame_timeout; for agents also the write timeout
+RSS_MAX_KB=$((160 * 1024))
+RSS_MAX_KB_ASAN=$((1024 * 1024))
+P99_MAX_MS=1000
+
+# descriptors: 2,000 connections on each side, plus the two bad peers
+ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((AGENTS + 200)) ] ||
+	skip "needs ulimit -n >= $((AGENTS + 200)) (have $(ulimit -n))"
+
+pki_dev it-many
+write_agg_conf
+sed -i "/^\[server\]/a max_connections = 5000\nhandshake_timeout = 30\nidle_timeout = $IDLE\nframe_timeout = $FRAME" \
+	"$T/aggregator.conf"
+start_agg
+
+start=$(date +%s)
+set +e
+"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
+	--server "localhost:$PORT" --agents $AGENTS --interval $INTERVAL --duration $DURATION \
+	--connect-rate 250 --drain 60 --slow-reader 1 --trickle 1 --steady-after $STEADY \
+	--progress 5 --prefix many \
+	--log-acks "$T/acks" >"$T/loadgen.out" 2>"$T/loadgen.err"
+rc=$?
+set -e
+elapsed=$(($(date +%s) - start))
+check_eq "load generator exits 0" 0 "$rc"
+sed 's/^/# /' "$T/loadgen.out"
+
+val() { sed -n "s/^$1=\([0-9.]*\) .*/\1/p" "$T/loadgen.out"; }
+# integer part of a decimal figure
+int() { echo "${1%%.*}"; }
+
+hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$AGG_PID/status")
+echo "# aggregator VmHWM ${hwm} kB after ${elapsed}s"
+check "aggregator still running" kill -0 "$AGG_PID"
+
+# nothing lost
+taken=$(val snapshots_taken)
+acked=$(val snapshots_acked)
+check "all $AGENTS agents connected" test "$(val connections)" -ge $((AGENTS + 2))
+check_eq "no protocol error" 0 "$(val errors)"
+check_eq "every snapshot taken was acknowledged" "$taken" "$acked"
+check_eq "nothing left unacknowledged" 0 "$(val snapshots_unacked)"
+check "a realistic volume ($acked snapshots)" test "$acked" -ge $((AGENTS * DURATION / INTERVAL - AGENTS))
+sort "$T/acks" >"$T/acked"
+sqlite3 -separator ' ' "$T/ipcfleet.db" \
+	"select h.name, r.seq from received r join hosts h on h.id = r.host_id
+	 where h.name glob 'many-[0-9]*'" | sort >"$T/stored"
+check_eq "every acknowledged snapshot is stored" 0 "$(comm -13 "$T/stored" "$T/acked" | wc -l)"
+check_eq "the store holds exactly the acknowledged ones" "$acked" "$(wc -l <"$T/stored")"
+
+# memory
+if ldd "$BIN/ipcfleet-aggregator" | grep -q libasan; then
+	check "aggregator peak RSS ${hwm} kB <= ${RSS_MAX_KB_ASAN} kB (sanitizer build)" \
+		test "$hwm" -le "$RSS_MAX_KB_ASAN"
+else
+	check "aggregator peak RSS ${hwm} kB <= ${RSS_MAX_KB} kB" test "$hwm" -le "$RSS_MAX_KB"
+fi
+
+# the bad peers are cut off, the others are not slowed
+check_eq "the peer that does not read was cut off" 1 "$(val slow_reader_cut)"
+check "... by its write timeout ($(val slow_reader_cut_after_max)s)" \
+	test "$(int "$(val slow_reader_cut_after_max)")" -le $((FRAME + 25))
+check_eq "the one-byte-a-second peer was cut off" 1 "$(val trickle_cut)"
+check "... by frame_timeout ($(val trickle_cut_after_max)s)" \
+	test "$(int "$(val trickle_cut_after_max)")" -le $((FRAME + 5))
+check "the aggregator logged the partial-frame timeout" \
+	grep -q "many-trickle-0001.*timed out in state agent" "$T/aggregator.log"
+check "and the one that does not read" grep -Eq "many-slow-0001.*(write timeout|timed out)" "$T/aggregator.log"
+# measured from $STEADY s on, after the ramp (2,000 TLS handshakes are the
+# aggregator's costliest work), while the bad peers are at it
+check "ack latency p99 $(val ack_latency_steady_p99) ms <= $P99_MAX_MS ms" \
+	test "$(int "$(val ack_latency_steady_p99)")" -le "$P99_MAX_MS"
+
+# and it still stops cleanly, promptly
+t0=$(date +%s%N)
+kill -TERM "$AGG_PID"
+set +e
+wait "$AGG_PID"
+rc=$?
+set -e
+AGG_PID=
+check_eq "aggregator exits 0 on SIGTERM" 0 "$rc"
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "... within the drain bound (${ms} ms)" test "$ms" -le 7000
+
+finish

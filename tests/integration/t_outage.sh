@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Outage: an agent at a 1 s interval keeps running while the aggregator is
+# down for 15 s (stopped with SIGTERM, which must drain and exit 0), then
+# comes back on the same port.  Afterwards the store holds exactly one
+# snapshot per interval over the whole period: sequence numbers 1..N with no
+# hole and no duplicate, N being what the agent handed out, and `taken` one
+# second apart (no gap in the sampling during the outage).
+. "$(dirname "$0")/lib.sh"
+need sqlite3
+
+OUTAGE=15
+
+pki_dev it-outage
+write_agg_conf
+
+# start_agg_fixed [same]: the agent's configuration names a port, so the
+# aggregator must come back on the same one: a random port in 20000-40000,
+# another one when it is taken (unless "same": then wait for it).
+start_agg_fixed() {
+	local try
+	for try in $(seq 1 20); do
+		[ -n "${FIXED_PORT:-}" ] || FIXED_PORT=$((20000 + RANDOM % 20000))
+		sed -i "s/^listen = .*/listen = 127.0.0.1:$FIXED_PORT/" "$T/aggregator.conf"
+		start_agg >/dev/null && return 0
+		if [ "${1:-}" = same ]; then sleep 0.5; else FIXED_PORT=; fi
+	done
+	return 1
+}
+
+# count of snapshots stored for the host
+stored() { sqlite3 "$T/ipcfleet.db" 'select count(*) from received' 2>/dev/null || echo 0; }
+spooled() { ls "$T/spool-out" 2>/dev/null | grep -c '\.snap$' || true; }
+
+start_agg_fixed
+write_agent_conf out it-outage
+sed -i 's/^interval = .*/interval = 1s/' "$T/out.conf"
+
+"$BIN/ipcfleet-agent" -c "$T/out.conf" -v >"$T/agent.log" 2>&1 &
+AGENT=$!
+for _ in $(seq 1 100); do [ "$(stored)" -ge 4 ] && break; sleep 0.2; done
+check "the agent delivers before the outage" test "$(stored)" -ge 4
+
+# the outage; SIGTERM: the aggregator drains and exits 0
+kill -TERM "$AGG_PID"
+set +e
+wait "$AGG_PID"
+rc=$?
+set -e
+AGG_PID=
+check_eq "aggregator exits 0 on SIGTERM" 0 "$rc"
+check "it drained before exiting" grep -q "draining" "$T/aggregator.log"
+before=$(stored)
+sleep "$OUTAGE"
+check "snapshots were spooled during the outage" test "$(spooled)" -ge $((OUTAGE - 3))
+check "the agent kept running" kill -0 "$AGENT"
+
+start_agg_fixed same
+# backoff: the retry comes at most 32 s after the last failure (1, 2, ..., 32 s)
+for _ in $(seq 1 300); do [ "$(spooled)" -eq 0 ] && break; sleep 0.2; done
+check_eq "the backlog was delivered" 0 "$(spooled)"
+sleep 2
+kill -TERM "$AGENT"
+set +e
+wait "$AGENT"
+rc=$?
+set -e
+check_eq "agent exits 0 on SIGTERM" 0 "$rc"
+check "it logged the failed attempts" grep -q "delivery failed (attempt" "$T/agent.log"
+check "and the recovery" grep -q "delivering again after" "$T/agent.log"
+
+N=$(cat "$T/spool-out/seq")
+check_eq "nothing left in the spool" 0 "$(spooled)"
+check "more than the outage's worth of snapshots" test "$N" -ge $((before + OUTAGE))
+check_eq "exactly N snapshots stored" "$N" "$(stored)"
+check_eq "sequence numbers 1..N, each once" "1 $N $N" \
+	"$(sqlite3 "$T/ipcfleet.db" 'select min(seq), max(seq), count(distinct seq) from received' | tr '|' ' ')"
+check_eq "the host's latest snapshot is the last one" "$N" \
+	"$(sqlite3 "$T/ipcfleet.db" 'select last_seq from hosts')"
+# one snapshot per second: each step 0..2 s (a late snapshot and the one after
+# it), the whole span N-1 s within 2 s
+sqlite3 "$T/ipcfleet.db" 'select taken from received order by seq' >"$T/taken"
+steps=$(awk 'NR > 1 { d = $1 - p; if (d < 0 || d > 2) bad++ } { p = $1 } END { print bad + 0 }' "$T/taken")
+check_eq "no gap in the sampling (steps of 1 s)" 0 "$steps"
+span=$(($(tail -1 "$T/taken") - $(head -1 "$T/taken")))
+check "span of taken is N-1 s within 2 s ($span for N=$N)" test "$span" -ge $((N - 3)) -a "$span" -le $((N + 1))
+
+finish
