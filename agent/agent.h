@@ -18,6 +18,7 @@
 #include "client.h"
 #include "config.h"
 #include "model.h"
+#include "proto.h"
 
 struct agent_config {
 	struct cfg_list server;
@@ -91,14 +92,14 @@ struct sender {
 	struct client cl;
 	int connected;
 	size_t server_idx; /* which entry of cfg->server we use */
-	struct buf hello;  /* the hello frame, sent on every connect */
+	struct msg_hello hello; /* sent on every connect, with the clock then */
 	const volatile sig_atomic_t *stop; /* when set, return between frames */
 	unsigned failures;  /* consecutive failed attempts */
 	uint64_t backoff_ms; /* the current backoff cap, 0 when not failing */
 };
 
 int sender_init(struct sender *sd, const struct agent_config *cfg, SSL_CTX *ctx,
-		const struct buf *hello, const volatile sig_atomic_t *stop);
+		const struct msg_hello *hello, const volatile sig_atomic_t *stop);
 void sender_free(struct sender *sd);
 /*
  * Sends one window of the oldest spooled snapshots, in order, removing each

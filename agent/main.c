@@ -229,29 +229,26 @@ make_ctx(const struct agent_config *c, char *err, size_t errlen)
 	return tls_client_ctx(&tp, err, errlen);
 }
 
-static int
-make_hello(const struct snapshot *s, uint64_t interval, struct buf *out)
+/* The hello sent on every connect; its clock is set when it is sent. */
+static void
+make_hello(const struct snapshot *s, uint64_t interval, struct msg_hello *h)
 {
-	struct msg_hello h;
-
-	memset(&h, 0, sizeof(h));
-	h.major = PROTO_MAJOR;
-	h.minor = PROTO_MINOR;
-	h.role = ROLE_AGENT;
-	snprintf(h.agent, sizeof(h.agent), "ipcfleet-agent %s", IPCFLEET_VERSION);
-	ifl_strlcpy(h.os, s->os, sizeof(h.os));
-	ifl_strlcpy(h.os_release, s->os_release, sizeof(h.os_release));
-	h.page_size = s->page_size;
-	h.boot_time = boot_time();
-	h.interval = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
-	h.time = now_unix(); /* the aggregator compares it with its own clock */
-	return proto_encode_hello(out, &h);
+	memset(h, 0, sizeof(*h));
+	h->major = PROTO_MAJOR;
+	h->minor = PROTO_MINOR;
+	h->role = ROLE_AGENT;
+	snprintf(h->agent, sizeof(h->agent), "ipcfleet-agent %s", IPCFLEET_VERSION);
+	ifl_strlcpy(h->os, s->os, sizeof(h->os));
+	ifl_strlcpy(h->os_release, s->os_release, sizeof(h->os_release));
+	h->page_size = s->page_size;
+	h->boot_time = boot_time();
+	h->interval = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
 }
 
 /* Snapshot, number, encode, spool.  On success *seq is the new entry. */
 static int
 spool_snapshot(const struct source *src, const struct agent_config *cfg, struct spool *sp,
-	       struct buf *hello, uint64_t *seq, char *err, size_t errlen)
+	       struct msg_hello *hello, uint64_t *seq, char *err, size_t errlen)
 {
 	struct snapshot s;
 	struct buf frame;
@@ -260,10 +257,8 @@ spool_snapshot(const struct source *src, const struct agent_config *cfg, struct 
 	if (take_snapshot(src, cfg->orphan_min_age, &s, err, errlen) == -1)
 		return -1;
 	buf_init(&frame, PROTO_HDR_LEN + PROTO_MAX_FRAME);
-	if (hello != NULL && hello->len == 0 && make_hello(&s, cfg->interval, hello) == -1) {
-		snprintf(err, errlen, "cannot encode hello");
-		goto out;
-	}
+	if (hello != NULL)
+		make_hello(&s, cfg->interval, hello);
 	if (spool_next_seq(sp, &s.seq, err, errlen) == -1)
 		goto out;
 	s.dropped = spool_dropped(sp);
@@ -311,7 +306,7 @@ sleep_until(uint64_t until)
 /* SIGHUP: new configuration and certificates; the spool directory stays. */
 static void
 reload(const char *config, struct agent_config *cfg, SSL_CTX **ctx, struct sender *sd,
-       struct spool *sp, const struct buf *hello)
+       struct spool *sp, const struct msg_hello *hello)
 {
 	struct agent_config nc;
 	SSL_CTX *nctx;
@@ -373,7 +368,7 @@ run_once(struct sender *sd, struct spool *sp, uint64_t seq)
  */
 static void
 run_loop(const char *config, const struct source *src, struct agent_config *cfg, SSL_CTX **ctx,
-	 struct sender *sd, struct spool *sp, const struct buf *hello)
+	 struct sender *sd, struct spool *sp, const struct msg_hello *hello)
 {
 	uint64_t next_snap, next_send, seq, now;
 	char err[1024];
@@ -473,7 +468,7 @@ run(const char *config, const struct source *src, int once)
 	struct agent_config cfg;
 	struct sender sd;
 	struct spool sp;
-	struct buf hello;
+	struct msg_hello hello;
 	struct spool_entry *left;
 	SSL_CTX *ctx;
 	char err[1024];
@@ -497,7 +492,6 @@ run(const char *config, const struct source *src, int once)
 #ifdef __linux__
 	drop_capabilities(); /* configuration, keys and spool are open */
 #endif
-	buf_init(&hello, 4096);
 	if (spool_snapshot(src, &cfg, &sp, &hello, &seq, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto out;
@@ -522,7 +516,6 @@ run(const char *config, const struct source *src, int once)
 		log_info("stopping");
 	rc = 0;
 out:
-	buf_free(&hello);
 	spool_close(&sp);
 	SSL_CTX_free(ctx);
 	return rc;

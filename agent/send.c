@@ -29,15 +29,15 @@
 
 int
 sender_init(struct sender *sd, const struct agent_config *cfg, SSL_CTX *ctx,
-            const struct buf *hello, const volatile sig_atomic_t *stop)
+            const struct msg_hello *hello, const volatile sig_atomic_t *stop)
 {
 	memset(sd, 0, sizeof(*sd));
 	sd->cfg = cfg;
 	sd->ctx = ctx;
 	sd->cl.fd = -1;
 	sd->stop = stop;
-	buf_init(&sd->hello, hello->len);
-	return buf_append(&sd->hello, hello->data, hello->len);
+	sd->hello = *hello;
+	return 0;
 }
 
 void
@@ -46,7 +46,6 @@ sender_free(struct sender *sd)
 	if (sd->connected)
 		client_close(&sd->cl);
 	sd->connected = 0;
-	buf_free(&sd->hello);
 }
 
 static void
@@ -61,6 +60,25 @@ static int
 sender_stopping(const struct sender *sd)
 {
 	return sd->stop != NULL && *sd->stop;
+}
+
+/* Sends hello with the clock as it is now: the aggregator checks it. */
+static int
+sender_hello(struct sender *sd, char *err, size_t errlen)
+{
+	struct buf out;
+	int rc;
+
+	sd->hello.time = now_unix();
+	buf_init(&out, 4096);
+	if (proto_encode_hello(&out, &sd->hello) == -1) {
+		buf_free(&out);
+		snprintf(err, errlen, "cannot encode hello");
+		return -1;
+	}
+	rc = client_write(&sd->cl, out.data, out.len, err, errlen);
+	buf_free(&out);
+	return rc;
 }
 
 /*
@@ -96,7 +114,7 @@ sender_connect(struct sender *sd, uint64_t until, char *err, size_t errlen)
 				ifl_strlcpy(err, why, errlen);
 			continue;
 		}
-		if (client_write(&sd->cl, sd->hello.data, sd->hello.len, why, sizeof(why)) == -1) {
+		if (sender_hello(sd, why, sizeof(why)) == -1) {
 			client_close(&sd->cl);
 			if (err[0] == '\0')
 				ifl_strlcpy(err, why, errlen);

@@ -133,6 +133,7 @@ struct agg {
 	const char *port_file;
 	struct notifier *notifier; /* notify.c */
 	struct event *tick;        /* analysis.c: staleness and housekeeping */
+	struct sample *series_buf; /* analysis.c: histories for forecasts */
 };
 
 /* analysis.c */

@@ -101,7 +101,6 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 	struct finding_list out = {0};
 	struct finding *prev = NULL;
 	struct series series[USAGE_MAX];
-	struct sample *buf[USAGE_MAX] = {0};
 	struct usage u;
 	size_t nprev = 0, i, ns = 0;
 	char err[512];
@@ -115,19 +114,19 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 	for (i = 0; i < u.n; i++) {
 		size_t n = 0;
 
-		if (!u.v[i].has_limit)
+		struct sample *buf = a->series_buf + ns * SERIES_MAX;
+
+		if (!u.v[i].has_limit || a->series_buf == NULL)
 			continue;
-		if ((buf[ns] = calloc(SERIES_MAX, sizeof(struct sample))) == NULL)
-			break;
 		if (store_series(a->store, hi->name, u.v[i].name,
-				 received - (int64_t)a->cfg.forecast_window, buf[ns], SERIES_MAX,
-				 &n, err, sizeof(err)) == -1) {
+				 received - (int64_t)a->cfg.forecast_window, buf, SERIES_MAX, &n, err,
+				 sizeof(err)) == -1) {
 			log_warnx("host %s: reading %s history failed: %s", hi->name, u.v[i].name,
 				  err);
 			n = 0;
 		}
 		series[ns].limit = u.v[i].name;
-		series[ns].v = buf[ns];
+		series[ns].v = buf;
 		series[ns].n = n;
 		ns++;
 	}
@@ -152,8 +151,6 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 	else
 		sync_and_notify(a, hi->name, out.v, out.n, received);
 	finding_list_free(&out);
-	for (i = 0; i < ns; i++)
-		free(buf[i]);
 	free(prev);
 }
 
@@ -257,6 +254,10 @@ analysis_start(struct agg *a)
 {
 	struct timeval tv = {.tv_sec = (time_t)a->cfg.check_interval, .tv_usec = 0};
 
+	/* one buffer for the histories fitted, reused by every snapshot */
+	a->series_buf = reallocarray(NULL, (size_t)USAGE_MAX * SERIES_MAX, sizeof(struct sample));
+	if (a->series_buf == NULL)
+		return -1;
 	a->tick = event_new(a->base, -1, EV_PERSIST, tick_cb, a);
 	if (a->tick == NULL || event_add(a->tick, &tv) == -1)
 		return -1;
@@ -270,4 +271,6 @@ analysis_stop(struct agg *a)
 		event_free(a->tick);
 		a->tick = NULL;
 	}
+	free(a->series_buf);
+	a->series_buf = NULL;
 }
