@@ -1,8 +1,9 @@
 /*
  * store.h: the storage interface of the aggregator.
  *
- * Callers use the store_* functions; a backend (store_sqlite.c today,
- * PostgreSQL later) fills a struct store_ops.  Every write is one
+ * Callers use the store_* functions; a backend (store_sqlite.c, the
+ * embedded default, or store_pg.c for several aggregators sharing one
+ * PostgreSQL database) fills a struct store_ops.  Every write is one
  * transaction, and store_put_snapshot() returns only after the commit, so the
  * caller may acknowledge the snapshot when it returns 0.
  */
@@ -11,6 +12,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "model.h"
 
@@ -104,8 +107,32 @@ struct store {
 	void *impl;
 };
 
+/*
+ * Both backends bring the schema up to date when they open (a versioned
+ * list of migrations, applied in one transaction; meta.schema_version
+ * records the result) and refuse a database from a newer aggregator.
+ */
+
 /* Opens the SQLite backend at path (created 0600, WAL). NULL with err. */
 struct store *store_open_sqlite(const char *path, char *err, size_t errlen);
+
+/*
+ * Opens the PostgreSQL backend: url is a libpq connection string or URI
+ * ("postgresql://user@host/db").  NULL with err (never the password).
+ */
+struct store *store_open_pg(const char *url, char *err, size_t errlen);
+
+/* Opens the backend named by [storage] backend: "sqlite" (path) or "postgresql" (url). */
+static inline struct store *
+store_open(const char *backend, const char *path, const char *url, char *err, size_t errlen)
+{
+	if (strcmp(backend, "sqlite") == 0)
+		return store_open_sqlite(path, err, errlen);
+	if (strcmp(backend, "postgresql") == 0)
+		return store_open_pg(url, err, errlen);
+	snprintf(err, errlen, "unknown storage backend '%s' (sqlite or postgresql)", backend);
+	return NULL;
+}
 
 static inline int
 store_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,

@@ -29,8 +29,7 @@
 #include "store.h"
 #include "util.h"
 
-#define SQ_SCHEMA_VERSION 1
-#define SQ_BUSY_TIMEOUT   "5000" /* ms */
+#define SQ_BUSY_TIMEOUT "5000" /* ms */
 
 /*
  * The schema.
@@ -54,69 +53,86 @@
  *           closed NULL.  fkey is finding_identity(): the same problem in two
  *           snapshots has the same key.
  */
-static const char sq_schema[] = "CREATE TABLE IF NOT EXISTS hosts ("
-                                " id INTEGER PRIMARY KEY,"
-                                " name TEXT NOT NULL UNIQUE,"
-                                " os TEXT NOT NULL,"
-                                " os_release TEXT NOT NULL,"
-                                " agent TEXT NOT NULL,"
-                                " page_size INTEGER NOT NULL,"
-                                " boot_time INTEGER NOT NULL,"
-                                " interval INTEGER NOT NULL DEFAULT 0,"
-                                " last_seq INTEGER,"
-                                " last_taken INTEGER,"
-                                " last_received INTEGER,"
-                                " snapshot BLOB);"
-                                "CREATE TABLE IF NOT EXISTS received ("
-                                " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
-                                " seq INTEGER NOT NULL,"
-                                " taken INTEGER NOT NULL,"
-                                " received INTEGER NOT NULL,"
-                                " PRIMARY KEY (host_id, seq)) WITHOUT ROWID;"
-                                "CREATE TABLE IF NOT EXISTS samples ("
-                                " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
-                                " limit_name TEXT NOT NULL,"
-                                " t INTEGER NOT NULL,"
-                                " used INTEGER NOT NULL,"
-                                " lim INTEGER NOT NULL,"
-                                " PRIMARY KEY (host_id, limit_name, t)) WITHOUT ROWID;"
-                                "CREATE TABLE IF NOT EXISTS rollups ("
-                                " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
-                                " limit_name TEXT NOT NULL,"
-                                " hour INTEGER NOT NULL,"
-                                " mn INTEGER NOT NULL,"
-                                " mx INTEGER NOT NULL,"
-                                " mean REAL NOT NULL,"
-                                " cnt INTEGER NOT NULL,"
-                                " lim INTEGER NOT NULL,"
-                                " PRIMARY KEY (host_id, limit_name, hour)) WITHOUT ROWID;"
-                                "CREATE TABLE IF NOT EXISTS findings ("
-                                " id INTEGER PRIMARY KEY,"
-                                " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
-                                " fkey TEXT NOT NULL,"
-                                " kind TEXT NOT NULL,"
-                                " severity INTEGER NOT NULL,"
-                                " limit_name TEXT NOT NULL,"
-                                " scope TEXT NOT NULL,"
-                                " message TEXT NOT NULL,"
-                                " has_object INTEGER NOT NULL,"
-                                " otype INTEGER NOT NULL,"
-                                " oid INTEGER NOT NULL,"
-                                " age INTEGER NOT NULL,"
-                                " uid INTEGER NOT NULL,"
-                                " owner TEXT NOT NULL,"
-                                " command TEXT NOT NULL,"
-                                " has_headroom INTEGER NOT NULL,"
-                                " held INTEGER NOT NULL,"
-                                " free INTEGER NOT NULL,"
-                                " safe_limit INTEGER NOT NULL,"
-                                " exhaust_at INTEGER NOT NULL,"
-                                " opened INTEGER NOT NULL,"
-                                " updated INTEGER NOT NULL,"
-                                " closed INTEGER);"
-                                "CREATE INDEX IF NOT EXISTS findings_open"
-                                " ON findings (host_id, closed);"
-                                "CREATE INDEX IF NOT EXISTS findings_closed ON findings (closed);";
+static const char sq_schema_v1[] =
+    "CREATE TABLE IF NOT EXISTS hosts ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " os TEXT NOT NULL,"
+    " os_release TEXT NOT NULL,"
+    " agent TEXT NOT NULL,"
+    " page_size INTEGER NOT NULL,"
+    " boot_time INTEGER NOT NULL,"
+    " interval INTEGER NOT NULL DEFAULT 0,"
+    " last_seq INTEGER,"
+    " last_taken INTEGER,"
+    " last_received INTEGER,"
+    " snapshot BLOB);"
+    "CREATE TABLE IF NOT EXISTS received ("
+    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " taken INTEGER NOT NULL,"
+    " received INTEGER NOT NULL,"
+    " PRIMARY KEY (host_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS samples ("
+    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " limit_name TEXT NOT NULL,"
+    " t INTEGER NOT NULL,"
+    " used INTEGER NOT NULL,"
+    " lim INTEGER NOT NULL,"
+    " PRIMARY KEY (host_id, limit_name, t)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollups ("
+    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " limit_name TEXT NOT NULL,"
+    " hour INTEGER NOT NULL,"
+    " mn INTEGER NOT NULL,"
+    " mx INTEGER NOT NULL,"
+    " mean REAL NOT NULL,"
+    " cnt INTEGER NOT NULL,"
+    " lim INTEGER NOT NULL,"
+    " PRIMARY KEY (host_id, limit_name, hour)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS findings ("
+    " id INTEGER PRIMARY KEY,"
+    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " fkey TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " severity INTEGER NOT NULL,"
+    " limit_name TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " message TEXT NOT NULL,"
+    " has_object INTEGER NOT NULL,"
+    " otype INTEGER NOT NULL,"
+    " oid INTEGER NOT NULL,"
+    " age INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " owner TEXT NOT NULL,"
+    " command TEXT NOT NULL,"
+    " has_headroom INTEGER NOT NULL,"
+    " held INTEGER NOT NULL,"
+    " free INTEGER NOT NULL,"
+    " safe_limit INTEGER NOT NULL,"
+    " exhaust_at INTEGER NOT NULL,"
+    " opened INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " closed INTEGER);"
+    "CREATE INDEX IF NOT EXISTS findings_open"
+    " ON findings (host_id, closed);"
+    "CREATE INDEX IF NOT EXISTS findings_closed ON findings (closed);";
+
+/*
+ * Migrations: entry v brings the database from version v - 1 to v.  All
+ * pending ones run in one BEGIN IMMEDIATE transaction at open and
+ * meta.schema_version records the result; a database whose version is newer
+ * than SQ_SCHEMA_VERSION is refused untouched.  Version 1 uses IF NOT EXISTS
+ * so that a database written before meta existed (version 0) is adopted.
+ * Never edit a released entry: append one.
+ */
+static const struct sq_migration {
+	int version;
+	const char *sql;
+} sq_migrations[] = {
+    {1, sq_schema_v1},
+};
+#define SQ_SCHEMA_VERSION 1 /* the last entry of sq_migrations[] */
 
 /* The prepared statements, in the order of sq_sql[]. */
 enum {
@@ -749,8 +765,9 @@ sq_row_finding(sqlite3_stmt *x, struct finding *f)
 	int64_t sev, has_obj, otype, uid, has_hr;
 
 	memset(f, 0, sizeof(*f));
-	if (sq_col_text(x, 0, kind, sizeof(kind)) == -1 || finding_kind_parse(kind, &f->kind) == -1 ||
-	    sq_col_i64(x, 1, &sev) == -1 || sev < SEV_INFO || sev > SEV_CRIT ||
+	if (sq_col_text(x, 0, kind, sizeof(kind)) == -1 ||
+	    finding_kind_parse(kind, &f->kind) == -1 || sq_col_i64(x, 1, &sev) == -1 ||
+	    sev < SEV_INFO || sev > SEV_CRIT ||
 	    sq_col_text(x, 2, f->limit, sizeof(f->limit)) == -1 ||
 	    sq_col_text(x, 3, f->scope, sizeof(f->scope)) == -1 ||
 	    sq_col_text(x, 4, f->message, sizeof(f->message)) == -1 ||
@@ -777,7 +794,8 @@ static int
 sq_bind_finding(sqlite3_stmt *x, int64_t host_id, const char *fkey, const struct finding *f,
                 int64_t now)
 {
-	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, fkey, 2 * MODEL_TEXT_MAX) == -1 ||
+	if (sq_bind_i64(x, 1, host_id) == -1 ||
+	    sq_bind_text(x, 2, fkey, 2 * MODEL_TEXT_MAX) == -1 ||
 	    sqlite3_bind_text(x, 3, finding_kind_name(f->kind), -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sq_bind_i64(x, 4, f->severity) == -1 ||
 	    sq_bind_text(x, 5, f->limit, sizeof(f->limit)) == -1 ||
@@ -785,7 +803,8 @@ sq_bind_finding(sqlite3_stmt *x, int64_t host_id, const char *fkey, const struct
 	    sq_bind_text(x, 7, f->message, sizeof(f->message)) == -1 ||
 	    sq_bind_i64(x, 8, f->has_object) == -1 || sq_bind_i64(x, 9, f->otype) == -1 ||
 	    sq_bind_i64(x, 10, f->oid) == -1 || sq_bind_i64(x, 11, f->age) == -1 ||
-	    sq_bind_i64(x, 12, f->uid) == -1 || sq_bind_text(x, 13, f->owner, sizeof(f->owner)) == -1 ||
+	    sq_bind_i64(x, 12, f->uid) == -1 ||
+	    sq_bind_text(x, 13, f->owner, sizeof(f->owner)) == -1 ||
 	    sq_bind_text(x, 14, f->command, sizeof(f->command)) == -1 ||
 	    sq_bind_i64(x, 15, f->has_headroom) == -1 || sq_bind_u64(x, 16, f->held) == -1 ||
 	    sq_bind_u64(x, 17, f->free) == -1 || sq_bind_u64(x, 18, f->safe_limit) == -1 ||
@@ -948,12 +967,14 @@ sq_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 				continue;
 			what = "updating a finding";
 			x = q->stmt[SQ_FINDING_UPDATE];
-			if (sq_bind_finding(x, id, key, &f, now) == -1 || sq_exec_stmt(x) != SQLITE_DONE)
+			if (sq_bind_finding(x, id, key, &f, now) == -1 ||
+			    sq_exec_stmt(x) != SQLITE_DONE)
 				goto fail;
 			sq_done(x);
 			/* a new message alone (a forecast moving) is not news; a severity is */
 			if (f.severity != open[j].severity &&
-			    sq_add_change(changes, nchanges, FC_CHANGED, open[j].severity, &f) == -1)
+			    sq_add_change(changes, nchanges, FC_CHANGED, open[j].severity, &f) ==
+			        -1)
 				goto oom;
 		}
 		if (found)
@@ -1192,17 +1213,19 @@ sq_pragmas(struct sq_store *q, char *err, size_t errlen)
 }
 
 /*
- * Reads meta.schema_version and creates what is missing, in one transaction.
- * A database written by a newer aggregator is refused untouched.
+ * Reads meta.schema_version and applies the pending migrations, in one
+ * transaction.  A database written by a newer aggregator is refused
+ * untouched.
  */
 static int
 sq_schema_setup(struct sq_store *q, char *err, size_t errlen)
 {
 	sqlite3_stmt *x = NULL;
 	const char *errstr;
-	char text[32];
+	char text[32], what[64];
 	int64_t version = 0;
-	int rc, found = 0;
+	size_t i;
+	int rc;
 
 	if (sq_exec(q, "BEGIN IMMEDIATE", "begin", err, errlen) == -1)
 		return -1;
@@ -1217,7 +1240,6 @@ sq_schema_setup(struct sq_store *q, char *err, size_t errlen)
 	}
 	rc = sqlite3_step(x);
 	if (rc == SQLITE_ROW) {
-		found = 1;
 		if (sq_col_text(x, 0, text, sizeof(text)) == -1 ||
 		    parse_i64(text, 1, INT64_MAX, &version, &errstr) == -1) {
 			snprintf(err, errlen, "%s: unreadable database schema version", q->path);
@@ -1229,18 +1251,40 @@ sq_schema_setup(struct sq_store *q, char *err, size_t errlen)
 	}
 	sqlite3_finalize(x);
 	x = NULL;
-	if (found && version > SQ_SCHEMA_VERSION) {
+	if (version > SQ_SCHEMA_VERSION) {
 		snprintf(err, errlen,
 		         "%s: database schema version %" PRId64
 		         " is newer than this aggregator (%d)",
 		         q->path, version, SQ_SCHEMA_VERSION);
 		goto fail;
 	}
-	if (sq_exec(q, sq_schema, "creating tables", err, errlen) == -1)
+	if (version == SQ_SCHEMA_VERSION)
+		goto commit; /* up to date: nothing written */
+	for (i = 0; i < NELEM(sq_migrations); i++) {
+		if (sq_migrations[i].version <= version)
+			continue;
+		snprintf(what, sizeof(what), "migrating the schema to version %d",
+		         sq_migrations[i].version);
+		if (sq_exec(q, sq_migrations[i].sql, what, err, errlen) == -1)
+			goto fail;
+		version = sq_migrations[i].version;
+	}
+	if (sqlite3_prepare_v2(q->db,
+	                       "INSERT OR REPLACE INTO meta (key, value)"
+	                       " VALUES ('schema_version', ?1)",
+	                       -1, &x, NULL) != SQLITE_OK) {
+		sq_fail(q, "writing schema version", err, errlen);
 		goto fail;
-	if (!found && sq_exec(q, "INSERT INTO meta (key, value) VALUES ('schema_version', '1')",
-	                      "writing schema version", err, errlen) == -1)
+	}
+	snprintf(text, sizeof(text), "%" PRId64, version);
+	if (sqlite3_bind_text(x, 1, text, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_step(x) != SQLITE_DONE) {
+		sq_fail(q, "writing schema version", err, errlen);
 		goto fail;
+	}
+	sqlite3_finalize(x);
+	x = NULL;
+commit:
 	if (sq_exec(q, "COMMIT", "commit", err, errlen) == -1)
 		goto fail;
 	return 0;

@@ -1,0 +1,1783 @@
+/*
+ * store_pg.c: the PostgreSQL backend of the aggregator's store (store.h),
+ * for several aggregators sharing one database (docs/SCALE-OUT.md).
+ *
+ * Same semantics as store_sqlite.c, the reference backend:
+ *
+ * - Every write is one BEGIN ... COMMIT transaction and put_snapshot()
+ *   returns 0 only after the COMMIT succeeded, so the caller acknowledges
+ *   exactly what is in the database.
+ * - put_snapshot() starts with INSERT ... ON CONFLICT (name) DO UPDATE on the
+ *   host row: that both creates the row race-free and locks it until the
+ *   commit, so everything written about one host (its sequence numbers,
+ *   latest state, rollups, findings) is written by one aggregator at a time.
+ *   A (host, sequence) pair seen before, by this aggregator or another, is
+ *   recognised by INSERT ... ON CONFLICT DO NOTHING on received's primary key.
+ * - sync_findings() locks the same host row (SELECT ... FOR UPDATE) before it
+ *   reads the open findings, so two aggregators evaluating one host (an agent
+ *   failing over in the middle of its stream) serialize.
+ * - housekeep() runs only in the aggregator that gets the transaction-level
+ *   advisory lock PG_HOUSEKEEP_LOCK; the others skip their turn.
+ *
+ * One connection per aggregator, used from its single event-loop thread.
+ * Statements are prepared at connect time.  A connection found broken at the
+ * start of an operation is reset once (PQreset, then the session settings and
+ * statements again); if that fails, or the connection breaks in the middle
+ * of an operation, the operation fails with the reason and nothing was
+ * acknowledged: the agent sends the snapshot again.
+ *
+ * Everything read back is checked as if it came from the network: rows are
+ * fetched in binary format and each column's type and length are checked
+ * before it is decoded; text longer than the fixed field it is copied into
+ * is an error, never a truncation; snapshots are bounded by PROTO_MAX_FRAME.
+ * Listings (each_host, each_open_finding) walk a cursor a few rows at a
+ * time, so memory does not grow with the fleet.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "proto.h"
+#include "store.h"
+#include "util.h"
+
+#ifdef IPCFLEET_HAVE_LIBPQ
+
+#include <libpq-fe.h>
+
+#include "json.h" /* json_utf8_len() */
+
+#define PG_SCHEMA_VERSION 1
+/* pg_advisory_xact_lock keys: "ipcf" then a number. */
+#define PG_MIGRATE_LOCK   "7596270883479289857" /* 0x6970636600000001 */
+#define PG_HOUSEKEEP_LOCK "7596270883479289858" /* 0x6970636600000002 */
+#define PG_FETCH_ROWS     "16"                  /* rows per FETCH: snapshots may be large */
+
+/* Type OIDs (PostgreSQL's catalog/pg_type.h, stable since forever). */
+#define PG_BOOLOID   16
+#define PG_BYTEAOID  17
+#define PG_INT8OID   20
+#define PG_TEXTOID   25
+#define PG_FLOAT8OID 701
+
+/*
+ * The schema, as migrations.  Each entry brings the database from version
+ * v - 1 to v; all pending ones run in one transaction at start, under an
+ * advisory lock so that two aggregators starting together do not race, and
+ * meta.schema_version records the result.  A database whose version is newer
+ * than PG_SCHEMA_VERSION is refused untouched.  Never edit a released entry:
+ * append a new one.
+ *
+ * As in store_sqlite.c, uint64_t values (sequence numbers, usage, limits,
+ * counts) are stored as their int64_t bit pattern in BIGINT columns.  Where
+ * SQL must compare them as unsigned, both sides are XORed with the sign bit
+ * (x # MIN_BIGINT): that maps unsigned order onto signed order.
+ */
+static const char pg_schema_v1[] =
+    "CREATE TABLE hosts ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " os TEXT NOT NULL,"
+    " os_release TEXT NOT NULL,"
+    " agent TEXT NOT NULL,"
+    " page_size BIGINT NOT NULL,"
+    " boot_time BIGINT NOT NULL,"
+    " interval BIGINT NOT NULL DEFAULT 0,"
+    " last_seq BIGINT,"
+    " last_taken BIGINT,"
+    " last_received BIGINT,"
+    " snapshot BYTEA);"
+    "CREATE TABLE received ("
+    " host_id BIGINT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " seq BIGINT NOT NULL,"
+    " taken BIGINT NOT NULL,"
+    " received BIGINT NOT NULL,"
+    " PRIMARY KEY (host_id, seq));"
+    "CREATE INDEX received_received ON received (received);"
+    "CREATE TABLE samples ("
+    " host_id BIGINT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " limit_name TEXT NOT NULL,"
+    " t BIGINT NOT NULL,"
+    " used BIGINT NOT NULL,"
+    " lim BIGINT NOT NULL,"
+    " PRIMARY KEY (host_id, limit_name, t));"
+    "CREATE INDEX samples_t ON samples (t);"
+    "CREATE TABLE rollups ("
+    " host_id BIGINT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " limit_name TEXT NOT NULL,"
+    " hour BIGINT NOT NULL,"
+    " mn BIGINT NOT NULL,"
+    " mx BIGINT NOT NULL,"
+    " mean DOUBLE PRECISION NOT NULL,"
+    " cnt BIGINT NOT NULL,"
+    " lim BIGINT NOT NULL,"
+    " PRIMARY KEY (host_id, limit_name, hour));"
+    "CREATE INDEX rollups_hour ON rollups (hour);"
+    "CREATE TABLE findings ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " host_id BIGINT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " fkey TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " severity BIGINT NOT NULL,"
+    " limit_name TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " message TEXT NOT NULL,"
+    " has_object BIGINT NOT NULL,"
+    " otype BIGINT NOT NULL,"
+    " oid BIGINT NOT NULL,"
+    " age BIGINT NOT NULL,"
+    " uid BIGINT NOT NULL,"
+    " owner TEXT NOT NULL,"
+    " command TEXT NOT NULL,"
+    " has_headroom BIGINT NOT NULL,"
+    " held BIGINT NOT NULL,"
+    " free BIGINT NOT NULL,"
+    " safe_limit BIGINT NOT NULL,"
+    " exhaust_at BIGINT NOT NULL,"
+    " opened BIGINT NOT NULL,"
+    " updated BIGINT NOT NULL,"
+    " closed BIGINT);"
+    "CREATE INDEX findings_open ON findings (host_id) WHERE closed IS NULL;"
+    "CREATE INDEX findings_closed ON findings (closed) WHERE closed IS NOT NULL;";
+
+static const struct pg_migration {
+	int version;
+	const char *sql;
+} pg_migrations[] = {
+    {1, pg_schema_v1},
+};
+
+/* The sign bit, to compare uint64_t bit patterns as unsigned in SQL. */
+#define PG_MIN "(-9223372036854775808)::bigint"
+
+/* The prepared statements. */
+enum {
+	PG_UPSERT_HOST,
+	PG_INSERT_RECEIVED,
+	PG_UPDATE_LATEST,
+	PG_PUT_SAMPLE,
+	PG_GET_HOST,
+	PG_SERIES,
+	PG_ROLLUPS,
+	PG_HOST_LOCK,
+	PG_FINDINGS_OPEN,
+	PG_HOST_FINDINGS_OPEN,
+	PG_FINDING_INSERT,
+	PG_FINDING_UPDATE,
+	PG_FINDING_CLOSE,
+	PG_HOUSEKEEP_TRY,
+	PG_DELETE_SAMPLES,
+	PG_DELETE_ROLLUPS,
+	PG_DELETE_FINDINGS,
+	PG_DELETE_RECEIVED,
+	PG_NSTMT
+};
+
+/* The columns of a host, decoded by pg_row_host(). */
+#define PG_HOST_COLUMNS                                                                            \
+	"name, os, os_release, agent, page_size, boot_time, last_seq, last_taken, "                \
+	"last_received, snapshot, interval"
+
+/* The columns of a finding, decoded by pg_row_finding(). */
+#define PG_FINDING_COLUMNS                                                                         \
+	"f.kind, f.severity, f.limit_name, f.scope, f.message, f.has_object, f.otype, f.oid, "     \
+	"f.age, f.uid, f.owner, f.command, f.has_headroom, f.held, f.free, f.safe_limit, "         \
+	"f.exhaust_at, f.opened, f.updated"
+
+static const char *const pg_sql[PG_NSTMT] = {
+    /* Creates or refreshes the host and locks its row until the commit. */
+    [PG_UPSERT_HOST] = "INSERT INTO hosts (name, os, os_release, agent, page_size, boot_time,"
+                       " interval) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                       " ON CONFLICT (name) DO UPDATE SET os = excluded.os,"
+                       " os_release = excluded.os_release, agent = excluded.agent,"
+                       " page_size = excluded.page_size, boot_time = excluded.boot_time,"
+                       " interval = excluded.interval RETURNING id",
+    [PG_INSERT_RECEIVED] = "INSERT INTO received (host_id, seq, taken, received)"
+                           " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    /* Latest state only moves forward: last_seq compared as unsigned. */
+    [PG_UPDATE_LATEST] = "UPDATE hosts SET last_seq = $2, last_taken = $3, last_received = $4,"
+                         " snapshot = $5 WHERE id = $1 AND (last_seq IS NULL"
+                         " OR (last_seq # " PG_MIN ") < ($2::bigint # " PG_MIN "))",
+    /*
+     * One sample (replacing one at the same time, as SQLite's INSERT OR
+     * REPLACE does) and its hourly rollup: min and max compared as unsigned,
+     * the mean kept incrementally with the same arithmetic as SQLite's C
+     * code (mean += (used - mean) / (count + 1), in double precision).
+     * $6 is the hour, $7 (double) used.
+     */
+    [PG_PUT_SAMPLE] = "WITH s AS (INSERT INTO samples (host_id, limit_name, t, used, lim)"
+                      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host_id, limit_name, t)"
+                      " DO UPDATE SET used = excluded.used, lim = excluded.lim)"
+                      " INSERT INTO rollups AS r (host_id, limit_name, hour, mn, mx, mean, cnt,"
+                      " lim) VALUES ($1, $2, $6, $4, $4, $7, 1, $5)"
+                      " ON CONFLICT (host_id, limit_name, hour) DO UPDATE SET"
+                      " mn = CASE WHEN (excluded.mn # " PG_MIN ") < (r.mn # " PG_MIN ")"
+                      " THEN excluded.mn ELSE r.mn END,"
+                      " mx = CASE WHEN (excluded.mx # " PG_MIN ") > (r.mx # " PG_MIN ")"
+                      " THEN excluded.mx ELSE r.mx END,"
+                      " mean = r.mean + (excluded.mean - r.mean) / (r.cnt + 1)::double precision,"
+                      " cnt = r.cnt + 1, lim = excluded.lim",
+    [PG_GET_HOST] = "SELECT " PG_HOST_COLUMNS " FROM hosts WHERE name = $1",
+    [PG_SERIES] = "SELECT s.t, s.used, s.lim FROM samples AS s JOIN hosts AS h"
+                  " ON h.id = s.host_id WHERE h.name = $1 AND s.limit_name = $2 AND s.t >= $3"
+                  " ORDER BY s.t LIMIT $4",
+    [PG_ROLLUPS] = "SELECT r.hour, r.mn, r.mx, r.mean, r.cnt, r.lim FROM rollups AS r"
+                   " JOIN hosts AS h ON h.id = r.host_id"
+                   " WHERE h.name = $1 AND r.limit_name = $2 AND r.hour >= $3"
+                   " ORDER BY r.hour LIMIT $4",
+    [PG_HOST_LOCK] = "SELECT id FROM hosts WHERE name = $1 FOR UPDATE",
+    [PG_FINDINGS_OPEN] = "SELECT " PG_FINDING_COLUMNS " FROM findings AS f"
+                         " WHERE f.host_id = $1 AND f.closed IS NULL ORDER BY f.id LIMIT $2",
+    [PG_HOST_FINDINGS_OPEN] = "SELECT " PG_FINDING_COLUMNS " FROM findings AS f"
+                              " JOIN hosts AS h ON h.id = f.host_id"
+                              " WHERE h.name = $1 AND f.closed IS NULL ORDER BY f.id LIMIT $2",
+    [PG_FINDING_INSERT] = "INSERT INTO findings (host_id, fkey, kind, severity, limit_name, scope,"
+                          " message, has_object, otype, oid, age, uid, owner, command,"
+                          " has_headroom, held, free, safe_limit, exhaust_at, opened, updated)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+                          " $15, $16, $17, $18, $19, $20, $20)",
+    [PG_FINDING_UPDATE] = "UPDATE findings SET severity = $3, message = $4, age = $5,"
+                          " owner = $6, command = $7, held = $8, free = $9,"
+                          " safe_limit = $10, exhaust_at = $11, updated = $12"
+                          " WHERE host_id = $1 AND fkey = $2 AND closed IS NULL",
+    [PG_FINDING_CLOSE] = "UPDATE findings SET closed = $3, updated = $3"
+                         " WHERE host_id = $1 AND fkey = $2 AND closed IS NULL",
+    [PG_HOUSEKEEP_TRY] = "SELECT pg_try_advisory_xact_lock(" PG_HOUSEKEEP_LOCK ")",
+    [PG_DELETE_SAMPLES] = "DELETE FROM samples WHERE (host_id, limit_name, t) IN"
+                          " (SELECT host_id, limit_name, t FROM samples WHERE t < $1 LIMIT $2)",
+    [PG_DELETE_ROLLUPS] = "DELETE FROM rollups WHERE (host_id, limit_name, hour) IN"
+                          " (SELECT host_id, limit_name, hour FROM rollups WHERE hour < $1"
+                          " LIMIT $2)",
+    [PG_DELETE_FINDINGS] = "DELETE FROM findings WHERE id IN"
+                           " (SELECT id FROM findings WHERE closed < $1 LIMIT $2)",
+    [PG_DELETE_RECEIVED] = "DELETE FROM received WHERE (host_id, seq) IN"
+                           " (SELECT host_id, seq FROM received WHERE received < $1 LIMIT $2)",
+};
+
+/* The listings' cursors. */
+static const char pg_each_host_sql[] =
+    "DECLARE ipcfleet_hosts NO SCROLL CURSOR FOR SELECT " PG_HOST_COLUMNS
+    " FROM hosts ORDER BY name";
+static const char pg_each_finding_sql[] =
+    "DECLARE ipcfleet_findings NO SCROLL CURSOR FOR SELECT " PG_FINDING_COLUMNS
+    ", h.name FROM findings AS f JOIN hosts AS h ON h.id = f.host_id"
+    " WHERE f.closed IS NULL ORDER BY f.severity DESC, f.opened, f.id";
+
+/*
+ * Session settings, after every (re)connection.  A stuck peer must not hold
+ * host rows forever, nor a stuck database the event loop: statements,
+ * lock waits and idle transactions are bounded.
+ */
+static const char pg_session_sql[] = "SET client_min_messages = warning;"
+                                     "SET statement_timeout = '60s';"
+                                     "SET lock_timeout = '20s';"
+                                     "SET idle_in_transaction_session_timeout = '120s'";
+
+struct pg_store {
+	struct store pub; /* first: store_open_pg() returns &pub */
+	PGconn *conn;
+	char label[256]; /* "postgresql://user@host:port/db" for messages: no password */
+	int in_each;     /* a listing's cursor is open */
+	int ready;       /* the session settings and statements are in place */
+	/*
+	 * After a failed reconnection the next attempt waits retry_at: each
+	 * attempt may block the event loop up to connect_timeout, so they are
+	 * spaced out (1 s doubling to PG_RETRY_MAX_MS) while the database is
+	 * unreachable, and operations meanwhile fail at once.
+	 */
+	uint64_t retry_at, backoff; /* ms, now_mono_ms() clock */
+};
+#define PG_RETRY_MAX_MS 30000
+
+static const struct store_ops pg_ops;
+
+/* ---- parameters ---- */
+
+#define PG_NPARAMS  20
+#define PG_TEXT_MAX (2 * MODEL_TEXT_MAX) /* the longest text bound: a finding key */
+
+/*
+ * Parameters of one statement, in $1, $2, ... order.  Numbers and text are
+ * sent in text format from the buffers here; bytea in binary format from the
+ * caller's memory, which must outlive the call.
+ */
+struct pg_params {
+	int n;
+	int bad; /* a value did not fit: the statement is not run */
+	const char *v[PG_NPARAMS];
+	int len[PG_NPARAMS];
+	int fmt[PG_NPARAMS];
+	char buf[PG_NPARAMS][PG_TEXT_MAX];
+};
+
+static char *
+pg_param_slot(struct pg_params *p)
+{
+	if (p->n >= PG_NPARAMS) {
+		p->bad = 1;
+		return NULL;
+	}
+	return p->buf[p->n];
+}
+
+static void
+pg_p_i64(struct pg_params *p, int64_t v)
+{
+	char *b = pg_param_slot(p);
+
+	if (b == NULL)
+		return;
+	snprintf(b, PG_TEXT_MAX, "%" PRId64, v);
+	p->v[p->n] = b;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+/* uint64_t as its int64_t bit pattern: see the schema comment. */
+static void
+pg_p_u64(struct pg_params *p, uint64_t v)
+{
+	pg_p_i64(p, (int64_t)v);
+}
+
+static void
+pg_p_f64(struct pg_params *p, double v)
+{
+	char *b = pg_param_slot(p);
+
+	if (b == NULL)
+		return;
+	snprintf(b, PG_TEXT_MAX, "%.17g", v); /* round-trips exactly */
+	p->v[p->n] = b;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+/*
+ * Copies s (at most max bytes with its NUL) into out as valid UTF-8: each
+ * byte sequence that is not UTF-8 becomes '?', so the output is never longer
+ * than the input.  Names and messages come from agents and need not be
+ * UTF-8, which PostgreSQL's text refuses; the mapping is deterministic and
+ * leaves valid text alone, so a host's name (or a finding's identity) maps
+ * to the same stored text every time.  -1 when s is not NUL-terminated
+ * within max or does not fit outlen.
+ */
+static int
+pg_clean(const char *s, size_t max, char *out, size_t outlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strnlen(s, max), i = 0, o = 0, len, bad;
+
+	if (n >= max || n >= outlen)
+		return -1;
+	while (i < n) {
+		if (u[i] < 0x80) {
+			out[o++] = s[i++];
+			continue;
+		}
+		len = json_utf8_len(u + i, n - i, &bad);
+		if (len == 0) {
+			out[o++] = '?';
+			i += bad > 0 ? bad : 1;
+			continue;
+		}
+		memcpy(out + o, s + i, len);
+		o += len;
+		i += len;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Text that must be NUL-terminated within max bytes (its field's size). */
+static void
+pg_p_text(struct pg_params *p, const char *s, size_t max)
+{
+	char *b = pg_param_slot(p);
+
+	if (b == NULL)
+		return;
+	if (pg_clean(s, max, b, PG_TEXT_MAX) == -1) {
+		p->bad = 1;
+		return;
+	}
+	p->v[p->n] = b;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+static void
+pg_p_bytea(struct pg_params *p, const uint8_t *b, size_t n)
+{
+	if (pg_param_slot(p) == NULL)
+		return;
+	if (n > INT_MAX) {
+		p->bad = 1;
+		return;
+	}
+	/* libpq wants a non-NULL pointer even for zero bytes */
+	p->v[p->n] = n > 0 ? (const char *)b : "";
+	p->len[p->n] = (int)n;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+/* ---- running statements ---- */
+
+/* Copies msg into out on one line: newlines become "; ", the last is dropped. */
+static void
+pg_flatten(const char *msg, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; msg != NULL && msg[i] != '\0' && o + 3 < outlen; i++) {
+		if (msg[i] == '\n' || msg[i] == '\r') {
+			while (msg[i + 1] == '\n' || msg[i + 1] == '\r')
+				i++;
+			if (msg[i + 1] == '\0')
+				break;
+			out[o++] = ';';
+			out[o++] = ' ';
+			while (msg[i + 1] == ' ' || msg[i + 1] == '\t')
+				i++; /* libpq indents its continuation lines */
+			continue;
+		}
+		out[o++] = msg[i] == '\t' ? ' ' : msg[i];
+	}
+	out[o] = '\0';
+}
+
+/* "LABEL: what: the server's message".  r may be NULL.  Returns -1. */
+static int
+pg_fail(struct pg_store *q, const char *what, const PGresult *r, char *err, size_t errlen)
+{
+	const char *msg = NULL;
+	char flat[512];
+
+	if (r != NULL) {
+		msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		if (msg == NULL || msg[0] == '\0')
+			msg = PQresultErrorMessage(r);
+	}
+	if (msg == NULL || msg[0] == '\0')
+		msg = PQerrorMessage(q->conn);
+	pg_flatten(msg, flat, sizeof(flat));
+	if (flat[0] == '\0')
+		ifl_strlcpy(flat, "unknown error", sizeof(flat));
+	if (PQstatus(q->conn) == CONNECTION_BAD)
+		snprintf(err, errlen, "%s: %s: connection to the database lost: %s", q->label, what,
+		         flat);
+	else
+		snprintf(err, errlen, "%s: %s: %s", q->label, what, flat);
+	return -1;
+}
+
+static void
+pg_quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message; /* NOTICEs ("already exists, skipping") are not news */
+}
+
+static void
+pg_make_label(struct pg_store *q)
+{
+	const char *user = PQuser(q->conn), *host = PQhost(q->conn), *port = PQport(q->conn),
+	           *db = PQdb(q->conn);
+
+	snprintf(q->label, sizeof(q->label), "postgresql://%s@%s:%s/%s", user ? user : "",
+	         host ? host : "", port ? port : "", db ? db : "");
+}
+
+/*
+ * Session settings, and the prepared statements when prepare is set (not
+ * before the migrations created the tables), after every (re)connection.
+ * q->ready says whether everything is in place.
+ */
+static int
+pg_session_setup(struct pg_store *q, int prepare, char *err, size_t errlen)
+{
+	PGresult *r;
+	char name[32];
+	int i;
+
+	q->ready = 0;
+	PQsetNoticeProcessor(q->conn, pg_quiet_notice, NULL);
+	if (PQsetClientEncoding(q->conn, "UTF8") != 0)
+		return pg_fail(q, "setting client_encoding", NULL, err, errlen);
+	r = PQexec(q->conn, pg_session_sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_fail(q, "session settings", r, err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	for (i = 0; prepare && i < PG_NSTMT; i++) {
+		snprintf(name, sizeof(name), "ipcfleet_%d", i);
+		r = PQprepare(q->conn, name, pg_sql[i], 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_fail(q, "preparing statements", r, err, errlen);
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	q->ready = prepare;
+	return 0;
+}
+
+/* PQreset and the session again.  Called at most once per operation. */
+static int
+pg_reconnect(struct pg_store *q, char *err, size_t errlen)
+{
+	uint64_t now = now_mono_ms();
+	char flat[512];
+
+	if (now < q->retry_at) {
+		snprintf(
+		    err, errlen,
+		    "%s: connection to the database lost; next reconnection attempt in %llu ms",
+		    q->label, (unsigned long long)(q->retry_at - now));
+		return -1;
+	}
+	q->ready = 0;
+	PQreset(q->conn);
+	if (PQstatus(q->conn) != CONNECTION_OK) {
+		q->backoff = q->backoff == 0 ? 1000 : q->backoff * 2;
+		if (q->backoff > PG_RETRY_MAX_MS)
+			q->backoff = PG_RETRY_MAX_MS;
+		q->retry_at = now_mono_ms() + q->backoff;
+		pg_flatten(PQerrorMessage(q->conn), flat, sizeof(flat));
+		snprintf(err, errlen,
+		         "%s: connection to the database lost, reconnecting failed: %s", q->label,
+		         flat);
+		return -1;
+	}
+	q->backoff = 0;
+	q->retry_at = 0;
+	return pg_session_setup(q, 1, err, errlen);
+}
+
+/*
+ * Runs prepared statement id (sql NULL) or the text sql (no parameters),
+ * results in binary format.  first: this statement opens the operation
+ * (nothing was done yet and no transaction is open), so a broken connection
+ * is reset once and the statement run again; later statements of an
+ * operation just fail.  Returns the result when its status is want, else
+ * NULL with err.
+ */
+static PGresult *
+pg_exec(struct pg_store *q, int id, const char *sql, const struct pg_params *p, ExecStatusType want,
+        int first, const char *what, char *err, size_t errlen)
+{
+	PGresult *r;
+	char name[32];
+	int attempt;
+
+	if (p != NULL && p->bad) {
+		snprintf(err, errlen, "%s: %s: a value is too long or not text", q->label, what);
+		return NULL;
+	}
+	for (attempt = 0;; attempt++) {
+		if (PQstatus(q->conn) == CONNECTION_OK && !q->ready) {
+			/* reconnected, but the session setup failed then: again */
+			if (!first || attempt > 0) {
+				snprintf(err, errlen, "%s: %s: the session is not set up", q->label,
+				         what);
+				return NULL;
+			}
+			if (pg_session_setup(q, 1, err, errlen) == -1)
+				return NULL;
+		}
+		if (PQstatus(q->conn) != CONNECTION_OK) {
+			if (!first || attempt > 0) {
+				pg_fail(q, what, NULL, err, errlen);
+				return NULL;
+			}
+			if (pg_reconnect(q, err, errlen) == -1)
+				return NULL;
+			attempt++; /* the one reset of this operation is spent */
+		}
+		if (sql != NULL)
+			r = PQexecParams(q->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+		else {
+			snprintf(name, sizeof(name), "ipcfleet_%d", id);
+			r = PQexecPrepared(q->conn, name, p != NULL ? p->n : 0,
+			                   p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+			                   p != NULL ? p->fmt : NULL, 1);
+		}
+		if (PQresultStatus(r) == want)
+			return r;
+		if (first && attempt == 0 && PQstatus(q->conn) == CONNECTION_BAD) {
+			/* broken while idle (a server restart): found only now */
+			PQclear(r);
+			if (pg_reconnect(q, err, errlen) == -1)
+				return NULL;
+			continue;
+		}
+		pg_fail(q, what, r, err, errlen);
+		PQclear(r);
+		return NULL;
+	}
+}
+
+/* A statement whose result is not needed.  0 or -1 with err. */
+static int
+pg_cmd(struct pg_store *q, int id, const char *sql, const struct pg_params *p, int first,
+       const char *what, char *err, size_t errlen)
+{
+	PGresult *r = pg_exec(q, id, sql, p, PGRES_COMMAND_OK, first, what, err, errlen);
+
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+/* Runs several statements (a migration) in the simple protocol, inside the open transaction. */
+static int
+pg_script(struct pg_store *q, const char *sql, const char *what, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(q->conn, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_fail(q, what, r, err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Rolls back whatever transaction is open; keeps err as it is. */
+static void
+pg_rollback(struct pg_store *q)
+{
+	PGresult *r;
+
+	if (PQstatus(q->conn) != CONNECTION_OK || PQtransactionStatus(q->conn) == PQTRANS_IDLE)
+		return;
+	r = PQexec(q->conn, "ROLLBACK");
+	PQclear(r);
+}
+
+static int
+pg_begin(struct pg_store *q, const char *sql, char *err, size_t errlen)
+{
+	pg_rollback(q); /* never nest: an operation starts outside any transaction */
+	return pg_cmd(q, 0, sql, NULL, 1, "begin", err, errlen);
+}
+
+static int
+pg_commit(struct pg_store *q, char *err, size_t errlen)
+{
+	PGresult *r = pg_exec(q, 0, "COMMIT", NULL, PGRES_COMMAND_OK, 0, "commit", err, errlen);
+	int ok;
+
+	if (r == NULL)
+		return -1;
+	/* a COMMIT of a failed transaction answers ROLLBACK */
+	ok = strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	PQclear(r);
+	if (!ok) {
+		snprintf(err, errlen, "%s: commit: the transaction was rolled back", q->label);
+		return -1;
+	}
+	return 0;
+}
+
+/* Rows a command affected (PQcmdTuples), -1 when unreadable. */
+static int64_t
+pg_affected(const PGresult *r)
+{
+	const char *errstr;
+	int64_t n;
+
+	if (parse_i64(PQcmdTuples((PGresult *)r), 0, INT64_MAX, &n, &errstr) == -1)
+		return -1;
+	return n;
+}
+
+/* ---- reading columns back (binary format): every value is checked ---- */
+
+static int
+pg_col_ok(const PGresult *r, int row, int col, Oid type)
+{
+	return col < PQnfields(r) && PQftype(r, col) == type && PQfformat(r, col) == 1 &&
+	       !PQgetisnull(r, row, col);
+}
+
+static int
+pg_col_i64(const PGresult *r, int row, int col, int64_t *v)
+{
+	const unsigned char *p;
+	uint64_t x = 0;
+	int i;
+
+	if (!pg_col_ok(r, row, col, PG_INT8OID) || PQgetlength(r, row, col) != 8)
+		return -1;
+	p = (const unsigned char *)PQgetvalue(r, row, col);
+	for (i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	*v = (int64_t)x;
+	return 0;
+}
+
+static int
+pg_col_u64(const PGresult *r, int row, int col, uint64_t *v)
+{
+	int64_t x;
+
+	if (pg_col_i64(r, row, col, &x) == -1)
+		return -1;
+	*v = (uint64_t)x;
+	return 0;
+}
+
+static int
+pg_col_f64(const PGresult *r, int row, int col, double *v)
+{
+	const unsigned char *p;
+	uint64_t x = 0;
+	int i;
+
+	if (!pg_col_ok(r, row, col, PG_FLOAT8OID) || PQgetlength(r, row, col) != 8)
+		return -1;
+	p = (const unsigned char *)PQgetvalue(r, row, col);
+	for (i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	memcpy(v, &x, sizeof(*v));
+	return 0;
+}
+
+static int
+pg_col_bool(const PGresult *r, int row, int col, int *v)
+{
+	if (!pg_col_ok(r, row, col, PG_BOOLOID) || PQgetlength(r, row, col) != 1)
+		return -1;
+	*v = PQgetvalue(r, row, col)[0] != 0;
+	return 0;
+}
+
+/* Copies a text column into out; too long or an embedded NUL is an error. */
+static int
+pg_col_text(const PGresult *r, int row, int col, char *out, size_t outlen)
+{
+	const char *s;
+	int n;
+
+	if (!pg_col_ok(r, row, col, PG_TEXTOID))
+		return -1;
+	s = PQgetvalue(r, row, col);
+	n = PQgetlength(r, row, col);
+	if (s == NULL || n < 0 || (size_t)n >= outlen || memchr(s, '\0', (size_t)n) != NULL)
+		return -1;
+	memcpy(out, s, (size_t)n);
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * Decodes one row of PG_HOST_COLUMNS into h, like store_sqlite.c's
+ * sq_row_host(): the snapshot is copied into h->raw (malloc'd, at most
+ * PROTO_MAX_FRAME bytes; freed by stored_host_free()); a host with no
+ * snapshot yet has raw NULL and last_* 0.  0, or -1 with err (raw NULL).
+ */
+static int
+pg_row_host(struct pg_store *q, const PGresult *r, int row, struct stored_host *h, char *err,
+            size_t errlen)
+{
+	int64_t page_size, iv;
+	int n;
+
+	memset(h, 0, sizeof(*h));
+	if (pg_col_text(r, row, 0, h->info.name, sizeof(h->info.name)) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad or too long name", q->label);
+		return -1;
+	}
+	if (pg_col_text(r, row, 1, h->info.os, sizeof(h->info.os)) == -1 ||
+	    pg_col_text(r, row, 2, h->info.os_release, sizeof(h->info.os_release)) == -1 ||
+	    pg_col_text(r, row, 3, h->info.agent, sizeof(h->info.agent)) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad or too long os, os_release or agent of %s",
+		         q->label, h->info.name);
+		return -1;
+	}
+	if (pg_col_i64(r, row, 4, &page_size) == -1 || page_size < 0 || page_size > UINT32_MAX ||
+	    pg_col_i64(r, row, 5, &h->info.boot_time) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad page_size or boot_time of %s", q->label,
+		         h->info.name);
+		return -1;
+	}
+	h->info.page_size = (uint32_t)page_size;
+	if (pg_col_i64(r, row, 10, &iv) == -1 || iv < 0 || iv > UINT32_MAX) {
+		snprintf(err, errlen, "%s: hosts: bad interval of %s", q->label, h->info.name);
+		return -1;
+	}
+	h->info.interval = (uint32_t)iv;
+
+	if (PQgetisnull(r, row, 6))
+		return 0; /* no snapshot stored yet */
+	if (pg_col_u64(r, row, 6, &h->last_seq) == -1 ||
+	    pg_col_i64(r, row, 7, &h->last_taken) == -1 ||
+	    pg_col_i64(r, row, 8, &h->last_received) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad last_seq, last_taken or last_received of %s",
+		         q->label, h->info.name);
+		return -1;
+	}
+	if (PQgetisnull(r, row, 9))
+		return 0;
+	if (!pg_col_ok(r, row, 9, PG_BYTEAOID)) {
+		snprintf(err, errlen, "%s: hosts: snapshot of %s is not a blob", q->label,
+		         h->info.name);
+		return -1;
+	}
+	n = PQgetlength(r, row, 9);
+	if (n < 0 || (size_t)n > PROTO_MAX_FRAME) {
+		snprintf(err, errlen, "%s: hosts: snapshot of %s is larger than %u bytes", q->label,
+		         h->info.name, PROTO_MAX_FRAME);
+		return -1;
+	}
+	/* malloc(0) may return NULL: allocate one byte so raw != NULL means "has one" */
+	h->raw = malloc(n > 0 ? (size_t)n : 1);
+	if (h->raw == NULL) {
+		snprintf(err, errlen, "%s: snapshot of %s: %s", q->label, h->info.name,
+		         strerror(errno));
+		return -1;
+	}
+	if (n > 0)
+		memcpy(h->raw, PQgetvalue(r, row, 9), (size_t)n);
+	h->rawlen = (size_t)n;
+	return 0;
+}
+
+/* Decodes PG_FINDING_COLUMNS (starting at column 0) of row into f. */
+static int
+pg_row_finding(const PGresult *r, int row, struct finding *f)
+{
+	char kind[MODEL_NAME_MAX];
+	int64_t sev, has_obj, otype, uid, has_hr;
+
+	memset(f, 0, sizeof(*f));
+	if (pg_col_text(r, row, 0, kind, sizeof(kind)) == -1 ||
+	    finding_kind_parse(kind, &f->kind) == -1 || pg_col_i64(r, row, 1, &sev) == -1 ||
+	    sev < SEV_INFO || sev > SEV_CRIT ||
+	    pg_col_text(r, row, 2, f->limit, sizeof(f->limit)) == -1 ||
+	    pg_col_text(r, row, 3, f->scope, sizeof(f->scope)) == -1 ||
+	    pg_col_text(r, row, 4, f->message, sizeof(f->message)) == -1 ||
+	    pg_col_i64(r, row, 5, &has_obj) == -1 || pg_col_i64(r, row, 6, &otype) == -1 ||
+	    otype < IPC_SHM || otype > IPC_MSG || pg_col_i64(r, row, 7, &f->oid) == -1 ||
+	    pg_col_i64(r, row, 8, &f->age) == -1 || pg_col_i64(r, row, 9, &uid) == -1 || uid < 0 ||
+	    uid > UINT32_MAX || pg_col_text(r, row, 10, f->owner, sizeof(f->owner)) == -1 ||
+	    pg_col_text(r, row, 11, f->command, sizeof(f->command)) == -1 ||
+	    pg_col_i64(r, row, 12, &has_hr) == -1 || pg_col_u64(r, row, 13, &f->held) == -1 ||
+	    pg_col_u64(r, row, 14, &f->free) == -1 ||
+	    pg_col_u64(r, row, 15, &f->safe_limit) == -1 ||
+	    pg_col_i64(r, row, 16, &f->exhaust_at) == -1 ||
+	    pg_col_i64(r, row, 17, &f->opened) == -1 || pg_col_i64(r, row, 18, &f->updated) == -1)
+		return -1;
+	f->severity = (enum severity)sev;
+	f->has_object = has_obj != 0;
+	f->otype = (enum ipc_type)otype;
+	f->uid = (uint32_t)uid;
+	f->has_headroom = has_hr != 0;
+	return 0;
+}
+
+/* ---- operations ---- */
+
+static int
+pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
+                const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
+                size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	struct usage u;
+	PGresult *r;
+	int64_t host_id, n;
+	size_t i;
+
+	*duplicate = 0;
+	if (raw == NULL || rawlen > PROTO_MAX_FRAME) {
+		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes",
+		         q->label, PROTO_MAX_FRAME);
+		return -1;
+	}
+	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
+	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
+	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
+	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent)) {
+		snprintf(err, errlen, "%s: bad host name, os, os_release or agent", q->label);
+		return -1;
+	}
+	model_usage(s, -1, &u);
+
+	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+		return -1;
+
+	/* The host row: info refreshed every time; locked until the commit. */
+	memset(&p, 0, sizeof(p));
+	pg_p_text(&p, hi->name, sizeof(hi->name));
+	pg_p_text(&p, hi->os, sizeof(hi->os));
+	pg_p_text(&p, hi->os_release, sizeof(hi->os_release));
+	pg_p_text(&p, hi->agent, sizeof(hi->agent));
+	pg_p_i64(&p, hi->page_size);
+	pg_p_i64(&p, hi->boot_time);
+	pg_p_i64(&p, hi->interval);
+	if ((r = pg_exec(q, PG_UPSERT_HOST, NULL, &p, PGRES_TUPLES_OK, 0, "storing host", err,
+	                 errlen)) == NULL)
+		goto failed;
+	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &host_id) == -1) {
+		PQclear(r);
+		snprintf(err, errlen, "%s: hosts: bad id of %s", q->label, hi->name);
+		goto failed;
+	}
+	PQclear(r);
+
+	/* (host, seq) seen before, here or by another aggregator: acknowledge, store nothing. */
+	memset(&p, 0, sizeof(p));
+	pg_p_i64(&p, host_id);
+	pg_p_u64(&p, s->seq);
+	pg_p_i64(&p, s->taken);
+	pg_p_i64(&p, received);
+	if ((r = pg_exec(q, PG_INSERT_RECEIVED, NULL, &p, PGRES_COMMAND_OK, 0, "recording sequence",
+	                 err, errlen)) == NULL)
+		goto failed;
+	n = pg_affected(r);
+	PQclear(r);
+	if (n == -1) {
+		snprintf(err, errlen, "%s: recording sequence: no row count", q->label);
+		goto failed;
+	}
+	if (n == 0) {
+		if (pg_commit(q, err, errlen) == -1)
+			goto failed;
+		*duplicate = 1;
+		return 0;
+	}
+
+	/*
+	 * Latest state only moves forward: an older sequence arriving late (a
+	 * spooled backlog after a failover) adds its samples below but does not
+	 * replace the newest snapshot.  The WHERE compares as unsigned.
+	 */
+	memset(&p, 0, sizeof(p));
+	pg_p_i64(&p, host_id);
+	pg_p_u64(&p, s->seq);
+	pg_p_i64(&p, s->taken);
+	pg_p_i64(&p, received);
+	pg_p_bytea(&p, raw, rawlen);
+	if (pg_cmd(q, PG_UPDATE_LATEST, NULL, &p, 0, "storing snapshot", err, errlen) == -1)
+		goto failed;
+
+	for (i = 0; i < u.n; i++) {
+		int64_t t = s->taken;
+
+		if (!u.v[i].has_limit)
+			continue;
+		memset(&p, 0, sizeof(p));
+		pg_p_i64(&p, host_id);
+		pg_p_text(&p, u.v[i].name, MODEL_NAME_MAX);
+		pg_p_i64(&p, t);
+		pg_p_u64(&p, u.v[i].used);
+		pg_p_u64(&p, u.v[i].limit);
+		pg_p_i64(&p, t - (t % 3600 + 3600) % 3600);
+		pg_p_f64(&p, (double)u.v[i].used);
+		if (pg_cmd(q, PG_PUT_SAMPLE, NULL, &p, 0, "storing samples", err, errlen) == -1)
+			goto failed;
+	}
+	if (pg_commit(q, err, errlen) == -1)
+		goto failed;
+	return 0;
+failed:
+	pg_rollback(q);
+	*duplicate = 0;
+	return -1;
+}
+
+/*
+ * Opens a read-only transaction for a listing unless one is open already
+ * (a listing's fn calling another listing): *own says whether this call
+ * must end it.
+ */
+static int
+pg_read_begin(struct pg_store *q, int *own, char *err, size_t errlen)
+{
+	*own = 0;
+	if (PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) == PQTRANS_INTRANS)
+		return 0;
+	if (pg_begin(q, "BEGIN READ ONLY", err, errlen) == -1)
+		return -1;
+	*own = 1;
+	return 0;
+}
+
+static int
+pg_read_end(struct pg_store *q, int own, int ret, char *err, size_t errlen)
+{
+	if (!own)
+		return ret;
+	if (ret == -1) {
+		pg_rollback(q);
+		return -1;
+	}
+	if (pg_commit(q, err, errlen) == -1) {
+		pg_rollback(q);
+		return -1;
+	}
+	return ret;
+}
+
+/*
+ * Calls fn for each host, sorted by name, like sq_each_host(): each
+ * stored_host carries its own malloc'd snapshot, freed when fn returns.  fn
+ * may call get_host() and series() but not each_host() again.  The rows come
+ * through a cursor, PG_FETCH_ROWS at a time, inside one read-only
+ * transaction (one consistent view of the fleet).
+ */
+static int
+pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
+             char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct stored_host h;
+	PGresult *r;
+	int own, ret = 0, i, rows;
+
+	if (q->in_each & 1) {
+		snprintf(err, errlen, "%s: listing hosts: already in progress", q->label);
+		return -1;
+	}
+	if (pg_read_begin(q, &own, err, errlen) == -1)
+		return -1;
+	q->in_each |= 1;
+	if (pg_cmd(q, 0, pg_each_host_sql, NULL, 0, "listing hosts", err, errlen) == -1) {
+		ret = -1;
+		goto out;
+	}
+	do {
+		r = pg_exec(q, 0, "FETCH " PG_FETCH_ROWS " FROM ipcfleet_hosts", NULL,
+		            PGRES_TUPLES_OK, 0, "listing hosts", err, errlen);
+		if (r == NULL) {
+			ret = -1;
+			break;
+		}
+		rows = PQntuples(r);
+		for (i = 0; i < rows && ret == 0; i++) {
+			if (pg_row_host(q, r, i, &h, err, errlen) == -1) {
+				ret = -1;
+				break;
+			}
+			ret = fn(arg, &h);
+			stored_host_free(&h);
+		}
+		PQclear(r);
+	} while (ret == 0 && rows > 0);
+	if (ret != -1 &&
+	    pg_cmd(q, 0, "CLOSE ipcfleet_hosts", NULL, 0, "listing hosts", err, errlen) == -1)
+		ret = -1;
+out:
+	q->in_each &= ~1;
+	return pg_read_end(q, own, ret, err, errlen);
+}
+
+static int
+pg_get_host(struct store *st, const char *name, struct stored_host *out, char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	PGresult *r;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	/* A name that does not fit could never have been stored. */
+	if (strnlen(name, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+		return 1;
+	memset(&p, 0, sizeof(p));
+	pg_p_text(&p, name, MODEL_NAME_MAX);
+	r = pg_exec(q, PG_GET_HOST, NULL, &p, PGRES_TUPLES_OK, !q->in_each, "reading host", err,
+	            errlen);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 0)
+		ret = 1;
+	else
+		ret = pg_row_host(q, r, 0, out, err, errlen);
+	PQclear(r);
+	return ret;
+}
+
+static int
+pg_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
+          size_t max, size_t *n, char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	PGresult *r;
+	int rows, i;
+
+	*n = 0;
+	if (max == 0 || strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX ||
+	    strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+		return 0; /* nothing asked for, or names that cannot be stored */
+	memset(&p, 0, sizeof(p));
+	pg_p_text(&p, host, MODEL_NAME_MAX);
+	pg_p_text(&p, limit, MODEL_NAME_MAX);
+	pg_p_i64(&p, t0);
+	pg_p_i64(&p, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	r = pg_exec(q, PG_SERIES, NULL, &p, PGRES_TUPLES_OK, !q->in_each, "reading samples", err,
+	            errlen);
+	if (r == NULL)
+		return -1;
+	/* LIMIT bounds the rows; max is checked again before each write. */
+	rows = PQntuples(r);
+	for (i = 0; i < rows && *n < max; i++) {
+		struct sample *sm = &out[*n];
+
+		if (PQnfields(r) != 3 || pg_col_i64(r, i, 0, &sm->t) == -1 ||
+		    pg_col_u64(r, i, 1, &sm->used) == -1 || pg_col_u64(r, i, 2, &sm->limit) == -1) {
+			snprintf(err, errlen, "%s: samples: bad value for %s %s", q->label, host,
+			         limit);
+			PQclear(r);
+			*n = 0;
+			return -1;
+		}
+		(*n)++;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_rollups(struct store *st, const char *host, const char *limit, int64_t t0, struct rollup *out,
+           size_t max, size_t *n, char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	PGresult *r;
+	int rows, i;
+
+	*n = 0;
+	if (max == 0 || strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX ||
+	    strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+		return 0;
+	memset(&p, 0, sizeof(p));
+	pg_p_text(&p, host, MODEL_NAME_MAX);
+	pg_p_text(&p, limit, MODEL_NAME_MAX);
+	pg_p_i64(&p, t0);
+	pg_p_i64(&p, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	r = pg_exec(q, PG_ROLLUPS, NULL, &p, PGRES_TUPLES_OK, !q->in_each, "reading rollups", err,
+	            errlen);
+	if (r == NULL)
+		return -1;
+	rows = PQntuples(r);
+	for (i = 0; i < rows && *n < max; i++) {
+		struct rollup *ru = &out[*n];
+
+		if (PQnfields(r) != 6 || pg_col_i64(r, i, 0, &ru->hour) == -1 ||
+		    pg_col_u64(r, i, 1, &ru->min) == -1 || pg_col_u64(r, i, 2, &ru->max) == -1 ||
+		    pg_col_f64(r, i, 3, &ru->mean) == -1 || pg_col_u64(r, i, 4, &ru->count) == -1 ||
+		    pg_col_u64(r, i, 5, &ru->limit) == -1) {
+			snprintf(err, errlen, "%s: rollups: bad value for %s %s", q->label, host,
+			         limit);
+			PQclear(r);
+			*n = 0;
+			return -1;
+		}
+		(*n)++;
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Copies the rows of a findings result (PG_FINDING_COLUMNS) into a malloc'd array. */
+static int
+pg_load_findings(struct pg_store *q, PGresult *r, struct finding **out, size_t *n, char *err,
+                 size_t errlen)
+{
+	struct finding *v = NULL;
+	int rows = PQntuples(r), i;
+
+	*out = NULL;
+	*n = 0;
+	if (rows > MODEL_MAX_FINDINGS) /* the LIMIT says otherwise: a bug */
+		rows = MODEL_MAX_FINDINGS;
+	if (rows == 0)
+		return 0;
+	if ((v = calloc((size_t)rows, sizeof(*v))) == NULL) {
+		snprintf(err, errlen, "%s: findings: out of memory", q->label);
+		return -1;
+	}
+	for (i = 0; i < rows; i++) {
+		if (pg_row_finding(r, i, &v[i]) == -1) {
+			free(v);
+			snprintf(err, errlen, "%s: findings: bad row", q->label);
+			return -1;
+		}
+	}
+	*out = v;
+	*n = (size_t)rows;
+	return 0;
+}
+
+static int
+pg_open_findings(struct store *st, const char *host, struct finding **out, size_t *n, char *err,
+                 size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	PGresult *r;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+		return 0;
+	memset(&p, 0, sizeof(p));
+	pg_p_text(&p, host, MODEL_NAME_MAX);
+	pg_p_i64(&p, MODEL_MAX_FINDINGS);
+	r = pg_exec(q, PG_HOST_FINDINGS_OPEN, NULL, &p, PGRES_TUPLES_OK, !q->in_each,
+	            "reading findings", err, errlen);
+	if (r == NULL)
+		return -1;
+	ret = pg_load_findings(q, r, out, n, err, errlen);
+	PQclear(r);
+	return ret;
+}
+
+static int
+pg_add_change(struct finding_change **v, size_t *n, enum change_what what, enum severity prev,
+              const struct finding *f)
+{
+	struct finding_change *nv = reallocarray(*v, *n + 1, sizeof(**v));
+
+	if (nv == NULL)
+		return -1;
+	*v = nv;
+	nv[*n].what = what;
+	nv[*n].previous = prev;
+	nv[*n].f = *f;
+	(*n)++;
+	return 0;
+}
+
+/* Parameters $1..$20 of PG_FINDING_INSERT. */
+static void
+pg_p_finding(struct pg_params *p, int64_t host_id, const char *fkey, const struct finding *f,
+             int64_t now)
+{
+	memset(p, 0, sizeof(*p));
+	pg_p_i64(p, host_id);
+	pg_p_text(p, fkey, PG_TEXT_MAX);
+	pg_p_text(p, finding_kind_name(f->kind), MODEL_NAME_MAX);
+	pg_p_i64(p, f->severity);
+	pg_p_text(p, f->limit, sizeof(f->limit));
+	pg_p_text(p, f->scope, sizeof(f->scope));
+	pg_p_text(p, f->message, sizeof(f->message));
+	pg_p_i64(p, f->has_object);
+	pg_p_i64(p, f->otype);
+	pg_p_i64(p, f->oid);
+	pg_p_i64(p, f->age);
+	pg_p_i64(p, f->uid);
+	pg_p_text(p, f->owner, sizeof(f->owner));
+	pg_p_text(p, f->command, sizeof(f->command));
+	pg_p_i64(p, f->has_headroom);
+	pg_p_u64(p, f->held);
+	pg_p_u64(p, f->free);
+	pg_p_u64(p, f->safe_limit);
+	pg_p_i64(p, f->exhaust_at);
+	pg_p_i64(p, now);
+}
+
+/* Parameters $1..$12 of PG_FINDING_UPDATE: what may change in an open finding. */
+static void
+pg_p_finding_update(struct pg_params *p, int64_t host_id, const char *fkey, const struct finding *f,
+                    int64_t now)
+{
+	memset(p, 0, sizeof(*p));
+	pg_p_i64(p, host_id);
+	pg_p_text(p, fkey, PG_TEXT_MAX);
+	pg_p_i64(p, f->severity);
+	pg_p_text(p, f->message, sizeof(f->message));
+	pg_p_i64(p, f->age);
+	pg_p_text(p, f->owner, sizeof(f->owner));
+	pg_p_text(p, f->command, sizeof(f->command));
+	pg_p_u64(p, f->held);
+	pg_p_u64(p, f->free);
+	pg_p_u64(p, f->safe_limit);
+	pg_p_i64(p, f->exhaust_at);
+	pg_p_i64(p, now);
+}
+
+/*
+ * The text of a finding as it will be stored (see pg_clean()), so that
+ * identities and messages compare equal with what is read back.  -1 when a
+ * field is not NUL-terminated.
+ */
+static int
+pg_finding_clean(struct finding *f)
+{
+	char tmp[PG_TEXT_MAX];
+
+	if (pg_clean(f->limit, sizeof(f->limit), tmp, sizeof(f->limit)) == -1)
+		return -1;
+	memcpy(f->limit, tmp, sizeof(f->limit));
+	if (pg_clean(f->scope, sizeof(f->scope), tmp, sizeof(f->scope)) == -1)
+		return -1;
+	memcpy(f->scope, tmp, sizeof(f->scope));
+	if (pg_clean(f->message, sizeof(f->message), tmp, sizeof(f->message)) == -1)
+		return -1;
+	memcpy(f->message, tmp, sizeof(f->message));
+	if (pg_clean(f->owner, sizeof(f->owner), tmp, sizeof(f->owner)) == -1)
+		return -1;
+	memcpy(f->owner, tmp, sizeof(f->owner));
+	if (pg_clean(f->command, sizeof(f->command), tmp, sizeof(f->command)) == -1)
+		return -1;
+	memcpy(f->command, tmp, sizeof(f->command));
+	return 0;
+}
+
+/*
+ * Makes the open findings of host equal to cur[0..n), like sq_sync_findings()
+ * (same identities, same changes reported).  The host row is locked first
+ * (SELECT ... FOR UPDATE): a second aggregator syncing the same host waits
+ * for this commit, then sees its result.
+ */
+static int
+pg_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
+                 int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
+                 size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct finding *open = NULL;
+	unsigned char *seen = NULL;
+	struct pg_params p;
+	PGresult *r;
+	size_t nopen = 0, i, j;
+	int64_t id;
+	char key[2 * MODEL_TEXT_MAX], okey[2 * MODEL_TEXT_MAX];
+
+	*changes = NULL;
+	*nchanges = 0;
+	if (strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX) {
+		snprintf(err, errlen, "%s: findings for unknown host %.*s", q->label,
+		         MODEL_NAME_MAX - 1, host);
+		return -1;
+	}
+	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	pg_p_text(&p, host, MODEL_NAME_MAX);
+	if ((r = pg_exec(q, PG_HOST_LOCK, NULL, &p, PGRES_TUPLES_OK, 0, "reading host", err,
+	                 errlen)) == NULL)
+		goto failed;
+	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &id) == -1) {
+		if (PQntuples(r) == 0)
+			snprintf(err, errlen, "%s: findings for unknown host %s", q->label, host);
+		else
+			snprintf(err, errlen, "%s: hosts: bad id of %s", q->label, host);
+		PQclear(r);
+		goto failed;
+	}
+	PQclear(r);
+
+	memset(&p, 0, sizeof(p));
+	pg_p_i64(&p, id);
+	pg_p_i64(&p, MODEL_MAX_FINDINGS);
+	if ((r = pg_exec(q, PG_FINDINGS_OPEN, NULL, &p, PGRES_TUPLES_OK, 0, "reading findings", err,
+	                 errlen)) == NULL)
+		goto failed;
+	if (pg_load_findings(q, r, &open, &nopen, err, errlen) == -1) {
+		PQclear(r);
+		goto failed;
+	}
+	PQclear(r);
+	if (nopen > 0 && (seen = calloc(nopen, 1)) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		struct finding f = cur[i];
+		int found = 0;
+
+		if (pg_finding_clean(&f) == -1) {
+			snprintf(err, errlen, "%s: findings: a text field is not terminated",
+			         q->label);
+			goto failed;
+		}
+		finding_identity(&f, key, sizeof(key));
+		for (j = 0; j < nopen && !found; j++) {
+			if (seen[j])
+				continue;
+			finding_identity(&open[j], okey, sizeof(okey));
+			if (strcmp(key, okey) != 0)
+				continue;
+			found = 1;
+			seen[j] = 1;
+			f.opened = open[j].opened;
+			f.updated = now;
+			if (f.severity == open[j].severity &&
+			    strcmp(f.message, open[j].message) == 0)
+				continue;
+			pg_p_finding_update(&p, id, key, &f, now);
+			if (pg_cmd(q, PG_FINDING_UPDATE, NULL, &p, 0, "updating a finding", err,
+			           errlen) == -1)
+				goto failed;
+			/* a new message alone (a forecast moving) is not news; a severity is */
+			if (f.severity != open[j].severity &&
+			    pg_add_change(changes, nchanges, FC_CHANGED, open[j].severity, &f) ==
+			        -1)
+				goto oom;
+		}
+		if (found)
+			continue;
+		f.opened = f.updated = now;
+		pg_p_finding(&p, id, key, &f, now);
+		if (pg_cmd(q, PG_FINDING_INSERT, NULL, &p, 0, "opening a finding", err, errlen) ==
+		    -1)
+			goto failed;
+		if (pg_add_change(changes, nchanges, FC_OPENED, f.severity, &f) == -1)
+			goto oom;
+	}
+	for (j = 0; j < nopen; j++) {
+		if (seen[j])
+			continue;
+		finding_identity(&open[j], okey, sizeof(okey));
+		memset(&p, 0, sizeof(p));
+		pg_p_i64(&p, id);
+		pg_p_text(&p, okey, sizeof(okey));
+		pg_p_i64(&p, now);
+		if (pg_cmd(q, PG_FINDING_CLOSE, NULL, &p, 0, "closing a finding", err, errlen) ==
+		    -1)
+			goto failed;
+		open[j].updated = now;
+		if (pg_add_change(changes, nchanges, FC_CLOSED, open[j].severity, &open[j]) == -1)
+			goto oom;
+	}
+	if (pg_commit(q, err, errlen) == -1)
+		goto failed;
+	free(open);
+	free(seen);
+	return 0;
+oom:
+	snprintf(err, errlen, "%s: findings: out of memory", q->label);
+failed:
+	pg_rollback(q);
+	free(open);
+	free(seen);
+	free(*changes);
+	*changes = NULL;
+	*nchanges = 0;
+	return -1;
+}
+
+static int
+pg_each_open_finding(struct store *st,
+                     int (*fn)(void *arg, const char *host, const struct finding *f), void *arg,
+                     char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct finding f;
+	char host[MODEL_NAME_MAX];
+	PGresult *r;
+	int own, ret = 0, i, rows;
+
+	if (q->in_each & 2) {
+		snprintf(err, errlen, "%s: listing findings: already in progress", q->label);
+		return -1;
+	}
+	if (pg_read_begin(q, &own, err, errlen) == -1)
+		return -1;
+	q->in_each |= 2;
+	if (pg_cmd(q, 0, pg_each_finding_sql, NULL, 0, "listing findings", err, errlen) == -1) {
+		ret = -1;
+		goto out;
+	}
+	do {
+		r = pg_exec(q, 0, "FETCH 256 FROM ipcfleet_findings", NULL, PGRES_TUPLES_OK, 0,
+		            "listing findings", err, errlen);
+		if (r == NULL) {
+			ret = -1;
+			break;
+		}
+		rows = PQntuples(r);
+		for (i = 0; i < rows && ret == 0; i++) {
+			if (pg_row_finding(r, i, &f) == -1 ||
+			    pg_col_text(r, i, 19, host, sizeof(host)) == -1) {
+				snprintf(err, errlen, "%s: findings: bad row", q->label);
+				ret = -1;
+				break;
+			}
+			ret = fn(arg, host, &f);
+		}
+		PQclear(r);
+	} while (ret == 0 && rows > 0);
+	if (ret != -1 &&
+	    pg_cmd(q, 0, "CLOSE ipcfleet_findings", NULL, 0, "listing findings", err, errlen) == -1)
+		ret = -1;
+out:
+	q->in_each &= ~2;
+	return pg_read_end(q, own, ret, err, errlen);
+}
+
+/*
+ * Deletes old rows in batches, like sq_housekeep(), in one short
+ * transaction, and only in the aggregator that holds the transaction-level
+ * advisory lock: the others skip (0, nothing deleted) and try again at
+ * their next tick.
+ */
+static int
+pg_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
+             size_t *deleted, char *err, size_t errlen)
+{
+	static const int del[] = {PG_DELETE_SAMPLES, PG_DELETE_ROLLUPS, PG_DELETE_FINDINGS,
+	                          PG_DELETE_RECEIVED};
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	PGresult *r;
+	size_t i, total = 0;
+	int got;
+
+	*deleted = 0;
+	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+		return -1;
+	if ((r = pg_exec(q, PG_HOUSEKEEP_TRY, NULL, NULL, PGRES_TUPLES_OK, 0, "housekeeping", err,
+	                 errlen)) == NULL)
+		goto failed;
+	if (PQntuples(r) != 1 || pg_col_bool(r, 0, 0, &got) == -1) {
+		PQclear(r);
+		snprintf(err, errlen, "%s: housekeeping: bad answer to the lock", q->label);
+		goto failed;
+	}
+	PQclear(r);
+	if (got) {
+		for (i = 0; i < NELEM(del); i++) {
+			int64_t n;
+
+			memset(&p, 0, sizeof(p));
+			pg_p_i64(&p, i == 0 ? keep_samples : keep_rollups);
+			pg_p_i64(&p, batch > INT64_MAX ? INT64_MAX : (int64_t)batch);
+			if ((r = pg_exec(q, del[i], NULL, &p, PGRES_COMMAND_OK, 0, "housekeeping",
+			                 err, errlen)) == NULL)
+				goto failed;
+			n = pg_affected(r);
+			PQclear(r);
+			if (n > 0)
+				total += (size_t)n;
+		}
+	}
+	if (pg_commit(q, err, errlen) == -1)
+		goto failed;
+	*deleted = total;
+	return 0;
+failed:
+	pg_rollback(q);
+	return -1;
+}
+
+static void
+pg_free(struct pg_store *q)
+{
+	PQfinish(q->conn); /* NULL is a no-op */
+	free(q);
+}
+
+static void
+pg_close(struct store *st)
+{
+	pg_free(st->impl);
+}
+
+static const struct store_ops pg_ops = {
+    .name = "postgresql",
+    .put_snapshot = pg_put_snapshot,
+    .each_host = pg_each_host,
+    .get_host = pg_get_host,
+    .series = pg_series,
+    .rollups = pg_rollups,
+    .open_findings = pg_open_findings,
+    .sync_findings = pg_sync_findings,
+    .each_open_finding = pg_each_open_finding,
+    .housekeep = pg_housekeep,
+    .close = pg_close,
+};
+
+/* ---- opening ---- */
+
+/*
+ * Brings the schema to PG_SCHEMA_VERSION in one transaction, under an
+ * advisory lock (two aggregators starting at once: the second waits, then
+ * finds the work done).  A database from a newer aggregator is refused
+ * untouched.
+ */
+static int
+pg_migrate(struct pg_store *q, char *err, size_t errlen)
+{
+	PGresult *r;
+	char text[32];
+	const char *errstr;
+	int64_t version = 0;
+	size_t i;
+
+	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+		return -1;
+	r = pg_exec(q, 0, "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ")", NULL,
+	            PGRES_TUPLES_OK, 0, "locking the schema", err, errlen);
+	if (r == NULL)
+		goto failed;
+	PQclear(r);
+	/* a role without CREATE on the schema can still open a current database */
+	r = pg_exec(q, 0, "SELECT to_regclass('meta') IS NULL", NULL, PGRES_TUPLES_OK, 0,
+	            "reading schema version", err, errlen);
+	if (r == NULL)
+		goto failed;
+	{
+		int missing;
+
+		if (PQntuples(r) != 1 || pg_col_bool(r, 0, 0, &missing) == -1) {
+			PQclear(r);
+			snprintf(err, errlen, "%s: reading schema version: bad answer", q->label);
+			goto failed;
+		}
+		PQclear(r);
+		if (missing &&
+		    pg_cmd(q, 0, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+		           NULL, 0, "creating meta", err, errlen) == -1)
+			goto failed;
+	}
+	r = pg_exec(q, 0, "SELECT value FROM meta WHERE key = 'schema_version'", NULL,
+	            PGRES_TUPLES_OK, 0, "reading schema version", err, errlen);
+	if (r == NULL)
+		goto failed;
+	if (PQntuples(r) > 0) {
+		if (pg_col_text(r, 0, 0, text, sizeof(text)) == -1 ||
+		    parse_i64(text, 1, INT64_MAX, &version, &errstr) == -1) {
+			PQclear(r);
+			snprintf(err, errlen, "%s: unreadable database schema version", q->label);
+			goto failed;
+		}
+	}
+	PQclear(r);
+	if (version > PG_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		         "%s: database schema version %" PRId64
+		         " is newer than this aggregator (%d)",
+		         q->label, version, PG_SCHEMA_VERSION);
+		goto failed;
+	}
+	for (i = 0; i < NELEM(pg_migrations); i++) {
+		char what[64];
+
+		if (pg_migrations[i].version <= version)
+			continue;
+		snprintf(what, sizeof(what), "migrating the schema to version %d",
+		         pg_migrations[i].version);
+		if (pg_script(q, pg_migrations[i].sql, what, err, errlen) == -1)
+			goto failed;
+		version = pg_migrations[i].version;
+	}
+	{
+		struct pg_params p;
+
+		memset(&p, 0, sizeof(p));
+		pg_p_i64(&p, version);
+		r = PQexecParams(q->conn,
+		                 "INSERT INTO meta (key, value) VALUES ('schema_version', $1)"
+		                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		                 1, NULL, p.v, p.len, p.fmt, 1);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_fail(q, "writing schema version", r, err, errlen);
+			PQclear(r);
+			goto failed;
+		}
+		PQclear(r);
+	}
+	if (pg_commit(q, err, errlen) == -1)
+		goto failed;
+	return 0;
+failed:
+	pg_rollback(q);
+	return -1;
+}
+
+struct store *
+store_open_pg(const char *url, char *err, size_t errlen)
+{
+	/*
+	 * Defaults first, the url last: what the url says wins (libpq keeps
+	 * the last value of a repeated keyword when expand_dbname is set).
+	 */
+	const char *const keys[] = {
+	    "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "dbname",     NULL};
+	const char *vals[] = {"10", "ipcfleet-aggregator", "1", "30", "10", "3", url, NULL};
+	struct pg_store *q;
+	const char *enc;
+
+	if (url == NULL || url[0] == '\0') {
+		snprintf(err, errlen, "postgresql: empty url");
+		return NULL;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		snprintf(err, errlen, "postgresql: %s", strerror(errno));
+		return NULL;
+	}
+	q->pub.ops = &pg_ops;
+	q->pub.impl = q;
+	ifl_strlcpy(q->label, "postgresql", sizeof(q->label));
+	q->conn = PQconnectdbParams(keys, vals, 1);
+	if (q->conn == NULL) {
+		snprintf(err, errlen, "postgresql: cannot connect: out of memory");
+		goto fail;
+	}
+	if (PQstatus(q->conn) != CONNECTION_OK) {
+		char flat[512];
+
+		pg_flatten(PQerrorMessage(q->conn), flat, sizeof(flat));
+		snprintf(err, errlen, "postgresql: cannot connect: %s", flat);
+		goto fail;
+	}
+	pg_make_label(q);
+	if (PQserverVersion(q->conn) < 100000) {
+		snprintf(err, errlen, "%s: PostgreSQL %d is too old (10 or later needed)", q->label,
+		         PQserverVersion(q->conn) / 10000);
+		goto fail;
+	}
+	enc = PQparameterStatus(q->conn, "server_encoding");
+	if (enc == NULL || (strcmp(enc, "UTF8") != 0 && strcmp(enc, "SQL_ASCII") != 0)) {
+		snprintf(err, errlen,
+		         "%s: database encoding %s: create the database with ENCODING 'UTF8'",
+		         q->label, enc != NULL ? enc : "unknown");
+		goto fail;
+	}
+	if (pg_session_setup(q, 0, err, errlen) == -1)
+		goto fail;
+	q->ready = 1; /* the migrations use no prepared statement */
+	if (pg_migrate(q, err, errlen) == -1 || pg_session_setup(q, 1, err, errlen) == -1)
+		goto fail;
+	return &q->pub;
+fail:
+	pg_free(q);
+	return NULL;
+}
+
+#else /* !IPCFLEET_HAVE_LIBPQ */
+
+struct store *
+store_open_pg(const char *url, char *err, size_t errlen)
+{
+	(void)url;
+	snprintf(err, errlen,
+	         "postgresql: this aggregator was built without PostgreSQL support "
+	         "(libpq was not found at build time)");
+	return NULL;
+}
+
+#endif
