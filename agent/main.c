@@ -509,9 +509,13 @@ run(const char *config, const struct source *src, int once)
 	run_loop(config, src, &cfg, &ctx, &sd, &sp, &hello);
 	sender_free(&sd);
 	if (spool_list(&sp, &left, &nleft, err, sizeof(err)) == 0) {
+		if (nleft > 0)
+			log_info("stopping; %zu snapshot(s) stay spooled, sequences %llu to %llu",
+				 nleft, (unsigned long long)left[0].seq,
+				 (unsigned long long)left[nleft - 1].seq);
+		else
+			log_info("stopping; every snapshot was delivered");
 		free(left);
-		log_info("stopping; %zu snapshot(s) stay spooled, last sequence %llu", nleft,
-			 (unsigned long long)seq);
 	} else
 		log_info("stopping");
 	rc = 0;
