@@ -156,33 +156,6 @@ line_take(const char *line, size_t n, char *buf, size_t bufsize, const char *nam
 	return 0;
 }
 
-/*
- * Splits line in place on spaces and tabs.  Stores at most max field
- * pointers but returns the number of fields found, which may be larger.
- */
-static size_t
-fbsd_split(char *line, char **f, size_t max)
-{
-	size_t n = 0;
-	char *p = line;
-
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		if (n < max)
-			f[n] = p;
-		n++;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		*p++ = '\0';
-	}
-	return n;
-}
-
 static int
 all_digits(const char *s)
 {
@@ -457,7 +430,7 @@ fbsd_parse_date(const char *text, size_t len, int64_t *t, int32_t *utc_offset, c
 		snprintf(err, errlen, "not \"EPOCH [+HHMM]\"");
 		return -1;
 	}
-	nf = fbsd_split(buf, f, NELEM(f));
+	nf = split_fields(buf, f, NELEM(f));
 	if (nf < 1 || nf > 2) {
 		snprintf(err, errlen, "not \"EPOCH [+HHMM]\"");
 		return -1;
@@ -653,7 +626,7 @@ ipcs_header(char *buf, struct fbsd_section *sec, const char *name, size_t no,
 	uint32_t seen = 0;
 	size_t nf, i, k;
 
-	nf = fbsd_split(buf, f, NELEM(f));
+	nf = split_fields(buf, f, NELEM(f));
 	if (nf == 0 || strcmp(f[0], "T") != 0) {
 		collect_warn(w,
 		             "%s line %zu: expected the column header (T ID KEY MODE ...) after "
@@ -799,7 +772,7 @@ ipcs_row(char *buf, const struct fbsd_section *sec, const struct fbsd_ipcs_ctx *
 	size_t nf, i;
 	uint64_t u;
 
-	nf = fbsd_split(buf, f, NELEM(f));
+	nf = split_fields(buf, f, NELEM(f));
 	if (nf != sec->ncols) {
 		collect_warn(w, "%s line %zu: %zu fields where the header has %zu, row skipped",
 		             name, no, nf, sec->ncols);
@@ -1267,7 +1240,7 @@ parse_ps(const char *text, size_t len, const char *name, struct fbsd_procs *p, i
 		}
 		if (buf[0] == '\0')
 			continue;
-		nf = fbsd_split(buf, f, NELEM(f));
+		nf = split_fields(buf, f, NELEM(f));
 		if (!header) {
 			if (nf != 4 || strcmp(f[0], "PID") != 0 || strcmp(f[1], "JID") != 0 ||
 			    strcmp(f[2], "UID") != 0 || strcmp(f[3], "COMMAND") != 0) {

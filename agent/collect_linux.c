@@ -142,33 +142,6 @@ static const struct procfs_file procfs_files[] = {
     {"msg", "message queues", IPC_MSG, procfs_msg_cols, NELEM(procfs_msg_cols)},
 };
 
-/*
- * Splits line in place on spaces and tabs.  Stores at most max field
- * pointers but returns the number of fields found, which may be larger.
- */
-static size_t
-procfs_split(char *line, char **fields, size_t max)
-{
-	size_t n = 0;
-	char *p = line;
-
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		if (n < max)
-			fields[n] = p;
-		n++;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		*p++ = '\0';
-	}
-	return n;
-}
-
 /* A short printable copy of untrusted text for a warning. */
 static void
 procfs_quote(const char *in, char *out, size_t outlen)
@@ -308,7 +281,7 @@ procfs_parse_file(const struct procfs_file *f, const char *text, struct snapshot
 		}
 		memcpy(line, start, len);
 		line[len] = '\0';
-		n = procfs_split(line, fld, PROCFS_FIELDS_MAX);
+		n = split_fields(line, fld, PROCFS_FIELDS_MAX);
 		if (n == 0)
 			continue; /* a blank line carries nothing */
 
@@ -447,7 +420,7 @@ linux_limits_sem(const char *path, char *text, struct ipc_limits *l, struct coll
 	const char *errstr;
 	size_t n, i;
 
-	if (strlen(text) > PROCFS_LINE_MAX || (n = procfs_split(text, fld, 5)) != 4) {
+	if (strlen(text) > PROCFS_LINE_MAX || (n = split_fields(text, fld, 5)) != 4) {
 		collect_warn(w,
 		             "%s: expected four numbers (SEMMSL SEMMNS SEMOPM SEMMNI); "
 		             "semaphore limits not reported",

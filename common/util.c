@@ -309,6 +309,29 @@ parse_rfc3339(const char *s, int64_t *t)
 }
 
 size_t
+split_fields(char *line, char **fields, size_t max)
+{
+	size_t n = 0;
+	char *p = line;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (n < max)
+			fields[n] = p;
+		n++;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+size_t
 ifl_strlcpy(char *dst, const char *src, size_t size)
 {
 	size_t n = strlen(src);

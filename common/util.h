@@ -36,6 +36,12 @@ char *fmt_rfc3339(int64_t t, char *buf, size_t len);
 /* Parses the format above (UTC, "Z" only).  Returns 0 or -1. */
 int parse_rfc3339(const char *s, int64_t *t);
 
+/*
+ * Splits line in place on spaces and tabs.  Stores at most max field
+ * pointers but returns the number of fields found, which may be larger.
+ */
+size_t split_fields(char *line, char **fields, size_t max);
+
 /* strlcpy/strlcat semantics; return strlen(src) (truncated when >= size). */
 size_t ifl_strlcpy(char *dst, const char *src, size_t size);
 size_t ifl_strlcat(char *dst, const char *src, size_t size);
