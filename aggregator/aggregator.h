@@ -164,6 +164,8 @@ void agg_thresholds(const struct agg_config *c, const char *limit, double *warn,
 
 /* server.c */
 int server_start(struct agg *a, char *err, size_t errlen);
+/* Writes the port that listening socket fd is bound to into path. */
+int write_port_file(const char *path, int fd, char *err, size_t errlen);
 void server_stop(struct agg *a);
 /*
  * SIGTERM: stops accepting, lets every open connection finish the frames it

@@ -389,32 +389,6 @@ http_request(struct evhttp_request *req, void *arg)
 		http_serve_healthz(a, req);
 }
 
-static int
-http_write_port(const char *path, evutil_socket_t fd, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char port[8];
-	FILE *fp;
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV) !=
-	        0) {
-		snprintf(err, errlen, "[http] getsockname: %s", strerror(errno));
-		return -1;
-	}
-	if ((fp = fopen(path, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	fprintf(fp, "%s\n", port);
-	if (fclose(fp) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int
 http_start(struct agg *a, const char *port_file, char *err, size_t errlen)
 {
@@ -471,7 +445,7 @@ http_start(struct agg *a, const char *port_file, char *err, size_t errlen)
 		return -1;
 	}
 	if (port_file != NULL &&
-	    http_write_port(port_file, evconnlistener_get_fd(l), err, errlen) == -1) {
+	    write_port_file(port_file, evconnlistener_get_fd(l), err, errlen) == -1) {
 		http_stop(a);
 		return -1;
 	}

@@ -782,7 +782,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	log_warnx("accept: %s", strerror(e));
 }
 
-static int
+int
 write_port_file(const char *path, int fd, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
