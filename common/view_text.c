@@ -17,6 +17,7 @@
 
 #include "json.h"
 #include "util.h"
+#include "mpread.h"
 #include "view.h"
 
 #define VT_CELL     512 /* bytes of one cell, NUL included; longer text is cut */
@@ -83,7 +84,8 @@ vt_setn(struct vt_cell *c, const char *s, size_t n)
 			i += bad;
 			continue;
 		}
-		if (k + len > room)
+		/* json_utf8_len() never exceeds n - i; saying so also lets gcc -O3 see it */
+		if (len > n - i || k + len > room)
 			break;
 		if ((len == 1 && (p[i] < 0x20 || p[i] == 0x7f)) || vt_unsafe_seq(p + i, len)) {
 			c->s[k++] = '?';
@@ -122,84 +124,12 @@ vt_setf(struct vt_cell *c, const char *fmt, ...)
 	c->w = vt_width(c->s);
 }
 
-/* The value of key in map, or NULL when map is not a map or has no such key. */
-static const msgpack_object *
-vt_getn(const msgpack_object *map, const char *key, size_t klen)
-{
-	uint32_t i;
 
-	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (i = 0; i < map->via.map.size; i++) {
-		const msgpack_object *k = &map->via.map.ptr[i].key;
 
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-		    (klen == 0 || memcmp(k->via.str.ptr, key, klen) == 0))
-			return &map->via.map.ptr[i].val;
-	}
-	return NULL;
-}
 
-static const msgpack_object *
-vt_get(const msgpack_object *map, const char *key)
-{
-	return vt_getn(map, key, strlen(key));
-}
 
-static int
-vt_is_str(const msgpack_object *o)
-{
-	return o != NULL && o->type == MSGPACK_OBJECT_STR;
-}
 
-static int
-vt_streq(const msgpack_object *o, const char *s)
-{
-	size_t n = strlen(s);
 
-	return vt_is_str(o) && o->via.str.size == n &&
-	       (n == 0 || memcmp(o->via.str.ptr, s, n) == 0);
-}
-
-/* Two strings with the same bytes (msgpack gives NULL for an empty one). */
-static int
-vt_streq2(const msgpack_object *a, const msgpack_object *b)
-{
-	return vt_is_str(a) && vt_is_str(b) && a->via.str.size == b->via.str.size &&
-	       (a->via.str.size == 0 ||
-	        memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0);
-}
-
-static int
-vt_u64(const msgpack_object *o, uint64_t *v)
-{
-	if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return -1;
-	*v = o->via.u64;
-	return 0;
-}
-
-/* Any number as a double (pct may arrive as an integer). */
-static int
-vt_num(const msgpack_object *o, double *v)
-{
-	if (o == NULL)
-		return -1;
-	switch (o->type) {
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*v = (double)o->via.u64;
-		return 0;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*v = (double)o->via.i64;
-		return 0;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*v = o->via.f64;
-		return 0;
-	default:
-		return -1;
-	}
-}
 
 /* A scalar for display: integers exactly, strings cleaned, else "-". */
 static void
@@ -236,7 +166,7 @@ vt_any(struct vt_cell *c, const msgpack_object *o)
 static void
 vt_str(struct vt_cell *c, const msgpack_object *o)
 {
-	if (vt_is_str(o))
+	if (mpr_is_str(o))
 		vt_setn(c, o->via.str.ptr, o->via.str.size);
 	else
 		vt_set(c, "-");
@@ -247,7 +177,7 @@ vt_pct(struct vt_cell *c, const msgpack_object *o)
 {
 	double v;
 
-	if (vt_num(o, &v) == 0)
+	if (mpr_num(o, &v) == 0)
 		vt_setf(c, "%.1f%%", v);
 	else
 		vt_set(c, "-");
@@ -329,17 +259,17 @@ vt_hosts_row(const void *vctx, size_t i, struct vt_cell *cells)
 	const msgpack_object *row = &h->rows->via.array.ptr[i], *usage;
 	size_t k;
 
-	vt_str(&cells[0], vt_get(row, "host"));
-	vt_str(&cells[1], vt_get(row, "os"));
-	vt_str(&cells[2], vt_get(row, "status"));
-	usage = vt_get(row, "usage");
+	vt_str(&cells[0], mpr_get(row, "host"));
+	vt_str(&cells[1], mpr_get(row, "os"));
+	vt_str(&cells[2], mpr_get(row, "status"));
+	usage = mpr_get(row, "usage");
 	for (k = 0; k < h->nlim; k++) {
 		const msgpack_object *name = h->lim[k];
-		const msgpack_object *it = vt_getn(usage, name->via.str.ptr, name->via.str.size);
+		const msgpack_object *it = mpr_getn(usage, name->via.str.ptr, name->via.str.size);
 
-		vt_pct(&cells[3 + k], vt_get(it, "pct"));
+		vt_pct(&cells[3 + k], mpr_get(it, "pct"));
 	}
-	vt_str(&cells[3 + h->nlim], vt_get(row, "last_seen"));
+	vt_str(&cells[3 + h->nlim], mpr_get(row, "last_seen"));
 	return 1;
 }
 
@@ -364,7 +294,7 @@ view_text_hosts(const msgpack_object *rows, FILE *fp)
 	h.rows = rows;
 	/* The limit columns: every usage name, in order of first appearance. */
 	for (i = 0; i < rows->via.array.size; i++) {
-		const msgpack_object *u = vt_get(&rows->via.array.ptr[i], "usage");
+		const msgpack_object *u = mpr_get(&rows->via.array.ptr[i], "usage");
 
 		for (k = 0; u != NULL && u->type == MSGPACK_OBJECT_MAP && k < u->via.map.size;
 		     k++) {
@@ -373,7 +303,7 @@ view_text_hosts(const msgpack_object *rows, FILE *fp)
 			if (name->type != MSGPACK_OBJECT_STR)
 				continue;
 			for (c = 0; c < h.nlim; c++)
-				if (vt_streq2(h.lim[c], name))
+				if (mpr_streq2(h.lim[c], name))
 					break;
 			if (c == h.nlim && h.nlim < VT_COLS - 4)
 				h.lim[h.nlim++] = name;
@@ -408,23 +338,7 @@ vt_kv(const msgpack_object *map, size_t i)
 	return &map->via.map.ptr[i];
 }
 
-/* Entries of a map; 0 for anything else. */
-static size_t
-vt_mapsize(const msgpack_object *o)
-{
-	if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
-		return 0;
-	return o->via.map.size;
-}
 
-/* Elements of an array; 0 for anything else. */
-static size_t
-vt_arrsize(const msgpack_object *o)
-{
-	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
-		return 0;
-	return o->via.array.size;
-}
 
 /* "sorthat  FreeBSD 11.2-RELEASE  status warn  last seen 2026-11-26T14:00:00Z" */
 static void
@@ -432,31 +346,31 @@ vt_summary(const msgpack_object *doc, struct vt_cell *c, FILE *fp)
 {
 	const msgpack_object *o;
 
-	if ((o = vt_get(doc, "host")) != NULL) {
+	if ((o = mpr_get(doc, "host")) != NULL) {
 		vt_str(c, o);
 		fprintf(fp, "%s  ", c->s);
 	}
-	vt_str(c, vt_get(doc, "os"));
+	vt_str(c, mpr_get(doc, "os"));
 	fputs(c->s, fp);
-	if (vt_is_str(o = vt_get(doc, "os_release")) && o->via.str.size > 0) {
+	if (mpr_is_str(o = mpr_get(doc, "os_release")) && o->via.str.size > 0) {
 		vt_str(c, o);
 		fprintf(fp, " %s", c->s);
 	}
-	if ((o = vt_get(doc, "status")) != NULL) {
+	if ((o = mpr_get(doc, "status")) != NULL) {
 		vt_str(c, o);
 		fprintf(fp, "  status %s", c->s);
 	}
-	if ((o = vt_get(doc, "last_seen")) != NULL) {
+	if ((o = mpr_get(doc, "last_seen")) != NULL) {
 		vt_str(c, o);
 		fprintf(fp, "  last seen %s", c->s);
-	} else if ((o = vt_get(doc, "taken")) != NULL) {
+	} else if ((o = mpr_get(doc, "taken")) != NULL) {
 		vt_str(c, o);
 		fprintf(fp, "  taken %s", c->s);
 	}
 	{
 		uint64_t dropped;
 
-		if (vt_u64(vt_get(doc, "dropped"), &dropped) == 0 && dropped > 0)
+		if (mpr_u64(mpr_get(doc, "dropped"), &dropped) == 0 && dropped > 0)
 			fprintf(fp, "  dropped %llu (agent spool full)",
 			        (unsigned long long)dropped);
 	}
@@ -482,13 +396,13 @@ vt_alarms(const msgpack_object *usage, const msgpack_object *scope, struct vt_ce
 		vt_str(where, scope);
 	for (i = 0; (kv = vt_kv(usage, i)) != NULL; i++) {
 		/* written so that a NaN from the document is no alarm */
-		if (vt_num(vt_get(&kv->val, "pct"), &pct) == -1 || !(pct >= VT_WARN))
+		if (mpr_num(mpr_get(&kv->val, "pct"), &pct) == -1 || !(pct >= VT_WARN))
 			continue;
 		vt_str(name, &kv->key);
-		vt_any(used, vt_get(&kv->val, "used"));
-		vt_any(limit, vt_get(&kv->val, "limit"));
-		if (vt_u64(vt_get(&kv->val, "used"), &u) == 0 &&
-		    vt_u64(vt_get(&kv->val, "limit"), &l) == 0)
+		vt_any(used, mpr_get(&kv->val, "used"));
+		vt_any(limit, mpr_get(&kv->val, "limit"));
+		if (mpr_u64(mpr_get(&kv->val, "used"), &u) == 0 &&
+		    mpr_u64(mpr_get(&kv->val, "limit"), &l) == 0)
 			vt_setf(freec, "%" PRIu64, l > u ? l - u : 0);
 		else
 			vt_set(freec, "-");
@@ -505,11 +419,11 @@ vt_scope_alarms(const msgpack_object *scopes, struct vt_cell *tmp, FILE *fp)
 	const msgpack_object *own, *sc;
 	size_t i;
 
-	for (i = 0; i < vt_arrsize(scopes); i++) {
+	for (i = 0; i < mpr_arrsize(scopes); i++) {
 		sc = &scopes->via.array.ptr[i];
-		own = vt_get(sc, "own_limits");
+		own = mpr_get(sc, "own_limits");
 		if (own != NULL && own->type == MSGPACK_OBJECT_BOOLEAN && own->via.boolean)
-			vt_alarms(vt_get(sc, "usage"), vt_get(sc, "id"), tmp, fp);
+			vt_alarms(mpr_get(sc, "usage"), mpr_get(sc, "id"), tmp, fp);
 	}
 }
 
@@ -529,11 +443,11 @@ vt_limits_row(const void *vctx, size_t i, struct vt_cell *cells)
 	if (i < x->nusage) {
 		kv = vt_kv(x->usage, i);
 		vt_str(&cells[0], &kv->key);
-		vt_any(&cells[1], vt_get(&kv->val, "used"));
-		vt_any(&cells[2], vt_get(&kv->val, "limit"));
-		vt_pct(&cells[3], vt_get(&kv->val, "pct"));
-		if (vt_u64(vt_get(&kv->val, "used"), &u) == 0 &&
-		    vt_u64(vt_get(&kv->val, "limit"), &l) == 0)
+		vt_any(&cells[1], mpr_get(&kv->val, "used"));
+		vt_any(&cells[2], mpr_get(&kv->val, "limit"));
+		vt_pct(&cells[3], mpr_get(&kv->val, "pct"));
+		if (mpr_u64(mpr_get(&kv->val, "used"), &u) == 0 &&
+		    mpr_u64(mpr_get(&kv->val, "limit"), &l) == 0)
 			vt_setf(&cells[4], "%" PRIu64, l > u ? l - u : 0);
 		return 1;
 	}
@@ -543,7 +457,7 @@ vt_limits_row(const void *vctx, size_t i, struct vt_cell *cells)
 	for (k = 0; k < x->nusage && k < VT_MAXUSAGE; k++) {
 		const msgpack_object *uk = &vt_kv(x->usage, k)->key;
 
-		if (vt_streq2(&kv->key, uk))
+		if (mpr_streq2(&kv->key, uk))
 			return 0;
 	}
 	vt_str(&cells[0], &kv->key);
@@ -566,7 +480,7 @@ vt_isolation(struct vt_cell *c, const msgpack_object *iso)
 	}
 	out[0] = '\0';
 	for (i = 0; i < 3; i++) {
-		vt_str(&v, vt_get(iso, types[i]));
+		vt_str(&v, mpr_get(iso, types[i]));
 		/* each v.s is under VT_CELL: cut at 150 so three fit in out */
 		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s=%.150s",
 		         i > 0 ? " " : "", types[i], v.s);
@@ -579,14 +493,14 @@ vt_scopes_row(const void *vctx, size_t i, struct vt_cell *cells)
 {
 	const msgpack_object *scopes = vctx, *sc = &scopes->via.array.ptr[i], *usage;
 
-	vt_str(&cells[0], vt_get(sc, "id"));
-	vt_str(&cells[1], vt_get(sc, "kind"));
-	vt_str(&cells[2], vt_get(sc, "name"));
-	vt_isolation(&cells[3], vt_get(sc, "isolation"));
-	vt_any(&cells[4], vt_get(sc, "objects"));
-	usage = vt_get(sc, "usage");
-	vt_any(&cells[5], vt_get(vt_get(usage, "semmns"), "used"));
-	vt_any(&cells[6], vt_get(vt_get(usage, "shmall"), "used"));
+	vt_str(&cells[0], mpr_get(sc, "id"));
+	vt_str(&cells[1], mpr_get(sc, "kind"));
+	vt_str(&cells[2], mpr_get(sc, "name"));
+	vt_isolation(&cells[3], mpr_get(sc, "isolation"));
+	vt_any(&cells[4], mpr_get(sc, "objects"));
+	usage = mpr_get(sc, "usage");
+	vt_any(&cells[5], mpr_get(mpr_get(usage, "semmns"), "used"));
+	vt_any(&cells[6], mpr_get(mpr_get(usage, "shmall"), "used"));
 	return 1;
 }
 
@@ -595,28 +509,28 @@ vt_objects_row(const void *vctx, size_t i, struct vt_cell *cells)
 {
 	const msgpack_object *objs = vctx, *o = &objs->via.array.ptr[i], *type;
 
-	type = vt_get(o, "type");
+	type = mpr_get(o, "type");
 	vt_str(&cells[0], type);
-	vt_any(&cells[1], vt_get(o, "id"));
-	vt_any(&cells[2], vt_get(o, "key"));
-	vt_str(&cells[3], vt_get(o, "mode"));
+	vt_any(&cells[1], mpr_get(o, "id"));
+	vt_any(&cells[2], mpr_get(o, "key"));
+	vt_str(&cells[3], mpr_get(o, "mode"));
 	/* the owner's name where the collector knew it, else the uid */
-	if (vt_is_str(vt_get(o, "owner")) && vt_get(o, "owner")->via.str.size > 0)
-		vt_str(&cells[4], vt_get(o, "owner"));
+	if (mpr_is_str(mpr_get(o, "owner")) && mpr_get(o, "owner")->via.str.size > 0)
+		vt_str(&cells[4], mpr_get(o, "owner"));
 	else
-		vt_any(&cells[4], vt_get(o, "uid"));
-	vt_str(&cells[5], vt_get(o, "scope"));
-	if (vt_streq(type, "shm")) {
-		vt_any(&cells[6], vt_get(o, "size"));
-		vt_any(&cells[7], vt_get(o, "nattch"));
-		vt_any(&cells[8], vt_get(o, "cpid"));
-		vt_any(&cells[9], vt_get(o, "lpid"));
-	} else if (vt_streq(type, "sem")) {
-		vt_any(&cells[6], vt_get(o, "nsems"));
-	} else if (vt_streq(type, "msg")) {
-		vt_any(&cells[6], vt_get(o, "qbytes"));
+		vt_any(&cells[4], mpr_get(o, "uid"));
+	vt_str(&cells[5], mpr_get(o, "scope"));
+	if (mpr_streq(type, "shm")) {
+		vt_any(&cells[6], mpr_get(o, "size"));
+		vt_any(&cells[7], mpr_get(o, "nattch"));
+		vt_any(&cells[8], mpr_get(o, "cpid"));
+		vt_any(&cells[9], mpr_get(o, "lpid"));
+	} else if (mpr_streq(type, "sem")) {
+		vt_any(&cells[6], mpr_get(o, "nsems"));
+	} else if (mpr_streq(type, "msg")) {
+		vt_any(&cells[6], mpr_get(o, "qbytes"));
 	}
-	vt_str(&cells[10], vt_get(o, "ctime"));
+	vt_str(&cells[10], mpr_get(o, "ctime"));
 	return 1;
 }
 
@@ -624,11 +538,11 @@ vt_objects_row(const void *vctx, size_t i, struct vt_cell *cells)
 static int
 vt_sev_rank(const msgpack_object *sev)
 {
-	if (vt_streq(sev, "crit"))
+	if (mpr_streq(sev, "crit"))
 		return 0;
-	if (vt_streq(sev, "warn"))
+	if (mpr_streq(sev, "warn"))
 		return 1;
-	if (vt_streq(sev, "info"))
+	if (mpr_streq(sev, "info"))
 		return 2;
 	return 3;
 }
@@ -642,7 +556,7 @@ static void
 vt_findings(const msgpack_object *findings, struct vt_cell *tmp, FILE *fp)
 {
 	struct vt_cell *sev = &tmp[0], *kind = &tmp[1], *msg = &tmp[2], *cmd = &tmp[3];
-	size_t i, n = vt_arrsize(findings), wsev = 0, wkind = 0;
+	size_t i, n = mpr_arrsize(findings), wsev = 0, wkind = 0;
 	const msgpack_object *f, *c;
 	int rank;
 
@@ -652,8 +566,8 @@ vt_findings(const msgpack_object *findings, struct vt_cell *tmp, FILE *fp)
 	}
 	for (i = 0; i < n; i++) {
 		f = &findings->via.array.ptr[i];
-		vt_str(sev, vt_get(f, "severity"));
-		vt_str(kind, vt_get(f, "kind"));
+		vt_str(sev, mpr_get(f, "severity"));
+		vt_str(kind, mpr_get(f, "kind"));
 		if (sev->w > wsev)
 			wsev = sev->w;
 		if (kind->w > wkind)
@@ -663,14 +577,14 @@ vt_findings(const msgpack_object *findings, struct vt_cell *tmp, FILE *fp)
 	for (rank = 0; rank < 4; rank++) {
 		for (i = 0; i < n; i++) {
 			f = &findings->via.array.ptr[i];
-			if (vt_sev_rank(vt_get(f, "severity")) != rank)
+			if (vt_sev_rank(mpr_get(f, "severity")) != rank)
 				continue;
-			vt_str(sev, vt_get(f, "severity"));
-			vt_str(kind, vt_get(f, "kind"));
-			vt_str(msg, vt_get(f, "message"));
+			vt_str(sev, mpr_get(f, "severity"));
+			vt_str(kind, mpr_get(f, "kind"));
+			vt_str(msg, mpr_get(f, "message"));
 			fprintf(fp, "%s%*s  %s%*s  %s\n", sev->s, (int)(wsev - sev->w), "", kind->s,
 			        (int)(wkind - kind->w), "", msg->s);
-			if (vt_is_str(c = vt_get(f, "command")) && c->via.str.size > 0) {
+			if (mpr_is_str(c = mpr_get(f, "command")) && c->via.str.size > 0) {
 				vt_str(cmd, c);
 				fprintf(fp, "    %s\n", cmd->s);
 			}
@@ -690,22 +604,22 @@ vt_scope_limits(const msgpack_object *scopes, struct vt_table *t, FILE *fp)
 	struct vt_limits lim;
 	size_t i;
 
-	for (i = 0; i < vt_arrsize(scopes); i++) {
+	for (i = 0; i < mpr_arrsize(scopes); i++) {
 		sc = &scopes->via.array.ptr[i];
-		own = vt_get(sc, "own_limits");
+		own = mpr_get(sc, "own_limits");
 		if (own == NULL || own->type != MSGPACK_OBJECT_BOOLEAN || !own->via.boolean)
 			continue;
-		vt_str(&t->tmp[0], vt_get(sc, "id"));
-		vt_str(&t->tmp[1], vt_get(sc, "name"));
+		vt_str(&t->tmp[0], mpr_get(sc, "id"));
+		vt_str(&t->tmp[1], mpr_get(sc, "name"));
 		if (strcmp(t->tmp[0].s, t->tmp[1].s) == 0)
 			fprintf(fp, "\nLIMITS IN %s\n", t->tmp[0].s);
 		else
 			fprintf(fp, "\nLIMITS IN %s (%s)\n", t->tmp[0].s, t->tmp[1].s);
-		lim.usage = vt_get(sc, "usage");
-		lim.limits = vt_get(sc, "limits");
-		lim.nusage = vt_mapsize(lim.usage);
+		lim.usage = mpr_get(sc, "usage");
+		lim.limits = mpr_get(sc, "limits");
+		lim.nusage = mpr_mapsize(lim.usage);
 		vt_table_init(t, hdr, NELEM(hdr));
-		vt_print(fp, t, lim.nusage + vt_mapsize(lim.limits), vt_limits_row, &lim);
+		vt_print(fp, t, lim.nusage + mpr_mapsize(lim.limits), vt_limits_row, &lim);
 	}
 }
 
@@ -718,10 +632,10 @@ static void
 vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
 {
 	struct vt_cell *file = &tmp[0], *line = &tmp[1], *other = &tmp[2];
-	size_t i, k, n = vt_arrsize(recs), shown = 0;
+	size_t i, k, n = mpr_arrsize(recs), shown = 0;
 
 	for (i = 0; i < n; i++) {
-		const msgpack_object *r = &recs->via.array.ptr[i], *nc = vt_get(r, "needs_change");
+		const msgpack_object *r = &recs->via.array.ptr[i], *nc = mpr_get(r, "needs_change");
 		const msgpack_object *rb;
 		int first_of_file = 1;
 
@@ -730,10 +644,10 @@ vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
 		/* print each file once, at its first recommendation */
 		for (k = 0; k < i; k++) {
 			const msgpack_object *o = &recs->via.array.ptr[k];
-			const msgpack_object *onc = vt_get(o, "needs_change");
+			const msgpack_object *onc = mpr_get(o, "needs_change");
 
 			if (onc != NULL && onc->type == MSGPACK_OBJECT_BOOLEAN && onc->via.boolean &&
-			    vt_streq2(vt_get(o, "file"), vt_get(r, "file")))
+			    mpr_streq2(mpr_get(o, "file"), mpr_get(r, "file")))
 				first_of_file = 0;
 		}
 		if (!first_of_file)
@@ -741,37 +655,37 @@ vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
 		if (shown++ == 0)
 			fputs("\nWHAT TO CHANGE (twice the peak, or the peak plus the largest consumer)\n",
 			      fp);
-		vt_str(file, vt_get(r, "file"));
-		rb = vt_get(r, "reboot");
+		vt_str(file, mpr_get(r, "file"));
+		rb = mpr_get(r, "reboot");
 		fprintf(fp, "  %s%s\n", file->s,
 			rb != NULL && rb->type == MSGPACK_OBJECT_BOOLEAN && rb->via.boolean
 			    ? "  (takes effect after a reboot)"
 			    : "");
 		for (k = i; k < n; k++) {
 			const msgpack_object *o = &recs->via.array.ptr[k];
-			const msgpack_object *onc = vt_get(o, "needs_change");
+			const msgpack_object *onc = mpr_get(o, "needs_change");
 			uint64_t cur = 0, peak = 0, largest = 0;
 			size_t j;
 			int dup = 0;
 
 			if (onc == NULL || onc->type != MSGPACK_OBJECT_BOOLEAN || !onc->via.boolean ||
-			    !vt_streq2(vt_get(o, "file"), vt_get(r, "file")))
+			    !mpr_streq2(mpr_get(o, "file"), mpr_get(r, "file")))
 				continue;
 			/* Linux's kernel.sem line serves semmns and semmni alike: print it once */
 			for (j = i; j < k && !dup; j++) {
 				const msgpack_object *p = &recs->via.array.ptr[j];
-				const msgpack_object *pnc = vt_get(p, "needs_change");
+				const msgpack_object *pnc = mpr_get(p, "needs_change");
 
 				dup = pnc != NULL && pnc->type == MSGPACK_OBJECT_BOOLEAN &&
-				      pnc->via.boolean && vt_streq2(vt_get(p, "line"), vt_get(o, "line"));
+				      pnc->via.boolean && mpr_streq2(mpr_get(p, "line"), mpr_get(o, "line"));
 			}
 			if (dup)
 				continue;
-			vt_str(line, vt_get(o, "line"));
-			vt_str(other, vt_get(o, "limit"));
-			vt_u64(vt_get(o, "current"), &cur);
-			vt_u64(vt_get(o, "peak"), &peak);
-			vt_u64(vt_get(o, "largest_consumer"), &largest);
+			vt_str(line, mpr_get(o, "line"));
+			vt_str(other, mpr_get(o, "limit"));
+			mpr_u64(mpr_get(o, "current"), &cur);
+			mpr_u64(mpr_get(o, "peak"), &peak);
+			mpr_u64(mpr_get(o, "largest_consumer"), &largest);
 			fprintf(fp, "    %s    # %s now %" PRIu64 ", peak %" PRIu64
 				    ", largest consumer %" PRIu64 "\n",
 				line->s, other->s, cur, peak, largest);
@@ -799,26 +713,26 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 		return -1;
 
 	vt_summary(doc, &t->tmp[0], fp);
-	lim.usage = vt_get(doc, "usage");
-	lim.limits = vt_get(doc, "limits");
-	lim.nusage = vt_mapsize(lim.usage);
-	scopes = vt_get(doc, "scopes");
+	lim.usage = mpr_get(doc, "usage");
+	lim.limits = mpr_get(doc, "limits");
+	lim.nusage = mpr_mapsize(lim.usage);
+	scopes = mpr_get(doc, "scopes");
 	vt_alarms(lim.usage, NULL, t->tmp, fp);
 	vt_scope_alarms(scopes, t->tmp, fp);
 
 	/* what to act on comes first, right under the summary */
 	fputc('\n', fp);
-	vt_findings(vt_get(doc, "findings"), t->tmp, fp);
-	vt_recommendations(vt_get(doc, "recommendations"), t->tmp, fp);
+	vt_findings(mpr_get(doc, "findings"), t->tmp, fp);
+	vt_recommendations(mpr_get(doc, "recommendations"), t->tmp, fp);
 
 	fputc('\n', fp);
 	vt_table_init(t, limits_hdr, NELEM(limits_hdr));
-	vt_print(fp, t, lim.nusage + vt_mapsize(lim.limits), vt_limits_row, &lim);
+	vt_print(fp, t, lim.nusage + mpr_mapsize(lim.limits), vt_limits_row, &lim);
 
 	/* Scopes only matter when there is more than the host itself. */
-	nscopes = vt_arrsize(scopes);
+	nscopes = mpr_arrsize(scopes);
 	if (nscopes > 1 ||
-	    (nscopes == 1 && !vt_streq(vt_get(&scopes->via.array.ptr[0], "kind"), "host"))) {
+	    (nscopes == 1 && !mpr_streq(mpr_get(&scopes->via.array.ptr[0], "kind"), "host"))) {
 		fputc('\n', fp);
 		vt_table_init(t, scopes_hdr, NELEM(scopes_hdr));
 		vt_print(fp, t, nscopes, vt_scopes_row, scopes);
@@ -826,10 +740,10 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 	}
 
 	fputc('\n', fp);
-	objects = vt_get(doc, "objects");
-	if (vt_arrsize(objects) > 0) {
+	objects = mpr_get(doc, "objects");
+	if (mpr_arrsize(objects) > 0) {
 		vt_table_init(t, objects_hdr, NELEM(objects_hdr));
-		vt_print(fp, t, vt_arrsize(objects), vt_objects_row, objects);
+		vt_print(fp, t, mpr_arrsize(objects), vt_objects_row, objects);
 	} else {
 		fputs("no IPC objects\n", fp);
 	}

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "mpread.h"
 #include "proto.h"
 
 struct cli_config {
@@ -166,29 +167,14 @@ int render_check(const msgpack_object *doc, const char *name, struct buf *out);
 /* "IPCFLEET UNKNOWN - name: why\n"; name may be NULL.  Returns 3. */
 int render_check_unknown(const char *name, const char *why, struct buf *out);
 
-/* ---- render_util.c: helpers shared by the renderers ---- */
+/* ---- render_util.c: helpers shared by the renderers (and mpread.h) ---- */
 
-/* Map lookup by key (string keys only); NULL when m is not a map or lacks k. */
-const msgpack_object *rt_get(const msgpack_object *m, const char *k);
-/* Elements of an array / entries of a map; 0 for anything else. */
-size_t rt_arrsize(const msgpack_object *o);
-size_t rt_mapsize(const msgpack_object *o);
-int rt_is_str(const msgpack_object *o);
-int rt_streq(const msgpack_object *o, const char *s);
-/* Two strings with the same bytes (msgpack gives NULL for an empty one). */
-int rt_streq2(const msgpack_object *a, const msgpack_object *b);
 /* Recommendations of one host that are looked at (the rest are ignored). */
 #define RT_MAX_RECS 256
 /* The recommendation (array recs) for the limit named by the string key. */
 const msgpack_object *rt_rec_for(const msgpack_object *recs, const msgpack_object *key);
 /* 1 when the usage map has an entry named by the string key. */
 int rt_in_usage(const msgpack_object *usage, const msgpack_object *key);
-/* Non-negative integer; -1 when absent or another type. */
-int rt_u64(const msgpack_object *o, uint64_t *v);
-/* Any number as a double; -1 when absent or not a number. */
-int rt_num(const msgpack_object *o, double *v);
-/* 1 when o is the boolean true. */
-int rt_true(const msgpack_object *o);
 /*
  * Warn and crit levels (percent) of one usage entry: its "warn" and "crit"
  * numbers when it has both (0 < warn <= crit <= 100), else 80 and 90.

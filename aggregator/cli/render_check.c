@@ -72,12 +72,12 @@ chk_perfdata(const msgpack_object *usage, struct buf *out)
 	size_t i;
 	int first = 1;
 
-	for (i = 0; i < rt_mapsize(usage); i++) {
+	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
 		if (mp_str_copy(&kv->key, name, sizeof(name)) == -1 || !limit_name_valid(name) ||
-		    rt_u64(rt_get(&kv->val, "used"), &used) == -1 ||
-		    rt_u64(rt_get(&kv->val, "limit"), &limit) == -1)
+		    mpr_u64(mpr_get(&kv->val, "used"), &used) == -1 ||
+		    mpr_u64(mpr_get(&kv->val, "limit"), &limit) == -1)
 			continue;
 		rt_thresholds(&kv->val, &warn, &crit);
 		buf_printf(out, "%s%s=%" PRIu64 ";%" PRIu64 ";%" PRIu64 ";0;%" PRIu64,
@@ -94,10 +94,10 @@ chk_usage_text(const msgpack_object *usage, struct buf *out)
 	size_t i, n = 0;
 	double pct;
 
-	for (i = 0; i < rt_mapsize(usage); i++) {
+	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
-		if (!rt_is_str(&kv->key) || rt_num(rt_get(&kv->val, "pct"), &pct) == -1)
+		if (!mpr_is_str(&kv->key) || mpr_num(mpr_get(&kv->val, "pct"), &pct) == -1)
 			continue;
 		if (n++ > 0)
 			buf_puts(out, ", ");
@@ -112,7 +112,7 @@ chk_usage_text(const msgpack_object *usage, struct buf *out)
 static int
 chk_open(const msgpack_object *f)
 {
-	const msgpack_object *c = rt_get(f, "closed");
+	const msgpack_object *c = mpr_get(f, "closed");
 
 	return c == NULL || c->type == MSGPACK_OBJECT_NIL;
 }
@@ -120,7 +120,7 @@ chk_open(const msgpack_object *f)
 int
 render_check(const msgpack_object *doc, const char *name, struct buf *out)
 {
-	const msgpack_object *usage = rt_get(doc, "usage"), *findings = rt_get(doc, "findings");
+	const msgpack_object *usage = mpr_get(doc, "usage"), *findings = mpr_get(doc, "findings");
 	const msgpack_object *worst = NULL, *msg, *seen;
 	size_t i, nbad = 0;
 	int rank, wrank = 0, code;
@@ -129,16 +129,16 @@ render_check(const msgpack_object *doc, const char *name, struct buf *out)
 	    usage->type != MSGPACK_OBJECT_MAP)
 		return render_check_unknown(name, "the aggregator sent no usage for this host",
 		                            out);
-	for (i = 0; i < rt_arrsize(findings); i++) {
+	for (i = 0; i < mpr_arrsize(findings); i++) {
 		const msgpack_object *f = &findings->via.array.ptr[i];
 
 		if (!chk_open(f))
 			continue;
-		if (rt_streq(rt_get(f, "kind"), "stale")) {
+		if (mpr_streq(mpr_get(f, "kind"), "stale")) {
 			wrank = -1; /* the host itself is stale */
 			break;
 		}
-		rank = rt_sev_rank(rt_get(f, "severity"));
+		rank = rt_sev_rank(mpr_get(f, "severity"));
 		if (rank >= 2)
 			nbad++;
 		if (rank > wrank) {
@@ -146,10 +146,10 @@ render_check(const msgpack_object *doc, const char *name, struct buf *out)
 			worst = f;
 		}
 	}
-	if (wrank == -1 || rt_streq(rt_get(doc, "status"), "stale")) {
+	if (wrank == -1 || mpr_streq(mpr_get(doc, "status"), "stale")) {
 		chk_head(out, CLI_UNKNOWN, name);
 		buf_puts(out, "stale: no report");
-		if (rt_is_str(seen = rt_get(doc, "last_seen"))) {
+		if (mpr_is_str(seen = mpr_get(doc, "last_seen"))) {
 			buf_puts(out, " since ");
 			chk_text(out, seen->via.str.ptr, seen->via.str.size);
 		}
@@ -158,7 +158,7 @@ render_check(const msgpack_object *doc, const char *name, struct buf *out)
 	}
 	code = wrank >= 3 ? 2 : wrank == 2 ? 1 : 0;
 	chk_head(out, code, name);
-	if (code > 0 && rt_is_str(msg = rt_get(worst, "message")) && msg->via.str.size > 0) {
+	if (code > 0 && mpr_is_str(msg = mpr_get(worst, "message")) && msg->via.str.size > 0) {
 		chk_text(out, msg->via.str.ptr, msg->via.str.size);
 		if (nbad > 1)
 			buf_printf(out, " (+%zu more)", nbad - 1);

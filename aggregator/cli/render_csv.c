@@ -15,7 +15,7 @@ int
 render_trend_csv(const msgpack_object *body, struct buf *out)
 {
 	static const char *const extra[] = {"min", "max", "mean"};
-	const msgpack_object *points = rt_get(body, "points"), *p;
+	const msgpack_object *points = mpr_get(body, "points"), *p;
 	size_t i, k, n;
 	int rollup = 0;
 
@@ -27,19 +27,19 @@ render_trend_csv(const msgpack_object *body, struct buf *out)
 		return -1;
 	for (i = 0; i < n && !rollup; i++)
 		for (k = 0; k < 3; k++)
-			if (rt_get(&points->via.array.ptr[i], extra[k]) != NULL)
+			if (mpr_get(&points->via.array.ptr[i], extra[k]) != NULL)
 				rollup = 1;
 	buf_puts(out, rollup ? "t,used,limit,min,max,mean\n" : "t,used,limit\n");
 	for (i = 0; i < n; i++) {
 		p = &points->via.array.ptr[i];
-		rt_csv_mp(out, rt_get(p, "t"));
+		rt_csv_mp(out, mpr_get(p, "t"));
 		buf_puts(out, ",");
-		rt_csv_mp(out, rt_get(p, "used"));
+		rt_csv_mp(out, mpr_get(p, "used"));
 		buf_puts(out, ",");
-		rt_csv_mp(out, rt_get(p, "limit"));
+		rt_csv_mp(out, mpr_get(p, "limit"));
 		for (k = 0; rollup && k < 3; k++) {
 			buf_puts(out, ",");
-			rt_csv_mp(out, rt_get(p, extra[k]));
+			rt_csv_mp(out, mpr_get(p, extra[k]));
 		}
 		buf_puts(out, "\n");
 	}
@@ -50,11 +50,11 @@ render_trend_csv(const msgpack_object *body, struct buf *out)
 static void
 csv_host_fields(const msgpack_object *h, struct buf *out)
 {
-	rt_csv_mp(out, rt_get(h, "host"));
+	rt_csv_mp(out, mpr_get(h, "host"));
 	buf_puts(out, ",");
-	rt_csv_mp(out, rt_get(h, "os"));
+	rt_csv_mp(out, mpr_get(h, "os"));
 	buf_puts(out, ",");
-	rt_csv_mp(out, rt_get(h, "status"));
+	rt_csv_mp(out, mpr_get(h, "status"));
 	buf_puts(out, ",");
 }
 
@@ -62,11 +62,11 @@ csv_host_fields(const msgpack_object *h, struct buf *out)
 static void
 csv_rec_fields(const msgpack_object *rec, struct buf *out)
 {
-	rt_csv_mp(out, rt_get(rec, "recommended"));
+	rt_csv_mp(out, mpr_get(rec, "recommended"));
 	buf_puts(out, ",");
-	rt_csv_mp(out, rt_get(rec, "needs_change"));
+	rt_csv_mp(out, mpr_get(rec, "needs_change"));
 	buf_puts(out, ",");
-	rt_csv_mp(out, rt_get(rec, "reboot"));
+	rt_csv_mp(out, mpr_get(rec, "reboot"));
 	buf_puts(out, "\n");
 }
 
@@ -78,7 +78,7 @@ csv_rec_fields(const msgpack_object *rec, struct buf *out)
 int
 render_report_csv(const msgpack_object *body, struct buf *out)
 {
-	const msgpack_object *hosts = rt_get(body, "hosts");
+	const msgpack_object *hosts = mpr_get(body, "hosts");
 	size_t i, k;
 
 	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || hosts == NULL ||
@@ -88,32 +88,32 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 	         "host,os,status,limit,used,limit_value,pct,recommended,needs_change,reboot\n");
 	for (i = 0; i < hosts->via.array.size; i++) {
 		const msgpack_object *h = &hosts->via.array.ptr[i];
-		const msgpack_object *usage = rt_get(h, "usage");
-		const msgpack_object *recs = rt_get(h, "recommendations");
+		const msgpack_object *usage = mpr_get(h, "usage");
+		const msgpack_object *recs = mpr_get(h, "recommendations");
 
-		for (k = 0; k < rt_mapsize(usage); k++) {
+		for (k = 0; k < mpr_mapsize(usage); k++) {
 			const msgpack_object_kv *kv = &usage->via.map.ptr[k];
 
 			csv_host_fields(h, out);
 			rt_csv_mp(out, &kv->key);
 			buf_puts(out, ",");
-			rt_csv_mp(out, rt_get(&kv->val, "used"));
+			rt_csv_mp(out, mpr_get(&kv->val, "used"));
 			buf_puts(out, ",");
-			rt_csv_mp(out, rt_get(&kv->val, "limit"));
+			rt_csv_mp(out, mpr_get(&kv->val, "limit"));
 			buf_puts(out, ",");
-			rt_csv_mp(out, rt_get(&kv->val, "pct"));
+			rt_csv_mp(out, mpr_get(&kv->val, "pct"));
 			buf_puts(out, ",");
 			csv_rec_fields(rt_rec_for(recs, &kv->key), out);
 		}
-		for (k = 0; k < rt_arrsize(recs) && k < RT_MAX_RECS; k++) {
+		for (k = 0; k < mpr_arrsize(recs) && k < RT_MAX_RECS; k++) {
 			const msgpack_object *rec = &recs->via.array.ptr[k];
 
-			if (rt_in_usage(usage, rt_get(rec, "limit")))
+			if (rt_in_usage(usage, mpr_get(rec, "limit")))
 				continue;
 			csv_host_fields(h, out);
-			rt_csv_mp(out, rt_get(rec, "limit"));
+			rt_csv_mp(out, mpr_get(rec, "limit"));
 			buf_puts(out, ",,");
-			rt_csv_mp(out, rt_get(rec, "current"));
+			rt_csv_mp(out, mpr_get(rec, "current"));
 			buf_puts(out, ",,");
 			csv_rec_fields(rec, out);
 		}

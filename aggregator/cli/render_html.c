@@ -91,7 +91,7 @@ h_cell_pct(struct buf *out, const msgpack_object *o)
 {
 	double v;
 
-	if (rt_num(o, &v) == 0)
+	if (mpr_num(o, &v) == 0)
 		buf_printf(out, "<td class=\"n\">%.1f%%</td>", v);
 	else
 		buf_puts(out, "<td class=\"n\">-</td>");
@@ -102,9 +102,9 @@ h_cell_change(struct buf *out, const msgpack_object *rec)
 {
 	if (rec == NULL)
 		buf_puts(out, "<td>-</td>");
-	else if (!rt_true(rt_get(rec, "needs_change")))
+	else if (!mpr_true(mpr_get(rec, "needs_change")))
 		buf_puts(out, "<td>no</td>");
-	else if (rt_true(rt_get(rec, "reboot")))
+	else if (mpr_true(mpr_get(rec, "reboot")))
 		buf_puts(out, "<td class=\"chg\">yes, reboot</td>");
 	else
 		buf_puts(out, "<td class=\"chg\">yes</td>");
@@ -114,15 +114,15 @@ h_cell_change(struct buf *out, const msgpack_object *rec)
 static void
 h_chart(struct buf *out, const msgpack_object *h, size_t hi)
 {
-	const msgpack_object *usage = rt_get(h, "usage");
+	const msgpack_object *usage = mpr_get(h, "usage");
 	size_t i, rows = 0;
 	double used, limit, pct, warn, crit, w, y;
 
-	for (i = 0; i < rt_mapsize(usage); i++) {
+	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object *it = &usage->via.map.ptr[i].val;
 
-		if (rt_num(rt_get(it, "used"), &used) == 0 &&
-		    rt_num(rt_get(it, "limit"), &limit) == 0 && limit > 0)
+		if (mpr_num(mpr_get(it, "used"), &used) == 0 &&
+		    mpr_num(mpr_get(it, "limit"), &limit) == 0 && limit > 0)
 			rows++;
 	}
 	if (rows == 0)
@@ -131,19 +131,19 @@ h_chart(struct buf *out, const msgpack_object *h, size_t hi)
 	           "<svg class=\"chart\" width=\"%d\" height=\"%zu\" viewBox=\"0 0 %d %zu\" "
 	           "role=\"img\" aria-labelledby=\"chart-%zu\"><title id=\"chart-%zu\">",
 	           H_CHART_W, rows * H_ROW_H + 8, H_CHART_W, rows * H_ROW_H + 8, hi, hi);
-	h_text(out, rt_get(h, "host"), 128, "-");
+	h_text(out, mpr_get(h, "host"), 128, "-");
 	buf_puts(out, ": usage of each limit</title>\n");
 	rows = 0;
-	for (i = 0; i < rt_mapsize(usage); i++) {
+	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 		const char *cls;
 
-		if (rt_num(rt_get(&kv->val, "used"), &used) == -1 ||
-		    rt_num(rt_get(&kv->val, "limit"), &limit) == -1 || !(limit > 0))
+		if (mpr_num(mpr_get(&kv->val, "used"), &used) == -1 ||
+		    mpr_num(mpr_get(&kv->val, "limit"), &limit) == -1 || !(limit > 0))
 			continue;
 		rt_thresholds(&kv->val, &warn, &crit);
 		pct = used / limit * 100.0;
-		if (rt_num(rt_get(&kv->val, "pct"), &w) == 0)
+		if (mpr_num(mpr_get(&kv->val, "pct"), &w) == 0)
 			pct = w; /* the document's own rounding */
 		cls = pct >= crit ? "crit" : pct >= warn ? "warn" : "ok";
 		w = used <= 0 ? 0 : used >= limit ? H_BAR_W : used / limit * H_BAR_W;
@@ -165,9 +165,9 @@ h_chart(struct buf *out, const msgpack_object *h, size_t hi)
 		           H_LABEL_W + H_BAR_W * crit / 100.0, y,
 		           H_LABEL_W + H_BAR_W * crit / 100.0, y + 22);
 		buf_printf(out, "<text x=\"%d\" y=\"%.0f\">", H_LABEL_W + H_BAR_W + 10, y + 15);
-		h_text(out, rt_get(&kv->val, "used"), 32, "-");
+		h_text(out, mpr_get(&kv->val, "used"), 32, "-");
 		buf_puts(out, " of ");
-		h_text(out, rt_get(&kv->val, "limit"), 32, "-");
+		h_text(out, mpr_get(&kv->val, "limit"), 32, "-");
 		buf_printf(out, " (%.1f%%)</text>\n", pct);
 		rows++;
 	}
@@ -177,41 +177,41 @@ h_chart(struct buf *out, const msgpack_object *h, size_t hi)
 static void
 h_usage_table(struct buf *out, const msgpack_object *h)
 {
-	const msgpack_object *usage = rt_get(h, "usage"), *recs = rt_get(h, "recommendations");
+	const msgpack_object *usage = mpr_get(h, "usage"), *recs = mpr_get(h, "recommendations");
 	const msgpack_object *rec;
 	size_t i;
 
-	if (rt_mapsize(usage) == 0 && rt_arrsize(recs) == 0)
+	if (mpr_mapsize(usage) == 0 && mpr_arrsize(recs) == 0)
 		return;
 	buf_puts(out, "<table class=\"usage\"><tr><th>Limit</th><th class=\"n\">Used</th>"
 	              "<th class=\"n\">Current</th><th class=\"n\">Use%</th>"
 	              "<th class=\"n\">Peak</th><th class=\"n\">Recommended</th>"
 	              "<th>Change</th></tr>\n");
-	for (i = 0; i < rt_mapsize(usage); i++) {
+	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
 		rec = rt_rec_for(recs, &kv->key);
 		buf_puts(out, "<tr>");
 		h_cell(out, &kv->key, 0);
-		h_cell(out, rt_get(&kv->val, "used"), 1);
-		h_cell(out, rt_get(&kv->val, "limit"), 1);
-		h_cell_pct(out, rt_get(&kv->val, "pct"));
-		h_cell(out, rt_get(rec, "peak"), 1);
-		h_cell(out, rt_get(rec, "recommended"), 1);
+		h_cell(out, mpr_get(&kv->val, "used"), 1);
+		h_cell(out, mpr_get(&kv->val, "limit"), 1);
+		h_cell_pct(out, mpr_get(&kv->val, "pct"));
+		h_cell(out, mpr_get(rec, "peak"), 1);
+		h_cell(out, mpr_get(rec, "recommended"), 1);
 		h_cell_change(out, rec);
 		buf_puts(out, "</tr>\n");
 	}
-	for (i = 0; i < rt_arrsize(recs) && i < RT_MAX_RECS; i++) {
+	for (i = 0; i < mpr_arrsize(recs) && i < RT_MAX_RECS; i++) {
 		rec = &recs->via.array.ptr[i];
-		if (rt_in_usage(usage, rt_get(rec, "limit")))
+		if (rt_in_usage(usage, mpr_get(rec, "limit")))
 			continue;
 		buf_puts(out, "<tr>");
-		h_cell(out, rt_get(rec, "limit"), 0);
+		h_cell(out, mpr_get(rec, "limit"), 0);
 		buf_puts(out, "<td class=\"n\">-</td>");
-		h_cell(out, rt_get(rec, "current"), 1);
+		h_cell(out, mpr_get(rec, "current"), 1);
 		buf_puts(out, "<td class=\"n\">-</td>");
-		h_cell(out, rt_get(rec, "peak"), 1);
-		h_cell(out, rt_get(rec, "recommended"), 1);
+		h_cell(out, mpr_get(rec, "peak"), 1);
+		h_cell(out, mpr_get(rec, "recommended"), 1);
 		h_cell_change(out, rec);
 		buf_puts(out, "</tr>\n");
 	}
@@ -227,26 +227,26 @@ h_findings(struct buf *out, const msgpack_object *findings)
 	if (findings == NULL)
 		return;
 	buf_puts(out, "<h3>Findings</h3>\n");
-	if (rt_arrsize(findings) == 0) {
+	if (mpr_arrsize(findings) == 0) {
 		buf_puts(out, "<p>No open findings.</p>\n");
 		return;
 	}
 	buf_puts(out, "<table class=\"findings\"><tr><th>Severity</th><th>Kind</th>"
 	              "<th>Limit</th><th>Scope</th><th>Message</th></tr>\n");
 	buf_init(&cmd, 1024);
-	for (i = 0; i < rt_arrsize(findings); i++) {
+	for (i = 0; i < mpr_arrsize(findings); i++) {
 		const msgpack_object *f = &findings->via.array.ptr[i];
 		static const char *const sev[] = {"other", "info", "warn", "crit"};
-		int r = rt_sev_rank(rt_get(f, "severity"));
+		int r = rt_sev_rank(mpr_get(f, "severity"));
 
 		buf_printf(out, "<tr class=\"f-%s\"><td>%s</td>", sev[r], r > 0 ? sev[r] : "-");
-		h_cell(out, rt_get(f, "kind"), 0);
-		h_cell(out, rt_get(f, "limit"), 0);
-		h_cell(out, rt_get(f, "scope"), 0);
+		h_cell(out, mpr_get(f, "kind"), 0);
+		h_cell(out, mpr_get(f, "limit"), 0);
+		h_cell(out, mpr_get(f, "scope"), 0);
 		buf_puts(out, "<td>");
-		h_text(out, rt_get(f, "message"), H_TEXT_MAX, "-");
+		h_text(out, mpr_get(f, "message"), H_TEXT_MAX, "-");
 		buf_reset(&cmd);
-		if (rt_get(f, "command") != NULL && rt_command(&cmd, f) == 0) {
+		if (mpr_get(f, "command") != NULL && rt_command(&cmd, f) == 0) {
 			buf_puts(out, "<br><code>");
 			h_esc(out, cmd.data, cmd.len);
 			buf_puts(out, "</code>");
@@ -263,7 +263,7 @@ h_recs(struct buf *out, const msgpack_object *recs)
 {
 	const msgpack_object *gfile[H_MAX_GROUPS];
 	int greboot[H_MAX_GROUPS];
-	size_t ng = 0, g, i, n = rt_arrsize(recs), changes = 0;
+	size_t ng = 0, g, i, n = mpr_arrsize(recs), changes = 0;
 
 	if (recs == NULL)
 		return;
@@ -271,16 +271,16 @@ h_recs(struct buf *out, const msgpack_object *recs)
 		n = RT_MAX_RECS;
 	buf_puts(out, "<h3>Recommended changes</h3>\n");
 	for (i = 0; i < n; i++) {
-		const msgpack_object *r = &recs->via.array.ptr[i], *f = rt_get(r, "file");
-		int rb = rt_true(rt_get(r, "reboot"));
+		const msgpack_object *r = &recs->via.array.ptr[i], *f = mpr_get(r, "file");
+		int rb = mpr_true(mpr_get(r, "reboot"));
 
-		if (!rt_true(rt_get(r, "needs_change")) || !rt_is_str(rt_get(r, "line")))
+		if (!mpr_true(mpr_get(r, "needs_change")) || !mpr_is_str(mpr_get(r, "line")))
 			continue;
 		changes++;
-		if (!rt_is_str(f))
+		if (!mpr_is_str(f))
 			f = NULL;
 		for (g = 0; g < ng; g++)
-			if (greboot[g] == rb && (rt_streq2(gfile[g], f) || (gfile[g] == f)))
+			if (greboot[g] == rb && (mpr_streq2(gfile[g], f) || (gfile[g] == f)))
 				break;
 		if (g == ng && ng < H_MAX_GROUPS) {
 			gfile[ng] = f;
@@ -292,7 +292,7 @@ h_recs(struct buf *out, const msgpack_object *recs)
 		return;
 	}
 	for (g = 0; g < ng; g++) {
-		int reboot = greboot[g] || rt_streq(gfile[g], "/boot/loader.conf");
+		int reboot = greboot[g] || mpr_streq(gfile[g], "/boot/loader.conf");
 
 		buf_puts(out, "<h4><code>");
 		h_text(out, gfile[g], 200, "(no file given)");
@@ -300,14 +300,14 @@ h_recs(struct buf *out, const msgpack_object *recs)
 		           reboot ? "rb" : "live",
 		           reboot ? "takes effect after a reboot" : "no reboot needed");
 		for (i = 0; i < n; i++) {
-			const msgpack_object *r = &recs->via.array.ptr[i], *f = rt_get(r, "file");
-			const msgpack_object *line = rt_get(r, "line");
+			const msgpack_object *r = &recs->via.array.ptr[i], *f = mpr_get(r, "file");
+			const msgpack_object *line = mpr_get(r, "line");
 
-			if (!rt_is_str(f))
+			if (!mpr_is_str(f))
 				f = NULL;
-			if (!rt_true(rt_get(r, "needs_change")) || !rt_is_str(line) ||
-			    rt_true(rt_get(r, "reboot")) != greboot[g] ||
-			    !(rt_streq2(gfile[g], f) || gfile[g] == f))
+			if (!mpr_true(mpr_get(r, "needs_change")) || !mpr_is_str(line) ||
+			    mpr_true(mpr_get(r, "reboot")) != greboot[g] ||
+			    !(mpr_streq2(gfile[g], f) || gfile[g] == f))
 				continue;
 			h_text(out, line, 200, "");
 			buf_puts(out, "\n");
@@ -359,7 +359,7 @@ static const char h_head[] =
 int
 render_report_html(const msgpack_object *body, struct buf *out)
 {
-	const msgpack_object *hosts = rt_get(body, "hosts");
+	const msgpack_object *hosts = mpr_get(body, "hosts");
 	size_t *idx, n, i, cnt[5] = {0, 0, 0, 0, 0};
 	static const char *const names[] = {"crit", "warn", "stale", "ok", "other"};
 	int r, first = 1;
@@ -371,13 +371,13 @@ render_report_html(const msgpack_object *body, struct buf *out)
 		return -1;
 	buf_puts(out, h_head);
 	buf_puts(out, "<h1>ipcfleet capacity report</h1>\n<p class=\"meta\">");
-	if (rt_get(body, "generated") != NULL) {
+	if (mpr_get(body, "generated") != NULL) {
 		buf_puts(out, "Generated ");
-		h_text(out, rt_get(body, "generated"), 40, "-");
+		h_text(out, mpr_get(body, "generated"), 40, "-");
 		buf_puts(out, ". ");
 	}
 	for (i = 0; i < n; i++)
-		cnt[rt_status_rank(rt_get(&hosts->via.array.ptr[i], "status"))]++;
+		cnt[rt_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
 	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
 	for (r = 0; r < 5; r++) {
 		if (cnt[r] == 0)
@@ -395,29 +395,29 @@ render_report_html(const msgpack_object *body, struct buf *out)
 		buf_puts(out, "<nav>");
 		for (i = 0; i < n; i++) {
 			buf_printf(out, "<a href=\"#host-%zu\">", i);
-			h_text(out, rt_get(&hosts->via.array.ptr[idx[i]], "host"), 128, "-");
+			h_text(out, mpr_get(&hosts->via.array.ptr[idx[i]], "host"), 128, "-");
 			buf_puts(out, "</a>");
 		}
 		buf_puts(out, "</nav>\n");
 	}
 	for (i = 0; i < n; i++) {
 		const msgpack_object *h = &hosts->via.array.ptr[idx[i]], *o;
-		const char *cls = h_status_class(rt_get(h, "status"));
+		const char *cls = h_status_class(mpr_get(h, "status"));
 
 		buf_printf(out, "<section id=\"host-%zu\">\n<h2>", i);
-		h_text(out, rt_get(h, "host"), 128, "-");
+		h_text(out, mpr_get(h, "host"), 128, "-");
 		buf_printf(out, " <span class=\"badge b-%s\">%s</span></h2>\n<p class=\"meta\">",
 		           cls, cls);
-		h_text(out, rt_get(h, "os"), 64, "unknown OS");
-		if ((o = rt_get(h, "last_seen")) != NULL) {
+		h_text(out, mpr_get(h, "os"), 64, "unknown OS");
+		if ((o = mpr_get(h, "last_seen")) != NULL) {
 			buf_puts(out, ", last seen ");
 			h_text(out, o, 40, "never");
 		}
 		buf_puts(out, "</p>\n");
 		h_chart(out, h, i);
 		h_usage_table(out, h);
-		h_findings(out, rt_get(h, "findings"));
-		h_recs(out, rt_get(h, "recommendations"));
+		h_findings(out, mpr_get(h, "findings"));
+		h_recs(out, mpr_get(h, "recommendations"));
 		buf_puts(out, "</section>\n");
 	}
 	if (n == 0)

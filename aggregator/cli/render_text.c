@@ -38,7 +38,7 @@ rt_under_command(struct rt_table *t, const msgpack_object *f)
 {
 	struct buf cmd;
 
-	if (rt_get(f, "command") == NULL)
+	if (mpr_get(f, "command") == NULL)
 		return;
 	buf_init(&cmd, 1024);
 	if (rt_command(&cmd, f) == 0)
@@ -50,12 +50,12 @@ rt_under_command(struct rt_table *t, const msgpack_object *f)
 static void
 rt_finding_summary(const msgpack_object *arr, const char *what, struct buf *out)
 {
-	size_t i, n = rt_arrsize(arr), cnt[4] = {0, 0, 0, 0};
+	size_t i, n = mpr_arrsize(arr), cnt[4] = {0, 0, 0, 0};
 	static const char *const names[] = {"other", "info", "warn", "crit"};
 	int r, first = 1;
 
 	for (i = 0; i < n; i++)
-		cnt[rt_sev_rank(rt_get(&arr->via.array.ptr[i], "severity"))]++;
+		cnt[rt_sev_rank(mpr_get(&arr->via.array.ptr[i], "severity"))]++;
 	buf_printf(out, "%zu %s%s:", n, what, n == 1 ? "" : "s");
 	for (r = 3; r >= 0; r--) {
 		if (cnt[r] == 0)
@@ -72,17 +72,17 @@ rt_findings_rows(struct rt_table *t, const msgpack_object *arr, int host)
 {
 	size_t i;
 
-	for (i = 0; i < rt_arrsize(arr); i++) {
+	for (i = 0; i < mpr_arrsize(arr); i++) {
 		const msgpack_object *f = &arr->via.array.ptr[i];
 
 		rt_row(t);
-		rt_cell_sev(t, rt_get(f, "severity"));
+		rt_cell_sev(t, mpr_get(f, "severity"));
 		if (host)
-			rt_cell_mp(t, rt_get(f, "host"));
-		rt_cell_mp(t, rt_get(f, "kind"));
-		rt_cell_mp(t, rt_get(f, "limit"));
-		rt_cell_mp(t, rt_get(f, "scope"));
-		rt_cell_mp(t, rt_get(f, "message"));
+			rt_cell_mp(t, mpr_get(f, "host"));
+		rt_cell_mp(t, mpr_get(f, "kind"));
+		rt_cell_mp(t, mpr_get(f, "limit"));
+		rt_cell_mp(t, mpr_get(f, "scope"));
+		rt_cell_mp(t, mpr_get(f, "message"));
 		rt_under_command(t, f);
 	}
 }
@@ -113,17 +113,17 @@ render_alerts(const msgpack_object *body, struct buf *out)
 static void
 rt_cell_owner(struct rt_table *t, const msgpack_object *row)
 {
-	const msgpack_object *uid = rt_get(row, "uid"), *owner = rt_get(row, "owner");
+	const msgpack_object *uid = mpr_get(row, "uid"), *owner = mpr_get(row, "owner");
 	struct buf b;
 	uint64_t u;
 	int have = 0;
 
 	buf_init(&b, 1024);
-	if (rt_u64(uid, &u) == 0) {
+	if (mpr_u64(uid, &u) == 0) {
 		buf_printf(&b, "%" PRIu64, u);
 		have = 1;
 	}
-	if (rt_is_str(owner) && owner->via.str.size > 0) {
+	if (mpr_is_str(owner) && owner->via.str.size > 0) {
 		if (have)
 			buf_puts(&b, " ");
 		rt_clean(&b, owner->via.str.ptr, owner->via.str.size, 64);
@@ -153,13 +153,13 @@ render_top(const msgpack_object *body, struct buf *out)
 		const msgpack_object *row = &body->via.array.ptr[i];
 
 		rt_row(&t);
-		rt_cell_mp(&t, rt_get(row, "host"));
-		rt_cell_mp(&t, rt_get(row, "scope"));
+		rt_cell_mp(&t, mpr_get(row, "host"));
+		rt_cell_mp(&t, mpr_get(row, "scope"));
 		rt_cell_owner(&t, row);
-		rt_cell_mp(&t, rt_get(row, "limit"));
-		rt_cell_mp(&t, rt_get(row, "held"));
-		rt_cell_mp(&t, rt_get(row, "limit_value"));
-		rt_cell_pct(&t, rt_get(row, "pct"));
+		rt_cell_mp(&t, mpr_get(row, "limit"));
+		rt_cell_mp(&t, mpr_get(row, "held"));
+		rt_cell_mp(&t, mpr_get(row, "limit_value"));
+		rt_cell_pct(&t, mpr_get(row, "pct"));
 	}
 	rc = rt_print(&t, out, 0);
 	rt_free(&t);
@@ -170,9 +170,9 @@ render_top(const msgpack_object *body, struct buf *out)
 static int
 rt_orphan_row(const msgpack_object *f)
 {
-	const msgpack_object *kind = rt_get(f, "kind");
+	const msgpack_object *kind = mpr_get(f, "kind");
 
-	return f->type == MSGPACK_OBJECT_MAP && (kind == NULL || rt_streq(kind, "orphan"));
+	return f->type == MSGPACK_OBJECT_MAP && (kind == NULL || mpr_streq(kind, "orphan"));
 }
 
 int
@@ -204,13 +204,13 @@ render_orphans(const msgpack_object *body, struct buf *out)
 		if (!rt_orphan_row(f))
 			continue;
 		rt_row(&t);
-		rt_cell_mp(&t, rt_get(f, "host"));
-		rt_cell_mp(&t, rt_get(f, "scope"));
-		rt_cell_mp(&t, rt_get(f, "type"));
-		rt_cell_mp(&t, rt_get(f, "id"));
+		rt_cell_mp(&t, mpr_get(f, "host"));
+		rt_cell_mp(&t, mpr_get(f, "scope"));
+		rt_cell_mp(&t, mpr_get(f, "type"));
+		rt_cell_mp(&t, mpr_get(f, "id"));
 		rt_cell_owner(&t, f);
 		buf_reset(&age);
-		if (rt_u64(rt_get(f, "age"), &secs) == 0) {
+		if (mpr_u64(mpr_get(f, "age"), &secs) == 0) {
 			rt_age(&age, secs);
 			rt_cell(&t, buf_cstr(&age) != NULL ? age.data : "-");
 		} else
@@ -291,16 +291,16 @@ render_trend_text(const msgpack_object *body, enum render_scale scale, struct bu
 	size_t i, n, bars, per;
 	int rollup = 0, use_limit;
 
-	points = rt_get(body, "points");
+	points = mpr_get(body, "points");
 	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || points == NULL ||
 	    points->type != MSGPACK_OBJECT_ARRAY)
 		return -1;
 	n = points->via.array.size;
 	if (n > RT_MAX_POINTS)
 		return -1;
-	rt_clean_mp(out, rt_get(body, "host"), 128, "-");
+	rt_clean_mp(out, mpr_get(body, "host"), 128, "-");
 	buf_puts(out, " ");
-	rt_clean_mp(out, rt_get(body, "limit"), 64, "-");
+	rt_clean_mp(out, mpr_get(body, "limit"), 64, "-");
 	if (n == 0) {
 		buf_puts(out, ": no samples in this range\n");
 		return buf_failed(out) ? -1 : 0;
@@ -311,37 +311,37 @@ render_trend_text(const msgpack_object *body, enum render_scale scale, struct bu
 		const msgpack_object *hi, *lo;
 
 		p = &points->via.array.ptr[i];
-		if (rt_get(p, "min") != NULL || rt_get(p, "max") != NULL ||
-		    rt_get(p, "mean") != NULL)
+		if (mpr_get(p, "min") != NULL || mpr_get(p, "max") != NULL ||
+		    mpr_get(p, "mean") != NULL)
 			rollup = 1;
-		if (rt_is_str(rt_get(p, "t"))) {
+		if (mpr_is_str(mpr_get(p, "t"))) {
 			if (first_t == NULL)
-				first_t = rt_get(p, "t");
-			last_t = rt_get(p, "t");
+				first_t = mpr_get(p, "t");
+			last_t = mpr_get(p, "t");
 		}
 		/* a bar shows the peak: the max of a rollup bucket, else the sample */
-		hi = rt_get(p, "max");
-		if (rt_num(hi, &x) == -1)
-			hi = rt_get(p, "used");
-		lo = rt_get(p, "min");
-		if (rt_num(lo, &x) == -1)
-			lo = rt_get(p, "used");
+		hi = mpr_get(p, "max");
+		if (mpr_num(hi, &x) == -1)
+			hi = mpr_get(p, "used");
+		lo = mpr_get(p, "min");
+		if (mpr_num(lo, &x) == -1)
+			lo = mpr_get(p, "used");
 		v[i] = NAN;
-		if (rt_num(hi, &x) == 0) {
+		if (mpr_num(hi, &x) == 0) {
 			v[i] = x;
 			if (omax == NULL || x > vmax) {
 				vmax = x;
 				omax = hi;
 			}
 		}
-		if (rt_num(lo, &x) == 0 && (omin == NULL || x < vmin)) {
+		if (mpr_num(lo, &x) == 0 && (omin == NULL || x < vmin)) {
 			vmin = x;
 			omin = lo;
 		}
-		if (rt_num(rt_get(p, "used"), &x) == 0)
-			olast = rt_get(p, "used");
-		if (rt_num(rt_get(p, "limit"), &l) == 0) {
-			olimit = rt_get(p, "limit");
+		if (mpr_num(mpr_get(p, "used"), &x) == 0)
+			olast = mpr_get(p, "used");
+		if (mpr_num(mpr_get(p, "limit"), &l) == 0) {
+			olimit = mpr_get(p, "limit");
 			lim = l;
 			if (lmin == NULL || l < lminv) {
 				lmin = olimit;
@@ -388,7 +388,7 @@ render_trend_text(const msgpack_object *body, enum render_scale scale, struct bu
 		rt_number(out, lmax);
 		buf_puts(out, ")");
 	}
-	if (olast != NULL && lim > 0 && rt_num(olast, &x) == 0)
+	if (olast != NULL && lim > 0 && mpr_num(olast, &x) == 0)
 		buf_printf(out, "  (last is %.1f%% of the limit)", x / lim * 100.0);
 	buf_puts(out, "\n  bars: 0 to ");
 	if (use_limit)
@@ -413,9 +413,9 @@ rt_cell_change(struct rt_table *t, const msgpack_object *rec)
 {
 	if (rec == NULL)
 		rt_cell(t, "-");
-	else if (!rt_true(rt_get(rec, "needs_change")))
+	else if (!mpr_true(mpr_get(rec, "needs_change")))
 		rt_cell(t, "no");
-	else if (rt_true(rt_get(rec, "reboot")))
+	else if (mpr_true(mpr_get(rec, "reboot")))
 		rt_cell(t, "yes, reboot");
 	else
 		rt_cell(t, "yes");
@@ -426,38 +426,38 @@ rt_report_usage(const msgpack_object *h, struct buf *out)
 {
 	static const char *const hdr[] = {"LIMIT", ">USED",        ">CURRENT", ">USE%",
 	                                  ">PEAK", ">RECOMMENDED", "CHANGE"};
-	const msgpack_object *usage = rt_get(h, "usage"), *recs = rt_get(h, "recommendations");
+	const msgpack_object *usage = mpr_get(h, "usage"), *recs = mpr_get(h, "recommendations");
 	const msgpack_object *rec;
 	struct rt_table t;
 	size_t i;
 	int rc;
 
 	rt_init(&t, hdr, NELEM(hdr));
-	for (i = 0; i < rt_mapsize(usage); i++) {
+	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
 		rec = rt_rec_for(recs, &kv->key);
 		rt_row(&t);
 		rt_cell_mp(&t, &kv->key);
-		rt_cell_mp(&t, rt_get(&kv->val, "used"));
-		rt_cell_mp(&t, rt_get(&kv->val, "limit"));
-		rt_cell_pct(&t, rt_get(&kv->val, "pct"));
-		rt_cell_mp(&t, rt_get(rec, "peak"));
-		rt_cell_mp(&t, rt_get(rec, "recommended"));
+		rt_cell_mp(&t, mpr_get(&kv->val, "used"));
+		rt_cell_mp(&t, mpr_get(&kv->val, "limit"));
+		rt_cell_pct(&t, mpr_get(&kv->val, "pct"));
+		rt_cell_mp(&t, mpr_get(rec, "peak"));
+		rt_cell_mp(&t, mpr_get(rec, "recommended"));
 		rt_cell_change(&t, rec);
 	}
 	/* limits recommended on but not counted (semmsl, shmmax, ...) */
-	for (i = 0; i < rt_arrsize(recs) && i < RT_MAX_RECS; i++) {
+	for (i = 0; i < mpr_arrsize(recs) && i < RT_MAX_RECS; i++) {
 		rec = &recs->via.array.ptr[i];
-		if (rt_in_usage(usage, rt_get(rec, "limit")))
+		if (rt_in_usage(usage, mpr_get(rec, "limit")))
 			continue;
 		rt_row(&t);
-		rt_cell_mp(&t, rt_get(rec, "limit"));
+		rt_cell_mp(&t, mpr_get(rec, "limit"));
 		rt_cell(&t, "-");
-		rt_cell_mp(&t, rt_get(rec, "current"));
+		rt_cell_mp(&t, mpr_get(rec, "current"));
 		rt_cell(&t, "-");
-		rt_cell_mp(&t, rt_get(rec, "peak"));
-		rt_cell_mp(&t, rt_get(rec, "recommended"));
+		rt_cell_mp(&t, mpr_get(rec, "peak"));
+		rt_cell_mp(&t, mpr_get(rec, "recommended"));
 		rt_cell_change(&t, rec);
 	}
 	rc = t.nrows > 0 ? rt_print(&t, out, 2) : 0;
@@ -471,7 +471,7 @@ rt_safe_path(const msgpack_object *f)
 {
 	size_t i;
 
-	if (!rt_is_str(f) || f->via.str.size == 0 || f->via.str.size > 200 ||
+	if (!mpr_is_str(f) || f->via.str.size == 0 || f->via.str.size > 200 ||
 	    f->via.str.ptr[0] != '/')
 		return 0;
 	for (i = 0; i < f->via.str.size; i++) {
@@ -488,11 +488,11 @@ rt_safe_path(const msgpack_object *f)
 static void
 rt_apply_hint(const msgpack_object *file, int reboot, struct buf *out)
 {
-	if (reboot || rt_streq(file, "/boot/loader.conf")) {
+	if (reboot || mpr_streq(file, "/boot/loader.conf")) {
 		buf_puts(out, " (takes effect after a reboot)");
 		return;
 	}
-	if (rt_streq(file, "/etc/sysctl.conf")) {
+	if (mpr_streq(file, "/etc/sysctl.conf")) {
 		buf_puts(out, " (no reboot: apply now with sysctl -f /etc/sysctl.conf)");
 		return;
 	}
@@ -515,24 +515,24 @@ rt_report_recs(const msgpack_object *recs, struct buf *out, size_t indent)
 {
 	const msgpack_object *gfile[RT_MAX_GROUPS];
 	int greboot[RT_MAX_GROUPS];
-	size_t ng = 0, g, i, n = rt_arrsize(recs), changes = 0;
+	size_t ng = 0, g, i, n = mpr_arrsize(recs), changes = 0;
 	const char *pad = indent >= 4 ? "    " : "  ";
 
 	if (n > RT_MAX_RECS)
 		n = RT_MAX_RECS;
 	for (i = 0; i < n; i++) {
-		const msgpack_object *r = &recs->via.array.ptr[i], *f = rt_get(r, "file");
-		int rb = rt_true(rt_get(r, "reboot"));
+		const msgpack_object *r = &recs->via.array.ptr[i], *f = mpr_get(r, "file");
+		int rb = mpr_true(mpr_get(r, "reboot"));
 
-		if (!rt_true(rt_get(r, "needs_change")) || !rt_is_str(rt_get(r, "line")))
+		if (!mpr_true(mpr_get(r, "needs_change")) || !mpr_is_str(mpr_get(r, "line")))
 			continue;
 		changes++;
 		for (g = 0; g < ng; g++)
 			if (greboot[g] == rb &&
-			    (rt_streq2(gfile[g], f) || (gfile[g] == NULL && f == NULL)))
+			    (mpr_streq2(gfile[g], f) || (gfile[g] == NULL && f == NULL)))
 				break;
 		if (g == ng && ng < RT_MAX_GROUPS) {
-			gfile[ng] = rt_is_str(f) ? f : NULL;
+			gfile[ng] = mpr_is_str(f) ? f : NULL;
 			greboot[ng++] = rb;
 		}
 	}
@@ -547,12 +547,12 @@ rt_report_recs(const msgpack_object *recs, struct buf *out, size_t indent)
 		rt_apply_hint(gfile[g], greboot[g], out);
 		buf_puts(out, ":\n");
 		for (i = 0; i < n; i++) {
-			const msgpack_object *r = &recs->via.array.ptr[i], *f = rt_get(r, "file");
-			const msgpack_object *line = rt_get(r, "line");
+			const msgpack_object *r = &recs->via.array.ptr[i], *f = mpr_get(r, "file");
+			const msgpack_object *line = mpr_get(r, "line");
 
-			if (!rt_true(rt_get(r, "needs_change")) || !rt_is_str(line) ||
-			    rt_true(rt_get(r, "reboot")) != greboot[g] ||
-			    !(rt_streq2(gfile[g], f) || (gfile[g] == NULL && !rt_is_str(f))))
+			if (!mpr_true(mpr_get(r, "needs_change")) || !mpr_is_str(line) ||
+			    mpr_true(mpr_get(r, "reboot")) != greboot[g] ||
+			    !(mpr_streq2(gfile[g], f) || (gfile[g] == NULL && !mpr_is_str(f))))
 				continue;
 			buf_printf(out, "%s    ", pad);
 			rt_clean(out, line->via.str.ptr, line->via.str.size, 200);
@@ -566,13 +566,13 @@ rt_report_host(const msgpack_object *h, struct buf *out)
 {
 	static const char *const fhdr[] = {"SEVERITY", "KIND", "LIMIT", "SCOPE", "MESSAGE"};
 	static const char *const upper[] = {"CRIT", "WARN", "STALE", "OK"};
-	const msgpack_object *status = rt_get(h, "status"), *findings = rt_get(h, "findings");
-	const msgpack_object *recs = rt_get(h, "recommendations"), *o;
+	const msgpack_object *status = mpr_get(h, "status"), *findings = mpr_get(h, "findings");
+	const msgpack_object *recs = mpr_get(h, "recommendations"), *o;
 	struct rt_table t;
 	int rc = 0;
 
-	rt_clean_mp(out, rt_get(h, "host"), 128, "-");
-	if (rt_is_str(o = rt_get(h, "os")) && o->via.str.size > 0) {
+	rt_clean_mp(out, mpr_get(h, "host"), 128, "-");
+	if (mpr_is_str(o = mpr_get(h, "os")) && o->via.str.size > 0) {
 		buf_puts(out, " (");
 		rt_clean_mp(out, o, 64, "-");
 		buf_puts(out, ")");
@@ -582,14 +582,14 @@ rt_report_host(const msgpack_object *h, struct buf *out)
 		buf_puts(out, upper[rt_status_rank(status)]);
 	else
 		rt_clean_mp(out, status, 32, "status unknown");
-	if ((o = rt_get(h, "last_seen")) != NULL) {
+	if ((o = mpr_get(h, "last_seen")) != NULL) {
 		buf_puts(out, ", last seen ");
 		rt_clean_mp(out, o, 40, "never");
 	}
 	buf_puts(out, "\n");
 	if (rt_report_usage(h, out) == -1)
 		return -1;
-	if (rt_arrsize(findings) > 0) {
+	if (mpr_arrsize(findings) > 0) {
 		buf_puts(out, "  Findings:\n");
 		rt_init(&t, fhdr, NELEM(fhdr));
 		rt_findings_rows(&t, findings, 0);
@@ -605,7 +605,7 @@ rt_report_host(const msgpack_object *h, struct buf *out)
 int
 render_report_text(const msgpack_object *body, struct buf *out)
 {
-	const msgpack_object *hosts = rt_get(body, "hosts");
+	const msgpack_object *hosts = mpr_get(body, "hosts");
 	size_t *idx, n, i, cnt[5] = {0, 0, 0, 0, 0};
 	static const char *const names[] = {"crit", "warn", "stale", "ok", "other"};
 	int r, first = 1, rc = 0;
@@ -614,15 +614,15 @@ render_report_text(const msgpack_object *body, struct buf *out)
 	    hosts->type != MSGPACK_OBJECT_ARRAY)
 		return -1;
 	buf_puts(out, "ipcfleet capacity report");
-	if (rt_get(body, "generated") != NULL) {
+	if (mpr_get(body, "generated") != NULL) {
 		buf_puts(out, ", generated ");
-		rt_clean_mp(out, rt_get(body, "generated"), 40, "-");
+		rt_clean_mp(out, mpr_get(body, "generated"), 40, "-");
 	}
 	buf_puts(out, "\n");
 	if ((idx = rt_hosts_worst_first(hosts, &n)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		cnt[rt_status_rank(rt_get(&hosts->via.array.ptr[i], "status"))]++;
+		cnt[rt_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
 	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
 	for (r = 0; r < 5; r++) {
 		if (cnt[r] == 0)

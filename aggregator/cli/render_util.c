@@ -18,51 +18,17 @@
 #define RT_CELL_MAX 400    /* bytes of one table cell; longer text is cut */
 #define RT_MAXROWS  200000 /* rows of one table */
 
-const msgpack_object *
-rt_get(const msgpack_object *m, const char *k)
-{
-	size_t klen = strlen(k);
-	uint32_t i;
 
-	if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *key = &m->via.map.ptr[i].key;
 
-		if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == klen &&
-		    (klen == 0 || memcmp(key->via.str.ptr, k, klen) == 0))
-			return &m->via.map.ptr[i].val;
-	}
-	return NULL;
-}
 
-size_t
-rt_arrsize(const msgpack_object *o)
-{
-	return o != NULL && o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : 0;
-}
-
-size_t
-rt_mapsize(const msgpack_object *o)
-{
-	return o != NULL && o->type == MSGPACK_OBJECT_MAP ? o->via.map.size : 0;
-}
-
-int
-rt_streq2(const msgpack_object *a, const msgpack_object *b)
-{
-	return rt_is_str(a) && rt_is_str(b) && a->via.str.size == b->via.str.size &&
-	       (a->via.str.size == 0 ||
-	        memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0);
-}
 
 const msgpack_object *
 rt_rec_for(const msgpack_object *recs, const msgpack_object *key)
 {
 	size_t i;
 
-	for (i = 0; i < rt_arrsize(recs) && i < RT_MAX_RECS; i++)
-		if (rt_streq2(rt_get(&recs->via.array.ptr[i], "limit"), key))
+	for (i = 0; i < mpr_arrsize(recs) && i < RT_MAX_RECS; i++)
+		if (mpr_streq2(mpr_get(&recs->via.array.ptr[i], "limit"), key))
 			return &recs->via.array.ptr[i];
 	return NULL;
 }
@@ -72,73 +38,25 @@ rt_in_usage(const msgpack_object *usage, const msgpack_object *key)
 {
 	size_t i;
 
-	for (i = 0; i < rt_mapsize(usage); i++)
-		if (rt_streq2(&usage->via.map.ptr[i].key, key))
+	for (i = 0; i < mpr_mapsize(usage); i++)
+		if (mpr_streq2(&usage->via.map.ptr[i].key, key))
 			return 1;
 	return 0;
 }
 
-int
-rt_is_str(const msgpack_object *o)
-{
-	return o != NULL && o->type == MSGPACK_OBJECT_STR;
-}
 
-int
-rt_streq(const msgpack_object *o, const char *s)
-{
-	size_t n = strlen(s);
 
-	return rt_is_str(o) && o->via.str.size == n &&
-	       (n == 0 || memcmp(o->via.str.ptr, s, n) == 0);
-}
 
-int
-rt_u64(const msgpack_object *o, uint64_t *v)
-{
-	if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return -1;
-	*v = o->via.u64;
-	return 0;
-}
 
-int
-rt_num(const msgpack_object *o, double *v)
-{
-	if (o == NULL)
-		return -1;
-	switch (o->type) {
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*v = (double)o->via.u64;
-		return 0;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*v = (double)o->via.i64;
-		return 0;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		if (!isfinite(o->via.f64))
-			return -1;
-		*v = o->via.f64;
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-int
-rt_true(const msgpack_object *o)
-{
-	return o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
-}
 
 int
 rt_sev_rank(const msgpack_object *sev)
 {
-	if (rt_streq(sev, "crit"))
+	if (mpr_streq(sev, "crit"))
 		return 3;
-	if (rt_streq(sev, "warn"))
+	if (mpr_streq(sev, "warn"))
 		return 2;
-	if (rt_streq(sev, "info"))
+	if (mpr_streq(sev, "info"))
 		return 1;
 	return 0;
 }
@@ -146,13 +64,13 @@ rt_sev_rank(const msgpack_object *sev)
 int
 rt_status_rank(const msgpack_object *status)
 {
-	if (rt_streq(status, "crit"))
+	if (mpr_streq(status, "crit"))
 		return 0;
-	if (rt_streq(status, "warn"))
+	if (mpr_streq(status, "warn"))
 		return 1;
-	if (rt_streq(status, "stale"))
+	if (mpr_streq(status, "stale"))
 		return 2;
-	if (rt_streq(status, "ok"))
+	if (mpr_streq(status, "ok"))
 		return 3;
 	return 4;
 }
@@ -165,7 +83,7 @@ rt_thresholds(const msgpack_object *item, double *warn, double *crit)
 	*warn = RENDER_WARN_PCT;
 	*crit = RENDER_CRIT_PCT;
 	/* both or neither, each in (0, 100], warn not above crit */
-	if (rt_num(rt_get(item, "warn"), &w) == 0 && rt_num(rt_get(item, "crit"), &c) == 0 &&
+	if (mpr_num(mpr_get(item, "warn"), &w) == 0 && mpr_num(mpr_get(item, "crit"), &c) == 0 &&
 	    w > 0 && w <= 100 && c > 0 && c <= 100 && w <= c) {
 		*warn = w;
 		*crit = c;
@@ -299,12 +217,12 @@ rt_cmd_char(unsigned char c)
 int
 rt_command(struct buf *out, const msgpack_object *f)
 {
-	const msgpack_object *cmd = rt_get(f, "command"), *type = rt_get(f, "type");
-	const msgpack_object *id = rt_get(f, "id");
+	const msgpack_object *cmd = mpr_get(f, "command"), *type = mpr_get(f, "type");
+	const msgpack_object *id = mpr_get(f, "id");
 	const char *flag = NULL;
 	size_t i;
 
-	if (rt_is_str(cmd) && cmd->via.str.size > 0 && cmd->via.str.size <= 200 &&
+	if (mpr_is_str(cmd) && cmd->via.str.size > 0 && cmd->via.str.size <= 200 &&
 	    cmd->via.str.ptr[0] != '-' && cmd->via.str.ptr[0] != ' ') {
 		for (i = 0; i < cmd->via.str.size; i++)
 			if (!rt_cmd_char((unsigned char)cmd->via.str.ptr[i]))
@@ -314,11 +232,11 @@ rt_command(struct buf *out, const msgpack_object *f)
 			return 0;
 		}
 	}
-	if (rt_streq(type, "shm"))
+	if (mpr_streq(type, "shm"))
 		flag = "-m";
-	else if (rt_streq(type, "sem"))
+	else if (mpr_streq(type, "sem"))
 		flag = "-s";
-	else if (rt_streq(type, "msg"))
+	else if (mpr_streq(type, "msg"))
 		flag = "-q";
 	if (flag == NULL || id == NULL)
 		return -1;
@@ -457,7 +375,7 @@ rt_cell_pct(struct rt_table *t, const msgpack_object *o)
 {
 	double v;
 
-	if (rt_num(o, &v) == 0)
+	if (mpr_num(o, &v) == 0)
 		rt_cellf(t, "%.1f%%", v);
 	else
 		rt_cell(t, "-");
@@ -615,7 +533,7 @@ size_t *
 rt_hosts_worst_first(const msgpack_object *hosts, size_t *n)
 {
 	struct rt_rank *rk;
-	size_t *idx, i, cnt = rt_arrsize(hosts);
+	size_t *idx, i, cnt = mpr_arrsize(hosts);
 
 	*n = 0;
 	if ((idx = calloc(cnt ? cnt : 1, sizeof(*idx))) == NULL)
@@ -626,7 +544,7 @@ rt_hosts_worst_first(const msgpack_object *hosts, size_t *n)
 	}
 	for (i = 0; i < cnt; i++) {
 		rk[i].i = i;
-		rk[i].rank = rt_status_rank(rt_get(&hosts->via.array.ptr[i], "status"));
+		rk[i].rank = rt_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"));
 	}
 	qsort(rk, cnt, sizeof(*rk), rt_rank_cmp);
 	for (i = 0; i < cnt; i++)
