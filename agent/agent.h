@@ -25,12 +25,12 @@ struct agent_config {
 	char cert[CFG_PATH_MAX];
 	char key[CFG_PATH_MAX];
 	char ca[CFG_PATH_MAX];
-	uint64_t interval;       /* seconds */
+	uint64_t interval; /* seconds */
 	char spool[CFG_PATH_MAX];
 	uint64_t spool_max;      /* bytes */
 	uint64_t orphan_min_age; /* seconds */
 	char source[CFG_STR_MAX];
-	uint64_t timeout;        /* seconds, each network operation */
+	uint64_t timeout; /* seconds, each network operation */
 	uint64_t tls12;
 };
 
@@ -91,15 +91,15 @@ struct sender {
 	SSL_CTX *ctx;
 	struct client cl;
 	int connected;
-	size_t server_idx; /* which entry of cfg->server we use */
-	struct msg_hello hello; /* sent on every connect, with the clock then */
+	size_t server_idx;                 /* which entry of cfg->server we use */
+	struct msg_hello hello;            /* sent on every connect, with the clock then */
 	const volatile sig_atomic_t *stop; /* when set, return between frames */
-	unsigned failures;  /* consecutive failed attempts */
-	uint64_t backoff_ms; /* the current backoff cap, 0 when not failing */
+	unsigned failures;                 /* consecutive failed attempts */
+	uint64_t backoff_ms;               /* the current backoff cap, 0 when not failing */
 };
 
 int sender_init(struct sender *sd, const struct agent_config *cfg, SSL_CTX *ctx,
-		const struct msg_hello *hello, const volatile sig_atomic_t *stop);
+                const struct msg_hello *hello, const volatile sig_atomic_t *stop);
 void sender_free(struct sender *sd);
 /*
  * Sends one window of the oldest spooled snapshots, in order, removing each

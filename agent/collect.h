@@ -39,7 +39,7 @@ struct collect_warnings {
 	char v[COLLECT_MAX_WARN][MODEL_TEXT_MAX];
 };
 void collect_warn(struct collect_warnings *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * The processes a collector saw, for orphan detection: which pids live,
@@ -77,7 +77,7 @@ int source_parse(const char *spec, struct source *src, char *err, size_t errlen)
  * host's IPC namespace).
  */
 int collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
-	    struct collect_warnings *w, char *err, size_t errlen);
+            struct collect_warnings *w, char *err, size_t errlen);
 
 /*
  * collect_linux.c: root is "" for the live system, else a directory.  On the
@@ -86,10 +86,10 @@ int collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
  * (live) or ROOT/etc/passwd.
  */
 int collect_linux(const char *root, struct snapshot *s, struct proc_table *pt,
-		  struct collect_warnings *w, char *err, size_t errlen);
+                  struct collect_warnings *w, char *err, size_t errlen);
 /* Reads ROOT/proc/sysvipc/{shm,sem,msg} into scope; -1 with err when unusable. */
 int procfs_read_objects(const char *root, struct snapshot *s, uint32_t scope,
-			struct collect_warnings *w, char *err, size_t errlen);
+                        struct collect_warnings *w, char *err, size_t errlen);
 /*
  * The user name of uid in passwd text ("name:x:uid:..." lines): 0 with name
  * copied to out, -1 when absent or not usable as an owner (longer than
@@ -112,7 +112,7 @@ void linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_pat
  * Returns 0 (problems are warnings); -1 with err only when out of memory.
  */
 int collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w, char *err,
-	       size_t errlen);
+               size_t errlen);
 /*
  * What a process's /proc/PID/cgroup text says it runs in: "docker:ID12",
  * "podman:ID12", "lxc:NAME", "k8s:ID12" (containers: returns 1) or
@@ -123,13 +123,13 @@ int ns_cgroup_label(const char *cgroup, char *out, size_t outlen);
 /* The parsers behind it, exposed for unit tests and fuzzing: text is one
  * whole /proc/sysvipc file, NUL-terminated. */
 int procfs_parse_shm(const char *text, struct snapshot *s, uint32_t scope,
-		     struct collect_warnings *w);
+                     struct collect_warnings *w);
 int procfs_parse_sem(const char *text, struct snapshot *s, uint32_t scope,
-		     struct collect_warnings *w);
+                     struct collect_warnings *w);
 int procfs_parse_msg(const char *text, struct snapshot *s, uint32_t scope,
-		     struct collect_warnings *w);
+                     struct collect_warnings *w);
 /* Reads root/proc/sys/kernel/{shmmax,shmall,shmmni,sem,msgmax,msgmnb,msgmni,...}. */
 int procfs_read_limits(const char *root, struct ipc_limits *l, struct collect_warnings *w,
-		       char *err, size_t errlen);
+                       char *err, size_t errlen);
 
 #endif

@@ -35,20 +35,20 @@
 
 #define OFF(f) offsetof(struct agent_config, f)
 static const struct cfg_key agent_schema[] = {
-	{"agent", "server", CFG_HOSTPORT_LIST, OFF(server), 0, 0, NULL, "aggregators, in order"},
-	{"agent", "cert", CFG_PATH, OFF(cert), 0, 0, NULL, "this host's certificate; CN = name"},
-	{"agent", "key", CFG_PATH, OFF(key), 0, 0, NULL, "its private key (mode 0600)"},
-	{"agent", "ca", CFG_PATH, OFF(ca), 0, 0, NULL, "CA of the aggregator's certificate"},
-	{"agent", "interval", CFG_DURATION, OFF(interval), 1, 86400, NULL, "between snapshots"},
-	{"agent", "spool", CFG_PATH, OFF(spool), 0, 0, NULL, "undelivered snapshots wait here"},
-	{"agent", "spool_max", CFG_SIZE, OFF(spool_max), 64 * 1024, UINT64_MAX, NULL,
-	 "spool size; the oldest are dropped beyond it"},
-	{"agent", "orphan_min_age", CFG_DURATION, OFF(orphan_min_age), 0, 86400 * 365, NULL,
-	 "younger objects are never orphans"},
-	{"agent", "source", CFG_STRING, OFF(source), 0, 0, NULL, "what to read (see --source)"},
-	{"agent", "timeout", CFG_DURATION, OFF(timeout), 1, 600, NULL, "per network operation"},
-	{"agent", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also allow TLS 1.2"},
-	{NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+    {"agent", "server", CFG_HOSTPORT_LIST, OFF(server), 0, 0, NULL, "aggregators, in order"},
+    {"agent", "cert", CFG_PATH, OFF(cert), 0, 0, NULL, "this host's certificate; CN = name"},
+    {"agent", "key", CFG_PATH, OFF(key), 0, 0, NULL, "its private key (mode 0600)"},
+    {"agent", "ca", CFG_PATH, OFF(ca), 0, 0, NULL, "CA of the aggregator's certificate"},
+    {"agent", "interval", CFG_DURATION, OFF(interval), 1, 86400, NULL, "between snapshots"},
+    {"agent", "spool", CFG_PATH, OFF(spool), 0, 0, NULL, "undelivered snapshots wait here"},
+    {"agent", "spool_max", CFG_SIZE, OFF(spool_max), 64 * 1024, UINT64_MAX, NULL,
+     "spool size; the oldest are dropped beyond it"},
+    {"agent", "orphan_min_age", CFG_DURATION, OFF(orphan_min_age), 0, 86400 * 365, NULL,
+     "younger objects are never orphans"},
+    {"agent", "source", CFG_STRING, OFF(source), 0, 0, NULL, "what to read (see --source)"},
+    {"agent", "timeout", CFG_DURATION, OFF(timeout), 1, 600, NULL, "per network operation"},
+    {"agent", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also allow TLS 1.2"},
+    {NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 static void
@@ -77,34 +77,35 @@ on_signal(int sig)
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: ipcfleet-agent [-c FILE] [--source SPEC] [--once | --print [--json]] [-v]\n"
-		"\n"
-		"Snapshots this host's System V IPC limits and objects and delivers them to\n"
-		"ipcfleet-aggregator over mutual TLS.\n"
-		"\n"
-		"  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
-		"      --once          take one snapshot, deliver it and whatever is spooled;\n"
-		"                      exit 0 once acknowledged, else keep it spooled, exit 1\n"
-		"      --print         print this host's limits, usage and objects, then exit\n"
-		"                      (no configuration or network needed)\n"
-		"      --json          with --print: JSON, as `ipcfleet host NAME --json`\n"
-		"      --source SPEC   what to read:\n"
-		"                        auto                  the running system (default)\n"
-		"                        linux                 /proc\n"
-		"                        linux-root:DIR        DIR/proc/sysvipc, DIR/proc/sys/kernel\n"
-		"                        freebsd               sysctl, ipcs, jls (FreeBSD)\n"
-		"                        freebsd-capture:DIR   a capture from ipcfleet-capture\n"
-		"  -t, --test          check the configuration and certificates, then exit\n"
-		"  -v, --verbose       log every delivery\n"
-		"  -h, --help          this help\n"
-		"      --version       print the version\n"
-		"\n"
-		"Examples:\n"
-		"  ipcfleet-agent --print                  what is this host using right now?\n"
-		"  ipcfleet-agent -c agent.conf --once     push one snapshot (cron, tests)\n"
-		"  ipcfleet-agent -c agent.conf            run: one snapshot per interval\n"
-		"Signals: SIGTERM stops after the current write; SIGHUP reloads configuration.\n");
+	fprintf(
+	    fp,
+	    "usage: ipcfleet-agent [-c FILE] [--source SPEC] [--once | --print [--json]] [-v]\n"
+	    "\n"
+	    "Snapshots this host's System V IPC limits and objects and delivers them to\n"
+	    "ipcfleet-aggregator over mutual TLS.\n"
+	    "\n"
+	    "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
+	    "      --once          take one snapshot, deliver it and whatever is spooled;\n"
+	    "                      exit 0 once acknowledged, else keep it spooled, exit 1\n"
+	    "      --print         print this host's limits, usage and objects, then exit\n"
+	    "                      (no configuration or network needed)\n"
+	    "      --json          with --print: JSON, as `ipcfleet host NAME --json`\n"
+	    "      --source SPEC   what to read:\n"
+	    "                        auto                  the running system (default)\n"
+	    "                        linux                 /proc\n"
+	    "                        linux-root:DIR        DIR/proc/sysvipc, DIR/proc/sys/kernel\n"
+	    "                        freebsd               sysctl, ipcs, jls (FreeBSD)\n"
+	    "                        freebsd-capture:DIR   a capture from ipcfleet-capture\n"
+	    "  -t, --test          check the configuration and certificates, then exit\n"
+	    "  -v, --verbose       log every delivery\n"
+	    "  -h, --help          this help\n"
+	    "      --version       print the version\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ipcfleet-agent --print                  what is this host using right now?\n"
+	    "  ipcfleet-agent -c agent.conf --once     push one snapshot (cron, tests)\n"
+	    "  ipcfleet-agent -c agent.conf            run: one snapshot per interval\n"
+	    "Signals: SIGTERM stops after the current write; SIGHUP reloads configuration.\n");
 }
 
 static int64_t
@@ -124,7 +125,7 @@ boot_time(void)
  */
 static int
 take_snapshot(const struct source *src, uint64_t min_age, struct snapshot *s, char *err,
-	      size_t errlen)
+              size_t errlen)
 {
 	struct collect_warnings w;
 	struct proc_table pt;
@@ -179,8 +180,8 @@ do_print(const struct source *src, uint64_t min_age, int json)
 	proto_packer_init(&pk, &doc);
 	view_pack_host(&pk, &s, &x);
 	msgpack_zone_init(&zone, 8192);
-	if (buf_failed(&doc) || msgpack_unpack(doc.data, doc.len, &off, &zone, &root) !=
-				    MSGPACK_UNPACK_SUCCESS) {
+	if (buf_failed(&doc) ||
+	    msgpack_unpack(doc.data, doc.len, &off, &zone, &root) != MSGPACK_UNPACK_SUCCESS) {
 		log_warnx("cannot build the host document");
 		goto done;
 	}
@@ -248,7 +249,7 @@ make_hello(const struct snapshot *s, uint64_t interval, struct msg_hello *h)
 /* Snapshot, number, encode, spool.  On success *seq is the new entry. */
 static int
 spool_snapshot(const struct source *src, const struct agent_config *cfg, struct spool *sp,
-	       struct msg_hello *hello, uint64_t *seq, char *err, size_t errlen)
+               struct msg_hello *hello, uint64_t *seq, char *err, size_t errlen)
 {
 	struct snapshot s;
 	struct buf frame;
@@ -354,7 +355,7 @@ run_once(struct sender *sd, struct spool *sp, uint64_t seq)
 	}
 	if (r == 1)
 		log_warnx("stopped by a signal; snapshot %llu and others stay spooled",
-			  (unsigned long long)seq);
+		          (unsigned long long)seq);
 	else
 		log_warnx("snapshot %llu kept in the spool: %s", (unsigned long long)seq, err);
 	return 1;
@@ -368,13 +369,13 @@ run_once(struct sender *sd, struct spool *sp, uint64_t seq)
  */
 static void
 run_loop(const char *config, const struct source *src, struct agent_config *cfg, SSL_CTX **ctx,
-	 struct sender *sd, struct spool *sp, const struct msg_hello *hello)
+         struct sender *sd, struct spool *sp, const struct msg_hello *hello)
 {
 	uint64_t next_snap, next_send, seq, now;
 	char err[1024];
 
 	log_info("started: one snapshot every %llus to %s", (unsigned long long)cfg->interval,
-		 cfg->server.v[0]);
+	         cfg->server.v[0]);
 	next_snap = now_mono_ms() + cfg->interval * 1000;
 	next_send = now_mono_ms();
 	while (!got_term) {
@@ -404,9 +405,10 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 			done = now_mono_ms();
 			next_send = sender_schedule(sd, r, now, done);
 			if (r == -1) /* after a failure, next_send >= done */
-				log_warnx("delivery failed (attempt %u), next try in %.1fs; snapshots "
-					  "stay spooled: %s",
-					  sd->failures, (double)(next_send - done) / 1000, err);
+				log_warnx(
+				    "delivery failed (attempt %u), next try in %.1fs; snapshots "
+				    "stay spooled: %s",
+				    sd->failures, (double)(next_send - done) / 1000, err);
 			continue;
 		}
 		sleep_until(next_snap < next_send ? next_snap : next_send);
@@ -425,7 +427,7 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
  * The uid stays 0: the spool and the keys belong to root.  A process without
  * capabilities (not root) has nothing to drop.
  */
-#define AGENT_CAPS_KEEP                                                                        \
+#define AGENT_CAPS_KEEP                                                                            \
 	(1ull << CAP_SYS_ADMIN | 1ull << CAP_SYS_PTRACE | 1ull << CAP_DAC_READ_SEARCH)
 
 static void
@@ -511,8 +513,8 @@ run(const char *config, const struct source *src, int once)
 	if (spool_list(&sp, &left, &nleft, err, sizeof(err)) == 0) {
 		if (nleft > 0)
 			log_info("stopping; %zu snapshot(s) stay spooled, sequences %llu to %llu",
-				 nleft, (unsigned long long)left[0].seq,
-				 (unsigned long long)left[nleft - 1].seq);
+			         nleft, (unsigned long long)left[0].seq,
+			         (unsigned long long)left[nleft - 1].seq);
 		else
 			log_info("stopping; every snapshot was delivered");
 		free(left);
@@ -594,7 +596,7 @@ main(int argc, char **argv)
 		if (config == NULL)
 			config = DEFAULT_CONFIG;
 		if (print ? config_load(config, agent_schema, &cfg, err, sizeof(err))
-			  : load_config(config, &cfg, err, sizeof(err))) {
+		          : load_config(config, &cfg, err, sizeof(err))) {
 			log_warnx("%s", err);
 			return 1;
 		}

@@ -92,8 +92,8 @@ static inline uint64_t
 agg_lat_bound_us(size_t i)
 {
 	static const uint64_t b[AGG_LAT_NBUCKETS] = {
-	    100,    250,    500,     1000,    2500,    5000,    10000,   25000,
-	    50000,  100000, 250000,  500000,  1000000, 2500000, 5000000, 10000000};
+	    100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+	    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
 	return b[i];
 }
@@ -138,15 +138,15 @@ struct agg {
 
 /* analysis.c */
 /* Warn and crit for one limit of one host: global, per limit, per host glob. */
-void agg_host_levels(const struct agg_config *c, const char *host, const char *limit,
-		     double *warn, double *crit);
+void agg_host_levels(const struct agg_config *c, const char *host, const char *limit, double *warn,
+                     double *crit);
 /*
  * Evaluates a host's findings after a snapshot has been committed, stores
  * them (opening, updating and closing) and notifies the changes.  Failures
  * are logged: the snapshot is already safe, so they never block the ack.
  */
 void analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapshot *s,
-		       int64_t received, int64_t hello_skew /* INT64_MIN: unknown */);
+                       int64_t received, int64_t hello_skew /* INT64_MIN: unknown */);
 /* Starts the periodic tick: stale hosts, housekeeping. */
 int analysis_start(struct agg *a);
 void analysis_stop(struct agg *a);

@@ -75,7 +75,7 @@ reap(struct notifier *n)
 				continue;
 			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 				log_warnx("notify_command exited with status %d",
-					  WEXITSTATUS(status));
+				          WEXITSTATUS(status));
 			else if (WIFSIGNALED(status))
 				log_warnx("notify_command killed by signal %d", WTERMSIG(status));
 			n->running[i] = n->running[--n->nrunning];
@@ -147,7 +147,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		if (now - n->running[i].started_ms < limit)
 			continue;
 		log_warnx("notify_command (pid %d) still running after %" PRIu64 " s: killed",
-			  (int)n->running[i].pid, n->agg->cfg.notify_timeout);
+		          (int)n->running[i].pid, n->agg->cfg.notify_timeout);
 		kill(-n->running[i].pid, SIGKILL);
 		kill(n->running[i].pid, SIGKILL);
 		n->running[i].started_ms = now; /* reaped on its SIGCHLD */
@@ -227,8 +227,9 @@ notify_change(struct agg *a, const char *host, const struct finding_change *c)
 		return;
 	if (n->queued >= NOTIFY_QUEUE) {
 		if (n->dropped++ % 100 == 0)
-			log_warnx("notify_command cannot keep up: %" PRIu64 " notifications dropped",
-				  n->dropped);
+			log_warnx("notify_command cannot keep up: %" PRIu64
+			          " notifications dropped",
+			          n->dropped);
 		return;
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
@@ -243,7 +244,7 @@ notify_change(struct agg *a, const char *host, const struct finding_change *c)
 	rc |= job_env(j, &k, "IPCFLEET_KIND", finding_kind_name(f->kind));
 	rc |= job_env(j, &k, "IPCFLEET_SEVERITY", severity_name(f->severity));
 	rc |= job_env(j, &k, "IPCFLEET_PREVIOUS_SEVERITY",
-		      c->what == FC_OPENED ? "" : severity_name(c->previous));
+	              c->what == FC_OPENED ? "" : severity_name(c->previous));
 	rc |= job_env(j, &k, "IPCFLEET_LIMIT", f->limit);
 	rc |= job_env(j, &k, "IPCFLEET_SCOPE", f->scope);
 	rc |= job_env(j, &k, "IPCFLEET_MESSAGE", f->message);

@@ -127,26 +127,26 @@ ssl_reason(struct client *c, int sslerr, const char *what, char *err, size_t err
 	tls_errors(tls, sizeof(tls));
 	if (sslerr == -1)
 		snprintf(err, errlen, "%s: %s timed out after %d ms", c->server, what,
-			 c->timeout_ms);
+		         c->timeout_ms);
 	else if (sslerr == SSL_ERROR_ZERO_RETURN ||
-		 (sslerr == SSL_ERROR_SYSCALL &&
-		  (errno == 0 || errno == ECONNRESET || errno == EPIPE)) ||
-		 (sslerr == SSL_ERROR_SSL && strstr(tls, "unexpected eof") != NULL))
+	         (sslerr == SSL_ERROR_SYSCALL &&
+	          (errno == 0 || errno == ECONNRESET || errno == EPIPE)) ||
+	         (sslerr == SSL_ERROR_SSL && strstr(tls, "unexpected eof") != NULL))
 		/* with TLS 1.3 a refused client certificate shows up only here */
 		snprintf(err, errlen,
-			 "%s: connection closed by the aggregator during %s (was this "
-			 "certificate refused? see the aggregator's log)",
-			 c->server, what);
+		         "%s: connection closed by the aggregator during %s (was this "
+		         "certificate refused? see the aggregator's log)",
+		         c->server, what);
 	else if (tls[0] != '\0')
 		snprintf(err, errlen, "%s: %s failed: %s", c->server, what, tls);
 	else
 		snprintf(err, errlen, "%s: %s failed: %s", c->server, what,
-			 errno ? strerror(errno) : "connection closed");
+		         errno ? strerror(errno) : "connection closed");
 }
 
 int
 client_connect(struct client *c, SSL_CTX *ctx, const char *hostport, int timeout_ms, char *err,
-	       size_t errlen)
+               size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char host[256], port[8];
@@ -191,7 +191,7 @@ client_connect(struct client *c, SSL_CTX *ctx, const char *hostport, int timeout
 
 		if (vr != X509_V_OK)
 			snprintf(err, errlen, "%s: server certificate refused: %s", hostport,
-				 X509_verify_cert_error_string(vr));
+			         X509_verify_cert_error_string(vr));
 		else
 			ssl_reason(c, sslerr, "TLS handshake", err, errlen);
 		client_close(c);
@@ -254,7 +254,7 @@ client_read_frame(struct client *c, uint32_t max, struct buf *out, char *err, si
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	if (len == 0 || len > max) {
 		snprintf(err, errlen, "%s: bad frame length %u from the aggregator (limit %u)",
-			 c->server, len, max);
+		         c->server, len, max);
 		return -1;
 	}
 	/* grow the buffer to len, bounded by max above and by out->max */

@@ -26,7 +26,7 @@ struct client {
  * 0, or -1 with a one-line reason in err.
  */
 int client_connect(struct client *c, SSL_CTX *ctx, const char *hostport, int timeout_ms, char *err,
-		   size_t errlen);
+                   size_t errlen);
 /* Writes all of p.  0 or -1 with err. */
 int client_write(struct client *c, const void *p, size_t n, char *err, size_t errlen);
 /*

@@ -27,21 +27,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_PATH_MAX  1024
-#define CFG_STR_MAX   256
-#define CFG_LIST_MAX  32 /* entries in a comma separated list */
-#define CFG_LINE_MAX  199 /* Debian's inih is built with INI_MAX_LINE 200 */
-#define CFG_FILE_MAX  (1024 * 1024)
+#define CFG_PATH_MAX 1024
+#define CFG_STR_MAX  256
+#define CFG_LIST_MAX 32  /* entries in a comma separated list */
+#define CFG_LINE_MAX 199 /* Debian's inih is built with INI_MAX_LINE 200 */
+#define CFG_FILE_MAX (1024 * 1024)
 
 enum cfg_type {
-	CFG_STRING,   /* char[CFG_STR_MAX] */
-	CFG_PATH,     /* char[CFG_PATH_MAX], "~/" expanded */
-	CFG_U64,      /* uint64_t, bounded by min/max */
-	CFG_DURATION, /* uint64_t seconds, bounded by min/max */
-	CFG_SIZE,     /* uint64_t bytes, bounded by min/max */
-	CFG_LIST,     /* struct cfg_list: comma separated words; continuation lines append */
+	CFG_STRING,        /* char[CFG_STR_MAX] */
+	CFG_PATH,          /* char[CFG_PATH_MAX], "~/" expanded */
+	CFG_U64,           /* uint64_t, bounded by min/max */
+	CFG_DURATION,      /* uint64_t seconds, bounded by min/max */
+	CFG_SIZE,          /* uint64_t bytes, bounded by min/max */
+	CFG_LIST,          /* struct cfg_list: comma separated words; continuation lines append */
 	CFG_HOSTPORT_LIST, /* struct cfg_list of "host:port" entries, each checked */
-	CFG_CUSTOM,   /* calls fn(user, key, value, err, errlen) */
+	CFG_CUSTOM,        /* calls fn(user, key, value, err, errlen) */
 };
 
 struct cfg_list {
@@ -50,7 +50,7 @@ struct cfg_list {
 };
 
 typedef int (*cfg_custom_fn)(void *user, const char *key, const char *value, char *err,
-			     size_t errlen);
+                             size_t errlen);
 
 struct cfg_key {
 	const char *section;
@@ -68,10 +68,10 @@ struct cfg_key {
  * with "FILE:LINE: message" (or "FILE: message") in err.
  */
 int config_load(const char *path, const struct cfg_key *schema, void *out, char *err,
-		size_t errlen);
+                size_t errlen);
 /* The same, from a string (tests, fuzzing); name is used in messages. */
 int config_load_string(const char *name, const char *text, const struct cfg_key *schema, void *out,
-		       char *err, size_t errlen);
+                       char *err, size_t errlen);
 
 /*
  * Checks that every CFG_PATH/CFG_STRING key named "section.key" in required[]
@@ -79,6 +79,6 @@ int config_load_string(const char *name, const char *text, const struct cfg_key 
  * "FILE: [section] key is required".
  */
 int config_require(const char *path, const struct cfg_key *schema, const void *cfg,
-		   const char *const *required, char *err, size_t errlen);
+                   const char *const *required, char *err, size_t errlen);
 
 #endif

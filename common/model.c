@@ -346,7 +346,7 @@ finding_identity(const struct finding *f, char *buf, size_t len)
 }
 
 static const char *const finding_kinds[FK_COUNT] = {
-	"threshold", "forecast", "restart_headroom", "orphan", "isolation", "stale", "clock",
+    "threshold", "forecast", "restart_headroom", "orphan", "isolation", "stale", "clock",
 };
 
 const char *

@@ -17,7 +17,7 @@
 #define MODEL_MAX_LIMITS   64
 #define MODEL_MAX_SCOPES   4096
 #define MODEL_MAX_OBJECTS  100000 /* Linux: at most 3 x 32768 ids */
-#define MODEL_NAME_MAX     64 /* limit names, scope ids and names, incl. NUL */
+#define MODEL_NAME_MAX     64     /* limit names, scope ids and names, incl. NUL */
 #define MODEL_TEXT_MAX     256
 #define MODEL_OWNER_MAX    33 /* user names, incl. NUL */
 #define MODEL_MAX_FINDINGS 10000
@@ -161,7 +161,7 @@ void snapshot_free(struct snapshot *s);
 struct ipc_object *snapshot_add_object(struct snapshot *s);
 /* Appends a scope; NULL when MODEL_MAX_SCOPES is reached or id is too long. */
 struct ipc_scope *snapshot_add_scope(struct snapshot *s, const char *id, const char *name,
-				     enum scope_kind kind);
+                                     enum scope_kind kind);
 /* Appends a zeroed finding (bounded by MODEL_MAX_FINDINGS); NULL when full. */
 struct finding *snapshot_add_finding(struct snapshot *s);
 /* Index of scope id, or -1. */

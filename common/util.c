@@ -117,7 +117,7 @@ parse_octal(const char *s, uint32_t *out, const char **errstr)
 /* A number followed by at most one unit letter from units (multipliers in mult). */
 static int
 parse_suffixed(const char *s, const char *units, const uint64_t *mult, uint64_t *out,
-	       const char **errstr)
+               const char **errstr)
 {
 	char num[32];
 	size_t n = strlen(s);
@@ -180,7 +180,7 @@ parse_size(const char *s, uint64_t *bytes, const char **errstr)
 
 int
 parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen,
-	       const char **errstr)
+               const char **errstr)
 {
 	const char *colon, *h = s;
 	size_t hl;

@@ -23,7 +23,7 @@ int parse_duration(const char *s, uint64_t *seconds, const char **errstr);
 int parse_size(const char *s, uint64_t *bytes, const char **errstr);
 /* "host:port", "[v6]:port"; host may be a name.  Buffers are NUL-terminated. */
 int parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen,
-		   const char **errstr);
+                   const char **errstr);
 
 /*
  * Reads at most max bytes of a file into a NUL-terminated malloc'd buffer.

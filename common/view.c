@@ -60,8 +60,7 @@ view_pack_usage(msgpack_packer *pk, const struct usage *u)
 }
 
 void
-view_pack_usage_levels(msgpack_packer *pk, const struct usage *u, view_levels_fn levels,
-		       void *arg)
+view_pack_usage_levels(msgpack_packer *pk, const struct usage *u, view_levels_fn levels, void *arg)
 {
 	size_t i, n = u->n < USAGE_MAX ? u->n : USAGE_MAX;
 
@@ -404,6 +403,28 @@ view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_e
 		view_pack_recs(pk, x);
 }
 
+/* A hosts row's map header and its first entries, up to "usage". */
+static void
+view_row_head(msgpack_packer *pk, const char *os, const struct usage *u,
+	      const struct view_extra *x, int details)
+{
+	msgpack_pack_map(pk, 4 + (x->host != NULL) + (details ? 2 : 0));
+	if (x->host != NULL) {
+		view_str(pk, "host");
+		view_str(pk, x->host);
+	}
+	view_str(pk, "os");
+	view_str(pk, os);
+	view_str(pk, "status");
+	if (x->status != NULL)
+		view_str(pk, x->status);
+	else
+		msgpack_pack_nil(pk);
+	view_kv_time(pk, "last_seen", x->last_seen);
+	view_str(pk, "usage");
+	view_pack_usage_levels(pk, u, x->levels, x->levels_arg);
+}
+
 void
 view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct view_extra *x)
 {
@@ -412,26 +433,21 @@ view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct vi
 
 	if (x == NULL)
 		x = &none;
-	msgpack_pack_map(pk, 4 + (x->host != NULL) + (x->row_details ? 2 : 0));
-	if (x->host != NULL) {
-		view_str(pk, "host");
-		view_str(pk, x->host);
-	}
-	view_str(pk, "os");
-	view_str(pk, s->os);
-	view_str(pk, "status");
-	if (x->status != NULL)
-		view_str(pk, x->status);
-	else
-		msgpack_pack_nil(pk);
-	view_kv_time(pk, "last_seen", x->last_seen);
-	view_str(pk, "usage");
 	model_usage(s, -1, &u);
-	view_pack_usage_levels(pk, &u, x->levels, x->levels_arg);
+	view_row_head(pk, s->os, &u, x, x->row_details);
 	if (x->row_details) {
 		view_pack_findings(pk, s, x);
 		view_pack_recs(pk, x); /* an empty array when there are none */
 	}
+}
+
+void
+view_pack_host_row_usage(msgpack_packer *pk, const char *os, const struct usage *u,
+			 const struct view_extra *x)
+{
+	static const struct view_extra none;
+
+	view_row_head(pk, os, u, x != NULL ? x : &none, 0);
 }
 
 const char *

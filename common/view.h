@@ -29,7 +29,7 @@ struct view_extra {
 	size_t nfindings;
 	const struct recommendation *recs; /* "recommendations", when set */
 	size_t nrecs;
-	int row_details; /* view_pack_host_row: add "findings" and "recommendations" */
+	int row_details;       /* view_pack_host_row: add "findings" and "recommendations" */
 	view_levels_fn levels; /* when set, usage entries carry "warn" and "crit" */
 	void *levels_arg;
 };
@@ -43,7 +43,7 @@ void view_pack_recommendation(msgpack_packer *pk, const struct recommendation *r
 void view_pack_usage(msgpack_packer *pk, const struct usage *u);
 /* The same with each entry's "warn" and "crit" levels (levels may be NULL). */
 void view_pack_usage_levels(msgpack_packer *pk, const struct usage *u, view_levels_fn levels,
-			    void *arg);
+                            void *arg);
 /*
  * The host document: host, os, os_release, status, last_seen, usage, limits,
  * scopes (with their usage), objects, findings (the snapshot's own: orphan,
@@ -52,6 +52,13 @@ void view_pack_usage_levels(msgpack_packer *pk, const struct usage *u, view_leve
 void view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_extra *x);
 /* One row of `hosts`: host, os, status, last_seen, usage. */
 void view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct view_extra *x);
+/*
+ * The same row from the usage of the host's snapshot (model_usage(s, -1))
+ * and its OS, for a caller that kept them instead of the snapshot; without
+ * row_details.
+ */
+void view_pack_host_row_usage(msgpack_packer *pk, const char *os, const struct usage *u,
+			      const struct view_extra *x);
 
 /* Status from usage: "crit" >= 90%, "warn" >= 80%, else "ok". */
 const char *view_status(const struct usage *u, double warn, double crit);

@@ -124,13 +124,6 @@ vt_setf(struct vt_cell *c, const char *fmt, ...)
 	c->w = vt_width(c->s);
 }
 
-
-
-
-
-
-
-
 /* A scalar for display: integers exactly, strings cleaned, else "-". */
 static void
 vt_any(struct vt_cell *c, const msgpack_object *o)
@@ -337,8 +330,6 @@ vt_kv(const msgpack_object *map, size_t i)
 		return NULL;
 	return &map->via.map.ptr[i];
 }
-
-
 
 /* "sorthat  FreeBSD 11.2-RELEASE  status warn  last seen 2026-11-26T14:00:00Z" */
 static void
@@ -646,21 +637,22 @@ vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
 			const msgpack_object *o = &recs->via.array.ptr[k];
 			const msgpack_object *onc = mpr_get(o, "needs_change");
 
-			if (onc != NULL && onc->type == MSGPACK_OBJECT_BOOLEAN && onc->via.boolean &&
-			    mpr_streq2(mpr_get(o, "file"), mpr_get(r, "file")))
+			if (onc != NULL && onc->type == MSGPACK_OBJECT_BOOLEAN &&
+			    onc->via.boolean && mpr_streq2(mpr_get(o, "file"), mpr_get(r, "file")))
 				first_of_file = 0;
 		}
 		if (!first_of_file)
 			continue;
 		if (shown++ == 0)
-			fputs("\nWHAT TO CHANGE (twice the peak, or the peak plus the largest consumer)\n",
+			fputs("\nWHAT TO CHANGE (twice the peak, or the peak plus the largest "
+			      "consumer)\n",
 			      fp);
 		vt_str(file, mpr_get(r, "file"));
 		rb = mpr_get(r, "reboot");
 		fprintf(fp, "  %s%s\n", file->s,
-			rb != NULL && rb->type == MSGPACK_OBJECT_BOOLEAN && rb->via.boolean
-			    ? "  (takes effect after a reboot)"
-			    : "");
+		        rb != NULL && rb->type == MSGPACK_OBJECT_BOOLEAN && rb->via.boolean
+		            ? "  (takes effect after a reboot)"
+		            : "");
 		for (k = i; k < n; k++) {
 			const msgpack_object *o = &recs->via.array.ptr[k];
 			const msgpack_object *onc = mpr_get(o, "needs_change");
@@ -668,7 +660,8 @@ vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
 			size_t j;
 			int dup = 0;
 
-			if (onc == NULL || onc->type != MSGPACK_OBJECT_BOOLEAN || !onc->via.boolean ||
+			if (onc == NULL || onc->type != MSGPACK_OBJECT_BOOLEAN ||
+			    !onc->via.boolean ||
 			    !mpr_streq2(mpr_get(o, "file"), mpr_get(r, "file")))
 				continue;
 			/* Linux's kernel.sem line serves semmns and semmni alike: print it once */
@@ -677,7 +670,8 @@ vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
 				const msgpack_object *pnc = mpr_get(p, "needs_change");
 
 				dup = pnc != NULL && pnc->type == MSGPACK_OBJECT_BOOLEAN &&
-				      pnc->via.boolean && mpr_streq2(mpr_get(p, "line"), mpr_get(o, "line"));
+				      pnc->via.boolean &&
+				      mpr_streq2(mpr_get(p, "line"), mpr_get(o, "line"));
 			}
 			if (dup)
 				continue;
@@ -686,9 +680,10 @@ vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
 			mpr_u64(mpr_get(o, "current"), &cur);
 			mpr_u64(mpr_get(o, "peak"), &peak);
 			mpr_u64(mpr_get(o, "largest_consumer"), &largest);
-			fprintf(fp, "    %s    # %s now %" PRIu64 ", peak %" PRIu64
-				    ", largest consumer %" PRIu64 "\n",
-				line->s, other->s, cur, peak, largest);
+			fprintf(fp,
+			        "    %s    # %s now %" PRIu64 ", peak %" PRIu64
+			        ", largest consumer %" PRIu64 "\n",
+			        line->s, other->s, cur, peak, largest);
 		}
 	}
 }

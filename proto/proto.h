@@ -21,7 +21,7 @@
 #define PROTO_HDR_LEN      4
 #define PROTO_MAX_FRAME    (16u * 1024 * 1024) /* payload bytes */
 #define PROTO_MAX_DEPTH    8
-#define PROTO_MAX_ELEMENTS (1u << 22) /* objects in one frame, all levels */
+#define PROTO_MAX_ELEMENTS (1u << 22)   /* objects in one frame, all levels */
 #define PROTO_MAX_STR      (64u * 1024) /* any single string in a frame */
 
 enum msg_type {
@@ -120,7 +120,7 @@ int proto_decode_ack(const struct proto_doc *d, uint64_t *seq, char *err, size_t
 int proto_decode_query(const struct proto_doc *d, struct msg_query *q, char *err, size_t errlen);
 /* *body points into d's zone. */
 int proto_decode_reply(const struct proto_doc *d, uint64_t *id, const msgpack_object **body,
-		       char *err, size_t errlen);
+                       char *err, size_t errlen);
 int proto_decode_error(const struct proto_doc *d, struct msg_error *e, char *err, size_t errlen);
 
 /* ---- encoding (encode.c): each appends one whole frame to out ---- */

@@ -13,7 +13,7 @@
 
 int
 cli_query(const struct cli_config *c, const struct msg_query *q, struct proto_doc *doc,
-	  const msgpack_object **body, char *err, size_t errlen)
+          const msgpack_object **body, char *err, size_t errlen)
 {
 	struct tls_paths tp = {.cert = c->cert, .key = c->key, .ca = c->ca};
 	struct msg_hello h;
@@ -59,7 +59,7 @@ cli_query(const struct cli_config *c, const struct msg_query *q, struct proto_do
 			snprintf(err, errlen, "%s", e.text);
 		else
 			snprintf(err, errlen, "%s refused: %s: %s", c->server,
-				 proto_err_name(e.code), e.text);
+			         proto_err_name(e.code), e.text);
 		proto_doc_free(doc);
 		goto done;
 	}

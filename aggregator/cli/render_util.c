@@ -18,10 +18,6 @@
 #define RT_CELL_MAX 400    /* bytes of one table cell; longer text is cut */
 #define RT_MAXROWS  200000 /* rows of one table */
 
-
-
-
-
 const msgpack_object *
 rt_rec_for(const msgpack_object *recs, const msgpack_object *key)
 {
@@ -43,11 +39,6 @@ rt_in_usage(const msgpack_object *usage, const msgpack_object *key)
 			return 1;
 	return 0;
 }
-
-
-
-
-
 
 int
 rt_sev_rank(const msgpack_object *sev)

@@ -48,9 +48,9 @@ load_sorthat(struct snapshot *s)
 	char err[256];
 
 	memset(&w, 0, sizeof(w));
-	assert_int_equal(source_parse("freebsd-capture:" FIXTURES "/freebsd-11-sorthat", &src, err,
-				      sizeof(err)),
-			 0);
+	assert_int_equal(
+	    source_parse("freebsd-capture:" FIXTURES "/freebsd-11-sorthat", &src, err, sizeof(err)),
+	    0);
 	assert_int_equal(snapshot_init(s), 0);
 	if (collect(&src, s, &pt, &w, err, sizeof(err)) != 0)
 		fail_msg("collect: %s", err);
@@ -89,7 +89,7 @@ test_sorthat_restart_headroom(void **state)
 		assert_non_null(strstr(f->message, "only 74 free"));
 		assert_non_null(strstr(f->message, "semmns >= 504"));
 	}
-	assert_int_equal(headroom, 1); /* uid 122 holds 28: it fits */
+	assert_int_equal(headroom, 1);  /* uid 122 holds 28: it fits */
 	assert_int_equal(threshold, 0); /* semmns is at 78.2%, below 80 */
 	finding_list_free(&out);
 	snapshot_free(&s);
@@ -395,8 +395,9 @@ test_orphan_command_checked(void **state)
 			if (out.v[i].kind != FK_ORPHAN)
 				continue;
 			assert_string_equal(out.v[i].command, cases[c].kept);
-			assert_int_equal(strstr(out.v[i].message, "not in the expected form") != NULL,
-					 strcmp(cases[c].sent, cases[c].kept) != 0);
+			assert_int_equal(strstr(out.v[i].message, "not in the expected form") !=
+			                     NULL,
+			                 strcmp(cases[c].sent, cases[c].kept) != 0);
 		}
 		finding_list_free(&out);
 		snapshot_free(&s);

@@ -174,8 +174,8 @@ test_doubles(void **state)
 	json_fixed(&j, NAN, 1);
 	json_fixed(&j, 1.0, 99); /* clamped to 17 decimals */
 	json_arr_end(&j);
-	assert_string_equal(buf_cstr(&b),
-	                    "[0.1,16777216.0,100000000.0,null,78.2,25.0,2,null,1.00000000000000000]");
+	assert_string_equal(
+	    buf_cstr(&b), "[0.1,16777216.0,100000000.0,null,78.2,25.0,2,null,1.00000000000000000]");
 	buf_free(&b);
 }
 
