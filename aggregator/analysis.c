@@ -2,6 +2,12 @@
  * analysis.c: runs the rules of findings.c on every stored snapshot, keeps
  * the findings' life cycle in the store, and ticks once a minute for what
  * no snapshot announces: hosts that went silent, and housekeeping.
+ *
+ * Forecasts fit each limit's history (up to forecast_window of samples read
+ * back from the store).  That is by far the costliest rule, and a minute of
+ * new samples hardly moves a fit over days, so the fits are kept per host
+ * (fit_cache) and redone at most every FIT_EVERY seconds; in between, each
+ * snapshot evaluates the kept fits at its own time against its own limits.
  */
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -19,6 +25,152 @@
 #define SERIES_MAX        20000 /* samples fitted per limit */
 #define HOUSEKEEP_BATCH   5000
 #define STALE_INTERVALS   3
+#define FIT_EVERY         60   /* seconds between two fits of one host's histories */
+#define FIT_BUCKETS       4096 /* hash chains of the fit cache */
+#define FIT_IDLE          3600 /* a host's fits unused this long are dropped */
+
+/* The forecast fits of one host, as of its snapshot received at fitted. */
+struct fit_entry {
+	struct fit_entry *next;
+	char host[MODEL_NAME_MAX];
+	int64_t fitted; /* INT64_MIN: never */
+	size_t n;
+	struct {
+		const char *limit; /* model_usage's static name */
+		struct forecast_model m;
+	} v[USAGE_MAX];
+};
+
+static struct fit_entry *fit_cache[FIT_BUCKETS];
+
+static size_t
+fit_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % FIT_BUCKETS;
+}
+
+/* The host's entry, created (never fitted) when missing; NULL when out of memory. */
+static struct fit_entry *
+fit_lookup(const char *host)
+{
+	size_t h = fit_hash(host);
+	struct fit_entry *e;
+
+	for (e = fit_cache[h]; e != NULL; e = e->next)
+		if (strcmp(e->host, host) == 0)
+			return e;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	ifl_strlcpy(e->host, host, sizeof(e->host));
+	e->fitted = INT64_MIN;
+	e->next = fit_cache[h];
+	fit_cache[h] = e;
+	return e;
+}
+
+/* Drops the fits not used since before; all of them with INT64_MAX. */
+static void
+fit_expire(int64_t before)
+{
+	size_t i;
+
+	for (i = 0; i < FIT_BUCKETS; i++) {
+		struct fit_entry **pp = &fit_cache[i], *e;
+
+		while ((e = *pp) != NULL) {
+			if (e->fitted < before) {
+				*pp = e->next;
+				free(e);
+			} else
+				pp = &e->next;
+		}
+	}
+}
+
+/* 1 when the entry's fits cover exactly the countable limits of u. */
+static int
+fit_matches(const struct fit_entry *e, const struct usage *u)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < u->n; i++) {
+		if (!u->v[i].has_limit)
+			continue;
+		if (k == e->n || strcmp(e->v[k].limit, u->v[i].name) != 0)
+			return 0;
+		k++;
+	}
+	return k == e->n;
+}
+
+/* Fits every countable limit's history of host from the store into e. */
+static void
+fit_host(struct agg *a, const char *host, const struct usage *u, int64_t received,
+	 struct fit_entry *e)
+{
+	size_t i, n;
+	char err[512];
+
+	e->n = 0;
+	e->fitted = received;
+	for (i = 0; i < u->n; i++) {
+		if (!u->v[i].has_limit)
+			continue;
+		n = 0;
+		if (a->series_buf != NULL &&
+		    store_series(a->store, host, u->v[i].name,
+				 received - (int64_t)a->cfg.forecast_window, a->series_buf,
+				 SERIES_MAX, &n, err, sizeof(err)) == -1) {
+			log_warnx("host %s: reading %s history failed: %s", host, u->v[i].name,
+				  err);
+			n = 0;
+		}
+		e->v[e->n].limit = u->v[i].name;
+		forecast_model_fit(a->series_buf, n, &e->v[e->n].m);
+		e->n++;
+	}
+}
+
+/*
+ * 1 when cur is exactly the open set prev (the same identities, severities
+ * and messages): storing it would change nothing, so it is not stored.
+ */
+static int
+findings_unchanged(const struct finding *prev, size_t nprev, const struct finding *cur,
+		   size_t n)
+{
+	char key[2 * MODEL_TEXT_MAX], okey[2 * MODEL_TEXT_MAX];
+	unsigned char few[64] = {0}, *seen = few;
+	size_t i, j;
+	int same = 1;
+
+	if (n != nprev)
+		return 0;
+	if (n > sizeof(few) && (seen = calloc(n, 1)) == NULL)
+		return 0; /* out of memory: let the store decide */
+	for (i = 0; i < n && same; i++) {
+		finding_identity(&cur[i], key, sizeof(key));
+		for (j = 0; j < nprev; j++) {
+			if (seen[j])
+				continue;
+			finding_identity(&prev[j], okey, sizeof(okey));
+			if (strcmp(key, okey) == 0)
+				break;
+		}
+		if (j == nprev || prev[j].severity != cur[i].severity ||
+		    strcmp(prev[j].message, cur[i].message) != 0)
+			same = 0;
+		else
+			seen[j] = 1;
+	}
+	if (seen != few)
+		free(seen);
+	return same;
+}
 
 struct levels_arg {
 	const struct agg_config *cfg;
@@ -101,6 +253,7 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 	struct finding_list out = {0};
 	struct finding *prev = NULL;
 	struct series series[USAGE_MAX];
+	struct fit_entry local, *e;
 	struct usage u;
 	size_t nprev = 0, i, ns = 0;
 	char err[512];
@@ -109,25 +262,19 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 		log_warnx("host %s: reading findings failed: %s", hi->name, err);
 		return;
 	}
-	/* the history the forecast fits, from the host's pool */
+	/* the forecasts' fits of the host's pool: kept, or redone every FIT_EVERY s */
 	model_usage(s, -1, &u);
-	for (i = 0; i < u.n; i++) {
-		size_t n = 0;
-
-		struct sample *buf = a->series_buf + ns * SERIES_MAX;
-
-		if (!u.v[i].has_limit || a->series_buf == NULL)
-			continue;
-		if (store_series(a->store, hi->name, u.v[i].name,
-				 received - (int64_t)a->cfg.forecast_window, buf, SERIES_MAX, &n, err,
-				 sizeof(err)) == -1) {
-			log_warnx("host %s: reading %s history failed: %s", hi->name, u.v[i].name,
-				  err);
-			n = 0;
-		}
-		series[ns].limit = u.v[i].name;
-		series[ns].v = buf;
-		series[ns].n = n;
+	if ((e = fit_lookup(hi->name)) == NULL) {
+		e = &local; /* out of memory: fit this once */
+		e->fitted = INT64_MIN;
+	}
+	if (e->fitted == INT64_MIN || received - e->fitted >= FIT_EVERY || received < e->fitted ||
+	    !fit_matches(e, &u))
+		fit_host(a, hi->name, &u, received, e);
+	for (i = 0; i < e->n; i++) {
+		memset(&series[ns], 0, sizeof(series[ns]));
+		series[ns].limit = e->v[i].limit;
+		series[ns].model = &e->v[i].m;
 		ns++;
 	}
 
@@ -148,7 +295,7 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 	in.max_skew = (int64_t)a->cfg.max_clock_skew;
 	if (findings_eval(&in, &out) == -1)
 		log_warnx("host %s: evaluating findings: out of memory", hi->name);
-	else
+	else if (!findings_unchanged(prev, nprev, out.v, out.n))
 		sync_and_notify(a, hi->name, out.v, out.n, received);
 	finding_list_free(&out);
 	free(prev);
@@ -240,6 +387,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		stale_mark(a, sc.names[i], sc.silent[i], sc.now);
 	free(sc.names);
 	free(sc.silent);
+	fit_expire(sc.now - FIT_IDLE);
 	/* housekeeping in small batches: ingest never waits long for the lock */
 	if (store_housekeep(a->store, sc.now - (int64_t)a->cfg.retention,
 			    sc.now - (int64_t)a->cfg.rollup_retention, HOUSEKEEP_BATCH, &deleted,
@@ -254,8 +402,8 @@ analysis_start(struct agg *a)
 {
 	struct timeval tv = {.tv_sec = (time_t)a->cfg.check_interval, .tv_usec = 0};
 
-	/* one buffer for the histories fitted, reused by every snapshot */
-	a->series_buf = reallocarray(NULL, (size_t)USAGE_MAX * SERIES_MAX, sizeof(struct sample));
+	/* one buffer for the history being fitted, reused by every fit */
+	a->series_buf = reallocarray(NULL, SERIES_MAX, sizeof(struct sample));
 	if (a->series_buf == NULL)
 		return -1;
 	a->tick = event_new(a->base, -1, EV_PERSIST, tick_cb, a);
@@ -273,4 +421,5 @@ analysis_stop(struct agg *a)
 	}
 	free(a->series_buf);
 	a->series_buf = NULL;
+	fit_expire(INT64_MAX);
 }

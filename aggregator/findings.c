@@ -114,15 +114,15 @@ eval_thresholds(const struct eval_input *in, int pool, struct finding_list *out)
 	return 0;
 }
 
-int
-forecast_fit(const struct sample *v, size_t n, uint64_t limit, int64_t now, int64_t *exhaust_at,
-	     double *per_day)
+void
+forecast_model_fit(const struct sample *v, size_t n, struct forecast_model *m)
 {
-	long double tm = 0, um = 0, sxy = 0, sxx = 0, b, fitted, t0;
+	long double tm = 0, um = 0, sxy = 0, sxx = 0, t0;
 	size_t i;
 
+	memset(m, 0, sizeof(*m));
 	if (n < 4 || v[n - 1].t - v[0].t < 60)
-		return 0;
+		return;
 	t0 = (long double)v[0].t;
 	for (i = 0; i < n; i++) {
 		tm += (long double)v[i].t - t0;
@@ -137,16 +137,53 @@ forecast_fit(const struct sample *v, size_t n, uint64_t limit, int64_t now, int6
 		sxx += dx * dx;
 	}
 	if (sxx <= 0)
+		return;
+	m->ok = 1;
+	m->t0 = t0;
+	m->tm = tm;
+	m->um = um;
+	m->b = sxy / sxx; /* per second */
+}
+
+int
+forecast_model_eval(const struct forecast_model *m, uint64_t limit, int64_t now,
+		    int64_t *exhaust_at, double *per_day)
+{
+	long double fitted;
+
+	if (!m->ok || !(m->b > 0))
 		return 0;
-	b = sxy / sxx; /* per second */
-	if (!(b > 0))
-		return 0;
-	fitted = um + b * ((long double)now - t0 - tm);
+	fitted = m->um + m->b * ((long double)now - m->t0 - m->tm);
 	if (fitted >= (long double)limit)
 		return 0; /* already there: that is the threshold finding's job */
-	*exhaust_at = now + (int64_t)(((long double)limit - fitted) / b);
-	*per_day = (double)(b * 86400);
+	*exhaust_at = now + (int64_t)(((long double)limit - fitted) / m->b);
+	*per_day = (double)(m->b * 86400);
 	return 1;
+}
+
+int
+forecast_fit(const struct sample *v, size_t n, uint64_t limit, int64_t now, int64_t *exhaust_at,
+	     double *per_day)
+{
+	struct forecast_model m;
+
+	forecast_model_fit(v, n, &m);
+	return forecast_model_eval(&m, limit, now, exhaust_at, per_day);
+}
+
+const char *
+findings_status(const struct finding *v, size_t n)
+{
+	enum severity worst = SEV_INFO;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (v[i].kind == FK_STALE)
+			return "stale";
+		if (v[i].severity > worst)
+			worst = v[i].severity;
+	}
+	return worst == SEV_CRIT ? "crit" : worst == SEV_WARN ? "warn" : "ok";
 }
 
 static int
@@ -167,7 +204,10 @@ eval_forecasts(const struct eval_input *in, struct finding_list *out)
 		for (k = 0; k < u.n; k++)
 			if (strcmp(u.v[k].name, sr->limit) == 0 && u.v[k].has_limit)
 				limit = u.v[k].limit;
-		if (limit == 0 || !forecast_fit(sr->v, sr->n, limit, in->now, &at, &per_day))
+		if (limit == 0)
+			continue;
+		if (sr->model != NULL ? !forecast_model_eval(sr->model, limit, in->now, &at, &per_day)
+				      : !forecast_fit(sr->v, sr->n, limit, in->now, &at, &per_day))
 			continue;
 		if (at - in->now > in->horizon)
 			continue;

@@ -20,11 +20,26 @@ struct finding_list {
 struct finding *finding_list_add(struct finding_list *l);
 void finding_list_free(struct finding_list *l);
 
+/*
+ * A least-squares fit of used over time, kept apart from the history it came
+ * from so that a forecast can be evaluated again at a later time and against
+ * a new limit (analysis.c fits each host at most once a minute).
+ */
+struct forecast_model {
+	int ok; /* 0: too few points (fewer than 4, or spanning under a minute) */
+	long double t0, tm, um, b;
+};
+void forecast_model_fit(const struct sample *v, size_t n, struct forecast_model *m);
+/* forecast_fit()'s verdict from a model: 1 and the time of exhaustion, or 0. */
+int forecast_model_eval(const struct forecast_model *m, uint64_t limit, int64_t now,
+			int64_t *exhaust_at, double *per_day);
+
 /* One limit's history, oldest first (the host's pool). */
 struct series {
 	const char *limit;
 	const struct sample *v;
 	size_t n;
+	const struct forecast_model *model; /* when set, used instead of v and n */
 };
 
 struct eval_input {
@@ -89,5 +104,8 @@ size_t recommend_host(const struct snapshot *s, const uint64_t *peaks, struct re
 		      size_t max);
 /* Rounds up to two significant digits: 532 -> 540, 28 -> 28, 1234 -> 1300. */
 uint64_t round_up_nice(uint64_t v);
+
+/* A host's status from its open findings: "stale", else the worst: "crit" "warn" "ok". */
+const char *findings_status(const struct finding *v, size_t n);
 
 #endif

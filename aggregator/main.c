@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -400,6 +401,34 @@ sig_hup(evutil_socket_t sig, short what, void *arg)
 	server_recheck(&agg);
 }
 
+/*
+ * Every connection is a descriptor: raises the soft RLIMIT_NOFILE (1024 on
+ * many systems) towards max_connections plus room for the database, the
+ * listeners and notify_command's pipes, as far as the hard limit allows.
+ */
+#define NOFILE_SPARE 256
+static void
+raise_nofile(uint64_t max_connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_connections + NOFILE_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+		want = rl.rlim_max;
+	if (want > rl.rlim_cur) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit RLIMIT_NOFILE");
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur < (rlim_t)max_connections + NOFILE_SPARE)
+		log_warnx("open files limited to %llu: fewer than max_connections (%llu) can be "
+			  "served; raise the hard limit (ulimit -Hn, LimitNOFILE=)",
+			  (unsigned long long)rl.rlim_cur, (unsigned long long)max_connections);
+}
+
 static void
 usage(FILE *fp)
 {
@@ -486,6 +515,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(agg.cfg.max_connections);
 	if ((agg.store = store_open(agg.cfg.backend, agg.cfg.db_path, agg.cfg.url, err,
 				    sizeof(err))) == NULL) {
 		log_warnx("%s", err);

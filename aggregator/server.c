@@ -12,10 +12,20 @@
  * never buffered beyond one frame plus its header: the read high-watermark
  * stops reading, and a peer that does not read its acks (output above
  * OUT_HIGH) is not read from until it does.
+ *
+ * Group commit: the snapshots complete in one turn of the event loop wait,
+ * decoded, in one batch; flush_cb, made active by the first of them and so
+ * run after every connection ready in that turn, stores the whole batch in
+ * ONE transaction (store_put_snapshots: one fsync for all), then queues the
+ * acks in order, then runs the analysis of each new snapshot.  A failed
+ * commit acknowledges nothing of the batch: each connection in it gets the
+ * error and is closed, and its agent sends again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +69,13 @@
 #define AGENT_BURST 16
 /* Frames one connection may have processed before the others get a turn. */
 #define FRAMES_PER_TURN 8
+/*
+ * A batch is flushed at the end of the loop's turn; a connection whose frame
+ * would make it larger than this waits for the next turn (as for
+ * FRAMES_PER_TURN), so memory stays bounded and acks keep flowing.
+ */
+#define BATCH_MAX_ITEMS 2048
+#define BATCH_MAX_BYTES (64u * 1024 * 1024)
 /* Pending connections the kernel queues for accept(): agents return together. */
 #define LISTEN_BACKLOG 1024
 #define CLOSE_GRACE 5 /* seconds to flush a final error frame */
@@ -78,8 +95,60 @@ struct conn {
 	char cn[MODEL_NAME_MAX];
 	struct host_info hi; /* agents: from hello */
 	int64_t skew;        /* agent clock minus ours at hello; INT64_MIN unknown */
+	unsigned batched;    /* its snapshots waiting in the batch */
 	struct conn *next, *prev;
+	struct conn *cn_next; /* agents: in cn_hash[], by certificate CN */
+	int in_cn_hash;
 };
+
+/*
+ * Agent connections by CN, for conn_replace_older(): a fleet reconnecting
+ * at once says hello 10,000 times, and walking every connection for each
+ * would be quadratic.
+ */
+#define CN_BUCKETS 16384
+static struct conn *cn_hash[CN_BUCKETS];
+
+static size_t
+cn_bucket(const char *cn)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *cn != '\0'; cn++)
+		h = (h ^ (unsigned char)*cn) * 16777619u;
+	return h % CN_BUCKETS;
+}
+
+static void
+cn_hash_remove(struct conn *c)
+{
+	struct conn **pp;
+
+	if (!c->in_cn_hash)
+		return;
+	for (pp = &cn_hash[cn_bucket(c->cn)]; *pp != NULL; pp = &(*pp)->cn_next)
+		if (*pp == c) {
+			*pp = c->cn_next;
+			break;
+		}
+	c->in_cn_hash = 0;
+}
+
+/* A snapshot received, waiting for the batch's commit. */
+struct pending {
+	struct conn *c;      /* NULL once the connection is gone: stored, not acknowledged */
+	struct host_info hi; /* copies: the connection may go before the flush */
+	int64_t skew;
+	struct snapshot s;
+	uint8_t *raw; /* a copy of the payload (the input buffer moves on) */
+	size_t rawlen;
+	uint64_t done_us; /* when the frame was complete, for the latency histogram */
+};
+
+static struct pending *batch;
+static struct store_put *batch_puts;
+static size_t nbatch, batch_cap, batch_bytes;
+static struct event *flush_ev;
 
 static struct conn *conns; /* all open connections, for shutdown */
 /* SIGTERM: no new connections; the open ones finish what they received */
@@ -150,6 +219,7 @@ conn_free(struct conn *c)
 {
 	struct agg *a = c->agg;
 
+	cn_hash_remove(c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else if (conns == c)
@@ -162,6 +232,14 @@ conn_free(struct conn *c)
 		event_free(c->resume);
 	if (c->hi.name[0] != '\0') /* set only for agents past hello */
 		a->stats.agents_open--;
+	if (c->batched > 0) {
+		size_t i;
+
+		/* its snapshots are still stored; without their acks the agent resends them */
+		for (i = 0; i < nbatch; i++)
+			if (batch[i].c == c)
+				batch[i].c = NULL;
+	}
 	if (c->bev != NULL) {
 		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
@@ -235,18 +313,34 @@ conn_close(struct conn *c, uint32_t code, const char *reason)
 	deadline_arm(c, CLOSE_GRACE);
 }
 
-/* Queues a whole frame (or frames) for the peer, applying backpressure. */
+/* After queueing output: backpressure on a peer that does not read it. */
 static void
-conn_send(struct conn *c, const struct buf *out)
+conn_sent(struct conn *c)
 {
 	size_t high = c->state == CS_AGENT ? AGENT_OUT_HIGH : OUT_HIGH;
 
-	bufferevent_write(c->bev, out->data, out->len);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > high) {
 		/* the peer does not read: stop reading it until it catches up */
 		bufferevent_disable(c->bev, EV_READ);
 		bufferevent_setwatermark(c->bev, EV_WRITE, high / 2, 0);
 	}
+}
+
+/* Queues a whole frame (or frames) for the peer, applying backpressure. */
+static void
+conn_send(struct conn *c, const struct buf *out)
+{
+	bufferevent_write(c->bev, out->data, out->len);
+	conn_sent(c);
+}
+
+/* Frees a reply the output buffer took over (evbuffer_add_reference). */
+static void
+reply_free(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)(uintptr_t)data);
 }
 
 static int
@@ -283,17 +377,25 @@ conn_refuse(struct conn *c, uint32_t code, const char *reason)
 static void
 conn_replace_older(struct conn *c)
 {
-	struct conn *o, *next;
+	size_t b = cn_bucket(c->cn);
+	struct conn *o;
 
-	if (draining)
-		return;
-	for (o = conns; o != NULL; o = next) {
-		next = o->next;
-		if (o != c && o->state == CS_AGENT && strcmp(o->cn, c->cn) == 0) {
-			log_warnx("%s: replaced by a newer connection with the same certificate",
-				  conn_who(o));
-			conn_free(o);
+	if (!draining) {
+	again:
+		for (o = cn_hash[b]; o != NULL; o = o->cn_next) {
+			if (o != c && o->state == CS_AGENT && strcmp(o->cn, c->cn) == 0) {
+				log_warnx("%s: replaced by a newer connection with the same "
+					  "certificate",
+					  conn_who(o));
+				conn_free(o); /* unlinks o from the chain: walk it again */
+				goto again;
+			}
 		}
+	}
+	if (!c->in_cn_hash) {
+		c->cn_next = cn_hash[b];
+		cn_hash[b] = c;
+		c->in_cn_hash = 1;
 	}
 }
 
@@ -354,14 +456,137 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 		 h.agent);
 }
 
+/* Stores the batch in one transaction, then acks, then analysis. */
+static void
+batch_flush(struct agg *a)
+{
+	struct buf out;
+	size_t i, n = nbatch;
+	int64_t now = now_unix();
+	char err[512];
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		struct pending *p = &batch[i];
+
+		batch_puts[i] = (struct store_put){.hi = &p->hi,
+						   .s = &p->s,
+						   .raw = p->raw,
+						   .rawlen = p->rawlen,
+						   .received = now};
+	}
+	if (store_put_snapshots(a->store, batch_puts, n, err, sizeof(err)) == -1) {
+		log_warnx("storing %zu snapshot(s) failed: %s", n, err);
+		/* conn_close() with an error code never frees: batch[] stays as it is */
+		for (i = 0; i < n; i++)
+			if (batch[i].c != NULL)
+				conn_close(batch[i].c, PERR_INTERNAL,
+					   "storage failed; snapshot not acknowledged");
+		goto out;
+	}
+	buf_init(&out, 64u * 1024);
+	for (i = 0; i < n; i++) {
+		struct pending *p = &batch[i];
+		int dup = batch_puts[i].duplicate;
+
+		if (dup)
+			a->stats.snapshots_duplicate++;
+		else
+			a->stats.snapshots_stored++;
+		log_debug("%s: snapshot %llu %s (%zu objects)", p->hi.name,
+			  (unsigned long long)p->s.seq, dup ? "was a duplicate" : "stored",
+			  p->s.nobjects);
+		/* a connection closed since (a bad frame after this one): stored, no ack */
+		if (p->c == NULL || p->c->state != CS_AGENT)
+			continue;
+		if (proto_encode_ack(&out, p->s.seq) == 0)
+			agg_lat_observe(&a->stats, agg_mono_us() - p->done_us);
+		/*
+		 * A connection's frames of one turn are next to each other in the
+		 * batch: their acks leave together, one TLS record, one send().
+		 */
+		if (i + 1 == n || batch[i + 1].c != p->c || buf_failed(&out)) {
+			if (!buf_failed(&out))
+				conn_send(p->c, &out); /* may free p->c: conn_free() clears it */
+			buf_reset(&out);
+		}
+	}
+	buf_free(&out);
+	/* after the acks are queued: findings never hold a snapshot's acknowledgement */
+	for (i = 0; i < n; i++)
+		if (!batch_puts[i].duplicate)
+			analysis_snapshot(a, &batch[i].hi, &batch[i].s, now, batch[i].skew);
+out:
+	for (i = 0; i < n; i++) {
+		if (batch[i].c != NULL)
+			batch[i].c->batched = 0;
+		snapshot_free(&batch[i].s);
+		free(batch[i].raw);
+	}
+	nbatch = 0;
+	batch_bytes = 0;
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	batch_flush(arg);
+}
+
+/* 1 when the batch takes no more this turn (see BATCH_MAX_ITEMS). */
+static int
+batch_full(size_t rawlen)
+{
+	return nbatch > 0 &&
+	       (nbatch >= BATCH_MAX_ITEMS || batch_bytes + rawlen > BATCH_MAX_BYTES);
+}
+
+/* Queues a decoded snapshot (taking s) for the batch's commit.  0 or -1 (memory). */
+static int
+batch_add(struct conn *c, struct snapshot *s, const uint8_t *raw, size_t rawlen)
+{
+	struct pending *p;
+
+	if (nbatch == batch_cap) {
+		size_t ncap = batch_cap ? batch_cap * 2 : 64;
+		struct pending *nb;
+		struct store_put *np;
+
+		if ((nb = reallocarray(batch, ncap, sizeof(*nb))) == NULL)
+			return -1;
+		batch = nb;
+		if ((np = reallocarray(batch_puts, ncap, sizeof(*np))) == NULL)
+			return -1;
+		batch_puts = np;
+		batch_cap = ncap;
+	}
+	p = &batch[nbatch];
+	/* malloc(0) may return NULL: an empty payload cannot be a snapshot anyway */
+	if ((p->raw = malloc(rawlen > 0 ? rawlen : 1)) == NULL)
+		return -1;
+	memcpy(p->raw, raw, rawlen);
+	p->rawlen = rawlen;
+	p->c = c;
+	p->hi = c->hi;
+	p->skew = c->skew;
+	p->s = *s; /* the objects and scopes now belong to the batch */
+	p->done_us = frame_done_us;
+	c->batched++;
+	batch_bytes += rawlen;
+	if (nbatch++ == 0)
+		event_active(flush_ev, EV_TIMEOUT, 1);
+	return 0;
+}
+
 static void
 handle_snapshot(struct conn *c, const struct proto_doc *d, const uint8_t *raw, size_t rawlen)
 {
 	struct agg *a = c->agg;
 	struct snapshot s;
-	struct buf out;
 	char err[512];
-	int dup = 0;
 
 	if (snapshot_init(&s) == -1) {
 		conn_close(c, PERR_INTERNAL, "out of memory");
@@ -376,30 +601,10 @@ handle_snapshot(struct conn *c, const struct proto_doc *d, const uint8_t *raw, s
 	s.page_size = c->hi.page_size;
 	ifl_strlcpy(s.os, c->hi.os, sizeof(s.os));
 	ifl_strlcpy(s.os_release, c->hi.os_release, sizeof(s.os_release));
-	if (store_put_snapshot(a->store, &c->hi, &s, raw, rawlen, now_unix(), &dup, err,
-			       sizeof(err)) == -1) {
-		log_warnx("%s: storing snapshot %llu failed: %s", conn_who(c),
-			  (unsigned long long)s.seq, err);
+	if (batch_add(c, &s, raw, rawlen) == -1) {
 		snapshot_free(&s);
-		conn_close(c, PERR_INTERNAL, "storage failed; snapshot not acknowledged");
-		return;
+		conn_close(c, PERR_INTERNAL, "out of memory");
 	}
-	if (dup)
-		a->stats.snapshots_duplicate++;
-	else
-		a->stats.snapshots_stored++;
-	log_debug("%s: snapshot %llu %s (%zu objects)", conn_who(c), (unsigned long long)s.seq,
-		  dup ? "was a duplicate" : "stored", s.nobjects);
-	buf_init(&out, 64);
-	if (proto_encode_ack(&out, s.seq) == 0) {
-		conn_send(c, &out);
-		agg_lat_observe(&a->stats, agg_mono_us() - frame_done_us);
-	}
-	buf_free(&out);
-	/* after the ack is queued: findings never hold a snapshot's acknowledgement */
-	if (!dup)
-		analysis_snapshot(a, &c->hi, &s, now_unix(), c->skew);
-	snapshot_free(&s);
 }
 
 static void
@@ -421,7 +626,13 @@ handle_query(struct conn *c, const struct proto_doc *d)
 		conn_close(c, PERR_INTERNAL, "reply too large or out of memory");
 		return;
 	}
-	conn_send(c, &out);
+	/* a reply may be megabytes: the output buffer takes it over instead of a copy */
+	if (out.len > 0 && evbuffer_add_reference(bufferevent_get_output(c->bev), out.data, out.len,
+						  reply_free, NULL) == 0) {
+		out.data = NULL;
+		conn_sent(c);
+	} else
+		conn_send(c, &out);
 	buf_free(&out);
 }
 
@@ -561,6 +772,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (have < PROTO_HDR_LEN + (size_t)len)
 			break;
+		if (c->state == CS_AGENT && !draining && batch_full(len)) {
+			/* the batch is full: this frame goes into the next one */
+			static const struct timeval now = {0, 0};
+
+			evtimer_add(c->resume, &now);
+			deadline_arm(c, a->cfg.frame_timeout);
+			return;
+		}
 		if (c->state == CS_AGENT && !draining && conn_rate_wait(c) != 0)
 			return; /* paused; resume_cb continues */
 		p = evbuffer_pullup(in, PROTO_HDR_LEN + (ssize_t)len);
@@ -695,6 +914,16 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	struct timeval hs;
 
 	(void)l;
+	/*
+	 * Every write is a whole frame (or a turn's acks), never a piece to
+	 * be coalesced: without this, the last segment of a large reply waits
+	 * for the peer's delayed ACK (40 ms on Linux).
+	 */
+	{
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), port, sizeof(port),
 			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		ifl_strlcpy(host, "?", sizeof(host)), ifl_strlcpy(port, "?", sizeof(port));
@@ -838,6 +1067,10 @@ server_start(struct agg *a, char *err, size_t errlen)
 		return -1;
 	}
 	evconnlistener_set_error_cb(a->listener, accept_error_cb);
+	if (flush_ev == NULL && (flush_ev = event_new(a->base, -1, 0, flush_cb, a)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (a->port_file != NULL &&
 	    write_port_file(a->port_file, evconnlistener_get_fd(a->listener), err, errlen) == -1)
 		return -1;
@@ -848,6 +1081,8 @@ server_start(struct agg *a, char *err, size_t errlen)
 void
 server_stop(struct agg *a)
 {
+	size_t i;
+
 	draining = 0;
 	if (drain_timer != NULL) {
 		event_free(drain_timer);
@@ -863,6 +1098,22 @@ server_stop(struct agg *a)
 	}
 	while (conns != NULL)
 		conn_free(conns);
+	/* not acknowledged: the agents send them again to the next aggregator */
+	for (i = 0; i < nbatch; i++) {
+		snapshot_free(&batch[i].s);
+		free(batch[i].raw);
+	}
+	nbatch = 0;
+	batch_bytes = 0;
+	free(batch);
+	free(batch_puts);
+	batch = NULL;
+	batch_puts = NULL;
+	batch_cap = 0;
+	if (flush_ev != NULL) {
+		event_free(flush_ev);
+		flush_ev = NULL;
+	}
 }
 
 static void
@@ -896,6 +1147,12 @@ conn_drain(struct conn *c)
 	bufferevent_disable(c->bev, EV_READ);
 	/* the complete frames already received (conn_read_cb never frees c) */
 	conn_read_cb(c->bev, c);
+	/*
+	 * ... stored and acknowledged now.  The batch holds only c's frames
+	 * (server_drain flushed the others first), so the flush can free no
+	 * other connection: the caller's next pointer stays valid.
+	 */
+	batch_flush(c->agg);
 	if (c->state == CS_CLOSING)
 		return;
 	if (c->state == CS_HELLO) {
@@ -939,6 +1196,12 @@ server_drain(struct agg *a, unsigned seconds)
 	if ((drain_timer = evtimer_new(a->base, drain_timeout_cb, a)) == NULL ||
 	    evtimer_add(drain_timer, &tv) == -1) {
 		log_warnx("drain: cannot arm its timer; stopping now");
+		event_base_loopexit(a->base, NULL);
+		return;
+	}
+	/* what this turn received so far; conn_send may free those connections */
+	batch_flush(a);
+	if (conns == NULL) {
 		event_base_loopexit(a->base, NULL);
 		return;
 	}

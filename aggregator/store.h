@@ -61,6 +61,41 @@ struct finding_change {
 	struct finding f;       /* as it is now (closed: as it was) */
 };
 
+/*
+ * One snapshot of a batch (store_put_snapshots).  The pointers are the
+ * caller's and need only live until the call returns.
+ */
+struct store_put {
+	const struct host_info *hi;
+	const struct snapshot *s;
+	const uint8_t *raw;
+	size_t rawlen;
+	int64_t received;
+	int duplicate; /* out: (host, seq) stored before, in an earlier batch or this one */
+};
+
+/*
+ * A host as the `hosts` query lists it, without decoding its snapshot: what
+ * the store keeps beside the snapshot.  usage.v[i].name points into names[]:
+ * the struct is valid only as it is handed to the callback, not as a copy.
+ */
+struct host_summary {
+	struct host_info info;
+	int64_t last_received;
+	int has_snapshot;
+	int has_status;  /* 0: not known (the caller derives it from the open findings) */
+	char status[8];  /* "ok" "warn" "crit" "stale": findings_status() of the open ones */
+	int has_usage;   /* 0: not known (the caller decodes the snapshot) */
+	struct usage usage; /* model_usage(latest snapshot, -1) */
+	char names[USAGE_MAX][MODEL_NAME_MAX];
+};
+
+/* Bulk history of one limit: used[i] and limit[i] at the times given beside. */
+struct store_history {
+	const char *limit;
+	const uint64_t *used, *limit_value;
+};
+
 struct store;
 
 struct store_ops {
@@ -100,6 +135,40 @@ struct store_ops {
 	int (*housekeep)(struct store *st, int64_t keep_samples, int64_t keep_rollups,
 			 size_t batch, size_t *deleted, char *err, size_t errlen);
 	void (*close)(struct store *st);
+
+	/*
+	 * Optional operations: a backend may leave them NULL and the wrappers
+	 * below (or the caller) fall back on the ones above.
+	 */
+	/*
+	 * Group commit: stores v[0..n) in ONE transaction and returns 0 after
+	 * its commit, each v[i].duplicate set; a (host, seq) twice in the batch
+	 * is stored once.  -1: nothing of the batch is stored.
+	 */
+	int (*put_snapshots)(struct store *st, struct store_put *v, size_t n, char *err,
+			     size_t errlen);
+	/* Like each_host, with host_summary instead of the snapshot. */
+	int (*each_host_summary)(struct store *st,
+				 int (*fn)(void *arg, const struct host_summary *h), void *arg,
+				 char *err, size_t errlen);
+	/*
+	 * Bulk load for tests and benchmarks (the store's ingest path would take
+	 * hours for a fleet's month): the samples of nh limits of a known host
+	 * at the n times t[0..n), ascending, and the hourly rollups they make,
+	 * in one transaction; samples before samples_from only go into the
+	 * rollups, as housekeeping would have left them.  The host must have
+	 * no samples or rollups in those hours yet.
+	 */
+	int (*put_history)(struct store *st, const char *host, const int64_t *t, size_t n,
+			   const struct store_history *h, size_t nh, int64_t samples_from,
+			   char *err, size_t errlen);
+	/*
+	 * The largest used of each limit names[0..n) in the hourly rollups
+	 * since t0 (0 when none), without reading every rollup back: what
+	 * recommendations need for a whole fleet's report.
+	 */
+	int (*peaks)(struct store *st, const char *host, int64_t t0, const char *const *names,
+		     size_t n, uint64_t *out, char *err, size_t errlen);
 };
 
 struct store {
@@ -140,6 +209,37 @@ store_put_snapshot(struct store *st, const struct host_info *hi, const struct sn
 		   size_t errlen)
 {
 	return st->ops->put_snapshot(st, hi, s, raw, rawlen, received, duplicate, err, errlen);
+}
+
+/*
+ * A backend without put_snapshots stores them one transaction each: on a
+ * failure some of the batch may be stored.  None is acknowledged then, and
+ * what the agents send again is recognised as a duplicate.
+ */
+static inline int
+store_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (st->ops->put_snapshots != NULL)
+		return st->ops->put_snapshots(st, v, n, err, errlen);
+	for (i = 0; i < n; i++)
+		if (st->ops->put_snapshot(st, v[i].hi, v[i].s, v[i].raw, v[i].rawlen,
+					  v[i].received, &v[i].duplicate, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+static inline int
+store_put_history(struct store *st, const char *host, const int64_t *t, size_t n,
+		  const struct store_history *h, size_t nh, int64_t samples_from, char *err,
+		  size_t errlen)
+{
+	if (st->ops->put_history == NULL) {
+		snprintf(err, errlen, "%s: no bulk history load", st->ops->name);
+		return -1;
+	}
+	return st->ops->put_history(st, host, t, n, h, nh, samples_from, err, errlen);
 }
 
 static inline int

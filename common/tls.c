@@ -208,6 +208,18 @@ tls_server_ctx(const struct tls_paths *p, char *err, size_t errlen)
 		tls_fail(err, errlen, "TLS", "session id context");
 		goto fail;
 	}
+	/*
+	 * No client resumes a session (docs/SECURITY.md), so none is issued or
+	 * kept: TLS 1.3 would send two tickets per handshake (CPU, when a fleet
+	 * reconnects at once) and the cache would hold a session and a peer
+	 * certificate for every connection made (memory).  Every connection
+	 * is verified in full.
+	 */
+	if (SSL_CTX_set_num_tickets(ctx, 0) != 1) {
+		tls_fail(err, errlen, "TLS", "session tickets");
+		goto fail;
+	}
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	ERR_clear_error();
 	return ctx;
 fail:

@@ -44,16 +44,60 @@ dec_err(char *err, size_t errlen, const char *fmt, ...)
  * set) when absent and required or duplicated.
  */
 static int
-dec_lookup(const msgpack_object *m, const char *where, const char *k, int required,
-           const msgpack_object **o, char *err, size_t errlen)
+dec_found(int rc, const char *where, const char *k, int required, char *err, size_t errlen)
 {
-	int rc = mp_get_unique(m, k, o);
-
 	if (rc == -1)
 		return dec_err(err, errlen, "%s%s: duplicate key", where, k);
 	if (rc == 1 && required)
 		return dec_err(err, errlen, "%s%s: missing", where, k);
 	return rc;
+}
+
+static int
+dec_lookup(const msgpack_object *m, const char *where, const char *k, int required,
+           const msgpack_object **o, char *err, size_t errlen)
+{
+	return dec_found(mp_get_unique(m, k, o), where, k, required, err, errlen);
+}
+
+/*
+ * A map read field by field through an index of its keys (mp_index) when it
+ * has few enough of them, else by mp_get_unique: the same answers, but
+ * dec_object reads some twenty fields of each of thousands of objects.
+ */
+struct dec_map {
+	const msgpack_object *m;
+	int indexed;
+	struct mp_index ix;
+};
+
+static void
+dec_map_init(struct dec_map *dm, const msgpack_object *m)
+{
+	dm->m = m;
+	dm->indexed = mp_index_build(&dm->ix, m) == 0;
+}
+
+static int
+dec_map_lookup(const struct dec_map *dm, const char *where, const char *k, int required,
+               const msgpack_object **o, char *err, size_t errlen)
+{
+	int rc = dm->indexed ? mp_index_get(&dm->ix, k, o) : mp_get_unique(dm->m, k, o);
+
+	return dec_found(rc, where, k, required, err, errlen);
+}
+
+/* Unsigned integer in [0, max]: the value's checks. */
+static int
+dec_uint_val(const msgpack_object *o, const char *where, const char *k, uint64_t max, uint64_t *v,
+             char *err, size_t errlen)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return dec_err(err, errlen, "%s%s: expected unsigned integer", where, k);
+	if (o->via.u64 > max)
+		return dec_err(err, errlen, "%s%s: out of range", where, k);
+	*v = o->via.u64;
+	return 0;
 }
 
 /* Unsigned integer in [0, max]. */
@@ -66,12 +110,7 @@ dec_uint(const msgpack_object *m, const char *where, const char *k, int required
 
 	if ((rc = dec_lookup(m, where, k, required, &o, err, errlen)) != 0)
 		return rc;
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return dec_err(err, errlen, "%s%s: expected unsigned integer", where, k);
-	if (o->via.u64 > max)
-		return dec_err(err, errlen, "%s%s: out of range", where, k);
-	*v = o->via.u64;
-	return 0;
+	return dec_uint_val(o, where, k, max, v, err, errlen);
 }
 
 static int
@@ -93,16 +132,11 @@ dec_u64(const msgpack_object *m, const char *where, const char *k, int required,
 	return dec_uint(m, where, k, required, UINT64_MAX, v, err, errlen);
 }
 
-/* Signed integer that fits int64_t. */
+/* Signed integer that fits int64_t: the value's checks. */
 static int
-dec_i64(const msgpack_object *m, const char *where, const char *k, int required, int64_t *v,
-        char *err, size_t errlen)
+dec_i64_val(const msgpack_object *o, const char *where, const char *k, int64_t *v, char *err,
+            size_t errlen)
 {
-	const msgpack_object *o;
-	int rc;
-
-	if ((rc = dec_lookup(m, where, k, required, &o, err, errlen)) != 0)
-		return rc;
 	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
 		*v = o->via.i64;
 		return 0;
@@ -113,6 +147,59 @@ dec_i64(const msgpack_object *m, const char *where, const char *k, int required,
 		return dec_err(err, errlen, "%s%s: out of range", where, k);
 	*v = (int64_t)o->via.u64;
 	return 0;
+}
+
+/* Signed integer that fits int64_t. */
+static int
+dec_i64(const msgpack_object *m, const char *where, const char *k, int required, int64_t *v,
+        char *err, size_t errlen)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = dec_lookup(m, where, k, required, &o, err, errlen)) != 0)
+		return rc;
+	return dec_i64_val(o, where, k, v, err, errlen);
+}
+
+/* The same through a dec_map. */
+static int
+dec_m_u64(const struct dec_map *dm, const char *where, const char *k, int required, uint64_t *v,
+          char *err, size_t errlen)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = dec_map_lookup(dm, where, k, required, &o, err, errlen)) != 0)
+		return rc;
+	return dec_uint_val(o, where, k, UINT64_MAX, v, err, errlen);
+}
+
+static int
+dec_m_u32(const struct dec_map *dm, const char *where, const char *k, int required, uint32_t *v,
+          char *err, size_t errlen)
+{
+	const msgpack_object *o;
+	uint64_t u = 0;
+	int rc;
+
+	if ((rc = dec_map_lookup(dm, where, k, required, &o, err, errlen)) != 0)
+		return rc;
+	if ((rc = dec_uint_val(o, where, k, UINT32_MAX, &u, err, errlen)) == 0)
+		*v = (uint32_t)u;
+	return rc;
+}
+
+static int
+dec_m_i64(const struct dec_map *dm, const char *where, const char *k, int required, int64_t *v,
+          char *err, size_t errlen)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = dec_map_lookup(dm, where, k, required, &o, err, errlen)) != 0)
+		return rc;
+	return dec_i64_val(o, where, k, v, err, errlen);
 }
 
 /* Copies str o into out[len]; names the field as where+k on error. */
@@ -146,6 +233,18 @@ dec_str(const msgpack_object *m, const char *where, const char *k, int required,
 	int rc;
 
 	if ((rc = dec_lookup(m, where, k, required, &o, err, errlen)) != 0)
+		return rc;
+	return dec_strobj(o, where, k, out, len, err, errlen);
+}
+
+static int
+dec_m_str(const struct dec_map *dm, const char *where, const char *k, int required, char *out,
+          size_t len, char *err, size_t errlen)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = dec_map_lookup(dm, where, k, required, &o, err, errlen)) != 0)
 		return rc;
 	return dec_strobj(o, where, k, out, len, err, errlen);
 }
@@ -363,29 +462,57 @@ dec_scope(const msgpack_object *o, uint32_t i, struct snapshot *s, char *err, si
 	return 0;
 }
 
+/*
+ * w = "PREFIX[i]." as snprintf would make it, but cheaply: it is built for
+ * every object of every snapshot and only read in error messages.
+ */
+static void
+dec_where_index(char *w, size_t len, const char *prefix, uint32_t i)
+{
+	char digits[10];
+	size_t n = strlen(prefix), k = 0;
+
+	do
+		digits[k++] = (char)('0' + i % 10);
+	while ((i /= 10) != 0);
+	if (n + k + 3 >= len) { /* cannot happen with DEC_WHERE_MAX: keep it NUL-terminated */
+		w[0] = '\0';
+		return;
+	}
+	memcpy(w, prefix, n);
+	w[n++] = '[';
+	while (k > 0)
+		w[n++] = digits[--k];
+	w[n++] = ']';
+	w[n++] = '.';
+	w[n] = '\0';
+}
+
 /* Object i, in the scopes listed by refs. */
 static int
 dec_object(const msgpack_object *m, uint32_t i, struct ipc_object *o,
            const struct dec_scope_ref *refs, size_t nrefs, char *err, size_t errlen)
 {
 	char w[DEC_WHERE_MAX], type[8], scope[MODEL_NAME_MAX];
+	struct dec_map dm;
 	int64_t idx;
 
-	snprintf(w, sizeof(w), "snapshot: objects[%u].", i);
+	dec_where_index(w, sizeof(w), "snapshot: objects", i);
 	if (m->type != MSGPACK_OBJECT_MAP)
 		return dec_err(err, errlen, "snapshot: objects[%u]: expected map", i);
-	if (dec_str(m, w, "type", 1, type, sizeof(type), err, errlen) != 0)
+	dec_map_init(&dm, m);
+	if (dec_m_str(&dm, w, "type", 1, type, sizeof(type), err, errlen) != 0)
 		return -1;
 	if (ipc_type_parse(type, &o->type) == -1)
 		return dec_err(err, errlen, "%stype: expected \"shm\", \"sem\" or \"msg\"", w);
-	if (dec_i64(m, w, "id", 1, &o->id, err, errlen) != 0 ||
-	    dec_i64(m, w, "key", 1, &o->key, err, errlen) != 0 ||
-	    dec_u32(m, w, "mode", 1, &o->mode, err, errlen) != 0 ||
-	    dec_u32(m, w, "uid", 1, &o->uid, err, errlen) != 0 ||
-	    dec_u32(m, w, "gid", 1, &o->gid, err, errlen) != 0 ||
-	    dec_u32(m, w, "cuid", 1, &o->cuid, err, errlen) != 0 ||
-	    dec_u32(m, w, "cgid", 1, &o->cgid, err, errlen) != 0 ||
-	    dec_str(m, w, "scope", 1, scope, sizeof(scope), err, errlen) != 0)
+	if (dec_m_i64(&dm, w, "id", 1, &o->id, err, errlen) != 0 ||
+	    dec_m_i64(&dm, w, "key", 1, &o->key, err, errlen) != 0 ||
+	    dec_m_u32(&dm, w, "mode", 1, &o->mode, err, errlen) != 0 ||
+	    dec_m_u32(&dm, w, "uid", 1, &o->uid, err, errlen) != 0 ||
+	    dec_m_u32(&dm, w, "gid", 1, &o->gid, err, errlen) != 0 ||
+	    dec_m_u32(&dm, w, "cuid", 1, &o->cuid, err, errlen) != 0 ||
+	    dec_m_u32(&dm, w, "cgid", 1, &o->cgid, err, errlen) != 0 ||
+	    dec_m_str(&dm, w, "scope", 1, scope, sizeof(scope), err, errlen) != 0)
 		return -1;
 	if ((idx = dec_scope_find(refs, nrefs, scope)) < 0)
 		return dec_err(err, errlen, "%sscope: no such scope in scopes", w);
@@ -394,34 +521,34 @@ dec_object(const msgpack_object *m, uint32_t i, struct ipc_object *o,
 	/* fields of the other types are ignored, as unknown keys are */
 	switch (o->type) {
 	case IPC_SHM:
-		if (dec_u64(m, w, "size", 1, &o->size, err, errlen) != 0 ||
-		    dec_u64(m, w, "nattch", 1, &o->nattch, err, errlen) != 0 ||
-		    dec_i64(m, w, "cpid", 1, &o->cpid, err, errlen) != 0 ||
-		    dec_i64(m, w, "lpid", 1, &o->lpid, err, errlen) != 0 ||
-		    dec_i64(m, w, "atime", 0, &o->atime, err, errlen) == -1 ||
-		    dec_i64(m, w, "dtime", 0, &o->dtime, err, errlen) == -1 ||
-		    dec_u64(m, w, "rss", 0, &o->rss, err, errlen) == -1 ||
-		    dec_u64(m, w, "swap", 0, &o->swap, err, errlen) == -1)
+		if (dec_m_u64(&dm, w, "size", 1, &o->size, err, errlen) != 0 ||
+		    dec_m_u64(&dm, w, "nattch", 1, &o->nattch, err, errlen) != 0 ||
+		    dec_m_i64(&dm, w, "cpid", 1, &o->cpid, err, errlen) != 0 ||
+		    dec_m_i64(&dm, w, "lpid", 1, &o->lpid, err, errlen) != 0 ||
+		    dec_m_i64(&dm, w, "atime", 0, &o->atime, err, errlen) == -1 ||
+		    dec_m_i64(&dm, w, "dtime", 0, &o->dtime, err, errlen) == -1 ||
+		    dec_m_u64(&dm, w, "rss", 0, &o->rss, err, errlen) == -1 ||
+		    dec_m_u64(&dm, w, "swap", 0, &o->swap, err, errlen) == -1)
 			return -1;
 		break;
 	case IPC_SEM:
-		if (dec_u64(m, w, "nsems", 1, &o->nsems, err, errlen) != 0 ||
-		    dec_i64(m, w, "otime", 0, &o->otime, err, errlen) == -1)
+		if (dec_m_u64(&dm, w, "nsems", 1, &o->nsems, err, errlen) != 0 ||
+		    dec_m_i64(&dm, w, "otime", 0, &o->otime, err, errlen) == -1)
 			return -1;
 		break;
 	case IPC_MSG:
-		if (dec_u64(m, w, "cbytes", 1, &o->cbytes, err, errlen) != 0 ||
-		    dec_u64(m, w, "qnum", 1, &o->qnum, err, errlen) != 0 ||
-		    dec_u64(m, w, "qbytes", 0, &o->qbytes, err, errlen) == -1 ||
-		    dec_i64(m, w, "lspid", 0, &o->lspid, err, errlen) == -1 ||
-		    dec_i64(m, w, "lrpid", 0, &o->lrpid, err, errlen) == -1 ||
-		    dec_i64(m, w, "stime", 0, &o->stime, err, errlen) == -1 ||
-		    dec_i64(m, w, "rtime", 0, &o->rtime, err, errlen) == -1)
+		if (dec_m_u64(&dm, w, "cbytes", 1, &o->cbytes, err, errlen) != 0 ||
+		    dec_m_u64(&dm, w, "qnum", 1, &o->qnum, err, errlen) != 0 ||
+		    dec_m_u64(&dm, w, "qbytes", 0, &o->qbytes, err, errlen) == -1 ||
+		    dec_m_i64(&dm, w, "lspid", 0, &o->lspid, err, errlen) == -1 ||
+		    dec_m_i64(&dm, w, "lrpid", 0, &o->lrpid, err, errlen) == -1 ||
+		    dec_m_i64(&dm, w, "stime", 0, &o->stime, err, errlen) == -1 ||
+		    dec_m_i64(&dm, w, "rtime", 0, &o->rtime, err, errlen) == -1)
 			return -1;
 		break;
 	}
-	if (dec_i64(m, w, "ctime", 0, &o->ctime, err, errlen) == -1 ||
-	    dec_str(m, w, "owner", 0, o->owner, sizeof(o->owner), err, errlen) == -1)
+	if (dec_m_i64(&dm, w, "ctime", 0, &o->ctime, err, errlen) == -1 ||
+	    dec_m_str(&dm, w, "owner", 0, o->owner, sizeof(o->owner), err, errlen) == -1)
 		return -1;
 	return 0;
 }

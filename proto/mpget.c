@@ -36,13 +36,22 @@ int
 mp_get_unique(const msgpack_object *m, const char *k, const msgpack_object **v)
 {
 	const msgpack_object *found = NULL;
+	size_t n = strlen(k);
 	uint32_t i;
 
 	*v = NULL;
 	if (m == NULL || m->type != MSGPACK_OBJECT_MAP)
 		return 1;
+	/*
+	 * The decoders look up every field this way, so every key of a map is
+	 * compared with every field name: length and first byte first, the
+	 * rest only when they agree (mp_str_eq, inlined).
+	 */
 	for (i = 0; i < m->via.map.size; i++) {
-		if (!mp_str_eq(&m->via.map.ptr[i].key, k))
+		const msgpack_object *key = &m->via.map.ptr[i].key;
+
+		if (key->type != MSGPACK_OBJECT_STR || key->via.str.size != n ||
+		    (n > 0 && (key->via.str.ptr[0] != k[0] || memcmp(key->via.str.ptr, k, n) != 0)))
 			continue;
 		if (found != NULL)
 			return -1;
@@ -52,6 +61,75 @@ mp_get_unique(const msgpack_object *m, const char *k, const msgpack_object **v)
 		return 1;
 	*v = found;
 	return 0;
+}
+
+/* FNV-1a of a key's bytes. */
+static uint32_t
+mp_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+int
+mp_index_build(struct mp_index *ix, const msgpack_object *m)
+{
+	uint32_t i;
+
+	if (m == NULL || m->type != MSGPACK_OBJECT_MAP || m->via.map.size > MP_INDEX_KEYS)
+		return -1;
+	memset(ix->slot, 0, sizeof(ix->slot));
+	ix->map = m;
+	for (i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *key = &m->via.map.ptr[i].key;
+		uint32_t h, s;
+
+		if (key->type != MSGPACK_OBJECT_STR)
+			continue; /* never found by a string lookup */
+		h = mp_hash(key->via.str.ptr, key->via.str.size);
+		/* linear probing; at most half the slots are used, so this ends */
+		for (s = h & (MP_INDEX_SLOTS - 1); ix->slot[s].used; s = (s + 1) & (MP_INDEX_SLOTS - 1)) {
+			const msgpack_object *o = &m->via.map.ptr[ix->slot[s].entry].key;
+
+			if (ix->slot[s].hash == h && o->via.str.size == key->via.str.size &&
+			    (key->via.str.size == 0 ||
+			     memcmp(o->via.str.ptr, key->via.str.ptr, key->via.str.size) == 0)) {
+				ix->slot[s].dup = 1;
+				break;
+			}
+		}
+		if (!ix->slot[s].used) {
+			ix->slot[s].used = 1;
+			ix->slot[s].hash = h;
+			ix->slot[s].entry = (uint16_t)i;
+		}
+	}
+	return 0;
+}
+
+int
+mp_index_get(const struct mp_index *ix, const char *k, const msgpack_object **v)
+{
+	size_t n = strlen(k);
+	uint32_t h = mp_hash(k, n), s;
+
+	*v = NULL;
+	for (s = h & (MP_INDEX_SLOTS - 1); ix->slot[s].used; s = (s + 1) & (MP_INDEX_SLOTS - 1)) {
+		const msgpack_object *key = &ix->map->via.map.ptr[ix->slot[s].entry].key;
+
+		if (ix->slot[s].hash != h || key->via.str.size != n ||
+		    (n > 0 && memcmp(key->via.str.ptr, k, n) != 0))
+			continue;
+		if (ix->slot[s].dup)
+			return -1;
+		*v = &ix->map->via.map.ptr[ix->slot[s].entry].val;
+		return 0;
+	}
+	return 1;
 }
 
 int

@@ -168,4 +168,25 @@ int mp_str_eq(const msgpack_object *o, const char *s);
 /* Copies a str object into out (NUL-terminated); -1 when not a str or too long. */
 int mp_str_copy(const msgpack_object *o, char *out, size_t len);
 
+/*
+ * An index of the string keys of one map, for a decoder reading many of its
+ * fields: one pass to build (duplicates marked), then each lookup hashes
+ * its key instead of comparing it with every key of the map.  Only maps of
+ * at most MP_INDEX_KEYS entries are indexed.
+ */
+#define MP_INDEX_KEYS  32
+#define MP_INDEX_SLOTS 64 /* a power of two, twice MP_INDEX_KEYS */
+struct mp_index {
+	const msgpack_object *map;
+	struct {
+		uint32_t hash;
+		uint16_t entry; /* in map->via.map.ptr */
+		uint8_t used, dup;
+	} slot[MP_INDEX_SLOTS];
+};
+/* 0, or -1 when m is not a map or has more than MP_INDEX_KEYS entries (use mp_get_unique). */
+int mp_index_build(struct mp_index *ix, const msgpack_object *m);
+/* mp_get_unique's contract, from the index. */
+int mp_index_get(const struct mp_index *ix, const char *k, const msgpack_object **v);
+
 #endif

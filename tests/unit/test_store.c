@@ -243,7 +243,7 @@ test_open_creates_0600_wal(void **state)
 	sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "1");
+	assert_string_equal(ver, "2");
 	assert_string_equal(st->ops->name, "sqlite");
 	store_close(st);
 }
@@ -620,14 +620,14 @@ test_schema_newer_refused(void **state)
 	db_path(path, sizeof(path), "newer.db");
 	st = open_ok(path);
 	store_close(st);
-	sql_exec(path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+	sql_exec(path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
 	assert_null(store_open_sqlite(path, err, sizeof(err)));
 	snprintf(want, sizeof(want),
-	         "%s: database schema version 2 is newer than this aggregator (1)", path);
+	         "%s: database schema version 3 is newer than this aggregator (2)", path);
 	assert_string_equal(err, want);
 	/* left as it was */
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "2");
+	assert_string_equal(ver, "3");
 
 	sql_exec(path, "UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
 	assert_null(store_open_sqlite(path, err, sizeof(err)));
@@ -776,6 +776,471 @@ test_read_back_bounded(void **state)
 	store_close(st);
 }
 
+/* ---- samples as hourly blocks of runs (schema version 2) ---- */
+
+static double
+dabs(double x)
+{
+	return x < 0 ? -x : x;
+}
+
+/* semmns used = used (limit 340), shmall 1 of 1000, at taken. */
+static void
+put_used(struct store *st, const char *host, uint64_t seq, int64_t taken, uint64_t used)
+{
+	put_ok(st, host, seq, taken, used, "r", taken + 1, 0);
+}
+
+static size_t
+series_of(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *sm,
+          size_t max)
+{
+	char err[512] = "";
+	size_t n = 999;
+
+	if (store_series(st, host, limit, t0, sm, max, &n, err, sizeof(err)) != 0)
+		fail_msg("series: %s", err);
+	return n;
+}
+
+static size_t
+rollups_of(struct store *st, const char *host, const char *limit, struct rollup *r, size_t max)
+{
+	char err[512] = "";
+	size_t n = 999;
+
+	if (store_rollups(st, host, limit, 0, r, max, &n, err, sizeof(err)) != 0)
+		fail_msg("rollups: %s", err);
+	return n;
+}
+
+/*
+ * Flat runs, a change, a time in between two others, a time stored twice,
+ * the next hour (which rolls the first up), a late sample into a rolled
+ * hour and one into an hour with no block: series() gives back every
+ * sample exactly, rollups() and peaks agree with them.
+ */
+static void
+test_series_runs(void **state)
+{
+	char path[512], err[512] = "";
+	struct sample sm[128];
+	struct rollup r[8];
+	struct store *st;
+	static const char *const names[] = {"semmns", "shmall", "msgmni"};
+	uint64_t peaks[3];
+	size_t n, k;
+
+	(void)state;
+	db_path(path, sizeof(path), "runs.db");
+	st = open_ok(path);
+	/* hour 7200: a snapshot a minute, 10 then 20 from minute 30 */
+	for (k = 0; k < 60; k++)
+		put_used(st, "r1", k + 1, 7200 + (int64_t)k * 60, k < 30 ? 10 : 20);
+	/* between minutes 0 and 1, and minute 2 again (a newer sequence number) */
+	put_used(st, "r1", 100, 7230, 99);
+	put_used(st, "r1", 101, 7320, 55);
+	n = series_of(st, "r1", "semmns", 0, sm, NELEM(sm));
+	assert_int_equal(n, 61);
+	assert_int_equal(sm[0].t, 7200);
+	assert_int_equal(sm[0].used, 10);
+	assert_int_equal(sm[0].limit, 340);
+	assert_int_equal(sm[1].t, 7230);
+	assert_int_equal(sm[1].used, 99);
+	assert_int_equal(sm[2].t, 7260);
+	assert_int_equal(sm[2].used, 10);
+	assert_int_equal(sm[3].t, 7320);
+	assert_int_equal(sm[3].used, 55);
+	assert_int_equal(sm[31].t, 7200 + 30 * 60);
+	assert_int_equal(sm[31].used, 20);
+	assert_int_equal(sm[60].t, 7200 + 59 * 60);
+	assert_int_equal(sm[60].used, 20);
+	for (k = 1; k < n; k++)
+		assert_true(sm[k].t > sm[k - 1].t);
+	/* the other limit: one run over every time */
+	n = series_of(st, "r1", "shmall", 0, sm, NELEM(sm));
+	assert_int_equal(n, 61);
+	assert_int_equal(sm[60].used, 1);
+	assert_int_equal(sm[60].limit, 1000);
+	/* since t0, at most max */
+	n = series_of(st, "r1", "semmns", 7200 + 30 * 60, sm, NELEM(sm));
+	assert_int_equal(n, 30);
+	assert_int_equal(sm[0].used, 20);
+	n = series_of(st, "r1", "semmns", 7200, sm, 3);
+	assert_int_equal(n, 3);
+	assert_int_equal(sm[2].t, 7260);
+
+	/* the open hour's rollup is computed from its block */
+	n = rollups_of(st, "r1", "semmns", r, NELEM(r));
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].hour, 7200);
+	assert_int_equal(r[0].min, 10);
+	assert_int_equal(r[0].max, 99);
+	assert_int_equal(r[0].count, 61);
+	/* 29 x 10 + 99 + 55 + 30 x 20 = 1044 (minute 2 holds 55, not 10) */
+	assert_true(dabs(r[0].mean - 1044.0 / 61) < 1e-9);
+	assert_int_equal(r[0].limit, 340);
+
+	/* the next hour rolls it up: the same figures, from the rollups table */
+	put_used(st, "r1", 200, 10800 + 5, 7);
+	n = rollups_of(st, "r1", "semmns", r, NELEM(r));
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].hour, 7200);
+	assert_int_equal(r[0].count, 61);
+	assert_int_equal(r[0].max, 99);
+	assert_true(dabs(r[0].mean - 1044.0 / 61) < 1e-9);
+	assert_int_equal(r[1].hour, 10800);
+	assert_int_equal(r[1].min, 7);
+	assert_int_equal(r[1].count, 1);
+	sql_text(path, "SELECT group_concat(hour || ':' || rolled) FROM samples", err, sizeof(err));
+	assert_string_equal(err, "7200:1,10800:0");
+
+	/* late into the rolled hour: stored, and counted in its rollup at once */
+	put_used(st, "r1", 201, 7200 + 3599, 500);
+	n = rollups_of(st, "r1", "semmns", r, NELEM(r));
+	assert_int_equal(r[0].count, 62);
+	assert_int_equal(r[0].max, 500);
+	n = series_of(st, "r1", "semmns", 0, sm, NELEM(sm));
+	assert_int_equal(n, 63);
+	assert_int_equal(sm[61].t, 7200 + 3599);
+	assert_int_equal(sm[62].t, 10805);
+	/* late into an hour without a block: a rolled block and a rollup row */
+	put_used(st, "r1", 202, 3600 + 10, 3);
+	n = rollups_of(st, "r1", "semmns", r, NELEM(r));
+	assert_int_equal(n, 3);
+	assert_int_equal(r[0].hour, 3600);
+	assert_int_equal(r[0].max, 3);
+	assert_int_equal(r[0].count, 1);
+	n = series_of(st, "r1", "semmns", 0, sm, NELEM(sm));
+	assert_int_equal(n, 64);
+	assert_int_equal(sm[0].t, 3610);
+
+	/* peaks: rollups and the open block; a limit never reported has 0 */
+	assert_non_null(st->ops->peaks);
+	assert_int_equal(st->ops->peaks(st, "r1", 0, names, 3, peaks, err, sizeof(err)), 0);
+	assert_int_equal(peaks[0], 500);
+	assert_int_equal(peaks[1], 1);
+	assert_int_equal(peaks[2], 0);
+	assert_int_equal(st->ops->peaks(st, "r1", 10800, names, 3, peaks, err, sizeof(err)), 0);
+	assert_int_equal(peaks[0], 7);
+
+	/* a damaged block: reading it is an error; the next sample starts it again */
+	sql_exec(path, "UPDATE samples SET data = x'0102' WHERE hour = 10800");
+	assert_int_equal(store_series(st, "r1", "semmns", 0, sm, NELEM(sm), &n, err, sizeof(err)),
+	                 -1);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(err, "bad block"));
+	put_used(st, "r1", 203, 10800 + 60, 8);
+	n = series_of(st, "r1", "semmns", 10800, sm, NELEM(sm));
+	assert_int_equal(n, 1);
+	assert_int_equal(sm[0].used, 8);
+	store_close(st);
+}
+
+/* A flat day takes a few hundred bytes, not a row per value. */
+static void
+test_series_compact(void **state)
+{
+	char path[512], err[512] = "";
+	struct sample sm[4];
+	struct store *st;
+	size_t k;
+
+	(void)state;
+	db_path(path, sizeof(path), "compact.db");
+	st = open_ok(path);
+	for (k = 0; k < 1440; k++)
+		put_used(st, "flat", k + 1, 86400 + (int64_t)k * 60, 17);
+	sql_text(path, "SELECT count(*) FROM samples", err, sizeof(err));
+	assert_string_equal(err, "24");
+	sql_text(path, "SELECT max(length(data)) < 64 FROM samples", err, sizeof(err));
+	assert_string_equal(err, "1");
+	assert_int_equal(series_of(st, "flat", "semmns", 86400 + 1439 * 60, sm, NELEM(sm)), 1);
+	assert_int_equal(sm[0].used, 17);
+	store_close(st);
+}
+
+/* Group commit: one transaction, duplicates within the batch stored once, all or nothing. */
+static void
+test_put_batch(void **state)
+{
+	char path[512], err[512] = "", cnt[32];
+	struct host_info ha, hb;
+	struct snapshot s[3];
+	struct store_put v[3];
+	struct store *st;
+	uint64_t one = 1;
+	size_t i;
+
+	(void)state;
+	db_path(path, sizeof(path), "batch.db");
+	st = open_ok(path);
+	make_info(&ha, "ba", "Linux");
+	make_info(&hb, "bb", "Linux");
+	make_snap(&s[0], 1, 100, &one, 1, 4096, 340, 1000);
+	make_snap(&s[1], 1, 160, &one, 1, 4096, 340, 1000); /* the same seq again */
+	make_snap(&s[2], 1, 100, &one, 1, 4096, 340, 1000);
+	for (i = 0; i < 3; i++)
+		v[i] = (struct store_put){.hi = i == 2 ? &hb : &ha, .s = &s[i],
+		                          .raw = (const uint8_t *)"x", .rawlen = 1, .received = 7};
+	assert_int_equal(store_put_snapshots(st, v, 3, err, sizeof(err)), 0);
+	assert_int_equal(v[0].duplicate, 0);
+	assert_int_equal(v[1].duplicate, 1);
+	assert_int_equal(v[2].duplicate, 0);
+	sql_text(path, "SELECT count(*) FROM received", cnt, sizeof(cnt));
+	assert_string_equal(cnt, "2");
+
+	/* a failure anywhere in the batch stores none of it */
+	sql_exec(path, "CREATE TRIGGER boom BEFORE INSERT ON received WHEN NEW.seq = 3"
+	               " BEGIN SELECT RAISE(ABORT, 'simulated disk full'); END");
+	s[0].seq = 2;
+	s[1].seq = 3;
+	s[2].seq = 2;
+	assert_int_equal(store_put_snapshots(st, v, 3, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "simulated disk full"));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(v[i].duplicate, 0);
+	sql_text(path, "SELECT count(*) FROM received", cnt, sizeof(cnt));
+	assert_string_equal(cnt, "2");
+	sql_exec(path, "DROP TRIGGER boom");
+	assert_int_equal(store_put_snapshots(st, v, 3, err, sizeof(err)), 0);
+	sql_text(path, "SELECT count(*) FROM received", cnt, sizeof(cnt));
+	assert_string_equal(cnt, "5");
+	for (i = 0; i < 3; i++)
+		snapshot_free(&s[i]);
+	store_close(st);
+}
+
+struct sums {
+	size_t n;
+	char name[4][MODEL_NAME_MAX], status[4][8];
+	int has_usage[4], has_status[4], has_snapshot[4];
+	uint64_t semmns_used[4], semmns_limit[4];
+	int64_t last_received[4];
+};
+
+static int
+collect_summary(void *arg, const struct host_summary *h)
+{
+	struct sums *sm = arg;
+	size_t i;
+
+	assert_true(sm->n < 4);
+	ifl_strlcpy(sm->name[sm->n], h->info.name, MODEL_NAME_MAX);
+	ifl_strlcpy(sm->status[sm->n], h->has_status ? h->status : "", 8);
+	sm->has_usage[sm->n] = h->has_usage;
+	sm->has_status[sm->n] = h->has_status;
+	sm->has_snapshot[sm->n] = h->has_snapshot;
+	sm->last_received[sm->n] = h->last_received;
+	for (i = 0; i < h->usage.n; i++)
+		if (strcmp(h->usage.v[i].name, "semmns") == 0) {
+			sm->semmns_used[sm->n] = h->usage.v[i].used;
+			sm->semmns_limit[sm->n] = h->usage.v[i].limit;
+		}
+	sm->n++;
+	return 0;
+}
+
+/* The hosts query's summary: the latest snapshot's usage, the findings' status. */
+static void
+test_host_summary(void **state)
+{
+	char path[512], err[512] = "";
+	struct finding f, *none = NULL;
+	struct finding_change *ch = NULL;
+	struct sums sm;
+	struct store *st;
+	size_t nch = 0;
+
+	(void)state;
+	db_path(path, sizeof(path), "summary.db");
+	st = open_ok(path);
+	put_used(st, "s2", 5, 500, 30);
+	put_used(st, "s2", 4, 400, 99); /* older: the summary stays with seq 5 */
+	put_used(st, "s1", 1, 100, 12);
+	sql_exec(path, "INSERT INTO hosts (name, os, os_release, agent, page_size, boot_time)"
+	               " VALUES ('s0', 'Linux', '6.1', 'a', 4096, 9)");
+	memset(&f, 0, sizeof(f));
+	f.kind = FK_THRESHOLD;
+	f.severity = SEV_CRIT;
+	ifl_strlcpy(f.limit, "semmns", sizeof(f.limit));
+	ifl_strlcpy(f.message, "semmns at 95%", sizeof(f.message));
+	assert_int_equal(store_sync_findings(st, "s2", &f, 1, 600, &ch, &nch, err, sizeof(err)), 0);
+	free(ch);
+	assert_int_equal(store_sync_findings(st, "s1", none, 0, 600, &ch, &nch, err, sizeof(err)),
+	                 0);
+	free(ch);
+
+	memset(&sm, 0, sizeof(sm));
+	assert_non_null(st->ops->each_host_summary);
+	assert_int_equal(st->ops->each_host_summary(st, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(sm.n, 3);
+	assert_string_equal(sm.name[0], "s0");
+	assert_int_equal(sm.has_snapshot[0], 0);
+	assert_int_equal(sm.has_usage[0], 0);
+	assert_int_equal(sm.has_status[0], 0);
+	assert_string_equal(sm.name[1], "s1");
+	assert_int_equal(sm.has_usage[1], 1);
+	assert_int_equal(sm.semmns_used[1], 12);
+	assert_int_equal(sm.semmns_limit[1], 340);
+	assert_string_equal(sm.status[1], "ok");
+	assert_int_equal(sm.last_received[1], 101);
+	assert_string_equal(sm.name[2], "s2");
+	assert_int_equal(sm.semmns_used[2], 30);
+	assert_string_equal(sm.status[2], "crit");
+
+	/* the finding closes: the status follows */
+	assert_int_equal(store_sync_findings(st, "s2", none, 0, 700, &ch, &nch, err, sizeof(err)),
+	                 0);
+	free(ch);
+	memset(&sm, 0, sizeof(sm));
+	assert_int_equal(st->ops->each_host_summary(st, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_string_equal(sm.status[2], "ok");
+	/* a damaged summary is not trusted: the caller derives it */
+	sql_exec(path, "UPDATE hosts SET usage = x'07' WHERE name = 's2'");
+	memset(&sm, 0, sizeof(sm));
+	assert_int_equal(st->ops->each_host_summary(st, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(sm.has_usage[2], 0);
+	store_close(st);
+}
+
+/* Housekeeping rolls a silent host's last hour up before deleting its block. */
+static void
+test_housekeep_blocks(void **state)
+{
+	char path[512], err[512] = "";
+	struct sample sm[4];
+	struct rollup r[4];
+	struct store *st;
+	size_t deleted = 0;
+
+	(void)state;
+	db_path(path, sizeof(path), "hk.db");
+	st = open_ok(path);
+	put_used(st, "hk", 1, 7200, 4);
+	put_used(st, "hk", 2, 7260, 6);
+	/* the hour is not over before keep: kept */
+	assert_int_equal(store_housekeep(st, 7200 + 3599, 0, 100, &deleted, err, sizeof(err)), 0);
+	assert_int_equal(deleted, 0);
+	assert_int_equal(series_of(st, "hk", "semmns", 0, sm, NELEM(sm)), 2);
+	assert_int_equal(store_housekeep(st, 7200 + 3600, 0, 100, &deleted, err, sizeof(err)), 0);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(series_of(st, "hk", "semmns", 0, sm, NELEM(sm)), 0);
+	assert_int_equal(rollups_of(st, "hk", "semmns", r, NELEM(r)), 1);
+	assert_int_equal(r[0].hour, 7200);
+	assert_int_equal(r[0].min, 4);
+	assert_int_equal(r[0].max, 6);
+	assert_int_equal(r[0].count, 2);
+	assert_true(dabs(r[0].mean - 5.0) < 1e-9);
+	store_close(st);
+}
+
+/* A version 1 database: its samples become blocks, its rollups and findings stay. */
+static void
+test_migrate_v1(void **state)
+{
+	static const char *const v1[] = {
+	    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+	    "INSERT INTO meta VALUES ('schema_version', '1')",
+	    "CREATE TABLE hosts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	    " os TEXT NOT NULL, os_release TEXT NOT NULL, agent TEXT NOT NULL,"
+	    " page_size INTEGER NOT NULL, boot_time INTEGER NOT NULL,"
+	    " interval INTEGER NOT NULL DEFAULT 0, last_seq INTEGER, last_taken INTEGER,"
+	    " last_received INTEGER, snapshot BLOB)",
+	    "CREATE TABLE received (host_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	    " taken INTEGER NOT NULL, received INTEGER NOT NULL,"
+	    " PRIMARY KEY (host_id, seq)) WITHOUT ROWID",
+	    "CREATE TABLE samples (host_id INTEGER NOT NULL, limit_name TEXT NOT NULL,"
+	    " t INTEGER NOT NULL, used INTEGER NOT NULL, lim INTEGER NOT NULL,"
+	    " PRIMARY KEY (host_id, limit_name, t)) WITHOUT ROWID",
+	    "CREATE TABLE rollups (host_id INTEGER NOT NULL, limit_name TEXT NOT NULL,"
+	    " hour INTEGER NOT NULL, mn INTEGER NOT NULL, mx INTEGER NOT NULL, mean REAL NOT NULL,"
+	    " cnt INTEGER NOT NULL, lim INTEGER NOT NULL,"
+	    " PRIMARY KEY (host_id, limit_name, hour)) WITHOUT ROWID",
+	    "CREATE TABLE findings (id INTEGER PRIMARY KEY, host_id INTEGER NOT NULL,"
+	    " fkey TEXT NOT NULL, kind TEXT NOT NULL, severity INTEGER NOT NULL,"
+	    " limit_name TEXT NOT NULL, scope TEXT NOT NULL, message TEXT NOT NULL,"
+	    " has_object INTEGER NOT NULL, otype INTEGER NOT NULL, oid INTEGER NOT NULL,"
+	    " age INTEGER NOT NULL, uid INTEGER NOT NULL, owner TEXT NOT NULL,"
+	    " command TEXT NOT NULL, has_headroom INTEGER NOT NULL, held INTEGER NOT NULL,"
+	    " free INTEGER NOT NULL, safe_limit INTEGER NOT NULL, exhaust_at INTEGER NOT NULL,"
+	    " opened INTEGER NOT NULL, updated INTEGER NOT NULL, closed INTEGER)",
+	    "CREATE INDEX findings_open ON findings (host_id, closed)",
+	    "CREATE INDEX findings_closed ON findings (closed)",
+	    "INSERT INTO hosts VALUES (1, 'old', 'Linux', '6.1', 'a', 4096, 9, 60, 3, 7320, 7321,"
+	    " x'00')",
+	    "INSERT INTO received VALUES (1, 1, 7200, 7201), (1, 2, 7260, 7261), (1, 3, 7320, 7321)",
+	    /* shmall's limit is Linux's default: above INT64_MAX, stored as its bit pattern */
+	    "INSERT INTO samples VALUES (1, 'semmns', 7200, 5, 340), (1, 'semmns', 7260, 5, 340),"
+	    " (1, 'semmns', 7320, 8, 340), (1, 'shmall', 7200, 2, -16777217),"
+	    " (1, 'shmall', 7260, 2, -16777217), (1, 'shmall', 7320, 2, -16777217)",
+	    "INSERT INTO rollups VALUES (1, 'semmns', 7200, 5, 8, 6.0, 3, 340),"
+	    " (1, 'semmns', 3600, 1, 1, 1.0, 1, 340)",
+	    "INSERT INTO findings VALUES (1, 1, 'threshold semmns ', 'threshold', 1, 'semmns', '',"
+	    " 'semmns at 85%', 0, 1, 0, 0, 0, '', '', 0, 0, 0, 0, 0, 7200, 7200, NULL)",
+	};
+	char path[512], err[512] = "", txt[64];
+	const char *semmns = "semmns";
+	uint64_t peak = 99;
+	struct sample sm[8];
+	struct rollup r[8];
+	struct sums sums;
+	struct store *st;
+	sqlite3 *db;
+	size_t i;
+
+	(void)state;
+	db_path(path, sizeof(path), "v1.db");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	for (i = 0; i < NELEM(v1); i++)
+		if (sqlite3_exec(db, v1[i], NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", v1[i], sqlite3_errmsg(db));
+	sqlite3_close(db);
+
+	st = open_ok(path);
+	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", txt, sizeof(txt));
+	assert_string_equal(txt, "2");
+	sql_text(path, "SELECT count(*) FROM sqlite_master WHERE name = 'samples_v1'", txt,
+	         sizeof(txt));
+	assert_string_equal(txt, "0");
+	assert_int_equal(series_of(st, "old", "semmns", 0, sm, NELEM(sm)), 3);
+	assert_int_equal(sm[0].t, 7200);
+	assert_int_equal(sm[0].used, 5);
+	assert_int_equal(sm[2].t, 7320);
+	assert_int_equal(sm[2].used, 8);
+	assert_int_equal(sm[2].limit, 340);
+	assert_int_equal(series_of(st, "old", "shmall", 0, sm, NELEM(sm)), 3);
+	assert_true(sm[1].limit == LINUX_SHMALL);
+	/* the rollups are as they were: the converted block is marked rolled */
+	assert_int_equal(rollups_of(st, "old", "semmns", r, NELEM(r)), 2);
+	assert_int_equal(r[1].hour, 7200);
+	assert_int_equal(r[1].count, 3);
+	/* the status comes from the open finding; the usage is not known yet */
+	memset(&sums, 0, sizeof(sums));
+	assert_int_equal(st->ops->each_host_summary(st, collect_summary, &sums, err, sizeof(err)),
+	                 0);
+	assert_int_equal(sums.n, 1);
+	assert_string_equal(sums.status[0], "warn");
+	assert_int_equal(sums.has_usage[0], 0);
+	/* the daily peaks come from the rollups */
+	assert_int_equal(st->ops->peaks(st, "old", 0, &semmns, 1, &peak, err, sizeof(err)), 0);
+	assert_int_equal(peak, 8);
+	/* a new sample in the converted hour joins its rollup, and its day's peak */
+	put_used(st, "old", 4, 7380, 11);
+	assert_int_equal(rollups_of(st, "old", "semmns", r, NELEM(r)), 2);
+	assert_int_equal(r[1].count, 4);
+	assert_int_equal(r[1].max, 11);
+	assert_int_equal(st->ops->peaks(st, "old", 0, &semmns, 1, &peak, err, sizeof(err)), 0);
+	assert_int_equal(peak, 11);
+	/* from 7300 on: only hour 7200's rollup is before; the block of 7200 is rolled */
+	assert_int_equal(st->ops->peaks(st, "old", 7300, &semmns, 1, &peak, err, sizeof(err)), 0);
+	assert_int_equal(peak, 0);
+	assert_int_equal(series_of(st, "old", "semmns", 0, sm, NELEM(sm)), 4);
+	/* and the dedupe table came through */
+	put_ok(st, "old", 2, 7260, 5, "again", 9000, 1);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -794,6 +1259,12 @@ main(void)
 	    cmocka_unit_test(test_path_is_directory),
 	    cmocka_unit_test(test_write_failure_rolls_back),
 	    cmocka_unit_test(test_read_back_bounded),
+	    cmocka_unit_test(test_series_runs),
+	    cmocka_unit_test(test_series_compact),
+	    cmocka_unit_test(test_put_batch),
+	    cmocka_unit_test(test_host_summary),
+	    cmocka_unit_test(test_housekeep_blocks),
+	    cmocka_unit_test(test_migrate_v1),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

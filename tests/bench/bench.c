@@ -1,0 +1,227 @@
+/*
+ * bench.c: ipcfleet-bench, the performance figures of docs/BENCHMARKS.md.
+ *
+ * Runs the real programs of this build (ipcfleet-aggregator, ipcfleet-agent
+ * beside this binary) on loopback with a throw-away PKI, and the store
+ * library in-process, and prints one "name=value unit" line per figure on
+ * stdout; progress and notes go to stderr.  --quick is a smoke run (under
+ * two minutes on two cores, smaller fleets); the full run is what
+ * docs/BENCHMARKS.md reports.
+ *
+ * Exit 0 when every section ran, 1 when one could not, 2 on a usage error.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "util.h"
+
+#ifndef IPCFLEET_SRC_DIR
+#define IPCFLEET_SRC_DIR "."
+#endif
+
+static const struct section {
+	const char *name;
+	int (*fn)(struct bench *b);
+	const char *what;
+} sections[] = {
+    /* first: the tools it runs are timed with fork, cheapest while this process is small */
+    {"agent", bench_agent, "the agent on 1,000 objects beside ipcs -a and lsipc (root)"},
+    {"storage", bench_storage, "bytes per sample of realistic series, from the file size"},
+    {"query", bench_query, "hosts, trend and report on a synthetic fleet with 30 days of history"},
+    {"ingest", bench_ingest, "sustained snapshots per second from persistent mTLS agents"},
+    {"conns", bench_conns, "memory per idle connection, then a reconnect storm"},
+};
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: ipcfleet-bench [--quick] [--only SECTION,...] [--workdir DIR] [--keep]\n"
+		    "                      [--query-hosts N] [--ingest-agents N] [--ingest-seconds S]\n"
+		    "                      [--conns N]\n"
+		    "\n"
+		    "Measures ipcfleet's performance figures and prints one \"name=value unit\"\n"
+		    "line per figure.  --quick: small fleets, a smoke run of under two minutes.\n"
+		    "The sizes override the mode's: hosts of the synthetic fleet (10,000; quick\n"
+		    "200), ingesting agents (1,000; 200) and for how long (45 s; 8 s), idle\n"
+		    "connections and storm (10,000; 1,000).\n"
+		    "\n"
+		    "sections:\n");
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		fprintf(fp, "  %-8s %s\n", sections[i].name, sections[i].what);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+wanted(const struct bench *b, const char *name)
+{
+	const char *p = b->only;
+	size_t n = strlen(name);
+
+	if (p == NULL)
+		return 1;
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == b->only || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* A whole number from min to max, or exit 2. */
+static size_t
+count_arg(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	const char *why;
+	uint64_t v;
+
+	if (parse_u64(s, min, max, &v, &why) == -1) {
+		fprintf(stderr, "ipcfleet-bench: %s '%s': %s (%llu to %llu)\n", opt, s, why,
+			(unsigned long long)min, (unsigned long long)max);
+		exit(2);
+	}
+	return (size_t)v;
+}
+
+/* Every name in the comma separated list is a section. */
+static int
+only_valid(const char *list)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ","), i;
+
+		for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+			if (strlen(sections[i].name) == n && strncmp(sections[i].name, p, n) == 0)
+				break;
+		if (i == sizeof(sections) / sizeof(sections[0])) {
+			fprintf(stderr, "ipcfleet-bench: unknown section '%.*s'\n", (int)n, p);
+			return -1;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"quick", no_argument, NULL, 'q'},  {"only", required_argument, NULL, 'o'},
+	    {"keep", no_argument, NULL, 'k'},   {"workdir", required_argument, NULL, 'w'},
+	    {"query-hosts", required_argument, NULL, 'H'},
+	    {"ingest-agents", required_argument, NULL, 'A'},
+	    {"ingest-seconds", required_argument, NULL, 'S'},
+	    {"conns", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0}};
+	static struct bench b;
+	const char *base = "/tmp";
+	char self[PATH_MAX], pki[PATH_MAX + 32];
+	ssize_t n;
+	size_t i;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'q':
+			b.quick = 1;
+			break;
+		case 'o':
+			b.only = optarg;
+			break;
+		case 'k':
+			b.keep = 1;
+			break;
+		case 'w':
+			base = optarg;
+			break;
+		case 'H':
+			b.query_hosts = count_arg("--query-hosts", optarg, 1, 100000);
+			break;
+		case 'A':
+			b.ingest_agents = count_arg("--ingest-agents", optarg, 1, 50000);
+			break;
+		case 'S':
+			b.ingest_seconds = (unsigned)count_arg("--ingest-seconds", optarg, 2, 3600);
+			break;
+		case 'C':
+			b.conns = count_arg("--conns", optarg, 1, 50000);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (b.only != NULL && only_valid(b.only) == -1) {
+		usage(stderr);
+		return 2;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
+		bench_note("cannot find my own binary: %s", strerror(errno));
+		return 1;
+	}
+	self[n] = '\0';
+	snprintf(b.bindir, sizeof(b.bindir), "%s", dirname(self));
+	snprintf(b.srcdir, sizeof(b.srcdir), "%s", IPCFLEET_SRC_DIR);
+	if (snprintf(b.work, sizeof(b.work), "%s/ipcfleet-bench.XXXXXX", base) >=
+		(int)sizeof(b.work) ||
+	    mkdtemp(b.work) == NULL) {
+		bench_note("%s: cannot make a work directory: %s", base, strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	bench_raise_nofile();
+	snprintf(b.pki, sizeof(b.pki), "%s/pki", b.work);
+	snprintf(pki, sizeof(pki), "%s/deploy/pki/ipcfleet-pki", b.srcdir);
+	{
+		char *av[] = {pki, "dev", b.pki, "bench-agent", NULL};
+
+		if (bench_run(av, NULL) != 0) {
+			bench_note("%s dev %s failed", pki, b.pki);
+			return 1;
+		}
+	}
+	bench_note("%s run, work directory %s", b.quick ? "quick" : "full", b.work);
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		double t0 = bench_now();
+
+		if (!wanted(&b, sections[i].name))
+			continue;
+		bench_note("section %s: %s", sections[i].name, sections[i].what);
+		if (sections[i].fn(&b) == -1)
+			b.failed = 1;
+		bench_note("section %s took %.1f s", sections[i].name, bench_now() - t0);
+	}
+	if (b.keep)
+		bench_note("kept %s", b.work);
+	else
+		nftw(b.work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return b.failed ? 1 : 0;
+}

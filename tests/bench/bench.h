@@ -1,0 +1,80 @@
+/*
+ * bench.h: the benchmark harness ipcfleet-bench (docs/BENCHMARKS.md).
+ *
+ * bench.c        options, the work directory, the order of the sections
+ * bench_util.c   figures, child processes, the aggregator, /proc, /metrics
+ * bench_store.c  storage and query figures (a synthetic fleet in the store)
+ * bench_net.c    ingest, idle connections and the handshake storm (lgcore)
+ * bench_agent.c  the agent on 1,000 objects beside ipcs and lsipc
+ */
+#ifndef IPCFLEET_BENCH_H
+#define IPCFLEET_BENCH_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bench {
+	int quick;
+	int keep;           /* keep the work directory */
+	const char *only;   /* comma separated sections, NULL: all */
+	char bindir[PATH_MAX]; /* where ipcfleet-aggregator and ipcfleet-agent are */
+	char srcdir[PATH_MAX]; /* the source tree: deploy/pki/ipcfleet-pki */
+	char work[1024];       /* private temporary directory */
+	char pki[1100];        /* work/pki: CA, server "localhost", admin "admin" */
+	int failed;            /* a section could not run */
+	/* sizes given on the command line (0: the mode's default) */
+	size_t query_hosts, ingest_agents, conns;
+	unsigned ingest_seconds;
+};
+
+/* A running ipcfleet-aggregator. */
+struct agg_proc {
+	pid_t pid;
+	int port, http_port;
+	char conf[PATH_MAX];
+	char log[PATH_MAX];
+};
+
+/* bench_util.c */
+/* Prints one figure: "name=value unit" on stdout. */
+void bench_fig(const char *name, double value, const char *unit);
+/* A line on stderr, prefixed "ipcfleet-bench: ". */
+void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Marks the run failed, says why. */
+void bench_fail(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Monotonic clock. */
+double bench_now(void);
+/* Runs argv (argv[0] a path) with stdout and stderr to /dev/null or a file; exit status. */
+int bench_run(char *const argv[], const char *out);
+/* Makes an agent certificate NAME in the work PKI. */
+int bench_pki_agent(struct bench *b, const char *name);
+/*
+ * Starts the aggregator on db with [server] max_connections and extra
+ * configuration lines (may be NULL); waits for its ports.  0 or -1.
+ */
+int bench_agg_start(struct bench *b, struct agg_proc *a, const char *tag, const char *db,
+		    unsigned max_conns, const char *extra);
+/* SIGTERM, then waits (SIGKILL after 10 s). */
+void bench_agg_stop(struct agg_proc *a);
+/* CPU seconds (user + system) of a process, -1 when unknown. */
+double bench_proc_cpu(pid_t pid);
+/* VmRSS / VmHWM in kB, -1 when unknown. */
+long bench_proc_rss_kb(pid_t pid);
+long bench_proc_hwm_kb(pid_t pid);
+/* Reads one metric's value from the aggregator's /metrics; 0 or -1. */
+int bench_metric(const struct agg_proc *a, const char *name, double *v);
+/* Percentile p (0..100) of v[0..n), sorting v. */
+double bench_pct(double *v, size_t n, double p);
+/* Raises RLIMIT_NOFILE to its hard limit. */
+void bench_raise_nofile(void);
+
+/* The sections; each prints its figures, and returns -1 when it could not run. */
+int bench_storage(struct bench *b);
+int bench_query(struct bench *b);
+int bench_ingest(struct bench *b);
+int bench_conns(struct bench *b);
+int bench_agent(struct bench *b);
+
+#endif

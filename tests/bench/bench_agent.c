@@ -1,0 +1,284 @@
+/*
+ * bench_agent.c: what the agent costs its host, beside the tools an admin
+ * would otherwise run.
+ *
+ * In a private IPC namespace (unshare(CLONE_NEWIPC): root only) a child
+ * creates 1,000 objects (400 semaphore sets, 350 shared memory segments,
+ * 250 message queues), then runs, on those same objects:
+ *   - ipcs -a and lsipc, R times each: CPU time per run from the children's
+ *     rusage (a whole run: exec, loading, reading, printing to /dev/null);
+ *   - the real ipcfleet-agent with a 1 s interval, delivering to a real
+ *     aggregator, twice: until 1 snapshot is delivered, and until 1 + K are.
+ *     The difference of the two runs' CPU times over K is the cost of one
+ *     snapshot in the running daemon (collect, encode, spool with fsync,
+ *     send over TLS, read the ack) without start-up; its peak RSS is the
+ *     longer run's VmHWM (not ru_maxrss: that counts the forked parent's
+ *     pages from before the exec).
+ * The child writes "name value" lines to a pipe; the parent prints them as
+ * figures.  The namespace and its objects vanish with the child.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define N_SEM 400
+#define N_SHM 350
+#define N_MSG 250
+
+static double
+tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* Creates the objects in the current IPC namespace; the number created. */
+static int
+make_objects(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < N_SEM; i++)
+		if (semget(IPC_PRIVATE, 8, IPC_CREAT | 0600) != -1)
+			n++;
+	for (i = 0; i < N_SHM; i++)
+		if (shmget(IPC_PRIVATE, 64 * 1024, IPC_CREAT | 0600) != -1)
+			n++;
+	for (i = 0; i < N_MSG; i++)
+		if (msgget(IPC_PRIVATE, IPC_CREAT | 0600) != -1)
+			n++;
+	return n;
+}
+
+/* CPU seconds per run of a tool (PATH lookup), or -1 when it is missing. */
+static double
+tool_cost(const char *tool, const char *arg, int runs)
+{
+	struct rusage r0, r1;
+	int i, st;
+
+	getrusage(RUSAGE_CHILDREN, &r0);
+	for (i = 0; i < runs; i++) {
+		pid_t pid = fork();
+
+		if (pid == -1)
+			return -1;
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			dup2(fd, 1);
+			dup2(fd, 2);
+			execlp(tool, tool, arg, (char *)NULL);
+			_exit(127);
+		}
+		if (waitpid(pid, &st, 0) == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return -1;
+	}
+	getrusage(RUSAGE_CHILDREN, &r1);
+	return (tv_s(&r1.ru_utime) + tv_s(&r1.ru_stime) - tv_s(&r0.ru_utime) -
+		tv_s(&r0.ru_stime)) /
+	       runs;
+}
+
+/* Spooled snapshots not yet acknowledged, and the last sequence handed out. */
+static int
+spool_state(const char *dir, unsigned long *seq, int *pending)
+{
+	char path[PATH_MAX + 64];
+	struct dirent *de;
+	FILE *fp;
+	DIR *d;
+
+	*pending = 0;
+	*seq = 0;
+	snprintf(path, sizeof(path), "%s/seq", dir);
+	if ((fp = fopen(path, "r")) != NULL) {
+		if (fscanf(fp, "%lu", seq) != 1)
+			*seq = 0;
+		fclose(fp);
+	}
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 5 && strcmp(de->d_name + n - 5, ".snap") == 0)
+			(*pending)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+/*
+ * Runs the agent until want snapshots are delivered, then SIGTERM: its CPU
+ * seconds and peak RSS (kB).  -1 on failure or timeout.
+ */
+static int
+agent_run(struct bench *b, int port, const char *tag, unsigned long want, double *cpu,
+	  long *maxrss)
+{
+	char conf[PATH_MAX + 32], spool[PATH_MAX + 32], log[PATH_MAX + 32], exe[PATH_MAX + 32];
+	struct rusage ru;
+	double deadline = bench_now() + (double)want + 30;
+	unsigned long seq;
+	int st, pending, done = 0;
+	pid_t pid;
+	FILE *fp;
+
+	snprintf(conf, sizeof(conf), "%s/agent-%s.conf", b->work, tag);
+	snprintf(spool, sizeof(spool), "%s/spool-%s", b->work, tag);
+	snprintf(log, sizeof(log), "%s/agent-%s.log", b->work, tag);
+	snprintf(exe, sizeof(exe), "%s/ipcfleet-agent", b->bindir);
+	if ((fp = fopen(conf, "w")) == NULL)
+		return -1;
+	fprintf(fp,
+		"[agent]\nserver = localhost:%d\ncert = %s/bench-agent.crt\n"
+		"key = %s/bench-agent.key\nca = %s/ca.crt\ninterval = 1s\nspool = %s\n",
+		port, b->pki, b->pki, b->pki, spool);
+	if (fclose(fp) != 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(exe, exe, "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	while (bench_now() < deadline) {
+		usleep(20000);
+		if (spool_state(spool, &seq, &pending) == 0 && seq >= want && pending == 0) {
+			done = 1;
+			break;
+		}
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			pid = -1;
+			break;
+		}
+	}
+	if (pid == -1)
+		return -1;
+	*maxrss = bench_proc_hwm_kb(pid);
+	kill(pid, SIGTERM);
+	if (wait4(pid, &st, 0, &ru) == -1)
+		return -1;
+	*cpu = tv_s(&ru.ru_utime) + tv_s(&ru.ru_stime);
+	return done ? 0 : -1;
+}
+
+/* The child in its own IPC namespace: measures, writes "name value" lines to fd. */
+static void
+agent_child(struct bench *b, int port, int fd)
+{
+	FILE *out = fdopen(fd, "w");
+	int runs = b->quick ? 5 : 20, k = b->quick ? 4 : 20, n;
+	double c1, c2, ipcs, lsipc;
+	long r1, r2;
+
+	if (out == NULL)
+		_exit(1);
+	if (unshare(CLONE_NEWIPC) == -1) {
+		fprintf(out, "skip unshare(CLONE_NEWIPC): %s\n", strerror(errno));
+		fclose(out);
+		_exit(0);
+	}
+	n = make_objects();
+	fprintf(out, "agent_objects %d\n", n);
+	ipcs = tool_cost("ipcs", "-a", runs);
+	lsipc = tool_cost("lsipc", NULL, runs);
+	if (ipcs >= 0)
+		fprintf(out, "ipcs_cpu_us_per_run %.0f\n", ipcs * 1e6);
+	if (lsipc >= 0)
+		fprintf(out, "lsipc_cpu_us_per_run %.0f\n", lsipc * 1e6);
+	if (agent_run(b, port, "one", 1, &c1, &r1) == 0 &&
+	    agent_run(b, port, "many", 1 + (unsigned long)k, &c2, &r2) == 0) {
+		fprintf(out, "agent_cpu_us_per_snapshot %.0f\n", (c2 - c1) * 1e6 / k);
+		fprintf(out, "agent_startup_cpu_us %.0f\n", c1 * 1e6);
+		fprintf(out, "agent_rss_kb %ld\n", r2);
+	} else
+		fprintf(out, "fail the agent did not deliver its snapshots (see %s)\n", b->work);
+	fclose(out);
+	_exit(0);
+}
+
+int
+bench_agent(struct bench *b)
+{
+	char db[PATH_MAX + 16], line[512];
+	struct agg_proc agg;
+	int fds[2], st, rc = 0;
+	pid_t pid;
+	FILE *in;
+
+	if (geteuid() != 0) {
+		bench_note("agent: skipped: creating objects in a private IPC namespace needs root");
+		return 0;
+	}
+	snprintf(db, sizeof(db), "%s/agent.db", b->work);
+	if (bench_agg_start(b, &agg, "agent", db, 100, NULL) == -1) {
+		bench_fail(b, "agent: the aggregator did not start");
+		return -1;
+	}
+	if (pipe(fds) == -1) {
+		bench_agg_stop(&agg);
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		bench_agg_stop(&agg);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		agent_child(b, agg.port, fds[1]);
+	}
+	close(fds[1]);
+	if ((in = fdopen(fds[0], "r")) == NULL) {
+		bench_agg_stop(&agg);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), in) != NULL) {
+		char name[64];
+		double v;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "skip ", 5) == 0) {
+			bench_note("agent: skipped: %s", line + 5);
+			continue;
+		}
+		if (strncmp(line, "fail ", 5) == 0) {
+			bench_fail(b, "agent: %s", line + 5);
+			rc = -1;
+			continue;
+		}
+		if (sscanf(line, "%63s %lf", name, &v) != 2)
+			continue;
+		bench_fig(name,
+			  v, strstr(name, "_us") != NULL   ? "us"
+			     : strstr(name, "_kb") != NULL ? "kB"
+							   : "count");
+	}
+	fclose(in);
+	waitpid(pid, &st, 0);
+	bench_agg_stop(&agg);
+	return rc;
+}

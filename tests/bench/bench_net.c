@@ -1,0 +1,262 @@
+/*
+ * bench_net.c: the figures that need many agents on the network, simulated
+ * in this process by the load generator's engine (tests/loadgen/lgcore.c)
+ * against the real aggregator:
+ *
+ *   ingest  persistent agents sending faster than the aggregator takes:
+ *           snapshots acknowledged per second once every agent is connected,
+ *           and the aggregator's CPU time per snapshot in the same window
+ *   conns   idle agents (hello, then nothing): the aggregator's resident
+ *           memory per connection; then every agent drops its connection
+ *           and all reconnect at once: the aggregator's CPU time until all
+ *           are back (full ECDSA P-256 mutual TLS handshakes plus hello)
+ *
+ * The aggregator's CPU time and memory come from /proc/PID; when a run is
+ * complete comes from its /metrics.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "lgcore.h"
+
+/* ---- ingest ---- */
+
+struct ingest_ctx {
+	const struct agg_proc *agg;
+	double cpu0, cpu1;
+	int steady, ended;
+};
+
+static void
+ingest_event(struct lg *lg, enum lg_event ev, void *arg)
+{
+	struct ingest_ctx *ic = arg;
+
+	if (ev == LG_EV_STEADY && !ic->steady) {
+		ic->steady = 1;
+		ic->cpu0 = bench_proc_cpu(ic->agg->pid);
+	} else if (ev == LG_EV_RUN_END && !ic->ended) {
+		ic->ended = 1;
+		ic->cpu1 = bench_proc_cpu(ic->agg->pid);
+		/* what is still queued is over capacity: not waited for */
+		lg_stop(lg);
+	}
+}
+
+int
+bench_ingest(struct bench *b)
+{
+	struct ingest_ctx ic;
+	struct agg_proc agg;
+	struct lg_opts o;
+	struct lg *lg;
+	char db[PATH_MAX + 16], server[64], cacert[PATH_MAX + 16], cakey[PATH_MAX + 16];
+	double secs, rate;
+	uint64_t acked;
+
+	snprintf(db, sizeof(db), "%s/ingest.db", b->work);
+	if (bench_agg_start(b, &agg, "ingest", db, 20000, NULL) == -1) {
+		bench_fail(b, "ingest: the aggregator did not start");
+		return -1;
+	}
+	snprintf(server, sizeof(server), "localhost:%d", agg.port);
+	snprintf(cacert, sizeof(cacert), "%s/ca.crt", b->pki);
+	snprintf(cakey, sizeof(cakey), "%s/ca.key", b->pki);
+	memset(&ic, 0, sizeof(ic));
+	ic.agg = &agg;
+	lg_opts_defaults(&o);
+	o.nagents = b->ingest_agents ? b->ingest_agents : b->quick ? 200 : 1000;
+	/*
+	 * 40 snapshots a second per agent: the aggregator's per-connection
+	 * rate limit (server.c AGENT_RATE), so the offered load (40,000/s for
+	 * 1,000 agents) is above what two cores can take and the figure is
+	 * the aggregator's capacity, not the offer.
+	 */
+	o.interval_ms = 25;
+	o.duration_ms = b->ingest_seconds ? b->ingest_seconds * 1000ull : b->quick ? 8000 : 45000;
+	o.steady_after_ms = b->quick ? 3000 : 8000;
+	if (o.steady_after_ms * 2 > o.duration_ms)
+		o.steady_after_ms = o.duration_ms / 2;
+	o.connect_rate = 500;
+	o.drain_ms = 0;
+	o.prefix = "ingest";
+	o.ca_cert_path = cacert;
+	o.ca_key_path = cakey;
+	o.server = server;
+	o.on_event = ingest_event;
+	o.arg = &ic;
+	bench_note("ingest: %zu agents, %.0f snapshots/s offered, %.0f s", o.nagents,
+		   (double)o.nagents * 1000 / (double)o.interval_ms, (double)o.duration_ms / 1000);
+	lg = lg_new(&o);
+	lg_run(lg);
+	acked = lg_acked_steady(lg);
+	secs = lg_steady_seconds(lg);
+	rate = secs > 0 ? (double)acked / secs : 0;
+	bench_fig("ingest_agents", (double)o.nagents, "count");
+	bench_fig("ingest_snapshots_per_s", rate, "1/s");
+	if (acked > 0 && ic.cpu0 >= 0 && ic.cpu1 >= ic.cpu0)
+		bench_fig("ingest_cpu_us_per_snapshot", (ic.cpu1 - ic.cpu0) * 1e6 / (double)acked,
+			  "us");
+	bench_fig("ingest_aggregator_cpu_share", secs > 0 ? (ic.cpu1 - ic.cpu0) / secs : 0,
+		  "cores");
+	bench_fig("ingest_ack_p50_ms", lg_steady_latency_ms(lg, 0.50), "ms");
+	bench_fig("ingest_ack_p99_ms", lg_steady_latency_ms(lg, 0.99), "ms");
+	bench_fig("ingest_errors", (double)lg_errors(lg), "count");
+	if (lg_errors(lg) > 0)
+		bench_note("ingest: %llu errors (see above and %s)",
+			   (unsigned long long)lg_errors(lg), agg.log);
+	lg_free(lg);
+	bench_agg_stop(&agg);
+	return 0;
+}
+
+/* ---- idle connections and the reconnect storm ---- */
+
+enum conns_phase { CP_CONNECT, CP_SETTLE, CP_CLOSING, CP_STORM, CP_DONE };
+
+struct conns_ctx {
+	struct bench *b;
+	const struct agg_proc *agg;
+	size_t n;
+	enum conns_phase phase;
+	double deadline, settle_until;
+	long rss0, rss1;
+	double cpu0, cpu1, t0, t1;
+	int ok_rss, ok_storm;
+};
+
+static int
+metric_is(const struct agg_proc *a, const char *name, double want)
+{
+	double v;
+
+	return bench_metric(a, name, &v) == 0 && v == want;
+}
+
+static void
+conns_tick(struct lg *lg, void *arg)
+{
+	struct conns_ctx *cc = arg;
+	double now = bench_now();
+
+	switch (cc->phase) {
+	case CP_CONNECT:
+		if (lg_ready(lg) == cc->n &&
+		    metric_is(cc->agg, "ipcfleet_connected_agents", (double)cc->n)) {
+			/* let the last handshakes' transient buffers go */
+			cc->phase = CP_SETTLE;
+			cc->settle_until = now + 2;
+		} else if (now > cc->deadline) {
+			bench_note("conns: only %zu of %zu agents connected in time", lg_ready(lg),
+				   cc->n);
+			cc->phase = CP_DONE;
+			lg_stop(lg);
+		}
+		break;
+	case CP_SETTLE:
+		if (now < cc->settle_until)
+			break;
+		cc->rss1 = bench_proc_rss_kb(cc->agg->pid);
+		cc->ok_rss = cc->rss1 > 0;
+		lg_close_all(lg);
+		cc->phase = CP_CLOSING;
+		cc->deadline = now + 60;
+		break;
+	case CP_CLOSING:
+		if (metric_is(cc->agg, "ipcfleet_connections_open", 0)) {
+			/* every connection is gone: now all of them come back at once */
+			cc->cpu0 = bench_proc_cpu(cc->agg->pid);
+			cc->t0 = bench_now();
+			lg_connect_all(lg);
+			cc->phase = CP_STORM;
+			cc->deadline = now + 300;
+		} else if (now > cc->deadline) {
+			bench_note("conns: connections still open 60 s after closing them");
+			cc->phase = CP_DONE;
+			lg_stop(lg);
+		}
+		break;
+	case CP_STORM:
+		if (metric_is(cc->agg, "ipcfleet_connected_agents", (double)cc->n)) {
+			cc->cpu1 = bench_proc_cpu(cc->agg->pid);
+			cc->t1 = bench_now();
+			cc->ok_storm = cc->cpu0 >= 0 && cc->cpu1 >= cc->cpu0;
+			cc->phase = CP_DONE;
+			lg_stop(lg);
+		} else if (now > cc->deadline) {
+			bench_note("conns: the storm did not complete in 300 s");
+			cc->phase = CP_DONE;
+			lg_stop(lg);
+		}
+		break;
+	case CP_DONE:
+		break;
+	}
+}
+
+int
+bench_conns(struct bench *b)
+{
+	struct conns_ctx cc;
+	struct agg_proc agg;
+	struct lg_opts o;
+	struct lg *lg;
+	char db[PATH_MAX + 16], server[64], cacert[PATH_MAX + 16], cakey[PATH_MAX + 16];
+	int rc = 0;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.b = b;
+	cc.n = b->conns ? b->conns : b->quick ? 1000 : 10000;
+	snprintf(db, sizeof(db), "%s/conns.db", b->work);
+	/* idle agents must stay: the idle timeout is above the whole run */
+	if (bench_agg_start(b, &agg, "conns", db, (unsigned)cc.n + 100,
+			    "[server]\nidle_timeout = 1h\nhandshake_timeout = 60s\n") == -1) {
+		bench_fail(b, "conns: the aggregator did not start");
+		return -1;
+	}
+	cc.agg = &agg;
+	usleep(300000);
+	cc.rss0 = bench_proc_rss_kb(agg.pid);
+	snprintf(server, sizeof(server), "localhost:%d", agg.port);
+	snprintf(cacert, sizeof(cacert), "%s/ca.crt", b->pki);
+	snprintf(cakey, sizeof(cakey), "%s/ca.key", b->pki);
+	lg_opts_defaults(&o);
+	o.nagents = cc.n;
+	o.idle = 1;
+	o.connect_rate = 2000;
+	o.duration_ms = 3600 * 1000; /* the hook ends the run */
+	o.drain_ms = 0;
+	o.prefix = "idle";
+	o.ca_cert_path = cacert;
+	o.ca_key_path = cakey;
+	o.server = server;
+	o.on_tick = conns_tick;
+	o.tick_ms = 100;
+	o.arg = &cc;
+	bench_note("conns: %zu idle agents, then all of them reconnecting at once", cc.n);
+	lg = lg_new(&o);
+	cc.phase = CP_CONNECT;
+	cc.deadline = bench_now() + 300;
+	lg_run(lg);
+	bench_fig("conn_agents", (double)cc.n, "count");
+	if (cc.ok_rss && cc.rss0 > 0)
+		bench_fig("conn_rss_kb_per_conn", (double)(cc.rss1 - cc.rss0) / (double)cc.n,
+			  "kB");
+	else
+		rc = -1;
+	if (cc.ok_storm) {
+		bench_fig("handshake_storm_s", cc.cpu1 - cc.cpu0, "s");
+		bench_fig("handshake_storm_wall_s", cc.t1 - cc.t0, "s");
+		bench_fig("handshake_storm_cpu_us_per_conn", (cc.cpu1 - cc.cpu0) * 1e6 / (double)cc.n,
+			  "us");
+	} else
+		rc = -1;
+	bench_fig("conn_connect_failures", (double)lg_connect_failures(lg), "count");
+	if (rc == -1)
+		bench_fail(b, "conns: incomplete (see %s)", agg.log);
+	lg_free(lg);
+	bench_agg_stop(&agg);
+	return rc;
+}

@@ -1,0 +1,724 @@
+/*
+ * bench_store.c: the figures that need a fleet's history in the store.
+ *
+ *   storage  realistic per-minute series of a few hosts written through the
+ *            store's bulk path, then the database file's size per sample;
+ *            and the same for snapshots written through the ingest path
+ *            (put_snapshots), per snapshot
+ *   query    a synthetic fleet (10,000 hosts, 30 days of per-minute history
+ *            as housekeeping leaves it: samples for the retention, hourly
+ *            rollups for the rest), then the real aggregator answers hosts,
+ *            host, trend (30 days) and report over mutual TLS, timed from
+ *            the query written to the reply read and unpacked
+ *
+ * "Realistic" series: IPC usage is flat most of the time.  Each host's
+ * limits move in steps (a service restarting drops and retakes its
+ * semaphores; a segment comes or goes) a few times a day, a nightly backup
+ * doubles the shared memory for half an hour, and one host in twenty leaks
+ * a semaphore set every two hours.  Snapshots are a minute apart, one in a
+ * hundred a second late (the agent's clock ticking over).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "buf.h"
+#include "client.h"
+#include "model.h"
+#include "proto.h"
+#include "store.h"
+#include "tls.h"
+#include "util.h"
+
+#define NLIM       5 /* the limits a Linux host counts */
+#define DAY        86400
+#define RETENTION  (14 * DAY) /* the aggregator's default [analysis] retention */
+#define HIST_DAYS  30
+#define BATCH      500
+#define LINUX_SHMALL 18446744073692774399ULL
+
+static const char *const lim_names[NLIM] = {"semmns", "semmni", "shmall", "shmmni", "msgmni"};
+
+/* xorshift64*: reproducible series, host by host. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+/* 1 with probability 1/n. */
+static int
+rng_one_in(uint64_t *s, uint64_t n)
+{
+	return rng_next(s) % n == 0;
+}
+
+/* ---- one host ---- */
+
+struct hostgen {
+	char name[MODEL_NAME_MAX];
+	uint64_t rng;
+	int leaks;
+	/* the host's objects, from which usage follows */
+	uint64_t semsets, semsper, segs, segpages, queues;
+};
+
+static void
+hostgen_init(struct hostgen *g, size_t i)
+{
+	memset(g, 0, sizeof(*g));
+	snprintf(g->name, sizeof(g->name), "host-%05zu", i + 1);
+	g->rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)i * 0x100000001b3ULL + 1);
+	rng_next(&g->rng);
+	g->leaks = i % 20 == 7;
+	g->semsets = 10 + rng_next(&g->rng) % 30;
+	g->semsper = 17;
+	g->segs = 4 + rng_next(&g->rng) % 12;
+	g->segpages = 256 * (1 + rng_next(&g->rng) % 64);
+	g->queues = rng_next(&g->rng) % 8;
+}
+
+/*
+ * Usage at minute k of the series (minute 0 is midnight UTC) into used[]:
+ * advances g's state, so call it for k = 0, 1, 2, ... in order.
+ */
+static void
+hostgen_step(struct hostgen *g, uint64_t k, uint64_t *used, uint64_t *lim)
+{
+	uint64_t minute_of_day = k % 1440, sets = g->semsets, segs = g->segs, pages;
+
+	/* a restart: the service's sets are gone for a minute or two */
+	if (rng_one_in(&g->rng, 480))
+		sets = sets > 5 ? sets - 5 : 0;
+	/* objects come and go, rarely */
+	if (rng_one_in(&g->rng, 2880))
+		g->semsets += rng_next(&g->rng) % 2 ? 1 : (g->semsets > 1 ? (uint64_t)-1 : 0);
+	if (rng_one_in(&g->rng, 4320))
+		g->segs += rng_next(&g->rng) % 2 ? 1 : (g->segs > 1 ? (uint64_t)-1 : 0);
+	if (g->leaks && k % 120 == 119)
+		g->semsets++;
+	pages = segs * g->segpages;
+	/* the nightly backup, 02:00 to 02:30 */
+	if (minute_of_day >= 120 && minute_of_day < 150)
+		pages *= 2, segs += 1;
+	used[0] = sets * g->semsper;
+	used[1] = sets;
+	used[2] = pages;
+	used[3] = segs;
+	used[4] = g->queues;
+	lim[0] = 1024000000;
+	lim[1] = 32000;
+	lim[2] = LINUX_SHMALL;
+	lim[3] = 4096;
+	lim[4] = 32000;
+}
+
+/* The host's latest snapshot: its objects as hostgen describes them now. */
+static int
+hostgen_snapshot(const struct hostgen *g, struct snapshot *s, uint64_t seq, int64_t taken)
+{
+	static const char *const owners[] = {"postgres", "www", "oracle", "app"};
+	size_t i, n = 0;
+
+	if (snapshot_init(s) == -1)
+		return -1;
+	ifl_strlcpy(s->os, "Linux", sizeof(s->os));
+	ifl_strlcpy(s->os_release, "6.1.0-bench", sizeof(s->os_release));
+	s->page_size = 4096;
+	s->seq = seq;
+	s->taken = taken;
+	if (limits_set(&s->limits, "shmmax", 18446744073692774399ull) == -1 ||
+	    limits_set(&s->limits, "shmall", LINUX_SHMALL) == -1 ||
+	    limits_set(&s->limits, "shmmni", 4096) == -1 ||
+	    limits_set(&s->limits, "semmsl", 32000) == -1 ||
+	    limits_set(&s->limits, "semmns", 1024000000) == -1 ||
+	    limits_set(&s->limits, "semopm", 500) == -1 ||
+	    limits_set(&s->limits, "semmni", 32000) == -1 ||
+	    limits_set(&s->limits, "msgmax", 8192) == -1 ||
+	    limits_set(&s->limits, "msgmnb", 16384) == -1 ||
+	    limits_set(&s->limits, "msgmni", 32000) == -1)
+		goto fail;
+	for (i = 0; i < g->semsets + g->segs + g->queues; i++) {
+		struct ipc_object *o = snapshot_add_object(s);
+
+		if (o == NULL)
+			goto fail;
+		o->id = (int64_t)(n++ * 32768 + 7);
+		o->key = (int64_t)(0x5432000 + i);
+		o->mode = 0600;
+		o->uid = o->cuid = 70 + (uint32_t)(i % 4);
+		o->gid = o->cgid = 70;
+		o->ctime = taken - 86400 - (int64_t)i * 60;
+		ifl_strlcpy(o->owner, owners[i % 4], sizeof(o->owner));
+		if (i < g->semsets) {
+			o->type = IPC_SEM;
+			o->nsems = g->semsper;
+			o->otime = taken - (int64_t)i;
+		} else if (i < g->semsets + g->segs) {
+			o->type = IPC_SHM;
+			o->size = g->segpages * 4096;
+			o->nattch = 3 + i % 5;
+			o->cpid = 1000 + (int64_t)i;
+			o->lpid = 2000 + (int64_t)i;
+			o->atime = taken - 5;
+			o->rss = 4096u * 50;
+		} else {
+			o->type = IPC_MSG;
+			o->cbytes = 120;
+			o->qnum = 2;
+			o->qbytes = 16384;
+			o->lspid = 3000 + (int64_t)i;
+			o->lrpid = 3100 + (int64_t)i;
+			o->stime = taken - 2;
+			o->rtime = taken - 3;
+		}
+	}
+	return 0;
+fail:
+	snapshot_free(s);
+	return -1;
+}
+
+static void
+hostgen_info(const struct hostgen *g, struct host_info *hi)
+{
+	memset(hi, 0, sizeof(*hi));
+	ifl_strlcpy(hi->name, g->name, sizeof(hi->name));
+	ifl_strlcpy(hi->os, "Linux", sizeof(hi->os));
+	ifl_strlcpy(hi->os_release, "6.1.0-bench", sizeof(hi->os_release));
+	ifl_strlcpy(hi->agent, "ipcfleet-bench", sizeof(hi->agent));
+	hi->page_size = 4096;
+	hi->boot_time = 1700000000;
+	/* an hour: the stale check leaves the synthetic fleet alone while it is measured */
+	hi->interval = 3600;
+}
+
+/* The per-minute history of one host over days, ending before end. */
+struct history {
+	size_t n;
+	int64_t *t;
+	uint64_t *used[NLIM], *lim[NLIM];
+	struct store_history h[NLIM];
+};
+
+static void
+history_free(struct history *hs)
+{
+	size_t j;
+
+	free(hs->t);
+	for (j = 0; j < NLIM; j++) {
+		free(hs->used[j]);
+		free(hs->lim[j]);
+	}
+	memset(hs, 0, sizeof(*hs));
+}
+
+static int
+history_make(struct hostgen *g, int64_t end, unsigned days, struct history *hs)
+{
+	int64_t start = end - (int64_t)days * DAY;
+	uint64_t used[NLIM], lim[NLIM];
+	size_t k, j;
+
+	memset(hs, 0, sizeof(*hs));
+	start -= start % DAY; /* minute 0 at midnight */
+	hs->n = (size_t)days * 1440;
+	if ((hs->t = calloc(hs->n, sizeof(*hs->t))) == NULL)
+		return -1;
+	for (j = 0; j < NLIM; j++) {
+		hs->used[j] = calloc(hs->n, sizeof(uint64_t));
+		hs->lim[j] = calloc(hs->n, sizeof(uint64_t));
+		if (hs->used[j] == NULL || hs->lim[j] == NULL) {
+			history_free(hs);
+			return -1;
+		}
+		hs->h[j].limit = lim_names[j];
+		hs->h[j].used = hs->used[j];
+		hs->h[j].limit_value = hs->lim[j];
+	}
+	for (k = 0; k < hs->n; k++) {
+		/* one snapshot in a hundred is taken a second late */
+		hs->t[k] = start + (int64_t)k * 60 + (rng_one_in(&g->rng, 100) ? 1 : 0);
+		hostgen_step(g, k, used, lim);
+		for (j = 0; j < NLIM; j++) {
+			hs->used[j][k] = used[j];
+			hs->lim[j][k] = lim[j];
+		}
+	}
+	return 0;
+}
+
+/* Stores the latest snapshots of g[0..n), BATCH per transaction. */
+static int
+put_latest(struct store *st, struct hostgen *g, size_t n, int64_t now, char *err, size_t errlen)
+{
+	struct store_put *v = calloc(BATCH, sizeof(*v));
+	struct host_info *hi = calloc(BATCH, sizeof(*hi));
+	struct snapshot *s = calloc(BATCH, sizeof(*s));
+	struct buf *raw = calloc(BATCH, sizeof(*raw));
+	size_t i, k, m;
+	int rc = 0;
+
+	if (v == NULL || hi == NULL || s == NULL || raw == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < n && rc == 0; i += m) {
+		m = n - i < BATCH ? n - i : BATCH;
+		for (k = 0; k < m; k++) {
+			hostgen_info(&g[i + k], &hi[k]);
+			buf_init(&raw[k], PROTO_MAX_FRAME + PROTO_HDR_LEN);
+			if (hostgen_snapshot(&g[i + k], &s[k], 1000, now - 30) == -1 ||
+			    proto_encode_snapshot(&raw[k], &s[k]) == -1) {
+				snprintf(err, errlen, "cannot build a snapshot");
+				rc = -1;
+				m = k;
+				break;
+			}
+			v[k].hi = &hi[k];
+			v[k].s = &s[k];
+			v[k].raw = (const uint8_t *)raw[k].data + PROTO_HDR_LEN;
+			v[k].rawlen = raw[k].len - PROTO_HDR_LEN;
+			v[k].received = now;
+		}
+		if (rc == 0 && store_put_snapshots(st, v, m, err, errlen) == -1)
+			rc = -1;
+		for (k = 0; k < m; k++) {
+			snapshot_free(&s[k]);
+			buf_free(&raw[k]);
+		}
+	}
+out:
+	free(v);
+	free(hi);
+	free(s);
+	free(raw);
+	return rc;
+}
+
+static long long
+file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+/* ---- storage ---- */
+
+int
+bench_storage(struct bench *b)
+{
+	size_t nhosts = b->quick ? 3 : 20, i;
+	unsigned days = b->quick ? 7 : 30;
+	int64_t now = now_unix();
+	struct hostgen *g = calloc(nhosts, sizeof(*g));
+	char path[PATH_MAX + 32], err[1024];
+	struct store *st = NULL;
+	double samples = 0, t0 = bench_now();
+	long long size;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/storage.db", b->work);
+	if (g == NULL || (st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
+		bench_fail(b, "storage: %s", g == NULL ? "out of memory" : err);
+		goto out;
+	}
+	for (i = 0; i < nhosts; i++)
+		hostgen_init(&g[i], i);
+	if (put_latest(st, g, nhosts, now, err, sizeof(err)) == -1) {
+		bench_fail(b, "storage: %s", err);
+		goto out;
+	}
+	for (i = 0; i < nhosts; i++) {
+		struct history hs;
+
+		if (history_make(&g[i], now, days, &hs) == -1) {
+			bench_fail(b, "storage: out of memory");
+			goto out;
+		}
+		if (store_put_history(st, g[i].name, hs.t, hs.n, hs.h, NLIM, INT64_MIN, err,
+				      sizeof(err)) == -1) {
+			bench_fail(b, "storage: %s", err);
+			history_free(&hs);
+			goto out;
+		}
+		samples += (double)hs.n * NLIM;
+		history_free(&hs);
+	}
+	store_close(st); /* the last connection checkpoints the WAL into the file */
+	st = NULL;
+	size = file_size(path);
+	bench_fig("storage_hosts", (double)nhosts, "count");
+	bench_fig("storage_days", days, "days");
+	bench_fig("storage_samples", samples, "count");
+	bench_fig("storage_db_bytes", (double)size, "B");
+	bench_fig("storage_bytes_per_sample", (double)size / samples, "B");
+	bench_note("storage: bulk history written in %.1f s", bench_now() - t0);
+
+	/* the ingest path: every snapshot's own rows (received, latest, samples, rollups) */
+	snprintf(path, sizeof(path), "%s/storage-ingest.db", b->work);
+	if ((st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
+		bench_fail(b, "storage: %s", err);
+		goto out;
+	}
+	{
+		size_t nsnap = b->quick ? 720 : 2880, k, m;
+		struct hostgen hg;
+		struct host_info hi;
+		struct store_put *v = calloc(BATCH, sizeof(*v));
+		struct snapshot *sv = calloc(BATCH, sizeof(*sv));
+		struct buf *rv = calloc(BATCH, sizeof(*rv));
+		int64_t start = now - (int64_t)nsnap * 60;
+
+		if (v == NULL || sv == NULL || rv == NULL) {
+			free(v);
+			free(sv);
+			free(rv);
+			bench_fail(b, "storage: out of memory");
+			goto out;
+		}
+		hostgen_init(&hg, 0);
+		hostgen_info(&hg, &hi);
+		for (k = 0; k < nsnap && rc == -1; k += m) {
+			size_t j;
+
+			m = nsnap - k < BATCH ? nsnap - k : BATCH;
+			for (j = 0; j < m; j++) {
+				buf_init(&rv[j], PROTO_MAX_FRAME + PROTO_HDR_LEN);
+				if (hostgen_snapshot(&hg, &sv[j], k + j + 1,
+						     start + (int64_t)(k + j) * 60) == -1 ||
+				    proto_encode_snapshot(&rv[j], &sv[j]) == -1) {
+					bench_fail(b, "storage: cannot build a snapshot");
+					m = j;
+					rc = -2;
+					break;
+				}
+				v[j].hi = &hi;
+				v[j].s = &sv[j];
+				v[j].raw = (const uint8_t *)rv[j].data + PROTO_HDR_LEN;
+				v[j].rawlen = rv[j].len - PROTO_HDR_LEN;
+				v[j].received = start + (int64_t)(k + j) * 60 + 1;
+			}
+			if (rc == -1 && store_put_snapshots(st, v, m, err, sizeof(err)) == -1) {
+				bench_fail(b, "storage: %s", err);
+				rc = -2;
+			}
+			for (j = 0; j < m; j++) {
+				snapshot_free(&sv[j]);
+				buf_free(&rv[j]);
+			}
+		}
+		free(v);
+		free(sv);
+		free(rv);
+		if (rc == -2) {
+			rc = -1;
+			goto out;
+		}
+		store_close(st);
+		st = NULL;
+		size = file_size(path);
+		bench_fig("storage_ingest_snapshots", (double)nsnap, "count");
+		bench_fig("storage_ingest_bytes_per_snapshot", (double)size / (double)nsnap, "B");
+		bench_fig("storage_ingest_bytes_per_sample", (double)size / (double)nsnap / NLIM,
+			  "B");
+	}
+	rc = 0;
+out:
+	store_close(st);
+	free(g);
+	return rc;
+}
+
+/* ---- query ---- */
+
+/* An admin connection to the aggregator. */
+struct qclient {
+	struct client cl;
+	SSL_CTX *ctx;
+	struct buf in, out;
+	uint64_t id;
+	int open;
+};
+
+static int
+qc_open(struct bench *b, const struct agg_proc *a, struct qclient *qc, char *err, size_t errlen)
+{
+	char cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 16], server[64];
+	struct tls_paths tp = {.cert = cert, .key = key, .ca = ca};
+	struct msg_hello h;
+
+	memset(qc, 0, sizeof(*qc));
+	snprintf(cert, sizeof(cert), "%s/admin.crt", b->pki);
+	snprintf(key, sizeof(key), "%s/admin.key", b->pki);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", b->pki);
+	snprintf(server, sizeof(server), "localhost:%d", a->port);
+	if ((qc->ctx = tls_client_ctx(&tp, err, errlen)) == NULL)
+		return -1;
+	if (client_connect(&qc->cl, qc->ctx, server, 600000, err, errlen) == -1) {
+		SSL_CTX_free(qc->ctx);
+		return -1;
+	}
+	qc->open = 1;
+	buf_init(&qc->in, PROTO_MAX_FRAME);
+	buf_init(&qc->out, 64u * 1024);
+	memset(&h, 0, sizeof(h));
+	h.major = PROTO_MAJOR;
+	h.minor = PROTO_MINOR;
+	h.role = ROLE_ADMIN;
+	snprintf(h.agent, sizeof(h.agent), "ipcfleet-bench %s", IPCFLEET_VERSION);
+	if (proto_encode_hello(&qc->out, &h) == -1 ||
+	    client_write(&qc->cl, qc->out.data, qc->out.len, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+qc_close(struct qclient *qc)
+{
+	if (!qc->open)
+		return;
+	client_close(&qc->cl);
+	SSL_CTX_free(qc->ctx);
+	buf_free(&qc->in);
+	buf_free(&qc->out);
+	qc->open = 0;
+}
+
+/*
+ * One query: seconds from writing it to its reply read and unpacked, or -1
+ * with err.  args: NULL-terminated name, value pairs.
+ */
+static double
+qc_query(struct qclient *qc, const char *cmd, const char *const *args, size_t *bytes, char *err,
+	 size_t errlen)
+{
+	struct msg_query q;
+	struct proto_doc d;
+	const msgpack_object *body;
+	uint64_t id;
+	double t0;
+	char why[512];
+
+	memset(&q, 0, sizeof(q));
+	q.id = ++qc->id;
+	ifl_strlcpy(q.cmd, cmd, sizeof(q.cmd));
+	for (; args != NULL && args[0] != NULL && q.nargs < QUERY_MAX_ARGS; args += 2) {
+		ifl_strlcpy(q.args[q.nargs].name, args[0], sizeof(q.args[0].name));
+		ifl_strlcpy(q.args[q.nargs].value, args[1], sizeof(q.args[0].value));
+		q.nargs++;
+	}
+	buf_reset(&qc->out);
+	if (proto_encode_query(&qc->out, &q) == -1) {
+		snprintf(err, errlen, "cannot encode the query");
+		return -1;
+	}
+	t0 = bench_now();
+	if (client_write(&qc->cl, qc->out.data, qc->out.len, err, errlen) == -1 ||
+	    client_read_frame(&qc->cl, PROTO_MAX_FRAME, &qc->in, err, errlen) == -1)
+		return -1;
+	if (proto_doc_unpack((const uint8_t *)qc->in.data, qc->in.len, &d, why, sizeof(why)) ==
+	    -1) {
+		snprintf(err, errlen, "bad reply: %s", why);
+		return -1;
+	}
+	if (d.type != MSG_REPLY || proto_decode_reply(&d, &id, &body, why, sizeof(why)) == -1 ||
+	    id != q.id) {
+		struct msg_error e;
+
+		if (d.type == MSG_ERROR && proto_decode_error(&d, &e, why, sizeof(why)) == 0)
+			snprintf(err, errlen, "%s: error reply: %s", cmd, e.text);
+		else
+			snprintf(err, errlen, "%s: unexpected answer", cmd);
+		proto_doc_free(&d);
+		return -1;
+	}
+	proto_doc_free(&d);
+	if (bytes != NULL)
+		*bytes = qc->in.len;
+	return bench_now() - t0;
+}
+
+/* Writes the synthetic fleet: latest snapshots, histories, some findings. */
+static int
+query_synth(struct bench *b, const char *path, size_t nhosts, int64_t now)
+{
+	struct hostgen *g = calloc(nhosts, sizeof(*g));
+	char err[1024];
+	struct store *st = NULL;
+	double t0 = bench_now(), tl = t0;
+	size_t i;
+	int rc = -1;
+
+	if (g == NULL || (st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
+		bench_fail(b, "query: %s", g == NULL ? "out of memory" : err);
+		goto out;
+	}
+	for (i = 0; i < nhosts; i++)
+		hostgen_init(&g[i], i);
+	/* the host rows first (a history needs its host), then their histories */
+	if (put_latest(st, g, nhosts, now, err, sizeof(err)) == -1) {
+		bench_fail(b, "query: %s", err);
+		goto out;
+	}
+	for (i = 0; i < nhosts; i++) {
+		struct history hs;
+
+		if (history_make(&g[i], now - 60, HIST_DAYS, &hs) == -1) {
+			bench_fail(b, "query: out of memory");
+			goto out;
+		}
+		if (store_put_history(st, g[i].name, hs.t, hs.n, hs.h, NLIM, now - RETENTION, err,
+				      sizeof(err)) == -1) {
+			bench_fail(b, "query: %s", err);
+			history_free(&hs);
+			goto out;
+		}
+		history_free(&hs);
+		/* one host in twenty has an open finding */
+		if (i % 20 == 3) {
+			struct finding f;
+			struct finding_change *ch = NULL;
+			size_t nch = 0;
+
+			memset(&f, 0, sizeof(f));
+			f.kind = FK_THRESHOLD;
+			f.severity = SEV_WARN;
+			ifl_strlcpy(f.limit, "semmni", sizeof(f.limit));
+			snprintf(f.message, sizeof(f.message),
+				 "semmni at 85.0%%: 27200 of 32000 used, 4800 free (warn at 80%%)");
+			if (store_sync_findings(st, g[i].name, &f, 1, now, &ch, &nch, err,
+						sizeof(err)) == -1) {
+				bench_fail(b, "query: %s", err);
+				goto out;
+			}
+			free(ch);
+		}
+		if (bench_now() - tl > 15) {
+			tl = bench_now();
+			bench_note("query: %zu of %zu hosts written", i + 1, nhosts);
+		}
+	}
+	/* the latest snapshots again, received now: nobody is stale while we measure */
+	if (put_latest(st, g, nhosts, now_unix(), err, sizeof(err)) == -1) {
+		bench_fail(b, "query: %s", err);
+		goto out;
+	}
+	bench_fig("query_synth_s", bench_now() - t0, "s");
+	rc = 0;
+out:
+	store_close(st);
+	free(g);
+	return rc;
+}
+
+/* Runs cmd n times; its p50 and p99 in ms as figures NAME_p50_ms, NAME_p99_ms. */
+static int
+query_series(struct bench *b, struct qclient *qc, const char *name, const char *cmd,
+	     size_t nhosts, size_t n, int with_host, const char *const *extra)
+{
+	double *v = calloc(n, sizeof(*v));
+	const char *const *e;
+	char fig[96], err[1024], host[MODEL_NAME_MAX];
+	uint64_t rng = 42;
+	size_t i, bytes = 0;
+
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *args[8] = {NULL};
+		size_t k = 0;
+
+		if (with_host) {
+			snprintf(host, sizeof(host), "host-%05zu",
+				 (size_t)(rng_next(&rng) % nhosts) + 1);
+			args[k++] = "name";
+			args[k++] = host;
+		}
+		for (e = extra; e != NULL && e[0] != NULL && k + 2 < NELEM(args); e += 2) {
+			args[k++] = e[0];
+			args[k++] = e[1];
+		}
+		if ((v[i] = qc_query(qc, cmd, args, &bytes, err, sizeof(err))) < 0) {
+			bench_fail(b, "query %s: %s", cmd, err);
+			free(v);
+			return -1;
+		}
+		v[i] *= 1000;
+	}
+	snprintf(fig, sizeof(fig), "%s_reply_kb", name);
+	bench_fig(fig, (double)bytes / 1024, "kB");
+	snprintf(fig, sizeof(fig), "%s_p50_ms", name);
+	bench_fig(fig, bench_pct(v, n, 50), "ms");
+	snprintf(fig, sizeof(fig), "%s_p99_ms", name);
+	bench_fig(fig, bench_pct(v, n, 99), "ms");
+	free(v);
+	return 0;
+}
+
+int
+bench_query(struct bench *b)
+{
+	size_t nhosts = b->query_hosts ? b->query_hosts : b->quick ? 200 : 10000;
+	size_t nq = b->quick ? 20 : 100, i;
+	int64_t now = now_unix();
+	char path[PATH_MAX + 32], err[1024];
+	static const char *const trend_args[] = {"limit", "semmns", "since", "2592000", NULL};
+	struct agg_proc agg;
+	struct qclient qc;
+	double rep[5];
+	size_t nrep = b->quick ? 2 : 3, bytes = 0;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/query.db", b->work);
+	bench_note("query: synthesising %zu hosts with %d days of per-minute history", nhosts,
+		   HIST_DAYS);
+	if (query_synth(b, path, nhosts, now) == -1)
+		return -1;
+	bench_fig("query_hosts", (double)nhosts, "count");
+	bench_fig("query_db_mb", (double)file_size(path) / 1048576, "MB");
+	if (bench_agg_start(b, &agg, "query", path, 1000, NULL) == -1) {
+		bench_fail(b, "query: the aggregator did not start");
+		return -1;
+	}
+	if (qc_open(b, &agg, &qc, err, sizeof(err)) == -1) {
+		bench_fail(b, "query: %s", err);
+		goto out;
+	}
+	/* once each: the database's pages into the cache */
+	if (qc_query(&qc, "hosts", NULL, NULL, err, sizeof(err)) < 0 ||
+	    qc_query(&qc, "report", NULL, NULL, err, sizeof(err)) < 0) {
+		bench_fail(b, "query: %s", err);
+		goto out;
+	}
+	if (query_series(b, &qc, "query_hosts", "hosts", nhosts, nq, 0, NULL) == -1 ||
+	    query_series(b, &qc, "query_host", "host", nhosts, nq, 1, NULL) == -1)
+		goto out;
+	/* trend over 30 days: beyond the retention, so from the hourly rollups */
+	if (query_series(b, &qc, "query_trend_30d", "trend", nhosts, nq, 1, trend_args) == -1)
+		goto out;
+	for (i = 0; i < nrep; i++) {
+		if ((rep[i] = qc_query(&qc, "report", NULL, &bytes, err, sizeof(err))) < 0) {
+			bench_fail(b, "query report: %s", err);
+			goto out;
+		}
+	}
+	bench_fig("report_reply_kb", (double)bytes / 1024, "kB");
+	bench_fig("report_s", bench_pct(rep, nrep, 50), "s");
+	rc = 0;
+out:
+	qc_close(&qc);
+	bench_agg_stop(&agg);
+	return rc;
+}
