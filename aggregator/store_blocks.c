@@ -164,7 +164,7 @@ sb_get_in(struct sb_rd *r, uint64_t min, uint64_t max)
 static uint64_t
 sb_unzig(uint64_t z)
 {
-	return (z >> 1) ^ (uint64_t)-(int64_t)(z & 1);
+	return (z >> 1) ^ (uint64_t) - (int64_t)(z & 1);
 }
 
 static uint64_t
@@ -235,7 +235,8 @@ sb_decode(struct sb_block *b, int64_t hour, const uint8_t *p, size_t n)
 			goto bad;
 		total += tr->count;
 		/* at most SB_HOUR * SB_HOUR seconds: no overflow in 64 bits */
-		if (total > b->n || (uint64_t)(t - hour) + (uint64_t)tr->step * tr->count >= SB_HOUR)
+		if (total > b->n ||
+		    (uint64_t)(t - hour) + (uint64_t)tr->step * tr->count >= SB_HOUR)
 			goto bad;
 		t += (int64_t)tr->step * tr->count;
 	}
@@ -347,7 +348,8 @@ sb_push(struct sb_series *l, int absent, uint64_t used, uint64_t limit, uint32_t
 {
 	struct sb_vrun *v = l->nruns > 0 ? &l->runs[l->nruns - 1] : NULL;
 
-	if (v != NULL && v->absent == absent && (absent || (v->used == used && v->limit == limit))) {
+	if (v != NULL && v->absent == absent &&
+	    (absent || (v->used == used && v->limit == limit))) {
 		v->count += count;
 		return 0;
 	}
@@ -585,7 +587,7 @@ sb_set(struct sb_block *b, int64_t t, const struct sb_value *v, size_t nv)
 
 void
 sb_samples(const struct sb_block *b, const struct sb_series *l, int64_t t0, struct sample *out,
-	   size_t max, size_t *n)
+           size_t max, size_t *n)
 {
 	size_t ti = 0, r = 0;
 	uint32_t tleft = 0, vleft = 0;
@@ -617,8 +619,8 @@ sb_samples(const struct sb_block *b, const struct sb_series *l, int64_t t0, stru
 }
 
 int
-sb_rollup(const struct sb_series *l, uint64_t *mn, uint64_t *mx, long double *sum,
-	  uint64_t *count, uint64_t *limit)
+sb_rollup(const struct sb_series *l, uint64_t *mn, uint64_t *mx, long double *sum, uint64_t *count,
+          uint64_t *limit)
 {
 	size_t i;
 

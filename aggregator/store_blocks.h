@@ -36,8 +36,8 @@
 #define SB_MAX_TIMES  SB_HOUR /* distinct seconds in an hour */
 #define SB_MAX_LIMITS 16
 /* A block's largest possible encoding: every time a run in every limit, 21 bytes each. */
-#define SB_MAX_BYTES (64u + SB_MAX_LIMITS * (MODEL_NAME_MAX + 16u + SB_MAX_TIMES * 21u) + \
-		      SB_MAX_TIMES * 8u)
+#define SB_MAX_BYTES                                                                               \
+	(64u + SB_MAX_LIMITS * (MODEL_NAME_MAX + 16u + SB_MAX_TIMES * 21u) + SB_MAX_TIMES * 8u)
 
 struct sb_trun {
 	uint32_t step, count;
@@ -57,9 +57,9 @@ struct sb_series {
 
 /* A decoded block.  Its arrays are kept across sb_reset() and sb_decode(). */
 struct sb_block {
-	int64_t hour;  /* start of the hour, Unix seconds */
-	uint32_t n;    /* times */
-	int64_t last;  /* the latest time */
+	int64_t hour; /* start of the hour, Unix seconds */
+	uint32_t n;   /* times */
+	int64_t last; /* the latest time */
 	size_t ntr, trcap;
 	struct sb_trun *tr;
 	size_t nl;
@@ -92,14 +92,14 @@ int sb_set(struct sb_block *b, int64_t t, const struct sb_value *v, size_t nv);
 /* The series of limit name in b, or NULL. */
 const struct sb_series *sb_find(const struct sb_block *b, const char *name);
 /* Appends limit's samples at times >= t0 to out[*n..max). */
-void sb_samples(const struct sb_block *b, const struct sb_series *l, int64_t t0,
-		struct sample *out, size_t max, size_t *n);
+void sb_samples(const struct sb_block *b, const struct sb_series *l, int64_t t0, struct sample *out,
+                size_t max, size_t *n);
 /*
  * The hour's rollup of one limit: min, max, sum and count of its values,
  * the latest limit.  0, or 1 when it has no value in b.
  */
 int sb_rollup(const struct sb_series *l, uint64_t *mn, uint64_t *mx, long double *sum,
-	      uint64_t *count, uint64_t *limit);
+              uint64_t *count, uint64_t *limit);
 
 /*
  * Usage summaries (hosts.usage): model_usage()'s items.  Encoding: version
@@ -108,6 +108,6 @@ int sb_rollup(const struct sb_series *l, uint64_t *mn, uint64_t *mx, long double
 int sb_usage_encode(const struct usage *u, struct buf *out);
 /* Decodes into u; each u->v[i].name points into names[i].  0 or -1. */
 int sb_usage_decode(const uint8_t *p, size_t n, struct usage *u,
-		    char names[USAGE_MAX][MODEL_NAME_MAX]);
+                    char names[USAGE_MAX][MODEL_NAME_MAX]);
 
 #endif

@@ -45,17 +45,18 @@ usage(FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp, "usage: ipcfleet-bench [--quick] [--only SECTION,...] [--workdir DIR] [--keep]\n"
-		    "                      [--query-hosts N] [--ingest-agents N] [--ingest-seconds S]\n"
-		    "                      [--conns N]\n"
-		    "\n"
-		    "Measures ipcfleet's performance figures and prints one \"name=value unit\"\n"
-		    "line per figure.  --quick: small fleets, a smoke run of under two minutes.\n"
-		    "The sizes override the mode's: hosts of the synthetic fleet (10,000; quick\n"
-		    "200), ingesting agents (1,000; 200) and for how long (45 s; 8 s), idle\n"
-		    "connections and storm (10,000; 1,000).\n"
-		    "\n"
-		    "sections:\n");
+	fprintf(fp,
+	        "usage: ipcfleet-bench [--quick] [--only SECTION,...] [--workdir DIR] [--keep]\n"
+	        "                      [--query-hosts N] [--ingest-agents N] [--ingest-seconds S]\n"
+	        "                      [--conns N]\n"
+	        "\n"
+	        "Measures ipcfleet's performance figures and prints one \"name=value unit\"\n"
+	        "line per figure.  --quick: small fleets, a smoke run of under two minutes.\n"
+	        "The sizes override the mode's: hosts of the synthetic fleet (10,000; quick\n"
+	        "200), ingesting agents (1,000; 200) and for how long (45 s; 8 s), idle\n"
+	        "connections and storm (10,000; 1,000).\n"
+	        "\n"
+	        "sections:\n");
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		fprintf(fp, "  %-8s %s\n", sections[i].name, sections[i].what);
 }
@@ -94,7 +95,7 @@ count_arg(const char *opt, const char *s, uint64_t min, uint64_t max)
 
 	if (parse_u64(s, min, max, &v, &why) == -1) {
 		fprintf(stderr, "ipcfleet-bench: %s '%s': %s (%llu to %llu)\n", opt, s, why,
-			(unsigned long long)min, (unsigned long long)max);
+		        (unsigned long long)min, (unsigned long long)max);
 		exit(2);
 	}
 	return (size_t)v;
@@ -126,14 +127,16 @@ only_valid(const char *list)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"quick", no_argument, NULL, 'q'},  {"only", required_argument, NULL, 'o'},
-	    {"keep", no_argument, NULL, 'k'},   {"workdir", required_argument, NULL, 'w'},
-	    {"query-hosts", required_argument, NULL, 'H'},
-	    {"ingest-agents", required_argument, NULL, 'A'},
-	    {"ingest-seconds", required_argument, NULL, 'S'},
-	    {"conns", required_argument, NULL, 'C'},
-	    {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"quick", no_argument, NULL, 'q'},
+	                                         {"only", required_argument, NULL, 'o'},
+	                                         {"keep", no_argument, NULL, 'k'},
+	                                         {"workdir", required_argument, NULL, 'w'},
+	                                         {"query-hosts", required_argument, NULL, 'H'},
+	                                         {"ingest-agents", required_argument, NULL, 'A'},
+	                                         {"ingest-seconds", required_argument, NULL, 'S'},
+	                                         {"conns", required_argument, NULL, 'C'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	static struct bench b;
 	const char *base = "/tmp";
 	char self[PATH_MAX], pki[PATH_MAX + 32];
@@ -191,7 +194,7 @@ main(int argc, char **argv)
 	snprintf(b.bindir, sizeof(b.bindir), "%s", dirname(self));
 	snprintf(b.srcdir, sizeof(b.srcdir), "%s", IPCFLEET_SRC_DIR);
 	if (snprintf(b.work, sizeof(b.work), "%s/ipcfleet-bench.XXXXXX", base) >=
-		(int)sizeof(b.work) ||
+	        (int)sizeof(b.work) ||
 	    mkdtemp(b.work) == NULL) {
 		bench_note("%s: cannot make a work directory: %s", base, strerror(errno));
 		return 1;

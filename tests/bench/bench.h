@@ -17,8 +17,8 @@
 
 struct bench {
 	int quick;
-	int keep;           /* keep the work directory */
-	const char *only;   /* comma separated sections, NULL: all */
+	int keep;              /* keep the work directory */
+	const char *only;      /* comma separated sections, NULL: all */
 	char bindir[PATH_MAX]; /* where ipcfleet-aggregator and ipcfleet-agent are */
 	char srcdir[PATH_MAX]; /* the source tree: deploy/pki/ipcfleet-pki */
 	char work[1024];       /* private temporary directory */
@@ -55,7 +55,7 @@ int bench_pki_agent(struct bench *b, const char *name);
  * configuration lines (may be NULL); waits for its ports.  0 or -1.
  */
 int bench_agg_start(struct bench *b, struct agg_proc *a, const char *tag, const char *db,
-		    unsigned max_conns, const char *extra);
+                    unsigned max_conns, const char *extra);
 /* SIGTERM, then waits (SIGKILL after 10 s). */
 void bench_agg_stop(struct agg_proc *a);
 /* CPU seconds (user + system) of a process, -1 when unknown. */

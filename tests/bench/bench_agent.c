@@ -89,8 +89,7 @@ tool_cost(const char *tool, const char *arg, int runs)
 			return -1;
 	}
 	getrusage(RUSAGE_CHILDREN, &r1);
-	return (tv_s(&r1.ru_utime) + tv_s(&r1.ru_stime) - tv_s(&r0.ru_utime) -
-		tv_s(&r0.ru_stime)) /
+	return (tv_s(&r1.ru_utime) + tv_s(&r1.ru_stime) - tv_s(&r0.ru_utime) - tv_s(&r0.ru_stime)) /
 	       runs;
 }
 
@@ -128,8 +127,7 @@ spool_state(const char *dir, unsigned long *seq, int *pending)
  * seconds and peak RSS (kB).  -1 on failure or timeout.
  */
 static int
-agent_run(struct bench *b, int port, const char *tag, unsigned long want, double *cpu,
-	  long *maxrss)
+agent_run(struct bench *b, int port, const char *tag, unsigned long want, double *cpu, long *maxrss)
 {
 	char conf[PATH_MAX + 32], spool[PATH_MAX + 32], log[PATH_MAX + 32], exe[PATH_MAX + 32];
 	struct rusage ru;
@@ -146,9 +144,9 @@ agent_run(struct bench *b, int port, const char *tag, unsigned long want, double
 	if ((fp = fopen(conf, "w")) == NULL)
 		return -1;
 	fprintf(fp,
-		"[agent]\nserver = localhost:%d\ncert = %s/bench-agent.crt\n"
-		"key = %s/bench-agent.key\nca = %s/ca.crt\ninterval = 1s\nspool = %s\n",
-		port, b->pki, b->pki, b->pki, spool);
+	        "[agent]\nserver = localhost:%d\ncert = %s/bench-agent.crt\n"
+	        "key = %s/bench-agent.key\nca = %s/ca.crt\ninterval = 1s\nspool = %s\n",
+	        port, b->pki, b->pki, b->pki, spool);
 	if (fclose(fp) != 0)
 		return -1;
 	fflush(stdout);
@@ -229,7 +227,8 @@ bench_agent(struct bench *b)
 	FILE *in;
 
 	if (geteuid() != 0) {
-		bench_note("agent: skipped: creating objects in a private IPC namespace needs root");
+		bench_note(
+		    "agent: skipped: creating objects in a private IPC namespace needs root");
 		return 0;
 	}
 	snprintf(db, sizeof(db), "%s/agent.db", b->work);
@@ -272,10 +271,10 @@ bench_agent(struct bench *b)
 		}
 		if (sscanf(line, "%63s %lf", name, &v) != 2)
 			continue;
-		bench_fig(name,
-			  v, strstr(name, "_us") != NULL   ? "us"
-			     : strstr(name, "_kb") != NULL ? "kB"
-							   : "count");
+		bench_fig(name, v,
+		          strstr(name, "_us") != NULL   ? "us"
+		          : strstr(name, "_kb") != NULL ? "kB"
+		                                        : "count");
 	}
 	fclose(in);
 	waitpid(pid, &st, 0);

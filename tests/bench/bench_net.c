@@ -88,7 +88,7 @@ bench_ingest(struct bench *b)
 	o.on_event = ingest_event;
 	o.arg = &ic;
 	bench_note("ingest: %zu agents, %.0f snapshots/s offered, %.0f s", o.nagents,
-		   (double)o.nagents * 1000 / (double)o.interval_ms, (double)o.duration_ms / 1000);
+	           (double)o.nagents * 1000 / (double)o.interval_ms, (double)o.duration_ms / 1000);
 	lg = lg_new(&o);
 	lg_run(lg);
 	acked = lg_acked_steady(lg);
@@ -98,15 +98,15 @@ bench_ingest(struct bench *b)
 	bench_fig("ingest_snapshots_per_s", rate, "1/s");
 	if (acked > 0 && ic.cpu0 >= 0 && ic.cpu1 >= ic.cpu0)
 		bench_fig("ingest_cpu_us_per_snapshot", (ic.cpu1 - ic.cpu0) * 1e6 / (double)acked,
-			  "us");
+		          "us");
 	bench_fig("ingest_aggregator_cpu_share", secs > 0 ? (ic.cpu1 - ic.cpu0) / secs : 0,
-		  "cores");
+	          "cores");
 	bench_fig("ingest_ack_p50_ms", lg_steady_latency_ms(lg, 0.50), "ms");
 	bench_fig("ingest_ack_p99_ms", lg_steady_latency_ms(lg, 0.99), "ms");
 	bench_fig("ingest_errors", (double)lg_errors(lg), "count");
 	if (lg_errors(lg) > 0)
 		bench_note("ingest: %llu errors (see above and %s)",
-			   (unsigned long long)lg_errors(lg), agg.log);
+		           (unsigned long long)lg_errors(lg), agg.log);
 	lg_free(lg);
 	bench_agg_stop(&agg);
 	return 0;
@@ -150,7 +150,7 @@ conns_tick(struct lg *lg, void *arg)
 			cc->settle_until = now + 2;
 		} else if (now > cc->deadline) {
 			bench_note("conns: only %zu of %zu agents connected in time", lg_ready(lg),
-				   cc->n);
+			           cc->n);
 			cc->phase = CP_DONE;
 			lg_stop(lg);
 		}
@@ -212,7 +212,7 @@ bench_conns(struct bench *b)
 	snprintf(db, sizeof(db), "%s/conns.db", b->work);
 	/* idle agents must stay: the idle timeout is above the whole run */
 	if (bench_agg_start(b, &agg, "conns", db, (unsigned)cc.n + 100,
-			    "[server]\nidle_timeout = 1h\nhandshake_timeout = 60s\n") == -1) {
+	                    "[server]\nidle_timeout = 1h\nhandshake_timeout = 60s\n") == -1) {
 		bench_fail(b, "conns: the aggregator did not start");
 		return -1;
 	}
@@ -242,15 +242,14 @@ bench_conns(struct bench *b)
 	lg_run(lg);
 	bench_fig("conn_agents", (double)cc.n, "count");
 	if (cc.ok_rss && cc.rss0 > 0)
-		bench_fig("conn_rss_kb_per_conn", (double)(cc.rss1 - cc.rss0) / (double)cc.n,
-			  "kB");
+		bench_fig("conn_rss_kb_per_conn", (double)(cc.rss1 - cc.rss0) / (double)cc.n, "kB");
 	else
 		rc = -1;
 	if (cc.ok_storm) {
 		bench_fig("handshake_storm_s", cc.cpu1 - cc.cpu0, "s");
 		bench_fig("handshake_storm_wall_s", cc.t1 - cc.t0, "s");
-		bench_fig("handshake_storm_cpu_us_per_conn", (cc.cpu1 - cc.cpu0) * 1e6 / (double)cc.n,
-			  "us");
+		bench_fig("handshake_storm_cpu_us_per_conn",
+		          (cc.cpu1 - cc.cpu0) * 1e6 / (double)cc.n, "us");
 	} else
 		rc = -1;
 	bench_fig("conn_connect_failures", (double)lg_connect_failures(lg), "count");

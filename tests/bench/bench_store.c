@@ -35,11 +35,11 @@
 #include "tls.h"
 #include "util.h"
 
-#define NLIM       5 /* the limits a Linux host counts */
-#define DAY        86400
-#define RETENTION  (14 * DAY) /* the aggregator's default [analysis] retention */
-#define HIST_DAYS  30
-#define BATCH      500
+#define NLIM         5 /* the limits a Linux host counts */
+#define DAY          86400
+#define RETENTION    (14 * DAY) /* the aggregator's default [analysis] retention */
+#define HIST_DAYS    30
+#define BATCH        500
 #define LINUX_SHMALL 18446744073692774399ULL
 
 static const char *const lim_names[NLIM] = {"semmns", "semmni", "shmall", "shmmni", "msgmni"};
@@ -348,7 +348,7 @@ bench_storage(struct bench *b)
 			goto out;
 		}
 		if (store_put_history(st, g[i].name, hs.t, hs.n, hs.h, NLIM, INT64_MIN, err,
-				      sizeof(err)) == -1) {
+		                      sizeof(err)) == -1) {
 			bench_fail(b, "storage: %s", err);
 			history_free(&hs);
 			goto out;
@@ -397,7 +397,7 @@ bench_storage(struct bench *b)
 			for (j = 0; j < m; j++) {
 				buf_init(&rv[j], PROTO_MAX_FRAME + PROTO_HDR_LEN);
 				if (hostgen_snapshot(&hg, &sv[j], k + j + 1,
-						     start + (int64_t)(k + j) * 60) == -1 ||
+				                     start + (int64_t)(k + j) * 60) == -1 ||
 				    proto_encode_snapshot(&rv[j], &sv[j]) == -1) {
 					bench_fail(b, "storage: cannot build a snapshot");
 					m = j;
@@ -432,7 +432,7 @@ bench_storage(struct bench *b)
 		bench_fig("storage_ingest_snapshots", (double)nsnap, "count");
 		bench_fig("storage_ingest_bytes_per_snapshot", (double)size / (double)nsnap, "B");
 		bench_fig("storage_ingest_bytes_per_sample", (double)size / (double)nsnap / NLIM,
-			  "B");
+		          "B");
 	}
 	rc = 0;
 out:
@@ -502,7 +502,7 @@ qc_close(struct qclient *qc)
  */
 static double
 qc_query(struct qclient *qc, const char *cmd, const char *const *args, size_t *bytes, char *err,
-	 size_t errlen)
+         size_t errlen)
 {
 	struct msg_query q;
 	struct proto_doc d;
@@ -580,7 +580,7 @@ query_synth(struct bench *b, const char *path, size_t nhosts, int64_t now)
 			goto out;
 		}
 		if (store_put_history(st, g[i].name, hs.t, hs.n, hs.h, NLIM, now - RETENTION, err,
-				      sizeof(err)) == -1) {
+		                      sizeof(err)) == -1) {
 			bench_fail(b, "query: %s", err);
 			history_free(&hs);
 			goto out;
@@ -597,9 +597,9 @@ query_synth(struct bench *b, const char *path, size_t nhosts, int64_t now)
 			f.severity = SEV_WARN;
 			ifl_strlcpy(f.limit, "semmni", sizeof(f.limit));
 			snprintf(f.message, sizeof(f.message),
-				 "semmni at 85.0%%: 27200 of 32000 used, 4800 free (warn at 80%%)");
+			         "semmni at 85.0%%: 27200 of 32000 used, 4800 free (warn at 80%%)");
 			if (store_sync_findings(st, g[i].name, &f, 1, now, &ch, &nch, err,
-						sizeof(err)) == -1) {
+			                        sizeof(err)) == -1) {
 				bench_fail(b, "query: %s", err);
 				goto out;
 			}
@@ -625,8 +625,8 @@ out:
 
 /* Runs cmd n times; its p50 and p99 in ms as figures NAME_p50_ms, NAME_p99_ms. */
 static int
-query_series(struct bench *b, struct qclient *qc, const char *name, const char *cmd,
-	     size_t nhosts, size_t n, int with_host, const char *const *extra)
+query_series(struct bench *b, struct qclient *qc, const char *name, const char *cmd, size_t nhosts,
+             size_t n, int with_host, const char *const *extra)
 {
 	double *v = calloc(n, sizeof(*v));
 	const char *const *e;
@@ -642,7 +642,7 @@ query_series(struct bench *b, struct qclient *qc, const char *name, const char *
 
 		if (with_host) {
 			snprintf(host, sizeof(host), "host-%05zu",
-				 (size_t)(rng_next(&rng) % nhosts) + 1);
+			         (size_t)(rng_next(&rng) % nhosts) + 1);
 			args[k++] = "name";
 			args[k++] = host;
 		}
@@ -683,7 +683,7 @@ bench_query(struct bench *b)
 
 	snprintf(path, sizeof(path), "%s/query.db", b->work);
 	bench_note("query: synthesising %zu hosts with %d days of per-minute history", nhosts,
-		   HIST_DAYS);
+	           HIST_DAYS);
 	if (query_synth(b, path, nhosts, now) == -1)
 		return -1;
 	bench_fig("query_hosts", (double)nhosts, "count");

@@ -128,7 +128,7 @@ read_int_file(const char *path, int *v)
 
 int
 bench_agg_start(struct bench *b, struct agg_proc *a, const char *tag, const char *db,
-		unsigned max_conns, const char *extra)
+                unsigned max_conns, const char *extra)
 {
 	char port[PATH_MAX + 16], hport[PATH_MAX + 16], exe[PATH_MAX + 32];
 	FILE *fp;
@@ -145,10 +145,10 @@ bench_agg_start(struct bench *b, struct agg_proc *a, const char *tag, const char
 	if ((fp = fopen(a->conf, "w")) == NULL)
 		return -1;
 	fprintf(fp,
-		"[server]\nlisten = 127.0.0.1:0\ncert = %s/localhost.crt\nkey = %s/localhost.key\n"
-		"ca = %s/ca.crt\nadmins = admin\nmax_connections = %u\n"
-		"[storage]\nbackend = sqlite\npath = %s\n[http]\nlisten = 127.0.0.1:0\n%s\n",
-		b->pki, b->pki, b->pki, max_conns, db, extra != NULL ? extra : "");
+	        "[server]\nlisten = 127.0.0.1:0\ncert = %s/localhost.crt\nkey = %s/localhost.key\n"
+	        "ca = %s/ca.crt\nadmins = admin\nmax_connections = %u\n"
+	        "[storage]\nbackend = sqlite\npath = %s\n[http]\nlisten = 127.0.0.1:0\n%s\n",
+	        b->pki, b->pki, b->pki, max_conns, db, extra != NULL ? extra : "");
 	if (fclose(fp) != 0)
 		return -1;
 	fflush(stdout);
@@ -156,8 +156,8 @@ bench_agg_start(struct bench *b, struct agg_proc *a, const char *tag, const char
 	if ((a->pid = fork()) == -1)
 		return -1;
 	if (a->pid == 0) {
-		char *argv[] = {exe, "-c", a->conf, "--port-file", port, "--http-port-file", hport,
-				NULL};
+		char *argv[] = {exe,   "-c", a->conf, "--port-file", port, "--http-port-file",
+		                hport, NULL};
 		int fd = open(a->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		if (fd != -1) {
@@ -225,7 +225,7 @@ bench_proc_cpu(pid_t pid)
 	/* the command name may hold spaces: fields count from its closing ')' */
 	if ((p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) !=
-		2)
+	        2)
 		return -1;
 	return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
 }

@@ -12,7 +12,7 @@ if ! "$bench" --quick >"$out"; then
 	exit 1
 fi
 fails=0
-bad=$(grep -Ev '^[a-z][a-z0-9_]*=-?[0-9]+(\.[0-9]+)? [A-Za-z/%]+$' "$out")
+bad=$(grep -Ev '^[a-z][a-z0-9_]*=-?[0-9]+(\.[0-9]+)? [A-Za-z0-9/%]+$' "$out")
 if [ -n "$bad" ]; then
 	echo "not ok - lines not in the name=value unit form:"
 	echo "$bad"

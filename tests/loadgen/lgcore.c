@@ -1352,10 +1352,9 @@ lg_report(struct lg *lg, FILE *fp)
 	fprintf(fp, "ack_latency_steady_p99=%.2f ms\n", lg_hist_quantile(&lg->st.steady, 0.99));
 	fprintf(fp, "ack_latency_steady_max=%.2f ms\n", (double)lg->st.steady.max_us / 1000);
 	fprintf(fp, "acks_per_s_steady=%.1f 1/s\n",
-	        lg_steady_seconds(lg) > 0 ? (double)lg->acked_steady / lg_steady_seconds(lg)
-	                                  : 0.0);
+	        lg_steady_seconds(lg) > 0 ? (double)lg->acked_steady / lg_steady_seconds(lg) : 0.0);
 	fprintf(fp, "steady_from=%.1f s\n",
-	       lg->steady_us != 0 ? (double)(lg->steady_us / 1000 - lg->start_ms) / 1000 : 0.0);
+	        lg->steady_us != 0 ? (double)(lg->steady_us / 1000 - lg->start_ms) / 1000 : 0.0);
 	fprintf(fp, "slow_reader_sent=%llu count\n", (unsigned long long)lg->st.slow_sent);
 	fprintf(fp, "slow_reader_cut=%llu count\n", (unsigned long long)lg->st.slow_cut);
 	fprintf(fp, "slow_reader_cut_after_max=%.1f s\n", lg->st.slow_cut_max_s);
@@ -1410,7 +1409,6 @@ lg_free(struct lg *lg)
 		fclose(lg->ack_log);
 	free(lg);
 }
-
 
 /* ---- the interface (lgcore.h) ---- */
 

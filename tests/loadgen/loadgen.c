@@ -157,8 +157,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || o.ca_cert_path == NULL || o.ca_key_path == NULL ||
-	    o.server == NULL) {
+	if (optind != argc || o.ca_cert_path == NULL || o.ca_key_path == NULL || o.server == NULL) {
 		usage(stderr);
 		return 2;
 	}
