@@ -4,10 +4,14 @@
  * no snapshot announces: hosts that went silent, and housekeeping.
  *
  * Forecasts fit each limit's history (up to forecast_window of samples read
- * back from the store).  That is by far the costliest rule, and a minute of
- * new samples hardly moves a fit over days, so the fits are kept per host
+ * back from the store).  That is by far the costliest rule, and a few
+ * minutes of new samples hardly move a fit over days (forecast_window is at
+ * least ten minutes, a week by default), so the fits are kept per host
  * (fit_cache) and redone at most every FIT_EVERY seconds; in between, each
  * snapshot evaluates the kept fits at its own time against its own limits.
+ * (A week of per-minute samples of five limits is 50,000 samples a host:
+ * refitting 10,000 hosts every minute would read and fit half a billion a
+ * minute.)
  */
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -25,7 +29,7 @@
 #define SERIES_MAX        20000 /* samples fitted per limit */
 #define HOUSEKEEP_BATCH   5000
 #define STALE_INTERVALS   3
-#define FIT_EVERY         60   /* seconds between two fits of one host's histories */
+#define FIT_EVERY         300 /* seconds between two fits of one host's histories */
 #define FIT_BUCKETS       4096 /* hash chains of the fit cache */
 #define FIT_IDLE          3600 /* a host's fits unused this long are dropped */
 
@@ -311,14 +315,15 @@ struct stale_ctx {
 	int64_t *silent;
 };
 
+/* Collects the host if it is silent; has_snapshot: it ever sent one. */
 static int
-stale_collect(void *arg, const struct stored_host *h)
+stale_collect_one(struct stale_ctx *sc, const struct host_info *hi, int has_snapshot,
+                  int64_t last_received)
 {
-	struct stale_ctx *sc = arg;
-	uint64_t interval = h->info.interval ? h->info.interval : sc->a->cfg.default_interval;
-	int64_t silent = sc->now - h->last_received;
+	uint64_t interval = hi->interval ? hi->interval : sc->a->cfg.default_interval;
+	int64_t silent = sc->now - last_received;
 
-	if (h->raw == NULL || silent <= (int64_t)(STALE_INTERVALS * interval))
+	if (!has_snapshot || silent <= (int64_t)(STALE_INTERVALS * interval))
 		return 0;
 	if (sc->n == sc->cap) {
 		size_t ncap = sc->cap ? sc->cap * 2 : 16;
@@ -333,10 +338,23 @@ stale_collect(void *arg, const struct stored_host *h)
 		sc->silent = ns;
 		sc->cap = ncap;
 	}
-	ifl_strlcpy(sc->names[sc->n], h->info.name, MODEL_NAME_MAX);
+	ifl_strlcpy(sc->names[sc->n], hi->name, MODEL_NAME_MAX);
 	sc->silent[sc->n] = silent;
 	sc->n++;
 	return 0;
+}
+
+static int
+stale_collect(void *arg, const struct stored_host *h)
+{
+	return stale_collect_one(arg, &h->info, h->raw != NULL, h->last_received);
+}
+
+/* The same from the summaries: no snapshot read (megabytes, for a large fleet). */
+static int
+stale_collect_summary(void *arg, const struct host_summary *h)
+{
+	return stale_collect_one(arg, &h->info, h->has_snapshot, h->last_received);
 }
 
 static void
@@ -381,7 +399,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (store_each_host(a->store, stale_collect, &sc, err, sizeof(err)) == -1)
+	if ((a->store->ops->each_host_summary != NULL
+	         ? a->store->ops->each_host_summary(a->store, stale_collect_summary, &sc, err,
+	                                            sizeof(err))
+	         : store_each_host(a->store, stale_collect, &sc, err, sizeof(err))) == -1)
 		log_warnx("stale check: %s", err);
 	for (i = 0; i < sc.n; i++)
 		stale_mark(a, sc.names[i], sc.silent[i], sc.now);

@@ -284,8 +284,10 @@ static const char *const sq_sql[SQ_NSTMT] = {
                              " WHERE closed IS NULL ORDER BY severity DESC, opened, findings.id",
     [SQ_HOST_ID] = "SELECT id FROM hosts WHERE name = ?1",
     [SQ_SET_STATUS] = "UPDATE hosts SET status = ?2 WHERE id = ?1",
+    /* last_seq, not snapshot, says whether there is one (as sq_row_host): testing
+     * the snapshot column would load its blob for every host */
     [SQ_EACH_SUMMARY] = "SELECT name, os, os_release, agent, page_size, boot_time, interval,"
-                        " last_received, snapshot IS NOT NULL, status, usage FROM hosts"
+                        " last_received, last_seq IS NOT NULL, status, usage FROM hosts"
                         " ORDER BY name",
     /* the uint64_t maximum of mx: any value >= 2^63 (stored negative) beats the others */
     [SQ_PEAK] = "SELECT max(CASE WHEN mx >= 0 THEN mx END), max(CASE WHEN mx < 0 THEN mx END)"

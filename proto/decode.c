@@ -79,7 +79,7 @@ dec_map_init(struct dec_map *dm, const msgpack_object *m)
 }
 
 static int
-dec_map_lookup(const struct dec_map *dm, const char *where, const char *k, int required,
+dec_map_lookup(struct dec_map *dm, const char *where, const char *k, int required,
                const msgpack_object **o, char *err, size_t errlen)
 {
 	int rc = dm->indexed ? mp_index_get(&dm->ix, k, o) : mp_get_unique(dm->m, k, o);
@@ -164,7 +164,7 @@ dec_i64(const msgpack_object *m, const char *where, const char *k, int required,
 
 /* The same through a dec_map. */
 static int
-dec_m_u64(const struct dec_map *dm, const char *where, const char *k, int required, uint64_t *v,
+dec_m_u64(struct dec_map *dm, const char *where, const char *k, int required, uint64_t *v,
           char *err, size_t errlen)
 {
 	const msgpack_object *o;
@@ -176,7 +176,7 @@ dec_m_u64(const struct dec_map *dm, const char *where, const char *k, int requir
 }
 
 static int
-dec_m_u32(const struct dec_map *dm, const char *where, const char *k, int required, uint32_t *v,
+dec_m_u32(struct dec_map *dm, const char *where, const char *k, int required, uint32_t *v,
           char *err, size_t errlen)
 {
 	const msgpack_object *o;
@@ -191,8 +191,8 @@ dec_m_u32(const struct dec_map *dm, const char *where, const char *k, int requir
 }
 
 static int
-dec_m_i64(const struct dec_map *dm, const char *where, const char *k, int required, int64_t *v,
-          char *err, size_t errlen)
+dec_m_i64(struct dec_map *dm, const char *where, const char *k, int required, int64_t *v, char *err,
+          size_t errlen)
 {
 	const msgpack_object *o;
 	int rc;
@@ -238,8 +238,8 @@ dec_str(const msgpack_object *m, const char *where, const char *k, int required,
 }
 
 static int
-dec_m_str(const struct dec_map *dm, const char *where, const char *k, int required, char *out,
-          size_t len, char *err, size_t errlen)
+dec_m_str(struct dec_map *dm, const char *where, const char *k, int required, char *out, size_t len,
+          char *err, size_t errlen)
 {
 	const msgpack_object *o;
 	int rc;

@@ -90,7 +90,9 @@ mp_index_build(struct mp_index *ix, const msgpack_object *m)
 	if (m == NULL || m->type != MSGPACK_OBJECT_MAP || m->via.map.size > MP_INDEX_KEYS)
 		return -1;
 	memset(ix->slot, 0, sizeof(ix->slot));
+	memset(ix->dup, 0, sizeof(ix->dup));
 	ix->map = m;
+	ix->next = 0;
 	for (i = 0; i < m->via.map.size; i++) {
 		const msgpack_object *key = &m->via.map.ptr[i].key;
 		uint32_t h, s;
@@ -105,7 +107,9 @@ mp_index_build(struct mp_index *ix, const msgpack_object *m)
 			if (ix->slot[s].hash == h && o->via.str.size == key->via.str.size &&
 			    (key->via.str.size == 0 ||
 			     memcmp(o->via.str.ptr, key->via.str.ptr, key->via.str.size) == 0)) {
-				ix->slot[s].dup = 1;
+				/* every occurrence is marked: a hint may land on any */
+				ix->dup[ix->slot[s].entry] = 1;
+				ix->dup[i] = 1;
 				break;
 			}
 		}
@@ -119,21 +123,38 @@ mp_index_build(struct mp_index *ix, const msgpack_object *m)
 }
 
 int
-mp_index_get(const struct mp_index *ix, const char *k, const msgpack_object **v)
+mp_index_get(struct mp_index *ix, const char *k, const msgpack_object **v)
 {
 	size_t n = strlen(k);
-	uint32_t h = mp_hash(k, n), s;
+	uint32_t h, s, e = ix->next;
 
 	*v = NULL;
-	for (s = h & (MP_INDEX_SLOTS - 1); ix->slot[s].used; s = (s + 1) & (MP_INDEX_SLOTS - 1)) {
-		const msgpack_object *key = &ix->map->via.map.ptr[ix->slot[s].entry].key;
+	/* the hint: the entry after the last one found */
+	if (e < ix->map->via.map.size) {
+		const msgpack_object *key = &ix->map->via.map.ptr[e].key;
 
+		if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == n &&
+		    (n == 0 || memcmp(key->via.str.ptr, k, n) == 0)) {
+			if (ix->dup[e])
+				return -1;
+			ix->next = e + 1;
+			*v = &ix->map->via.map.ptr[e].val;
+			return 0;
+		}
+	}
+	h = mp_hash(k, n);
+	for (s = h & (MP_INDEX_SLOTS - 1); ix->slot[s].used; s = (s + 1) & (MP_INDEX_SLOTS - 1)) {
+		const msgpack_object *key;
+
+		e = ix->slot[s].entry;
+		key = &ix->map->via.map.ptr[e].key;
 		if (ix->slot[s].hash != h || key->via.str.size != n ||
 		    (n > 0 && memcmp(key->via.str.ptr, k, n) != 0))
 			continue;
-		if (ix->slot[s].dup)
+		if (ix->dup[e])
 			return -1;
-		*v = &ix->map->via.map.ptr[ix->slot[s].entry].val;
+		ix->next = e + 1;
+		*v = &ix->map->via.map.ptr[e].val;
 		return 0;
 	}
 	return 1;

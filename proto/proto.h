@@ -178,15 +178,21 @@ int mp_str_copy(const msgpack_object *o, char *out, size_t len);
 #define MP_INDEX_SLOTS 64 /* a power of two, twice MP_INDEX_KEYS */
 struct mp_index {
 	const msgpack_object *map;
+	uint32_t next;              /* the entry after the last one found */
+	uint8_t dup[MP_INDEX_KEYS]; /* entry i's key occurs more than once */
 	struct {
 		uint32_t hash;
 		uint16_t entry; /* in map->via.map.ptr */
-		uint8_t used, dup;
+		uint8_t used;
 	} slot[MP_INDEX_SLOTS];
 };
 /* 0, or -1 when m is not a map or has more than MP_INDEX_KEYS entries (use mp_get_unique). */
 int mp_index_build(struct mp_index *ix, const msgpack_object *m);
-/* mp_get_unique's contract, from the index. */
-int mp_index_get(const struct mp_index *ix, const char *k, const msgpack_object **v);
+/*
+ * mp_get_unique's contract, from the index.  A decoder asking for the keys
+ * in the order an encoder wrote them finds each at the entry after the
+ * last one found, without hashing.
+ */
+int mp_index_get(struct mp_index *ix, const char *k, const msgpack_object **v);
 
 #endif

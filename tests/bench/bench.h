@@ -63,6 +63,8 @@ double bench_proc_cpu(pid_t pid);
 /* VmRSS / VmHWM in kB, -1 when unknown. */
 long bench_proc_rss_kb(pid_t pid);
 long bench_proc_hwm_kb(pid_t pid);
+/* RssAnon in kB: resident memory that is the process's own (no shared library pages). */
+long bench_proc_anon_kb(pid_t pid);
 /* Reads one metric's value from the aggregator's /metrics; 0 or -1. */
 int bench_metric(const struct agg_proc *a, const char *name, double *v);
 /* Percentile p (0..100) of v[0..n), sorting v. */

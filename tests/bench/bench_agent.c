@@ -13,7 +13,8 @@
  *     snapshot in the running daemon (collect, encode, spool with fsync,
  *     send over TLS, read the ack) without start-up; its peak RSS is the
  *     longer run's VmHWM (not ru_maxrss: that counts the forked parent's
- *     pages from before the exec).
+ *     pages from before the exec), and RssAnon: its own memory, without the
+ *     pages of the shared libraries it maps (libcrypto's, mostly).
  * The child writes "name value" lines to a pipe; the parent prints them as
  * figures.  The namespace and its objects vanish with the child.
  */
@@ -127,7 +128,8 @@ spool_state(const char *dir, unsigned long *seq, int *pending)
  * seconds and peak RSS (kB).  -1 on failure or timeout.
  */
 static int
-agent_run(struct bench *b, int port, const char *tag, unsigned long want, double *cpu, long *maxrss)
+agent_run(struct bench *b, int port, const char *tag, unsigned long want, double *cpu, long *maxrss,
+          long *anon)
 {
 	char conf[PATH_MAX + 32], spool[PATH_MAX + 32], log[PATH_MAX + 32], exe[PATH_MAX + 32];
 	struct rusage ru;
@@ -175,6 +177,7 @@ agent_run(struct bench *b, int port, const char *tag, unsigned long want, double
 	if (pid == -1)
 		return -1;
 	*maxrss = bench_proc_hwm_kb(pid);
+	*anon = bench_proc_anon_kb(pid);
 	kill(pid, SIGTERM);
 	if (wait4(pid, &st, 0, &ru) == -1)
 		return -1;
@@ -189,7 +192,7 @@ agent_child(struct bench *b, int port, int fd)
 	FILE *out = fdopen(fd, "w");
 	int runs = b->quick ? 5 : 20, k = b->quick ? 4 : 20, n;
 	double c1, c2, ipcs, lsipc;
-	long r1, r2;
+	long r1, r2, a1, a2;
 
 	if (out == NULL)
 		_exit(1);
@@ -206,11 +209,13 @@ agent_child(struct bench *b, int port, int fd)
 		fprintf(out, "ipcs_cpu_us_per_run %.0f\n", ipcs * 1e6);
 	if (lsipc >= 0)
 		fprintf(out, "lsipc_cpu_us_per_run %.0f\n", lsipc * 1e6);
-	if (agent_run(b, port, "one", 1, &c1, &r1) == 0 &&
-	    agent_run(b, port, "many", 1 + (unsigned long)k, &c2, &r2) == 0) {
+	if (agent_run(b, port, "one", 1, &c1, &r1, &a1) == 0 &&
+	    agent_run(b, port, "many", 1 + (unsigned long)k, &c2, &r2, &a2) == 0) {
 		fprintf(out, "agent_cpu_us_per_snapshot %.0f\n", (c2 - c1) * 1e6 / k);
 		fprintf(out, "agent_startup_cpu_us %.0f\n", c1 * 1e6);
 		fprintf(out, "agent_rss_kb %ld\n", r2);
+		/* its own memory, without the shared libraries' pages (libcrypto's mostly) */
+		fprintf(out, "agent_anon_kb %ld\n", a2);
 	} else
 		fprintf(out, "fail the agent did not deliver its snapshots (see %s)\n", b->work);
 	fclose(out);

@@ -262,6 +262,12 @@ bench_proc_hwm_kb(pid_t pid)
 	return proc_status_kb(pid, "VmHWM");
 }
 
+long
+bench_proc_anon_kb(pid_t pid)
+{
+	return proc_status_kb(pid, "RssAnon");
+}
+
 /* Reads until EOF or max bytes, within 10 s; the byte count or -1. */
 static ssize_t
 read_all(int fd, char *buf, size_t max)

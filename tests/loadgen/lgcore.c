@@ -1384,6 +1384,11 @@ lg_free(struct lg *lg)
 		X509_free(a->cert);
 		EVP_PKEY_free(a->key);
 	}
+	/*
+	 * bufferevent_free() only schedules the free of a bufferevent whose
+	 * callbacks the loop still holds: one more turn runs those finalizers.
+	 */
+	event_base_loop(lg->base, EVLOOP_NONBLOCK);
 	free(lg->agents);
 	if (lg->pacer != NULL)
 		event_free(lg->pacer);

@@ -2050,6 +2050,56 @@ test_mutations(void **state)
 	free(p);
 }
 
+/* mp_index answers exactly as mp_get_unique, in any order of lookups. */
+static void
+test_mp_index(void **state)
+{
+	static const char *const keys[] = {"type", "id", "key", "id", "", "mode", "uid", "x"};
+	static const char *const ask[] = {"type", "id",  "key",  "mode", "uid", "x",    "",
+	                                  "nope", "uid", "type", "x",    "id",  "mode", "ty"};
+	msgpack_object_kv kv[9], big[MP_INDEX_KEYS + 1]; /* kv: keys and one non-string key */
+	msgpack_object m, mb;
+	struct mp_index ix;
+	size_t i, pass;
+
+	(void)state;
+	assert_int_equal(sizeof(kv) / sizeof(kv[0]), sizeof(keys) / sizeof(keys[0]) + 1);
+	memset(kv, 0, sizeof(kv));
+	for (i = 0; i < (sizeof(keys) / sizeof(keys[0])); i++) {
+		kv[i].key.type = MSGPACK_OBJECT_STR;
+		kv[i].key.via.str.ptr = keys[i];
+		kv[i].key.via.str.size = (uint32_t)strlen(keys[i]);
+		kv[i].val.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		kv[i].val.via.u64 = i;
+	}
+	/* a key that is not a string is never found */
+	kv[(sizeof(keys) / sizeof(keys[0]))].key.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+	kv[(sizeof(keys) / sizeof(keys[0]))].key.via.u64 = 7;
+	m.type = MSGPACK_OBJECT_MAP;
+	m.via.map.size = (uint32_t)(sizeof(kv) / sizeof(kv[0]));
+	m.via.map.ptr = kv;
+	assert_int_equal(mp_index_build(&ix, &m), 0);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < (sizeof(ask) / sizeof(ask[0])); i++) {
+			const char *k = ask[pass == 0 ? i : (sizeof(ask) / sizeof(ask[0])) - 1 - i];
+			const msgpack_object *a = NULL, *b = NULL;
+			int ra = mp_get_unique(&m, k, &a), rb = mp_index_get(&ix, k, &b);
+
+			assert_int_equal(ra, rb);
+			assert_ptr_equal(a, b);
+		}
+	}
+	/* too many keys: not indexed */
+	memset(big, 0, sizeof(big));
+	for (i = 0; i < (sizeof(big) / sizeof(big[0])); i++)
+		big[i].key.type = MSGPACK_OBJECT_NIL;
+	mb.type = MSGPACK_OBJECT_MAP;
+	mb.via.map.size = (uint32_t)(sizeof(big) / sizeof(big[0]));
+	mb.via.map.ptr = big;
+	assert_int_equal(mp_index_build(&ix, &mb), -1);
+	assert_int_equal(mp_index_build(&ix, &kv[0].val), -1);
+}
+
 int
 main(void)
 {
@@ -2086,6 +2136,7 @@ main(void)
 	    cmocka_unit_test(test_duplicate_keys),
 	    cmocka_unit_test(test_mpget),
 	    cmocka_unit_test(test_mutations),
+	    cmocka_unit_test(test_mp_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

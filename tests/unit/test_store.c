@@ -981,8 +981,11 @@ test_put_batch(void **state)
 	make_snap(&s[1], 1, 160, &one, 1, 4096, 340, 1000); /* the same seq again */
 	make_snap(&s[2], 1, 100, &one, 1, 4096, 340, 1000);
 	for (i = 0; i < 3; i++)
-		v[i] = (struct store_put){.hi = i == 2 ? &hb : &ha, .s = &s[i],
-		                          .raw = (const uint8_t *)"x", .rawlen = 1, .received = 7};
+		v[i] = (struct store_put){.hi = i == 2 ? &hb : &ha,
+		                          .s = &s[i],
+		                          .raw = (const uint8_t *)"x",
+		                          .rawlen = 1,
+		                          .received = 7};
 	assert_int_equal(store_put_snapshots(st, v, 3, err, sizeof(err)), 0);
 	assert_int_equal(v[0].duplicate, 0);
 	assert_int_equal(v[1].duplicate, 1);
@@ -1169,7 +1172,8 @@ test_migrate_v1(void **state)
 	    "CREATE INDEX findings_closed ON findings (closed)",
 	    "INSERT INTO hosts VALUES (1, 'old', 'Linux', '6.1', 'a', 4096, 9, 60, 3, 7320, 7321,"
 	    " x'00')",
-	    "INSERT INTO received VALUES (1, 1, 7200, 7201), (1, 2, 7260, 7261), (1, 3, 7320, 7321)",
+	    "INSERT INTO received VALUES (1, 1, 7200, 7201), (1, 2, 7260, 7261), (1, 3, 7320, "
+	    "7321)",
 	    /* shmall's limit is Linux's default: above INT64_MAX, stored as its bit pattern */
 	    "INSERT INTO samples VALUES (1, 'semmns', 7200, 5, 340), (1, 'semmns', 7260, 5, 340),"
 	    " (1, 'semmns', 7320, 8, 340), (1, 'shmall', 7200, 2, -16777217),"
