@@ -313,17 +313,30 @@ conn_close(struct conn *c, uint32_t code, const char *reason)
 	deadline_arm(c, CLOSE_GRACE);
 }
 
+/*
+ * Backpressure on a peer that does not read what we send: when our output to
+ * it is above its bound, stop reading it, and (conn_read_cb) stop handling
+ * the frames it already sent, which would only queue more replies.
+ * conn_write_cb resumes both once the output drains below half the bound.
+ * Returns 1 when the peer is held.
+ */
+static int
+conn_hold_if_unread(struct conn *c)
+{
+	size_t high = c->state == CS_AGENT ? AGENT_OUT_HIGH : OUT_HIGH;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= high)
+		return 0;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, high / 2, 0);
+	return 1;
+}
+
 /* After queueing output: backpressure on a peer that does not read it. */
 static void
 conn_sent(struct conn *c)
 {
-	size_t high = c->state == CS_AGENT ? AGENT_OUT_HIGH : OUT_HIGH;
-
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > high) {
-		/* the peer does not read: stop reading it until it catches up */
-		bufferevent_disable(c->bev, EV_READ);
-		bufferevent_setwatermark(c->bev, EV_WRITE, high / 2, 0);
-	}
+	(void)conn_hold_if_unread(c);
 }
 
 /* Queues a whole frame (or frames) for the peer, applying backpressure. */
@@ -748,6 +761,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 		if (have < PROTO_HDR_LEN)
 			break;
+		if ((c->state == CS_AGENT || c->state == CS_ADMIN) && conn_hold_if_unread(c)) {
+			/*
+			 * Its frames wait, complete or not, until it reads: the
+			 * write timeout, not frame_timeout, decides its fate.
+			 */
+			evtimer_del(c->deadline);
+			return;
+		}
 		if (done == FRAMES_PER_TURN && !draining) {
 			/*
 			 * Fairness: a peer with many frames buffered (a backlog, a
@@ -834,10 +855,18 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	/* output drained below the low watermark: read the peer again */
+	/*
+	 * Output drained below the low watermark: read the peer again, and
+	 * handle the frames it sent meanwhile (on the next loop turn: they
+	 * raise no read event of their own).
+	 */
 	if ((c->state == CS_AGENT || c->state == CS_ADMIN) && !c->rate_paused) {
+		static const struct timeval now = {0, 0};
+
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 		bufferevent_enable(bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+			evtimer_add(c->resume, &now);
 	}
 }
 

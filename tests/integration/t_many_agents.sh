@@ -15,8 +15,13 @@ need sqlite3
 
 AGENTS=2000
 INTERVAL=20
-DURATION=70
-STEADY=35       # the bad peers start, and latency is measured, from here on
+DURATION=90
+# The bad peers start, and latency is measured, from here on: after the
+# connection ramp (8 s; about 15 s in a sanitizer build).  The non-reader is
+# cut once the acks it does not read fill the kernel's buffers and 8 KiB of
+# ours, which takes 6 s here at the 40 snapshots/s it is read at, but took
+# more than 35 s on a busier CI machine: it gets 60 s.
+STEADY=30
 IDLE=30         # idle_timeout: above the interval
 FRAME=5         # frame_timeout; for agents also the write timeout
 RSS_MAX_KB=$((160 * 1024))
@@ -80,8 +85,13 @@ fi
 
 # the bad peers are cut off, the others are not slowed
 check_eq "the peer that does not read was cut off" 1 "$(val slow_reader_cut)"
+[ "$(val slow_reader_cut)" = 1 ] || {
+	echo "# what the aggregator logged about it, and the load generator's last lines:"
+	grep "many-slow" "$T/aggregator.log" | tail -5 | sed 's/^/#   /'
+	tail -5 "$T/loadgen.err" | sed 's/^/#   /'
+}
 check "... by its write timeout ($(val slow_reader_cut_after_max)s)" \
-	test "$(int "$(val slow_reader_cut_after_max)")" -le $((FRAME + 25))
+	test "$(int "$(val slow_reader_cut_after_max)")" -le $((DURATION - STEADY - 5))
 check_eq "the one-byte-a-second peer was cut off" 1 "$(val trickle_cut)"
 check "... by frame_timeout ($(val trickle_cut_after_max)s)" \
 	test "$(int "$(val trickle_cut_after_max)")" -le $((FRAME + 5))
