@@ -26,12 +26,12 @@
 #include "log.h"
 #include "util.h"
 
-#define SERIES_MAX        20000 /* samples fitted per limit */
-#define HOUSEKEEP_BATCH   5000
-#define STALE_INTERVALS   3
-#define FIT_EVERY         300 /* seconds between two fits of one host's histories */
-#define FIT_BUCKETS       4096 /* hash chains of the fit cache */
-#define FIT_IDLE          3600 /* a host's fits unused this long are dropped */
+#define SERIES_MAX      20000 /* samples fitted per limit */
+#define HOUSEKEEP_BATCH 5000
+#define STALE_INTERVALS 3
+#define FIT_EVERY       300  /* seconds between two fits of one host's histories */
+#define FIT_BUCKETS     4096 /* hash chains of the fit cache */
+#define FIT_IDLE        3600 /* a host's fits unused this long are dropped */
 
 /* The forecast fits of one host, as of its snapshot received at fitted. */
 struct fit_entry {
@@ -114,7 +114,7 @@ fit_matches(const struct fit_entry *e, const struct usage *u)
 /* Fits every countable limit's history of host from the store into e. */
 static void
 fit_host(struct agg *a, const char *host, const struct usage *u, int64_t received,
-	 struct fit_entry *e)
+         struct fit_entry *e)
 {
 	size_t i, n;
 	char err[512];
@@ -127,10 +127,10 @@ fit_host(struct agg *a, const char *host, const struct usage *u, int64_t receive
 		n = 0;
 		if (a->series_buf != NULL &&
 		    store_series(a->store, host, u->v[i].name,
-				 received - (int64_t)a->cfg.forecast_window, a->series_buf,
-				 SERIES_MAX, &n, err, sizeof(err)) == -1) {
+		                 received - (int64_t)a->cfg.forecast_window, a->series_buf,
+		                 SERIES_MAX, &n, err, sizeof(err)) == -1) {
 			log_warnx("host %s: reading %s history failed: %s", host, u->v[i].name,
-				  err);
+			          err);
 			n = 0;
 		}
 		e->v[e->n].limit = u->v[i].name;
@@ -144,8 +144,7 @@ fit_host(struct agg *a, const char *host, const struct usage *u, int64_t receive
  * and messages): storing it would change nothing, so it is not stored.
  */
 static int
-findings_unchanged(const struct finding *prev, size_t nprev, const struct finding *cur,
-		   size_t n)
+findings_unchanged(const struct finding *prev, size_t nprev, const struct finding *cur, size_t n)
 {
 	char key[2 * MODEL_TEXT_MAX], okey[2 * MODEL_TEXT_MAX];
 	unsigned char few[64] = {0}, *seen = few;
@@ -183,7 +182,7 @@ struct levels_arg {
 
 void
 agg_host_levels(const struct agg_config *c, const char *host, const char *limit, double *warn,
-		double *crit)
+                double *crit)
 {
 	size_t i;
 
@@ -241,8 +240,8 @@ sync_and_notify(struct agg *a, const char *host, const struct finding *v, size_t
 		const struct finding *f = &ch[i].f;
 
 		log_info("host %s: finding %s: %s %s%s%s: %s", host, change_name(ch[i].what),
-			 severity_name(f->severity), finding_kind_name(f->kind),
-			 f->limit[0] ? " " : "", f->limit, f->message);
+		         severity_name(f->severity), finding_kind_name(f->kind),
+		         f->limit[0] ? " " : "", f->limit, f->message);
 		notify_change(a, host, &ch[i]);
 	}
 	free(ch);
@@ -250,7 +249,7 @@ sync_and_notify(struct agg *a, const char *host, const struct finding *v, size_t
 
 void
 analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapshot *s,
-		  int64_t received, int64_t hello_skew)
+                  int64_t received, int64_t hello_skew)
 {
 	struct levels_arg la = {.cfg = &a->cfg, .host = hi->name};
 	struct eval_input in;
@@ -382,9 +381,9 @@ stale_mark(struct agg *a, const char *host, int64_t silent, int64_t now)
 	v[nprev].kind = FK_STALE;
 	v[nprev].severity = SEV_WARN;
 	snprintf(v[nprev].message, sizeof(v[nprev].message),
-		 "no snapshot for %" PRId64 " s (since %s): check that ipcfleet-agent runs "
-		 "and can reach the aggregator",
-		 silent, fmt_rfc3339(now - silent, when, sizeof(when)));
+	         "no snapshot for %" PRId64 " s (since %s): check that ipcfleet-agent runs "
+	         "and can reach the aggregator",
+	         silent, fmt_rfc3339(now - silent, when, sizeof(when)));
 	sync_and_notify(a, host, v, nprev + 1, now);
 	free(v);
 }
@@ -411,8 +410,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	fit_expire(sc.now - FIT_IDLE);
 	/* housekeeping in small batches: ingest never waits long for the lock */
 	if (store_housekeep(a->store, sc.now - (int64_t)a->cfg.retention,
-			    sc.now - (int64_t)a->cfg.rollup_retention, HOUSEKEEP_BATCH, &deleted,
-			    err, sizeof(err)) == -1)
+	                    sc.now - (int64_t)a->cfg.rollup_retention, HOUSEKEEP_BATCH, &deleted,
+	                    err, sizeof(err)) == -1)
 		log_warnx("housekeeping: %s", err);
 	else if (deleted > 0)
 		log_debug("housekeeping: %zu old rows deleted", deleted);

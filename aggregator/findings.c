@@ -93,8 +93,8 @@ eval_thresholds(const struct eval_input *in, int pool, struct finding_list *out)
 		ifl_strlcpy(probe.limit, it->name, sizeof(probe.limit));
 		ifl_strlcpy(probe.scope, scope, sizeof(probe.scope));
 		prev = prev_of(in, &probe);
-		if (pct >= crit || (prev != NULL && prev->severity == SEV_CRIT &&
-				    pct >= crit - in->hysteresis))
+		if (pct >= crit ||
+		    (prev != NULL && prev->severity == SEV_CRIT && pct >= crit - in->hysteresis))
 			level = SEV_CRIT;
 		else if (pct >= warn || (prev != NULL && pct >= warn - in->hysteresis))
 			level = SEV_WARN;
@@ -105,11 +105,11 @@ eval_thresholds(const struct eval_input *in, int pool, struct finding_list *out)
 		*f = probe;
 		f->severity = (enum severity)level;
 		snprintf(f->message, sizeof(f->message),
-			 "%s at %.1f%%%s%s: %" PRIu64 " of %" PRIu64 " used, %" PRIu64
-			 " free (%s at %.0f%%)",
-			 it->name, pct, scope[0] ? " in " : "", scope, it->used, it->limit,
-			 it->limit > it->used ? it->limit - it->used : 0,
-			 level == SEV_CRIT ? "crit" : "warn", level == SEV_CRIT ? crit : warn);
+		         "%s at %.1f%%%s%s: %" PRIu64 " of %" PRIu64 " used, %" PRIu64
+		         " free (%s at %.0f%%)",
+		         it->name, pct, scope[0] ? " in " : "", scope, it->used, it->limit,
+		         it->limit > it->used ? it->limit - it->used : 0,
+		         level == SEV_CRIT ? "crit" : "warn", level == SEV_CRIT ? crit : warn);
 	}
 	return 0;
 }
@@ -147,7 +147,7 @@ forecast_model_fit(const struct sample *v, size_t n, struct forecast_model *m)
 
 int
 forecast_model_eval(const struct forecast_model *m, uint64_t limit, int64_t now,
-		    int64_t *exhaust_at, double *per_day)
+                    int64_t *exhaust_at, double *per_day)
 {
 	long double fitted;
 
@@ -163,7 +163,7 @@ forecast_model_eval(const struct forecast_model *m, uint64_t limit, int64_t now,
 
 int
 forecast_fit(const struct sample *v, size_t n, uint64_t limit, int64_t now, int64_t *exhaust_at,
-	     double *per_day)
+             double *per_day)
 {
 	struct forecast_model m;
 
@@ -206,8 +206,9 @@ eval_forecasts(const struct eval_input *in, struct finding_list *out)
 				limit = u.v[k].limit;
 		if (limit == 0)
 			continue;
-		if (sr->model != NULL ? !forecast_model_eval(sr->model, limit, in->now, &at, &per_day)
-				      : !forecast_fit(sr->v, sr->n, limit, in->now, &at, &per_day))
+		if (sr->model != NULL
+		        ? !forecast_model_eval(sr->model, limit, in->now, &at, &per_day)
+		        : !forecast_fit(sr->v, sr->n, limit, in->now, &at, &per_day))
 			continue;
 		if (at - in->now > in->horizon)
 			continue;
@@ -219,9 +220,9 @@ eval_forecasts(const struct eval_input *in, struct finding_list *out)
 		ifl_strlcpy(f->limit, sr->limit, sizeof(f->limit));
 		f->exhaust_at = at;
 		snprintf(f->message, sizeof(f->message),
-			 "%s will run out around %s (in %.1f days) at the current trend of %+.1f a "
-			 "day; raise it or find what grows",
-			 sr->limit, fmt_rfc3339(at, when, sizeof(when)), days, per_day);
+		         "%s will run out around %s (in %.1f days) at the current trend of %+.1f a "
+		         "day; raise it or find what grows",
+		         sr->limit, fmt_rfc3339(at, when, sizeof(when)), days, per_day);
 	}
 	return 0;
 }
@@ -348,10 +349,10 @@ eval_headroom(const struct eval_input *in, int pool, struct finding_list *out)
 			f->safe_limit = u64_add_sat(it->used, held);
 			owner_label(cv[i].uid, cv[i].owner, who, sizeof(who));
 			snprintf(msg, sizeof(msg),
-				 "%s in %s holds %" PRIu64 " of %s, only %" PRIu64
-				 " free: a crash-restart with its old objects lingering would "
-				 "fail; safe at %s >= %" PRIu64,
-				 who, sc->name, held, it->name, free_, it->name, f->safe_limit);
+			         "%s in %s holds %" PRIu64 " of %s, only %" PRIu64
+			         " free: a crash-restart with its old objects lingering would "
+			         "fail; safe at %s >= %" PRIu64,
+			         who, sc->name, held, it->name, free_, it->name, f->safe_limit);
 			ifl_strlcpy(f->message, msg, sizeof(f->message));
 		}
 	}
@@ -376,9 +377,10 @@ fmt_span(int64_t secs, char *buf, size_t len)
 static const char *
 skip_word(const char *p, int digits_only)
 {
-	while (*p != '\0' && ((*p >= '0' && *p <= '9') ||
-			      (!digits_only && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-						*p == '.' || *p == '_' || *p == '-'))))
+	while (*p != '\0' &&
+	       ((*p >= '0' && *p <= '9') ||
+	        (!digits_only && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	                          *p == '.' || *p == '_' || *p == '-'))))
 		p++;
 	return p;
 }
@@ -416,11 +418,11 @@ replace:
 	(void)s;
 	if (f->has_object && (unsigned)f->otype <= IPC_MSG)
 		snprintf(f->command, sizeof(f->command), "ipcrm -%c %lld", flag[f->otype],
-			 (long long)f->oid);
+		         (long long)f->oid);
 	else
 		f->command[0] = '\0';
 	ifl_strlcat(f->message, " (the agent's removal command was not in the expected form)",
-		    sizeof(f->message));
+	            sizeof(f->message));
 }
 
 int
@@ -462,9 +464,9 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 		f->severity = SEV_WARN;
 		fmt_span(in->skew, span, sizeof(span));
 		snprintf(f->message, sizeof(f->message),
-			 "the agent's clock is %s %s the aggregator's; trends use the agent's "
-			 "time: fix NTP on this host",
-			 span, in->skew > 0 ? "ahead of" : "behind");
+		         "the agent's clock is %s %s the aggregator's; trends use the agent's "
+		         "time: fix NTP on this host",
+		         span, in->skew > 0 ? "ahead of" : "behind");
 	}
 	return 0;
 }
@@ -487,9 +489,9 @@ round_up_nice(uint64_t v)
 static int
 freebsd_boot_only(const char *limit)
 {
-	static const char *const boot[] = {"semmni", "semmns", "semmnu", "semopm", "semume",
-					   "shmmni", "shmseg", "msgmni", "msgmnb", "msgtql",
-					   "msgssz", "msgseg"};
+	static const char *const boot[] = {"semmni", "semmns", "semmnu", "semopm",
+	                                   "semume", "shmmni", "shmseg", "msgmni",
+	                                   "msgmnb", "msgtql", "msgssz", "msgseg"};
 	size_t i;
 
 	for (i = 0; i < NELEM(boot); i++)
@@ -500,14 +502,14 @@ freebsd_boot_only(const char *limit)
 
 static void
 recommend_line(const struct snapshot *s, struct recommendation *r, const struct recommendation *all,
-	       size_t nall)
+               size_t nall)
 {
 	if (strcmp(s->os, "FreeBSD") == 0) {
 		r->reboot = freebsd_boot_only(r->limit);
 		ifl_strlcpy(r->file, r->reboot ? "/boot/loader.conf" : "/etc/sysctl.conf",
-			    sizeof(r->file));
+		            sizeof(r->file));
 		snprintf(r->line, sizeof(r->line), "kern.ipc.%s=%" PRIu64, r->limit,
-			 r->recommended);
+		         r->recommended);
 		return;
 	}
 	ifl_strlcpy(r->file, "/etc/sysctl.d/90-ipcfleet.conf", sizeof(r->file));
@@ -527,8 +529,8 @@ recommend_line(const struct snapshot *s, struct recommendation *r, const struct 
 				mni = all[i].recommended;
 		}
 		snprintf(r->line, sizeof(r->line),
-			 "kernel.sem = %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, msl, mns, opm,
-			 mni);
+		         "kernel.sem = %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, msl, mns, opm,
+		         mni);
 		return;
 	}
 	snprintf(r->line, sizeof(r->line), "kernel.%s = %" PRIu64, r->limit, r->recommended);
@@ -536,7 +538,7 @@ recommend_line(const struct snapshot *s, struct recommendation *r, const struct 
 
 size_t
 recommend_host(const struct snapshot *s, const uint64_t *peaks, struct recommendation *out,
-	       size_t max)
+               size_t max)
 {
 	struct consumer *cv = NULL;
 	struct usage u;

@@ -32,7 +32,7 @@ struct forecast_model {
 void forecast_model_fit(const struct sample *v, size_t n, struct forecast_model *m);
 /* forecast_fit()'s verdict from a model: 1 and the time of exhaustion, or 0. */
 int forecast_model_eval(const struct forecast_model *m, uint64_t limit, int64_t now,
-			int64_t *exhaust_at, double *per_day);
+                        int64_t *exhaust_at, double *per_day);
 
 /* One limit's history, oldest first (the host's pool). */
 struct series {
@@ -74,8 +74,8 @@ int findings_eval(const struct eval_input *in, struct finding_list *out);
  * exhaustion when usage grows and is still below limit, else 0 (flat or
  * falling, too few points: fewer than 4, or spanning under a minute).
  */
-int forecast_fit(const struct sample *v, size_t n, uint64_t limit, int64_t now,
-		 int64_t *exhaust_at, double *per_day);
+int forecast_fit(const struct sample *v, size_t n, uint64_t limit, int64_t now, int64_t *exhaust_at,
+                 double *per_day);
 
 /* Holdings of one consumer (an owner in a scope) in one pool. */
 struct consumer {
@@ -101,7 +101,7 @@ uint64_t consumer_holds(const struct consumer *c, const char *limit);
  * NULL) and current use.  Lines follow the host's OS (s->os).
  */
 size_t recommend_host(const struct snapshot *s, const uint64_t *peaks, struct recommendation *out,
-		      size_t max);
+                      size_t max);
 /* Rounds up to two significant digits: 532 -> 540, 28 -> 28, 1234 -> 1300. */
 uint64_t round_up_nice(uint64_t v);
 

@@ -57,7 +57,7 @@ threshold_key(void *user, const char *key, const char *value, char *err, size_t 
 	if (o == NULL) {
 		if (c->noverrides >= AGG_MAX_OVERRIDES) {
 			snprintf(err, errlen, "too many per-limit thresholds (at most %d)",
-				 AGG_MAX_OVERRIDES);
+			         AGG_MAX_OVERRIDES);
 			return -1;
 		}
 		o = &c->overrides[c->noverrides++];
@@ -86,15 +86,18 @@ host_threshold_key(void *user, const char *key, const char *value, char *err, si
 		snprintf(err, errlen, "too long");
 		return -1;
 	}
-	for (tok = strtok_r(copy, " \t,", &save); tok != NULL; tok = strtok_r(NULL, " \t,", &save)) {
+	for (tok = strtok_r(copy, " \t,", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t,", &save)) {
 		struct host_override *h;
 		char *eq = strchr(tok, '='), *dot;
 		const char *why;
 		uint64_t v;
 
 		if (eq == NULL) {
-			snprintf(err, errlen, "'%s': expected LIMIT.warn=PCT, LIMIT.crit=PCT, warn=PCT "
-					      "or crit=PCT", tok);
+			snprintf(err, errlen,
+			         "'%s': expected LIMIT.warn=PCT, LIMIT.crit=PCT, warn=PCT "
+			         "or crit=PCT",
+			         tok);
 			return -1;
 		}
 		*eq = '\0';
@@ -104,7 +107,7 @@ host_threshold_key(void *user, const char *key, const char *value, char *err, si
 		}
 		if (c->nhost_overrides >= AGG_MAX_OVERRIDES) {
 			snprintf(err, errlen, "too many host thresholds (at most %d)",
-				 AGG_MAX_OVERRIDES);
+			         AGG_MAX_OVERRIDES);
 			return -1;
 		}
 		h = &c->host_overrides[c->nhost_overrides];
@@ -135,56 +138,56 @@ host_threshold_key(void *user, const char *key, const char *value, char *err, si
 
 #define OFF(f) offsetof(struct agg_config, f)
 static const struct cfg_key agg_schema[] = {
-	{"server", "listen", CFG_STRING, OFF(listen), 0, 0, NULL, "address:port to accept TLS on"},
-	{"server", "cert", CFG_PATH, OFF(cert), 0, 0, NULL, "server certificate (PEM)"},
-	{"server", "key", CFG_PATH, OFF(key), 0, 0, NULL, "server private key (PEM, mode 0600)"},
-	{"server", "ca", CFG_PATH, OFF(ca), 0, 0, NULL, "CA that signs agent and admin certs"},
-	{"server", "crl", CFG_PATH, OFF(crl), 0, 0, NULL, "certificate revocation list (PEM)"},
-	{"server", "admins", CFG_LIST, OFF(admins), 0, 0, NULL, "CNs allowed to query"},
-	{"server", "max_connections", CFG_U64, OFF(max_connections), 1, 1000000, NULL,
-	 "connections served at once"},
-	{"server", "handshake_timeout", CFG_DURATION, OFF(handshake_timeout), 1, 3600, NULL,
-	 "TLS handshake plus hello"},
-	{"server", "idle_timeout", CFG_DURATION, OFF(idle_timeout), 1, 86400 * 7, NULL,
-	 "close connections silent this long"},
-	{"server", "frame_timeout", CFG_DURATION, OFF(frame_timeout), 1, 3600, NULL,
-	 "time allowed for one frame to arrive"},
-	{"server", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also accept TLS 1.2"},
-	{"server", "user", CFG_STRING, OFF(user), 0, 0, NULL,
-	 "started as root: run as this user once listening (docs/SECURITY.md)"},
-	{"storage", "backend", CFG_STRING, OFF(backend), 0, 0, NULL, "sqlite or postgresql"},
-	{"storage", "path", CFG_PATH, OFF(db_path), 0, 0, NULL, "SQLite database file"},
-	{"storage", "url", CFG_STRING, OFF(url), 0, 0, NULL,
-	 "postgresql://USER@HOST/DB (backend = postgresql)"},
-	{"http", "listen", CFG_STRING, OFF(http_listen), 0, 0, NULL,
-	 "plain HTTP: GET /metrics (Prometheus), /healthz"},
-	{"thresholds", "warn", CFG_U64, OFF(warn), 1, 100, NULL, "percent of a limit"},
-	{"thresholds", "crit", CFG_U64, OFF(crit), 1, 100, NULL, "percent of a limit"},
-	{"thresholds", "*.warn", CFG_CUSTOM, 0, 0, 0, threshold_key, "per-limit warn"},
-	{"thresholds", "*.crit", CFG_CUSTOM, 0, 0, 0, threshold_key, "per-limit crit"},
-	{"thresholds", "hysteresis", CFG_U64, OFF(hysteresis), 0, 50, NULL,
-	 "points below a level before a finding clears"},
-	{"host_thresholds", "*", CFG_CUSTOM, 0, 0, 0, host_threshold_key,
-	 "GLOB = LIMIT.warn=PCT ... per host"},
-	{"analysis", "forecast_window", CFG_DURATION, OFF(forecast_window), 600, 86400 * 400, NULL,
-	 "history fitted for forecasts"},
-	{"analysis", "forecast_horizon", CFG_DURATION, OFF(forecast_horizon), 3600, 86400 * 400,
-	 NULL, "warn when exhaustion is nearer"},
-	{"analysis", "max_clock_skew", CFG_DURATION, OFF(max_clock_skew), 1, 86400, NULL,
-	 "agent clock disagreement tolerated"},
-	{"analysis", "retention", CFG_DURATION, OFF(retention), 3600, 86400 * 400, NULL,
-	 "per-snapshot samples kept"},
-	{"analysis", "rollup_retention", CFG_DURATION, OFF(rollup_retention), 86400,
-	 86400 * 3650, NULL, "hourly rollups and closed findings kept"},
-	{"analysis", "default_interval", CFG_DURATION, OFF(default_interval), 1, 86400, NULL,
-	 "for agents that do not say theirs"},
-	{"analysis", "check_interval", CFG_DURATION, OFF(check_interval), 1, 3600, NULL,
-	 "stale checks and housekeeping"},
-	{"analysis", "notify_command", CFG_STRING, OFF(notify_command), 0, 0, NULL,
-	 "run by /bin/sh -c on every finding change"},
-	{"analysis", "notify_timeout", CFG_DURATION, OFF(notify_timeout), 1, 3600, NULL,
-	 "notify_command is killed after this"},
-	{NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+    {"server", "listen", CFG_STRING, OFF(listen), 0, 0, NULL, "address:port to accept TLS on"},
+    {"server", "cert", CFG_PATH, OFF(cert), 0, 0, NULL, "server certificate (PEM)"},
+    {"server", "key", CFG_PATH, OFF(key), 0, 0, NULL, "server private key (PEM, mode 0600)"},
+    {"server", "ca", CFG_PATH, OFF(ca), 0, 0, NULL, "CA that signs agent and admin certs"},
+    {"server", "crl", CFG_PATH, OFF(crl), 0, 0, NULL, "certificate revocation list (PEM)"},
+    {"server", "admins", CFG_LIST, OFF(admins), 0, 0, NULL, "CNs allowed to query"},
+    {"server", "max_connections", CFG_U64, OFF(max_connections), 1, 1000000, NULL,
+     "connections served at once"},
+    {"server", "handshake_timeout", CFG_DURATION, OFF(handshake_timeout), 1, 3600, NULL,
+     "TLS handshake plus hello"},
+    {"server", "idle_timeout", CFG_DURATION, OFF(idle_timeout), 1, 86400 * 7, NULL,
+     "close connections silent this long"},
+    {"server", "frame_timeout", CFG_DURATION, OFF(frame_timeout), 1, 3600, NULL,
+     "time allowed for one frame to arrive"},
+    {"server", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also accept TLS 1.2"},
+    {"server", "user", CFG_STRING, OFF(user), 0, 0, NULL,
+     "started as root: run as this user once listening (docs/SECURITY.md)"},
+    {"storage", "backend", CFG_STRING, OFF(backend), 0, 0, NULL, "sqlite or postgresql"},
+    {"storage", "path", CFG_PATH, OFF(db_path), 0, 0, NULL, "SQLite database file"},
+    {"storage", "url", CFG_STRING, OFF(url), 0, 0, NULL,
+     "postgresql://USER@HOST/DB (backend = postgresql)"},
+    {"http", "listen", CFG_STRING, OFF(http_listen), 0, 0, NULL,
+     "plain HTTP: GET /metrics (Prometheus), /healthz"},
+    {"thresholds", "warn", CFG_U64, OFF(warn), 1, 100, NULL, "percent of a limit"},
+    {"thresholds", "crit", CFG_U64, OFF(crit), 1, 100, NULL, "percent of a limit"},
+    {"thresholds", "*.warn", CFG_CUSTOM, 0, 0, 0, threshold_key, "per-limit warn"},
+    {"thresholds", "*.crit", CFG_CUSTOM, 0, 0, 0, threshold_key, "per-limit crit"},
+    {"thresholds", "hysteresis", CFG_U64, OFF(hysteresis), 0, 50, NULL,
+     "points below a level before a finding clears"},
+    {"host_thresholds", "*", CFG_CUSTOM, 0, 0, 0, host_threshold_key,
+     "GLOB = LIMIT.warn=PCT ... per host"},
+    {"analysis", "forecast_window", CFG_DURATION, OFF(forecast_window), 600, 86400 * 400, NULL,
+     "history fitted for forecasts"},
+    {"analysis", "forecast_horizon", CFG_DURATION, OFF(forecast_horizon), 3600, 86400 * 400, NULL,
+     "warn when exhaustion is nearer"},
+    {"analysis", "max_clock_skew", CFG_DURATION, OFF(max_clock_skew), 1, 86400, NULL,
+     "agent clock disagreement tolerated"},
+    {"analysis", "retention", CFG_DURATION, OFF(retention), 3600, 86400 * 400, NULL,
+     "per-snapshot samples kept"},
+    {"analysis", "rollup_retention", CFG_DURATION, OFF(rollup_retention), 86400, 86400 * 3650, NULL,
+     "hourly rollups and closed findings kept"},
+    {"analysis", "default_interval", CFG_DURATION, OFF(default_interval), 1, 86400, NULL,
+     "for agents that do not say theirs"},
+    {"analysis", "check_interval", CFG_DURATION, OFF(check_interval), 1, 3600, NULL,
+     "stale checks and housekeeping"},
+    {"analysis", "notify_command", CFG_STRING, OFF(notify_command), 0, 0, NULL,
+     "run by /bin/sh -c on every finding change"},
+    {"analysis", "notify_timeout", CFG_DURATION, OFF(notify_timeout), 1, 3600, NULL,
+     "notify_command is killed after this"},
+    {NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void
@@ -224,19 +227,19 @@ agg_config_load(const char *path, struct agg_config *c, char *err, size_t errlen
 		return -1;
 	if (strcmp(c->backend, "sqlite") != 0 && strcmp(c->backend, "postgresql") != 0) {
 		snprintf(err, errlen,
-			 "%s: [storage] backend '%s' is not supported (use sqlite or postgresql)",
-			 path, c->backend);
+		         "%s: [storage] backend '%s' is not supported (use sqlite or postgresql)",
+		         path, c->backend);
 		return -1;
 	}
 	if (strcmp(c->backend, "postgresql") == 0 && c->url[0] == '\0') {
 		snprintf(err, errlen,
-			 "%s: [storage] backend = postgresql needs url = postgresql://USER@HOST/DB",
-			 path);
+		         "%s: [storage] backend = postgresql needs url = postgresql://USER@HOST/DB",
+		         path);
 		return -1;
 	}
 	if (c->warn >= c->crit) {
-		snprintf(err, errlen, "%s: [thresholds] warn (%llu) must be below crit (%llu)", path,
-			 (unsigned long long)c->warn, (unsigned long long)c->crit);
+		snprintf(err, errlen, "%s: [thresholds] warn (%llu) must be below crit (%llu)",
+		         path, (unsigned long long)c->warn, (unsigned long long)c->crit);
 		return -1;
 	}
 	for (i = 0; i < c->noverrides; i++) {
@@ -244,16 +247,17 @@ agg_config_load(const char *path, struct agg_config *c, char *err, size_t errlen
 
 		agg_thresholds(c, c->overrides[i].limit, &w, &cr);
 		if (w >= cr) {
-			snprintf(err, errlen, "%s: [thresholds] %s: warn (%.0f) must be below crit (%.0f)",
-				 path, c->overrides[i].limit, w, cr);
+			snprintf(err, errlen,
+			         "%s: [thresholds] %s: warn (%.0f) must be below crit (%.0f)", path,
+			         c->overrides[i].limit, w, cr);
 			return -1;
 		}
 	}
 	if (c->admins.n == 0) {
 		snprintf(err, errlen,
-			 "%s: [server] admins is empty: nobody could query; list the CNs of admin "
-			 "certificates",
-			 path);
+		         "%s: [server] admins is empty: nobody could query; list the CNs of admin "
+		         "certificates",
+		         path);
 		return -1;
 	}
 	if (c->user[0] != '\0' && getpwnam(c->user) == NULL) {
@@ -281,7 +285,7 @@ priv_chown_db(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
 		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
 		if (fchownat(AT_FDCWD, p, uid, gid, AT_SYMLINK_NOFOLLOW) == -1 && errno != ENOENT) {
 			snprintf(err, errlen, "%.900s: cannot give it to the [server] user: %s", p,
-				 strerror(errno));
+			         strerror(errno));
 			return -1;
 		}
 	}
@@ -313,12 +317,12 @@ priv_drop(const struct agg_config *c, char *err, size_t errlen)
 	if (geteuid() != 0) {
 		if (geteuid() != uid)
 			log_warnx("[server] user = %s: not started as root, so staying uid %u",
-				  c->user, (unsigned)geteuid());
+			          c->user, (unsigned)geteuid());
 		return 0;
 	}
 	if (uid == 0) {
 		snprintf(err, errlen, "[server] user '%s' is root: nothing would be dropped",
-			 c->user);
+		         c->user);
 		return -1;
 	}
 	if (strcmp(c->backend, "sqlite") == 0 &&
@@ -327,7 +331,7 @@ priv_drop(const struct agg_config *c, char *err, size_t errlen)
 	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
 	    setresuid(uid, uid, uid) == -1) {
 		snprintf(err, errlen, "cannot become user %s (uid %u, gid %u): %s", c->user,
-			 (unsigned)uid, (unsigned)gid, strerror(errno));
+		         (unsigned)uid, (unsigned)gid, strerror(errno));
 		return -1;
 	}
 	/* paranoia: every id changed, and none of them leads back to root */
@@ -343,8 +347,11 @@ priv_drop(const struct agg_config *c, char *err, size_t errlen)
 static SSL_CTX *
 make_ctx(const struct agg_config *c, char *err, size_t errlen)
 {
-	struct tls_paths tp = {
-	    .cert = c->cert, .key = c->key, .ca = c->ca, .crl = c->crl, .allow_tls12 = (int)c->tls12};
+	struct tls_paths tp = {.cert = c->cert,
+	                       .key = c->key,
+	                       .ca = c->ca,
+	                       .crl = c->crl,
+	                       .allow_tls12 = (int)c->tls12};
 
 	return tls_server_ctx(&tp, err, errlen);
 }
@@ -425,43 +432,47 @@ raise_nofile(uint64_t max_connections)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 	    rl.rlim_cur < (rlim_t)max_connections + NOFILE_SPARE)
 		log_warnx("open files limited to %llu: fewer than max_connections (%llu) can be "
-			  "served; raise the hard limit (ulimit -Hn, LimitNOFILE=)",
-			  (unsigned long long)rl.rlim_cur, (unsigned long long)max_connections);
+		          "served; raise the hard limit (ulimit -Hn, LimitNOFILE=)",
+		          (unsigned long long)rl.rlim_cur, (unsigned long long)max_connections);
 }
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: ipcfleet-aggregator [-t] [-v] [-c FILE] [--port-file FILE]\n"
-		"                           [--http-port-file FILE]\n"
-		"\n"
-		"Receives IPC snapshots from ipcfleet-agent over mutual TLS, stores them\n"
-		"(SQLite, or PostgreSQL shared by several aggregators) and answers queries\n"
-		"from the ipcfleet CLI.\n"
-		"\n"
-		"  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
-		"  -t, --test           check the configuration and certificates, then exit 0 or 1\n"
-		"  -v, --verbose        log every connection and snapshot\n"
-		"      --port-file FILE write the port actually bound (useful with listen = ...:0)\n"
-		"      --http-port-file FILE  the same for [http] listen\n"
-		"  -h, --help           this help\n"
-		"      --version        print the version\n"
-		"\n"
-		"Signals: SIGTERM/SIGINT stop accepting, store and acknowledge what was received,\n"
-		"then exit (at most 5 s; a second signal exits at once); SIGHUP reloads the\n"
-		"configuration and certificates.\n"
-		"See ipcfleet-aggregator(8) and docs/protocol.md.\n");
+	fprintf(
+	    fp,
+	    "usage: ipcfleet-aggregator [-t] [-v] [-c FILE] [--port-file FILE]\n"
+	    "                           [--http-port-file FILE]\n"
+	    "\n"
+	    "Receives IPC snapshots from ipcfleet-agent over mutual TLS, stores them\n"
+	    "(SQLite, or PostgreSQL shared by several aggregators) and answers queries\n"
+	    "from the ipcfleet CLI.\n"
+	    "\n"
+	    "  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -t, --test           check the configuration and certificates, then exit 0 or 1\n"
+	    "  -v, --verbose        log every connection and snapshot\n"
+	    "      --port-file FILE write the port actually bound (useful with listen = ...:0)\n"
+	    "      --http-port-file FILE  the same for [http] listen\n"
+	    "  -h, --help           this help\n"
+	    "      --version        print the version\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT stop accepting, store and acknowledge what was received,\n"
+	    "then exit (at most 5 s; a second signal exits at once); SIGHUP reloads the\n"
+	    "configuration and certificates.\n"
+	    "See ipcfleet-aggregator(8) and docs/protocol.md.\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
-	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {"port-file", required_argument, NULL, 'P'},
-	    {"http-port-file", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"test", no_argument, NULL, 't'},
+	                                         {"verbose", no_argument, NULL, 'v'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {"version", no_argument, NULL, 'V'},
+	                                         {"port-file", required_argument, NULL, 'P'},
+	                                         {"http-port-file", required_argument, NULL, 'H'},
+	                                         {NULL, 0, NULL, 0}};
 	const char *config = DEFAULT_CONFIG, *http_port_file = NULL;
 	struct event *ev_term, *ev_int, *ev_hup;
 	char err[1024];
@@ -517,7 +528,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(agg.cfg.max_connections);
 	if ((agg.store = store_open(agg.cfg.backend, agg.cfg.db_path, agg.cfg.url, err,
-				    sizeof(err))) == NULL) {
+	                            sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -564,8 +575,8 @@ main(int argc, char **argv)
 	SSL_CTX_free(agg.ssl_ctx);
 	event_base_free(agg.base);
 	log_info("stopped: %llu snapshots stored, %llu duplicates, %llu frames rejected",
-		 (unsigned long long)agg.stats.snapshots_stored,
-		 (unsigned long long)agg.stats.snapshots_duplicate,
-		 (unsigned long long)agg.stats.frames_rejected);
+	         (unsigned long long)agg.stats.snapshots_stored,
+	         (unsigned long long)agg.stats.snapshots_duplicate,
+	         (unsigned long long)agg.stats.frames_rejected);
 	return rc;
 }

@@ -143,8 +143,8 @@ load_peaks(struct agg *a, const struct stored_host *h, const struct snapshot *s,
 
 		for (i = 0; i < u.n; i++)
 			names[i] = u.v[i].name;
-		if (a->store->ops->peaks(a->store, h->info.name, now_unix() - PEAK_WINDOW, names, u.n,
-					 peaks, err, sizeof(err)) == -1) {
+		if (a->store->ops->peaks(a->store, h->info.name, now_unix() - PEAK_WINDOW, names,
+		                         u.n, peaks, err, sizeof(err)) == -1) {
 			log_warnx("host %s: reading peaks: %s", h->info.name, err);
 			for (i = 0; i < u.n; i++)
 				peaks[i] = 0;
@@ -154,9 +154,9 @@ load_peaks(struct agg *a, const struct stored_host *h, const struct snapshot *s,
 	r = calloc(PEAK_BUCKETS, sizeof(*r));
 	for (i = 0; i < u.n; i++) {
 		peaks[i] = 0;
-		if (r == NULL || store_rollups(a->store, h->info.name, u.v[i].name,
-					       now_unix() - PEAK_WINDOW, r, PEAK_BUCKETS, &n, err,
-					       sizeof(err)) == -1)
+		if (r == NULL ||
+		    store_rollups(a->store, h->info.name, u.v[i].name, now_unix() - PEAK_WINDOW, r,
+		                  PEAK_BUCKETS, &n, err, sizeof(err)) == -1)
 			continue;
 		for (k = 0; k < n; k++)
 			if (r[k].max > peaks[i])
@@ -167,7 +167,7 @@ load_peaks(struct agg *a, const struct stored_host *h, const struct snapshot *s,
 
 static int
 host_view_load(struct agg *a, const struct stored_host *h, int with_recs, struct host_view *hv,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	memset(hv, 0, sizeof(*hv));
 	if (load_snapshot(h, &hv->s, err, errlen) == -1) {
@@ -177,7 +177,7 @@ host_view_load(struct agg *a, const struct stored_host *h, int with_recs, struct
 			return -1;
 	}
 	if (store_open_findings(a->store, h->info.name, &hv->findings, &hv->nfindings, err,
-				errlen) == -1) {
+	                        errlen) == -1) {
 		snapshot_free(&hv->s);
 		return -1;
 	}
@@ -329,7 +329,7 @@ q_hosts(struct agg *a, const struct msg_query *q, struct buf *out)
 	rows_array(&r);
 	if (a->store->ops->each_host_summary != NULL)
 		rc = a->store->ops->each_host_summary(a->store, hosts_summary_row, &r, err,
-						      sizeof(err));
+		                                      sizeof(err));
 	else
 		rc = store_each_host(a->store, hosts_row, &r, err, sizeof(err));
 	if (rc == -1) {
@@ -444,10 +444,10 @@ q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
 
 	if (name == NULL || limit == NULL || !limit_name_valid(limit))
 		return query_error(out, q->id, PERR_BAD_REQUEST,
-				   "trend: arguments 'name' and 'limit' (a limit name) needed");
+		                   "trend: arguments 'name' and 'limit' (a limit name) needed");
 	if (num_arg(q, "since", 60, 3650u * 86400, &since) == -1)
 		return query_error(out, q->id, PERR_BAD_REQUEST,
-				   "trend: 'since' must be seconds between 60 and 10 years");
+		                   "trend: 'since' must be seconds between 60 and 10 years");
 	rc = store_get_host(a->store, name, &h, err, sizeof(err));
 	if (rc != 0) {
 		if (rc == -1)
@@ -469,7 +469,7 @@ q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
 		struct rollup *v = calloc(TREND_MAX, sizeof(*v));
 
 		if (v == NULL || store_rollups(a->store, name, limit, t0, v, TREND_MAX, &n, err,
-					       sizeof(err)) == -1) {
+		                               sizeof(err)) == -1) {
 			free(v);
 			return -1;
 		}
@@ -491,7 +491,7 @@ q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
 		struct sample *v = calloc(TREND_MAX, sizeof(*v));
 
 		if (v == NULL || store_series(a->store, name, limit, t0, v, TREND_MAX, &n, err,
-					      sizeof(err)) == -1) {
+		                              sizeof(err)) == -1) {
 			free(v);
 			return -1;
 		}
@@ -616,7 +616,7 @@ q_top(struct agg *a, const struct msg_query *q, struct buf *out)
 	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
 		if (!limit_name_valid(tok) || tc.nby == USAGE_MAX)
 			return query_error(out, q->id, PERR_BAD_REQUEST,
-					   "top: 'by' is a comma separated list of limits");
+			                   "top: 'by' is a comma separated list of limits");
 		ifl_strlcpy(tc.by[tc.nby++], tok, MODEL_NAME_MAX);
 	}
 	tc.max = (size_t)count;
@@ -690,8 +690,8 @@ static const struct query_cmd {
 	const char *name;
 	query_fn fn;
 } query_cmds[] = {
-	{"hosts", q_hosts},   {"host", q_host}, {"alerts", q_alerts}, {"orphans", q_orphans},
-	{"trend", q_trend},   {"top", q_top},   {"report", q_report},
+    {"hosts", q_hosts}, {"host", q_host}, {"alerts", q_alerts}, {"orphans", q_orphans},
+    {"trend", q_trend}, {"top", q_top},   {"report", q_report},
 };
 
 int

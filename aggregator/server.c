@@ -78,7 +78,7 @@
 #define BATCH_MAX_BYTES (64u * 1024 * 1024)
 /* Pending connections the kernel queues for accept(): agents return together. */
 #define LISTEN_BACKLOG 1024
-#define CLOSE_GRACE 5 /* seconds to flush a final error frame */
+#define CLOSE_GRACE    5 /* seconds to flush a final error frame */
 
 enum conn_state { CS_HANDSHAKE, CS_HELLO, CS_AGENT, CS_ADMIN, CS_CLOSING };
 
@@ -398,8 +398,8 @@ conn_replace_older(struct conn *c)
 		for (o = cn_hash[b]; o != NULL; o = o->cn_next) {
 			if (o != c && o->state == CS_AGENT && strcmp(o->cn, c->cn) == 0) {
 				log_warnx("%s: replaced by a newer connection with the same "
-					  "certificate",
-					  conn_who(o));
+				          "certificate",
+				          conn_who(o));
 				conn_free(o); /* unlinks o from the chain: walk it again */
 				goto again;
 			}
@@ -425,30 +425,32 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 	}
 	if (h.major != PROTO_MAJOR) {
 		snprintf(why, sizeof(why),
-			 "unsupported protocol version %u.%u; this aggregator speaks %u.x", h.major,
-			 h.minor, PROTO_MAJOR);
+		         "unsupported protocol version %u.%u; this aggregator speaks %u.x", h.major,
+		         h.minor, PROTO_MAJOR);
 		conn_refuse(c, PERR_VERSION, why);
 		return;
 	}
 	/* the identity is the certificate's CN (tls_peer_cn), never a field */
 	if (h.host[0] != '\0' && strcmp(h.host, c->cn) != 0) {
-		snprintf(why, sizeof(why), "hello names host '%.64s' but the certificate is for '%s'",
-			 h.host, c->cn);
+		snprintf(why, sizeof(why),
+		         "hello names host '%.64s' but the certificate is for '%s'", h.host, c->cn);
 		conn_refuse(c, PERR_FORBIDDEN, why);
 		return;
 	}
 	if (h.role == ROLE_ADMIN) {
 		if (!is_admin(a, c->cn)) {
-			snprintf(why, sizeof(why), "certificate '%s' is not listed in admins", c->cn);
+			snprintf(why, sizeof(why), "certificate '%s' is not listed in admins",
+			         c->cn);
 			conn_refuse(c, PERR_FORBIDDEN, why);
 			return;
 		}
 		c->state = CS_ADMIN;
 	} else {
 		if (is_admin(a, c->cn)) {
-			snprintf(why, sizeof(why),
-				 "certificate '%s' is an admin certificate and may not push snapshots",
-				 c->cn);
+			snprintf(
+			    why, sizeof(why),
+			    "certificate '%s' is an admin certificate and may not push snapshots",
+			    c->cn);
 			conn_refuse(c, PERR_FORBIDDEN, why);
 			return;
 		}
@@ -466,7 +468,7 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 		conn_replace_older(c);
 	}
 	log_info("%s: %s connected (%s)", conn_who(c), h.role == ROLE_ADMIN ? "admin" : "agent",
-		 h.agent);
+	         h.agent);
 }
 
 /* Stores the batch in one transaction, then acks, then analysis. */
@@ -483,11 +485,8 @@ batch_flush(struct agg *a)
 	for (i = 0; i < n; i++) {
 		struct pending *p = &batch[i];
 
-		batch_puts[i] = (struct store_put){.hi = &p->hi,
-						   .s = &p->s,
-						   .raw = p->raw,
-						   .rawlen = p->rawlen,
-						   .received = now};
+		batch_puts[i] = (struct store_put){
+		    .hi = &p->hi, .s = &p->s, .raw = p->raw, .rawlen = p->rawlen, .received = now};
 	}
 	if (store_put_snapshots(a->store, batch_puts, n, err, sizeof(err)) == -1) {
 		log_warnx("storing %zu snapshot(s) failed: %s", n, err);
@@ -495,7 +494,7 @@ batch_flush(struct agg *a)
 		for (i = 0; i < n; i++)
 			if (batch[i].c != NULL)
 				conn_close(batch[i].c, PERR_INTERNAL,
-					   "storage failed; snapshot not acknowledged");
+				           "storage failed; snapshot not acknowledged");
 		goto out;
 	}
 	buf_init(&out, 64u * 1024);
@@ -508,8 +507,8 @@ batch_flush(struct agg *a)
 		else
 			a->stats.snapshots_stored++;
 		log_debug("%s: snapshot %llu %s (%zu objects)", p->hi.name,
-			  (unsigned long long)p->s.seq, dup ? "was a duplicate" : "stored",
-			  p->s.nobjects);
+		          (unsigned long long)p->s.seq, dup ? "was a duplicate" : "stored",
+		          p->s.nobjects);
 		/* a connection closed since (a bad frame after this one): stored, no ack */
 		if (p->c == NULL || p->c->state != CS_AGENT)
 			continue;
@@ -553,8 +552,7 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 static int
 batch_full(size_t rawlen)
 {
-	return nbatch > 0 &&
-	       (nbatch >= BATCH_MAX_ITEMS || batch_bytes + rawlen > BATCH_MAX_BYTES);
+	return nbatch > 0 && (nbatch >= BATCH_MAX_ITEMS || batch_bytes + rawlen > BATCH_MAX_BYTES);
 }
 
 /* Queues a decoded snapshot (taking s) for the batch's commit.  0 or -1 (memory). */
@@ -641,7 +639,7 @@ handle_query(struct conn *c, const struct proto_doc *d)
 	}
 	/* a reply may be megabytes: the output buffer takes it over instead of a copy */
 	if (out.len > 0 && evbuffer_add_reference(bufferevent_get_output(c->bev), out.data, out.len,
-						  reply_free, NULL) == 0) {
+	                                          reply_free, NULL) == 0) {
 		out.data = NULL;
 		conn_sent(c);
 	} else
@@ -684,8 +682,8 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 				c->tokens = AGENT_BURST;
 				c->tokens_ms = now_mono_ms();
 
-				if (setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_SNDBUF, &sz,
-					       sizeof(sz)) == -1)
+				if (setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_SNDBUF,
+				               &sz, sizeof(sz)) == -1)
 					log_warn("%s: SO_SNDBUF", conn_who(c));
 			}
 		}
@@ -695,7 +693,7 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 			handle_snapshot(c, &d, p, n);
 		else {
 			snprintf(why, sizeof(why), "agent certificate '%s' may only send snapshots",
-				 c->cn);
+			         c->cn);
 			conn_refuse(c, d.type == MSG_QUERY ? PERR_FORBIDDEN : PERR_STATE, why);
 		}
 		break;
@@ -704,7 +702,7 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 			handle_query(c, &d);
 		else
 			conn_refuse(c, d.type == MSG_SNAPSHOT ? PERR_FORBIDDEN : PERR_STATE,
-				    "admin connections may only send queries");
+			            "admin connections may only send queries");
 		break;
 	case CS_HANDSHAKE:
 	case CS_CLOSING:
@@ -787,7 +785,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 			a->stats.frames_rejected++;
 			snprintf(msg, sizeof(msg), "%s (limit %u bytes in state %s)", why, cap,
-				 state_name(c->state));
+			         state_name(c->state));
 			conn_close(c, PERR_BAD_FRAME, msg);
 			return;
 		}
@@ -894,7 +892,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (what & BEV_EVENT_WRITING) {
 			/* our output has not moved for the write timeout */
 			log_warnx("%s: does not read what we send; closed (write timeout)",
-				  conn_who(c));
+			          conn_who(c));
 			conn_close(c, 0, "write timeout");
 		} else
 			conn_close(c, 0, "idle timeout");
@@ -920,9 +918,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			c->agg->stats.conns_refused++;
 			/* a refused client certificate: say why (expired, revoked, ...) */
 			log_warnx("%s: TLS handshake failed: %s%s%s", conn_who(c),
-				  err[0] ? err : (se ? strerror(se) : "connection closed"),
-				  vr != X509_V_OK ? "; client certificate: " : "",
-				  vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
+			          err[0] ? err : (se ? strerror(se) : "connection closed"),
+			          vr != X509_V_OK ? "; client certificate: " : "",
+			          vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
 			conn_free(c);
 			return;
 		}
@@ -954,12 +952,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), port, sizeof(port),
-			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+	                NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		ifl_strlcpy(host, "?", sizeof(host)), ifl_strlcpy(port, "?", sizeof(port));
 	if (a->stats.conns_open >= a->cfg.max_connections) {
 		a->stats.conns_refused++;
 		log_warnx("%s:%s: refused: %llu connections open (max_connections)", host, port,
-			  (unsigned long long)a->stats.conns_open);
+		          (unsigned long long)a->stats.conns_open);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -972,7 +970,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->agg = a;
 	snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
 	c->bev = bufferevent_openssl_socket_new(a->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE);
+	                                        BEV_OPT_CLOSE_ON_FREE);
 	c->deadline = evtimer_new(a->base, deadline_cb, c);
 	c->resume = evtimer_new(a->base, resume_cb, c);
 	a->stats.conns_open++;
@@ -1029,7 +1027,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 		 * something else than connections).
 		 */
 		log_warnx("accept: %s; pausing the listener until a connection closes",
-			  strerror(e));
+		          strerror(e));
 		evconnlistener_disable(l);
 		if (emfile_timer == NULL)
 			emfile_timer = evtimer_new(a->base, emfile_retry_cb, a);
@@ -1050,7 +1048,7 @@ write_port_file(const char *path, int fd, char *err, size_t errlen)
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV) !=
-		0) {
+	        0) {
 		snprintf(err, errlen, "getsockname: %s", strerror(errno));
 		return -1;
 	}
@@ -1086,13 +1084,14 @@ server_start(struct agg *a, char *err, size_t errlen)
 		snprintf(err, errlen, "listen %s: %s", a->cfg.listen, gai_strerror(rc));
 		return -1;
 	}
-	a->listener = evconnlistener_new_bind(
-	    a->base, accept_cb, a, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    LISTEN_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
+	a->listener = evconnlistener_new_bind(a->base, accept_cb, a,
+	                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	                                          LEV_OPT_CLOSE_ON_EXEC,
+	                                      LISTEN_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
 	freeaddrinfo(res);
 	if (a->listener == NULL) {
 		snprintf(err, errlen, "listen %s: %s", a->cfg.listen,
-			 strerror(EVUTIL_SOCKET_ERROR()));
+		         strerror(EVUTIL_SOCKET_ERROR()));
 		return -1;
 	}
 	evconnlistener_set_error_cb(a->listener, accept_error_cb);
@@ -1153,7 +1152,7 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_warnx("drain: %llu connection(s) still open after the grace period; closing them",
-		  (unsigned long long)a->stats.conns_open);
+	          (unsigned long long)a->stats.conns_open);
 	event_base_loopexit(a->base, NULL);
 }
 
@@ -1217,7 +1216,7 @@ server_drain(struct agg *a, unsigned seconds)
 		a->listener = NULL;
 	}
 	log_info("draining %llu connection(s), at most %us",
-		 (unsigned long long)a->stats.conns_open, seconds);
+	         (unsigned long long)a->stats.conns_open, seconds);
 	if (conns == NULL) {
 		event_base_loopexit(a->base, NULL);
 		return;
@@ -1259,10 +1258,10 @@ conn_cert_valid(const struct agg *a, const struct conn *c, const char **why)
 	*why = "out of memory";
 	if ((x = X509_STORE_CTX_new()) == NULL ||
 	    X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(a->ssl_ctx), cert,
-				SSL_get_peer_cert_chain(ssl)) != 1 ||
+	                        SSL_get_peer_cert_chain(ssl)) != 1 ||
 	    X509_STORE_CTX_set_default(x, "ssl_client") != 1 ||
-	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(x),
-				   SSL_CTX_get0_param(a->ssl_ctx)) != 1)
+	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(x), SSL_CTX_get0_param(a->ssl_ctx)) !=
+	        1)
 		goto out;
 	if (X509_verify_cert(x) == 1)
 		rc = 0;
@@ -1290,13 +1289,13 @@ server_recheck(struct agg *a)
 			continue;
 		if (conn_cert_valid(a, c, &reason) == -1) {
 			snprintf(why, sizeof(why),
-				 "certificate '%s' is no longer accepted after the reload: %s", c->cn,
-				 reason);
+			         "certificate '%s' is no longer accepted after the reload: %s",
+			         c->cn, reason);
 			conn_close(c, PERR_FORBIDDEN, why);
 		} else if (c->state == CS_ADMIN && !is_admin(a, c->cn)) {
 			snprintf(why, sizeof(why),
-				 "certificate '%s' is no longer listed in admins after the reload",
-				 c->cn);
+			         "certificate '%s' is no longer listed in admins after the reload",
+			         c->cn);
 			conn_close(c, PERR_FORBIDDEN, why);
 		}
 	}

@@ -83,9 +83,9 @@ struct host_summary {
 	struct host_info info;
 	int64_t last_received;
 	int has_snapshot;
-	int has_status;  /* 0: not known (the caller derives it from the open findings) */
-	char status[8];  /* "ok" "warn" "crit" "stale": findings_status() of the open ones */
-	int has_usage;   /* 0: not known (the caller decodes the snapshot) */
+	int has_status;     /* 0: not known (the caller derives it from the open findings) */
+	char status[8];     /* "ok" "warn" "crit" "stale": findings_status() of the open ones */
+	int has_usage;      /* 0: not known (the caller decodes the snapshot) */
 	struct usage usage; /* model_usage(latest snapshot, -1) */
 	char names[USAGE_MAX][MODEL_NAME_MAX];
 };
@@ -101,39 +101,39 @@ struct store;
 struct store_ops {
 	const char *name;
 	int (*put_snapshot)(struct store *st, const struct host_info *hi, const struct snapshot *s,
-			    const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate,
-			    char *err, size_t errlen);
+	                    const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate,
+	                    char *err, size_t errlen);
 	/* Calls fn once per host, sorted by name; fn returning non-zero stops. */
 	int (*each_host)(struct store *st, int (*fn)(void *arg, const struct stored_host *h),
-			 void *arg, char *err, size_t errlen);
+	                 void *arg, char *err, size_t errlen);
 	/* 0 found, 1 unknown host, -1 error. */
 	int (*get_host)(struct store *st, const char *name, struct stored_host *out, char *err,
-			size_t errlen);
+	                size_t errlen);
 	/* Samples of one limit since t0, oldest first, at most max. */
 	int (*series)(struct store *st, const char *host, const char *limit, int64_t t0,
-		      struct sample *out, size_t max, size_t *n, char *err, size_t errlen);
+	              struct sample *out, size_t max, size_t *n, char *err, size_t errlen);
 	/* Hourly rollups since t0, oldest first, at most max. */
 	int (*rollups)(struct store *st, const char *host, const char *limit, int64_t t0,
-		       struct rollup *out, size_t max, size_t *n, char *err, size_t errlen);
+	               struct rollup *out, size_t max, size_t *n, char *err, size_t errlen);
 	/* Open findings of host into a malloc'd array (caller frees). */
 	int (*open_findings)(struct store *st, const char *host, struct finding **out, size_t *n,
-			     char *err, size_t errlen);
+	                     char *err, size_t errlen);
 	/*
 	 * Makes the open findings of host equal to cur[0..n): opens new ones,
 	 * updates changed ones, closes those no longer present, in one
 	 * transaction.  The changes come back in a malloc'd array.
 	 */
 	int (*sync_findings)(struct store *st, const char *host, const struct finding *cur,
-			     size_t n, int64_t now, struct finding_change **changes,
-			     size_t *nchanges, char *err, size_t errlen);
+	                     size_t n, int64_t now, struct finding_change **changes,
+	                     size_t *nchanges, char *err, size_t errlen);
 	/* Calls fn for every open finding of the fleet, worst first, then oldest. */
 	int (*each_open_finding)(struct store *st,
-				 int (*fn)(void *arg, const char *host, const struct finding *f),
-				 void *arg, char *err, size_t errlen);
+	                         int (*fn)(void *arg, const char *host, const struct finding *f),
+	                         void *arg, char *err, size_t errlen);
 	/* Deletes at most batch samples older than keep_samples and rollups and
 	 * closed findings older than keep_rollups; *deleted says how many. */
-	int (*housekeep)(struct store *st, int64_t keep_samples, int64_t keep_rollups,
-			 size_t batch, size_t *deleted, char *err, size_t errlen);
+	int (*housekeep)(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
+	                 size_t *deleted, char *err, size_t errlen);
 	void (*close)(struct store *st);
 
 	/*
@@ -146,11 +146,11 @@ struct store_ops {
 	 * is stored once.  -1: nothing of the batch is stored.
 	 */
 	int (*put_snapshots)(struct store *st, struct store_put *v, size_t n, char *err,
-			     size_t errlen);
+	                     size_t errlen);
 	/* Like each_host, with host_summary instead of the snapshot. */
 	int (*each_host_summary)(struct store *st,
-				 int (*fn)(void *arg, const struct host_summary *h), void *arg,
-				 char *err, size_t errlen);
+	                         int (*fn)(void *arg, const struct host_summary *h), void *arg,
+	                         char *err, size_t errlen);
 	/*
 	 * Bulk load for tests and benchmarks (the store's ingest path would take
 	 * hours for a fleet's month): the samples of nh limits of a known host
@@ -160,15 +160,15 @@ struct store_ops {
 	 * no samples or rollups in those hours yet.
 	 */
 	int (*put_history)(struct store *st, const char *host, const int64_t *t, size_t n,
-			   const struct store_history *h, size_t nh, int64_t samples_from,
-			   char *err, size_t errlen);
+	                   const struct store_history *h, size_t nh, int64_t samples_from,
+	                   char *err, size_t errlen);
 	/*
 	 * The largest used of each limit names[0..n) in the hourly rollups
 	 * since t0 (0 when none), without reading every rollup back: what
 	 * recommendations need for a whole fleet's report.
 	 */
 	int (*peaks)(struct store *st, const char *host, int64_t t0, const char *const *names,
-		     size_t n, uint64_t *out, char *err, size_t errlen);
+	             size_t n, uint64_t *out, char *err, size_t errlen);
 };
 
 struct store {
@@ -205,8 +205,8 @@ store_open(const char *backend, const char *path, const char *url, char *err, si
 
 static inline int
 store_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
-		   const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
-		   size_t errlen)
+                   const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
+                   size_t errlen)
 {
 	return st->ops->put_snapshot(st, hi, s, raw, rawlen, received, duplicate, err, errlen);
 }
@@ -224,16 +224,16 @@ store_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, 
 	if (st->ops->put_snapshots != NULL)
 		return st->ops->put_snapshots(st, v, n, err, errlen);
 	for (i = 0; i < n; i++)
-		if (st->ops->put_snapshot(st, v[i].hi, v[i].s, v[i].raw, v[i].rawlen,
-					  v[i].received, &v[i].duplicate, err, errlen) == -1)
+		if (st->ops->put_snapshot(st, v[i].hi, v[i].s, v[i].raw, v[i].rawlen, v[i].received,
+		                          &v[i].duplicate, err, errlen) == -1)
 			return -1;
 	return 0;
 }
 
 static inline int
 store_put_history(struct store *st, const char *host, const int64_t *t, size_t n,
-		  const struct store_history *h, size_t nh, int64_t samples_from, char *err,
-		  size_t errlen)
+                  const struct store_history *h, size_t nh, int64_t samples_from, char *err,
+                  size_t errlen)
 {
 	if (st->ops->put_history == NULL) {
 		snprintf(err, errlen, "%s: no bulk history load", st->ops->name);
@@ -244,58 +244,58 @@ store_put_history(struct store *st, const char *host, const int64_t *t, size_t n
 
 static inline int
 store_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
-		char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	return st->ops->each_host(st, fn, arg, err, errlen);
 }
 
 static inline int
 store_get_host(struct store *st, const char *name, struct stored_host *out, char *err,
-	       size_t errlen)
+               size_t errlen)
 {
 	return st->ops->get_host(st, name, out, err, errlen);
 }
 
 static inline int
 store_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
-	     size_t max, size_t *n, char *err, size_t errlen)
+             size_t max, size_t *n, char *err, size_t errlen)
 {
 	return st->ops->series(st, host, limit, t0, out, max, n, err, errlen);
 }
 
 static inline int
-store_rollups(struct store *st, const char *host, const char *limit, int64_t t0,
-	      struct rollup *out, size_t max, size_t *n, char *err, size_t errlen)
+store_rollups(struct store *st, const char *host, const char *limit, int64_t t0, struct rollup *out,
+              size_t max, size_t *n, char *err, size_t errlen)
 {
 	return st->ops->rollups(st, host, limit, t0, out, max, n, err, errlen);
 }
 
 static inline int
-store_open_findings(struct store *st, const char *host, struct finding **out, size_t *n,
-		    char *err, size_t errlen)
+store_open_findings(struct store *st, const char *host, struct finding **out, size_t *n, char *err,
+                    size_t errlen)
 {
 	return st->ops->open_findings(st, host, out, n, err, errlen);
 }
 
 static inline int
 store_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
-		    int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
-		    size_t errlen)
+                    int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
+                    size_t errlen)
 {
 	return st->ops->sync_findings(st, host, cur, n, now, changes, nchanges, err, errlen);
 }
 
 static inline int
 store_each_open_finding(struct store *st,
-			int (*fn)(void *arg, const char *host, const struct finding *f),
-			void *arg, char *err, size_t errlen)
+                        int (*fn)(void *arg, const char *host, const struct finding *f), void *arg,
+                        char *err, size_t errlen)
 {
 	return st->ops->each_open_finding(st, fn, arg, err, errlen);
 }
 
 static inline int
 store_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
-		size_t *deleted, char *err, size_t errlen)
+                size_t *deleted, char *err, size_t errlen)
 {
 	return st->ops->housekeep(st, keep_samples, keep_rollups, batch, deleted, err, errlen);
 }

@@ -306,7 +306,7 @@ struct sq_store {
 	sqlite3 *db;
 	char *path; /* for messages */
 	sqlite3_stmt *stmt[SQ_NSTMT];
-	int in_each; /* each_host() is running: its statement is in use */
+	int in_each;         /* each_host() is running: its statement is in use */
 	struct sb_block blk; /* the sample block being read or written */
 	struct buf enc;      /* its encoding */
 };
@@ -963,7 +963,8 @@ sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapsh
 		if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_u64(x, 2, s->seq) == -1 ||
 		    sq_bind_i64(x, 3, s->taken) == -1 || sq_bind_i64(x, 4, received) == -1 ||
 		    sqlite3_bind_blob64(x, 5, raw, rawlen, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_blob64(x, 6, q->enc.data, q->enc.len, SQLITE_TRANSIENT) != SQLITE_OK)
+		    sqlite3_bind_blob64(x, 6, q->enc.data, q->enc.len, SQLITE_TRANSIENT) !=
+		        SQLITE_OK)
 			goto fail;
 		if (sq_exec_stmt(x) != SQLITE_DONE)
 			goto fail;
@@ -1099,7 +1100,8 @@ sq_put_history(struct store *st, const char *host, const int64_t *t, size_t n,
 		sb_reset(&q->blk, hour);
 		for (; i < n && sb_hour_of(t[i]) == hour; i++) {
 			for (j = 0; j < nh; j++)
-				v[j] = (struct sb_value){h[j].limit, h[j].used[i], h[j].limit_value[i]};
+				v[j] = (struct sb_value){h[j].limit, h[j].used[i],
+				                         h[j].limit_value[i]};
 			if (sb_set(&q->blk, t[i], v, nh) == -1) {
 				snprintf(err, errlen, "%s: history: out of memory", q->path);
 				goto failed;
@@ -1885,7 +1887,8 @@ sq_peaks(struct store *st, const char *host, int64_t t0, const char *const *name
 			uint64_t mn, bmx, cnt, lim;
 			long double sum;
 
-			if (l != NULL && sb_rollup(l, &mn, &bmx, &sum, &cnt, &lim) == 0 && bmx > out[i])
+			if (l != NULL && sb_rollup(l, &mn, &bmx, &sum, &cnt, &lim) == 0 &&
+			    bmx > out[i])
 				out[i] = bmx;
 		}
 	}
@@ -1909,9 +1912,9 @@ sq_migrate_samples_v2(struct sq_store *q, char *err, size_t errlen)
 	                       "SELECT host_id, limit_name, t, used, lim FROM samples_v1"
 	                       " ORDER BY host_id, t, limit_name",
 	                       -1, &x, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(q->db,
-	                       "INSERT INTO samples (host_id, hour, rolled, data) VALUES (?1, ?2, 1, ?3)",
-	                       -1, &put, NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(
+	        q->db, "INSERT INTO samples (host_id, hour, rolled, data) VALUES (?1, ?2, 1, ?3)",
+	        -1, &put, NULL) != SQLITE_OK)
 		goto fail;
 	for (;;) {
 		char limit[MODEL_NAME_MAX];
@@ -1923,7 +1926,8 @@ sq_migrate_samples_v2(struct sq_store *q, char *err, size_t errlen)
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			goto fail;
 		if (rc == SQLITE_ROW) {
-			if (sq_col_i64(x, 0, &h) == -1 || sq_col_text(x, 1, limit, sizeof(limit)) == -1 ||
+			if (sq_col_i64(x, 0, &h) == -1 ||
+			    sq_col_text(x, 1, limit, sizeof(limit)) == -1 ||
 			    sq_col_i64(x, 2, &t) == -1 || sq_col_u64(x, 3, &used) == -1 ||
 			    sq_col_u64(x, 4, &lim) == -1 || !limit_name_valid(limit))
 				continue; /* a row version 1 would not have read either */

@@ -405,8 +405,8 @@ view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_e
 
 /* A hosts row's map header and its first entries, up to "usage". */
 static void
-view_row_head(msgpack_packer *pk, const char *os, const struct usage *u,
-	      const struct view_extra *x, int details)
+view_row_head(msgpack_packer *pk, const char *os, const struct usage *u, const struct view_extra *x,
+              int details)
 {
 	msgpack_pack_map(pk, 4 + (x->host != NULL) + (details ? 2 : 0));
 	if (x->host != NULL) {
@@ -443,7 +443,7 @@ view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct vi
 
 void
 view_pack_host_row_usage(msgpack_packer *pk, const char *os, const struct usage *u,
-			 const struct view_extra *x)
+                         const struct view_extra *x)
 {
 	static const struct view_extra none;
 

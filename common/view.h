@@ -58,7 +58,7 @@ void view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const stru
  * row_details.
  */
 void view_pack_host_row_usage(msgpack_packer *pk, const char *os, const struct usage *u,
-			      const struct view_extra *x);
+                              const struct view_extra *x);
 
 /* Status from usage: "crit" >= 90%, "warn" >= 80%, else "ok". */
 const char *view_status(const struct usage *u, double warn, double crit);

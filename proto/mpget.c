@@ -101,7 +101,8 @@ mp_index_build(struct mp_index *ix, const msgpack_object *m)
 			continue; /* never found by a string lookup */
 		h = mp_hash(key->via.str.ptr, key->via.str.size);
 		/* linear probing; at most half the slots are used, so this ends */
-		for (s = h & (MP_INDEX_SLOTS - 1); ix->slot[s].used; s = (s + 1) & (MP_INDEX_SLOTS - 1)) {
+		for (s = h & (MP_INDEX_SLOTS - 1); ix->slot[s].used;
+		     s = (s + 1) & (MP_INDEX_SLOTS - 1)) {
 			const msgpack_object *o = &m->via.map.ptr[ix->slot[s].entry].key;
 
 			if (ix->slot[s].hash == h && o->via.str.size == key->via.str.size &&
