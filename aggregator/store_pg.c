@@ -894,12 +894,15 @@ pg_row_finding(const PGresult *r, int row, struct finding *f)
 
 /* ---- operations ---- */
 
+/*
+ * Stores one snapshot inside the caller's transaction; *duplicate when its
+ * (host, seq) is there already.  -1: the transaction is failed, roll it back.
+ */
 static int
-pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
-                const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
-                size_t errlen)
+pg_put_one(struct pg_store *q, const struct host_info *hi, const struct snapshot *s,
+           const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
+           size_t errlen)
 {
-	struct pg_store *q = st->impl;
 	struct pg_params p;
 	struct usage u;
 	PGresult *r;
@@ -921,9 +924,6 @@ pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snaps
 	}
 	model_usage(s, -1, &u);
 
-	if (pg_begin(q, "BEGIN", err, errlen) == -1)
-		return -1;
-
 	/* The host row: info refreshed every time; locked until the commit. */
 	memset(&p, 0, sizeof(p));
 	pg_p_text(&p, hi->name, sizeof(hi->name));
@@ -935,11 +935,11 @@ pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snaps
 	pg_p_i64(&p, hi->interval);
 	if ((r = pg_exec(q, PG_UPSERT_HOST, NULL, &p, PGRES_TUPLES_OK, 0, "storing host", err,
 	                 errlen)) == NULL)
-		goto failed;
+		return -1;
 	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &host_id) == -1) {
 		PQclear(r);
 		snprintf(err, errlen, "%s: hosts: bad id of %s", q->label, hi->name);
-		goto failed;
+		return -1;
 	}
 	PQclear(r);
 
@@ -951,16 +951,14 @@ pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snaps
 	pg_p_i64(&p, received);
 	if ((r = pg_exec(q, PG_INSERT_RECEIVED, NULL, &p, PGRES_COMMAND_OK, 0, "recording sequence",
 	                 err, errlen)) == NULL)
-		goto failed;
+		return -1;
 	n = pg_affected(r);
 	PQclear(r);
 	if (n == -1) {
 		snprintf(err, errlen, "%s: recording sequence: no row count", q->label);
-		goto failed;
+		return -1;
 	}
 	if (n == 0) {
-		if (pg_commit(q, err, errlen) == -1)
-			goto failed;
 		*duplicate = 1;
 		return 0;
 	}
@@ -977,7 +975,7 @@ pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snaps
 	pg_p_i64(&p, received);
 	pg_p_bytea(&p, raw, rawlen);
 	if (pg_cmd(q, PG_UPDATE_LATEST, NULL, &p, 0, "storing snapshot", err, errlen) == -1)
-		goto failed;
+		return -1;
 
 	for (i = 0; i < u.n; i++) {
 		int64_t t = s->taken;
@@ -993,14 +991,80 @@ pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snaps
 		pg_p_i64(&p, t - (t % 3600 + 3600) % 3600);
 		pg_p_f64(&p, (double)u.v[i].used);
 		if (pg_cmd(q, PG_PUT_SAMPLE, NULL, &p, 0, "storing samples", err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
+                const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
+                size_t errlen)
+{
+	struct pg_store *q = st->impl;
+
+	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+		return -1;
+	if (pg_put_one(q, hi, s, raw, rawlen, received, duplicate, err, errlen) == -1 ||
+	    pg_commit(q, err, errlen) == -1) {
+		pg_rollback(q);
+		*duplicate = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* Orders a batch's entries by host name; ties (one host) as they were received. */
+static int
+pg_put_cmp(const void *a, const void *b)
+{
+	const struct store_put *x = *(const struct store_put *const *)a;
+	const struct store_put *y = *(const struct store_put *const *)b;
+	int c = strcmp(x->hi->name, y->hi->name);
+
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+/*
+ * Group commit: the whole batch in one transaction, one WAL flush.  The host
+ * rows are locked in name order, so two aggregators committing batches that
+ * share hosts (an agent failing over in the middle of a stream) wait for
+ * each other instead of deadlocking; a host's snapshots keep their order.
+ */
+static int
+pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct store_put **order;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*order) || (order = malloc(n * sizeof(*order))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", q->label);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = &v[i];
+	qsort(order, n, sizeof(*order), pg_put_cmp);
+	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+		goto failed;
+	for (i = 0; i < n; i++) {
+		struct store_put *e = order[i];
+
+		if (pg_put_one(q, e->hi, e->s, e->raw, e->rawlen, e->received, &e->duplicate, err,
+		               errlen) == -1)
 			goto failed;
 	}
 	if (pg_commit(q, err, errlen) == -1)
 		goto failed;
+	free(order);
 	return 0;
 failed:
 	pg_rollback(q);
-	*duplicate = 0;
+	for (i = 0; i < n; i++)
+		v[i].duplicate = 0;
+	free(order);
 	return -1;
 }
 
@@ -1598,6 +1662,7 @@ pg_close(struct store *st)
 static const struct store_ops pg_ops = {
     .name = "postgresql",
     .put_snapshot = pg_put_snapshot,
+    .put_snapshots = pg_put_snapshots,
     .each_host = pg_each_host,
     .get_host = pg_get_host,
     .series = pg_series,

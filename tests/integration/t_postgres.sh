@@ -12,54 +12,33 @@
 #     trend), nothing lost (every sequence an agent logged as acknowledged is
 #     in `received`, without holes), nothing stored twice.
 . "$(dirname "$0")/lib.sh"
-need_root "a PostgreSQL cluster owned by the postgres user"
 need jq
-need runuser
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
-	skip "needs the postgresql package (deploy/dev/install-deps.sh installs it)"
-fi
-id postgres >/dev/null 2>&1 || skip "needs the postgres system user (postgresql package)"
+. "$(dirname "$0")/../lib-pg.sh"
+why=$(pg_cluster_check) || skip "$why"
 UNIT="$BIN/../tests/test_store_pg"
 [ -x "$UNIT" ] || skip "built without libpq: no PostgreSQL backend"
 
-# ---- the cluster ----
-PGDIR=$(mktemp -d /tmp/ipcfleet-pg.XXXXXX)
-chown postgres: "$PGDIR"
-PGPORT=$((20000 + RANDOM % 20000)) # only names the socket: no TCP listener
+# ---- the cluster (fsync off: the test measures no speed) ----
 AGG_A=''
 AGG_B=''
 FO=''
-pg() { runuser -u postgres -- "$@"; }
-pg_stop() {
-	if [ -f "$PGDIR/data/postmaster.pid" ]; then
-		pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-	fi
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $PGDIR"; else rm -rf "$PGDIR"; fi
-}
 on_exit() {
 	for p in $FO $AGG_A $AGG_B; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	pg_stop
+	pg_cluster_remove
 	cleanup
 }
 trap on_exit EXIT
 
-pg "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PGDIR/initdb.log" 2>&1 ||
-	{ cat "$PGDIR/initdb.log"; exit 1; }
-pg_start() {
-	pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
-		-o "-k $PGDIR -p $PGPORT -c listen_addresses='' -c fsync=off" start >/dev/null
-}
-pg_start
+pg_cluster_init "-c fsync=off"
 pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" ipcfleet
 pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" unit
-URL="postgresql:///ipcfleet?host=$PGDIR&port=$PGPORT&user=postgres"
+URL=$(pg_url ipcfleet)
 psql_q() { "$PGBIN/psql" -X -A -t -q "$URL" -c "$1"; }
 pass "throwaway cluster started ($PGBIN, socket in $PGDIR)"
 
 # ---- the store's unit tests, against the real server ----
-if IPCFLEET_PG_URL="postgresql:///unit?host=$PGDIR&port=$PGPORT&user=postgres" "$UNIT" \
+if IPCFLEET_PG_URL="$(pg_url unit)" "$UNIT" \
 	>"$T/unit.log" 2>&1; then
 	pass "test_store_pg: $(grep -c '^\[       OK' "$T/unit.log") store tests against PostgreSQL"
 else
@@ -165,9 +144,9 @@ check "agent fo: 4 more acknowledged by B" test "$(acked)" -ge $((before + 4))
 check "B stores agent fo's snapshots" grep -q "it-pg-fo.*snapshot [0-9]* stored" "$T/agg-B.log"
 
 # the database restarts under B: B reconnects, the agent resends what was not acknowledged
-pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null
+pg_cluster_stop fast
 sleep 1.5
-pg_start
+pg_cluster_start
 before=$(acked)
 for _ in $(seq 1 450); do [ "$(acked)" -ge $((before + 3)) ] && break; sleep 0.1; done
 check "agent fo: delivering again after the database restart" test "$(acked)" -ge $((before + 3))

@@ -962,6 +962,140 @@ test_reconnect_refused(void **state)
 	store_close(st);
 }
 
+/* Group commit: one transaction, a (host, seq) twice in the batch stored once, all or nothing. */
+static void
+test_put_batch(void **state)
+{
+	char err[512] = "";
+	struct host_info ha, hb;
+	struct snapshot s[3];
+	struct store_put v[3];
+	struct stored_host h;
+	struct store *st;
+	uint64_t one = 1;
+	size_t i;
+
+	(void)state;
+	st = open_ok();
+	make_info(&ha, "bb", "Linux"); /* sorted after "ba": stored second */
+	make_info(&hb, "ba", "FreeBSD");
+	make_snap(&s[0], 1, 100, &one, 1, 4096, 340, 1000);
+	make_snap(&s[1], 1, 160, &one, 1, 4096, 340, 1000); /* the same seq again */
+	make_snap(&s[2], 1, 100, &one, 1, 4096, 340, 1000);
+	for (i = 0; i < 3; i++)
+		v[i] = (struct store_put){.hi = i == 2 ? &hb : &ha,
+		                          .s = &s[i],
+		                          .raw = (const uint8_t *)(i == 0 ? "first" : "other"),
+		                          .rawlen = 5,
+		                          .received = 7};
+	assert_int_equal(store_put_snapshots(st, v, 3, err, sizeof(err)), 0);
+	assert_int_equal(v[0].duplicate, 0);
+	assert_int_equal(v[1].duplicate, 1);
+	assert_int_equal(v[2].duplicate, 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM received"), 2);
+	assert_int_equal(store_get_host(st, "bb", &h, err, sizeof(err)), 0);
+	assert_raw(&h, "first"); /* the duplicate replaced nothing */
+	stored_host_free(&h);
+
+	/* a failure anywhere in the batch stores none of it */
+	sql_exec("CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS"
+	         " $$BEGIN IF NEW.seq = 3 THEN RAISE EXCEPTION 'simulated disk full';"
+	         " END IF; RETURN NEW; END$$");
+	sql_exec(
+	    "CREATE TRIGGER boom BEFORE INSERT ON received FOR EACH ROW EXECUTE FUNCTION boom()");
+	s[0].seq = 2;
+	s[1].seq = 3;
+	s[2].seq = 2;
+	assert_int_equal(store_put_snapshots(st, v, 3, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "simulated disk full"));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(v[i].duplicate, 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM received"), 2);
+	assert_int_equal(sql_int("SELECT count(*) FROM samples WHERE t > 100"), 0);
+	sql_exec("DROP TRIGGER boom ON received");
+	assert_int_equal(store_put_snapshots(st, v, 3, err, sizeof(err)), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM received"), 5);
+	for (i = 0; i < 3; i++)
+		snapshot_free(&s[i]);
+	store_close(st);
+}
+
+/*
+ * Two aggregators committing batches that share hosts, listed in opposite
+ * orders: the store takes the host rows in name order, so neither waits for
+ * the other in a cycle (PostgreSQL would abort one with a deadlock).
+ */
+struct batch_run {
+	int reverse;
+	int failed;
+	char err[512];
+};
+
+#define BATCH_HOSTS  6
+#define BATCH_ROUNDS 40
+
+static void *
+batch_runner(void *arg)
+{
+	struct batch_run *br = arg;
+	struct host_info hi[BATCH_HOSTS];
+	struct snapshot s[BATCH_HOSTS];
+	struct store_put v[BATCH_HOSTS];
+	struct store *st = store_open("postgresql", "", url, br->err, sizeof(br->err));
+	uint64_t one = 1;
+	size_t i, r;
+
+	if (st == NULL) {
+		br->failed = 1;
+		return NULL;
+	}
+	for (i = 0; i < BATCH_HOSTS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "dl%zu", i);
+		make_info(&hi[i], name, "Linux");
+	}
+	for (r = 1; r <= BATCH_ROUNDS && !br->failed; r++) {
+		for (i = 0; i < BATCH_HOSTS; i++) {
+			size_t k = br->reverse ? BATCH_HOSTS - 1 - i : i;
+
+			/* each aggregator its own sequence numbers: all are stored */
+			make_snap(&s[i], r * 2 + (uint64_t)br->reverse, (int64_t)(1000 + r), &one,
+			          1, 4096, 340, 1000);
+			v[i] = (struct store_put){.hi = &hi[k],
+			                          .s = &s[i],
+			                          .raw = (const uint8_t *)"x",
+			                          .rawlen = 1,
+			                          .received = (int64_t)(1000 + r)};
+		}
+		if (store_put_snapshots(st, v, BATCH_HOSTS, br->err, sizeof(br->err)) == -1)
+			br->failed = 1;
+		for (i = 0; i < BATCH_HOSTS; i++)
+			snapshot_free(&s[i]);
+	}
+	store_close(st);
+	return NULL;
+}
+
+static void
+test_put_batch_no_deadlock(void **state)
+{
+	struct batch_run a = {.reverse = 0}, b = {.reverse = 1};
+	struct store *st;
+	pthread_t ta, tb;
+
+	(void)state;
+	st = open_ok(); /* the schema, before both start */
+	assert_int_equal(pthread_create(&ta, NULL, batch_runner, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, batch_runner, &b), 0);
+	assert_int_equal(pthread_join(ta, NULL), 0);
+	assert_int_equal(pthread_join(tb, NULL), 0);
+	if (a.failed || b.failed)
+		fail_msg("a batch failed: %s%s", a.err, b.err);
+	assert_int_equal(sql_int("SELECT count(*) FROM received"), 2 * BATCH_HOSTS * BATCH_ROUNDS);
+	store_close(st);
+}
+
 static void
 test_write_failure_rolls_back(void **state)
 {
@@ -1087,6 +1221,8 @@ main(void)
 	    cmocka_unit_test_setup(test_reconnect, setup),
 	    cmocka_unit_test_setup(test_reconnect_refused, setup),
 	    cmocka_unit_test_setup(test_write_failure_rolls_back, setup),
+	    cmocka_unit_test_setup(test_put_batch, setup),
+	    cmocka_unit_test_setup(test_put_batch_no_deadlock, setup),
 	    cmocka_unit_test_setup(test_read_back_bounded, setup),
 	};
 	int rc;
