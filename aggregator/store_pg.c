@@ -262,6 +262,16 @@ static const char *const pg_sql[PG_NSTMT] = {
 static const char pg_each_host_sql[] =
     "DECLARE ipcfleet_hosts NO SCROLL CURSOR FOR SELECT " PG_HOST_COLUMNS
     " FROM hosts ORDER BY name";
+/*
+ * The hosts listing of the `hosts` query: each host's row, and whether its
+ * open findings include a stale one and their worst severity, in one
+ * statement (findings_status() from these two, no query per host).
+ */
+static const char pg_each_summary_sql[] =
+    "DECLARE ipcfleet_hosts NO SCROLL CURSOR FOR SELECT " PG_HOST_COLUMNS
+    ", s.stale, s.worst FROM hosts LEFT JOIN LATERAL (SELECT bool_or(f.kind = 'stale')"
+    " AS stale, max(f.severity) AS worst FROM findings AS f WHERE f.host_id = hosts.id"
+    " AND f.closed IS NULL) AS s ON true ORDER BY name";
 static const char pg_each_finding_sql[] =
     "DECLARE ipcfleet_findings NO SCROLL CURSOR FOR SELECT " PG_FINDING_COLUMNS
     ", h.name FROM findings AS f JOIN hosts AS h ON h.id = f.host_id"
@@ -1154,6 +1164,106 @@ out:
 	return pg_read_end(q, own, ret, err, errlen);
 }
 
+/*
+ * One row of pg_each_summary_sql as a host_summary: the usage from its
+ * snapshot, decoded here (as the query would, with the host's page size),
+ * the status from the findings columns.  A snapshot that does not decode
+ * leaves has_usage 0: the query takes the long way and logs why.
+ */
+static int
+pg_row_summary(struct pg_store *q, const PGresult *r, int row, struct host_summary *hs, char *err,
+               size_t errlen)
+{
+	struct stored_host h;
+	struct snapshot snap;
+	struct proto_doc d;
+	char why[256];
+	int64_t worst = SEV_INFO;
+	int stale = 0;
+
+	memset(hs, 0, sizeof(*hs));
+	if (pg_row_host(q, r, row, &h, err, errlen) == -1)
+		return -1;
+	hs->info = h.info;
+	hs->has_snapshot = !PQgetisnull(r, row, 6); /* last_seq: set by the first snapshot */
+	hs->last_received = h.last_received;
+	if (!PQgetisnull(r, row, 11) && pg_col_bool(r, row, 11, &stale) == -1) {
+		stored_host_free(&h);
+		snprintf(err, errlen, "%s: hosts: bad findings of %s", q->label, h.info.name);
+		return -1;
+	}
+	if (!PQgetisnull(r, row, 12) && pg_col_i64(r, row, 12, &worst) == -1) {
+		stored_host_free(&h);
+		snprintf(err, errlen, "%s: hosts: bad findings of %s", q->label, h.info.name);
+		return -1;
+	}
+	ifl_strlcpy(hs->status,
+	            stale               ? "stale"
+	            : worst == SEV_CRIT ? "crit"
+	            : worst == SEV_WARN ? "warn"
+	                                : "ok",
+	            sizeof(hs->status));
+	hs->has_status = 1;
+	if (h.raw != NULL && snapshot_init(&snap) == 0) {
+		if (proto_doc_unpack(h.raw, h.rawlen, &d, why, sizeof(why)) == 0) {
+			if (proto_decode_snapshot(&d, &snap, why, sizeof(why)) == 0) {
+				snap.page_size = h.info.page_size;
+				model_usage(&snap, -1, &hs->usage);
+				hs->has_usage = 1;
+			}
+			proto_doc_free(&d);
+		}
+		snapshot_free(&snap);
+	}
+	stored_host_free(&h);
+	return 0;
+}
+
+static int
+pg_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_summary *h),
+                     void *arg, char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct host_summary hs;
+	PGresult *r;
+	int own, ret = 0, i, rows;
+
+	if (q->in_each & 1) {
+		snprintf(err, errlen, "%s: listing hosts: already in progress", q->label);
+		return -1;
+	}
+	if (pg_read_begin(q, &own, err, errlen) == -1)
+		return -1;
+	q->in_each |= 1;
+	if (pg_cmd(q, 0, pg_each_summary_sql, NULL, 0, "listing hosts", err, errlen) == -1) {
+		ret = -1;
+		goto out;
+	}
+	do {
+		r = pg_exec(q, 0, "FETCH " PG_FETCH_ROWS " FROM ipcfleet_hosts", NULL,
+		            PGRES_TUPLES_OK, 0, "listing hosts", err, errlen);
+		if (r == NULL) {
+			ret = -1;
+			break;
+		}
+		rows = PQntuples(r);
+		for (i = 0; i < rows && ret == 0; i++) {
+			if (pg_row_summary(q, r, i, &hs, err, errlen) == -1) {
+				ret = -1;
+				break;
+			}
+			ret = fn(arg, &hs);
+		}
+		PQclear(r);
+	} while (ret == 0 && rows > 0);
+	if (ret != -1 &&
+	    pg_cmd(q, 0, "CLOSE ipcfleet_hosts", NULL, 0, "listing hosts", err, errlen) == -1)
+		ret = -1;
+out:
+	q->in_each &= ~1;
+	return pg_read_end(q, own, ret, err, errlen);
+}
+
 static int
 pg_get_host(struct store *st, const char *name, struct stored_host *out, char *err, size_t errlen)
 {
@@ -1663,6 +1773,7 @@ static const struct store_ops pg_ops = {
     .name = "postgresql",
     .put_snapshot = pg_put_snapshot,
     .put_snapshots = pg_put_snapshots,
+    .each_host_summary = pg_each_host_summary,
     .each_host = pg_each_host,
     .get_host = pg_get_host,
     .series = pg_series,

@@ -27,6 +27,24 @@
 #define IPCFLEET_SRC_DIR "."
 #endif
 
+/* The pg section: only with --pg-url (tests/bench/pg.sh gives one). */
+static int
+bench_pg(struct bench *b)
+{
+	int rc = 0;
+
+	if (b->pg_url == NULL) {
+		bench_note(
+		    "pg: skipped: no --pg-url (tests/bench/pg.sh makes a throwaway cluster)");
+		return 0;
+	}
+	if (bench_pg_query(b) == -1)
+		rc = -1;
+	if (bench_pg_ingest(b) == -1)
+		rc = -1;
+	return rc;
+}
+
 static const struct section {
 	const char *name;
 	int (*fn)(struct bench *b);
@@ -38,6 +56,7 @@ static const struct section {
     {"query", bench_query, "hosts, trend and report on a synthetic fleet with 30 days of history"},
     {"ingest", bench_ingest, "sustained snapshots per second from persistent mTLS agents"},
     {"conns", bench_conns, "memory per idle connection, then a reconnect storm"},
+    {"pg", bench_pg, "query and ingest with the store on PostgreSQL (needs --pg-url)"},
 };
 
 static void
@@ -48,13 +67,16 @@ usage(FILE *fp)
 	fprintf(fp,
 	        "usage: ipcfleet-bench [--quick] [--only SECTION,...] [--workdir DIR] [--keep]\n"
 	        "                      [--query-hosts N] [--ingest-agents N] [--ingest-seconds S]\n"
-	        "                      [--conns N]\n"
+	        "                      [--conns N] [--pg-url URL]\n"
 	        "\n"
 	        "Measures ipcfleet's performance figures and prints one \"name=value unit\"\n"
 	        "line per figure.  --quick: small fleets, a smoke run of under two minutes.\n"
 	        "The sizes override the mode's: hosts of the synthetic fleet (10,000; quick\n"
 	        "200), ingesting agents (1,000; 200) and for how long (45 s; 8 s), idle\n"
-	        "connections and storm (10,000; 1,000).\n"
+	        "connections and storm (10,000; 1,000).  --pg-url names an empty PostgreSQL\n"
+	        "database (postgresql://...) for the pg section, which runs the query and\n"
+	        "ingest figures again with the store there (pg_ prefix); tests/bench/pg.sh\n"
+	        "makes a throwaway cluster and runs it.\n"
 	        "\n"
 	        "sections:\n");
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
@@ -135,6 +157,7 @@ main(int argc, char **argv)
 	                                         {"ingest-agents", required_argument, NULL, 'A'},
 	                                         {"ingest-seconds", required_argument, NULL, 'S'},
 	                                         {"conns", required_argument, NULL, 'C'},
+	                                         {"pg-url", required_argument, NULL, 'P'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	static struct bench b;
@@ -170,6 +193,15 @@ main(int argc, char **argv)
 		case 'C':
 			b.conns = count_arg("--conns", optarg, 1, 50000);
 			break;
+		case 'P':
+			if (strncmp(optarg, "postgresql://", 13) != 0) {
+				fprintf(stderr,
+				        "ipcfleet-bench: --pg-url '%s': not a postgresql:// URL\n",
+				        optarg);
+				return 2;
+			}
+			b.pg_url = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -184,6 +216,11 @@ main(int argc, char **argv)
 	}
 	if (b.only != NULL && only_valid(b.only) == -1) {
 		usage(stderr);
+		return 2;
+	}
+	if (b.only != NULL && wanted(&b, "pg") && b.pg_url == NULL) {
+		fprintf(stderr,
+		        "ipcfleet-bench: the pg section needs --pg-url (or tests/bench/pg.sh)\n");
 		return 2;
 	}
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {

@@ -6,6 +6,9 @@
  * bench_store.c  storage and query figures (a synthetic fleet in the store)
  * bench_net.c    ingest, idle connections and the handshake storm (lgcore)
  * bench_agent.c  the agent on 1,000 objects beside ipcs and lsipc
+ *
+ * The pg section runs the query and ingest figures again with the store on
+ * PostgreSQL (--pg-url; tests/bench/pg.sh makes a throwaway cluster).
  */
 #ifndef IPCFLEET_BENCH_H
 #define IPCFLEET_BENCH_H
@@ -19,6 +22,7 @@ struct bench {
 	int quick;
 	int keep;              /* keep the work directory */
 	const char *only;      /* comma separated sections, NULL: all */
+	const char *pg_url;    /* --pg-url: an empty PostgreSQL database for the pg section */
 	char bindir[PATH_MAX]; /* where ipcfleet-aggregator and ipcfleet-agent are */
 	char srcdir[PATH_MAX]; /* the source tree: deploy/pki/ipcfleet-pki */
 	char work[1024];       /* private temporary directory */
@@ -40,6 +44,8 @@ struct agg_proc {
 /* bench_util.c */
 /* Prints one figure: "name=value unit" on stdout. */
 void bench_fig(const char *name, double value, const char *unit);
+/* The same, the name prefixed with pfx ("" or "pg_"). */
+void bench_figp(const char *pfx, const char *name, double value, const char *unit);
 /* A line on stderr, prefixed "ipcfleet-bench: ". */
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Marks the run failed, says why. */
@@ -51,7 +57,8 @@ int bench_run(char *const argv[], const char *out);
 /* Makes an agent certificate NAME in the work PKI. */
 int bench_pki_agent(struct bench *b, const char *name);
 /*
- * Starts the aggregator on db with [server] max_connections and extra
+ * Starts the aggregator on db (a SQLite path, or a postgresql:// URL) with
+ * [server] max_connections and extra
  * configuration lines (may be NULL); waits for its ports.  0 or -1.
  */
 int bench_agg_start(struct bench *b, struct agg_proc *a, const char *tag, const char *db,
@@ -60,6 +67,8 @@ int bench_agg_start(struct bench *b, struct agg_proc *a, const char *tag, const 
 void bench_agg_stop(struct agg_proc *a);
 /* CPU seconds (user + system) of a process, -1 when unknown. */
 double bench_proc_cpu(pid_t pid);
+/* CPU seconds of every process whose command name is comm (e.g. "postgres"). */
+double bench_comm_cpu(const char *comm);
 /* VmRSS / VmHWM in kB, -1 when unknown. */
 long bench_proc_rss_kb(pid_t pid);
 long bench_proc_hwm_kb(pid_t pid);
@@ -78,5 +87,8 @@ int bench_query(struct bench *b);
 int bench_ingest(struct bench *b);
 int bench_conns(struct bench *b);
 int bench_agent(struct bench *b);
+/* The pg section's parts (bench_store.c, bench_net.c). */
+int bench_pg_query(struct bench *b);
+int bench_pg_ingest(struct bench *b);
 
 #endif

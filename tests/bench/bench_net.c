@@ -6,6 +6,8 @@
  *   ingest  persistent agents sending faster than the aggregator takes:
  *           snapshots acknowledged per second once every agent is connected,
  *           and the aggregator's CPU time per snapshot in the same window
+ *           (pg: the same with the store on PostgreSQL, and the server's
+ *           CPU time, summed over every process named "postgres")
  *   conns   idle agents (hello, then nothing): the aggregator's resident
  *           memory per connection; then every agent drops its connection
  *           and all reconnect at once: the aggregator's CPU time until all
@@ -25,7 +27,9 @@
 
 struct ingest_ctx {
 	const struct agg_proc *agg;
-	double cpu0, cpu1;
+	int pg;                /* also the PostgreSQL server's CPU time */
+	double cpu0, cpu1;     /* the aggregator's */
+	double pgcpu0, pgcpu1; /* every "postgres" process's */
 	int steady, ended;
 };
 
@@ -37,34 +41,42 @@ ingest_event(struct lg *lg, enum lg_event ev, void *arg)
 	if (ev == LG_EV_STEADY && !ic->steady) {
 		ic->steady = 1;
 		ic->cpu0 = bench_proc_cpu(ic->agg->pid);
+		if (ic->pg)
+			ic->pgcpu0 = bench_comm_cpu("postgres");
 	} else if (ev == LG_EV_RUN_END && !ic->ended) {
 		ic->ended = 1;
 		ic->cpu1 = bench_proc_cpu(ic->agg->pid);
+		if (ic->pg)
+			ic->pgcpu1 = bench_comm_cpu("postgres");
 		/* what is still queued is over capacity: not waited for */
 		lg_stop(lg);
 	}
 }
 
-int
-bench_ingest(struct bench *b)
+/*
+ * The ingest figures with the store at db (a SQLite path or a postgresql://
+ * URL), named with the prefix pfx.
+ */
+static int
+ingest_run(struct bench *b, const char *tag, const char *db, const char *pfx)
 {
 	struct ingest_ctx ic;
 	struct agg_proc agg;
 	struct lg_opts o;
 	struct lg *lg;
-	char db[PATH_MAX + 16], server[64], cacert[PATH_MAX + 16], cakey[PATH_MAX + 16];
+	char server[64], cacert[PATH_MAX + 16], cakey[PATH_MAX + 16];
 	double secs, rate;
 	uint64_t acked;
 
-	snprintf(db, sizeof(db), "%s/ingest.db", b->work);
-	if (bench_agg_start(b, &agg, "ingest", db, 20000, NULL) == -1) {
-		bench_fail(b, "ingest: the aggregator did not start");
+	memset(&ic, 0, sizeof(ic));
+	ic.pg = strncmp(db, "postgresql://", 13) == 0;
+	if (bench_agg_start(b, &agg, tag, db, 20000, NULL) == -1) {
+		bench_fail(b, "%s: the aggregator did not start", tag);
 		return -1;
 	}
 	snprintf(server, sizeof(server), "localhost:%d", agg.port);
 	snprintf(cacert, sizeof(cacert), "%s/ca.crt", b->pki);
 	snprintf(cakey, sizeof(cakey), "%s/ca.key", b->pki);
-	memset(&ic, 0, sizeof(ic));
 	ic.agg = &agg;
 	lg_opts_defaults(&o);
 	o.nagents = b->ingest_agents ? b->ingest_agents : b->quick ? 200 : 1000;
@@ -87,29 +99,48 @@ bench_ingest(struct bench *b)
 	o.server = server;
 	o.on_event = ingest_event;
 	o.arg = &ic;
-	bench_note("ingest: %zu agents, %.0f snapshots/s offered, %.0f s", o.nagents,
+	bench_note("%s: %zu agents, %.0f snapshots/s offered, %.0f s", tag, o.nagents,
 	           (double)o.nagents * 1000 / (double)o.interval_ms, (double)o.duration_ms / 1000);
 	lg = lg_new(&o);
 	lg_run(lg);
 	acked = lg_acked_steady(lg);
 	secs = lg_steady_seconds(lg);
 	rate = secs > 0 ? (double)acked / secs : 0;
-	bench_fig("ingest_agents", (double)o.nagents, "count");
-	bench_fig("ingest_snapshots_per_s", rate, "1/s");
+	bench_figp(pfx, "ingest_agents", (double)o.nagents, "count");
+	bench_figp(pfx, "ingest_snapshots_per_s", rate, "1/s");
 	if (acked > 0 && ic.cpu0 >= 0 && ic.cpu1 >= ic.cpu0)
-		bench_fig("ingest_cpu_us_per_snapshot", (ic.cpu1 - ic.cpu0) * 1e6 / (double)acked,
-		          "us");
-	bench_fig("ingest_aggregator_cpu_share", secs > 0 ? (ic.cpu1 - ic.cpu0) / secs : 0,
-	          "cores");
-	bench_fig("ingest_ack_p50_ms", lg_steady_latency_ms(lg, 0.50), "ms");
-	bench_fig("ingest_ack_p99_ms", lg_steady_latency_ms(lg, 0.99), "ms");
-	bench_fig("ingest_errors", (double)lg_errors(lg), "count");
+		bench_figp(pfx, "ingest_cpu_us_per_snapshot",
+		           (ic.cpu1 - ic.cpu0) * 1e6 / (double)acked, "us");
+	bench_figp(pfx, "ingest_aggregator_cpu_share", secs > 0 ? (ic.cpu1 - ic.cpu0) / secs : 0,
+	           "cores");
+	if (ic.pg && acked > 0 && ic.pgcpu0 >= 0 && ic.pgcpu1 >= ic.pgcpu0)
+		bench_figp(pfx, "ingest_server_cpu_us_per_snapshot",
+		           (ic.pgcpu1 - ic.pgcpu0) * 1e6 / (double)acked, "us");
+	bench_figp(pfx, "ingest_ack_p50_ms", lg_steady_latency_ms(lg, 0.50), "ms");
+	bench_figp(pfx, "ingest_ack_p99_ms", lg_steady_latency_ms(lg, 0.99), "ms");
+	bench_figp(pfx, "ingest_errors", (double)lg_errors(lg), "count");
 	if (lg_errors(lg) > 0)
-		bench_note("ingest: %llu errors (see above and %s)",
+		bench_note("%s: %llu errors (see above and %s)", tag,
 		           (unsigned long long)lg_errors(lg), agg.log);
 	lg_free(lg);
 	bench_agg_stop(&agg);
 	return 0;
+}
+
+int
+bench_ingest(struct bench *b)
+{
+	char db[PATH_MAX + 16];
+
+	snprintf(db, sizeof(db), "%s/ingest.db", b->work);
+	return ingest_run(b, "ingest", db, "");
+}
+
+/* The same load with the store on PostgreSQL: the aggregator's and the server's CPU. */
+int
+bench_pg_ingest(struct bench *b)
+{
+	return ingest_run(b, "pg-ingest", b->pg_url, "pg_");
 }
 
 /* ---- idle connections and the reconnect storm ---- */

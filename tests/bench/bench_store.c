@@ -550,19 +550,38 @@ qc_query(struct qclient *qc, const char *cmd, const char *const *args, size_t *b
 	return bench_now() - t0;
 }
 
-/* Writes the synthetic fleet: latest snapshots, histories, some findings. */
+/* Thirty days of one host's history through the store's bulk path. */
 static int
-query_synth(struct bench *b, const char *path, size_t nhosts, int64_t now)
+put_host_history(struct store *st, struct hostgen *g, int64_t now, char *err, size_t errlen)
+{
+	struct history hs;
+	int rc;
+
+	if (history_make(g, now - 60, HIST_DAYS, &hs) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = store_put_history(st, g->name, hs.t, hs.n, hs.h, NLIM, now - RETENTION, err, errlen);
+	history_free(&hs);
+	return rc;
+}
+
+/*
+ * Writes the synthetic fleet into st: latest snapshots, some findings, and
+ * with history, each host's thirty days (the store's bulk path).
+ */
+static int
+query_synth(struct bench *b, struct store *st, size_t nhosts, int64_t now, int history,
+            const char *pfx)
 {
 	struct hostgen *g = calloc(nhosts, sizeof(*g));
 	char err[1024];
-	struct store *st = NULL;
 	double t0 = bench_now(), tl = t0;
 	size_t i;
 	int rc = -1;
 
-	if (g == NULL || (st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
-		bench_fail(b, "query: %s", g == NULL ? "out of memory" : err);
+	if (g == NULL) {
+		bench_fail(b, "query: out of memory");
 		goto out;
 	}
 	for (i = 0; i < nhosts; i++)
@@ -573,19 +592,10 @@ query_synth(struct bench *b, const char *path, size_t nhosts, int64_t now)
 		goto out;
 	}
 	for (i = 0; i < nhosts; i++) {
-		struct history hs;
-
-		if (history_make(&g[i], now - 60, HIST_DAYS, &hs) == -1) {
-			bench_fail(b, "query: out of memory");
-			goto out;
-		}
-		if (store_put_history(st, g[i].name, hs.t, hs.n, hs.h, NLIM, now - RETENTION, err,
-		                      sizeof(err)) == -1) {
+		if (history && put_host_history(st, &g[i], now, err, sizeof(err)) == -1) {
 			bench_fail(b, "query: %s", err);
-			history_free(&hs);
 			goto out;
 		}
-		history_free(&hs);
 		/* one host in twenty has an open finding */
 		if (i % 20 == 3) {
 			struct finding f;
@@ -615,10 +625,9 @@ query_synth(struct bench *b, const char *path, size_t nhosts, int64_t now)
 		bench_fail(b, "query: %s", err);
 		goto out;
 	}
-	bench_fig("query_synth_s", bench_now() - t0, "s");
+	bench_figp(pfx, "query_synth_s", bench_now() - t0, "s");
 	rc = 0;
 out:
-	store_close(st);
 	free(g);
 	return rc;
 }
@@ -667,32 +676,22 @@ query_series(struct bench *b, struct qclient *qc, const char *name, const char *
 	return 0;
 }
 
-int
-bench_query(struct bench *b)
+/*
+ * Times hosts, host, trend over 30 days (when trend) and the fleet report
+ * through the aggregator agg, as figures PFX query_hosts_p99_ms and so on.
+ */
+static int
+query_measure(struct bench *b, const struct agg_proc *agg, size_t nhosts, const char *pfx,
+              int trend)
 {
-	size_t nhosts = b->query_hosts ? b->query_hosts : b->quick ? 200 : 10000;
-	size_t nq = b->quick ? 20 : 100, i;
-	int64_t now = now_unix();
-	char path[PATH_MAX + 32], err[1024];
 	static const char *const trend_args[] = {"limit", "semmns", "since", "2592000", NULL};
-	struct agg_proc agg;
+	size_t nq = b->quick ? 20 : 100, nrep = b->quick ? 2 : 3, bytes = 0, i;
+	char err[1024], name[64];
 	struct qclient qc;
 	double rep[5];
-	size_t nrep = b->quick ? 2 : 3, bytes = 0;
 	int rc = -1;
 
-	snprintf(path, sizeof(path), "%s/query.db", b->work);
-	bench_note("query: synthesising %zu hosts with %d days of per-minute history", nhosts,
-	           HIST_DAYS);
-	if (query_synth(b, path, nhosts, now) == -1)
-		return -1;
-	bench_fig("query_hosts", (double)nhosts, "count");
-	bench_fig("query_db_mb", (double)file_size(path) / 1048576, "MB");
-	if (bench_agg_start(b, &agg, "query", path, 1000, NULL) == -1) {
-		bench_fail(b, "query: the aggregator did not start");
-		return -1;
-	}
-	if (qc_open(b, &agg, &qc, err, sizeof(err)) == -1) {
+	if (qc_open(b, agg, &qc, err, sizeof(err)) == -1) {
 		bench_fail(b, "query: %s", err);
 		goto out;
 	}
@@ -702,11 +701,15 @@ bench_query(struct bench *b)
 		bench_fail(b, "query: %s", err);
 		goto out;
 	}
-	if (query_series(b, &qc, "query_hosts", "hosts", nhosts, nq, 0, NULL) == -1 ||
-	    query_series(b, &qc, "query_host", "host", nhosts, nq, 1, NULL) == -1)
+	snprintf(name, sizeof(name), "%squery_hosts", pfx);
+	if (query_series(b, &qc, name, "hosts", nhosts, nq, 0, NULL) == -1)
+		goto out;
+	snprintf(name, sizeof(name), "%squery_host", pfx);
+	if (query_series(b, &qc, name, "host", nhosts, nq, 1, NULL) == -1)
 		goto out;
 	/* trend over 30 days: beyond the retention, so from the hourly rollups */
-	if (query_series(b, &qc, "query_trend_30d", "trend", nhosts, nq, 1, trend_args) == -1)
+	snprintf(name, sizeof(name), "%squery_trend_30d", pfx);
+	if (trend && query_series(b, &qc, name, "trend", nhosts, nq, 1, trend_args) == -1)
 		goto out;
 	for (i = 0; i < nrep; i++) {
 		if ((rep[i] = qc_query(&qc, "report", NULL, &bytes, err, sizeof(err))) < 0) {
@@ -714,11 +717,74 @@ bench_query(struct bench *b)
 			goto out;
 		}
 	}
-	bench_fig("report_reply_kb", (double)bytes / 1024, "kB");
-	bench_fig("report_s", bench_pct(rep, nrep, 50), "s");
+	bench_figp(pfx, "report_reply_kb", (double)bytes / 1024, "kB");
+	bench_figp(pfx, "report_s", bench_pct(rep, nrep, 50), "s");
 	rc = 0;
 out:
 	qc_close(&qc);
+	return rc;
+}
+
+int
+bench_query(struct bench *b)
+{
+	size_t nhosts = b->query_hosts ? b->query_hosts : b->quick ? 200 : 10000;
+	char path[PATH_MAX + 32], err[1024];
+	struct agg_proc agg;
+	struct store *st;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/query.db", b->work);
+	bench_note("query: synthesising %zu hosts with %d days of per-minute history", nhosts,
+	           HIST_DAYS);
+	if ((st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
+		bench_fail(b, "query: %s", err);
+		return -1;
+	}
+	rc = query_synth(b, st, nhosts, now_unix(), 1, "");
+	store_close(st);
+	if (rc == -1)
+		return -1;
+	bench_fig("query_hosts", (double)nhosts, "count");
+	bench_fig("query_db_mb", (double)file_size(path) / 1048576, "MB");
+	if (bench_agg_start(b, &agg, "query", path, 1000, NULL) == -1) {
+		bench_fail(b, "query: the aggregator did not start");
+		return -1;
+	}
+	rc = query_measure(b, &agg, nhosts, "", 1);
+	bench_agg_stop(&agg);
+	return rc;
+}
+
+/*
+ * The queries with the store on PostgreSQL: a fleet of latest snapshots and
+ * findings, without the thirty days of history (the PostgreSQL store has no
+ * bulk loader: its ingest path would take hours), so no trend figure.
+ */
+int
+bench_pg_query(struct bench *b)
+{
+	size_t nhosts = b->query_hosts ? b->query_hosts : b->quick ? 100 : 2000;
+	char err[1024];
+	struct agg_proc agg;
+	struct store *st;
+	int rc;
+
+	bench_note("pg-query: %zu hosts, latest snapshots only", nhosts);
+	if ((st = store_open("postgresql", NULL, b->pg_url, err, sizeof(err))) == NULL) {
+		bench_fail(b, "pg-query: %s", err);
+		return -1;
+	}
+	rc = query_synth(b, st, nhosts, now_unix(), 0, "pg_");
+	store_close(st);
+	if (rc == -1)
+		return -1;
+	bench_fig("pg_query_hosts", (double)nhosts, "count");
+	if (bench_agg_start(b, &agg, "pg-query", b->pg_url, 1000, NULL) == -1) {
+		bench_fail(b, "pg-query: the aggregator did not start");
+		return -1;
+	}
+	rc = query_measure(b, &agg, nhosts, "pg_", 0);
 	bench_agg_stop(&agg);
 	return rc;
 }

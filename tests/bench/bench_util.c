@@ -3,6 +3,7 @@
  * child processes, starting the aggregator, and reading a process's CPU
  * time and memory from /proc.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -35,6 +36,15 @@ bench_fig(const char *name, double value, const char *unit)
 	else
 		printf("%s=%.4f %s\n", name, value, unit);
 	fflush(stdout);
+}
+
+void
+bench_figp(const char *pfx, const char *name, double value, const char *unit)
+{
+	char full[128];
+
+	snprintf(full, sizeof(full), "%s%s", pfx, name);
+	bench_fig(full, value, unit);
 }
 
 void
@@ -147,8 +157,11 @@ bench_agg_start(struct bench *b, struct agg_proc *a, const char *tag, const char
 	fprintf(fp,
 	        "[server]\nlisten = 127.0.0.1:0\ncert = %s/localhost.crt\nkey = %s/localhost.key\n"
 	        "ca = %s/ca.crt\nadmins = admin\nmax_connections = %u\n"
-	        "[storage]\nbackend = sqlite\npath = %s\n[http]\nlisten = 127.0.0.1:0\n%s\n",
-	        b->pki, b->pki, b->pki, max_conns, db, extra != NULL ? extra : "");
+	        "[storage]\n%s%s\n[http]\nlisten = 127.0.0.1:0\n%s\n",
+	        b->pki, b->pki, b->pki, max_conns,
+	        strncmp(db, "postgresql://", 13) == 0 ? "backend = postgresql\nurl = "
+	                                              : "backend = sqlite\npath = ",
+	        db, extra != NULL ? extra : "");
 	if (fclose(fp) != 0)
 		return -1;
 	fflush(stdout);
@@ -228,6 +241,38 @@ bench_proc_cpu(pid_t pid)
 	        2)
 		return -1;
 	return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double
+bench_comm_cpu(const char *comm)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	double sum = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char path[300], name[64];
+		FILE *fp;
+		double c;
+		int ok;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		ok = fgets(name, sizeof(name), fp) != NULL;
+		fclose(fp);
+		if (!ok)
+			continue;
+		name[strcspn(name, "\n")] = '\0';
+		if (strcmp(name, comm) == 0 && (c = bench_proc_cpu((pid_t)atoi(de->d_name))) > 0)
+			sum += c;
+	}
+	closedir(d);
+	return sum;
 }
 
 static long

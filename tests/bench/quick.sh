@@ -1,12 +1,26 @@
 #!/bin/sh
-# quick.sh BENCH: the bench.quick smoke test.  Runs BENCH --quick and checks
-# that it succeeds, that every line of its output is one "name=value unit"
-# figure, and that the figures docs/BENCHMARKS.md reports are all there.
+# quick.sh BENCH [pg]: the bench.quick smoke tests.  Runs BENCH --quick (with
+# pg: its pg section on a throwaway PostgreSQL cluster, through pg.sh; exit
+# 77 when none can be made) and checks that it succeeds, that every line of
+# its output is one "name=value unit" figure, and that the figures
+# docs/BENCHMARKS.md reports are all there.
 set -u
 bench=$1
+mode=${2:-}
 out=$(mktemp /tmp/bench-quick.XXXXXX)
 trap 'rm -f "$out"' EXIT
-if ! "$bench" --quick >"$out"; then
+if [ "$mode" = pg ]; then
+	sh "$(dirname "$0")/pg.sh" "$bench" --quick >"$out"
+	rc=$?
+else
+	"$bench" --quick >"$out"
+	rc=$?
+fi
+if [ $rc = 77 ]; then
+	cat "$out"
+	exit 77
+fi
+if [ $rc != 0 ]; then
 	echo "not ok - ipcfleet-bench --quick failed"
 	cat "$out"
 	exit 1
@@ -20,7 +34,10 @@ if [ -n "$bad" ]; then
 fi
 want="storage_bytes_per_sample query_hosts_p99_ms query_trend_30d_p99_ms report_s
 ingest_snapshots_per_s ingest_cpu_us_per_snapshot conn_rss_kb_per_conn handshake_storm_s"
-if [ "$(id -u)" = 0 ]; then
+if [ "$mode" = pg ]; then
+	want="pg_query_hosts_p99_ms pg_query_host_p99_ms pg_report_s pg_ingest_snapshots_per_s
+pg_ingest_cpu_us_per_snapshot pg_ingest_server_cpu_us_per_snapshot pg_ingest_ack_p99_ms"
+elif [ "$(id -u)" = 0 ]; then
 	want="$want agent_cpu_us_per_snapshot agent_rss_kb ipcs_cpu_us_per_run"
 fi
 for f in $want; do
@@ -29,6 +46,11 @@ for f in $want; do
 		fails=1
 	fi
 done
+errs=$(sed -n 's/^\(pg_\)\{0,1\}ingest_errors=\([0-9]*\) .*/\2/p' "$out")
+if [ -n "$errs" ] && [ "$errs" != 0 ]; then
+	echo "not ok - $errs errors while ingesting"
+	fails=1
+fi
 cat "$out"
 [ "$fails" = 0 ] && echo "ok - ipcfleet-bench --quick: $(wc -l <"$out") figures"
 exit "$fails"

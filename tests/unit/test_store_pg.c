@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 
 #include "model.h"
+#include "proto.h"
 #include "store.h"
 #include "util.h"
 
@@ -962,6 +963,122 @@ test_reconnect_refused(void **state)
 	store_close(st);
 }
 
+/* ---- the hosts listing's summaries ---- */
+
+struct summaries {
+	size_t n;
+	struct {
+		char name[MODEL_NAME_MAX];
+		char status[8];
+		int has_snapshot, has_usage, has_status;
+		uint64_t semmns_used, semmns_limit, shmall_used;
+	} h[8];
+};
+
+static int
+collect_summary(void *arg, const struct host_summary *hs)
+{
+	struct summaries *sm = arg;
+	size_t i;
+
+	if (sm->n == NELEM(sm->h))
+		return -1;
+	ifl_strlcpy(sm->h[sm->n].name, hs->info.name, sizeof(sm->h[0].name));
+	ifl_strlcpy(sm->h[sm->n].status, hs->status, sizeof(sm->h[0].status));
+	sm->h[sm->n].has_snapshot = hs->has_snapshot;
+	sm->h[sm->n].has_usage = hs->has_usage;
+	sm->h[sm->n].has_status = hs->has_status;
+	for (i = 0; hs->has_usage && i < hs->usage.n; i++) {
+		if (strcmp(hs->usage.v[i].name, "semmns") == 0) {
+			sm->h[sm->n].semmns_used = hs->usage.v[i].used;
+			sm->h[sm->n].semmns_limit = hs->usage.v[i].limit;
+		} else if (strcmp(hs->usage.v[i].name, "shmall") == 0)
+			sm->h[sm->n].shmall_used = hs->usage.v[i].used;
+	}
+	sm->n++;
+	return 0;
+}
+
+/* Stores a real (encoded) snapshot of host: 2 x 17 semaphores, an 8 KiB segment. */
+static void
+put_encoded(struct store *st, const char *host, uint64_t seq)
+{
+	static const uint64_t nsems[2] = {17, 17};
+	char err[512] = "";
+	struct host_info hi;
+	struct snapshot s;
+	struct buf b;
+	int dup = -1;
+
+	make_info(&hi, host, "FreeBSD");
+	make_snap(&s, seq, 1000, nsems, 2, 8192, 340, 1000);
+	buf_init(&b, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
+	if (store_put_snapshot(st, &hi, &s, (const uint8_t *)b.data + PROTO_HDR_LEN,
+	                       b.len - PROTO_HDR_LEN, 1001, &dup, err, sizeof(err)) != 0)
+		fail_msg("put_snapshot: %s", err);
+	buf_free(&b);
+	snapshot_free(&s);
+}
+
+/*
+ * Each host's usage from its snapshot and its status from its open findings,
+ * in one listing: what the hosts query shows without reading each host.
+ */
+static void
+test_host_summary(void **state)
+{
+	char err[512] = "";
+	struct summaries sm;
+	struct finding f[2];
+	struct finding_change *ch = NULL;
+	struct store *st;
+	size_t nch = 0;
+
+	(void)state;
+	st = open_ok();
+	assert_non_null(st->ops->each_host_summary);
+	put_encoded(st, "s1", 1);
+	put_encoded(st, "s2", 1);
+	put_encoded(st, "s3", 1);
+	put_ok(st, "s4", 1, 1000, 5, "not msgpack", 1001, 0);
+	make_finding(&f[0], FK_THRESHOLD, SEV_WARN, "semmns", "", "semmns at 85%");
+	assert_int_equal(store_sync_findings(st, "s1", f, 1, 1002, &ch, &nch, err, sizeof(err)), 0);
+	free(ch);
+	make_finding(&f[0], FK_THRESHOLD, SEV_CRIT, "semmns", "", "semmns at 95%");
+	make_finding(&f[1], FK_STALE, SEV_WARN, "", "", "no snapshot for 3 intervals");
+	assert_int_equal(store_sync_findings(st, "s2", f, 2, 1002, &ch, &nch, err, sizeof(err)), 0);
+	free(ch);
+	/* a closed finding does not count */
+	make_finding(&f[0], FK_THRESHOLD, SEV_CRIT, "semmns", "", "semmns at 95%");
+	assert_int_equal(store_sync_findings(st, "s3", f, 1, 1002, &ch, &nch, err, sizeof(err)), 0);
+	free(ch);
+	assert_int_equal(store_sync_findings(st, "s3", NULL, 0, 1003, &ch, &nch, err, sizeof(err)),
+	                 0);
+	free(ch);
+
+	memset(&sm, 0, sizeof(sm));
+	if (st->ops->each_host_summary(st, collect_summary, &sm, err, sizeof(err)) != 0)
+		fail_msg("each_host_summary: %s", err);
+	assert_int_equal(sm.n, 4);
+	assert_string_equal(sm.h[0].name, "s1");
+	assert_string_equal(sm.h[0].status, "warn");
+	assert_string_equal(sm.h[1].status, "stale");
+	assert_string_equal(sm.h[2].status, "ok");
+	assert_string_equal(sm.h[3].status, "ok");
+	for (size_t i = 0; i < 3; i++) {
+		assert_true(sm.h[i].has_snapshot && sm.h[i].has_status && sm.h[i].has_usage);
+		assert_int_equal(sm.h[i].semmns_used, 34);
+		assert_int_equal(sm.h[i].semmns_limit, 340);
+		assert_int_equal(sm.h[i].shmall_used, 2); /* 8192 bytes in 4096-byte pages */
+	}
+	/* an undecodable snapshot: the query takes the long way (and logs why) */
+	assert_string_equal(sm.h[3].name, "s4");
+	assert_true(sm.h[3].has_snapshot);
+	assert_false(sm.h[3].has_usage);
+	store_close(st);
+}
+
 /* Group commit: one transaction, a (host, seq) twice in the batch stored once, all or nothing. */
 static void
 test_put_batch(void **state)
@@ -1222,6 +1339,7 @@ main(void)
 	    cmocka_unit_test_setup(test_reconnect_refused, setup),
 	    cmocka_unit_test_setup(test_write_failure_rolls_back, setup),
 	    cmocka_unit_test_setup(test_put_batch, setup),
+	    cmocka_unit_test_setup(test_host_summary, setup),
 	    cmocka_unit_test_setup(test_put_batch_no_deadlock, setup),
 	    cmocka_unit_test_setup(test_read_back_bounded, setup),
 	};
