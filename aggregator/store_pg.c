@@ -157,9 +157,7 @@ static const struct pg_migration {
 /* The prepared statements. */
 enum {
 	PG_UPSERT_HOST,
-	PG_INSERT_RECEIVED,
-	PG_UPDATE_LATEST,
-	PG_PUT_SAMPLE,
+	PG_PUT_SAMPLES,
 	PG_GET_HOST,
 	PG_SERIES,
 	PG_ROLLUPS,
@@ -188,39 +186,60 @@ enum {
 	"f.age, f.uid, f.owner, f.command, f.has_headroom, f.held, f.free, f.safe_limit, "         \
 	"f.exhaust_at, f.opened, f.updated"
 
+/* In the host upsert: column c takes the new value when the sequence is newer. */
+#define PG_LATEST_SET(c)                                                                           \
+	" " c " = CASE WHEN h.last_seq IS NULL OR (h.last_seq # " PG_MIN ")"                       \
+	" < (excluded.last_seq # " PG_MIN ") THEN excluded." c " ELSE h." c " END"
+
 static const char *const pg_sql[PG_NSTMT] = {
-    /* Creates or refreshes the host and locks its row until the commit. */
-    [PG_UPSERT_HOST] = "INSERT INTO hosts (name, os, os_release, agent, page_size, boot_time,"
-                       " interval) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                       " ON CONFLICT (name) DO UPDATE SET os = excluded.os,"
-                       " os_release = excluded.os_release, agent = excluded.agent,"
-                       " page_size = excluded.page_size, boot_time = excluded.boot_time,"
-                       " interval = excluded.interval RETURNING id",
-    [PG_INSERT_RECEIVED] = "INSERT INTO received (host_id, seq, taken, received)"
-                           " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    /* Latest state only moves forward: last_seq compared as unsigned. */
-    [PG_UPDATE_LATEST] = "UPDATE hosts SET last_seq = $2, last_taken = $3, last_received = $4,"
-                         " snapshot = $5 WHERE id = $1 AND (last_seq IS NULL"
-                         " OR (last_seq # " PG_MIN ") < ($2::bigint # " PG_MIN "))",
     /*
-     * One sample (replacing one at the same time, as SQLite's INSERT OR
-     * REPLACE does) and its hourly rollup: min and max compared as unsigned,
-     * the mean kept incrementally with the same arithmetic as SQLite's C
-     * code (mean += (used - mean) / (count + 1), in double precision).
-     * $6 is the hour, $7 (double) used.
+     * A snapshot is two statements.  This one creates or refreshes the host
+     * (locking its row until the commit) and moves its latest state forward:
+     * the snapshot replaces the stored one only when its sequence is newer,
+     * compared as unsigned.  A (host, seq) received before is never newer
+     * than last_seq (the latest state only moves forward), so a duplicate
+     * changes nothing here but the host's info.
      */
-    [PG_PUT_SAMPLE] = "WITH s AS (INSERT INTO samples (host_id, limit_name, t, used, lim)"
-                      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host_id, limit_name, t)"
-                      " DO UPDATE SET used = excluded.used, lim = excluded.lim)"
-                      " INSERT INTO rollups AS r (host_id, limit_name, hour, mn, mx, mean, cnt,"
-                      " lim) VALUES ($1, $2, $6, $4, $4, $7, 1, $5)"
-                      " ON CONFLICT (host_id, limit_name, hour) DO UPDATE SET"
-                      " mn = CASE WHEN (excluded.mn # " PG_MIN ") < (r.mn # " PG_MIN ")"
-                      " THEN excluded.mn ELSE r.mn END,"
-                      " mx = CASE WHEN (excluded.mx # " PG_MIN ") > (r.mx # " PG_MIN ")"
-                      " THEN excluded.mx ELSE r.mx END,"
-                      " mean = r.mean + (excluded.mean - r.mean) / (r.cnt + 1)::double precision,"
-                      " cnt = r.cnt + 1, lim = excluded.lim",
+    [PG_UPSERT_HOST] =
+        "INSERT INTO hosts AS h (name, os, os_release, agent, page_size,"
+        " boot_time, interval, last_seq, last_taken, last_received, snapshot)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT (name) DO UPDATE SET os = excluded.os,"
+        " os_release = excluded.os_release, agent = excluded.agent,"
+        " page_size = excluded.page_size, boot_time = excluded.boot_time,"
+        " interval = excluded.interval," PG_LATEST_SET("last_seq") "," PG_LATEST_SET(
+            "last_taken") "," PG_LATEST_SET("last_received") "," PG_LATEST_SET("snapshot") " RETURN"
+                                                                                           "ING id",
+    /*
+     * The other records the sequence in `received` and, only when that row
+     * is new (not seen before, here or by another aggregator), the
+     * snapshot's samples (replacing one at the same time, as SQLite's INSERT
+     * OR REPLACE does) and their hourly rollups: min and max compared as
+     * unsigned, the mean kept incrementally with the same arithmetic as
+     * SQLite's C code (mean += (used - mean) / (count + 1), in double
+     * precision).  $5 is the hour; $6..$9 the limits' names, used, limit
+     * and used as a double, as arrays.  Its one row: 1 when stored, 0 for a
+     * duplicate.
+     */
+    [PG_PUT_SAMPLES] = "WITH r AS (INSERT INTO received (host_id, seq, taken, received)"
+                       " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING host_id),"
+                       " u AS (SELECT x.name, x.used, x.lim, x.dused FROM r,"
+                       " unnest($6::text[], $7::bigint[], $8::bigint[], $9::float8[])"
+                       " AS x(name, used, lim, dused)),"
+                       " s AS (INSERT INTO samples (host_id, limit_name, t, used, lim)"
+                       " SELECT $1, name, $3, used, lim FROM u"
+                       " ON CONFLICT (host_id, limit_name, t)"
+                       " DO UPDATE SET used = excluded.used, lim = excluded.lim),"
+                       " ro AS (INSERT INTO rollups AS r (host_id, limit_name, hour, mn, mx,"
+                       " mean, cnt, lim) SELECT $1, name, $5, used, used, dused, 1, lim FROM u"
+                       " ON CONFLICT (host_id, limit_name, hour) DO UPDATE SET"
+                       " mn = CASE WHEN (excluded.mn # " PG_MIN ") < (r.mn # " PG_MIN ")"
+                       " THEN excluded.mn ELSE r.mn END,"
+                       " mx = CASE WHEN (excluded.mx # " PG_MIN ") > (r.mx # " PG_MIN ")"
+                       " THEN excluded.mx ELSE r.mx END,"
+                       " mean = r.mean + (excluded.mean - r.mean) / (r.cnt + 1)::double precision,"
+                       " cnt = r.cnt + 1, lim = excluded.lim)"
+                       " SELECT count(*) FROM r",
     [PG_GET_HOST] = "SELECT " PG_HOST_COLUMNS " FROM hosts WHERE name = $1",
     [PG_SERIES] = "SELECT s.t, s.used, s.lim FROM samples AS s JOIN hosts AS h"
                   " ON h.id = s.host_id WHERE h.name = $1 AND s.limit_name = $2 AND s.t >= $3"
@@ -355,18 +374,64 @@ pg_p_u64(struct pg_params *p, uint64_t v)
 	pg_p_i64(p, (int64_t)v);
 }
 
+/*
+ * The limits of u that have one, as four array parameters (text[],
+ * bigint[], bigint[], float8[] literals): names, used, limit, and used as a
+ * double.  The names are model_usage()'s own identifiers, never quoted.
+ */
 static void
-pg_p_f64(struct pg_params *p, double v)
+pg_p_usage(struct pg_params *p, const struct usage *u)
 {
-	char *b = pg_param_slot(p);
+	char *b[4];
+	size_t off[4] = {0, 0, 0, 0}, i, k;
+	int n;
 
-	if (b == NULL)
-		return;
-	snprintf(b, PG_TEXT_MAX, "%.17g", v); /* round-trips exactly */
-	p->v[p->n] = b;
-	p->len[p->n] = 0;
-	p->fmt[p->n] = 0;
-	p->n++;
+	for (k = 0; k < 4; k++) {
+		if ((b[k] = pg_param_slot(p)) == NULL)
+			return;
+		b[k][0] = '{';
+		off[k] = 1;
+		p->v[p->n] = b[k];
+		p->len[p->n] = 0;
+		p->fmt[p->n] = 0;
+		p->n++;
+	}
+	for (i = 0; i < u->n; i++) {
+		const char *sep = off[0] > 1 ? "," : "";
+
+		if (!u->v[i].has_limit)
+			continue;
+		for (k = 0; k < 4; k++) {
+			size_t room = PG_TEXT_MAX - off[k];
+
+			switch (k) {
+			case 0:
+				n = snprintf(b[k] + off[k], room, "%s%s", sep, u->v[i].name);
+				break;
+			case 1:
+				n = snprintf(b[k] + off[k], room, "%s%" PRId64, sep,
+				             (int64_t)u->v[i].used);
+				break;
+			case 2:
+				n = snprintf(b[k] + off[k], room, "%s%" PRId64, sep,
+				             (int64_t)u->v[i].limit);
+				break;
+			default:
+				n = snprintf(b[k] + off[k], room, "%s%.17g", sep,
+				             (double)u->v[i].used);
+				break;
+			}
+			if (n < 0 || (size_t)n + 2 > room) {
+				p->bad = 1;
+				return;
+			}
+			off[k] += (size_t)n;
+		}
+	}
+	for (k = 0; k < 4; k++) {
+		b[k][off[k]] = '}';
+		b[k][off[k] + 1] = '\0';
+	}
 }
 
 /*
@@ -917,7 +982,6 @@ pg_put_one(struct pg_store *q, const struct host_info *hi, const struct snapshot
 	struct usage u;
 	PGresult *r;
 	int64_t host_id, n;
-	size_t i;
 
 	*duplicate = 0;
 	if (raw == NULL || rawlen > PROTO_MAX_FRAME) {
@@ -934,7 +998,7 @@ pg_put_one(struct pg_store *q, const struct host_info *hi, const struct snapshot
 	}
 	model_usage(s, -1, &u);
 
-	/* The host row: info refreshed every time; locked until the commit. */
+	/* The host: info refreshed, latest state moved forward; locked until the commit. */
 	memset(&p, 0, sizeof(p));
 	pg_p_text(&p, hi->name, sizeof(hi->name));
 	pg_p_text(&p, hi->os, sizeof(hi->os));
@@ -943,6 +1007,10 @@ pg_put_one(struct pg_store *q, const struct host_info *hi, const struct snapshot
 	pg_p_i64(&p, hi->page_size);
 	pg_p_i64(&p, hi->boot_time);
 	pg_p_i64(&p, hi->interval);
+	pg_p_u64(&p, s->seq);
+	pg_p_i64(&p, s->taken);
+	pg_p_i64(&p, received);
+	pg_p_bytea(&p, raw, rawlen);
 	if ((r = pg_exec(q, PG_UPSERT_HOST, NULL, &p, PGRES_TUPLES_OK, 0, "storing host", err,
 	                 errlen)) == NULL)
 		return -1;
@@ -959,50 +1027,18 @@ pg_put_one(struct pg_store *q, const struct host_info *hi, const struct snapshot
 	pg_p_u64(&p, s->seq);
 	pg_p_i64(&p, s->taken);
 	pg_p_i64(&p, received);
-	if ((r = pg_exec(q, PG_INSERT_RECEIVED, NULL, &p, PGRES_COMMAND_OK, 0, "recording sequence",
-	                 err, errlen)) == NULL)
+	pg_p_i64(&p, s->taken - (s->taken % 3600 + 3600) % 3600);
+	pg_p_usage(&p, &u);
+	if ((r = pg_exec(q, PG_PUT_SAMPLES, NULL, &p, PGRES_TUPLES_OK, 0, "storing samples", err,
+	                 errlen)) == NULL)
 		return -1;
-	n = pg_affected(r);
+	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &n) == -1 || n < 0 || n > 1) {
+		PQclear(r);
+		snprintf(err, errlen, "%s: storing samples: no row count", q->label);
+		return -1;
+	}
 	PQclear(r);
-	if (n == -1) {
-		snprintf(err, errlen, "%s: recording sequence: no row count", q->label);
-		return -1;
-	}
-	if (n == 0) {
-		*duplicate = 1;
-		return 0;
-	}
-
-	/*
-	 * Latest state only moves forward: an older sequence arriving late (a
-	 * spooled backlog after a failover) adds its samples below but does not
-	 * replace the newest snapshot.  The WHERE compares as unsigned.
-	 */
-	memset(&p, 0, sizeof(p));
-	pg_p_i64(&p, host_id);
-	pg_p_u64(&p, s->seq);
-	pg_p_i64(&p, s->taken);
-	pg_p_i64(&p, received);
-	pg_p_bytea(&p, raw, rawlen);
-	if (pg_cmd(q, PG_UPDATE_LATEST, NULL, &p, 0, "storing snapshot", err, errlen) == -1)
-		return -1;
-
-	for (i = 0; i < u.n; i++) {
-		int64_t t = s->taken;
-
-		if (!u.v[i].has_limit)
-			continue;
-		memset(&p, 0, sizeof(p));
-		pg_p_i64(&p, host_id);
-		pg_p_text(&p, u.v[i].name, MODEL_NAME_MAX);
-		pg_p_i64(&p, t);
-		pg_p_u64(&p, u.v[i].used);
-		pg_p_u64(&p, u.v[i].limit);
-		pg_p_i64(&p, t - (t % 3600 + 3600) % 3600);
-		pg_p_f64(&p, (double)u.v[i].used);
-		if (pg_cmd(q, PG_PUT_SAMPLE, NULL, &p, 0, "storing samples", err, errlen) == -1)
-			return -1;
-	}
+	*duplicate = n == 0;
 	return 0;
 }
 
