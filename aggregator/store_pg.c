@@ -217,21 +217,24 @@ static const char *const pg_sql[PG_NSTMT] = {
      * OR REPLACE does) and their hourly rollups: min and max compared as
      * unsigned, the mean kept incrementally with the same arithmetic as
      * SQLite's C code (mean += (used - mean) / (count + 1), in double
-     * precision).  $5 is the hour; $6..$9 the limits' names, used, limit
-     * and used as a double, as arrays.  Its one row: 1 when stored, 0 for a
-     * duplicate.
+     * precision).  $1 is the host's name (the statements of a batch are
+     * pipelined: the upsert's id is not known when this one is sent), $5
+     * the hour; $6..$9 the limits' names, used, limit and used as a
+     * double, as arrays.  Its one row: 1 when stored, 0 for a duplicate.
      */
     [PG_PUT_SAMPLES] = "WITH r AS (INSERT INTO received (host_id, seq, taken, received)"
-                       " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING host_id),"
-                       " u AS (SELECT x.name, x.used, x.lim, x.dused FROM r,"
+                       " SELECT id, $2, $3, $4 FROM hosts WHERE name = $1"
+                       " ON CONFLICT DO NOTHING RETURNING host_id),"
+                       " u AS (SELECT r.host_id, x.name, x.used, x.lim, x.dused FROM r,"
                        " unnest($6::text[], $7::bigint[], $8::bigint[], $9::float8[])"
                        " AS x(name, used, lim, dused)),"
                        " s AS (INSERT INTO samples (host_id, limit_name, t, used, lim)"
-                       " SELECT $1, name, $3, used, lim FROM u"
+                       " SELECT host_id, name, $3, used, lim FROM u"
                        " ON CONFLICT (host_id, limit_name, t)"
                        " DO UPDATE SET used = excluded.used, lim = excluded.lim),"
                        " ro AS (INSERT INTO rollups AS r (host_id, limit_name, hour, mn, mx,"
-                       " mean, cnt, lim) SELECT $1, name, $5, used, used, dused, 1, lim FROM u"
+                       " mean, cnt, lim) SELECT host_id, name, $5, used, used, dused, 1, lim"
+                       " FROM u"
                        " ON CONFLICT (host_id, limit_name, hour) DO UPDATE SET"
                        " mn = CASE WHEN (excluded.mn # " PG_MIN ") < (r.mn # " PG_MIN ")"
                        " THEN excluded.mn ELSE r.mn END,"
@@ -970,21 +973,18 @@ pg_row_finding(const PGresult *r, int row, struct finding *f)
 /* ---- operations ---- */
 
 /*
- * Stores one snapshot inside the caller's transaction; *duplicate when its
- * (host, seq) is there already.  -1: the transaction is failed, roll it back.
+ * The parameters of a snapshot's two statements (PG_UPSERT_HOST into up,
+ * PG_PUT_SAMPLES into wr).  -1 with err for a snapshot that cannot be stored.
  */
 static int
-pg_put_one(struct pg_store *q, const struct host_info *hi, const struct snapshot *s,
-           const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
-           size_t errlen)
+pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *up,
+              struct pg_params *wr, char *err, size_t errlen)
 {
-	struct pg_params p;
+	const struct host_info *hi = e->hi;
+	const struct snapshot *s = e->s;
 	struct usage u;
-	PGresult *r;
-	int64_t host_id, n;
 
-	*duplicate = 0;
-	if (raw == NULL || rawlen > PROTO_MAX_FRAME) {
+	if (e->raw == NULL || e->rawlen > PROTO_MAX_FRAME) {
 		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes",
 		         q->label, PROTO_MAX_FRAME);
 		return -1;
@@ -997,67 +997,160 @@ pg_put_one(struct pg_store *q, const struct host_info *hi, const struct snapshot
 		return -1;
 	}
 	model_usage(s, -1, &u);
-
-	/* The host: info refreshed, latest state moved forward; locked until the commit. */
-	memset(&p, 0, sizeof(p));
-	pg_p_text(&p, hi->name, sizeof(hi->name));
-	pg_p_text(&p, hi->os, sizeof(hi->os));
-	pg_p_text(&p, hi->os_release, sizeof(hi->os_release));
-	pg_p_text(&p, hi->agent, sizeof(hi->agent));
-	pg_p_i64(&p, hi->page_size);
-	pg_p_i64(&p, hi->boot_time);
-	pg_p_i64(&p, hi->interval);
-	pg_p_u64(&p, s->seq);
-	pg_p_i64(&p, s->taken);
-	pg_p_i64(&p, received);
-	pg_p_bytea(&p, raw, rawlen);
-	if ((r = pg_exec(q, PG_UPSERT_HOST, NULL, &p, PGRES_TUPLES_OK, 0, "storing host", err,
-	                 errlen)) == NULL)
-		return -1;
-	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &host_id) == -1) {
-		PQclear(r);
-		snprintf(err, errlen, "%s: hosts: bad id of %s", q->label, hi->name);
-		return -1;
-	}
-	PQclear(r);
-
-	/* (host, seq) seen before, here or by another aggregator: acknowledge, store nothing. */
-	memset(&p, 0, sizeof(p));
-	pg_p_i64(&p, host_id);
-	pg_p_u64(&p, s->seq);
-	pg_p_i64(&p, s->taken);
-	pg_p_i64(&p, received);
-	pg_p_i64(&p, s->taken - (s->taken % 3600 + 3600) % 3600);
-	pg_p_usage(&p, &u);
-	if ((r = pg_exec(q, PG_PUT_SAMPLES, NULL, &p, PGRES_TUPLES_OK, 0, "storing samples", err,
-	                 errlen)) == NULL)
-		return -1;
-	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &n) == -1 || n < 0 || n > 1) {
-		PQclear(r);
-		snprintf(err, errlen, "%s: storing samples: no row count", q->label);
+	memset(up, 0, sizeof(*up));
+	pg_p_text(up, hi->name, sizeof(hi->name));
+	pg_p_text(up, hi->os, sizeof(hi->os));
+	pg_p_text(up, hi->os_release, sizeof(hi->os_release));
+	pg_p_text(up, hi->agent, sizeof(hi->agent));
+	pg_p_i64(up, hi->page_size);
+	pg_p_i64(up, hi->boot_time);
+	pg_p_i64(up, hi->interval);
+	pg_p_u64(up, s->seq);
+	pg_p_i64(up, s->taken);
+	pg_p_i64(up, e->received);
+	pg_p_bytea(up, e->raw, e->rawlen);
+	memset(wr, 0, sizeof(*wr));
+	pg_p_text(wr, hi->name, sizeof(hi->name));
+	pg_p_u64(wr, s->seq);
+	pg_p_i64(wr, s->taken);
+	pg_p_i64(wr, e->received);
+	pg_p_i64(wr, s->taken - (s->taken % 3600 + 3600) % 3600);
+	pg_p_usage(wr, &u);
+	if (up->bad || wr->bad) {
+		snprintf(err, errlen, "%s: snapshot of %s: a value is too long or not text",
+		         q->label, hi->name);
 		return -1;
 	}
-	PQclear(r);
-	*duplicate = n == 0;
 	return 0;
 }
 
-static int
-pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
-                const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
-                size_t errlen)
-{
-	struct pg_store *q = st->impl;
+/* Snapshots per round trip of a batch: bounds what either side has queued. */
+#define PG_PIPE_CHUNK 64
 
-	if (pg_begin(q, "BEGIN", err, errlen) == -1)
-		return -1;
-	if (pg_put_one(q, hi, s, raw, rawlen, received, duplicate, err, errlen) == -1 ||
-	    pg_commit(q, err, errlen) == -1) {
-		pg_rollback(q);
-		*duplicate = 0;
+/* How reading a pipelined statement's result went. */
+enum pg_pipe { PIPE_OK, PIPE_FAILED, PIPE_LOST };
+
+/*
+ * Reads one pipelined statement's result: one row whose first column goes
+ * to *v (the upsert's id, the write's count), then the NULL that ends it.
+ * A statement skipped after an earlier failure (aborted) fails without
+ * touching err, which keeps the first error.  PIPE_LOST when the
+ * connection broke or the results are out of step with what was sent.
+ */
+static enum pg_pipe
+pg_pipe_result(struct pg_store *q, const char *what, int64_t *v, char *err, size_t errlen)
+{
+	PGresult *r = PQgetResult(q->conn), *end;
+	enum pg_pipe rc = PIPE_OK;
+
+	if (r == NULL) {
+		pg_fail(q, what, NULL, err, errlen);
+		return PIPE_LOST;
+	}
+	if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED)
+		rc = PIPE_FAILED;
+	else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_fail(q, what, r, err, errlen);
+		rc = PIPE_FAILED;
+	} else if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, v) == -1) {
+		snprintf(err, errlen, "%s: %s: unexpected result", q->label, what);
+		rc = PIPE_FAILED;
+	}
+	PQclear(r);
+	if ((end = PQgetResult(q->conn)) != NULL) {
+		PQclear(end);
+		snprintf(err, errlen, "%s: %s: more results than statements", q->label, what);
+		return PIPE_LOST;
+	}
+	return rc;
+}
+
+/*
+ * Sends the statements of v[0..n) in libpq's pipeline mode (inside the
+ * open transaction), PG_PIPE_CHUNK snapshots per round trip, and reads their
+ * results in order; sets each duplicate.  -1 with err (the first error): the
+ * caller rolls back.  A connection left out of step is reset.
+ */
+static int
+pg_put_pipelined(struct pg_store *q, struct store_put **v, size_t n, char *err, size_t errlen)
+{
+	struct pg_params up, wr;
+	char up_name[32], wr_name[32];
+	size_t i, k, m, sent;
+	int failed = 0;
+	enum pg_pipe st = PIPE_OK;
+
+	snprintf(up_name, sizeof(up_name), "ipcfleet_%d", PG_UPSERT_HOST);
+	snprintf(wr_name, sizeof(wr_name), "ipcfleet_%d", PG_PUT_SAMPLES);
+	if (PQenterPipelineMode(q->conn) != 1)
+		return pg_fail(q, "storing snapshots (pipeline mode)", NULL, err, errlen);
+	for (i = 0; i < n && !failed && st != PIPE_LOST; i += m) {
+		PGresult *r;
+
+		m = n - i < PG_PIPE_CHUNK ? n - i : PG_PIPE_CHUNK;
+		for (sent = 0; sent < m; sent++) {
+			if (pg_put_params(q, v[i + sent], &up, &wr, err, errlen) == -1) {
+				failed = 1; /* nothing of it sent: the ones before are read below */
+				break;
+			}
+			if (PQsendQueryPrepared(q->conn, up_name, up.n, up.v, up.len, up.fmt, 1) !=
+			        1 ||
+			    PQsendQueryPrepared(q->conn, wr_name, wr.n, wr.v, wr.len, wr.fmt, 1) !=
+			        1) {
+				pg_fail(q, "storing snapshots", NULL, err, errlen);
+				st = PIPE_LOST;
+				break;
+			}
+		}
+		if (st == PIPE_LOST || PQpipelineSync(q->conn) != 1) {
+			if (st != PIPE_LOST)
+				pg_fail(q, "storing snapshots", NULL, err, errlen);
+			st = PIPE_LOST;
+			break;
+		}
+		/* every statement sent has a result, aborted ones included */
+		for (k = 0; k < sent && st != PIPE_LOST; k++) {
+			int64_t id, stored = -1;
+			enum pg_pipe a = pg_pipe_result(q, "storing host", &id, err, errlen), b;
+
+			if (a == PIPE_LOST) {
+				st = PIPE_LOST;
+				break;
+			}
+			b = pg_pipe_result(q, "storing samples", &stored, err, errlen);
+			if (b == PIPE_LOST)
+				st = PIPE_LOST;
+			else if (a != PIPE_OK || b != PIPE_OK || stored < 0 || stored > 1)
+				failed = 1;
+			else
+				v[i + k]->duplicate = stored == 0;
+		}
+		if (st == PIPE_LOST)
+			break;
+		if ((r = PQgetResult(q->conn)) == NULL ||
+		    PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+			pg_fail(q, "storing snapshots", r, err, errlen);
+			PQclear(r);
+			st = PIPE_LOST;
+			break;
+		}
+		PQclear(r);
+	}
+	if (st != PIPE_LOST && PQexitPipelineMode(q->conn) != 1) {
+		pg_fail(q, "storing snapshots (leaving pipeline mode)", NULL, err, errlen);
+		st = PIPE_LOST;
+	}
+	if (st == PIPE_LOST) {
+		/*
+		 * Out of step with the server, or cut off: drop the session; the
+		 * next operation reconnects (pg_exec) with a fresh one.
+		 */
+		char scratch[256];
+
+		(void)pg_reconnect(q, scratch, sizeof(scratch));
 		return -1;
 	}
-	return 0;
+	return failed ? -1 : 0;
 }
 
 /* Orders a batch's entries by host name; ties (one host) as they were received. */
@@ -1093,16 +1186,8 @@ pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 	for (i = 0; i < n; i++)
 		order[i] = &v[i];
 	qsort(order, n, sizeof(*order), pg_put_cmp);
-	if (pg_begin(q, "BEGIN", err, errlen) == -1)
-		goto failed;
-	for (i = 0; i < n; i++) {
-		struct store_put *e = order[i];
-
-		if (pg_put_one(q, e->hi, e->s, e->raw, e->rawlen, e->received, &e->duplicate, err,
-		               errlen) == -1)
-			goto failed;
-	}
-	if (pg_commit(q, err, errlen) == -1)
+	if (pg_begin(q, "BEGIN", err, errlen) == -1 ||
+	    pg_put_pipelined(q, order, n, err, errlen) == -1 || pg_commit(q, err, errlen) == -1)
 		goto failed;
 	free(order);
 	return 0;
@@ -1803,6 +1888,19 @@ static void
 pg_close(struct store *st)
 {
 	pg_free(st->impl);
+}
+
+/* One snapshot: a batch of one. */
+static int
+pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
+                const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
+                size_t errlen)
+{
+	struct store_put e = {.hi = hi, .s = s, .raw = raw, .rawlen = rawlen, .received = received};
+	int rc = pg_put_snapshots(st, &e, 1, err, errlen);
+
+	*duplicate = rc == 0 && e.duplicate;
+	return rc;
 }
 
 static const struct store_ops pg_ops = {
