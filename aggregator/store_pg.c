@@ -1233,18 +1233,17 @@ pg_read_end(struct pg_store *q, int own, int ret, char *err, size_t errlen)
 }
 
 /*
- * Calls fn for each host, sorted by name, like sq_each_host(): each
- * stored_host carries its own malloc'd snapshot, freed when fn returns.  fn
- * may call get_host() and series() but not each_host() again.  The rows come
- * through a cursor, PG_FETCH_ROWS at a time, inside one read-only
- * transaction (one consistent view of the fleet).
+ * The hosts listings: declare_sql's cursor (named ipcfleet_hosts) read
+ * PG_FETCH_ROWS rows at a time inside one read-only transaction (one
+ * consistent view of the fleet), each row handed to row(); a listing does
+ * not nest in another.  row() returns what fn returned, or -1 with err.
  */
 static int
-pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
-             char *err, size_t errlen)
+pg_each_hosts_row(struct pg_store *q, const char *declare_sql,
+                  int (*row)(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
+                             size_t errlen),
+                  void *ctx, char *err, size_t errlen)
 {
-	struct pg_store *q = st->impl;
-	struct stored_host h;
 	PGresult *r;
 	int own, ret = 0, i, rows;
 
@@ -1255,7 +1254,7 @@ pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h)
 	if (pg_read_begin(q, &own, err, errlen) == -1)
 		return -1;
 	q->in_each |= 1;
-	if (pg_cmd(q, 0, pg_each_host_sql, NULL, 0, "listing hosts", err, errlen) == -1) {
+	if (pg_cmd(q, 0, declare_sql, NULL, 0, "listing hosts", err, errlen) == -1) {
 		ret = -1;
 		goto out;
 	}
@@ -1267,14 +1266,8 @@ pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h)
 			break;
 		}
 		rows = PQntuples(r);
-		for (i = 0; i < rows && ret == 0; i++) {
-			if (pg_row_host(q, r, i, &h, err, errlen) == -1) {
-				ret = -1;
-				break;
-			}
-			ret = fn(arg, &h);
-			stored_host_free(&h);
-		}
+		for (i = 0; i < rows && ret == 0; i++)
+			ret = row(q, r, i, ctx, err, errlen);
 		PQclear(r);
 	} while (ret == 0 && rows > 0);
 	if (ret != -1 &&
@@ -1283,6 +1276,39 @@ pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h)
 out:
 	q->in_each &= ~1;
 	return pg_read_end(q, own, ret, err, errlen);
+}
+
+struct pg_each_host_ctx {
+	int (*fn)(void *arg, const struct stored_host *h);
+	void *arg;
+};
+
+static int
+pg_each_host_row(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err, size_t errlen)
+{
+	struct pg_each_host_ctx *c = ctx;
+	struct stored_host h;
+	int ret;
+
+	if (pg_row_host(q, r, i, &h, err, errlen) == -1)
+		return -1;
+	ret = c->fn(c->arg, &h);
+	stored_host_free(&h);
+	return ret;
+}
+
+/*
+ * Calls fn for each host, sorted by name, like sq_each_host(): each
+ * stored_host carries its own malloc'd snapshot, freed when fn returns.  fn
+ * may call get_host() and series() but not each_host() again.
+ */
+static int
+pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
+             char *err, size_t errlen)
+{
+	struct pg_each_host_ctx c = {.fn = fn, .arg = arg};
+
+	return pg_each_hosts_row(st->impl, pg_each_host_sql, pg_each_host_row, &c, err, errlen);
 }
 
 /*
@@ -1340,49 +1366,31 @@ pg_row_summary(struct pg_store *q, const PGresult *r, int row, struct host_summa
 	return 0;
 }
 
+struct pg_each_summary_ctx {
+	int (*fn)(void *arg, const struct host_summary *h);
+	void *arg;
+};
+
+static int
+pg_each_summary_row(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
+                    size_t errlen)
+{
+	struct pg_each_summary_ctx *c = ctx;
+	struct host_summary hs;
+
+	if (pg_row_summary(q, r, i, &hs, err, errlen) == -1)
+		return -1;
+	return c->fn(c->arg, &hs);
+}
+
 static int
 pg_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_summary *h),
                      void *arg, char *err, size_t errlen)
 {
-	struct pg_store *q = st->impl;
-	struct host_summary hs;
-	PGresult *r;
-	int own, ret = 0, i, rows;
+	struct pg_each_summary_ctx c = {.fn = fn, .arg = arg};
 
-	if (q->in_each & 1) {
-		snprintf(err, errlen, "%s: listing hosts: already in progress", q->label);
-		return -1;
-	}
-	if (pg_read_begin(q, &own, err, errlen) == -1)
-		return -1;
-	q->in_each |= 1;
-	if (pg_cmd(q, 0, pg_each_summary_sql, NULL, 0, "listing hosts", err, errlen) == -1) {
-		ret = -1;
-		goto out;
-	}
-	do {
-		r = pg_exec(q, 0, "FETCH " PG_FETCH_ROWS " FROM ipcfleet_hosts", NULL,
-		            PGRES_TUPLES_OK, 0, "listing hosts", err, errlen);
-		if (r == NULL) {
-			ret = -1;
-			break;
-		}
-		rows = PQntuples(r);
-		for (i = 0; i < rows && ret == 0; i++) {
-			if (pg_row_summary(q, r, i, &hs, err, errlen) == -1) {
-				ret = -1;
-				break;
-			}
-			ret = fn(arg, &hs);
-		}
-		PQclear(r);
-	} while (ret == 0 && rows > 0);
-	if (ret != -1 &&
-	    pg_cmd(q, 0, "CLOSE ipcfleet_hosts", NULL, 0, "listing hosts", err, errlen) == -1)
-		ret = -1;
-out:
-	q->in_each &= ~1;
-	return pg_read_end(q, own, ret, err, errlen);
+	return pg_each_hosts_row(st->impl, pg_each_summary_sql, pg_each_summary_row, &c, err,
+	                         errlen);
 }
 
 static int
