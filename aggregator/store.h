@@ -184,6 +184,8 @@ struct store {
 
 /* Opens the SQLite backend at path (created 0600, WAL). NULL with err. */
 struct store *store_open_sqlite(const char *path, char *err, size_t errlen);
+/* For tests: the SQL of the SQLite store's i-th housekeeping statement, NULL past the last. */
+const char *store_sqlite_housekeep_sql(size_t i);
 
 /*
  * Opens the PostgreSQL backend: url is a libpq connection string or URI

@@ -1865,7 +1865,10 @@ pg_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_
 			int64_t n;
 
 			memset(&p, 0, sizeof(p));
-			pg_p_i64(&p, i == 0 ? keep_samples : keep_rollups);
+			/* received sequences only need to outlive resends: kept like samples */
+			pg_p_i64(&p, del[i] == PG_DELETE_SAMPLES || del[i] == PG_DELETE_RECEIVED
+			                 ? keep_samples
+			                 : keep_rollups);
 			pg_p_i64(&p, batch > INT64_MAX ? INT64_MAX : (int64_t)batch);
 			if ((r = pg_exec(q, del[i], NULL, &p, PGRES_COMMAND_OK, 0, "housekeeping",
 			                 err, errlen)) == NULL)

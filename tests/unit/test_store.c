@@ -243,7 +243,7 @@ test_open_creates_0600_wal(void **state)
 	sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "2");
+	assert_string_equal(ver, "3");
 	assert_string_equal(st->ops->name, "sqlite");
 	store_close(st);
 }
@@ -620,14 +620,14 @@ test_schema_newer_refused(void **state)
 	db_path(path, sizeof(path), "newer.db");
 	st = open_ok(path);
 	store_close(st);
-	sql_exec(path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+	sql_exec(path, "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
 	assert_null(store_open_sqlite(path, err, sizeof(err)));
 	snprintf(want, sizeof(want),
-	         "%s: database schema version 3 is newer than this aggregator (2)", path);
+	         "%s: database schema version 4 is newer than this aggregator (3)", path);
 	assert_string_equal(err, want);
 	/* left as it was */
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "3");
+	assert_string_equal(ver, "4");
 
 	sql_exec(path, "UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
 	assert_null(store_open_sqlite(path, err, sizeof(err)));
@@ -1122,9 +1122,9 @@ test_housekeep_blocks(void **state)
 	st = open_ok(path);
 	put_used(st, "hk", 1, 7200, 4);
 	put_used(st, "hk", 2, 7260, 6);
-	/* the hour is not over before keep: kept */
+	/* the hour is not over before keep: kept (the sequences received at 7201 and 7261 go) */
 	assert_int_equal(store_housekeep(st, 7200 + 3599, 0, 100, &deleted, err, sizeof(err)), 0);
-	assert_int_equal(deleted, 0);
+	assert_int_equal(deleted, 2);
 	assert_int_equal(series_of(st, "hk", "semmns", 0, sm, NELEM(sm)), 2);
 	assert_int_equal(store_housekeep(st, 7200 + 3600, 0, 100, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(deleted, 1);
@@ -1135,6 +1135,66 @@ test_housekeep_blocks(void **state)
 	assert_int_equal(r[0].max, 6);
 	assert_int_equal(r[0].count, 2);
 	assert_true(dabs(r[0].mean - 5.0) < 1e-9);
+	store_close(st);
+}
+
+/*
+ * Housekeeping runs every check_interval on tables of millions of rows: each
+ * of its statements must find its rows through an index, never read a
+ * whole table (EXPLAIN QUERY PLAN says SCAN for that).
+ */
+static void
+test_housekeep_plans(void **state)
+{
+	char path[512];
+	struct store *st;
+	sqlite3 *db;
+	const char *sql;
+	size_t i;
+
+	(void)state;
+	db_path(path, sizeof(path), "plans.db");
+	st = open_ok(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	for (i = 0; (sql = store_sqlite_housekeep_sql(i)) != NULL; i++) {
+		char explain[1024];
+		sqlite3_stmt *x;
+
+		snprintf(explain, sizeof(explain), "EXPLAIN QUERY PLAN %s", sql);
+		assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &x, NULL), SQLITE_OK);
+		while (sqlite3_step(x) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(x, 3);
+
+			assert_non_null(detail);
+			if (strncmp(detail, "SCAN ", 5) == 0)
+				fail_msg("housekeeping statement %zu reads a whole table (%s): %s",
+				         i, detail, sql);
+		}
+		sqlite3_finalize(x);
+	}
+	assert_true(i >= 6);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/* Received sequences are kept as long as samples (retention), not rollup_retention. */
+static void
+test_housekeep_received(void **state)
+{
+	char path[512], err[512] = "", cnt[32];
+	struct store *st;
+	size_t deleted = 0;
+
+	(void)state;
+	db_path(path, sizeof(path), "hkrecv.db");
+	st = open_ok(path);
+	put_used(st, "hr", 1, 7200, 4);
+	put_used(st, "hr", 2, 7260, 6);
+	/* samples kept from 7230 on: the sequence received at 7201 goes, 7261 stays */
+	assert_int_equal(store_housekeep(st, 7230, 0, 100, &deleted, err, sizeof(err)), 0);
+	assert_int_equal(deleted, 1);
+	sql_text(path, "SELECT group_concat(seq) FROM received", cnt, sizeof(cnt));
+	assert_string_equal(cnt, "2");
 	store_close(st);
 }
 
@@ -1203,7 +1263,7 @@ test_migrate_v1(void **state)
 
 	st = open_ok(path);
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", txt, sizeof(txt));
-	assert_string_equal(txt, "2");
+	assert_string_equal(txt, "3");
 	sql_text(path, "SELECT count(*) FROM sqlite_master WHERE name = 'samples_v1'", txt,
 	         sizeof(txt));
 	assert_string_equal(txt, "0");
@@ -1268,6 +1328,8 @@ main(void)
 	    cmocka_unit_test(test_put_batch),
 	    cmocka_unit_test(test_host_summary),
 	    cmocka_unit_test(test_housekeep_blocks),
+	    cmocka_unit_test(test_housekeep_plans),
+	    cmocka_unit_test(test_housekeep_received),
 	    cmocka_unit_test(test_migrate_v1),
 	};
 

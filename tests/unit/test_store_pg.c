@@ -864,15 +864,15 @@ test_housekeep(void **state)
 	/*
 	 * At most 4 rows per table: samples before 3500 (t 1000..3000, two
 	 * limits: 6 rows) lose 4; rollups of hour 0 (before 2500: 2 rows), the
-	 * finding closed at 1600 and the sequences received at 1001 and 2001
-	 * all go.
+	 * finding closed at 1600 and the sequences received at 1001, 2001 and
+	 * 3001 (kept like samples: before 3500) all go.
 	 */
 	assert_int_equal(store_housekeep(b, 3500, 2500, 4, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(sql_int("SELECT count(*) FROM samples"), 6);
 	assert_int_equal(sql_int("SELECT count(*) FROM findings"), 0);
-	assert_int_equal(sql_int("SELECT count(*) FROM received"), 3);
+	assert_int_equal(sql_int("SELECT count(*) FROM received"), 2);
 	assert_int_equal(sql_int("SELECT count(*) FROM rollups"), 2);
-	assert_int_equal(deleted, 4 + 2 + 1 + 2);
+	assert_int_equal(deleted, 4 + 2 + 1 + 3);
 	assert_int_equal(store_housekeep(a, 3500, 2500, 4, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(deleted, 2);
 	assert_int_equal(sql_int("SELECT count(*) FROM samples"), 4);
