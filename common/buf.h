@@ -24,6 +24,27 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_failed(const struct buf *b);
+
+/*
+ * buf_append for the small pieces a msgpack packer writes (a type byte, a
+ * number, a key): the same cap and failure rules, without a call when the
+ * room is there already.  A fleet's hosts reply is a million of them.
+ */
+static inline int
+buf_append_small(struct buf *b, const void *p, size_t n)
+{
+	if (n <= 16 && !b->failed && b->len + n < b->cap && b->len + n <= b->max) {
+		const unsigned char *s = p;
+		unsigned char *d = (unsigned char *)b->data + b->len;
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			d[i] = s[i];
+		b->len += n;
+		return 0;
+	}
+	return buf_append(b, p, n);
+}
 /* NUL-terminates without counting the NUL in len. Returns data or NULL. */
 const char *buf_cstr(struct buf *b);
 

@@ -171,12 +171,22 @@ shm_pages(uint64_t size, uint32_t page_size)
 double
 usage_pct(uint64_t used, uint64_t limit)
 {
+#ifdef __SIZEOF_INT128__
+	unsigned __int128 q;
+
+	if (limit == 0)
+		return 0.0;
+	/* per mille, rounded half up, exact: floor((2000 used + limit) / (2 limit)) */
+	q = ((unsigned __int128)used * 2000 + limit) / ((unsigned __int128)limit * 2);
+	return (double)((long double)q / 10.0L);
+#else
 	long double r;
 
 	if (limit == 0)
 		return 0.0;
 	r = (long double)used * 1000.0L / (long double)limit;
 	return (double)(roundl(r) / 10.0L);
+#endif
 }
 
 /* The countable limits, in display order. */

@@ -14,7 +14,7 @@
 static int
 encode_write(void *data, const char *p, size_t len)
 {
-	return buf_append(data, p, len);
+	return buf_append_small(data, p, len);
 }
 
 void

@@ -96,6 +96,29 @@ test_usage_pct(void **state)
 	assert_true(usage_pct(UINT64_C(4503599627366785), UINT64_C(18446744073692774399)) == 0.0);
 	assert_true(isfinite(usage_pct(UINT64_MAX, 1)));
 	assert_true(usage_pct(UINT64_MAX, 1) > 1.8e21);
+	/* exactly half a per mille of a limit above 2^63 still rounds up */
+	assert_true(usage_pct(UINT64_C(1) << 62, UINT64_C(1) << 63) == 50.0);
+	assert_true(usage_pct((UINT64_C(1) << 63) / 1000, UINT64_C(1) << 63) == 0.1);
+	/* the same figures as the long double formula on ordinary values */
+	{
+		uint64_t seed = 88172645463325252ULL;
+		int i;
+
+		for (i = 0; i < 100000; i++) {
+			uint64_t used, limit;
+			long double r;
+
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			limit = 1 + seed % 2000000000;
+			used = (seed >> 20) % (2 * limit);
+			r = (long double)used * 1000.0L / (long double)limit;
+			if (usage_pct(used, limit) != (double)(roundl(r) / 10.0L))
+				fail_msg("usage_pct(%llu, %llu) = %.17g", (unsigned long long)used,
+				         (unsigned long long)limit, usage_pct(used, limit));
+		}
+	}
 }
 
 /* usage_pct gives the same double as the one-decimal text a reader parses. */
