@@ -41,6 +41,10 @@ struct spool {
 	char dir[CFG_PATH_MAX];
 	uint64_t max_bytes;
 	int dirfd;
+	int dir_unsynced; /* a rename in dir (seq) still waits for the directory's fsync */
+	/* the frame last spooled, while it waits to be sent (spool_keep) */
+	struct buf kept;
+	uint64_t kept_seq; /* 0: none */
 };
 
 struct spool_entry {
@@ -50,7 +54,12 @@ struct spool_entry {
 
 int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, size_t errlen);
 void spool_close(struct spool *sp);
-/* Allocates the next sequence number, durably (survives restarts). */
+/*
+ * Allocates the next sequence number, durably (survives restarts) by the
+ * time anything carrying it can be sent: the seq file is written and
+ * fsync'd, and its rename is made durable by the fsync of the directory
+ * that spool_put() does for the entry (one directory fsync, not two).
+ */
 int spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen);
 /* Snapshots dropped so far because the spool was full. */
 uint64_t spool_dropped(struct spool *sp);
@@ -59,6 +68,16 @@ uint64_t spool_dropped(struct spool *sp);
  * the oldest entries are dropped first and counted (spool_dropped).
  */
 int spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, size_t errlen);
+/*
+ * After a successful spool_put(), keeps that frame in memory (taking the
+ * buffer: *frame is left empty) so that spool_get() of the same seq hands it
+ * over without reading the file back and validating it again: these are the
+ * bytes just written, validated by the encoder.  One frame at most; it is
+ * released by spool_get, spool_remove, spool_forget or the next spool_keep.
+ */
+void spool_keep(struct spool *sp, uint64_t seq, struct buf *frame);
+/* Releases the kept frame, if any. */
+void spool_forget(struct spool *sp);
 /* Lists entries oldest first into a malloc'd array (caller frees). */
 int spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, size_t errlen);
 /*

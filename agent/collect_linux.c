@@ -20,6 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -379,18 +383,176 @@ linux_path(char *path, size_t len, const char *root, const char *rel, char *err,
 }
 
 /*
- * Reads a small text file (a limit, osrelease) and trims white space at both
- * ends.  Returns 0 with *bufp (malloc'd, caller frees); -1 with errno (ENOENT,
- * EFBIG, ...), or EINVAL when the file holds a NUL byte.
+ * ---- /proc/sys/kernel files kept open between snapshots ----
+ *
+ * Opening a sysctl file costs several times reading it (the lookup, the
+ * permission checks, the file's setup), and the live system's limits are
+ * read every snapshot, in every IPC namespace.  So on the live system the
+ * files stay open, one set per IPC namespace (the reading thread's, named by
+ * /proc/thread-self/ns/ipc), and each snapshot reads them again from offset
+ * 0, which makes the kernel produce the current value, as a fresh open
+ * would.  A file opened in a namespace shows that namespace's value (kernels
+ * before 5.19: the reader's, which is the same namespace); once a namespace
+ * is gone its files fail, and are then closed and opened again.  Whatever
+ * fails takes the ordinary path (open, read, close), so errors and warnings
+ * are exactly those of an uncached read.  At most LINUX_SYSCTL_SETS sets
+ * are kept; the least recently used one makes room.  The collector runs one
+ * snapshot at a time, so these are touched by one thread at a time.
+ */
+#define LINUX_SYSCTL_SETS 8
+
+static const char *const linux_sysctl_names[] = {
+    "shmmax", "shmall", "shmmni",          "sem",       "msgmax",
+    "msgmnb", "msgmni", "shm_rmid_forced", "osrelease",
+};
+#define LINUX_SYSCTL_FILES NELEM(linux_sysctl_names)
+
+struct linux_sysctl_set {
+	uint64_t ns;                /* the IPC namespace's inode; 0: unused */
+	uint64_t used;              /* when it was last used (a counter) */
+	int fd[LINUX_SYSCTL_FILES]; /* -1: not open */
+};
+
+static struct linux_sysctl_set linux_sysctl_sets[LINUX_SYSCTL_SETS];
+static uint64_t linux_sysctl_clock;
+
+/* The inode of the calling thread's IPC namespace, or 0. */
+static uint64_t
+linux_thread_ipc_ns(void)
+{
+	char link[64];
+	const char *errstr;
+	uint64_t ino;
+	ssize_t n;
+
+	if ((n = readlink("/proc/thread-self/ns/ipc", link, sizeof(link) - 1)) <= 6)
+		return 0;
+	link[n] = '\0';
+	if (memcmp(link, "ipc:[", 5) != 0 || link[n - 1] != ']')
+		return 0;
+	link[n - 1] = '\0';
+	return parse_u64(link + 5, 1, UINT64_MAX, &ino, &errstr) == 0 ? ino : 0;
+}
+
+/* The set of the calling thread's namespace (made when new), or NULL. */
+static struct linux_sysctl_set *
+linux_sysctl_set(void)
+{
+	struct linux_sysctl_set *set = NULL;
+	uint64_t ns = linux_thread_ipc_ns();
+	size_t i, k;
+
+	if (ns == 0)
+		return NULL;
+	for (i = 0; i < LINUX_SYSCTL_SETS; i++) {
+		struct linux_sysctl_set *c = &linux_sysctl_sets[i];
+
+		if (c->ns == ns) {
+			set = c;
+			break;
+		}
+		if (set == NULL || c->used < set->used)
+			set = c; /* the least recently used so far */
+	}
+	if (set->ns != ns) {
+		for (k = 0; k < LINUX_SYSCTL_FILES; k++)
+			if (set->ns != 0 && set->fd[k] != -1)
+				close(set->fd[k]);
+		set->ns = ns;
+		for (k = 0; k < LINUX_SYSCTL_FILES; k++)
+			set->fd[k] = -1;
+	}
+	set->used = ++linux_sysctl_clock;
+	return set;
+}
+
+/*
+ * Reads all of fd from offset 0, like read_file_bounded() a file.  It asks
+ * for LINUX_PREAD_FIRST bytes at a time, growing to max: the kernel zeroes a
+ * buffer of the size asked for every sysctl read, and values are short.
+ */
+#define LINUX_PREAD_FIRST 256
+
+static int
+linux_pread_all(int fd, size_t max, char **bufp, size_t *lenp)
+{
+	char *buf, *nb;
+	size_t len = 0, cap = LINUX_PREAD_FIRST;
+	ssize_t r;
+
+	if (cap > max + 1)
+		cap = max + 1;
+	if ((buf = malloc(cap + 1)) == NULL)
+		return -1;
+	for (;;) {
+		if (len == cap) {
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			if ((nb = realloc(buf, cap + 1)) == NULL)
+				goto fail;
+			buf = nb;
+		}
+		r = pread(fd, buf + len, cap - len, (off_t)len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			goto fail;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	free(buf);
+	return -1;
+}
+
+/* /proc/sys/kernel/NAME through set: 0 with the text; -1: read it the ordinary way. */
+static int
+linux_sysctl_read(struct linux_sysctl_set *set, const char *name, char **bufp, size_t *lenp)
+{
+	char path[64];
+	size_t k;
+
+	for (k = 0; k < LINUX_SYSCTL_FILES; k++)
+		if (strcmp(linux_sysctl_names[k], name) == 0)
+			break;
+	if (set == NULL || k == LINUX_SYSCTL_FILES)
+		return -1;
+	if (set->fd[k] == -1) {
+		snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+		if ((set->fd[k] = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+			return -1;
+	}
+	if (linux_pread_all(set->fd[k], PROCFS_SMALL_MAX, bufp, lenp) == -1) {
+		close(set->fd[k]); /* its namespace is gone, say: open it again next time */
+		set->fd[k] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads a small text file (a limit, osrelease; NAME in /proc/sys/kernel) and
+ * trims white space at both ends; through set when not NULL (the live
+ * system).  Returns 0 with *bufp (malloc'd, caller frees); -1 with errno
+ * (ENOENT, EFBIG, ...), or EINVAL when the file holds a NUL byte.
  */
 static int
-linux_read_small(const char *path, char **bufp)
+linux_read_small(struct linux_sysctl_set *set, const char *name, const char *path, char **bufp)
 {
 	char *buf, *b, *e;
 	size_t len;
 
 	*bufp = NULL;
-	if (read_file_bounded(path, PROCFS_SMALL_MAX, &buf, &len) == -1)
+	if (linux_sysctl_read(set, name, &buf, &len) == -1 &&
+	    read_file_bounded(path, PROCFS_SMALL_MAX, &buf, &len) == -1)
 		return -1;
 	if (strlen(buf) != len) {
 		free(buf);
@@ -451,6 +613,7 @@ procfs_read_limits(const char *root, struct ipc_limits *l, struct collect_warnin
 	    "shmmax", "shmall", "shmmni", "sem", "msgmax", "msgmnb", "msgmni", "shm_rmid_forced",
 	};
 	char path[COLLECT_PATH_MAX + 64], rel[64];
+	struct linux_sysctl_set *set = root[0] == '\0' ? linux_sysctl_set() : NULL;
 	size_t i;
 
 	for (i = 0; i < NELEM(names); i++) {
@@ -462,7 +625,7 @@ procfs_read_limits(const char *root, struct ipc_limits *l, struct collect_warnin
 		snprintf(rel, sizeof(rel), "/proc/sys/kernel/%s", names[i]);
 		if (linux_path(path, sizeof(path), root, rel, err, errlen) == -1)
 			return -1;
-		if (linux_read_small(path, &text) == -1) {
+		if (linux_read_small(set, names[i], path, &text) == -1) {
 			if (errno == ENOENT)
 				collect_warn(w, "%s: missing; limit %s not reported", path,
 				             names[i]);
@@ -505,7 +668,8 @@ linux_read_release(const char *root, struct snapshot *s, struct collect_warnings
 		collect_warn(w, "%s", err);
 		return;
 	}
-	if (linux_read_small(path, &text) == -1) {
+	if (linux_read_small(root[0] == '\0' ? linux_sysctl_set() : NULL, "osrelease", path,
+	                     &text) == -1) {
 		collect_warn(w, "%s: %s; os_release not reported", path,
 		             errno == EINVAL || errno == EFBIG ? "not a release string"
 		                                               : strerror(errno));
@@ -522,6 +686,246 @@ linux_read_release(const char *root, struct snapshot *s, struct collect_warnings
 	free(text);
 }
 
+/*
+ * ---- the live system's objects without the text ----
+ *
+ * The kernel formats every object into /proc/sysvipc text that we then
+ * parse back; on the live system the *_STAT_ANY commands (Linux 4.17+)
+ * hand over the same values in binary, about three times cheaper.  They are
+ * used only where the result is exactly what the file would have given:
+ *
+ *   - the same objects in the same order: the file lists the index table in
+ *     ascending order, and so does the loop over indices 0..max (from
+ *     *_INFO); the count found must equal the count *_INFO reports in use;
+ *   - the same values: both come from the same kernel fields, pids and ids
+ *     translated into the calling thread's namespaces as the file's are into
+ *     its opener's (the same thread); msg's qbytes, which the file lacks,
+ *     stays 0;
+ *   - values the file parser would accept (otherwise it warns and skips
+ *     the line): out of range, the file is read instead;
+ *   - shm: the file also has rss and swap per segment, which SHM_STAT lacks;
+ *     SHM_INFO sums the same per-segment counts, so when its totals are 0
+ *     every segment's are 0 and the result is the same; otherwise the file
+ *     is read.  (Like the file, which formats one segment after the other,
+ *     this is not one instant: each value held while the objects were read.)
+ *
+ * Anything else (an old kernel, an error, a race with objects coming and
+ * going, a sparse index table that would cost more calls than objects) makes
+ * linux_stat_objects() return 0 and the caller reads the file as always.
+ */
+#define LINUX_STAT_SPARSE(n) (4 * (size_t)(n) + 64) /* most indices tried per object */
+
+/* Values the /proc parser would refuse: the file decides then. */
+static int
+linux_stat_usable(const struct ipc_object *o)
+{
+	return o->mode <= 0177777 && o->nsems <= UINT32_MAX && o->cpid >= 0 && o->lpid >= 0 &&
+	       o->lspid >= 0 && o->lrpid >= 0 && o->atime >= 0 && o->dtime >= 0 && o->otime >= 0 &&
+	       o->stime >= 0 && o->rtime >= 0 && o->ctime >= 0;
+}
+
+/* Appends o when usable; -1 when the caller must fall back to the file. */
+static int
+linux_stat_add(struct snapshot *s, const struct ipc_object *o)
+{
+	struct ipc_object *n;
+
+	if (!linux_stat_usable(o) || (n = snapshot_add_object(s)) == NULL)
+		return -1;
+	*n = *o;
+	return 0;
+}
+
+/* The fields every type shares, from its struct ipc_perm. */
+static void
+linux_stat_perm(struct ipc_object *o, enum ipc_type t, uint32_t scope, int id,
+                const struct ipc_perm *p)
+{
+	memset(o, 0, sizeof(*o));
+	o->type = t;
+	o->scope = scope;
+	o->id = id;
+	o->key = p->__key;
+	o->mode = (uint32_t)p->mode;
+	o->uid = p->uid;
+	o->gid = p->gid;
+	o->cuid = p->cuid;
+	o->cgid = p->cgid;
+}
+
+/* Whether indices 0..maxidx are worth trying one by one for inuse objects. */
+static int
+linux_stat_dense(int maxidx, int inuse)
+{
+	return maxidx >= 0 && inuse >= 0 && (size_t)maxidx + 1 <= LINUX_STAT_SPARSE(inuse);
+}
+
+#ifdef SEM_STAT_ANY
+/* glibc leaves union semun to the caller */
+union linux_semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+	struct seminfo *info;
+};
+#endif
+
+static int
+linux_stat_sem(struct snapshot *s, uint32_t scope)
+{
+#ifdef SEM_STAT_ANY
+	union linux_semun arg;
+	struct seminfo si;
+	struct semid_ds ds;
+	struct ipc_object o;
+	int maxidx, idx, id, found = 0;
+
+	memset(&si, 0, sizeof(si));
+	arg.info = &si;
+	if ((maxidx = semctl(0, 0, SEM_INFO, arg)) == -1 || !linux_stat_dense(maxidx, si.semusz))
+		return 0;
+	for (idx = 0; idx <= maxidx; idx++) {
+		arg.buf = &ds;
+		if ((id = semctl(idx, 0, SEM_STAT_ANY, arg)) == -1) {
+			if (errno == EINVAL)
+				continue; /* an unused index */
+			return 0;
+		}
+		linux_stat_perm(&o, IPC_SEM, scope, id, &ds.sem_perm);
+		o.nsems = (uint64_t)ds.sem_nsems;
+		o.otime = (int64_t)ds.sem_otime;
+		o.ctime = (int64_t)ds.sem_ctime;
+		if (linux_stat_add(s, &o) == -1)
+			return 0;
+		found++;
+	}
+	return found == si.semusz;
+#else
+	(void)s;
+	(void)scope;
+	return 0;
+#endif
+}
+
+static int
+linux_stat_msg(struct snapshot *s, uint32_t scope)
+{
+#ifdef MSG_STAT_ANY
+	struct msginfo mi;
+	struct msqid_ds ds;
+	struct ipc_object o;
+	int maxidx, idx, id, found = 0;
+
+	memset(&mi, 0, sizeof(mi));
+	if ((maxidx = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&mi)) == -1 ||
+	    !linux_stat_dense(maxidx, mi.msgpool))
+		return 0;
+	for (idx = 0; idx <= maxidx; idx++) {
+		if ((id = msgctl(idx, MSG_STAT_ANY, &ds)) == -1) {
+			if (errno == EINVAL)
+				continue;
+			return 0;
+		}
+		linux_stat_perm(&o, IPC_MSG, scope, id, &ds.msg_perm);
+		o.cbytes = (uint64_t)ds.__msg_cbytes;
+		o.qnum = (uint64_t)ds.msg_qnum;
+		o.lspid = (int64_t)ds.msg_lspid;
+		o.lrpid = (int64_t)ds.msg_lrpid;
+		o.stime = (int64_t)ds.msg_stime;
+		o.rtime = (int64_t)ds.msg_rtime;
+		o.ctime = (int64_t)ds.msg_ctime;
+		/* qbytes stays 0: the file has no such column */
+		if (linux_stat_add(s, &o) == -1)
+			return 0;
+		found++;
+	}
+	return found == mi.msgpool;
+#else
+	(void)s;
+	(void)scope;
+	return 0;
+#endif
+}
+
+/* SHM_INFO: in-use count and whether any segment has resident or swapped pages. */
+static int
+linux_shm_info(int *inuse, int *paged)
+{
+	struct shm_info si;
+	int maxidx;
+
+	memset(&si, 0, sizeof(si));
+	if ((maxidx = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si)) == -1)
+		return -1;
+	*inuse = si.used_ids;
+	*paged = si.shm_rss != 0 || si.shm_swp != 0;
+	return maxidx;
+}
+
+static int
+linux_stat_shm(struct snapshot *s, uint32_t scope)
+{
+#ifdef SHM_STAT_ANY
+	struct shmid_ds ds;
+	struct ipc_object o;
+	int maxidx, idx, id, found = 0, inuse, paged;
+
+	if ((maxidx = linux_shm_info(&inuse, &paged)) == -1 || paged ||
+	    !linux_stat_dense(maxidx, inuse))
+		return 0;
+	for (idx = 0; idx <= maxidx; idx++) {
+		if ((id = shmctl(idx, SHM_STAT_ANY, &ds)) == -1) {
+			if (errno == EINVAL)
+				continue;
+			return 0;
+		}
+		linux_stat_perm(&o, IPC_SHM, scope, id, &ds.shm_perm);
+		o.size = (uint64_t)ds.shm_segsz;
+		o.cpid = (int64_t)ds.shm_cpid;
+		o.lpid = (int64_t)ds.shm_lpid;
+		o.nattch = (uint64_t)ds.shm_nattch;
+		o.atime = (int64_t)ds.shm_atime;
+		o.dtime = (int64_t)ds.shm_dtime;
+		o.ctime = (int64_t)ds.shm_ctime;
+		/* rss and swap are 0: the totals said so */
+		if (linux_stat_add(s, &o) == -1)
+			return 0;
+		found++;
+	}
+	return found == inuse;
+#else
+	(void)s;
+	(void)scope;
+	return 0;
+#endif
+}
+
+/*
+ * The objects of type f->type on the live system without the /proc text:
+ * 1 when s has them all, 0 (s as it was) when the file must be read.
+ */
+static int
+linux_stat_objects(const struct procfs_file *f, struct snapshot *s, uint32_t scope)
+{
+	size_t before = s->nobjects;
+	int ok = 0;
+
+	switch (f->type) {
+	case IPC_SHM:
+		ok = linux_stat_shm(s, scope);
+		break;
+	case IPC_SEM:
+		ok = linux_stat_sem(s, scope);
+		break;
+	case IPC_MSG:
+		ok = linux_stat_msg(s, scope);
+		break;
+	}
+	if (!ok)
+		s->nobjects = before; /* what was added is forgotten; the file decides */
+	return ok;
+}
+
 /* One /proc/sysvipc file into s, in scope.  A missing file is a warning. */
 static int
 linux_read_objects(const char *root, const struct procfs_file *f, struct snapshot *s,
@@ -531,6 +935,9 @@ linux_read_objects(const char *root, const struct procfs_file *f, struct snapsho
 	char *text;
 	size_t len;
 
+	/* the live system: the same objects, cheaper, when that can be exact */
+	if (root[0] == '\0' && linux_stat_objects(f, s, scope))
+		return 0;
 	snprintf(rel, sizeof(rel), "/proc/sysvipc/%s", f->name);
 	if (linux_path(path, sizeof(path), root, rel, err, errlen) == -1)
 		return -1;
@@ -683,6 +1090,11 @@ linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path)
 	size_t ncache = 0, i, k;
 	char *text = NULL;
 
+	/* a scope without objects has no owners to name: its passwd is not read */
+	for (i = 0; i < s->nobjects && s->objects[i].scope != scope; i++)
+		;
+	if (i == s->nobjects)
+		return;
 	if (passwd_path != NULL && (text = linux_read_passwd(passwd_path)) == NULL)
 		return;
 	for (i = 0; i < s->nobjects; i++) {

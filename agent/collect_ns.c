@@ -28,7 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -39,6 +42,8 @@
 #define NS_CGPATH_MAX 4096         /* one cgroup path */
 #define NS_NONE       UINT32_MAX   /* a process whose namespace is not tracked */
 #define NS_HASH_CAP   8192         /* > 2 x MODEL_MAX_SCOPES: open addressing */
+#define NS_HASH_MIN   64           /* the tables start small and grow (ns_grow) */
+#define NS_TABLE_MIN  16
 #define NS_LABEL_MAX  MODEL_NAME_MAX
 #define NS_ID12       12 /* container ids are shown by their first 12 characters */
 
@@ -58,11 +63,13 @@ struct ns_entry {
 /* Everything the scan found; entry 0 is the agent's own namespace. */
 struct ns_scan {
 	struct ns_entry *ns;
-	size_t nns;
+	size_t nns, cap_ns;
 	struct ns_proc *procs;
 	size_t nprocs, cap_procs;
 	uint64_t *hkey; /* inode -> index + 1, open addressing */
 	uint32_t *hval;
+	size_t hcap;    /* a power of two, at least twice nns */
+	unsigned hbits; /* log2(hcap) */
 	uint64_t own_uts;
 	/* for the reader thread */
 	struct snapshot *s;
@@ -324,6 +331,228 @@ ns_status_uid(const char *text, uint32_t *uid)
 	return -1;
 }
 
+/*
+ * The real uid of pid through a pidfd (Linux 6.13+: PIDFD_GET_INFO), which
+ * costs the kernel far less than formatting all of /proc/PID/status for its
+ * Uid line.  The value is the same: the task's real uid as seen from our
+ * user namespace (status uses the opener's, which is ours).  Declared here
+ * because older kernel headers lack it; the kernel accepts this first,
+ * 64-byte version of the structure.
+ */
+struct ns_pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	uint32_t spare0;
+};
+#define NS_PIDFD_GET_INFO   _IOWR(0xFF, 11, struct ns_pidfd_info)
+#define NS_PIDFD_INFO_CREDS (1ull << 1)
+#define NS_PIDFD_INFO_PID   (1ull << 0)
+
+/* 1 once the kernel has said it has no pidfd_open or no PIDFD_GET_INFO. */
+static int ns_pidfd_missing;
+
+/*
+ * The pidfds of the last walk, kept open for the next one, in the order the
+ * walk met them (ascending pids).  A pidfd names one process, not a number:
+ * once that process is gone PIDFD_GET_INFO fails with ESRCH, even when its
+ * pid has been reused, so a kept pidfd that answers is the very process
+ * /proc lists under that pid (pids of live processes are unique).  Opening
+ * and closing a pidfd costs twice the query itself.  At most NS_PIDFD_KEEP
+ * are kept, and never more than a quarter of the fd limit; they are
+ * close-on-exec, as every pidfd.  The two sets (last walk's, this walk's)
+ * are static: memory held between snapshots is not left in the heap, where
+ * it would keep the snapshot's freed pages from being returned.
+ */
+#define NS_PIDFD_KEEP 1024
+
+struct ns_pidfd {
+	int64_t pid;
+	int fd;
+};
+
+static struct ns_pidfd ns_pidfd_sets[2][NS_PIDFD_KEEP];
+static size_t ns_pidfd_nkept; /* in ns_pidfd_sets[ns_pidfd_cur] */
+static int ns_pidfd_cur;
+
+struct ns_pidfds {
+	const struct ns_pidfd *v; /* kept from the last walk */
+	size_t n, next;           /* next: the first one this walk has not reached */
+	struct ns_pidfd *nv;      /* kept by this walk */
+	size_t nn, max;
+};
+
+/* Starts a walk: takes over the kept pidfds and sizes the new set. */
+static void
+ns_pidfds_begin(struct ns_pidfds *pf)
+{
+	struct rlimit rl;
+
+	memset(pf, 0, sizeof(*pf));
+	pf->v = ns_pidfd_sets[ns_pidfd_cur];
+	pf->n = ns_pidfd_nkept;
+	pf->nv = ns_pidfd_sets[!ns_pidfd_cur];
+	pf->max = NS_PIDFD_KEEP;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < pf->max)
+		pf->max = (size_t)(rl.rlim_cur / 4);
+	ns_pidfd_nkept = 0;
+}
+
+/* The kept pidfd of pid (-1: none); those of pids the walk skipped are closed. */
+static int
+ns_pidfds_take(struct ns_pidfds *pf, int64_t pid)
+{
+	while (pf->next < pf->n && pf->v[pf->next].pid < pid)
+		close(pf->v[pf->next++].fd); /* not in /proc any more: gone */
+	if (pf->next < pf->n && pf->v[pf->next].pid == pid)
+		return pf->v[pf->next++].fd;
+	return -1;
+}
+
+/* Keeps fd for the next walk, or closes it when the set is full. */
+static void
+ns_pidfds_keep(struct ns_pidfds *pf, int64_t pid, int fd)
+{
+	if (pf->nn < pf->max) {
+		pf->nv[pf->nn].pid = pid;
+		pf->nv[pf->nn].fd = fd;
+		pf->nn++;
+	} else {
+		close(fd);
+	}
+}
+
+/* Ends a walk: closes what it did not reach, keeps what it kept. */
+static void
+ns_pidfds_end(struct ns_pidfds *pf)
+{
+	while (pf->next < pf->n)
+		close(pf->v[pf->next++].fd);
+	ns_pidfd_cur = !ns_pidfd_cur;
+	ns_pidfd_nkept = pf->nn;
+	memset(pf, 0, sizeof(*pf));
+}
+
+/* PIDFD_GET_INFO on fd: 0 with *uid when fd is pid's; -1 with errno. */
+static int
+ns_pidfd_query(int fd, int64_t pid, uint32_t *uid)
+{
+	struct ns_pidfd_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.mask = NS_PIDFD_INFO_CREDS;
+	if (ioctl(fd, NS_PIDFD_GET_INFO, &info) == -1) {
+		/* ENOTTY: a kernel before 6.13; EINVAL: one that refuses this size */
+		if (errno == ENOTTY || errno == EINVAL)
+			ns_pidfd_missing = 1;
+		return -1;
+	}
+	/* a pidfd that answers is a live process: the one with this pid */
+	if ((info.mask & NS_PIDFD_INFO_CREDS) == 0 || (info.mask & NS_PIDFD_INFO_PID) == 0 ||
+	    (int64_t)info.pid != pid) {
+		errno = EINVAL;
+		return -1;
+	}
+	*uid = info.ruid;
+	return 0;
+}
+
+/*
+ * The real uid of pid: through its kept pidfd, else a new one (kept for the
+ * next walk).  0 with *uid; -1 with errno when the kernel cannot tell (no
+ * pidfds, the process is gone): the caller then reads /proc/PID/status.
+ */
+static int
+ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid)
+{
+#ifdef SYS_pidfd_open
+	int fd = ns_pidfds_take(pf, pid);
+
+	if (fd != -1) {
+		if (ns_pidfd_query(fd, pid, uid) == 0) {
+			ns_pidfds_keep(pf, pid, fd);
+			return 0;
+		}
+		close(fd); /* its process is gone: pid is another one's now */
+	}
+	if (ns_pidfd_missing) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if ((fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) == -1) {
+		if (errno == ENOSYS)
+			ns_pidfd_missing = 1;
+		return -1;
+	}
+	if (ns_pidfd_query(fd, pid, uid) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	ns_pidfds_keep(pf, pid, fd);
+	return 0;
+#else
+	(void)pf;
+	(void)pid;
+	(void)uid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/*
+ * Whether pids listed in /proc are pids of our own pid namespace, so that
+ * pidfd_open() (which takes ours) opens the process /proc names: /proc/self
+ * is then our own pid.  When not, uids come from /proc/PID/status.
+ */
+static int
+ns_proc_is_ours(int procfd)
+{
+	char buf[32];
+	const char *errstr;
+	int64_t self;
+	ssize_t n;
+
+	if ((n = readlinkat(procfd, "self", buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	return parse_i64(buf, 1, INT32_MAX, &self, &errstr) == 0 && self == (int64_t)getpid();
+}
+
+/*
+ * The inode of PID/ns/ipc below procfd (a /proc directory fd): the number in
+ * the link's text "ipc:[INODE]", which is the namespace's inode.  readlink
+ * does not make the kernel build a dentry for the namespace as stat() does
+ * (about half the cost), and fails the same ways (ENOENT: gone or a zombie,
+ * EACCES: not ours to see).  Text not of that form falls back to stat().
+ * -1 with errno.
+ */
+static int
+ns_ipc_inode_at(int procfd, int64_t pid, uint64_t *ino)
+{
+	char path[64], link[64];
+	const char *errstr;
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%lld/ns/ipc", (long long)pid);
+	if ((n = readlinkat(procfd, path, link, sizeof(link) - 1)) == -1)
+		return -1;
+	link[n] = '\0';
+	if (n > 6 && memcmp(link, "ipc:[", 5) == 0 && link[n - 1] == ']') {
+		link[n - 1] = '\0';
+		if (parse_u64(link + 5, 1, UINT64_MAX, ino, &errstr) == 0)
+			return 0;
+	}
+	if (fstatat(procfd, path, &st, 0) == -1)
+		return -1;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
 /* The inode of /proc/PID/ns/NAME; -1 with errno. */
 static int
 ns_inode(int64_t pid, const char *name, uint64_t *ino)
@@ -338,27 +567,95 @@ ns_inode(int64_t pid, const char *name, uint64_t *ino)
 	return 0;
 }
 
-/* Index of namespace ino, added when new; NS_NONE when the table is full. */
+/* The first slot for ino in a table of 2^bits slots (Fibonacci hashing). */
+static size_t
+ns_hash(uint64_t ino, unsigned bits)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+}
+
+/* Makes room for one more namespace: -1 when out of memory. */
+static int
+ns_grow(struct ns_scan *sc)
+{
+	uint64_t *nkey;
+	uint32_t *nval;
+	size_t ncap, i, h;
+
+	/*
+	 * The tables start small and double: most hosts have a handful of
+	 * namespaces, and tables sized for MODEL_MAX_SCOPES (224 KiB, zeroed)
+	 * cost every snapshot time and resident memory for nothing.
+	 */
+	if (sc->nns == sc->cap_ns) {
+		struct ns_entry *v;
+
+		ncap = sc->cap_ns ? sc->cap_ns * 2 : NS_TABLE_MIN;
+		if (ncap > MODEL_MAX_SCOPES)
+			ncap = MODEL_MAX_SCOPES;
+		if ((v = reallocarray(sc->ns, ncap, sizeof(*v))) == NULL)
+			return -1;
+		sc->ns = v;
+		sc->cap_ns = ncap;
+	}
+	if ((sc->nns + 1) * 2 <= sc->hcap)
+		return 0;
+	ncap = sc->hcap ? sc->hcap * 2 : NS_HASH_MIN;
+	if (ncap > NS_HASH_CAP)
+		return 0; /* NS_HASH_CAP > 2 x MODEL_MAX_SCOPES: never reached */
+	if ((nkey = calloc(ncap, sizeof(*nkey))) == NULL)
+		return -1;
+	if ((nval = calloc(ncap, sizeof(*nval))) == NULL) {
+		free(nkey);
+		return -1;
+	}
+	sc->hbits = sc->hbits ? sc->hbits + 1 : 6; /* 2^6 == NS_HASH_MIN */
+	for (i = 0; i < sc->hcap; i++) {
+		if (sc->hkey[i] == 0)
+			continue;
+		for (h = ns_hash(sc->hkey[i], sc->hbits); nkey[h] != 0; h = (h + 1) & (ncap - 1))
+			;
+		nkey[h] = sc->hkey[i];
+		nval[h] = sc->hval[i];
+	}
+	free(sc->hkey);
+	free(sc->hval);
+	sc->hkey = nkey;
+	sc->hval = nval;
+	sc->hcap = ncap;
+	return 0;
+}
+
+/*
+ * Index of namespace ino, added when new; NS_NONE when the table is full
+ * (*full set) or out of memory (sc->oom set).
+ */
 static uint32_t
 ns_lookup(struct ns_scan *sc, uint64_t ino, int64_t pid, int *full)
 {
-	size_t h = (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 51) & (NS_HASH_CAP - 1);
 	struct ns_entry *e;
+	size_t h;
 
-	while (sc->hkey[h] != 0) {
+	for (h = ns_hash(ino, sc->hbits); sc->hkey[h] != 0; h = (h + 1) & (sc->hcap - 1)) {
 		if (sc->hkey[h] == ino) {
 			e = &sc->ns[sc->hval[h]];
 			if (pid < e->pid)
 				e->pid = pid;
 			return sc->hval[h];
 		}
-		h = (h + 1) & (NS_HASH_CAP - 1);
 	}
 	/* the host scope is one of MODEL_MAX_SCOPES */
 	if (sc->nns >= MODEL_MAX_SCOPES) {
 		*full = 1;
 		return NS_NONE;
 	}
+	if (ns_grow(sc) == -1) {
+		sc->oom = 1;
+		return NS_NONE;
+	}
+	/* the free slot, again: growing may have rehashed the table */
+	for (h = ns_hash(ino, sc->hbits); sc->hkey[h] != 0; h = (h + 1) & (sc->hcap - 1))
+		;
 	e = &sc->ns[sc->nns];
 	memset(e, 0, sizeof(*e));
 	e->ino = ino;
@@ -455,6 +752,8 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
         int *complete)
 {
 	int root = geteuid() == 0, warned_perm = 0, full = 0, warned_uid = 0, others = 0;
+	int procfd, pidfds;
+	struct ns_pidfds pf;
 	struct dirent *de;
 	DIR *d;
 
@@ -465,6 +764,10 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 		*complete = 0;
 		return 0;
 	}
+	/* per-process files are opened relative to the listing: one lookup less */
+	procfd = dirfd(d);
+	pidfds = ns_proc_is_ours(procfd);
+	ns_pidfds_begin(&pf);
 	while ((de = readdir(d)) != NULL) {
 		char *text = NULL, label[NS_LABEL_MAX];
 		uint64_t ino;
@@ -480,7 +783,7 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 			*complete = 0;
 			break;
 		}
-		if (ns_inode(pid, "ipc", &ino) == -1) {
+		if (ns_ipc_inode_at(procfd, pid, &ino) == -1) {
 			if (errno == ENOENT || errno == ESRCH)
 				continue; /* gone, or a zombie: it holds nothing */
 			if (!warned_perm && (errno == EACCES || errno == EPERM)) {
@@ -494,7 +797,14 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 			ino = sc->ns[0].ino;
 			seen = 0;
 		}
-		if (ns_read_pid_file(pid, "status", &text) == -1) {
+		/*
+		 * The real uid through a pidfd when the kernel can; whenever that
+		 * fails (even ESRCH, which can also mean a kernel thread's
+		 * missing parent) the status file decides, as it always did.
+		 */
+		if (pidfds && ns_pidfd_uid(&pf, pid, &uid) == 0) {
+			/* the real uid, as the status file's Uid line would say */
+		} else if (ns_read_pid_file(pid, "status", &text) == -1) {
 			if (errno == ENOENT || errno == ESRCH)
 				continue;
 			if (!warned_uid)
@@ -503,19 +813,21 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 			warned_uid = 1;
 			*complete = 0;
 			continue;
-		}
-		if (ns_status_uid(text, &uid) == -1) {
-			if (!warned_uid)
-				collect_warn(w,
-				             "/proc/%lld/status: no Uid line; no orphans reported",
-				             (long long)pid);
-			warned_uid = 1;
-			*complete = 0;
+		} else {
+			if (ns_status_uid(text, &uid) == -1) {
+				if (!warned_uid)
+					collect_warn(w,
+					             "/proc/%lld/status: no Uid line; no orphans "
+					             "reported",
+					             (long long)pid);
+				warned_uid = 1;
+				*complete = 0;
+				free(text);
+				continue;
+			}
 			free(text);
-			continue;
+			text = NULL;
 		}
-		free(text);
-		text = NULL;
 
 		/* without root no namespace can be entered: all count as ours */
 		if (ino != sc->ns[0].ino && !root)
@@ -526,16 +838,19 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 			if (ns_cgroup_label(text, label, sizeof(label)) == 1 &&
 			    ns_isolation(s, sh, label) == -1) {
 				free(text);
+				ns_pidfds_end(&pf);
 				closedir(d);
 				return -1;
 			}
 			free(text);
 		}
 		if (ns_add_proc(sc, pid, uid, ns) == -1) {
+			ns_pidfds_end(&pf);
 			closedir(d);
 			return -1;
 		}
 	}
+	ns_pidfds_end(&pf);
 	closedir(d);
 	if (full)
 		collect_warn(w, "more than %d IPC namespaces: the others are not reported",
@@ -715,10 +1030,9 @@ collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w
 		             strerror(errno));
 		return 0;
 	}
-	if ((sc.ns = calloc(MODEL_MAX_SCOPES, sizeof(*sc.ns))) == NULL ||
-	    (sc.hkey = calloc(NS_HASH_CAP, sizeof(*sc.hkey))) == NULL ||
-	    (sc.hval = calloc(NS_HASH_CAP, sizeof(*sc.hval))) == NULL)
+	if (ns_grow(&sc) == -1)
 		goto oom;
+	memset(&sc.ns[0], 0, sizeof(sc.ns[0])); /* scope 0 */
 	sc.ns[0].ino = (uint64_t)st.st_ino;
 	sc.ns[0].pid = getpid();
 	sc.ns[0].read = 1; /* scope 0, already read by collect_linux */
@@ -728,7 +1042,7 @@ collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w
 	sc.s = s;
 	sc.w = w;
 
-	if (ns_walk(&sc, s, &sh, w, &complete) == -1)
+	if (ns_walk(&sc, s, &sh, w, &complete) == -1 || sc.oom)
 		goto oom;
 
 	if (sc.nns > 1) {

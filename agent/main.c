@@ -246,10 +246,14 @@ make_hello(const struct snapshot *s, uint64_t interval, struct msg_hello *h)
 	h->interval = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
 }
 
-/* Snapshot, number, encode, spool.  On success *seq is the new entry. */
+/*
+ * Snapshot, number, encode, spool.  On success *seq is the new entry.  keep:
+ * it is about to be sent, so the frame stays in memory for the sender
+ * (spool_keep) instead of being read back from the spool.
+ */
 static int
 spool_snapshot(const struct source *src, const struct agent_config *cfg, struct spool *sp,
-               struct msg_hello *hello, uint64_t *seq, char *err, size_t errlen)
+               struct msg_hello *hello, int keep, uint64_t *seq, char *err, size_t errlen)
 {
 	struct snapshot s;
 	struct buf frame;
@@ -269,6 +273,8 @@ spool_snapshot(const struct source *src, const struct agent_config *cfg, struct 
 	}
 	if (spool_put(sp, s.seq, &frame, err, errlen) == -1)
 		goto out;
+	if (keep)
+		spool_keep(sp, s.seq, &frame);
 	*seq = s.seq;
 	rc = 0;
 out:
@@ -387,7 +393,9 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 			continue;
 		}
 		if (now >= next_snap) {
-			if (spool_snapshot(src, cfg, sp, NULL, &seq, err, sizeof(err)) == -1)
+			/* while delivery fails, the frame would wait in memory: not kept */
+			if (spool_snapshot(src, cfg, sp, NULL, !sender_failing(sd), &seq, err,
+			                   sizeof(err)) == -1)
 				log_warnx("snapshot failed: %s", err);
 			else if (next_send == SEND_NEVER && !sender_failing(sd))
 				next_send = now;
@@ -494,7 +502,7 @@ run(const char *config, const struct source *src, int once)
 #ifdef __linux__
 	drop_capabilities(); /* configuration, keys and spool are open */
 #endif
-	if (spool_snapshot(src, &cfg, &sp, &hello, &seq, err, sizeof(err)) == -1) {
+	if (spool_snapshot(src, &cfg, &sp, &hello, 1, &seq, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}

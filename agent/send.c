@@ -224,6 +224,8 @@ sender_window(struct sender *sd, struct spool *sp, uint64_t until, size_t *acked
 		bytes += frame.len;
 	}
 	buf_free(&frame);
+	/* a kept frame this window did not reach is read from the spool later */
+	spool_forget(sp);
 	/*
 	 * Collect the acks of what was written, even after a failed write: the
 	 * aggregator may have stored (and acknowledged, or explained in an error

@@ -11,7 +11,15 @@
  * the new file; temporaries a crash left are removed by spool_open().
  *
  * A sequence number is written to `seq` before its entry exists, so a crash
- * between the two skips a number but never reuses one.  A snapshot that
+ * between the two skips a number but never reuses one that left the host.
+ * The directory fsync that makes the rename of `seq` durable is the one
+ * that follows the entry's rename (both are in the same directory): it comes
+ * before the entry can be sent, so a number is durable before any frame
+ * carrying it leaves.  A crash before that fsync can lose the new `seq`;
+ * nothing with that number was sent then (sending waits for the fsync), so
+ * handing it out again after the restart (replacing an entry of that number
+ * that may have survived, never sent) reuses no number the aggregator has
+ * seen.  A snapshot that
  * cannot be spooled (too large, write error) is counted in `dropped` like
  * the ones dropped to make room.
  */
@@ -32,8 +40,13 @@
 #define ENTRY_FMT "%020llu.snap"
 #define ENTRY_LEN 25 /* 20 digits + ".snap" */
 
+/*
+ * Writes NAME through .NAME.tmp: write, fsync, rename, then fsync the
+ * directory unless sync_dir is 0 (the caller's next write does it, see
+ * spool_next_seq).
+ */
 static int
-write_file_atomic(struct spool *sp, const char *name, const void *p, size_t n)
+write_file_atomic(struct spool *sp, const char *name, const void *p, size_t n, int sync_dir)
 {
 	char tmp[64];
 	int fd, saved;
@@ -62,7 +75,14 @@ write_file_atomic(struct spool *sp, const char *name, const void *p, size_t n)
 	fd = -1;
 	if (renameat(sp->dirfd, tmp, sp->dirfd, name) == -1)
 		goto fail;
-	return fsync(sp->dirfd);
+	if (!sync_dir) {
+		sp->dir_unsynced = 1;
+		return 0;
+	}
+	if (fsync(sp->dirfd) == -1)
+		return -1;
+	sp->dir_unsynced = 0;
+	return 0;
 fail:
 	saved = errno;
 	if (fd != -1)
@@ -101,12 +121,12 @@ read_counter(struct spool *sp, const char *name, uint64_t *v)
 }
 
 static int
-write_counter(struct spool *sp, const char *name, uint64_t v)
+write_counter(struct spool *sp, const char *name, uint64_t v, int sync_dir)
 {
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)v);
 
-	return write_file_atomic(sp, name, text, (size_t)n);
+	return write_file_atomic(sp, name, text, (size_t)n, sync_dir);
 }
 
 /*
@@ -174,9 +194,31 @@ spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, siz
 void
 spool_close(struct spool *sp)
 {
-	if (sp->dirfd != -1)
+	spool_forget(sp);
+	if (sp->dirfd != -1) {
+		/* a seq written for a snapshot that was never spooled */
+		if (sp->dir_unsynced && fsync(sp->dirfd) == -1)
+			log_warn("spool %s: fsync", sp->dir);
 		close(sp->dirfd);
+	}
 	sp->dirfd = -1;
+	sp->dir_unsynced = 0;
+}
+
+void
+spool_keep(struct spool *sp, uint64_t seq, struct buf *frame)
+{
+	spool_forget(sp);
+	sp->kept = *frame;
+	sp->kept_seq = seq;
+	buf_init(frame, frame->max);
+}
+
+void
+spool_forget(struct spool *sp)
+{
+	buf_free(&sp->kept);
+	sp->kept_seq = 0;
 }
 
 /*
@@ -237,7 +279,8 @@ spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen)
 		return -1;
 	}
 	*seq = last + 1;
-	if (write_counter(sp, "seq", *seq) == -1) {
+	/* the entry's write syncs the directory (see the top of this file) */
+	if (write_counter(sp, "seq", *seq, 0) == -1) {
 		snprintf(err, errlen, "spool %s: cannot write seq: %s", sp->dir, strerror(errno));
 		return -1;
 	}
@@ -327,6 +370,8 @@ spool_remove(struct spool *sp, uint64_t seq)
 {
 	char name[32];
 
+	if (seq == sp->kept_seq)
+		spool_forget(sp);
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
 	if (unlinkat(sp->dirfd, name, 0) == -1 && errno != ENOENT)
 		return -1;
@@ -342,7 +387,7 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 	char name[32];
 
 	if (frame->len > sp->max_bytes) {
-		if (write_counter(sp, "dropped", spool_dropped(sp) + 1) == -1)
+		if (write_counter(sp, "dropped", spool_dropped(sp) + 1, 1) == -1)
 			log_warn("spool %s: cannot record the drop count", sp->dir);
 		snprintf(err, errlen,
 		         "spool %s: a snapshot of %zu bytes exceeds spool_max (dropped)", sp->dir,
@@ -368,15 +413,15 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 		          "snapshot(s), %llu in all",
 		          sp->dir, (unsigned long long)sp->max_bytes, (unsigned long long)dropped,
 		          (unsigned long long)sofar);
-		if (write_counter(sp, "dropped", sofar) == -1)
+		if (write_counter(sp, "dropped", sofar, 1) == -1)
 			log_warn("spool %s: cannot record the drop count", sp->dir);
 	}
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
-	if (write_file_atomic(sp, name, frame->data, frame->len) == -1) {
+	if (write_file_atomic(sp, name, frame->data, frame->len, 1) == -1) {
 		int saved = errno;
 
 		/* the snapshot is lost: count it, so the aggregator hears of it */
-		if (write_counter(sp, "dropped", spool_dropped(sp) + 1) == -1)
+		if (write_counter(sp, "dropped", spool_dropped(sp) + 1, 1) == -1)
 			log_warn("spool %s: cannot record the drop count", sp->dir);
 		snprintf(err, errlen, "spool %s: cannot write %s (snapshot dropped): %s", sp->dir,
 		         name, strerror(saved));
@@ -405,6 +450,14 @@ spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t e
 	size_t len;
 	uint32_t plen;
 
+	/* the frame just spooled: the same bytes, already validated by the encoder */
+	if (seq != 0 && seq == sp->kept_seq) {
+		buf_free(frame);
+		*frame = sp->kept;
+		buf_init(&sp->kept, 0);
+		sp->kept_seq = 0;
+		return 0;
+	}
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
 	snprintf(path, sizeof(path), "%s/%s", sp->dir, name);
 	if (read_file_bounded(path, PROTO_HDR_LEN + PROTO_MAX_FRAME, &data, &len) == -1) {
