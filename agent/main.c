@@ -502,9 +502,19 @@ run(const char *config, const struct source *src, int once)
 #ifdef __linux__
 	drop_capabilities(); /* configuration, keys and spool are open */
 #endif
+	memset(&hello, 0, sizeof(hello));
 	if (spool_snapshot(src, &cfg, &sp, &hello, 1, &seq, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
-		goto out;
+		/*
+		 * --once has nothing to send.  The daemon needs the snapshot's
+		 * facts for its hello (a source that cannot be read at all is a
+		 * configuration error: exit); a snapshot that was taken but not
+		 * spooled (larger than spool_max, a full disk) is counted as
+		 * dropped, and the next interval tries again.
+		 */
+		if (once || hello.os[0] == '\0')
+			goto out;
+		seq = 0;
 	}
 	if (sender_init(&sd, &cfg, ctx, &hello, &got_term) == -1) {
 		log_warnx("out of memory");
