@@ -42,6 +42,8 @@ bench_pg(struct bench *b)
 		rc = -1;
 	if (bench_pg_ingest(b) == -1)
 		rc = -1;
+	if (bench_pg_ingest2(b) == -1)
+		rc = -1;
 	return rc;
 }
 

@@ -90,5 +90,6 @@ int bench_agent(struct bench *b);
 /* The pg section's parts (bench_store.c, bench_net.c). */
 int bench_pg_query(struct bench *b);
 int bench_pg_ingest(struct bench *b);
+int bench_pg_ingest2(struct bench *b);
 
 #endif

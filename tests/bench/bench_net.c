@@ -16,6 +16,7 @@
  * The aggregator's CPU time and memory come from /proc/PID; when a run is
  * complete comes from its /metrics.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -141,6 +142,127 @@ int
 bench_pg_ingest(struct bench *b)
 {
 	return ingest_run(b, "pg-ingest", b->pg_url, "pg_");
+}
+
+/* ---- two aggregators on one PostgreSQL database ---- */
+
+struct pair_side {
+	struct bench *b;
+	struct agg_proc agg;
+	struct ingest_ctx ic;
+	struct lg *lg;
+	char server[64], cacert[PATH_MAX + 16], cakey[PATH_MAX + 16];
+	const char *prefix;
+	size_t nagents;
+};
+
+static void *
+pair_run(void *arg)
+{
+	struct pair_side *ps = arg;
+
+	lg_run(ps->lg);
+	return NULL;
+}
+
+/*
+ * The scale-out case: two aggregators on the same database, each with half
+ * of the ingest section's agents (their own hosts), both loads at once in
+ * two threads.  Figures: snapshots per second acknowledged by both, and the
+ * CPU per snapshot of the aggregators and of the server.
+ */
+int
+bench_pg_ingest2(struct bench *b)
+{
+	struct pair_side side[2];
+	size_t total = b->ingest_agents ? b->ingest_agents : b->quick ? 200 : 1000, i;
+	double rate = 0, aggcpu = 0, pg0 = -1, pg1 = -1, secs = 0;
+	uint64_t acked = 0, errors = 0;
+	pthread_t th[2];
+	int rc = 0, started = 0;
+
+	memset(side, 0, sizeof(side));
+	for (i = 0; i < 2; i++) {
+		struct pair_side *ps = &side[i];
+		struct lg_opts o;
+
+		ps->b = b;
+		ps->prefix = i == 0 ? "pairA" : "pairB";
+		ps->nagents = total / 2 + (i == 0 ? total % 2 : 0);
+		if (bench_agg_start(b, &ps->agg, i == 0 ? "pg-pair-a" : "pg-pair-b", b->pg_url,
+		                    20000, NULL) == -1) {
+			bench_fail(b, "pg-pair: an aggregator did not start");
+			rc = -1;
+			goto out;
+		}
+		snprintf(ps->server, sizeof(ps->server), "localhost:%d", ps->agg.port);
+		snprintf(ps->cacert, sizeof(ps->cacert), "%s/ca.crt", b->pki);
+		snprintf(ps->cakey, sizeof(ps->cakey), "%s/ca.key", b->pki);
+		ps->ic.agg = &ps->agg;
+		ps->ic.pg = i == 0; /* the server's CPU over the first side's window */
+		lg_opts_defaults(&o);
+		o.nagents = ps->nagents;
+		o.interval_ms = 25;
+		o.duration_ms = b->ingest_seconds ? b->ingest_seconds * 1000ull
+		                : b->quick        ? 8000
+		                                  : 45000;
+		o.steady_after_ms = b->quick ? 3000 : 8000;
+		if (o.steady_after_ms * 2 > o.duration_ms)
+			o.steady_after_ms = o.duration_ms / 2;
+		o.connect_rate = 250;
+		o.drain_ms = 0;
+		o.prefix = ps->prefix;
+		o.ca_cert_path = ps->cacert;
+		o.ca_key_path = ps->cakey;
+		o.server = ps->server;
+		o.on_event = ingest_event;
+		o.arg = &ps->ic;
+		ps->lg = lg_new(&o);
+	}
+	bench_note("pg-pair: two aggregators on one database, %zu agents each", side[0].nagents);
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&th[i], NULL, pair_run, &side[i]) == 0)
+			started |= 1 << i;
+	for (i = 0; i < 2; i++)
+		if (started & (1 << i))
+			pthread_join(th[i], NULL);
+	if (started != 3) {
+		bench_fail(b, "pg-pair: cannot start a thread");
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		struct pair_side *ps = &side[i];
+		uint64_t a = lg_acked_steady(ps->lg);
+		double s = lg_steady_seconds(ps->lg);
+
+		acked += a;
+		errors += lg_errors(ps->lg);
+		rate += s > 0 ? (double)a / s : 0;
+		if (ps->ic.cpu0 >= 0 && ps->ic.cpu1 >= ps->ic.cpu0)
+			aggcpu += ps->ic.cpu1 - ps->ic.cpu0;
+		if (i == 0) {
+			pg0 = ps->ic.pgcpu0;
+			pg1 = ps->ic.pgcpu1;
+			secs = s;
+		}
+	}
+	bench_fig("pg_pair_agents", (double)total, "count");
+	bench_fig("pg_pair_snapshots_per_s", rate, "1/s");
+	if (acked > 0) {
+		bench_fig("pg_pair_cpu_us_per_snapshot", aggcpu * 1e6 / (double)acked, "us");
+		if (pg0 >= 0 && pg1 >= pg0 && secs > 0)
+			bench_fig("pg_pair_server_cpu_us_per_snapshot",
+			          (pg1 - pg0) * 1e6 / (rate * secs), "us");
+	}
+	bench_fig("pg_pair_errors", (double)errors, "count");
+out:
+	for (i = 0; i < 2; i++) {
+		if (side[i].lg != NULL)
+			lg_free(side[i].lg);
+		bench_agg_stop(&side[i].agg);
+	}
+	return rc;
 }
 
 /* ---- idle connections and the reconnect storm ---- */

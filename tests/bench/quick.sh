@@ -36,7 +36,8 @@ want="storage_bytes_per_sample query_hosts_p99_ms query_trend_30d_p99_ms report_
 ingest_snapshots_per_s ingest_cpu_us_per_snapshot conn_rss_kb_per_conn handshake_storm_s"
 if [ "$mode" = pg ]; then
 	want="pg_query_hosts_p99_ms pg_query_host_p99_ms pg_report_s pg_ingest_snapshots_per_s
-pg_ingest_cpu_us_per_snapshot pg_ingest_server_cpu_us_per_snapshot pg_ingest_ack_p99_ms"
+pg_ingest_cpu_us_per_snapshot pg_ingest_server_cpu_us_per_snapshot pg_ingest_ack_p99_ms
+pg_pair_snapshots_per_s pg_pair_server_cpu_us_per_snapshot"
 elif [ "$(id -u)" = 0 ]; then
 	want="$want agent_cpu_us_per_snapshot agent_rss_kb ipcs_cpu_us_per_run"
 fi
@@ -46,9 +47,10 @@ for f in $want; do
 		fails=1
 	fi
 done
-errs=$(sed -n 's/^\(pg_\)\{0,1\}ingest_errors=\([0-9]*\) .*/\2/p' "$out")
-if [ -n "$errs" ] && [ "$errs" != 0 ]; then
-	echo "not ok - $errs errors while ingesting"
+# every *_errors figure (ingest_errors, pg_ingest_errors, pg_pair_errors) is 0
+bad=$(grep -E '^[a-z_]*_errors=' "$out" | grep -v '=0 ')
+if [ -n "$bad" ]; then
+	echo "not ok - errors while ingesting: $bad"
 	fails=1
 fi
 cat "$out"
