@@ -51,6 +51,11 @@ time.sleep(600)" >"$T/liveshm.id" &
 	ipcs -s >"$T/ipcs-s.txt"
 	"$BIN/ipcfleet-agent" -c "$T/agent.conf" --print --json >"$T/print.json" 2>"$T/print.err"
 	"$BIN/ipcfleet-agent" -c "$T/agent.conf" --print >"$T/print.txt" 2>/dev/null
+	# in a PID namespace of its own, under the host'"'"'s /proc, the agent cannot
+	# use pidfds (/proc/self is not its pid): each process'"'"'s uid comes from
+	# /proc/PID/status, as on kernels before 6.13
+	unshare --pid --fork "$BIN/ipcfleet-agent" -c "$T/agent.conf" --print --json \
+		>"$T/print-status.json" 2>/dev/null
 	# the default orphan_min_age (1h): nothing here is old enough
 	"$BIN/ipcfleet-agent" --print --json >"$T/young.json" 2>/dev/null
 	# the commands, as a person would type them
@@ -61,6 +66,16 @@ time.sleep(600)" >"$T/liveshm.id" &
 rc=$?
 [ $rc -eq 0 ] || cat "$T/ns.log" "$T/print.err" 2>/dev/null
 check_eq "the namespace script ran" 0 "$rc"
+
+# semaphore sets are judged by their owner's processes, i.e. by uid (shared
+# memory by creator pid, which a PID namespace translates: not compared)
+sem_orphans_of() {
+	jq -c '[.findings[] | select(.kind == "orphan" and .type == "sem") | [.severity, .id, .uid, .command]] | sort' "$1"
+}
+check_eq "the same semaphore orphans with uids from /proc/PID/status (no pidfds)" \
+	"$(sem_orphans_of "$T/print.json")" "$(sem_orphans_of "$T/print-status.json")"
+check_eq "... the set of uid 4242 only: uid 4343 still has a process" 1 \
+	"$(jq '[.findings[] | select(.kind == "orphan" and .type == "sem")] | length' "$T/print-status.json")"
 
 SHM=$(cat "$T/shm.id")
 SEM=$(cat "$T/sem.id")
