@@ -847,6 +847,7 @@ linux_stat_msg(struct snapshot *s, uint32_t scope)
 #endif
 }
 
+#ifdef SHM_STAT_ANY
 /* SHM_INFO: in-use count and whether any segment has resident or swapped pages. */
 static int
 linux_shm_info(int *inuse, int *paged)
@@ -861,6 +862,7 @@ linux_shm_info(int *inuse, int *paged)
 	*paged = si.shm_rss != 0 || si.shm_swp != 0;
 	return maxidx;
 }
+#endif
 
 static int
 linux_stat_shm(struct snapshot *s, uint32_t scope)
