@@ -466,52 +466,8 @@ linux_sysctl_set(void)
 	return set;
 }
 
-/*
- * Reads all of fd from offset 0, like read_file_bounded() a file.  It asks
- * for LINUX_PREAD_FIRST bytes at a time, growing to max: the kernel zeroes a
- * buffer of the size asked for every sysctl read, and values are short.
- */
-#define LINUX_PREAD_FIRST 256
-
-static int
-linux_pread_all(int fd, size_t max, char **bufp, size_t *lenp)
-{
-	char *buf, *nb;
-	size_t len = 0, cap = LINUX_PREAD_FIRST;
-	ssize_t r;
-
-	if (cap > max + 1)
-		cap = max + 1;
-	if ((buf = malloc(cap + 1)) == NULL)
-		return -1;
-	for (;;) {
-		if (len == cap) {
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			if ((nb = realloc(buf, cap + 1)) == NULL)
-				goto fail;
-			buf = nb;
-		}
-		r = pread(fd, buf + len, cap - len, (off_t)len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			goto fail;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > max) {
-			errno = EFBIG;
-			goto fail;
-		}
-	}
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-fail:
-	free(buf);
-	return -1;
-}
+/* The first read of a kept sysctl file: its values are short. */
+#define LINUX_READ_FIRST 256
 
 /* /proc/sys/kernel/NAME through set: 0 with the text; -1: read it the ordinary way. */
 static int
@@ -530,7 +486,8 @@ linux_sysctl_read(struct linux_sysctl_set *set, const char *name, char **bufp, s
 		if ((set->fd[k] = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 			return -1;
 	}
-	if (linux_pread_all(set->fd[k], PROCFS_SMALL_MAX, bufp, lenp) == -1) {
+	if (lseek(set->fd[k], 0, SEEK_SET) == -1 ||
+	    read_fd_bounded(set->fd[k], LINUX_READ_FIRST, PROCFS_SMALL_MAX, bufp, lenp) == -1) {
 		close(set->fd[k]); /* its namespace is gone, say: open it again next time */
 		set->fd[k] = -1;
 		return -1;

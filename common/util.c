@@ -222,21 +222,19 @@ parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t por
 }
 
 int
-read_file_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
+read_fd_bounded(int fd, size_t first, size_t max, char **bufp, size_t *lenp)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	int fd, saved;
+	int saved;
 
 	*bufp = NULL;
 	*lenp = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return -1;
 	for (;;) {
 		ssize_t r;
 
 		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
+			size_t ncap = cap ? cap * 2 : first > 0 ? first : 1;
 			char *nb;
 
 			if (cap > max) {
@@ -268,7 +266,6 @@ read_file_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
 			goto fail;
 		}
 	}
-	close(fd);
 	if (buf == NULL && (buf = malloc(1)) == NULL)
 		return -1;
 	buf[len] = '\0';
@@ -278,9 +275,24 @@ read_file_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
 fail:
 	saved = errno;
 	free(buf);
-	close(fd);
 	errno = saved;
 	return -1;
+}
+
+int
+read_file_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
+{
+	int fd, rc, saved;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return -1;
+	rc = read_fd_bounded(fd, 4096, max, bufp, lenp);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 char *

@@ -30,6 +30,12 @@ int parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t
  * Returns 0; -1 with errno set (EFBIG when the file is larger than max).
  */
 int read_file_bounded(const char *path, size_t max, char **buf, size_t *len);
+/*
+ * The same for an open descriptor, from where it stands to its end, asking
+ * for first bytes at the start and twice as many each time after (small
+ * for kernel files, which zero a buffer of the size asked for each read).
+ */
+int read_fd_bounded(int fd, size_t first, size_t max, char **buf, size_t *len);
 
 /* "2026-11-26T14:00:00Z" into buf (at least 21 bytes).  Returns buf. */
 char *fmt_rfc3339(int64_t t, char *buf, size_t len);
