@@ -1233,34 +1233,50 @@ pg_read_end(struct pg_store *q, int own, int ret, char *err, size_t errlen)
 }
 
 /*
- * The hosts listings: declare_sql's cursor (named ipcfleet_hosts) read
- * PG_FETCH_ROWS rows at a time inside one read-only transaction (one
- * consistent view of the fleet), each row handed to row(); a listing does
- * not nest in another.  row() returns what fn returned, or -1 with err.
+ * A listing: a cursor declared by declare, read with fetch (a few rows at a
+ * time: snapshots may be large) inside one read-only transaction (one
+ * consistent view), each row handed to row().  bit in in_each: a listing
+ * does not nest in another of its kind (fn may call get_host() and the
+ * like, whose statements then run inside the same transaction).
  */
+struct pg_listing {
+	int bit;
+	const char *what, *declare, *fetch, *close;
+};
+
+static const struct pg_listing pg_hosts_listing = {1, "listing hosts", pg_each_host_sql,
+                                                   "FETCH " PG_FETCH_ROWS " FROM ipcfleet_hosts",
+                                                   "CLOSE ipcfleet_hosts"};
+static const struct pg_listing pg_summaries_listing = {
+    1, "listing hosts", pg_each_summary_sql, "FETCH " PG_FETCH_ROWS " FROM ipcfleet_hosts",
+    "CLOSE ipcfleet_hosts"};
+static const struct pg_listing pg_findings_listing = {2, "listing findings", pg_each_finding_sql,
+                                                      "FETCH 256 FROM ipcfleet_findings",
+                                                      "CLOSE ipcfleet_findings"};
+
+/* row() returns what fn returned, or -1 with err. */
 static int
-pg_each_hosts_row(struct pg_store *q, const char *declare_sql,
-                  int (*row)(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
-                             size_t errlen),
-                  void *ctx, char *err, size_t errlen)
+pg_each_row(struct pg_store *q, const struct pg_listing *l,
+            int (*row)(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
+                       size_t errlen),
+            void *ctx, char *err, size_t errlen)
 {
 	PGresult *r;
 	int own, ret = 0, i, rows;
 
-	if (q->in_each & 1) {
-		snprintf(err, errlen, "%s: listing hosts: already in progress", q->label);
+	if (q->in_each & l->bit) {
+		snprintf(err, errlen, "%s: %s: already in progress", q->label, l->what);
 		return -1;
 	}
 	if (pg_read_begin(q, &own, err, errlen) == -1)
 		return -1;
-	q->in_each |= 1;
-	if (pg_cmd(q, 0, declare_sql, NULL, 0, "listing hosts", err, errlen) == -1) {
+	q->in_each |= l->bit;
+	if (pg_cmd(q, 0, l->declare, NULL, 0, l->what, err, errlen) == -1) {
 		ret = -1;
 		goto out;
 	}
 	do {
-		r = pg_exec(q, 0, "FETCH " PG_FETCH_ROWS " FROM ipcfleet_hosts", NULL,
-		            PGRES_TUPLES_OK, 0, "listing hosts", err, errlen);
+		r = pg_exec(q, 0, l->fetch, NULL, PGRES_TUPLES_OK, 0, l->what, err, errlen);
 		if (r == NULL) {
 			ret = -1;
 			break;
@@ -1270,11 +1286,10 @@ pg_each_hosts_row(struct pg_store *q, const char *declare_sql,
 			ret = row(q, r, i, ctx, err, errlen);
 		PQclear(r);
 	} while (ret == 0 && rows > 0);
-	if (ret != -1 &&
-	    pg_cmd(q, 0, "CLOSE ipcfleet_hosts", NULL, 0, "listing hosts", err, errlen) == -1)
+	if (ret != -1 && pg_cmd(q, 0, l->close, NULL, 0, l->what, err, errlen) == -1)
 		ret = -1;
 out:
-	q->in_each &= ~1;
+	q->in_each &= ~l->bit;
 	return pg_read_end(q, own, ret, err, errlen);
 }
 
@@ -1308,7 +1323,7 @@ pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h)
 {
 	struct pg_each_host_ctx c = {.fn = fn, .arg = arg};
 
-	return pg_each_hosts_row(st->impl, pg_each_host_sql, pg_each_host_row, &c, err, errlen);
+	return pg_each_row(st->impl, &pg_hosts_listing, pg_each_host_row, &c, err, errlen);
 }
 
 /*
@@ -1389,8 +1404,7 @@ pg_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_su
 {
 	struct pg_each_summary_ctx c = {.fn = fn, .arg = arg};
 
-	return pg_each_hosts_row(st->impl, pg_each_summary_sql, pg_each_summary_row, &c, err,
-	                         errlen);
+	return pg_each_row(st->impl, &pg_summaries_listing, pg_each_summary_row, &c, err, errlen);
 }
 
 static int
@@ -1781,53 +1795,34 @@ failed:
 	return -1;
 }
 
+struct pg_each_finding_ctx {
+	int (*fn)(void *arg, const char *host, const struct finding *f);
+	void *arg;
+};
+
+static int
+pg_each_finding_row(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
+                    size_t errlen)
+{
+	struct pg_each_finding_ctx *c = ctx;
+	struct finding f;
+	char host[MODEL_NAME_MAX];
+
+	if (pg_row_finding(r, i, &f) == -1 || pg_col_text(r, i, 19, host, sizeof(host)) == -1) {
+		snprintf(err, errlen, "%s: findings: bad row", q->label);
+		return -1;
+	}
+	return c->fn(c->arg, host, &f);
+}
+
 static int
 pg_each_open_finding(struct store *st,
                      int (*fn)(void *arg, const char *host, const struct finding *f), void *arg,
                      char *err, size_t errlen)
 {
-	struct pg_store *q = st->impl;
-	struct finding f;
-	char host[MODEL_NAME_MAX];
-	PGresult *r;
-	int own, ret = 0, i, rows;
+	struct pg_each_finding_ctx c = {.fn = fn, .arg = arg};
 
-	if (q->in_each & 2) {
-		snprintf(err, errlen, "%s: listing findings: already in progress", q->label);
-		return -1;
-	}
-	if (pg_read_begin(q, &own, err, errlen) == -1)
-		return -1;
-	q->in_each |= 2;
-	if (pg_cmd(q, 0, pg_each_finding_sql, NULL, 0, "listing findings", err, errlen) == -1) {
-		ret = -1;
-		goto out;
-	}
-	do {
-		r = pg_exec(q, 0, "FETCH 256 FROM ipcfleet_findings", NULL, PGRES_TUPLES_OK, 0,
-		            "listing findings", err, errlen);
-		if (r == NULL) {
-			ret = -1;
-			break;
-		}
-		rows = PQntuples(r);
-		for (i = 0; i < rows && ret == 0; i++) {
-			if (pg_row_finding(r, i, &f) == -1 ||
-			    pg_col_text(r, i, 19, host, sizeof(host)) == -1) {
-				snprintf(err, errlen, "%s: findings: bad row", q->label);
-				ret = -1;
-				break;
-			}
-			ret = fn(arg, host, &f);
-		}
-		PQclear(r);
-	} while (ret == 0 && rows > 0);
-	if (ret != -1 &&
-	    pg_cmd(q, 0, "CLOSE ipcfleet_findings", NULL, 0, "listing findings", err, errlen) == -1)
-		ret = -1;
-out:
-	q->in_each &= ~2;
-	return pg_read_end(q, own, ret, err, errlen);
+	return pg_each_row(st->impl, &pg_findings_listing, pg_each_finding_row, &c, err, errlen);
 }
 
 /*
