@@ -577,3 +577,96 @@ recommend_host(const struct snapshot *s, const uint64_t *peaks, struct recommend
 	free(cv);
 	return n;
 }
+
+int
+findings_plan(const struct finding *cur, size_t n, const struct finding *open, size_t nopen,
+              int64_t now, struct finding_step **steps, size_t *nsteps)
+{
+	struct finding_step *v = NULL;
+	unsigned char *seen = NULL;
+	char key[FINDING_KEY_MAX], okey[FINDING_KEY_MAX];
+	size_t i, j, k = 0;
+
+	*steps = NULL;
+	*nsteps = 0;
+	if (n + nopen == 0)
+		return 0;
+	if ((v = calloc(n + nopen, sizeof(*v))) == NULL ||
+	    (nopen > 0 && (seen = calloc(nopen, 1)) == NULL)) {
+		free(v);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct finding f = cur[i];
+
+		finding_identity(&f, key, sizeof(key));
+		for (j = 0; j < nopen; j++) {
+			if (seen[j])
+				continue;
+			finding_identity(&open[j], okey, sizeof(okey));
+			if (strcmp(key, okey) == 0)
+				break;
+		}
+		if (j < nopen) {
+			seen[j] = 1;
+			if (f.severity == open[j].severity &&
+			    strcmp(f.message, open[j].message) == 0)
+				continue;
+			f.opened = open[j].opened;
+			f.updated = now;
+			v[k].c.what = FC_CHANGED;
+			v[k].c.previous = open[j].severity;
+			v[k].report = f.severity != open[j].severity;
+		} else {
+			f.opened = f.updated = now;
+			v[k].c.what = FC_OPENED;
+			v[k].c.previous = f.severity;
+			v[k].report = 1;
+		}
+		v[k].c.f = f;
+		ifl_strlcpy(v[k].key, key, sizeof(v[k].key));
+		k++;
+	}
+	for (j = 0; j < nopen; j++) {
+		if (seen[j])
+			continue;
+		v[k].c.what = FC_CLOSED;
+		v[k].c.previous = open[j].severity;
+		v[k].c.f = open[j];
+		v[k].c.f.updated = now;
+		v[k].report = 1;
+		finding_identity(&open[j], v[k].key, sizeof(v[k].key));
+		k++;
+	}
+	free(seen);
+	if (k == 0) {
+		free(v);
+		v = NULL;
+	}
+	*steps = v;
+	*nsteps = k;
+	return 0;
+}
+
+int
+findings_plan_changes(const struct finding_step *steps, size_t n, struct finding_change **changes,
+                      size_t *nchanges)
+{
+	struct finding_change *v = NULL;
+	size_t i, k = 0;
+
+	*changes = NULL;
+	*nchanges = 0;
+	for (i = 0; i < n; i++)
+		k += steps[i].report != 0;
+	if (k == 0)
+		return 0;
+	if ((v = calloc(k, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0, k = 0; i < n; i++)
+		if (steps[i].report)
+			v[k++] = steps[i].c;
+	*changes = v;
+	*nchanges = k;
+	return 0;
+}

@@ -108,4 +108,32 @@ uint64_t round_up_nice(uint64_t v);
 /* A host's status from its open findings: "stale", else the worst: "crit" "warn" "ok". */
 const char *findings_status(const struct finding *v, size_t n);
 
+#define FINDING_KEY_MAX (2 * MODEL_TEXT_MAX) /* finding_identity() */
+
+/*
+ * One step of store_sync_findings(), the same for every backend: store
+ * c.f under key as a new open finding (FC_OPENED), update the open one
+ * (FC_CHANGED: its severity or message moved), or close it (FC_CLOSED).
+ * report: the change goes to logs and notify_command (every opening and
+ * closing; an update only when the severity moved: a forecast's message
+ * moving alone is not news).
+ */
+struct finding_step {
+	struct finding_change c; /* f as it is to be stored: opened and updated set */
+	int report;
+	char key[FINDING_KEY_MAX];
+};
+
+/*
+ * What turns the stored open findings open[0..nopen) into cur[0..n) at
+ * now: findings matched by identity keep their opening time; unchanged ones
+ * need no step.  Steps in cur's order, then the closings.  Returns 0 with
+ * *steps malloc'd (NULL when none), -1 when out of memory.
+ */
+int findings_plan(const struct finding *cur, size_t n, const struct finding *open, size_t nopen,
+                  int64_t now, struct finding_step **steps, size_t *nsteps);
+/* The reported changes of steps[0..n), in order, malloc'd (NULL when none).  0 or -1. */
+int findings_plan_changes(const struct finding_step *steps, size_t n,
+                          struct finding_change **changes, size_t *nchanges);
+
 #endif

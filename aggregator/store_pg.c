@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings.h" /* findings_plan() */
 #include "model.h"
 #include "proto.h"
 #include "store.h"
@@ -1571,22 +1572,6 @@ pg_open_findings(struct store *st, const char *host, struct finding **out, size_
 	return ret;
 }
 
-static int
-pg_add_change(struct finding_change **v, size_t *n, enum change_what what, enum severity prev,
-              const struct finding *f)
-{
-	struct finding_change *nv = reallocarray(*v, *n + 1, sizeof(**v));
-
-	if (nv == NULL)
-		return -1;
-	*v = nv;
-	nv[*n].what = what;
-	nv[*n].previous = prev;
-	nv[*n].f = *f;
-	(*n)++;
-	return 0;
-}
-
 /* Parameters $1..$20 of PG_FINDING_INSERT. */
 static void
 pg_p_finding(struct pg_params *p, int64_t host_id, const char *fkey, const struct finding *f,
@@ -1675,13 +1660,12 @@ pg_sync_findings(struct store *st, const char *host, const struct finding *cur, 
                  size_t errlen)
 {
 	struct pg_store *q = st->impl;
-	struct finding *open = NULL;
-	unsigned char *seen = NULL;
+	struct finding *open = NULL, *clean = NULL;
+	struct finding_step *steps = NULL;
 	struct pg_params p;
 	PGresult *r;
-	size_t nopen = 0, i, j;
+	size_t nopen = 0, nsteps = 0, i;
 	int64_t id;
-	char key[2 * MODEL_TEXT_MAX], okey[2 * MODEL_TEXT_MAX];
 
 	*changes = NULL;
 	*nchanges = 0;
@@ -1690,8 +1674,22 @@ pg_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 		         MODEL_NAME_MAX - 1, host);
 		return -1;
 	}
-	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+	/* as they will be stored: identities and messages in valid UTF-8 */
+	if (n > 0 && (clean = calloc(n, sizeof(*clean))) == NULL) {
+		snprintf(err, errlen, "%s: findings: out of memory", q->label);
 		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		clean[i] = cur[i];
+		if (pg_finding_clean(&clean[i]) == -1) {
+			snprintf(err, errlen, "%s: findings: a text field is not terminated",
+			         q->label);
+			free(clean);
+			return -1;
+		}
+	}
+	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+		goto failed;
 	memset(&p, 0, sizeof(p));
 	pg_p_text(&p, host, MODEL_NAME_MAX);
 	if ((r = pg_exec(q, PG_HOST_LOCK, NULL, &p, PGRES_TUPLES_OK, 0, "reading host", err,
@@ -1718,77 +1716,50 @@ pg_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 		goto failed;
 	}
 	PQclear(r);
-	if (nopen > 0 && (seen = calloc(nopen, 1)) == NULL)
-		goto oom;
-	for (i = 0; i < n; i++) {
-		struct finding f = cur[i];
-		int found = 0;
-
-		if (pg_finding_clean(&f) == -1) {
-			snprintf(err, errlen, "%s: findings: a text field is not terminated",
-			         q->label);
-			goto failed;
-		}
-		finding_identity(&f, key, sizeof(key));
-		for (j = 0; j < nopen && !found; j++) {
-			if (seen[j])
-				continue;
-			finding_identity(&open[j], okey, sizeof(okey));
-			if (strcmp(key, okey) != 0)
-				continue;
-			found = 1;
-			seen[j] = 1;
-			f.opened = open[j].opened;
-			f.updated = now;
-			if (f.severity == open[j].severity &&
-			    strcmp(f.message, open[j].message) == 0)
-				continue;
-			pg_p_finding_update(&p, id, key, &f, now);
-			if (pg_cmd(q, PG_FINDING_UPDATE, NULL, &p, 0, "updating a finding", err,
-			           errlen) == -1)
-				goto failed;
-			/* a new message alone (a forecast moving) is not news; a severity is */
-			if (f.severity != open[j].severity &&
-			    pg_add_change(changes, nchanges, FC_CHANGED, open[j].severity, &f) ==
-			        -1)
-				goto oom;
-		}
-		if (found)
-			continue;
-		f.opened = f.updated = now;
-		pg_p_finding(&p, id, key, &f, now);
-		if (pg_cmd(q, PG_FINDING_INSERT, NULL, &p, 0, "opening a finding", err, errlen) ==
-		    -1)
-			goto failed;
-		if (pg_add_change(changes, nchanges, FC_OPENED, f.severity, &f) == -1)
-			goto oom;
+	if (findings_plan(clean, n, open, nopen, now, &steps, &nsteps) == -1 ||
+	    findings_plan_changes(steps, nsteps, changes, nchanges) == -1) {
+		snprintf(err, errlen, "%s: findings: out of memory", q->label);
+		goto failed;
 	}
-	for (j = 0; j < nopen; j++) {
-		if (seen[j])
-			continue;
-		finding_identity(&open[j], okey, sizeof(okey));
-		memset(&p, 0, sizeof(p));
-		pg_p_i64(&p, id);
-		pg_p_text(&p, okey, sizeof(okey));
-		pg_p_i64(&p, now);
-		if (pg_cmd(q, PG_FINDING_CLOSE, NULL, &p, 0, "closing a finding", err, errlen) ==
-		    -1)
+	for (i = 0; i < nsteps; i++) {
+		const struct finding_step *sp = &steps[i];
+		const char *what;
+		int stmt;
+
+		switch (sp->c.what) {
+		case FC_OPENED:
+			pg_p_finding(&p, id, sp->key, &sp->c.f, now);
+			stmt = PG_FINDING_INSERT;
+			what = "opening a finding";
+			break;
+		case FC_CHANGED:
+			pg_p_finding_update(&p, id, sp->key, &sp->c.f, now);
+			stmt = PG_FINDING_UPDATE;
+			what = "updating a finding";
+			break;
+		default:
+			memset(&p, 0, sizeof(p));
+			pg_p_i64(&p, id);
+			pg_p_text(&p, sp->key, sizeof(sp->key));
+			pg_p_i64(&p, now);
+			stmt = PG_FINDING_CLOSE;
+			what = "closing a finding";
+			break;
+		}
+		if (pg_cmd(q, stmt, NULL, &p, 0, what, err, errlen) == -1)
 			goto failed;
-		open[j].updated = now;
-		if (pg_add_change(changes, nchanges, FC_CLOSED, open[j].severity, &open[j]) == -1)
-			goto oom;
 	}
 	if (pg_commit(q, err, errlen) == -1)
 		goto failed;
+	free(clean);
 	free(open);
-	free(seen);
+	free(steps);
 	return 0;
-oom:
-	snprintf(err, errlen, "%s: findings: out of memory", q->label);
 failed:
 	pg_rollback(q);
+	free(clean);
 	free(open);
-	free(seen);
+	free(steps);
 	free(*changes);
 	*changes = NULL;
 	*nchanges = 0;

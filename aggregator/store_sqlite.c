@@ -1508,32 +1508,15 @@ sq_open_findings(struct store *st, const char *host, struct finding **out, size_
 }
 
 static int
-sq_add_change(struct finding_change **v, size_t *n, enum change_what what, enum severity prev,
-              const struct finding *f)
-{
-	struct finding_change *nv = reallocarray(*v, *n + 1, sizeof(**v));
-
-	if (nv == NULL)
-		return -1;
-	*v = nv;
-	nv[*n].what = what;
-	nv[*n].previous = prev;
-	nv[*n].f = *f;
-	(*n)++;
-	return 0;
-}
-
-static int
 sq_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
                  int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
                  size_t errlen)
 {
 	struct sq_store *q = st->impl;
 	struct finding *open = NULL;
-	unsigned char *seen = NULL;
-	size_t nopen = 0, i, j;
+	struct finding_step *steps = NULL;
+	size_t nopen = 0, nsteps = 0, i;
 	int64_t id;
-	char key[2 * MODEL_TEXT_MAX], okey[2 * MODEL_TEXT_MAX];
 	const char *what = "begin";
 	sqlite3_stmt *x;
 	int rc;
@@ -1552,64 +1535,29 @@ sq_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 	sqlite3_reset(q->stmt[SQ_BEGIN]);
 	if (sq_load_open(q, id, &open, &nopen, err, errlen) == -1)
 		goto failed;
-	if (nopen > 0 && (seen = calloc(nopen, 1)) == NULL) {
-		snprintf(err, errlen, "%s: findings: out of memory", q->path);
-		goto failed;
-	}
-	for (i = 0; i < n; i++) {
-		struct finding f = cur[i];
-		int found = 0;
+	if (findings_plan(cur, n, open, nopen, now, &steps, &nsteps) == -1 ||
+	    findings_plan_changes(steps, nsteps, changes, nchanges) == -1)
+		goto oom;
+	for (i = 0; i < nsteps; i++) {
+		const struct finding_step *sp = &steps[i];
 
-		finding_identity(&f, key, sizeof(key));
-		for (j = 0; j < nopen && !found; j++) {
-			if (seen[j])
-				continue;
-			finding_identity(&open[j], okey, sizeof(okey));
-			if (strcmp(key, okey) != 0)
-				continue;
-			found = 1;
-			seen[j] = 1;
-			f.opened = open[j].opened;
-			f.updated = now;
-			if (f.severity == open[j].severity &&
-			    strcmp(f.message, open[j].message) == 0)
-				continue;
-			what = "updating a finding";
-			x = q->stmt[SQ_FINDING_UPDATE];
-			if (sq_bind_finding(x, id, key, &f, now) == -1 ||
-			    sq_exec_stmt(x) != SQLITE_DONE)
+		if (sp->c.what == FC_CLOSED) {
+			what = "closing a finding";
+			x = q->stmt[SQ_FINDING_CLOSE];
+			if (sq_bind_i64(x, 1, id) == -1 ||
+			    sq_bind_text(x, 2, sp->key, sizeof(sp->key)) == -1 ||
+			    sq_bind_i64(x, 3, now) == -1)
 				goto fail;
-			sq_done(x);
-			/* a new message alone (a forecast moving) is not news; a severity is */
-			if (f.severity != open[j].severity &&
-			    sq_add_change(changes, nchanges, FC_CHANGED, open[j].severity, &f) ==
-			        -1)
-				goto oom;
+		} else {
+			what = sp->c.what == FC_OPENED ? "opening a finding" : "updating a finding";
+			x = q->stmt[sp->c.what == FC_OPENED ? SQ_FINDING_INSERT
+			                                    : SQ_FINDING_UPDATE];
+			if (sq_bind_finding(x, id, sp->key, &sp->c.f, now) == -1)
+				goto fail;
 		}
-		if (found)
-			continue;
-		what = "opening a finding";
-		x = q->stmt[SQ_FINDING_INSERT];
-		f.opened = f.updated = now;
-		if (sq_bind_finding(x, id, key, &f, now) == -1 || sq_exec_stmt(x) != SQLITE_DONE)
+		if (sq_exec_stmt(x) != SQLITE_DONE)
 			goto fail;
 		sq_done(x);
-		if (sq_add_change(changes, nchanges, FC_OPENED, f.severity, &f) == -1)
-			goto oom;
-	}
-	for (j = 0; j < nopen; j++) {
-		if (seen[j])
-			continue;
-		what = "closing a finding";
-		x = q->stmt[SQ_FINDING_CLOSE];
-		finding_identity(&open[j], okey, sizeof(okey));
-		if (sq_bind_i64(x, 1, id) == -1 || sq_bind_text(x, 2, okey, sizeof(okey)) == -1 ||
-		    sq_bind_i64(x, 3, now) == -1 || sq_exec_stmt(x) != SQLITE_DONE)
-			goto fail;
-		sq_done(x);
-		open[j].updated = now;
-		if (sq_add_change(changes, nchanges, FC_CLOSED, open[j].severity, &open[j]) == -1)
-			goto oom;
 	}
 	/* cur is now the open set: the hosts query reads the status from the row */
 	what = "storing the host's status";
@@ -1624,7 +1572,7 @@ sq_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 		goto fail;
 	sqlite3_reset(q->stmt[SQ_COMMIT]);
 	free(open);
-	free(seen);
+	free(steps);
 	return 0;
 oom:
 	snprintf(err, errlen, "%s: findings: out of memory", q->path);
@@ -1638,7 +1586,7 @@ failed:
 	sq_done(q->stmt[SQ_SET_STATUS]);
 	sq_rollback(q);
 	free(open);
-	free(seen);
+	free(steps);
 	free(*changes);
 	*changes = NULL;
 	*nchanges = 0;

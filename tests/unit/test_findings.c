@@ -404,6 +404,72 @@ test_orphan_command_checked(void **state)
 	}
 }
 
+/* The steps that bring stored open findings to the current ones: what both stores execute. */
+static void
+plan_finding(struct finding *f, enum finding_kind kind, enum severity sev, const char *limit,
+             const char *message, int64_t opened)
+{
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->severity = sev;
+	ifl_strlcpy(f->limit, limit, sizeof(f->limit));
+	ifl_strlcpy(f->message, message, sizeof(f->message));
+	f->opened = f->updated = opened;
+}
+
+static void
+test_findings_plan(void **state)
+{
+	struct finding open[4], cur[4];
+	struct finding_step *st = NULL;
+	struct finding_change *ch = NULL;
+	size_t nst = 0, nch = 0;
+
+	(void)state;
+	plan_finding(&open[0], FK_THRESHOLD, SEV_WARN, "semmns", "semmns at 85%", 100);
+	plan_finding(&open[1], FK_FORECAST, SEV_WARN, "shmall", "in 9 days", 100);
+	plan_finding(&open[2], FK_THRESHOLD, SEV_WARN, "semmni", "semmni at 81%", 100);
+	plan_finding(&open[3], FK_STALE, SEV_WARN, "", "no snapshot", 100);
+	plan_finding(&cur[0], FK_THRESHOLD, SEV_CRIT, "semmns", "semmns at 95%", 0); /* worse */
+	plan_finding(&cur[1], FK_FORECAST, SEV_WARN, "shmall", "in 8 days", 0);      /* message */
+	plan_finding(&cur[2], FK_THRESHOLD, SEV_WARN, "semmni", "semmni at 81%", 0); /* same */
+	plan_finding(&cur[3], FK_THRESHOLD, SEV_WARN, "msgmni", "msgmni at 80%", 0); /* new */
+	assert_int_equal(findings_plan(cur, 4, open, 4, 500, &st, &nst), 0);
+	/* semmns updated (reported), shmall updated (not), msgmni opened, stale closed */
+	assert_int_equal(nst, 4);
+	assert_int_equal(st[0].c.what, FC_CHANGED);
+	assert_int_equal(st[0].report, 1);
+	assert_int_equal(st[0].c.previous, SEV_WARN);
+	assert_int_equal(st[0].c.f.severity, SEV_CRIT);
+	assert_int_equal(st[0].c.f.opened, 100);
+	assert_int_equal(st[0].c.f.updated, 500);
+	assert_string_equal(st[0].key, "threshold|semmns||");
+	assert_int_equal(st[1].c.what, FC_CHANGED);
+	assert_int_equal(st[1].report, 0);
+	assert_string_equal(st[1].c.f.message, "in 8 days");
+	assert_int_equal(st[2].c.what, FC_OPENED);
+	assert_int_equal(st[2].report, 1);
+	assert_int_equal(st[2].c.f.opened, 500);
+	assert_int_equal(st[3].c.what, FC_CLOSED);
+	assert_int_equal(st[3].c.f.kind, FK_STALE);
+	assert_int_equal(st[3].c.f.opened, 100);
+	assert_int_equal(st[3].c.f.updated, 500);
+	assert_int_equal(findings_plan_changes(st, nst, &ch, &nch), 0);
+	assert_int_equal(nch, 3);
+	assert_int_equal(ch[0].what, FC_CHANGED);
+	assert_int_equal(ch[1].what, FC_OPENED);
+	assert_int_equal(ch[2].what, FC_CLOSED);
+	free(ch);
+	free(st);
+	/* nothing moved: no step, no change */
+	assert_int_equal(findings_plan(&open[2], 1, &open[2], 1, 600, &st, &nst), 0);
+	assert_int_equal(nst, 0);
+	assert_null(st);
+	assert_int_equal(findings_plan_changes(st, nst, &ch, &nch), 0);
+	assert_int_equal(nch, 0);
+	assert_null(ch);
+}
+
 int
 main(void)
 {
@@ -418,6 +484,7 @@ main(void)
 	    cmocka_unit_test(test_hysteresis),
 	    cmocka_unit_test(test_clock_and_agent_findings),
 	    cmocka_unit_test(test_orphan_command_checked),
+	    cmocka_unit_test(test_findings_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
