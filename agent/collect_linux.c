@@ -717,6 +717,33 @@ linux_stat_dense(int maxidx, int inuse)
 	return maxidx >= 0 && inuse >= 0 && (size_t)maxidx + 1 <= LINUX_STAT_SPARSE(inuse);
 }
 
+/*
+ * Reads indices 0..maxidx with one(), which returns an object's id and fills
+ * *o, or -1 with errno (EINVAL: an unused index).  1 when exactly inuse
+ * objects were added to s; 0 when the file must be read instead.
+ */
+static int
+linux_stat_each(struct snapshot *s, uint32_t scope, int maxidx, int inuse,
+                int (*one)(int idx, uint32_t scope, struct ipc_object *o))
+{
+	struct ipc_object o;
+	int idx, found = 0;
+
+	if (!linux_stat_dense(maxidx, inuse))
+		return 0;
+	for (idx = 0; idx <= maxidx; idx++) {
+		if (one(idx, scope, &o) == -1) {
+			if (errno == EINVAL)
+				continue; /* an unused index */
+			return 0;
+		}
+		if (linux_stat_add(s, &o) == -1)
+			return 0;
+		found++;
+	}
+	return found == inuse;
+}
+
 #ifdef SEM_STAT_ANY
 /* glibc leaves union semun to the caller */
 union linux_semun {
@@ -725,6 +752,23 @@ union linux_semun {
 	unsigned short *array;
 	struct seminfo *info;
 };
+
+static int
+linux_sem_one(int idx, uint32_t scope, struct ipc_object *o)
+{
+	union linux_semun arg;
+	struct semid_ds ds;
+	int id;
+
+	arg.buf = &ds;
+	if ((id = semctl(idx, 0, SEM_STAT_ANY, arg)) == -1)
+		return -1;
+	linux_stat_perm(o, IPC_SEM, scope, id, &ds.sem_perm);
+	o->nsems = (uint64_t)ds.sem_nsems;
+	o->otime = (int64_t)ds.sem_otime;
+	o->ctime = (int64_t)ds.sem_ctime;
+	return id;
+}
 #endif
 
 static int
@@ -733,30 +777,13 @@ linux_stat_sem(struct snapshot *s, uint32_t scope)
 #ifdef SEM_STAT_ANY
 	union linux_semun arg;
 	struct seminfo si;
-	struct semid_ds ds;
-	struct ipc_object o;
-	int maxidx, idx, id, found = 0;
+	int maxidx;
 
 	memset(&si, 0, sizeof(si));
 	arg.info = &si;
-	if ((maxidx = semctl(0, 0, SEM_INFO, arg)) == -1 || !linux_stat_dense(maxidx, si.semusz))
+	if ((maxidx = semctl(0, 0, SEM_INFO, arg)) == -1)
 		return 0;
-	for (idx = 0; idx <= maxidx; idx++) {
-		arg.buf = &ds;
-		if ((id = semctl(idx, 0, SEM_STAT_ANY, arg)) == -1) {
-			if (errno == EINVAL)
-				continue; /* an unused index */
-			return 0;
-		}
-		linux_stat_perm(&o, IPC_SEM, scope, id, &ds.sem_perm);
-		o.nsems = (uint64_t)ds.sem_nsems;
-		o.otime = (int64_t)ds.sem_otime;
-		o.ctime = (int64_t)ds.sem_ctime;
-		if (linux_stat_add(s, &o) == -1)
-			return 0;
-		found++;
-	}
-	return found == si.semusz;
+	return linux_stat_each(s, scope, maxidx, si.semusz, linux_sem_one);
 #else
 	(void)s;
 	(void)scope;
@@ -764,39 +791,39 @@ linux_stat_sem(struct snapshot *s, uint32_t scope)
 #endif
 }
 
+#ifdef MSG_STAT_ANY
+static int
+linux_msg_one(int idx, uint32_t scope, struct ipc_object *o)
+{
+	struct msqid_ds ds;
+	int id;
+
+	if ((id = msgctl(idx, MSG_STAT_ANY, &ds)) == -1)
+		return -1;
+	linux_stat_perm(o, IPC_MSG, scope, id, &ds.msg_perm);
+	o->cbytes = (uint64_t)ds.__msg_cbytes;
+	o->qnum = (uint64_t)ds.msg_qnum;
+	o->lspid = (int64_t)ds.msg_lspid;
+	o->lrpid = (int64_t)ds.msg_lrpid;
+	o->stime = (int64_t)ds.msg_stime;
+	o->rtime = (int64_t)ds.msg_rtime;
+	o->ctime = (int64_t)ds.msg_ctime;
+	/* qbytes stays 0: the file has no such column */
+	return id;
+}
+#endif
+
 static int
 linux_stat_msg(struct snapshot *s, uint32_t scope)
 {
 #ifdef MSG_STAT_ANY
 	struct msginfo mi;
-	struct msqid_ds ds;
-	struct ipc_object o;
-	int maxidx, idx, id, found = 0;
+	int maxidx;
 
 	memset(&mi, 0, sizeof(mi));
-	if ((maxidx = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&mi)) == -1 ||
-	    !linux_stat_dense(maxidx, mi.msgpool))
+	if ((maxidx = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&mi)) == -1)
 		return 0;
-	for (idx = 0; idx <= maxidx; idx++) {
-		if ((id = msgctl(idx, MSG_STAT_ANY, &ds)) == -1) {
-			if (errno == EINVAL)
-				continue;
-			return 0;
-		}
-		linux_stat_perm(&o, IPC_MSG, scope, id, &ds.msg_perm);
-		o.cbytes = (uint64_t)ds.__msg_cbytes;
-		o.qnum = (uint64_t)ds.msg_qnum;
-		o.lspid = (int64_t)ds.msg_lspid;
-		o.lrpid = (int64_t)ds.msg_lrpid;
-		o.stime = (int64_t)ds.msg_stime;
-		o.rtime = (int64_t)ds.msg_rtime;
-		o.ctime = (int64_t)ds.msg_ctime;
-		/* qbytes stays 0: the file has no such column */
-		if (linux_stat_add(s, &o) == -1)
-			return 0;
-		found++;
-	}
-	return found == mi.msgpool;
+	return linux_stat_each(s, scope, maxidx, mi.msgpool, linux_msg_one);
 #else
 	(void)s;
 	(void)scope;
@@ -805,19 +832,24 @@ linux_stat_msg(struct snapshot *s, uint32_t scope)
 }
 
 #ifdef SHM_STAT_ANY
-/* SHM_INFO: in-use count and whether any segment has resident or swapped pages. */
 static int
-linux_shm_info(int *inuse, int *paged)
+linux_shm_one(int idx, uint32_t scope, struct ipc_object *o)
 {
-	struct shm_info si;
-	int maxidx;
+	struct shmid_ds ds;
+	int id;
 
-	memset(&si, 0, sizeof(si));
-	if ((maxidx = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si)) == -1)
+	if ((id = shmctl(idx, SHM_STAT_ANY, &ds)) == -1)
 		return -1;
-	*inuse = si.used_ids;
-	*paged = si.shm_rss != 0 || si.shm_swp != 0;
-	return maxidx;
+	linux_stat_perm(o, IPC_SHM, scope, id, &ds.shm_perm);
+	o->size = (uint64_t)ds.shm_segsz;
+	o->cpid = (int64_t)ds.shm_cpid;
+	o->lpid = (int64_t)ds.shm_lpid;
+	o->nattch = (uint64_t)ds.shm_nattch;
+	o->atime = (int64_t)ds.shm_atime;
+	o->dtime = (int64_t)ds.shm_dtime;
+	o->ctime = (int64_t)ds.shm_ctime;
+	/* rss and swap are 0: SHM_INFO's totals said so (linux_stat_shm) */
+	return id;
 }
 #endif
 
@@ -825,33 +857,14 @@ static int
 linux_stat_shm(struct snapshot *s, uint32_t scope)
 {
 #ifdef SHM_STAT_ANY
-	struct shmid_ds ds;
-	struct ipc_object o;
-	int maxidx, idx, id, found = 0, inuse, paged;
+	struct shm_info si;
+	int maxidx;
 
-	if ((maxidx = linux_shm_info(&inuse, &paged)) == -1 || paged ||
-	    !linux_stat_dense(maxidx, inuse))
-		return 0;
-	for (idx = 0; idx <= maxidx; idx++) {
-		if ((id = shmctl(idx, SHM_STAT_ANY, &ds)) == -1) {
-			if (errno == EINVAL)
-				continue;
-			return 0;
-		}
-		linux_stat_perm(&o, IPC_SHM, scope, id, &ds.shm_perm);
-		o.size = (uint64_t)ds.shm_segsz;
-		o.cpid = (int64_t)ds.shm_cpid;
-		o.lpid = (int64_t)ds.shm_lpid;
-		o.nattch = (uint64_t)ds.shm_nattch;
-		o.atime = (int64_t)ds.shm_atime;
-		o.dtime = (int64_t)ds.shm_dtime;
-		o.ctime = (int64_t)ds.shm_ctime;
-		/* rss and swap are 0: the totals said so */
-		if (linux_stat_add(s, &o) == -1)
-			return 0;
-		found++;
-	}
-	return found == inuse;
+	memset(&si, 0, sizeof(si));
+	if ((maxidx = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si)) == -1 ||
+	    si.shm_rss != 0 || si.shm_swp != 0)
+		return 0; /* resident or swapped pages: only the file has them per segment */
+	return linux_stat_each(s, scope, maxidx, si.used_ids, linux_shm_one);
 #else
 	(void)s;
 	(void)scope;
