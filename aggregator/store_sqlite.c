@@ -574,17 +574,15 @@ sq_peak_raise(struct sq_store *q, int64_t host_id, const char *limit, int64_t ho
 }
 
 /*
- * Folds one sample into its hourly rollup.  min and max are compared in C
- * (the columns hold uint64_t bit patterns), the mean is kept incrementally.
+ * The rollup row of (host, limit, hour): 0 with its values, 1 when there is
+ * none, -1 on an error or a bad row.  min, max and count hold uint64_t bit
+ * patterns.
  */
 static int
-sq_rollup_add(struct sq_store *q, int64_t host_id, const char *limit, int64_t t, uint64_t used,
-              uint64_t lim)
+sq_rollup_get(struct sq_store *q, int64_t host_id, const char *limit, int64_t hour, uint64_t *mn,
+              uint64_t *mx, double *mean, uint64_t *cnt)
 {
 	sqlite3_stmt *x = q->stmt[SQ_ROLLUP_GET];
-	int64_t hour = sb_hour_of(t);
-	uint64_t mn = used, mx = used, cnt = 0;
-	double mean = (double)used;
 	int rc;
 
 	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
@@ -592,33 +590,57 @@ sq_rollup_add(struct sq_store *q, int64_t host_id, const char *limit, int64_t t,
 		return -1;
 	rc = sqlite3_step(x);
 	if (rc == SQLITE_ROW) {
-		uint64_t omn, omx;
-
-		if (sq_col_u64(x, 0, &omn) == -1 || sq_col_u64(x, 1, &omx) == -1 ||
-		    sqlite3_column_type(x, 2) != SQLITE_FLOAT || sq_col_u64(x, 3, &cnt) == -1) {
-			sq_done(x);
-			return -1;
-		}
-		mean = sqlite3_column_double(x, 2);
-		mn = omn < used ? omn : used;
-		mx = omx > used ? omx : used;
-		mean += ((double)used - mean) / (double)(cnt + 1);
-	} else if (rc != SQLITE_DONE) {
-		sq_done(x);
-		return -1;
+		if (sq_col_u64(x, 0, mn) == -1 || sq_col_u64(x, 1, mx) == -1 ||
+		    sqlite3_column_type(x, 2) != SQLITE_FLOAT || sq_col_u64(x, 3, cnt) == -1)
+			rc = -1;
+		else
+			*mean = sqlite3_column_double(x, 2);
 	}
 	sq_done(x);
-	x = q->stmt[SQ_ROLLUP_PUT];
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* Writes the rollup row of (host, limit, hour) and raises the day's peak. */
+static int
+sq_rollup_put(struct sq_store *q, int64_t host_id, const char *limit, int64_t hour, uint64_t mn,
+              uint64_t mx, double mean, uint64_t cnt, uint64_t lim)
+{
+	sqlite3_stmt *x = q->stmt[SQ_ROLLUP_PUT];
+	int rc;
+
 	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
 	    sq_bind_i64(x, 3, hour) == -1 || sq_bind_u64(x, 4, mn) == -1 ||
 	    sq_bind_u64(x, 5, mx) == -1 || sqlite3_bind_double(x, 6, mean) != SQLITE_OK ||
-	    sq_bind_u64(x, 7, cnt + 1) == -1 || sq_bind_u64(x, 8, lim) == -1)
+	    sq_bind_u64(x, 7, cnt) == -1 || sq_bind_u64(x, 8, lim) == -1)
 		return -1;
 	rc = sq_exec_stmt(x);
 	sq_done(x);
 	if (rc != SQLITE_DONE)
 		return -1;
 	return sq_peak_raise(q, host_id, limit, hour, mx);
+}
+
+/*
+ * Folds one sample into its hourly rollup.  min and max are compared in C
+ * (the columns hold uint64_t bit patterns), the mean is kept incrementally.
+ */
+static int
+sq_rollup_add(struct sq_store *q, int64_t host_id, const char *limit, int64_t t, uint64_t used,
+              uint64_t lim)
+{
+	int64_t hour = sb_hour_of(t);
+	uint64_t mn, mx, cnt;
+	double mean;
+	int rc = sq_rollup_get(q, host_id, limit, hour, &mn, &mx, &mean, &cnt);
+
+	if (rc == -1)
+		return -1;
+	if (rc == 1)
+		return sq_rollup_put(q, host_id, limit, hour, used, used, (double)used, 1, lim);
+	mn = mn < used ? mn : used;
+	mx = mx > used ? mx : used;
+	mean += ((double)used - mean) / (double)(cnt + 1);
+	return sq_rollup_put(q, host_id, limit, hour, mn, mx, mean, cnt + 1, lim);
 }
 
 /*
@@ -629,43 +651,20 @@ static int
 sq_rollup_merge(struct sq_store *q, int64_t host_id, const char *limit, int64_t hour, uint64_t mn,
                 uint64_t mx, long double sum, uint64_t cnt, uint64_t lim)
 {
-	sqlite3_stmt *x = q->stmt[SQ_ROLLUP_GET];
-	long double total = sum;
-	int rc;
+	uint64_t omn, omx, ocnt;
+	double omean;
+	int rc = sq_rollup_get(q, host_id, limit, hour, &omn, &omx, &omean, &ocnt);
 
-	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
-	    sq_bind_i64(x, 3, hour) == -1)
+	if (rc == -1)
 		return -1;
-	rc = sqlite3_step(x);
-	if (rc == SQLITE_ROW) {
-		uint64_t omn, omx, ocnt;
-
-		if (sq_col_u64(x, 0, &omn) == -1 || sq_col_u64(x, 1, &omx) == -1 ||
-		    sqlite3_column_type(x, 2) != SQLITE_FLOAT || sq_col_u64(x, 3, &ocnt) == -1) {
-			sq_done(x);
-			return -1;
-		}
-		total += (long double)sqlite3_column_double(x, 2) * (long double)ocnt;
+	if (rc == 0) {
+		sum += (long double)omean * (long double)ocnt;
 		mn = omn < mn ? omn : mn;
 		mx = omx > mx ? omx : mx;
 		cnt += ocnt;
-	} else if (rc != SQLITE_DONE) {
-		sq_done(x);
-		return -1;
 	}
-	sq_done(x);
-	x = q->stmt[SQ_ROLLUP_PUT];
-	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
-	    sq_bind_i64(x, 3, hour) == -1 || sq_bind_u64(x, 4, mn) == -1 ||
-	    sq_bind_u64(x, 5, mx) == -1 ||
-	    sqlite3_bind_double(x, 6, (double)(total / (long double)cnt)) != SQLITE_OK ||
-	    sq_bind_u64(x, 7, cnt) == -1 || sq_bind_u64(x, 8, lim) == -1)
-		return -1;
-	rc = sq_exec_stmt(x);
-	sq_done(x);
-	if (rc != SQLITE_DONE)
-		return -1;
-	return sq_peak_raise(q, host_id, limit, hour, mx);
+	return sq_rollup_put(q, host_id, limit, hour, mn, mx, (double)(sum / (long double)cnt), cnt,
+	                     lim);
 }
 
 /* Every limit of block b into the rollups. */
