@@ -35,20 +35,8 @@ collect_warn(struct collect_warnings *w, const char *fmt, ...)
 int
 proc_table_add(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope)
 {
-	struct proc_entry *v;
-
-	if (t->n >= PROC_MAX)
+	if (grow_array(&t->v, &t->cap, t->n + 1, 256, PROC_MAX, sizeof(*t->v)) == -1)
 		return -1;
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 256;
-
-		if (ncap > PROC_MAX)
-			ncap = PROC_MAX;
-		if ((v = reallocarray(t->v, ncap, sizeof(*v))) == NULL)
-			return -1;
-		t->v = v;
-		t->cap = ncap;
-	}
 	t->v[t->n].pid = pid;
 	t->v[t->n].uid = uid;
 	t->v[t->n].scope = scope;

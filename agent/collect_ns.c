@@ -587,17 +587,9 @@ ns_grow(struct ns_scan *sc)
 	 * namespaces, and tables sized for MODEL_MAX_SCOPES (224 KiB, zeroed)
 	 * cost every snapshot time and resident memory for nothing.
 	 */
-	if (sc->nns == sc->cap_ns) {
-		struct ns_entry *v;
-
-		ncap = sc->cap_ns ? sc->cap_ns * 2 : NS_TABLE_MIN;
-		if (ncap > MODEL_MAX_SCOPES)
-			ncap = MODEL_MAX_SCOPES;
-		if ((v = reallocarray(sc->ns, ncap, sizeof(*v))) == NULL)
-			return -1;
-		sc->ns = v;
-		sc->cap_ns = ncap;
-	}
+	if (grow_array(&sc->ns, &sc->cap_ns, sc->nns + 1, NS_TABLE_MIN, MODEL_MAX_SCOPES,
+	               sizeof(*sc->ns)) == -1)
+		return -1;
 	if ((sc->nns + 1) * 2 <= sc->hcap)
 		return 0;
 	ncap = sc->hcap ? sc->hcap * 2 : NS_HASH_MIN;
@@ -668,18 +660,9 @@ ns_lookup(struct ns_scan *sc, uint64_t ino, int64_t pid, int *full)
 static int
 ns_add_proc(struct ns_scan *sc, int64_t pid, uint32_t uid, uint32_t ns)
 {
-	struct ns_proc *v;
-
-	if (sc->nprocs == sc->cap_procs) {
-		size_t ncap = sc->cap_procs ? sc->cap_procs * 2 : 1024;
-
-		if (ncap > PROC_MAX)
-			ncap = PROC_MAX;
-		if ((v = reallocarray(sc->procs, ncap, sizeof(*v))) == NULL)
-			return -1;
-		sc->procs = v;
-		sc->cap_procs = ncap;
-	}
+	if (grow_array(&sc->procs, &sc->cap_procs, sc->nprocs + 1, 1024, PROC_MAX,
+	               sizeof(*sc->procs)) == -1)
+		return -1;
 	sc->procs[sc->nprocs].pid = pid;
 	sc->procs[sc->nprocs].uid = uid;
 	sc->procs[sc->nprocs].ns = ns;

@@ -74,45 +74,13 @@ sb_reset(struct sb_block *b, int64_t hour)
 static int
 sb_tr_reserve(struct sb_block *b, size_t want)
 {
-	struct sb_trun *n;
-	size_t cap;
-
-	if (want <= b->trcap)
-		return 0;
-	if (want > SB_MAX_TIMES)
-		return -1;
-	cap = b->trcap ? b->trcap : 4;
-	while (cap < want)
-		cap *= 2;
-	if (cap > SB_MAX_TIMES)
-		cap = SB_MAX_TIMES;
-	if ((n = reallocarray(b->tr, cap, sizeof(*n))) == NULL)
-		return -1;
-	b->tr = n;
-	b->trcap = cap;
-	return 0;
+	return grow_array(&b->tr, &b->trcap, want, 4, SB_MAX_TIMES, sizeof(*b->tr));
 }
 
 static int
 sb_runs_reserve(struct sb_series *l, size_t want)
 {
-	struct sb_vrun *n;
-	size_t cap;
-
-	if (want <= l->cap)
-		return 0;
-	if (want > SB_MAX_TIMES)
-		return -1;
-	cap = l->cap ? l->cap : 4;
-	while (cap < want)
-		cap *= 2;
-	if (cap > SB_MAX_TIMES)
-		cap = SB_MAX_TIMES;
-	if ((n = reallocarray(l->runs, cap, sizeof(*n))) == NULL)
-		return -1;
-	l->runs = n;
-	l->cap = cap;
-	return 0;
+	return grow_array(&l->runs, &l->cap, want, 4, SB_MAX_TIMES, sizeof(*l->runs));
 }
 
 /* ---- varints ---- */

@@ -280,6 +280,30 @@ fail:
 }
 
 int
+grow_array(void *arrayp, size_t *cap, size_t want, size_t first, size_t max, size_t size)
+{
+	void *v, *n;
+	size_t ncap;
+
+	if (want <= *cap)
+		return 0;
+	if (want > max)
+		return -1;
+	ncap = *cap ? *cap : first > 0 ? first : 1;
+	while (ncap < want)
+		ncap = ncap > max / 2 ? max : ncap * 2;
+	if (ncap > max)
+		ncap = max;
+	/* arrayp points at a typed pointer: copied, not accessed as void * */
+	memcpy(&v, arrayp, sizeof(v));
+	if ((n = reallocarray(v, ncap, size)) == NULL)
+		return -1;
+	memcpy(arrayp, &n, sizeof(n));
+	*cap = ncap;
+	return 0;
+}
+
+int
 read_file_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
 {
 	int fd, rc, saved;

@@ -37,6 +37,14 @@ int read_file_bounded(const char *path, size_t max, char **buf, size_t *len);
  */
 int read_fd_bounded(int fd, size_t first, size_t max, char **buf, size_t *len);
 
+/*
+ * Makes room for want elements of size bytes in the array *arrayp (a
+ * pointer to the array pointer; *cap its capacity): the capacity starts at
+ * first and doubles, and never passes max.  0, or -1 (array and capacity
+ * as they were) when want > max or memory runs out.
+ */
+int grow_array(void *arrayp, size_t *cap, size_t want, size_t first, size_t max, size_t size);
+
 /* "2026-11-26T14:00:00Z" into buf (at least 21 bytes).  Returns buf. */
 char *fmt_rfc3339(int64_t t, char *buf, size_t len);
 /* Parses the format above (UTC, "Z" only).  Returns 0 or -1. */

@@ -422,6 +422,39 @@ test_expand_tilde(void **state)
 	assert_string_equal(small, "/abcdef");
 }
 
+/* Doubling from first, never past max; a refusal leaves the array as it was. */
+static void
+test_grow_array(void **state)
+{
+	int *v = NULL;
+	size_t cap = 0;
+
+	(void)state;
+	assert_int_equal(grow_array(&v, &cap, 0, 4, 10, sizeof(*v)), 0);
+	assert_null(v);
+	assert_int_equal(grow_array(&v, &cap, 1, 4, 10, sizeof(*v)), 0);
+	assert_non_null(v);
+	assert_int_equal(cap, 4);
+	v[3] = 42;
+	assert_int_equal(grow_array(&v, &cap, 4, 4, 10, sizeof(*v)), 0);
+	assert_int_equal(cap, 4);
+	assert_int_equal(grow_array(&v, &cap, 5, 4, 10, sizeof(*v)), 0);
+	assert_int_equal(cap, 8);
+	assert_int_equal(v[3], 42);
+	assert_int_equal(grow_array(&v, &cap, 9, 4, 10, sizeof(*v)), 0);
+	assert_int_equal(cap, 10); /* not 16: the cap */
+	assert_int_equal(grow_array(&v, &cap, 11, 4, 10, sizeof(*v)), -1);
+	assert_int_equal(cap, 10);
+	assert_int_equal(v[3], 42);
+	free(v);
+	/* an element count whose bytes would overflow size_t is refused, not wrapped */
+	v = NULL;
+	cap = 0;
+	assert_int_equal(grow_array(&v, &cap, 2, 2, SIZE_MAX, SIZE_MAX / 2), -1);
+	assert_null(v);
+	assert_int_equal(cap, 0);
+}
+
 int
 main(void)
 {
@@ -429,8 +462,9 @@ main(void)
 	    cmocka_unit_test(test_parse_u64),         cmocka_unit_test(test_parse_i64),
 	    cmocka_unit_test(test_parse_octal),       cmocka_unit_test(test_parse_duration),
 	    cmocka_unit_test(test_parse_size),        cmocka_unit_test(test_parse_hostport),
-	    cmocka_unit_test(test_read_file_bounded), cmocka_unit_test(test_rfc3339),
-	    cmocka_unit_test(test_strlcpy),           cmocka_unit_test(test_expand_tilde),
+	    cmocka_unit_test(test_read_file_bounded), cmocka_unit_test(test_grow_array),
+	    cmocka_unit_test(test_rfc3339),           cmocka_unit_test(test_strlcpy),
+	    cmocka_unit_test(test_expand_tilde),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
