@@ -44,6 +44,7 @@
 #include "model.h"
 #include "proto.h"
 #include "store.h"
+#include "store_blocks.h" /* sb_usage_encode() */
 #include "util.h"
 
 #ifdef IPCFLEET_HAVE_LIBPQ
@@ -52,7 +53,7 @@
 
 #include "json.h" /* json_utf8_len() */
 
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 /* pg_advisory_xact_lock keys: "ipcf" then a number. */
 #define PG_MIGRATE_LOCK   "7596270883479289857" /* 0x6970636600000001 */
 #define PG_HOUSEKEEP_LOCK "7596270883479289858" /* 0x6970636600000002 */
@@ -145,11 +146,20 @@ static const char pg_schema_v1[] =
     "CREATE INDEX findings_open ON findings (host_id) WHERE closed IS NULL;"
     "CREATE INDEX findings_closed ON findings (closed) WHERE closed IS NOT NULL;";
 
+/*
+ * Version 2: the usage of each host's latest snapshot (sb_usage_encode(), as
+ * SQLite keeps it), moved forward with the snapshot, so that listing hosts
+ * (the hosts query, and the stale check every tick) reads neither the
+ * snapshots nor decodes them.  NULL until a host's next snapshot.
+ */
+static const char pg_schema_v2[] = "ALTER TABLE hosts ADD COLUMN usage BYTEA;";
+
 static const struct pg_migration {
 	int version;
 	const char *sql;
 } pg_migrations[] = {
     {1, pg_schema_v1},
+    {2, pg_schema_v2},
 };
 
 /* The sign bit, to compare uint64_t bit patterns as unsigned in SQL. */
@@ -192,6 +202,16 @@ enum {
 	" " c " = CASE WHEN h.last_seq IS NULL OR (h.last_seq # " PG_MIN ")"                       \
 	" < (excluded.last_seq # " PG_MIN ") THEN excluded." c " ELSE h." c " END"
 
+/* PG_UPSERT_HOST (see there); the latest state's columns move forward together. */
+#define PG_UPSERT_HOST_SQL                                                                                            \
+	"INSERT INTO hosts AS h (name, os, os_release, agent, page_size, boot_time, interval,"                        \
+	" last_seq, last_taken, last_received, snapshot, usage)"                                                      \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"                                                 \
+	" ON CONFLICT (name) DO UPDATE SET os = excluded.os, os_release = excluded.os_release,"                       \
+	" agent = excluded.agent, page_size = excluded.page_size,"                                                    \
+	" boot_time = excluded.boot_time, interval = excluded.interval," PG_LATEST_SET("last_seq") "," PG_LATEST_SET( \
+	    "last_taken") "," PG_LATEST_SET("last_received") "," PG_LATEST_SET("snapshot") "," PG_LATEST_SET("usage") " RETURNING id"
+
 static const char *const pg_sql[PG_NSTMT] = {
     /*
      * A snapshot is two statements.  This one creates or refreshes the host
@@ -201,16 +221,7 @@ static const char *const pg_sql[PG_NSTMT] = {
      * than last_seq (the latest state only moves forward), so a duplicate
      * changes nothing here but the host's info.
      */
-    [PG_UPSERT_HOST] =
-        "INSERT INTO hosts AS h (name, os, os_release, agent, page_size,"
-        " boot_time, interval, last_seq, last_taken, last_received, snapshot)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " ON CONFLICT (name) DO UPDATE SET os = excluded.os,"
-        " os_release = excluded.os_release, agent = excluded.agent,"
-        " page_size = excluded.page_size, boot_time = excluded.boot_time,"
-        " interval = excluded.interval," PG_LATEST_SET("last_seq") "," PG_LATEST_SET(
-            "last_taken") "," PG_LATEST_SET("last_received") "," PG_LATEST_SET("snapshot") " RETURN"
-                                                                                           "ING id",
+    [PG_UPSERT_HOST] = PG_UPSERT_HOST_SQL,
     /*
      * The other records the sequence in `received` and, only when that row
      * is new (not seen before, here or by another aggregator), the
@@ -286,13 +297,16 @@ static const char pg_each_host_sql[] =
     "DECLARE ipcfleet_hosts NO SCROLL CURSOR FOR SELECT " PG_HOST_COLUMNS
     " FROM hosts ORDER BY name";
 /*
- * The hosts listing of the `hosts` query: each host's row, and whether its
- * open findings include a stale one and their worst severity, in one
- * statement (findings_status() from these two, no query per host).
+ * The hosts listing of the `hosts` query and the stale check: each host's
+ * row without its snapshot (PG_HOST_COLUMNS' places, the snapshot NULL),
+ * its usage, and whether its open findings include a stale one and their
+ * worst severity, in one statement (findings_status() from these two, no
+ * query per host).
  */
 static const char pg_each_summary_sql[] =
-    "DECLARE ipcfleet_hosts NO SCROLL CURSOR FOR SELECT " PG_HOST_COLUMNS
-    ", s.stale, s.worst FROM hosts LEFT JOIN LATERAL (SELECT bool_or(f.kind = 'stale')"
+    "DECLARE ipcfleet_hosts NO SCROLL CURSOR FOR SELECT name, os, os_release, agent,"
+    " page_size, boot_time, last_seq, last_taken, last_received, NULL::bytea, interval,"
+    " usage, s.stale, s.worst FROM hosts LEFT JOIN LATERAL (SELECT bool_or(f.kind = 'stale')"
     " AS stale, max(f.severity) AS worst FROM findings AS f WHERE f.host_id = hosts.id"
     " AND f.closed IS NULL) AS s ON true ORDER BY name";
 static const char pg_each_finding_sql[] =
@@ -979,7 +993,7 @@ pg_row_finding(const PGresult *r, int row, struct finding *f)
  */
 static int
 pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *up,
-              struct pg_params *wr, char *err, size_t errlen)
+              struct pg_params *wr, struct buf *usage, char *err, size_t errlen)
 {
 	const struct host_info *hi = e->hi;
 	const struct snapshot *s = e->s;
@@ -1010,6 +1024,13 @@ pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *u
 	pg_p_i64(up, s->taken);
 	pg_p_i64(up, e->received);
 	pg_p_bytea(up, e->raw, e->rawlen);
+	buf_reset(usage);
+	if (sb_usage_encode(&u, usage) == -1) {
+		snprintf(err, errlen, "%s: snapshot of %s: cannot encode its usage", q->label,
+		         hi->name);
+		return -1;
+	}
+	pg_p_bytea(up, (const uint8_t *)usage->data, usage->len);
 	memset(wr, 0, sizeof(*wr));
 	pg_p_text(wr, hi->name, sizeof(hi->name));
 	pg_p_u64(wr, s->seq);
@@ -1076,6 +1097,7 @@ static int
 pg_put_pipelined(struct pg_store *q, struct store_put **v, size_t n, char *err, size_t errlen)
 {
 	struct pg_params up, wr;
+	struct buf usage; /* the one being sent: libpq copies it as it is sent */
 	char up_name[32], wr_name[32];
 	size_t i, k, m, sent;
 	int failed = 0;
@@ -1085,12 +1107,13 @@ pg_put_pipelined(struct pg_store *q, struct store_put **v, size_t n, char *err, 
 	snprintf(wr_name, sizeof(wr_name), "ipcfleet_%d", PG_PUT_SAMPLES);
 	if (PQenterPipelineMode(q->conn) != 1)
 		return pg_fail(q, "storing snapshots (pipeline mode)", NULL, err, errlen);
+	buf_init(&usage, 4096);
 	for (i = 0; i < n && !failed && st != PIPE_LOST; i += m) {
 		PGresult *r;
 
 		m = n - i < PG_PIPE_CHUNK ? n - i : PG_PIPE_CHUNK;
 		for (sent = 0; sent < m; sent++) {
-			if (pg_put_params(q, v[i + sent], &up, &wr, err, errlen) == -1) {
+			if (pg_put_params(q, v[i + sent], &up, &wr, &usage, err, errlen) == -1) {
 				failed = 1; /* nothing of it sent: the ones before are read below */
 				break;
 			}
@@ -1137,6 +1160,7 @@ pg_put_pipelined(struct pg_store *q, struct store_put **v, size_t n, char *err, 
 		}
 		PQclear(r);
 	}
+	buf_free(&usage);
 	if (st != PIPE_LOST && PQexitPipelineMode(q->conn) != 1) {
 		pg_fail(q, "storing snapshots (leaving pipeline mode)", NULL, err, errlen);
 		st = PIPE_LOST;
@@ -1328,19 +1352,15 @@ pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h)
 }
 
 /*
- * One row of pg_each_summary_sql as a host_summary: the usage from its
- * snapshot, decoded here (as the query would, with the host's page size),
- * the status from the findings columns.  A snapshot that does not decode
- * leaves has_usage 0: the query takes the long way and logs why.
+ * One row of pg_each_summary_sql as a host_summary: the usage kept with the
+ * latest snapshot, the status from the findings columns.  No usage (a row
+ * from before schema version 2) leaves has_usage 0: the caller derives it.
  */
 static int
 pg_row_summary(struct pg_store *q, const PGresult *r, int row, struct host_summary *hs, char *err,
                size_t errlen)
 {
 	struct stored_host h;
-	struct snapshot snap;
-	struct proto_doc d;
-	char why[256];
 	int64_t worst = SEV_INFO;
 	int stale = 0;
 
@@ -1350,12 +1370,12 @@ pg_row_summary(struct pg_store *q, const PGresult *r, int row, struct host_summa
 	hs->info = h.info;
 	hs->has_snapshot = !PQgetisnull(r, row, 6); /* last_seq: set by the first snapshot */
 	hs->last_received = h.last_received;
-	if (!PQgetisnull(r, row, 11) && pg_col_bool(r, row, 11, &stale) == -1) {
+	if (!PQgetisnull(r, row, 12) && pg_col_bool(r, row, 12, &stale) == -1) {
 		stored_host_free(&h);
 		snprintf(err, errlen, "%s: hosts: bad findings of %s", q->label, h.info.name);
 		return -1;
 	}
-	if (!PQgetisnull(r, row, 12) && pg_col_i64(r, row, 12, &worst) == -1) {
+	if (!PQgetisnull(r, row, 13) && pg_col_i64(r, row, 13, &worst) == -1) {
 		stored_host_free(&h);
 		snprintf(err, errlen, "%s: hosts: bad findings of %s", q->label, h.info.name);
 		return -1;
@@ -1367,17 +1387,11 @@ pg_row_summary(struct pg_store *q, const PGresult *r, int row, struct host_summa
 	                                : "ok",
 	            sizeof(hs->status));
 	hs->has_status = 1;
-	if (h.raw != NULL && snapshot_init(&snap) == 0) {
-		if (proto_doc_unpack(h.raw, h.rawlen, &d, why, sizeof(why)) == 0) {
-			if (proto_decode_snapshot(&d, &snap, why, sizeof(why)) == 0) {
-				snap.page_size = h.info.page_size;
-				model_usage(&snap, -1, &hs->usage);
-				hs->has_usage = 1;
-			}
-			proto_doc_free(&d);
-		}
-		snapshot_free(&snap);
-	}
+	/* NULL (stored before schema version 2) or unreadable: the caller derives it */
+	hs->has_usage =
+	    hs->has_snapshot && !PQgetisnull(r, row, 11) && pg_col_ok(r, row, 11, PG_BYTEAOID) &&
+	    sb_usage_decode((const uint8_t *)PQgetvalue(r, row, 11),
+	                    (size_t)PQgetlength(r, row, 11), &hs->usage, hs->names) == 0;
 	stored_host_free(&h);
 	return 0;
 }

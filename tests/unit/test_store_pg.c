@@ -234,7 +234,7 @@ test_open_migrates(void **state)
 	st = open_ok();
 	assert_string_equal(st->ops->name, "postgresql");
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "1");
+	assert_string_equal(ver, "2");
 	assert_int_equal(
 	    sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
 	            " AND tablename IN ('meta', 'hosts', 'received', 'samples',"
@@ -243,7 +243,7 @@ test_open_migrates(void **state)
 	/* a second aggregator on the same database: nothing to do, version kept */
 	st2 = open_ok();
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "1");
+	assert_string_equal(ver, "2");
 	assert_int_equal(sql_int("SELECT count(*) FROM meta"), 1);
 	assert_int_equal(sql_int("SELECT count(*) FROM pg_stat_activity"
 	                         " WHERE application_name = 'ipcfleet-aggregator'"),
@@ -261,13 +261,13 @@ test_schema_newer_refused(void **state)
 	(void)state;
 	st = open_ok();
 	store_close(st);
-	sql_exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+	sql_exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
 	assert_null(store_open_pg(url, err, sizeof(err)));
 	assert_non_null(
-	    strstr(err, ": database schema version 2 is newer than this aggregator (1)"));
+	    strstr(err, ": database schema version 3 is newer than this aggregator (2)"));
 	assert_true(strncmp(err, "postgresql://", 13) == 0);
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "2");
+	assert_string_equal(ver, "3");
 
 	sql_exec("UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
 	assert_null(store_open_pg(url, err, sizeof(err)));
@@ -1042,6 +1042,8 @@ test_host_summary(void **state)
 	put_encoded(st, "s2", 1);
 	put_encoded(st, "s3", 1);
 	put_ok(st, "s4", 1, 1000, 5, "not msgpack", 1001, 0);
+	/* as a row stored before schema version 2 has it: no usage */
+	sql_exec("UPDATE hosts SET usage = NULL WHERE name = 's4'");
 	make_finding(&f[0], FK_THRESHOLD, SEV_WARN, "semmns", "", "semmns at 85%");
 	assert_int_equal(store_sync_findings(st, "s1", f, 1, 1002, &ch, &nch, err, sizeof(err)), 0);
 	free(ch);
@@ -1072,7 +1074,7 @@ test_host_summary(void **state)
 		assert_int_equal(sm.h[i].semmns_limit, 340);
 		assert_int_equal(sm.h[i].shmall_used, 2); /* 8192 bytes in 4096-byte pages */
 	}
-	/* an undecodable snapshot: the query takes the long way (and logs why) */
+	/* no usage kept: the query takes the long way */
 	assert_string_equal(sm.h[3].name, "s4");
 	assert_true(sm.h[3].has_snapshot);
 	assert_false(sm.h[3].has_usage);
