@@ -294,6 +294,8 @@ grow_array(void *arrayp, size_t *cap, size_t want, size_t first, size_t max, siz
 		ncap = ncap > max / 2 ? max : ncap * 2;
 	if (ncap > max)
 		ncap = max;
+	if (size > 0 && ncap > SIZE_MAX / size)
+		return -1; /* its bytes would not fit a size_t */
 	/* arrayp points at a typed pointer: copied, not accessed as void * */
 	memcpy(&v, arrayp, sizeof(v));
 	if ((n = reallocarray(v, ncap, size)) == NULL)

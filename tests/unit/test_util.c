@@ -450,7 +450,7 @@ test_grow_array(void **state)
 	/* an element count whose bytes would overflow size_t is refused, not wrapped */
 	v = NULL;
 	cap = 0;
-	assert_int_equal(grow_array(&v, &cap, 2, 2, SIZE_MAX, SIZE_MAX / 2), -1);
+	assert_int_equal(grow_array(&v, &cap, 2, 2, SIZE_MAX, SIZE_MAX / 2 + 1), -1);
 	assert_null(v);
 	assert_int_equal(cap, 0);
 }
