@@ -71,6 +71,21 @@ start_agg() {
 	[ -n "$PORT" ]
 }
 
+# start_agg_fixed [same]: for tests whose agents' configuration names a
+# port, so that the aggregator must come back on the same one: a random port
+# in 20000-40000 ($FIXED_PORT), another one when it is taken (unless "same":
+# then wait for it).
+start_agg_fixed() {
+	local try
+	for try in $(seq 1 20); do
+		[ -n "${FIXED_PORT:-}" ] || FIXED_PORT=$((20000 + RANDOM % 20000))
+		sed -i "s/^listen = .*/listen = 127.0.0.1:$FIXED_PORT/" "$T/aggregator.conf"
+		start_agg >/dev/null && return 0
+		if [ "${1:-}" = same ]; then sleep 0.3; else FIXED_PORT=; fi
+	done
+	return 1
+}
+
 stop_agg() {
 	kill "$AGG_PID" && wait "$AGG_PID" || true
 	AGG_PID=

@@ -14,16 +14,6 @@ KILLS=5
 pki_dev it-crash
 write_agg_conf
 
-start_agg_fixed() {
-	local try
-	for try in $(seq 1 20); do
-		[ -n "${FIXED_PORT:-}" ] || FIXED_PORT=$((20000 + RANDOM % 20000))
-		sed -i "s/^listen = .*/listen = 127.0.0.1:$FIXED_PORT/" "$T/aggregator.conf"
-		start_agg >/dev/null && return 0
-		if [ "${1:-}" = same ]; then sleep 0.2; else FIXED_PORT=; fi
-	done
-	return 1
-}
 # "host seq" of every stored snapshot of the load generator's agents, sorted
 store_pairs() {
 	sqlite3 -separator ' ' "$T/ipcfleet.db" \

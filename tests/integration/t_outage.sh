@@ -13,20 +13,6 @@ OUTAGE=15
 pki_dev it-outage
 write_agg_conf
 
-# start_agg_fixed [same]: the agent's configuration names a port, so the
-# aggregator must come back on the same one: a random port in 20000-40000,
-# another one when it is taken (unless "same": then wait for it).
-start_agg_fixed() {
-	local try
-	for try in $(seq 1 20); do
-		[ -n "${FIXED_PORT:-}" ] || FIXED_PORT=$((20000 + RANDOM % 20000))
-		sed -i "s/^listen = .*/listen = 127.0.0.1:$FIXED_PORT/" "$T/aggregator.conf"
-		start_agg >/dev/null && return 0
-		if [ "${1:-}" = same ]; then sleep 0.5; else FIXED_PORT=; fi
-	done
-	return 1
-}
-
 # count of snapshots stored for the host
 stored() { sqlite3 "$T/ipcfleet.db" 'select count(*) from received' 2>/dev/null || echo 0; }
 spooled() { ls "$T/spool-out" 2>/dev/null | grep -c '\.snap$' || true; }

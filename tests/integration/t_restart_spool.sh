@@ -10,17 +10,6 @@ need sqlite3
 pki_dev it-restart
 write_agg_conf
 
-# a random port in 20000-40000 that the aggregator can come back on
-start_agg_fixed() {
-	local try
-	for try in $(seq 1 20); do
-		[ -n "${FIXED_PORT:-}" ] || FIXED_PORT=$((20000 + RANDOM % 20000))
-		sed -i "s/^listen = .*/listen = 127.0.0.1:$FIXED_PORT/" "$T/aggregator.conf"
-		start_agg >/dev/null && return 0
-		if [ "${1:-}" = same ]; then sleep 0.5; else FIXED_PORT=; fi
-	done
-	return 1
-}
 stored() { sqlite3 "$T/ipcfleet.db" 'select count(*) from received' 2>/dev/null || echo 0; }
 entries() { ls "$T/spool-rs" 2>/dev/null | grep '\.snap$' || true; }
 stop_agent() {
