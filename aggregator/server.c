@@ -191,6 +191,23 @@ conn_who(const struct conn *c)
 	return who;
 }
 
+/*
+ * Frees a connection cut for not keeping up (a timeout): with a reset, not
+ * an orderly close.  A peer that does not read has a full receive window,
+ * so a FIN would wait behind our unsent bytes, leaving the socket and its
+ * buffers in the kernel for minutes and the peer unaware it was cut.
+ */
+static void
+conn_abort(struct conn *c)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	evutil_socket_t fd = c->bev != NULL ? bufferevent_getfd(c->bev) : -1;
+
+	if (fd != -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_free(c);
+}
+
 static void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -198,12 +215,9 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->state == CS_CLOSING) {
-		conn_free(c);
-		return;
-	}
-	log_warnx("%s: timed out in state %s", conn_who(c), state_name(c->state));
-	conn_free(c);
+	if (c->state != CS_CLOSING) /* else: the final frame did not flush in time */
+		log_warnx("%s: timed out in state %s", conn_who(c), state_name(c->state));
+	conn_abort(c);
 }
 
 static void
@@ -893,9 +907,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			/* our output has not moved for the write timeout */
 			log_warnx("%s: does not read what we send; closed (write timeout)",
 			          conn_who(c));
-			conn_close(c, 0, "write timeout");
+			conn_abort(c);
 		} else
-			conn_close(c, 0, "idle timeout");
+			conn_close(c, 0, "idle timeout"); /* nothing pending: an orderly close */
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
