@@ -1,17 +1,18 @@
 /*
  * collect.c: source selection and dispatch to the collectors (collect.h).
  *
- * Each collector lives in its own file (collect_linux.c, ...); this file only
- * parses --source SPEC and calls the right one.
+ * Each collector lives in its own file (procfs.c, collect_freebsd.c, and the
+ * running system's behind platform.h); this file only parses --source SPEC
+ * and calls the right one.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include "collect.h"
 #include "collect_freebsd.h"
+#include "platform.h"
 #include "util.h"
 
 void
@@ -104,8 +105,6 @@ int
 collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
         struct collect_warnings *w, char *err, size_t errlen)
 {
-	struct utsname un;
-
 	/* a table left from an earlier snapshot is emptied, its memory kept */
 	if (pt != NULL) {
 		pt->n = 0;
@@ -114,26 +113,14 @@ collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
 
 	switch (src->kind) {
 	case SRC_AUTO:
-		if (uname(&un) == -1) {
-			snprintf(err, errlen, "source auto: uname failed");
-			return -1;
-		}
-		if (strcmp(un.sysname, "Linux") == 0)
-			return collect_linux("", s, pt, w, err, errlen);
-		if (strcmp(un.sysname, "FreeBSD") == 0) {
-			struct source live = {.kind = SRC_FREEBSD};
-
-			return collect_freebsd(&live, s, pt, w, err, errlen);
-		}
-		snprintf(err, errlen, "source auto: no collector for %.64s (use " SOURCE_FORMS ")",
-		         un.sysname);
-		return -1;
 	case SRC_LINUX:
-		return collect_linux("", s, pt, w, err, errlen);
+		/* the running kernel: only the system the agent was built for */
+		return platform_collect(src->kind, s, pt, w, err, errlen);
 	case SRC_LINUX_ROOT:
-		return collect_linux(src->dir, s, pt, w, err, errlen);
+		return collect_linux_root(src->dir, s, pt, w, err, errlen);
 	case SRC_FREEBSD:
 	case SRC_FREEBSD_CAPTURE:
+		/* portable: the output of FreeBSD's tools, run or captured */
 		return collect_freebsd(src, s, pt, w, err, errlen);
 	}
 	snprintf(err, errlen, "unknown source kind %d", (int)src->kind);

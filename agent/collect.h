@@ -80,16 +80,31 @@ int collect(const struct source *src, struct snapshot *s, struct proc_table *pt,
             struct collect_warnings *w, char *err, size_t errlen);
 
 /*
- * collect_linux.c: root is "" for the live system, else a directory.  On the
- * live system the other IPC namespaces become scopes (collect_ns) and pt is
- * filled; for a directory pt stays invalid.  Owner names come from getpwuid
- * (live) or ROOT/etc/passwd.
+ * procfs.c (portable): Linux's /proc text.  A copied tree (linux-root:DIR)
+ * is read with live = NULL on any system; the running Linux system passes
+ * the hooks of agent/linux/ (linux_live), which make the same reads cheaper
+ * and may always decline: the files are read then, with the same results.
  */
-int collect_linux(const char *root, struct snapshot *s, struct proc_table *pt,
-                  struct collect_warnings *w, char *err, size_t errlen);
+#define PROCFS_SMALL_MAX 4096 /* cap for one-value files: limits, osrelease */
+struct procfs_live {
+	void *sysctl; /* the calling thread's kept /proc/sys/kernel files */
+	/* NAME in /proc/sys/kernel: 0 with the text (malloc'd), -1 to read the file */
+	int (*sysctl_read)(void *sysctl, const char *name, char **bufp, size_t *lenp);
+	/* every object of type t into scope: 1, or 0 to read /proc/sysvipc instead */
+	int (*stat_objects)(enum ipc_type t, struct snapshot *s, uint32_t scope);
+};
+/*
+ * The host scope from ROOT ("" with live: the running system): OS, page
+ * size, release, limits and objects; owners are left to the caller.
+ */
+int procfs_collect(const char *root, const struct procfs_live *live, struct snapshot *s,
+                   struct collect_warnings *w, char *err, size_t errlen);
+/* --source linux-root:DIR: procfs_collect, owners from DIR/etc/passwd; pt stays invalid. */
+int collect_linux_root(const char *root, struct snapshot *s, struct proc_table *pt,
+                       struct collect_warnings *w, char *err, size_t errlen);
 /* Reads ROOT/proc/sysvipc/{shm,sem,msg} into scope; -1 with err when unusable. */
-int procfs_read_objects(const char *root, struct snapshot *s, uint32_t scope,
-                        struct collect_warnings *w, char *err, size_t errlen);
+int procfs_read_objects(const char *root, const struct procfs_live *live, struct snapshot *s,
+                        uint32_t scope, struct collect_warnings *w, char *err, size_t errlen);
 /*
  * The user name of uid in passwd text ("name:x:uid:..." lines): 0 with name
  * copied to out, -1 when absent or not usable as an owner (longer than
@@ -104,22 +119,6 @@ int linux_passwd_name(const char *text, uint32_t uid, char *out, size_t outlen);
  */
 void linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path);
 
-/*
- * collect_ns.c (live Linux only): every IPC namespace other than the agent's
- * own becomes an "ipcns:INODE" scope with its own limits and objects, read by
- * a thread that setns()es into it; pt gets every process with its scope;
- * containers sharing the host's namespace become isolation findings.
- * Returns 0 (problems are warnings); -1 with err only when out of memory.
- */
-int collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w, char *err,
-               size_t errlen);
-/*
- * What a process's /proc/PID/cgroup text says it runs in: "docker:ID12",
- * "podman:ID12", "lxc:NAME", "k8s:ID12" (containers: returns 1) or
- * "NAME.service" (returns 2); 0 with out = "" for neither.  out is cleaned
- * (no control characters) and bounded by outlen.
- */
-int ns_cgroup_label(const char *cgroup, char *out, size_t outlen);
 /* The parsers behind it, exposed for unit tests and fuzzing: text is one
  * whole /proc/sysvipc file, NUL-terminated. */
 int procfs_parse_shm(const char *text, struct snapshot *s, uint32_t scope,
@@ -129,7 +128,7 @@ int procfs_parse_sem(const char *text, struct snapshot *s, uint32_t scope,
 int procfs_parse_msg(const char *text, struct snapshot *s, uint32_t scope,
                      struct collect_warnings *w);
 /* Reads root/proc/sys/kernel/{shmmax,shmall,shmmni,sem,msgmax,msgmnb,msgmni,...}. */
-int procfs_read_limits(const char *root, struct ipc_limits *l, struct collect_warnings *w,
-                       char *err, size_t errlen);
+int procfs_read_limits(const char *root, const struct procfs_live *live, struct ipc_limits *l,
+                       struct collect_warnings *w, char *err, size_t errlen);
 
 #endif

@@ -13,16 +13,12 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <linux/capability.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#endif
 
 #include "agent.h"
 #include "collect.h"
 #include "log.h"
 #include "orphan.h"
+#include "platform.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -106,16 +102,6 @@ usage(FILE *fp)
 	    "  ipcfleet-agent -c agent.conf --once     push one snapshot (cron, tests)\n"
 	    "  ipcfleet-agent -c agent.conf            run: one snapshot per interval\n"
 	    "Signals: SIGTERM stops after the current write; SIGHUP reloads configuration.\n");
-}
-
-static int64_t
-boot_time(void)
-{
-	struct timespec bt;
-
-	if (clock_gettime(CLOCK_BOOTTIME, &bt) == -1)
-		return 0;
-	return now_unix() - (int64_t)bt.tv_sec;
 }
 
 /*
@@ -242,7 +228,7 @@ make_hello(const struct snapshot *s, uint64_t interval, struct msg_hello *h)
 	ifl_strlcpy(h->os, s->os, sizeof(h->os));
 	ifl_strlcpy(h->os_release, s->os_release, sizeof(h->os_release));
 	h->page_size = s->page_size;
-	h->boot_time = boot_time();
+	h->boot_time = platform_boot_time();
 	h->interval = interval > UINT32_MAX ? UINT32_MAX : (uint32_t)interval;
 }
 
@@ -423,55 +409,6 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 	}
 }
 
-#ifdef __linux__
-/*
- * What root is still needed for once the agent has started (docs/SECURITY.md):
- * entering other IPC namespaces (setns: CAP_SYS_ADMIN), opening
- * /proc/PID/ns/ipc and /proc/PID/root of other users' processes
- * (CAP_SYS_PTRACE) and reading below a container's root (/etc/passwd for
- * owner names: CAP_DAC_READ_SEARCH).  Every other capability is dropped from
- * the permitted, effective, inheritable, ambient and (with CAP_SETPCAP)
- * bounding sets, so neither this process nor anything it runs gets them back.
- * The uid stays 0: the spool and the keys belong to root.  A process without
- * capabilities (not root) has nothing to drop.
- */
-#define AGENT_CAPS_KEEP                                                                            \
-	(1ull << CAP_SYS_ADMIN | 1ull << CAP_SYS_PTRACE | 1ull << CAP_DAC_READ_SEARCH)
-
-static void
-drop_capabilities(void)
-{
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-	struct __user_cap_data_struct data[2];
-	uint64_t prm, keep;
-	int cap;
-
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data) == -1) {
-		log_warn("capget; keeping every capability");
-		return;
-	}
-	prm = (uint64_t)data[1].permitted << 32 | data[0].permitted;
-	if (prm == 0)
-		return;
-	keep = prm & AGENT_CAPS_KEEP;
-	/* the bounding set first: dropping from it needs CAP_SETPCAP, dropped below */
-	for (cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-		if ((AGENT_CAPS_KEEP & 1ull << cap) == 0 &&
-		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 && errno != EPERM)
-			log_warn("capability %d: cannot drop it from the bounding set", cap);
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	memset(data, 0, sizeof(data));
-	data[0].permitted = data[0].effective = (uint32_t)keep;
-	data[1].permitted = data[1].effective = (uint32_t)(keep >> 32);
-	if (syscall(SYS_capset, &hdr, data) == -1) {
-		log_warn("capset; keeping every capability");
-		return;
-	}
-	log_debug("capabilities: kept sys_admin, sys_ptrace and dac_read_search (those held)");
-}
-#endif
-
 static int
 run(const char *config, const struct source *src, int once)
 {
@@ -499,9 +436,7 @@ run(const char *config, const struct source *src, int once)
 		SSL_CTX_free(ctx);
 		return 1;
 	}
-#ifdef __linux__
-	drop_capabilities(); /* configuration, keys and spool are open */
-#endif
+	platform_drop_privileges(); /* configuration, keys and spool are open */
 	memset(&hello, 0, sizeof(hello));
 	if (spool_snapshot(src, &cfg, &sp, &hello, 1, &seq, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);

@@ -1,6 +1,8 @@
 /*
  * tls.c: OpenSSL 3 contexts for mutual TLS (tls.h).
  */
+#include <sys/types.h>
+#include <sys/socket.h> /* AF_INET6: FreeBSD's arpa/inet.h does not define it */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>

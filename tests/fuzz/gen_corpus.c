@@ -232,7 +232,7 @@ gen_snapshot_full(struct snapshot *s)
 	}
 }
 
-/* The snapshot of a Linux fixture tree, as collect_linux() reads it. */
+/* The snapshot of a Linux fixture tree, as collect_linux_root() reads it. */
 static void
 gen_snapshot_linux(const char *src, const char *fixture, struct snapshot *s)
 {
@@ -243,7 +243,7 @@ gen_snapshot_linux(const char *src, const char *fixture, struct snapshot *s)
 	memset(&w, 0, sizeof(w));
 	if (snapshot_init(s) == -1)
 		gen_die("out of memory");
-	if (collect_linux(root, s, NULL, &w, err, sizeof(err)) == -1)
+	if (collect_linux_root(root, s, NULL, &w, err, sizeof(err)) == -1)
 		gen_die("%s: %s", root, err);
 	s->seq = 7;
 	s->taken = 1764165600;

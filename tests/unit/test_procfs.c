@@ -67,8 +67,8 @@ test_modern(void **state)
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(FIXTURES "/linux-modern", &s, NULL, &w, err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    collect_linux_root(FIXTURES "/linux-modern", &s, NULL, &w, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(w.total, 0);
 	assert_int_equal(w.n, 0);
@@ -213,7 +213,8 @@ test_old(void **state)
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(FIXTURES "/linux-old", &s, NULL, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux_root(FIXTURES "/linux-old", &s, NULL, &w, err, sizeof(err)),
+	                 0);
 	assert_string_equal(s.os_release, "3.10.0-1160.el7.x86_64");
 	/* the only warning: no shm_rmid_forced on this kernel */
 	assert_int_equal(w.total, 1);
@@ -283,8 +284,8 @@ test_garbage(void **state)
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(FIXTURES "/linux-garbage", &s, NULL, &w, err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    collect_linux_root(FIXTURES "/linux-garbage", &s, NULL, &w, err, sizeof(err)), 0);
 	assert_string_equal(s.os_release, "5.15.0-generic");
 
 	/* only the good lines survive: 2 segments and 1 queue */
@@ -706,7 +707,7 @@ test_empty_proc(void **state)
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
 	/* nothing there: osrelease, 8 limit files and 3 sysvipc files missing */
-	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), 0);
 	assert_int_equal(s.nobjects, 0);
 	assert_int_equal(s.limits.n, 0);
 	assert_int_equal(w.total, 12);
@@ -739,7 +740,7 @@ test_nul_and_release(void **state)
 	put_file(dir, "proc/sys/kernel/shmall", "4\0 5\n", 5);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), 0);
 	assert_string_equal(s.os_release, "");
 	/* only the part before the NUL byte is read */
 	assert_int_equal(s.nobjects, 1);
@@ -765,8 +766,8 @@ test_errors(void **state)
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
 	/* no DIR/proc at all: a wrong directory, not an empty host */
-	assert_int_equal(collect_linux("/nonexistent-ipcfleet", &s, NULL, &w, err, sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	    collect_linux_root("/nonexistent-ipcfleet", &s, NULL, &w, err, sizeof(err)), -1);
 	assert_string_equal(err, "/nonexistent-ipcfleet/proc: No such file or directory");
 	snapshot_free(&s);
 
@@ -775,7 +776,7 @@ test_errors(void **state)
 	put_file(dir, "proc/sysvipc/shm", "key shmid\n", 10);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), -1);
+	assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), -1);
 	snprintf(path, sizeof(path), "%s/proc/sysvipc/shm: shm header: no column \"perms\"", dir);
 	assert_string_equal(err, path);
 	snapshot_free(&s);
@@ -788,7 +789,7 @@ test_errors(void **state)
 	close(fd);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), -1);
+	assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), -1);
 	snprintf(path, sizeof(path), "%s/proc/sysvipc/shm: larger than 67108864 bytes", dir);
 	assert_string_equal(err, path);
 	snapshot_free(&s);
@@ -969,7 +970,7 @@ test_owners_root(void **state)
 	pt.valid = 1; /* a directory has no processes: the collector says so */
 	pt.n = 3;
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(dir, &s, &pt, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux_root(dir, &s, &pt, &w, err, sizeof(err)), 0);
 	assert_int_equal(pt.valid, 0);
 	assert_int_equal(pt.n, 0);
 	assert_int_equal(s.nobjects, 3);
@@ -983,7 +984,7 @@ test_owners_root(void **state)
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(mkfifo(p, 0600), 0);
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(collect_linux(dir, &s, NULL, &w, err, sizeof(err)), 0);
+	assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), 0);
 	assert_int_equal(s.nobjects, 3);
 	assert_string_equal(s.objects[0].owner, "");
 	/* and a scope's owners only: nothing else changes */
@@ -998,88 +999,6 @@ test_owners_root(void **state)
 	assert_string_equal(s.objects[0].owner, "");
 	snapshot_free(&s);
 	rm_tree(dir);
-}
-
-static void
-test_cgroup_label(void **state)
-{
-	static const struct {
-		const char *cgroup;
-		int rc;
-		const char *label;
-	} cases[] = {
-	    /* docker, systemd and cgroupfs drivers */
-	    {"0::/system.slice/docker-"
-	     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
-	     1, "docker:0123456789ab"},
-	    {"12:memory:/docker/"
-	     "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210\n"
-	     "0::/\n",
-	     1, "docker:fedcba987654"},
-	    /* a later line with a container wins over an earlier service */
-	    {"1:name=systemd:/system.slice/sshd.service\n"
-	     "0::/machine.slice/libpod-"
-	     "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999.scope/container\n",
-	     1, "podman:aaaabbbbcccc"},
-	    /* conmon runs outside the container */
-	    {"0::/machine.slice/libpod-conmon-"
-	     "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999.scope\n",
-	     0, ""},
-	    {"0::/lxc/web01/init.scope\n", 1, "lxc:web01"},
-	    {"0::/lxc.payload.db-02/system.slice/cron.service\n", 1, "lxc:db-02"},
-	    {"0::/lxc.monitor.db-02\n", 0, ""},
-	    /* kubernetes: the pod (hostIPC is a pod's setting) */
-	    {"0::/kubepods.slice/kubepods-burstable.slice/"
-	     "kubepods-burstable-pod1b2c3d4e_5f60_4a7b_8c9d_0e1f2a3b4c5d.slice/"
-	     "cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef."
-	     "scope\n",
-	     1, "k8s:1b2c3d4e-5f6"},
-	    {"0::/kubepods/besteffort/pod11112222-3333-4444-5555-666677778888/"
-	     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
-	     1, "k8s:11112222-333"},
-	    {"0::/kubepods.slice/kubepods-pod99990000_1111_2222_3333_444455556666.slice/"
-	     "crio-abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789.scope\n",
-	     1, "k8s:99990000-111"},
-	    /* no pod component: the container id */
-	    {"0::/kubepods/crio-abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
-	     ".scope\n",
-	     1, "k8s:abcdef012345"},
-	    {"0::/kubepods.slice/kubepods-burstable.slice/"
-	     "kubepods-burstable-pod1b2c3d4e_5f60_4a7b_8c9d_0e1f2a3b4c5d.slice/"
-	     "crio-conmon-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
-	     0, ""},
-	    /* services: the last one on the first line that names one */
-	    {"0::/system.slice/postgresql@15-main.service\n", 2, "postgresql@15-main.service"},
-	    {"0::/user.slice/user-1000.slice/user@1000.service/app.slice/tmux.service\n", 2,
-	     "tmux.service"},
-	    /* nothing to say */
-	    {"0::/\n", 0, ""},
-	    {"0::/user.slice/user-1000.slice/session-3.scope\n", 0, ""},
-	    {"garbage without colons\n", 0, ""},
-	    {"", 0, ""},
-	    /* too short or not hex: not a docker id */
-	    {"0::/system.slice/docker-0123.scope\n", 0, ""},
-	    {"0::/system.slice/docker-0123456789abcdefXYZ.scope\n", 0, ""},
-	    /* names are cleaned and cut to fit */
-	    {"0::/lxc/we\x1b[2Jb\n", 1, "lxc:we?[2Jb"},
-	    {"0::/lxc/"
-	     "n123456789012345678901234567890123456789012345678901234567890123456789\n",
-	     1, "lxc:n1234567890123456789012345678901234567890123456789012345678"},
-	};
-	char out[MODEL_NAME_MAX], small[8];
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < NELEM(cases); i++) {
-		int rc = ns_cgroup_label(cases[i].cgroup, out, sizeof(out));
-
-		if (rc != cases[i].rc || strcmp(out, cases[i].label) != 0)
-			fail_msg("case %zu: got %d \"%s\", want %d \"%s\"", i, rc, out, cases[i].rc,
-			         cases[i].label);
-	}
-	/* a small buffer cuts the label */
-	assert_int_equal(ns_cgroup_label(cases[0].cgroup, small, sizeof(small)), 1);
-	assert_string_equal(small, "docker:");
 }
 
 static void
@@ -1170,8 +1089,7 @@ main(void)
 	    cmocka_unit_test(test_errors),           cmocka_unit_test(test_source_parse),
 	    cmocka_unit_test(test_collect_dispatch), cmocka_unit_test(test_collect_warn),
 	    cmocka_unit_test(test_passwd_name),      cmocka_unit_test(test_owners_root),
-	    cmocka_unit_test(test_cgroup_label),     cmocka_unit_test(test_proc_table),
-	    cmocka_unit_test(test_live_processes),
+	    cmocka_unit_test(test_proc_table),       cmocka_unit_test(test_live_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,9 @@
 /*
- * collect_linux.c: the Linux collector (collect.h).
+ * procfs.c: Linux's /proc/sysvipc and /proc/sys/kernel, as text (collect.h).
+ *
+ * Portable: it reads a copied tree (--source linux-root:DIR) on any system,
+ * and the running Linux system through the hooks of agent/linux/ (struct
+ * procfs_live), which only make the same reads cheaper.
  *
  * Objects come from ROOT/proc/sysvipc/{shm,sem,msg}, limits from
  * ROOT/proc/sys/kernel.  The sysvipc files are parsed by their header line:
@@ -32,7 +36,6 @@
 
 #define PROCFS_LINE_MAX   4096 /* bytes in one line, without the newline */
 #define PROCFS_FIELDS_MAX 32   /* columns in a header (and fields stored per line) */
-#define PROCFS_SMALL_MAX  4096 /* cap for one-value files: limits, osrelease */
 #define PROCFS_QUOTE_MAX  24   /* bytes of a bad value quoted in a warning */
 
 /* How a column's text becomes a field of struct ipc_object. */
@@ -383,132 +386,19 @@ linux_path(char *path, size_t len, const char *root, const char *rel, char *err,
 }
 
 /*
- * ---- /proc/sys/kernel files kept open between snapshots ----
- *
- * Opening a sysctl file costs several times reading it (the lookup, the
- * permission checks, the file's setup), and the live system's limits are
- * read every snapshot, in every IPC namespace.  So on the live system the
- * files stay open, one set per IPC namespace (the reading thread's, named by
- * /proc/thread-self/ns/ipc), and each snapshot reads them again from offset
- * 0, which makes the kernel produce the current value, as a fresh open
- * would.  A file opened in a namespace shows that namespace's value (kernels
- * before 5.19: the reader's, which is the same namespace); once a namespace
- * is gone its files fail, and are then closed and opened again.  Whatever
- * fails takes the ordinary path (open, read, close), so errors and warnings
- * are exactly those of an uncached read.  At most LINUX_SYSCTL_SETS sets
- * are kept; the least recently used one makes room.  The collector runs one
- * snapshot at a time, so these are touched by one thread at a time.
- */
-#define LINUX_SYSCTL_SETS 8
-
-static const char *const linux_sysctl_names[] = {
-    "shmmax", "shmall", "shmmni",          "sem",       "msgmax",
-    "msgmnb", "msgmni", "shm_rmid_forced", "osrelease",
-};
-#define LINUX_SYSCTL_FILES NELEM(linux_sysctl_names)
-
-struct linux_sysctl_set {
-	uint64_t ns;                /* the IPC namespace's inode; 0: unused */
-	uint64_t used;              /* when it was last used (a counter) */
-	int fd[LINUX_SYSCTL_FILES]; /* -1: not open */
-};
-
-static struct linux_sysctl_set linux_sysctl_sets[LINUX_SYSCTL_SETS];
-static uint64_t linux_sysctl_clock;
-
-/* The inode of the calling thread's IPC namespace, or 0. */
-static uint64_t
-linux_thread_ipc_ns(void)
-{
-	char link[64];
-	const char *errstr;
-	uint64_t ino;
-	ssize_t n;
-
-	if ((n = readlink("/proc/thread-self/ns/ipc", link, sizeof(link) - 1)) <= 6)
-		return 0;
-	link[n] = '\0';
-	if (memcmp(link, "ipc:[", 5) != 0 || link[n - 1] != ']')
-		return 0;
-	link[n - 1] = '\0';
-	return parse_u64(link + 5, 1, UINT64_MAX, &ino, &errstr) == 0 ? ino : 0;
-}
-
-/* The set of the calling thread's namespace (made when new), or NULL. */
-static struct linux_sysctl_set *
-linux_sysctl_set(void)
-{
-	struct linux_sysctl_set *set = NULL;
-	uint64_t ns = linux_thread_ipc_ns();
-	size_t i, k;
-
-	if (ns == 0)
-		return NULL;
-	for (i = 0; i < LINUX_SYSCTL_SETS; i++) {
-		struct linux_sysctl_set *c = &linux_sysctl_sets[i];
-
-		if (c->ns == ns) {
-			set = c;
-			break;
-		}
-		if (set == NULL || c->used < set->used)
-			set = c; /* the least recently used so far */
-	}
-	if (set->ns != ns) {
-		for (k = 0; k < LINUX_SYSCTL_FILES; k++)
-			if (set->ns != 0 && set->fd[k] != -1)
-				close(set->fd[k]);
-		set->ns = ns;
-		for (k = 0; k < LINUX_SYSCTL_FILES; k++)
-			set->fd[k] = -1;
-	}
-	set->used = ++linux_sysctl_clock;
-	return set;
-}
-
-/* The first read of a kept sysctl file: its values are short. */
-#define LINUX_READ_FIRST 256
-
-/* /proc/sys/kernel/NAME through set: 0 with the text; -1: read it the ordinary way. */
-static int
-linux_sysctl_read(struct linux_sysctl_set *set, const char *name, char **bufp, size_t *lenp)
-{
-	char path[64];
-	size_t k;
-
-	for (k = 0; k < LINUX_SYSCTL_FILES; k++)
-		if (strcmp(linux_sysctl_names[k], name) == 0)
-			break;
-	if (set == NULL || k == LINUX_SYSCTL_FILES)
-		return -1;
-	if (set->fd[k] == -1) {
-		snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
-		if ((set->fd[k] = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-			return -1;
-	}
-	if (lseek(set->fd[k], 0, SEEK_SET) == -1 ||
-	    read_fd_bounded(set->fd[k], LINUX_READ_FIRST, PROCFS_SMALL_MAX, bufp, lenp) == -1) {
-		close(set->fd[k]); /* its namespace is gone, say: open it again next time */
-		set->fd[k] = -1;
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * Reads a small text file (a limit, osrelease; NAME in /proc/sys/kernel) and
  * trims white space at both ends; through set when not NULL (the live
  * system).  Returns 0 with *bufp (malloc'd, caller frees); -1 with errno
  * (ENOENT, EFBIG, ...), or EINVAL when the file holds a NUL byte.
  */
 static int
-linux_read_small(struct linux_sysctl_set *set, const char *name, const char *path, char **bufp)
+linux_read_small(const struct procfs_live *live, const char *name, const char *path, char **bufp)
 {
 	char *buf, *b, *e;
 	size_t len;
 
 	*bufp = NULL;
-	if (linux_sysctl_read(set, name, &buf, &len) == -1 &&
+	if ((live == NULL || live->sysctl_read(live->sysctl, name, &buf, &len) == -1) &&
 	    read_file_bounded(path, PROCFS_SMALL_MAX, &buf, &len) == -1)
 		return -1;
 	if (strlen(buf) != len) {
@@ -563,14 +453,13 @@ linux_limits_sem(const char *path, char *text, struct ipc_limits *l, struct coll
 }
 
 int
-procfs_read_limits(const char *root, struct ipc_limits *l, struct collect_warnings *w, char *err,
-                   size_t errlen)
+procfs_read_limits(const char *root, const struct procfs_live *live, struct ipc_limits *l,
+                   struct collect_warnings *w, char *err, size_t errlen)
 {
 	static const char *const names[] = {
 	    "shmmax", "shmall", "shmmni", "sem", "msgmax", "msgmnb", "msgmni", "shm_rmid_forced",
 	};
 	char path[COLLECT_PATH_MAX + 64], rel[64];
-	struct linux_sysctl_set *set = root[0] == '\0' ? linux_sysctl_set() : NULL;
 	size_t i;
 
 	for (i = 0; i < NELEM(names); i++) {
@@ -582,7 +471,7 @@ procfs_read_limits(const char *root, struct ipc_limits *l, struct collect_warnin
 		snprintf(rel, sizeof(rel), "/proc/sys/kernel/%s", names[i]);
 		if (linux_path(path, sizeof(path), root, rel, err, errlen) == -1)
 			return -1;
-		if (linux_read_small(set, names[i], path, &text) == -1) {
+		if (linux_read_small(live, names[i], path, &text) == -1) {
 			if (errno == ENOENT)
 				collect_warn(w, "%s: missing; limit %s not reported", path,
 				             names[i]);
@@ -613,7 +502,8 @@ procfs_read_limits(const char *root, struct ipc_limits *l, struct collect_warnin
 
 /* os_release from ROOT/proc/sys/kernel/osrelease; a problem is a warning. */
 static void
-linux_read_release(const char *root, struct snapshot *s, struct collect_warnings *w)
+linux_read_release(const char *root, const struct procfs_live *live, struct snapshot *s,
+                   struct collect_warnings *w)
 {
 	char path[COLLECT_PATH_MAX + 64], err[MODEL_TEXT_MAX];
 	char *text;
@@ -625,8 +515,7 @@ linux_read_release(const char *root, struct snapshot *s, struct collect_warnings
 		collect_warn(w, "%s", err);
 		return;
 	}
-	if (linux_read_small(root[0] == '\0' ? linux_sysctl_set() : NULL, "osrelease", path,
-	                     &text) == -1) {
+	if (linux_read_small(live, "osrelease", path, &text) == -1) {
 		collect_warn(w, "%s: %s; os_release not reported", path,
 		             errno == EINVAL || errno == EFBIG ? "not a release string"
 		                                               : strerror(errno));
@@ -643,273 +532,24 @@ linux_read_release(const char *root, struct snapshot *s, struct collect_warnings
 	free(text);
 }
 
-/*
- * ---- the live system's objects without the text ----
- *
- * The kernel formats every object into /proc/sysvipc text that we then
- * parse back; on the live system the *_STAT_ANY commands (Linux 4.17+)
- * hand over the same values in binary, about three times cheaper.  They are
- * used only where the result is exactly what the file would have given:
- *
- *   - the same objects in the same order: the file lists the index table in
- *     ascending order, and so does the loop over indices 0..max (from
- *     *_INFO); the count found must equal the count *_INFO reports in use;
- *   - the same values: both come from the same kernel fields, pids and ids
- *     translated into the calling thread's namespaces as the file's are into
- *     its opener's (the same thread); msg's qbytes, which the file lacks,
- *     stays 0;
- *   - values the file parser would accept (otherwise it warns and skips
- *     the line): out of range, the file is read instead;
- *   - shm: the file also has rss and swap per segment, which SHM_STAT lacks;
- *     SHM_INFO sums the same per-segment counts, so when its totals are 0
- *     every segment's are 0 and the result is the same; otherwise the file
- *     is read.  (Like the file, which formats one segment after the other,
- *     this is not one instant: each value held while the objects were read.)
- *
- * Anything else (an old kernel, an error, a race with objects coming and
- * going, a sparse index table that would cost more calls than objects) makes
- * linux_stat_objects() return 0 and the caller reads the file as always.
- */
-#define LINUX_STAT_SPARSE(n) (4 * (size_t)(n) + 64) /* most indices tried per object */
-
-/* Values the /proc parser would refuse: the file decides then. */
-static int
-linux_stat_usable(const struct ipc_object *o)
-{
-	return o->mode <= 0177777 && o->nsems <= UINT32_MAX && o->cpid >= 0 && o->lpid >= 0 &&
-	       o->lspid >= 0 && o->lrpid >= 0 && o->atime >= 0 && o->dtime >= 0 && o->otime >= 0 &&
-	       o->stime >= 0 && o->rtime >= 0 && o->ctime >= 0;
-}
-
-/* Appends o when usable; -1 when the caller must fall back to the file. */
-static int
-linux_stat_add(struct snapshot *s, const struct ipc_object *o)
-{
-	struct ipc_object *n;
-
-	if (!linux_stat_usable(o) || (n = snapshot_add_object(s)) == NULL)
-		return -1;
-	*n = *o;
-	return 0;
-}
-
-/* The fields every type shares, from its struct ipc_perm. */
-static void
-linux_stat_perm(struct ipc_object *o, enum ipc_type t, uint32_t scope, int id,
-                const struct ipc_perm *p)
-{
-	memset(o, 0, sizeof(*o));
-	o->type = t;
-	o->scope = scope;
-	o->id = id;
-	o->key = p->__key;
-	o->mode = (uint32_t)p->mode;
-	o->uid = p->uid;
-	o->gid = p->gid;
-	o->cuid = p->cuid;
-	o->cgid = p->cgid;
-}
-
-/* Whether indices 0..maxidx are worth trying one by one for inuse objects. */
-static int
-linux_stat_dense(int maxidx, int inuse)
-{
-	return maxidx >= 0 && inuse >= 0 && (size_t)maxidx + 1 <= LINUX_STAT_SPARSE(inuse);
-}
-
-/*
- * Reads indices 0..maxidx with one(), which returns an object's id and fills
- * *o, or -1 with errno (EINVAL: an unused index).  1 when exactly inuse
- * objects were added to s; 0 when the file must be read instead.
- */
-static int
-linux_stat_each(struct snapshot *s, uint32_t scope, int maxidx, int inuse,
-                int (*one)(int idx, uint32_t scope, struct ipc_object *o))
-{
-	struct ipc_object o;
-	int idx, found = 0;
-
-	if (!linux_stat_dense(maxidx, inuse))
-		return 0;
-	for (idx = 0; idx <= maxidx; idx++) {
-		if (one(idx, scope, &o) == -1) {
-			if (errno == EINVAL)
-				continue; /* an unused index */
-			return 0;
-		}
-		if (linux_stat_add(s, &o) == -1)
-			return 0;
-		found++;
-	}
-	return found == inuse;
-}
-
-#ifdef SEM_STAT_ANY
-/* glibc leaves union semun to the caller */
-union linux_semun {
-	int val;
-	struct semid_ds *buf;
-	unsigned short *array;
-	struct seminfo *info;
-};
-
-static int
-linux_sem_one(int idx, uint32_t scope, struct ipc_object *o)
-{
-	union linux_semun arg;
-	struct semid_ds ds;
-	int id;
-
-	arg.buf = &ds;
-	if ((id = semctl(idx, 0, SEM_STAT_ANY, arg)) == -1)
-		return -1;
-	linux_stat_perm(o, IPC_SEM, scope, id, &ds.sem_perm);
-	o->nsems = (uint64_t)ds.sem_nsems;
-	o->otime = (int64_t)ds.sem_otime;
-	o->ctime = (int64_t)ds.sem_ctime;
-	return id;
-}
-#endif
-
-static int
-linux_stat_sem(struct snapshot *s, uint32_t scope)
-{
-#ifdef SEM_STAT_ANY
-	union linux_semun arg;
-	struct seminfo si;
-	int maxidx;
-
-	memset(&si, 0, sizeof(si));
-	arg.info = &si;
-	if ((maxidx = semctl(0, 0, SEM_INFO, arg)) == -1)
-		return 0;
-	return linux_stat_each(s, scope, maxidx, si.semusz, linux_sem_one);
-#else
-	(void)s;
-	(void)scope;
-	return 0;
-#endif
-}
-
-#ifdef MSG_STAT_ANY
-static int
-linux_msg_one(int idx, uint32_t scope, struct ipc_object *o)
-{
-	struct msqid_ds ds;
-	int id;
-
-	if ((id = msgctl(idx, MSG_STAT_ANY, &ds)) == -1)
-		return -1;
-	linux_stat_perm(o, IPC_MSG, scope, id, &ds.msg_perm);
-	o->cbytes = (uint64_t)ds.__msg_cbytes;
-	o->qnum = (uint64_t)ds.msg_qnum;
-	o->lspid = (int64_t)ds.msg_lspid;
-	o->lrpid = (int64_t)ds.msg_lrpid;
-	o->stime = (int64_t)ds.msg_stime;
-	o->rtime = (int64_t)ds.msg_rtime;
-	o->ctime = (int64_t)ds.msg_ctime;
-	/* qbytes stays 0: the file has no such column */
-	return id;
-}
-#endif
-
-static int
-linux_stat_msg(struct snapshot *s, uint32_t scope)
-{
-#ifdef MSG_STAT_ANY
-	struct msginfo mi;
-	int maxidx;
-
-	memset(&mi, 0, sizeof(mi));
-	if ((maxidx = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&mi)) == -1)
-		return 0;
-	return linux_stat_each(s, scope, maxidx, mi.msgpool, linux_msg_one);
-#else
-	(void)s;
-	(void)scope;
-	return 0;
-#endif
-}
-
-#ifdef SHM_STAT_ANY
-static int
-linux_shm_one(int idx, uint32_t scope, struct ipc_object *o)
-{
-	struct shmid_ds ds;
-	int id;
-
-	if ((id = shmctl(idx, SHM_STAT_ANY, &ds)) == -1)
-		return -1;
-	linux_stat_perm(o, IPC_SHM, scope, id, &ds.shm_perm);
-	o->size = (uint64_t)ds.shm_segsz;
-	o->cpid = (int64_t)ds.shm_cpid;
-	o->lpid = (int64_t)ds.shm_lpid;
-	o->nattch = (uint64_t)ds.shm_nattch;
-	o->atime = (int64_t)ds.shm_atime;
-	o->dtime = (int64_t)ds.shm_dtime;
-	o->ctime = (int64_t)ds.shm_ctime;
-	/* rss and swap are 0: SHM_INFO's totals said so (linux_stat_shm) */
-	return id;
-}
-#endif
-
-static int
-linux_stat_shm(struct snapshot *s, uint32_t scope)
-{
-#ifdef SHM_STAT_ANY
-	struct shm_info si;
-	int maxidx;
-
-	memset(&si, 0, sizeof(si));
-	if ((maxidx = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si)) == -1 ||
-	    si.shm_rss != 0 || si.shm_swp != 0)
-		return 0; /* resident or swapped pages: only the file has them per segment */
-	return linux_stat_each(s, scope, maxidx, si.used_ids, linux_shm_one);
-#else
-	(void)s;
-	(void)scope;
-	return 0;
-#endif
-}
-
-/*
- * The objects of type f->type on the live system without the /proc text:
- * 1 when s has them all, 0 (s as it was) when the file must be read.
- */
-static int
-linux_stat_objects(const struct procfs_file *f, struct snapshot *s, uint32_t scope)
-{
-	size_t before = s->nobjects;
-	int ok = 0;
-
-	switch (f->type) {
-	case IPC_SHM:
-		ok = linux_stat_shm(s, scope);
-		break;
-	case IPC_SEM:
-		ok = linux_stat_sem(s, scope);
-		break;
-	case IPC_MSG:
-		ok = linux_stat_msg(s, scope);
-		break;
-	}
-	if (!ok)
-		s->nobjects = before; /* what was added is forgotten; the file decides */
-	return ok;
-}
-
 /* One /proc/sysvipc file into s, in scope.  A missing file is a warning. */
 static int
-linux_read_objects(const char *root, const struct procfs_file *f, struct snapshot *s,
-                   uint32_t scope, struct collect_warnings *w, char *err, size_t errlen)
+linux_read_objects(const char *root, const struct procfs_live *live, const struct procfs_file *f,
+                   struct snapshot *s, uint32_t scope, struct collect_warnings *w, char *err,
+                   size_t errlen)
 {
 	char path[COLLECT_PATH_MAX + 64], rel[32], perr[MODEL_TEXT_MAX];
 	char *text;
 	size_t len;
 
 	/* the live system: the same objects, cheaper, when that can be exact */
-	if (root[0] == '\0' && linux_stat_objects(f, s, scope))
-		return 0;
+	if (live != NULL) {
+		size_t before = s->nobjects;
+
+		if (live->stat_objects(f->type, s, scope))
+			return 0;
+		s->nobjects = before; /* what was added is forgotten; the file decides */
+	}
 	snprintf(rel, sizeof(rel), "/proc/sysvipc/%s", f->name);
 	if (linux_path(path, sizeof(path), root, rel, err, errlen) == -1)
 		return -1;
@@ -938,13 +578,14 @@ linux_read_objects(const char *root, const struct procfs_file *f, struct snapsho
 }
 
 int
-procfs_read_objects(const char *root, struct snapshot *s, uint32_t scope,
-                    struct collect_warnings *w, char *err, size_t errlen)
+procfs_read_objects(const char *root, const struct procfs_live *live, struct snapshot *s,
+                    uint32_t scope, struct collect_warnings *w, char *err, size_t errlen)
 {
 	size_t i;
 
 	for (i = 0; i < NELEM(procfs_files); i++)
-		if (linux_read_objects(root, &procfs_files[i], s, scope, w, err, errlen) == -1)
+		if (linux_read_objects(root, live, &procfs_files[i], s, scope, w, err, errlen) ==
+		    -1)
 			return -1;
 	return 0;
 }
@@ -1096,21 +737,18 @@ linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path)
 }
 
 /*
+ * The host's scope from ROOT: OS, page size, release, limits and objects.
  * On error, s may hold part of what was read; the caller frees it with
  * snapshot_free as usual.
  */
 int
-collect_linux(const char *root, struct snapshot *s, struct proc_table *pt,
-              struct collect_warnings *w, char *err, size_t errlen)
+procfs_collect(const char *root, const struct procfs_live *live, struct snapshot *s,
+               struct collect_warnings *w, char *err, size_t errlen)
 {
 	char path[COLLECT_PATH_MAX + 64];
 	struct stat st;
 	long pg;
 
-	if (pt != NULL) {
-		pt->n = 0;
-		pt->valid = 0; /* only the live system's processes are known */
-	}
 	/* no ROOT/proc at all is a wrong directory, not a kernel without IPC */
 	if (linux_path(path, sizeof(path), root, "/proc", err, errlen) == -1)
 		return -1;
@@ -1129,19 +767,31 @@ collect_linux(const char *root, struct snapshot *s, struct proc_table *pt,
 		return -1;
 	}
 	s->page_size = (uint32_t)pg;
-	linux_read_release(root, s, w);
-	if (procfs_read_limits(root, &s->limits, w, err, errlen) == -1)
+	linux_read_release(root, live, s, w);
+	if (procfs_read_limits(root, live, &s->limits, w, err, errlen) == -1)
 		return -1;
-	/* the agent's own IPC namespace is scope 0, the host */
-	if (procfs_read_objects(root, s, 0, w, err, errlen) == -1)
-		return -1;
-	if (root[0] != '\0') {
-		if (linux_path(path, sizeof(path), root, "/etc/passwd", err, errlen) == -1)
-			return -1;
-		linux_set_owners(s, 0, path);
-		return 0;
+	/* the agent's own IPC namespace (or the tree's) is scope 0, the host */
+	return procfs_read_objects(root, live, s, 0, w, err, errlen);
+}
+
+int
+collect_linux_root(const char *root, struct snapshot *s, struct proc_table *pt,
+                   struct collect_warnings *w, char *err, size_t errlen)
+{
+	char path[COLLECT_PATH_MAX + 64];
+
+	if (pt != NULL) {
+		pt->n = 0;
+		pt->valid = 0; /* only the live system's processes are known */
 	}
-	linux_set_owners(s, 0, NULL);
-	/* the other IPC namespaces, and the processes for orphan detection */
-	return collect_ns(s, pt, w, err, errlen);
+	if (root[0] == '\0') {
+		snprintf(err, errlen, "linux-root: DIR is empty");
+		return -1;
+	}
+	if (procfs_collect(root, NULL, s, w, err, errlen) == -1)
+		return -1;
+	if (linux_path(path, sizeof(path), root, "/etc/passwd", err, errlen) == -1)
+		return -1;
+	linux_set_owners(s, 0, path);
+	return 0;
 }

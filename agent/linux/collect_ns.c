@@ -1,5 +1,5 @@
 /*
- * collect_ns.c: Linux IPC namespaces and processes (collect.h).
+ * collect_ns.c: Linux IPC namespaces and processes (linux.h).
  *
  * Every IPC namespace has its own objects and its own limits.  /proc is
  * scanned once (at most PROC_MAX processes): each process's IPC namespace is
@@ -8,7 +8,7 @@
  * scope "ipcns:INODE" read by one dedicated thread that setns()es into it:
  * setns affects only the calling thread, and the files under /proc/sysvipc
  * and /proc/sys/kernel opened by that thread show its namespace, so the
- * procfs parsers of collect_linux.c are reused unchanged.  The thread is
+ * procfs parsers of procfs.c are reused unchanged.  The thread is
  * joined before anything else touches the snapshot.
  *
  * A scope is named after what runs in it: the container or unit of a
@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "linux.h"
 #include "util.h"
 
 #define NS_FILE_MAX   (64u * 1024) /* /proc/PID/status and /proc/PID/cgroup */
@@ -393,9 +394,10 @@ ns_pidfds_begin(struct ns_pidfds *pf)
 	pf->n = ns_pidfd_nkept;
 	pf->nv = ns_pidfd_sets[!ns_pidfd_cur];
 	pf->max = NS_PIDFD_KEEP;
+	/* rlim_t is unsigned on Linux, signed elsewhere: compare as uint64_t */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 4 < pf->max)
-		pf->max = (size_t)(rl.rlim_cur / 4);
+	    (uint64_t)rl.rlim_cur / 4 < pf->max)
+		pf->max = (size_t)((uint64_t)rl.rlim_cur / 4);
 	ns_pidfd_nkept = 0;
 }
 
@@ -926,6 +928,7 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 {
 	struct ns_entry *e = &sc->ns[i];
 	struct collect_warnings nw;
+	struct procfs_live live;
 	struct snapshot *s = sc->s;
 	struct ipc_scope *scope;
 	char id[MODEL_NAME_MAX], label[NS_LABEL_MAX], err[MODEL_TEXT_MAX];
@@ -959,8 +962,9 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 		scope->iso[t] = ISO_NEW;
 
 	memset(&nw, 0, sizeof(nw));
-	if (procfs_read_limits("", &scope->limits, &nw, err, sizeof(err)) == -1 ||
-	    procfs_read_objects("", s, idx, &nw, err, sizeof(err)) == -1) {
+	linux_live(&live); /* this thread is in the namespace now: its kept files */
+	if (procfs_read_limits("", &live, &scope->limits, &nw, err, sizeof(err)) == -1 ||
+	    procfs_read_objects("", &live, s, idx, &nw, err, sizeof(err)) == -1) {
 		ns_forward_warnings(sc->w, &nw, id);
 		collect_warn(sc->w, "%s: %s; skipped", id, err);
 		/* undo: the scope was the last one added, its objects the last ones */
