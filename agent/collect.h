@@ -127,8 +127,12 @@ int procfs_parse_sem(const char *text, struct snapshot *s, uint32_t scope,
                      struct collect_warnings *w);
 int procfs_parse_msg(const char *text, struct snapshot *s, uint32_t scope,
                      struct collect_warnings *w);
-/* Reads root/proc/sys/kernel/{shmmax,shmall,shmmni,sem,msgmax,msgmnb,msgmni,...}. */
+/*
+ * Reads root/proc/sys/kernel/{shmmax,shmall,shmmni,sem,msgmax,msgmnb,msgmni,...}
+ * into l; a limit that cannot be read is a warning, and is recorded in unk
+ * (when not NULL) as unknown.
+ */
 int procfs_read_limits(const char *root, const struct procfs_live *live, struct ipc_limits *l,
-                       struct collect_warnings *w, char *err, size_t errlen);
+                       struct unknowns *unk, struct collect_warnings *w, char *err, size_t errlen);
 
 #endif

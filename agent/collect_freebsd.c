@@ -568,36 +568,42 @@ enum fbsd_col {
 #define TB(t)  (1u << (t))
 #define TB_ALL (TB(IPC_SHM) | TB(IPC_SEM) | TB(IPC_MSG))
 
-/* The header names of FreeBSD's ipcs -a and the sections they belong to. */
+/*
+ * The header names of FreeBSD's ipcs -a, the sections they belong to and
+ * the object field each fills.  Columns with a field (of) are not needed to
+ * count an object: a bad value there leaves that field unknown and keeps
+ * the row; a bad value in the others (of 0) skips the row.
+ */
 static const struct fbsd_colspec {
 	const char *name;
 	enum fbsd_col col;
 	unsigned types;
+	uint32_t of;
 } fbsd_cols[] = {
-    {"T", FC_T, TB_ALL},
-    {"ID", FC_ID, TB_ALL},
-    {"KEY", FC_KEY, TB_ALL},
-    {"MODE", FC_MODE, TB_ALL},
-    {"OWNER", FC_OWNER, TB_ALL},
-    {"GROUP", FC_GROUP, TB_ALL},
-    {"CREATOR", FC_CREATOR, TB_ALL},
-    {"CGROUP", FC_CGROUP, TB_ALL},
-    {"CBYTES", FC_CBYTES, TB(IPC_MSG)},
-    {"QNUM", FC_QNUM, TB(IPC_MSG)},
-    {"QBYTES", FC_QBYTES, TB(IPC_MSG)},
-    {"LSPID", FC_LSPID, TB(IPC_MSG)},
-    {"LRPID", FC_LRPID, TB(IPC_MSG)},
-    {"STIME", FC_STIME, TB(IPC_MSG)},
-    {"RTIME", FC_RTIME, TB(IPC_MSG)},
-    {"NATTCH", FC_NATTCH, TB(IPC_SHM)},
-    {"SEGSZ", FC_SEGSZ, TB(IPC_SHM)},
-    {"CPID", FC_CPID, TB(IPC_SHM)},
-    {"LPID", FC_LPID, TB(IPC_SHM)},
-    {"ATIME", FC_ATIME, TB(IPC_SHM)},
-    {"DTIME", FC_DTIME, TB(IPC_SHM)},
-    {"NSEMS", FC_NSEMS, TB(IPC_SEM)},
-    {"OTIME", FC_OTIME, TB(IPC_SEM)},
-    {"CTIME", FC_CTIME, TB_ALL},
+    {"T", FC_T, TB_ALL, 0},
+    {"ID", FC_ID, TB_ALL, 0},
+    {"KEY", FC_KEY, TB_ALL, 0},
+    {"MODE", FC_MODE, TB_ALL, 0},
+    {"OWNER", FC_OWNER, TB_ALL, 0},
+    {"GROUP", FC_GROUP, TB_ALL, 0},
+    {"CREATOR", FC_CREATOR, TB_ALL, 0},
+    {"CGROUP", FC_CGROUP, TB_ALL, 0},
+    {"CBYTES", FC_CBYTES, TB(IPC_MSG), OF_CBYTES},
+    {"QNUM", FC_QNUM, TB(IPC_MSG), OF_QNUM},
+    {"QBYTES", FC_QBYTES, TB(IPC_MSG), OF_QBYTES},
+    {"LSPID", FC_LSPID, TB(IPC_MSG), OF_LSPID},
+    {"LRPID", FC_LRPID, TB(IPC_MSG), OF_LRPID},
+    {"STIME", FC_STIME, TB(IPC_MSG), OF_STIME},
+    {"RTIME", FC_RTIME, TB(IPC_MSG), OF_RTIME},
+    {"NATTCH", FC_NATTCH, TB(IPC_SHM), OF_NATTCH},
+    {"SEGSZ", FC_SEGSZ, TB(IPC_SHM), OF_SIZE},
+    {"CPID", FC_CPID, TB(IPC_SHM), OF_CPID},
+    {"LPID", FC_LPID, TB(IPC_SHM), OF_LPID},
+    {"ATIME", FC_ATIME, TB(IPC_SHM), OF_ATIME},
+    {"DTIME", FC_DTIME, TB(IPC_SHM), OF_DTIME},
+    {"NSEMS", FC_NSEMS, TB(IPC_SEM), OF_NSEMS},
+    {"OTIME", FC_OTIME, TB(IPC_SEM), OF_OTIME},
+    {"CTIME", FC_CTIME, TB_ALL, OF_CTIME},
 };
 
 static const struct fbsd_secspec {
@@ -614,6 +620,8 @@ struct fbsd_section {
 	const struct fbsd_secspec *spec;
 	size_t ncols;
 	const struct fbsd_colspec *cols[FBSD_FIELDS_MAX]; /* NULL: a column we ignore */
+	uint32_t missing; /* fields of this type with no column: unknown in every row */
+	size_t rows;      /* rows kept so far */
 };
 
 /* Parses a section's header line (in place).  0, or -1 with a warning. */
@@ -662,72 +670,73 @@ ipcs_header(char *buf, struct fbsd_section *sec, const char *name, size_t no,
 		}
 		sec->cols[i] = cs;
 	}
-	for (k = 0; k < NELEM(always) + 1; k++) {
-		enum fbsd_col need;
+	for (k = 0; k < NELEM(always); k++) {
 		const char *cname = NULL;
 		size_t j;
 
-		if (k < NELEM(always))
-			need = always[k];
-		else if (sec->spec->type == IPC_SHM)
-			need = FC_SEGSZ; /* shmall accounting needs the sizes */
-		else if (sec->spec->type == IPC_SEM)
-			need = FC_NSEMS; /* semmns accounting needs the set sizes */
-		else
-			break;
-		if (seen & (1u << need))
+		if (seen & (1u << always[k]))
 			continue;
 		for (j = 0; j < NELEM(fbsd_cols); j++)
-			if (fbsd_cols[j].col == need)
+			if (fbsd_cols[j].col == always[k])
 				cname = fbsd_cols[j].name;
 		collect_warn(w,
-		             "%s line %zu: no %s column under \"%s\" (not ipcs -a output?), "
+		             "%s line %zu: no %s column under \"%s\" (not ipcs output?), "
 		             "section skipped",
 		             name, no, cname, sec->spec->title);
 		return -1;
 	}
+	/* what a listing without -a lacks (NSEMS, SEGSZ, times, pids) is unknown */
+	sec->missing = 0;
+	for (k = 0; k < NELEM(fbsd_cols); k++)
+		if ((fbsd_cols[k].types & TB(sec->spec->type)) && fbsd_cols[k].of != 0 &&
+		    !(seen & (1u << fbsd_cols[k].col)))
+			sec->missing |= fbsd_cols[k].of;
 	sec->ncols = nf;
 	return 0;
 }
 
-/* Bad value in a row: one warning naming line, column and value. */
+/*
+ * Bad value in a row: one warning naming line, column and value, and
+ * whether the row is skipped or only that field is unknown (cs->of).
+ */
 static int
-ipcs_bad(const char *name, size_t no, const char *col, const char *v, const char *why,
+ipcs_bad(const char *name, size_t no, const struct fbsd_colspec *cs, const char *v, const char *why,
          struct collect_warnings *w)
 {
 	char q[FBSD_QUOTE_MAX + 4];
 
 	fbsd_quote(v, q, sizeof(q));
-	collect_warn(w, "%s line %zu: %s \"%s\" %s, row skipped", name, no, col, q, why);
+	collect_warn(w, "%s line %zu: %s \"%s\" %s, %s", name, no, cs->name, q, why,
+	             cs->of != 0 ? "unknown" : "row skipped");
 	return -1;
 }
 
 static int
 ipcs_i64(const char *v, int64_t min, int64_t max, int64_t *out, const char *name, size_t no,
-         const char *col, struct collect_warnings *w)
+         const struct fbsd_colspec *cs, struct collect_warnings *w)
 {
 	const char *errstr;
 
 	if (parse_i64(v, min, max, out, &errstr) == -1)
-		return ipcs_bad(name, no, col, v, errstr, w);
+		return ipcs_bad(name, no, cs, v, errstr, w);
 	return 0;
 }
 
 static int
-ipcs_u64(const char *v, uint64_t max, uint64_t *out, const char *name, size_t no, const char *col,
-         struct collect_warnings *w)
+ipcs_u64(const char *v, uint64_t max, uint64_t *out, const char *name, size_t no,
+         const struct fbsd_colspec *cs, struct collect_warnings *w)
 {
 	const char *errstr;
 
 	if (parse_u64(v, 0, max, out, &errstr) == -1)
-		return ipcs_bad(name, no, col, v, errstr, w);
+		return ipcs_bad(name, no, cs, v, errstr, w);
 	return 0;
 }
 
 /* An OWNER/GROUP/CREATOR/CGROUP value: a number, or a name to resolve. */
 static int
 ipcs_ident(const char *v, const struct fbsd_idmap *m, int is_group, uint32_t *out, const char *name,
-           size_t no, const char *col, struct collect_warnings *w)
+           size_t no, const struct fbsd_colspec *cs, struct collect_warnings *w)
 {
 	char q[FBSD_QUOTE_MAX + 4];
 	uint64_t id;
@@ -735,42 +744,139 @@ ipcs_ident(const char *v, const struct fbsd_idmap *m, int is_group, uint32_t *ou
 
 	if (all_digits(v)) {
 		if (parse_u64(v, 0, UINT32_MAX, &id, &errstr) == -1)
-			return ipcs_bad(name, no, col, v, errstr, w);
+			return ipcs_bad(name, no, cs, v, errstr, w);
 		*out = (uint32_t)id;
 		return 0;
 	}
 	if (v[0] == '-' || v[0] == '+')
-		return ipcs_bad(name, no, col, v, "is not an id or a name", w);
+		return ipcs_bad(name, no, cs, v, "is not an id or a name", w);
 	if (m != NULL && fbsd_idmap_lookup(m, v, out) == 0)
 		return 0;
 	fbsd_quote(v, q, sizeof(q));
 	collect_warn(w, "%s line %zu: %s \"%s\" is not in the %s file given: recorded as %lu", name,
-	             no, col, q, is_group ? "group" : "passwd", (unsigned long)FBSD_ID_UNKNOWN);
+	             no, cs->name, q, is_group ? "group" : "passwd",
+	             (unsigned long)FBSD_ID_UNKNOWN);
 	*out = FBSD_ID_UNKNOWN;
 	return 0;
 }
 
 static int
 ipcs_time(const char *v, const struct fbsd_ipcs_ctx *ctx, int64_t *out, const char *name, size_t no,
-          const char *col, struct collect_warnings *w)
+          const struct fbsd_colspec *cs, struct collect_warnings *w)
 {
 	if (strcmp(v, "no-entry") == 0) {
 		*out = 0;
 		return 0;
 	}
 	if (fbsd_resolve_time(v, ctx->capture_time, ctx->utc_offset, out) == -1)
-		return ipcs_bad(name, no, col, v, "is not H:MM:SS or no-entry", w);
+		return ipcs_bad(name, no, cs, v, "is not H:MM:SS or no-entry", w);
 	return 0;
 }
 
-/* Parses one row (in place) into o.  0, or -1 with a warning. */
+/* One value of a row into o.  0, or -1 with a warning. */
+static int
+ipcs_value(const char *v, const struct fbsd_colspec *cs, const struct fbsd_section *sec,
+           const struct fbsd_ipcs_ctx *ctx, struct ipc_object *o, const char *name, size_t no,
+           struct collect_warnings *w)
+{
+	uint64_t u;
+	int r = 0;
+
+	switch (cs->col) {
+	case FC_T:
+		if (v[0] != sec->spec->letter || v[1] != '\0')
+			r = ipcs_bad(name, no, cs, v, "does not match the section", w);
+		break;
+	case FC_ID:
+		r = ipcs_i64(v, 0, INT32_MAX, &o->id, name, no, cs, w);
+		break;
+	case FC_KEY:
+		/* key_t printed with %d: signed */
+		r = ipcs_i64(v, INT32_MIN, INT32_MAX, &o->key, name, no, cs, w);
+		break;
+	case FC_MODE:
+		if (fbsd_parse_mode(v, &o->mode) == -1)
+			r = ipcs_bad(name, no, cs, v, "is not like --rw-------", w);
+		break;
+	case FC_OWNER:
+		r = ipcs_ident(v, ctx->users, 0, &o->uid, name, no, cs, w);
+		/* the name as this view printed it (see ipc_object.owner) */
+		if (r == 0 && !all_digits(v) && strlen(v) < sizeof(o->owner))
+			memcpy(o->owner, v, strlen(v) + 1);
+		break;
+	case FC_GROUP:
+		r = ipcs_ident(v, ctx->groups, 1, &o->gid, name, no, cs, w);
+		break;
+	case FC_CREATOR:
+		r = ipcs_ident(v, ctx->users, 0, &o->cuid, name, no, cs, w);
+		break;
+	case FC_CGROUP:
+		r = ipcs_ident(v, ctx->groups, 1, &o->cgid, name, no, cs, w);
+		break;
+	case FC_CBYTES:
+		r = ipcs_u64(v, UINT64_MAX, &o->cbytes, name, no, cs, w);
+		break;
+	case FC_QNUM:
+		r = ipcs_u64(v, UINT64_MAX, &o->qnum, name, no, cs, w);
+		break;
+	case FC_QBYTES:
+		r = ipcs_u64(v, UINT64_MAX, &o->qbytes, name, no, cs, w);
+		break;
+	case FC_LSPID:
+		r = ipcs_i64(v, 0, INT32_MAX, &o->lspid, name, no, cs, w);
+		break;
+	case FC_LRPID:
+		r = ipcs_i64(v, 0, INT32_MAX, &o->lrpid, name, no, cs, w);
+		break;
+	case FC_STIME:
+		r = ipcs_time(v, ctx, &o->stime, name, no, cs, w);
+		break;
+	case FC_RTIME:
+		r = ipcs_time(v, ctx, &o->rtime, name, no, cs, w);
+		break;
+	case FC_NATTCH:
+		r = ipcs_u64(v, INT32_MAX, &o->nattch, name, no, cs, w);
+		break;
+	case FC_SEGSZ:
+		r = ipcs_u64(v, UINT64_MAX, &o->size, name, no, cs, w);
+		break;
+	case FC_CPID:
+		r = ipcs_i64(v, 0, INT32_MAX, &o->cpid, name, no, cs, w);
+		break;
+	case FC_LPID:
+		r = ipcs_i64(v, 0, INT32_MAX, &o->lpid, name, no, cs, w);
+		break;
+	case FC_ATIME:
+		r = ipcs_time(v, ctx, &o->atime, name, no, cs, w);
+		break;
+	case FC_DTIME:
+		r = ipcs_time(v, ctx, &o->dtime, name, no, cs, w);
+		break;
+	case FC_NSEMS:
+		r = ipcs_u64(v, INT32_MAX, &u, name, no, cs, w);
+		o->nsems = u;
+		break;
+	case FC_OTIME:
+		r = ipcs_time(v, ctx, &o->otime, name, no, cs, w);
+		break;
+	case FC_CTIME:
+		r = ipcs_time(v, ctx, &o->ctime, name, no, cs, w);
+		break;
+	}
+	return r;
+}
+
+/*
+ * Parses one row (in place) into o.  0, or -1 with a warning when the row
+ * cannot be counted (wrong field count, a bad value in a column without a
+ * field); a bad value elsewhere leaves that field unknown.
+ */
 static int
 ipcs_row(char *buf, const struct fbsd_section *sec, const struct fbsd_ipcs_ctx *ctx,
          struct ipc_object *o, const char *name, size_t no, struct collect_warnings *w)
 {
 	char *f[FBSD_FIELDS_MAX + 1];
 	size_t nf, i;
-	uint64_t u;
 
 	nf = split_fields(buf, f, NELEM(f));
 	if (nf != sec->ncols) {
@@ -780,105 +886,66 @@ ipcs_row(char *buf, const struct fbsd_section *sec, const struct fbsd_ipcs_ctx *
 	}
 	memset(o, 0, sizeof(*o));
 	o->type = sec->spec->type;
+	o->unknown = sec->missing;
 	/* without CREATOR/CGROUP columns the creator is not known */
 	o->cuid = o->cgid = FBSD_ID_UNKNOWN;
 	for (i = 0; i < nf; i++) {
 		const struct fbsd_colspec *cs = sec->cols[i];
-		const char *v = f[i];
-		int r = 0;
 
-		if (cs == NULL)
+		if (cs == NULL || ipcs_value(f[i], cs, sec, ctx, o, name, no, w) == 0)
 			continue;
-		switch (cs->col) {
-		case FC_T:
-			if (v[0] != sec->spec->letter || v[1] != '\0')
-				r = ipcs_bad(name, no, "T", v, "does not match the section", w);
-			break;
-		case FC_ID:
-			r = ipcs_i64(v, 0, INT32_MAX, &o->id, name, no, cs->name, w);
-			break;
-		case FC_KEY:
-			/* key_t printed with %d: signed */
-			r = ipcs_i64(v, INT32_MIN, INT32_MAX, &o->key, name, no, cs->name, w);
-			break;
-		case FC_MODE:
-			if (fbsd_parse_mode(v, &o->mode) == -1)
-				r = ipcs_bad(name, no, cs->name, v, "is not like --rw-------", w);
-			break;
-		case FC_OWNER:
-			r = ipcs_ident(v, ctx->users, 0, &o->uid, name, no, cs->name, w);
-			/* the name as this view printed it (see ipc_object.owner) */
-			if (r == 0 && !all_digits(v) && strlen(v) < sizeof(o->owner))
-				memcpy(o->owner, v, strlen(v) + 1);
-			break;
-		case FC_GROUP:
-			r = ipcs_ident(v, ctx->groups, 1, &o->gid, name, no, cs->name, w);
-			break;
-		case FC_CREATOR:
-			r = ipcs_ident(v, ctx->users, 0, &o->cuid, name, no, cs->name, w);
-			break;
-		case FC_CGROUP:
-			r = ipcs_ident(v, ctx->groups, 1, &o->cgid, name, no, cs->name, w);
-			break;
-		case FC_CBYTES:
-			r = ipcs_u64(v, UINT64_MAX, &o->cbytes, name, no, cs->name, w);
-			break;
-		case FC_QNUM:
-			r = ipcs_u64(v, UINT64_MAX, &o->qnum, name, no, cs->name, w);
-			break;
-		case FC_QBYTES:
-			r = ipcs_u64(v, UINT64_MAX, &o->qbytes, name, no, cs->name, w);
-			break;
-		case FC_LSPID:
-			r = ipcs_i64(v, 0, INT32_MAX, &o->lspid, name, no, cs->name, w);
-			break;
-		case FC_LRPID:
-			r = ipcs_i64(v, 0, INT32_MAX, &o->lrpid, name, no, cs->name, w);
-			break;
-		case FC_STIME:
-			r = ipcs_time(v, ctx, &o->stime, name, no, cs->name, w);
-			break;
-		case FC_RTIME:
-			r = ipcs_time(v, ctx, &o->rtime, name, no, cs->name, w);
-			break;
-		case FC_NATTCH:
-			r = ipcs_u64(v, INT32_MAX, &o->nattch, name, no, cs->name, w);
-			break;
-		case FC_SEGSZ:
-			r = ipcs_u64(v, UINT64_MAX, &o->size, name, no, cs->name, w);
-			break;
-		case FC_CPID:
-			r = ipcs_i64(v, 0, INT32_MAX, &o->cpid, name, no, cs->name, w);
-			break;
-		case FC_LPID:
-			r = ipcs_i64(v, 0, INT32_MAX, &o->lpid, name, no, cs->name, w);
-			break;
-		case FC_ATIME:
-			r = ipcs_time(v, ctx, &o->atime, name, no, cs->name, w);
-			break;
-		case FC_DTIME:
-			r = ipcs_time(v, ctx, &o->dtime, name, no, cs->name, w);
-			break;
-		case FC_NSEMS:
-			r = ipcs_u64(v, INT32_MAX, &u, name, no, cs->name, w);
-			o->nsems = u;
-			break;
-		case FC_OTIME:
-			r = ipcs_time(v, ctx, &o->otime, name, no, cs->name, w);
-			break;
-		case FC_CTIME:
-			r = ipcs_time(v, ctx, &o->ctime, name, no, cs->name, w);
-			break;
-		}
-		if (r == -1)
+		if (cs->of == 0)
 			return -1;
+		o->unknown |= cs->of;
 	}
 	return 0;
 }
 
+/*
+ * What a section's missing columns make unknown, said once, at its first
+ * row (an empty table lacks nothing): the figure each counts, in scope.
+ */
+static void
+ipcs_missing(const struct fbsd_section *sec, const char *name, size_t no, struct snapshot *s,
+             uint32_t scope, struct collect_warnings *w)
+{
+	static const struct {
+		uint32_t of;
+		const char *col, *usage;
+	} counted[] = {
+	    {OF_SIZE, "SEGSZ", "shmall"},
+	    {OF_NSEMS, "NSEMS", "semmns"},
+	    {OF_QNUM, "QNUM", "msgtql"},
+	};
+	size_t k;
+
+	for (k = 0; k < NELEM(counted); k++) {
+		if (!(sec->missing & counted[k].of))
+			continue;
+		collect_warn(w,
+		             "%s line %zu: no %s column under \"%s\": %s unknown (ipcs -a has it)",
+		             name, no, counted[k].col, sec->spec->title, counted[k].usage);
+		if (scope == 0)
+			snapshot_unknown(s, UNK_USED, counted[k].usage,
+			                 "%s has no %s column (ipcs without -a)", name,
+			                 counted[k].col);
+		else if (scope < s->nscopes && s->scopes[scope].unknown[0] == '\0')
+			snprintf(s->scopes[scope].unknown, sizeof(s->scopes[scope].unknown),
+			         "%s has no %s column (ipcs without -a)", name, counted[k].col);
+	}
+}
+
+/* A row of type t that could not be counted: the counts of t are unknown. */
+static void
+ipcs_lost(struct snapshot *s, uint32_t scope, enum ipc_type t, const char *name, size_t no,
+          const char *what)
+{
+	snapshot_unknown_type(s, scope, t, "%s line %zu: %s", name, no, what);
+}
+
 int
 fbsd_parse_ipcs(const char *text, size_t len, const char *name, const struct fbsd_ipcs_ctx *ctx,
-                struct snapshot *s, uint32_t scope, struct collect_warnings *w)
+                struct snapshot *s, uint32_t scope, struct collect_warnings *w, unsigned *types)
 {
 	enum { ST_NONE, ST_HEADER, ST_ROWS, ST_SKIP } st = ST_NONE;
 	struct fbsd_section sec;
@@ -889,14 +956,20 @@ fbsd_parse_ipcs(const char *text, size_t len, const char *name, const struct fbs
 	size_t n, k, title_no = 0;
 	int nsec = 0;
 
+	if (types != NULL)
+		*types = 0;
 	memset(&sec, 0, sizeof(sec));
 	lines_init(&it, text, len);
 	while (lines_next(&it, &line, &n)) {
 		const struct fbsd_secspec *spec = NULL;
+		int cut = line + n == it.end; /* no newline after it: the output ended */
 		struct ipc_object *o;
 
-		if (line_take(line, n, buf, sizeof(buf), name, it.no, w) == -1)
+		if (line_take(line, n, buf, sizeof(buf), name, it.no, w) == -1) {
+			if (st == ST_ROWS)
+				ipcs_lost(s, scope, sec.spec->type, name, it.no, "unreadable line");
 			continue;
+		}
 		for (k = 0; k < NELEM(fbsd_secs); k++)
 			if (strcmp(buf, fbsd_secs[k].title) == 0)
 				spec = &fbsd_secs[k];
@@ -927,15 +1000,32 @@ fbsd_parse_ipcs(const char *text, size_t len, const char *name, const struct fbs
 			if (ipcs_header(buf, &sec, name, it.no, w) == 0) {
 				st = ST_ROWS;
 				nsec++;
+				if (types != NULL)
+					*types |= TB(sec.spec->type);
 			} else {
+				/* whatever the section held cannot be read */
 				st = ST_SKIP;
+				ipcs_lost(s, scope, sec.spec->type, name, it.no,
+				          "the column header could not be read");
 			}
 			break;
 		case ST_SKIP:
 			break;
 		case ST_ROWS:
-			if (ipcs_row(buf, &sec, ctx, &obj, name, it.no, w) == -1)
+			/* output cut in the middle of its last line: that row is not whole */
+			if (cut) {
+				collect_warn(
+				    w, "%s line %zu: cut short (truncated output), row skipped",
+				    name, it.no);
+				ipcs_lost(s, scope, sec.spec->type, name, it.no,
+				          "cut short (truncated output)");
 				break;
+			}
+			if (ipcs_row(buf, &sec, ctx, &obj, name, it.no, w) == -1) {
+				ipcs_lost(s, scope, sec.spec->type, name, it.no,
+				          "a row could not be read");
+				break;
+			}
 			obj.scope = scope;
 			if ((o = snapshot_add_object(s)) == NULL) {
 				if (s->nobjects < MODEL_MAX_OBJECTS)
@@ -943,9 +1033,13 @@ fbsd_parse_ipcs(const char *text, size_t len, const char *name, const struct fbs
 				collect_warn(
 				    w, "%s line %zu: more than %d objects: the rest are ignored",
 				    name, it.no, MODEL_MAX_OBJECTS);
+				ipcs_lost(s, scope, sec.spec->type, name, it.no,
+				          "more objects than the agent keeps");
 				return nsec;
 			}
 			*o = obj;
+			if (sec.rows++ == 0)
+				ipcs_missing(&sec, name, it.no, s, scope, w);
 			break;
 		}
 	}
@@ -2027,7 +2121,7 @@ fbsd_jail_view(struct fbsd_fetch *f, const struct fbsd_jail *j, struct snapshot 
 	ctx = *hostctx;
 	ctx.users = &users;
 	ctx.groups = &groups;
-	r = fbsd_parse_ipcs(buf, len, what, &ctx, &view, 0, w);
+	r = fbsd_parse_ipcs(buf, len, what, &ctx, &view, 0, w, NULL);
 	if (r == -1)
 		goto out;
 	if (r == 0)
@@ -2037,6 +2131,13 @@ fbsd_jail_view(struct fbsd_fetch *f, const struct fbsd_jail *j, struct snapshot 
 		             j->name, what);
 	else
 		(void)attribute_view(s, ix, &view, j->scope, j->name, pidscope, named, w);
+	/* what the jail's own view could not read is missing from its share */
+	if (view.unknown.n > 0 && s->scopes[j->scope].unknown[0] == '\0') {
+		char why[2 * MODEL_TEXT_MAX];
+
+		snprintf(why, sizeof(why), "jail %s: %s", j->name, view.unknown.v[0].why);
+		ifl_strlcpy(s->scopes[j->scope].unknown, why, sizeof(s->scopes[j->scope].unknown));
+	}
 	rc = 0;
 out:
 	snapshot_free(&view);
@@ -2044,6 +2145,67 @@ out:
 	fbsd_idmap_free(&groups);
 	free(buf);
 	return rc;
+}
+
+/* Without kern.ipc, every limit that usage is measured against is unknown. */
+static void
+fbsd_limits_unknown(struct snapshot *s, const char *why)
+{
+	static const char *const counted[] = {"semmns", "semmni", "shmall",
+	                                      "shmmni", "msgmni", "msgtql"};
+	size_t i;
+
+	for (i = 0; i < NELEM(counted); i++)
+		snapshot_unknown(s, UNK_LIMIT, counted[i], "%s", why);
+}
+
+/*
+ * A type whose section is in none of the ipcs outputs read: its counts are
+ * unknown (a truncated or partial capture), unless kern.ipc was read and
+ * has no limit of that type either, i.e. the kernel lacks the facility
+ * (ipcs then prints only "SVID ... facility not configured" on stderr).
+ */
+static void
+fbsd_sections_absent(struct snapshot *s, unsigned types, int have_sysctl, const char *what,
+                     struct collect_warnings *w)
+{
+	static const char *const prefix[3] = {"shm", "sem", "msg"};
+	size_t k, i;
+
+	for (k = 0; k < NELEM(fbsd_secs); k++) {
+		enum ipc_type t = fbsd_secs[k].type;
+		int has_limits = 0;
+
+		if (types & TB(t))
+			continue;
+		for (i = 0; i < s->limits.n; i++)
+			if (strncmp(s->limits.v[i].name, prefix[t], 3) == 0)
+				has_limits = 1;
+		if (have_sysctl && !has_limits)
+			continue; /* no such facility in this kernel */
+		collect_warn(w, "%s: no \"%s\" section: its counts are unknown", what,
+		             fbsd_secs[k].title);
+		snapshot_unknown_type(s, 0, t, "no \"%s\" section in %s", fbsd_secs[k].title, what);
+	}
+}
+
+/*
+ * Output of another system's ipcs (macOS prints "IPC status from ...",
+ * hexadecimal keys and the header before each section title): refused in
+ * one line, since its columns would be misread.  1 with err, else 0.
+ */
+static int
+fbsd_foreign_ipcs(const char *text, size_t len, const char *name, char *err, size_t errlen)
+{
+	static const char mac[] = "IPC status from ";
+
+	if (len >= sizeof(mac) - 1 && memcmp(text, mac, sizeof(mac) - 1) == 0) {
+		snprintf(err, errlen,
+		         "%s: this is macOS ipcs output (\"IPC status from ...\"), not FreeBSD's",
+		         name);
+		return 1;
+	}
+	return 0;
 }
 
 /* The pipeline shared by both sources (see the top of this file). */
@@ -2062,7 +2224,8 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 	char *buf = NULL, *texts[4] = {NULL}, what[COLLECT_PATH_MAX + 64],
 	     names[4][COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX], line[MODEL_NAME_MAX];
 	size_t len, lens[4] = {0}, ntexts = 0, i;
-	int r, rc = -1, nsec = 0, ps_complete = 0;
+	int r, rc = -1, nsec = 0, ps_complete = 0, have_sysctl = 0;
+	unsigned types = 0, t1;
 
 	fbsd_idmap_init(&users, 0, f->live);
 	fbsd_idmap_init(&groups, 1, f->live);
@@ -2071,19 +2234,22 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 		pt->valid = 0;
 	}
 
-	/* limits */
+	/* limits: without them the usage is still counted, against unknown limits */
 	r = fbsd_fetch(f, FI_SYSCTL, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
 	if (r != 1) {
+		char why[FBSD_ERR_MAX];
+
 		if (r == 0)
-			snprintf(err, errlen, "%s/%s: missing (not a FreeBSD capture?)", f->dir,
-			         what);
+			snprintf(why, sizeof(why), "%s: missing", what);
 		else
-			snprintf(err, errlen, "%s", ferr);
-		goto out;
-	}
-	if (fbsd_parse_sysctl(buf, len, what, &s->limits, w) == 0)
+			ifl_strlcpy(why, ferr, sizeof(why));
+		collect_warn(w, "%s: the limits are unknown", why);
+		fbsd_limits_unknown(s, why);
+	} else if (fbsd_parse_sysctl(buf, len, what, &s->limits, w) == 0) {
 		collect_warn(w, "%s: no shm, sem or msg limits (SysV IPC not in the kernel?)",
 		             what);
+	}
+	have_sysctl = r == 1;
 	free(buf);
 	buf = NULL;
 
@@ -2105,7 +2271,10 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 		s->page_size = (uint32_t)ps;
 	} else {
 		if (r == 0)
-			snprintf(err, errlen, "%s/%s: missing", f->dir, what);
+			snprintf(err, errlen, "%s/%s: missing%s", f->dir, what,
+			         have_sysctl
+			             ? ""
+			             : ", and no sysctl-kern.ipc.txt: not a FreeBSD capture?");
 		else
 			snprintf(err, errlen, "%s", ferr);
 		goto out;
@@ -2204,7 +2373,9 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 	ctx.groups = &groups;
 
 	for (i = 0; i < ntexts; i++) {
-		r = fbsd_parse_ipcs(texts[i], lens[i], names[i], &ctx, s, 0, w);
+		if (fbsd_foreign_ipcs(texts[i], lens[i], names[i], err, errlen))
+			goto out;
+		r = fbsd_parse_ipcs(texts[i], lens[i], names[i], &ctx, s, 0, w, &t1);
 		if (r == -1) {
 			snprintf(err, errlen, "%s: out of memory", names[i]);
 			goto out;
@@ -2212,6 +2383,7 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 		if (r == 0 && ntexts > 1)
 			collect_warn(w, "%s: no ipcs section in it", names[i]);
 		nsec += r;
+		types |= t1;
 	}
 	if (nsec == 0) {
 		snprintf(err, errlen,
@@ -2220,6 +2392,7 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 		         names[0]);
 		goto out;
 	}
+	fbsd_sections_absent(s, types, have_sysctl, ntexts > 1 ? "the ipcs files" : names[0], w);
 	if (fbsd_dedupe(s, w) == -1) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

@@ -90,10 +90,20 @@ struct fbsd_ipcs_ctx {
  * to s.  name ("ipcs-a.txt", "jexec 3 ipcs -a") prefixes warnings.  Returns
  * the number of sections ("Shared Memory:" ...) with a valid header, 0 when
  * there is none (not ipcs output), or -1 when out of memory.  Stops with a
- * warning when s holds MODEL_MAX_OBJECTS objects.
+ * warning when s holds MODEL_MAX_OBJECTS objects.  types (may be NULL)
+ * receives the types with a section, as bits 1 << enum ipc_type.
+ *
+ * Unknown is never zero: a row that cannot be counted (wrong field count, a
+ * bad T, ID, KEY, MODE, OWNER or GROUP, a line cut short at the end of the
+ * output) makes its type's counts unknown in scope (snapshot_unknown_type);
+ * a bad value in any other column, or a column the listing lacks (ipcs
+ * without -a: no NSEMS, SEGSZ, times, pids), leaves only that field of the
+ * object unknown (ipc_object.unknown), and what a missing NSEMS, SEGSZ or
+ * QNUM column makes uncountable (semmns, shmall, msgtql) is said once.
  */
 int fbsd_parse_ipcs(const char *text, size_t len, const char *name, const struct fbsd_ipcs_ctx *ctx,
-                    struct snapshot *s, uint32_t scope, struct collect_warnings *w);
+                    struct snapshot *s, uint32_t scope, struct collect_warnings *w,
+                    unsigned *types);
 /* "H:MM:SS" local time -> Unix seconds (see the conventions above).  0 or -1. */
 int fbsd_resolve_time(const char *hms, int64_t capture_time, int32_t utc_offset, int64_t *out);
 /* An ipcs MODE ("--rw-------", "--rwa------") -> permission bits.  0 or -1. */

@@ -135,6 +135,9 @@ take_snapshot(const struct source *src, uint64_t min_age, struct snapshot *s, ch
 	s->taken = now_unix();
 	if (orphan_findings(s, &pt, min_age, s->taken) == -1)
 		log_warnx("orphan detection: out of memory; no orphans reported");
+	/* what could not be read is said, never shown as 0 (docs/FREEBSD.md) */
+	if (snapshot_incomplete_finding(s) == -1)
+		log_warnx("no room for the incomplete finding");
 	proc_table_free(&pt);
 	return 0;
 }

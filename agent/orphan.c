@@ -222,11 +222,15 @@ orphan_msg(struct finding *f, const char *fmt, ...)
 	orphan_clean(f->message);
 }
 
-/* Seconds since the latest of the object's times; -1 when it has none. */
+/* Seconds since the latest of the object's times; -1 when it has none or
+ * one of them is unknown (the latest use could be that one). */
 static int64_t
 orphan_age(const struct ipc_object *o, int64_t now)
 {
 	int64_t t = o->ctime;
+
+	if (o->unknown & (OF_CTIME | OF_ATIME | OF_DTIME | OF_OTIME | OF_STIME | OF_RTIME))
+		return -1;
 
 	switch (o->type) {
 	case IPC_SHM:
@@ -307,6 +311,9 @@ orphan_abandoned(const struct orphan_index *ix, const struct ipc_object *o)
 {
 	switch (o->type) {
 	case IPC_SHM:
+		/* the evidence must be there: an unknown figure proves nothing */
+		if (o->unknown & (OF_NATTCH | OF_CPID | OF_LPID))
+			return 0;
 		/* SHM_DEST (01000): already on its way out once the last user detaches */
 		if (o->nattch != 0 || (o->mode & 01000) != 0 || o->cpid <= 0)
 			return 0;

@@ -46,6 +46,13 @@ enum procfs_kind {
 	PK_MODE, /* uint32_t, octal, in [0, umax] */
 };
 
+/*
+ * A column of a /proc/sysvipc file.  Columns with a field bit (of) are not
+ * needed to count an object: a bad value there leaves that field unknown
+ * and keeps the line (linprocfs prints -1 for rss and swap).  A bad value in
+ * the others (of 0: key, id, perms, owners) skips the line, and then the
+ * counts of its type are unknown.
+ */
 struct procfs_col {
 	const char *name; /* as in the kernel's header line */
 	enum procfs_kind kind;
@@ -53,55 +60,56 @@ struct procfs_col {
 	int64_t imin, imax;
 	uint64_t umax;
 	int required;
+	uint32_t of; /* enum obj_field bit, 0 for the columns a line needs */
 };
 
 #define OBJ_OFF(f) offsetof(struct ipc_object, f)
 /* key: a key_t printed with %d; accept any int64 as the brief allows */
 #define COL_KEY                                                                                    \
 	{                                                                                          \
-		"key", PK_I64, OBJ_OFF(key), INT64_MIN, INT64_MAX, 0, 1                            \
+		"key", PK_I64, OBJ_OFF(key), INT64_MIN, INT64_MAX, 0, 1, 0                         \
 	}
 /* ids are non-negative ints */
 #define COL_ID(n)                                                                                  \
 	{                                                                                          \
-		n, PK_I64, OBJ_OFF(id), 0, INT32_MAX, 0, 1                                         \
+		n, PK_I64, OBJ_OFF(id), 0, INT32_MAX, 0, 1, 0                                      \
 	}
 /* umode_t: 16 bits, including SHM_DEST and SHM_LOCKED */
 #define COL_MODE                                                                                   \
 	{                                                                                          \
-		"perms", PK_MODE, OBJ_OFF(mode), 0, 0, 0177777, 1                                  \
+		"perms", PK_MODE, OBJ_OFF(mode), 0, 0, 0177777, 1, 0                               \
 	}
 #define COL_U32(n, f, req)                                                                         \
 	{                                                                                          \
-		n, PK_U32, OBJ_OFF(f), 0, 0, UINT32_MAX, req                                       \
+		n, PK_U32, OBJ_OFF(f), 0, 0, UINT32_MAX, req, 0                                    \
 	}
-#define COL_U64(n, f, req)                                                                         \
+#define COL_U64(n, f, req, bit)                                                                    \
 	{                                                                                          \
-		n, PK_U64, OBJ_OFF(f), 0, 0, UINT64_MAX, req                                       \
+		n, PK_U64, OBJ_OFF(f), 0, 0, UINT64_MAX, req, bit                                  \
 	}
 /* pids (0 when not visible in the reader's pid namespace) and epoch times */
-#define COL_NONNEG(n, f, req)                                                                      \
+#define COL_NONNEG(n, f, req, bit)                                                                 \
 	{                                                                                          \
-		n, PK_I64, OBJ_OFF(f), 0, INT64_MAX, 0, req                                        \
+		n, PK_I64, OBJ_OFF(f), 0, INT64_MAX, 0, req, bit                                   \
 	}
 
 static const struct procfs_col procfs_shm_cols[] = {
     COL_KEY,
     COL_ID("shmid"),
     COL_MODE,
-    COL_U64("size", size, 1),
-    COL_NONNEG("cpid", cpid, 1),
-    COL_NONNEG("lpid", lpid, 1),
-    COL_U64("nattch", nattch, 1),
+    COL_U64("size", size, 1, OF_SIZE),
+    COL_NONNEG("cpid", cpid, 1, OF_CPID),
+    COL_NONNEG("lpid", lpid, 1, OF_LPID),
+    COL_U64("nattch", nattch, 1, OF_NATTCH),
     COL_U32("uid", uid, 1),
     COL_U32("gid", gid, 1),
     COL_U32("cuid", cuid, 1),
     COL_U32("cgid", cgid, 1),
-    COL_NONNEG("atime", atime, 0),
-    COL_NONNEG("dtime", dtime, 0),
-    COL_NONNEG("ctime", ctime, 0),
-    COL_U64("rss", rss, 0),
-    COL_U64("swap", swap, 0),
+    COL_NONNEG("atime", atime, 0, OF_ATIME),
+    COL_NONNEG("dtime", dtime, 0, OF_DTIME),
+    COL_NONNEG("ctime", ctime, 0, OF_CTIME),
+    COL_U64("rss", rss, 0, OF_RSS),
+    COL_U64("swap", swap, 0, OF_SWAP),
 };
 
 static const struct procfs_col procfs_sem_cols[] = {
@@ -109,30 +117,30 @@ static const struct procfs_col procfs_sem_cols[] = {
     COL_ID("semid"),
     COL_MODE,
     /* sem_nsems is an int printed with %10u */
-    {"nsems", PK_U64, OBJ_OFF(nsems), 0, 0, UINT32_MAX, 1},
+    {"nsems", PK_U64, OBJ_OFF(nsems), 0, 0, UINT32_MAX, 1, OF_NSEMS},
     COL_U32("uid", uid, 1),
     COL_U32("gid", gid, 1),
     COL_U32("cuid", cuid, 1),
     COL_U32("cgid", cgid, 1),
-    COL_NONNEG("otime", otime, 0),
-    COL_NONNEG("ctime", ctime, 0),
+    COL_NONNEG("otime", otime, 0, OF_OTIME),
+    COL_NONNEG("ctime", ctime, 0, OF_CTIME),
 };
 
 static const struct procfs_col procfs_msg_cols[] = {
     COL_KEY,
     COL_ID("msqid"),
     COL_MODE,
-    COL_U64("cbytes", cbytes, 1),
-    COL_U64("qnum", qnum, 1),
-    COL_NONNEG("lspid", lspid, 0),
-    COL_NONNEG("lrpid", lrpid, 0),
+    COL_U64("cbytes", cbytes, 1, OF_CBYTES),
+    COL_U64("qnum", qnum, 1, OF_QNUM),
+    COL_NONNEG("lspid", lspid, 0, OF_LSPID),
+    COL_NONNEG("lrpid", lrpid, 0, OF_LRPID),
     COL_U32("uid", uid, 1),
     COL_U32("gid", gid, 1),
     COL_U32("cuid", cuid, 1),
     COL_U32("cgid", cgid, 1),
-    COL_NONNEG("stime", stime, 0),
-    COL_NONNEG("rtime", rtime, 0),
-    COL_NONNEG("ctime", ctime, 0),
+    COL_NONNEG("stime", stime, 0, OF_STIME),
+    COL_NONNEG("rtime", rtime, 0, OF_RTIME),
+    COL_NONNEG("ctime", ctime, 0, OF_CTIME),
 };
 
 struct procfs_file {
@@ -141,12 +149,18 @@ struct procfs_file {
 	enum ipc_type type;
 	const struct procfs_col *cols;
 	size_t ncols;
+	uint32_t fields; /* the type's fields (enum obj_field); a header without
+	                  * a column for one leaves it unknown: msg's qbytes,
+	                  * and rss and swap before Linux 4.5 */
 };
 
 static const struct procfs_file procfs_files[] = {
-    {"shm", "shared memory", IPC_SHM, procfs_shm_cols, NELEM(procfs_shm_cols)},
-    {"sem", "semaphores", IPC_SEM, procfs_sem_cols, NELEM(procfs_sem_cols)},
-    {"msg", "message queues", IPC_MSG, procfs_msg_cols, NELEM(procfs_msg_cols)},
+    {"shm", "shared memory", IPC_SHM, procfs_shm_cols, NELEM(procfs_shm_cols),
+     OF_SIZE | OF_NATTCH | OF_CPID | OF_LPID | OF_ATIME | OF_DTIME | OF_RSS | OF_SWAP | OF_CTIME},
+    {"sem", "semaphores", IPC_SEM, procfs_sem_cols, NELEM(procfs_sem_cols),
+     OF_NSEMS | OF_OTIME | OF_CTIME},
+    {"msg", "message queues", IPC_MSG, procfs_msg_cols, NELEM(procfs_msg_cols),
+     OF_CBYTES | OF_QNUM | OF_QBYTES | OF_LSPID | OF_LRPID | OF_STIME | OF_RTIME | OF_CTIME},
 };
 
 /* A short printable copy of untrusted text for a warning. */
@@ -252,6 +266,14 @@ procfs_header(const struct procfs_file *f, char **hdr, size_t n, int *colmap, ch
 	return 0;
 }
 
+/* A line that could not be counted: the counts of its type are unknown. */
+static void
+procfs_lost(const struct procfs_file *f, struct snapshot *s, uint32_t scope, size_t lineno,
+            const char *what)
+{
+	snapshot_unknown_type(s, scope, f->type, "sysvipc/%s line %zu: %s", f->name, lineno, what);
+}
+
 /*
  * Parses one whole /proc/sysvipc file (text, NUL-terminated).  Returns 0, or
  * -1 with err when the file cannot be used at all (bad header, snapshot full).
@@ -264,6 +286,7 @@ procfs_parse_file(const struct procfs_file *f, const char *text, struct snapshot
 	char *fld[PROCFS_FIELDS_MAX];
 	int colmap[PROCFS_FIELDS_MAX];
 	size_t ncols = 0, lineno = 0, n, i;
+	uint32_t missing = 0;
 	int have_header = 0;
 	const char *p = text;
 
@@ -284,6 +307,7 @@ procfs_parse_file(const struct procfs_file *f, const char *text, struct snapshot
 			}
 			collect_warn(w, "%s line %zu: longer than %d bytes, skipped", f->name,
 			             lineno, PROCFS_LINE_MAX);
+			procfs_lost(f, s, scope, lineno, "longer than the agent reads");
 			continue;
 		}
 		memcpy(line, start, len);
@@ -297,34 +321,45 @@ procfs_parse_file(const struct procfs_file *f, const char *text, struct snapshot
 				return -1;
 			ncols = n;
 			have_header = 1;
+			missing = f->fields;
+			for (i = 0; i < n; i++)
+				if (colmap[i] >= 0)
+					missing &= ~f->cols[colmap[i]].of;
 			continue;
 		}
 		if (n != ncols) {
 			collect_warn(w, "%s line %zu: expected %zu fields, got %zu", f->name,
 			             lineno, ncols, n);
+			procfs_lost(f, s, scope, lineno, "wrong number of fields");
 			continue;
 		}
 
 		memset(&obj, 0, sizeof(obj));
 		obj.type = f->type;
 		obj.scope = scope;
-		for (i = 0; i < n; i++) {
+		obj.unknown = missing;
+		for (i = 0; i < n && !bad; i++) {
 			const struct procfs_col *c;
 			char q[PROCFS_QUOTE_MAX + 8];
 
 			if (colmap[i] < 0)
 				continue;
 			c = &f->cols[colmap[i]];
-			if (procfs_parse_value(c, fld[i], &obj, &errstr) == -1) {
-				procfs_quote(fld[i], q, sizeof(q));
-				collect_warn(w, "%s line %zu: column %s: %s (\"%s\"), skipped",
-				             f->name, lineno, c->name, errstr, q);
+			if (procfs_parse_value(c, fld[i], &obj, &errstr) == 0)
+				continue;
+			procfs_quote(fld[i], q, sizeof(q));
+			collect_warn(w, "%s line %zu: column %s: %s (\"%s\"), %s", f->name, lineno,
+			             c->name, errstr, q, c->of != 0 ? "unknown" : "skipped");
+			/* a field no count needs is only unknown; the object stays */
+			if (c->of != 0)
+				obj.unknown |= c->of;
+			else
 				bad = 1;
-				break;
-			}
 		}
-		if (bad)
+		if (bad) {
+			procfs_lost(f, s, scope, lineno, "a value could not be read");
 			continue;
+		}
 		if ((o = snapshot_add_object(s)) == NULL) {
 			if (s->nobjects >= MODEL_MAX_OBJECTS)
 				snprintf(err, errlen, "%s line %zu: more than %d IPC objects",
@@ -419,14 +454,22 @@ linux_read_small(const struct procfs_live *live, const char *name, const char *p
 
 static const char *const procfs_sem_names[4] = {"semmsl", "semmns", "semopm", "semmni"};
 
+/* A limit that could not be read: unknown (unk NULL: only the warning). */
+static void
+linux_limit_unknown(struct unknowns *unk, const char *name, const char *path, const char *why)
+{
+	if (unk != NULL)
+		unknowns_add(unk, UNK_LIMIT, name, "%s: %s", path, why);
+}
+
 /* ROOT/proc/sys/kernel/sem: "SEMMSL SEMMNS SEMOPM SEMMNI", all or nothing. */
 static int
-linux_limits_sem(const char *path, char *text, struct ipc_limits *l, struct collect_warnings *w,
-                 char *err, size_t errlen)
+linux_limits_sem(const char *path, char *text, struct ipc_limits *l, struct unknowns *unk,
+                 struct collect_warnings *w, char *err, size_t errlen)
 {
 	char *fld[5];
 	uint64_t v[4];
-	const char *errstr;
+	const char *errstr = NULL;
 	size_t n, i;
 
 	if (strlen(text) > PROCFS_LINE_MAX || (n = split_fields(text, fld, 5)) != 4) {
@@ -434,14 +477,17 @@ linux_limits_sem(const char *path, char *text, struct ipc_limits *l, struct coll
 		             "%s: expected four numbers (SEMMSL SEMMNS SEMOPM SEMMNI); "
 		             "semaphore limits not reported",
 		             path);
-		return 0;
+		errstr = "not four numbers";
 	}
-	for (i = 0; i < 4; i++) {
-		if (parse_u64(fld[i], 0, UINT64_MAX, &v[i], &errstr) == -1) {
+	for (i = 0; i < 4 && errstr == NULL; i++) {
+		if (parse_u64(fld[i], 0, UINT64_MAX, &v[i], &errstr) == -1)
 			collect_warn(w, "%s: %s: %s; semaphore limits not reported", path,
 			             procfs_sem_names[i], errstr);
-			return 0;
-		}
+	}
+	if (errstr != NULL) {
+		for (i = 0; i < 4; i++)
+			linux_limit_unknown(unk, procfs_sem_names[i], path, errstr);
+		return 0;
 	}
 	for (i = 0; i < 4; i++) {
 		if (limits_set(l, procfs_sem_names[i], v[i]) == -1) {
@@ -454,13 +500,13 @@ linux_limits_sem(const char *path, char *text, struct ipc_limits *l, struct coll
 
 int
 procfs_read_limits(const char *root, const struct procfs_live *live, struct ipc_limits *l,
-                   struct collect_warnings *w, char *err, size_t errlen)
+                   struct unknowns *unk, struct collect_warnings *w, char *err, size_t errlen)
 {
 	static const char *const names[] = {
 	    "shmmax", "shmall", "shmmni", "sem", "msgmax", "msgmnb", "msgmni", "shm_rmid_forced",
 	};
 	char path[COLLECT_PATH_MAX + 64], rel[64];
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < NELEM(names); i++) {
 		char *text, q[PROCFS_QUOTE_MAX + 8];
@@ -472,23 +518,26 @@ procfs_read_limits(const char *root, const struct procfs_live *live, struct ipc_
 		if (linux_path(path, sizeof(path), root, rel, err, errlen) == -1)
 			return -1;
 		if (linux_read_small(live, names[i], path, &text) == -1) {
-			if (errno == ENOENT)
-				collect_warn(w, "%s: missing; limit %s not reported", path,
-				             names[i]);
-			else if (errno == EFBIG || errno == EINVAL)
-				collect_warn(w, "%s: not a limit value; limit %s not reported",
-				             path, names[i]);
-			else
-				collect_warn(w, "%s: %s; limit %s not reported", path,
-				             strerror(errno), names[i]);
+			const char *why = errno == ENOENT                     ? "missing"
+			                  : errno == EFBIG || errno == EINVAL ? "not a limit value"
+			                                                      : strerror(errno);
+
+			collect_warn(w, "%s: %s; limit %s not reported", path, why, names[i]);
+			if (strcmp(names[i], "sem") == 0) {
+				for (k = 0; k < 4; k++)
+					linux_limit_unknown(unk, procfs_sem_names[k], path, why);
+			} else {
+				linux_limit_unknown(unk, names[i], path, why);
+			}
 			continue;
 		}
 		if (strcmp(names[i], "sem") == 0) {
-			rc = linux_limits_sem(path, text, l, w, err, errlen);
+			rc = linux_limits_sem(path, text, l, unk, w, err, errlen);
 		} else if (parse_u64(text, 0, UINT64_MAX, &v, &errstr) == -1) {
 			procfs_quote(text, q, sizeof(q));
 			collect_warn(w, "%s: %s (\"%s\"); limit %s not reported", path, errstr, q,
 			             names[i]);
+			linux_limit_unknown(unk, names[i], path, errstr);
 		} else if (limits_set(l, names[i], v) == -1) {
 			snprintf(err, errlen, "%s: too many limits", path);
 			rc = -1;
@@ -555,7 +604,9 @@ linux_read_objects(const char *root, const struct procfs_live *live, const struc
 		return -1;
 	if (read_file_bounded(path, COLLECT_FILE_MAX, &text, &len) == -1) {
 		if (errno == ENOENT) {
-			collect_warn(w, "%s: missing: the kernel has no SysV %s", path, f->what);
+			/* a copy left incomplete, or a kernel without it: cannot tell */
+			collect_warn(w, "%s: missing: %s unknown", path, f->what);
+			snapshot_unknown_type(s, scope, f->type, "%s: missing", path);
 			return 0;
 		}
 		if (errno == EFBIG)
@@ -565,9 +616,12 @@ linux_read_objects(const char *root, const struct procfs_live *live, const struc
 		return -1;
 	}
 	/* the parser sees text up to the first NUL; say so when that is not all */
-	if (strlen(text) != len)
+	if (strlen(text) != len) {
 		collect_warn(w, "%s: NUL byte at offset %zu, the rest is ignored", path,
 		             strlen(text));
+		snapshot_unknown_type(s, scope, f->type, "%s: NUL byte at offset %zu", path,
+		                      strlen(text));
+	}
 	if (procfs_parse_file(f, text, s, scope, w, perr, sizeof(perr)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, perr);
 		free(text);
@@ -768,7 +822,7 @@ procfs_collect(const char *root, const struct procfs_live *live, struct snapshot
 	}
 	s->page_size = (uint32_t)pg;
 	linux_read_release(root, live, s, w);
-	if (procfs_read_limits(root, live, &s->limits, w, err, errlen) == -1)
+	if (procfs_read_limits(root, live, &s->limits, &s->unknown, w, err, errlen) == -1)
 		return -1;
 	/* the agent's own IPC namespace (or the tree's) is scope 0, the host */
 	return procfs_read_objects(root, live, s, 0, w, err, errlen);

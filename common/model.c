@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,19 @@ enum { U_SEMMNS, U_SEMMNI, U_SHMALL, U_SHMMNI, U_MSGMNI, U_MSGTQL, U_COUNT };
 static const char *const usage_names[U_COUNT] = {
     "semmns", "semmni", "shmall", "shmmni", "msgmni", "msgtql",
 };
+/* The type whose objects each usage counts, and the object field it sums (0: a count). */
+static const struct {
+	enum ipc_type type;
+	uint32_t field;
+	const char *what; /* for "N <what> without <field>" */
+} usage_src[U_COUNT] = {
+    {IPC_SEM, OF_NSEMS, "semaphore sets"},
+    {IPC_SEM, 0, "semaphore sets"},
+    {IPC_SHM, OF_SIZE, "shared memory segments"},
+    {IPC_SHM, 0, "shared memory segments"},
+    {IPC_MSG, 0, "message queues"},
+    {IPC_MSG, OF_QNUM, "message queues"},
+};
 
 /* An object belongs to the pool measured: see model.h. */
 static int
@@ -206,15 +220,46 @@ in_pool(const struct snapshot *s, const struct ipc_object *o, int scope)
 	return !s->scopes[o->scope].own_limits;
 }
 
+/* Why item i of the pool is unknown, into it->why; sets unknown_used. */
+static void
+usage_unknown(const struct snapshot *s, int scope, size_t i, uint64_t lacking,
+              struct usage_item *it)
+{
+	const struct ipc_scope *sc =
+	    scope >= 0 && (size_t)scope < s->nscopes ? &s->scopes[scope] : NULL;
+	const char *why = NULL;
+
+	/* an IPC namespace has its own pool: the host's gaps are not its gaps */
+	if (sc == NULL || !sc->own_limits)
+		why = snapshot_unknown_why(s, UNK_USED, usage_names[i]);
+	if (why == NULL && sc != NULL && sc->unknown[0] != '\0')
+		why = sc->unknown;
+	if (why != NULL) {
+		ifl_strlcpy(it->why, why, sizeof(it->why));
+	} else if (lacking > 0) {
+		const char *f = obj_field_name(usage_src[i].field);
+
+		snprintf(it->why, sizeof(it->why), "%llu %s without %s",
+		         (unsigned long long)lacking, usage_src[i].what, f != NULL ? f : "?");
+	} else {
+		return;
+	}
+	it->unknown_used = 1;
+	it->used = 0;
+}
+
 void
 model_usage(const struct snapshot *s, int scope, struct usage *u)
 {
 	const struct ipc_limits *lim = &s->limits;
-	uint64_t used[U_COUNT] = {0};
+	uint64_t used[U_COUNT] = {0}, lacking[U_COUNT] = {0};
+	int own = 0;
 	size_t i;
 
-	if (scope >= 0 && (size_t)scope < s->nscopes && s->scopes[scope].own_limits)
+	if (scope >= 0 && (size_t)scope < s->nscopes && s->scopes[scope].own_limits) {
 		lim = &s->scopes[scope].limits;
+		own = 1;
+	}
 
 	for (i = 0; i < s->nobjects; i++) {
 		const struct ipc_object *o = &s->objects[i];
@@ -225,15 +270,18 @@ model_usage(const struct snapshot *s, int scope, struct usage *u)
 		case IPC_SEM:
 			used[U_SEMMNS] = u64_add_sat(used[U_SEMMNS], o->nsems);
 			used[U_SEMMNI]++;
+			lacking[U_SEMMNS] += (o->unknown & OF_NSEMS) != 0;
 			break;
 		case IPC_SHM:
 			used[U_SHMALL] =
 			    u64_add_sat(used[U_SHMALL], shm_pages(o->size, s->page_size));
 			used[U_SHMMNI]++;
+			lacking[U_SHMALL] += (o->unknown & OF_SIZE) != 0;
 			break;
 		case IPC_MSG:
 			used[U_MSGMNI]++;
 			used[U_MSGTQL] = u64_add_sat(used[U_MSGTQL], o->qnum);
+			lacking[U_MSGTQL] += (o->unknown & OF_QNUM) != 0;
 			break;
 		}
 	}
@@ -241,18 +289,214 @@ model_usage(const struct snapshot *s, int scope, struct usage *u)
 	memset(u, 0, sizeof(*u));
 	for (i = 0; i < U_COUNT; i++) {
 		struct usage_item *it;
+		const char *why;
 		uint64_t v = 0;
 		int has = limits_get(lim, usage_names[i], &v) == 0;
 
-		/* msgtql exists on FreeBSD only: show it only where the host has it */
-		if (i == U_MSGTQL && !has)
+		/* msgtql exists on FreeBSD only: show it only where the host has it
+		 * (or where its value could not be read) */
+		if (i == U_MSGTQL && !has &&
+		    (own || snapshot_unknown_why(s, UNK_LIMIT, usage_names[i]) == NULL))
 			continue;
 		it = &u->v[u->n++];
 		it->name = usage_names[i];
 		it->used = used[i];
 		it->limit = v;
 		it->has_limit = has;
+		usage_unknown(s, scope, i, lacking[i], it);
+		if (!has && it->why[0] == '\0' && !own &&
+		    (why = snapshot_unknown_why(s, UNK_LIMIT, usage_names[i])) != NULL)
+			ifl_strlcpy(it->why, why, sizeof(it->why));
 	}
+}
+
+/* ---- unknown figures ---- */
+
+static int unknowns_vadd(struct unknowns *u, enum unknown_figure fig, const char *name,
+                         const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int
+unknowns_vadd(struct unknowns *u, enum unknown_figure fig, const char *name, const char *fmt,
+              va_list ap)
+{
+	struct unknown *k;
+
+	if (unknowns_why(u, fig, name) != NULL)
+		return 0; /* the first reason stays */
+	if (u->n >= MODEL_MAX_UNKNOWN || !limit_name_valid(name))
+		return -1;
+	k = &u->v[u->n++];
+	memset(k, 0, sizeof(*k));
+	k->figure = fig;
+	ifl_strlcpy(k->name, name, sizeof(k->name));
+	vsnprintf(k->why, sizeof(k->why), fmt, ap);
+	return 0;
+}
+
+int
+unknowns_add(struct unknowns *u, enum unknown_figure fig, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = unknowns_vadd(u, fig, name, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+const char *
+unknowns_why(const struct unknowns *u, enum unknown_figure fig, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < u->n && i < MODEL_MAX_UNKNOWN; i++)
+		if (u->v[i].figure == fig && strcmp(u->v[i].name, name) == 0)
+			return u->v[i].why;
+	return NULL;
+}
+
+int
+snapshot_unknown(struct snapshot *s, enum unknown_figure fig, const char *name, const char *fmt,
+                 ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = unknowns_vadd(&s->unknown, fig, name, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void
+snapshot_unknown_type(struct snapshot *s, uint32_t scope, enum ipc_type t, const char *fmt, ...)
+{
+	char why[MODEL_TEXT_MAX];
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (scope != 0) {
+		if (scope < s->nscopes && s->scopes[scope].unknown[0] == '\0')
+			ifl_strlcpy(s->scopes[scope].unknown, why,
+			            sizeof(s->scopes[scope].unknown));
+		return;
+	}
+	for (i = 0; i < U_COUNT; i++) {
+		uint64_t v;
+
+		if (usage_src[i].type != t)
+			continue;
+		/* msgtql is a limit of FreeBSD's only: unknown where the host has it */
+		if (i == U_MSGTQL && limits_get(&s->limits, usage_names[i], &v) == -1 &&
+		    snapshot_unknown_why(s, UNK_LIMIT, usage_names[i]) == NULL)
+			continue;
+		snapshot_unknown(s, UNK_USED, usage_names[i], "%s", why);
+	}
+}
+
+const char *
+snapshot_unknown_why(const struct snapshot *s, enum unknown_figure fig, const char *name)
+{
+	return unknowns_why(&s->unknown, fig, name);
+}
+
+/* Appends to out[cap] when it fits whole; returns the new length. */
+static size_t
+incomplete_add(char *out, size_t len, size_t cap, const char *a, const char *b)
+{
+	int n = snprintf(out + len, cap - len, "%s%s", a, b);
+
+	if (n < 0 || (size_t)n >= cap - len) {
+		out[len] = '\0'; /* what does not fit whole is left out */
+		return len;
+	}
+	return len + (size_t)n;
+}
+
+int
+snapshot_incomplete_finding(struct snapshot *s)
+{
+	char msg[MODEL_TEXT_MAX] = "";
+	const char *scope_why = NULL;
+	struct finding *f;
+	size_t i, k, len = 0, nscopes = 0;
+
+	/* "semmns, shmall unknown: WHY; msgmni limit unknown: WHY2", grouped by reason */
+	for (i = 0; i < s->unknown.n && i < MODEL_MAX_UNKNOWN; i++) {
+		const struct unknown *u = &s->unknown.v[i];
+		int first = 1;
+
+		for (k = 0; k < i; k++)
+			if (s->unknown.v[k].figure == u->figure &&
+			    strcmp(s->unknown.v[k].why, u->why) == 0)
+				break;
+		if (k < i)
+			continue; /* said with the first figure of that reason */
+		for (k = i; k < s->unknown.n && k < MODEL_MAX_UNKNOWN; k++) {
+			const struct unknown *v = &s->unknown.v[k];
+
+			if (v->figure != u->figure || strcmp(v->why, u->why) != 0)
+				continue;
+			len = incomplete_add(msg, len, sizeof(msg),
+			                     first ? (len > 0 ? "; " : "") : ", ", v->name);
+			first = 0;
+		}
+		len = incomplete_add(
+		    msg, len, sizeof(msg),
+		    u->figure == UNK_LIMIT ? " limit unknown: " : " unknown: ", u->why);
+	}
+	for (i = 0; i < s->nscopes; i++) {
+		if (s->scopes[i].unknown[0] == '\0')
+			continue;
+		if (nscopes++ == 0)
+			scope_why = s->scopes[i].unknown;
+	}
+	if (len == 0 && nscopes == 0)
+		return 0;
+	if (nscopes > 0) {
+		char tail[MODEL_TEXT_MAX];
+
+		snprintf(tail, sizeof(tail), "the usage of %zu scope(s) unknown: %s", nscopes,
+		         scope_why);
+		len = incomplete_add(msg, len, sizeof(msg), len > 0 ? "; " : "", tail);
+	}
+	if ((f = snapshot_add_finding(s)) == NULL)
+		return -1;
+	f->kind = FK_INCOMPLETE;
+	f->severity = SEV_WARN;
+	ifl_strlcpy(f->message, msg, sizeof(f->message));
+	return 0;
+}
+
+static const char *const obj_field_names[OF_COUNT] = {
+    "size",  "nattch", "cpid", "lpid",   "atime", "dtime", "rss",   "swap",  "nsems",
+    "otime", "cbytes", "qnum", "qbytes", "lspid", "lrpid", "stime", "rtime", "ctime",
+};
+
+const char *
+obj_field_name(uint32_t bit)
+{
+	size_t i;
+
+	for (i = 0; i < OF_COUNT; i++)
+		if (bit == 1u << i)
+			return obj_field_names[i];
+	return NULL;
+}
+
+uint32_t
+obj_field_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < OF_COUNT; i++)
+		if (strcmp(name, obj_field_names[i]) == 0)
+			return 1u << i;
+	return 0;
 }
 
 const char *
@@ -356,7 +600,8 @@ finding_identity(const struct finding *f, char *buf, size_t len)
 }
 
 static const char *const finding_kinds[FK_COUNT] = {
-    "threshold", "forecast", "restart_headroom", "orphan", "isolation", "stale", "clock",
+    "threshold", "forecast", "restart_headroom", "orphan", "isolation",
+    "stale",     "clock",    "incomplete",
 };
 
 const char *

@@ -21,6 +21,7 @@
 #define MODEL_TEXT_MAX     256
 #define MODEL_OWNER_MAX    33 /* user names, incl. NUL */
 #define MODEL_MAX_FINDINGS 10000
+#define MODEL_MAX_UNKNOWN  32 /* figures a snapshot may call unknown */
 
 enum ipc_type { IPC_SHM = 0, IPC_SEM = 1, IPC_MSG = 2 };
 
@@ -46,7 +47,38 @@ struct ipc_scope {
 	enum isolation iso[3]; /* indexed by enum ipc_type */
 	int own_limits;        /* 1: limits below are this scope's own pool */
 	struct ipc_limits limits;
+	/* why this scope's objects could not all be read ("" when they were):
+	 * every usage figure of the scope is then unknown */
+	char unknown[MODEL_TEXT_MAX];
 };
+
+/*
+ * Fields of an object that the collector could not read (ipc_object.unknown).
+ * Their value in the object is 0 and means nothing: views show null, and
+ * whatever needs them (accounting, orphans) treats them as unknown.  The
+ * names are the object's JSON keys.
+ */
+enum obj_field {
+	OF_SIZE = 1u << 0,
+	OF_NATTCH = 1u << 1,
+	OF_CPID = 1u << 2,
+	OF_LPID = 1u << 3,
+	OF_ATIME = 1u << 4,
+	OF_DTIME = 1u << 5,
+	OF_RSS = 1u << 6,
+	OF_SWAP = 1u << 7,
+	OF_NSEMS = 1u << 8,
+	OF_OTIME = 1u << 9,
+	OF_CBYTES = 1u << 10,
+	OF_QNUM = 1u << 11,
+	OF_QBYTES = 1u << 12,
+	OF_LSPID = 1u << 13,
+	OF_LRPID = 1u << 14,
+	OF_STIME = 1u << 15,
+	OF_RTIME = 1u << 16,
+	OF_CTIME = 1u << 17,
+};
+#define OF_COUNT 18
 
 /*
  * One IPC object.  Times are Unix seconds, 0 meaning "never".  Fields that do
@@ -74,6 +106,23 @@ struct ipc_object {
 	/* all */
 	int64_t ctime;
 	char owner[MODEL_OWNER_MAX]; /* uid's name where the collector knows it, else "" */
+	uint32_t unknown;            /* enum obj_field bits: fields not read */
+};
+
+/*
+ * A figure of the host that the agent could not read (unknown is never
+ * zero): the used figure of a usage entry ("semmns": the sum of nsems), or
+ * a limit's value, and why.
+ */
+enum unknown_figure { UNK_USED = 0, UNK_LIMIT = 1 };
+struct unknown {
+	enum unknown_figure figure;
+	char name[MODEL_NAME_MAX]; /* a usage name (UNK_USED) or a limit name */
+	char why[MODEL_TEXT_MAX];  /* one phrase a person can act on */
+};
+struct unknowns {
+	size_t n;
+	struct unknown v[MODEL_MAX_UNKNOWN];
 };
 
 /* Finding kinds and severities: the names are fixed by CONTRACT.md. */
@@ -84,7 +133,8 @@ enum finding_kind {
 	FK_ORPHAN,
 	FK_ISOLATION,
 	FK_STALE,
-	FK_CLOCK, /* agent clock disagrees with the aggregator's */
+	FK_CLOCK,      /* agent clock disagrees with the aggregator's */
+	FK_INCOMPLETE, /* part of the host could not be read: figures are unknown */
 	FK_COUNT
 };
 
@@ -126,7 +176,8 @@ struct snapshot {
 	struct ipc_scope *scopes; /* scopes[0] is always the host */
 	size_t nobjects, cap_objects;
 	struct ipc_object *objects;
-	uint64_t dropped; /* snapshots the agent had to drop (spool full) */
+	uint64_t dropped;        /* snapshots the agent had to drop (spool full) */
+	struct unknowns unknown; /* the host's figures that could not be read */
 	size_t nfindings, cap_findings;
 	struct finding *findings; /* agent-side findings: orphan, isolation */
 };
@@ -145,8 +196,12 @@ struct usage_item {
 	const char *name; /* static string: "semmns" */
 	uint64_t used;
 	uint64_t limit;
-	int has_limit; /* 0 when the host did not report this limit */
+	int has_limit;            /* 0 when the host did not report this limit */
+	int unknown_used;         /* 1: used could not be counted (used is 0 and means nothing) */
+	char why[MODEL_TEXT_MAX]; /* why used or the limit is unknown; "" when both are known */
 };
+/* Whether used and limit are both known: pct, thresholds and series need both. */
+#define USAGE_KNOWN(it) (!(it)->unknown_used && (it)->has_limit)
 
 #define USAGE_MAX 8
 struct usage {
@@ -166,6 +221,43 @@ struct ipc_scope *snapshot_add_scope(struct snapshot *s, const char *id, const c
 struct finding *snapshot_add_finding(struct snapshot *s);
 /* Index of scope id, or -1. */
 int snapshot_find_scope(const struct snapshot *s, const char *id);
+/*
+ * unknowns_add: records that a figure could not be read, and why (printf
+ * style); the first reason given for a figure is kept.  0, or -1 when
+ * MODEL_MAX_UNKNOWN figures are already listed or name is not a valid limit
+ * name.  unknowns_why: the reason for fig of name, or NULL when it is known.
+ */
+int unknowns_add(struct unknowns *u, enum unknown_figure fig, const char *name, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
+const char *unknowns_why(const struct unknowns *u, enum unknown_figure fig, const char *name);
+/*
+ * Records that a figure of the host could not be read, and why (printf
+ * style).  The first reason given for a figure is kept.  Returns 0, or -1
+ * when MODEL_MAX_UNKNOWN figures are already unknown or name is not a valid
+ * limit name.
+ */
+int snapshot_unknown(struct snapshot *s, enum unknown_figure fig, const char *name, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+/*
+ * The same for what objects of type t make countable: shm -> shmall and
+ * shmmni, sem -> semmns and semmni, msg -> msgmni and msgtql.  In scope 0 (the
+ * host) it goes to s->unknown; in another scope to that scope's reason.
+ */
+void snapshot_unknown_type(struct snapshot *s, uint32_t scope, enum ipc_type t, const char *fmt,
+                           ...) __attribute__((format(printf, 4, 5)));
+/* Why fig of name is unknown, or NULL when it is known. */
+const char *snapshot_unknown_why(const struct snapshot *s, enum unknown_figure fig,
+                                 const char *name);
+/*
+ * One `incomplete` finding (warn) naming every unknown figure of s and of
+ * its scopes, appended to s->findings; nothing when everything was read.
+ * Returns 0, or -1 when the findings are full.
+ */
+int snapshot_incomplete_finding(struct snapshot *s);
+/* "size", "nsems", ...: the JSON key of one enum obj_field bit; NULL for others. */
+const char *obj_field_name(uint32_t bit);
+/* The bit of a field name; 0 when it is not one. */
+uint32_t obj_field_parse(const char *name);
 
 /* Limits: set (replace or append) and get.  Return 0/-1; get returns 0 when found. */
 int limits_set(struct ipc_limits *l, const char *name, uint64_t value);
@@ -183,6 +275,12 @@ int limits_get(const struct ipc_limits *l, const char *name, uint64_t *value);
  * limits when it has them (an IPC namespace), else against the host's (a
  * jail's share of the global pool).
  * Saturates instead of overflowing.
+ *
+ * A figure is unknown (unknown_used, why) when the snapshot says it could not
+ * be read (s->unknown for the host's pool and the scopes drawing on it, the
+ * scope's reason for the scope), or when an object it counts lacks the field
+ * counted (a set without nsems: semmns).  A missing limit takes its reason
+ * from s->unknown (UNK_LIMIT) when there is one.
  */
 void model_usage(const struct snapshot *s, int scope, struct usage *u);
 /* used / limit x 100 rounded to one decimal; 0 when limit is 0. */

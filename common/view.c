@@ -70,18 +70,27 @@ view_pack_usage_levels(msgpack_packer *pk, const struct usage *u, view_levels_fn
 		double warn, crit;
 
 		view_str(pk, it->name);
-		msgpack_pack_map(pk, levels != NULL ? 5 : 3);
-		view_kv_u64(pk, "used", it->used);
+		msgpack_pack_map(pk, 3 + (levels != NULL ? 2 : 0) + (it->why[0] != '\0'));
+		/* unknown is never zero: a figure that could not be read is nil */
+		view_str(pk, "used");
+		if (it->unknown_used)
+			msgpack_pack_nil(pk);
+		else
+			msgpack_pack_uint64(pk, it->used);
 		view_str(pk, "limit");
 		if (it->has_limit)
 			msgpack_pack_uint64(pk, it->limit);
 		else
 			msgpack_pack_nil(pk);
 		view_str(pk, "pct");
-		if (it->has_limit)
+		if (USAGE_KNOWN(it))
 			msgpack_pack_double(pk, usage_pct(it->used, it->limit));
 		else
 			msgpack_pack_nil(pk);
+		if (it->why[0] != '\0') {
+			view_str(pk, "unknown");
+			view_str(pk, it->why);
+		}
 		if (levels != NULL) {
 			/* the levels the aggregator applies: check and reports draw with them */
 			levels(arg, it->name, &warn, &crit);
@@ -157,6 +166,38 @@ view_pack_scope(msgpack_packer *pk, const struct snapshot *s, size_t i, size_t n
 	view_kv_u64(pk, "objects", nobj);
 }
 
+/* An object's field: its value, or nil when the collector could not read it. */
+static void
+view_obj_u64(msgpack_packer *pk, const struct ipc_object *o, uint32_t bit, uint64_t v)
+{
+	view_str(pk, obj_field_name(bit));
+	if (o->unknown & bit)
+		msgpack_pack_nil(pk);
+	else
+		msgpack_pack_uint64(pk, v);
+}
+
+static void
+view_obj_i64(msgpack_packer *pk, const struct ipc_object *o, uint32_t bit, int64_t v)
+{
+	view_str(pk, obj_field_name(bit));
+	if (o->unknown & bit)
+		msgpack_pack_nil(pk);
+	else
+		msgpack_pack_int64(pk, v);
+}
+
+/* A time: RFC 3339, nil for "never" and for unknown. */
+static void
+view_obj_time(msgpack_packer *pk, const struct ipc_object *o, uint32_t bit, int64_t t)
+{
+	view_str(pk, obj_field_name(bit));
+	view_time(pk, (o->unknown & bit) ? 0 : t);
+}
+
+/* rss and swap (Linux) are shown when set or unknown. */
+#define VIEW_OBJ_SHOWN(o, bit, v) ((v) != 0 || ((o)->unknown & (bit)) != 0)
+
 static void
 view_pack_object(msgpack_packer *pk, const struct snapshot *s, const struct ipc_object *o)
 {
@@ -166,7 +207,7 @@ view_pack_object(msgpack_packer *pk, const struct snapshot *s, const struct ipc_
 
 	switch (o->type) {
 	case IPC_SHM:
-		n += 6 + (o->rss != 0) + (o->swap != 0);
+		n += 6 + VIEW_OBJ_SHOWN(o, OF_RSS, o->rss) + VIEW_OBJ_SHOWN(o, OF_SWAP, o->swap);
 		break;
 	case IPC_SEM:
 		n += 2;
@@ -194,32 +235,32 @@ view_pack_object(msgpack_packer *pk, const struct snapshot *s, const struct ipc_
 		msgpack_pack_nil(pk);
 	switch (o->type) {
 	case IPC_SHM:
-		view_kv_u64(pk, "size", o->size);
-		view_kv_u64(pk, "nattch", o->nattch);
-		view_kv_i64(pk, "cpid", o->cpid);
-		view_kv_i64(pk, "lpid", o->lpid);
-		view_kv_time(pk, "atime", o->atime);
-		view_kv_time(pk, "dtime", o->dtime);
-		if (o->rss != 0)
-			view_kv_u64(pk, "rss", o->rss);
-		if (o->swap != 0)
-			view_kv_u64(pk, "swap", o->swap);
+		view_obj_u64(pk, o, OF_SIZE, o->size);
+		view_obj_u64(pk, o, OF_NATTCH, o->nattch);
+		view_obj_i64(pk, o, OF_CPID, o->cpid);
+		view_obj_i64(pk, o, OF_LPID, o->lpid);
+		view_obj_time(pk, o, OF_ATIME, o->atime);
+		view_obj_time(pk, o, OF_DTIME, o->dtime);
+		if (VIEW_OBJ_SHOWN(o, OF_RSS, o->rss))
+			view_obj_u64(pk, o, OF_RSS, o->rss);
+		if (VIEW_OBJ_SHOWN(o, OF_SWAP, o->swap))
+			view_obj_u64(pk, o, OF_SWAP, o->swap);
 		break;
 	case IPC_SEM:
-		view_kv_u64(pk, "nsems", o->nsems);
-		view_kv_time(pk, "otime", o->otime);
+		view_obj_u64(pk, o, OF_NSEMS, o->nsems);
+		view_obj_time(pk, o, OF_OTIME, o->otime);
 		break;
 	case IPC_MSG:
-		view_kv_u64(pk, "cbytes", o->cbytes);
-		view_kv_u64(pk, "qnum", o->qnum);
-		view_kv_u64(pk, "qbytes", o->qbytes);
-		view_kv_i64(pk, "lspid", o->lspid);
-		view_kv_i64(pk, "lrpid", o->lrpid);
-		view_kv_time(pk, "stime", o->stime);
-		view_kv_time(pk, "rtime", o->rtime);
+		view_obj_u64(pk, o, OF_CBYTES, o->cbytes);
+		view_obj_u64(pk, o, OF_QNUM, o->qnum);
+		view_obj_u64(pk, o, OF_QBYTES, o->qbytes);
+		view_obj_i64(pk, o, OF_LSPID, o->lspid);
+		view_obj_i64(pk, o, OF_LRPID, o->lrpid);
+		view_obj_time(pk, o, OF_STIME, o->stime);
+		view_obj_time(pk, o, OF_RTIME, o->rtime);
 		break;
 	}
-	view_kv_time(pk, "ctime", o->ctime);
+	view_obj_time(pk, o, OF_CTIME, o->ctime);
 	if (o->owner[0] != '\0') {
 		view_str(pk, "owner");
 		view_str(pk, o->owner);
@@ -459,8 +500,8 @@ view_status(const struct usage *u, double warn, double crit)
 	for (i = 0; i < n; i++) {
 		double pct;
 
-		if (!u->v[i].has_limit)
-			continue;
+		if (!USAGE_KNOWN(&u->v[i]))
+			continue; /* an unknown figure has its own finding: incomplete */
 		pct = usage_pct(u->v[i].used, u->v[i].limit);
 		if (pct >= crit)
 			worst = 2;

@@ -165,13 +165,45 @@ vt_str(struct vt_cell *c, const msgpack_object *o)
 		vt_set(c, "-");
 }
 
+/* A figure that may be unknown: nil is "?" (unknown is never shown as 0 or "-"). */
 static void
-vt_pct(struct vt_cell *c, const msgpack_object *o)
+vt_num(struct vt_cell *c, const msgpack_object *o)
+{
+	if (o != NULL && o->type == MSGPACK_OBJECT_NIL)
+		vt_set(c, "?");
+	else
+		vt_any(c, o);
+}
+
+/* Whether a usage entry says something about it is unknown. */
+static int
+vt_unknown(const msgpack_object *it)
+{
+	return mpr_is_str(mpr_get(it, "unknown"));
+}
+
+/* A usage entry's field: its number, "?" when the entry says it is unknown, else "-". */
+static void
+vt_usage_num(struct vt_cell *c, const msgpack_object *it, const char *k)
+{
+	const msgpack_object *o = mpr_get(it, k);
+
+	if ((o == NULL || o->type == MSGPACK_OBJECT_NIL) && vt_unknown(it))
+		vt_set(c, "?");
+	else
+		vt_any(c, o);
+}
+
+/* A usage entry's use%: "82.4%", "?" when unknown, "-" when there is no limit. */
+static void
+vt_pct(struct vt_cell *c, const msgpack_object *it)
 {
 	double v;
 
-	if (mpr_num(o, &v) == 0)
+	if (mpr_num(mpr_get(it, "pct"), &v) == 0)
 		vt_setf(c, "%.1f%%", v);
+	else if (vt_unknown(it))
+		vt_set(c, "?");
 	else
 		vt_set(c, "-");
 }
@@ -260,7 +292,7 @@ vt_hosts_row(const void *vctx, size_t i, struct vt_cell *cells)
 		const msgpack_object *name = h->lim[k];
 		const msgpack_object *it = mpr_getn(usage, name->via.str.ptr, name->via.str.size);
 
-		vt_pct(&cells[3 + k], mpr_get(it, "pct"));
+		vt_pct(&cells[3 + k], it);
 	}
 	vt_str(&cells[3 + h->nlim], mpr_get(row, "last_seen"));
 	return 1;
@@ -403,6 +435,30 @@ vt_alarms(const msgpack_object *usage, const msgpack_object *scope, struct vt_ce
 	}
 }
 
+/*
+ * "  ? semmns unknown: ipcs-as.txt has no NSEMS column (ipcs without -a)":
+ * every usage figure that could not be read, and why, right under the
+ * alarms (scope NULL: the host's pool; else "in ID").
+ */
+static void
+vt_unknowns(const msgpack_object *usage, const msgpack_object *scope, struct vt_cell *tmp, FILE *fp)
+{
+	struct vt_cell *name = &tmp[0], *why = &tmp[1], *where = &tmp[4];
+	const msgpack_object_kv *kv;
+	size_t i;
+
+	if (scope != NULL)
+		vt_str(where, scope);
+	for (i = 0; (kv = vt_kv(usage, i)) != NULL; i++) {
+		if (!vt_unknown(&kv->val))
+			continue;
+		vt_str(name, &kv->key);
+		vt_str(why, mpr_get(&kv->val, "unknown"));
+		fprintf(fp, "  ? %s unknown%s%s: %s\n", name->s, scope != NULL ? " in " : "",
+		        scope != NULL ? where->s : "", why->s);
+	}
+}
+
 /* Alarms of the scopes that have their own limits (IPC namespaces). */
 static void
 vt_scope_alarms(const msgpack_object *scopes, struct vt_cell *tmp, FILE *fp)
@@ -434,12 +490,14 @@ vt_limits_row(const void *vctx, size_t i, struct vt_cell *cells)
 	if (i < x->nusage) {
 		kv = vt_kv(x->usage, i);
 		vt_str(&cells[0], &kv->key);
-		vt_any(&cells[1], mpr_get(&kv->val, "used"));
-		vt_any(&cells[2], mpr_get(&kv->val, "limit"));
-		vt_pct(&cells[3], mpr_get(&kv->val, "pct"));
+		vt_usage_num(&cells[1], &kv->val, "used");
+		vt_usage_num(&cells[2], &kv->val, "limit");
+		vt_pct(&cells[3], &kv->val);
 		if (mpr_u64(mpr_get(&kv->val, "used"), &u) == 0 &&
 		    mpr_u64(mpr_get(&kv->val, "limit"), &l) == 0)
 			vt_setf(&cells[4], "%" PRIu64, l > u ? l - u : 0);
+		else if (vt_unknown(&kv->val))
+			vt_set(&cells[4], "?");
 		return 1;
 	}
 	if ((kv = vt_kv(x->limits, i - x->nusage)) == NULL)
@@ -490,8 +548,8 @@ vt_scopes_row(const void *vctx, size_t i, struct vt_cell *cells)
 	vt_isolation(&cells[3], mpr_get(sc, "isolation"));
 	vt_any(&cells[4], mpr_get(sc, "objects"));
 	usage = mpr_get(sc, "usage");
-	vt_any(&cells[5], mpr_get(mpr_get(usage, "semmns"), "used"));
-	vt_any(&cells[6], mpr_get(mpr_get(usage, "shmall"), "used"));
+	vt_usage_num(&cells[5], mpr_get(usage, "semmns"), "used");
+	vt_usage_num(&cells[6], mpr_get(usage, "shmall"), "used");
 	return 1;
 }
 
@@ -512,14 +570,14 @@ vt_objects_row(const void *vctx, size_t i, struct vt_cell *cells)
 		vt_any(&cells[4], mpr_get(o, "uid"));
 	vt_str(&cells[5], mpr_get(o, "scope"));
 	if (mpr_streq(type, "shm")) {
-		vt_any(&cells[6], mpr_get(o, "size"));
-		vt_any(&cells[7], mpr_get(o, "nattch"));
-		vt_any(&cells[8], mpr_get(o, "cpid"));
-		vt_any(&cells[9], mpr_get(o, "lpid"));
+		vt_num(&cells[6], mpr_get(o, "size"));
+		vt_num(&cells[7], mpr_get(o, "nattch"));
+		vt_num(&cells[8], mpr_get(o, "cpid"));
+		vt_num(&cells[9], mpr_get(o, "lpid"));
 	} else if (mpr_streq(type, "sem")) {
-		vt_any(&cells[6], mpr_get(o, "nsems"));
+		vt_num(&cells[6], mpr_get(o, "nsems"));
 	} else if (mpr_streq(type, "msg")) {
-		vt_any(&cells[6], mpr_get(o, "qbytes"));
+		vt_num(&cells[6], mpr_get(o, "qbytes"));
 	}
 	vt_str(&cells[10], mpr_get(o, "ctime"));
 	return 1;
@@ -714,6 +772,7 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 	scopes = mpr_get(doc, "scopes");
 	vt_alarms(lim.usage, NULL, t->tmp, fp);
 	vt_scope_alarms(scopes, t->tmp, fp);
+	vt_unknowns(lim.usage, NULL, t->tmp, fp);
 
 	/* what to act on comes first, right under the summary */
 	fputc('\n', fp);

@@ -459,6 +459,9 @@ dec_scope(const msgpack_object *o, uint32_t i, struct snapshot *s, char *err, si
 			return -1;
 		sc->own_limits = 1;
 	}
+	snprintf(w, sizeof(w), "snapshot: scopes[%u].", i);
+	if (dec_str(o, w, "unknown", 0, sc->unknown, sizeof(sc->unknown), err, errlen) == -1)
+		return -1;
 	return 0;
 }
 
@@ -486,6 +489,34 @@ dec_where_index(char *w, size_t len, const char *prefix, uint32_t i)
 	w[n++] = ']';
 	w[n++] = '.';
 	w[n] = '\0';
+}
+
+/* An object's optional "unknown": the names of the fields the agent could not read. */
+static int
+dec_object_unknown(struct dec_map *dm, const char *w, struct ipc_object *o, char *err,
+                   size_t errlen)
+{
+	const msgpack_object *a;
+	char name[16];
+	uint32_t i, bit;
+	int rc;
+
+	if ((rc = dec_map_lookup(dm, w, "unknown", 0, &a, err, errlen)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > OF_COUNT)
+		return dec_err(err, errlen,
+		               "%sunknown: expected an array of at most %d field names", w,
+		               OF_COUNT);
+	for (i = 0; i < a->via.array.size; i++) {
+		if (dec_strobj(&a->via.array.ptr[i], w, "unknown", name, sizeof(name), err,
+		               errlen) == -1)
+			return -1;
+		if ((bit = obj_field_parse(name)) == 0)
+			return dec_err(err, errlen, "%sunknown: \"%s\" is not an object field", w,
+			               name);
+		o->unknown |= bit;
+	}
+	return 0;
 }
 
 /* Object i, in the scopes listed by refs. */
@@ -550,7 +581,7 @@ dec_object(const msgpack_object *m, uint32_t i, struct ipc_object *o,
 	if (dec_m_i64(&dm, w, "ctime", 0, &o->ctime, err, errlen) == -1 ||
 	    dec_m_str(&dm, w, "owner", 0, o->owner, sizeof(o->owner), err, errlen) == -1)
 		return -1;
-	return 0;
+	return dec_object_unknown(&dm, w, o, err, errlen);
 }
 
 /*
@@ -572,8 +603,9 @@ dec_finding(const msgpack_object *m, uint32_t i, struct finding *f,
 	if (dec_str(m, w, "kind", 1, kind, sizeof(kind), err, errlen) != 0)
 		return -1;
 	if (finding_kind_parse(kind, &f->kind) == -1 ||
-	    (f->kind != FK_ORPHAN && f->kind != FK_ISOLATION))
-		return dec_err(err, errlen, "%skind: expected \"orphan\" or \"isolation\"", w);
+	    (f->kind != FK_ORPHAN && f->kind != FK_ISOLATION && f->kind != FK_INCOMPLETE))
+		return dec_err(err, errlen,
+		               "%skind: expected \"orphan\", \"isolation\" or \"incomplete\"", w);
 	if (dec_str(m, w, "severity", 1, sev, sizeof(sev), err, errlen) != 0)
 		return -1;
 	if (severity_parse(sev, &f->severity) == -1)
@@ -612,6 +644,51 @@ dec_finding(const msgpack_object *m, uint32_t i, struct finding *f,
 }
 
 /*
+ * The snapshot's optional "unknown": [{"figure": "used"|"limit", "name",
+ * "why"}], at most MODEL_MAX_UNKNOWN, each figure once.
+ */
+static int
+dec_unknowns(const msgpack_object *m, struct snapshot *s, char *err, size_t errlen)
+{
+	const msgpack_object *a;
+	char w[DEC_WHERE_MAX], fig[8];
+	uint32_t i;
+	int rc;
+
+	if ((rc = dec_lookup(m, "snapshot: ", "unknown", 0, &a, err, errlen)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > MODEL_MAX_UNKNOWN)
+		return dec_err(err, errlen, "snapshot: unknown: expected an array of at most %d",
+		               MODEL_MAX_UNKNOWN);
+	for (i = 0; i < a->via.array.size; i++) {
+		const msgpack_object *e = &a->via.array.ptr[i];
+		struct unknown *k = &s->unknown.v[s->unknown.n];
+
+		dec_where_index(w, sizeof(w), "snapshot: unknown", i);
+		if (e->type != MSGPACK_OBJECT_MAP)
+			return dec_err(err, errlen, "snapshot: unknown[%u]: expected map", i);
+		memset(k, 0, sizeof(*k));
+		if (dec_str(e, w, "figure", 1, fig, sizeof(fig), err, errlen) != 0 ||
+		    dec_str(e, w, "name", 1, k->name, sizeof(k->name), err, errlen) != 0 ||
+		    dec_str(e, w, "why", 1, k->why, sizeof(k->why), err, errlen) != 0)
+			return -1;
+		if (strcmp(fig, "used") == 0)
+			k->figure = UNK_USED;
+		else if (strcmp(fig, "limit") == 0)
+			k->figure = UNK_LIMIT;
+		else
+			return dec_err(err, errlen, "%sfigure: expected \"used\" or \"limit\"", w);
+		if (!limit_name_valid(k->name))
+			return dec_err(err, errlen, "%sname: bad name (1 to %d of [a-z0-9_.])", w,
+			               MODEL_NAME_MAX - 1);
+		if (snapshot_unknown_why(s, k->figure, k->name) != NULL)
+			return dec_err(err, errlen, "%sname: \"%s\" is listed twice", w, k->name);
+		s->unknown.n++;
+	}
+	return 0;
+}
+
+/*
  * s must come fresh from snapshot_init().  On error s may be partly filled;
  * the caller frees it either way.  os, os_release and page_size are not in
  * this message (they come from hello) and are left alone.
@@ -635,6 +712,8 @@ proto_decode_snapshot(const struct proto_doc *d, struct snapshot *s, char *err, 
 		return -1;
 	if (s->seq < 1)
 		return dec_err(err, errlen, "snapshot: seq: must be at least 1");
+	if (dec_unknowns(m, s, err, errlen) == -1)
+		return -1;
 
 	if (dec_lookup(m, w, "limits", 1, &lim, err, errlen) != 0 ||
 	    dec_limits(lim, "snapshot: limits", &s->limits, err, errlen) == -1)

@@ -156,7 +156,7 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 	for (i = 0; i < 3; i++)
 		if (sc->iso[i] != ISO_UNKNOWN)
 			niso++;
-	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0));
+	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0) + (sc->unknown[0] != '\0'));
 	mp_pack_kv_str(pk, "id", sc->id);
 	mp_pack_kv_str(pk, "kind", scope_kind_name(sc->kind));
 	mp_pack_kv_str(pk, "name", sc->name);
@@ -172,13 +172,36 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 		mp_pack_str(pk, "limits");
 		encode_limits(pk, &sc->limits);
 	}
+	if (sc->unknown[0] != '\0')
+		mp_pack_kv_str(pk, "unknown", sc->unknown);
 }
 
-/* Optional fields are written only when set (non-zero). */
+/* The names of an object's unknown fields, when it has any. */
+static void
+encode_object_unknown(msgpack_packer *pk, uint32_t unknown)
+{
+	uint32_t bit;
+	size_t n = 0;
+
+	for (bit = 1; bit != 0 && bit < (1u << OF_COUNT); bit <<= 1)
+		n += (unknown & bit) != 0;
+	mp_pack_str(pk, "unknown");
+	msgpack_pack_array(pk, n);
+	for (bit = 1; bit != 0 && bit < (1u << OF_COUNT); bit <<= 1)
+		if (unknown & bit)
+			mp_pack_str(pk, obj_field_name(bit));
+}
+
+/*
+ * Optional fields are written only when set (non-zero).  Fields the agent
+ * could not read are listed in "unknown" (their value, 0, means nothing;
+ * required ones are still written for aggregators older than protocol 1.1).
+ */
 static void
 encode_object(msgpack_packer *pk, const struct ipc_object *o, const char *scope)
 {
-	size_t n = 9 + (o->ctime != 0) + (o->owner[0] != '\0');
+	uint32_t unk = o->unknown & ((1u << OF_COUNT) - 1);
+	size_t n = 9 + (o->ctime != 0) + (o->owner[0] != '\0') + (unk != 0);
 
 	switch (o->type) {
 	case IPC_SHM:
@@ -241,6 +264,8 @@ encode_object(msgpack_packer *pk, const struct ipc_object *o, const char *scope)
 		mp_pack_kv_i64(pk, "ctime", o->ctime);
 	if (o->owner[0] != '\0')
 		mp_pack_kv_str(pk, "owner", o->owner);
+	if (unk != 0)
+		encode_object_unknown(pk, unk);
 }
 
 /* No control characters (the decoder refuses them in every copied string). */
@@ -257,7 +282,7 @@ encode_text_ok(const char *p)
 static int
 encode_agent_kind(enum finding_kind k)
 {
-	return k == FK_ORPHAN || k == FK_ISOLATION;
+	return k == FK_ORPHAN || k == FK_ISOLATION || k == FK_INCOMPLETE;
 }
 
 /*
@@ -337,12 +362,23 @@ proto_encode_snapshot(struct buf *out, const struct snapshot *s)
 	}
 	if (s->nfindings > MODEL_MAX_FINDINGS || (s->nfindings > 0 && s->findings == NULL))
 		return -1;
+	if (s->unknown.n > MODEL_MAX_UNKNOWN)
+		return -1;
+	for (i = 0; i < s->unknown.n; i++)
+		if (!limit_name_valid(s->unknown.v[i].name) ||
+		    memchr(s->unknown.v[i].why, '\0', sizeof(s->unknown.v[i].why)) == NULL ||
+		    !encode_text_ok(s->unknown.v[i].why))
+			return -1;
+	for (i = 0; i < s->nscopes; i++)
+		if (memchr(s->scopes[i].unknown, '\0', sizeof(s->scopes[i].unknown)) == NULL ||
+		    !encode_text_ok(s->scopes[i].unknown))
+			return -1;
 	for (i = 0; i < s->nfindings; i++)
 		if (!encode_finding_ok(s, &s->findings[i]))
 			return -1;
 	start = proto_frame_begin(out);
 	proto_packer_init(&pk, out);
-	msgpack_pack_map(&pk, 6 + (s->dropped != 0) + (s->nfindings > 0));
+	msgpack_pack_map(&pk, 6 + (s->dropped != 0) + (s->nfindings > 0) + (s->unknown.n > 0));
 	mp_pack_kv_str(&pk, "type", "snapshot");
 	mp_pack_kv_u64(&pk, "seq", s->seq);
 	mp_pack_kv_i64(&pk, "time", s->taken);
@@ -358,6 +394,17 @@ proto_encode_snapshot(struct buf *out, const struct snapshot *s)
 		encode_object(&pk, &s->objects[i], s->scopes[s->objects[i].scope].id);
 	if (s->dropped != 0)
 		mp_pack_kv_u64(&pk, "dropped", s->dropped);
+	if (s->unknown.n > 0) {
+		mp_pack_str(&pk, "unknown");
+		msgpack_pack_array(&pk, s->unknown.n);
+		for (i = 0; i < s->unknown.n; i++) {
+			msgpack_pack_map(&pk, 3);
+			mp_pack_kv_str(&pk, "figure",
+			               s->unknown.v[i].figure == UNK_LIMIT ? "limit" : "used");
+			mp_pack_kv_str(&pk, "name", s->unknown.v[i].name);
+			mp_pack_kv_str(&pk, "why", s->unknown.v[i].why);
+		}
+	}
 	if (s->nfindings > 0) {
 		mp_pack_str(&pk, "findings");
 		msgpack_pack_array(&pk, s->nfindings);

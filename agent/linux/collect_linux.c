@@ -151,8 +151,8 @@ linux_sysctl_read(void *arg, const char *name, char **bufp, size_t *lenp)
  *     *_INFO); the count found must equal the count *_INFO reports in use;
  *   - the same values: both come from the same kernel fields, pids and ids
  *     translated into the calling thread's namespaces as the file's are into
- *     its opener's (the same thread); msg's qbytes, which the file lacks,
- *     stays 0;
+ *     its opener's (the same thread); and one more: msg's qbytes, which the
+ *     file lacks (read from the file, it is unknown);
  *   - values the file parser would accept (otherwise it warns and skips
  *     the line): out of range, the file is read instead;
  *   - shm: the file also has rss and swap per segment, which SHM_STAT lacks;
@@ -303,7 +303,8 @@ linux_msg_one(int idx, uint32_t scope, struct ipc_object *o)
 	o->stime = (int64_t)ds.msg_stime;
 	o->rtime = (int64_t)ds.msg_rtime;
 	o->ctime = (int64_t)ds.msg_ctime;
-	/* qbytes stays 0: the file has no such column */
+	/* the file has no qbytes column (read from it, qbytes is unknown) */
+	o->qbytes = (uint64_t)ds.msg_qbytes;
 	return id;
 }
 #endif

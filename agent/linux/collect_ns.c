@@ -963,7 +963,7 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 
 	memset(&nw, 0, sizeof(nw));
 	linux_live(&live); /* this thread is in the namespace now: its kept files */
-	if (procfs_read_limits("", &live, &scope->limits, &nw, err, sizeof(err)) == -1 ||
+	if (procfs_read_limits("", &live, &scope->limits, NULL, &nw, err, sizeof(err)) == -1 ||
 	    procfs_read_objects("", &live, s, idx, &nw, err, sizeof(err)) == -1) {
 		ns_forward_warnings(sc->w, &nw, id);
 		collect_warn(sc->w, "%s: %s; skipped", id, err);

@@ -135,7 +135,7 @@ fb_ipcs(const char *t, size_t n, uint8_t sel)
 	ctx.groups = &groups;
 	if (snapshot_init(&s) == -1)
 		FUZZ_FAIL("out of memory");
-	rc = fbsd_parse_ipcs(t, n, "ipcs-a.txt", &ctx, &s, 0, &w);
+	rc = fbsd_parse_ipcs(t, n, "ipcs-a.txt", &ctx, &s, 0, &w, NULL);
 	FUZZ_CHECK(rc >= 0);
 	fb_check_snapshot(&s);
 	FUZZ_CHECK(s.nscopes == 1);
@@ -355,7 +355,8 @@ fb_jail_view(const struct fb_capture *c, size_t base, struct snapshot *s,
 	ctx.groups = &groups;
 	if (snapshot_init(&view) == -1)
 		FUZZ_FAIL("out of memory");
-	rc = fbsd_parse_ipcs(c->text[base], c->len[base], "jail/ipcs-a.txt", &ctx, &view, 0, w);
+	rc = fbsd_parse_ipcs(c->text[base], c->len[base], "jail/ipcs-a.txt", &ctx, &view, 0, w,
+	                     NULL);
 	FUZZ_CHECK(rc >= 0);
 	if (rc > 0) {
 		/* each object moves at most once, however often a view lists it */
@@ -468,7 +469,7 @@ fb_pipeline(const uint8_t *p, size_t n)
 	ctx.users = &users;
 	ctx.groups = &groups;
 	if (c.n > 5) {
-		rc = fbsd_parse_ipcs(c.text[5], c.len[5], "ipcs-a.txt", &ctx, &s, 0, &w);
+		rc = fbsd_parse_ipcs(c.text[5], c.len[5], "ipcs-a.txt", &ctx, &s, 0, &w, NULL);
 		FUZZ_CHECK(rc >= 0);
 	}
 	FUZZ_CHECK(fbsd_dedupe(&s, &w) >= 0);

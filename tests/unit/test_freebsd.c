@@ -71,6 +71,32 @@ used_eq(const struct snapshot *s, int scope, const char *name, uint64_t used)
 		         (uintmax_t)used);
 }
 
+/* name's used figure in scope is unknown, and why says so (why: a substring). */
+static void
+unknown_used(const struct snapshot *s, int scope, const char *name, const char *why)
+{
+	struct usage u;
+	const struct usage_item *it;
+
+	model_usage(s, scope, &u);
+	it = usage_of(&u, name);
+	if (!it->unknown_used)
+		fail_msg("scope %d %s: used %ju, want unknown", scope, name, (uintmax_t)it->used);
+	if (strstr(it->why, why) == NULL)
+		fail_msg("scope %d %s: why \"%s\" lacks \"%s\"", scope, name, it->why, why);
+}
+
+static const struct ipc_object *
+find_obj_or_null(const struct snapshot *s, enum ipc_type t, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjects; i++)
+		if (s->objects[i].type == t && s->objects[i].id == id)
+			return &s->objects[i];
+	return NULL;
+}
+
 static const struct ipc_object *
 find_obj(const struct snapshot *s, enum ipc_type t, int64_t id)
 {
@@ -957,7 +983,7 @@ parse_text(const char *t, struct snapshot *s, struct collect_warnings *w)
 	ctx.capture_time = CAPTURE;
 	memset(w, 0, sizeof(*w));
 	assert_int_equal(snapshot_init(s), 0);
-	return fbsd_parse_ipcs(t, strlen(t), "I", &ctx, s, 0, w);
+	return fbsd_parse_ipcs(t, strlen(t), "I", &ctx, s, 0, w, NULL);
 }
 
 /* Rows that do not fit their header are skipped with the reason and line. */
@@ -999,28 +1025,39 @@ test_ipcs_bad_rows(void **state)
 
 	(void)state;
 	assert_int_equal(parse_text(t, &s, &w), 2);
-	assert_int_equal(s.nobjects, 6);
+	/* rows with a bad value only in a column no count needs are kept */
+	assert_int_equal(s.nobjects, 9);
 	assert_int_equal(find_obj(&s, IPC_SHM, 1)->size, 100);
+	assert_int_equal(find_obj(&s, IPC_SHM, 1)->unknown, 0);
+	assert_int_equal(find_obj(&s, IPC_SHM, 6)->unknown, OF_SIZE);
 	assert_int_equal(find_obj(&s, IPC_SHM, 10)->key, INT32_MIN);
 	assert_int_equal(find_obj(&s, IPC_SHM, 12)->uid, FBSD_ID_UNKNOWN); /* kept */
+	assert_int_equal(find_obj(&s, IPC_SHM, 14)->unknown, OF_ATIME);
 	assert_int_equal(find_obj(&s, IPC_SHM, 16)->size, UINT64_MAX);
 	assert_int_equal(find_obj(&s, IPC_SHM, 16)->atime, 0);
 	assert_int_equal(find_obj(&s, IPC_SEM, 21)->nsems, 17);
 	assert_int_equal(find_obj(&s, IPC_SEM, 22)->nsems, 65536);
+	assert_int_equal(find_obj(&s, IPC_SEM, 23)->unknown, OF_NSEMS);
 	assert_int_equal(w.total, 13);
-	warned(&w, "I line 4:", "8 fields where the header has 15", NULL);
+	warned(&w, "I line 4:", "8 fields where the header has 15", "row skipped", NULL);
 	warned(&w, "I line 5:", "16 fields", NULL);
-	warned(&w, "I line 6:", "SEGSZ \"12x4\"", NULL);
-	warned(&w, "I line 7:", "ID \"-7\"", NULL);
+	warned(&w, "I line 6:", "SEGSZ \"12x4\"", "unknown", NULL);
+	warned(&w, "I line 7:", "ID \"-7\"", "row skipped", NULL);
 	warned(&w, "I line 8:", "T \"s\" does not match", NULL);
 	warned(&w, "I line 9:", "KEY \"2147483648\"", NULL);
 	warned(&w, "I line 11:", "MODE", NULL);
 	warned(&w, "I line 12:", "OWNER \"nobody\"", "4294967295", NULL);
 	warned(&w, "I line 13:", "OWNER \"-5\"", NULL);
-	warned(&w, "I line 14:", "ATIME \"25:15:28\"", NULL);
+	warned(&w, "I line 14:", "ATIME \"25:15:28\"", "unknown", NULL);
 	warned(&w, "I line 15:", "CGROUP \"4294967296\"", NULL);
 	warned(&w, "I line 18:", "outside any section", NULL);
-	warned(&w, "I line 23:", "NSEMS \"1.5\"", NULL);
+	warned(&w, "I line 23:", "NSEMS \"1.5\"", "unknown", NULL);
+	/* unknown is never zero: skipped rows leave their type's counts unknown */
+	unknown_used(&s, -1, "shmmni", "I line 4: a row could not be read");
+	unknown_used(&s, -1, "shmall", "I line 4: a row could not be read");
+	/* a kept set without its size: semmni is known, semmns is not */
+	used_eq(&s, -1, "semmni", 3);
+	unknown_used(&s, -1, "semmns", "1 semaphore sets without nsems");
 	snapshot_free(&s);
 }
 
@@ -1053,18 +1090,27 @@ test_ipcs_headers(void **state)
 	                "m 9 0 --rw------- 0 0 4096";       /* 21 no \n */
 
 	(void)state;
-	assert_int_equal(parse_text(t, &s, &w), 3);
+	assert_int_equal(parse_text(t, &s, &w), 4);
 	assert_int_equal(s.nobjects, 3);
+	/* a listing without SEGSZ still counts its segment; its size is unknown */
+	assert_int_equal(find_obj(&s, IPC_SHM, 1)->unknown & OF_SIZE, OF_SIZE);
 	assert_int_equal(find_obj(&s, IPC_MSG, 3)->qnum, 7);
 	assert_int_equal(find_obj(&s, IPC_MSG, 3)->cuid, FBSD_ID_UNKNOWN); /* no CREATOR */
 	assert_int_equal(find_obj(&s, IPC_SEM, 4)->mode, 0644);
-	assert_int_equal(find_obj(&s, IPC_SHM, 9)->size, 4096);
-	assert_int_equal(w.total, 5);
-	warned(&w, "I line 2:", "no SEGSZ column", NULL);
+	/* the last row has no newline: the output was cut, so it is not counted */
+	assert_null(find_obj_or_null(&s, IPC_SHM, 9));
+	assert_int_equal(w.total, 6);
+	warned(&w, "I line 3:", "no SEGSZ column", "shmall unknown", NULL);
 	warned(&w, "I line 6:", "expected the column header", NULL);
 	warned(&w, "I line 9:", "unknown column \"FOO\"", NULL);
 	warned(&w, "I line 13:", "NSEMS appears twice", NULL);
 	warned(&w, "I line 18:", "has no column header", NULL);
+	warned(&w, "I line 21:", "cut short", NULL);
+	/* the row cut short was a segment: neither count is known */
+	unknown_used(&s, -1, "shmmni", "I line 21: cut short (truncated output)");
+	unknown_used(&s, -1, "shmall", "I has no SEGSZ column (ipcs without -a)");
+	/* a section whose header cannot be read may have held anything */
+	unknown_used(&s, -1, "semmni", "I line 6: the column header could not be read");
 	snapshot_free(&s);
 
 	/* nothing that looks like ipcs output: no section at all */
@@ -1101,7 +1147,7 @@ test_ipcs_long_and_binary(void **state)
 	ctx.capture_time = CAPTURE;
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(fbsd_parse_ipcs(t, hl + big + tl, "I", &ctx, &s, 0, &w), 1);
+	assert_int_equal(fbsd_parse_ipcs(t, hl + big + tl, "I", &ctx, &s, 0, &w, NULL), 1);
 	assert_int_equal(s.nobjects, 3);
 	assert_int_equal(find_obj(&s, IPC_SHM, 2)->size, 200);
 	assert_int_equal(find_obj(&s, IPC_SHM, 4)->size, 400);
@@ -1150,7 +1196,7 @@ test_random_garbage(void **state)
 		fbsd_idmap_init(&m, 0, 0);
 		ctx.users = &m;
 		assert_int_equal(snapshot_init(&s), 0);
-		assert_true(fbsd_parse_ipcs((char *)buf, n, "R", &ctx, &s, 0, &w) >= 0);
+		assert_true(fbsd_parse_ipcs((char *)buf, n, "R", &ctx, &s, 0, &w, NULL) >= 0);
 		assert_true(fbsd_parse_jls((char *)buf, n, "R", &s, &j, &w) >= 0);
 		assert_true(fbsd_parse_ps((char *)buf, n, "R", &p, &w) >= 0);
 		assert_true(fbsd_parse_sysctl((char *)buf, n, "R", &l, &w) >= 0);
@@ -1185,13 +1231,17 @@ test_snapshot_full(void **state)
 	ctx.capture_time = CAPTURE;
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(snapshot_init(&s), 0);
-	assert_int_equal(fbsd_parse_ipcs(b.data, b.len, "I", &ctx, &s, 0, &w), 1);
+	assert_int_equal(fbsd_parse_ipcs(b.data, b.len, "I", &ctx, &s, 0, &w, NULL), 1);
 	assert_int_equal(s.nobjects, MODEL_MAX_OBJECTS);
 	assert_int_equal(w.total, 1);
 	snprintf(want, sizeof(want), "I line %d: more than %d objects", MODEL_MAX_OBJECTS + 3,
 	         MODEL_MAX_OBJECTS);
 	warned(&w, want, NULL);
-	used_eq(&s, -1, "semmns", MODEL_MAX_OBJECTS);
+	/* the sets beyond the bound were not counted: the totals are unknown */
+	snprintf(want, sizeof(want), "I line %d: more objects than the agent keeps",
+	         MODEL_MAX_OBJECTS + 3);
+	unknown_used(&s, -1, "semmns", want);
+	unknown_used(&s, -1, "semmni", want);
 	assert_int_equal(fbsd_dedupe(&s, &w), 0);
 	snapshot_free(&s);
 	buf_free(&b);
@@ -1297,7 +1347,8 @@ test_capture_errors(void **state)
 	char path[512], *d = tmpdir(), *b;
 
 	(void)state;
-	expect_error(d, "sysctl-kern.ipc.txt: missing");
+	expect_error(d,
+	             "pagesize.txt: missing, and no sysctl-kern.ipc.txt: not a FreeBSD capture?");
 	expect_error("/nonexistent/ipcfleet", "No such file");
 	snprintf(path, sizeof(path), "%s/file", d);
 	write_str(d, "file", "x");
@@ -1388,8 +1439,13 @@ test_capture_warnings(void **state)
 	warned(&w, "jail j1: jail-j1/ipcs-a.txt is not ipcs -a output", NULL);
 	warned(&w, "jail-j1/ipcs-a.txt line 1:", "outside any section", NULL);
 	warned(&w, "holds a \"/\"", NULL);
-	/* 8 above; the all-disabled jail is not looked at */
-	assert_int_equal(w.total, 8);
+	/* kern.ipc has semaphore limits, so the kernel has semaphores: uncounted */
+	warned(&w, "the ipcs files: no \"Semaphores:\" section", NULL);
+	unknown_used(&s, -1, "semmns", "no \"Semaphores:\" section in the ipcs files");
+	/* no msg limits and no msg section: a kernel without message queues */
+	used_eq(&s, -1, "msgmni", 0);
+	/* 9 above; the all-disabled jail is not looked at */
+	assert_int_equal(w.total, 9);
 	snapshot_free(&s);
 	rm_rf(b);
 	free(b);

@@ -52,6 +52,35 @@ limit_absent(const struct ipc_limits *l, const char *name)
 	assert_int_equal(limits_get(l, name, &v), -1);
 }
 
+/* name's used figure (host pool) is unknown, and why contains want. */
+static void
+unknown_used(const struct snapshot *s, const char *name, const char *want)
+{
+	struct usage u;
+	size_t i;
+
+	model_usage(s, -1, &u);
+	for (i = 0; i < u.n; i++) {
+		if (strcmp(u.v[i].name, name) != 0)
+			continue;
+		if (!u.v[i].unknown_used || strstr(u.v[i].why, want) == NULL)
+			fail_msg("%s: unknown_used %d why \"%s\", want \"%s\"", name,
+			         u.v[i].unknown_used, u.v[i].why, want);
+		return;
+	}
+	fail_msg("%s: not in the usage", name);
+}
+
+/* name's limit is unknown (absent, with a reason containing want). */
+static void
+unknown_limit(const struct snapshot *s, const char *name, const char *want)
+{
+	const char *why = snapshot_unknown_why(s, UNK_LIMIT, name);
+
+	if (why == NULL || strstr(why, want) == NULL)
+		fail_msg("limit %s: why \"%s\", want \"%s\"", name, why ? why : "(known)", want);
+}
+
 /* ---- collect_linux on the fixture trees ---- */
 
 static void
@@ -288,26 +317,43 @@ test_garbage(void **state)
 	    collect_linux_root(FIXTURES "/linux-garbage", &s, NULL, &w, err, sizeof(err)), 0);
 	assert_string_equal(s.os_release, "5.15.0-generic");
 
-	/* only the good lines survive: 2 segments and 1 queue */
-	assert_int_equal(s.nobjects, 3);
+	/* the good lines survive, and those whose only bad value is in a column
+	 * no count needs: 3 segments and 2 queues */
+	assert_int_equal(s.nobjects, 5);
 	o = &s.objects[0];
 	assert_int_equal(o->type, IPC_SHM);
 	assert_int_equal(o->key, 100);
 	assert_int_equal(o->size, 8192);
 	assert_int_equal(o->rss, 8192);
+	assert_int_equal(o->unknown, 0);
 	o = &s.objects[1];
+	assert_int_equal(o->type, IPC_SHM);
+	assert_int_equal(o->unknown, OF_SIZE); /* "81x2" */
+	o = &s.objects[2];
 	assert_int_equal(o->type, IPC_SHM);
 	assert_int_equal(o->key, 102); /* the last line has no newline */
 	assert_int_equal(o->mode, 0640);
 	assert_int_equal(o->size, 12288);
 	assert_int_equal(o->uid, 5);
 	assert_int_equal(o->ctime, 4);
-	o = &s.objects[2];
+	o = &s.objects[3];
 	assert_int_equal(o->type, IPC_MSG);
 	assert_int_equal(o->key, 7); /* the unknown "extra" column is ignored */
 	assert_int_equal(o->cbytes, 10);
 	assert_int_equal(o->lspid, 20);
 	assert_int_equal(o->ctime, 7);
+	assert_int_equal(o->unknown, OF_QBYTES); /* /proc/sysvipc/msg has no qbytes */
+	o = &s.objects[4];
+	assert_int_equal(o->key, 8);
+	assert_int_equal(o->unknown, OF_LSPID | OF_QBYTES); /* lspid "-5" */
+
+	/* unknown is never zero: what was skipped makes the counts unknown */
+	unknown_used(&s, "shmmni", "sysvipc/shm line 3: wrong number of fields");
+	unknown_used(&s, "shmall", "sysvipc/shm line 3: wrong number of fields");
+	unknown_used(&s, "semmni", "proc/sysvipc/sem: missing");
+	unknown_used(&s, "msgmni", "sysvipc/msg line 4: a value could not be read");
+	unknown_limit(&s, "semmns", "kernel/sem: not four numbers");
+	unknown_limit(&s, "shmall", "kernel/shmall: not a number");
 
 	/* garbage limits are absent, the good ones present */
 	assert_int_equal(s.limits.n, 2);
@@ -329,14 +375,14 @@ test_garbage(void **state)
 	assert_int_equal(strncmp(w.v[0], k, strlen(k)), 0);
 	assert_string_equal(w.v[6], "shm line 3: expected 16 fields, got 6");
 	assert_string_equal(w.v[7], "shm line 4: expected 16 fields, got 17");
-	assert_string_equal(w.v[8], "shm line 5: column size: not a number (\"81x2\"), skipped");
+	assert_string_equal(w.v[8], "shm line 5: column size: not a number (\"81x2\"), unknown");
 	assert_string_equal(w.v[9], "shm line 6: longer than 4096 bytes, skipped");
 	assert_string_equal(w.v[10], "shm line 8: column key: not a number (\"??\"), skipped");
 	assert_string_equal(w.v[11],
 	                    "shm line 9: column perms: not an octal number (\"680\"), skipped");
-	assert_string_equal(w.v[12], FIXTURES "/linux-garbage/proc/sysvipc/sem: missing: the "
-	                                      "kernel has no SysV semaphores");
-	assert_string_equal(w.v[13], "msg line 3: column lspid: too small (\"-5\"), skipped");
+	assert_string_equal(w.v[12], FIXTURES
+	                    "/linux-garbage/proc/sysvipc/sem: missing: semaphores unknown");
+	assert_string_equal(w.v[13], "msg line 3: column lspid: too small (\"-5\"), unknown");
 	assert_string_equal(w.v[14], "msg line 4: column uid: too large (\"4294967296\"), skipped");
 	assert_string_equal(w.v[15], "msg line 5: expected 15 fields, got 40");
 	snapshot_free(&s);
@@ -505,9 +551,10 @@ test_field_ranges(void **state)
 	    {"1 -1 600 1 0 0 0 0", 0, "sem line 2: column semid: too small (\"-1\"), skipped"},
 	    {"1 1 200000 1 0 0 0 0", 0,
 	     "sem line 2: column perms: too large (\"200000\"), skipped"},
-	    {"1 1 600 4294967296 0 0 0 0", 0,
-	     "sem line 2: column nsems: too large (\"4294967296\"), skipped"},
-	    {"1 1 600 +1 0 0 0 0", 0, "sem line 2: column nsems: not a number (\"+1\"), skipped"},
+	    /* nsems is not needed to count the set: it is kept, its size unknown */
+	    {"1 1 600 4294967296 0 0 0 0", 2,
+	     "sem line 2: column nsems: too large (\"4294967296\"), unknown"},
+	    {"1 1 600 +1 0 0 0 0", 2, "sem line 2: column nsems: not a number (\"+1\"), unknown"},
 	    {"1 1 600 1 0x10 0 0 0", 0, "sem line 2: column uid: not a number (\"0x10\"), skipped"},
 	    {"9223372036854775808 1 600 1 0 0 0 0", 0,
 	     "sem line 2: column key: too large (\"9223372036854775808\"), skipped"},
@@ -526,9 +573,14 @@ test_field_ranges(void **state)
 		         cases[i].line);
 		parse(&p, IPC_SEM, text);
 		assert_int_equal(p.rc, 0);
-		if (cases[i].ok) {
+		if (cases[i].ok == 1) {
 			assert_int_equal(p.s.nobjects, 1);
 			assert_int_equal(p.w.total, 0);
+		} else if (cases[i].ok == 2) {
+			assert_int_equal(p.s.nobjects, 1);
+			assert_int_equal(p.s.objects[0].unknown & OF_NSEMS, OF_NSEMS);
+			assert_int_equal(p.w.total, 1);
+			assert_string_equal(p.w.v[0], cases[i].warn);
 		} else {
 			assert_int_equal(p.s.nobjects, 0);
 			assert_int_equal(p.w.total, 1);
@@ -714,9 +766,12 @@ test_empty_proc(void **state)
 	assert_int_equal(w.n, 12);
 	assert_string_equal(s.os, "Linux");
 	assert_string_equal(s.os_release, "");
-	snprintf(want, sizeof(want),
-	         "%s/proc/sysvipc/msg: missing: the kernel has no SysV message queues", dir);
+	snprintf(want, sizeof(want), "%s/proc/sysvipc/msg: missing: message queues unknown", dir);
 	assert_string_equal(w.v[11], want);
+	/* a copied tree missing its files says nothing: every figure is unknown */
+	unknown_used(&s, "msgmni", "/proc/sysvipc/msg: missing");
+	unknown_used(&s, "semmns", "/proc/sysvipc/sem: missing");
+	unknown_limit(&s, "shmmni", "/proc/sys/kernel/shmmni: missing");
 	snapshot_free(&s);
 	rm_tree(dir);
 }

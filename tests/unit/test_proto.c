@@ -79,6 +79,7 @@ object_equal(const struct ipc_object *a, const struct ipc_object *b)
 	assert_true(a->rtime == b->rtime);
 	assert_true(a->ctime == b->ctime);
 	assert_string_equal(a->owner, b->owner);
+	assert_int_equal(a->unknown, b->unknown);
 }
 
 static void
@@ -119,6 +120,13 @@ snapshot_equal(const struct snapshot *a, const struct snapshot *b)
 		assert_int_equal(x->iso[2], y->iso[2]);
 		assert_int_equal(x->own_limits, y->own_limits);
 		limits_equal(&x->limits, &y->limits);
+		assert_string_equal(x->unknown, y->unknown);
+	}
+	assert_int_equal(a->unknown.n, b->unknown.n);
+	for (i = 0; i < a->unknown.n; i++) {
+		assert_int_equal(a->unknown.v[i].figure, b->unknown.v[i].figure);
+		assert_string_equal(a->unknown.v[i].name, b->unknown.v[i].name);
+		assert_string_equal(a->unknown.v[i].why, b->unknown.v[i].why);
 	}
 	assert_int_equal(a->nobjects, b->nobjects);
 	for (i = 0; i < a->nobjects; i++)
@@ -585,6 +593,66 @@ test_hello_bad(void **state)
 	assert_string_equal(err, "ack: type: expected \"ack\"");
 	proto_doc_free(&d);
 	buf_free(&b);
+}
+
+/*
+ * Unknown figures travel (protocol 1.1): the snapshot's list, a scope's
+ * reason, an object's unknown fields and the incomplete finding; and the
+ * decoder refuses a misshapen list.
+ */
+static void
+test_unknown_roundtrip(void **state)
+{
+	struct snapshot s, t;
+	struct proto_doc d;
+	msgpack_object *u0;
+	struct buf b;
+
+	(void)state;
+	make_snapshot(&s);
+	assert_int_equal(snapshot_unknown(&s, UNK_USED, "semmns", "ipcs has no NSEMS column"), 0);
+	assert_int_equal(snapshot_unknown(&s, UNK_LIMIT, "shmall", "sysctl: missing"), 0);
+	assert_int_equal(snapshot_unknown(&s, UNK_USED, "semmns", "a second reason"), 0);
+	assert_int_equal(s.unknown.n, 2); /* the first reason stays */
+	snprintf(s.scopes[1].unknown, sizeof(s.scopes[1].unknown), "jail web: view cut short");
+	s.objects[0].unknown = OF_RSS | OF_SWAP;
+	s.objects[3].unknown = OF_NSEMS;
+	assert_int_equal(snapshot_incomplete_finding(&s), 0);
+	assert_int_equal(s.findings[s.nfindings - 1].kind, FK_INCOMPLETE);
+	assert_string_equal(s.findings[s.nfindings - 1].message,
+	                    "semmns unknown: ipcs has no NSEMS column; shmall limit unknown: "
+	                    "sysctl: missing; the usage of 1 scope(s) unknown: jail web: view "
+	                    "cut short");
+	buf_init(&b, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
+	frame_unpack(&b, &d);
+	assert_int_equal(snapshot_init(&t), 0);
+	if (proto_decode_snapshot(&d, &t, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	snapshot_equal(&s, &t);
+	snapshot_free(&t);
+
+	/* refusals: a figure that is neither, a bad name, a field that is not one */
+	u0 = tree_idx(tree_get(&d.root, "unknown"), 0);
+	*tree_get(u0, "figure") = obj_str("both");
+	assert_int_equal(redecode_snapshot(&d.root, NULL), -1);
+	assert_string_equal(err, "snapshot: unknown[0].figure: expected \"used\" or \"limit\"");
+	*tree_get(u0, "figure") = obj_str("limit");
+	*tree_get(u0, "name") = obj_str("shmall");
+	assert_int_equal(redecode_snapshot(&d.root, NULL), -1);
+	assert_string_equal(err, "snapshot: unknown[1].name: \"shmall\" is listed twice");
+	*tree_get(u0, "name") = obj_str("SEMMNS");
+	assert_int_equal(redecode_snapshot(&d.root, NULL), -1);
+	assert_string_equal(err, "snapshot: unknown[0].name: bad name (1 to 63 of [a-z0-9_.])");
+	*tree_get(u0, "name") = obj_str("semmns");
+	*tree_get(u0, "figure") = obj_str("used");
+	*tree_idx(tree_get(tree_idx(tree_get(&d.root, "objects"), 3), "unknown"), 0) =
+	    obj_str("colour");
+	assert_int_equal(redecode_snapshot(&d.root, NULL), -1);
+	assert_string_equal(err, "snapshot: objects[3].unknown: \"colour\" is not an object field");
+	proto_doc_free(&d);
+	buf_free(&b);
+	snapshot_free(&s);
 }
 
 static void
@@ -1646,12 +1714,14 @@ test_findings_bad(void **state)
 
 	*tree_get(f0, "kind") = obj_str("threshold"); /* known, but not an agent's */
 	assert_int_equal(redecode_snapshot(root, NULL), -1);
-	assert_string_equal(err,
-	                    "snapshot: findings[0].kind: expected \"orphan\" or \"isolation\"");
+	assert_string_equal(
+	    err,
+	    "snapshot: findings[0].kind: expected \"orphan\", \"isolation\" or \"incomplete\"");
 	*tree_get(f0, "kind") = obj_str("nonsense");
 	assert_int_equal(redecode_snapshot(root, NULL), -1);
-	assert_string_equal(err,
-	                    "snapshot: findings[0].kind: expected \"orphan\" or \"isolation\"");
+	assert_string_equal(
+	    err,
+	    "snapshot: findings[0].kind: expected \"orphan\", \"isolation\" or \"incomplete\"");
 	*tree_get(f0, "kind") = obj_u64(3);
 	assert_int_equal(redecode_snapshot(root, NULL), -1);
 	assert_string_equal(err, "snapshot: findings[0].kind: expected string");
@@ -2109,6 +2179,7 @@ main(void)
 	    cmocka_unit_test(test_hello_major2),
 	    cmocka_unit_test(test_hello_bad),
 	    cmocka_unit_test(test_snapshot_roundtrip),
+	    cmocka_unit_test(test_unknown_roundtrip),
 	    cmocka_unit_test(test_ack_roundtrip),
 	    cmocka_unit_test(test_query_roundtrip),
 	    cmocka_unit_test(test_error_roundtrip),

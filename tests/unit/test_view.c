@@ -353,9 +353,12 @@ test_status(void **state)
 	memset(&u, 0, sizeof(u));
 	assert_string_equal(view_status(&u, 80, 90), "ok");
 	u.n = 3;
-	u.v[0] = (struct usage_item){"semmns", 271, 340, 1}; /* 79.7% */
-	u.v[1] = (struct usage_item){"shmall", 5, 0, 0};     /* no limit: ignored */
-	u.v[2] = (struct usage_item){"msgmni", 9, 0, 1};     /* limit 0: pct 0 */
+	u.v[0] = (struct usage_item){
+	    .name = "semmns", .used = 271, .limit = 340, .has_limit = 1}; /* 79.7% */
+	u.v[1] = (struct usage_item){
+	    .name = "shmall", .used = 5, .limit = 0, .has_limit = 0}; /* no limit: ignored */
+	u.v[2] = (struct usage_item){
+	    .name = "msgmni", .used = 9, .limit = 0, .has_limit = 1}; /* limit 0: pct 0 */
 	assert_string_equal(view_status(&u, 80, 90), "ok");
 	u.v[0].used = 272; /* 80.0% */
 	assert_string_equal(view_status(&u, 80, 90), "warn");
@@ -367,7 +370,8 @@ test_status(void **state)
 	assert_string_equal(view_status(&u, 80, 90), "crit");
 	/* the worst item wins whatever its position */
 	u.v[0].used = 10;
-	u.v[1] = (struct usage_item){"semmni", 45, 50, 1}; /* 90% */
+	u.v[1] = (struct usage_item){
+	    .name = "semmni", .used = 45, .limit = 50, .has_limit = 1}; /* 90% */
 	assert_string_equal(view_status(&u, 80, 90), "crit");
 	u.v[1].used = 41; /* 82% */
 	assert_string_equal(view_status(&u, 80, 90), "warn");
