@@ -84,7 +84,8 @@ eval_thresholds(const struct eval_input *in, int pool, struct finding_list *out)
 		double warn, crit, pct;
 		int level = -1;
 
-		if (!it->has_limit || it->limit == 0)
+		/* an unknown figure has its own finding (incomplete), never a level */
+		if (!USAGE_KNOWN(it) || it->limit == 0)
 			continue;
 		in->levels(in->levels_arg, it->name, &warn, &crit);
 		pct = usage_pct(it->used, it->limit);
@@ -202,7 +203,7 @@ eval_forecasts(const struct eval_input *in, struct finding_list *out)
 		char when[32];
 
 		for (k = 0; k < u.n; k++)
-			if (strcmp(u.v[k].name, sr->limit) == 0 && u.v[k].has_limit)
+			if (strcmp(u.v[k].name, sr->limit) == 0 && USAGE_KNOWN(&u.v[k]))
 				limit = u.v[k].limit;
 		if (limit == 0)
 			continue;
@@ -328,7 +329,7 @@ eval_headroom(const struct eval_input *in, int pool, struct finding_list *out)
 			struct finding *f;
 			char who[96], msg[512];
 
-			if (!it->has_limit || held == 0)
+			if (!USAGE_KNOWN(it) || held == 0)
 				continue;
 			free_ = it->limit > it->used ? it->limit - it->used : 0;
 			if (held <= free_)
@@ -441,6 +442,16 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 	}
 	if (eval_forecasts(in, out) == -1)
 		return -1;
+	/* what could not be read: derived here, as usage is, not taken on trust */
+	{
+		struct finding inc, *f;
+
+		if (incomplete_finding(s, &inc)) {
+			if ((f = finding_list_add(out)) == NULL)
+				return -1;
+			*f = inc;
+		}
+	}
 	/* what only the host could see */
 	for (i = 0; i < s->nfindings; i++) {
 		struct finding *f;
@@ -551,7 +562,8 @@ recommend_host(const struct snapshot *s, const uint64_t *peaks, struct recommend
 		struct recommendation *r = &out[n];
 		uint64_t peak = u.v[i].used, largest = 0, a, b;
 
-		if (!u.v[i].has_limit)
+		/* no advice from a figure that could not be read */
+		if (!USAGE_KNOWN(&u.v[i]))
 			continue;
 		if (peaks != NULL && peaks[i] > peak)
 			peak = peaks[i];

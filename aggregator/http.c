@@ -37,7 +37,7 @@ static struct evhttp *http; /* NULL while not serving */
 
 /* Per scrape: one buffer per per-host metric family, since the format wants
  * each family's samples together under its HELP and TYPE lines. */
-enum host_family { HF_INFO, HF_SEEN, HF_VALUE, HF_USED, HF_RATIO, HF_COUNT };
+enum host_family { HF_INFO, HF_SEEN, HF_VALUE, HF_USED, HF_RATIO, HF_UNKNOWN, HF_COUNT };
 
 static const struct {
 	const char *name, *type, *help;
@@ -52,6 +52,9 @@ static const struct {
                  "Amount of a countable IPC limit in use in the host's pool (kernel units)."},
     [HF_RATIO] = {"ipcfleet_limit_ratio", "gauge",
                   "Used divided by the limit, 0 to 1 (absent when the limit is 0 or unknown)."},
+    [HF_UNKNOWN] = {"ipcfleet_limit_unknown", "gauge",
+                    "1 for each countable limit whose use or value the agent could not read "
+                    "(its used and ratio series are then absent, never 0)."},
 };
 
 struct scrape {
@@ -157,6 +160,15 @@ http_host(void *arg, const struct stored_host *h)
 	}
 	model_usage(&s, -1, &u);
 	for (i = 0; i < u.n; i++) {
+		/* unknown is never zero: no series at all, and a flag that says so */
+		if (u.v[i].why[0] != '\0') {
+			b = http_sample(sc, HF_UNKNOWN, host);
+			buf_puts(b, ",limit=\"");
+			http_label(b, u.v[i].name);
+			buf_puts(b, "\"} 1\n");
+		}
+		if (u.v[i].unknown_used)
+			continue;
 		b = http_sample(sc, HF_USED, host);
 		buf_puts(b, ",limit=\"");
 		http_label(b, u.v[i].name);

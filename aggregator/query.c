@@ -562,7 +562,7 @@ top_pool(struct top_ctx *tc, const char *host, const struct snapshot *s, int poo
 			for (k = 0; k < u.n; k++) {
 				struct top_row r;
 
-				if (strcmp(u.v[k].name, tc->by[b]) != 0 || !u.v[k].has_limit)
+				if (strcmp(u.v[k].name, tc->by[b]) != 0 || !USAGE_KNOWN(&u.v[k]))
 					continue;
 				memset(&r, 0, sizeof(r));
 				r.held = consumer_holds(&cv[i], u.v[k].name);

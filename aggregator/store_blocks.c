@@ -13,8 +13,9 @@
 #include "store_blocks.h"
 #include "util.h"
 
-#define SB_VERSION       1
-#define SB_USAGE_VERSION 1
+#define SB_VERSION 1
+/* 1: name, has_limit, used, limit; 2: flags (has_limit, unknown_used) and why */
+#define SB_USAGE_VERSION 2
 
 int64_t
 sb_hour_of(int64_t t)
@@ -621,13 +622,15 @@ sb_usage_encode(const struct usage *u, struct buf *out)
 	sb_put(&w, SB_USAGE_VERSION);
 	sb_put(&w, u->n);
 	for (i = 0; i < u->n && i < USAGE_MAX; i++) {
-		size_t len = strlen(u->v[i].name);
+		size_t len = strlen(u->v[i].name), wlen = strnlen(u->v[i].why, MODEL_TEXT_MAX - 1);
 
 		sb_put(&w, len);
 		sb_put_bytes(&w, u->v[i].name, len);
-		sb_put(&w, u->v[i].has_limit ? 1 : 0);
+		sb_put(&w, (u->v[i].has_limit ? 1u : 0u) | (u->v[i].unknown_used ? 2u : 0u));
 		sb_put(&w, u->v[i].used);
 		sb_put(&w, u->v[i].limit);
+		sb_put(&w, wlen);
+		sb_put_bytes(&w, u->v[i].why, wlen);
 	}
 	sb_flush(&w);
 	return buf_failed(out) ? -1 : 0;
@@ -637,10 +640,12 @@ int
 sb_usage_decode(const uint8_t *p, size_t n, struct usage *u, char names[USAGE_MAX][MODEL_NAME_MAX])
 {
 	struct sb_rd r = {.p = p, .end = p + n};
+	uint64_t version, flags, wlen;
 	size_t i;
 
 	memset(u, 0, sizeof(*u));
-	if (sb_get(&r) != SB_USAGE_VERSION)
+	version = sb_get(&r);
+	if (version != 1 && version != SB_USAGE_VERSION)
 		return -1;
 	u->n = (size_t)sb_get_in(&r, 0, USAGE_MAX);
 	for (i = 0; i < u->n && !r.bad; i++) {
@@ -654,9 +659,19 @@ sb_usage_decode(const uint8_t *p, size_t n, struct usage *u, char names[USAGE_MA
 		if (!limit_name_valid(names[i]))
 			return -1;
 		u->v[i].name = names[i];
-		u->v[i].has_limit = (int)sb_get_in(&r, 0, 1);
+		flags = sb_get_in(&r, 0, version == 1 ? 1 : 3);
+		u->v[i].has_limit = (flags & 1) != 0;
+		u->v[i].unknown_used = (flags & 2) != 0;
 		u->v[i].used = sb_get(&r);
 		u->v[i].limit = sb_get(&r);
+		if (version == 1)
+			continue;
+		wlen = sb_get_in(&r, 0, MODEL_TEXT_MAX - 1);
+		if (r.bad || (size_t)(r.end - r.p) < wlen)
+			return -1;
+		memcpy(u->v[i].why, r.p, wlen);
+		u->v[i].why[wlen] = '\0';
+		r.p += wlen;
 	}
 	if (r.bad || r.p != r.end) {
 		memset(u, 0, sizeof(*u));

@@ -417,7 +417,8 @@ pg_p_usage(struct pg_params *p, const struct usage *u)
 	for (i = 0; i < u->n; i++) {
 		const char *sep = off[0] > 1 ? "," : "";
 
-		if (!u->v[i].has_limit)
+		/* unknown figures are no samples: a gap in the series */
+		if (!USAGE_KNOWN(&u->v[i]))
 			continue;
 		for (k = 0; k < 4; k++) {
 			size_t room = PG_TEXT_MAX - off[k];

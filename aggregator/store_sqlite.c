@@ -825,8 +825,10 @@ sq_samples_put(struct sq_store *q, int64_t host_id, int64_t t, const struct usag
 	int64_t hour = sb_hour_of(t), rolled = 0;
 	int rc, late = 0;
 
+	/* a figure the agent could not read is no sample (unknown is never 0):
+	 * the series has a gap there, and rollups and forecasts skip it */
 	for (i = 0; i < u->n && i < USAGE_MAX; i++)
-		if (u->v[i].has_limit)
+		if (USAGE_KNOWN(&u->v[i]))
 			v[nv++] = (struct sb_value){u->v[i].name, u->v[i].used, u->v[i].limit};
 	if (nv == 0)
 		return 0;

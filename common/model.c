@@ -417,37 +417,49 @@ incomplete_add(char *out, size_t len, size_t cap, const char *a, const char *b)
 	return len + (size_t)n;
 }
 
-int
-snapshot_incomplete_finding(struct snapshot *s)
+/* Appends "names figure unknown: why" for every entry of u with that reason. */
+static size_t
+incomplete_group(char *msg, size_t len, size_t cap, const struct unknowns *u, size_t i)
 {
+	const struct unknown *first = &u->v[i];
+	size_t k;
+	int n = 0;
+
+	for (k = i; k < u->n && k < MODEL_MAX_UNKNOWN; k++) {
+		const struct unknown *v = &u->v[k];
+
+		if (v->figure != first->figure || strcmp(v->why, first->why) != 0)
+			continue;
+		len =
+		    incomplete_add(msg, len, cap, n++ == 0 ? (len > 0 ? "; " : "") : ", ", v->name);
+	}
+	return incomplete_add(
+	    msg, len, cap,
+	    first->figure == UNK_LIMIT ? " limit unknown: " : " unknown: ", first->why);
+}
+
+int
+incomplete_finding(const struct snapshot *s, struct finding *f)
+{
+	struct unknowns all = s->unknown;
+	struct usage u;
 	char msg[MODEL_TEXT_MAX] = "";
 	const char *scope_why = NULL;
-	struct finding *f;
 	size_t i, k, len = 0, nscopes = 0;
 
+	/* what only the objects tell: "3 semaphore sets without nsems" */
+	model_usage(s, -1, &u);
+	for (i = 0; i < u.n; i++)
+		if (u.v[i].unknown_used && unknowns_why(&all, UNK_USED, u.v[i].name) == NULL)
+			unknowns_add(&all, UNK_USED, u.v[i].name, "%s", u.v[i].why);
 	/* "semmns, shmall unknown: WHY; msgmni limit unknown: WHY2", grouped by reason */
-	for (i = 0; i < s->unknown.n && i < MODEL_MAX_UNKNOWN; i++) {
-		const struct unknown *u = &s->unknown.v[i];
-		int first = 1;
-
+	for (i = 0; i < all.n && i < MODEL_MAX_UNKNOWN; i++) {
 		for (k = 0; k < i; k++)
-			if (s->unknown.v[k].figure == u->figure &&
-			    strcmp(s->unknown.v[k].why, u->why) == 0)
+			if (all.v[k].figure == all.v[i].figure &&
+			    strcmp(all.v[k].why, all.v[i].why) == 0)
 				break;
-		if (k < i)
-			continue; /* said with the first figure of that reason */
-		for (k = i; k < s->unknown.n && k < MODEL_MAX_UNKNOWN; k++) {
-			const struct unknown *v = &s->unknown.v[k];
-
-			if (v->figure != u->figure || strcmp(v->why, u->why) != 0)
-				continue;
-			len = incomplete_add(msg, len, sizeof(msg),
-			                     first ? (len > 0 ? "; " : "") : ", ", v->name);
-			first = 0;
-		}
-		len = incomplete_add(
-		    msg, len, sizeof(msg),
-		    u->figure == UNK_LIMIT ? " limit unknown: " : " unknown: ", u->why);
+		if (k == i) /* the first of its reason: says them all */
+			len = incomplete_group(msg, len, sizeof(msg), &all, i);
 	}
 	for (i = 0; i < s->nscopes; i++) {
 		if (s->scopes[i].unknown[0] == '\0')
@@ -455,7 +467,7 @@ snapshot_incomplete_finding(struct snapshot *s)
 		if (nscopes++ == 0)
 			scope_why = s->scopes[i].unknown;
 	}
-	if (len == 0 && nscopes == 0)
+	if (all.n == 0 && nscopes == 0)
 		return 0;
 	if (nscopes > 0) {
 		char tail[MODEL_TEXT_MAX];
@@ -464,11 +476,23 @@ snapshot_incomplete_finding(struct snapshot *s)
 		         scope_why);
 		len = incomplete_add(msg, len, sizeof(msg), len > 0 ? "; " : "", tail);
 	}
-	if ((f = snapshot_add_finding(s)) == NULL)
-		return -1;
+	memset(f, 0, sizeof(*f));
 	f->kind = FK_INCOMPLETE;
 	f->severity = SEV_WARN;
 	ifl_strlcpy(f->message, msg, sizeof(f->message));
+	return 1;
+}
+
+int
+snapshot_incomplete_finding(struct snapshot *s)
+{
+	struct finding f, *n;
+
+	if (!incomplete_finding(s, &f))
+		return 0;
+	if ((n = snapshot_add_finding(s)) == NULL)
+		return -1;
+	*n = f;
 	return 0;
 }
 

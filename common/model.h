@@ -249,10 +249,13 @@ void snapshot_unknown_type(struct snapshot *s, uint32_t scope, enum ipc_type t, 
 const char *snapshot_unknown_why(const struct snapshot *s, enum unknown_figure fig,
                                  const char *name);
 /*
- * One `incomplete` finding (warn) naming every unknown figure of s and of
- * its scopes, appended to s->findings; nothing when everything was read.
- * Returns 0, or -1 when the findings are full.
+ * The `incomplete` finding (warn) of s: every unknown figure of the host
+ * with its reason, grouped by reason, and the scopes whose usage is
+ * unknown.  1 with *f filled, 0 when everything was read.  The agent adds
+ * it to what it shows; the aggregator derives its own from the snapshot.
  */
+int incomplete_finding(const struct snapshot *s, struct finding *f);
+/* incomplete_finding() appended to s->findings.  0, or -1 when they are full. */
 int snapshot_incomplete_finding(struct snapshot *s);
 /* "size", "nsems", ...: the JSON key of one enum obj_field bit; NULL for others. */
 const char *obj_field_name(uint32_t bit);

@@ -17,7 +17,7 @@
 #include "model.h"
 
 #define PROTO_MAJOR        1
-#define PROTO_MINOR        0
+#define PROTO_MINOR        1
 #define PROTO_HDR_LEN      4
 #define PROTO_MAX_FRAME    (16u * 1024 * 1024) /* payload bytes */
 #define PROTO_MAX_DEPTH    8

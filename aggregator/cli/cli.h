@@ -227,6 +227,11 @@ void rt_cellf(struct rt_table *t, const char *fmt, ...) __attribute__((format(pr
 void rt_cell_mp(struct rt_table *t, const msgpack_object *o);
 /* Percent with one decimal ("78.2%"), "-" when not a number. */
 void rt_cell_pct(struct rt_table *t, const msgpack_object *o);
+/* A usage entry's "used", "limit" or "pct": "?" when nil and the entry says
+ * it is unknown (unknown is never 0 nor "-"). */
+void rt_cell_usage(struct rt_table *t, const msgpack_object *it, const char *k);
+/* Whether a usage entry carries "unknown" (a reason). */
+int rt_usage_unknown(const msgpack_object *it);
 /* A line printed under the current row, indented (already clean). */
 void rt_under(struct rt_table *t, const char *s, size_t n);
 /* Prints the header and rows, each line starting with indent spaces. */

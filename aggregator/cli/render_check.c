@@ -6,7 +6,11 @@
  * are), or else the use% of every counted limit; PERFDATA has one
  * "limit=used;warn;crit;0;max" item per counted limit, warn and crit in the
  * limit's own unit (80 and 90 percent of it unless the usage entry carries
- * its own "warn"/"crit" percentages).  Nothing from the document may break
+ * its own "warn"/"crit" percentages), and "limit=U;..." for a use that could
+ * not be read.  A figure the agent could not read makes the state UNKNOWN
+ * (unknown is never zero), unless a critical finding is open: CRITICAL
+ * outranks UNKNOWN, which outranks WARNING, as Nagios ranks them.
+ * Nothing from the document may break
  * the line: text is cleaned of control characters and '|' (which starts
  * perfdata) becomes '/'; perfdata labels must be valid limit names.
  */
@@ -76,12 +80,17 @@ chk_perfdata(const msgpack_object *usage, struct buf *out)
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
 		if (mp_str_copy(&kv->key, name, sizeof(name)) == -1 || !limit_name_valid(name) ||
-		    mpr_u64(mpr_get(&kv->val, "used"), &used) == -1 ||
 		    mpr_u64(mpr_get(&kv->val, "limit"), &limit) == -1)
 			continue;
 		rt_thresholds(&kv->val, &warn, &crit);
-		buf_printf(out, "%s%s=%" PRIu64 ";%" PRIu64 ";%" PRIu64 ";0;%" PRIu64,
-		           first ? " | " : " ", name, used, chk_level(limit, warn),
+		/* "U": a value that could not be determined (the plugin guidelines) */
+		if (mpr_u64(mpr_get(&kv->val, "used"), &used) == 0)
+			buf_printf(out, "%s%s=%" PRIu64, first ? " | " : " ", name, used);
+		else if (mpr_is_str(mpr_get(&kv->val, "unknown")))
+			buf_printf(out, "%s%s=U", first ? " | " : " ", name);
+		else
+			continue;
+		buf_printf(out, ";%" PRIu64 ";%" PRIu64 ";0;%" PRIu64, chk_level(limit, warn),
 		           chk_level(limit, crit), limit);
 		first = 0;
 	}
@@ -108,6 +117,28 @@ chk_usage_text(const msgpack_object *usage, struct buf *out)
 		buf_puts(out, "no usage reported");
 }
 
+/*
+ * The first usage entry that says it is unknown, and how many do; NULL and
+ * 0 when every figure was read.
+ */
+static const msgpack_object_kv *
+chk_unknown(const msgpack_object *usage, size_t *n)
+{
+	const msgpack_object_kv *first = NULL;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < mpr_mapsize(usage); i++) {
+		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
+
+		if (!mpr_is_str(mpr_get(&kv->val, "unknown")))
+			continue;
+		if ((*n)++ == 0)
+			first = kv;
+	}
+	return first;
+}
+
 /* An open finding: no "closed" time (nil or absent). */
 static int
 chk_open(const msgpack_object *f)
@@ -122,7 +153,8 @@ render_check(const msgpack_object *doc, const char *name, struct buf *out)
 {
 	const msgpack_object *usage = mpr_get(doc, "usage"), *findings = mpr_get(doc, "findings");
 	const msgpack_object *worst = NULL, *msg, *seen;
-	size_t i, nbad = 0;
+	const msgpack_object_kv *unk;
+	size_t i, nbad = 0, nunk;
 	int rank, wrank = 0, code;
 
 	if (doc == NULL || doc->type != MSGPACK_OBJECT_MAP || usage == NULL ||
@@ -157,6 +189,19 @@ render_check(const msgpack_object *doc, const char *name, struct buf *out)
 		return buf_failed(out) ? -1 : CLI_UNKNOWN;
 	}
 	code = wrank >= 3 ? 2 : wrank == 2 ? 1 : 0;
+	if (code < 2 && (unk = chk_unknown(usage, &nunk)) != NULL) {
+		/* a figure that could not be read: neither OK nor a number */
+		chk_head(out, CLI_UNKNOWN, name);
+		chk_text(out, unk->key.via.str.ptr, unk->key.via.str.size);
+		buf_puts(out, " unknown: ");
+		msg = mpr_get(&unk->val, "unknown");
+		chk_text(out, msg->via.str.ptr, msg->via.str.size);
+		if (nunk > 1)
+			buf_printf(out, " (+%zu more)", nunk - 1);
+		chk_perfdata(usage, out);
+		buf_puts(out, "\n");
+		return buf_failed(out) ? -1 : CLI_UNKNOWN;
+	}
 	chk_head(out, code, name);
 	if (code > 0 && mpr_is_str(msg = mpr_get(worst, "message")) && msg->via.str.size > 0) {
 		chk_text(out, msg->via.str.ptr, msg->via.str.size);

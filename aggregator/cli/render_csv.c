@@ -67,7 +67,6 @@ csv_rec_fields(const msgpack_object *rec, struct buf *out)
 	rt_csv_mp(out, mpr_get(rec, "needs_change"));
 	buf_puts(out, ",");
 	rt_csv_mp(out, mpr_get(rec, "reboot"));
-	buf_puts(out, "\n");
 }
 
 /*
@@ -84,8 +83,9 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || hosts == NULL ||
 	    hosts->type != MSGPACK_OBJECT_ARRAY)
 		return -1;
-	buf_puts(out,
-	         "host,os,status,limit,used,limit_value,pct,recommended,needs_change,reboot\n");
+	/* unknown (last, added later): why used or limit_value is empty, never 0 */
+	buf_puts(out, "host,os,status,limit,used,limit_value,pct,recommended,needs_change,reboot,"
+	              "unknown\n");
 	for (i = 0; i < hosts->via.array.size; i++) {
 		const msgpack_object *h = &hosts->via.array.ptr[i];
 		const msgpack_object *usage = mpr_get(h, "usage");
@@ -104,6 +104,9 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 			rt_csv_mp(out, mpr_get(&kv->val, "pct"));
 			buf_puts(out, ",");
 			csv_rec_fields(rt_rec_for(recs, &kv->key), out);
+			buf_puts(out, ",");
+			rt_csv_mp(out, mpr_get(&kv->val, "unknown"));
+			buf_puts(out, "\n");
 		}
 		for (k = 0; k < mpr_arrsize(recs) && k < RT_MAX_RECS; k++) {
 			const msgpack_object *rec = &recs->via.array.ptr[k];
@@ -116,6 +119,7 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 			rt_csv_mp(out, mpr_get(rec, "current"));
 			buf_puts(out, ",,");
 			csv_rec_fields(rec, out);
+			buf_puts(out, ",\n");
 		}
 	}
 	return buf_failed(out) ? -1 : 0;

@@ -193,9 +193,18 @@ h_usage_table(struct buf *out, const msgpack_object *h)
 		rec = rt_rec_for(recs, &kv->key);
 		buf_puts(out, "<tr>");
 		h_cell(out, &kv->key, 0);
-		h_cell(out, mpr_get(&kv->val, "used"), 1);
-		h_cell(out, mpr_get(&kv->val, "limit"), 1);
-		h_cell_pct(out, mpr_get(&kv->val, "pct"));
+		if (rt_usage_unknown(&kv->val)) {
+			/* unknown is never 0: "?", and why on hover and in print */
+			buf_puts(out, "<td class=\"n unk\" title=\"");
+			h_text(out, mpr_get(&kv->val, "unknown"), H_TEXT_MAX, "-");
+			buf_puts(out, "\">?</td>");
+			h_cell(out, mpr_get(&kv->val, "limit"), 1);
+			buf_puts(out, "<td class=\"n\">?</td>");
+		} else {
+			h_cell(out, mpr_get(&kv->val, "used"), 1);
+			h_cell(out, mpr_get(&kv->val, "limit"), 1);
+			h_cell_pct(out, mpr_get(&kv->val, "pct"));
+		}
 		h_cell(out, mpr_get(rec, "peak"), 1);
 		h_cell(out, mpr_get(rec, "recommended"), 1);
 		h_cell_change(out, rec);

@@ -439,9 +439,9 @@ rt_report_usage(const msgpack_object *h, struct buf *out)
 		rec = rt_rec_for(recs, &kv->key);
 		rt_row(&t);
 		rt_cell_mp(&t, &kv->key);
-		rt_cell_mp(&t, mpr_get(&kv->val, "used"));
-		rt_cell_mp(&t, mpr_get(&kv->val, "limit"));
-		rt_cell_pct(&t, mpr_get(&kv->val, "pct"));
+		rt_cell_usage(&t, &kv->val, "used");
+		rt_cell_usage(&t, &kv->val, "limit");
+		rt_cell_usage(&t, &kv->val, "pct");
 		rt_cell_mp(&t, mpr_get(rec, "peak"));
 		rt_cell_mp(&t, mpr_get(rec, "recommended"));
 		rt_cell_change(&t, rec);

@@ -373,6 +373,25 @@ rt_cell_pct(struct rt_table *t, const msgpack_object *o)
 }
 
 void
+rt_cell_usage(struct rt_table *t, const msgpack_object *it, const char *k)
+{
+	const msgpack_object *o = mpr_get(it, k);
+
+	if ((o == NULL || o->type == MSGPACK_OBJECT_NIL) && rt_usage_unknown(it))
+		rt_cell(t, "?");
+	else if (strcmp(k, "pct") == 0)
+		rt_cell_pct(t, o);
+	else
+		rt_cell_mp(t, o);
+}
+
+int
+rt_usage_unknown(const msgpack_object *it)
+{
+	return mpr_is_str(mpr_get(it, "unknown"));
+}
+
+void
 rt_under(struct rt_table *t, const char *s, size_t n)
 {
 	if (t->failed || t->nrows == 0)

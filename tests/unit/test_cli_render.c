@@ -664,13 +664,13 @@ test_report_csv(void **state)
 	/* as received; a formula-looking name is quoted and defused */
 	assert_out(
 	    &out,
-	    "host,os,status,limit,used,limit_value,pct,recommended,needs_change,reboot\n"
-	    "db7,Linux,ok,semmni,10,32000,0.0,32000,false,false\n"
+	    "host,os,status,limit,used,limit_value,pct,recommended,needs_change,reboot,unknown\n"
+	    "db7,Linux,ok,semmni,10,32000,0.0,32000,false,false,\n"
 	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",FreeBSD,warn,semmns,266,340,78.2,578,true,"
-	    "true\n"
-	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",FreeBSD,warn,semmni,16,50,32.0,50,false,true\n"
+	    "true,\n"
+	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",FreeBSD,warn,semmni,16,50,32.0,50,false,true,\n"
 	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",FreeBSD,warn,shmall,,131072,,655360,true,"
-	    "false\n");
+	    "false,\n");
 	doc_free(&d);
 	buf_free(&out);
 }

@@ -95,6 +95,87 @@ test_sorthat_restart_headroom(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * The sorthat capture read without the sizes (the plain ipcs of a jail):
+ * semmns is unknown, so it raises no threshold, no restart headroom, no
+ * recommendation and no forecast, whatever its 0; the aggregator derives
+ * one incomplete finding from the snapshot itself, and ignores a claim the
+ * agent makes about it.
+ */
+static void
+test_unknown_no_findings(void **state)
+{
+	struct snapshot s;
+	struct eval_input in;
+	struct finding_list out = {0};
+	struct recommendation recs[16];
+	struct series sr;
+	struct sample v[8];
+	struct finding *claim;
+	size_t i, n, incomplete = 0;
+
+	(void)state;
+	load_sorthat(&s);
+	for (i = 0; i < s.nobjects; i++)
+		if (s.objects[i].type == IPC_SEM)
+			s.objects[i].unknown |= OF_NSEMS;
+	assert_int_equal(snapshot_unknown(&s, UNK_USED, "semmns", "ipcs has no NSEMS column"), 0);
+	/* an agent-made incomplete finding is not taken over */
+	assert_non_null(claim = snapshot_add_finding(&s));
+	claim->kind = FK_INCOMPLETE;
+	claim->severity = SEV_CRIT;
+	ifl_strlcpy(claim->message, "trust me", sizeof(claim->message));
+	/* a steep semmns series: it would forecast exhaustion if semmns were known */
+	memset(&sr, 0, sizeof(sr));
+	sr.limit = "semmns";
+	for (i = 0; i < 8; i++) {
+		v[i].t = 1764165600 - (int64_t)(8 - i) * 3600;
+		v[i].used = 200 + i * 5;
+		v[i].limit = 340;
+	}
+	sr.v = v;
+	sr.n = 8;
+	eval_init(&in, &s);
+	in.series = &sr;
+	in.nseries = 1;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		const struct finding *f = &out.v[i];
+
+		if (f->kind == FK_INCOMPLETE) {
+			incomplete++;
+			assert_int_equal(f->severity, SEV_WARN);
+			assert_string_equal(f->message, "semmns unknown: ipcs has no NSEMS column");
+			continue;
+		}
+		if (strcmp(f->limit, "semmns") == 0)
+			fail_msg("a %s finding on the unknown semmns: %s",
+			         finding_kind_name(f->kind), f->message);
+	}
+	assert_int_equal(incomplete, 1);
+	n = recommend_host(&s, NULL, recs, 16);
+	for (i = 0; i < n; i++)
+		assert_string_not_equal(recs[i].limit, "semmns");
+	finding_list_free(&out);
+
+	/* the control: the same snapshot with its sizes known does raise them */
+	s.unknown.n = 0;
+	for (i = 0; i < s.nobjects; i++)
+		s.objects[i].unknown = 0;
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(findings_eval(&in, &out), 0);
+	n = 0;
+	for (i = 0; i < out.n; i++) {
+		assert_int_not_equal(out.v[i].kind, FK_INCOMPLETE);
+		if (strcmp(out.v[i].limit, "semmns") == 0 &&
+		    (out.v[i].kind == FK_FORECAST || out.v[i].kind == FK_RESTART_HEADROOM))
+			n++;
+	}
+	assert_int_equal(n, 2);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
 static void
 test_sorthat_recommendations(void **state)
 {
@@ -476,6 +557,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sorthat_restart_headroom),
 	    cmocka_unit_test(test_sorthat_recommendations),
+	    cmocka_unit_test(test_unknown_no_findings),
 	    cmocka_unit_test(test_linux_kernel_sem_line),
 	    cmocka_unit_test(test_round_up_nice),
 	    cmocka_unit_test(test_forecast_linear),

@@ -463,7 +463,7 @@ test_hello_agent(void **state)
 	assert_true(mp_get(&d.root, "interval")->via.u64 == 60);
 	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), 0);
 	assert_int_equal(g.major, 1);
-	assert_int_equal(g.minor, 0);
+	assert_int_equal(g.minor, PROTO_MINOR);
 	assert_int_equal(g.role, ROLE_AGENT);
 	assert_string_equal(g.agent, "ipcfleet-agent 0.1.0");
 	assert_string_equal(g.host, "sorthat");

@@ -23,6 +23,7 @@
 
 #include "model.h"
 #include "store.h"
+#include "store_blocks.h"
 #include "util.h"
 
 /* Linux's default shmall: does not fit an int64_t. */
@@ -1107,6 +1108,45 @@ test_host_summary(void **state)
 	store_close(st);
 }
 
+/* The usage kept beside a snapshot keeps what is unknown, and why (version 2). */
+static void
+test_usage_summary_unknown(void **state)
+{
+	char names[USAGE_MAX][MODEL_NAME_MAX];
+	struct usage u, v;
+	struct buf b;
+
+	(void)state;
+	memset(&u, 0, sizeof(u));
+	u.n = 2;
+	u.v[0].name = "semmns";
+	u.v[0].limit = 340;
+	u.v[0].has_limit = 1;
+	u.v[0].unknown_used = 1;
+	ifl_strlcpy(u.v[0].why, "ipcs has no NSEMS column", sizeof(u.v[0].why));
+	u.v[1].name = "semmni";
+	u.v[1].used = 17;
+	u.v[1].limit = 50;
+	u.v[1].has_limit = 1;
+	buf_init(&b, 4096);
+	assert_int_equal(sb_usage_encode(&u, &b), 0);
+	assert_int_equal(sb_usage_decode((const uint8_t *)b.data, b.len, &v, names), 0);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.v[0].name, "semmns");
+	assert_int_equal(v.v[0].unknown_used, 1);
+	assert_int_equal(v.v[0].has_limit, 1);
+	assert_int_equal(v.v[0].limit, 340);
+	assert_string_equal(v.v[0].why, "ipcs has no NSEMS column");
+	assert_int_equal(v.v[1].unknown_used, 0);
+	assert_int_equal(v.v[1].used, 17);
+	assert_string_equal(v.v[1].why, "");
+	/* cut anywhere: refused, never half a summary */
+	for (; b.len > 0; b.len--)
+		assert_int_equal(sb_usage_decode((const uint8_t *)b.data, b.len - 1, &v, names),
+		                 -1);
+	buf_free(&b);
+}
+
 /* Housekeeping rolls a silent host's last hour up before deleting its block. */
 static void
 test_housekeep_blocks(void **state)
@@ -1327,6 +1367,7 @@ main(void)
 	    cmocka_unit_test(test_series_compact),
 	    cmocka_unit_test(test_put_batch),
 	    cmocka_unit_test(test_host_summary),
+	    cmocka_unit_test(test_usage_summary_unknown),
 	    cmocka_unit_test(test_housekeep_blocks),
 	    cmocka_unit_test(test_housekeep_plans),
 	    cmocka_unit_test(test_housekeep_received),
