@@ -102,4 +102,15 @@ check "the backlog went out with the next --once" test "$(ls "$T/spool-host1" | 
 check_eq "three snapshots stored in all (sequence numbers 1..3)" 3 \
 	"$(sqlite3 "$T/ipcfleet.db" 'select count(*) from received')"
 
+# A queue's capacity: qbytes 1000 (not the default), 300 bytes in 3 messages.
+# --print --json says 1000, never 0 (/proc/sysvipc/msg has no qbytes column:
+# the agent reads it with MSG_STAT_ANY, or says null).
+unshare --ipc bash -c '
+	set -e
+	"$1/ipcobj" msgq 1000 300 >/dev/null
+	"$1/ipcfleet-agent" --print --json
+' _ "$BIN" >"$T/print-msg.json" 2>"$T/print-msg.err"
+check_eq "--print: the queue's qbytes 1000, cbytes 300, qnum 3" "1000 300 3" \
+	"$(jq -r '.objects[] | select(.type == "msg" and .scope == "host") | "\(.qbytes) \(.cbytes) \(.qnum)"' "$T/print-msg.json")"
+
 finish

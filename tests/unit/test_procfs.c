@@ -17,7 +17,10 @@
 
 #include <cmocka.h>
 
+#include <sys/utsname.h>
+
 #include "collect.h"
+#include "platform.h"
 #include "model.h"
 #include "util.h"
 
@@ -1056,6 +1059,24 @@ test_owners_root(void **state)
 	rm_tree(dir);
 }
 
+/*
+ * The portability seam (platform.h): the running system's name is the one
+ * the agent was built for, and its boot time is in the past.
+ */
+static void
+test_platform(void **state)
+{
+	struct utsname un;
+	int64_t bt = platform_boot_time(), now = now_unix();
+
+	(void)state;
+	assert_int_equal(uname(&un), 0);
+	assert_string_equal(platform_os, un.sysname);
+	assert_true(bt > 0);
+	assert_true(bt <= now);
+	assert_true(now - bt < 100LL * 365 * 86400);
+}
+
 static void
 test_proc_table(void **state)
 {
@@ -1144,7 +1165,8 @@ main(void)
 	    cmocka_unit_test(test_errors),           cmocka_unit_test(test_source_parse),
 	    cmocka_unit_test(test_collect_dispatch), cmocka_unit_test(test_collect_warn),
 	    cmocka_unit_test(test_passwd_name),      cmocka_unit_test(test_owners_root),
-	    cmocka_unit_test(test_proc_table),       cmocka_unit_test(test_live_processes),
+	    cmocka_unit_test(test_proc_table),       cmocka_unit_test(test_platform),
+	    cmocka_unit_test(test_live_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
