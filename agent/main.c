@@ -105,6 +105,56 @@ usage(FILE *fp)
 }
 
 /*
+ * A running agent meets the same problem every interval (an unreadable
+ * /proc/1/ns/ipc, a jail without ipcs): a warning is logged when it first
+ * appears, and again only after a snapshot without it.  What a snapshot
+ * warned of is remembered by a hash of its text; the rest go to -v.
+ */
+#define WARN_SEEN_MAX COLLECT_MAX_WARN
+static uint64_t warn_seen[WARN_SEEN_MAX];
+static size_t warn_nseen;
+
+static uint64_t
+warn_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void
+log_collect_warnings(const struct collect_warnings *w)
+{
+	uint64_t now[WARN_SEEN_MAX];
+	size_t i, k, n = 0;
+	int fresh = 0;
+
+	for (i = 0; i < w->n && i < WARN_SEEN_MAX; i++) {
+		uint64_t h = warn_hash(w->v[i]);
+
+		for (k = 0; k < warn_nseen && warn_seen[k] != h; k++)
+			;
+		if (k < warn_nseen) {
+			log_debug("%s (as before)", w->v[i]);
+		} else {
+			log_warnx("%s", w->v[i]);
+			fresh = 1;
+		}
+		now[n++] = h;
+	}
+	if (w->total > w->n) {
+		if (fresh)
+			log_warnx("... and %zu more warnings", w->total - w->n);
+		else
+			log_debug("... and %zu more warnings", w->total - w->n);
+	}
+	memcpy(warn_seen, now, n * sizeof(now[0]));
+	warn_nseen = n;
+}
+
+/*
  * Takes one snapshot from src, with the agent's own findings (orphans older
  * than min_age seconds, shared namespaces).  Warnings are logged; -1 only
  * when nothing could be read.
@@ -115,7 +165,6 @@ take_snapshot(const struct source *src, uint64_t min_age, struct snapshot *s, ch
 {
 	struct collect_warnings w;
 	struct proc_table pt;
-	size_t i;
 
 	memset(&w, 0, sizeof(w));
 	memset(&pt, 0, sizeof(pt));
@@ -128,10 +177,7 @@ take_snapshot(const struct source *src, uint64_t min_age, struct snapshot *s, ch
 		snapshot_free(s);
 		return -1;
 	}
-	for (i = 0; i < w.n; i++)
-		log_warnx("%s", w.v[i]);
-	if (w.total > w.n)
-		log_warnx("... and %zu more warnings", w.total - w.n);
+	log_collect_warnings(&w);
 	s->taken = now_unix();
 	if (orphan_findings(s, &pt, min_age, s->taken) == -1)
 		log_warnx("orphan detection: out of memory; no orphans reported");

@@ -10,7 +10,7 @@ need curl
 need openssl
 need jq
 
-pki_dev it-unk
+pki_dev it-unk it-unk2
 cp -r "$FIXTURES/unknown/freebsd-plain-ipcs" "$T/cap"
 
 write_agg_conf "[http]" "listen = 127.0.0.1:0"
@@ -91,5 +91,25 @@ cli trend it-unk semmns --json >"$T/trend-semmns.json"
 check_eq "trend semmns: no points" 0 "$(jq '.points | length' "$T/trend-semmns.json")"
 cli trend it-unk semmni --json >"$T/trend-semmni.json"
 check_eq "trend semmni: one point of 17" 17 "$(jq '.points[0].used' "$T/trend-semmni.json")"
+
+# --- a running agent says a recurring problem once, not every interval ---
+mkdir -p "$T/bad"
+cp -r "$FIXTURES/linux-modern/proc" "$T/bad/"
+echo "garbage" >>"$T/bad/proc/sysvipc/shm"
+write_agent_conf d it-unk2
+sed -i 's/^interval = .*/interval = 1s/' "$T/d.conf"
+"$BIN/ipcfleet-agent" -c "$T/d.conf" --source "linux-root:$T/bad" >"$T/daemon.log" 2>&1 &
+DPID=$!
+# four snapshots at least: trend points of semmni (known in that tree) count them
+for _ in $(seq 1 100); do
+	n=$(cli trend it-unk2 semmni --json 2>/dev/null | jq '.points | length' 2>/dev/null || echo 0)
+	[ "${n:-0}" -ge 5 ] && break
+	sleep 0.2
+done
+kill "$DPID"
+wait "$DPID" || true
+check "the daemon delivered at least four more snapshots" test "${n:-0}" -ge 5
+check_eq "a garbage line is warned of once, not once per snapshot" 1 \
+	"$(grep -c 'shm line 6: expected 16 fields, got 1' "$T/daemon.log")"
 
 finish
