@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "exec.h"
 #include "util.h"
 
@@ -133,17 +134,215 @@ exec_close(int *fd)
 	}
 }
 
+/*
+ * One run of a program: its process, the three pipes the parent reads
+ * (stdout, stderr, and the status pipe on which a failed exec reports its
+ * errno), and what was read from them.  exec_capture() is its life in
+ * order: exec_start, exec_read until the pipes close, exec_wait, exec_verdict.
+ */
+enum { EXEC_OUT, EXEC_ERR, EXEC_STATUS, EXEC_NFD };
+
+struct exec_run {
+	char cmd[EXEC_CMD_MAX];
+	pid_t pid;
+	int fd[EXEC_NFD];  /* the parent's ends; -1 once closed */
+	uint64_t deadline; /* now_mono_ms() */
+	size_t max_out;
+	struct buf out; /* stdout, capped at max_out */
+	char ebuf[EXEC_STDERR_KEEP];
+	size_t elen;    /* stderr kept; the rest is read and dropped */
+	int exec_errno; /* from the status pipe, once xlen is whole */
+	size_t xlen;
+	char *chunk; /* one read(2) */
+};
+
+/* Why exec_read stopped early. */
+enum exec_stop { EXEC_DONE, EXEC_TIMEOUT, EXEC_TOO_BIG, EXEC_FAILED };
+
+static void
+exec_run_close(struct exec_run *r)
+{
+	int i;
+
+	for (i = 0; i < EXEC_NFD; i++)
+		exec_close(&r->fd[i]);
+}
+
+/* Forks the child with its pipes.  0, or -1 with err (nothing left running). */
+static int
+exec_start(struct exec_run *r, char *const argv[], char *err, size_t errlen)
+{
+	int p[EXEC_NFD][2], i;
+
+	for (i = 0; i < EXEC_NFD; i++)
+		p[i][0] = p[i][1] = -1;
+	for (i = 0; i < EXEC_NFD; i++) {
+		if (pipe2(p[i], O_CLOEXEC) == -1) {
+			snprintf(err, errlen, "%s: pipe: %s", r->cmd, strerror(errno));
+			goto fail;
+		}
+	}
+	if ((r->pid = fork()) == -1) {
+		snprintf(err, errlen, "%s: fork: %s", r->cmd, strerror(errno));
+		goto fail;
+	}
+	if (r->pid == 0)
+		exec_child(argv, p[EXEC_OUT][1], p[EXEC_ERR][1], p[EXEC_STATUS][1]);
+	/* both sides set the group, so it exists whichever runs first */
+	(void)setpgid(r->pid, r->pid);
+	for (i = 0; i < EXEC_NFD; i++) {
+		exec_close(&p[i][1]);
+		r->fd[i] = p[i][0];
+	}
+	return 0;
+fail:
+	for (i = 0; i < EXEC_NFD; i++) {
+		exec_close(&p[i][0]);
+		exec_close(&p[i][1]);
+	}
+	return -1;
+}
+
+/* What one read from pipe k brought. */
+static enum exec_stop
+exec_take(struct exec_run *r, int k, size_t n)
+{
+	size_t keep;
+
+	switch (k) {
+	case EXEC_OUT:
+		if (n > r->max_out - r->out.len)
+			return EXEC_TOO_BIG;
+		return buf_append(&r->out, r->chunk, n) == 0 ? EXEC_DONE : EXEC_FAILED;
+	case EXEC_ERR:
+		keep = sizeof(r->ebuf) - r->elen;
+		if (keep > n)
+			keep = n;
+		memcpy(r->ebuf + r->elen, r->chunk, keep);
+		r->elen += keep;
+		return EXEC_DONE;
+	default:
+		/* the status pipe: an int errno, written once */
+		keep = sizeof(r->exec_errno) - r->xlen;
+		if (keep > n)
+			keep = n;
+		memcpy((char *)&r->exec_errno + r->xlen, r->chunk, keep);
+		r->xlen += keep;
+		return EXEC_DONE;
+	}
+}
+
+/* Reads the pipes until all three close, the deadline passes or stdout overflows. */
+static enum exec_stop
+exec_read(struct exec_run *r)
+{
+	for (;;) {
+		struct pollfd pfd[EXEC_NFD];
+		int idx[EXEC_NFD], nfd = 0, i, k;
+		uint64_t now = now_mono_ms();
+
+		for (k = 0; k < EXEC_NFD; k++) {
+			if (r->fd[k] == -1)
+				continue;
+			pfd[nfd].fd = r->fd[k];
+			pfd[nfd].events = POLLIN;
+			pfd[nfd].revents = 0;
+			idx[nfd++] = k;
+		}
+		if (nfd == 0)
+			return EXEC_DONE;
+		if (now >= r->deadline)
+			return EXEC_TIMEOUT;
+		if (poll(pfd, (nfds_t)nfd, (int)(r->deadline - now)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return EXEC_FAILED;
+		}
+		for (i = 0; i < nfd; i++) {
+			enum exec_stop st;
+			ssize_t n;
+
+			if (pfd[i].revents == 0)
+				continue;
+			k = idx[i];
+			n = read(r->fd[k], r->chunk, EXEC_CHUNK);
+			if (n == -1 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				exec_close(&r->fd[k]);
+				continue;
+			}
+			if ((st = exec_take(r, k, (size_t)n)) != EXEC_DONE)
+				return st;
+		}
+	}
+}
+
+/*
+ * All pipes closed: the child has exited or is about to.  Waits for it
+ * until the deadline (it may have closed stdout and gone on running).
+ * 0 with *status; -1 with err (and the child killed and reaped).
+ */
+static int
+exec_wait(struct exec_run *r, int *status, char *err, size_t errlen)
+{
+	int sleep_ms = 1;
+
+	for (;;) {
+		pid_t w = waitpid(r->pid, status, WNOHANG);
+
+		if (w == r->pid)
+			return 0;
+		if (w == -1 && errno != EINTR) {
+			/* not ours to reap (SIGCHLD ignored): the status is lost */
+			snprintf(err, errlen, "%s: waitpid: %s", r->cmd, strerror(errno));
+			return -1;
+		}
+		if (now_mono_ms() >= r->deadline) {
+			exec_kill(r->pid);
+			(void)exec_reap(r->pid);
+			return 1; /* a timeout, said by the caller */
+		}
+		(void)poll(NULL, 0, sleep_ms);
+		if (sleep_ms < 50)
+			sleep_ms *= 2;
+	}
+}
+
+/* How the program ended: 0 when it ran and exited 0, else -1 with the reason. */
+static int
+exec_verdict(const struct exec_run *r, const char *prog, int status, char *err, size_t errlen)
+{
+	char eline[EXEC_STDERR_KEEP + 1];
+
+	if (r->xlen == sizeof(r->exec_errno)) {
+		if (r->exec_errno == ENOENT && strchr(prog, '/') == NULL)
+			snprintf(err, errlen, "cannot run %s: not found in PATH", prog);
+		else
+			snprintf(err, errlen, "cannot run %s: %s", prog, strerror(r->exec_errno));
+		return -1;
+	}
+	exec_errline(r->ebuf, r->elen, eline, sizeof(eline));
+	if (WIFSIGNALED(status)) {
+		snprintf(err, errlen, "%s killed by signal %d%s%s", r->cmd, WTERMSIG(status),
+		         eline[0] ? ": " : "", eline);
+		return -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "%s exited with status %d%s%s", r->cmd,
+		         WIFEXITED(status) ? WEXITSTATUS(status) : -1, eline[0] ? ": " : "", eline);
+		return -1;
+	}
+	return 0;
+}
+
 int
 exec_capture(char *const argv[], int timeout_ms, size_t max_out, char **out, size_t *outlen,
              char *err, size_t errlen)
 {
-	char cmd[EXEC_CMD_MAX], ebuf[EXEC_STDERR_KEEP], eline[EXEC_STDERR_KEEP + 1];
-	char *chunk = NULL, *buf = NULL;
-	size_t len = 0, cap = 0, elen = 0;
-	int op[2] = {-1, -1}, ep[2] = {-1, -1}, xp[2] = {-1, -1};
-	int exec_errno = 0, xlen = 0, status = -1, timed_out = 0, too_big = 0, sleep_ms = 1;
-	uint64_t deadline;
-	pid_t pid;
+	struct exec_run r;
+	enum exec_stop st;
+	int status = -1, rc = -1, w;
 
 	*out = NULL;
 	*outlen = 0;
@@ -151,191 +350,54 @@ exec_capture(char *const argv[], int timeout_ms, size_t max_out, char **out, siz
 		snprintf(err, errlen, "exec: no program given");
 		return -1;
 	}
-	exec_cmdline(argv, cmd, sizeof(cmd));
+	memset(&r, 0, sizeof(r));
+	r.fd[EXEC_OUT] = r.fd[EXEC_ERR] = r.fd[EXEC_STATUS] = -1;
+	exec_cmdline(argv, r.cmd, sizeof(r.cmd));
 	if (timeout_ms <= 0 || max_out == 0 || max_out > SIZE_MAX / 2) {
-		snprintf(err, errlen, "%s: bad limits (timeout %d ms, output %zu bytes)", cmd,
+		snprintf(err, errlen, "%s: bad limits (timeout %d ms, output %zu bytes)", r.cmd,
 		         timeout_ms, max_out);
 		return -1;
 	}
-	if ((chunk = malloc(EXEC_CHUNK)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", cmd);
+	r.max_out = max_out;
+	buf_init(&r.out, max_out);
+	if ((r.chunk = malloc(EXEC_CHUNK)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", r.cmd);
 		return -1;
 	}
-	if (pipe2(op, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
-	    pipe2(xp, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "%s: pipe: %s", cmd, strerror(errno));
-		goto fail_fds;
-	}
-	deadline = now_mono_ms() + (uint64_t)timeout_ms;
-	if ((pid = fork()) == -1) {
-		snprintf(err, errlen, "%s: fork: %s", cmd, strerror(errno));
-		goto fail_fds;
-	}
-	if (pid == 0)
-		exec_child(argv, op[1], ep[1], xp[1]);
-	/* both sides set the group, so it exists whichever runs first */
-	(void)setpgid(pid, pid);
-	exec_close(&op[1]);
-	exec_close(&ep[1]);
-	exec_close(&xp[1]);
-
-	while (op[0] != -1 || ep[0] != -1 || xp[0] != -1) {
-		struct pollfd pfd[3];
-		int *fds[3], nfd = 0, i, r;
-		uint64_t now = now_mono_ms();
-
-		if (now >= deadline) {
-			timed_out = 1;
-			break;
-		}
-		if (op[0] != -1)
-			fds[nfd++] = &op[0];
-		if (ep[0] != -1)
-			fds[nfd++] = &ep[0];
-		if (xp[0] != -1)
-			fds[nfd++] = &xp[0];
-		for (i = 0; i < nfd; i++) {
-			pfd[i].fd = *fds[i];
-			pfd[i].events = POLLIN;
-			pfd[i].revents = 0;
-		}
-		r = poll(pfd, (nfds_t)nfd, (int)(deadline - now));
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "%s: poll: %s", cmd, strerror(errno));
-			exec_kill(pid);
-			(void)exec_reap(pid);
-			goto fail_fds;
-		}
-		for (i = 0; i < nfd; i++) {
-			ssize_t n;
-
-			if (pfd[i].revents == 0)
-				continue;
-			n = read(*fds[i], chunk, EXEC_CHUNK);
-			if (n == -1 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				exec_close(fds[i]);
-				continue;
-			}
-			if (fds[i] == &op[0]) {
-				if ((size_t)n > max_out - len) {
-					too_big = 1;
-					break;
-				}
-				if (len + (size_t)n + 1 > cap) {
-					/* grow by doubling, never past max_out + 1 */
-					size_t ncap = cap ? cap : 16384;
-					char *nb;
-
-					while (ncap < len + (size_t)n + 1)
-						ncap *= 2;
-					if (ncap > max_out + 1)
-						ncap = max_out + 1;
-					if ((nb = realloc(buf, ncap)) == NULL) {
-						snprintf(err, errlen, "%s: out of memory", cmd);
-						exec_kill(pid);
-						(void)exec_reap(pid);
-						goto fail_fds;
-					}
-					buf = nb;
-					cap = ncap;
-				}
-				memcpy(buf + len, chunk, (size_t)n);
-				len += (size_t)n;
-			} else if (fds[i] == &ep[0]) {
-				size_t keep = sizeof(ebuf) - elen;
-
-				if (keep > (size_t)n)
-					keep = (size_t)n;
-				memcpy(ebuf + elen, chunk, keep);
-				elen += keep;
-			} else {
-				/* the status pipe: an int errno, written once */
-				size_t take = sizeof(exec_errno) - (size_t)xlen;
-
-				if (take > (size_t)n)
-					take = (size_t)n;
-				memcpy((char *)&exec_errno + xlen, chunk, take);
-				xlen += (int)take;
-			}
-		}
-		if (too_big)
-			break;
-	}
-
-	if (timed_out || too_big) {
-		exec_kill(pid);
-		(void)exec_reap(pid);
-		if (timed_out)
-			snprintf(err, errlen, "%s timed out after %d ms", cmd, timeout_ms);
+	r.deadline = now_mono_ms() + (uint64_t)timeout_ms;
+	if (exec_start(&r, argv, err, errlen) == -1)
+		goto out;
+	if ((st = exec_read(&r)) != EXEC_DONE) {
+		exec_kill(r.pid);
+		(void)exec_reap(r.pid);
+		if (st == EXEC_TIMEOUT)
+			snprintf(err, errlen, "%s timed out after %d ms", r.cmd, timeout_ms);
+		else if (st == EXEC_TOO_BIG)
+			snprintf(err, errlen, "%s: output larger than %zu bytes", r.cmd, max_out);
 		else
-			snprintf(err, errlen, "%s: output larger than %zu bytes", cmd, max_out);
-		goto fail_fds;
+			snprintf(err, errlen, "%s: %s", r.cmd,
+			         buf_failed(&r.out) ? "out of memory" : strerror(errno));
+		goto out;
 	}
-
-	/* All pipes closed: the child has exited or is about to.  Wait for it
-	 * until the deadline (it may have closed stdout and gone on running). */
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r == -1 && errno != EINTR) {
-			/* not ours to reap (SIGCHLD ignored): the status is lost */
-			snprintf(err, errlen, "%s: waitpid: %s", cmd, strerror(errno));
-			goto fail_fds;
-		}
-		if (now_mono_ms() >= deadline) {
-			exec_kill(pid);
-			(void)exec_reap(pid);
-			snprintf(err, errlen, "%s timed out after %d ms", cmd, timeout_ms);
-			goto fail_fds;
-		}
-		(void)poll(NULL, 0, sleep_ms);
-		if (sleep_ms < 50)
-			sleep_ms *= 2;
+	if ((w = exec_wait(&r, &status, err, errlen)) != 0) {
+		if (w == 1)
+			snprintf(err, errlen, "%s timed out after %d ms", r.cmd, timeout_ms);
+		goto out;
 	}
-
-	if (xlen == (int)sizeof(exec_errno)) {
-		if (exec_errno == ENOENT && strchr(argv[0], '/') == NULL)
-			snprintf(err, errlen, "cannot run %s: not found in PATH", argv[0]);
-		else
-			snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(exec_errno));
-		goto fail_fds;
+	if (exec_verdict(&r, argv[0], status, err, errlen) == -1)
+		goto out;
+	if (buf_cstr(&r.out) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", r.cmd);
+		goto out;
 	}
-	exec_errline(ebuf, elen, eline, sizeof(eline));
-	if (WIFSIGNALED(status)) {
-		snprintf(err, errlen, "%s killed by signal %d%s%s", cmd, WTERMSIG(status),
-		         eline[0] ? ": " : "", eline);
-		goto fail_fds;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "%s exited with status %d%s%s", cmd,
-		         WIFEXITED(status) ? WEXITSTATUS(status) : -1, eline[0] ? ": " : "", eline);
-		goto fail_fds;
-	}
-
-	if (buf == NULL && (buf = malloc(1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", cmd);
-		goto fail_fds;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	free(chunk);
-	return 0;
-
-fail_fds:
-	exec_close(&op[0]);
-	exec_close(&op[1]);
-	exec_close(&ep[0]);
-	exec_close(&ep[1]);
-	exec_close(&xp[0]);
-	exec_close(&xp[1]);
-	free(buf);
-	free(chunk);
-	return -1;
+	/* the output's buffer is handed over: NUL-terminated, its length without the NUL */
+	*out = r.out.data;
+	*outlen = r.out.len;
+	r.out.data = NULL;
+	rc = 0;
+out:
+	exec_run_close(&r);
+	buf_free(&r.out);
+	free(r.chunk);
+	return rc;
 }
