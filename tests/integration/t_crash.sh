@@ -33,12 +33,22 @@ start_agg_fixed
 	>"$T/loadgen.out" 2>"$T/loadgen.err" &
 LG=$!
 
+prev=0
 for k in $(seq 1 $KILLS); do
-	sleep 2
+	# kill only once this life of the aggregator has acknowledged something,
+	# so that each round tests acknowledged snapshots, not an empty list
+	for _ in $(seq 1 300); do
+		[ "$(wc -l <"$T/acks" 2>/dev/null || echo 0)" -gt "$prev" ] && break
+		sleep 0.1
+	done
+	sleep 1
 	kill -KILL "$AGG_PID"
 	wait "$AGG_PID" 2>/dev/null || true
 	AGG_PID=
 	acked_pairs >"$T/acked.$k"
+	check "kill $k: snapshots were acknowledged before it ($(wc -l <"$T/acked.$k") in all)" \
+		test "$(wc -l <"$T/acked.$k")" -gt "$prev"
+	prev=$(wc -l <"$T/acked.$k")
 	start_agg_fixed same
 	lost=$(store_pairs | comm -13 - "$T/acked.$k" | wc -l)
 	check_eq "kill $k: all $(wc -l <"$T/acked.$k") acknowledged snapshots are stored" 0 "$lost"
@@ -52,6 +62,8 @@ check_eq "load generator exits 0" 0 "$rc"
 val() { sed -n "s/^$1=\([0-9.]*\) .*/\1/p" "$T/loadgen.out"; }
 taken=$(val snapshots_taken)
 acked=$(val snapshots_acked)
+check "the load generator reported its counts (taken $taken, acked $acked)" \
+	test -n "$taken" -a -n "$acked" -a "${taken:-0}" -gt 0
 check "the load generator saw the crashes (reconnects: $(val reconnects))" test "$(val reconnects)" -gt 0
 check_eq "every snapshot taken was acknowledged in the end" "$taken" "$acked"
 check_eq "no snapshot left unacknowledged" 0 "$(val snapshots_unacked)"

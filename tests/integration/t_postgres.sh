@@ -35,7 +35,7 @@ pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" ipcfleet
 pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" unit
 URL=$(pg_url ipcfleet)
 psql_q() { "$PGBIN/psql" -X -A -t -q "$URL" -c "$1"; }
-pass "throwaway cluster started ($PGBIN, socket in $PGDIR)"
+check_eq "throwaway cluster answers ($PGBIN, socket in $PGDIR)" 1 "$(psql_q 'SELECT 1')"
 
 # ---- the store's unit tests, against the real server ----
 if IPCFLEET_PG_URL="$(pg_url unit)" "$UNIT" \
