@@ -21,7 +21,8 @@
 #define MODEL_TEXT_MAX     256
 #define MODEL_OWNER_MAX    33 /* user names, incl. NUL */
 #define MODEL_MAX_FINDINGS 10000
-#define MODEL_MAX_UNKNOWN  32 /* figures a snapshot may call unknown */
+#define MODEL_MAX_UNKNOWN  32  /* figures a snapshot may call unknown */
+#define MODEL_CGROUP_MAX   256 /* a scope's cgroup path, incl. NUL */
 
 enum ipc_type { IPC_SHM = 0, IPC_SEM = 1, IPC_MSG = 2 };
 
@@ -50,6 +51,11 @@ struct ipc_scope {
 	/* why this scope's objects could not all be read ("" when they were):
 	 * every usage figure of the scope is then unknown */
 	char unknown[MODEL_TEXT_MAX];
+	/* Linux IPC namespaces: the cgroup path of the process the scope is
+	 * named after ("" when not known), and how many processes it has
+	 * (0: not counted) */
+	char cgroup[MODEL_CGROUP_MAX];
+	uint32_t processes;
 };
 
 /*

@@ -133,7 +133,9 @@ view_pack_scope(msgpack_packer *pk, const struct snapshot *s, size_t i, size_t n
 	struct usage u;
 	int t;
 
-	msgpack_pack_map(pk, sc->own_limits ? 8 : 7);
+	/* cgroup and processes: where the agent knows them (Linux namespaces) */
+	msgpack_pack_map(pk,
+	                 (sc->own_limits ? 8 : 7) + (sc->cgroup[0] != '\0') + (sc->processes != 0));
 	view_str(pk, "id");
 	view_str(pk, sc->id);
 	view_str(pk, "kind");
@@ -164,6 +166,12 @@ view_pack_scope(msgpack_packer *pk, const struct snapshot *s, size_t i, size_t n
 	model_usage(s, (int)i, &u);
 	view_pack_usage(pk, &u);
 	view_kv_u64(pk, "objects", nobj);
+	if (sc->cgroup[0] != '\0') {
+		view_str(pk, "cgroup");
+		view_str(pk, sc->cgroup);
+	}
+	if (sc->processes != 0)
+		view_kv_u64(pk, "processes", sc->processes);
 }
 
 /* An object's field: its value, or nil when the collector could not read it. */

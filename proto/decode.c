@@ -460,7 +460,9 @@ dec_scope(const msgpack_object *o, uint32_t i, struct snapshot *s, char *err, si
 		sc->own_limits = 1;
 	}
 	snprintf(w, sizeof(w), "snapshot: scopes[%u].", i);
-	if (dec_str(o, w, "unknown", 0, sc->unknown, sizeof(sc->unknown), err, errlen) == -1)
+	if (dec_str(o, w, "unknown", 0, sc->unknown, sizeof(sc->unknown), err, errlen) == -1 ||
+	    dec_str(o, w, "cgroup", 0, sc->cgroup, sizeof(sc->cgroup), err, errlen) == -1 ||
+	    dec_u32(o, w, "processes", 0, &sc->processes, err, errlen) == -1)
 		return -1;
 	return 0;
 }

@@ -156,7 +156,8 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 	for (i = 0; i < 3; i++)
 		if (sc->iso[i] != ISO_UNKNOWN)
 			niso++;
-	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0) + (sc->unknown[0] != '\0'));
+	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0) + (sc->unknown[0] != '\0') +
+	                         (sc->cgroup[0] != '\0') + (sc->processes != 0));
 	mp_pack_kv_str(pk, "id", sc->id);
 	mp_pack_kv_str(pk, "kind", scope_kind_name(sc->kind));
 	mp_pack_kv_str(pk, "name", sc->name);
@@ -174,6 +175,10 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 	}
 	if (sc->unknown[0] != '\0')
 		mp_pack_kv_str(pk, "unknown", sc->unknown);
+	if (sc->cgroup[0] != '\0')
+		mp_pack_kv_str(pk, "cgroup", sc->cgroup);
+	if (sc->processes != 0)
+		mp_pack_kv_u64(pk, "processes", sc->processes);
 }
 
 /* The names of an object's unknown fields, when it has any. */
@@ -371,7 +376,9 @@ proto_encode_snapshot(struct buf *out, const struct snapshot *s)
 			return -1;
 	for (i = 0; i < s->nscopes; i++)
 		if (memchr(s->scopes[i].unknown, '\0', sizeof(s->scopes[i].unknown)) == NULL ||
-		    !encode_text_ok(s->scopes[i].unknown))
+		    !encode_text_ok(s->scopes[i].unknown) ||
+		    memchr(s->scopes[i].cgroup, '\0', sizeof(s->scopes[i].cgroup)) == NULL ||
+		    !encode_text_ok(s->scopes[i].cgroup))
 			return -1;
 	for (i = 0; i < s->nfindings; i++)
 		if (!encode_finding_ok(s, &s->findings[i]))

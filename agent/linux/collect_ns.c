@@ -56,9 +56,10 @@ struct ns_proc {
 
 struct ns_entry {
 	uint64_t ino;
-	int64_t pid;    /* one member: the lowest pid seen */
-	uint32_t scope; /* index in the snapshot, valid when read */
-	int read;       /* 1: its objects and limits are in the snapshot */
+	int64_t pid;     /* one member: the lowest pid seen */
+	uint32_t scope;  /* index in the snapshot, valid when read */
+	uint32_t nprocs; /* its processes */
+	int read;        /* 1: its objects and limits are in the snapshot */
 };
 
 /* Everything the scan found; entry 0 is the agent's own namespace. */
@@ -222,6 +223,12 @@ ns_cgroup_path(char *path, char *out, size_t outlen)
 		if (i + 1 < n && l == 6 && memcmp(x, "docker", 6) == 0 &&
 		    ns_hexid(c[i + 1], len[i + 1])) {
 			ns_label12(out, outlen, "docker:", c[i + 1], len[i + 1]);
+			return 1;
+		}
+		/* containerd without kubernetes (nerdctl, ctr): its own scope */
+		if (ns_starts(x, l, "cri-containerd-") && ns_ends(x, l, ".scope") &&
+		    ns_hexid(x + 15, l - 21)) {
+			ns_label12(out, outlen, "containerd:", x + 15, l - 21);
 			return 1;
 		}
 		if (ns_starts(x, l, "libpod-") && !ns_starts(x, l, "libpod-conmon-") &&
@@ -669,6 +676,8 @@ ns_add_proc(struct ns_scan *sc, int64_t pid, uint32_t uid, uint32_t ns)
 	sc->procs[sc->nprocs].uid = uid;
 	sc->procs[sc->nprocs].ns = ns;
 	sc->nprocs++;
+	if (ns != NS_NONE)
+		sc->ns[ns].nprocs++;
 	return 0;
 }
 
@@ -881,9 +890,105 @@ ns_open_member(const struct ns_scan *sc, uint32_t i, int64_t *pidp)
 	}
 }
 
-/* A name for namespace i from member pid: cgroup, else UTS host name, else "". */
+/*
+ * The cgroup path a process runs in, for the scope's "cgroup": the unified
+ * hierarchy's ("0::PATH"), else the first line's.  "" when there is none.
+ */
 static void
-ns_label(struct ns_scan *sc, int64_t pid, char *out, size_t outlen)
+ns_cgroup_of(const char *text, char *out, size_t outlen)
+{
+	const char *p = text, *first = NULL;
+	size_t firstlen = 0;
+
+	out[0] = '\0';
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *c1 = memchr(p, ':', len), *c2;
+
+		if (c1 != NULL && (c2 = memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p))) != NULL) {
+			size_t pl = (size_t)(p + len - (c2 + 1));
+
+			if (c1 == p + 1 && p[0] == '0' && c2 == c1 + 1) {
+				ns_clean(out, outlen, c2 + 1, pl);
+				return;
+			}
+			if (first == NULL) {
+				first = c2 + 1;
+				firstlen = pl;
+			}
+		}
+		p = nl != NULL ? nl + 1 : p + len;
+	}
+	if (first != NULL)
+		ns_clean(out, outlen, first, firstlen);
+}
+
+/* The start time of pid (clock ticks after boot, /proc/PID/stat field 22), or -1. */
+static int64_t
+ns_start_time(int64_t pid)
+{
+	char *text, *p;
+	unsigned long long st;
+	int field;
+
+	if (ns_read_pid_file(pid, "stat", &text) == -1)
+		return -1;
+	/* "pid (comm) state ...": comm may hold blanks and parentheses */
+	p = strrchr(text, ')');
+	for (field = 2; p != NULL && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &st) != 1 || st > INT64_MAX) {
+		free(text);
+		return -1;
+	}
+	free(text);
+	return (int64_t)st;
+}
+
+/*
+ * "pid 26750 python3": the oldest process of namespace i (earliest start;
+ * the lowest pid when that cannot be read), for a namespace that nothing
+ * else names.
+ */
+static void
+ns_oldest(const struct ns_scan *sc, uint32_t i, char *out, size_t outlen)
+{
+	int64_t best = -1, best_t = -1, t;
+	char *comm, buf[NS_LABEL_MAX];
+	size_t k, n;
+
+	for (k = 0; k < sc->nprocs; k++) {
+		if (sc->procs[k].ns != i)
+			continue;
+		t = ns_start_time(sc->procs[k].pid);
+		if (best == -1 || (t >= 0 && (best_t < 0 || t < best_t)) ||
+		    (t < 0 && best_t < 0 && sc->procs[k].pid < best)) {
+			best = sc->procs[k].pid;
+			best_t = t;
+		}
+	}
+	if (best == -1)
+		return;
+	if (ns_read_pid_file(best, "comm", &comm) == 0) {
+		n = strcspn(comm, "\n");
+		comm[n] = '\0';
+		snprintf(buf, sizeof(buf), "pid %lld %s", (long long)best, comm);
+		free(comm);
+	} else {
+		snprintf(buf, sizeof(buf), "pid %lld", (long long)best);
+	}
+	ns_clean(out, outlen, buf, strlen(buf));
+}
+
+/*
+ * A name for namespace i from member pid: the container or unit of its
+ * cgroup, else the host name of its UTS namespace when not ours, else its
+ * oldest process ("pid 26750 python3").  cg receives the member's cgroup.
+ */
+static void
+ns_label(struct ns_scan *sc, uint32_t i, int64_t pid, char *out, size_t outlen, char *cg,
+         size_t cglen)
 {
 	struct utsname un;
 	char *text, path[64];
@@ -891,23 +996,29 @@ ns_label(struct ns_scan *sc, int64_t pid, char *out, size_t outlen)
 	int fd;
 
 	out[0] = '\0';
+	cg[0] = '\0';
 	if (ns_read_pid_file(pid, "cgroup", &text) == 0) {
 		ns_cgroup_label(text, out, outlen);
+		ns_cgroup_of(text, cg, cglen);
 		free(text);
 		if (out[0] != '\0')
 			return;
 	}
 	/* the host name only means something when it is not our own */
-	if (sc->own_uts == 0 || ns_inode(pid, "uts", &uts) == -1 || uts == sc->own_uts)
-		return;
-	snprintf(path, sizeof(path), "/proc/%lld/ns/uts", (long long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	/* this thread only: it exits when the namespaces are read */
-	if (setns(fd, CLONE_NEWUTS) == 0 && uname(&un) == 0 && un.nodename[0] != '\0' &&
-	    strcmp(un.nodename, "(none)") != 0)
-		ns_clean(out, outlen, un.nodename, strnlen(un.nodename, sizeof(un.nodename)));
-	close(fd);
+	if (sc->own_uts != 0 && ns_inode(pid, "uts", &uts) == 0 && uts != sc->own_uts) {
+		snprintf(path, sizeof(path), "/proc/%lld/ns/uts", (long long)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+			/* this thread only: it exits when the namespaces are read */
+			if (setns(fd, CLONE_NEWUTS) == 0 && uname(&un) == 0 &&
+			    un.nodename[0] != '\0' && strcmp(un.nodename, "(none)") != 0)
+				ns_clean(out, outlen, un.nodename,
+				         strnlen(un.nodename, sizeof(un.nodename)));
+			close(fd);
+		}
+		if (out[0] != '\0')
+			return;
+	}
+	ns_oldest(sc, i, out, outlen);
 }
 
 /* Warnings of one namespace, prefixed with its id. */
@@ -931,7 +1042,7 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 	struct procfs_live live;
 	struct snapshot *s = sc->s;
 	struct ipc_scope *scope;
-	char id[MODEL_NAME_MAX], label[NS_LABEL_MAX], err[MODEL_TEXT_MAX];
+	char id[MODEL_NAME_MAX], label[NS_LABEL_MAX], err[MODEL_TEXT_MAX], cg[MODEL_CGROUP_MAX];
 	size_t nobjects = s->nobjects;
 	uint32_t idx;
 	int64_t pid;
@@ -950,7 +1061,7 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 	}
 	close(fd);
 	e->pid = pid;
-	ns_label(sc, pid, label, sizeof(label));
+	ns_label(sc, i, pid, label, sizeof(label), cg, sizeof(cg));
 	if ((scope = snapshot_add_scope(s, id, label[0] != '\0' ? label : id, SCOPE_IPCNS)) ==
 	    NULL) {
 		collect_warn(sc->w, "%s: no room for another scope; skipped", id);
@@ -958,6 +1069,8 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 	}
 	idx = (uint32_t)(s->nscopes - 1);
 	scope->own_limits = 1;
+	ifl_strlcpy(scope->cgroup, cg, sizeof(scope->cgroup));
+	scope->processes = e->nprocs;
 	for (t = IPC_SHM; t <= IPC_MSG; t++)
 		scope->iso[t] = ISO_NEW;
 
@@ -1044,6 +1157,7 @@ collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w
 		}
 	}
 
+	s->scopes[0].processes = sc.ns[0].nprocs;
 	/* owner names: each namespace's own /etc/passwd, through a member's root */
 	for (k = 1; k < sc.nns; k++) {
 		if (!sc.ns[k].read)

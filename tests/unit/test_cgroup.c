@@ -54,6 +54,10 @@ test_cgroup_label(void **state)
 	    {"0::/kubepods.slice/kubepods-pod99990000_1111_2222_3333_444455556666.slice/"
 	     "crio-abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789.scope\n",
 	     1, "k8s:99990000-111"},
+	    /* containerd without kubernetes */
+	    {"0::/system.slice/cri-containerd-"
+	     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
+	     1, "containerd:0123456789ab"},
 	    /* no pod component: the container id */
 	    {"0::/kubepods/crio-abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
 	     ".scope\n",
