@@ -119,6 +119,19 @@ int linux_passwd_name(const char *text, uint32_t uid, char *out, size_t outlen);
  */
 void linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path);
 
+/*
+ * removeipc.c (portable; Linux hosts): one removeipc_risk finding per owner
+ * above SYS_UID_MAX of the host scope's objects, when systemd runs under
+ * ROOT ("" for the running system) and RemoveIPC is in effect (logind.conf
+ * and its drop-ins; systemd's default is yes).  0, or -1 when out of
+ * memory.  The parsers, for tests: removeipc_parse_logind sets *removeipc
+ * from [Login] RemoveIPC= and returns 1 when the text sets it;
+ * removeipc_parse_login_defs likewise for SYS_UID_MAX.  Both edit text.
+ */
+int removeipc_findings(const char *root, struct snapshot *s);
+int removeipc_parse_logind(char *text, int *removeipc);
+int removeipc_parse_login_defs(char *text, uint32_t *sys_uid_max);
+
 /* The parsers behind it, exposed for unit tests and fuzzing: text is one
  * whole /proc/sysvipc file, NUL-terminated. */
 int procfs_parse_shm(const char *text, struct snapshot *s, uint32_t scope,

@@ -847,5 +847,9 @@ collect_linux_root(const char *root, struct snapshot *s, struct proc_table *pt,
 	if (linux_path(path, sizeof(path), root, "/etc/passwd", err, errlen) == -1)
 		return -1;
 	linux_set_owners(s, 0, path);
+	if (removeipc_findings(root, s) == -1) {
+		snprintf(err, errlen, "RemoveIPC: out of memory");
+		return -1;
+	}
 	return 0;
 }

@@ -456,7 +456,9 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 	for (i = 0; i < s->nfindings; i++) {
 		struct finding *f;
 
-		if (s->findings[i].kind != FK_ORPHAN && s->findings[i].kind != FK_ISOLATION)
+		/* incomplete is derived above, not taken on trust */
+		if (!finding_kind_from_agent(s->findings[i].kind) ||
+		    s->findings[i].kind == FK_INCOMPLETE)
 			continue;
 		if ((f = finding_list_add(out)) == NULL)
 			return -1;

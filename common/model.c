@@ -618,15 +618,29 @@ finding_identity(const struct finding *f, char *buf, size_t len)
 
 	if (f->has_object)
 		snprintf(obj, sizeof(obj), "%s:%lld", ipc_type_name(f->otype), (long long)f->oid);
-	else if (f->has_headroom)
+	else if (finding_about_owner(f))
 		snprintf(obj, sizeof(obj), "uid:%u", f->uid);
 	snprintf(buf, len, "%s|%s|%s|%s", finding_kind_name(f->kind), f->limit, f->scope, obj);
 }
 
 static const char *const finding_kinds[FK_COUNT] = {
-    "threshold", "forecast", "restart_headroom", "orphan", "isolation",
-    "stale",     "clock",    "incomplete",
+    "threshold",  "forecast",    "restart_headroom",  "orphan",         "isolation", "stale",
+    "clock",      "incomplete",  "limits_below_host", "removeipc_risk", "vanished",  "leak",
+    "queue_fill", "permissions",
 };
+
+int
+finding_about_owner(const struct finding *f)
+{
+	return f->has_headroom || f->kind == FK_REMOVEIPC_RISK || f->kind == FK_LEAK;
+}
+
+int
+finding_kind_from_agent(enum finding_kind k)
+{
+	return k == FK_ORPHAN || k == FK_ISOLATION || k == FK_INCOMPLETE ||
+	       k == FK_REMOVEIPC_RISK || k == FK_VANISHED || k == FK_PERMISSIONS;
+}
 
 const char *
 finding_kind_name(enum finding_kind k)

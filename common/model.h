@@ -139,8 +139,14 @@ enum finding_kind {
 	FK_ORPHAN,
 	FK_ISOLATION,
 	FK_STALE,
-	FK_CLOCK,      /* agent clock disagrees with the aggregator's */
-	FK_INCOMPLETE, /* part of the host could not be read: figures are unknown */
+	FK_CLOCK,             /* agent clock disagrees with the aggregator's */
+	FK_INCOMPLETE,        /* part of the host could not be read: figures are unknown */
+	FK_LIMITS_BELOW_HOST, /* a namespace's limit below the host's, and near it */
+	FK_REMOVEIPC_RISK,    /* systemd RemoveIPC and a non-system user's objects */
+	FK_VANISHED,          /* an object went while its creator runs */
+	FK_LEAK,              /* an owner's object count keeps growing */
+	FK_QUEUE_FILL,        /* a message queue's bytes against its qbytes */
+	FK_PERMISSIONS,       /* an object others may read or write */
 	FK_COUNT
 };
 
@@ -310,6 +316,15 @@ int isolation_parse(const char *s, enum isolation *i);
  */
 void finding_identity(const struct finding *f, char *buf, size_t len);
 const char *finding_kind_name(enum finding_kind k); /* "threshold" ... */
+/*
+ * The kinds an agent may report, because only the host can see them
+ * (processes, jails, systemd's configuration): orphan, isolation,
+ * removeipc_risk, vanished, permissions.  The aggregator computes the
+ * others from the snapshot, incomplete included (an agent's is ignored).
+ */
+int finding_kind_from_agent(enum finding_kind k);
+/* A finding about one owner (uid): restart_headroom, removeipc_risk, leak. */
+int finding_about_owner(const struct finding *f);
 int finding_kind_parse(const char *s, enum finding_kind *k);
 const char *severity_name(enum severity v); /* "info" "warn" "crit" */
 int severity_parse(const char *s, enum severity *v);

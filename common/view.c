@@ -288,7 +288,7 @@ view_pack_finding(msgpack_packer *pk, const char *host, const struct finding *f)
 {
 	size_t n = 3 + (host != NULL) + (f->limit[0] != '\0') + (f->scope[0] != '\0') +
 	           (f->opened != 0) + (f->updated != 0) + (f->has_object ? 3 : 0) +
-	           (f->has_object || f->has_headroom) + (f->owner[0] != '\0') +
+	           (f->has_object || finding_about_owner(f)) + (f->owner[0] != '\0') +
 	           (f->command[0] != '\0') + (f->has_headroom ? 3 : 0) + (f->exhaust_at != 0);
 
 	msgpack_pack_map(pk, n);
@@ -320,7 +320,7 @@ view_pack_finding(msgpack_packer *pk, const char *host, const struct finding *f)
 		view_kv_i64(pk, "id", f->oid);
 		view_kv_i64(pk, "age", f->age);
 	}
-	if (f->has_object || f->has_headroom)
+	if (f->has_object || finding_about_owner(f))
 		view_kv_u64(pk, "uid", f->uid);
 	if (f->owner[0] != '\0') {
 		view_str(pk, "owner");

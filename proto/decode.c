@@ -604,10 +604,11 @@ dec_finding(const msgpack_object *m, uint32_t i, struct finding *f,
 		return dec_err(err, errlen, "snapshot: findings[%u]: expected map", i);
 	if (dec_str(m, w, "kind", 1, kind, sizeof(kind), err, errlen) != 0)
 		return -1;
-	if (finding_kind_parse(kind, &f->kind) == -1 ||
-	    (f->kind != FK_ORPHAN && f->kind != FK_ISOLATION && f->kind != FK_INCOMPLETE))
+	if (finding_kind_parse(kind, &f->kind) == -1 || !finding_kind_from_agent(f->kind))
 		return dec_err(err, errlen,
-		               "%skind: expected \"orphan\", \"isolation\" or \"incomplete\"", w);
+		               "%skind: expected one an agent reports (orphan, isolation, "
+		               "incomplete, removeipc_risk, vanished, permissions)",
+		               w);
 	if (dec_str(m, w, "severity", 1, sev, sizeof(sev), err, errlen) != 0)
 		return -1;
 	if (severity_parse(sev, &f->severity) == -1)

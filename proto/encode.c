@@ -283,13 +283,6 @@ encode_text_ok(const char *p)
 	return 1;
 }
 
-/* The kinds an agent may report; the aggregator computes the others. */
-static int
-encode_agent_kind(enum finding_kind k)
-{
-	return k == FK_ORPHAN || k == FK_ISOLATION || k == FK_INCOMPLETE;
-}
-
 /*
  * Whether the decoder would take this finding: a kind an agent may send, a
  * known severity, a scope that exists ("" = the whole host, not sent), a
@@ -304,7 +297,7 @@ encode_finding_ok(const struct snapshot *s, const struct finding *f)
 	    memchr(f->scope, '\0', sizeof(f->scope)) == NULL ||
 	    memchr(f->limit, '\0', sizeof(f->limit)) == NULL)
 		return 0;
-	if (!encode_agent_kind(f->kind) ||
+	if (!finding_kind_from_agent(f->kind) ||
 	    (f->severity != SEV_INFO && f->severity != SEV_WARN && f->severity != SEV_CRIT))
 		return 0;
 	if (f->scope[0] != '\0' && snapshot_find_scope(s, f->scope) < 0)

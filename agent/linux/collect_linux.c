@@ -409,6 +409,10 @@ collect_linux_live(struct snapshot *s, struct proc_table *pt, struct collect_war
 	if (procfs_collect("", &live, s, w, err, errlen) == -1)
 		return -1;
 	linux_set_owners(s, 0, NULL);
+	if (removeipc_findings("", s) == -1) {
+		snprintf(err, errlen, "RemoveIPC: out of memory");
+		return -1;
+	}
 	/* the other IPC namespaces, and the processes for orphan detection */
 	return collect_ns(s, pt, w, err, errlen);
 }

@@ -1715,13 +1715,13 @@ test_findings_bad(void **state)
 	*tree_get(f0, "kind") = obj_str("threshold"); /* known, but not an agent's */
 	assert_int_equal(redecode_snapshot(root, NULL), -1);
 	assert_string_equal(
-	    err,
-	    "snapshot: findings[0].kind: expected \"orphan\", \"isolation\" or \"incomplete\"");
+	    err, "snapshot: findings[0].kind: expected one an agent reports (orphan, isolation, "
+	         "incomplete, removeipc_risk, vanished, permissions)");
 	*tree_get(f0, "kind") = obj_str("nonsense");
 	assert_int_equal(redecode_snapshot(root, NULL), -1);
 	assert_string_equal(
-	    err,
-	    "snapshot: findings[0].kind: expected \"orphan\", \"isolation\" or \"incomplete\"");
+	    err, "snapshot: findings[0].kind: expected one an agent reports (orphan, isolation, "
+	         "incomplete, removeipc_risk, vanished, permissions)");
 	*tree_get(f0, "kind") = obj_u64(3);
 	assert_int_equal(redecode_snapshot(root, NULL), -1);
 	assert_string_equal(err, "snapshot: findings[0].kind: expected string");
