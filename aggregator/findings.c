@@ -440,7 +440,7 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 		if (eval_thresholds(in, (int)i, out) == -1 || eval_headroom(in, (int)i, out) == -1)
 			return -1;
 	}
-	if (eval_forecasts(in, out) == -1)
+	if (eval_forecasts(in, out) == -1 || eval_limits_below_host(in, out) == -1)
 		return -1;
 	/* what could not be read: derived here, as usage is, not taken on trust */
 	{

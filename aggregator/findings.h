@@ -68,6 +68,11 @@ struct eval_input {
  * findings, and clock.  Returns 0, or -1 when out of memory.
  */
 int findings_eval(const struct eval_input *in, struct finding_list *out);
+/*
+ * findings_ns.c: limits_below_host, for each IPC namespace whose own limit
+ * is below the host's and used at its warn level or more.  0, or -1 (ENOMEM).
+ */
+int eval_limits_below_host(const struct eval_input *in, struct finding_list *out);
 
 /*
  * Least-squares fit of used over time.  Returns 1 and the estimated time of

@@ -20,12 +20,11 @@ MADE=
 PIDS=
 ns_cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	cleanup # the aggregator too, and waits for every job
 	# the deepest first: a cgroup goes only once it is empty and childless
 	for d in $(printf '%s\n' $MADE | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-); do
 		rmdir "$d" 2>/dev/null || true
 	done
-	cleanup
 }
 trap ns_cleanup EXIT
 
@@ -39,8 +38,8 @@ start_in() {
 	[ -n "$1" ] || return 0
 	for h in $HIER; do
 		d="$h/$1"
-		mkdir -p "$d"
-		MADE="$MADE $d $(dirname "$d")"
+		# every directory made, to remove them all at the end
+		MADE="$MADE $(mkdir -pv "$d" | sed "s/^mkdir: created directory '\(.*\)'$/\1/")"
 		echo "$PID" >"$d/cgroup.procs"
 	done
 }
@@ -79,6 +78,28 @@ check "no namespace is named by its inode alone" \
 	sh -c "! jq -e '.scopes[] | select(.kind == \"ipcns\" and (.name | startswith(\"ipcns:\")))' '$T/print.json' >/dev/null"
 check "the host scope counts its processes" \
 	test "$(jq '.scopes[0].processes' "$T/print.json")" -gt 0
+
+# --- limits_below_host: the docker-like namespace's own semmni, 8, holds 7 sets ---
+nsenter -t "$P_DOCKER" --ipc sh -c '
+	echo "250 32000 32 8" >/proc/sys/kernel/sem
+	for i in 1 2 3 4 5 6 7; do ipcmk -S 1 >/dev/null; done
+'
+pki_dev it-ns
+write_agg_conf
+start_agg
+write_agent_conf ns it-ns
+write_cli_conf
+rc=0
+"$BIN/ipcfleet-agent" -c "$T/ns.conf" --once >"$T/agent.out" 2>&1 || rc=$?
+check_eq "agent --once exits 0" 0 "$rc"
+cli alerts --json >"$T/alerts.json"
+ino=$(stat -L -c %i "/proc/$P_DOCKER/ns/ipc")
+lbh=$(jq -r --arg s "ipcns:$ino" '.[] | select(.kind == "limits_below_host" and .scope == $s) | .message' "$T/alerts.json")
+check_eq "limits_below_host names the numbers and docker's --sysctl" \
+	"semmni in docker:${CTR:0:12}: 7 of its own 8 (87.5%), below the host's $(awk '{print $4}' /proc/sys/kernel/sem): recreate it with docker run --sysctl kernel.sem=\"250 32000 32 $(awk '{print $4}' /proc/sys/kernel/sem)\"" \
+	"$lbh"
+check "no limits_below_host for the namespaces under their limits" \
+	test "$(jq '[.[] | select(.kind == "limits_below_host")] | length' "$T/alerts.json")" -eq 1
 
 # the text view shows the names
 "$BIN/ipcfleet-agent" --print >"$T/print.txt" 2>/dev/null

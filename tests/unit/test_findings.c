@@ -228,6 +228,82 @@ linux_host(uint64_t semmns_used)
 	return s;
 }
 
+/* An IPC namespace scope with its own limits (sem fields, shmmni) and n sets. */
+static struct ipc_scope *
+ns_scope(struct snapshot *s, const char *id, const char *name, uint64_t semmni, uint64_t shmmni,
+         size_t nsets)
+{
+	struct ipc_scope *sc = snapshot_add_scope(s, id, name, SCOPE_IPCNS);
+	uint32_t idx = (uint32_t)(s->nscopes - 1);
+	size_t i;
+
+	assert_non_null(sc);
+	sc->own_limits = 1;
+	limits_set(&sc->limits, "semmsl", 250);
+	limits_set(&sc->limits, "semmns", 32000);
+	limits_set(&sc->limits, "semopm", 32);
+	limits_set(&sc->limits, "semmni", semmni);
+	limits_set(&sc->limits, "shmmni", shmmni);
+	for (i = 0; i < nsets; i++) {
+		struct ipc_object *o = snapshot_add_object(s);
+
+		o->type = IPC_SEM;
+		o->nsems = 1;
+		o->scope = idx;
+	}
+	return sc;
+}
+
+/*
+ * A container's namespace starts from the kernel's defaults: 7 sets of its
+ * own 8 (87.5%) while the host allows 32000 is limits_below_host, with the
+ * fix for its runtime; the same use under the host's own value is not.
+ */
+static void
+test_limits_below_host(void **state)
+{
+	struct snapshot s = linux_host(10);
+	struct eval_input in;
+	struct finding_list out = {0};
+	size_t i, n = 0;
+
+	(void)state;
+	limits_set(&s.limits, "semmni", 32000);
+	limits_set(&s.limits, "shmmni", 4096);
+	ns_scope(&s, "ipcns:4026532200", "docker:0123456789ab", 8, 4096, 7);
+	ns_scope(&s, "ipcns:4026532201", "pid 4242 python3", 8, 4096, 7);
+	ns_scope(&s, "ipcns:4026532202", "k8s:1b2c3d4e-5f6", 8, 4096, 6); /* 75%: under */
+	ns_scope(&s, "ipcns:4026532203", "lxc:web", 32000, 4096, 7);      /* as the host */
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		const struct finding *f = &out.v[i];
+
+		if (f->kind != FK_LIMITS_BELOW_HOST)
+			continue;
+		n++;
+		assert_int_equal(f->severity, SEV_WARN);
+		assert_string_equal(f->limit, "semmni");
+		if (strcmp(f->scope, "ipcns:4026532200") == 0) {
+			assert_string_equal(
+			    f->message, "semmni in docker:0123456789ab: 7 of its own 8 (87.5%), "
+			                "below the host's 32000: recreate it with docker run "
+			                "--sysctl kernel.sem=\"250 32000 32 32000\"");
+			assert_string_equal(
+			    f->command,
+			    "docker run --sysctl kernel.sem=\"250 32000 32 32000\" ...");
+		} else {
+			assert_string_equal(f->scope, "ipcns:4026532201");
+			assert_string_equal(
+			    f->command, "nsenter -t 4242 -i sysctl -w kernel.sem=\"250 32000 32 "
+			                "32000\"");
+		}
+	}
+	assert_int_equal(n, 2);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
 static void
 test_linux_kernel_sem_line(void **state)
 {
@@ -559,6 +635,7 @@ main(void)
 	    cmocka_unit_test(test_sorthat_recommendations),
 	    cmocka_unit_test(test_unknown_no_findings),
 	    cmocka_unit_test(test_linux_kernel_sem_line),
+	    cmocka_unit_test(test_limits_below_host),
 	    cmocka_unit_test(test_round_up_nice),
 	    cmocka_unit_test(test_forecast_linear),
 	    cmocka_unit_test(test_forecast_flat_and_short),
