@@ -142,36 +142,28 @@ fit_host(struct agg *a, const char *host, const struct usage *u, int64_t receive
 /*
  * 1 when cur is exactly the open set prev (the same identities, severities
  * and messages): storing it would change nothing, so it is not stored.
+ * O(n): each identity is computed once and looked up in a hash.
  */
 static int
 findings_unchanged(const struct finding *prev, size_t nprev, const struct finding *cur, size_t n)
 {
-	char key[2 * MODEL_TEXT_MAX], okey[2 * MODEL_TEXT_MAX];
-	unsigned char few[64] = {0}, *seen = few;
+	struct finding_index ix;
+	char key[FINDING_KEY_MAX];
 	size_t i, j;
 	int same = 1;
 
 	if (n != nprev)
 		return 0;
-	if (n > sizeof(few) && (seen = calloc(n, 1)) == NULL)
+	if (finding_index_build(&ix, prev, nprev) == -1)
 		return 0; /* out of memory: let the store decide */
 	for (i = 0; i < n && same; i++) {
 		finding_identity(&cur[i], key, sizeof(key));
-		for (j = 0; j < nprev; j++) {
-			if (seen[j])
-				continue;
-			finding_identity(&prev[j], okey, sizeof(okey));
-			if (strcmp(key, okey) == 0)
-				break;
-		}
-		if (j == nprev || prev[j].severity != cur[i].severity ||
+		j = finding_index_take(&ix, key);
+		if (j == SIZE_MAX || prev[j].severity != cur[i].severity ||
 		    strcmp(prev[j].message, cur[i].message) != 0)
 			same = 0;
-		else
-			seen[j] = 1;
 	}
-	if (seen != few)
-		free(seen);
+	finding_index_free(&ix);
 	return same;
 }
 

@@ -37,20 +37,187 @@ finding_list_free(struct finding_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* FNV-1a, 64 bits. */
+static uint64_t
+key_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+void
+finding_index_free(struct finding_index *ix)
+{
+	free(ix->keys);
+	free(ix->koff);
+	free(ix->next);
+	free(ix->slot);
+	free(ix->avail);
+	memset(ix, 0, sizeof(*ix));
+}
+
+const char *
+finding_index_key(const struct finding_index *ix, size_t i)
+{
+	return ix->keys + ix->koff[i];
+}
+
+/* The slot of key: where its first entry is, or the empty one it would take. */
+static size_t
+index_slot(const struct finding_index *ix, const char *key)
+{
+	size_t h = (size_t)key_hash(key) & ix->mask;
+
+	while (ix->slot[h] != 0 && strcmp(finding_index_key(ix, ix->slot[h] - 1), key) != 0)
+		h = (h + 1) & ix->mask;
+	return h;
+}
+
+int
+finding_index_build(struct finding_index *ix, const struct finding *v, size_t n)
+{
+	char key[FINDING_KEY_MAX];
+	size_t i, len = 0, cap = 0, slots = 16;
+	uint32_t *last = NULL;
+
+	memset(ix, 0, sizeof(*ix));
+	if (n == 0)
+		return 0;
+	if (n > UINT32_MAX / 4)
+		return -1;
+	while (slots < 2 * n)
+		slots *= 2;
+	ix->n = n;
+	ix->mask = slots - 1;
+	if ((ix->koff = calloc(n, sizeof(*ix->koff))) == NULL ||
+	    (ix->next = calloc(n, sizeof(*ix->next))) == NULL ||
+	    (ix->slot = calloc(slots, sizeof(*ix->slot))) == NULL ||
+	    (ix->avail = calloc(slots, sizeof(*ix->avail))) == NULL ||
+	    (last = calloc(slots, sizeof(*last))) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		size_t k, h;
+
+		finding_identity(&v[i], key, sizeof(key));
+		k = strlen(key) + 1;
+		if (len + k > UINT32_MAX ||
+		    grow_array(&ix->keys, &cap, len + k, 4096, UINT32_MAX, 1) == -1)
+			goto oom;
+		memcpy(ix->keys + len, key, k);
+		ix->koff[i] = (uint32_t)len;
+		len += k;
+		h = index_slot(ix, key);
+		if (ix->slot[h] == 0) {
+			ix->slot[h] = ix->avail[h] = (uint32_t)i + 1;
+		} else
+			ix->next[last[h] - 1] = (uint32_t)i + 1; /* entries of a key in order */
+		last[h] = (uint32_t)i + 1;
+	}
+	free(last);
+	return 0;
+oom:
+	free(last);
+	finding_index_free(ix);
+	return -1;
+}
+
+size_t
+finding_index_first(const struct finding_index *ix, const char *key)
+{
+	size_t h;
+
+	if (ix->n == 0)
+		return SIZE_MAX;
+	h = index_slot(ix, key);
+	return ix->slot[h] != 0 ? ix->slot[h] - 1 : SIZE_MAX;
+}
+
+size_t
+finding_index_take(struct finding_index *ix, const char *key)
+{
+	size_t h, i;
+
+	if (ix->n == 0)
+		return SIZE_MAX;
+	h = index_slot(ix, key);
+	if (ix->avail[h] == 0)
+		return SIZE_MAX;
+	i = ix->avail[h] - 1;
+	ix->avail[h] = ix->next[i];
+	return i;
+}
+
+int
+scope_groups_make(const struct snapshot *s, struct scope_groups *g)
+{
+	size_t i, *at = NULL;
+
+	memset(g, 0, sizeof(*g));
+	g->nscopes = s->nscopes;
+	if ((g->start = calloc(s->nscopes + 1, sizeof(*g->start))) == NULL)
+		return -1;
+	/* a counting sort by scope of the objects of scopes with limits of their own */
+	for (i = 0; i < s->nobjects; i++) {
+		uint32_t sc = s->objects[i].scope;
+
+		if (sc < s->nscopes && s->scopes[sc].own_limits)
+			g->start[sc + 1]++;
+	}
+	for (i = 0; i < s->nscopes; i++)
+		g->start[i + 1] += g->start[i];
+	if (g->start[s->nscopes] > 0 &&
+	    ((g->objects = calloc(g->start[s->nscopes], sizeof(*g->objects))) == NULL ||
+	     (at = calloc(s->nscopes, sizeof(*at))) == NULL)) {
+		scope_groups_free(g);
+		return -1;
+	}
+	for (i = 0; i < s->nobjects; i++) {
+		uint32_t sc = s->objects[i].scope;
+
+		if (sc < s->nscopes && s->scopes[sc].own_limits)
+			g->objects[g->start[sc] + at[sc]++] = s->objects[i];
+	}
+	free(at);
+	return 0;
+}
+
+void
+scope_groups_free(struct scope_groups *g)
+{
+	free(g->objects);
+	free(g->start);
+	memset(g, 0, sizeof(*g));
+}
+
+void
+scope_groups_view(const struct snapshot *s, const struct scope_groups *g, size_t i,
+                  struct snapshot *view)
+{
+	*view = *s;
+	view->objects = g->objects != NULL ? g->objects + g->start[i] : NULL;
+	view->nobjects = g->start[i + 1] - g->start[i];
+	view->cap_objects = view->nobjects;
+}
+
+/* What the rules share while they evaluate one snapshot. */
+struct eval_ctx {
+	const struct eval_input *in;
+	struct finding_index prev; /* in->prev by identity */
+};
+
 /* The previous open finding with the identity of f, or NULL. */
 static const struct finding *
-prev_of(const struct eval_input *in, const struct finding *f)
+prev_of(const struct eval_ctx *cx, const struct finding *f)
 {
-	char a[2 * MODEL_TEXT_MAX], b[2 * MODEL_TEXT_MAX];
+	char key[FINDING_KEY_MAX];
 	size_t i;
 
-	finding_identity(f, a, sizeof(a));
-	for (i = 0; i < in->nprev; i++) {
-		finding_identity(&in->prev[i], b, sizeof(b));
-		if (strcmp(a, b) == 0)
-			return &in->prev[i];
-	}
-	return NULL;
+	finding_identity(f, key, sizeof(key));
+	i = finding_index_first(&cx->prev, key);
+	return i == SIZE_MAX ? NULL : &cx->in->prev[i];
 }
 
 /* "uid 770 (pgsql)" or "uid 770". */
@@ -69,9 +236,10 @@ owner_label(uint32_t uid, const char *owner, char *buf, size_t len)
  * line opens one finding, not one per snapshot.
  */
 static int
-eval_thresholds(const struct eval_input *in, int pool, struct finding_list *out)
+eval_thresholds(const struct eval_ctx *cx, const struct snapshot *s, int pool,
+                struct finding_list *out)
 {
-	const struct snapshot *s = in->s;
+	const struct eval_input *in = cx->in;
 	const char *scope = pool < 0 ? "" : s->scopes[pool].id;
 	struct usage u;
 	size_t i;
@@ -93,7 +261,7 @@ eval_thresholds(const struct eval_input *in, int pool, struct finding_list *out)
 		probe.kind = FK_THRESHOLD;
 		ifl_strlcpy(probe.limit, it->name, sizeof(probe.limit));
 		ifl_strlcpy(probe.scope, scope, sizeof(probe.scope));
-		prev = prev_of(in, &probe);
+		prev = prev_of(cx, &probe);
 		if (pct >= crit ||
 		    (prev != NULL && prev->severity == SEV_CRIT && pct >= crit - in->hysteresis))
 			level = SEV_CRIT;
@@ -248,12 +416,24 @@ consumer_add(struct consumer *c, const struct snapshot *s, const struct ipc_obje
 		ifl_strlcpy(c->owner, o->owner, sizeof(c->owner));
 }
 
+/* A hash of (scope, uid) for consumers_of(). */
+static size_t
+consumer_hash(uint32_t scope, uint32_t uid)
+{
+	uint64_t h = ((uint64_t)scope << 32 | uid) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32);
+}
+
 int
 consumers_of(const struct snapshot *s, int pool, struct consumer **out, size_t *n)
 {
 	struct consumer *v = NULL;
-	size_t cnt = 0, cap = 0, i, j;
+	uint32_t *slot = NULL; /* index + 1 into v; 0: empty */
+	size_t cnt = 0, cap = 0, slots = 0, i, h;
 
+	*out = NULL;
+	*n = 0;
 	for (i = 0; i < s->nobjects; i++) {
 		const struct ipc_object *o = &s->objects[i];
 
@@ -261,31 +441,45 @@ consumers_of(const struct snapshot *s, int pool, struct consumer **out, size_t *
 			continue;
 		if (pool < 0 ? s->scopes[o->scope].own_limits : o->scope != (uint32_t)pool)
 			continue;
-		for (j = 0; j < cnt; j++)
-			if (v[j].scope == o->scope && v[j].uid == o->uid)
-				break;
-		if (j == cnt) {
-			if (cnt == cap) {
-				size_t ncap = cap ? cap * 2 : 16;
-				struct consumer *nv = reallocarray(v, ncap, sizeof(*nv));
+		/* a hash of the consumers seen: one object per uid would be quadratic otherwise */
+		if (2 * (cnt + 1) > slots) {
+			size_t nslots = slots ? slots * 2 : 64, k;
+			uint32_t *ns = calloc(nslots, sizeof(*ns));
 
-				if (nv == NULL) {
-					free(v);
-					return -1;
-				}
-				v = nv;
-				cap = ncap;
+			if (ns == NULL)
+				goto oom;
+			for (k = 0; k < cnt; k++) {
+				h = consumer_hash(v[k].scope, v[k].uid) & (nslots - 1);
+				while (ns[h] != 0)
+					h = (h + 1) & (nslots - 1);
+				ns[h] = (uint32_t)k + 1;
 			}
+			free(slot);
+			slot = ns;
+			slots = nslots;
+		}
+		h = consumer_hash(o->scope, o->uid) & (slots - 1);
+		while (slot[h] != 0 &&
+		       (v[slot[h] - 1].scope != o->scope || v[slot[h] - 1].uid != o->uid))
+			h = (h + 1) & (slots - 1);
+		if (slot[h] == 0) {
+			if (grow_array(&v, &cap, cnt + 1, 16, MODEL_MAX_OBJECTS, sizeof(*v)) == -1)
+				goto oom;
 			memset(&v[cnt], 0, sizeof(v[cnt]));
 			v[cnt].scope = o->scope;
 			v[cnt].uid = o->uid;
-			cnt++;
+			slot[h] = (uint32_t)++cnt;
 		}
-		consumer_add(&v[j], s, o);
+		consumer_add(&v[slot[h] - 1], s, o);
 	}
+	free(slot);
 	*out = v;
 	*n = cnt;
 	return 0;
+oom:
+	free(slot);
+	free(v);
+	return -1;
 }
 
 uint64_t
@@ -304,61 +498,118 @@ consumer_holds(const struct consumer *c, const char *limit)
 	return 0;
 }
 
+/* A restart_headroom candidate: consumer c holds more of usage item k than is free. */
+struct headroom_pick {
+	size_t c, k;
+	double share; /* held / limit */
+};
+
+/* 1 when a comes before b in the pool's order (consumer, then limit). */
+static int
+pick_before(const struct headroom_pick *a, const struct headroom_pick *b)
+{
+	return a->c < b->c || (a->c == b->c && a->k < b->k);
+}
+
 /*
  * Restart headroom: a consumer that holds more of a limit than is free could
  * not start again if it crashed and its old objects lingered (the seed's
- * incident: PostgreSQL's semaphore sets outliving the postmaster).
+ * incident: PostgreSQL's semaphore sets outliving the postmaster).  When a
+ * limit is exhausted every consumer qualifies: the FINDINGS_HEADROOM_MAX
+ * with the largest share of their limit are kept (in the pool's order), and
+ * one more finding counts the others.
  */
 static int
-eval_headroom(const struct eval_input *in, int pool, struct finding_list *out)
+eval_headroom(const struct snapshot *s, int pool, struct finding_list *out)
 {
-	const struct snapshot *s = in->s;
+	struct headroom_pick top[FINDINGS_HEADROOM_MAX], p;
 	struct consumer *cv;
 	struct usage u;
-	size_t nc, i, k;
+	size_t nc, i, k, ntop = 0, total = 0;
 
 	model_usage(s, pool, &u);
 	if (consumers_of(s, pool, &cv, &nc) == -1)
 		return -1;
 	for (i = 0; i < nc; i++) {
-		const struct ipc_scope *sc = &s->scopes[cv[i].scope];
-
 		for (k = 0; k < u.n; k++) {
 			const struct usage_item *it = &u.v[k];
-			uint64_t held = consumer_holds(&cv[i], it->name), free_;
-			struct finding *f;
-			char who[96], msg[512];
+			uint64_t held = consumer_holds(&cv[i], it->name);
+			uint64_t free_ = it->limit > it->used ? it->limit - it->used : 0;
+			size_t at;
 
-			if (!USAGE_KNOWN(it) || held == 0)
+			if (!USAGE_KNOWN(it) || held == 0 || held <= free_)
 				continue;
-			free_ = it->limit > it->used ? it->limit - it->used : 0;
-			if (held <= free_)
+			total++;
+			p.c = i;
+			p.k = k;
+			p.share = it->limit > 0 ? (double)held / (double)it->limit : 1e300;
+			/* the largest shares, earlier ones first among equals */
+			if (ntop == FINDINGS_HEADROOM_MAX && !(p.share > top[ntop - 1].share))
 				continue;
-			if ((f = finding_list_add(out)) == NULL) {
-				free(cv);
-				return -1;
+			at = ntop < FINDINGS_HEADROOM_MAX ? ntop++ : ntop - 1;
+			while (at > 0 && top[at - 1].share < p.share) {
+				top[at] = top[at - 1];
+				at--;
 			}
-			f->kind = FK_RESTART_HEADROOM;
-			f->severity = SEV_WARN;
-			ifl_strlcpy(f->limit, it->name, sizeof(f->limit));
-			ifl_strlcpy(f->scope, sc->id, sizeof(f->scope));
-			f->has_headroom = 1;
-			f->uid = cv[i].uid;
-			ifl_strlcpy(f->owner, cv[i].owner, sizeof(f->owner));
-			f->held = held;
-			f->free = free_;
-			f->safe_limit = u64_add_sat(it->used, held);
-			owner_label(cv[i].uid, cv[i].owner, who, sizeof(who));
-			snprintf(msg, sizeof(msg),
-			         "%s in %s holds %" PRIu64 " of %s, only %" PRIu64
-			         " free: a crash-restart with its old objects lingering would "
-			         "fail; safe at %s >= %" PRIu64,
-			         who, sc->name, held, it->name, free_, it->name, f->safe_limit);
-			ifl_strlcpy(f->message, msg, sizeof(f->message));
+			top[at] = p;
 		}
+	}
+	/* back into the pool's order */
+	for (i = 1; i < ntop; i++) {
+		p = top[i];
+		for (k = i; k > 0 && pick_before(&p, &top[k - 1]); k--)
+			top[k] = top[k - 1];
+		top[k] = p;
+	}
+	for (i = 0; i < ntop; i++) {
+		const struct ipc_scope *sc = &s->scopes[cv[top[i].c].scope];
+		const struct consumer *c = &cv[top[i].c];
+		const struct usage_item *it = &u.v[top[i].k];
+		uint64_t held = consumer_holds(c, it->name);
+		uint64_t free_ = it->limit > it->used ? it->limit - it->used : 0;
+		struct finding *f;
+		char who[96], msg[512];
+
+		if ((f = finding_list_add(out)) == NULL)
+			goto oom;
+		f->kind = FK_RESTART_HEADROOM;
+		f->severity = SEV_WARN;
+		ifl_strlcpy(f->limit, it->name, sizeof(f->limit));
+		ifl_strlcpy(f->scope, sc->id, sizeof(f->scope));
+		f->has_headroom = 1;
+		f->uid = c->uid;
+		ifl_strlcpy(f->owner, c->owner, sizeof(f->owner));
+		f->held = held;
+		f->free = free_;
+		f->safe_limit = u64_add_sat(it->used, held);
+		owner_label(c->uid, c->owner, who, sizeof(who));
+		snprintf(msg, sizeof(msg),
+		         "%s in %s holds %" PRIu64 " of %s, only %" PRIu64
+		         " free: a crash-restart with its old objects lingering would "
+		         "fail; safe at %s >= %" PRIu64,
+		         who, sc->name, held, it->name, free_, it->name, f->safe_limit);
+		ifl_strlcpy(f->message, msg, sizeof(f->message));
+	}
+	if (total > ntop) {
+		struct finding *f;
+
+		if ((f = finding_list_add(out)) == NULL)
+			goto oom;
+		f->kind = FK_RESTART_HEADROOM;
+		f->severity = SEV_WARN;
+		if (pool >= 0)
+			ifl_strlcpy(f->scope, s->scopes[pool].id, sizeof(f->scope));
+		snprintf(f->message, sizeof(f->message),
+		         "%zu more holdings in %s exceed what is free (the %d largest shares of a "
+		         "limit are listed): their owners could not restart after a crash either",
+		         total - ntop, pool >= 0 ? s->scopes[pool].name : "the host's pool",
+		         FINDINGS_HEADROOM_MAX);
 	}
 	free(cv);
 	return 0;
+oom:
+	free(cv);
+	return -1;
 }
 
 static void
@@ -426,53 +677,224 @@ replace:
 	            sizeof(f->message));
 }
 
-int
-findings_eval(const struct eval_input *in, struct finding_list *out)
-{
-	const struct snapshot *s = in->s;
+/* A scope with limits of its own, ranked for analysis. */
+struct scope_rank {
 	size_t i;
+	size_t nobjects;
+	double pct;        /* its fullest limit's use */
+	const char *limit; /* that limit */
+};
 
-	if (eval_thresholds(in, -1, out) == -1 || eval_headroom(in, -1, out) == -1)
+static int
+rank_fullest(const void *a, const void *b)
+{
+	const struct scope_rank *x = a, *y = b;
+
+	if (x->pct != y->pct)
+		return x->pct > y->pct ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int
+rank_order(const void *a, const void *b)
+{
+	const struct scope_rank *x = a, *y = b;
+
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * The scopes with limits of their own (Linux IPC namespaces): thresholds
+ * and restart headroom of each pool, each on its own objects only.  At most
+ * FINDINGS_SCOPES_MAX are analysed, the fullest; one more finding says how
+ * many that hold objects were left out, and the fullest of them.
+ */
+static int
+eval_scopes(const struct eval_ctx *cx, struct finding_list *out)
+{
+	const struct snapshot *s = cx->in->s;
+	struct scope_groups g;
+	struct scope_rank *r = NULL;
+	struct snapshot view;
+	struct usage u;
+	size_t nown = 0, nr = 0, n, left = 0, i, k;
+	int rc = -1;
+
+	for (i = 0; i < s->nscopes; i++)
+		nown += s->scopes[i].own_limits != 0;
+	if (nown == 0)
+		return 0;
+	if (scope_groups_make(s, &g) == -1)
 		return -1;
+	if ((r = calloc(nown, sizeof(*r))) == NULL)
+		goto out;
 	for (i = 0; i < s->nscopes; i++) {
 		if (!s->scopes[i].own_limits)
 			continue;
-		if (eval_thresholds(in, (int)i, out) == -1 || eval_headroom(in, (int)i, out) == -1)
-			return -1;
-	}
-	if (eval_forecasts(in, out) == -1 || eval_limits_below_host(in, out) == -1)
-		return -1;
-	/* what could not be read: derived here, as usage is, not taken on trust */
-	{
-		struct finding inc, *f;
+		scope_groups_view(s, &g, i, &view);
+		model_usage(&view, (int)i, &u);
+		r[nr].i = i;
+		r[nr].nobjects = view.nobjects;
+		r[nr].limit = "";
+		for (k = 0; k < u.n; k++) {
+			double pct;
 
-		if (incomplete_finding(s, &inc)) {
-			if ((f = finding_list_add(out)) == NULL)
-				return -1;
-			*f = inc;
+			if (!USAGE_KNOWN(&u.v[k]) || u.v[k].limit == 0)
+				continue;
+			pct = usage_pct(u.v[k].used, u.v[k].limit);
+			if (r[nr].limit[0] == '\0' || pct > r[nr].pct) {
+				r[nr].pct = pct;
+				r[nr].limit = u.v[k].name;
+			}
 		}
+		nr++;
 	}
-	/* what only the host could see */
+	n = nr;
+	if (nr > FINDINGS_SCOPES_MAX) {
+		qsort(r, nr, sizeof(*r), rank_fullest);
+		n = FINDINGS_SCOPES_MAX;
+		for (i = n; i < nr; i++)
+			left += r[i].nobjects > 0;
+		/* r[n] is the fullest left out; the analysed ones go back in snapshot order */
+		qsort(r, n, sizeof(*r), rank_order);
+	}
+	for (i = 0; i < n; i++) {
+		scope_groups_view(s, &g, r[i].i, &view);
+		if (eval_thresholds(cx, &view, (int)r[i].i, out) == -1 ||
+		    eval_headroom(&view, (int)r[i].i, out) == -1)
+			goto out;
+	}
+	if (left > 0) {
+		const struct scope_rank *x = &r[n];
+		struct finding *f;
+		double warn = 0, crit = 0;
+
+		if ((f = finding_list_add(out)) == NULL)
+			goto out;
+		f->kind = FK_THRESHOLD;
+		f->severity = SEV_INFO;
+		if (x->limit[0] != '\0') {
+			cx->in->levels(cx->in->levels_arg, x->limit, &warn, &crit);
+			if (x->pct >= crit)
+				f->severity = SEV_CRIT;
+			else if (x->pct >= warn)
+				f->severity = SEV_WARN;
+		}
+		snprintf(
+		    f->message, sizeof(f->message),
+		    "%zu more IPC namespaces with limits of their own and objects were not "
+		    "analysed (the %d fullest are); the fullest of them, %.64s, has %s at %.1f%%",
+		    left, FINDINGS_SCOPES_MAX, s->scopes[x->i].id,
+		    x->limit[0] != '\0' ? x->limit : "no limit", x->pct);
+	}
+	rc = 0;
+out:
+	free(r);
+	scope_groups_free(&g);
+	return rc;
+}
+
+/* A kind the agent reports and the aggregator keeps (incomplete it derives itself). */
+static int
+agent_kept_kind(enum finding_kind k)
+{
+	return (unsigned)k < FK_COUNT && finding_kind_from_agent(k) && k != FK_INCOMPLETE;
+}
+
+/*
+ * What only the host could see: its orphan, isolation, removeipc_risk,
+ * vanished and permissions findings.  At most FINDINGS_AGENT_MAX are kept,
+ * the worst first (and in the agent's order among equals), so that crit
+ * and warn ones are never crowded out by info; the rest are counted in one
+ * finding per kind.
+ */
+static int
+eval_agent(const struct snapshot *s, struct finding_list *out)
+{
+	size_t count[SEV_CRIT + 1] = {0}, quota[SEV_CRIT + 1], more[FK_COUNT] = {0}, left, i;
+	enum severity worst[FK_COUNT] = {SEV_INFO};
+	int v;
+
 	for (i = 0; i < s->nfindings; i++) {
+		const struct finding *a = &s->findings[i];
+
+		if (agent_kept_kind(a->kind))
+			count[(unsigned)a->severity <= SEV_CRIT ? a->severity : SEV_INFO]++;
+	}
+	left = FINDINGS_AGENT_MAX;
+	for (v = SEV_CRIT; v >= SEV_INFO; v--) {
+		quota[v] = count[v] < left ? count[v] : left;
+		left -= quota[v];
+	}
+	for (i = 0; i < s->nfindings; i++) {
+		const struct finding *a = &s->findings[i];
+		enum severity sev = (unsigned)a->severity <= SEV_CRIT ? a->severity : SEV_INFO;
 		struct finding *f;
 
-		/* incomplete is derived above, not taken on trust */
-		if (!finding_kind_from_agent(s->findings[i].kind) ||
-		    s->findings[i].kind == FK_INCOMPLETE)
+		if (!agent_kept_kind(a->kind))
 			continue;
+		if (quota[sev] == 0) {
+			more[a->kind]++;
+			if (sev > worst[a->kind] || more[a->kind] == 1)
+				worst[a->kind] = sev;
+			continue;
+		}
+		quota[sev]--;
 		if ((f = finding_list_add(out)) == NULL)
 			return -1;
-		*f = s->findings[i];
+		*f = *a;
 		f->opened = f->updated = 0;
 		if (f->kind == FK_ORPHAN)
 			orphan_command_check(s, f);
 	}
+	for (i = 0; i < FK_COUNT; i++) {
+		struct finding *f;
+
+		if (more[i] == 0)
+			continue;
+		if ((f = finding_list_add(out)) == NULL)
+			return -1;
+		f->kind = (enum finding_kind)i;
+		f->severity = worst[i];
+		snprintf(f->message, sizeof(f->message),
+		         "%zu more %s findings were not kept: the aggregator keeps %d of what a "
+		         "host reports in one snapshot, the worst first; ipcfleet-agent --print "
+		         "on the host lists them all",
+		         more[i], finding_kind_name((enum finding_kind)i), FINDINGS_AGENT_MAX);
+	}
+	return 0;
+}
+
+int
+findings_eval(const struct eval_input *in, struct finding_list *out)
+{
+	struct eval_ctx cx = {.in = in};
+	int rc = -1;
+
+	if (finding_index_build(&cx.prev, in->prev, in->nprev) == -1)
+		return -1;
+	if (eval_thresholds(&cx, in->s, -1, out) == -1 || eval_headroom(in->s, -1, out) == -1 ||
+	    eval_scopes(&cx, out) == -1 || eval_forecasts(in, out) == -1 ||
+	    eval_limits_below_host(in, out) == -1)
+		goto out;
+	/* what could not be read: derived here, as usage is, not taken on trust */
+	{
+		struct finding inc, *f;
+
+		if (incomplete_finding(in->s, &inc)) {
+			if ((f = finding_list_add(out)) == NULL)
+				goto out;
+			*f = inc;
+		}
+	}
+	if (eval_agent(in->s, out) == -1)
+		goto out;
 	if (in->has_skew && (in->skew > in->max_skew || in->skew < -in->max_skew)) {
 		struct finding *f;
 		char span[32];
 
 		if ((f = finding_list_add(out)) == NULL)
-			return -1;
+			goto out;
 		f->kind = FK_CLOCK;
 		f->severity = SEV_WARN;
 		fmt_span(in->skew, span, sizeof(span));
@@ -481,7 +903,10 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 		         "time: fix NTP on this host",
 		         span, in->skew > 0 ? "ahead of" : "behind");
 	}
-	return 0;
+	rc = 0;
+out:
+	finding_index_free(&cx.prev);
+	return rc;
 }
 
 uint64_t
@@ -597,8 +1022,8 @@ findings_plan(const struct finding *cur, size_t n, const struct finding *open, s
               int64_t now, struct finding_step **steps, size_t *nsteps)
 {
 	struct finding_step *v = NULL;
+	struct finding_index oi;
 	unsigned char *seen = NULL;
-	char key[FINDING_KEY_MAX], okey[FINDING_KEY_MAX];
 	size_t i, j, k = 0;
 
 	*steps = NULL;
@@ -606,22 +1031,20 @@ findings_plan(const struct finding *cur, size_t n, const struct finding *open, s
 	if (n + nopen == 0)
 		return 0;
 	if ((v = calloc(n + nopen, sizeof(*v))) == NULL ||
-	    (nopen > 0 && (seen = calloc(nopen, 1)) == NULL)) {
+	    (nopen > 0 && (seen = calloc(nopen, 1)) == NULL) ||
+	    finding_index_build(&oi, open, nopen) == -1) {
 		free(v);
+		free(seen);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		struct finding f = cur[i];
 
-		finding_identity(&f, key, sizeof(key));
-		for (j = 0; j < nopen; j++) {
-			if (seen[j])
-				continue;
-			finding_identity(&open[j], okey, sizeof(okey));
-			if (strcmp(key, okey) == 0)
-				break;
-		}
-		if (j < nopen) {
+		/* the step's key is the identity, computed once */
+		finding_identity(&f, v[k].key, sizeof(v[k].key));
+		j = finding_index_take(&oi, v[k].key);
+		v[k].open_at = j;
+		if (j != SIZE_MAX) {
 			seen[j] = 1;
 			if (f.severity == open[j].severity &&
 			    strcmp(f.message, open[j].message) == 0)
@@ -638,7 +1061,6 @@ findings_plan(const struct finding *cur, size_t n, const struct finding *open, s
 			v[k].report = 1;
 		}
 		v[k].c.f = f;
-		ifl_strlcpy(v[k].key, key, sizeof(v[k].key));
 		k++;
 	}
 	for (j = 0; j < nopen; j++) {
@@ -649,9 +1071,11 @@ findings_plan(const struct finding *cur, size_t n, const struct finding *open, s
 		v[k].c.f = open[j];
 		v[k].c.f.updated = now;
 		v[k].report = 1;
-		finding_identity(&open[j], v[k].key, sizeof(v[k].key));
+		v[k].open_at = j;
+		ifl_strlcpy(v[k].key, finding_index_key(&oi, j), sizeof(v[k].key));
 		k++;
 	}
+	finding_index_free(&oi);
 	free(seen);
 	if (k == 0) {
 		free(v);

@@ -12,6 +12,17 @@
 #include "model.h"
 #include "store.h"
 
+/*
+ * What one snapshot may ask of the analysis (issue 18; docs/ANALYSIS.md,
+ * "Bounds"), far below what the decoder accepts (10,000 findings, 4,096
+ * scopes, 100,000 objects): the aggregator is one thread, and a snapshot's
+ * analysis runs on it.  What goes beyond a bound is counted, and one
+ * finding per bound says how much was left out and where to see it.
+ */
+#define FINDINGS_AGENT_MAX    1000 /* agent-reported findings kept per snapshot, worst first */
+#define FINDINGS_SCOPES_MAX   256  /* scopes with limits of their own analysed, fullest first */
+#define FINDINGS_HEADROOM_MAX 16   /* restart_headroom findings per pool, largest share first */
+
 struct finding_list {
 	size_t n, cap;
 	struct finding *v;
@@ -65,7 +76,8 @@ struct eval_input {
 /*
  * Every finding the snapshot supports: threshold (with hysteresis against
  * prev), forecast, restart_headroom, the agent's orphan and isolation
- * findings, and clock.  Returns 0, or -1 when out of memory.
+ * findings, and clock, within the bounds above.  Returns 0, or -1 when out
+ * of memory.
  */
 int findings_eval(const struct eval_input *in, struct finding_list *out);
 /*
@@ -91,7 +103,8 @@ struct consumer {
 };
 /*
  * The consumers of the pool that model_usage(s, pool) measures, into a
- * malloc'd array.  Returns 0 or -1 (out of memory).
+ * malloc'd array, in the order of their first object.  O(objects).
+ * Returns 0 or -1 (out of memory).
  */
 int consumers_of(const struct snapshot *s, int pool, struct consumer **out, size_t *n);
 /* What consumer c holds of the countable limit named limit. */
@@ -116,6 +129,52 @@ const char *findings_status(const struct finding *v, size_t n);
 #define FINDING_KEY_MAX (2 * MODEL_TEXT_MAX) /* finding_identity() */
 
 /*
+ * Findings keyed by identity, each identity computed once: matching a
+ * snapshot's findings against the open ones costs O(n), where comparing
+ * every pair (rebuilding both identities each time) held the event loop for
+ * half a minute with 10,000 findings (issue 18).
+ */
+struct finding_index {
+	size_t n;
+	char *keys;      /* n NUL-terminated identities, back to back */
+	uint32_t *koff;  /* where each one starts in keys */
+	uint32_t *next;  /* the next entry with the same identity, + 1; 0: none */
+	uint32_t *slot;  /* hash table: the first entry of an identity, + 1; 0: empty */
+	uint32_t *avail; /* per slot: its first entry not taken yet, + 1; 0: none */
+	size_t mask;     /* slots - 1 */
+};
+/* Indexes v[0..n).  0, or -1 when out of memory. */
+int finding_index_build(struct finding_index *ix, const struct finding *v, size_t n);
+void finding_index_free(struct finding_index *ix);
+/* The identity of entry i. */
+const char *finding_index_key(const struct finding_index *ix, size_t i);
+/* The first entry whose identity is key, taken or not; SIZE_MAX when none. */
+size_t finding_index_first(const struct finding_index *ix, const char *key);
+/* The first entry with identity key not taken yet, now taken; SIZE_MAX when none. */
+size_t finding_index_take(struct finding_index *ix, const char *key);
+
+/*
+ * The objects of a snapshot's scopes with limits of their own, grouped by
+ * scope, so that each such scope is analysed in the time of its own objects
+ * instead of all of them (4,096 scopes x 100,000 objects otherwise).
+ */
+struct scope_groups {
+	struct ipc_object *objects; /* grouped by scope */
+	size_t *start;              /* nscopes + 1 offsets: scope i is [start[i], start[i+1]) */
+	size_t nscopes;
+};
+/* 0, or -1 when out of memory. */
+int scope_groups_make(const struct snapshot *s, struct scope_groups *g);
+void scope_groups_free(struct scope_groups *g);
+/*
+ * view: s with only the objects of scope i (one with limits of its own),
+ * for model_usage(view, i) and consumers_of(view, i).  It shares s's
+ * arrays: never snapshot_free() it.
+ */
+void scope_groups_view(const struct snapshot *s, const struct scope_groups *g, size_t i,
+                       struct snapshot *view);
+
+/*
  * One step of store_sync_findings(), the same for every backend: store
  * c.f under key as a new open finding (FC_OPENED), update the open one
  * (FC_CHANGED: its severity or message moved), or close it (FC_CLOSED).
@@ -126,14 +185,15 @@ const char *findings_status(const struct finding *v, size_t n);
 struct finding_step {
 	struct finding_change c; /* f as it is to be stored: opened and updated set */
 	int report;
+	size_t open_at; /* FC_CHANGED, FC_CLOSED: its index in open[]; else SIZE_MAX */
 	char key[FINDING_KEY_MAX];
 };
 
 /*
  * What turns the stored open findings open[0..nopen) into cur[0..n) at
  * now: findings matched by identity keep their opening time; unchanged ones
- * need no step.  Steps in cur's order, then the closings.  Returns 0 with
- * *steps malloc'd (NULL when none), -1 when out of memory.
+ * need no step.  Steps in cur's order, then the closings.  O(n + nopen).
+ * Returns 0 with *steps malloc'd (NULL when none), -1 when out of memory.
  */
 int findings_plan(const struct finding *cur, size_t n, const struct finding *open, size_t nopen,
                   int64_t now, struct finding_step **steps, size_t *nsteps);

@@ -264,7 +264,7 @@ static const char *const pg_sql[PG_NSTMT] = {
                    " WHERE h.name = $1 AND r.limit_name = $2 AND r.hour >= $3"
                    " ORDER BY r.hour LIMIT $4",
     [PG_HOST_LOCK] = "SELECT id FROM hosts WHERE name = $1 FOR UPDATE",
-    [PG_FINDINGS_OPEN] = "SELECT " PG_FINDING_COLUMNS " FROM findings AS f"
+    [PG_FINDINGS_OPEN] = "SELECT " PG_FINDING_COLUMNS ", f.id FROM findings AS f"
                          " WHERE f.host_id = $1 AND f.closed IS NULL ORDER BY f.id LIMIT $2",
     [PG_HOST_FINDINGS_OPEN] = "SELECT " PG_FINDING_COLUMNS " FROM findings AS f"
                               " JOIN hosts AS h ON h.id = f.host_id"
@@ -277,9 +277,13 @@ static const char *const pg_sql[PG_NSTMT] = {
     [PG_FINDING_UPDATE] = "UPDATE findings SET severity = $3, message = $4, age = $5,"
                           " owner = $6, command = $7, held = $8, free = $9,"
                           " safe_limit = $10, exhaust_at = $11, updated = $12"
-                          " WHERE host_id = $1 AND fkey = $2 AND closed IS NULL",
+                          " WHERE id = $13 AND host_id = $1 AND fkey = $2 AND closed IS NULL",
+    /*
+     * By the row's id (read with the open findings): by host and fkey, each
+     * statement would read every open finding of the host (quadratic).
+     */
     [PG_FINDING_CLOSE] = "UPDATE findings SET closed = $3, updated = $3"
-                         " WHERE host_id = $1 AND fkey = $2 AND closed IS NULL",
+                         " WHERE id = $4 AND host_id = $1 AND fkey = $2 AND closed IS NULL",
     [PG_HOUSEKEEP_TRY] = "SELECT pg_try_advisory_xact_lock(" PG_HOUSEKEEP_LOCK ")",
     [PG_DELETE_SAMPLES] = "DELETE FROM samples WHERE (host_id, limit_name, t) IN"
                           " (SELECT host_id, limit_name, t FROM samples WHERE t < $1 LIMIT $2)",
@@ -1532,32 +1536,44 @@ pg_rollups(struct store *st, const char *host, const char *limit, int64_t t0, st
 	return 0;
 }
 
-/* Copies the rows of a findings result (PG_FINDING_COLUMNS) into a malloc'd array. */
+/*
+ * Copies the rows of a findings result (PG_FINDING_COLUMNS) into a malloc'd
+ * array; with ids, also their row ids (column 19) into another.
+ */
 static int
-pg_load_findings(struct pg_store *q, PGresult *r, struct finding **out, size_t *n, char *err,
-                 size_t errlen)
+pg_load_findings(struct pg_store *q, PGresult *r, struct finding **out, int64_t **ids, size_t *n,
+                 char *err, size_t errlen)
 {
 	struct finding *v = NULL;
+	int64_t *iv = NULL;
 	int rows = PQntuples(r), i;
 
 	*out = NULL;
 	*n = 0;
+	if (ids != NULL)
+		*ids = NULL;
 	if (rows > MODEL_MAX_FINDINGS) /* the LIMIT says otherwise: a bug */
 		rows = MODEL_MAX_FINDINGS;
 	if (rows == 0)
 		return 0;
-	if ((v = calloc((size_t)rows, sizeof(*v))) == NULL) {
+	if ((v = calloc((size_t)rows, sizeof(*v))) == NULL ||
+	    (ids != NULL && (iv = calloc((size_t)rows, sizeof(*iv))) == NULL)) {
+		free(v);
 		snprintf(err, errlen, "%s: findings: out of memory", q->label);
 		return -1;
 	}
 	for (i = 0; i < rows; i++) {
-		if (pg_row_finding(r, i, &v[i]) == -1) {
+		if (pg_row_finding(r, i, &v[i]) == -1 ||
+		    (ids != NULL && pg_col_i64(r, i, 19, &iv[i]) == -1)) {
 			free(v);
+			free(iv);
 			snprintf(err, errlen, "%s: findings: bad row", q->label);
 			return -1;
 		}
 	}
 	*out = v;
+	if (ids != NULL)
+		*ids = iv;
 	*n = (size_t)rows;
 	return 0;
 }
@@ -1582,7 +1598,7 @@ pg_open_findings(struct store *st, const char *host, struct finding **out, size_
 	            "reading findings", err, errlen);
 	if (r == NULL)
 		return -1;
-	ret = pg_load_findings(q, r, out, n, err, errlen);
+	ret = pg_load_findings(q, r, out, NULL, n, err, errlen);
 	PQclear(r);
 	return ret;
 }
@@ -1615,10 +1631,13 @@ pg_p_finding(struct pg_params *p, int64_t host_id, const char *fkey, const struc
 	pg_p_i64(p, now);
 }
 
-/* Parameters $1..$12 of PG_FINDING_UPDATE: what may change in an open finding. */
+/*
+ * Parameters $1..$13 of PG_FINDING_UPDATE: what may change in an open
+ * finding, and the row's id.
+ */
 static void
 pg_p_finding_update(struct pg_params *p, int64_t host_id, const char *fkey, const struct finding *f,
-                    int64_t now)
+                    int64_t now, int64_t row)
 {
 	memset(p, 0, sizeof(*p));
 	pg_p_i64(p, host_id);
@@ -1633,6 +1652,7 @@ pg_p_finding_update(struct pg_params *p, int64_t host_id, const char *fkey, cons
 	pg_p_u64(p, f->safe_limit);
 	pg_p_i64(p, f->exhaust_at);
 	pg_p_i64(p, now);
+	pg_p_i64(p, row);
 }
 
 /*
@@ -1677,6 +1697,7 @@ pg_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 	struct pg_store *q = st->impl;
 	struct finding *open = NULL, *clean = NULL;
 	struct finding_step *steps = NULL;
+	int64_t *rowid = NULL; /* of each open finding */
 	struct pg_params p;
 	PGresult *r;
 	size_t nopen = 0, nsteps = 0, i;
@@ -1726,7 +1747,7 @@ pg_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 	if ((r = pg_exec(q, PG_FINDINGS_OPEN, NULL, &p, PGRES_TUPLES_OK, 0, "reading findings", err,
 	                 errlen)) == NULL)
 		goto failed;
-	if (pg_load_findings(q, r, &open, &nopen, err, errlen) == -1) {
+	if (pg_load_findings(q, r, &open, &rowid, &nopen, err, errlen) == -1) {
 		PQclear(r);
 		goto failed;
 	}
@@ -1748,7 +1769,7 @@ pg_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 			what = "opening a finding";
 			break;
 		case FC_CHANGED:
-			pg_p_finding_update(&p, id, sp->key, &sp->c.f, now);
+			pg_p_finding_update(&p, id, sp->key, &sp->c.f, now, rowid[sp->open_at]);
 			stmt = PG_FINDING_UPDATE;
 			what = "updating a finding";
 			break;
@@ -1757,6 +1778,7 @@ pg_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 			pg_p_i64(&p, id);
 			pg_p_text(&p, sp->key, sizeof(sp->key));
 			pg_p_i64(&p, now);
+			pg_p_i64(&p, rowid[sp->open_at]);
 			stmt = PG_FINDING_CLOSE;
 			what = "closing a finding";
 			break;
@@ -1768,12 +1790,14 @@ pg_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 		goto failed;
 	free(clean);
 	free(open);
+	free(rowid);
 	free(steps);
 	return 0;
 failed:
 	pg_rollback(q);
 	free(clean);
 	free(open);
+	free(rowid);
 	free(steps);
 	free(*changes);
 	*changes = NULL;

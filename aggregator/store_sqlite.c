@@ -285,7 +285,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
                    " JOIN hosts AS h ON h.id = r.host_id"
                    " WHERE h.name = ?1 AND r.limit_name = ?2 AND r.hour >= ?3"
                    " ORDER BY r.hour LIMIT ?4",
-    [SQ_FINDINGS_OPEN] = "SELECT " SQ_FINDING_COLUMNS " FROM findings"
+    [SQ_FINDINGS_OPEN] = "SELECT " SQ_FINDING_COLUMNS ", id FROM findings"
                          " WHERE host_id = ?1 AND closed IS NULL ORDER BY id",
     [SQ_FINDING_INSERT] = "INSERT INTO findings (host_id, fkey, kind, severity, limit_name, scope,"
                           " message, has_object, otype, oid, age, uid, owner, command,"
@@ -295,9 +295,13 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_FINDING_UPDATE] = "UPDATE findings SET severity = ?4, message = ?7, age = ?11,"
                           " owner = ?13, command = ?14, held = ?16, free = ?17,"
                           " safe_limit = ?18, exhaust_at = ?19, updated = ?20"
-                          " WHERE host_id = ?1 AND fkey = ?2 AND closed IS NULL",
+                          " WHERE id = ?21 AND host_id = ?1 AND fkey = ?2 AND closed IS NULL",
+    /*
+     * By the row's id (read with the open findings): by host and fkey, each
+     * statement would read every open finding of the host (quadratic).
+     */
     [SQ_FINDING_CLOSE] = "UPDATE findings SET closed = ?3, updated = ?3"
-                         " WHERE host_id = ?1 AND fkey = ?2 AND closed IS NULL",
+                         " WHERE id = ?4 AND host_id = ?1 AND fkey = ?2 AND closed IS NULL",
     [SQ_FINDINGS_ALL_OPEN] = "SELECT " SQ_FINDING_COLUMNS ", h.name FROM findings"
                              " JOIN hosts AS h ON h.id = findings.host_id"
                              " WHERE closed IS NULL ORDER BY severity DESC, opened, findings.id",
@@ -1443,18 +1447,24 @@ sq_host_id(struct sq_store *q, const char *host, int64_t *id)
 	return rc;
 }
 
-/* Reads the open findings of host_id into a malloc'd array (bounded). */
+/*
+ * Reads the open findings of host_id into a malloc'd array (bounded), and
+ * when ids is not NULL their row ids into another.
+ */
 static int
-sq_load_open(struct sq_store *q, int64_t host_id, struct finding **out, size_t *n, char *err,
-             size_t errlen)
+sq_load_open(struct sq_store *q, int64_t host_id, struct finding **out, int64_t **ids, size_t *n,
+             char *err, size_t errlen)
 {
 	sqlite3_stmt *x = q->stmt[SQ_FINDINGS_OPEN];
 	struct finding *v = NULL;
-	size_t cnt = 0, cap = 0;
+	int64_t *iv = NULL;
+	size_t cnt = 0, cap = 0, icap = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
+	if (ids != NULL)
+		*ids = NULL;
 	if (sq_bind_i64(x, 1, host_id) == -1)
 		return sq_fail(q, "reading findings", err, errlen);
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
@@ -1473,8 +1483,17 @@ sq_load_open(struct sq_store *q, int64_t host_id, struct finding **out, size_t *
 			v = nv;
 			cap = ncap;
 		}
-		if (sq_row_finding(x, &v[cnt]) == -1) {
+		if (ids != NULL &&
+		    grow_array(&iv, &icap, cnt + 1, 16, MODEL_MAX_FINDINGS, sizeof(*iv)) == -1) {
 			free(v);
+			sq_done(x);
+			snprintf(err, errlen, "%s: findings: out of memory", q->path);
+			return -1;
+		}
+		if (sq_row_finding(x, &v[cnt]) == -1 ||
+		    (ids != NULL && sq_col_i64(x, 19, &iv[cnt]) == -1)) {
+			free(v);
+			free(iv);
 			sq_done(x);
 			snprintf(err, errlen, "%s: findings: bad row", q->path);
 			return -1;
@@ -1484,9 +1503,12 @@ sq_load_open(struct sq_store *q, int64_t host_id, struct finding **out, size_t *
 	sq_done(x);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		free(v);
+		free(iv);
 		return sq_fail(q, "reading findings", err, errlen);
 	}
 	*out = v;
+	if (ids != NULL)
+		*ids = iv;
 	*n = cnt;
 	return 0;
 }
@@ -1505,7 +1527,7 @@ sq_open_findings(struct store *st, const char *host, struct finding **out, size_
 		return sq_fail(q, "reading host", err, errlen);
 	if (rc == 1)
 		return 0;
-	return sq_load_open(q, id, out, n, err, errlen);
+	return sq_load_open(q, id, out, NULL, n, err, errlen);
 }
 
 static int
@@ -1516,6 +1538,7 @@ sq_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 	struct sq_store *q = st->impl;
 	struct finding *open = NULL;
 	struct finding_step *steps = NULL;
+	int64_t *rowid = NULL; /* of each open finding */
 	size_t nopen = 0, nsteps = 0, i;
 	int64_t id;
 	const char *what = "begin";
@@ -1534,7 +1557,7 @@ sq_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 	if (sq_exec_stmt(q->stmt[SQ_BEGIN]) != SQLITE_DONE)
 		goto fail;
 	sqlite3_reset(q->stmt[SQ_BEGIN]);
-	if (sq_load_open(q, id, &open, &nopen, err, errlen) == -1)
+	if (sq_load_open(q, id, &open, &rowid, &nopen, err, errlen) == -1)
 		goto failed;
 	if (findings_plan(cur, n, open, nopen, now, &steps, &nsteps) == -1 ||
 	    findings_plan_changes(steps, nsteps, changes, nchanges) == -1)
@@ -1547,13 +1570,16 @@ sq_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 			x = q->stmt[SQ_FINDING_CLOSE];
 			if (sq_bind_i64(x, 1, id) == -1 ||
 			    sq_bind_text(x, 2, sp->key, sizeof(sp->key)) == -1 ||
-			    sq_bind_i64(x, 3, now) == -1)
+			    sq_bind_i64(x, 3, now) == -1 ||
+			    sq_bind_i64(x, 4, rowid[sp->open_at]) == -1)
 				goto fail;
 		} else {
 			what = sp->c.what == FC_OPENED ? "opening a finding" : "updating a finding";
 			x = q->stmt[sp->c.what == FC_OPENED ? SQ_FINDING_INSERT
 			                                    : SQ_FINDING_UPDATE];
-			if (sq_bind_finding(x, id, sp->key, &sp->c.f, now) == -1)
+			if (sq_bind_finding(x, id, sp->key, &sp->c.f, now) == -1 ||
+			    (sp->c.what == FC_CHANGED &&
+			     sq_bind_i64(x, 21, rowid[sp->open_at]) == -1))
 				goto fail;
 		}
 		if (sq_exec_stmt(x) != SQLITE_DONE)
@@ -1573,6 +1599,7 @@ sq_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 		goto fail;
 	sqlite3_reset(q->stmt[SQ_COMMIT]);
 	free(open);
+	free(rowid);
 	free(steps);
 	return 0;
 oom:
@@ -1587,6 +1614,7 @@ failed:
 	sq_done(q->stmt[SQ_SET_STATUS]);
 	sq_rollback(q);
 	free(open);
+	free(rowid);
 	free(steps);
 	free(*changes);
 	*changes = NULL;

@@ -611,16 +611,46 @@ isolation_parse(const char *s, enum isolation *i)
 	return 0;
 }
 
+/* Appends s to buf (NUL-terminated at len - 1 at most); *at moves on. */
+static void
+identity_put(char *buf, size_t len, size_t *at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*at + 1 >= len)
+		return;
+	if (n > len - 1 - *at)
+		n = len - 1 - *at;
+	memcpy(buf + *at, s, n);
+	*at += n;
+	buf[*at] = '\0';
+}
+
+/*
+ * "KIND|LIMIT|SCOPE|OBJECT", built with copies and one small snprintf for
+ * the object: the aggregator computes it once per finding per snapshot, so
+ * it is on the path of every agent's findings (issue 18).
+ */
 void
 finding_identity(const struct finding *f, char *buf, size_t len)
 {
 	char obj[48] = "";
+	size_t at = 0;
 
+	if (len == 0)
+		return;
+	buf[0] = '\0';
 	if (f->has_object)
 		snprintf(obj, sizeof(obj), "%s:%lld", ipc_type_name(f->otype), (long long)f->oid);
 	else if (finding_about_owner(f))
 		snprintf(obj, sizeof(obj), "uid:%u", f->uid);
-	snprintf(buf, len, "%s|%s|%s|%s", finding_kind_name(f->kind), f->limit, f->scope, obj);
+	identity_put(buf, len, &at, finding_kind_name(f->kind));
+	identity_put(buf, len, &at, "|");
+	identity_put(buf, len, &at, f->limit);
+	identity_put(buf, len, &at, "|");
+	identity_put(buf, len, &at, f->scope);
+	identity_put(buf, len, &at, "|");
+	identity_put(buf, len, &at, obj);
 }
 
 static const char *const finding_kinds[FK_COUNT] = {

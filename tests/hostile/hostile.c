@@ -836,6 +836,199 @@ case_query_absurd(struct hostile *h, const char *name)
 	return 0;
 }
 
+/* ---- findings floods (issue 18) ---- */
+
+/*
+ * findings-flood, findings-flood-scopes, notify-flood, findings-long: an
+ * agent whose snapshots carry many findings, with new object ids each
+ * round (so every round opens them all and closes the previous ones).
+ * One connection; each snapshot waits for its ack, and the line says how
+ * long that took.
+ */
+struct flood {
+	const char *name;
+	unsigned rounds;
+	unsigned findings; /* orphan findings per snapshot */
+	int reversed;      /* object ids in decreasing order */
+	unsigned scopes;   /* IPC namespaces with limits of their own, one sem set each */
+	size_t msglen;     /* bytes of each finding's message */
+};
+
+static const struct flood floods[] = {
+    {"findings-flood", 4, 9990, 0, 0, 200},
+    {"findings-flood-scopes", 4, 9990, 1, MODEL_MAX_SCOPES - 1, 200},
+    {"notify-flood", 3, 1000, 0, 0, 120},
+    {"findings-long", 1, MODEL_MAX_FINDINGS, 0, 0, MODEL_TEXT_MAX - 1},
+};
+
+/* One flood snapshot (round r) into out. */
+static void
+make_flood_snapshot(struct hostile *h, struct buf *out, const struct flood *fl, unsigned r)
+{
+	msgpack_packer pk;
+	size_t off = out->len;
+	char id[64], msg[MODEL_TEXT_MAX], cmd[64];
+	unsigned i;
+
+	put_be32(out, 0);
+	proto_packer_init(&pk, out);
+	msgpack_pack_map(&pk, 8);
+	mp_pack_kv_str(&pk, "type", "snapshot");
+	mp_pack_kv_u64(&pk, "seq", h->seq++);
+	mp_pack_kv_i64(&pk, "time", now_unix());
+	mp_pack_str(&pk, "limits");
+	msgpack_pack_map(&pk, 4);
+	mp_pack_kv_u64(&pk, "semmns", 32000);
+	mp_pack_kv_u64(&pk, "semmni", 128);
+	mp_pack_kv_u64(&pk, "shmmni", 4096);
+	mp_pack_kv_u64(&pk, "msgmni", 32000);
+
+	mp_pack_str(&pk, "scopes");
+	msgpack_pack_array(&pk, 1 + fl->scopes);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "id", "host");
+	mp_pack_kv_str(&pk, "kind", "host");
+	mp_pack_kv_str(&pk, "name", "hostile");
+	for (i = 0; i < fl->scopes; i++) {
+		/* each its own pool: 17 of 20 semaphores taken, a warn threshold */
+		snprintf(id, sizeof(id), "ipcns:%u", 4026532000u + i);
+		msgpack_pack_map(&pk, 4);
+		mp_pack_kv_str(&pk, "id", id);
+		mp_pack_kv_str(&pk, "kind", "ipcns");
+		mp_pack_kv_str(&pk, "name", id);
+		mp_pack_str(&pk, "limits");
+		msgpack_pack_map(&pk, 3);
+		mp_pack_kv_u64(&pk, "semmns", 20);
+		mp_pack_kv_u64(&pk, "semmni", 32);
+		mp_pack_kv_u64(&pk, "shmmni", 4096);
+	}
+	mp_pack_str(&pk, "objects");
+	msgpack_pack_array(&pk, fl->scopes);
+	for (i = 0; i < fl->scopes; i++) {
+		snprintf(id, sizeof(id), "ipcns:%u", 4026532000u + i);
+		msgpack_pack_map(&pk, 10);
+		mp_pack_kv_str(&pk, "type", "sem");
+		mp_pack_kv_i64(&pk, "id", i);
+		mp_pack_kv_i64(&pk, "key", 0x5000 + i);
+		mp_pack_kv_u64(&pk, "mode", 0600);
+		mp_pack_kv_u64(&pk, "uid", 70);
+		mp_pack_kv_u64(&pk, "gid", 70);
+		mp_pack_kv_u64(&pk, "cuid", 70);
+		mp_pack_kv_u64(&pk, "cgid", 70);
+		mp_pack_kv_str(&pk, "scope", id);
+		mp_pack_kv_u64(&pk, "nsems", 17);
+	}
+	mp_pack_kv_u64(&pk, "dropped", 0);
+	mp_pack_str(&pk, "findings");
+	msgpack_pack_array(&pk, fl->findings);
+	for (i = 0; i < fl->findings; i++) {
+		/* new ids every round */
+		long long oid = (long long)r * 1000000 +
+		                (fl->reversed ? (long long)(fl->findings - i) : (long long)i);
+		int n =
+		    snprintf(msg, sizeof(msg),
+		             "semaphore set %lld of uid 70 (hostile) unused for 1d00h: its "
+		             "creator and last user are gone and its owner runs nothing in host",
+		             oid);
+		size_t len = n < 0 ? 0 : (size_t)n;
+
+		/* padded (or cut) to msglen, which is below sizeof(msg) */
+		if (len > fl->msglen)
+			len = fl->msglen;
+		while (len < fl->msglen)
+			msg[len++] = '.';
+		msg[len] = '\0';
+		snprintf(cmd, sizeof(cmd), "ipcrm -s %lld", oid);
+		msgpack_pack_map(&pk, 9);
+		mp_pack_kv_str(&pk, "kind", "orphan");
+		mp_pack_kv_str(&pk, "severity", "info");
+		mp_pack_kv_str(&pk, "message", msg);
+		mp_pack_kv_str(&pk, "scope", "host");
+		mp_pack_kv_str(&pk, "type", "sem");
+		mp_pack_kv_i64(&pk, "id", oid);
+		mp_pack_kv_i64(&pk, "age", 86400);
+		mp_pack_kv_u64(&pk, "uid", 70);
+		mp_pack_kv_str(&pk, "command", cmd);
+	}
+	frame_close(out, off);
+}
+
+/* Prints the answer to round r; 0 when it is an ack. */
+static int
+flood_answer(const char *name, unsigned r, const struct buf *b, uint64_t start)
+{
+	struct proto_doc d;
+	struct msg_error e;
+	uint64_t v;
+	char err[512];
+	int rc = -1;
+
+	if (proto_doc_unpack((const uint8_t *)b->data, b->len, &d, err, sizeof(err)) == -1) {
+		printf("%s: round %u: unreadable answer: %s\n", name, r, err);
+		return -1;
+	}
+	if (proto_decode_ack(&d, &v, err, sizeof(err)) == 0) {
+		printf("%s: round %u: ack %llu after %.2fs\n", name, r, (unsigned long long)v,
+		       elapsed_s(start));
+		rc = 0;
+	} else if (proto_decode_error(&d, &e, err, sizeof(err)) == 0)
+		printf("%s: round %u: error %u %s: %s\n", name, r, e.code, proto_err_name(e.code),
+		       e.text);
+	else
+		printf("%s: round %u: unexpected message type %d\n", name, r, (int)d.type);
+	fflush(stdout);
+	proto_doc_free(&d);
+	return rc;
+}
+
+static int
+case_flood(struct hostile *h, const char *name)
+{
+	const struct flood *fl = NULL;
+	struct client c;
+	struct buf b;
+	unsigned r, acked = 0;
+	size_t i;
+	char err[512];
+
+	for (i = 0; i < NELEM(floods); i++)
+		if (strcmp(floods[i].name, name) == 0)
+			fl = &floods[i];
+	if (fl == NULL || tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, HOSTILE_BUF_MAX);
+	make_hello(&b, ROLE_AGENT, NULL, PROTO_MAJOR, 4096);
+	if (send_buf(name, &c, &b) == -1)
+		goto out;
+	for (r = 1; r <= fl->rounds; r++) {
+		uint64_t start;
+		char tag[64];
+
+		buf_reset(&b);
+		make_flood_snapshot(h, &b, fl, r);
+		snprintf(tag, sizeof(tag), "%s: round %u (%zu bytes)", name, r, b.len);
+		start = now_mono_ms();
+		if (send_buf(tag, &c, &b) == -1)
+			break;
+		buf_reset(&b);
+		if (client_read_frame(&c, PROTO_MAX_FRAME, &b, err, sizeof(err)) == -1) {
+			printf("%s: round %u: no ack after %.2fs (%s)\n", name, r, elapsed_s(start),
+			       err);
+			break;
+		}
+		if (flood_answer(name, r, &b, start) == 0)
+			acked++;
+		else
+			break;
+	}
+	printf("%s: %u of %u snapshots acked\n", name, acked, fl->rounds);
+out:
+	fflush(stdout);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
 /* ---- the case table ---- */
 
 enum kind {
@@ -907,6 +1100,14 @@ static const struct hcase cases[] = {
      "a snapshot of 2^22 + 1 elements (over the frame's element cap)"},
     {"scopes-many", K_SNAP, SV_SCOPES_MANY, NULL, 0, NULL, "a snapshot with 4,097 scopes"},
     {"findings-many", K_SNAP, SV_FINDINGS_OVER, NULL, 0, NULL, "a snapshot with 10,001 findings"},
+    {"findings-flood", K_FN, 0, NULL, 0, case_flood,
+     "4 snapshots of 9,990 orphan findings, new ids each time (one line per ack)"},
+    {"findings-flood-scopes", K_FN, 0, NULL, 0, case_flood,
+     "the same in reversed order, with 4,095 IPC namespaces with limits of their own"},
+    {"notify-flood", K_FN, 0, NULL, 0, case_flood,
+     "3 snapshots of 1,000 orphan findings, new ids each time"},
+    {"findings-long", K_FN, 0, NULL, 0, case_flood,
+     "one snapshot of 10,000 orphan findings with 255-byte messages"},
     {"huge-string", K_SNAP, SV_HUGE_STRING, NULL, 0, NULL, "a 70,000-byte string"},
     {"control-chars", K_SNAP, SV_CONTROL, NULL, 0, NULL,
      "a scope name with terminal escape sequences"},

@@ -627,6 +627,279 @@ test_findings_plan(void **state)
 	assert_null(ch);
 }
 
+/* An orphan finding of sem set id, severity sev. */
+static void
+add_orphan(struct snapshot *s, int64_t id, enum severity sev)
+{
+	struct finding *f = snapshot_add_finding(s);
+
+	assert_non_null(f);
+	f->kind = FK_ORPHAN;
+	f->severity = sev;
+	f->has_object = 1;
+	f->otype = IPC_SEM;
+	f->oid = id;
+	snprintf(f->message, sizeof(f->message), "orphan %lld", (long long)id);
+	snprintf(f->command, sizeof(f->command), "ipcrm -s %lld", (long long)id);
+}
+
+/* Identities are looked up, not compared pairwise; duplicates are taken in order. */
+static void
+test_finding_index(void **state)
+{
+	struct finding v[5];
+	struct finding_index ix;
+	char key[FINDING_KEY_MAX];
+	size_t i;
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < 5; i++) {
+		v[i].kind = FK_ORPHAN;
+		v[i].has_object = 1;
+		v[i].otype = IPC_SHM;
+		v[i].oid = (int64_t)(i % 3); /* 0 1 2 0 1 */
+	}
+	assert_int_equal(finding_index_build(&ix, v, 5), 0);
+	finding_identity(&v[3], key, sizeof(key));
+	assert_string_equal(key, "orphan|||shm:0");
+	assert_string_equal(finding_index_key(&ix, 3), key);
+	assert_int_equal(finding_index_first(&ix, key), 0);
+	assert_int_equal(finding_index_take(&ix, key), 0);
+	assert_int_equal(finding_index_take(&ix, key), 3);
+	assert_int_equal(finding_index_take(&ix, key), SIZE_MAX);
+	assert_int_equal(finding_index_first(&ix, key), 0); /* taken or not */
+	assert_int_equal(finding_index_take(&ix, "orphan|||shm:1"), 1);
+	assert_int_equal(finding_index_take(&ix, "orphan|||shm:9"), SIZE_MAX);
+	finding_index_free(&ix);
+	assert_int_equal(finding_index_build(&ix, v, 0), 0);
+	assert_int_equal(finding_index_take(&ix, key), SIZE_MAX);
+	finding_index_free(&ix);
+}
+
+/*
+ * The matching of issue 18: 10,000 open findings against 10,000 others with
+ * new ids, in reversed order.  Pairwise it took half a minute; now linear
+ * (well under a second even under the sanitizers).  Every one opens, every
+ * old one closes, each closing points at its row in open[].
+ */
+static void
+test_findings_plan_large(void **state)
+{
+	struct finding *open = calloc(MODEL_MAX_FINDINGS, sizeof(*open));
+	struct finding *cur = calloc(MODEL_MAX_FINDINGS, sizeof(*cur));
+	struct finding_step *st = NULL;
+	size_t nst = 0, i, opened = 0, closed = 0;
+	uint64_t t0;
+
+	(void)state;
+	assert_non_null(open);
+	assert_non_null(cur);
+	for (i = 0; i < MODEL_MAX_FINDINGS; i++) {
+		plan_finding(&open[i], FK_ORPHAN, SEV_INFO, "", "old", 100);
+		open[i].has_object = 1;
+		open[i].oid = (int64_t)i;
+		plan_finding(&cur[i], FK_ORPHAN, SEV_INFO, "", "new", 0);
+		cur[i].has_object = 1;
+		cur[i].oid = (int64_t)(2 * MODEL_MAX_FINDINGS - i); /* new ids, reversed */
+	}
+	cur[MODEL_MAX_FINDINGS - 1].oid = 5; /* one survives, with a new message */
+	t0 = now_mono_ms();
+	assert_int_equal(
+	    findings_plan(cur, MODEL_MAX_FINDINGS, open, MODEL_MAX_FINDINGS, 500, &st, &nst), 0);
+	assert_true(now_mono_ms() - t0 < 2000);
+	for (i = 0; i < nst; i++) {
+		if (st[i].c.what == FC_OPENED) {
+			opened++;
+			assert_int_equal(st[i].open_at, SIZE_MAX);
+		} else if (st[i].c.what == FC_CLOSED) {
+			closed++;
+			assert_int_equal(open[st[i].open_at].oid, st[i].c.f.oid);
+			assert_int_not_equal(st[i].c.f.oid, 5);
+		} else {
+			assert_int_equal(st[i].c.what, FC_CHANGED);
+			assert_int_equal(st[i].c.f.oid, 5);
+			assert_int_equal(st[i].open_at, 5);
+			assert_int_equal(st[i].c.f.opened, 100);
+			assert_int_equal(st[i].report, 0); /* a message alone is not news */
+		}
+	}
+	assert_int_equal(opened, MODEL_MAX_FINDINGS - 1);
+	assert_int_equal(closed, MODEL_MAX_FINDINGS - 1);
+	assert_int_equal(nst, 2 * MODEL_MAX_FINDINGS - 1);
+	free(st);
+	free(open);
+	free(cur);
+}
+
+/*
+ * At most FINDINGS_AGENT_MAX of the agent's findings are kept: the worst
+ * first, in the agent's order among equals; the rest are counted.
+ */
+static void
+test_agent_findings_bounded(void **state)
+{
+	struct snapshot s = linux_host(10);
+	struct eval_input in;
+	struct finding_list out = {0};
+	size_t i, kept = 0, warn = 0, summaries = 0;
+	int64_t last = -1;
+
+	(void)state;
+	for (i = 0; i < MODEL_MAX_FINDINGS - 10; i++)
+		add_orphan(&s, (int64_t)i, i % 1000 == 999 ? SEV_WARN : SEV_INFO);
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		const struct finding *f = &out.v[i];
+
+		if (f->kind != FK_ORPHAN)
+			continue;
+		if (!f->has_object) {
+			summaries++;
+			assert_int_equal(f->severity, SEV_INFO);
+			assert_non_null(
+			    strstr(f->message, "8990 more orphan findings were not kept"));
+			continue;
+		}
+		kept++;
+		warn += f->severity == SEV_WARN;
+		assert_true(f->oid > last); /* the agent's order */
+		last = f->oid;
+		/* every warn one (ids 999, 1999, ...) and the first 991 info ones */
+		assert_true(f->severity == SEV_WARN || f->oid < 1000);
+	}
+	assert_int_equal(kept, FINDINGS_AGENT_MAX);
+	assert_int_equal(warn, 9);
+	assert_int_equal(summaries, 1);
+	finding_list_free(&out);
+	snapshot_free(&s);
+
+	/* exactly at the bound: all kept, no summary */
+	s = linux_host(10);
+	for (i = 0; i < FINDINGS_AGENT_MAX; i++)
+		add_orphan(&s, (int64_t)i, SEV_INFO);
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0, kept = 0; i < out.n; i++) {
+		assert_true(out.v[i].kind != FK_ORPHAN || out.v[i].has_object);
+		kept += out.v[i].kind == FK_ORPHAN;
+	}
+	assert_int_equal(kept, FINDINGS_AGENT_MAX);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
+/*
+ * IPC namespaces with limits of their own: the FINDINGS_SCOPES_MAX fullest
+ * are analysed (each on its own objects), the others counted.
+ */
+static void
+test_scopes_bounded(void **state)
+{
+	struct snapshot s = linux_host(10);
+	struct eval_input in;
+	struct finding_list out = {0};
+	size_t i, nscopes = MODEL_MAX_SCOPES - 1, thresholds = 0, headroom = 0, summaries = 0;
+
+	(void)state;
+	for (i = 0; i < nscopes; i++) {
+		char id[32];
+		struct ipc_scope *sc;
+		struct ipc_object *o;
+
+		snprintf(id, sizeof(id), "ipcns:%zu", 4026532000u + i);
+		assert_non_null(sc = snapshot_add_scope(&s, id, id, SCOPE_IPCNS));
+		sc->own_limits = 1;
+		limits_set(&sc->limits, "semmns", 100);
+		limits_set(&sc->limits, "semmni", 32);
+		assert_non_null(o = snapshot_add_object(&s));
+		o->type = IPC_SEM;
+		o->scope = (uint32_t)s.nscopes - 1;
+		o->uid = 70;
+		/* scopes 1000..1299: 95 of 100 (crit); the others 81 (warn) */
+		o->nsems = i >= 1000 && i < 1300 ? 95 : 81;
+	}
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		const struct finding *f = &out.v[i];
+
+		if (f->kind == FK_THRESHOLD && f->scope[0] != '\0') {
+			thresholds++;
+			/* the fullest: the crit ones, from scope 1001 (index 1000 + 1) */
+			assert_int_equal(f->severity, SEV_CRIT);
+		} else if (f->kind == FK_THRESHOLD) {
+			summaries++;
+			assert_int_equal(f->severity, SEV_CRIT); /* 44 crit ones were left out */
+			assert_non_null(strstr(f->message, "3839 more IPC namespaces"));
+			assert_non_null(strstr(f->message, "semmns at 95.0%"));
+		} else if (f->kind == FK_RESTART_HEADROOM) {
+			headroom++;
+		}
+	}
+	assert_int_equal(thresholds, FINDINGS_SCOPES_MAX);
+	assert_int_equal(headroom, FINDINGS_SCOPES_MAX);
+	assert_int_equal(summaries, 1);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
+/*
+ * An exhausted limit makes every consumer a restart_headroom finding: the
+ * FINDINGS_HEADROOM_MAX largest shares are kept, in the pool's order.
+ */
+static void
+test_headroom_bounded(void **state)
+{
+	struct snapshot s;
+	struct eval_input in;
+	struct finding_list out = {0};
+	struct consumer *cv;
+	size_t nc, i, n = 0, summaries = 0;
+	uint32_t last = 0;
+
+	(void)state;
+	assert_int_equal(snapshot_init(&s), 0);
+	ifl_strlcpy(s.os, "Linux", sizeof(s.os));
+	s.page_size = 4096;
+	limits_set(&s.limits, "semmns", 100000);
+	limits_set(&s.limits, "semmni", 1000); /* 1,000 sets: exhausted */
+	for (i = 0; i < 1000; i++) {
+		struct ipc_object *o = snapshot_add_object(&s);
+
+		o->type = IPC_SEM;
+		o->uid = (uint32_t)(1000 + i); /* 1,000 consumers */
+		o->nsems = i == 500 ? 3 : 1;
+	}
+	assert_int_equal(consumers_of(&s, -1, &cv, &nc), 0);
+	assert_int_equal(nc, 1000);
+	assert_int_equal(cv[0].uid, 1000); /* in the order of their first object */
+	assert_int_equal(cv[999].uid, 1999);
+	free(cv);
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		const struct finding *f = &out.v[i];
+
+		if (f->kind != FK_RESTART_HEADROOM)
+			continue;
+		if (!f->has_headroom) {
+			summaries++;
+			assert_non_null(strstr(f->message, "984 more holdings in the host's pool"));
+			continue;
+		}
+		assert_string_equal(f->limit, "semmni");
+		assert_true(f->uid > last);
+		last = f->uid;
+		n++;
+	}
+	assert_int_equal(n, FINDINGS_HEADROOM_MAX);
+	assert_int_equal(summaries, 1);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
 int
 main(void)
 {
@@ -644,6 +917,11 @@ main(void)
 	    cmocka_unit_test(test_clock_and_agent_findings),
 	    cmocka_unit_test(test_orphan_command_checked),
 	    cmocka_unit_test(test_findings_plan),
+	    cmocka_unit_test(test_finding_index),
+	    cmocka_unit_test(test_findings_plan_large),
+	    cmocka_unit_test(test_agent_findings_bounded),
+	    cmocka_unit_test(test_scopes_bounded),
+	    cmocka_unit_test(test_headroom_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
