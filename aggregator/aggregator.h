@@ -151,9 +151,16 @@ void analysis_snapshot(struct agg *a, const struct host_info *hi, const struct s
 int analysis_start(struct agg *a);
 void analysis_stop(struct agg *a);
 
-/* notify.c: runs notify_command for each change, never blocking the caller. */
+/*
+ * notify.c: runs notify_command, never blocking the caller: one
+ * notification per host for the changes c[0..nc) of one analysis, merged
+ * into the host's notification still waiting if there is one (fair among
+ * hosts: see notify.c).
+ */
 struct notifier *notify_new(struct agg *a);
-void notify_change(struct agg *a, const char *host, const struct finding_change *c);
+void notify_changes(struct agg *a, const char *host, const struct finding_change *c, size_t nc);
+/* Analyses whose changes were merged into a notification already waiting. */
+uint64_t notify_coalesced(const struct agg *a);
 void notify_free(struct notifier *n);
 
 /* main.c */

@@ -32,6 +32,7 @@
 #define FIT_EVERY       300  /* seconds between two fits of one host's histories */
 #define FIT_BUCKETS     4096 /* hash chains of the fit cache */
 #define FIT_IDLE        3600 /* a host's fits unused this long are dropped */
+#define LOG_CHANGES_MAX 20   /* finding changes of one analysis logged one by one */
 
 /* The forecast fits of one host, as of its snapshot received at fitted. */
 struct fit_entry {
@@ -216,12 +217,17 @@ change_name(enum change_what w)
 	return "?";
 }
 
-/* Stores the host's new set of findings and reports every change. */
+/*
+ * Stores the host's new set of findings and reports the changes: each in
+ * the log (the first LOG_CHANGES_MAX of one analysis, then one line that
+ * counts the rest: a host that changes 1,000 findings a snapshot must not
+ * write 1,000 lines a snapshot), and all of them in one notification.
+ */
 static void
 sync_and_notify(struct agg *a, const char *host, const struct finding *v, size_t n, int64_t now)
 {
 	struct finding_change *ch = NULL;
-	size_t nch = 0, i;
+	size_t nch = 0, i, count[3] = {0};
 	char err[512];
 
 	if (store_sync_findings(a->store, host, v, n, now, &ch, &nch, err, sizeof(err)) == -1) {
@@ -231,11 +237,20 @@ sync_and_notify(struct agg *a, const char *host, const struct finding *v, size_t
 	for (i = 0; i < nch; i++) {
 		const struct finding *f = &ch[i].f;
 
+		if ((unsigned)ch[i].what <= FC_CLOSED)
+			count[ch[i].what]++;
+		if (i >= LOG_CHANGES_MAX)
+			continue;
 		log_info("host %s: finding %s: %s %s%s%s: %s", host, change_name(ch[i].what),
 		         severity_name(f->severity), finding_kind_name(f->kind),
 		         f->limit[0] ? " " : "", f->limit, f->message);
-		notify_change(a, host, &ch[i]);
 	}
+	if (nch > LOG_CHANGES_MAX)
+		log_info("host %s: %zu more finding changes not logged one by one (in all %zu "
+		         "opened, %zu changed, %zu closed)",
+		         host, nch - LOG_CHANGES_MAX, count[FC_OPENED], count[FC_CHANGED],
+		         count[FC_CLOSED]);
+	notify_changes(a, host, ch, nch);
 	free(ch);
 }
 

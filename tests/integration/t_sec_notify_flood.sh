@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Security (issue 18, item 4; docs/ANALYSIS.md "Notifications"): one host
+# must not silence the notifications of the others.
+#
+# A hostile agent opens 1,000 orphan findings per snapshot (new object ids
+# each time, so each snapshot also closes the previous 1,000) while
+# notify_command takes 0.2 s a run.  Before the fix every change was a job
+# in one queue of 1,000 for all hosts, newest dropped: the victim's crit
+# threshold, arriving next, never reached notify_command.  Now each host
+# has at most one notification waiting, which takes all of that host's
+# changes (coalesced), and waiting hosts take turns: the victim's crit runs
+# within seconds, and the hostile host gets one run per snapshot at most,
+# whose counts add up to exactly its 5,000 changes.
+. "$(dirname "$0")/lib.sh"
+need jq
+[ -x "$BIN/ipcfleet-hostile" ] || {
+	echo "not ok - $BIN/ipcfleet-hostile is not built (tests/hostile)"
+	exit 1
+}
+: "${FIXTURES:=$SRC/tests/fixtures}"
+
+pki_dev victim evil
+cat >"$T/notify.sh" <<EOF
+#!/bin/sh
+printf '%s %s %s %s %s changes=%s opened=%s closed=%s snapshots=%s\n' "\$IPCFLEET_HOST" \
+	"\$IPCFLEET_EVENT" "\$IPCFLEET_SEVERITY" "\$IPCFLEET_KIND" "\$IPCFLEET_LIMIT" \
+	"\$IPCFLEET_CHANGES" "\$IPCFLEET_CHANGES_OPENED" "\$IPCFLEET_CHANGES_CLOSED" \
+	"\$IPCFLEET_SNAPSHOTS" >>"$T/notified"
+[ "\$IPCFLEET_HOST" = evil ] && printf '%s\n---\n' "\$IPCFLEET_SUMMARY" >>"$T/summaries"
+sleep 0.2
+EOF
+chmod 755 "$T/notify.sh"
+# the victim: the sorthat capture, semmns at 78.2 %, crit from 75 % for it
+write_agg_conf "[analysis]" "notify_command = $T/notify.sh" \
+	"[host_thresholds]" "victim = semmns.warn=50 semmns.crit=75"
+start_agg
+write_agent_conf victim victim
+hostile() {
+	local who=$1
+	shift
+	"$BIN/ipcfleet-hostile" --server "localhost:$PORT" --cert "$T/pki/$who.crt" \
+		--key "$T/pki/$who.key" --ca "$T/pki/ca.crt" "$@"
+}
+
+hostile evil --timeout 60000 notify-flood >"$T/flood.out" 2>&1
+sed 's/^/# /' "$T/flood.out"
+check_eq "the flood: every snapshot acked" "notify-flood: 3 of 3 snapshots acked" \
+	"$(tail -1 "$T/flood.out")"
+"$BIN/ipcfleet-agent" -c "$T/victim.conf" --source "freebsd-capture:$FIXTURES/freebsd-11-sorthat" \
+	--once >"$T/victim.out" 2>&1
+check "the victim's snapshot is acked" test $? -eq 0
+# the crit must run soon: behind at most one notification of each other host
+got=
+for _ in $(seq 1 100); do
+	got=$(grep -m1 '^victim opened crit threshold semmns ' "$T/notified" 2>/dev/null || true)
+	[ -n "$got" ] && break
+	sleep 0.1
+done
+check "the victim's crit threshold reached notify_command within 10 s" test -n "$got"
+# sum KEY...: the sums of the hostile host's KEY=N over its notifications
+sum() {
+	awk -v keys="$*" '$1 == "evil" {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); s[kv[1]] += kv[2] }
+	} END { n = split(keys, k, " "); for (i = 1; i <= n; i++) printf("%s%d", (i > 1 ? " " : ""), s[k[i]]); print "" }' \
+		"$T/notified"
+}
+# let the hostile host's last notification run
+for _ in $(seq 1 50); do
+	[ "$(sum snapshots)" = 3 ] && break
+	sleep 0.1
+done
+sed 's/^/# /' "$T/notified"
+check "the hostile host: at most one notification per snapshot (3)" \
+	test "$(grep -c '^evil ' "$T/notified")" -le 3
+check_eq "... which count its 3 snapshots" 3 "$(sum snapshots)"
+check_eq "... and all its 5,000 changes: 3,000 opened, 2,000 closed" "5000 3000 2000" \
+	"$(sum changes opened closed)"
+check "each lists its first changes and counts the rest" \
+	grep -Eq '^and [0-9]+ more$' "$T/summaries"
+check "the victim's notification counts its changes" \
+	grep -Eq '^victim opened crit threshold semmns changes=[0-9]+ ' "$T/notified"
+check "the log does not list the 5,000 changes one by one" \
+	test "$(grep -c 'host evil: finding ' "$T/aggregator.log")" -le 60
+check_eq "... but counts them" 3 \
+	"$(grep -c 'host evil: [0-9]* more finding changes not logged one by one' "$T/aggregator.log")"
+stop_agg
+check "no sanitizer report in the aggregator's log" sh -c \
+	"! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' \"$T/aggregator.log\""
+finish
