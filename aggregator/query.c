@@ -18,6 +18,18 @@
 #define TOP_MAX      1000
 #define PEAK_WINDOW  (30 * 86400) /* history behind a recommendation */
 #define PEAK_BUCKETS (31 * 24)
+/*
+ * Fleet-wide lists of findings (alerts, orphans, report) give each host a
+ * share (issue 18): at most SHARE_MAX of its worst findings, fewer when
+ * more than SHARE_ROWS / SHARE_MAX hosts have findings, so that the list
+ * holds at most SHARE_ROWS in all (about 13 MB at the longest findings,
+ * under the 16 MiB frame), each host at least its worst one.  What a host's
+ * share leaves out is counted: "more" on its last listed finding,
+ * "more_findings" on its report row.
+ */
+#define SHARE_MAX     100
+#define SHARE_ROWS    16000
+#define SHARE_BUCKETS 4096
 
 typedef int (*query_fn)(struct agg *a, const struct msg_query *q, struct buf *out);
 
@@ -203,6 +215,96 @@ host_view_load(struct agg *a, const struct stored_host *h, int with_recs, struct
 	return 0;
 }
 
+/* One host's findings in a fleet-wide list. */
+struct share_host {
+	struct share_host *next;
+	uint64_t total;  /* open findings (of the kind listed) */
+	uint64_t listed; /* listed so far */
+	char name[MODEL_NAME_MAX];
+};
+
+struct share {
+	struct share_host *bucket[SHARE_BUCKETS];
+	size_t nhosts;
+	uint64_t per_host;  /* the share: see SHARE_MAX */
+	const char *filter; /* a kind, or NULL */
+	int failed;
+};
+
+/* The entry of host, created when create is set; NULL when absent or out of memory. */
+static struct share_host *
+share_host(struct share *sh, const char *host, int create)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	const char *p;
+	struct share_host *e;
+
+	for (p = host; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (e = sh->bucket[h % SHARE_BUCKETS]; e != NULL; e = e->next)
+		if (strcmp(e->name, host) == 0)
+			return e;
+	if (!create || (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	ifl_strlcpy(e->name, host, sizeof(e->name));
+	e->next = sh->bucket[h % SHARE_BUCKETS];
+	sh->bucket[h % SHARE_BUCKETS] = e;
+	sh->nhosts++;
+	return e;
+}
+
+static void
+share_free(struct share *sh)
+{
+	size_t i;
+
+	for (i = 0; i < SHARE_BUCKETS; i++) {
+		while (sh->bucket[i] != NULL) {
+			struct share_host *e = sh->bucket[i];
+
+			sh->bucket[i] = e->next;
+			free(e);
+		}
+	}
+}
+
+static int
+share_count_one(void *arg, const char *host, const struct finding *f)
+{
+	struct share *sh = arg;
+	struct share_host *e;
+
+	if (sh->filter != NULL && strcmp(finding_kind_name(f->kind), sh->filter) != 0)
+		return 0;
+	if ((e = share_host(sh, host, 1)) == NULL)
+		return sh->failed = 1;
+	e->total++;
+	return 0;
+}
+
+/*
+ * The first pass of a fleet-wide list: each host's open findings counted,
+ * and the share.  0, or -1 (logged) when the store or memory failed.
+ */
+static int
+share_count(struct agg *a, struct share *sh, const char *filter)
+{
+	char err[MODEL_TEXT_MAX];
+	size_t per;
+
+	memset(sh, 0, sizeof(*sh));
+	sh->filter = filter;
+	if (store_each_open_finding(a->store, share_count_one, sh, err, sizeof(err)) == -1 ||
+	    sh->failed) {
+		log_warnx("findings query: %s", sh->failed ? "out of memory" : err);
+		share_free(sh);
+		return -1;
+	}
+	per = sh->nhosts > 0 ? SHARE_ROWS / sh->nhosts : SHARE_MAX;
+	sh->per_host = per < 1 ? 1 : per > SHARE_MAX ? SHARE_MAX : per;
+	return 0;
+}
+
 /*
  * Packs array elements straight into the reply being written, under an
  * array32 header whose count is filled in at the end: a fleet's rows (4 MB
@@ -216,7 +318,8 @@ struct rows {
 	size_t count_at; /* of the array's header */
 	uint32_t n;
 	int failed;
-	const char *filter; /* each_open_finding: a kind, or NULL */
+	const char *filter;  /* each_open_finding: a kind, or NULL */
+	struct share *share; /* fleet-wide findings: each host's share */
 };
 
 /* Starts the reply frame; the caller packs the body's start, then rows_array(). */
@@ -376,35 +479,57 @@ q_host(struct agg *a, const struct msg_query *q, struct buf *out)
 	return rc;
 }
 
+/* A finding of a fleet-wide list, within its host's share. */
 static int
 finding_row(void *arg, const char *host, const struct finding *f)
 {
 	struct rows *r = arg;
+	struct share_host *e;
+	uint64_t more = 0;
 
 	if (r->filter != NULL && strcmp(finding_kind_name(f->kind), r->filter) != 0)
 		return 0;
-	view_pack_finding(&r->pk, host, f);
+	/* a host new since the count (another aggregator on the same database) */
+	if ((e = share_host(r->share, host, 1)) == NULL)
+		return r->failed = 1;
+	if (e->listed >= r->share->per_host)
+		return 0;
+	e->listed++;
+	if (e->listed == r->share->per_host && e->total > e->listed)
+		more = e->total - e->listed;
+	view_pack_finding_more(&r->pk, host, f, more);
 	if (buf_failed(r->b))
 		return r->failed = 1;
 	r->n++;
 	return 0;
 }
 
+/* alerts and orphans: two passes, to know each host's count before listing it. */
 static int
 findings_reply(struct agg *a, const struct msg_query *q, struct buf *out, const char *kind)
 {
+	struct share sh;
 	struct rows r;
 	char err[MODEL_TEXT_MAX];
+	int rc;
 
-	if (rows_begin(&r, a, out, q->id) == -1)
+	if (share_count(a, &sh, kind) == -1)
+		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+	if (rows_begin(&r, a, out, q->id) == -1) {
+		share_free(&sh);
 		return -1;
+	}
 	r.filter = kind;
+	r.share = &sh;
 	rows_array(&r);
 	if (store_each_open_finding(a->store, finding_row, &r, err, sizeof(err)) == -1) {
 		log_warnx("findings query: %s", err);
+		share_free(&sh);
 		return rows_fail(&r, q->id, "storage failed");
 	}
-	return rows_end(&r);
+	rc = rows_end(&r);
+	share_free(&sh);
+	return rc;
 }
 
 static int
@@ -649,6 +774,30 @@ q_top(struct agg *a, const struct msg_query *q, struct buf *out)
 	return proto_reply_end(out, start);
 }
 
+/*
+ * Keeps the per_host worst of v[0..*n), in the store's order among equals,
+ * and says how many it left out (0 when out of memory: all kept).
+ */
+static uint64_t
+share_keep(struct finding *v, size_t *n, uint64_t per_host)
+{
+	struct finding *keep;
+	size_t i, k = 0, left;
+	int sev;
+
+	if (*n <= per_host || (keep = calloc((size_t)per_host, sizeof(*keep))) == NULL)
+		return 0;
+	for (sev = SEV_CRIT; sev >= SEV_INFO; sev--)
+		for (i = 0; i < *n && k < per_host; i++)
+			if ((int)v[i].severity == sev)
+				keep[k++] = v[i];
+	memcpy(v, keep, k * sizeof(*v));
+	free(keep);
+	left = *n - k;
+	*n = k;
+	return left;
+}
+
 static int
 report_host(void *arg, const struct stored_host *h)
 {
@@ -658,8 +807,9 @@ report_host(void *arg, const struct stored_host *h)
 
 	if (host_view_load(r->a, h, 1, &hv, err, sizeof(err)) == -1)
 		return r->failed = 1;
-	/* a host row plus its findings and recommendations */
+	/* a host row plus its findings (its share of them) and recommendations */
 	hv.x.row_details = 1;
+	hv.x.more_findings = share_keep(hv.findings, &hv.x.nfindings, r->share->per_host);
 	view_pack_host_row(&r->pk, &hv.s, &hv.x);
 	host_view_free(&hv);
 	if (buf_failed(r->b))
@@ -671,19 +821,30 @@ report_host(void *arg, const struct stored_host *h)
 static int
 q_report(struct agg *a, const struct msg_query *q, struct buf *out)
 {
+	struct share sh;
 	struct rows r;
 	char err[MODEL_TEXT_MAX], t[32];
+	int rc;
 
-	if (rows_begin(&r, a, out, q->id) == -1)
+	if (share_count(a, &sh, NULL) == -1)
+		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+	if (rows_begin(&r, a, out, q->id) == -1) {
+		share_free(&sh);
 		return -1;
+	}
+	r.share = &sh;
 	msgpack_pack_map(&r.pk, 2);
 	mp_pack_kv_str(&r.pk, "generated", fmt_rfc3339(now_unix(), t, sizeof(t)));
 	mp_pack_str(&r.pk, "hosts");
 	rows_array(&r);
 	if (store_each_host(a->store, report_host, &r, err, sizeof(err)) == -1 || r.failed ||
-	    buf_failed(out))
+	    buf_failed(out)) {
+		share_free(&sh);
 		return rows_fail(&r, q->id, "storage failed or report too large");
-	return rows_end(&r);
+	}
+	rc = rows_end(&r);
+	share_free(&sh);
+	return rc;
 }
 
 static const struct query_cmd {

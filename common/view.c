@@ -286,10 +286,17 @@ view_pack_object(msgpack_packer *pk, const struct snapshot *s, const struct ipc_
 void
 view_pack_finding(msgpack_packer *pk, const char *host, const struct finding *f)
 {
+	view_pack_finding_more(pk, host, f, 0);
+}
+
+void
+view_pack_finding_more(msgpack_packer *pk, const char *host, const struct finding *f, uint64_t more)
+{
 	size_t n = 3 + (host != NULL) + (f->limit[0] != '\0') + (f->scope[0] != '\0') +
 	           (f->opened != 0) + (f->updated != 0) + (f->has_object ? 3 : 0) +
 	           (f->has_object || finding_about_owner(f)) + (f->owner[0] != '\0') +
-	           (f->command[0] != '\0') + (f->has_headroom ? 3 : 0) + (f->exhaust_at != 0);
+	           (f->command[0] != '\0') + (f->has_headroom ? 3 : 0) + (f->exhaust_at != 0) +
+	           (more != 0);
 
 	msgpack_pack_map(pk, n);
 	if (host != NULL) {
@@ -337,6 +344,8 @@ view_pack_finding(msgpack_packer *pk, const char *host, const struct finding *f)
 	}
 	if (f->exhaust_at != 0)
 		view_kv_time(pk, "exhaust_at", f->exhaust_at);
+	if (more != 0)
+		view_kv_u64(pk, "more", more);
 }
 
 static void
@@ -457,7 +466,7 @@ static void
 view_row_head(msgpack_packer *pk, const char *os, const struct usage *u, const struct view_extra *x,
               int details)
 {
-	msgpack_pack_map(pk, 4 + (x->host != NULL) + (details ? 2 : 0));
+	msgpack_pack_map(pk, 4 + (x->host != NULL) + (details ? 2 + (x->more_findings != 0) : 0));
 	if (x->host != NULL) {
 		view_str(pk, "host");
 		view_str(pk, x->host);
@@ -487,6 +496,8 @@ view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct vi
 	if (x->row_details) {
 		view_pack_findings(pk, s, x);
 		view_pack_recs(pk, x); /* an empty array when there are none */
+		if (x->more_findings != 0)
+			view_kv_u64(pk, "more_findings", x->more_findings);
 	}
 }
 

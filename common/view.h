@@ -29,13 +29,20 @@ struct view_extra {
 	size_t nfindings;
 	const struct recommendation *recs; /* "recommendations", when set */
 	size_t nrecs;
-	int row_details;       /* view_pack_host_row: add "findings" and "recommendations" */
-	view_levels_fn levels; /* when set, usage entries carry "warn" and "crit" */
+	int row_details;        /* view_pack_host_row: add "findings" and "recommendations" */
+	uint64_t more_findings; /* with row_details: open findings not listed ("more_findings") */
+	view_levels_fn levels;  /* when set, usage entries carry "warn" and "crit" */
 	void *levels_arg;
 };
 
 /* One finding as CONTRACT.md shows it; host is omitted when NULL. */
 void view_pack_finding(msgpack_packer *pk, const char *host, const struct finding *f);
+/*
+ * The same, the last listed of its host in a fleet-wide list, with "more":
+ * how many more open findings that host has that the list leaves out.
+ */
+void view_pack_finding_more(msgpack_packer *pk, const char *host, const struct finding *f,
+                            uint64_t more);
 /* One recommendation: limit current peak largest_consumer recommended ... */
 void view_pack_recommendation(msgpack_packer *pk, const struct recommendation *r);
 

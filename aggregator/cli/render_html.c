@@ -228,9 +228,11 @@ h_usage_table(struct buf *out, const msgpack_object *h)
 }
 
 static void
-h_findings(struct buf *out, const msgpack_object *findings)
+h_findings(struct buf *out, const msgpack_object *h)
 {
+	const msgpack_object *findings = mpr_get(h, "findings");
 	struct buf cmd;
+	uint64_t more;
 	size_t i;
 
 	if (findings == NULL)
@@ -264,6 +266,12 @@ h_findings(struct buf *out, const msgpack_object *findings)
 	}
 	buf_free(&cmd);
 	buf_puts(out, "</table>\n");
+	/* the report lists each host's share of its findings: say what it left out */
+	if (mpr_u64(mpr_get(h, "more_findings"), &more) == 0 && more > 0) {
+		buf_printf(out, "<p>And %" PRIu64 " more, not listed: <code>ipcfleet host ", more);
+		h_text(out, mpr_get(h, "host"), 128, "-");
+		buf_puts(out, "</code> lists them all.</p>\n");
+	}
 }
 
 /* Paste-ready lines of the changes, grouped by file and reboot. */
@@ -425,7 +433,7 @@ render_report_html(const msgpack_object *body, struct buf *out)
 		buf_puts(out, "</p>\n");
 		h_chart(out, h, i);
 		h_usage_table(out, h);
-		h_findings(out, mpr_get(h, "findings"));
+		h_findings(out, h);
 		h_recs(out, mpr_get(h, "recommendations"));
 		buf_puts(out, "</section>\n");
 	}

@@ -87,6 +87,36 @@ rt_findings_rows(struct rt_table *t, const msgpack_object *arr, int host)
 	}
 }
 
+/*
+ * The hosts whose share of a fleet-wide list left findings out (the last
+ * listed finding of such a host says how many, in "more"), one line each:
+ * "  evil1: 901 more open findings not listed; ipcfleet host evil1 lists
+ * them all".  Returns how many in all.
+ */
+static uint64_t
+rt_more_lines(const msgpack_object *arr, const char *what, struct buf *out)
+{
+	uint64_t more, total = 0;
+	size_t i;
+
+	for (i = 0; i < mpr_arrsize(arr); i++) {
+		const msgpack_object *f = &arr->via.array.ptr[i];
+
+		if (mpr_u64(mpr_get(f, "more"), &more) == -1 || more == 0)
+			continue;
+		if (total == 0)
+			buf_printf(out, "Each host lists its worst %s here; more of them on:\n",
+			           what);
+		buf_puts(out, "  ");
+		rt_clean_mp(out, mpr_get(f, "host"), 128, "-");
+		buf_printf(out, ": %" PRIu64 " more not listed; ipcfleet host ", more);
+		rt_clean_mp(out, mpr_get(f, "host"), 128, "-");
+		buf_puts(out, " lists them all\n");
+		total += more;
+	}
+	return total;
+}
+
 int
 render_alerts(const msgpack_object *body, struct buf *out)
 {
@@ -105,6 +135,7 @@ render_alerts(const msgpack_object *body, struct buf *out)
 	rt_findings_rows(&t, body, 1);
 	rc = rt_print(&t, out, 0);
 	rt_free(&t);
+	rt_more_lines(body, "open findings", out);
 	buf_puts(out, "Details and recommendations: ipcfleet host NAME\n");
 	return rc == -1 || buf_failed(out) ? -1 : 0;
 }
@@ -166,13 +197,27 @@ render_top(const msgpack_object *body, struct buf *out)
 	return rc == -1 || buf_failed(out) ? -1 : 0;
 }
 
-/* A finding of kind orphan (or without a kind: the body is orphans only). */
+/*
+ * A finding of kind orphan (or without a kind: the body is orphans only)
+ * naming its object; one without (the aggregator's count of orphans it did
+ * not keep) is a note under the table.
+ */
 static int
 rt_orphan_row(const msgpack_object *f)
 {
 	const msgpack_object *kind = mpr_get(f, "kind");
 
-	return f->type == MSGPACK_OBJECT_MAP && (kind == NULL || mpr_streq(kind, "orphan"));
+	return f->type == MSGPACK_OBJECT_MAP && (kind == NULL || mpr_streq(kind, "orphan")) &&
+	       mpr_get(f, "id") != NULL;
+}
+
+static int
+rt_orphan_note(const msgpack_object *f)
+{
+	const msgpack_object *kind = mpr_get(f, "kind");
+
+	return f->type == MSGPACK_OBJECT_MAP && (kind == NULL || mpr_streq(kind, "orphan")) &&
+	       mpr_get(f, "id") == NULL;
 }
 
 int
@@ -189,11 +234,14 @@ render_orphans(const msgpack_object *body, struct buf *out)
 		return -1;
 	/* the aggregator sends orphans only; anything else is left out */
 	for (i = n = 0; i < body->via.array.size; i++)
-		n += rt_orphan_row(&body->via.array.ptr[i]);
+		n += rt_orphan_row(&body->via.array.ptr[i]) ||
+		     rt_orphan_note(&body->via.array.ptr[i]);
 	if (n == 0) {
 		buf_puts(out, "no orphans\n");
 		return buf_failed(out) ? -1 : 0;
 	}
+	for (i = n = 0; i < body->via.array.size; i++)
+		n += rt_orphan_row(&body->via.array.ptr[i]);
 	buf_printf(out, "%zu orphaned object%s; run the command under each on its host:\n", n,
 	           n == 1 ? "" : "s");
 	rt_init(&t, hdr, NELEM(hdr));
@@ -218,8 +266,19 @@ render_orphans(const msgpack_object *body, struct buf *out)
 		rt_under_command(&t, f);
 	}
 	buf_free(&age);
-	rc = rt_print(&t, out, 0);
+	rc = n > 0 ? rt_print(&t, out, 0) : 0;
 	rt_free(&t);
+	for (i = 0; i < body->via.array.size; i++) {
+		const msgpack_object *f = &body->via.array.ptr[i];
+
+		if (!rt_orphan_note(f))
+			continue;
+		rt_clean_mp(out, mpr_get(f, "host"), 128, "-");
+		buf_puts(out, ": ");
+		rt_clean_mp(out, mpr_get(f, "message"), 512, "-");
+		buf_puts(out, "\n");
+	}
+	rt_more_lines(body, "orphans", out);
 	return rc == -1 || buf_failed(out) ? -1 : 0;
 }
 
@@ -590,11 +649,19 @@ rt_report_host(const msgpack_object *h, struct buf *out)
 	if (rt_report_usage(h, out) == -1)
 		return -1;
 	if (mpr_arrsize(findings) > 0) {
+		uint64_t more;
+
 		buf_puts(out, "  Findings:\n");
 		rt_init(&t, fhdr, NELEM(fhdr));
 		rt_findings_rows(&t, findings, 0);
 		rc = rt_print(&t, out, 4);
 		rt_free(&t);
+		if (mpr_u64(mpr_get(h, "more_findings"), &more) == 0 && more > 0) {
+			buf_printf(out, "    and %" PRIu64 " more, not listed; ipcfleet host ",
+			           more);
+			rt_clean_mp(out, mpr_get(h, "host"), 128, "-");
+			buf_puts(out, " lists them all\n");
+		}
 	} else if (findings != NULL)
 		buf_puts(out, "  No open findings.\n");
 	if (recs != NULL)

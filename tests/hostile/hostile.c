@@ -852,14 +852,23 @@ struct flood {
 	int reversed;      /* object ids in decreasing order */
 	unsigned scopes;   /* IPC namespaces with limits of their own, one sem set each */
 	size_t msglen;     /* bytes of each finding's message */
+	int longest;       /* every text field of a finding as long as it may be */
 };
 
 static const struct flood floods[] = {
-    {"findings-flood", 4, 9990, 0, 0, 200},
-    {"findings-flood-scopes", 4, 9990, 1, MODEL_MAX_SCOPES - 1, 200},
-    {"notify-flood", 3, 1000, 0, 0, 120},
-    {"findings-long", 1, MODEL_MAX_FINDINGS, 0, 0, MODEL_TEXT_MAX - 1},
+    {"findings-flood", 4, 9990, 0, 0, 200, 0},
+    {"findings-flood-scopes", 4, 9990, 1, MODEL_MAX_SCOPES - 1, 200, 0},
+    {"notify-flood", 3, 1000, 0, 0, 120, 0},
+    {"findings-long", 1, MODEL_MAX_FINDINGS, 0, 0, MODEL_TEXT_MAX - 1, 1},
 };
+
+/* s: n - 1 bytes of c, NUL-terminated (n <= size of s). */
+static void
+fill(char *s, size_t n, char c)
+{
+	memset(s, c, n - 1);
+	s[n - 1] = '\0';
+}
 
 /* One flood snapshot (round r) into out. */
 static void
@@ -867,8 +876,14 @@ make_flood_snapshot(struct hostile *h, struct buf *out, const struct flood *fl, 
 {
 	msgpack_packer pk;
 	size_t off = out->len;
-	char id[64], msg[MODEL_TEXT_MAX], cmd[64];
+	char id[64], msg[MODEL_TEXT_MAX], cmd[MODEL_TEXT_MAX];
+	/* longest: a scope id, a limit name and a command as long as they may be */
+	char jail[MODEL_NAME_MAX] = "jail:", limit[MODEL_NAME_MAX], jname[MODEL_TEXT_MAX - 32];
 	unsigned i;
+
+	fill(jail + 5, sizeof(jail) - 5, 'j');
+	fill(limit, sizeof(limit), 'l');
+	fill(jname, sizeof(jname), 'n');
 
 	put_be32(out, 0);
 	proto_packer_init(&pk, out);
@@ -884,11 +899,17 @@ make_flood_snapshot(struct hostile *h, struct buf *out, const struct flood *fl, 
 	mp_pack_kv_u64(&pk, "msgmni", 32000);
 
 	mp_pack_str(&pk, "scopes");
-	msgpack_pack_array(&pk, 1 + fl->scopes);
+	msgpack_pack_array(&pk, 1 + fl->scopes + (fl->longest != 0));
 	msgpack_pack_map(&pk, 3);
 	mp_pack_kv_str(&pk, "id", "host");
 	mp_pack_kv_str(&pk, "kind", "host");
 	mp_pack_kv_str(&pk, "name", "hostile");
+	if (fl->longest) {
+		msgpack_pack_map(&pk, 3);
+		mp_pack_kv_str(&pk, "id", jail);
+		mp_pack_kv_str(&pk, "kind", "jail");
+		mp_pack_kv_str(&pk, "name", jail + 5);
+	}
 	for (i = 0; i < fl->scopes; i++) {
 		/* each its own pool: 17 of 20 semaphores taken, a warn threshold */
 		snprintf(id, sizeof(id), "ipcns:%u", 4026532000u + i);
@@ -938,12 +959,16 @@ make_flood_snapshot(struct hostile *h, struct buf *out, const struct flood *fl, 
 		while (len < fl->msglen)
 			msg[len++] = '.';
 		msg[len] = '\0';
-		snprintf(cmd, sizeof(cmd), "ipcrm -s %lld", oid);
-		msgpack_pack_map(&pk, 9);
+		/* the form the aggregator accepts: [jexec NAME ]ipcrm -s ID */
+		snprintf(cmd, sizeof(cmd), "%s%s%sipcrm -s %lld", fl->longest ? "jexec " : "",
+		         fl->longest ? jname : "", fl->longest ? " " : "", oid);
+		msgpack_pack_map(&pk, 9 + (fl->longest != 0));
 		mp_pack_kv_str(&pk, "kind", "orphan");
 		mp_pack_kv_str(&pk, "severity", "info");
 		mp_pack_kv_str(&pk, "message", msg);
-		mp_pack_kv_str(&pk, "scope", "host");
+		mp_pack_kv_str(&pk, "scope", fl->longest ? jail : "host");
+		if (fl->longest)
+			mp_pack_kv_str(&pk, "limit", limit);
 		mp_pack_kv_str(&pk, "type", "sem");
 		mp_pack_kv_i64(&pk, "id", oid);
 		mp_pack_kv_i64(&pk, "age", 86400);
@@ -1107,7 +1132,7 @@ static const struct hcase cases[] = {
     {"notify-flood", K_FN, 0, NULL, 0, case_flood,
      "3 snapshots of 1,000 orphan findings, new ids each time"},
     {"findings-long", K_FN, 0, NULL, 0, case_flood,
-     "one snapshot of 10,000 orphan findings with 255-byte messages"},
+     "one snapshot of 10,000 orphan findings, every text as long as it may be"},
     {"huge-string", K_SNAP, SV_HUGE_STRING, NULL, 0, NULL, "a 70,000-byte string"},
     {"control-chars", K_SNAP, SV_CONTROL, NULL, 0, NULL,
      "a scope name with terminal escape sequences"},
