@@ -58,6 +58,8 @@ static const struct section {
     {"query", bench_query, "hosts, trend and report on a synthetic fleet with 30 days of history"},
     {"ingest", bench_ingest, "sustained snapshots per second from persistent mTLS agents"},
     {"conns", bench_conns, "memory per idle connection, then a reconnect storm"},
+    {"analysis", bench_analysis,
+     "how long one agent's snapshot of 10,000 findings holds the aggregator's thread"},
     {"pg", bench_pg, "query and ingest with the store on PostgreSQL (needs --pg-url)"},
 };
 

@@ -6,6 +6,7 @@
  * bench_store.c  storage and query figures (a synthetic fleet in the store)
  * bench_net.c    ingest, idle connections and the handshake storm (lgcore)
  * bench_agent.c  the agent on 1,000 objects beside ipcs and lsipc
+ * bench_analysis.c  one agent's 10,000 findings against the aggregator's thread
  *
  * The pg section runs the query and ingest figures again with the store on
  * PostgreSQL (--pg-url; tests/bench/pg.sh makes a throwaway cluster).
@@ -87,6 +88,7 @@ int bench_query(struct bench *b);
 int bench_ingest(struct bench *b);
 int bench_conns(struct bench *b);
 int bench_agent(struct bench *b);
+int bench_analysis(struct bench *b);
 /* The pg section's parts (bench_store.c, bench_net.c). */
 int bench_pg_query(struct bench *b);
 int bench_pg_ingest(struct bench *b);
