@@ -9,9 +9,10 @@
 # event loop for half a minute (every finding compared with every open one).
 # Meanwhile a well-behaved agent keeps delivering, each delivery (connect,
 # TLS, hello, snapshot, ack) within DELIVERY_MS, and /healthz answers each
-# request within 2 s.  Afterwards the analysis is exactly what its bounds
-# say (docs/ANALYSIS.md, "Bounds"): 1,000 agent findings kept and the rest
-# counted, the 256 fullest namespaces analysed and the rest counted.
+# request within 2 s (under AddressSanitizer 20 s and 6 s).  Afterwards the
+# analysis is exactly what its bounds say (docs/ANALYSIS.md, "Bounds"):
+# 1,000 agent findings kept and the rest counted, the 256 fullest
+# namespaces analysed and the rest counted.
 . "$(dirname "$0")/lib.sh"
 need curl
 need jq
@@ -19,10 +20,18 @@ need jq
 	echo "not ok - $BIN/ipcfleet-hostile is not built (tests/hostile)"
 	exit 1
 }
-# generous: a delivery takes about 0.1 s, the flood's snapshots 0.2 to 0.6 s
-# of the aggregator each (seconds under AddressSanitizer on two busy CPUs)
+# Generous: a delivery takes about 0.1 s, a flood snapshot holds the loop
+# about 0.15 s (docs/BENCHMARKS.md), /healthz answers within one such turn.
+# Under AddressSanitizer everything takes about ten times as long (a flood
+# snapshot 1 to 2 s on two busy CPUs).  Before the fix a snapshot held the
+# loop 30 to 50 s.
 DELIVERY_MS=8000
+HEALTHZ_S=2
 FLOOD_S=120
+if ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -q libasan; then
+	DELIVERY_MS=20000
+	HEALTHZ_S=6
+fi
 
 pki_dev good evil1 evil2
 write_agg_conf "[http]" "listen = 127.0.0.1:0"
@@ -70,7 +79,8 @@ GOOD=$!
 	while [ ! -e "$T/stop" ]; do
 		t0=$(ms)
 		rc=0
-		curl -sS --max-time 2 "http://127.0.0.1:$HPORT/healthz" >/dev/null 2>>"$T/healthz.log" || rc=$?
+		curl -sS --max-time $HEALTHZ_S "http://127.0.0.1:$HPORT/healthz" >/dev/null \
+			2>>"$T/healthz.log" || rc=$?
 		echo "$rc $(($(ms) - t0))" >>"$T/healthz.times"
 		sleep 0.3
 	done
@@ -100,7 +110,7 @@ check_eq "... every delivery acknowledged" "" "$(awk '$1 != 0' "$T/good.times")"
 check_eq "... each within $DELIVERY_MS ms" "" "$(awk -v b=$DELIVERY_MS '$2 > b' "$T/good.times")"
 check "/healthz was asked at least three times during the flood" \
 	test "$(wc -l <"$T/healthz.times")" -ge 3
-check_eq "... and answered each time within 2 s" "" "$(awk '$1 != 0' "$T/healthz.times")"
+check_eq "... and answered each time within $HEALTHZ_S s" "" "$(awk '$1 != 0' "$T/healthz.times")"
 
 # --- what the analysis kept: its bounds, exactly ---
 cli host evil1 --json >"$T/evil1.json"
