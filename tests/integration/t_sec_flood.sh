@@ -3,7 +3,7 @@
 # findings must not hold the aggregator's one thread.
 #
 # Two hostile agents send snapshots of 9,990 orphan findings with new object
-# ids every time (each snapshot opens 9,990 findings and closes the previous
+# ids every time (each would open 9,990 findings and close the previous
 # ones), one of them in reversed order and with 4,095 IPC namespaces that
 # have limits of their own.  Before the fix each such snapshot held the
 # event loop for half a minute (every finding compared with every open one).
