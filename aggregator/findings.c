@@ -755,7 +755,8 @@ eval_scopes(const struct eval_ctx *cx, struct finding_list *out)
 		n = FINDINGS_SCOPES_MAX;
 		for (i = n; i < nr; i++)
 			left += r[i].nobjects > 0;
-		/* r[n] is the fullest left out; the analysed ones go back in snapshot order */
+		/* r[n..] are left out, fullest first; the analysed ones go back in snapshot order
+		 */
 		qsort(r, n, sizeof(*r), rank_order);
 	}
 	for (i = 0; i < n; i++) {
@@ -769,6 +770,9 @@ eval_scopes(const struct eval_ctx *cx, struct finding_list *out)
 		struct finding *f;
 		double warn = 0, crit = 0;
 
+		/* the fullest left out that has objects (ranked fullest first) */
+		while (x->nobjects == 0)
+			x++;
 		if ((f = finding_list_add(out)) == NULL)
 			goto out;
 		f->kind = FK_THRESHOLD;
