@@ -748,8 +748,26 @@ test_agent_findings_bounded(void **state)
 	(void)state;
 	for (i = 0; i < MODEL_MAX_FINDINGS - 10; i++)
 		add_orphan(&s, (int64_t)i, i % 1000 == 999 ? SEV_WARN : SEV_INFO);
+	/* another kind the agent reports, last and crit: kept; an incomplete: derived, not kept */
+	{
+		struct finding *r = snapshot_add_finding(&s), *inc = snapshot_add_finding(&s);
+
+		r->kind = FK_REMOVEIPC_RISK;
+		r->severity = SEV_CRIT;
+		r->uid = 1000;
+		ifl_strlcpy(r->message, "RemoveIPC=yes and uid 1000 owns objects",
+		            sizeof(r->message));
+		inc->kind = FK_INCOMPLETE;
+		inc->severity = SEV_WARN;
+	}
 	eval_init(&in, &s);
 	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0, kept = 0; i < out.n; i++) {
+		assert_int_not_equal(out.v[i].kind, FK_INCOMPLETE);
+		kept += out.v[i].kind == FK_REMOVEIPC_RISK;
+	}
+	assert_int_equal(kept, 1);
+	kept = 0;
 	for (i = 0; i < out.n; i++) {
 		const struct finding *f = &out.v[i];
 
@@ -759,17 +777,17 @@ test_agent_findings_bounded(void **state)
 			summaries++;
 			assert_int_equal(f->severity, SEV_INFO);
 			assert_non_null(
-			    strstr(f->message, "8990 more orphan findings were not kept"));
+			    strstr(f->message, "8991 more orphan findings were not kept"));
 			continue;
 		}
 		kept++;
 		warn += f->severity == SEV_WARN;
 		assert_true(f->oid > last); /* the agent's order */
 		last = f->oid;
-		/* every warn one (ids 999, 1999, ...) and the first 991 info ones */
+		/* every warn one (ids 999, 1999, ...) and the first 990 info ones */
 		assert_true(f->severity == SEV_WARN || f->oid < 1000);
 	}
-	assert_int_equal(kept, FINDINGS_AGENT_MAX);
+	assert_int_equal(kept, FINDINGS_AGENT_MAX - 1); /* and the removeipc_risk one */
 	assert_int_equal(warn, 9);
 	assert_int_equal(summaries, 1);
 	finding_list_free(&out);
