@@ -704,8 +704,9 @@ rank_order(const void *a, const void *b)
 }
 
 /*
- * The scopes with limits of their own (Linux IPC namespaces): thresholds
- * and restart headroom of each pool, each on its own objects only.  At most
+ * The scopes with limits of their own (Linux IPC namespaces): thresholds,
+ * restart headroom and limits_below_host of each pool, each on its own
+ * objects only.  At most
  * FINDINGS_SCOPES_MAX are analysed, the fullest; one more finding says how
  * many that hold objects were left out, and the fullest of them.
  */
@@ -762,7 +763,8 @@ eval_scopes(const struct eval_ctx *cx, struct finding_list *out)
 	for (i = 0; i < n; i++) {
 		scope_groups_view(s, &g, r[i].i, &view);
 		if (eval_thresholds(cx, &view, (int)r[i].i, out) == -1 ||
-		    eval_headroom(&view, (int)r[i].i, out) == -1)
+		    eval_headroom(&view, (int)r[i].i, out) == -1 ||
+		    eval_limits_below_host(cx->in, &view, r[i].i, out) == -1)
 			goto out;
 	}
 	if (left > 0) {
@@ -878,8 +880,7 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 	if (finding_index_build(&cx.prev, in->prev, in->nprev) == -1)
 		return -1;
 	if (eval_thresholds(&cx, in->s, -1, out) == -1 || eval_headroom(in->s, -1, out) == -1 ||
-	    eval_scopes(&cx, out) == -1 || eval_forecasts(in, out) == -1 ||
-	    eval_limits_below_host(in, out) == -1)
+	    eval_scopes(&cx, out) == -1 || eval_forecasts(in, out) == -1)
 		goto out;
 	/* what could not be read: derived here, as usage is, not taken on trust */
 	{

@@ -81,10 +81,14 @@ struct eval_input {
  */
 int findings_eval(const struct eval_input *in, struct finding_list *out);
 /*
- * findings_ns.c: limits_below_host, for each IPC namespace whose own limit
- * is below the host's and used at its warn level or more.  0, or -1 (ENOMEM).
+ * findings_ns.c: limits_below_host for scope i of s when it is an IPC
+ * namespace whose own limit is below the host's and used at its warn level
+ * or more.  findings_eval() calls it for the namespaces it analyses, with s
+ * a view of the namespace's objects (scope_groups_view()), so that its cost
+ * is that of those objects.  0, or -1 (ENOMEM).
  */
-int eval_limits_below_host(const struct eval_input *in, struct finding_list *out);
+int eval_limits_below_host(const struct eval_input *in, const struct snapshot *s, size_t i,
+                           struct finding_list *out);
 
 /*
  * Least-squares fit of used over time.  Returns 1 and the estimated time of

@@ -99,49 +99,45 @@ ns_fix(const struct ipc_scope *sc, const char *set, char *msg, size_t mlen, char
 }
 
 int
-eval_limits_below_host(const struct eval_input *in, struct finding_list *out)
+eval_limits_below_host(const struct eval_input *in, const struct snapshot *s, size_t i,
+                       struct finding_list *out)
 {
-	const struct snapshot *s = in->s;
-	size_t i, k;
+	const struct ipc_scope *sc = &s->scopes[i];
+	struct usage u;
+	size_t k;
 
-	for (i = 0; i < s->nscopes; i++) {
-		const struct ipc_scope *sc = &s->scopes[i];
-		struct usage u;
+	if (!sc->own_limits || sc->kind != SCOPE_IPCNS)
+		return 0;
+	model_usage(s, (int)i, &u);
+	for (k = 0; k < u.n; k++) {
+		const struct usage_item *it = &u.v[k];
+		char set[96], fix[MODEL_TEXT_MAX], cmd[MODEL_TEXT_MAX], msg[2 * MODEL_TEXT_MAX];
+		double warn, crit, pct;
+		uint64_t host;
+		struct finding *f;
 
-		if (!sc->own_limits || sc->kind != SCOPE_IPCNS)
+		if (!USAGE_KNOWN(it) || it->limit == 0 ||
+		    limits_get(&s->limits, it->name, &host) == -1 || it->limit >= host)
 			continue;
-		model_usage(s, (int)i, &u);
-		for (k = 0; k < u.n; k++) {
-			const struct usage_item *it = &u.v[k];
-			char set[96], fix[MODEL_TEXT_MAX], cmd[MODEL_TEXT_MAX],
-			    msg[2 * MODEL_TEXT_MAX];
-			double warn, crit, pct;
-			uint64_t host;
-			struct finding *f;
-
-			if (!USAGE_KNOWN(it) || it->limit == 0 ||
-			    limits_get(&s->limits, it->name, &host) == -1 || it->limit >= host)
-				continue;
-			in->levels(in->levels_arg, it->name, &warn, &crit);
-			pct = usage_pct(it->used, it->limit);
-			if (pct < warn)
-				continue;
-			if ((f = finding_list_add(out)) == NULL)
-				return -1;
-			f->kind = FK_LIMITS_BELOW_HOST;
-			f->severity = SEV_WARN;
-			ifl_strlcpy(f->limit, it->name, sizeof(f->limit));
-			ifl_strlcpy(f->scope, sc->id, sizeof(f->scope));
-			ns_sysctl(sc, it->name, host, set, sizeof(set));
-			ns_fix(sc, set, fix, sizeof(fix), cmd, sizeof(cmd));
-			ifl_strlcpy(f->command, cmd, sizeof(f->command));
-			/* what does not fit the message is in command, ready to paste */
-			snprintf(msg, sizeof(msg),
-			         "%s in %s: %" PRIu64 " of its own %" PRIu64 " (%.1f%%), below the "
-			         "host's %" PRIu64 ": %s",
-			         it->name, sc->name, it->used, it->limit, pct, host, fix);
-			ifl_strlcpy(f->message, msg, sizeof(f->message));
-		}
+		in->levels(in->levels_arg, it->name, &warn, &crit);
+		pct = usage_pct(it->used, it->limit);
+		if (pct < warn)
+			continue;
+		if ((f = finding_list_add(out)) == NULL)
+			return -1;
+		f->kind = FK_LIMITS_BELOW_HOST;
+		f->severity = SEV_WARN;
+		ifl_strlcpy(f->limit, it->name, sizeof(f->limit));
+		ifl_strlcpy(f->scope, sc->id, sizeof(f->scope));
+		ns_sysctl(sc, it->name, host, set, sizeof(set));
+		ns_fix(sc, set, fix, sizeof(fix), cmd, sizeof(cmd));
+		ifl_strlcpy(f->command, cmd, sizeof(f->command));
+		/* what does not fit the message is in command, ready to paste */
+		snprintf(msg, sizeof(msg),
+		         "%s in %s: %" PRIu64 " of its own %" PRIu64 " (%.1f%%), below the "
+		         "host's %" PRIu64 ": %s",
+		         it->name, sc->name, it->used, it->limit, pct, host, fix);
+		ifl_strlcpy(f->message, msg, sizeof(f->message));
 	}
 	return 0;
 }
