@@ -229,7 +229,7 @@ static int
 ripc_finding(struct snapshot *s, const struct ripc_owner *o, const char *src, uint32_t sys_uid_max)
 {
 	static const char *const what[3] = {"segment(s)", "semaphore set(s)", "queue(s)"};
-	char who[MODEL_OWNER_MAX + 24], objs[96] = "";
+	char who[MODEL_OWNER_MAX + 24], objs[96] = "", msg[COLLECT_PATH_MAX + 512];
 	struct finding *f;
 	size_t t, len = 0;
 
@@ -253,11 +253,13 @@ ripc_finding(struct snapshot *s, const struct ripc_owner *o, const char *src, ui
 	f->severity = SEV_WARN;
 	f->uid = o->uid;
 	ifl_strlcpy(f->owner, o->name, sizeof(f->owner));
-	snprintf(f->message, sizeof(f->message),
+	/* a long drop-in path may cut the message: built whole, then bounded */
+	snprintf(msg, sizeof(msg),
 	         "RemoveIPC is on (%s): %s, above SYS_UID_MAX %" PRIu32
 	         ", owns %s, which systemd deletes at its last logout, in use or not; set "
 	         "RemoveIPC=no or make it a system user",
 	         src, who, sys_uid_max, objs);
+	ifl_strlcpy(f->message, msg, sizeof(f->message));
 	return 0;
 }
 

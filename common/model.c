@@ -470,7 +470,7 @@ incomplete_finding(const struct snapshot *s, struct finding *f)
 	if (all.n == 0 && nscopes == 0)
 		return 0;
 	if (nscopes > 0) {
-		char tail[MODEL_TEXT_MAX];
+		char tail[2 * MODEL_TEXT_MAX]; /* cut to the message by incomplete_add */
 
 		snprintf(tail, sizeof(tail), "the usage of %zu scope(s) unknown: %s", nscopes,
 		         scope_why);

@@ -87,7 +87,7 @@ check "host info, label values escaped" has m1.txt \
 	"ipcfleet_host_info{$h,os=\"Linux\",os_release=\"6.1.0-\\\"q\\\"\\\\b\",agent=\"ipcfleet-agent 0.1.0\"} 1"
 seen=$(sed -n "s/^ipcfleet_host_last_seen_seconds{$h} //p" "$T/m1.txt")
 check "last seen ($seen) is between $t0 and $t1" test "${seen:-0}" -ge "$t0" -a "${seen:-0}" -le "$t1"
-check_eq "21 findings series (7 kinds x 3 severities)" 21 \
+check_eq "42 findings series (14 kinds x 3 severities)" 42 \
 	"$(grep -c '^ipcfleet_findings{kind="[a-z_]*",severity="\(info\|warn\|crit\)"} [0-9][0-9]*$' "$T/m1.txt")"
 if command -v jq >/dev/null 2>&1; then
 	nf=$("$BIN/ipcfleet-agent" --print --json --source "linux-root:$T/root" | jq '.findings | length')

@@ -126,7 +126,8 @@ if grep -Eq '(\.service|docker|libpod|lxc|kubepods)' "/proc/$(cat "$T/b.pid")/cg
 else
 	check_eq "b is named after its host name" it-ns-b \
 		"$(jq -r --arg id "$B" '.scopes[] | select(.id == $id) | .name' "$T/print.json")"
-	check_eq "a is named by its id" "$A" \
+	check_eq "a (no container, unit or host name of its own) is named after its oldest process" \
+		"pid $(cat "$T/a.pid") sleep" \
 		"$(jq -r --arg id "$A" '.scopes[] | select(.id == $id) | .name' "$T/print.json")"
 fi
 if [ -n "$CG" ]; then
