@@ -143,8 +143,8 @@ void spool_set_aside(struct spool *sp, uint64_t seq, const char *why);
  * Failed attempts are retried after a random delay in [0, backoff], the
  * backoff doubling from SEND_BACKOFF_MIN_MS to SEND_BACKOFF_MAX_MS: an
  * aggregator that comes back is seen by every agent within the cap.
- * A frame the aggregator refuses (an error frame for the frame itself, or an
- * ack naming another one) is sent alone; refused SEND_REFUSALS_MAX times in
+ * A frame the aggregator refuses (error "bad_frame" or "state" for the frame
+ * itself, or an ack naming another one) is sent alone; refused SEND_REFUSALS_MAX times in
  * a row that way, it is set aside (spool_set_aside) so that one entry never
  * holds up the spool.
  */

@@ -16,8 +16,8 @@
  * delivery (an error frame, a timeout) is tried last next time.  When none
  * answers, the error names each one and its reason.
  *
- * A frame refused for itself (error "bad_frame", or an ack naming another
- * frame) cannot be told from its neighbours in a window: the aggregator may
+ * A frame refused for itself (error "bad_frame" or "state", or an ack naming
+ * another frame) cannot be told from its neighbours in a window: the aggregator may
  * have refused a later frame of the same read.  So after a refusal the
  * entries of that window go one per window; one refused alone
  * SEND_REFUSALS_MAX times in a row is set aside, and the rest go on.
@@ -138,8 +138,9 @@ sender_connect(struct sender *sd, uint64_t until, char *err, size_t errlen)
 
 /*
  * Reads the aggregator's answer to snapshot seq: 0 on the matching ack; -2
- * when the answer refuses a frame (error "bad_frame", an ack for another
- * one); -1 for anything else (the connection, the aggregator's own trouble).
+ * when the answer refuses a frame (error "bad_frame" or "state", an ack for
+ * another one); -1 for anything else (the connection, the aggregator's own
+ * trouble).
  */
 static int
 sender_await_ack(struct sender *sd, uint64_t seq, char *err, size_t errlen)
@@ -175,7 +176,8 @@ sender_await_ack(struct sender *sd, uint64_t seq, char *err, size_t errlen)
 		else {
 			snprintf(err, errlen, "%s refused snapshot %llu: %s: %s", sd->cl.server,
 			         (unsigned long long)seq, proto_err_name(e.code), e.text);
-			if (e.code == PERR_BAD_FRAME)
+			/* the frame itself: malformed, or not a snapshot (after hello) */
+			if (e.code == PERR_BAD_FRAME || e.code == PERR_STATE)
 				rc = -2;
 		}
 	} else
