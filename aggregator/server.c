@@ -477,7 +477,7 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 		c->hi.boot_time = h.boot_time;
 		c->hi.interval = h.interval;
 		ifl_strlcpy(c->hi.spool, h.spool,
-		            sizeof(c->hi.spool)); /* "" from agents before 1.1 */
+		            sizeof(c->hi.spool)); /* "" from agents before 1.2 */
 		c->skew = h.time != 0 ? h.time - now_unix() : INT64_MIN;
 		c->state = CS_AGENT;
 		a->stats.agents_open++;
