@@ -17,9 +17,9 @@
  * answers, the error names each one and its reason.
  *
  * A frame refused for itself (error "bad_frame" or "state", or an ack naming
- * another frame) cannot be told from its neighbours in a window: the aggregator may
- * have refused a later frame of the same read.  So after a refusal the
- * entries of that window go one per window; one refused alone
+ * another frame) cannot be told from its neighbours in a window: the
+ * aggregator may have refused a later frame of the same read.  So after a
+ * refusal the entries of that window go one per window; one refused alone
  * SEND_REFUSALS_MAX times in a row is set aside, and the rest go on.
  */
 #include <stdio.h>
@@ -255,8 +255,8 @@ sender_window(struct sender *sd, struct spool *sp, uint64_t until, size_t *acked
 		if (k > 0 && v[i].seq <= sd->solo_upto)
 			break;
 		if ((r = spool_get(sp, v[i].seq, &frame, err, errlen)) == -2) {
-			log_debug("%s",
-			          err); /* set aside (and logged) or gone; the rest still goes */
+			/* set aside (spool_set_aside logged it) or gone: the rest still goes */
+			log_debug("%s", err);
 			continue;
 		}
 		if (r == -1) {
