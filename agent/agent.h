@@ -36,12 +36,33 @@ struct agent_config {
 
 /* spool.c */
 #define SPOOL_MAX_ENTRIES 100000
+#define SPOOL_MAX_SKIP    100000 /* entries remembered as not to be sent again */
+#define SPOOL_ID_LEN      16     /* random bytes of a spool's identity */
+#define SPOOL_ID_HEX      (2 * SPOOL_ID_LEN)
+#define SPOOL_DIGEST_LEN  32 /* SHA-256 */
+
+/* An entry still on disk that must not be sent (again). */
+struct spool_skip {
+	uint64_t seq;
+	int bad;  /* 1: set aside, the rename to *.bad failed; 0: acknowledged, not removed */
+	int seen; /* spool_list: its file is still there */
+};
 
 struct spool {
 	char dir[CFG_PATH_MAX];
 	uint64_t max_bytes;
 	int dirfd;
 	int dir_unsynced; /* a rename in dir (seq) still waits for the directory's fsync */
+	/* identity (spool.c, "Identity"): "" is the legacy id of a spool without one */
+	char id[SPOOL_ID_HEX + 1];
+	uint8_t idraw[SPOOL_ID_LEN];
+	int id_unsaved;         /* the id file could not be written yet */
+	uint64_t dropped;       /* snapshots dropped so far, in memory */
+	uint64_t dropped_saved; /* what the dropped file says */
+	struct spool_skip *skip;
+	size_t nskip, skipcap;
+	uint64_t unread_seq; /* the entry that failed to read, and how often in a row */
+	unsigned unread_tries;
 	/* the frame last spooled, while it waits to be sent (spool_keep) */
 	struct buf kept;
 	uint64_t kept_seq; /* 0: none */
@@ -52,8 +73,19 @@ struct spool_entry {
 	uint64_t size;
 };
 
+/*
+ * Opens (creating when missing) the spool directory: refused when dir is a
+ * symbolic link, belongs to another user, is writable by group or others,
+ * or its parent could be written by another user (docs/SECURITY.md).  Finds
+ * or makes the spool's identity.
+ */
 int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, size_t errlen);
 void spool_close(struct spool *sp);
+/*
+ * A spool of the legacy identity (made by an earlier version) that is empty
+ * now takes a new identity: 1 when it did (the next hello must carry it).
+ */
+int spool_adopt_id(struct spool *sp);
 /*
  * Allocates the next sequence number, durably (survives restarts) by the
  * time anything carrying it can be sent: the seq file is written and
@@ -61,11 +93,17 @@ void spool_close(struct spool *sp);
  * that spool_put() does for the entry (one directory fsync, not two).
  */
 int spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen);
-/* Snapshots dropped so far because the spool was full. */
+/*
+ * Snapshots dropped so far: to make room, set aside, or never spooled.
+ * Counted in memory and written to the spool when it can be (a full or
+ * read-only filesystem still counts them).
+ */
 uint64_t spool_dropped(struct spool *sp);
+void spool_count_drop(struct spool *sp, uint64_t n);
 /*
  * Stores one frame for seq durably.  When the spool would exceed max_bytes,
- * the oldest entries are dropped first and counted (spool_dropped).
+ * the oldest entries are dropped first and counted (spool_dropped).  On -1
+ * this snapshot was not spooled: the caller counts it (spool_count_drop).
  */
 int spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, size_t errlen);
 /*
@@ -81,12 +119,19 @@ void spool_forget(struct spool *sp);
 /* Lists entries oldest first into a malloc'd array (caller frees). */
 int spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, size_t errlen);
 /*
- * Reads one entry's frame: 0; -2 when the entry was corrupt and has been set
- * aside (renamed *.bad, logged); -1 with err when it could not be read (it
- * stays spooled).
+ * Reads one entry's frame: 0; -2 when there is nothing to send (the entry
+ * was corrupt and has been set aside, or is gone); -1 with err when it could
+ * not be read (it stays spooled; after a few failures in a row it is set
+ * aside).
  */
 int spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t errlen);
+/*
+ * Removes an acknowledged entry.  -1 when the file could not be removed: it
+ * is remembered and never listed again (its removal is retried).
+ */
 int spool_remove(struct spool *sp, uint64_t seq);
+/* Sets entry seq aside as *.bad (logged with why) and counts it as dropped. */
+void spool_set_aside(struct spool *sp, uint64_t seq, const char *why);
 
 /* send.c */
 /*
@@ -96,13 +141,19 @@ int spool_remove(struct spool *sp, uint64_t seq);
  * acks; a remaining backlog goes out one window per SEND_PACE_MS, i.e. at
  * most SEND_WINDOW * 1000 / SEND_PACE_MS frames per second per agent.
  * Failed attempts are retried after a random delay in [0, backoff], the
- * backoff doubling from SEND_BACKOFF_MIN_MS to SEND_BACKOFF_MAX_MS.
+ * backoff doubling from SEND_BACKOFF_MIN_MS to SEND_BACKOFF_MAX_MS: an
+ * aggregator that comes back is seen by every agent within the cap.
+ * A frame the aggregator refuses (error "bad_frame" or "state" for the frame
+ * itself, or an ack naming another one) is sent alone; refused SEND_REFUSALS_MAX times in
+ * a row that way, it is set aside (spool_set_aside) so that one entry never
+ * holds up the spool.
  */
 #define SEND_WINDOW         8
 #define SEND_WINDOW_BYTES   (4u * 1024 * 1024)
 #define SEND_PACE_MS        400
 #define SEND_BACKOFF_MIN_MS 1000
-#define SEND_BACKOFF_MAX_MS (300u * 1000)
+#define SEND_BACKOFF_MAX_MS (30u * 1000)
+#define SEND_REFUSALS_MAX   3
 #define SEND_NEVER          UINT64_MAX
 
 struct sender {
@@ -115,6 +166,9 @@ struct sender {
 	const volatile sig_atomic_t *stop; /* when set, return between frames */
 	unsigned failures;                 /* consecutive failed attempts */
 	uint64_t backoff_ms;               /* the current backoff cap, 0 when not failing */
+	uint64_t solo_upto;                /* entries up to this one go one per window */
+	uint64_t refused_seq;              /* the entry refused when sent alone ... */
+	unsigned refused;                  /* ... so many times in a row */
 };
 
 int sender_init(struct sender *sd, const struct agent_config *cfg, SSL_CTX *ctx,
@@ -138,5 +192,7 @@ int sender_step(struct sender *sd, struct spool *sp, uint64_t until, char *err, 
 uint64_t sender_schedule(struct sender *sd, int rc, uint64_t start_ms, uint64_t now_ms);
 /* 1 while the last attempt failed: new snapshots wait for the retry. */
 int sender_failing(const struct sender *sd);
+/* A new spool identity for the hello: the connection is dropped, the next one says it. */
+void sender_set_spool(struct sender *sd, const char *id);
 
 #endif

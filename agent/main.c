@@ -52,7 +52,8 @@ config_defaults(struct agent_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->interval = 60;
-	ifl_strlcpy(c->spool, "/var/db/ipcfleet/spool", sizeof(c->spool));
+	/* not below the aggregator's data directory: its user must not control the spool */
+	ifl_strlcpy(c->spool, "/var/db/ipcfleet-agent/spool", sizeof(c->spool));
 	c->spool_max = 64ull * 1024 * 1024;
 	c->orphan_min_age = 3600;
 	ifl_strlcpy(c->source, "auto", sizeof(c->source));
@@ -284,7 +285,10 @@ make_hello(const struct snapshot *s, uint64_t interval, struct msg_hello *h)
 /*
  * Snapshot, number, encode, spool.  On success *seq is the new entry.  keep:
  * it is about to be sent, so the frame stays in memory for the sender
- * (spool_keep) instead of being read back from the spool.
+ * (spool_keep) instead of being read back from the spool.  A snapshot that
+ * was taken but cannot be spooled (a full or read-only filesystem, larger
+ * than spool_max) is counted as dropped: the count goes out with the next
+ * snapshot that is spooled.
  */
 static int
 spool_snapshot(const struct source *src, const struct agent_config *cfg, struct spool *sp,
@@ -292,26 +296,36 @@ spool_snapshot(const struct source *src, const struct agent_config *cfg, struct 
 {
 	struct snapshot s;
 	struct buf frame;
+	size_t len;
 	int rc = -1;
 
 	if (take_snapshot(src, cfg->orphan_min_age, &s, err, errlen) == -1)
 		return -1;
 	buf_init(&frame, PROTO_HDR_LEN + PROTO_MAX_FRAME);
-	if (hello != NULL)
+	if (hello != NULL) {
 		make_hello(&s, cfg->interval, hello);
+		ifl_strlcpy(hello->spool, sp->id, sizeof(hello->spool));
+	}
 	if (spool_next_seq(sp, &s.seq, err, errlen) == -1)
-		goto out;
+		goto drop;
 	s.dropped = spool_dropped(sp);
 	if (proto_encode_snapshot(&frame, &s) == -1) {
 		snprintf(err, errlen, "snapshot too large to send (%zu objects)", s.nobjects);
-		goto out;
+		goto drop;
 	}
 	if (spool_put(sp, s.seq, &frame, err, errlen) == -1)
-		goto out;
+		goto drop;
 	if (keep)
 		spool_keep(sp, s.seq, &frame);
 	*seq = s.seq;
 	rc = 0;
+	goto out;
+drop:
+	spool_count_drop(sp, 1);
+	len = strlen(err);
+	if (len < errlen)
+		snprintf(err + len, errlen - len, "; snapshot dropped (%llu dropped so far)",
+		         (unsigned long long)spool_dropped(sp));
 out:
 	buf_free(&frame);
 	snapshot_free(&s);
@@ -370,6 +384,7 @@ reload(const char *config, struct agent_config *cfg, SSL_CTX **ctx, struct sende
 	sp->max_bytes = cfg->spool_max;
 	if (sender_init(sd, cfg, *ctx, hello, &got_term) == -1)
 		log_warnx("reload: out of memory for the hello frame");
+	sender_set_spool(sd, sp->id); /* it may have taken an identity since the start */
 	log_info("reload: configuration and certificates reloaded");
 }
 
@@ -445,6 +460,9 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 
 			if (r == -1 && got_term)
 				break;
+			/* a spool made by an earlier version takes an identity once empty */
+			if (r == 0 && spool_adopt_id(sp))
+				sender_set_spool(sd, sp->id);
 			done = now_mono_ms();
 			next_send = sender_schedule(sd, r, now, done);
 			if (r == -1) /* after a failure, next_send >= done */

@@ -13,7 +13,14 @@
  *
  * Servers in the `server` list are tried in order, starting with the last
  * one that worked; a server that accepts the connection but then fails the
- * delivery (an error frame, a timeout) is tried last next time.
+ * delivery (an error frame, a timeout) is tried last next time.  When none
+ * answers, the error names each one and its reason.
+ *
+ * A frame refused for itself (error "bad_frame" or "state", or an ack naming
+ * another frame) cannot be told from its neighbours in a window: the
+ * aggregator may have refused a later frame of the same read.  So after a
+ * refusal the entries of that window go one per window; one refused alone
+ * SEND_REFUSALS_MAX times in a row is set aside, and the rest go on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,28 +115,33 @@ sender_connect(struct sender *sd, uint64_t until, char *err, size_t errlen)
 
 		if (until != SEND_NEVER && until < now + tmo)
 			tmo = until > now + CONNECT_MIN_MS ? until - now : CONNECT_MIN_MS;
-		if (client_connect(&sd->cl, sd->ctx, srv->v[k], (int)tmo, why, sizeof(why)) == -1) {
-			log_debug("%s", why);
-			if (err[0] == '\0')
-				ifl_strlcpy(err, why, errlen);
-			continue;
-		}
-		if (sender_hello(sd, why, sizeof(why)) == -1) {
+		if (client_connect(&sd->cl, sd->ctx, srv->v[k], (int)tmo, why, sizeof(why)) == 0) {
+			if (sender_hello(sd, why, sizeof(why)) == 0) {
+				if (k != sd->server_idx)
+					log_info("failed over to %s", srv->v[k]);
+				sd->server_idx = k;
+				sd->connected = 1;
+				return 0;
+			}
 			client_close(&sd->cl);
-			if (err[0] == '\0')
-				ifl_strlcpy(err, why, errlen);
-			continue;
 		}
-		if (k != sd->server_idx)
-			log_info("failed over to %s", srv->v[k]);
-		sd->server_idx = k;
-		sd->connected = 1;
-		return 0;
+		log_debug("%s", why);
+		/* every server and its reason, in the order tried */
+		if (srv->n > 1 && err[0] == '\0')
+			snprintf(err, errlen, "no server took the connection: ");
+		else if (srv->n > 1)
+			ifl_strlcat(err, "; ", errlen);
+		ifl_strlcat(err, why, errlen);
 	}
 	return -1;
 }
 
-/* Reads the aggregator's answer to snapshot seq: 0 on the matching ack. */
+/*
+ * Reads the aggregator's answer to snapshot seq: 0 on the matching ack; -2
+ * when the answer refuses a frame (error "bad_frame" or "state", an ack for
+ * another one); -1 for anything else (the connection, the aggregator's own
+ * trouble).
+ */
 static int
 sender_await_ack(struct sender *sd, uint64_t seq, char *err, size_t errlen)
 {
@@ -150,25 +162,58 @@ sender_await_ack(struct sender *sd, uint64_t seq, char *err, size_t errlen)
 
 		if (proto_decode_ack(&d, &acked, why, sizeof(why)) == -1)
 			snprintf(err, errlen, "%s: bad ack: %s", sd->cl.server, why);
-		else if (acked != seq)
+		else if (acked != seq) {
 			snprintf(err, errlen, "%s: ack for %llu while waiting for %llu",
 			         sd->cl.server, (unsigned long long)acked, (unsigned long long)seq);
-		else
+			rc = -2;
+		} else
 			rc = 0;
 	} else if (d.type == MSG_ERROR) {
 		struct msg_error e;
 
 		if (proto_decode_error(&d, &e, why, sizeof(why)) == -1)
 			snprintf(err, errlen, "%s: bad error frame: %s", sd->cl.server, why);
-		else
+		else {
 			snprintf(err, errlen, "%s refused snapshot %llu: %s: %s", sd->cl.server,
 			         (unsigned long long)seq, proto_err_name(e.code), e.text);
+			/* the frame itself: malformed, or not a snapshot (after hello) */
+			if (e.code == PERR_BAD_FRAME || e.code == PERR_STATE)
+				rc = -2;
+		}
 	} else
 		snprintf(err, errlen, "%s: unexpected message instead of an ack", sd->cl.server);
 	proto_doc_free(&d);
 out:
 	buf_free(&in);
 	return rc;
+}
+
+/*
+ * A refusal of the window inflight[0..k): the entries up to its last go one
+ * per window from now on; an entry refused alone is counted, and set aside
+ * after SEND_REFUSALS_MAX refusals in a row.
+ */
+static void
+sender_refused(struct sender *sd, struct spool *sp, const uint64_t *inflight, size_t k,
+               const char *why)
+{
+	uint64_t seq = inflight[0];
+
+	if (k > 1) {
+		sd->solo_upto = inflight[k - 1];
+		return;
+	}
+	if (sd->refused_seq != seq) {
+		sd->refused_seq = seq;
+		sd->refused = 0;
+	}
+	if (++sd->refused < SEND_REFUSALS_MAX)
+		return;
+	log_warnx("snapshot %llu was refused %u times in a row (%s)", (unsigned long long)seq,
+	          sd->refused, why);
+	spool_set_aside(sp, seq, "refused by the aggregator");
+	sd->refused_seq = 0;
+	sd->refused = 0;
 }
 
 /*
@@ -206,8 +251,12 @@ sender_window(struct sender *sd, struct spool *sp, uint64_t until, size_t *acked
 		/* a frame larger than the byte window still goes, alone */
 		if (k > 0 && bytes + v[i].size > SEND_WINDOW_BYTES)
 			break;
+		/* after a refusal, one at a time until past the refused window */
+		if (k > 0 && v[i].seq <= sd->solo_upto)
+			break;
 		if ((r = spool_get(sp, v[i].seq, &frame, err, errlen)) == -2) {
-			log_warnx("%s", err); /* set aside; the rest still goes */
+			/* set aside (spool_set_aside logged it) or gone: the rest still goes */
+			log_debug("%s", err);
 			continue;
 		}
 		if (r == -1) {
@@ -232,12 +281,17 @@ sender_window(struct sender *sd, struct spool *sp, uint64_t until, size_t *acked
 	 * frame) the frames before the one that failed.
 	 */
 	for (j = 0; j < k; j++) {
-		if (sender_await_ack(sd, inflight[j], err, errlen) == -1) {
+		if ((r = sender_await_ack(sd, inflight[j], err, errlen)) != 0) {
+			if (r == -2)
+				sender_refused(sd, sp, inflight + j, k - j, err);
 			rc = -1;
 			break;
 		}
+		if (inflight[j] == sd->refused_seq)
+			sd->refused_seq = 0;
 		if (spool_remove(sp, inflight[j]) == -1)
-			log_warn("spool: cannot remove acknowledged snapshot %llu",
+			log_warn("spool: cannot remove acknowledged snapshot %llu; it will not be "
+			         "sent again (removal retried)",
 			         (unsigned long long)inflight[j]);
 		log_debug("snapshot %llu acknowledged", (unsigned long long)inflight[j]);
 		(*acked)++;
@@ -307,4 +361,11 @@ int
 sender_failing(const struct sender *sd)
 {
 	return sd->failures > 0;
+}
+
+void
+sender_set_spool(struct sender *sd, const char *id)
+{
+	ifl_strlcpy(sd->hello.spool, id, sizeof(sd->hello.spool));
+	sender_drop(sd);
 }

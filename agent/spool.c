@@ -1,14 +1,42 @@
 /*
  * spool.c: the agent's on-disk spool (agent.h).
  *
- * Layout of the spool directory (mode 0700):
+ * Layout of the spool directory (mode 0700, owned by the agent's user):
+ *   id                     the spool's identity: 32 hex digits, made with it
  *   seq                    last sequence number handed out (decimal)
- *   dropped                snapshots dropped because the spool was full
- *   NNNNNNNNNNNNNNNNNNNN.snap   one whole frame (header + payload) per snapshot
- *   *.bad                  entries set aside as corrupt
- * Every file is written to a temporary name (.NAME.tmp), fsync'd and
- * renamed, and the directory is fsync'd, so a crash leaves either the old or
- * the new file; temporaries a crash left are removed by spool_open().
+ *   dropped                snapshots dropped so far (decimal)
+ *   NNNNNNNNNNNNNNNNNNNN.snap   one snapshot per file (entry format below)
+ *   *.bad                  entries set aside as corrupt or refused
+ * Every file is written to a temporary name (.NAME.tmp, created O_EXCL and
+ * never through a link), fsync'd and renamed, and the directory is fsync'd,
+ * so a crash leaves either the old or the new file; temporaries a crash left
+ * are removed by spool_open().
+ *
+ * Trust.  The agent usually runs as root, so the spool must be a directory
+ * nobody else controls: spool_open() refuses a symbolic link, a directory
+ * owned by another user or writable by group or others, and one whose parent
+ * another user could rename it in (docs/SECURITY.md).  Everything after that
+ * goes through the directory's descriptor (openat, renameat, unlinkat), so
+ * renaming the path afterwards changes nothing the agent writes.
+ *
+ * Identity.  Sequence numbers count within one spool.  A spool that is lost
+ * (reinstall, new disk) starts again at 1 under the same certificate, so the
+ * aggregator recognises duplicates by (host, spool id, sequence): the id is
+ * 16 random bytes made with the spool and sent in hello.  A spool made by an
+ * earlier version (entries but no id) keeps the legacy, empty id until it is
+ * empty (spool_adopt_id), so the entries it holds are not sent twice under
+ * two names.
+ *
+ * Entry format (version 1 of the entry; the previous agent wrote the bare
+ * frame, which is still read):
+ *   0   4  magic "IFSE" (a bare frame starts with 0x00 or 0x01)
+ *   4   4  entry format version, big-endian (1)
+ *   8   8  sequence number, big-endian: must match the file name
+ *  16  16  the spool id (zero for the legacy id): must match the spool's
+ *  32  32  SHA-256 of bytes 0..31 and the frame
+ *  64   .  the frame (4-byte big-endian length, msgpack payload)
+ * An entry is checked when read; one that fails is set aside as *.bad and
+ * counted as dropped, and delivery goes on with the next.
  *
  * A sequence number is written to `seq` before its entry exists, so a crash
  * between the two skips a number but never reuses one that left the host.
@@ -19,9 +47,13 @@
  * nothing with that number was sent then (sending waits for the fsync), so
  * handing it out again after the restart (replacing an entry of that number
  * that may have survived, never sent) reuses no number the aggregator has
- * seen.  A snapshot that
- * cannot be spooled (too large, write error) is counted in `dropped` like
- * the ones dropped to make room.
+ * seen.
+ *
+ * Drops are counted in memory first and written to `dropped` when possible,
+ * so a full or read-only filesystem still counts them: the count travels in
+ * the next snapshot that is spooled.  An acknowledged entry that cannot be
+ * removed (read-only filesystem) is remembered and never sent again; its
+ * removal is retried at every listing.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +64,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "agent.h"
 #include "log.h"
 #include "proto.h"
@@ -40,33 +74,109 @@
 #define ENTRY_FMT "%020llu.snap"
 #define ENTRY_LEN 25 /* 20 digits + ".snap" */
 
-/*
- * Writes NAME through .NAME.tmp: write, fsync, rename, then fsync the
- * directory unless sync_dir is 0 (the caller's next write does it, see
- * spool_next_seq).
- */
-static int
-write_file_atomic(struct spool *sp, const char *name, const void *p, size_t n, int sync_dir)
-{
-	char tmp[64];
-	int fd, saved;
+#define ENTRY_MAGIC   "IFSE"
+#define ENTRY_VERSION 1
+#define ENTRY_HDR     64
+#define ENTRY_SUMMED  32 /* header bytes covered by the checksum, before it */
 
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1)
+/* Consecutive read errors of one entry before it is set aside. */
+#define SPOOL_READ_TRIES 5
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+/* SHA-256 of a then b: 0, or -1 when OpenSSL fails. */
+static int
+entry_digest(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[SPOOL_DIGEST_LEN])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int ok;
+
+	if (c == NULL)
 		return -1;
+	ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(c, a, alen) == 1 &&
+	     EVP_DigestUpdate(c, b, blen) == 1 && EVP_DigestFinal_ex(c, out, &n) == 1 &&
+	     n == SPOOL_DIGEST_LEN;
+	EVP_MD_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			goto fail;
+			return -1;
 		}
 		p = (const char *)p + w;
 		n -= (size_t)w;
 	}
-	if (fsync(fd) == -1)
+	return 0;
+}
+
+/*
+ * Creates .NAME.tmp for writing: O_EXCL and O_NOFOLLOW, so nothing already
+ * there (a link planted to make root write elsewhere) is ever opened.  A
+ * leftover temporary (a crash, a failed write whose unlink failed too) is
+ * removed and the creation tried once more.
+ */
+static int
+open_temporary(struct spool *sp, const char *tmp)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(sp->dirfd, tmp, flags, 0600);
+
+	if (fd == -1 && errno == EEXIST && unlinkat(sp->dirfd, tmp, 0) == 0)
+		fd = openat(sp->dirfd, tmp, flags, 0600);
+	return fd;
+}
+
+/*
+ * Writes NAME through .NAME.tmp: hdr then p, fsync, rename, then fsync the
+ * directory unless sync_dir is 0 (the caller's next write does it, see
+ * spool_next_seq).
+ */
+static int
+write_file_atomic(struct spool *sp, const char *name, const void *hdr, size_t hlen, const void *p,
+                  size_t n, int sync_dir)
+{
+	char tmp[64];
+	int fd, saved;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	if ((fd = open_temporary(sp, tmp)) == -1)
+		return -1;
+	if (write_all(fd, hdr, hlen) == -1 || write_all(fd, p, n) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -92,20 +202,36 @@ fail:
 	return -1;
 }
 
-/* Reads a small decimal counter file; a missing file is 0. */
+/*
+ * Opens NAME in the spool for reading: never through a link, and only a
+ * regular file (a FIFO would block the agent).
+ */
 static int
-read_counter(struct spool *sp, const char *name, uint64_t *v)
+open_entry(struct spool *sp, const char *name)
 {
-	char text[32];
-	const char *why;
+	struct stat st;
+	int fd = openat(sp->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads a small file of the spool: 0, or -1 with errno (ENOENT: missing). */
+static int
+read_small(struct spool *sp, const char *name, char *text, size_t size)
+{
 	ssize_t r;
 	int fd;
 
-	*v = 0;
-	fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -1;
-	r = read(fd, text, sizeof(text) - 1);
+	if ((fd = open_entry(sp, name)) == -1)
+		return -1;
+	r = read(fd, text, size - 1);
 	close(fd);
 	if (r <= 0) {
 		errno = EINVAL;
@@ -113,6 +239,19 @@ read_counter(struct spool *sp, const char *name, uint64_t *v)
 	}
 	text[r] = '\0';
 	text[strcspn(text, "\n")] = '\0';
+	return 0;
+}
+
+/* Reads a small decimal counter file; a missing file is 0. */
+static int
+read_counter(struct spool *sp, const char *name, uint64_t *v)
+{
+	char text[32];
+	const char *why;
+
+	*v = 0;
+	if (read_small(sp, name, text, sizeof(text)) == -1)
+		return errno == ENOENT ? 0 : -1;
 	if (parse_u64(text, 0, UINT64_MAX - 1, v, &why) == -1) {
 		errno = EINVAL;
 		return -1;
@@ -126,13 +265,199 @@ write_counter(struct spool *sp, const char *name, uint64_t v, int sync_dir)
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)v);
 
-	return write_file_atomic(sp, name, text, (size_t)n, sync_dir);
+	return write_file_atomic(sp, name, "", 0, text, (size_t)n, sync_dir);
 }
+
+/* Writes the drop count when it changed since it was last written. */
+static void
+save_dropped(struct spool *sp)
+{
+	if (sp->dropped == sp->dropped_saved)
+		return;
+	if (write_counter(sp, "dropped", sp->dropped, 1) == 0)
+		sp->dropped_saved = sp->dropped;
+	/* else: kept in memory, written with a later entry */
+}
+
+void
+spool_count_drop(struct spool *sp, uint64_t n)
+{
+	sp->dropped = u64_add_sat(sp->dropped, n);
+	save_dropped(sp);
+}
+
+uint64_t
+spool_dropped(struct spool *sp)
+{
+	return sp->dropped;
+}
+
+/* ---- the identity ---- */
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void
+id_to_hex(const uint8_t raw[SPOOL_ID_LEN], char hex[SPOOL_ID_HEX + 1])
+{
+	size_t i;
+
+	for (i = 0; i < SPOOL_ID_LEN; i++) {
+		hex[2 * i] = hexdig[raw[i] >> 4];
+		hex[2 * i + 1] = hexdig[raw[i] & 15];
+	}
+	hex[SPOOL_ID_HEX] = '\0';
+}
+
+/* 0 when hex is SPOOL_ID_HEX lowercase hex digits, not all zero. */
+static int
+id_from_hex(const char *hex, uint8_t raw[SPOOL_ID_LEN])
+{
+	uint8_t any = 0;
+	size_t i;
+
+	if (strlen(hex) != SPOOL_ID_HEX)
+		return -1;
+	for (i = 0; i < SPOOL_ID_HEX; i++) {
+		const char *d = strchr(hexdig, hex[i]);
+
+		if (hex[i] == '\0' || d == NULL)
+			return -1;
+		if (i % 2 == 0)
+			raw[i / 2] = (uint8_t)((d - hexdig) << 4);
+		else
+			raw[i / 2] |= (uint8_t)(d - hexdig);
+	}
+	for (i = 0; i < SPOOL_ID_LEN; i++)
+		any |= raw[i];
+	return any ? 0 : -1;
+}
+
+static void
+save_id(struct spool *sp)
+{
+	char text[SPOOL_ID_HEX + 2];
+
+	if (!sp->id_unsaved)
+		return;
+	snprintf(text, sizeof(text), "%s\n", sp->id);
+	if (write_file_atomic(sp, "id", "", 0, text, strlen(text), 1) == 0)
+		sp->id_unsaved = 0;
+	else
+		log_warn("spool %s: cannot write its id yet", sp->dir);
+}
+
+/* A new random identity (kept in memory until it can be written). */
+static void
+make_id(struct spool *sp)
+{
+	static const uint8_t zero[SPOOL_ID_LEN];
+
+	do /* all zero is the legacy id's header value */
+		arc4random_buf(sp->idraw, sizeof(sp->idraw));
+	while (memcmp(sp->idraw, zero, sizeof(zero)) == 0);
+	id_to_hex(sp->idraw, sp->id);
+	sp->id_unsaved = 1;
+	save_id(sp);
+}
+
+int
+spool_adopt_id(struct spool *sp)
+{
+	struct spool_entry *v;
+	char err[256];
+	size_t n;
+
+	if (sp->id[0] != '\0')
+		return 0;
+	if (spool_list(sp, &v, &n, err, sizeof(err)) == -1)
+		return 0;
+	free(v);
+	if (n > 0)
+		return 0;
+	make_id(sp);
+	log_info("spool %s: empty now; it takes the identity %s", sp->dir, sp->id);
+	return 1;
+}
+
+/* Reads the header of entry seq into hdr: 0, or -1 (missing, short, bare frame). */
+static int
+read_entry_header(struct spool *sp, uint64_t seq, uint8_t hdr[ENTRY_HDR])
+{
+	char name[32];
+	ssize_t r;
+	int fd;
+
+	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
+	if ((fd = open_entry(sp, name)) == -1)
+		return -1;
+	r = pread(fd, hdr, ENTRY_HDR, 0);
+	close(fd);
+	if (r != ENTRY_HDR || memcmp(hdr, ENTRY_MAGIC, 4) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Finds the spool's identity (spool_open): the id file; without one (lost,
+ * or a spool of an earlier version) the id of the newest entry that carries
+ * one; a spool with entries but no id anywhere keeps the legacy id; an empty
+ * one gets a new id.
+ */
+static void
+spool_identity(struct spool *sp)
+{
+	struct spool_entry *v;
+	char text[64], err[256];
+	size_t n, i;
+	int missing;
+
+	if (read_small(sp, "id", text, sizeof(text)) == 0 && id_from_hex(text, sp->idraw) == 0) {
+		id_to_hex(sp->idraw, sp->id);
+		return;
+	}
+	missing = errno == ENOENT;
+	if (!missing)
+		log_warnx("spool %s: its id file is unreadable or malformed", sp->dir);
+	if (spool_list(sp, &v, &n, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		n = 0;
+		v = NULL;
+	}
+	for (i = n; i-- > 0;) {
+		uint8_t hdr[ENTRY_HDR];
+
+		if (read_entry_header(sp, v[i].seq, hdr) == 0 &&
+		    memcmp(hdr + 16, (const uint8_t[SPOOL_ID_LEN]){0}, SPOOL_ID_LEN) != 0) {
+			memcpy(sp->idraw, hdr + 16, SPOOL_ID_LEN);
+			id_to_hex(sp->idraw, sp->id);
+			sp->id_unsaved = 1;
+			log_warnx("spool %s: id file %s; recovered the id %s from entry %llu",
+			          sp->dir, missing ? "missing" : "bad", sp->id,
+			          (unsigned long long)v[i].seq);
+			save_id(sp);
+			free(v);
+			return;
+		}
+	}
+	free(v);
+	if (n > 0) {
+		log_info("spool %s: made by an earlier version (no id): it keeps the legacy "
+		         "identity until its %zu entr%s are delivered",
+		         sp->dir, n, n == 1 ? "y" : "ies");
+		return;
+	}
+	make_id(sp);
+	if (!missing)
+		log_warnx("spool %s: empty; it takes the new identity %s", sp->dir, sp->id);
+}
+
+/* ---- opening: only a directory nobody else controls ---- */
 
 /*
  * Removes ".NAME.tmp" files a crash left behind in the middle of
  * write_file_atomic(): their rename never happened, so nothing refers to
  * them (the entry they were to become was never counted as spooled).
+ * unlinkat removes a name, never what a link points to.
  */
 static void
 spool_remove_temporaries(struct spool *sp)
@@ -159,10 +484,101 @@ spool_remove_temporaries(struct spool *sp)
 	closedir(d);
 }
 
+/*
+ * Splits dir into its parent and last component (trailing slashes ignored).
+ * -1 when the last component is empty, "." or "..".
+ */
+static int
+split_path(const char *dir, char *parent, size_t plen, char *base, size_t blen)
+{
+	char tmp[CFG_PATH_MAX];
+	size_t n = ifl_strlcpy(tmp, dir, sizeof(tmp));
+	char *slash;
+
+	if (n >= sizeof(tmp))
+		return -1;
+	while (n > 1 && tmp[n - 1] == '/')
+		tmp[--n] = '\0';
+	slash = strrchr(tmp, '/');
+	if (slash == NULL) {
+		ifl_strlcpy(parent, ".", plen);
+		ifl_strlcpy(base, tmp, blen);
+	} else {
+		ifl_strlcpy(base, slash + 1, blen);
+		if (slash == tmp)
+			ifl_strlcpy(parent, "/", plen);
+		else {
+			*slash = '\0';
+			ifl_strlcpy(parent, tmp, plen);
+		}
+	}
+	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The parent may be written by root and by the agent's user only; group or
+ * other write is fine on a sticky directory (such as /tmp): there others
+ * can neither rename nor remove what they do not own.
+ */
+static int
+check_parent(const char *dir, const char *parent, const struct stat *st, char *err, size_t errlen)
+{
+	uid_t me = geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != me) {
+		snprintf(err, errlen,
+		         "spool %s: its parent %s belongs to uid %lu, who could replace the spool; "
+		         "use a directory that only root%s can write (default "
+		         "/var/db/ipcfleet-agent/spool)",
+		         dir, parent, (unsigned long)st->st_uid, me != 0 ? " or this user" : "");
+		return -1;
+	}
+	if ((st->st_mode & 022) != 0 && (st->st_mode & S_ISVTX) == 0) {
+		snprintf(err, errlen,
+		         "spool %s: its parent %s is writable by group or others (mode %04o), "
+		         "who could replace the spool; chmod go-w %s",
+		         dir, parent, (unsigned)(st->st_mode & 07777), parent);
+		return -1;
+	}
+	return 0;
+}
+
+/* The spool itself: the agent's user owns it, nobody else may write it. */
+static int
+check_spool(struct spool *sp, const struct stat *st, char *err, size_t errlen)
+{
+	if (st->st_uid != geteuid()) {
+		snprintf(err, errlen,
+		         "spool %s belongs to uid %lu, not to this agent (uid %lu): refused; "
+		         "remove it or give it to uid %lu",
+		         sp->dir, (unsigned long)st->st_uid, (unsigned long)geteuid(),
+		         (unsigned long)geteuid());
+		return -1;
+	}
+	if ((st->st_mode & 022) != 0) {
+		snprintf(err, errlen,
+		         "spool %s is writable by group or others (mode %04o): refused, others may "
+		         "have planted files in it; check it, then chmod 700 %s",
+		         sp->dir, (unsigned)(st->st_mode & 07777), sp->dir);
+		return -1;
+	}
+	/* readable by others only (a umask): made private */
+	if ((st->st_mode & 077) != 0 && fchmod(sp->dirfd, 0700) == -1) {
+		snprintf(err, errlen, "spool %s: cannot make it private (0700): %s", sp->dir,
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, size_t errlen)
 {
+	char parent[CFG_PATH_MAX], base[CFG_PATH_MAX];
 	struct stat st;
+	int pfd;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->dirfd = -1;
@@ -171,23 +587,60 @@ spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, siz
 		snprintf(err, errlen, "spool %s: path too long", dir);
 		return -1;
 	}
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "spool %s: cannot create: %s", dir, strerror(errno));
+	if (split_path(dir, parent, sizeof(parent), base, sizeof(base)) == -1) {
+		snprintf(err, errlen, "spool %s: not a directory name", dir);
 		return -1;
 	}
-	sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sp->dirfd == -1 || fstat(sp->dirfd, &st) == -1) {
+	/* links above the spool are followed: the parent is checked as it is found */
+	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd == -1 || fstat(pfd, &st) == -1) {
+		int saved = errno;
+
+		snprintf(err, errlen, "spool %s: parent %s: %s%s%s%s", dir, parent, strerror(saved),
+		         saved == ENOENT ? " (create it: install -d -m 0700 " : "",
+		         saved == ENOENT ? parent : "", saved == ENOENT ? ")" : "");
+		if (pfd != -1)
+			close(pfd);
+		return -1;
+	}
+	if (check_parent(dir, parent, &st, err, errlen) == -1) {
+		close(pfd);
+		return -1;
+	}
+	if (mkdirat(pfd, base, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "spool %s: cannot create: %s", dir, strerror(errno));
+		close(pfd);
+		return -1;
+	}
+	sp->dirfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sp->dirfd == -1) {
+		int saved = errno;
+		struct stat lst;
+
+		if (fstatat(pfd, base, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+			snprintf(err, errlen, "spool %s is a symbolic link: refused", dir);
+		else
+			snprintf(err, errlen, "spool %s: %s", dir, strerror(saved));
+		close(pfd);
+		return -1;
+	}
+	close(pfd);
+	if (fstat(sp->dirfd, &st) == -1) {
 		snprintf(err, errlen, "spool %s: %s", dir, strerror(errno));
 		spool_close(sp);
 		return -1;
 	}
-	if ((st.st_mode & 077) != 0 && fchmod(sp->dirfd, 0700) == -1) {
-		snprintf(err, errlen, "spool %s: cannot make it private (0700): %s", dir,
-		         strerror(errno));
+	if (check_spool(sp, &st, err, errlen) == -1) {
 		spool_close(sp);
 		return -1;
 	}
 	spool_remove_temporaries(sp);
+	if (read_counter(sp, "dropped", &sp->dropped) == -1) {
+		log_warnx("spool %s: the dropped file is unreadable; counting from 0", sp->dir);
+		sp->dropped = 0;
+	}
+	sp->dropped_saved = sp->dropped;
+	spool_identity(sp);
 	return 0;
 }
 
@@ -201,6 +654,9 @@ spool_close(struct spool *sp)
 			log_warn("spool %s: fsync", sp->dir);
 		close(sp->dirfd);
 	}
+	free(sp->skip);
+	sp->skip = NULL;
+	sp->nskip = sp->skipcap = 0;
 	sp->dirfd = -1;
 	sp->dir_unsynced = 0;
 }
@@ -220,6 +676,152 @@ spool_forget(struct spool *sp)
 	buf_free(&sp->kept);
 	sp->kept_seq = 0;
 }
+
+/* ---- entries to skip: acknowledged or bad, but still on disk ---- */
+
+static struct spool_skip *
+skip_find(struct spool *sp, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < sp->nskip; i++)
+		if (sp->skip[i].seq == seq)
+			return &sp->skip[i];
+	return NULL;
+}
+
+/*
+ * Remembers an entry that must not be sent again although its file is
+ * still there: 0, or -1 when the list is full (SPOOL_MAX_SKIP) or memory ran
+ * out; the entry is then sent again and the aggregator takes it for the
+ * duplicate it is.
+ */
+static int
+skip_add(struct spool *sp, uint64_t seq, int bad)
+{
+	if (skip_find(sp, seq) != NULL)
+		return 0;
+	if (grow_array(&sp->skip, &sp->skipcap, sp->nskip + 1, 16, SPOOL_MAX_SKIP,
+	               sizeof(*sp->skip)) == -1)
+		return -1;
+	sp->skip[sp->nskip].seq = seq;
+	sp->skip[sp->nskip].bad = bad;
+	sp->skip[sp->nskip].seen = 0;
+	sp->nskip++;
+	return 0;
+}
+
+/* Retries what a skipped entry waits for: 1 when its file is gone now. */
+static int
+skip_resolve(struct spool *sp, const struct spool_skip *k, const char *name)
+{
+	char bad[40];
+
+	if (k->bad) {
+		snprintf(bad, sizeof(bad), "%s.bad", name);
+		return renameat(sp->dirfd, name, sp->dirfd, bad) == 0;
+	}
+	return unlinkat(sp->dirfd, name, 0) == 0 || errno == ENOENT;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct spool_entry *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int
+spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, size_t errlen)
+{
+	struct spool_entry *v = NULL;
+	size_t cnt = 0, cap = 0, i, j;
+	struct dirent *de;
+	int fd, complete = 1;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if ((fd = dup(sp->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		snprintf(err, errlen, "spool %s: %s", sp->dir, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sp->nskip; i++)
+		sp->skip[i].seen = 0;
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		struct spool_skip *k;
+		char digits[21];
+		const char *why;
+		struct stat st;
+		uint64_t seq;
+
+		if (strlen(de->d_name) != ENTRY_LEN || strcmp(de->d_name + 20, ".snap") != 0)
+			continue;
+		memcpy(digits, de->d_name, 20);
+		digits[20] = '\0';
+		if (parse_u64(digits, 1, UINT64_MAX, &seq, &why) == -1)
+			continue;
+		if ((k = skip_find(sp, seq)) != NULL) {
+			if (!skip_resolve(sp, k, de->d_name))
+				k->seen = 1;
+			continue; /* never listed again */
+		}
+		if (fstatat(sp->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (cnt == SPOOL_MAX_ENTRIES) {
+			complete = 0;
+			break; /* the rest is listed after these are sent */
+		}
+		if (grow_array(&v, &cap, cnt + 1, 64, SPOOL_MAX_ENTRIES, sizeof(*v)) == -1) {
+			free(v);
+			closedir(d);
+			snprintf(err, errlen, "spool %s: out of memory", sp->dir);
+			return -1;
+		}
+		v[cnt].seq = seq;
+		v[cnt].size = (uint64_t)st.st_size;
+		cnt++;
+	}
+	closedir(d);
+	/* forget skipped entries whose file is gone (when the whole directory was read) */
+	if (complete) {
+		for (i = j = 0; i < sp->nskip; i++)
+			if (sp->skip[i].seen)
+				sp->skip[j++] = sp->skip[i];
+		sp->nskip = j;
+	}
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), entry_cmp);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int
+spool_remove(struct spool *sp, uint64_t seq)
+{
+	char name[32];
+	int saved;
+
+	if (seq == sp->kept_seq)
+		spool_forget(sp);
+	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
+	if (unlinkat(sp->dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	saved = errno;
+	if (skip_add(sp, seq, 0) == -1)
+		log_warnx("spool %s: too many entries waiting for removal; %s may be sent again",
+		          sp->dir, name);
+	errno = saved;
+	return -1;
+}
+
+/* ---- sequence numbers ---- */
 
 /*
  * The last sequence number when the seq file cannot be trusted: never below
@@ -249,10 +851,11 @@ static int
 spool_in_use(struct spool *sp)
 {
 	struct spool_entry *v;
+	struct stat st;
 	char err[256];
 	size_t n = 0;
 
-	if (faccessat(sp->dirfd, "dropped", F_OK, 0) == 0)
+	if (fstatat(sp->dirfd, "dropped", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 1;
 	if (spool_list(sp, &v, &n, err, sizeof(err)) == -1)
 		return 1;
@@ -263,12 +866,14 @@ spool_in_use(struct spool *sp)
 int
 spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen)
 {
+	struct stat st;
 	uint64_t last;
 
 	if (read_counter(sp, "seq", &last) == -1) {
 		log_warnx("spool %s: seq file unreadable; continuing from the clock", sp->dir);
 		last = spool_recover_seq(sp);
-	} else if (last == 0 && faccessat(sp->dirfd, "seq", F_OK, 0) == -1 && spool_in_use(sp)) {
+	} else if (last == 0 && fstatat(sp->dirfd, "seq", &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+	           spool_in_use(sp)) {
 		log_warnx(
 		    "spool %s: seq file missing from a spool in use; continuing from the clock",
 		    sp->dir);
@@ -287,119 +892,29 @@ spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen)
 	return 0;
 }
 
-uint64_t
-spool_dropped(struct spool *sp)
-{
-	uint64_t v;
-
-	if (read_counter(sp, "dropped", &v) == -1)
-		return 0;
-	return v;
-}
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-	const struct spool_entry *x = a, *y = b;
-
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-int
-spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, size_t errlen)
-{
-	struct spool_entry *v = NULL;
-	size_t cnt = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	*out = NULL;
-	*n = 0;
-	if ((fd = dup(sp->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		snprintf(err, errlen, "spool %s: %s", sp->dir, strerror(errno));
-		return -1;
-	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		char digits[21];
-		const char *why;
-		struct stat st;
-		uint64_t seq;
-
-		if (strlen(de->d_name) != ENTRY_LEN || strcmp(de->d_name + 20, ".snap") != 0)
-			continue;
-		memcpy(digits, de->d_name, 20);
-		digits[20] = '\0';
-		if (parse_u64(digits, 1, UINT64_MAX, &seq, &why) == -1)
-			continue;
-		if (fstatat(sp->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (cnt == SPOOL_MAX_ENTRIES)
-			break; /* the rest is listed after these are sent */
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct spool_entry *nv = reallocarray(v, ncap, sizeof(*nv));
-
-			if (nv == NULL) {
-				free(v);
-				closedir(d);
-				snprintf(err, errlen, "spool %s: out of memory", sp->dir);
-				return -1;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		v[cnt].seq = seq;
-		v[cnt].size = (uint64_t)st.st_size;
-		cnt++;
-	}
-	closedir(d);
-	if (cnt > 0)
-		qsort(v, cnt, sizeof(*v), entry_cmp);
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-int
-spool_remove(struct spool *sp, uint64_t seq)
-{
-	char name[32];
-
-	if (seq == sp->kept_seq)
-		spool_forget(sp);
-	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
-	if (unlinkat(sp->dirfd, name, 0) == -1 && errno != ENOENT)
-		return -1;
-	return 0;
-}
+/* ---- entries ---- */
 
 int
 spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, size_t errlen)
 {
 	struct spool_entry *v;
-	uint64_t total = 0, dropped = 0;
+	uint64_t total = 0, dropped = 0, need = ENTRY_HDR + (uint64_t)frame->len;
+	uint8_t hdr[ENTRY_HDR];
 	size_t n, i;
 	char name[32];
 
-	if (frame->len > sp->max_bytes) {
-		if (write_counter(sp, "dropped", spool_dropped(sp) + 1, 1) == -1)
-			log_warn("spool %s: cannot record the drop count", sp->dir);
-		snprintf(err, errlen,
-		         "spool %s: a snapshot of %zu bytes exceeds spool_max (dropped)", sp->dir,
-		         frame->len);
+	if (need > sp->max_bytes) {
+		snprintf(err, errlen, "spool %s: a snapshot of %zu bytes exceeds spool_max",
+		         sp->dir, frame->len);
 		return -1;
 	}
+	save_id(sp);
 	if (spool_list(sp, &v, &n, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
 		total += v[i].size;
 	/* make room: the oldest go first, and are counted */
-	for (i = 0; i < n && total + frame->len > sp->max_bytes; i++) {
+	for (i = 0; i < n && total + need > sp->max_bytes; i++) {
 		if (spool_remove(sp, v[i].seq) == 0) {
 			total -= v[i].size;
 			dropped++;
@@ -407,48 +922,125 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 	}
 	free(v);
 	if (dropped > 0) {
-		uint64_t sofar = spool_dropped(sp) + dropped;
-
+		spool_count_drop(sp, dropped);
 		log_warnx("spool %s full (spool_max %llu bytes): dropped the %llu oldest "
 		          "snapshot(s), %llu in all",
 		          sp->dir, (unsigned long long)sp->max_bytes, (unsigned long long)dropped,
-		          (unsigned long long)sofar);
-		if (write_counter(sp, "dropped", sofar, 1) == -1)
-			log_warn("spool %s: cannot record the drop count", sp->dir);
+		          (unsigned long long)sp->dropped);
+	}
+	save_dropped(sp); /* drops counted while nothing could be written */
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, ENTRY_MAGIC, 4);
+	put_be32(hdr + 4, ENTRY_VERSION);
+	put_be64(hdr + 8, seq);
+	if (sp->id[0] != '\0')
+		memcpy(hdr + 16, sp->idraw, SPOOL_ID_LEN);
+	if (entry_digest(hdr, ENTRY_SUMMED, frame->data, frame->len, hdr + ENTRY_SUMMED) == -1) {
+		snprintf(err, errlen, "spool %s: cannot compute a checksum", sp->dir);
+		return -1;
 	}
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
-	if (write_file_atomic(sp, name, frame->data, frame->len, 1) == -1) {
-		int saved = errno;
-
-		/* the snapshot is lost: count it, so the aggregator hears of it */
-		if (write_counter(sp, "dropped", spool_dropped(sp) + 1, 1) == -1)
-			log_warn("spool %s: cannot record the drop count", sp->dir);
-		snprintf(err, errlen, "spool %s: cannot write %s (snapshot dropped): %s", sp->dir,
-		         name, strerror(saved));
+	if (write_file_atomic(sp, name, hdr, sizeof(hdr), frame->data, frame->len, 1) == -1) {
+		snprintf(err, errlen, "spool %s: cannot write %s: %s", sp->dir, name,
+		         strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-static void
-set_aside(struct spool *sp, const char *name, const char *why)
+void
+spool_set_aside(struct spool *sp, uint64_t seq, const char *why)
 {
-	char bad[40];
+	char name[32], bad[40];
 
+	if (seq == sp->kept_seq)
+		spool_forget(sp);
+	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
 	snprintf(bad, sizeof(bad), "%s.bad", name);
-	log_warnx("spool %s: %s is corrupt (%s); set aside as %s", sp->dir, name, why, bad);
-	if (renameat(sp->dirfd, name, sp->dirfd, bad) == -1)
+	spool_count_drop(sp, 1);
+	log_warnx("spool %s: %s is corrupt (%s); set aside as %s and counted as dropped "
+	          "(%llu in all)",
+	          sp->dir, name, why, bad, (unsigned long long)sp->dropped);
+	if (renameat(sp->dirfd, name, sp->dirfd, bad) == 0 || errno == ENOENT)
+		return;
+	log_warn("spool %s: cannot rename %s", sp->dir, name);
+	if (skip_add(sp, seq, 1) == -1)
 		unlinkat(sp->dirfd, name, 0);
+}
+
+/* The payload's own "seq" (bare frames of the previous version carry no other). */
+static int
+payload_seq(const uint8_t *p, size_t n, uint64_t *seq)
+{
+	struct proto_doc d;
+	char why[128];
+	int rc;
+
+	if (proto_doc_unpack(p, n, &d, why, sizeof(why)) == -1)
+		return -1;
+	rc = mp_get_u64(&d.root, "seq", seq) == 0 ? 0 : -1;
+	proto_doc_free(&d);
+	return rc;
+}
+
+/*
+ * Checks an entry read from the file of seq; returns NULL with the frame's
+ * offset in *off, or why it is bad.
+ */
+static const char *
+entry_check(const struct spool *sp, uint64_t seq, const uint8_t *data, size_t len, size_t *off)
+{
+	uint8_t sum[SPOOL_DIGEST_LEN];
+	const char *why = NULL;
+	uint32_t plen;
+	int bare;
+
+	bare = len < 4 || memcmp(data, ENTRY_MAGIC, 4) != 0;
+	*off = bare ? 0 : ENTRY_HDR;
+	if (!bare) {
+		if (len < ENTRY_HDR)
+			return "truncated header";
+		if (get_be32(data + 4) != ENTRY_VERSION)
+			return "unknown entry format";
+		if (get_be64(data + 8) != seq)
+			return "its sequence number is not its name's (a copied file?)";
+		if (entry_digest(data, ENTRY_SUMMED, data + ENTRY_HDR, len - ENTRY_HDR, sum) == -1)
+			return "cannot compute a checksum";
+		if (memcmp(sum, data + ENTRY_SUMMED, sizeof(sum)) != 0)
+			return "checksum mismatch";
+		if (memcmp(data + 16, sp->id[0] != '\0' ? sp->idraw : (const uint8_t[16]){0},
+		           SPOOL_ID_LEN) != 0)
+			return "written by another spool";
+	}
+	data += *off;
+	len -= *off;
+	if (len < PROTO_HDR_LEN)
+		return "truncated";
+	if (frame_header(data, PROTO_MAX_FRAME, &plen, &why) == -1)
+		return why;
+	if ((size_t)plen != len - PROTO_HDR_LEN)
+		return "length does not match";
+	if (bare) {
+		uint64_t inner;
+
+		/* no checksum: at least the number must be the name's */
+		if (payload_seq(data + PROTO_HDR_LEN, plen, &inner) == -1)
+			return "not a snapshot";
+		if (inner != seq)
+			return "its sequence number is not its name's (a copied file?)";
+	} else if (frame_validate(data + PROTO_HDR_LEN, plen, &why) == -1)
+		return why;
+	return NULL;
 }
 
 int
 spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t errlen)
 {
-	char name[32], path[CFG_PATH_MAX + 40];
+	char name[32];
 	const char *why;
 	char *data;
-	size_t len;
-	uint32_t plen;
+	size_t len, off;
+	int fd, saved;
 
 	/* the frame just spooled: the same bytes, already validated by the encoder */
 	if (seq != 0 && seq == sp->kept_seq) {
@@ -459,35 +1051,44 @@ spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size_t e
 		return 0;
 	}
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
-	snprintf(path, sizeof(path), "%s/%s", sp->dir, name);
-	if (read_file_bounded(path, PROTO_HDR_LEN + PROTO_MAX_FRAME, &data, &len) == -1) {
-		int saved = errno;
-
+	fd = open_entry(sp, name);
+	if (fd == -1 || read_fd_bounded(fd, 64u * 1024, ENTRY_HDR + PROTO_HDR_LEN + PROTO_MAX_FRAME,
+	                                &data, &len) == -1) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
 		snprintf(err, errlen, "spool %s: %s: %s", sp->dir, name, strerror(saved));
-		if (saved == EFBIG) {
-			set_aside(sp, name, "larger than a frame");
+		if (saved == ENOENT)
+			return -2; /* removed meanwhile: nothing to send */
+		if (saved == EFBIG || saved == EINVAL || saved == ELOOP) {
+			spool_set_aside(
+			    sp, seq, saved == EFBIG ? "larger than a frame" : "not a regular file");
+			return -2;
+		}
+		/* an I/O error: retried a few times (the order is kept), then set aside */
+		if (sp->unread_seq != seq) {
+			sp->unread_seq = seq;
+			sp->unread_tries = 0;
+		}
+		if (++sp->unread_tries >= SPOOL_READ_TRIES) {
+			spool_set_aside(sp, seq, "unreadable");
+			sp->unread_seq = 0;
 			return -2;
 		}
 		return -1;
 	}
-	why = NULL;
-	if (len < PROTO_HDR_LEN)
-		why = "truncated";
-	else if (frame_header((const uint8_t *)data, PROTO_MAX_FRAME, &plen, &why) == -1) {
-		/* why set */
-	} else if ((size_t)plen != len - PROTO_HDR_LEN)
-		why = "length does not match";
-	else if (frame_validate((const uint8_t *)data + PROTO_HDR_LEN, plen, &why) == -1) {
-		/* why set */
-	}
+	close(fd);
+	if (sp->unread_seq == seq)
+		sp->unread_seq = 0;
+	why = entry_check(sp, seq, (const uint8_t *)data, len, &off);
 	if (why != NULL) {
-		set_aside(sp, name, why);
+		spool_set_aside(sp, seq, why);
 		free(data);
 		snprintf(err, errlen, "spool %s: %s was corrupt", sp->dir, name);
 		return -2;
 	}
 	buf_reset(frame);
-	buf_append(frame, data, len);
+	buf_append(frame, data + off, len - off);
 	free(data);
 	if (buf_failed(frame)) {
 		snprintf(err, errlen, "spool %s: out of memory", sp->dir);

@@ -74,6 +74,7 @@ struct agg_stats {
 	uint64_t conns_accepted, conns_refused, conns_open;
 	uint64_t frames_accepted, frames_rejected;
 	uint64_t snapshots_stored, snapshots_duplicate;
+	uint64_t snapshots_conflict; /* duplicates whose content differs (store_put.conflict) */
 	uint64_t queries;
 	/* agents past hello, connection not yet freed (server.c) */
 	uint64_t agents_open;

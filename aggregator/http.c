@@ -298,6 +298,12 @@ http_metrics(struct agg *a, struct buf *out)
 	http_counter2(out, "ipcfleet_snapshots_total",
 	              "Snapshots acknowledged: stored, or duplicates of stored ones.", "result",
 	              "stored", st->snapshots_stored, "duplicate", st->snapshots_duplicate);
+	http_head(
+	    out, "ipcfleet_snapshot_conflicts_total", "counter",
+	    "Duplicates (same host, spool and sequence) whose content differs from the stored "
+	    "snapshot.");
+	buf_printf(out, "ipcfleet_snapshot_conflicts_total %llu\n",
+	           (unsigned long long)st->snapshots_conflict);
 	http_head(out, "ipcfleet_queries_total", "counter", "Queries answered for admins.");
 	buf_printf(out, "ipcfleet_queries_total %llu\n", (unsigned long long)st->queries);
 	http_latency(out, st);

@@ -476,6 +476,8 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 		c->hi.page_size = h.page_size;
 		c->hi.boot_time = h.boot_time;
 		c->hi.interval = h.interval;
+		ifl_strlcpy(c->hi.spool, h.spool,
+		            sizeof(c->hi.spool)); /* "" from agents before 1.2 */
 		c->skew = h.time != 0 ? h.time - now_unix() : INT64_MIN;
 		c->state = CS_AGENT;
 		a->stats.agents_open++;
@@ -520,6 +522,14 @@ batch_flush(struct agg *a)
 			a->stats.snapshots_duplicate++;
 		else
 			a->stats.snapshots_stored++;
+		if (batch_puts[i].conflict) {
+			/* acknowledged (the agent must move on) but it is not the same snapshot */
+			a->stats.snapshots_conflict++;
+			log_warnx(
+			    "%s: snapshot %llu of spool '%s' differs from the one stored under "
+			    "that number: not stored (a cloned or restored spool?)",
+			    p->hi.name, (unsigned long long)p->s.seq, p->hi.spool);
+		}
 		log_debug("%s: snapshot %llu %s (%zu objects)", p->hi.name,
 		          (unsigned long long)p->s.seq, dup ? "was a duplicate" : "stored",
 		          p->s.nobjects);

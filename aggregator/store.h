@@ -15,7 +15,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "model.h"
+
+#define STORE_SPOOL_MAX  33 /* a spool id: 32 hex digits (PROTO_SPOOL_ID_HEX) */
+#define STORE_DIGEST_LEN 32 /* SHA-256 of a snapshot's payload */
 
 /* What the aggregator knows of a host besides its latest snapshot. */
 struct host_info {
@@ -26,6 +31,12 @@ struct host_info {
 	uint32_t page_size;
 	int64_t boot_time;
 	uint32_t interval; /* seconds between the agent's snapshots; 0 unknown */
+	/*
+	 * The agent's spool identity (hello "spool"); "" is the legacy one of
+	 * agents that do not say.  Sequence numbers count within a spool: a
+	 * snapshot is identified by (host, spool, seq).
+	 */
+	char spool[STORE_SPOOL_MAX];
 };
 
 /* A host as stored: info, times, and its latest snapshot's raw payload. */
@@ -71,8 +82,25 @@ struct store_put {
 	const uint8_t *raw;
 	size_t rawlen;
 	int64_t received;
-	int duplicate; /* out: (host, seq) stored before, in an earlier batch or this one */
+	int duplicate; /* out: (host, spool, seq) stored before, in an earlier batch or this one */
+	/*
+	 * out: a duplicate whose payload differs from the one stored under that
+	 * (host, spool, seq) (its SHA-256 is kept with the received record;
+	 * rows from before schema 4 / PostgreSQL 3 have none and never conflict)
+	 */
+	int conflict;
 };
+
+/* The digest kept with each received record: 0, or -1 when OpenSSL fails. */
+static inline int
+store_digest(const uint8_t *raw, size_t rawlen, uint8_t out[STORE_DIGEST_LEN])
+{
+	unsigned int n = 0;
+
+	return EVP_Digest(raw, rawlen, out, &n, EVP_sha256(), NULL) == 1 && n == STORE_DIGEST_LEN
+	           ? 0
+	           : -1;
+}
 
 /*
  * A host as the `hosts` query lists it, without decoding its snapshot: what
@@ -142,8 +170,9 @@ struct store_ops {
 	 */
 	/*
 	 * Group commit: stores v[0..n) in ONE transaction and returns 0 after
-	 * its commit, each v[i].duplicate set; a (host, seq) twice in the batch
-	 * is stored once.  -1: nothing of the batch is stored.
+	 * its commit, each v[i].duplicate and conflict set; a (host, spool,
+	 * seq) twice in the batch is stored once.  -1: nothing of the batch is
+	 * stored.
 	 */
 	int (*put_snapshots)(struct store *st, struct store_put *v, size_t n, char *err,
 	                     size_t errlen);
@@ -225,10 +254,12 @@ store_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, 
 
 	if (st->ops->put_snapshots != NULL)
 		return st->ops->put_snapshots(st, v, n, err, errlen);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		v[i].conflict = 0; /* not known without put_snapshots */
 		if (st->ops->put_snapshot(st, v[i].hi, v[i].s, v[i].raw, v[i].rawlen, v[i].received,
 		                          &v[i].duplicate, err, errlen) == -1)
 			return -1;
+	}
 	return 0;
 }
 

@@ -12,7 +12,8 @@
  *   commit, so everything written about one host (its sequence numbers,
  *   latest state, rollups, findings) is written by one aggregator at a time.
  *   A (host, sequence) pair seen before, by this aggregator or another, is
- *   recognised by INSERT ... ON CONFLICT DO NOTHING on received's primary key.
+ *   recognised by INSERT ... ON CONFLICT DO NOTHING on received's primary key
+ *   (host, spool id, sequence).
  * - sync_findings() locks the same host row (SELECT ... FOR UPDATE) before it
  *   reads the open findings, so two aggregators evaluating one host (an agent
  *   failing over in the middle of its stream) serialize.
@@ -53,7 +54,7 @@
 
 #include "json.h" /* json_utf8_len() */
 
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 /* pg_advisory_xact_lock keys: "ipcf" then a number. */
 #define PG_MIGRATE_LOCK   "7596270883479289857" /* 0x6970636600000001 */
 #define PG_HOUSEKEEP_LOCK "7596270883479289858" /* 0x6970636600000002 */
@@ -154,12 +155,27 @@ static const char pg_schema_v1[] =
  */
 static const char pg_schema_v2[] = "ALTER TABLE hosts ADD COLUMN usage BYTEA;";
 
+/*
+ * Version 3: sequence numbers count within one spool of an agent (a lost
+ * spool starts again at 1), so received is keyed by (host, spool id, seq);
+ * every existing row belongs to the legacy id "".  digest: the payload's
+ * SHA-256, to notice a "duplicate" whose content differs (NULL before).
+ * hosts.last_spool: the spool that last_seq counts in.
+ */
+static const char pg_schema_v3[] =
+    "ALTER TABLE received ADD COLUMN spool TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE received ADD COLUMN digest BYTEA;"
+    "ALTER TABLE received DROP CONSTRAINT received_pkey;"
+    "ALTER TABLE received ADD PRIMARY KEY (host_id, spool, seq);"
+    "ALTER TABLE hosts ADD COLUMN last_spool TEXT NOT NULL DEFAULT '';";
+
 static const struct pg_migration {
 	int version;
 	const char *sql;
 } pg_migrations[] = {
     {1, pg_schema_v1},
     {2, pg_schema_v2},
+    {3, pg_schema_v3},
 };
 
 /* The sign bit, to compare uint64_t bit patterns as unsigned in SQL. */
@@ -197,20 +213,33 @@ enum {
 	"f.age, f.uid, f.owner, f.command, f.has_headroom, f.held, f.free, f.safe_limit, "         \
 	"f.exhaust_at, f.opened, f.updated"
 
-/* In the host upsert: column c takes the new value when the sequence is newer. */
+/*
+ * In the host upsert: whether the snapshot is newer than the host's latest.
+ * Within one spool its sequence is compared, as unsigned; across spools
+ * (the agent lost its spool, or was upgraded) sequences mean nothing and the
+ * later taken wins, unless the snapshot is a duplicate (it was stored
+ * before: received is read before this statement's companion writes it).
+ */
+#define PG_LATEST_NEWER                                                                            \
+	"(h.last_seq IS NULL OR (h.last_spool = excluded.last_spool AND (h.last_seq # " PG_MIN     \
+	") < (excluded.last_seq # " PG_MIN ")) OR (h.last_spool <> excluded.last_spool AND"        \
+	" excluded.last_taken >= h.last_taken AND NOT EXISTS (SELECT 1 FROM received AS r"         \
+	" WHERE r.host_id = h.id AND r.spool = excluded.last_spool"                                \
+	" AND r.seq = excluded.last_seq)))"
+
+/* In the host upsert: column c takes the new value when the snapshot is newer. */
 #define PG_LATEST_SET(c)                                                                           \
-	" " c " = CASE WHEN h.last_seq IS NULL OR (h.last_seq # " PG_MIN ")"                       \
-	" < (excluded.last_seq # " PG_MIN ") THEN excluded." c " ELSE h." c " END"
+	" " c " = CASE WHEN " PG_LATEST_NEWER " THEN excluded." c " ELSE h." c " END"
 
 /* PG_UPSERT_HOST (see there); the latest state's columns move forward together. */
-#define PG_UPSERT_HOST_SQL                                                                                            \
-	"INSERT INTO hosts AS h (name, os, os_release, agent, page_size, boot_time, interval,"                        \
-	" last_seq, last_taken, last_received, snapshot, usage)"                                                      \
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"                                                 \
-	" ON CONFLICT (name) DO UPDATE SET os = excluded.os, os_release = excluded.os_release,"                       \
-	" agent = excluded.agent, page_size = excluded.page_size,"                                                    \
-	" boot_time = excluded.boot_time, interval = excluded.interval," PG_LATEST_SET("last_seq") "," PG_LATEST_SET( \
-	    "last_taken") "," PG_LATEST_SET("last_received") "," PG_LATEST_SET("snapshot") "," PG_LATEST_SET("usage") " RETURNING id"
+#define PG_UPSERT_HOST_SQL                                                                                                                            \
+	"INSERT INTO hosts AS h (name, os, os_release, agent, page_size, boot_time, interval,"                                                        \
+	" last_seq, last_taken, last_received, snapshot, usage, last_spool)"                                                                          \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"                                                                            \
+	" ON CONFLICT (name) DO UPDATE SET os = excluded.os, os_release = excluded.os_release,"                                                       \
+	" agent = excluded.agent, page_size = excluded.page_size,"                                                                                    \
+	" boot_time = excluded.boot_time, interval = excluded.interval," PG_LATEST_SET("last_seq") "," PG_LATEST_SET("last_taken") "," PG_LATEST_SET( \
+	    "last_received") "," PG_LATEST_SET("snapshot") "," PG_LATEST_SET("usage") "," PG_LATEST_SET("last_spool") " RETURNING id"
 
 static const char *const pg_sql[PG_NSTMT] = {
     /*
@@ -232,29 +261,35 @@ static const char *const pg_sql[PG_NSTMT] = {
      * precision).  $1 is the host's name (the statements of a batch are
      * pipelined: the upsert's id is not known when this one is sent), $5
      * the hour; $6..$9 the limits' names, used, limit and used as a
-     * double, as arrays.  Its one row: 1 when stored, 0 for a duplicate.
+     * double, as arrays; $10 the spool id, $11 the payload's digest.  Its
+     * one row: 1 when stored, 0 for a duplicate; then 1 when that duplicate's
+     * stored digest differs (read before this statement's own insert).
      */
-    [PG_PUT_SAMPLES] = "WITH r AS (INSERT INTO received (host_id, seq, taken, received)"
-                       " SELECT id, $2, $3, $4 FROM hosts WHERE name = $1"
-                       " ON CONFLICT DO NOTHING RETURNING host_id),"
-                       " u AS (SELECT r.host_id, x.name, x.used, x.lim, x.dused FROM r,"
-                       " unnest($6::text[], $7::bigint[], $8::bigint[], $9::float8[])"
-                       " AS x(name, used, lim, dused)),"
-                       " s AS (INSERT INTO samples (host_id, limit_name, t, used, lim)"
-                       " SELECT host_id, name, $3, used, lim FROM u"
-                       " ON CONFLICT (host_id, limit_name, t)"
-                       " DO UPDATE SET used = excluded.used, lim = excluded.lim),"
-                       " ro AS (INSERT INTO rollups AS r (host_id, limit_name, hour, mn, mx,"
-                       " mean, cnt, lim) SELECT host_id, name, $5, used, used, dused, 1, lim"
-                       " FROM u"
-                       " ON CONFLICT (host_id, limit_name, hour) DO UPDATE SET"
-                       " mn = CASE WHEN (excluded.mn # " PG_MIN ") < (r.mn # " PG_MIN ")"
-                       " THEN excluded.mn ELSE r.mn END,"
-                       " mx = CASE WHEN (excluded.mx # " PG_MIN ") > (r.mx # " PG_MIN ")"
-                       " THEN excluded.mx ELSE r.mx END,"
-                       " mean = r.mean + (excluded.mean - r.mean) / (r.cnt + 1)::double precision,"
-                       " cnt = r.cnt + 1, lim = excluded.lim)"
-                       " SELECT count(*) FROM r",
+    [PG_PUT_SAMPLES] =
+        "WITH r AS (INSERT INTO received (host_id, seq, taken, received, spool,"
+        " digest) SELECT id, $2, $3, $4, $10, $11 FROM hosts WHERE name = $1"
+        " ON CONFLICT DO NOTHING RETURNING host_id),"
+        " u AS (SELECT r.host_id, x.name, x.used, x.lim, x.dused FROM r,"
+        " unnest($6::text[], $7::bigint[], $8::bigint[], $9::float8[])"
+        " AS x(name, used, lim, dused)),"
+        " s AS (INSERT INTO samples (host_id, limit_name, t, used, lim)"
+        " SELECT host_id, name, $3, used, lim FROM u"
+        " ON CONFLICT (host_id, limit_name, t)"
+        " DO UPDATE SET used = excluded.used, lim = excluded.lim),"
+        " ro AS (INSERT INTO rollups AS r (host_id, limit_name, hour, mn, mx,"
+        " mean, cnt, lim) SELECT host_id, name, $5, used, used, dused, 1, lim"
+        " FROM u"
+        " ON CONFLICT (host_id, limit_name, hour) DO UPDATE SET"
+        " mn = CASE WHEN (excluded.mn # " PG_MIN ") < (r.mn # " PG_MIN ")"
+        " THEN excluded.mn ELSE r.mn END,"
+        " mx = CASE WHEN (excluded.mx # " PG_MIN ") > (r.mx # " PG_MIN ")"
+        " THEN excluded.mx ELSE r.mx END,"
+        " mean = r.mean + (excluded.mean - r.mean) / (r.cnt + 1)::double precision,"
+        " cnt = r.cnt + 1, lim = excluded.lim)"
+        " SELECT count(*), coalesce((SELECT CASE WHEN o.digest IS NOT NULL"
+        " AND o.digest <> $11 THEN 1 ELSE 0 END::int8 FROM received AS o JOIN hosts AS h"
+        " ON h.id = o.host_id WHERE h.name = $1 AND o.spool = $10"
+        " AND o.seq = $2), 0) FROM r",
     [PG_GET_HOST] = "SELECT " PG_HOST_COLUMNS " FROM hosts WHERE name = $1",
     [PG_SERIES] = "SELECT s.t, s.used, s.lim FROM samples AS s JOIN hosts AS h"
                   " ON h.id = s.host_id WHERE h.name = $1 AND s.limit_name = $2 AND s.t >= $3"
@@ -292,8 +327,9 @@ static const char *const pg_sql[PG_NSTMT] = {
                           " LIMIT $2)",
     [PG_DELETE_FINDINGS] = "DELETE FROM findings WHERE id IN"
                            " (SELECT id FROM findings WHERE closed < $1 LIMIT $2)",
-    [PG_DELETE_RECEIVED] = "DELETE FROM received WHERE (host_id, seq) IN"
-                           " (SELECT host_id, seq FROM received WHERE received < $1 LIMIT $2)",
+    [PG_DELETE_RECEIVED] = "DELETE FROM received WHERE (host_id, spool, seq) IN"
+                           " (SELECT host_id, spool, seq FROM received WHERE received < $1"
+                           " LIMIT $2)",
 };
 
 /* The listings' cursors. */
@@ -525,6 +561,22 @@ pg_p_bytea(struct pg_params *p, const uint8_t *b, size_t n)
 	p->len[p->n] = (int)n;
 	p->fmt[p->n] = 1;
 	p->n++;
+}
+
+/* A small bytea copied into the parameter's own buffer (a digest). */
+static void
+pg_p_bytea_copy(struct pg_params *p, const uint8_t *b, size_t n)
+{
+	char *slot = pg_param_slot(p);
+
+	if (slot == NULL)
+		return;
+	if (n == 0 || n > PG_TEXT_MAX) {
+		p->bad = 1;
+		return;
+	}
+	memcpy(slot, b, n);
+	pg_p_bytea(p, (const uint8_t *)slot, n);
 }
 
 /* ---- running statements ---- */
@@ -1002,6 +1054,7 @@ pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *u
 {
 	const struct host_info *hi = e->hi;
 	const struct snapshot *s = e->s;
+	uint8_t digest[STORE_DIGEST_LEN];
 	struct usage u;
 
 	if (e->raw == NULL || e->rawlen > PROTO_MAX_FRAME) {
@@ -1012,8 +1065,14 @@ pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *u
 	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
 	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
 	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
-	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent)) {
-		snprintf(err, errlen, "%s: bad host name, os, os_release or agent", q->label);
+	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent) ||
+	    strnlen(hi->spool, sizeof(hi->spool)) >= sizeof(hi->spool)) {
+		snprintf(err, errlen, "%s: bad host name, os, os_release, agent or spool",
+		         q->label);
+		return -1;
+	}
+	if (store_digest(e->raw, e->rawlen, digest) == -1) {
+		snprintf(err, errlen, "%s: cannot compute the snapshot's digest", q->label);
 		return -1;
 	}
 	model_usage(s, -1, &u);
@@ -1036,6 +1095,7 @@ pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *u
 		return -1;
 	}
 	pg_p_bytea(up, (const uint8_t *)usage->data, usage->len);
+	pg_p_text(up, hi->spool, sizeof(hi->spool));
 	memset(wr, 0, sizeof(*wr));
 	pg_p_text(wr, hi->name, sizeof(hi->name));
 	pg_p_u64(wr, s->seq);
@@ -1043,6 +1103,8 @@ pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *u
 	pg_p_i64(wr, e->received);
 	pg_p_i64(wr, s->taken - (s->taken % 3600 + 3600) % 3600);
 	pg_p_usage(wr, &u);
+	pg_p_text(wr, hi->spool, sizeof(hi->spool));
+	pg_p_bytea_copy(wr, digest, sizeof(digest));
 	if (up->bad || wr->bad) {
 		snprintf(err, errlen, "%s: snapshot of %s: a value is too long or not text",
 		         q->label, hi->name);
@@ -1059,13 +1121,15 @@ enum pg_pipe { PIPE_OK, PIPE_FAILED, PIPE_LOST };
 
 /*
  * Reads one pipelined statement's result: one row whose first column goes
- * to *v (the upsert's id, the write's count), then the NULL that ends it.
+ * to *v (the upsert's id, the write's count) and, when v2 is not NULL, its
+ * second to *v2, then the NULL that ends it.
  * A statement skipped after an earlier failure (aborted) fails without
  * touching err, which keeps the first error.  PIPE_LOST when the
  * connection broke or the results are out of step with what was sent.
  */
 static enum pg_pipe
-pg_pipe_result(struct pg_store *q, const char *what, int64_t *v, char *err, size_t errlen)
+pg_pipe_result(struct pg_store *q, const char *what, int64_t *v, int64_t *v2, char *err,
+               size_t errlen)
 {
 	PGresult *r = PQgetResult(q->conn), *end;
 	enum pg_pipe rc = PIPE_OK;
@@ -1079,7 +1143,8 @@ pg_pipe_result(struct pg_store *q, const char *what, int64_t *v, char *err, size
 	else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		pg_fail(q, what, r, err, errlen);
 		rc = PIPE_FAILED;
-	} else if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, v) == -1) {
+	} else if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, v) == -1 ||
+	           (v2 != NULL && pg_col_i64(r, 0, 1, v2) == -1)) {
 		snprintf(err, errlen, "%s: %s: unexpected result", q->label, what);
 		rc = PIPE_FAILED;
 	}
@@ -1139,20 +1204,24 @@ pg_put_pipelined(struct pg_store *q, struct store_put **v, size_t n, char *err, 
 		}
 		/* every statement sent has a result, aborted ones included */
 		for (k = 0; k < sent && st != PIPE_LOST; k++) {
-			int64_t id, stored = -1;
-			enum pg_pipe a = pg_pipe_result(q, "storing host", &id, err, errlen), b;
+			int64_t id, stored = -1, differs = -1;
+			enum pg_pipe a = pg_pipe_result(q, "storing host", &id, NULL, err, errlen),
+			             b;
 
 			if (a == PIPE_LOST) {
 				st = PIPE_LOST;
 				break;
 			}
-			b = pg_pipe_result(q, "storing samples", &stored, err, errlen);
+			b = pg_pipe_result(q, "storing samples", &stored, &differs, err, errlen);
 			if (b == PIPE_LOST)
 				st = PIPE_LOST;
-			else if (a != PIPE_OK || b != PIPE_OK || stored < 0 || stored > 1)
+			else if (a != PIPE_OK || b != PIPE_OK || stored < 0 || stored > 1 ||
+			         differs < 0 || differs > 1)
 				failed = 1;
-			else
+			else {
 				v[i + k]->duplicate = stored == 0;
+				v[i + k]->conflict = stored == 0 && differs == 1;
+			}
 		}
 		if (st == PIPE_LOST)
 			break;
@@ -1207,6 +1276,8 @@ pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 	struct store_put **order;
 	size_t i;
 
+	for (i = 0; i < n; i++)
+		v[i].duplicate = v[i].conflict = 0;
 	if (n == 0)
 		return 0;
 	if (n > SIZE_MAX / sizeof(*order) || (order = malloc(n * sizeof(*order))) == NULL) {
@@ -1224,7 +1295,7 @@ pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 failed:
 	pg_rollback(q);
 	for (i = 0; i < n; i++)
-		v[i].duplicate = 0;
+		v[i].duplicate = v[i].conflict = 0;
 	free(order);
 	return -1;
 }

@@ -49,8 +49,11 @@
  * hosts:    one row per host; info fields are refreshed by every snapshot,
  *           last_* and snapshot describe the newest sequence stored (all
  *           NULL until the first snapshot).
- * received: every (host, sequence) ever stored, to acknowledge a resent
- *           snapshot without storing it twice.
+ * received: every (host, spool, sequence) ever stored, to acknowledge a
+ *           resent snapshot without storing it twice (version 4: the spool
+ *           id, "" for the legacy id and every row from before, and the
+ *           payload's SHA-256, NULL before, to notice a "duplicate" whose
+ *           content differs).  hosts.last_spool: the spool of last_seq.
  * samples:  usage of each countable limit: since version 2 one row per
  *           (host, hour), a block of runs (store_blocks.h); rolled says
  *           whether its samples are in rollups yet.  A host's blocks are
@@ -192,6 +195,35 @@ static const char sq_schema_v3[] = "CREATE INDEX rollups_hour ON rollups (hour);
                                    "ALTER TABLE hosts DROP COLUMN snapshot;"
                                    "ALTER TABLE hosts RENAME COLUMN snapshot_v3 TO snapshot;";
 
+/*
+ * Version 4.  Sequence numbers count within one spool of an agent: a lost
+ * spool starts again at 1, and its snapshots must not be taken for
+ * duplicates of the old one's.  received is keyed by (host, spool, seq)
+ * (rebuilt: a primary key cannot change in place; every existing row gets
+ * the legacy id ""), keeps the payload's digest, and hosts.last_spool says
+ * which spool last_seq counts in.  The snapshot blob is moved to the last
+ * column again (see version 3).
+ */
+static const char sq_schema_v4[] =
+    "CREATE TABLE received_v4 ("
+    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " spool TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " taken INTEGER NOT NULL,"
+    " received INTEGER NOT NULL,"
+    " digest BLOB,"
+    " PRIMARY KEY (host_id, spool, seq)) WITHOUT ROWID;"
+    "INSERT INTO received_v4 (host_id, spool, seq, taken, received)"
+    " SELECT host_id, '', seq, taken, received FROM received;"
+    "DROP TABLE received;"
+    "ALTER TABLE received_v4 RENAME TO received;"
+    "CREATE INDEX received_received ON received (received);"
+    "ALTER TABLE hosts ADD COLUMN last_spool TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE hosts ADD COLUMN snapshot_v4 BLOB;"
+    "UPDATE hosts SET snapshot_v4 = snapshot;"
+    "ALTER TABLE hosts DROP COLUMN snapshot;"
+    "ALTER TABLE hosts RENAME COLUMN snapshot_v4 TO snapshot;";
+
 struct sq_store;
 static int sq_migrate_samples_v2(struct sq_store *q, char *err, size_t errlen);
 
@@ -204,8 +236,9 @@ static const struct sq_migration {
     {1, sq_schema_v1, NULL},
     {2, sq_schema_v2, sq_migrate_samples_v2},
     {3, sq_schema_v3, NULL},
+    {4, sq_schema_v4, NULL},
 };
-#define SQ_SCHEMA_VERSION 3 /* the last entry of sq_migrations[] */
+#define SQ_SCHEMA_VERSION 4 /* the last entry of sq_migrations[] */
 
 /* The prepared statements, in the order of sq_sql[]. */
 enum {
@@ -215,6 +248,7 @@ enum {
 	SQ_UPSERT_HOST,
 	SQ_HOST_STATE,
 	SQ_INSERT_RECEIVED,
+	SQ_RECEIVED_DIGEST,
 	SQ_UPDATE_LATEST,
 	SQ_BLOCK_GET,
 	SQ_BLOCK_PUT,
@@ -262,11 +296,13 @@ static const char *const sq_sql[SQ_NSTMT] = {
                        " os_release = excluded.os_release, agent = excluded.agent,"
                        " page_size = excluded.page_size, boot_time = excluded.boot_time,"
                        " interval = excluded.interval",
-    [SQ_HOST_STATE] = "SELECT id, last_seq FROM hosts WHERE name = ?1",
-    [SQ_INSERT_RECEIVED] = "INSERT OR IGNORE INTO received (host_id, seq, taken, received)"
-                           " VALUES (?1, ?2, ?3, ?4)",
+    [SQ_HOST_STATE] = "SELECT id, last_seq, last_spool, last_taken FROM hosts WHERE name = ?1",
+    [SQ_INSERT_RECEIVED] = "INSERT OR IGNORE INTO received (host_id, spool, seq, taken,"
+                           " received, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQ_RECEIVED_DIGEST] = "SELECT digest FROM received WHERE host_id = ?1 AND spool = ?2"
+                           " AND seq = ?3",
     [SQ_UPDATE_LATEST] = "UPDATE hosts SET last_seq = ?2, last_taken = ?3, last_received = ?4,"
-                         " snapshot = ?5, usage = ?6 WHERE id = ?1",
+                         " snapshot = ?5, usage = ?6, last_spool = ?7 WHERE id = ?1",
     [SQ_BLOCK_GET] = "SELECT rolled, data FROM samples WHERE host_id = ?1 AND hour = ?2",
     [SQ_BLOCK_PUT] = "INSERT INTO samples (host_id, hour, rolled, data) VALUES (?1, ?2, ?3, ?4)"
                      " ON CONFLICT (host_id, hour) DO UPDATE SET rolled = excluded.rolled,"
@@ -899,22 +935,51 @@ sq_put_reset(struct sq_store *q)
 }
 
 /*
+ * A duplicate: is the stored payload's digest (NULL for rows from before
+ * schema 4) another than this one's?  0 and *conflict, or -1.
+ */
+static int
+sq_check_duplicate(struct sq_store *q, int64_t host_id, const struct host_info *hi, uint64_t seq,
+                   const uint8_t digest[STORE_DIGEST_LEN], int *conflict)
+{
+	sqlite3_stmt *x = q->stmt[SQ_RECEIVED_DIGEST];
+	int rc;
+
+	*conflict = 0;
+	if (sq_bind_i64(x, 1, host_id) == -1 ||
+	    sq_bind_text(x, 2, hi->spool, sizeof(hi->spool)) == -1 || sq_bind_u64(x, 3, seq) == -1)
+		return -1;
+	rc = sqlite3_step(x);
+	if (rc != SQLITE_ROW)
+		return -1;
+	if (sqlite3_column_type(x, 0) == SQLITE_BLOB)
+		*conflict = sqlite3_column_bytes(x, 0) != STORE_DIGEST_LEN ||
+		            memcmp(sqlite3_column_blob(x, 0), digest, STORE_DIGEST_LEN) != 0;
+	sq_done(x);
+	return 0;
+}
+
+/*
  * Writes one snapshot inside the open transaction.  0, or -1 with err (the
- * caller rolls back); *duplicate says whether (host, seq) was there before.
+ * caller rolls back); *duplicate says whether (host, spool, seq) was there
+ * before, *conflict whether that one's content differs.
  */
 static int
 sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapshot *s,
-             const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
-             size_t errlen)
+             const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, int *conflict,
+             char *err, size_t errlen)
 {
 	sqlite3_stmt *x;
 	struct usage u;
 	const char *what;
-	int64_t host_id;
+	char last_spool[STORE_SPOOL_MAX];
+	uint8_t digest[STORE_DIGEST_LEN];
+	int64_t host_id, last_taken = 0;
 	uint64_t last_seq = 0;
-	int has_last;
+	int has_last, newer;
 
 	*duplicate = 0;
+	*conflict = 0;
 	if (raw == NULL || rawlen > PROTO_MAX_FRAME) {
 		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes",
 		         q->path, PROTO_MAX_FRAME);
@@ -924,8 +989,13 @@ sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapsh
 	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
 	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
 	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
-	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent)) {
-		snprintf(err, errlen, "%s: bad host name, os, os_release or agent", q->path);
+	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent) ||
+	    strnlen(hi->spool, sizeof(hi->spool)) >= sizeof(hi->spool)) {
+		snprintf(err, errlen, "%s: bad host name, os, os_release, agent or spool", q->path);
+		return -1;
+	}
+	if (store_digest(raw, rawlen, digest) == -1) {
+		snprintf(err, errlen, "%s: cannot compute the snapshot's digest", q->path);
 		return -1;
 	}
 	model_usage(s, -1, &u);
@@ -951,24 +1021,33 @@ sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapsh
 	if (sqlite3_step(x) != SQLITE_ROW)
 		goto fail;
 	has_last = sqlite3_column_type(x, 1) != SQLITE_NULL;
-	if (sq_col_i64(x, 0, &host_id) == -1 || (has_last && sq_col_u64(x, 1, &last_seq) == -1)) {
+	if (sq_col_i64(x, 0, &host_id) == -1 ||
+	    (has_last && (sq_col_u64(x, 1, &last_seq) == -1 ||
+	                  sq_col_text(x, 2, last_spool, sizeof(last_spool)) == -1 ||
+	                  sq_col_i64(x, 3, &last_taken) == -1))) {
 		sq_done(x);
-		snprintf(err, errlen, "%s: hosts: bad id or last_seq of %s", q->path, hi->name);
-		*duplicate = 0;
+		snprintf(err, errlen, "%s: hosts: bad id, last_seq, last_spool or last_taken of %s",
+		         q->path, hi->name);
 		return -1;
 	}
 	sq_done(x);
 
-	/* (host, seq) seen before: acknowledge, store nothing more. */
+	/* (host, spool, seq) seen before: acknowledge, store nothing more. */
 	what = "recording sequence";
 	x = q->stmt[SQ_INSERT_RECEIVED];
-	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_u64(x, 2, s->seq) == -1 ||
-	    sq_bind_i64(x, 3, s->taken) == -1 || sq_bind_i64(x, 4, received) == -1)
+	if (sq_bind_i64(x, 1, host_id) == -1 ||
+	    sq_bind_text(x, 2, hi->spool, sizeof(hi->spool)) == -1 ||
+	    sq_bind_u64(x, 3, s->seq) == -1 || sq_bind_i64(x, 4, s->taken) == -1 ||
+	    sq_bind_i64(x, 5, received) == -1 ||
+	    sqlite3_bind_blob(x, 6, digest, sizeof(digest), SQLITE_STATIC) != SQLITE_OK)
 		goto fail;
 	if (sq_exec_stmt(x) != SQLITE_DONE)
 		goto fail;
 	sq_done(x);
 	if (sqlite3_changes(q->db) == 0) {
+		what = "reading a duplicate's digest";
+		if (sq_check_duplicate(q, host_id, hi, s->seq, digest, conflict) == -1)
+			goto fail;
 		*duplicate = 1;
 		return 0;
 	}
@@ -977,8 +1056,16 @@ sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapsh
 	 * Latest state only moves forward: an older sequence arriving late (a
 	 * spooled backlog after a failover) adds its samples below but does not
 	 * replace the newest snapshot.  Compared as uint64_t, not in SQL.
+	 * Sequences of another spool (the agent lost its spool, or was
+	 * upgraded) cannot be compared: the later taken wins.
 	 */
-	if (!has_last || s->seq > last_seq) {
+	if (!has_last)
+		newer = 1;
+	else if (strcmp(last_spool, hi->spool) == 0)
+		newer = s->seq > last_seq;
+	else
+		newer = s->taken >= last_taken;
+	if (newer) {
 		what = "storing snapshot";
 		x = q->stmt[SQ_UPDATE_LATEST];
 		buf_reset(&q->enc);
@@ -988,7 +1075,8 @@ sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapsh
 		    sq_bind_i64(x, 3, s->taken) == -1 || sq_bind_i64(x, 4, received) == -1 ||
 		    sqlite3_bind_blob64(x, 5, raw, rawlen, SQLITE_STATIC) != SQLITE_OK ||
 		    sqlite3_bind_blob64(x, 6, q->enc.data, q->enc.len, SQLITE_TRANSIENT) !=
-		        SQLITE_OK)
+		        SQLITE_OK ||
+		    sq_bind_text(x, 7, hi->spool, sizeof(hi->spool)) == -1)
 			goto fail;
 		if (sq_exec_stmt(x) != SQLITE_DONE)
 			goto fail;
@@ -1003,6 +1091,7 @@ sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapsh
 fail:
 	sq_fail(q, what, err, errlen);
 	*duplicate = 0;
+	*conflict = 0;
 	return -1;
 }
 
@@ -1057,14 +1146,14 @@ sq_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		v[i].duplicate = 0;
+		v[i].duplicate = v[i].conflict = 0;
 	if (n == 0)
 		return 0;
 	if (sq_begin(q, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (sq_put_in_tx(q, v[i].hi, v[i].s, v[i].raw, v[i].rawlen, v[i].received,
-		                 &v[i].duplicate, err, errlen) == -1)
+		                 &v[i].duplicate, &v[i].conflict, err, errlen) == -1)
 			goto fail;
 	}
 	if (sq_commit(q, err, errlen) == -1)
@@ -1074,7 +1163,7 @@ fail:
 	sq_put_reset(q);
 	sq_rollback(q);
 	for (i = 0; i < n; i++)
-		v[i].duplicate = 0;
+		v[i].duplicate = v[i].conflict = 0;
 	return -1;
 }
 
@@ -1665,8 +1754,8 @@ static const char *const sq_housekeep_sql[HK_COUNT] = {
                  " limit_name, day FROM peaks WHERE day < ?1 - 86400 LIMIT ?2)",
     [HK_FINDINGS] = "DELETE FROM findings WHERE id IN (SELECT id FROM findings"
                     " WHERE closed < ?1 LIMIT ?2)",
-    [HK_RECEIVED] = "DELETE FROM received WHERE (host_id, seq) IN (SELECT host_id, seq"
-                    " FROM received WHERE received < ?1 LIMIT ?2)",
+    [HK_RECEIVED] = "DELETE FROM received WHERE (host_id, spool, seq) IN (SELECT host_id,"
+                    " spool, seq FROM received WHERE received < ?1 LIMIT ?2)",
 };
 
 const char *

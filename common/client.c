@@ -118,6 +118,23 @@ op_read(SSL *ssl, void *p, int n)
 	return SSL_read(ssl, p, n);
 }
 
+/*
+ * The hint for a certificate refused for its dates: most often it is the
+ * clock (a host a day behind a freshly made PKI), so say what ours says.
+ */
+static void
+clock_hint(char *err, size_t errlen, const char *whose)
+{
+	char now[32];
+	size_t len = strlen(err);
+
+	if (len < errlen)
+		snprintf(err + len, errlen - len,
+		         " (by %s clock, now %s: check this host's clock and the certificate's "
+		         "dates)",
+		         whose, fmt_rfc3339(now_unix(), now, sizeof(now)));
+}
+
 /* Formats the reason an SSL call failed. */
 static void
 ssl_reason(struct client *c, int sslerr, const char *what, char *err, size_t errlen)
@@ -137,9 +154,12 @@ ssl_reason(struct client *c, int sslerr, const char *what, char *err, size_t err
 		         "%s: connection closed by the aggregator during %s (was this "
 		         "certificate refused? see the aggregator's log)",
 		         c->server, what);
-	else if (tls[0] != '\0')
+	else if (tls[0] != '\0') {
 		snprintf(err, errlen, "%s: %s failed: %s", c->server, what, tls);
-	else
+		/* the aggregator's alert: it found our certificate expired (or not yet valid) */
+		if (strstr(tls, "certificate expired") != NULL)
+			clock_hint(err, errlen, "the aggregator's or this host's");
+	} else
 		snprintf(err, errlen, "%s: %s failed: %s", c->server, what,
 		         errno ? strerror(errno) : "connection closed");
 }
@@ -189,10 +209,13 @@ client_connect(struct client *c, SSL_CTX *ctx, const char *hostport, int timeout
 	if (ssl_io(c, op_connect, NULL, 0, deadline, &sslerr) == -1) {
 		long vr = SSL_get_verify_result(c->ssl);
 
-		if (vr != X509_V_OK)
+		if (vr != X509_V_OK) {
 			snprintf(err, errlen, "%s: server certificate refused: %s", hostport,
 			         X509_verify_cert_error_string(vr));
-		else
+			if (vr == X509_V_ERR_CERT_NOT_YET_VALID ||
+			    vr == X509_V_ERR_CERT_HAS_EXPIRED)
+				clock_hint(err, errlen, "this host's");
+		} else
 			ssl_reason(c, sslerr, "TLS handshake", err, errlen);
 		client_close(c);
 		return -1;

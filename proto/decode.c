@@ -338,8 +338,13 @@ proto_decode_hello(const struct proto_doc *d, struct msg_hello *h, char *err, si
 	h->page_size = ps;
 	/* optional; 0 (absent) means the agent did not say */
 	if (dec_u32(m, w, "interval", 0, &h->interval, err, errlen) == -1 ||
-	    dec_i64(m, w, "time", 0, &h->time, err, errlen) == -1)
+	    dec_i64(m, w, "time", 0, &h->time, err, errlen) == -1 ||
+	    dec_str(m, w, "spool", 0, h->spool, sizeof(h->spool), err, errlen) == -1)
 		return -1;
+	if (h->spool[0] != '\0' && (strlen(h->spool) != PROTO_SPOOL_ID_HEX ||
+	                            strspn(h->spool, "0123456789abcdef") != PROTO_SPOOL_ID_HEX))
+		return dec_err(err, errlen, "hello: spool: expected %d lowercase hex digits",
+		               PROTO_SPOOL_ID_HEX);
 	return 0;
 }
 

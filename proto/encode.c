@@ -115,7 +115,8 @@ proto_encode_hello(struct buf *out, const struct msg_hello *h)
 		return -1;
 	start = proto_frame_begin(out);
 	proto_packer_init(&pk, out);
-	n = 5 + (h->host[0] != '\0') + (agent ? 4 + (h->interval != 0) + (h->time != 0) : 0);
+	n = 5 + (h->host[0] != '\0') +
+	    (agent ? 4 + (h->interval != 0) + (h->time != 0) + (h->spool[0] != '\0') : 0);
 	msgpack_pack_map(&pk, n);
 	mp_pack_kv_str(&pk, "type", "hello");
 	mp_pack_kv_u64(&pk, "major", h->major);
@@ -133,6 +134,8 @@ proto_encode_hello(struct buf *out, const struct msg_hello *h)
 			mp_pack_kv_u64(&pk, "interval", h->interval);
 		if (h->time != 0)
 			mp_pack_kv_i64(&pk, "time", h->time);
+		if (h->spool[0] != '\0') /* "" means: the legacy identity */
+			mp_pack_kv_str(&pk, "spool", h->spool);
 	}
 	return encode_finish(out, start);
 }

@@ -17,12 +17,13 @@
 #include "model.h"
 
 #define PROTO_MAJOR        1
-#define PROTO_MINOR        1
+#define PROTO_MINOR        2 /* 1: "unknown" figures; 2: hello carries "spool" */
 #define PROTO_HDR_LEN      4
 #define PROTO_MAX_FRAME    (16u * 1024 * 1024) /* payload bytes */
 #define PROTO_MAX_DEPTH    8
 #define PROTO_MAX_ELEMENTS (1u << 22)   /* objects in one frame, all levels */
 #define PROTO_MAX_STR      (64u * 1024) /* any single string in a frame */
+#define PROTO_SPOOL_ID_HEX 32           /* hello "spool": lowercase hex digits */
 
 enum msg_type {
 	MSG_UNKNOWN = 0,
@@ -61,6 +62,12 @@ struct msg_hello {
 	int64_t boot_time;
 	uint32_t interval; /* seconds between snapshots; 0 = not said */
 	int64_t time;      /* the peer's clock when it sent hello; 0 = not said */
+	/*
+	 * The identity of the agent's spool (1.2): its sequence numbers count
+	 * within it.  "" = not said (an agent before 1.2, or a spool made by
+	 * one): the legacy identity.
+	 */
+	char spool[PROTO_SPOOL_ID_HEX + 1];
 };
 
 #define QUERY_MAX_ARGS 8

@@ -90,6 +90,7 @@ all:
     ipcfleet_src: $SRC
     ipcfleet_prefix: $S/prefix
     ipcfleet_dbdir: $S/db
+    ipcfleet_agent_dir: $S/agent
     ipcfleet_build_dir: $S/build
     ipcfleet_pki_dir: $S/pki
     ipcfleet_manage_service: false
@@ -179,7 +180,8 @@ check "agent key is mode 0600" test "$(stat -c %a "$C/agent.key")" = 600
 check "aggregator key belongs to $CI_USER, mode 0600" \
 	test "$(stat -c '%U %a' "$C/aggregator.key")" = "$CI_USER 600"
 check "database directory belongs to $CI_USER" test "$(stat -c %U "$S/db")" = "$CI_USER"
-check "spool is mode 0700" test "$(stat -c %a "$S/db/spool")" = 700
+check "spool is mode 0700" test "$(stat -c %a "$S/agent/spool")" = 700
+check "spool's parent is root's alone" test "$(stat -c '%U %a' "$S/agent")" = "root 700"
 check "agent.conf names the aggregator" grep -qx "server = localhost:$PORT" "$C/agent.conf"
 check "aggregator.conf has both admins" \
 	sh -c "grep -qx 'admins = ci-admin' '$C/aggregator.conf' && grep -qx '    ci-admin2' '$C/aggregator.conf'"

@@ -92,11 +92,15 @@ for u in ipcfleet-agent ipcfleet-aggregator; do
 	f=$D/systemd/$u.service
 	for pat in '^Type=simple$' "^ExecStartPre=/usr/local/sbin/$u -t -c /usr/local/etc/ipcfleet/" \
 		"^ExecStart=/usr/local/sbin/$u -c /usr/local/etc/ipcfleet/" '^ExecReload=/bin/kill -HUP \$MAINPID$' \
-		'^NoNewPrivileges=yes$' '^ProtectSystem=strict$' '^ReadWritePaths=/var/db/ipcfleet$' \
+		'^NoNewPrivileges=yes$' '^ProtectSystem=strict$' \
 		'^PrivateTmp=yes$' '^ProtectHome=yes$'; do
 		check "$u.service: has $pat" grep -q -- "$pat" "$f"
 	done
 done
+check "aggregator writes its database directory" grep -qx 'ReadWritePaths=/var/db/ipcfleet' \
+	"$D/systemd/ipcfleet-aggregator.service"
+check "agent writes its own spool directory, not the aggregator's" grep -qx \
+	'ReadWritePaths=/var/db/ipcfleet-agent' "$D/systemd/ipcfleet-agent.service"
 check "aggregator runs as ipcfleet without capabilities" sh -c \
 	"grep -qx 'User=ipcfleet' '$D/systemd/ipcfleet-aggregator.service' && grep -qx 'CapabilityBoundingSet=' '$D/systemd/ipcfleet-aggregator.service'"
 check "agent keeps only the capabilities it documents" grep -qx \

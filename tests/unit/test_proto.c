@@ -542,6 +542,50 @@ test_hello_major2(void **state)
 	buf_free(&b);
 }
 
+/* 1.2: the spool's identity, optional (absent: the legacy identity "") */
+static void
+test_hello_spool(void **state)
+{
+	static const char id[] = "0123456789abcdef0123456789abcdef";
+	struct msg_hello h, g;
+	struct proto_doc d;
+	struct buf b;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.major = 1;
+	h.minor = PROTO_MINOR;
+	h.role = ROLE_AGENT;
+	strcpy(h.agent, "a");
+	strcpy(h.os, "Linux");
+	strcpy(h.os_release, "6.1");
+	h.page_size = 4096;
+	buf_init(&b, 4096);
+	assert_int_equal(proto_encode_hello(&b, &h), 0);
+	frame_unpack(&b, &d);
+	assert_null(mp_get(&d.root, "spool"));
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), 0);
+	assert_string_equal(g.spool, "");
+	proto_doc_free(&d);
+
+	buf_reset(&b);
+	strcpy(h.spool, id);
+	assert_int_equal(proto_encode_hello(&b, &h), 0);
+	frame_unpack(&b, &d);
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), 0);
+	assert_string_equal(g.spool, id);
+	/* anything but 32 lowercase hex digits is refused */
+	*tree_get(&d.root, "spool") = obj_str("0123456789ABCDEF0123456789abcdef");
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), -1);
+	assert_string_equal(err, "hello: spool: expected 32 lowercase hex digits");
+	*tree_get(&d.root, "spool") = obj_str("0123456789abcdef");
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), -1);
+	*tree_get(&d.root, "spool") = obj_str("0123456789abcdef0123456789abcdef0");
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), -1);
+	proto_doc_free(&d);
+	buf_free(&b);
+}
+
 /* hello field checks: page_size, role, missing agent keys */
 static void
 test_hello_bad(void **state)
@@ -2178,6 +2222,7 @@ main(void)
 	    cmocka_unit_test(test_hello_admin),
 	    cmocka_unit_test(test_hello_major2),
 	    cmocka_unit_test(test_hello_bad),
+	    cmocka_unit_test(test_hello_spool), /* protocol 1.2 */
 	    cmocka_unit_test(test_snapshot_roundtrip),
 	    cmocka_unit_test(test_unknown_roundtrip),
 	    cmocka_unit_test(test_ack_roundtrip),

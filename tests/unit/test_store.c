@@ -244,7 +244,7 @@ test_open_creates_0600_wal(void **state)
 	sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "3");
+	assert_string_equal(ver, "4");
 	assert_string_equal(st->ops->name, "sqlite");
 	store_close(st);
 }
@@ -621,14 +621,14 @@ test_schema_newer_refused(void **state)
 	db_path(path, sizeof(path), "newer.db");
 	st = open_ok(path);
 	store_close(st);
-	sql_exec(path, "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+	sql_exec(path, "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
 	assert_null(store_open_sqlite(path, err, sizeof(err)));
 	snprintf(want, sizeof(want),
-	         "%s: database schema version 4 is newer than this aggregator (3)", path);
+	         "%s: database schema version 5 is newer than this aggregator (4)", path);
 	assert_string_equal(err, want);
 	/* left as it was */
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "4");
+	assert_string_equal(ver, "5");
 
 	sql_exec(path, "UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
 	assert_null(store_open_sqlite(path, err, sizeof(err)));
@@ -1303,7 +1303,16 @@ test_migrate_v1(void **state)
 
 	st = open_ok(path);
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", txt, sizeof(txt));
-	assert_string_equal(txt, "3");
+	assert_string_equal(txt, "4");
+	/* version 4: the received rows belong to the legacy spool id, without digest */
+	sql_text(
+	    path,
+	    "SELECT group_concat(seq || ':' || spool || ':' || (digest IS NULL)) FROM received",
+	    txt, sizeof(txt));
+	assert_string_equal(txt, "1::1,2::1,3::1");
+	sql_text(path, "SELECT last_spool || '|' || last_seq || '|' || hex(snapshot) FROM hosts",
+	         txt, sizeof(txt));
+	assert_string_equal(txt, "|3|00");
 	sql_text(path, "SELECT count(*) FROM sqlite_master WHERE name = 'samples_v1'", txt,
 	         sizeof(txt));
 	assert_string_equal(txt, "0");
@@ -1340,8 +1349,105 @@ test_migrate_v1(void **state)
 	assert_int_equal(st->ops->peaks(st, "old", 7300, &semmns, 1, &peak, err, sizeof(err)), 0);
 	assert_int_equal(peak, 0);
 	assert_int_equal(series_of(st, "old", "semmns", 0, sm, NELEM(sm)), 4);
-	/* and the dedupe table came through */
+	/* and the dedupe table came through: a legacy agent's resend is a duplicate */
 	put_ok(st, "old", 2, 7260, 5, "again", 9000, 1);
+	store_close(st);
+}
+
+/* store_put_snapshots of one snapshot of host from spool (semmns used = seq). */
+static void
+put_spool(struct store *st, const char *host, const char *spool, uint64_t seq, int64_t taken,
+          const char *raw, int want_dup, int want_conflict)
+{
+	struct host_info hi;
+	struct snapshot s;
+	struct store_put v;
+	char err[512] = "";
+
+	make_info(&hi, host, "Linux");
+	ifl_strlcpy(hi.spool, spool, sizeof(hi.spool));
+	make_snap(&s, seq, taken, &seq, 1, 4096, 340, 1000);
+	v = (struct store_put){.hi = &hi,
+	                       .s = &s,
+	                       .raw = (const uint8_t *)raw,
+	                       .rawlen = strlen(raw),
+	                       .received = taken + 1,
+	                       .duplicate = -1,
+	                       .conflict = -1};
+	if (store_put_snapshots(st, &v, 1, err, sizeof(err)) != 0)
+		fail_msg("put_snapshots: %s", err);
+	snapshot_free(&s);
+	assert_int_equal(v.duplicate, want_dup);
+	assert_int_equal(v.conflict, want_conflict);
+}
+
+/*
+ * Issue 19.1: an agent whose spool was lost numbers from 1 again.  Its
+ * snapshots carry another spool id, so they are new, not duplicates of the
+ * old spool's; the host's latest snapshot follows them (the later taken
+ * wins across spools).  Within one spool a resend is a duplicate, and one
+ * with other content is flagged as a conflict.
+ */
+static void
+test_spool_identity(void **state)
+{
+	static const char a[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	                  b[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	char path[512], err[512] = "", txt[256];
+	struct stored_host h;
+	struct sample sm[16];
+	struct store *st;
+
+	(void)state;
+	db_path(path, sizeof(path), "spool-id.db");
+	st = open_ok(path);
+	put_spool(st, "h", a, 1, 1000, "a1", 0, 0);
+	put_spool(st, "h", a, 2, 1060, "a2", 0, 0);
+	put_spool(st, "h", a, 3, 1120, "a3", 0, 0);
+	/* the resend of an acknowledged one: duplicate, same content */
+	put_spool(st, "h", a, 2, 1060, "a2", 1, 0);
+	/* the same numbers from a new spool: stored */
+	put_spool(st, "h", b, 1, 1180, "b1", 0, 0);
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 1);
+	assert_int_equal(h.last_taken, 1180);
+	assert_raw(&h, "b1");
+	stored_host_free(&h);
+	put_spool(st, "h", b, 2, 1240, "b2", 0, 0);
+	/* a late one of the old spool (taken before) is stored but not the latest */
+	put_spool(st, "h", a, 4, 1150, "a4", 0, 0);
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 2);
+	assert_raw(&h, "b2");
+	stored_host_free(&h);
+	/* an old agent (legacy id "") with the same numbers again: new as well */
+	put_spool(st, "h", "", 1, 1300, "l1", 0, 0);
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_raw(&h, "l1");
+	stored_host_free(&h);
+	/* a "duplicate" whose content differs: acknowledged, not stored, flagged */
+	put_spool(st, "h", b, 2, 1240, "b2-other", 1, 1);
+	put_spool(st, "h", "", 1, 1300, "l1-other", 1, 1);
+	sql_text(path, "SELECT count(*) || ' ' || count(DISTINCT spool) FROM received", txt,
+	         sizeof(txt));
+	assert_string_equal(txt, "7 3");
+	sql_text(path, "SELECT group_concat(length(digest)) FROM received", txt, sizeof(txt));
+	assert_string_equal(txt, "32,32,32,32,32,32,32");
+	/* samples: one per stored snapshot, the conflicting ones not among them */
+	assert_int_equal(series_of(st, "h", "semmns", 0, sm, NELEM(sm)), 7);
+	/*
+	 * The agent's clock went back within spool d: d2 (taken 3000) is the
+	 * latest.  A resend of e1, stored before and taken later (4000), must
+	 * not become the latest: duplicates never move it.
+	 */
+	put_spool(st, "k", "dddddddddddddddddddddddddddddddd", 1, 5000, "d1", 0, 0);
+	put_spool(st, "k", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", 1, 4000, "e1", 0, 0);
+	put_spool(st, "k", "dddddddddddddddddddddddddddddddd", 2, 3000, "d2", 0, 0);
+	put_spool(st, "k", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", 1, 4000, "e1", 1, 0);
+	assert_int_equal(store_get_host(st, "k", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 2);
+	assert_raw(&h, "d2");
+	stored_host_free(&h);
 	store_close(st);
 }
 
@@ -1372,6 +1478,7 @@ main(void)
 	    cmocka_unit_test(test_housekeep_plans),
 	    cmocka_unit_test(test_housekeep_received),
 	    cmocka_unit_test(test_migrate_v1),
+	    cmocka_unit_test(test_spool_identity),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

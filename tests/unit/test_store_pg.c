@@ -234,7 +234,7 @@ test_open_migrates(void **state)
 	st = open_ok();
 	assert_string_equal(st->ops->name, "postgresql");
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "2");
+	assert_string_equal(ver, "3");
 	assert_int_equal(
 	    sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
 	            " AND tablename IN ('meta', 'hosts', 'received', 'samples',"
@@ -243,7 +243,7 @@ test_open_migrates(void **state)
 	/* a second aggregator on the same database: nothing to do, version kept */
 	st2 = open_ok();
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "2");
+	assert_string_equal(ver, "3");
 	assert_int_equal(sql_int("SELECT count(*) FROM meta"), 1);
 	assert_int_equal(sql_int("SELECT count(*) FROM pg_stat_activity"
 	                         " WHERE application_name = 'ipcfleet-aggregator'"),
@@ -261,13 +261,13 @@ test_schema_newer_refused(void **state)
 	(void)state;
 	st = open_ok();
 	store_close(st);
-	sql_exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+	sql_exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
 	assert_null(store_open_pg(url, err, sizeof(err)));
 	assert_non_null(
-	    strstr(err, ": database schema version 3 is newer than this aggregator (2)"));
+	    strstr(err, ": database schema version 4 is newer than this aggregator (3)"));
 	assert_true(strncmp(err, "postgresql://", 13) == 0);
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "3");
+	assert_string_equal(ver, "4");
 
 	sql_exec("UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
 	assert_null(store_open_pg(url, err, sizeof(err)));
@@ -1321,6 +1321,146 @@ test_read_back_bounded(void **state)
 	store_close(st);
 }
 
+/* store_put_snapshots of one snapshot of host from spool (semmns used = seq). */
+static void
+put_spool(struct store *st, const char *host, const char *spool, uint64_t seq, int64_t taken,
+          const char *raw, int want_dup, int want_conflict)
+{
+	struct host_info hi;
+	struct snapshot s;
+	struct store_put v;
+	char err[512] = "";
+
+	make_info(&hi, host, "Linux");
+	ifl_strlcpy(hi.spool, spool, sizeof(hi.spool));
+	make_snap(&s, seq, taken, &seq, 1, 4096, 340, 1000);
+	v = (struct store_put){.hi = &hi,
+	                       .s = &s,
+	                       .raw = (const uint8_t *)raw,
+	                       .rawlen = strlen(raw),
+	                       .received = taken + 1,
+	                       .duplicate = -1,
+	                       .conflict = -1};
+	if (store_put_snapshots(st, &v, 1, err, sizeof(err)) != 0)
+		fail_msg("put_snapshots: %s", err);
+	snapshot_free(&s);
+	assert_int_equal(v.duplicate, want_dup);
+	assert_int_equal(v.conflict, want_conflict);
+}
+
+/*
+ * Issue 19.1, as test_store.c checks it for SQLite: a lost spool's new
+ * numbers are new snapshots (another spool id), the latest follows them, a
+ * resend is a duplicate and one with other content a conflict; through two
+ * aggregators.
+ */
+static void
+test_spool_identity(void **state)
+{
+	static const char a[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	                  b[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	char err[512] = "";
+	struct stored_host h;
+	struct sample sm[16];
+	struct store *st, *st2;
+	size_t n = 0;
+
+	(void)state;
+	st = open_ok();
+	st2 = open_ok();
+	put_spool(st, "h", a, 1, 1000, "a1", 0, 0);
+	put_spool(st, "h", a, 2, 1060, "a2", 0, 0);
+	put_spool(st, "h", a, 3, 1120, "a3", 0, 0);
+	put_spool(st2, "h", a, 2, 1060, "a2", 1, 0);
+	put_spool(st2, "h", b, 1, 1180, "b1", 0, 0);
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 1);
+	assert_int_equal(h.last_taken, 1180);
+	assert_raw(&h, "b1");
+	stored_host_free(&h);
+	put_spool(st, "h", b, 2, 1240, "b2", 0, 0);
+	put_spool(st2, "h", a, 4, 1150, "a4", 0, 0);
+	assert_int_equal(store_get_host(st2, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 2);
+	assert_raw(&h, "b2");
+	stored_host_free(&h);
+	/* a duplicate of another spool than the latest's, taken later: not the latest */
+	put_spool(st, "h", a, 5, 1500, "a5", 0, 0);
+	put_spool(st, "h", b, 3, 1400, "b3", 0, 0);
+	put_spool(st, "h", a, 5, 1500, "a5", 1, 0);
+	assert_int_equal(store_get_host(st2, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 5);
+	assert_raw(&h, "a5");
+	stored_host_free(&h);
+	put_spool(st2, "h", "", 1, 1600, "l1", 0, 0);
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_raw(&h, "l1");
+	stored_host_free(&h);
+	put_spool(st, "h", b, 2, 1240, "b2-other", 1, 1);
+	put_spool(st2, "h", "", 1, 1600, "l1-other", 1, 1);
+	assert_int_equal(sql_int("SELECT count(*) FROM received"), 9);
+	assert_int_equal(sql_int("SELECT count(DISTINCT spool) FROM received"), 3);
+	assert_int_equal(sql_int("SELECT count(*) FROM received WHERE length(digest) = 32"), 9);
+	assert_int_equal(store_series(st, "h", "semmns", 0, sm, NELEM(sm), &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 9);
+	/*
+	 * The agent's clock went back within spool d: d2 (taken 3000) is the
+	 * latest.  A resend of e1, stored before and taken later (4000), must
+	 * not become the latest: duplicates never move it.
+	 */
+	put_spool(st, "k", "dddddddddddddddddddddddddddddddd", 1, 5000, "d1", 0, 0);
+	put_spool(st, "k", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", 1, 4000, "e1", 0, 0);
+	put_spool(st, "k", "dddddddddddddddddddddddddddddddd", 2, 3000, "d2", 0, 0);
+	put_spool(st, "k", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", 1, 4000, "e1", 1, 0);
+	assert_int_equal(store_get_host(st, "k", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 2);
+	assert_raw(&h, "d2");
+	stored_host_free(&h);
+	store_close(st2);
+	store_close(st);
+}
+
+/*
+ * A version 2 database (made from this one by undoing version 3): its
+ * received rows become the legacy spool's, without digest; an old agent's
+ * resend is still a duplicate (not a conflict: nothing to compare), a new
+ * agent's spool numbers anew.
+ */
+static void
+test_migrate_v2(void **state)
+{
+	char err[512] = "";
+	struct stored_host h;
+	struct store *st;
+
+	(void)state;
+	st = open_ok();
+	put_ok(st, "old", 7, 700, 5, "seven", 701, 0);
+	store_close(st);
+	sql_exec("ALTER TABLE received DROP CONSTRAINT received_pkey");
+	sql_exec("ALTER TABLE received DROP COLUMN spool, DROP COLUMN digest");
+	sql_exec("ALTER TABLE received ADD PRIMARY KEY (host_id, seq)");
+	sql_exec("ALTER TABLE hosts DROP COLUMN last_spool");
+	sql_exec("INSERT INTO received (host_id, seq, taken, received) SELECT id, 6, 640, 641"
+	         " FROM hosts");
+	sql_exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+
+	st = open_ok();
+	assert_int_equal(sql_int("SELECT value::int FROM meta WHERE key = 'schema_version'"), 3);
+	assert_int_equal(
+	    sql_int("SELECT count(*) FROM received WHERE spool = '' AND digest IS NULL"), 2);
+	assert_int_equal(sql_int("SELECT count(*) FROM hosts WHERE last_spool = ''"), 1);
+	put_spool(st, "old", "", 6, 640, "six-again", 1, 0);
+	put_spool(st, "old", "", 8, 760, "eight", 0, 0);
+	put_spool(st, "old", "cccccccccccccccccccccccccccccccc", 1, 820, "new-1", 0, 0);
+	assert_int_equal(store_get_host(st, "old", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 1);
+	assert_raw(&h, "new-1");
+	stored_host_free(&h);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1344,6 +1484,8 @@ main(void)
 	    cmocka_unit_test_setup(test_host_summary, setup),
 	    cmocka_unit_test_setup(test_put_batch_no_deadlock, setup),
 	    cmocka_unit_test_setup(test_read_back_bounded, setup),
+	    cmocka_unit_test_setup(test_spool_identity, setup),
+	    cmocka_unit_test_setup(test_migrate_v2, setup),
 	};
 	int rc;
 
