@@ -132,6 +132,14 @@ int spool_get(struct spool *sp, uint64_t seq, struct buf *frame, char *err, size
 int spool_remove(struct spool *sp, uint64_t seq);
 /* Sets entry seq aside as *.bad (logged with why) and counts it as dropped. */
 void spool_set_aside(struct spool *sp, uint64_t seq, const char *why);
+/*
+ * A state file of the agent's own in the spool (NAME: not an entry's name),
+ * written whole through a temporary; its directory entry is not fsync'd
+ * (the state is advisory).  0, or -1 with errno.
+ */
+int spool_state_put(struct spool *sp, const char *name, const struct buf *b);
+/* Reads it (a regular file of at most max bytes) NUL-terminated into *text (caller frees). */
+int spool_state_get(struct spool *sp, const char *name, size_t max, char **text);
 
 /* send.c */
 /*

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "orphan.h"
 #include "platform.h"
+#include "vanished.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -156,13 +157,38 @@ log_collect_warnings(const struct collect_warnings *w)
 }
 
 /*
+ * Objects that vanished since the previous snapshot (vanished.c): its state
+ * is read from the spool, then this snapshot's written in its place.  Any
+ * failure only costs this snapshot's vanished findings, said once.
+ */
+#define VANISHED_FILE "objects"
+
+static void
+vanished_step(struct spool *sp, struct snapshot *s, const struct proc_table *pt)
+{
+	struct buf state;
+	char *prev = NULL;
+
+	if (spool_state_get(sp, VANISHED_FILE, VANISHED_STATE_MAX, &prev) == -1 && errno != ENOENT)
+		log_debug("spool/%s: %s; vanished objects not looked for", VANISHED_FILE,
+		          strerror(errno));
+	if (prev != NULL && vanished_findings(s, pt, prev) == -1)
+		log_warnx("vanished objects: out of memory");
+	free(prev);
+	buf_init(&state, VANISHED_STATE_MAX);
+	if (vanished_state(s, &state) == -1 || spool_state_put(sp, VANISHED_FILE, &state) == -1)
+		log_debug("spool/%s: cannot keep this snapshot's objects", VANISHED_FILE);
+	buf_free(&state);
+}
+
+/*
  * Takes one snapshot from src, with the agent's own findings (orphans older
  * than min_age seconds, shared namespaces).  Warnings are logged; -1 only
  * when nothing could be read.
  */
 static int
-take_snapshot(const struct source *src, uint64_t min_age, struct snapshot *s, char *err,
-              size_t errlen)
+take_snapshot(const struct source *src, uint64_t min_age, struct spool *sp, struct snapshot *s,
+              char *err, size_t errlen)
 {
 	struct collect_warnings w;
 	struct proc_table pt;
@@ -182,6 +208,8 @@ take_snapshot(const struct source *src, uint64_t min_age, struct snapshot *s, ch
 	s->taken = now_unix();
 	if (orphan_findings(s, &pt, min_age, s->taken) == -1)
 		log_warnx("orphan detection: out of memory; no orphans reported");
+	if (sp != NULL)
+		vanished_step(sp, s, &pt);
 	/* what could not be read is said, never shown as 0 (docs/FREEBSD.md) */
 	if (snapshot_incomplete_finding(s) == -1)
 		log_warnx("no room for the incomplete finding");
@@ -202,7 +230,7 @@ do_print(const struct source *src, uint64_t min_age, int json)
 	char host[256], err[512];
 	int rc = 1;
 
-	if (take_snapshot(src, min_age, &s, err, sizeof(err)) == -1) {
+	if (take_snapshot(src, min_age, NULL, &s, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -299,7 +327,7 @@ spool_snapshot(const struct source *src, const struct agent_config *cfg, struct 
 	size_t len;
 	int rc = -1;
 
-	if (take_snapshot(src, cfg->orphan_min_age, &s, err, errlen) == -1)
+	if (take_snapshot(src, cfg->orphan_min_age, sp, &s, err, errlen) == -1)
 		return -1;
 	buf_init(&frame, PROTO_HDR_LEN + PROTO_MAX_FRAME);
 	if (hello != NULL) {

@@ -242,6 +242,44 @@ read_small(struct spool *sp, const char *name, char *text, size_t size)
 	return 0;
 }
 
+int
+spool_state_put(struct spool *sp, const char *name, const struct buf *b)
+{
+	/* advisory state: the file is made whole, its directory entry need not be durable */
+	return write_file_atomic(sp, name, NULL, 0, b->data, b->len, 0);
+}
+
+int
+spool_state_get(struct spool *sp, const char *name, size_t max, char **text)
+{
+	struct stat st;
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	*text = NULL;
+	if ((fd = open_entry(sp, name)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || st.st_size < 0 || (uint64_t)st.st_size > max ||
+	    (*text = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	/* what fstat said, at most: a file growing meanwhile is cut there */
+	while (len < (size_t)st.st_size) {
+		r = read(fd, *text + len, (size_t)st.st_size - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	(*text)[len] = '\0';
+	return 0;
+}
+
 /* Reads a small decimal counter file; a missing file is 0. */
 static int
 read_counter(struct spool *sp, const char *name, uint64_t *v)

@@ -62,6 +62,7 @@ struct agg_config {
 	uint64_t forecast_window;  /* seconds of history fitted */
 	uint64_t forecast_horizon; /* raise when exhaustion is nearer than this */
 	uint64_t max_clock_skew;   /* seconds */
+	uint64_t vanished_keep;    /* a vanished finding stays open so long, seconds */
 	uint64_t retention;        /* per-snapshot samples, seconds */
 	uint64_t rollup_retention; /* hourly rollups and closed findings, seconds */
 	uint64_t default_interval; /* for agents that do not say theirs */

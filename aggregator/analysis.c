@@ -303,6 +303,7 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 	in.has_skew = hello_skew != INT64_MIN;
 	in.skew = hello_skew;
 	in.max_skew = (int64_t)a->cfg.max_clock_skew;
+	in.vanished_keep = (int64_t)a->cfg.vanished_keep;
 	if (findings_eval(&in, &out) == -1)
 		log_warnx("host %s: evaluating findings: out of memory", hi->name);
 	else if (!findings_unchanged(prev, nprev, out.v, out.n))

@@ -871,6 +871,44 @@ eval_agent(const struct snapshot *s, struct finding_list *out)
 	return 0;
 }
 
+/*
+ * A vanished object is an event, reported by the agent in the one snapshot
+ * that saw it go: the finding stays open for vanished_keep after it opened
+ * (docs/ANALYSIS.md), whatever the snapshots after it say.
+ */
+static int
+eval_vanished_kept(const struct eval_input *in, struct finding_list *out)
+{
+	struct finding_index cur;
+	char key[FINDING_KEY_MAX];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < in->nprev && in->prev[i].kind != FK_VANISHED; i++)
+		;
+	if (i == in->nprev)
+		return 0;
+	if (finding_index_build(&cur, out->v, out->n) == -1)
+		return -1;
+	for (; i < in->nprev && rc == 0; i++) {
+		const struct finding *p = &in->prev[i];
+		struct finding *f;
+
+		if (p->kind != FK_VANISHED || in->now - p->opened >= in->vanished_keep)
+			continue;
+		finding_identity(p, key, sizeof(key));
+		if (finding_index_first(&cur, key) != SIZE_MAX)
+			continue; /* reported again */
+		if ((f = finding_list_add(out)) == NULL) {
+			rc = -1;
+			break;
+		}
+		*f = *p;
+	}
+	finding_index_free(&cur);
+	return rc;
+}
+
 int
 findings_eval(const struct eval_input *in, struct finding_list *out)
 {
@@ -892,7 +930,7 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 			*f = inc;
 		}
 	}
-	if (eval_agent(in->s, out) == -1)
+	if (eval_agent(in->s, out) == -1 || eval_vanished_kept(in, out) == -1)
 		goto out;
 	if (in->has_skew && (in->skew > in->max_skew || in->skew < -in->max_skew)) {
 		struct finding *f;

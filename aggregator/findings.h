@@ -71,6 +71,8 @@ struct eval_input {
 	int has_skew;
 	int64_t skew; /* agent clock minus aggregator clock, seconds */
 	int64_t max_skew;
+	/* vanished: how long a reported event stays open, seconds */
+	int64_t vanished_keep;
 };
 
 /*

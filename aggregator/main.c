@@ -175,6 +175,8 @@ static const struct cfg_key agg_schema[] = {
      "warn when exhaustion is nearer"},
     {"analysis", "max_clock_skew", CFG_DURATION, OFF(max_clock_skew), 1, 86400, NULL,
      "agent clock disagreement tolerated"},
+    {"analysis", "vanished_keep", CFG_DURATION, OFF(vanished_keep), 1, 86400 * 30, NULL,
+     "a vanished object's finding stays open so long"},
     {"analysis", "retention", CFG_DURATION, OFF(retention), 3600, 86400 * 400, NULL,
      "per-snapshot samples kept"},
     {"analysis", "rollup_retention", CFG_DURATION, OFF(rollup_retention), 86400, 86400 * 3650, NULL,
@@ -207,6 +209,7 @@ agg_config_defaults(struct agg_config *c)
 	c->forecast_window = 7 * 86400;
 	c->forecast_horizon = 14 * 86400;
 	c->max_clock_skew = 300;
+	c->vanished_keep = 3600;
 	c->retention = 14 * 86400;
 	c->rollup_retention = 400 * 86400;
 	c->default_interval = 60;

@@ -9,6 +9,8 @@
  *   ipcobj shm SIZE MODE             a private segment, mode octal (0666)
  *   ipcobj sem NSEMS MODE            a private set
  *   ipcobj rm TYPE ID                removes it (shm, sem, msg)
+ *   ipcobj hold shm SIZE MODE        makes a segment, prints its id, then
+ *                                    stays alive (its creator) until killed
  *
  * Exits 0, or 1 with the failing call on standard error.
  */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -99,6 +102,16 @@ main(int argc, char **argv)
 		printf("%d\n", id);
 		return 0;
 	}
+	if (argc == 5 && strcmp(argv[1], "hold") == 0 && strcmp(argv[2], "shm") == 0) {
+		if ((id = shmget(IPC_PRIVATE, num(argv[3], 10),
+		                 IPC_CREAT | (int)num(argv[4], 8))) == -1)
+			return fail("shmget");
+		printf("%d\n", id);
+		fflush(stdout);
+		fclose(stdout);
+		for (;;)
+			pause();
+	}
 	if (argc == 4 && strcmp(argv[1], "rm") == 0) {
 		id = (int)num(argv[3], 10);
 		if (strcmp(argv[2], "shm") == 0 && shmctl(id, IPC_RMID, NULL) == 0)
@@ -110,6 +123,6 @@ main(int argc, char **argv)
 		return fail("IPC_RMID");
 	}
 	fprintf(stderr, "usage: ipcobj msgq QBYTES FILL [MODE] | shm SIZE MODE | sem NSEMS MODE | "
-	                "rm TYPE ID\n");
+	                "rm TYPE ID | hold shm SIZE MODE\n");
 	return 2;
 }

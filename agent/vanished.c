@@ -1,0 +1,248 @@
+/*
+ * vanished.c: objects that disappeared while their creator still runs
+ * (vanished.h).
+ *
+ * Why on the agent: whether a creator still runs is known only where its
+ * processes are (the aggregator sees pids as numbers, not as processes),
+ * and the agent keeps what its previous snapshot held in its spool, which
+ * outlives --once runs and restarts.  So each snapshot is compared with the
+ * previous one: an object present then and gone now (same type and id, and
+ * the same creation: key and ctime) whose creator still runs -- a segment's
+ * creator pid, or for a set or a queue, which record no creator pid, a
+ * process of its owner in the same scope -- is the mark of systemd's
+ * RemoveIPC at a logout or of a stray ipcrm, and becomes a `vanished`
+ * finding.  The aggregator keeps it open for [analysis] vanished_keep
+ * (docs/ANALYSIS.md); an object removed because its program ended is not
+ * reported (its creator is gone).
+ *
+ * The state is text, bounded: "taken TIME", then one object per line,
+ * "TYPE ID KEY CTIME UID CPID SCOPE" (SCOPE a scope id, no blanks).  A line
+ * that does not parse is ignored: the worst a damaged state can do is miss
+ * one snapshot's events.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "vanished.h"
+
+#define VAN_FIELDS 7
+
+int
+vanished_state(const struct snapshot *s, struct buf *out)
+{
+	size_t i;
+
+	buf_reset(out);
+	buf_printf(out, "taken %" PRId64 "\n", s->taken);
+	for (i = 0; i < s->nobjects; i++) {
+		const struct ipc_object *o = &s->objects[i];
+
+		if (o->scope >= s->nscopes)
+			continue;
+		buf_printf(out,
+		           "%s %" PRId64 " %" PRId64 " %" PRId64 " %" PRIu32 " %" PRId64 " %s\n",
+		           ipc_type_name(o->type), o->id, o->key,
+		           (o->unknown & OF_CTIME) ? (int64_t)-1 : o->ctime, o->uid,
+		           (o->unknown & OF_CPID) ? (int64_t)-1 : o->cpid, s->scopes[o->scope].id);
+	}
+	return buf_failed(out) ? -1 : 0;
+}
+
+/* One state line into its parts; -1 when it does not parse. */
+static int
+van_line(char *line, struct vanished_prev *p)
+{
+	char *f[VAN_FIELDS + 1];
+	const char *why;
+	uint64_t uid;
+
+	if (split_fields(line, f, NELEM(f)) != VAN_FIELDS || ipc_type_parse(f[0], &p->type) == -1 ||
+	    parse_i64(f[1], 0, INT32_MAX, &p->id, &why) == -1 ||
+	    parse_i64(f[2], INT64_MIN, INT64_MAX, &p->key, &why) == -1 ||
+	    parse_i64(f[3], -1, INT64_MAX, &p->ctime, &why) == -1 ||
+	    parse_u64(f[4], 0, UINT32_MAX, &uid, &why) == -1 ||
+	    parse_i64(f[5], -1, INT64_MAX, &p->cpid, &why) == -1 ||
+	    strlen(f[6]) >= sizeof(p->scope))
+		return -1;
+	p->uid = (uint32_t)uid;
+	memcpy(p->scope, f[6], strlen(f[6]) + 1);
+	return 0;
+}
+
+/*
+ * The current snapshot and processes, sorted once, so that each line of the
+ * state is answered in log n: 100,000 objects and a million processes are
+ * bounds, not worst cases to walk once per object.
+ */
+struct van_index {
+	struct van_obj {
+		uint32_t type;
+		int64_t id;
+		size_t idx; /* into s->objects */
+	} * obj;
+	int64_t *pid;  /* sorted */
+	uint64_t *own; /* (scope << 32 | uid), sorted */
+	size_t nobj, nproc;
+};
+
+static int
+van_obj_cmp(const void *a, const void *b)
+{
+	const struct van_obj *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int
+van_i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+van_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+van_index_free(struct van_index *ix)
+{
+	free(ix->obj);
+	free(ix->pid);
+	free(ix->own);
+}
+
+static int
+van_index_build(struct van_index *ix, const struct snapshot *s, const struct proc_table *pt)
+{
+	size_t i;
+
+	memset(ix, 0, sizeof(*ix));
+	ix->nobj = s->nobjects;
+	ix->nproc = pt->n;
+	if ((ix->obj = calloc(ix->nobj ? ix->nobj : 1, sizeof(*ix->obj))) == NULL ||
+	    (ix->pid = calloc(ix->nproc ? ix->nproc : 1, sizeof(*ix->pid))) == NULL ||
+	    (ix->own = calloc(ix->nproc ? ix->nproc : 1, sizeof(*ix->own))) == NULL) {
+		van_index_free(ix);
+		return -1;
+	}
+	for (i = 0; i < ix->nobj; i++) {
+		ix->obj[i].type = (uint32_t)s->objects[i].type;
+		ix->obj[i].id = s->objects[i].id;
+		ix->obj[i].idx = i;
+	}
+	for (i = 0; i < ix->nproc; i++) {
+		ix->pid[i] = pt->v[i].pid;
+		ix->own[i] = (uint64_t)pt->v[i].scope << 32 | pt->v[i].uid;
+	}
+	qsort(ix->obj, ix->nobj, sizeof(*ix->obj), van_obj_cmp);
+	qsort(ix->pid, ix->nproc, sizeof(*ix->pid), van_i64_cmp);
+	qsort(ix->own, ix->nproc, sizeof(*ix->own), van_u64_cmp);
+	return 0;
+}
+
+/* Whether s still holds p: the same object, not an id reused since. */
+static int
+van_present(const struct snapshot *s, const struct van_index *ix, const struct vanished_prev *p)
+{
+	struct van_obj key = {(uint32_t)p->type, p->id, 0};
+	const struct van_obj *hit = bsearch(&key, ix->obj, ix->nobj, sizeof(key), van_obj_cmp);
+	const struct ipc_object *o;
+
+	if (hit == NULL)
+		return 0;
+	o = &s->objects[hit->idx];
+	return o->key == p->key &&
+	       (p->ctime < 0 || (o->unknown & OF_CTIME) || o->ctime == p->ctime);
+}
+
+/* Whether the creator of p still runs (see the top of this file). */
+static int
+van_creator_runs(const struct van_index *ix, const struct vanished_prev *p, uint32_t scope)
+{
+	uint64_t own = (uint64_t)scope << 32 | p->uid;
+
+	if (p->type == IPC_SHM)
+		return p->cpid > 0 &&
+		       bsearch(&p->cpid, ix->pid, ix->nproc, sizeof(*ix->pid), van_i64_cmp) != NULL;
+	return bsearch(&own, ix->own, ix->nproc, sizeof(*ix->own), van_u64_cmp) != NULL;
+}
+
+static const char *const van_what[3] = {"shared memory segment", "semaphore set", "message queue"};
+
+/* The finding of p, which vanished from scope (an index of s). */
+static int
+van_finding(struct snapshot *s, const struct vanished_prev *p, uint32_t scope, int64_t prev_taken)
+{
+	char when[40], who[MODEL_NAME_MAX + 48];
+	struct finding *f;
+
+	if ((f = snapshot_add_finding(s)) == NULL)
+		return -1;
+	f->kind = FK_VANISHED;
+	f->severity = SEV_WARN;
+	f->has_object = 1;
+	f->otype = p->type;
+	f->oid = p->id;
+	f->uid = p->uid;
+	ifl_strlcpy(f->scope, s->scopes[scope].id, sizeof(f->scope));
+	if (p->type == IPC_SHM && p->cpid > 0)
+		snprintf(who, sizeof(who), "its creator, pid %" PRId64 ", still runs", p->cpid);
+	else
+		snprintf(who, sizeof(who), "uid %" PRIu32 " still runs in %s", p->uid,
+		         s->scopes[scope].name);
+	snprintf(f->message, sizeof(f->message),
+	         "%s %" PRId64 " (key %" PRId64 ", uid %" PRIu32 ") vanished since %s while %s: "
+	         "RemoveIPC at a logout, or an ipcrm (journalctl -u systemd-logind)",
+	         van_what[p->type], p->id, p->key, p->uid,
+	         prev_taken > 0 ? fmt_rfc3339(prev_taken, when, sizeof(when)) : "the last snapshot",
+	         who);
+	return 0;
+}
+
+int
+vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev)
+{
+	struct van_index ix;
+	char *line, *nl;
+	int64_t prev_taken = 0;
+	int n = 0;
+
+	/* without every process, "its creator still runs" cannot be told */
+	if (prev == NULL || *prev == '\0' || pt == NULL || !pt->valid)
+		return 0;
+	if (van_index_build(&ix, s, pt) == -1)
+		return -1;
+	for (line = prev; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
+		struct vanished_prev p;
+		int scope;
+
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if (line == prev && sscanf(line, "taken %" SCNd64, &prev_taken) == 1)
+			continue;
+		if (van_line(line, &p) == -1 || van_present(s, &ix, &p))
+			continue;
+		/* a scope that went away took its objects with it: nothing to say */
+		if ((scope = snapshot_find_scope(s, p.scope)) < 0 ||
+		    !van_creator_runs(&ix, &p, (uint32_t)scope))
+			continue;
+		if (van_finding(s, &p, (uint32_t)scope, prev_taken) == -1) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	van_index_free(&ix);
+	return n;
+}

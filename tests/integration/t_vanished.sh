@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# vanished (issue 13): a segment removed with ipcrm while its creator still
+# runs, between two --once deliveries, is a `vanished` finding in `ipcfleet
+# host`; it stays open for [analysis] vanished_keep, then closes.  A segment
+# whose creator ended before it went is no such finding.  Real objects in a
+# private IPC namespace, the real agent and aggregator.
+. "$(dirname "$0")/lib.sh"
+need_root "unshare --ipc"
+need jq
+need ipcrm
+
+pki_dev it-van
+write_agg_conf "[analysis]" "vanished_keep = 6s"
+start_agg
+write_agent_conf van it-van
+write_cli_conf
+
+# inside one namespace: a segment whose creator stays (A), one whose creator
+# has ended (B); deliver, remove both, deliver twice, deliver after the keep
+cat >"$T/inside.sh" <<'SH'
+set -e
+BIN=$1 CONF=$2 T=$3
+"$BIN/ipcobj" hold shm 4096 0600 >"$T/a.id" &
+HOLDER=$!
+for _ in $(seq 1 50); do [ -s "$T/a.id" ] && break; sleep 0.05; done
+"$BIN/ipcobj" shm 8192 0600 >"$T/b.id"
+echo "$HOLDER" >"$T/holder.pid"
+"$BIN/ipcfleet-agent" -c "$CONF" --once >>"$T/agent.out" 2>&1
+ipcrm -m "$(cat "$T/a.id")"
+ipcrm -m "$(cat "$T/b.id")"
+"$BIN/ipcfleet-agent" -c "$CONF" --once >>"$T/agent.out" 2>&1
+"$BIN/ipcfleet" --config "$T/cli.conf" host it-van --json >"$T/host1.json"
+"$BIN/ipcfleet" --config "$T/cli.conf" host it-van >"$T/host1.txt"
+# within vanished_keep: the next snapshot no longer says it, the finding stays
+"$BIN/ipcfleet-agent" -c "$CONF" --once >>"$T/agent.out" 2>&1
+"$BIN/ipcfleet" --config "$T/cli.conf" host it-van --json >"$T/host1b.json"
+sleep 7
+"$BIN/ipcfleet-agent" -c "$CONF" --once >>"$T/agent.out" 2>&1
+"$BIN/ipcfleet" --config "$T/cli.conf" host it-van --json >"$T/host2.json"
+kill "$HOLDER"
+SH
+rc=0
+unshare --ipc bash "$T/inside.sh" "$BIN" "$T/van.conf" "$T" || rc=$?
+check_eq "four deliveries in the namespace" 0 "$rc"
+[ "$rc" = 0 ] || cat "$T/agent.out"
+
+A=$(cat "$T/a.id")
+B=$(cat "$T/b.id")
+v='[.findings[] | select(.kind == "vanished")]'
+check_eq "one vanished finding: the segment whose creator runs" "shm $A" \
+	"$(jq -r "$v | map(\"\(.type) \(.id)\") | join(\",\")" "$T/host1.json")"
+check "its message names the creator and the likely causes" \
+	grep -q "shared memory segment $A (key 0, uid 0) vanished since .* while its creator, pid $(cat "$T/holder.pid"), still runs: RemoveIPC at a logout, or an ipcrm" "$T/host1.txt"
+check_eq "no finding for the segment whose creator had ended" 0 \
+	"$(jq "$v | map(select(.id == $B)) | length" "$T/host1.json")"
+check_eq "within vanished_keep it stays open, though the next snapshot is silent" "shm $A" \
+	"$(jq -r "$v | map(\"\(.type) \(.id)\") | join(\",\")" "$T/host1b.json")"
+check_eq "after vanished_keep the finding has closed" 0 "$(jq "$v | length" "$T/host2.json")"
+
+finish

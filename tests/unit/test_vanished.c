@@ -1,0 +1,145 @@
+/*
+ * test_vanished.c: objects that vanished while their creator still runs
+ * (agent/vanished.c), on synthetic snapshots and process tables.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vanished.h"
+#include "util.h"
+
+static struct ipc_object *
+obj(struct snapshot *s, enum ipc_type t, int64_t id, int64_t key, uint32_t uid, int64_t cpid,
+    uint32_t scope)
+{
+	struct ipc_object *o = snapshot_add_object(s);
+
+	assert_non_null(o);
+	o->type = t;
+	o->id = id;
+	o->key = key;
+	o->uid = uid;
+	o->cpid = cpid;
+	o->ctime = 1764165600 + id;
+	o->scope = scope;
+	return o;
+}
+
+/* host + jail:pg; a segment made by pid 100, sets of uid 770 in the jail and uid 80 */
+static void
+before(struct snapshot *s)
+{
+	assert_int_equal(snapshot_init(s), 0);
+	assert_non_null(snapshot_add_scope(s, "jail:pg", "pg", SCOPE_JAIL));
+	s->taken = 1764165600;
+	obj(s, IPC_SHM, 1, 11, 1000, 100, 0);
+	obj(s, IPC_SEM, 2, 0, 770, 0, 1);
+	obj(s, IPC_SEM, 3, 0, 80, 0, 0);
+	obj(s, IPC_MSG, 4, 44, 1000, 0, 0);
+}
+
+static size_t
+kinds(const struct snapshot *s, char *out, size_t len)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < s->nfindings; i++) {
+		char one[32];
+
+		if (s->findings[i].kind != FK_VANISHED)
+			continue;
+		assert_int_equal(s->findings[i].severity, SEV_WARN);
+		snprintf(one, sizeof(one), "%s%s:%lld", n ? " " : "",
+		         ipc_type_name(s->findings[i].otype), (long long)s->findings[i].oid);
+		ifl_strlcat(out, one, len);
+		n++;
+	}
+	return n;
+}
+
+static void
+test_vanished(void **state)
+{
+	struct snapshot a, b;
+	struct proc_table pt;
+	struct buf st;
+	char got[256], *prev;
+
+	(void)state;
+	before(&a);
+	buf_init(&st, VANISHED_STATE_MAX);
+	assert_int_equal(vanished_state(&a, &st), 0);
+
+	/* all four gone; processes: pid 100 (uid 1000) on the host, uid 770 in the jail */
+	assert_int_equal(snapshot_init(&b), 0);
+	assert_non_null(snapshot_add_scope(&b, "jail:pg", "pg", SCOPE_JAIL));
+	memset(&pt, 0, sizeof(pt));
+	assert_int_equal(proc_table_add(&pt, 100, 1000, 0), 0);
+	assert_int_equal(proc_table_add(&pt, 200, 770, 1), 0);
+	assert_int_equal(proc_table_add(&pt, 300, 80, 1), 0); /* uid 80, but in the jail */
+	pt.valid = 1;
+	assert_non_null(prev = strdup(buf_cstr(&st)));
+	/* the segment (creator runs), the jail's set (owner runs there), the
+	 * queue (uid 1000 runs on the host); not uid 80's set (none on the host) */
+	assert_int_equal(vanished_findings(&b, &pt, prev), 3);
+	free(prev);
+	assert_int_equal(kinds(&b, got, sizeof(got)), 3);
+	assert_string_equal(got, "shm:1 sem:2 msg:4");
+	assert_string_equal(b.findings[0].message,
+	                    "shared memory segment 1 (key 11, uid 1000) vanished since "
+	                    "2025-11-26T14:00:00Z while its creator, pid 100, still runs: "
+	                    "RemoveIPC at a logout, or an ipcrm (journalctl -u systemd-logind)");
+	assert_string_equal(b.findings[1].scope, "jail:pg");
+	snapshot_free(&b);
+
+	/* still there: nothing; an id reused for another object (new ctime): vanished */
+	before(&b);
+	b.objects[0].ctime += 60;
+	assert_non_null(prev = strdup(buf_cstr(&st)));
+	assert_int_equal(vanished_findings(&b, &pt, prev), 1);
+	free(prev);
+	assert_int_equal(kinds(&b, got, sizeof(got)), 1);
+	assert_string_equal(got, "shm:1");
+	snapshot_free(&b);
+
+	/* without every process, nothing can be said */
+	assert_int_equal(snapshot_init(&b), 0);
+	pt.valid = 0;
+	assert_non_null(prev = strdup(buf_cstr(&st)));
+	assert_int_equal(vanished_findings(&b, &pt, prev), 0);
+	free(prev);
+	snapshot_free(&b);
+
+	/* a damaged state: its bad lines are ignored, the good one still counts */
+	assert_int_equal(snapshot_init(&b), 0);
+	pt.valid = 1;
+	assert_non_null(
+	    prev =
+	        strdup("taken x\nshm 1 11 1764165601 1000 100 host\ngarbage\nshm -1 0 0 0 0 host\n"
+	               "sem 9 0 0 99999999999 0 host\nmsg 5 0 0 1 2 3 4 5\n"));
+	assert_int_equal(vanished_findings(&b, &pt, prev), 1);
+	free(prev);
+	snapshot_free(&b);
+
+	proc_table_free(&pt);
+	buf_free(&st);
+	snapshot_free(&a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_vanished),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
