@@ -644,7 +644,8 @@ dec_finding(const msgpack_object *m, uint32_t i, struct finding *f,
 		f->has_object = 1;
 	}
 	if (dec_i64(m, w, "age", 0, &f->age, err, errlen) == -1 ||
-	    dec_u32(m, w, "uid", 0, &f->uid, err, errlen) == -1)
+	    dec_u32(m, w, "uid", 0, &f->uid, err, errlen) == -1 ||
+	    dec_str(m, w, "owner", 0, f->owner, sizeof(f->owner), err, errlen) == -1)
 		return -1;
 	if (f->age < 0)
 		return dec_err(err, errlen, "%sage: must not be negative", w);

@@ -298,7 +298,8 @@ encode_finding_ok(const struct snapshot *s, const struct finding *f)
 	if (memchr(f->message, '\0', sizeof(f->message)) == NULL ||
 	    memchr(f->command, '\0', sizeof(f->command)) == NULL ||
 	    memchr(f->scope, '\0', sizeof(f->scope)) == NULL ||
-	    memchr(f->limit, '\0', sizeof(f->limit)) == NULL)
+	    memchr(f->limit, '\0', sizeof(f->limit)) == NULL ||
+	    memchr(f->owner, '\0', sizeof(f->owner)) == NULL || !encode_text_ok(f->owner))
 		return 0;
 	if (!finding_kind_from_agent(f->kind) ||
 	    (f->severity != SEV_INFO && f->severity != SEV_WARN && f->severity != SEV_CRIT))
@@ -318,7 +319,7 @@ static void
 encode_finding(msgpack_packer *pk, const struct finding *f)
 {
 	size_t n = 3 + (f->scope[0] != '\0') + (f->limit[0] != '\0') + (f->command[0] != '\0') +
-	           (f->has_object ? 4 : 0);
+	           (f->has_object ? 4 : finding_about_owner(f)) + (f->owner[0] != '\0');
 
 	msgpack_pack_map(pk, n);
 	mp_pack_kv_str(pk, "kind", finding_kind_name(f->kind));
@@ -333,7 +334,11 @@ encode_finding(msgpack_packer *pk, const struct finding *f)
 		mp_pack_kv_i64(pk, "id", f->oid);
 		mp_pack_kv_i64(pk, "age", f->age);
 		mp_pack_kv_u64(pk, "uid", f->uid);
+	} else if (finding_about_owner(f)) {
+		mp_pack_kv_u64(pk, "uid", f->uid); /* removeipc_risk: the owner is the subject */
 	}
+	if (f->owner[0] != '\0')
+		mp_pack_kv_str(pk, "owner", f->owner);
 	if (f->command[0] != '\0')
 		mp_pack_kv_str(pk, "command", f->command);
 }
