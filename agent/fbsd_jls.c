@@ -229,16 +229,9 @@ fbsd_parse_jls(const char *text, size_t len, const char *name, struct snapshot *
 		for (t = 0; t < 3; t++)
 			sc->iso[t] = iso[t];
 		sc->own_limits = 0; /* FreeBSD's limits are global: jails share the host's */
-		if (j->n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct fbsd_jail *nv;
-
-			if ((nv = reallocarray(j->v, ncap, sizeof(*nv))) == NULL) {
-				s->nscopes--; /* keep scopes and jails in step */
-				return -1;
-			}
-			j->v = nv;
-			cap = ncap;
+		if (grow_array(&j->v, &cap, j->n + 1, 16, MODEL_MAX_SCOPES, sizeof(*j->v)) == -1) {
+			s->nscopes--; /* keep scopes and jails in step */
+			return -1;
 		}
 		jl.jid = (int32_t)jid;
 		jl.scope = (uint32_t)(s->nscopes - 1);
@@ -336,17 +329,8 @@ fbsd_parse_ps_all(const char *text, size_t len, const char *name, struct fbsd_pr
 			cut = 1;
 			break;
 		}
-		if (p->n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct fbsd_proc *nv;
-
-			if (ncap > FBSD_PROCS_MAX)
-				ncap = FBSD_PROCS_MAX;
-			if ((nv = reallocarray(p->v, ncap, sizeof(*nv))) == NULL)
-				return -1;
-			p->v = nv;
-			cap = ncap;
-		}
+		if (grow_array(&p->v, &cap, p->n + 1, 256, FBSD_PROCS_MAX, sizeof(*p->v)) == -1)
+			return -1;
 		p->v[p->n].pid = (int32_t)pid;
 		p->v[p->n].jid = (int32_t)jid;
 		p->v[p->n].uid = (uint32_t)uid;

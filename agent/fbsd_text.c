@@ -219,17 +219,8 @@ fbsd_parse_idfile(const char *text, size_t len, const char *name, struct fbsd_id
 			             name, it.no, (unsigned)FBSD_IDMAP_MAX);
 			break;
 		}
-		if (m->n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct fbsd_ident *nv;
-
-			if (ncap > FBSD_IDMAP_MAX)
-				ncap = FBSD_IDMAP_MAX;
-			if ((nv = reallocarray(m->v, ncap, sizeof(*nv))) == NULL)
-				return -1;
-			m->v = nv;
-			cap = ncap;
-		}
+		if (grow_array(&m->v, &cap, m->n + 1, 64, FBSD_IDMAP_MAX, sizeof(*m->v)) == -1)
+			return -1;
 		ifl_strlcpy(m->v[m->n].name, f[0], sizeof(m->v[m->n].name));
 		m->v[m->n].id = (uint32_t)id;
 		m->v[m->n].seq = (uint32_t)m->n;

@@ -15,16 +15,8 @@ finding_list_add(struct finding_list *l)
 {
 	struct finding *f;
 
-	if (l->n >= MODEL_MAX_FINDINGS)
+	if (grow_array(&l->v, &l->cap, l->n + 1, 16, MODEL_MAX_FINDINGS, sizeof(*f)) == -1)
 		return NULL;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-
-		if ((f = reallocarray(l->v, ncap, sizeof(*f))) == NULL)
-			return NULL;
-		l->v = f;
-		l->cap = ncap;
-	}
 	f = &l->v[l->n++];
 	memset(f, 0, sizeof(*f));
 	return f;

@@ -33,20 +33,10 @@ struct ipc_object *
 snapshot_add_object(struct snapshot *s)
 {
 	struct ipc_object *o;
-	size_t ncap;
 
-	if (s->nobjects >= MODEL_MAX_OBJECTS)
+	if (grow_array(&s->objects, &s->cap_objects, s->nobjects + 1, 64, MODEL_MAX_OBJECTS,
+	               sizeof(*o)) == -1)
 		return NULL;
-	if (s->nobjects == s->cap_objects) {
-		ncap = s->cap_objects ? s->cap_objects * 2 : 64;
-		if (ncap > MODEL_MAX_OBJECTS)
-			ncap = MODEL_MAX_OBJECTS;
-		o = reallocarray(s->objects, ncap, sizeof(*o));
-		if (o == NULL)
-			return NULL;
-		s->objects = o;
-		s->cap_objects = ncap;
-	}
 	o = &s->objects[s->nobjects++];
 	memset(o, 0, sizeof(*o));
 	return o;
@@ -57,19 +47,9 @@ snapshot_add_finding(struct snapshot *s)
 {
 	struct finding *f;
 
-	if (s->nfindings >= MODEL_MAX_FINDINGS)
+	if (grow_array(&s->findings, &s->cap_findings, s->nfindings + 1, 8, MODEL_MAX_FINDINGS,
+	               sizeof(*f)) == -1)
 		return NULL;
-	if (s->nfindings == s->cap_findings) {
-		size_t ncap = s->cap_findings ? s->cap_findings * 2 : 8;
-
-		if (ncap > MODEL_MAX_FINDINGS)
-			ncap = MODEL_MAX_FINDINGS;
-		f = reallocarray(s->findings, ncap, sizeof(*f));
-		if (f == NULL)
-			return NULL;
-		s->findings = f;
-		s->cap_findings = ncap;
-	}
 	f = &s->findings[s->nfindings++];
 	memset(f, 0, sizeof(*f));
 	return f;
@@ -80,19 +60,10 @@ snapshot_add_scope(struct snapshot *s, const char *id, const char *name, enum sc
 {
 	struct ipc_scope *sc;
 
-	if (s->nscopes >= MODEL_MAX_SCOPES || strlen(id) >= MODEL_NAME_MAX)
+	if (strlen(id) >= MODEL_NAME_MAX ||
+	    grow_array(&s->scopes, &s->cap_scopes, s->nscopes + 1, 4, MODEL_MAX_SCOPES,
+	               sizeof(*sc)) == -1)
 		return NULL;
-	if (s->nscopes == s->cap_scopes) {
-		size_t ncap = s->cap_scopes ? s->cap_scopes * 2 : 4;
-
-		if (ncap > MODEL_MAX_SCOPES)
-			ncap = MODEL_MAX_SCOPES;
-		sc = reallocarray(s->scopes, ncap, sizeof(*sc));
-		if (sc == NULL)
-			return NULL;
-		s->scopes = sc;
-		s->cap_scopes = ncap;
-	}
 	sc = &s->scopes[s->nscopes++];
 	memset(sc, 0, sizeof(*sc));
 	ifl_strlcpy(sc->id, id, sizeof(sc->id));

@@ -683,7 +683,7 @@ ns_add_proc(struct ns_scan *sc, int64_t pid, uint32_t uid, uint32_t ns)
 
 /* Containers seen in our namespace, each reported once. */
 struct ns_shared {
-	size_t n;
+	size_t n, cap;
 	char (*label)[NS_LABEL_MAX];
 };
 
@@ -700,14 +700,10 @@ ns_isolation(struct snapshot *s, struct ns_shared *sh, const char *label)
 			return 0;
 	if (sh->n >= MODEL_MAX_FINDINGS || (f = snapshot_add_finding(s)) == NULL)
 		return 0; /* full: the first ones are reported */
-	if (sh->n % 64 == 0) {
-		char(*nl)[NS_LABEL_MAX] = reallocarray(sh->label, sh->n + 64, sizeof(*nl));
-
-		if (nl == NULL) {
-			s->nfindings--;
-			return -1;
-		}
-		sh->label = nl;
+	if (grow_array(&sh->label, &sh->cap, sh->n + 1, 64, MODEL_MAX_FINDINGS,
+	               sizeof(*sh->label)) == -1) {
+		s->nfindings--;
+		return -1;
 	}
 	memcpy(sh->label[sh->n++], label, NS_LABEL_MAX);
 	if (strncmp(label, "k8s:", 4) == 0)
@@ -1117,7 +1113,7 @@ collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w
            size_t errlen)
 {
 	struct ns_scan sc;
-	struct ns_shared sh = {0, NULL};
+	struct ns_shared sh = {0, 0, NULL};
 	struct stat st;
 	pthread_t th;
 	char path[64];
