@@ -60,9 +60,8 @@ snapshot_add_scope(struct snapshot *s, const char *id, const char *name, enum sc
 {
 	struct ipc_scope *sc;
 
-	if (strlen(id) >= MODEL_NAME_MAX ||
-	    grow_array(&s->scopes, &s->cap_scopes, s->nscopes + 1, 4, MODEL_MAX_SCOPES,
-	               sizeof(*sc)) == -1)
+	if (strlen(id) >= MODEL_NAME_MAX || grow_array(&s->scopes, &s->cap_scopes, s->nscopes + 1,
+	                                               4, MODEL_MAX_SCOPES, sizeof(*sc)) == -1)
 		return NULL;
 	sc = &s->scopes[s->nscopes++];
 	memset(sc, 0, sizeof(*sc));
