@@ -92,7 +92,12 @@ struct procfs_live {
 	int (*sysctl_read)(void *sysctl, const char *name, char **bufp, size_t *lenp);
 	/* every object of type t into scope: 1, or 0 to read /proc/sysvipc instead */
 	int (*stat_objects)(enum ipc_type t, struct snapshot *s, uint32_t scope);
+	/* the ten limits of procfs_limit_names (IPC_INFO, the same kernel values
+	 * the files print): 0 with v[], or -1 to read the files instead */
+	int (*ipc_info)(uint64_t v[10]);
 };
+/* The limits ipc_info gives, in the order of the files' own reading. */
+extern const char *const procfs_limit_names[10];
 /*
  * The host scope from ROOT ("" with live: the running system): OS, page
  * size, release, limits and objects; owners are left to the caller.

@@ -498,6 +498,11 @@ linux_limits_sem(const char *path, char *text, struct ipc_limits *l, struct unkn
 	return 0;
 }
 
+const char *const procfs_limit_names[10] = {
+    "shmmax", "shmall", "shmmni", "semmsl", "semmns",
+    "semopm", "semmni", "msgmax", "msgmnb", "msgmni",
+};
+
 int
 procfs_read_limits(const char *root, const struct procfs_live *live, struct ipc_limits *l,
                    struct unknowns *unk, struct collect_warnings *w, char *err, size_t errlen)
@@ -506,9 +511,20 @@ procfs_read_limits(const char *root, const struct procfs_live *live, struct ipc_
 	    "shmmax", "shmall", "shmmni", "sem", "msgmax", "msgmnb", "msgmni", "shm_rmid_forced",
 	};
 	char path[COLLECT_PATH_MAX + 64], rel[64];
-	size_t i, k;
+	uint64_t info[10];
+	size_t i = 0, k;
 
-	for (i = 0; i < NELEM(names); i++) {
+	/* the running system: the same values without opening seven files */
+	if (live != NULL && live->ipc_info != NULL && live->ipc_info(info) == 0) {
+		for (k = 0; k < NELEM(info); k++) {
+			if (limits_set(l, procfs_limit_names[k], info[k]) == -1) {
+				snprintf(err, errlen, "too many limits");
+				return -1;
+			}
+		}
+		i = NELEM(names) - 1; /* only shm_rmid_forced is left to read */
+	}
+	for (; i < NELEM(names); i++) {
 		char *text, q[PROCFS_QUOTE_MAX + 8];
 		const char *errstr;
 		uint64_t v;

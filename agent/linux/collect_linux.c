@@ -24,6 +24,14 @@
 #include "linux.h"
 #include "util.h"
 
+/* glibc leaves union semun to the caller */
+union linux_semun {
+	int val;
+	struct semid_ds *buf;
+	unsigned short *array;
+	struct seminfo *info;
+};
+
 /*
  * ---- /proc/sys/kernel files kept open between snapshots ----
  *
@@ -240,13 +248,6 @@ linux_stat_each(struct snapshot *s, uint32_t scope, int maxidx, int inuse,
 }
 
 #ifdef SEM_STAT_ANY
-/* glibc leaves union semun to the caller */
-union linux_semun {
-	int val;
-	struct semid_ds *buf;
-	unsigned short *array;
-	struct seminfo *info;
-};
 
 static int
 linux_sem_one(int idx, uint32_t scope, struct ipc_object *o)
@@ -387,12 +388,56 @@ linux_stat_objects(enum ipc_type t, struct snapshot *s, uint32_t scope)
 	return 0;
 }
 
+/*
+ * The calling thread's namespace's limits by IPC_INFO: the values the
+ * kernel keeps and prints in /proc/sys/kernel (shm_ctlmax, sc_semmns, ...),
+ * in the order of procfs_limit_names.  0, or -1 (the files are read).
+ */
+static int
+linux_ipc_info(uint64_t v[10])
+{
+#if defined(IPC_INFO)
+	struct shminfo shm;
+	struct seminfo sem;
+	struct msginfo msg;
+	union linux_semun arg;
+
+	memset(&shm, 0, sizeof(shm));
+	memset(&sem, 0, sizeof(sem));
+	memset(&msg, 0, sizeof(msg));
+	arg.info = &sem;
+	if (shmctl(0, IPC_INFO, (struct shmid_ds *)(void *)&shm) == -1 ||
+	    semctl(0, 0, IPC_INFO, arg) == -1 ||
+	    msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&msg) == -1)
+		return -1;
+	/* the sem and msg values are ints: negative ones are not limits the files would print */
+	if (sem.semmsl < 0 || sem.semmns < 0 || sem.semopm < 0 || sem.semmni < 0 ||
+	    msg.msgmax < 0 || msg.msgmnb < 0 || msg.msgmni < 0)
+		return -1;
+	v[0] = (uint64_t)shm.shmmax;
+	v[1] = (uint64_t)shm.shmall;
+	v[2] = (uint64_t)shm.shmmni;
+	v[3] = (uint64_t)sem.semmsl;
+	v[4] = (uint64_t)sem.semmns;
+	v[5] = (uint64_t)sem.semopm;
+	v[6] = (uint64_t)sem.semmni;
+	v[7] = (uint64_t)msg.msgmax;
+	v[8] = (uint64_t)msg.msgmnb;
+	v[9] = (uint64_t)msg.msgmni;
+	return 0;
+#else
+	(void)v;
+	return -1;
+#endif
+}
+
 void
 linux_live(struct procfs_live *live)
 {
 	live->sysctl = linux_sysctl_set();
 	live->sysctl_read = linux_sysctl_read;
 	live->stat_objects = linux_stat_objects;
+	live->ipc_info = linux_ipc_info;
 }
 
 int

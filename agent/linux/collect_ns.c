@@ -1017,6 +1017,68 @@ ns_label(struct ns_scan *sc, uint32_t i, int64_t pid, char *out, size_t outlen, 
 	ns_oldest(sc, i, out, outlen);
 }
 
+/*
+ * Names of namespaces already seen, kept between snapshots: a namespace's
+ * name comes from its lowest member's cgroup, host name or process list,
+ * which cost a dozen reads (its oldest process: one stat file per member);
+ * while the namespace (its inode) and the member it was named after (its
+ * lowest pid) are the same, the name stays.  A namespace lives as long as
+ * a member does, and pids are not reused among the living.  Touched by the
+ * reader thread only, one snapshot at a time.  NS_NAMES_KEEP entries, the
+ * least recently used one replaced.
+ */
+#define NS_NAMES_KEEP 512
+
+struct ns_name {
+	uint64_t ino;
+	int64_t pid; /* the member the name was made from */
+	uint64_t used;
+	char label[NS_LABEL_MAX];
+	char cgroup[MODEL_CGROUP_MAX];
+};
+static struct ns_name ns_names[NS_NAMES_KEEP];
+static uint64_t ns_names_clock;
+
+/* The kept name of namespace ino made from member pid: 1 with out and cg, else 0. */
+static int
+ns_name_get(uint64_t ino, int64_t pid, char *out, size_t outlen, char *cg, size_t cglen)
+{
+	size_t i;
+
+	for (i = 0; i < NS_NAMES_KEEP; i++) {
+		struct ns_name *n = &ns_names[i];
+
+		if (n->ino != ino || n->pid != pid)
+			continue;
+		n->used = ++ns_names_clock;
+		ifl_strlcpy(out, n->label, outlen);
+		ifl_strlcpy(cg, n->cgroup, cglen);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+ns_name_put(uint64_t ino, int64_t pid, const char *label, const char *cg)
+{
+	struct ns_name *slot = &ns_names[0];
+	size_t i;
+
+	for (i = 0; i < NS_NAMES_KEEP; i++) {
+		if (ns_names[i].ino == ino) {
+			slot = &ns_names[i];
+			break;
+		}
+		if (ns_names[i].used < slot->used)
+			slot = &ns_names[i];
+	}
+	slot->ino = ino;
+	slot->pid = pid;
+	slot->used = ++ns_names_clock;
+	ifl_strlcpy(slot->label, label, sizeof(slot->label));
+	ifl_strlcpy(slot->cgroup, cg, sizeof(slot->cgroup));
+}
+
 /* Warnings of one namespace, prefixed with its id. */
 static void
 ns_forward_warnings(struct collect_warnings *w, const struct collect_warnings *nw, const char *id)
@@ -1057,7 +1119,10 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 	}
 	close(fd);
 	e->pid = pid;
-	ns_label(sc, i, pid, label, sizeof(label), cg, sizeof(cg));
+	if (!ns_name_get(e->ino, pid, label, sizeof(label), cg, sizeof(cg))) {
+		ns_label(sc, i, pid, label, sizeof(label), cg, sizeof(cg));
+		ns_name_put(e->ino, pid, label, cg);
+	}
 	if ((scope = snapshot_add_scope(s, id, label[0] != '\0' ? label : id, SCOPE_IPCNS)) ==
 	    NULL) {
 		collect_warn(sc->w, "%s: no room for another scope; skipped", id);
