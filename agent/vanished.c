@@ -79,10 +79,16 @@ van_line(char *line, struct vanished_prev *p)
  */
 struct van_index {
 	struct van_obj {
+		uint32_t scope; /* ids are per IPC namespace: the scope is part of the key */
 		uint32_t type;
 		int64_t id;
 		size_t idx; /* into s->objects */
 	} * obj;
+	struct van_scope {
+		const char *id;
+		uint32_t idx;
+	} * scope; /* sorted by id */
+	size_t nscope;
 	int64_t *pid;  /* sorted */
 	uint64_t *own; /* (scope << 32 | uid), sorted */
 	size_t nobj, nproc;
@@ -93,6 +99,8 @@ van_obj_cmp(const void *a, const void *b)
 {
 	const struct van_obj *x = a, *y = b;
 
+	if (x->scope != y->scope)
+		return x->scope < y->scope ? -1 : 1;
 	if (x->type != y->type)
 		return x->type < y->type ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
@@ -114,9 +122,27 @@ van_u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int
+van_scope_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct van_scope *)a)->id, ((const struct van_scope *)b)->id);
+}
+
+/* The index in s of the scope named id, or -1. */
+static int
+van_scope(const struct van_index *ix, const char *id)
+{
+	struct van_scope key = {id, 0};
+	const struct van_scope *hit =
+	    bsearch(&key, ix->scope, ix->nscope, sizeof(key), van_scope_cmp);
+
+	return hit != NULL ? (int)hit->idx : -1;
+}
+
 static void
 van_index_free(struct van_index *ix)
 {
+	free(ix->scope);
 	free(ix->obj);
 	free(ix->pid);
 	free(ix->own);
@@ -130,13 +156,16 @@ van_index_build(struct van_index *ix, const struct snapshot *s, const struct pro
 	memset(ix, 0, sizeof(*ix));
 	ix->nobj = s->nobjects;
 	ix->nproc = pt->n;
-	if ((ix->obj = calloc(ix->nobj ? ix->nobj : 1, sizeof(*ix->obj))) == NULL ||
+	ix->nscope = s->nscopes;
+	if ((ix->scope = calloc(ix->nscope ? ix->nscope : 1, sizeof(*ix->scope))) == NULL ||
+	    (ix->obj = calloc(ix->nobj ? ix->nobj : 1, sizeof(*ix->obj))) == NULL ||
 	    (ix->pid = calloc(ix->nproc ? ix->nproc : 1, sizeof(*ix->pid))) == NULL ||
 	    (ix->own = calloc(ix->nproc ? ix->nproc : 1, sizeof(*ix->own))) == NULL) {
 		van_index_free(ix);
 		return -1;
 	}
 	for (i = 0; i < ix->nobj; i++) {
+		ix->obj[i].scope = s->objects[i].scope;
 		ix->obj[i].type = (uint32_t)s->objects[i].type;
 		ix->obj[i].id = s->objects[i].id;
 		ix->obj[i].idx = i;
@@ -145,17 +174,23 @@ van_index_build(struct van_index *ix, const struct snapshot *s, const struct pro
 		ix->pid[i] = pt->v[i].pid;
 		ix->own[i] = (uint64_t)pt->v[i].scope << 32 | pt->v[i].uid;
 	}
+	for (i = 0; i < ix->nscope; i++) {
+		ix->scope[i].id = s->scopes[i].id;
+		ix->scope[i].idx = (uint32_t)i;
+	}
+	qsort(ix->scope, ix->nscope, sizeof(*ix->scope), van_scope_cmp);
 	qsort(ix->obj, ix->nobj, sizeof(*ix->obj), van_obj_cmp);
 	qsort(ix->pid, ix->nproc, sizeof(*ix->pid), van_i64_cmp);
 	qsort(ix->own, ix->nproc, sizeof(*ix->own), van_u64_cmp);
 	return 0;
 }
 
-/* Whether s still holds p: the same object, not an id reused since. */
+/* Whether scope of s still holds p: the same object, not an id reused since. */
 static int
-van_present(const struct snapshot *s, const struct van_index *ix, const struct vanished_prev *p)
+van_present(const struct snapshot *s, const struct van_index *ix, const struct vanished_prev *p,
+            uint32_t scope)
 {
-	struct van_obj key = {(uint32_t)p->type, p->id, 0};
+	struct van_obj key = {scope, (uint32_t)p->type, p->id, 0};
 	const struct van_obj *hit = bsearch(&key, ix->obj, ix->nobj, sizeof(key), van_obj_cmp);
 	const struct ipc_object *o;
 
@@ -231,10 +266,9 @@ vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev)
 			*nl = '\0';
 		if (line == prev && sscanf(line, "taken %" SCNd64, &prev_taken) == 1)
 			continue;
-		if (van_line(line, &p) == -1 || van_present(s, &ix, &p))
-			continue;
 		/* a scope that went away took its objects with it: nothing to say */
-		if ((scope = snapshot_find_scope(s, p.scope)) < 0 ||
+		if (van_line(line, &p) == -1 || (scope = van_scope(&ix, p.scope)) < 0 ||
+		    van_present(s, &ix, &p, (uint32_t)scope) ||
 		    !van_creator_runs(&ix, &p, (uint32_t)scope))
 			continue;
 		if (van_finding(s, &p, (uint32_t)scope, prev_taken) == -1) {

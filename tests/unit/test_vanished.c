@@ -129,6 +129,25 @@ test_vanished(void **state)
 	free(prev);
 	snapshot_free(&b);
 
+	/* ids are per namespace: the same (type, id) in two scopes are two objects */
+	snapshot_free(&a);
+	before(&a);
+	assert_non_null(snapshot_add_scope(&a, "ipcns:4026532200", "pid 9 x", SCOPE_IPCNS));
+	obj(&a, IPC_SEM, 3, 0, 80, 0, 2); /* sem 3 again, in the namespace */
+	assert_int_equal(vanished_state(&a, &st), 0);
+	assert_int_equal(proc_table_add(&pt, 400, 80, 0), 0); /* uid 80 runs everywhere now */
+	assert_int_equal(proc_table_add(&pt, 401, 80, 2), 0);
+	before(&b);
+	assert_non_null(snapshot_add_scope(&b, "ipcns:4026532200", "pid 9 x", SCOPE_IPCNS));
+	/* b lacks the namespace's sem 3; the host's sem 3 is still there */
+	assert_non_null(prev = strdup(buf_cstr(&st)));
+	assert_int_equal(vanished_findings(&b, &pt, prev), 1);
+	free(prev);
+	assert_int_equal(kinds(&b, got, sizeof(got)), 1);
+	assert_string_equal(got, "sem:3");
+	assert_string_equal(b.findings[0].scope, "ipcns:4026532200");
+	snapshot_free(&b);
+
 	proc_table_free(&pt);
 	buf_free(&st);
 	snapshot_free(&a);
