@@ -47,9 +47,12 @@ union linux_semun {
  * fails takes the ordinary path (open, read, close), so errors and warnings
  * are exactly those of an uncached read.  At most LINUX_SYSCTL_SETS sets
  * are kept; the least recently used one makes room.  The collector runs one
- * snapshot at a time, so these are touched by one thread at a time.
+ * snapshot at a time, so these are touched by one thread at a time.  Since
+ * the limits come from IPC_INFO (linux_ipc_info), a namespace's set holds
+ * one descriptor (shm_rmid_forced; the host's also osrelease), so a set
+ * for each of a busy host's namespaces costs a few hundred descriptors.
  */
-#define LINUX_SYSCTL_SETS 8
+#define LINUX_SYSCTL_SETS 256
 
 static const char *const linux_sysctl_names[] = {
     "shmmax", "shmall", "shmmni",          "sem",       "msgmax",
@@ -67,7 +70,7 @@ static struct linux_sysctl_set linux_sysctl_sets[LINUX_SYSCTL_SETS];
 static uint64_t linux_sysctl_clock;
 
 /* The inode of the calling thread's IPC namespace, or 0. */
-static uint64_t
+uint64_t
 linux_thread_ipc_ns(void)
 {
 	char link[64];

@@ -372,11 +372,22 @@ static int ns_pidfd_missing;
  * are static: memory held between snapshots is not left in the heap, where
  * it would keep the snapshot's freed pages from being returned.
  */
-#define NS_PIDFD_KEEP 1024
+#define NS_PIDFD_KEEP 4096
+
+/*
+ * A kept pidfd remembers what does not change while its process lives
+ * (issue 17: the agent on a busy host): the inode of its IPC namespace,
+ * and whether its cgroup names a container.  A process could setns() into
+ * another IPC namespace or move between cgroups; both are rare after a
+ * process has started, and the next snapshot of a new process sees them.
+ */
+enum { NS_CG_UNREAD = 0, NS_CG_NONE, NS_CG_CONTAINER };
 
 struct ns_pidfd {
 	int64_t pid;
+	uint64_t ino; /* its IPC namespace, 0: not known */
 	int fd;
+	unsigned char cg; /* NS_CG_* */
 };
 
 static struct ns_pidfd ns_pidfd_sets[2][NS_PIDFD_KEEP];
@@ -408,27 +419,45 @@ ns_pidfds_begin(struct ns_pidfds *pf)
 	ns_pidfd_nkept = 0;
 }
 
-/* The kept pidfd of pid (-1: none); those of pids the walk skipped are closed. */
+/*
+ * The kept pidfd of pid (-1: none) and what it remembers (*memo, zeroed
+ * when none); those of pids the walk skipped are closed.
+ */
 static int
-ns_pidfds_take(struct ns_pidfds *pf, int64_t pid)
+ns_pidfds_take(struct ns_pidfds *pf, int64_t pid, struct ns_pidfd *memo)
 {
+	memset(memo, 0, sizeof(*memo));
+	memo->fd = -1;
 	while (pf->next < pf->n && pf->v[pf->next].pid < pid)
 		close(pf->v[pf->next++].fd); /* not in /proc any more: gone */
-	if (pf->next < pf->n && pf->v[pf->next].pid == pid)
-		return pf->v[pf->next++].fd;
+	if (pf->next < pf->n && pf->v[pf->next].pid == pid) {
+		*memo = pf->v[pf->next++];
+		return memo->fd;
+	}
 	return -1;
 }
 
-/* Keeps fd for the next walk, or closes it when the set is full. */
+/* Keeps fd for the next walk with what it remembers, or closes it when the set is full. */
 static void
 ns_pidfds_keep(struct ns_pidfds *pf, int64_t pid, int fd)
 {
 	if (pf->nn < pf->max) {
+		memset(&pf->nv[pf->nn], 0, sizeof(pf->nv[pf->nn]));
 		pf->nv[pf->nn].pid = pid;
 		pf->nv[pf->nn].fd = fd;
 		pf->nn++;
 	} else {
 		close(fd);
+	}
+}
+
+/* What the walk learnt of the process it kept last (pid): for the next walk. */
+static void
+ns_pidfds_note(struct ns_pidfds *pf, int64_t pid, uint64_t ino, unsigned char cg)
+{
+	if (pf->nn > 0 && pf->nv[pf->nn - 1].pid == pid) {
+		pf->nv[pf->nn - 1].ino = ino;
+		pf->nv[pf->nn - 1].cg = cg;
 	}
 }
 
@@ -471,12 +500,13 @@ ns_pidfd_query(int fd, int64_t pid, uint32_t *uid)
  * The real uid of pid: through its kept pidfd, else a new one (kept for the
  * next walk).  0 with *uid; -1 with errno when the kernel cannot tell (no
  * pidfds, the process is gone): the caller then reads /proc/PID/status.
+ * *memo receives what the kept pidfd remembered (zero for a new one).
  */
 static int
-ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid)
+ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid, struct ns_pidfd *memo)
 {
 #ifdef SYS_pidfd_open
-	int fd = ns_pidfds_take(pf, pid);
+	int fd = ns_pidfds_take(pf, pid, memo);
 
 	if (fd != -1) {
 		if (ns_pidfd_query(fd, pid, uid) == 0) {
@@ -484,6 +514,7 @@ ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid)
 			return 0;
 		}
 		close(fd); /* its process is gone: pid is another one's now */
+		memset(memo, 0, sizeof(*memo));
 	}
 	if (ns_pidfd_missing) {
 		errno = ENOSYS;
@@ -507,6 +538,7 @@ ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid)
 	(void)pf;
 	(void)pid;
 	(void)uid;
+	memset(memo, 0, sizeof(*memo));
 	errno = ENOSYS;
 	return -1;
 #endif
@@ -760,9 +792,11 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 	ns_pidfds_begin(&pf);
 	while ((de = readdir(d)) != NULL) {
 		char *text = NULL, label[NS_LABEL_MAX];
+		struct ns_pidfd memo;
 		uint64_t ino;
 		uint32_t uid, ns;
 		int64_t pid;
+		unsigned char cg;
 		int seen = 1; /* 0: its namespace could not be read */
 
 		if (ns_pid_name(de->d_name, &pid) == -1)
@@ -773,26 +807,14 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 			*complete = 0;
 			break;
 		}
-		if (ns_ipc_inode_at(procfd, pid, &ino) == -1) {
-			if (errno == ENOENT || errno == ESRCH)
-				continue; /* gone, or a zombie: it holds nothing */
-			if (!warned_perm && (errno == EACCES || errno == EPERM)) {
-				collect_warn(
-				    w,
-				    "/proc/%lld/ns/ipc: %s%s: processes whose IPC namespace "
-				    "cannot be seen count as this namespace's",
-				    (long long)pid, strerror(errno), root ? "" : " (not root)");
-				warned_perm = 1;
-			}
-			ino = sc->ns[0].ino;
-			seen = 0;
-		}
 		/*
 		 * The real uid through a pidfd when the kernel can; whenever that
 		 * fails (even ESRCH, which can also mean a kernel thread's
-		 * missing parent) the status file decides, as it always did.
+		 * missing parent) the status file decides, as it always did.  A
+		 * kept pidfd that answers also remembers the process's namespace.
 		 */
-		if (pidfds && ns_pidfd_uid(&pf, pid, &uid) == 0) {
+		memset(&memo, 0, sizeof(memo));
+		if (pidfds && ns_pidfd_uid(&pf, pid, &uid, &memo) == 0) {
 			/* the real uid, as the status file's Uid line would say */
 		} else if (ns_read_pid_file(pid, "status", &text) == -1) {
 			if (errno == ENOENT || errno == ESRCH)
@@ -818,22 +840,44 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 			free(text);
 			text = NULL;
 		}
+		if (memo.ino != 0) {
+			ino = memo.ino;
+		} else if (ns_ipc_inode_at(procfd, pid, &ino) == -1) {
+			if (errno == ENOENT || errno == ESRCH)
+				continue; /* gone, or a zombie: it holds nothing */
+			if (!warned_perm && (errno == EACCES || errno == EPERM)) {
+				collect_warn(
+				    w,
+				    "/proc/%lld/ns/ipc: %s%s: processes whose IPC namespace "
+				    "cannot be seen count as this namespace's",
+				    (long long)pid, strerror(errno), root ? "" : " (not root)");
+				warned_perm = 1;
+			}
+			ino = sc->ns[0].ino;
+			seen = 0;
+		}
 
 		/* without root no namespace can be entered: all count as ours */
 		if (ino != sc->ns[0].ino && !root)
 			others = 1;
 		ns = (ino == sc->ns[0].ino || !root) ? 0 : ns_lookup(sc, ino, pid, &full);
-		/* a container in our namespace (only when that is known for sure) */
-		if (ns == 0 && seen && root && ns_read_pid_file(pid, "cgroup", &text) == 0) {
-			if (ns_cgroup_label(text, label, sizeof(label)) == 1 &&
-			    ns_isolation(s, sh, label) == -1) {
-				free(text);
+		/* a container in our namespace (only when that is known for sure);
+		 * a process known not to be in one is not read again */
+		cg = memo.cg;
+		if (ns == 0 && seen && root && cg != NS_CG_NONE &&
+		    ns_read_pid_file(pid, "cgroup", &text) == 0) {
+			int c = ns_cgroup_label(text, label, sizeof(label));
+
+			free(text);
+			cg = c == 1 ? NS_CG_CONTAINER : NS_CG_NONE;
+			if (c == 1 && ns_isolation(s, sh, label) == -1) {
 				ns_pidfds_end(&pf);
 				closedir(d);
 				return -1;
 			}
-			free(text);
 		}
+		if (seen)
+			ns_pidfds_note(&pf, pid, ino, cg);
 		if (ns_add_proc(sc, pid, uid, ns) == -1) {
 			ns_pidfds_end(&pf);
 			closedir(d);
@@ -852,6 +896,41 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 }
 
 /* ---- the reader thread ---- */
+
+/* The pidfd the last walk kept for pid, or -1 (the set is in ascending pid order). */
+static int
+ns_kept_pidfd(int64_t pid)
+{
+	const struct ns_pidfd *v = ns_pidfd_sets[ns_pidfd_cur];
+	size_t lo = 0, hi = ns_pidfd_nkept;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].pid == pid)
+			return v[mid].fd;
+		if (v[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/*
+ * Enters namespace i through the kept pidfd of its member pid (Linux 5.8
+ * takes a pidfd in setns): no /proc path to open.  0 when the calling
+ * thread is now in that namespace; -1 (the caller opens /proc/PID/ns/ipc).
+ */
+static int
+ns_enter_pidfd(const struct ns_scan *sc, uint32_t i)
+{
+	int fd = ns_kept_pidfd(sc->ns[i].pid);
+
+	if (fd == -1 || setns(fd, CLONE_NEWIPC) == -1)
+		return -1;
+	return linux_thread_ipc_ns() == sc->ns[i].ino ? 0 : -1;
+}
 
 /*
  * Opens /proc/PID/ns/ipc of a member of namespace i whose inode is still
@@ -1107,17 +1186,21 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 	int fd, t;
 
 	snprintf(id, sizeof(id), "ipcns:%llu", (unsigned long long)e->ino);
-	if ((fd = ns_open_member(sc, i, &pid)) == -1) {
-		collect_warn(sc->w, "%s: its processes are gone; skipped", id);
-		return;
-	}
-	if (setns(fd, CLONE_NEWIPC) == -1) {
-		collect_warn(sc->w, "%s: cannot enter it (setns: %s%s); skipped", id,
-		             strerror(errno), errno == EPERM ? ", needs CAP_SYS_ADMIN" : "");
+	pid = e->pid;
+	if (ns_enter_pidfd(sc, i) == -1) {
+		if ((fd = ns_open_member(sc, i, &pid)) == -1) {
+			collect_warn(sc->w, "%s: its processes are gone; skipped", id);
+			return;
+		}
+		if (setns(fd, CLONE_NEWIPC) == -1) {
+			collect_warn(sc->w, "%s: cannot enter it (setns: %s%s); skipped", id,
+			             strerror(errno),
+			             errno == EPERM ? ", needs CAP_SYS_ADMIN" : "");
+			close(fd);
+			return;
+		}
 		close(fd);
-		return;
 	}
-	close(fd);
 	e->pid = pid;
 	if (!ns_name_get(e->ino, pid, label, sizeof(label), cg, sizeof(cg))) {
 		ns_label(sc, i, pid, label, sizeof(label), cg, sizeof(cg));

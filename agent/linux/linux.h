@@ -13,6 +13,8 @@
 #include "model.h"
 
 /* collect_linux.c */
+/* The inode of the calling thread's IPC namespace, or 0. */
+uint64_t linux_thread_ipc_ns(void);
 /* The procfs hooks of the running system for the calling thread's IPC namespace. */
 void linux_live(struct procfs_live *live);
 /*
