@@ -5,8 +5,12 @@
  * Errors name the field: "snapshot: objects[3].nsems: expected unsigned
  * integer".  Rules beyond the field tables (the spec is silent on them):
  * a key present twice in one map is an error; strings copied into fixed-size
- * fields must fit (never truncated) and must not contain control characters
- * (bytes 0x00-0x1f, 0x7f); limits maps may not repeat a name.  A finding
+ * fields must fit (never truncated) and must be well-formed UTF-8 without
+ * control characters (C0, DEL, C1) or invisible formatting characters (bidi
+ * controls, zero-width characters, U+2028/U+2029: text_char_len() in
+ * util.h), so that nothing a peer says can disguise itself in a log, a
+ * terminal, a notify_command's environment or JSON; limits maps may not
+ * repeat a name.  A finding
  * from an agent may only be of the kinds an agent reports (orphan,
  * isolation), must name a listed scope when it names one, and gives its
  * object's type and id together.
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "util.h"
 
 /* Longest "snapshot: objects[199999]." style prefix, with room to spare. */
 #define DEC_WHERE_MAX 96
@@ -207,19 +212,16 @@ static int
 dec_strobj(const msgpack_object *o, const char *where, const char *k, char *out, size_t len,
            char *err, size_t errlen)
 {
-	size_t i;
+	const char *why;
 
 	if (o->type != MSGPACK_OBJECT_STR)
 		return dec_err(err, errlen, "%s%s: expected string", where, k);
 	if (o->via.str.size >= len)
 		return dec_err(err, errlen, "%s%s: too long (at most %zu bytes)", where, k,
 		               len - 1);
-	for (i = 0; i < o->via.str.size; i++) {
-		unsigned char c = (unsigned char)o->via.str.ptr[i];
-
-		if (c < 0x20 || c == 0x7f)
-			return dec_err(err, errlen, "%s%s: contains control characters", where, k);
-	}
+	/* one rule for every string of every message (text_char_len(), util.h) */
+	if ((why = text_refusal(o->via.str.ptr, o->via.str.size)) != NULL)
+		return dec_err(err, errlen, "%s%s: %s", where, k, why);
 	if (mp_str_copy(o, out, len) == -1) /* cannot happen after the checks above */
 		return dec_err(err, errlen, "%s%s: bad string", where, k);
 	return 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "util.h"
 
 /* msgpack_packer_write: append to the struct buf in data. */
 static int
@@ -37,6 +38,24 @@ mp_pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
 {
 	mp_pack_str(pk, k);
 	mp_pack_str(pk, v);
+}
+
+/*
+ * A text field a person will read, cleaned by the rule the decoder applies
+ * to every string (text_char_len(), util.h): whatever a collector picked up
+ * (a jail or user name in another encoding, an escape sequence in a
+ * release string) goes out with '?' in place of each refused character,
+ * instead of making the aggregator refuse the whole message.  The cleaned
+ * text is never longer than the original, so it still fits its field (at
+ * most MODEL_TEXT_MAX, MODEL_CGROUP_MAX bytes).
+ */
+static void
+encode_kv_text(msgpack_packer *pk, const char *k, const char *v)
+{
+	char clean[MODEL_TEXT_MAX > MODEL_CGROUP_MAX ? MODEL_TEXT_MAX : MODEL_CGROUP_MAX];
+
+	text_clean(clean, sizeof(clean), v, strlen(v));
+	mp_pack_kv_str(pk, k, clean);
 }
 
 void
@@ -122,12 +141,12 @@ proto_encode_hello(struct buf *out, const struct msg_hello *h)
 	mp_pack_kv_u64(&pk, "major", h->major);
 	mp_pack_kv_u64(&pk, "minor", h->minor);
 	mp_pack_kv_str(&pk, "role", agent ? "agent" : "admin");
-	mp_pack_kv_str(&pk, "agent", h->agent);
+	encode_kv_text(&pk, "agent", h->agent);
 	if (h->host[0] != '\0') /* "" means: not set */
-		mp_pack_kv_str(&pk, "host", h->host);
+		encode_kv_text(&pk, "host", h->host);
 	if (agent) {
-		mp_pack_kv_str(&pk, "os", h->os);
-		mp_pack_kv_str(&pk, "os_release", h->os_release);
+		encode_kv_text(&pk, "os", h->os);
+		encode_kv_text(&pk, "os_release", h->os_release);
 		mp_pack_kv_u64(&pk, "page_size", h->page_size);
 		mp_pack_kv_i64(&pk, "boot_time", h->boot_time);
 		if (h->interval != 0) /* 0 means: not said */
@@ -161,9 +180,9 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 			niso++;
 	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0) + (sc->unknown[0] != '\0') +
 	                         (sc->cgroup[0] != '\0') + (sc->processes != 0));
-	mp_pack_kv_str(pk, "id", sc->id);
+	encode_kv_text(pk, "id", sc->id);
 	mp_pack_kv_str(pk, "kind", scope_kind_name(sc->kind));
-	mp_pack_kv_str(pk, "name", sc->name);
+	encode_kv_text(pk, "name", sc->name);
 	if (niso > 0) {
 		/* only the types whose isolation is known */
 		mp_pack_str(pk, "isolation");
@@ -177,9 +196,9 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 		encode_limits(pk, &sc->limits);
 	}
 	if (sc->unknown[0] != '\0')
-		mp_pack_kv_str(pk, "unknown", sc->unknown);
+		encode_kv_text(pk, "unknown", sc->unknown);
 	if (sc->cgroup[0] != '\0')
-		mp_pack_kv_str(pk, "cgroup", sc->cgroup);
+		encode_kv_text(pk, "cgroup", sc->cgroup);
 	if (sc->processes != 0)
 		mp_pack_kv_u64(pk, "processes", sc->processes);
 }
@@ -232,7 +251,7 @@ encode_object(msgpack_packer *pk, const struct ipc_object *o, const char *scope)
 	mp_pack_kv_u64(pk, "gid", o->gid);
 	mp_pack_kv_u64(pk, "cuid", o->cuid);
 	mp_pack_kv_u64(pk, "cgid", o->cgid);
-	mp_pack_kv_str(pk, "scope", scope);
+	encode_kv_text(pk, "scope", scope); /* cleaned as the scope's own id is */
 	switch (o->type) {
 	case IPC_SHM:
 		mp_pack_kv_u64(pk, "size", o->size);
@@ -271,19 +290,9 @@ encode_object(msgpack_packer *pk, const struct ipc_object *o, const char *scope)
 	if (o->ctime != 0)
 		mp_pack_kv_i64(pk, "ctime", o->ctime);
 	if (o->owner[0] != '\0')
-		mp_pack_kv_str(pk, "owner", o->owner);
+		encode_kv_text(pk, "owner", o->owner);
 	if (unk != 0)
 		encode_object_unknown(pk, unk);
-}
-
-/* No control characters (the decoder refuses them in every copied string). */
-static int
-encode_text_ok(const char *p)
-{
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return 0;
-	return 1;
 }
 
 /*
@@ -299,7 +308,7 @@ encode_finding_ok(const struct snapshot *s, const struct finding *f)
 	    memchr(f->command, '\0', sizeof(f->command)) == NULL ||
 	    memchr(f->scope, '\0', sizeof(f->scope)) == NULL ||
 	    memchr(f->limit, '\0', sizeof(f->limit)) == NULL ||
-	    memchr(f->owner, '\0', sizeof(f->owner)) == NULL || !encode_text_ok(f->owner))
+	    memchr(f->owner, '\0', sizeof(f->owner)) == NULL)
 		return 0;
 	if (!finding_kind_from_agent(f->kind) ||
 	    (f->severity != SEV_INFO && f->severity != SEV_WARN && f->severity != SEV_CRIT))
@@ -311,7 +320,7 @@ encode_finding_ok(const struct snapshot *s, const struct finding *f)
 	if (f->has_object &&
 	    ((f->otype != IPC_SHM && f->otype != IPC_SEM && f->otype != IPC_MSG) || f->age < 0))
 		return 0;
-	return encode_text_ok(f->message) && encode_text_ok(f->command);
+	return 1;
 }
 
 /* Optional fields only when set: scope, limit, command non-empty; the object's when has_object. */
@@ -324,9 +333,9 @@ encode_finding(msgpack_packer *pk, const struct finding *f)
 	msgpack_pack_map(pk, n);
 	mp_pack_kv_str(pk, "kind", finding_kind_name(f->kind));
 	mp_pack_kv_str(pk, "severity", severity_name(f->severity));
-	mp_pack_kv_str(pk, "message", f->message);
+	encode_kv_text(pk, "message", f->message);
 	if (f->scope[0] != '\0')
-		mp_pack_kv_str(pk, "scope", f->scope);
+		encode_kv_text(pk, "scope", f->scope);
 	if (f->limit[0] != '\0')
 		mp_pack_kv_str(pk, "limit", f->limit);
 	if (f->has_object) {
@@ -338,9 +347,9 @@ encode_finding(msgpack_packer *pk, const struct finding *f)
 		mp_pack_kv_u64(pk, "uid", f->uid); /* removeipc_risk: the owner is the subject */
 	}
 	if (f->owner[0] != '\0')
-		mp_pack_kv_str(pk, "owner", f->owner);
+		encode_kv_text(pk, "owner", f->owner);
 	if (f->command[0] != '\0')
-		mp_pack_kv_str(pk, "command", f->command);
+		encode_kv_text(pk, "command", f->command);
 }
 
 /*
@@ -363,7 +372,7 @@ proto_encode_snapshot(struct buf *out, const struct snapshot *s)
 		if (o->scope >= s->nscopes ||
 		    (o->type != IPC_SHM && o->type != IPC_SEM && o->type != IPC_MSG))
 			return -1;
-		if (memchr(o->owner, '\0', sizeof(o->owner)) == NULL || !encode_text_ok(o->owner))
+		if (memchr(o->owner, '\0', sizeof(o->owner)) == NULL)
 			return -1;
 	}
 	if (s->nfindings > MODEL_MAX_FINDINGS || (s->nfindings > 0 && s->findings == NULL))
@@ -372,14 +381,11 @@ proto_encode_snapshot(struct buf *out, const struct snapshot *s)
 		return -1;
 	for (i = 0; i < s->unknown.n; i++)
 		if (!limit_name_valid(s->unknown.v[i].name) ||
-		    memchr(s->unknown.v[i].why, '\0', sizeof(s->unknown.v[i].why)) == NULL ||
-		    !encode_text_ok(s->unknown.v[i].why))
+		    memchr(s->unknown.v[i].why, '\0', sizeof(s->unknown.v[i].why)) == NULL)
 			return -1;
 	for (i = 0; i < s->nscopes; i++)
 		if (memchr(s->scopes[i].unknown, '\0', sizeof(s->scopes[i].unknown)) == NULL ||
-		    !encode_text_ok(s->scopes[i].unknown) ||
-		    memchr(s->scopes[i].cgroup, '\0', sizeof(s->scopes[i].cgroup)) == NULL ||
-		    !encode_text_ok(s->scopes[i].cgroup))
+		    memchr(s->scopes[i].cgroup, '\0', sizeof(s->scopes[i].cgroup)) == NULL)
 			return -1;
 	for (i = 0; i < s->nfindings; i++)
 		if (!encode_finding_ok(s, &s->findings[i]))
@@ -410,7 +416,7 @@ proto_encode_snapshot(struct buf *out, const struct snapshot *s)
 			mp_pack_kv_str(&pk, "figure",
 			               s->unknown.v[i].figure == UNK_LIMIT ? "limit" : "used");
 			mp_pack_kv_str(&pk, "name", s->unknown.v[i].name);
-			mp_pack_kv_str(&pk, "why", s->unknown.v[i].why);
+			encode_kv_text(&pk, "why", s->unknown.v[i].why);
 		}
 	}
 	if (s->nfindings > 0) {
@@ -471,7 +477,8 @@ proto_encode_error(struct buf *out, const struct msg_error *e)
 	msgpack_pack_map(&pk, 3 + (e->id != 0));
 	mp_pack_kv_str(&pk, "type", "error");
 	mp_pack_kv_u64(&pk, "code", e->code);
-	mp_pack_kv_str(&pk, "text", e->text);
+	encode_kv_text(&pk, "text",
+	               e->text); /* a cut in a UTF-8 character must not make it unreadable */
 	if (e->id != 0)
 		mp_pack_kv_u64(&pk, "id", e->id);
 	return encode_finish(out, start);

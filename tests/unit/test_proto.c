@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "proto.h"
+#include "util.h"
 
 #define BIG_LIMIT 18446744073692774399ULL
 
@@ -1723,22 +1724,317 @@ test_findings_encode_refused(void **state)
 	f->severity = (enum severity)7;
 	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
 	f->severity = SEV_CRIT;
-	strcpy(f->command, "ipcrm\n-s 2");
-	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
-	strcpy(f->command, "ipcrm -s 2");
 	f->age = -1;
 	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
 	f->age = 0;
 	strcpy(f->limit, "SEMMNS");
 	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
 	f->limit[0] = '\0';
-	strcpy(s.objects[0].owner, "al\x1b"
-	                           "ce");
-	assert_int_equal(proto_encode_snapshot(&b, &s), -1);
-	strcpy(s.objects[0].owner, "alice");
+	/* text is cleaned, not refused: test_encode_cleans_text */
 	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
 	buf_free(&b);
 	snapshot_free(&s);
+}
+
+/*
+ * The one rule for every string field (text_char_len(), util.h): refused
+ * sequences with the reason the decoder gives, and text it must keep.
+ */
+static const struct {
+	const char *s, *why;
+} bad_text[] = {
+    {"6.1 \xff\xfe", "is not valid UTF-8"},     /* the os_release */
+    {"a\x9b[2J", "is not valid UTF-8"},         /* a lone C1 CSI byte */
+    {"\xc0\xaf", "is not valid UTF-8"},         /* overlong '/' */
+    {"\xed\xa0\x80", "is not valid UTF-8"},     /* a UTF-16 surrogate */
+    {"\xf4\x90\x80\x80", "is not valid UTF-8"}, /* above U+10FFFF */
+    {"x\xe2\x82", "is not valid UTF-8"},        /* truncated */
+    {"a\xc2\x9b"
+     "2J",
+     "contains control characters"},             /* C1 CSI as UTF-8 */
+    {"a\x7f", "contains control characters"},    /* DEL */
+    {"a\x1b[2J", "contains control characters"}, /* C0 ESC */
+    {"exe.\xe2\x80\xaetxt", "contains invisible formatting characters (bidi, "
+                            "zero-width, separators)"}, /* U+202E RLO */
+    {"a\xe2\x80\xaa"
+     "b",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+202A LRE */
+    {"a\xe2\x81\xa6"
+     "b",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+2066 LRI */
+    {"a\xe2\x81\xa9"
+     "b",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+2069 PDI */
+    {"a\xe2\x80\xa8"
+     "b",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+2028 line separator */
+    {"a\xe2\x80\xa9"
+     "b",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+2029 paragraph separator */
+    {"a\xe2\x80\x8b"
+     "b",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+200B zero width space */
+    {"a\xe2\x80\x8f"
+     "b",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+200F RLM */
+    {"\xef\xbb\xbf"
+     "a",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+FEFF */
+    {"a\xd8\x9c"
+     "b",
+     "contains invisible formatting characters (bidi, zero-width, "
+     "separators)"}, /* U+061C ALM */
+};
+static const char *const good_text[] = {
+    "plain",
+    "Gr\xc3\xbc\xc3\x9f"
+    "e",
+    "\xe2\x82\xac 5",
+    "\xf0\x9f\x98\x80",
+    "a\xc2\xa0"
+    "b", /* U+00A0, just above the C1 range */
+    "\xe6\x97\xa5\xe6\x9c\xac",
+    "\xe2\x80\xa7", /* U+2027, just below U+2028 */
+    "\xe2\x80\xaf", /* U+202F, just above U+202E */
+};
+
+/*
+ * The string field at *o of a document decoded by dec: every bad text
+ * refused, naming the field; every good one taken (for fields of free
+ * text: ids must name a scope).  Leaves keep in the field.
+ */
+static void
+check_text_field(struct proto_doc *d, msgpack_object *o, const char *field, const char *keep,
+                 int (*dec)(struct proto_doc *), const char *prefix)
+{
+	int free_text = strstr(field, "id") == NULL && strstr(field, "scope") == NULL;
+
+	char want[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_text) / sizeof(bad_text[0]); i++) {
+		*o = obj_str(bad_text[i].s);
+		err[0] = '\0';
+		if (dec(d) != -1)
+			fail_msg("%s: \"%s\" (%zu) accepted", field, bad_text[i].s, i);
+		snprintf(want, sizeof(want), "%s%s: %s", prefix, field, bad_text[i].why);
+		assert_string_equal(err, want);
+	}
+	for (i = 0; free_text && i < sizeof(good_text) / sizeof(good_text[0]); i++) {
+		*o = obj_str(good_text[i]);
+		if (dec(d) != 0)
+			fail_msg("%s: \"%s\" refused: %s", field, good_text[i], err);
+	}
+	*o = obj_str(keep);
+	assert_int_equal(dec(d), 0);
+}
+
+static int
+dec_hello(struct proto_doc *d)
+{
+	struct msg_hello h;
+
+	return proto_decode_hello(d, &h, err, sizeof(err));
+}
+
+static int
+dec_query(struct proto_doc *d)
+{
+	struct msg_query q;
+
+	return proto_decode_query(d, &q, err, sizeof(err));
+}
+
+static int
+dec_error(struct proto_doc *d)
+{
+	struct msg_error e;
+
+	return proto_decode_error(d, &e, err, sizeof(err));
+}
+
+static int
+dec_snapshot(struct proto_doc *d)
+{
+	return redecode_snapshot(&d->root, NULL);
+}
+
+/* Every string of every message: hello, snapshot (scopes, objects, findings), query, error. */
+static void
+test_string_rule(void **state)
+{
+	struct msg_hello h;
+	struct msg_query q;
+	struct msg_error e;
+	struct proto_doc d;
+	struct buf b;
+	msgpack_object *sc, *ob, *fi;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.major = 1;
+	h.role = ROLE_AGENT;
+	strcpy(h.agent, "ipcfleet-agent 0.1.0");
+	strcpy(h.host, "sorthat");
+	strcpy(h.os, "Linux");
+	strcpy(h.os_release, "6.1.0");
+	h.page_size = 4096;
+	h.boot_time = 1;
+	buf_init(&b, 4096);
+	assert_int_equal(proto_encode_hello(&b, &h), 0);
+	frame_unpack(&b, &d);
+	check_text_field(&d, tree_get(&d.root, "agent"), "agent", "a", dec_hello, "hello: ");
+	check_text_field(&d, tree_get(&d.root, "host"), "host", "sorthat", dec_hello, "hello: ");
+	check_text_field(&d, tree_get(&d.root, "os"), "os", "Linux", dec_hello, "hello: ");
+	check_text_field(&d, tree_get(&d.root, "os_release"), "os_release", "6.1", dec_hello,
+	                 "hello: ");
+
+	proto_doc_free(&d);
+
+	snapshot_doc(&d);
+	sc = tree_get(&d.root, "scopes");
+	ob = tree_get(&d.root, "objects");
+	fi = tree_get(&d.root, "findings");
+	check_text_field(&d, tree_get(tree_idx(sc, 1), "name"), "scopes[1].name", "web",
+	                 dec_snapshot, "snapshot: ");
+	check_text_field(&d, tree_get(tree_idx(sc, 1), "id"), "scopes[1].id", "jail:web",
+	                 dec_snapshot, "snapshot: ");
+	check_text_field(&d, tree_get(tree_idx(ob, 0), "owner"), "objects[0].owner", "alice",
+	                 dec_snapshot, "snapshot: ");
+	check_text_field(&d, tree_get(tree_idx(ob, 0), "scope"), "objects[0].scope", "jail:web",
+	                 dec_snapshot, "snapshot: ");
+	check_text_field(&d, tree_get(tree_idx(fi, 0), "message"), "findings[0].message", "m",
+	                 dec_snapshot, "snapshot: ");
+	check_text_field(&d, tree_get(tree_idx(fi, 0), "command"), "findings[0].command",
+	                 "ipcrm -s 2", dec_snapshot, "snapshot: ");
+	check_text_field(&d, tree_get(tree_idx(fi, 0), "scope"), "findings[0].scope",
+	                 "ipcns:4026532200", dec_snapshot, "snapshot: ");
+	proto_doc_free(&d);
+
+	memset(&q, 0, sizeof(q));
+	q.id = 1;
+	strcpy(q.cmd, "host");
+	q.nargs = 1;
+	strcpy(q.args[0].name, "name");
+	strcpy(q.args[0].value, "db7");
+	buf_reset(&b);
+	assert_int_equal(proto_encode_query(&b, &q), 0);
+	frame_unpack(&b, &d);
+	check_text_field(&d, tree_get(&d.root, "cmd"), "cmd", "host", dec_query, "query: ");
+	check_text_field(&d, tree_get(tree_get(&d.root, "args"), "name"), "name", "db7", dec_query,
+	                 "query: args.");
+	proto_doc_free(&d);
+
+	memset(&e, 0, sizeof(e));
+	e.code = 1;
+	strcpy(e.text, "bad");
+	buf_reset(&b);
+	assert_int_equal(proto_encode_error(&b, &e), 0);
+	frame_unpack(&b, &d);
+	check_text_field(&d, tree_get(&d.root, "text"), "text", "bad", dec_error, "error: ");
+	proto_doc_free(&d);
+	buf_free(&b);
+}
+
+/*
+ * What a collector picked up goes out cleaned (one '?' per refused
+ * sequence), never refused: a host with a jail or user name in another
+ * encoding keeps delivering.  The decoder takes every cleaned frame.
+ */
+static void
+test_encode_cleans_text(void **state)
+{
+	struct snapshot s, t;
+	struct msg_hello h, g;
+	struct msg_error e, f;
+	struct proto_doc d;
+	struct buf b;
+
+	(void)state;
+	make_snapshot(&s);
+	strcpy(s.objects[0].owner, "al\x1b"
+	                           "ce");
+	strcpy(s.scopes[1].name, "w\xff"
+	                         "b\xe2\x80\xae");
+	strcpy(s.scopes[1].id, "jail:w\xc2\x9b");
+	strcpy(s.findings[0].message, "m\xe2\x80\xa8n");
+	strcpy(s.findings[0].command, "ipcrm\n-s 2");
+	buf_init(&b, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
+	frame_unpack(&b, &d);
+	assert_int_equal(snapshot_init(&t), 0);
+	if (proto_decode_snapshot(&d, &t, err, sizeof(err)) != 0)
+		fail_msg("a cleaned snapshot is refused: %s", err);
+	assert_string_equal(t.objects[0].owner, "al?ce");
+	assert_string_equal(t.scopes[1].name, "w?b?");
+	assert_string_equal(t.scopes[1].id, "jail:w?");
+	assert_int_equal(t.objects[0].scope, 1); /* the object still finds its scope */
+	assert_string_equal(t.findings[0].message, "m?n");
+	assert_string_equal(t.findings[0].command, "ipcrm?-s 2");
+	proto_doc_free(&d);
+	snapshot_free(&t);
+	snapshot_free(&s);
+
+	memset(&h, 0, sizeof(h));
+	h.major = 1;
+	h.role = ROLE_AGENT;
+	strcpy(h.agent, "a");
+	strcpy(h.os, "Linux");
+	strcpy(h.os_release, "6.1 \xff\xfe");
+	h.page_size = 4096;
+	buf_reset(&b);
+	assert_int_equal(proto_encode_hello(&b, &h), 0);
+	frame_unpack(&b, &d);
+	assert_int_equal(proto_decode_hello(&d, &g, err, sizeof(err)), 0);
+	assert_string_equal(g.os_release, "6.1 ??");
+	proto_doc_free(&d);
+
+	/* an error text cut inside a character (a quoted name) stays readable */
+	memset(&e, 0, sizeof(e));
+	e.code = 3;
+	memset(e.text, 'x', sizeof(e.text) - 3);
+	memcpy(e.text + sizeof(e.text) - 3, "\xc3", 2); /* the first byte of an e-acute */
+	buf_reset(&b);
+	assert_int_equal(proto_encode_error(&b, &e), 0);
+	frame_unpack(&b, &d);
+	assert_int_equal(proto_decode_error(&d, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.text[sizeof(f.text) - 3], '?');
+	proto_doc_free(&d);
+	buf_free(&b);
+}
+
+/* text_clean: '?' per refused sequence, cut at a character boundary, never longer. */
+static void
+test_text_clean(void **state)
+{
+	char out[8];
+
+	(void)state;
+	assert_int_equal(text_clean(out, sizeof(out), "ab", 2), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(text_clean(out, sizeof(out), "\xff\xfe\x01", 3), 3);
+	assert_string_equal(out, "???");
+	/* a maximal invalid prefix is one '?' (as U+FFFD would be) */
+	assert_int_equal(text_clean(out, sizeof(out), "\xe2\x82x", 3), 2);
+	assert_string_equal(out, "?x");
+	assert_int_equal(text_clean(out, sizeof(out), "\xe2\x80\xae!", 4), 2);
+	assert_string_equal(out, "?!");
+	/* 7 bytes of room: the 3-byte euro sign does not fit after 5 */
+	assert_int_equal(text_clean(out, sizeof(out), "12345\xe2\x82\xac", 8), 5);
+	assert_string_equal(out, "12345");
+	assert_int_equal(text_clean(out, 1, "abc", 3), 0);
+	assert_string_equal(out, "");
+	assert_true(text_valid("", 0));
+	assert_false(text_valid("a\0b", 3));
+	assert_null(text_refusal("\xc3\xa9", 2));
 }
 
 /* Each finding field is checked, and its error names it. */
@@ -2248,6 +2544,9 @@ main(void)
 	    cmocka_unit_test(test_findings_bad),
 	    cmocka_unit_test(test_too_many_findings),
 	    cmocka_unit_test(test_owner),
+	    cmocka_unit_test(test_string_rule),
+	    cmocka_unit_test(test_encode_cleans_text),
+	    cmocka_unit_test(test_text_clean),
 	    cmocka_unit_test(test_hello_interval),
 	    cmocka_unit_test(test_duplicate_keys),
 	    cmocka_unit_test(test_mpget),
