@@ -1,9 +1,10 @@
 /*
  * log.c: logging to stderr or syslog (log.h).
  *
- * Every message is one line: control characters in the formatted text (which
- * may quote a peer's or a file's bytes) are replaced by '?', so that nobody
- * can forge log lines or send escape sequences to a terminal.
+ * Every message is one line: control characters, invalid UTF-8 and
+ * invisible formatting characters in the formatted text (which may quote a
+ * peer's or a file's bytes) are replaced by '?' (text_clean(), util.h), so
+ * that nobody can forge log lines or send escape sequences to a terminal.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -45,26 +46,17 @@ log_setverbose(int verbose)
 }
 
 /*
- * Replaces C0 controls, DEL, and C1 controls in their UTF-8 form (U+0080 to
- * U+009F, bytes C2 80..C2 9F) by '?'.  Other bytes pass unchanged.
+ * Replaces every character text_char_len() refuses (controls, C1 controls,
+ * invalid UTF-8, bidi and zero-width characters) by '?', in place: the
+ * result is never longer.
  */
 static void
 log_sanitize(char *s)
 {
-	unsigned char *p = (unsigned char *)s, *o = p;
+	char tmp[LOG_LINE_MAX];
+	size_t n = text_clean(tmp, sizeof(tmp), s, strlen(s));
 
-	while (*p != '\0') {
-		if (*p < 0x20 || *p == 0x7f) {
-			*o++ = '?';
-			p++;
-		} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			*o++ = '?';
-			p += 2;
-		} else {
-			*o++ = *p++;
-		}
-	}
-	*o = '\0';
+	memcpy(s, tmp, n + 1);
 }
 
 /* Appends ": reason; reason" from OpenSSL's queue, emptying it. */
@@ -163,6 +155,54 @@ log_ssl(const char *fmt, ...)
 	log_vlog(LOG_WARNING, 2, 0, fmt, ap);
 	va_end(ap);
 	errno = saved;
+}
+
+static struct log_limit *log_limits; /* every limiter used so far */
+
+void
+log_limited(struct log_limit *l, const char *fmt, ...)
+{
+	int saved = errno;
+	uint64_t now = now_mono_ms();
+	va_list ap;
+
+	if (!l->registered) {
+		l->next = log_limits;
+		log_limits = l;
+		l->registered = 1;
+		l->refilled_ms = now;
+	}
+	l->tokens += (double)(now - l->refilled_ms) * LOG_LIMIT_RATE / 1000;
+	if (l->tokens > LOG_LIMIT_BURST)
+		l->tokens = LOG_LIMIT_BURST;
+	l->refilled_ms = now;
+	if (l->tokens < 1) {
+		if (l->suppressed++ == 0)
+			l->first_ms = now;
+		errno = saved;
+		return;
+	}
+	l->tokens -= 1;
+	va_start(ap, fmt);
+	log_vlog(l->info ? LOG_INFO : LOG_WARNING, 0, 0, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_limit_report(void)
+{
+	uint64_t now = now_mono_ms();
+	struct log_limit *l;
+
+	for (l = log_limits; l != NULL; l = l->next) {
+		if (l->suppressed == 0)
+			continue;
+		log_warnx("%s: %llu more like this not logged in the last %llu s", l->name,
+		          (unsigned long long)l->suppressed,
+		          (unsigned long long)((now - l->first_ms) / 1000 + 1));
+		l->suppressed = 0;
+	}
 }
 
 void
