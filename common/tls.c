@@ -188,6 +188,33 @@ fail:
 	return NULL;
 }
 
+int
+tls_cert_client_ok(X509 *cert)
+{
+	/* X509_get_extended_key_usage() says "everything" when the extension is absent */
+	return (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) != 0 &&
+	       (X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT) != 0;
+}
+
+/*
+ * The client's own certificate (depth 0), once OpenSSL accepted the chain:
+ * it must say clientAuth (tls_cert_client_ok); refused as "unsuitable
+ * certificate purpose", as a server certificate is.
+ */
+static int
+tls_verify_client(int ok, X509_STORE_CTX *x)
+{
+	X509 *cert;
+
+	if (ok != 1 || X509_STORE_CTX_get_error_depth(x) != 0)
+		return ok;
+	if ((cert = X509_STORE_CTX_get_current_cert(x)) == NULL || !tls_cert_client_ok(cert)) {
+		X509_STORE_CTX_set_error(x, X509_V_ERR_INVALID_PURPOSE);
+		return 0;
+	}
+	return 1;
+}
+
 SSL_CTX *
 tls_server_ctx(const struct tls_paths *p, char *err, size_t errlen)
 {
@@ -203,7 +230,8 @@ tls_server_ctx(const struct tls_paths *p, char *err, size_t errlen)
 		goto fail;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names); /* ctx owns names now */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+	                   tls_verify_client);
 	/* resumed sessions of verified clients need an id context, else they fail */
 	if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)TLS_SID_CTX,
 	                                   sizeof(TLS_SID_CTX) - 1) != 1) {
@@ -303,6 +331,9 @@ tls_peer_cn(SSL *ssl, char *out, size_t outlen)
 		if (!((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= 'A' && d[i] <= 'Z') ||
 		      (d[i] >= '0' && d[i] <= '9') || d[i] == '.' || d[i] == '_' || d[i] == '-'))
 			goto out;
+	/* an option to whatever gets the name as an argument, or a path component */
+	if (d[0] == '-' || (len == 1 && d[0] == '.') || (len == 2 && d[0] == '.' && d[1] == '.'))
+		goto out;
 	memcpy(out, d, (size_t)len);
 	out[len] = '\0';
 	rc = 0;
