@@ -126,6 +126,15 @@ struct store_history {
 
 struct store;
 
+/*
+ * Housekeeping removes samples and rollups dated more than this ahead of
+ * the clock: they would sit in the future of every series, never reach
+ * retention, and block the host's newer hours.  The server files no
+ * snapshot more than max_clock_skew (at most 1 day) ahead (server.c,
+ * handle_snapshot), so such rows come from before it checked.
+ */
+#define STORE_FUTURE_MAX (2 * 86400)
+
 struct store_ops {
 	const char *name;
 	int (*put_snapshot)(struct store *st, const struct host_info *hi, const struct snapshot *s,
@@ -159,7 +168,8 @@ struct store_ops {
 	                         int (*fn)(void *arg, const char *host, const struct finding *f),
 	                         void *arg, char *err, size_t errlen);
 	/* Deletes at most batch samples older than keep_samples and rollups and
-	 * closed findings older than keep_rollups; *deleted says how many. */
+	 * closed findings older than keep_rollups, and samples and rollups
+	 * dated more than STORE_FUTURE_MAX ahead of now; *deleted says how many. */
 	int (*housekeep)(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
 	                 size_t *deleted, char *err, size_t errlen);
 	void (*close)(struct store *st);

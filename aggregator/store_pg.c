@@ -199,6 +199,8 @@ enum {
 	PG_DELETE_ROLLUPS,
 	PG_DELETE_FINDINGS,
 	PG_DELETE_RECEIVED,
+	PG_DELETE_FUTURE_SAMPLES, /* $1: now + STORE_FUTURE_MAX */
+	PG_DELETE_FUTURE_ROLLUPS,
 	PG_NSTMT
 };
 
@@ -330,6 +332,12 @@ static const char *const pg_sql[PG_NSTMT] = {
     [PG_DELETE_RECEIVED] = "DELETE FROM received WHERE (host_id, spool, seq) IN"
                            " (SELECT host_id, spool, seq FROM received WHERE received < $1"
                            " LIMIT $2)",
+    [PG_DELETE_FUTURE_SAMPLES] = "DELETE FROM samples WHERE (host_id, limit_name, t) IN"
+                                 " (SELECT host_id, limit_name, t FROM samples WHERE t > $1"
+                                 " LIMIT $2)",
+    [PG_DELETE_FUTURE_ROLLUPS] = "DELETE FROM rollups WHERE (host_id, limit_name, hour) IN"
+                                 " (SELECT host_id, limit_name, hour FROM rollups WHERE hour > $1"
+                                 " LIMIT $2)",
 };
 
 /* The listings' cursors. */
@@ -1916,8 +1924,9 @@ static int
 pg_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
              size_t *deleted, char *err, size_t errlen)
 {
-	static const int del[] = {PG_DELETE_SAMPLES, PG_DELETE_ROLLUPS, PG_DELETE_FINDINGS,
-	                          PG_DELETE_RECEIVED};
+	static const int del[] = {PG_DELETE_SAMPLES,        PG_DELETE_ROLLUPS,
+	                          PG_DELETE_FINDINGS,       PG_DELETE_RECEIVED,
+	                          PG_DELETE_FUTURE_SAMPLES, PG_DELETE_FUTURE_ROLLUPS};
 	struct pg_store *q = st->impl;
 	struct pg_params p;
 	PGresult *r;
@@ -1942,7 +1951,10 @@ pg_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_
 
 			memset(&p, 0, sizeof(p));
 			/* received sequences only need to outlive resends: kept like samples */
-			pg_p_i64(&p, del[i] == PG_DELETE_SAMPLES || del[i] == PG_DELETE_RECEIVED
+			pg_p_i64(&p, del[i] == PG_DELETE_FUTURE_SAMPLES ||
+			                     del[i] == PG_DELETE_FUTURE_ROLLUPS
+			                 ? now_unix() + STORE_FUTURE_MAX
+			             : del[i] == PG_DELETE_SAMPLES || del[i] == PG_DELETE_RECEIVED
 			                 ? keep_samples
 			                 : keep_rollups);
 			pg_p_i64(&p, batch > INT64_MAX ? INT64_MAX : (int64_t)batch);

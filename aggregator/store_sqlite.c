@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1742,7 +1743,18 @@ sq_each_open_finding(struct store *st,
  * Each finds its rows through an index (test_store.c checks the plans):
  * they run every check_interval on tables of many millions of rows.
  */
-enum { HK_UNROLLED, HK_SAMPLES, HK_ROLLUPS, HK_PEAKS, HK_FINDINGS, HK_RECEIVED, HK_COUNT };
+enum {
+	HK_UNROLLED,
+	HK_SAMPLES,
+	HK_ROLLUPS,
+	HK_PEAKS,
+	HK_FINDINGS,
+	HK_RECEIVED,
+	HK_FUTURE_SAMPLES, /* ?1: now + STORE_FUTURE_MAX */
+	HK_FUTURE_ROLLUPS,
+	HK_FUTURE_PEAKS,
+	HK_COUNT
+};
 static const char *const sq_housekeep_sql[HK_COUNT] = {
     [HK_UNROLLED] = "SELECT host_id, hour, data FROM samples WHERE rolled = 0 AND hour <= ?1"
                     " LIMIT ?2",
@@ -1756,6 +1768,12 @@ static const char *const sq_housekeep_sql[HK_COUNT] = {
                     " WHERE closed < ?1 LIMIT ?2)",
     [HK_RECEIVED] = "DELETE FROM received WHERE (host_id, spool, seq) IN (SELECT host_id,"
                     " spool, seq FROM received WHERE received < ?1 LIMIT ?2)",
+    [HK_FUTURE_SAMPLES] = "DELETE FROM samples WHERE (host_id, hour) IN (SELECT host_id, hour"
+                          " FROM samples WHERE hour > ?1 LIMIT ?2)",
+    [HK_FUTURE_ROLLUPS] = "DELETE FROM rollups WHERE (host_id, limit_name, hour) IN (SELECT"
+                          " host_id, limit_name, hour FROM rollups WHERE hour > ?1 LIMIT ?2)",
+    [HK_FUTURE_PEAKS] = "DELETE FROM peaks WHERE (host_id, limit_name, day) IN (SELECT host_id,"
+                        " limit_name, day FROM peaks WHERE day > ?1 LIMIT ?2)",
 };
 
 const char *
@@ -1858,6 +1876,9 @@ sq_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_
 		sqlite3_stmt *x;
 		/* the record of received sequences only needs to outlive resends */
 		int64_t before = i == HK_RECEIVED ? keep_samples : keep_rollups;
+
+		if (i >= HK_FUTURE_SAMPLES) /* "before" is "after" for these */
+			before = now_unix() + STORE_FUTURE_MAX;
 
 		if (sqlite3_prepare_v2(q->db, sq_housekeep_sql[i], -1, &x, NULL) != SQLITE_OK)
 			return sq_fail(q, "housekeeping", err, errlen);
@@ -2117,16 +2138,21 @@ static const struct store_ops sq_ops = {
 static int
 sq_create_file(const char *path, char *err, size_t errlen)
 {
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char p[PATH_MAX + 8];
 	struct stat sb;
 	const char *slash;
+	size_t i;
 	int fd, len;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd != -1) {
-		close(fd);
-		return 0;
+	if (strlen(path) > PATH_MAX) {
+		snprintf(err, errlen, "%.64s...: path too long", path);
+		return -1;
 	}
-	if (errno == ENOENT || errno == ENOTDIR) {
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd != -1)
+		close(fd); /* created; a -wal or -shm left over is checked below */
+	else if (errno == ENOENT || errno == ENOTDIR) {
 		slash = strrchr(path, '/');
 		if (slash == NULL) /* cannot happen: "." exists */
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -2135,18 +2161,33 @@ sq_create_file(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: directory %.*s does not exist", path, len, path);
 		}
 		return -1;
-	}
-	if (errno != EEXIST) {
+	} else if (errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (stat(path, &sb) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return -1;
+	/*
+	 * An existing database, and its -wal and -shm files when there are
+	 * any, must be regular files: a symbolic link planted there would make
+	 * the aggregator (maybe root at this point) write wherever it points.
+	 * sqlite3_open_v2(SQLITE_OPEN_NOFOLLOW) then refuses a link swapped in
+	 * for the database meanwhile.
+	 */
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+		if (lstat(p, &sb) == -1) {
+			if (i > 0 && errno == ENOENT)
+				continue;
+			snprintf(err, errlen, "%s: %s", p, strerror(errno));
+			return -1;
+		}
+		if (S_ISLNK(sb.st_mode)) {
+			snprintf(err, errlen, "%s: is a symbolic link; refusing to follow it", p);
+			return -1;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file", p);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -2316,7 +2357,7 @@ store_open_sqlite(const char *path, char *err, size_t errlen)
 	/* On failure sqlite3_open_v2 may still allocate a handle: sq_free closes it. */
 	if (sqlite3_open_v2(path, &q->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-	                        SQLITE_OPEN_EXRESCODE,
+	                        SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW,
 	                    NULL) != SQLITE_OK) {
 		if (q->db == NULL)
 			snprintf(err, errlen, "%s: cannot open database: out of memory", path);

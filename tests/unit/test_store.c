@@ -1217,6 +1217,85 @@ test_housekeep_plans(void **state)
 	store_close(st);
 }
 
+/*
+ * Rows dated a year ahead (stored before the server filed such snapshots
+ * at their arrival) would never reach retention: housekeeping removes
+ * them, and only them.
+ */
+static void
+test_housekeep_future(void **state)
+{
+	char path[512], err[512] = "", cnt[32], sql[256];
+	int64_t now = now_unix(), ahead = now + 366 * 86400;
+	struct sample sm[4];
+	struct store *st;
+	size_t deleted = 0;
+
+	(void)state;
+	db_path(path, sizeof(path), "hkfuture.db");
+	st = open_ok(path);
+	put_used(st, "hf", 1, now - 7200, 5);
+	put_used(st, "hf", 2, ahead, 4);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO rollups VALUES ((SELECT id FROM hosts WHERE name = 'hf'), 'semmns', "
+	         "%lld, 4, 4, 4.0, 1, 32000)",
+	         (long long)(ahead - ahead % 3600));
+	sql_exec(path, sql);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO peaks VALUES ((SELECT id FROM hosts WHERE name = 'hf'), 'semmns', "
+	         "%lld, 4)",
+	         (long long)(ahead - ahead % 86400));
+	sql_exec(path, sql);
+	assert_int_equal(series_of(st, "hf", "semmns", 0, sm, NELEM(sm)), 2);
+	assert_int_equal(sm[1].t, ahead);
+	/* nothing is old enough for retention: only the future goes */
+	assert_int_equal(store_housekeep(st, 0, 0, 100, &deleted, err, sizeof(err)), 0);
+	assert_int_equal(deleted, 3);
+	assert_int_equal(series_of(st, "hf", "semmns", 0, sm, NELEM(sm)), 1);
+	assert_int_equal(sm[0].t, now - 7200);
+	snprintf(sql, sizeof(sql),
+	         "SELECT (SELECT count(*) FROM rollups WHERE hour > %lld) +"
+	         " (SELECT count(*) FROM peaks WHERE day > %lld)",
+	         (long long)now, (long long)now);
+	sql_text(path, sql, cnt, sizeof(cnt));
+	assert_string_equal(cnt, "0");
+	store_close(st);
+}
+
+/*
+ * A symbolic link planted at the database path, or at its -wal or -shm
+ * file, is refused, not followed: the file it points to stays untouched.
+ */
+static void
+test_open_symlink(void **state)
+{
+	static const char *const at[] = {"", "-wal", "-shm"};
+	char path[512], victim[512], link[600], err[1024], want[1200];
+	struct stat sb;
+	size_t i;
+	FILE *fp;
+
+	(void)state;
+	db_path(victim, sizeof(victim), "victim");
+	assert_non_null(fp = fopen(victim, "w"));
+	fputs("precious\n", fp);
+	fclose(fp);
+	for (i = 0; i < NELEM(at); i++) {
+		snprintf(path, sizeof(path), "%s/link%zu.db", tmpdir, i);
+		if (i > 0) /* the database itself exists, a companion is the link */
+			store_close(open_ok(path));
+		snprintf(link, sizeof(link), "%s%s", path, at[i]);
+		(void)unlink(link);
+		assert_int_equal(symlink(victim, link), 0);
+		err[0] = '\0';
+		assert_null(store_open_sqlite(path, err, sizeof(err)));
+		snprintf(want, sizeof(want), "%s: is a symbolic link; refusing to follow it", link);
+		assert_string_equal(err, want);
+		assert_int_equal(stat(victim, &sb), 0);
+		assert_int_equal(sb.st_size, 9);
+	}
+}
+
 /* Received sequences are kept as long as samples (retention), not rollup_retention. */
 static void
 test_housekeep_received(void **state)
@@ -1477,6 +1556,8 @@ main(void)
 	    cmocka_unit_test(test_housekeep_blocks),
 	    cmocka_unit_test(test_housekeep_plans),
 	    cmocka_unit_test(test_housekeep_received),
+	    cmocka_unit_test(test_housekeep_future),
+	    cmocka_unit_test(test_open_symlink),
 	    cmocka_unit_test(test_migrate_v1),
 	    cmocka_unit_test(test_spool_identity),
 	};

@@ -884,6 +884,40 @@ test_housekeep(void **state)
 	store_close(b);
 }
 
+/*
+ * Rows dated a year ahead (stored before the server filed such snapshots
+ * at their arrival) would never reach retention: housekeeping removes
+ * them, and only them.
+ */
+static void
+test_housekeep_future(void **state)
+{
+	char err[512] = "", sql[256];
+	int64_t now = now_unix(), ahead = now + 366 * 86400;
+	struct store *st;
+	size_t deleted = 99;
+
+	(void)state;
+	st = open_ok();
+	put_ok(st, "hf", 1, now - 7200, 5, "x", now - 7199, 0);
+	put_ok(st, "hf", 2, ahead, 4, "x", now, 0);
+	/* rolled up as it is stored: its hour's rollups are a year ahead too */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM rollups WHERE hour > %lld",
+	         (long long)now);
+	assert_int_equal(sql_int(sql), 2);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM samples WHERE t > %lld", (long long)now);
+	assert_int_equal(sql_int(sql), 2); /* semmns, shmall */
+	/* nothing is old enough for retention: only the future goes */
+	assert_int_equal(store_housekeep(st, 0, 0, 100, &deleted, err, sizeof(err)), 0);
+	assert_int_equal(deleted, 4);
+	assert_int_equal(sql_int(sql), 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM rollups WHERE hour > %lld",
+	         (long long)now);
+	assert_int_equal(sql_int(sql), 0);
+	assert_int_equal(sql_int("SELECT count(*) FROM samples"), 2);
+	store_close(st);
+}
+
 /* The server ends the store's connection: the next operation reconnects once. */
 static void
 test_reconnect(void **state)
@@ -1477,6 +1511,7 @@ main(void)
 	    cmocka_unit_test_setup(test_findings_life_cycle, setup),
 	    cmocka_unit_test_setup(test_sync_serialized, setup),
 	    cmocka_unit_test_setup(test_housekeep, setup),
+	    cmocka_unit_test_setup(test_housekeep_future, setup),
 	    cmocka_unit_test_setup(test_reconnect, setup),
 	    cmocka_unit_test_setup(test_reconnect_refused, setup),
 	    cmocka_unit_test_setup(test_write_failure_rolls_back, setup),
