@@ -474,6 +474,28 @@ rt_print(struct rt_table *t, struct buf *out, size_t indent)
 
 /* ---- CSV ---- */
 
+/*
+ * Whether position i of t starts a piece a spreadsheet may take for a
+ * formula: the start of the field, or just after a separator some locales
+ * import with (';' where ',' is the decimal mark, ',' elsewhere), spaces
+ * skipped; and the piece starts with = + - or @.
+ */
+static int
+rt_csv_formula_at(const char *t, size_t n, size_t i)
+{
+	if (i > 0 && t[i - 1] != ';' && t[i - 1] != ',' && t[i - 1] != ' ')
+		return 0;
+	if (i > 0) { /* after spaces, only if they follow a separator */
+		size_t j = i;
+
+		while (j > 0 && t[j - 1] == ' ')
+			j--;
+		if (j > 0 && t[j - 1] != ';' && t[j - 1] != ',')
+			return 0;
+	}
+	return i < n && strchr("=+-@", t[i]) != NULL && t[i] != '\0';
+}
+
 void
 rt_csv_text(struct buf *out, const char *s, size_t n)
 {
@@ -485,16 +507,19 @@ rt_csv_text(struct buf *out, const char *s, size_t n)
 	buf_init(&tmp, 64 * 1024);
 	rt_clean(&tmp, s, n, 60 * 1024);
 	for (i = 0; i < tmp.len; i++)
-		if (tmp.data[i] == ',' || tmp.data[i] == '"')
+		if (tmp.data[i] == ',' || tmp.data[i] == '"' || tmp.data[i] == ';' ||
+		    rt_csv_formula_at(tmp.data, tmp.len, i))
 			quote = 1;
-	/* formula injection: text a spreadsheet would evaluate */
-	if (tmp.len > 0 && strchr("=+-@", tmp.data[0]) != NULL)
-		quote = 2;
 	if (quote)
 		buf_append(out, "\"", 1);
-	if (quote == 2)
-		buf_append(out, "'", 1);
 	for (i = 0; i < tmp.len; i++) {
+		/*
+		 * Formula injection: each piece a spreadsheet would evaluate
+		 * (the field, or a part of it after ';' or ',') gets a quote
+		 * that makes it text.
+		 */
+		if (rt_csv_formula_at(tmp.data, tmp.len, i))
+			buf_append(out, "'", 1);
 		if (tmp.data[i] == '"')
 			buf_append(out, "\"", 1);
 		buf_append(out, &tmp.data[i], 1);

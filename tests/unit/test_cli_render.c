@@ -675,6 +675,41 @@ test_report_csv(void **state)
 	buf_free(&out);
 }
 
+/*
+ * Formula injection: not only the first character, every piece a
+ * spreadsheet may split off (after ';' or ',', spaces skipped) that starts
+ * with = + - or @ becomes text; text without them is left as it is.
+ */
+static void
+test_csv_formula_pieces(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+	    {"=1+2", "\"'=1+2\""},
+	    {"L;=HYPERLINK(\"http://x\";\"y\")", "\"L;'=HYPERLINK(\"\"http://x\"\";\"\"y\"\")\""},
+	    {"a, -1", "\"a, '-1\""},
+	    {"a;  @SUM(A1)", "\"a;  '@SUM(A1)\""},
+	    {"x;+cmd|' /C calc'!A0", "\"x;'+cmd|' /C calc'!A0\""},
+	    {"6.1.0-18-amd64", "6.1.0-18-amd64"},
+	    {"a - b", "a - b"},
+	    {"a;b", "\"a;b\""},
+	    {"", ""},
+	};
+	struct buf out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		buf_init(&out, 4096);
+		rt_csv_text(&out, t[i].in, strlen(t[i].in));
+		assert_non_null(buf_cstr(&out));
+		if (strcmp(out.data, t[i].want) != 0)
+			fail_msg("%s: got %s, want %s", t[i].in, out.data, t[i].want);
+		buf_free(&out);
+	}
+}
+
 /* Case-insensitive search. */
 static const char *
 find_ci(const char *hay, const char *needle)
@@ -939,6 +974,7 @@ main(void)
 	    cmocka_unit_test(test_orphans),
 	    cmocka_unit_test(test_report_text),
 	    cmocka_unit_test(test_report_csv),
+	    cmocka_unit_test(test_csv_formula_pieces),
 	    cmocka_unit_test(test_report_html),
 	    cmocka_unit_test(test_report_bad),
 	    cmocka_unit_test(test_check),
