@@ -38,7 +38,8 @@ struct agg_config {
 	uint64_t max_connections;
 	uint64_t handshake_timeout; /* seconds: TLS handshake and hello */
 	uint64_t idle_timeout;      /* seconds without a frame */
-	uint64_t frame_timeout;     /* seconds from a frame's first byte to its last */
+	uint64_t frame_timeout;     /* seconds: the window over which min_frame_rate is judged */
+	uint64_t min_frame_rate;    /* bytes per second a partial frame must keep arriving at */
 	uint64_t tls12;             /* 1: also accept TLS 1.2 */
 	char user[CFG_STR_MAX];     /* started as root: run as this user once bound; "" stay */
 	/* [storage] */

@@ -151,7 +151,9 @@ static const struct cfg_key agg_schema[] = {
     {"server", "idle_timeout", CFG_DURATION, OFF(idle_timeout), 1, 86400 * 7, NULL,
      "close connections silent this long"},
     {"server", "frame_timeout", CFG_DURATION, OFF(frame_timeout), 1, 3600, NULL,
-     "time allowed for one frame to arrive"},
+     "window over which a partial frame must arrive at min_frame_rate"},
+    {"server", "min_frame_rate", CFG_SIZE, OFF(min_frame_rate), 1, 1024 * 1024 * 1024, NULL,
+     "bytes per second a frame must keep arriving at"},
     {"server", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also accept TLS 1.2"},
     {"server", "user", CFG_STRING, OFF(user), 0, 0, NULL,
      "started as root: run as this user once listening (docs/SECURITY.md)"},
@@ -203,6 +205,7 @@ agg_config_defaults(struct agg_config *c)
 	c->handshake_timeout = 10;
 	c->idle_timeout = 600;
 	c->frame_timeout = 30;
+	c->min_frame_rate = 16 * 1024;
 	c->warn = 80;
 	c->crit = 90;
 	c->hysteresis = 5;
@@ -439,6 +442,31 @@ raise_nofile(uint64_t max_connections)
 		          (unsigned long long)rl.rlim_cur, (unsigned long long)max_connections);
 }
 
+/*
+ * libevent's own warnings (an accept() that fails, a broken socket) into
+ * our log, through a limiter: left to itself libevent writes them to
+ * stderr, as often as they happen.
+ */
+static void
+agg_event_log(int severity, const char *msg)
+{
+	static struct log_limit ll = LOG_LIMIT("libevent warnings");
+
+	if (severity >= EVENT_LOG_WARN)
+		log_limited(&ll, "libevent: %s", msg);
+}
+
+/* How many lines the limiters kept out of the log (log_limited), now and then. */
+#define LOG_REPORT_SECONDS 10
+static void
+log_report_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_limit_report();
+}
+
 static void
 usage(FILE *fp)
 {
@@ -477,7 +505,8 @@ main(int argc, char **argv)
 	                                         {"http-port-file", required_argument, NULL, 'H'},
 	                                         {NULL, 0, NULL, 0}};
 	const char *config = DEFAULT_CONFIG, *http_port_file = NULL;
-	struct event *ev_term, *ev_int, *ev_hup;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_logs;
+	struct timeval log_every = {.tv_sec = LOG_REPORT_SECONDS, .tv_usec = 0};
 	char err[1024];
 	int ch, test = 0, verbose = 0, rc = 0;
 
@@ -514,6 +543,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("ipcfleet-aggregator", 0, verbose);
+	event_set_log_callback(agg_event_log);
 	agg.config_path = config;
 	if (agg_config_load(config, &agg.cfg, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
@@ -554,11 +584,13 @@ main(int argc, char **argv)
 	ev_term = evsignal_new(agg.base, SIGTERM, sig_term, NULL);
 	ev_int = evsignal_new(agg.base, SIGINT, sig_term, NULL);
 	ev_hup = evsignal_new(agg.base, SIGHUP, sig_hup, NULL);
-	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL)
+	ev_logs = event_new(agg.base, -1, EV_PERSIST, log_report_cb, NULL);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL || ev_logs == NULL)
 		fatalx("evsignal_new failed");
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
+	event_add(ev_logs, &log_every);
 
 	/* bound, database open: root is no longer needed, before any peer is read */
 	if (priv_drop(&agg.cfg, err, sizeof(err)) == -1) {
@@ -574,6 +606,8 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(ev_logs);
+	log_limit_report();
 	store_close(agg.store);
 	SSL_CTX_free(agg.ssl_ctx);
 	event_base_free(agg.base);

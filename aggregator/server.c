@@ -7,11 +7,18 @@
  *        any state --error / timeout / EOF--> closed (conn_close)
  *
  * Each state bounds what the peer may send: the frame size cap depends on
- * the state, a deadline covers the handshake plus hello and every partial
- * frame, and the bufferevent's read timeout closes idle peers.  Input is
- * never buffered beyond one frame plus its header: the read high-watermark
- * stops reading, and a peer that does not read its acks (output above
- * OUT_HIGH) is not read from until it does.
+ * the state (HELLO_MAX, SMALL_FRAME, PROTO_MAX_FRAME), a deadline covers
+ * the handshake plus hello, a partial frame must keep arriving at
+ * min_frame_rate (judged every frame_timeout), and the bufferevent's read
+ * timeout closes idle peers.  Input is never buffered beyond one frame plus
+ * its header: the read high-watermark stops reading, and a peer that does
+ * not read what we send (an agent's acks above AGENT_OUT_HIGH, an admin's
+ * last reply) is not read from until it does.
+ *
+ * What a certificate may hold is bounded across its connections (struct
+ * cn_rec): one agent connection, HELLO_PER_CN connections before hello,
+ * AGENT_RATE snapshots per second however often it reconnects; admins
+ * together at most ADMIN_MAX connections and ADMIN_OUT_TOTAL queued bytes.
  *
  * Group commit: the snapshots complete in one turn of the event loop wait,
  * decoded, in one batch; flush_cb, made active by the first of them and so
@@ -29,7 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -44,8 +53,32 @@
 #include "tls.h"
 #include "util.h"
 
-#define SMALL_FRAME (64u * 1024) /* cap for hello and queries */
-#define OUT_HIGH    (4u * 1024 * 1024)
+#define SMALL_FRAME (64u * 1024) /* cap for queries */
+/*
+ * Cap for hello: its fields are at most 63 bytes each (under 1 KiB in all),
+ * with room for keys of later minor versions.  Until hello nobody is known
+ * to be an agent or an admin: this is all a certificate can make us hold
+ * per connection then (besides TLS's own state).
+ */
+#define HELLO_MAX (4u * 1024)
+/*
+ * Connections past the TLS handshake that have not said hello yet, per
+ * certificate and in all: an agent or the CLI says hello at once, so a
+ * certificate holding more is hoarding connections (each pins its buffers
+ * for handshake_timeout).  Beyond: error 7 (busy).
+ */
+#define HELLO_PER_CN 8
+#define HELLO_TOTAL  512
+/*
+ * Admin connections at once (beyond: error 7, busy), and the reply bytes
+ * queued for all of them: a query waits while more than ADMIN_OUT_TOTAL are
+ * queued, and each admin connection has at most one reply queued (its next
+ * query waits until the peer has read the last reply).  So admins pin at
+ * most ADMIN_OUT_TOTAL plus one reply (PROTO_MAX_FRAME).
+ */
+#define ADMIN_MAX       64
+#define ADMIN_OUT_TOTAL (64u * 1024 * 1024)
+#define ADMIN_WAIT_MS   50 /* a query waiting for room is retried this often */
 /*
  * Agents are owed only acks (about 40 bytes each on the wire; an agent has
  * at most SEND_WINDOW = 8 unacknowledged): one that lets this much pile up is
@@ -60,10 +93,12 @@
  */
 #define AGENT_SNDBUF (8 * 1024)
 /*
- * Snapshots an agent connection may have processed per second, with bursts
- * of AGENT_BURST: twice what an agent sends when draining a backlog (8 every
- * 400 ms, agent.h), so it never waits; a peer that floods is read no faster,
- * and costs the store at most this much.
+ * Snapshots a certificate's agent connections may have processed per
+ * second, with bursts of AGENT_BURST: twice what an agent sends when
+ * draining a backlog (8 every 400 ms, agent.h), so it never waits; a peer
+ * that floods is read no faster, and costs the store at most this much.
+ * The bucket belongs to the certificate (struct cn_rec), not to the
+ * connection: reconnecting does not refill it.
  */
 #define AGENT_RATE  40
 #define AGENT_BURST 16
@@ -87,10 +122,12 @@ struct conn {
 	struct bufferevent *bev;
 	struct event *deadline; /* handshake+hello, then per partial frame */
 	struct event *resume;   /* continues conn_read_cb after a fair share or a rate pause */
-	double tokens;          /* agents: frames it may send now (AGENT_RATE, AGENT_BURST) */
-	uint64_t tokens_ms;     /* when tokens was last refilled */
-	int rate_paused;        /* reading stopped until resume: over AGENT_RATE */
+	int rate_paused;        /* reading stopped until resume: over AGENT_RATE, or no room */
+	int frame_window;       /* deadline is a frame-progress window (conn_window_start) */
+	uint64_t rx_drained;    /* bytes of complete frames taken from the input so far */
+	uint64_t win_rx;        /* conn_rx() when the current window started */
 	enum conn_state state;
+	struct cn_rec *rec; /* its certificate's record, from the handshake on */
 	char peer[INET6_ADDRSTRLEN + 8];
 	char cn[MODEL_NAME_MAX];
 	struct host_info hi; /* agents: from hello */
@@ -99,6 +136,23 @@ struct conn {
 	struct conn *next, *prev;
 	struct conn *cn_next; /* agents: in cn_hash[], by certificate CN */
 	int in_cn_hash;
+	struct conn *admin_next, *admin_prev; /* admins: in the admins list */
+};
+
+/*
+ * What the aggregator remembers of a certificate across its connections:
+ * the agents' snapshot bucket (AGENT_RATE) and its connections waiting for
+ * hello (HELLO_PER_CN).  One per CN seen; a record with no connection left
+ * is dropped once its bucket is full again (cn_rec_sweep), so the table
+ * holds at most the certificates the CA issued.
+ */
+struct cn_rec {
+	char cn[MODEL_NAME_MAX];
+	double tokens;      /* snapshots it may send now (AGENT_RATE, AGENT_BURST) */
+	uint64_t tokens_ms; /* when tokens was last refilled */
+	unsigned nconns;    /* its connections past the handshake */
+	unsigned hello;     /* ... of which in state hello */
+	struct cn_rec *next;
 };
 
 /*
@@ -108,6 +162,10 @@ struct conn {
  */
 #define CN_BUCKETS 16384
 static struct conn *cn_hash[CN_BUCKETS];
+static struct cn_rec *cn_recs[CN_BUCKETS];
+static unsigned hello_total; /* connections in state hello */
+static unsigned admins_open; /* connections in state admin */
+static struct conn *admins;  /* ... listed, for admin_out_total() */
 
 static size_t
 cn_bucket(const char *cn)
@@ -132,6 +190,119 @@ cn_hash_remove(struct conn *c)
 			break;
 		}
 	c->in_cn_hash = 0;
+}
+
+/* Refills a certificate's snapshot bucket up to now. */
+static void
+cn_rec_refill(struct cn_rec *r, uint64_t now)
+{
+	r->tokens += (double)(now - r->tokens_ms) * AGENT_RATE / 1000;
+	r->tokens_ms = now;
+	if (r->tokens > AGENT_BURST)
+		r->tokens = AGENT_BURST;
+}
+
+/*
+ * Drops the records of bucket b that no connection uses and whose bucket
+ * is full again: forgetting them then changes nothing.
+ */
+static void
+cn_rec_sweep(size_t b, uint64_t now)
+{
+	struct cn_rec **pp = &cn_recs[b], *r;
+
+	while ((r = *pp) != NULL) {
+		cn_rec_refill(r, now);
+		if (r->nconns == 0 && r->tokens >= AGENT_BURST) {
+			*pp = r->next;
+			free(r);
+		} else
+			pp = &r->next;
+	}
+}
+
+/* The record of certificate cn, created when new; NULL when out of memory. */
+static struct cn_rec *
+cn_rec_get(const char *cn)
+{
+	size_t b = cn_bucket(cn);
+	uint64_t now = now_mono_ms();
+	struct cn_rec *r;
+
+	cn_rec_sweep(b, now);
+	for (r = cn_recs[b]; r != NULL; r = r->next)
+		if (strcmp(r->cn, cn) == 0)
+			return r;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	ifl_strlcpy(r->cn, cn, sizeof(r->cn));
+	r->tokens = AGENT_BURST;
+	r->tokens_ms = now;
+	r->next = cn_recs[b];
+	cn_recs[b] = r;
+	return r;
+}
+
+static void
+cn_rec_free_all(void)
+{
+	size_t b;
+
+	for (b = 0; b < CN_BUCKETS; b++)
+		while (cn_recs[b] != NULL) {
+			struct cn_rec *r = cn_recs[b];
+
+			cn_recs[b] = r->next;
+			free(r);
+		}
+}
+
+/*
+ * Every change of a connection's state goes through here, which keeps the
+ * counts the caps are checked against: connections in hello (per
+ * certificate and in all) and admin connections (and their list).
+ */
+static void
+conn_set_state(struct conn *c, enum conn_state s)
+{
+	if (c->state == CS_HELLO) {
+		hello_total--;
+		if (c->rec != NULL)
+			c->rec->hello--;
+	} else if (c->state == CS_ADMIN) {
+		admins_open--;
+		if (c->admin_prev != NULL)
+			c->admin_prev->admin_next = c->admin_next;
+		else
+			admins = c->admin_next;
+		if (c->admin_next != NULL)
+			c->admin_next->admin_prev = c->admin_prev;
+		c->admin_next = c->admin_prev = NULL;
+	}
+	c->state = s;
+	if (s == CS_HELLO) {
+		hello_total++;
+		if (c->rec != NULL)
+			c->rec->hello++;
+	} else if (s == CS_ADMIN) {
+		admins_open++;
+		c->admin_next = admins;
+		if (admins != NULL)
+			admins->admin_prev = c;
+		admins = c;
+	}
+}
+
+/* Reply bytes queued for all admin connections (at most ADMIN_MAX of them). */
+static size_t
+admin_out_total(void)
+{
+	const struct conn *c;
+	size_t n = 0;
+
+	for (c = admins; c != NULL; c = c->admin_next)
+		n += evbuffer_get_length(bufferevent_get_output(c->bev));
+	return n;
 }
 
 /* A snapshot received, waiting for the batch's commit. */
@@ -208,24 +379,109 @@ conn_abort(struct conn *c)
 	conn_free(c);
 }
 
-static void
-deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
+static struct log_limit ll_timeout = LOG_LIMIT("timeouts");
 
-	(void)fd;
-	(void)what;
-	if (c->state != CS_CLOSING) /* else: the final frame did not flush in time */
-		log_warnx("%s: timed out in state %s", conn_who(c), state_name(c->state));
-	conn_abort(c);
-}
-
+/* A deadline for the whole of a phase: the handshake and hello, a final flush. */
 static void
 deadline_arm(struct conn *c, uint64_t seconds)
 {
 	struct timeval tv = {.tv_sec = (time_t)seconds, .tv_usec = 0};
 
+	c->frame_window = 0;
 	evtimer_add(c->deadline, &tv);
+}
+
+/* Bytes received on c so far (past hello: frames taken plus the input buffer). */
+static uint64_t
+conn_rx(struct conn *c)
+{
+	return c->rx_drained + evbuffer_get_length(bufferevent_get_input(c->bev));
+}
+
+/*
+ * Starts a window of frame_timeout seconds over a partial frame, at whose
+ * end conn_frame_progressing() judges what arrived in it.
+ */
+static void
+conn_window_start(struct conn *c)
+{
+	struct timeval tv = {.tv_sec = (time_t)c->agg->cfg.frame_timeout, .tv_usec = 0};
+
+	c->frame_window = 1;
+	c->win_rx = conn_rx(c);
+	evtimer_add(c->deadline, &tv);
+}
+
+/*
+ * The end of a window over a partial frame: 1 when the frame kept arriving
+ * fast enough to stay, 0 when the peer is too slow.  A frame must bring,
+ * every frame_timeout seconds, min_frame_rate bytes per second of that
+ * window, or its missing bytes if fewer (docs/protocol.md, "Timeouts").
+ * Unlike a deadline for the whole frame this never cuts a large frame
+ * arriving steadily on a busy host, and still cuts a slowloris within one
+ * window.  Bytes the kernel or TLS hold that we have not read yet count as
+ * arrived: when our loop was busy (decoding other frames) the wait was
+ * ours, not the peer's.
+ */
+static int
+conn_frame_progressing(struct conn *c, uint64_t *got, uint64_t *need)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t have = evbuffer_get_length(in);
+	uint8_t hdr[PROTO_HDR_LEN];
+	uint64_t missing, want;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	int pending = 0;
+
+	*got = conn_rx(c) - c->win_rx;
+	*need = 0;
+	if (have == 0)
+		return 1; /* no partial frame */
+	if (have < PROTO_HDR_LEN)
+		missing = PROTO_HDR_LEN - have;
+	else {
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		missing =
+		    (uint64_t)PROTO_HDR_LEN + ((uint64_t)hdr[0] << 24 | (uint64_t)hdr[1] << 16 |
+		                               (uint64_t)hdr[2] << 8 | hdr[3]);
+		missing = missing > have ? missing - have : 0;
+	}
+	if (missing == 0)
+		return 1; /* complete: waiting for its turn here, not for the peer */
+	want = c->agg->cfg.min_frame_rate * c->agg->cfg.frame_timeout;
+	*need = missing < want ? missing : want;
+	if (*got >= *need)
+		return 1;
+	if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &pending) == -1 || pending < 0)
+		pending = 0;
+	if (ssl != NULL)
+		pending += SSL_pending(ssl);
+	return *got + (uint64_t)pending >= *need;
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	uint64_t got, need;
+
+	(void)fd;
+	(void)what;
+	if (c->frame_window && (c->state == CS_AGENT || c->state == CS_ADMIN)) {
+		if (conn_frame_progressing(c, &got, &need)) {
+			conn_window_start(c); /* the next window */
+			return;
+		}
+		log_limited(&ll_timeout,
+		            "%s: timed out in state %s: %llu bytes of a frame in %llus, fewer than "
+		            "the %llu that min_frame_rate asks",
+		            conn_who(c), state_name(c->state), (unsigned long long)got,
+		            (unsigned long long)c->agg->cfg.frame_timeout,
+		            (unsigned long long)need);
+	} else if (c->state != CS_CLOSING) /* else: the final frame did not flush in time */
+		log_limited(&ll_timeout, "%s: timed out in state %s", conn_who(c),
+		            state_name(c->state));
+	conn_abort(c);
 }
 
 static void
@@ -234,6 +490,9 @@ conn_free(struct conn *c)
 	struct agg *a = c->agg;
 
 	cn_hash_remove(c);
+	conn_set_state(c, CS_CLOSING); /* out of the hello and admin counts */
+	if (c->rec != NULL)
+		c->rec->nconns--;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else if (conns == c)
@@ -302,9 +561,12 @@ conn_close(struct conn *c, uint32_t code, const char *reason)
 
 	if (c->state == CS_CLOSING)
 		return;
-	if (code != 0)
-		log_warnx("%s: %s: %s", conn_who(c), proto_err_name(code), reason);
-	else
+	if (code != 0) {
+		/* a peer may send bad frames as fast as it can connect */
+		static struct log_limit ll = LOG_LIMIT("refused frames");
+
+		log_limited(&ll, "%s: %s: %s", conn_who(c), proto_err_name(code), reason);
+	} else
 		log_debug("%s: closed: %s", conn_who(c), reason);
 	if (code == 0 || c->state == CS_HANDSHAKE) {
 		conn_free(c);
@@ -319,12 +581,23 @@ conn_close(struct conn *c, uint32_t code, const char *reason)
 			bufferevent_write(c->bev, out.data, out.len);
 	}
 	buf_free(&out);
-	c->state = CS_CLOSING;
+	conn_set_state(c, CS_CLOSING);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(c->bev, NULL, closing_write_cb, closing_event_cb, c);
 	evtimer_del(c->deadline);
 	deadline_arm(c, CLOSE_GRACE);
+}
+
+/*
+ * Output a connection may have queued before it is not read from: a few
+ * acks for an agent; for an admin, nothing beyond the reply it is reading
+ * (one reply at a time: see ADMIN_OUT_TOTAL).
+ */
+static size_t
+conn_out_high(const struct conn *c)
+{
+	return c->state == CS_AGENT ? AGENT_OUT_HIGH : 0;
 }
 
 /*
@@ -337,7 +610,7 @@ conn_close(struct conn *c, uint32_t code, const char *reason)
 static int
 conn_hold_if_unread(struct conn *c)
 {
-	size_t high = c->state == CS_AGENT ? AGENT_OUT_HIGH : OUT_HIGH;
+	size_t high = conn_out_high(c);
 
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= high)
 		return 0;
@@ -411,9 +684,12 @@ conn_replace_older(struct conn *c)
 	again:
 		for (o = cn_hash[b]; o != NULL; o = o->cn_next) {
 			if (o != c && o->state == CS_AGENT && strcmp(o->cn, c->cn) == 0) {
-				log_warnx("%s: replaced by a newer connection with the same "
-				          "certificate",
-				          conn_who(o));
+				static struct log_limit ll = LOG_LIMIT("replaced connections");
+
+				log_limited(&ll,
+				            "%s: replaced by a newer connection with the same "
+				            "certificate",
+				            conn_who(o));
 				conn_free(o); /* unlinks o from the chain: walk it again */
 				goto again;
 			}
@@ -458,7 +734,13 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 			conn_refuse(c, PERR_FORBIDDEN, why);
 			return;
 		}
-		c->state = CS_ADMIN;
+		if (admins_open >= ADMIN_MAX) {
+			snprintf(why, sizeof(why),
+			         "too many admin connections (at most %d); retry later", ADMIN_MAX);
+			conn_close(c, PERR_BUSY, why);
+			return;
+		}
+		conn_set_state(c, CS_ADMIN);
 	} else {
 		if (is_admin(a, c->cn)) {
 			snprintf(
@@ -479,12 +761,17 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 		ifl_strlcpy(c->hi.spool, h.spool,
 		            sizeof(c->hi.spool)); /* "" from agents before 1.2 */
 		c->skew = h.time != 0 ? h.time - now_unix() : INT64_MIN;
-		c->state = CS_AGENT;
+		conn_set_state(c, CS_AGENT);
 		a->stats.agents_open++;
 		conn_replace_older(c);
 	}
-	log_info("%s: %s connected (%s)", conn_who(c), h.role == ROLE_ADMIN ? "admin" : "agent",
-	         h.agent);
+	{
+		/* a certificate can reconnect as fast as handshakes go */
+		static struct log_limit ll = LOG_LIMIT_INFO("connected");
+
+		log_limited(&ll, "%s: %s connected (%s)", conn_who(c),
+		            h.role == ROLE_ADMIN ? "admin" : "agent", h.agent);
+	}
 }
 
 /* Stores the batch in one transaction, then acks, then analysis. */
@@ -505,7 +792,9 @@ batch_flush(struct agg *a)
 		    .hi = &p->hi, .s = &p->s, .raw = p->raw, .rawlen = p->rawlen, .received = now};
 	}
 	if (store_put_snapshots(a->store, batch_puts, n, err, sizeof(err)) == -1) {
-		log_warnx("storing %zu snapshot(s) failed: %s", n, err);
+		static struct log_limit ll = LOG_LIMIT("storage failures");
+
+		log_limited(&ll, "storing %zu snapshot(s) failed: %s", n, err);
 		/* conn_close() with an error code never frees: batch[] stays as it is */
 		for (i = 0; i < n; i++)
 			if (batch[i].c != NULL)
@@ -633,6 +922,26 @@ handle_snapshot(struct conn *c, const struct proto_doc *d, const uint8_t *raw, s
 		conn_close(c, PERR_BAD_FRAME, err);
 		return;
 	}
+	/*
+	 * A snapshot dated beyond max_clock_skew ahead of our clock would sit
+	 * in the future of every series and outlive retention: its samples are
+	 * filed at the time it arrived instead (the payload keeps what the agent
+	 * said; the clock finding reports the agent's clock).
+	 */
+	{
+		int64_t now = now_unix();
+
+		if (s.taken > now && (uint64_t)(s.taken - now) > a->cfg.max_clock_skew) {
+			static struct log_limit ll = LOG_LIMIT("future snapshots");
+
+			log_limited(
+			    &ll,
+			    "%s: snapshot %llu is dated %llds ahead of our clock (more than "
+			    "max_clock_skew); its samples are filed at its arrival",
+			    conn_who(c), (unsigned long long)s.seq, (long long)(s.taken - now));
+			s.taken = now;
+		}
+	}
 	s.page_size = c->hi.page_size;
 	ifl_strlcpy(s.os, c->hi.os, sizeof(s.os));
 	ifl_strlcpy(s.os_release, c->hi.os_release, sizeof(s.os_release));
@@ -698,13 +1007,18 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 
 			/* from now on: idle peers and peers that stop reading time out */
 			evtimer_del(c->deadline);
-			/* an agent's acks are small: not reading them is a stuck frame */
-			bufferevent_set_timeouts(c->bev, &idle, c->state == CS_AGENT ? &wr : &idle);
+			/*
+			 * Our output not moving for frame_timeout is a stuck peer: an
+			 * agent not reading its (small) acks, an admin not reading the
+			 * reply it asked for, which holds memory (ADMIN_OUT_TOTAL).
+			 */
+			bufferevent_set_timeouts(c->bev, &idle, &wr);
+			/* the frames its role may send, and not a byte more buffered */
+			bufferevent_setwatermark(
+			    c->bev, EV_READ, 0,
+			    (c->state == CS_AGENT ? PROTO_MAX_FRAME : SMALL_FRAME) + PROTO_HDR_LEN);
 			if (c->state == CS_AGENT) {
 				int sz = AGENT_SNDBUF;
-
-				c->tokens = AGENT_BURST;
-				c->tokens_ms = now_mono_ms();
 
 				if (setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_SNDBUF,
 				               &sz, sizeof(sz)) == -1)
@@ -736,33 +1050,38 @@ conn_frame(struct conn *c, const uint8_t *p, size_t n)
 }
 
 /*
- * Takes one frame's token from an agent connection.  0 when it may go on;
- * otherwise reading stops and resume_cb is due when the next token is, and
- * 1 is returned.  Tokens refill at AGENT_RATE per second up to AGENT_BURST.
+ * Stops reading c for ms milliseconds (resume_cb then continues): its
+ * waiting frames are complete, so no frame window runs meanwhile.
+ */
+static void
+conn_pause(struct conn *c, uint64_t ms)
+{
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+	                     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+
+	c->rate_paused = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	evtimer_del(c->deadline);
+	evtimer_add(c->resume, &tv);
+}
+
+/*
+ * Takes one frame's token from the bucket of an agent connection's
+ * certificate.  0 when it may go on; otherwise reading stops until the next
+ * token is due (conn_pause) and 1 is returned.  Tokens refill at AGENT_RATE
+ * per second up to AGENT_BURST.
  */
 static int
 conn_rate_wait(struct conn *c)
 {
-	uint64_t now = now_mono_ms();
-	struct timeval tv;
-	uint64_t ms;
+	struct cn_rec *r = c->rec;
 
-	c->tokens += (double)(now - c->tokens_ms) * AGENT_RATE / 1000;
-	c->tokens_ms = now;
-	if (c->tokens > AGENT_BURST)
-		c->tokens = AGENT_BURST;
-	if (c->tokens >= 1) {
-		c->tokens -= 1;
+	cn_rec_refill(r, now_mono_ms());
+	if (r->tokens >= 1) {
+		r->tokens -= 1;
 		return 0;
 	}
-	ms = (uint64_t)((1 - c->tokens) * 1000 / AGENT_RATE) + 1;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	c->rate_paused = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	/* the waiting frames are complete: no frame_timeout while we hold them */
-	evtimer_del(c->deadline);
-	evtimer_add(c->resume, &tv);
+	conn_pause(c, (uint64_t)((1 - r->tokens) * 1000 / AGENT_RATE) + 1);
 	return 1;
 }
 
@@ -776,7 +1095,9 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	while (c->state != CS_CLOSING && c->state != CS_HANDSHAKE) {
 		uint8_t hdr[PROTO_HDR_LEN];
-		uint32_t len, cap = c->state == CS_AGENT ? PROTO_MAX_FRAME : SMALL_FRAME;
+		uint32_t len, cap = c->state == CS_AGENT   ? PROTO_MAX_FRAME
+		                    : c->state == CS_HELLO ? HELLO_MAX
+		                                           : SMALL_FRAME;
 		const char *why;
 		uint8_t *p;
 		size_t have = evbuffer_get_length(in);
@@ -800,7 +1121,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			static const struct timeval now = {0, 0};
 
 			evtimer_add(c->resume, &now);
-			deadline_arm(c, a->cfg.frame_timeout);
+			evtimer_del(c->deadline); /* resume_cb starts a window again */
 			return;
 		}
 		evbuffer_copyout(in, hdr, sizeof(hdr));
@@ -820,11 +1141,16 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			static const struct timeval now = {0, 0};
 
 			evtimer_add(c->resume, &now);
-			deadline_arm(c, a->cfg.frame_timeout);
+			evtimer_del(c->deadline); /* resume_cb starts a window again */
 			return;
 		}
 		if (c->state == CS_AGENT && !draining && conn_rate_wait(c) != 0)
 			return; /* paused; resume_cb continues */
+		if (c->state == CS_ADMIN && !draining && admin_out_total() > ADMIN_OUT_TOTAL) {
+			/* replies queued for admins hold too much memory: this query waits */
+			conn_pause(c, ADMIN_WAIT_MS);
+			return;
+		}
 		p = evbuffer_pullup(in, PROTO_HDR_LEN + (ssize_t)len);
 		if (p == NULL) {
 			conn_close(c, PERR_INTERNAL, "out of memory");
@@ -835,19 +1161,20 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		if (c->state == CS_CLOSING)
 			return;
 		evbuffer_drain(in, PROTO_HDR_LEN + (size_t)len);
+		c->rx_drained += PROTO_HDR_LEN + (uint64_t)len;
 		done++;
 	}
 	if (c->state == CS_CLOSING || c->state == CS_HANDSHAKE)
 		return;
 	/*
-	 * A partial frame must complete within frame_timeout of its first byte:
-	 * the deadline starts with a new frame, and is not extended by the
-	 * bytes of the same frame; hello keeps its own deadline.
+	 * A partial frame must keep arriving at min_frame_rate: a window of
+	 * frame_timeout starts with it (or with the next frame), and at its end
+	 * conn_frame_progressing() judges; hello keeps its own deadline.
 	 */
 	if (c->state != CS_HELLO) {
 		if (evbuffer_get_length(in) > 0) {
 			if (done > 0 || !evtimer_pending(c->deadline, NULL))
-				deadline_arm(c, a->cfg.frame_timeout);
+				conn_window_start(c);
 		} else
 			evtimer_del(c->deadline);
 	}
@@ -861,7 +1188,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (c->rate_paused) {
-		size_t high = c->state == CS_AGENT ? AGENT_OUT_HIGH : OUT_HIGH;
+		size_t high = conn_out_high(c);
 
 		c->rate_paused = 0;
 		/* read again, unless the peer is also not reading its acks */
@@ -906,7 +1233,22 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			conn_close(c, PERR_FORBIDDEN, "peer certificate has no usable CN");
 			return;
 		}
-		c->state = CS_HELLO;
+		if ((c->rec = cn_rec_get(c->cn)) == NULL) {
+			conn_close(c, PERR_INTERNAL, "out of memory");
+			return;
+		}
+		c->rec->nconns++;
+		if (c->rec->hello >= HELLO_PER_CN || hello_total >= HELLO_TOTAL) {
+			snprintf(
+			    err, sizeof(err),
+			    "too many connections waiting to say hello (%u of this certificate, "
+			    "at most %d; %u in all, at most %d); retry later",
+			    c->rec->hello, HELLO_PER_CN, hello_total, HELLO_TOTAL);
+			conn_set_state(c, CS_HELLO); /* a frame can be sent now: say why */
+			conn_close(c, PERR_BUSY, err);
+			return;
+		}
+		conn_set_state(c, CS_HELLO);
 		log_debug("%s: TLS established (%s)", conn_who(c), SSL_get_version(ssl));
 		/* frames may already be buffered behind the handshake */
 		conn_read_cb(bev, c);
@@ -914,9 +1256,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (what & BEV_EVENT_WRITING) {
+			static struct log_limit ll = LOG_LIMIT("write timeouts");
+
 			/* our output has not moved for the write timeout */
-			log_warnx("%s: does not read what we send; closed (write timeout)",
-			          conn_who(c));
+			log_limited(&ll, "%s: does not read what we send; closed (write timeout)",
+			            conn_who(c));
 			conn_abort(c);
 		} else
 			conn_close(c, 0, "idle timeout"); /* nothing pending: an orderly close */
@@ -939,12 +1283,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			SSL *ssl = bufferevent_openssl_get_ssl(bev);
 			long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
 
+			static struct log_limit ll = LOG_LIMIT("failed TLS handshakes");
+
 			c->agg->stats.conns_refused++;
 			/* a refused client certificate: say why (expired, revoked, ...) */
-			log_warnx("%s: TLS handshake failed: %s%s%s", conn_who(c),
-			          err[0] ? err : (se ? strerror(se) : "connection closed"),
-			          vr != X509_V_OK ? "; client certificate: " : "",
-			          vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
+			log_limited(&ll, "%s: TLS handshake failed: %s%s%s", conn_who(c),
+			            err[0] ? err : (se ? strerror(se) : "connection closed"),
+			            vr != X509_V_OK ? "; client certificate: " : "",
+			            vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
 			conn_free(c);
 			return;
 		}
@@ -954,6 +1300,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF)
 		conn_close(c, 0, "peer closed the connection");
 }
+
+static struct log_limit ll_refused = LOG_LIMIT("refused connections");
 
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
@@ -980,14 +1328,14 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		ifl_strlcpy(host, "?", sizeof(host)), ifl_strlcpy(port, "?", sizeof(port));
 	if (a->stats.conns_open >= a->cfg.max_connections) {
 		a->stats.conns_refused++;
-		log_warnx("%s:%s: refused: %llu connections open (max_connections)", host, port,
-		          (unsigned long long)a->stats.conns_open);
+		log_limited(&ll_refused, "%s:%s: refused: %llu connections open (max_connections)",
+		            host, port, (unsigned long long)a->stats.conns_open);
 		evutil_closesocket(fd);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL || (ssl = SSL_new(a->ssl_ctx)) == NULL) {
 		free(c);
-		log_warnx("%s:%s: refused: out of memory", host, port);
+		log_limited(&ll_refused, "%s:%s: refused: out of memory", host, port);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -1008,14 +1356,14 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 			SSL_free(ssl);
 			evutil_closesocket(fd);
 		}
-		log_warnx("%s: refused: out of memory", c->peer);
+		log_limited(&ll_refused, "%s: refused: out of memory", c->peer);
 		conn_free(c);
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	/* never buffer more than one maximal frame and its header */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	/* never buffer more than a hello and its header (then: conn_frame) */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, HELLO_MAX + PROTO_HDR_LEN);
 	hs.tv_sec = (time_t)a->cfg.handshake_timeout;
 	hs.tv_usec = 0;
 	bufferevent_set_timeouts(c->bev, &hs, &hs);
@@ -1050,8 +1398,9 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 		 * or EMFILE_RETRY seconds pass (the descriptors may be held by
 		 * something else than connections).
 		 */
-		log_warnx("accept: %s; pausing the listener until a connection closes",
-		          strerror(e));
+		log_limited(&ll_refused,
+		            "accept: %s; pausing the listener until a connection closes",
+		            strerror(e));
 		evconnlistener_disable(l);
 		if (emfile_timer == NULL)
 			emfile_timer = evtimer_new(a->base, emfile_retry_cb, a);
@@ -1059,16 +1408,22 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 			evtimer_add(emfile_timer, &retry);
 		return;
 	}
-	log_warnx("accept: %s", strerror(e));
+	log_limited(&ll_refused, "accept: %s", strerror(e));
 }
 
+/*
+ * Writes the port that listening socket fd is bound to into path, safely
+ * whatever the directory: a new file (O_EXCL: never a link or someone
+ * else's file) of mode 0644 whatever the umask, renamed over path (a link
+ * at path is replaced, not followed).
+ */
 int
 write_port_file(const char *path, int fd, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char port[8];
-	FILE *fp;
+	char port[8], tmp[CFG_PATH_MAX + 16];
+	int tfd, len;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV) !=
@@ -1076,13 +1431,31 @@ write_port_file(const char *path, int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "getsockname: %s", strerror(errno));
 		return -1;
 	}
-	if ((fp = fopen(path, "w")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
-	fprintf(fp, "%s\n", port);
-	if (fclose(fp) != 0) {
+	/* mkstemp: O_CREAT | O_EXCL, mode 0600, a name nobody could prepare */
+	if ((tfd = mkstemp(tmp)) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	len = (int)strlen(port);
+	port[len++] = '\n';
+	if (fchmod(tfd, 0644) == -1 || write(tfd, port, (size_t)len) != len) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		(void)close(tfd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (close(tfd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void)unlink(tmp);
 		return -1;
 	}
 	return 0;
@@ -1150,6 +1523,7 @@ server_stop(struct agg *a)
 	}
 	while (conns != NULL)
 		conn_free(conns);
+	cn_rec_free_all();
 	/* not acknowledged: the agents send them again to the next aggregator */
 	for (i = 0; i < nbatch; i++) {
 		snapshot_free(&batch[i].s);
@@ -1212,7 +1586,7 @@ conn_drain(struct conn *c)
 		return;
 	}
 	log_debug("%s: closed: shutting down", conn_who(c));
-	c->state = CS_CLOSING;
+	conn_set_state(c, CS_CLOSING);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(c->bev, NULL, closing_write_cb, closing_event_cb, c);
 	evtimer_del(c->deadline);
@@ -1287,10 +1661,12 @@ conn_cert_valid(const struct agg *a, const struct conn *c, const char **why)
 	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(x), SSL_CTX_get0_param(a->ssl_ctx)) !=
 	        1)
 		goto out;
-	if (X509_verify_cert(x) == 1)
-		rc = 0;
-	else
+	if (X509_verify_cert(x) != 1)
 		*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(x));
+	else if (!tls_cert_client_ok(cert)) /* as the handshake checks it */
+		*why = X509_verify_cert_error_string(X509_V_ERR_INVALID_PURPOSE);
+	else
+		rc = 0;
 out:
 	X509_STORE_CTX_free(x);
 	X509_free(cert);
