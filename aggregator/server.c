@@ -63,9 +63,12 @@
 #define HELLO_MAX (4u * 1024)
 /*
  * Connections past the TLS handshake that have not said hello yet, per
- * certificate and in all: an agent or the CLI says hello at once, so a
- * certificate holding more is hoarding connections (each pins its buffers
- * for handshake_timeout).  Beyond: error 7 (busy).
+ * certificate and in all: an agent says hello at once and has one
+ * connection, so a certificate holding more is hoarding connections (each
+ * pins its buffers for handshake_timeout).  An admin certificate may run
+ * many CLIs at once (a monitoring system's checks), whose hellos wait
+ * while the loop builds a large reply: it may have as many as admin
+ * connections.  Beyond: error 7 (busy).
  */
 #define HELLO_PER_CN 8
 #define HELLO_TOTAL  512
@@ -1227,7 +1230,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+		unsigned per_cn;
 
+		/* from here on a frame can be sent: a refusal says why */
+		conn_set_state(c, CS_HELLO);
 		if (tls_peer_cn(ssl, c->cn, sizeof(c->cn)) == -1) {
 			c->cn[0] = '\0';
 			conn_close(c, PERR_FORBIDDEN, "peer certificate has no usable CN");
@@ -1238,17 +1244,17 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->rec->nconns++;
-		if (c->rec->hello >= HELLO_PER_CN || hello_total >= HELLO_TOTAL) {
+		c->rec->hello++; /* counted from now on, as conn_set_state would have */
+		per_cn = is_admin(c->agg, c->cn) ? ADMIN_MAX : HELLO_PER_CN;
+		if (c->rec->hello > per_cn || hello_total > HELLO_TOTAL) {
 			snprintf(
 			    err, sizeof(err),
 			    "too many connections waiting to say hello (%u of this certificate, "
-			    "at most %d; %u in all, at most %d); retry later",
-			    c->rec->hello, HELLO_PER_CN, hello_total, HELLO_TOTAL);
-			conn_set_state(c, CS_HELLO); /* a frame can be sent now: say why */
+			    "at most %u; %u in all, at most %d); retry later",
+			    c->rec->hello - 1, per_cn, hello_total - 1, HELLO_TOTAL);
 			conn_close(c, PERR_BUSY, err);
 			return;
 		}
-		conn_set_state(c, CS_HELLO);
 		log_debug("%s: TLS established (%s)", conn_who(c), SSL_get_version(ssl));
 		/* frames may already be buffered behind the handshake */
 		conn_read_cb(bev, c);

@@ -41,7 +41,8 @@
 #include "util.h"
 
 #define HOSTILE_BUF_MAX    (PROTO_HDR_LEN + PROTO_MAX_FRAME)
-#define HOSTILE_SMALL      (64u * 1024) /* the aggregator's cap before hello */
+#define HOSTILE_SMALL      (64u * 1024) /* the aggregator's cap for queries */
+#define HOSTILE_HELLO_MAX  (4u * 1024)  /* the aggregator's cap for hello */
 #define HOSTILE_CHECK_MS   3000         /* after an error: is the connection closed? */
 #define HOSTILE_TRICKLE_MS 500          /* slow peers: one byte this often */
 #define HOSTILE_SLOW_MAX_S 120          /* slow peers give up after this */
@@ -1054,6 +1055,443 @@ out:
 	return 0;
 }
 
+/* ---- round two (issue 18): text, time, rates, hoarding ---- */
+
+/*
+ * A hello packed by hand: proto_encode_hello() cleans its text, and these
+ * cases must send the very bytes given.
+ */
+static void
+raw_hello(struct buf *out, enum peer_role role, const char *os, const char *os_release)
+{
+	msgpack_packer pk;
+	size_t off = out->len;
+	int agent = role == ROLE_AGENT;
+
+	put_be32(out, 0);
+	proto_packer_init(&pk, out);
+	msgpack_pack_map(&pk, agent ? 9 : 5);
+	mp_pack_kv_str(&pk, "type", "hello");
+	mp_pack_kv_u64(&pk, "major", PROTO_MAJOR);
+	mp_pack_kv_u64(&pk, "minor", PROTO_MINOR);
+	mp_pack_kv_str(&pk, "role", agent ? "agent" : "admin");
+	mp_pack_kv_str(&pk, "agent", "ipcfleet-hostile " IPCFLEET_VERSION);
+	if (agent) {
+		mp_pack_kv_str(&pk, "os", os);
+		mp_pack_kv_str(&pk, "os_release", os_release);
+		mp_pack_kv_u64(&pk, "page_size", 4096);
+		mp_pack_kv_i64(&pk, "boot_time", now_unix() - 3600);
+	}
+	frame_close(out, off);
+}
+
+/* Which text field a text case puts its bytes in (the others are plain). */
+enum text_field { TF_NONE, TF_SCOPE_NAME, TF_OWNER, TF_MESSAGE, TF_COMMAND };
+
+/*
+ * A well-formed snapshot packed by hand: the host and a jail "web", a sem
+ * set of the jail owned by "postgres", and an orphan finding for it; field
+ * f gets text (as given, byte for byte).  pad > 0 adds an unknown key
+ * holding that many bytes of strings (a large frame the decoder ignores).
+ */
+static void
+raw_snapshot(struct buf *out, uint64_t seq, int64_t taken, enum text_field f, const char *text,
+             size_t pad)
+{
+	msgpack_packer pk;
+	size_t off = out->len;
+
+	put_be32(out, 0);
+	proto_packer_init(&pk, out);
+	msgpack_pack_map(&pk, 8 + (pad > 0));
+	mp_pack_kv_str(&pk, "type", "snapshot");
+	mp_pack_kv_u64(&pk, "seq", seq);
+	mp_pack_kv_i64(&pk, "time", taken);
+	mp_pack_str(&pk, "limits");
+	msgpack_pack_map(&pk, 2);
+	mp_pack_kv_u64(&pk, "semmns", 32000);
+	mp_pack_kv_u64(&pk, "semmni", 128);
+	mp_pack_str(&pk, "scopes");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "id", "host");
+	mp_pack_kv_str(&pk, "kind", "host");
+	mp_pack_kv_str(&pk, "name", "hostile");
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "id", "jail:web");
+	mp_pack_kv_str(&pk, "kind", "jail");
+	mp_pack_kv_str(&pk, "name", f == TF_SCOPE_NAME ? text : "web");
+	mp_pack_str(&pk, "objects");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 11);
+	mp_pack_kv_str(&pk, "type", "sem");
+	mp_pack_kv_i64(&pk, "id", 7);
+	mp_pack_kv_i64(&pk, "key", 0x1007);
+	mp_pack_kv_u64(&pk, "mode", 0600);
+	mp_pack_kv_u64(&pk, "uid", 70);
+	mp_pack_kv_u64(&pk, "gid", 70);
+	mp_pack_kv_u64(&pk, "cuid", 70);
+	mp_pack_kv_u64(&pk, "cgid", 70);
+	mp_pack_kv_str(&pk, "scope", "jail:web");
+	mp_pack_kv_u64(&pk, "nsems", 17);
+	mp_pack_kv_str(&pk, "owner", f == TF_OWNER ? text : "postgres");
+	mp_pack_str(&pk, "findings");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 10);
+	mp_pack_kv_str(&pk, "kind", "orphan");
+	mp_pack_kv_str(&pk, "severity", "warn");
+	mp_pack_kv_str(&pk, "message",
+	               f == TF_MESSAGE ? text : "semaphore set 7 of jail web looks abandoned");
+	mp_pack_kv_str(&pk, "scope", "jail:web");
+	mp_pack_kv_str(&pk, "type", "sem");
+	mp_pack_kv_i64(&pk, "id", 7);
+	mp_pack_kv_i64(&pk, "age", 86400);
+	mp_pack_kv_u64(&pk, "uid", 70);
+	mp_pack_kv_str(&pk, "command", f == TF_COMMAND ? text : "jexec web ipcrm -s 7");
+	mp_pack_kv_str(&pk, "limit", "semmns");
+	mp_pack_kv_u64(&pk, "dropped", 0);
+	if (pad > 0) {
+		uint32_t i, n = (uint32_t)(pad / 60000 + 1);
+
+		mp_pack_str(&pk, "pad");
+		msgpack_pack_array(&pk, n);
+		for (i = 0; i < n; i++)
+			pack_long_str(&pk, 60000);
+	}
+	frame_close(out, off);
+}
+
+/*
+ * Text a person reads, with bytes that could disguise it: each case is one
+ * hello or snapshot (the decoder must refuse it and name the field).
+ * text-ok sends text that is fine (accented, a euro sign): acknowledged.
+ * csv-os says hello with an OS a spreadsheet would take for a formula:
+ * acknowledged (the CSV renderer defuses it).
+ */
+static int
+case_text(struct hostile *h, const char *name)
+{
+	static const struct {
+		const char *name, *os, *release;
+		enum text_field f;
+		const char *text;
+	} t[] = {
+	    {"text-release-utf8", "Linux", "6.1 \xff\xfe", TF_NONE, NULL},
+	    {"text-scope-c1", "Linux", "6.1", TF_SCOPE_NAME, "web\x9b[2J"},
+	    {"text-owner-c1", "Linux", "6.1", TF_OWNER,
+	     "pg\xc2\x9b"
+	     "2J"},
+	    {"text-message-bidi", "Linux", "6.1", TF_MESSAGE,
+	     "set 7 is \xe2\x80\xae"
+	     "denodnaba"},
+	    {"text-command-ls", "Linux", "6.1", TF_COMMAND,
+	     "ipcrm -s 7\xe2\x80\xa8"
+	     "rm -rf /"},
+	    {"text-ok", "Linux", "6.1-\xc3\xa9t\xc3\xa9", TF_MESSAGE,
+	     "set 7 (\xe2\x82\xac 5 of RAM, caf\xc3\xa9) looks abandoned"},
+	    {"csv-os", "L;=HYPERLINK(\"http://x\";\"y\")", "6.1", TF_NONE, NULL},
+	};
+	struct client c;
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]) && strcmp(t[i].name, name) != 0; i++)
+		;
+	if (i == sizeof(t) / sizeof(t[0]) || tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, 64 * 1024);
+	raw_hello(&b, ROLE_AGENT, t[i].os, t[i].release);
+	raw_snapshot(&b, h->seq++, now_unix(), t[i].f, t[i].text, 0);
+	if (send_buf(name, &c, &b) == 0)
+		report(name, &c);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+/* future: a snapshot dated 366 days ahead (expects an ack; stored as taken now). */
+static int
+case_future(struct hostile *h, const char *name)
+{
+	struct client c;
+	struct buf b;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, 64 * 1024);
+	raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
+	raw_snapshot(&b, h->seq++, now_unix() + 366 * 86400, TF_NONE, NULL, 0);
+	if (send_buf(name, &c, &b) == 0)
+		report(name, &c);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+#define BURST_SECONDS 3
+#define BURST_FRAMES  16 /* per connection, then a new connection */
+
+/*
+ * reconnect-burst: for BURST_SECONDS, connects again and again, each time
+ * with BURST_FRAMES snapshots right after hello, and counts the acks that
+ * came back: a per-connection rate limit would let each new connection
+ * burst afresh.
+ */
+static int
+case_reconnect_burst(struct hostile *h, const char *name)
+{
+	uint64_t start = now_mono_ms(), acks = 0, conns = 0;
+	struct buf b, in;
+	char err[512];
+
+	buf_init(&b, 256 * 1024);
+	buf_init(&in, HOSTILE_BUF_MAX);
+	while (elapsed_s(start) < BURST_SECONDS) {
+		struct client c;
+		int i, got = 0;
+
+		if (tls_open(h, &c) == -1)
+			break;
+		conns++;
+		buf_reset(&b);
+		raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
+		for (i = 0; i < BURST_FRAMES; i++)
+			raw_snapshot(&b, h->seq++, now_unix(), TF_NONE, NULL, 0);
+		if (client_write(&c, b.data, b.len, err, sizeof(err)) == 0) {
+			/* the acks that come within the time left (at most 1 s per connection) */
+			while (got < BURST_FRAMES && elapsed_s(start) < BURST_SECONDS) {
+				struct proto_doc d;
+				uint64_t seq;
+
+				c.timeout_ms = 1000;
+				if (client_read_frame(&c, PROTO_MAX_FRAME, &in, err, sizeof(err)) ==
+				    -1)
+					break;
+				if (proto_doc_unpack((const uint8_t *)in.data, in.len, &d, err,
+				                     sizeof(err)) == -1)
+					break;
+				if (proto_decode_ack(&d, &seq, err, sizeof(err)) == 0)
+					got++;
+				proto_doc_free(&d);
+			}
+		}
+		acks += (uint64_t)got;
+		client_close(&c);
+	}
+	printf("%s: %llu acks in %.1fs over %llu connections\n", name, (unsigned long long)acks,
+	       elapsed_s(start), (unsigned long long)conns);
+	fflush(stdout);
+	buf_free(&b);
+	buf_free(&in);
+	return 0;
+}
+
+#define HOARD_HELLO 12 /* connections without hello from one certificate */
+#define HOARD_ADMIN 70 /* admin connections from one certificate */
+
+/* Reads one frame (waiting ms at most): 'E' an error CODE, 'R' a reply, 'N' nothing, 'C' closed. */
+static int
+hoard_answer(struct client *c, int ms, uint32_t *code)
+{
+	struct proto_doc d;
+	struct msg_error e;
+	struct buf in;
+	char err[512];
+	int r = 'C';
+
+	buf_init(&in, HOSTILE_BUF_MAX);
+	c->timeout_ms = ms;
+	if (client_read_frame(c, PROTO_MAX_FRAME, &in, err, sizeof(err)) == -1)
+		r = strstr(err, "timed out") != NULL ? 'N' : 'C';
+	else if (proto_doc_unpack((const uint8_t *)in.data, in.len, &d, err, sizeof(err)) == 0) {
+		r = 'R';
+		if (proto_decode_error(&d, &e, err, sizeof(err)) == 0) {
+			r = 'E';
+			*code = e.code;
+		}
+		proto_doc_free(&d);
+	}
+	buf_free(&in);
+	return r;
+}
+
+/*
+ * hello-hoard: HOARD_HELLO connections from one certificate that complete
+ * the handshake and never say hello.  Prints how many were refused as busy
+ * (error 7) at once: the others wait for handshake_timeout.
+ */
+static int
+case_hello_hoard(struct hostile *h, const char *name)
+{
+	struct client c[HOARD_HELLO];
+	int i, n = 0, busy = 0, waiting = 0;
+	uint32_t code = 0;
+
+	for (i = 0; i < HOARD_HELLO; i++) {
+		if (tls_open(h, &c[i]) == -1)
+			break;
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		int r = hoard_answer(&c[i], 500, &code);
+
+		if (r == 'E' && code == PERR_BUSY)
+			busy++;
+		else if (r == 'N')
+			waiting++;
+	}
+	printf("%s: %d of %d connections refused as busy, %d waiting\n", name, busy, n, waiting);
+	fflush(stdout);
+	for (i = 0; i < n; i++)
+		client_close(&c[i]);
+	return 0;
+}
+
+/*
+ * admin-hoard: HOARD_ADMIN admin connections, each asking for the host
+ * document of --victim and reading nothing for --timeout ms (the test
+ * reads the aggregator's memory meanwhile).  Then reads the first answer
+ * of each: busy (error 7), a reply, or nothing yet (its query waits for
+ * room: the replies queued for admins are bounded).
+ */
+static int
+case_admin_hoard(struct hostile *h, const char *name)
+{
+	const char *a2[2] = {"name", h->victim};
+	struct client *c;
+	struct buf b;
+	int i, n = 0, busy = 0, replied = 0, waiting = 0;
+	uint32_t code = 0;
+
+	if ((c = calloc(HOARD_ADMIN, sizeof(*c))) == NULL)
+		return -1;
+	buf_init(&b, 4096);
+	for (i = 0; i < HOARD_ADMIN; i++) {
+		char err[512];
+
+		if (tls_open(h, &c[i]) == -1)
+			break;
+		n++;
+		buf_reset(&b);
+		make_hello(&b, ROLE_ADMIN, NULL, PROTO_MAJOR, 4096);
+		make_query(&b, 1, "host", a2, 1);
+		(void)client_write(&c[i], b.data, b.len, err, sizeof(err));
+	}
+	printf("%s: holding %d connections\n", name, n);
+	fflush(stdout);
+	usleep((useconds_t)h->timeout_ms * 1000);
+	for (i = 0; i < n; i++) {
+		int r = hoard_answer(&c[i], 200, &code);
+
+		if (r == 'E' && code == PERR_BUSY)
+			busy++;
+		else if (r == 'R')
+			replied++;
+		else if (r == 'N')
+			waiting++;
+	}
+	printf("%s: %d busy, %d replied, %d waiting, of %d\n", name, busy, replied, waiting, n);
+	fflush(stdout);
+	for (i = 0; i < n; i++)
+		client_close(&c[i]);
+	free(c);
+	buf_free(&b);
+	return 0;
+}
+
+#define BIG_OBJECTS 60000
+
+/*
+ * big: a well-formed snapshot of BIG_OBJECTS semaphore sets (expects an
+ * ack): a host whose document is a reply of megabytes, for admin-hoard.
+ */
+static int
+case_big(struct hostile *h, const char *name)
+{
+	msgpack_packer pk;
+	struct client c;
+	struct buf b;
+	size_t off;
+	uint32_t i;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, HOSTILE_BUF_MAX);
+	raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
+	off = b.len;
+	put_be32(&b, 0);
+	proto_packer_init(&pk, &b);
+	msgpack_pack_map(&pk, 6);
+	mp_pack_kv_str(&pk, "type", "snapshot");
+	mp_pack_kv_u64(&pk, "seq", h->seq++);
+	mp_pack_kv_i64(&pk, "time", now_unix());
+	mp_pack_str(&pk, "limits");
+	msgpack_pack_map(&pk, 2);
+	mp_pack_kv_u64(&pk, "semmns", 2000000000);
+	mp_pack_kv_u64(&pk, "semmni", 100000);
+	mp_pack_str(&pk, "scopes");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "id", "host");
+	mp_pack_kv_str(&pk, "kind", "host");
+	mp_pack_kv_str(&pk, "name", "big");
+	mp_pack_str(&pk, "objects");
+	msgpack_pack_array(&pk, BIG_OBJECTS);
+	for (i = 0; i < BIG_OBJECTS; i++)
+		pack_sem(&pk, i, "postgres");
+	frame_close(&b, off);
+	if (send_buf(name, &c, &b) == 0)
+		report(name, &c);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+#define STEADY_BYTES (512u * 1024) /* of padding */
+#define STEADY_CHUNK 4096
+#define STEADY_EVERY 62 /* ms between chunks: about 64 KiB/s */
+
+/*
+ * steady-frame: a 512 KiB snapshot sent steadily at about 64 KiB/s: it
+ * takes some 8 s, longer than the test's frame_timeout, at four times the
+ * default min_frame_rate.  Expects an ack.
+ */
+static int
+case_steady_frame(struct hostile *h, const char *name)
+{
+	uint64_t start;
+	struct client c;
+	struct buf b;
+	char err[512];
+	size_t off;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, STEADY_BYTES + 64 * 1024 + 4096);
+	raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
+	if (send_buf(name, &c, &b) == -1)
+		goto out;
+	buf_reset(&b);
+	raw_snapshot(&b, h->seq++, now_unix(), TF_NONE, NULL, STEADY_BYTES);
+	start = now_mono_ms();
+	for (off = 0; off < b.len; off += STEADY_CHUNK) {
+		size_t k = b.len - off < STEADY_CHUNK ? b.len - off : STEADY_CHUNK;
+
+		if (client_write(&c, b.data + off, k, err, sizeof(err)) == -1) {
+			printf("%s: closed after %.1fs while sending (%s)\n", name,
+			       elapsed_s(start), err);
+			goto out;
+		}
+		usleep(STEADY_EVERY * 1000);
+	}
+	printf("%s/sent: %zu bytes in %.1fs\n", name, b.len, elapsed_s(start));
+	report(name, &c);
+out:
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
 /* ---- the case table ---- */
 
 enum kind {
@@ -1083,8 +1521,8 @@ enum { HELLO_OTHER_HOST, HELLO_ADMIN, HELLO_MAJOR, HELLO_PAGE_SIZE, HELLO_TWICE,
 
 static const struct hcase cases[] = {
     {"ok", K_SNAP, SV_OK, NULL, 0, NULL, "a well-formed hello and snapshot (expects an ack)"},
-    {"oversize-hello", K_HDR, HOSTILE_SMALL + 1, NULL, 0, NULL,
-     "before hello: a header of 64 KiB + 1"},
+    {"oversize-hello", K_HDR, HOSTILE_HELLO_MAX + 1, NULL, 0, NULL,
+     "before hello: a header of 4 KiB + 1"},
     {"oversize", K_HDR_HELLO, PROTO_MAX_FRAME + 1, NULL, 0, NULL,
      "after hello: a header of 16 MiB + 1"},
     {"length-4g", K_HDR_HELLO, UINT32_MAX, NULL, 0, NULL, "a header of 4 GiB - 1"},
@@ -1170,6 +1608,29 @@ static const struct hcase cases[] = {
      "an admin hello, then silence until closed or --timeout"},
     {"slow-frame", K_FN, 0, NULL, 0, case_slow_frame,
      "after hello, a snapshot one byte every 500 ms"},
+    /* round two (issue 18) */
+    {"text-release-utf8", K_FN, 0, NULL, 0, case_text, "a hello whose os_release is not UTF-8"},
+    {"text-scope-c1", K_FN, 0, NULL, 0, case_text, "a scope name with a lone C1 byte (0x9b)"},
+    {"text-owner-c1", K_FN, 0, NULL, 0, case_text, "an owner with U+009B (CSI) as UTF-8"},
+    {"text-message-bidi", K_FN, 0, NULL, 0, case_text,
+     "a finding message with U+202E (right-to-left override)"},
+    {"text-command-ls", K_FN, 0, NULL, 0, case_text,
+     "a finding command with U+2028 (line separator)"},
+    {"text-ok", K_FN, 0, NULL, 0, case_text,
+     "accented text and a euro sign in a release and a message (expects an ack)"},
+    {"csv-os", K_FN, 0, NULL, 0, case_text,
+     "a hello whose os is 'L;=HYPERLINK(...)' (expects an ack)"},
+    {"future", K_FN, 0, NULL, 0, case_future, "a snapshot dated a year ahead (expects an ack)"},
+    {"reconnect-burst", K_FN, 0, NULL, 0, case_reconnect_burst,
+     "3 s of reconnecting with 16 snapshots each time; counts the acks"},
+    {"hello-hoard", K_FN, 0, NULL, 0, case_hello_hoard,
+     "12 connections that never say hello; counts the busy refusals"},
+    {"admin-hoard", K_FN, 0, NULL, 0, case_admin_hoard,
+     "70 admin connections asking for --victim's document and not reading it"},
+    {"big", K_FN, 0, NULL, 0, case_big,
+     "a snapshot of 60,000 semaphore sets (expects an ack): a large host document"},
+    {"steady-frame", K_FN, 0, NULL, 0, case_steady_frame,
+     "a 512 KiB snapshot at 64 KiB/s, longer than frame_timeout (expects an ack)"},
 };
 
 static int

@@ -13,6 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 need curl
 need promtool
+need sqlite3
 [ -x "$BIN/ipcfleet-slowloris" ] || {
 	echo "not ok - $BIN/ipcfleet-slowloris is not built (tests/hostile)"
 	exit 1
@@ -113,6 +114,22 @@ check "/metrics answers, and promtool takes it" \
 check "... with the agent's host in it" grep -q '^ipcfleet_host_info{host="good"' "$T/metrics.txt"
 check_eq "/healthz answers" ok "$(curl -sS --max-time 10 "http://127.0.0.1:$HPORT/healthz")"
 check "the aggregator is still running" kill -0 "$AGG_PID"
+stop_agg
+
+# --- a row stored by an older aggregator, before text was checked ---
+# (os_release "6.1 \xff\xfe", an agent string with U+202E): /metrics writes
+# such label values cleaned, so one host cannot break the page of all
+sqlite3 "$T/ipcfleet.db" "UPDATE hosts SET os_release = CAST(X'362e3120fffe' AS TEXT),
+	agent = CAST(X'61e280ae62' AS TEXT) WHERE name = 'good'"
+rm -f "$T/port" "$T/hport"
+"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" --port-file "$T/port" \
+	--http-port-file "$T/hport" >>"$T/aggregator.log" 2>&1 &
+AGG_PID=$!
+for _ in $(seq 1 100); do [ -s "$T/hport" ] && break; sleep 0.05; done
+curl -sS --max-time 10 "http://127.0.0.1:$(cat "$T/hport")/metrics" >"$T/metrics2.txt"
+check "a stored release that is not UTF-8 does not break the page (promtool)" \
+	sh -c "promtool check metrics <'$T/metrics2.txt' >'$T/promtool2.out' 2>&1"
+check "... it shows as '?'" grep -qF 'os_release="6.1 ??",agent="a?b"' "$T/metrics2.txt"
 stop_agg
 check "no sanitizer report in the aggregator's log" sh -c \
 	"! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' \"$T/aggregator.log\""
