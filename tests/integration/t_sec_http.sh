@@ -9,7 +9,9 @@
 #     accepting and the agent delivers every time; the aggregator does not
 #     spin (its CPU time stays far below the wall time) and its log stays
 #     small (repeated lines are limited);
-#   - afterwards /metrics and /healthz answer, and promtool takes the page.
+#   - afterwards /metrics and /healthz answer, and promtool takes the page,
+#     even with a host row stored (by an older aggregator) with a release
+#     that is not UTF-8: label values are written cleaned.
 . "$(dirname "$0")/lib.sh"
 need curl
 need promtool
