@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h> /* AF_INET: <arpa/inet.h> does not give it on FreeBSD */
 #include <sys/stat.h>
 
 #include <openssl/err.h>
