@@ -1150,8 +1150,17 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		if (c->state == CS_AGENT && !draining && conn_rate_wait(c) != 0)
 			return; /* paused; resume_cb continues */
 		if (c->state == CS_ADMIN && !draining && admin_out_total() > ADMIN_OUT_TOTAL) {
-			/* replies queued for admins hold too much memory: this query waits */
-			conn_pause(c, ADMIN_WAIT_MS);
+			static const struct timeval wait = {.tv_sec = 0,
+			                                    .tv_usec = ADMIN_WAIT_MS * 1000};
+
+			/*
+			 * Replies queued for admins hold too much memory: this query
+			 * waits.  Reading goes on (up to the watermark), so that a
+			 * peer that gives up is seen to close and its query is never
+			 * built for nobody.
+			 */
+			evtimer_del(c->deadline);
+			evtimer_add(c->resume, &wait);
 			return;
 		}
 		p = evbuffer_pullup(in, PROTO_HDR_LEN + (ssize_t)len);
