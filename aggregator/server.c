@@ -117,6 +117,14 @@
 /* Pending connections the kernel queues for accept(): agents return together. */
 #define LISTEN_BACKLOG 1024
 #define CLOSE_GRACE    5 /* seconds to flush a final error frame */
+/*
+ * A deadline that passes while the peer's bytes wait for us (input unread,
+ * our last frame not yet written) was missed by our busy loop, not by the
+ * peer: it is extended by DEADLINE_EXTRA seconds, at most DEADLINE_EXTENSIONS
+ * times (so a peer gains nothing by timing its bytes).
+ */
+#define DEADLINE_EXTRA      1
+#define DEADLINE_EXTENSIONS 5
 
 enum conn_state { CS_HANDSHAKE, CS_HELLO, CS_AGENT, CS_ADMIN, CS_CLOSING };
 
@@ -127,6 +135,7 @@ struct conn {
 	struct event *resume;   /* continues conn_read_cb after a fair share or a rate pause */
 	int rate_paused;        /* reading stopped until resume: over AGENT_RATE, or no room */
 	int frame_window;       /* deadline is a frame-progress window (conn_window_start) */
+	int extensions;         /* times the phase's deadline was extended (DEADLINE_EXTRA) */
 	uint64_t rx_drained;    /* bytes of complete frames taken from the input so far */
 	uint64_t win_rx;        /* conn_rx() when the current window started */
 	enum conn_state state;
@@ -319,6 +328,16 @@ struct pending {
 	uint64_t done_us; /* when the frame was complete, for the latency histogram */
 };
 
+/*
+ * Admin queries may be costly (a host document of megabytes): at most one
+ * is run per turn of the event loop, so that between two of them the loop
+ * polls again: other peers' handshakes and frames, and admins that gave up
+ * (whose queries are then never built).  admin_turn_ev clears the flag on
+ * the next turn.
+ */
+static int admin_turn_used;
+static struct event *admin_turn_ev;
+
 static struct pending *batch;
 static struct store_put *batch_puts;
 static size_t nbatch, batch_cap, batch_bytes;
@@ -391,6 +410,7 @@ deadline_arm(struct conn *c, uint64_t seconds)
 	struct timeval tv = {.tv_sec = (time_t)seconds, .tv_usec = 0};
 
 	c->frame_window = 0;
+	c->extensions = 0;
 	evtimer_add(c->deadline, &tv);
 }
 
@@ -399,6 +419,40 @@ static uint64_t
 conn_rx(struct conn *c)
 {
 	return c->rx_drained + evbuffer_get_length(bufferevent_get_input(c->bev));
+}
+
+/* Bytes from the peer in the kernel or in TLS that we have not read yet. */
+static uint64_t
+conn_input_unread(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	int pending = 0;
+
+	if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &pending) == -1 || pending < 0)
+		pending = 0;
+	if (ssl != NULL && SSL_pending(ssl) > 0)
+		pending += SSL_pending(ssl);
+	return (uint64_t)pending;
+}
+
+/*
+ * 1 when our output to c waits in our own buffer while the kernel holds
+ * none of it unsent: the peer took all we wrote, and the rest waits for our
+ * loop to write it.
+ */
+static int
+conn_output_ours(struct conn *c)
+{
+	int unsent = -1;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		return 0;
+#if defined(__linux__)
+	(void)ioctl(bufferevent_getfd(c->bev), TIOCOUTQ, &unsent); /* SIOCOUTQ for TCP */
+#elif defined(FIONWRITE)
+	(void)ioctl(bufferevent_getfd(c->bev), FIONWRITE, &unsent);
+#endif
+	return unsent == 0;
 }
 
 /*
@@ -433,8 +487,6 @@ conn_frame_progressing(struct conn *c, uint64_t *got, uint64_t *need)
 	size_t have = evbuffer_get_length(in);
 	uint8_t hdr[PROTO_HDR_LEN];
 	uint64_t missing, want;
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	int pending = 0;
 
 	*got = conn_rx(c) - c->win_rx;
 	*need = 0;
@@ -453,13 +505,7 @@ conn_frame_progressing(struct conn *c, uint64_t *got, uint64_t *need)
 		return 1; /* complete: waiting for its turn here, not for the peer */
 	want = c->agg->cfg.min_frame_rate * c->agg->cfg.frame_timeout;
 	*need = missing < want ? missing : want;
-	if (*got >= *need)
-		return 1;
-	if (ioctl(bufferevent_getfd(c->bev), FIONREAD, &pending) == -1 || pending < 0)
-		pending = 0;
-	if (ssl != NULL)
-		pending += SSL_pending(ssl);
-	return *got + (uint64_t)pending >= *need;
+	return *got >= *need || *got + conn_input_unread(c) >= *need;
 }
 
 static void
@@ -470,6 +516,15 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!c->frame_window && c->extensions < DEADLINE_EXTENSIONS &&
+	    (c->state == CS_CLOSING ? conn_output_ours(c) : conn_input_unread(c) > 0)) {
+		struct timeval tv = {.tv_sec = DEADLINE_EXTRA, .tv_usec = 0};
+
+		/* our loop was busy (other frames): the peer is not late */
+		c->extensions++;
+		evtimer_add(c->deadline, &tv);
+		return;
+	}
 	if (c->frame_window && (c->state == CS_AGENT || c->state == CS_ADMIN)) {
 		if (conn_frame_progressing(c, &got, &need)) {
 			conn_window_start(c); /* the next window */
@@ -967,6 +1022,12 @@ handle_query(struct conn *c, const struct proto_doc *d)
 		return;
 	}
 	a->stats.queries++;
+	if (admin_turn_ev != NULL) {
+		static const struct timeval now = {0, 0};
+
+		admin_turn_used = 1;
+		evtimer_add(admin_turn_ev, &now);
+	}
 	buf_init(&out, PROTO_MAX_FRAME + PROTO_HDR_LEN);
 	if (query_run(a, &q, &out) == -1) {
 		buf_free(&out);
@@ -1149,6 +1210,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (c->state == CS_AGENT && !draining && conn_rate_wait(c) != 0)
 			return; /* paused; resume_cb continues */
+		if (c->state == CS_ADMIN && !draining && admin_turn_used) {
+			static const struct timeval now = {0, 0};
+
+			/* another admin's query ran this turn: this one runs on the next */
+			evtimer_del(c->deadline);
+			evtimer_add(c->resume, &now);
+			return;
+		}
 		if (c->state == CS_ADMIN && !draining && admin_out_total() > ADMIN_OUT_TOTAL) {
 			static const struct timeval wait = {.tv_sec = 0,
 			                                    .tv_usec = ADMIN_WAIT_MS * 1000};
@@ -1476,6 +1545,15 @@ write_port_file(const char *path, int fd, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+admin_turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	admin_turn_used = 0;
+}
+
 int
 server_start(struct agg *a, char *err, size_t errlen)
 {
@@ -1507,7 +1585,9 @@ server_start(struct agg *a, char *err, size_t errlen)
 		return -1;
 	}
 	evconnlistener_set_error_cb(a->listener, accept_error_cb);
-	if (flush_ev == NULL && (flush_ev = event_new(a->base, -1, 0, flush_cb, a)) == NULL) {
+	if ((admin_turn_ev == NULL &&
+	     (admin_turn_ev = evtimer_new(a->base, admin_turn_cb, NULL)) == NULL) ||
+	    (flush_ev == NULL && (flush_ev = event_new(a->base, -1, 0, flush_cb, a)) == NULL)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -1555,6 +1635,11 @@ server_stop(struct agg *a)
 		event_free(flush_ev);
 		flush_ev = NULL;
 	}
+	if (admin_turn_ev != NULL) {
+		event_free(admin_turn_ev);
+		admin_turn_ev = NULL;
+	}
+	admin_turn_used = 0;
 }
 
 static void
