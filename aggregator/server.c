@@ -1339,6 +1339,15 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
+		/*
+		 * libevent reports a timeout that passed while our loop was busy
+		 * even when the socket is ready meanwhile.  Bytes of the peer
+		 * waiting unread mean it is not idle; our output waiting in our
+		 * own buffer with the kernel's queue empty means it reads: not
+		 * the peer's fault, and the operation goes on.
+		 */
+		if ((what & BEV_EVENT_WRITING) ? conn_output_ours(c) : conn_input_unread(c) > 0)
+			return;
 		if (what & BEV_EVENT_WRITING) {
 			static struct log_limit ll = LOG_LIMIT("write timeouts");
 
@@ -1394,7 +1403,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	struct conn *c;
 	SSL *ssl;
 	char host[INET6_ADDRSTRLEN], port[8];
-	struct timeval hs;
 
 	(void)l;
 	/*
@@ -1448,9 +1456,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	/* never buffer more than a hello and its header (then: conn_frame) */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, HELLO_MAX + PROTO_HDR_LEN);
-	hs.tv_sec = (time_t)a->cfg.handshake_timeout;
-	hs.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &hs, &hs);
+	/*
+	 * No bufferevent timeouts until hello (conn_frame sets them): the
+	 * deadline covers the handshake and hello, and knows a busy loop.
+	 */
 	deadline_arm(c, a->cfg.handshake_timeout);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (a->stats.conns_open >= a->cfg.max_connections)
