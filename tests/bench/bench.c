@@ -54,6 +54,8 @@ static const struct section {
 } sections[] = {
     /* first: the tools it runs are timed with fork, cheapest while this process is small */
     {"agent", bench_agent, "the agent on 1,000 objects beside ipcs -a and lsipc (root)"},
+    {"busy", bench_agent_busy,
+     "the agent on a busy host: 200 IPC namespaces, 2,000 processes, 2,000 objects (root)"},
     {"storage", bench_storage, "bytes per sample of realistic series, from the file size"},
     {"query", bench_query, "hosts, trend and report on a synthetic fleet with 30 days of history"},
     {"ingest", bench_ingest, "sustained snapshots per second from persistent mTLS agents"},

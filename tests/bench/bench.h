@@ -75,6 +75,8 @@ long bench_proc_rss_kb(pid_t pid);
 long bench_proc_hwm_kb(pid_t pid);
 /* RssAnon in kB: resident memory that is the process's own (no shared library pages). */
 long bench_proc_anon_kb(pid_t pid);
+/* Proportional set size (/proc/PID/smaps_rollup Pss), kB; -1 when unknown. */
+long bench_proc_pss_kb(pid_t pid);
 /* Reads one metric's value from the aggregator's /metrics; 0 or -1. */
 int bench_metric(const struct agg_proc *a, const char *name, double *v);
 /* Percentile p (0..100) of v[0..n), sorting v. */
@@ -88,6 +90,7 @@ int bench_query(struct bench *b);
 int bench_ingest(struct bench *b);
 int bench_conns(struct bench *b);
 int bench_agent(struct bench *b);
+int bench_agent_busy(struct bench *b);
 int bench_analysis(struct bench *b);
 /* The pg section's parts (bench_store.c, bench_net.c). */
 int bench_pg_query(struct bench *b);

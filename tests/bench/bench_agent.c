@@ -129,7 +129,7 @@ spool_state(const char *dir, unsigned long *seq, int *pending)
  */
 static int
 agent_run(struct bench *b, int port, const char *tag, unsigned long want, double *cpu, long *maxrss,
-          long *anon)
+          long *anon, long *pss)
 {
 	char conf[PATH_MAX + 32], spool[PATH_MAX + 32], log[PATH_MAX + 32], exe[PATH_MAX + 32];
 	struct rusage ru;
@@ -178,6 +178,7 @@ agent_run(struct bench *b, int port, const char *tag, unsigned long want, double
 		return -1;
 	*maxrss = bench_proc_hwm_kb(pid);
 	*anon = bench_proc_anon_kb(pid);
+	*pss = bench_proc_pss_kb(pid);
 	kill(pid, SIGTERM);
 	if (wait4(pid, &st, 0, &ru) == -1)
 		return -1;
@@ -192,7 +193,7 @@ agent_child(struct bench *b, int port, int fd)
 	FILE *out = fdopen(fd, "w");
 	int runs = b->quick ? 5 : 20, k = b->quick ? 4 : 20, n;
 	double c1, c2, ipcs, lsipc;
-	long r1, r2, a1, a2;
+	long r1, r2, a1, a2, p1, p2;
 
 	if (out == NULL)
 		_exit(1);
@@ -209,21 +210,31 @@ agent_child(struct bench *b, int port, int fd)
 		fprintf(out, "ipcs_cpu_us_per_run %.0f\n", ipcs * 1e6);
 	if (lsipc >= 0)
 		fprintf(out, "lsipc_cpu_us_per_run %.0f\n", lsipc * 1e6);
-	if (agent_run(b, port, "one", 1, &c1, &r1, &a1) == 0 &&
-	    agent_run(b, port, "many", 1 + (unsigned long)k, &c2, &r2, &a2) == 0) {
+	if (agent_run(b, port, "one", 1, &c1, &r1, &a1, &p1) == 0 &&
+	    agent_run(b, port, "many", 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
 		fprintf(out, "agent_cpu_us_per_snapshot %.0f\n", (c2 - c1) * 1e6 / k);
+		/* the agent's CPU per snapshot over lsipc's per run, on the same objects */
+		if (lsipc > 0)
+			fprintf(out, "agent_vs_lsipc %.3f\n", (c2 - c1) / k / lsipc);
 		fprintf(out, "agent_startup_cpu_us %.0f\n", c1 * 1e6);
 		fprintf(out, "agent_rss_kb %ld\n", r2);
 		/* its own memory, without the shared libraries' pages (libcrypto's mostly) */
 		fprintf(out, "agent_anon_kb %ld\n", a2);
+		/* shared pages divided among their users: what it costs the host */
+		if (p2 >= 0)
+			fprintf(out, "agent_pss_kb %ld\n", p2);
 	} else
 		fprintf(out, "fail the agent did not deliver its snapshots (see %s)\n", b->work);
 	fclose(out);
 	_exit(0);
 }
 
-int
-bench_agent(struct bench *b)
+/*
+ * Runs child (which writes "name value" lines) against an aggregator of
+ * its own and prints them as figures.  tag names the section.
+ */
+static int
+agent_measure(struct bench *b, const char *tag, void (*child)(struct bench *, int, int))
 {
 	char db[PATH_MAX + 16], line[512];
 	struct agg_proc agg;
@@ -232,13 +243,13 @@ bench_agent(struct bench *b)
 	FILE *in;
 
 	if (geteuid() != 0) {
-		bench_note(
-		    "agent: skipped: creating objects in a private IPC namespace needs root");
+		bench_note("%s: skipped: creating objects in private IPC namespaces needs root",
+		           tag);
 		return 0;
 	}
-	snprintf(db, sizeof(db), "%s/agent.db", b->work);
-	if (bench_agg_start(b, &agg, "agent", db, 100, NULL) == -1) {
-		bench_fail(b, "agent: the aggregator did not start");
+	snprintf(db, sizeof(db), "%s/%s.db", b->work, tag);
+	if (bench_agg_start(b, &agg, tag, db, 100, NULL) == -1) {
+		bench_fail(b, "%s: the aggregator did not start", tag);
 		return -1;
 	}
 	if (pipe(fds) == -1) {
@@ -253,7 +264,7 @@ bench_agent(struct bench *b)
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		agent_child(b, agg.port, fds[1]);
+		child(b, agg.port, fds[1]);
 	}
 	close(fds[1]);
 	if ((in = fdopen(fds[0], "r")) == NULL) {
@@ -266,23 +277,105 @@ bench_agent(struct bench *b)
 
 		line[strcspn(line, "\n")] = '\0';
 		if (strncmp(line, "skip ", 5) == 0) {
-			bench_note("agent: skipped: %s", line + 5);
+			bench_note("%s: skipped: %s", tag, line + 5);
 			continue;
 		}
 		if (strncmp(line, "fail ", 5) == 0) {
-			bench_fail(b, "agent: %s", line + 5);
+			bench_fail(b, "%s: %s", tag, line + 5);
 			rc = -1;
 			continue;
 		}
 		if (sscanf(line, "%63s %lf", name, &v) != 2)
 			continue;
 		bench_fig(name, v,
-		          strstr(name, "_us") != NULL   ? "us"
-		          : strstr(name, "_kb") != NULL ? "kB"
-		                                        : "count");
+		          strstr(name, "_us") != NULL    ? "us"
+		          : strstr(name, "_kb") != NULL  ? "kB"
+		          : strstr(name, "_vs_") != NULL ? "ratio"
+		                                         : "count");
 	}
 	fclose(in);
 	waitpid(pid, &st, 0);
 	bench_agg_stop(&agg);
 	return rc;
+}
+
+int
+bench_agent(struct bench *b)
+{
+	return agent_measure(b, "agent", agent_child);
+}
+
+/*
+ * A busy host (issue 17): BUSY_NS IPC namespaces, each a process holding
+ * BUSY_OBJ objects (half sets, half segments) with BUSY_PROCS - 1 more
+ * processes in it, all in one process group that is killed at the end.
+ * Then the running agent's CPU per snapshot over all of them.
+ */
+#define BUSY_NS    200
+#define BUSY_PROCS 10
+#define BUSY_OBJ   10
+
+static void
+busy_namespace(void)
+{
+	int i;
+
+	if (unshare(CLONE_NEWIPC) == -1)
+		_exit(1);
+	for (i = 0; i < BUSY_OBJ; i++)
+		if ((i % 2 ? shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600)
+		           : semget(IPC_PRIVATE, 1, IPC_CREAT | 0600)) == -1)
+			_exit(1);
+	for (i = 1; i < BUSY_PROCS; i++) {
+		pid_t p = fork();
+
+		if (p == 0)
+			for (;;)
+				pause();
+	}
+	for (;;)
+		pause();
+}
+
+static void
+busy_child(struct bench *b, int port, int fd)
+{
+	FILE *out = fdopen(fd, "w");
+	int i, k = b->quick ? 4 : 10;
+	double c1, c2;
+	long r1, r2, a1, a2, p1, p2;
+	pid_t group;
+
+	if (out == NULL)
+		_exit(1);
+	/* the namespaces' processes: one group, so that one kill ends them all */
+	if ((group = fork()) == 0) {
+		setpgid(0, 0);
+		for (i = 0; i < BUSY_NS; i++)
+			if (fork() == 0)
+				busy_namespace();
+		for (;;)
+			pause();
+	}
+	setpgid(group, group);
+	sleep(3); /* 2,000 processes made and settled */
+	fprintf(out, "busy_namespaces %d\nbusy_processes %d\nbusy_objects %d\n", BUSY_NS,
+	        BUSY_NS * BUSY_PROCS, BUSY_NS * BUSY_OBJ);
+	if (agent_run(b, port, "busy1", 1, &c1, &r1, &a1, &p1) == 0 &&
+	    agent_run(b, port, "busyk", 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
+		fprintf(out, "agent_busy_cpu_us_per_snapshot %.0f\n", (c2 - c1) * 1e6 / k);
+		fprintf(out, "agent_busy_startup_cpu_us %.0f\n", c1 * 1e6);
+		fprintf(out, "agent_busy_rss_kb %ld\n", r2);
+	} else
+		fprintf(out, "fail the agent did not deliver its snapshots (see %s)\n", b->work);
+	kill(-group, SIGKILL);
+	waitpid(group, NULL, 0);
+	fclose(out);
+	_exit(0);
+}
+
+int
+bench_agent_busy(struct bench *b)
+{
+	return agent_measure(b, "busy", busy_child);
 }

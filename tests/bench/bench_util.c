@@ -275,15 +275,16 @@ bench_comm_cpu(const char *comm)
 	return sum;
 }
 
+/* "KEY: N kB" of /proc/PID/FILE, or -1. */
 static long
-proc_status_kb(pid_t pid, const char *key)
+proc_file_kb(pid_t pid, const char *file, const char *key)
 {
 	char path[64], line[256];
 	size_t klen = strlen(key);
 	long v = -1;
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	if ((fp = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), fp) != NULL)
@@ -293,6 +294,19 @@ proc_status_kb(pid_t pid, const char *key)
 		}
 	fclose(fp);
 	return v;
+}
+
+static long
+proc_status_kb(pid_t pid, const char *key)
+{
+	return proc_file_kb(pid, "status", key);
+}
+
+long
+bench_proc_pss_kb(pid_t pid)
+{
+	/* shared pages divided among the processes that map them */
+	return proc_file_kb(pid, "smaps_rollup", "Pss");
 }
 
 long
