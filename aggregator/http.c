@@ -42,6 +42,7 @@
 
 #include "aggregator.h"
 #include "log.h"
+#include "text.h"
 #include "util.h"
 
 #define HTTP_MAX_HEADERS     8192 /* bytes of request line plus headers */

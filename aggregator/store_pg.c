@@ -52,7 +52,8 @@
 
 #include <libpq-fe.h>
 
-#include "json.h" /* json_utf8_len() */
+#include "json.h"
+#include "text.h"
 
 #define PG_SCHEMA_VERSION 3
 /* pg_advisory_xact_lock keys: "ipcf" then a number. */
@@ -523,7 +524,7 @@ pg_clean(const char *s, size_t max, char *out, size_t outlen)
 			out[o++] = s[i++];
 			continue;
 		}
-		len = json_utf8_len(u + i, n - i, &bad);
+		len = text_utf8_len(u + i, n - i, &bad);
 		if (len == 0) {
 			out[o++] = '?';
 			i += bad > 0 ? bad : 1;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "text.h"
 #include "util.h"
 
 void
@@ -133,55 +134,46 @@ json_arr_end(struct json *j)
 	json_close(j, ']');
 }
 
-size_t
-json_utf8_len(const unsigned char *p, size_t n, size_t *bad)
+/* One BMP code point escaped; the usual short forms for the usual controls. */
+static void
+json_escape_bmp(struct json *j, uint32_t cp)
 {
-	unsigned char c, lo = 0x80, hi = 0xbf;
-	size_t need, i;
+	char esc[8];
 
-	*bad = 0;
-	if (n == 0)
-		return 0;
-	*bad = 1;
-	c = p[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong below U+0800 */
-		else if (c == 0xed)
-			hi = 0x9f; /* UTF-16 surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong below U+10000 */
-		else if (c == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0; /* continuation byte, 0xc0/0xc1 overlongs, 0xf5.. */
+	switch (cp) {
+	case '\n':
+		json_raw(j, "\\n", 2);
+		break;
+	case '\t':
+		json_raw(j, "\\t", 2);
+		break;
+	case '\r':
+		json_raw(j, "\\r", 2);
+		break;
+	case '\b':
+		json_raw(j, "\\b", 2);
+		break;
+	case '\f':
+		json_raw(j, "\\f", 2);
+		break;
+	default:
+		snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)(cp & 0xffff));
+		json_raw(j, esc, 6);
+		break;
 	}
-	/* Only the second byte has a narrowed range; the rest are 80..bf. */
-	for (i = 1; i <= need; i++) {
-		if (i >= n || p[i] < lo || p[i] > hi) {
-			*bad = i; /* the maximal invalid prefix: one U+FFFD for it */
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need + 1;
 }
 
-/* A quoted string: runs of plain bytes are copied, the rest escaped. */
+/*
+ * A quoted string: runs of plain bytes are copied, the rest escaped.  Every
+ * character text.h's rule refuses is escaped (\uXXXX, or \ufffd for bytes
+ * that are not UTF-8), so JSON keeps the text exactly while a terminal that
+ * shows it sees no control, bidi or zero-width character.
+ */
 static void
 json_escaped(struct json *j, const char *s, size_t n)
 {
 	const unsigned char *p;
 	size_t i = 0, start = 0, len, bad;
-	char esc[8];
 
 	if (n == 0)
 		s = ""; /* msgpack gives NULL for an empty string */
@@ -190,56 +182,24 @@ json_escaped(struct json *j, const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = p[i];
 
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			i++;
+		if (c == '"' || c == '\\') {
+			json_raw(j, s + start, i - start);
+			json_raw(j, c == '"' ? "\\\"" : "\\\\", 2);
+			start = ++i;
 			continue;
 		}
-		len = 0;
-		if (c >= 0x80) {
-			len = json_utf8_len(p + i, n - i, &bad);
-			/* C1 controls (U+0080..U+009F, 0x9b is CSI) are escaped too */
-			if (len > 1 && !(len == 2 && c == 0xc2 && p[i + 1] < 0xa0)) {
-				i += len;
-				continue;
-			}
+		if ((len = text_char_len(p + i, n - i, &bad)) > 0) {
+			i += len;
+			continue;
 		}
 		json_raw(j, s + start, i - start);
-		if (c >= 0x80 && len == 2) {
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)p[i + 1]);
-			json_raw(j, esc, 6);
-			i += 2;
-		} else if (c >= 0x80) {
+		if ((len = text_utf8_len(p + i, n - i, &bad)) == 0) {
 			json_raw(j, "\\ufffd", 6);
 			i += bad;
 		} else {
-			switch (c) {
-			case '"':
-				json_raw(j, "\\\"", 2);
-				break;
-			case '\\':
-				json_raw(j, "\\\\", 2);
-				break;
-			case '\n':
-				json_raw(j, "\\n", 2);
-				break;
-			case '\t':
-				json_raw(j, "\\t", 2);
-				break;
-			case '\r':
-				json_raw(j, "\\r", 2);
-				break;
-			case '\b':
-				json_raw(j, "\\b", 2);
-				break;
-			case '\f':
-				json_raw(j, "\\f", 2);
-				break;
-			default:
-				snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)c);
-				json_raw(j, esc, 6);
-				break;
-			}
-			i++;
+			/* every refused character is in the BMP (text.h) */
+			json_escape_bmp(j, text_code_point(p + i, len));
+			i += len;
 		}
 		start = i;
 	}

@@ -45,11 +45,4 @@ void json_null(struct json *j);
 /* RFC 3339 string, or null when t == 0. */
 void json_time(struct json *j, int64_t t);
 
-/*
- * Length (1 to 4) of the well-formed UTF-8 sequence at p (n bytes available),
- * or 0 when it is not one (overlong, surrogate, above U+10FFFF, truncated).
- * *bad is then set to the number of bytes to replace with one U+FFFD.
- */
-size_t json_utf8_len(const unsigned char *p, size_t n, size_t *bad);
-
 #endif

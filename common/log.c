@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "tls.h"
+#include "text.h"
 #include "util.h"
 
 #define LOG_LINE_MAX 2048 /* longer messages are cut */

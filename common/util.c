@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json.h" /* json_utf8_len() */
 #include "util.h"
 
 int
@@ -426,101 +425,4 @@ expand_tilde(const char *in, char *out, size_t outlen)
 	if (ifl_strlcpy(out, in, outlen) >= outlen)
 		return -1;
 	return 0;
-}
-
-/* Code point of the well-formed sequence p[0..len). */
-static uint32_t
-text_code_point(const unsigned char *p, size_t len)
-{
-	switch (len) {
-	case 1:
-		return p[0];
-	case 2:
-		return (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
-	case 3:
-		return (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
-	default:
-		return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-		       (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-	}
-}
-
-/* The invisible formatting characters of text_char_len(). */
-static int
-text_format_char(uint32_t cp)
-{
-	return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb);
-}
-
-size_t
-text_char_len(const unsigned char *p, size_t n, size_t *bad)
-{
-	size_t len = json_utf8_len(p, n, bad);
-	uint32_t cp;
-
-	if (len == 0) {
-		if (*bad == 0) /* n == 0: nothing to skip, but never loop forever */
-			*bad = 1;
-		return 0;
-	}
-	cp = text_code_point(p, len);
-	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || text_format_char(cp)) {
-		*bad = len;
-		return 0;
-	}
-	return len;
-}
-
-const char *
-text_refusal(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, len, bad;
-
-	while (i < n) {
-		if ((len = text_char_len(p + i, n - i, &bad)) == 0) {
-			if (json_utf8_len(p + i, n - i, &bad) == 0)
-				return "is not valid UTF-8";
-			if (p[i] < 0x20 || p[i] == 0x7f || p[i] == 0xc2)
-				return "contains control characters"; /* C0, DEL, C1
-				                                         (U+0080..U+009F) */
-			return "contains invisible formatting characters (bidi, zero-width, "
-			       "separators)";
-		}
-		i += len;
-	}
-	return NULL;
-}
-
-int
-text_valid(const char *s, size_t n)
-{
-	return text_refusal(s, n) == NULL;
-}
-
-size_t
-text_clean(char *out, size_t outlen, const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k = 0, len, bad;
-
-	if (outlen == 0)
-		return 0;
-	while (i < n) {
-		if ((len = text_char_len(p + i, n - i, &bad)) == 0) {
-			if (k + 1 >= outlen)
-				break;
-			out[k++] = '?';
-			i += bad;
-			continue;
-		}
-		if (k + len >= outlen)
-			break;
-		memcpy(out + k, p + i, len);
-		k += len;
-		i += len;
-	}
-	out[k] = '\0';
-	return k;
 }

@@ -60,35 +60,6 @@ size_t split_fields(char *line, char **fields, size_t max);
 size_t ifl_strlcpy(char *dst, const char *src, size_t size);
 size_t ifl_strlcat(char *dst, const char *src, size_t size);
 
-/*
- * Text a peer sends and a person reads (host, scope and owner names,
- * messages, OS strings): one rule everywhere (docs/SECURITY.md, "Strings").
- * A character is refused when it is not well-formed UTF-8 (overlong,
- * surrogate, above U+10FFFF, truncated), a C0 control or DEL, a C1 control
- * (U+0080..U+009F), or an invisible formatting character that can make
- * text look other than it is: U+061C, U+200B..U+200F, U+2028..U+202E,
- * U+2060..U+206F (bidi marks, embeddings, overrides and isolates, line and
- * paragraph separators, zero-width characters), U+FEFF, U+FFF9..U+FFFB.
- *
- * text_char_len: length (1 to 4) of the accepted character at p (n bytes
- * available), or 0 when refused, with *bad the bytes to skip (at least 1).
- */
-size_t text_char_len(const unsigned char *p, size_t n, size_t *bad);
-/* 1 when every character of s[0..n) is accepted. */
-int text_valid(const char *s, size_t n);
-/*
- * NULL when every character of s[0..n) is accepted, else why the first
- * refused one is: "is not valid UTF-8", "contains control characters" or
- * "contains invisible formatting characters (bidi, zero-width, separators)".
- */
-const char *text_refusal(const char *s, size_t n);
-/*
- * Copies s[0..n) into out[outlen] with each refused sequence replaced by
- * '?', cut at a character boundary to fit, NUL-terminated: never longer
- * than the input.  Returns the length written.
- */
-size_t text_clean(char *out, size_t outlen, const char *s, size_t n);
-
 /* Saturating arithmetic on uint64_t. */
 static inline uint64_t
 u64_add_sat(uint64_t a, uint64_t b)

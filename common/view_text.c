@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "text.h"
 #include "util.h"
 #include "mpread.h"
 #include "view.h"
@@ -55,51 +56,11 @@ vt_width(const char *s)
 	return w;
 }
 
-/* A code point that must not reach a terminal even though it is valid UTF-8. */
-static int
-vt_unsafe_seq(const unsigned char *p, size_t len)
-{
-	if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)
-		return 1; /* C1 controls U+0080..U+009F (0x9b is CSI) */
-	if (len == 3 && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae)
-		return 1; /* line/paragraph separators, bidi embeddings and overrides */
-	if (len == 3 && p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
-		return 1; /* bidi isolates */
-	return 0;
-}
-
-/* Copies n bytes of untrusted text into the cell, cleaned and bounded. */
+/* Copies n bytes of untrusted text into the cell, cleaned (text.h) and bounded. */
 static void
 vt_setn(struct vt_cell *c, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k = 0, len, bad;
-	const size_t room = sizeof(c->s) - 4; /* keep space for "..." and NUL */
-
-	while (i < n) {
-		if ((len = json_utf8_len(p + i, n - i, &bad)) == 0) {
-			if (k + 1 > room)
-				break;
-			c->s[k++] = '?';
-			i += bad;
-			continue;
-		}
-		/* json_utf8_len() never exceeds n - i; saying so also lets gcc -O3 see it */
-		if (len > n - i || k + len > room)
-			break;
-		if ((len == 1 && (p[i] < 0x20 || p[i] == 0x7f)) || vt_unsafe_seq(p + i, len)) {
-			c->s[k++] = '?';
-		} else {
-			memcpy(c->s + k, p + i, len);
-			k += len;
-		}
-		i += len;
-	}
-	if (i < n) {
-		memcpy(c->s + k, "...", 3);
-		k += 3;
-	}
-	c->s[k] = '\0';
+	text_clean_cell(c->s, sizeof(c->s), s, n);
 	c->w = vt_width(c->s);
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "text.h"
 #include "util.h"
 
 /* Longest "snapshot: objects[199999]." style prefix, with room to spare. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "text.h"
 #include "util.h"
 
 /* msgpack_packer_write: append to the struct buf in data. */

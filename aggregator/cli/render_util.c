@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "text.h"
 #include "util.h"
 
 #define RT_CELL_MAX 400    /* bytes of one table cell; longer text is cut */
@@ -81,51 +82,11 @@ rt_thresholds(const msgpack_object *item, double *warn, double *crit)
 	}
 }
 
-/* A code point that must not reach a terminal even though it is valid UTF-8. */
-static int
-rt_unsafe_seq(const unsigned char *p, size_t len)
-{
-	if (len == 1)
-		return p[0] < 0x20 || p[0] == 0x7f;
-	if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)
-		return 1; /* C1 controls U+0080..U+009F (0x9b is CSI) */
-	if (len == 3 && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae)
-		return 1; /* line/paragraph separators, bidi embeddings and overrides */
-	if (len == 3 && p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
-		return 1; /* bidi isolates */
-	if (len == 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
-		return 1; /* byte order mark / zero width no-break space */
-	return 0;
-}
-
+/* Text from the store, by text.h's rule: what one renderer shows as '?' all do. */
 void
 rt_clean(struct buf *out, const char *s, size_t n, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k = 0, len, bad;
-
-	while (i < n) {
-		if ((len = json_utf8_len(p + i, n - i, &bad)) == 0) {
-			if (k + 1 > max)
-				break;
-			buf_append(out, "?", 1);
-			k++;
-			i += bad;
-			continue;
-		}
-		if (k + len > max)
-			break;
-		if (rt_unsafe_seq(p + i, len)) {
-			buf_append(out, "?", 1);
-			k++;
-		} else {
-			buf_append(out, p + i, len);
-			k += len;
-		}
-		i += len;
-	}
-	if (i < n)
-		buf_append(out, "...", 3);
+	text_clean_buf(out, s, n, max);
 }
 
 void

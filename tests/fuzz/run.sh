@@ -20,7 +20,7 @@ BUILD=${FUZZ_BUILD:-build-fuzz-clang}
 case $BUILD in /*) ;; *) BUILD="$SRC/$BUILD" ;; esac
 SECS=${FUZZ_SECONDS:-20}
 JOBS=${FUZZ_JOBS:-$(nproc)}
-ALL="fuzz_frame fuzz_json fuzz_procfs fuzz_config fuzz_freebsd"
+ALL="fuzz_frame fuzz_json fuzz_procfs fuzz_config fuzz_freebsd fuzz_text"
 WANT=${FUZZ_TARGETS:-$ALL}
 
 case $SECS in '' | *[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a number" >&2; exit 2 ;; esac
@@ -31,6 +31,7 @@ case $JOBS in '' | 0 | *[!0-9]*) JOBS=1 ;; esac
 max_len() {
 	case $1 in
 	fuzz_config) echo 8192 ;;
+	fuzz_text) echo 1024 ;;
 	*) echo 16384 ;;
 	esac
 }

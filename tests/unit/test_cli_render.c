@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "text.h"
 
 /* ---- building bodies ---- */
 
@@ -840,6 +841,86 @@ check_doc(struct doc *d, const char *status, const char *const *sev, size_t nsev
 	doc_end(d);
 }
 
+/*
+ * One rule (common/text.h) in every renderer: a host name carrying terminal
+ * escapes, C1 controls, bidi overrides, zero-width or separator characters,
+ * or bytes that are not UTF-8 leaves no such character in the text, CSV,
+ * HTML, alerts or check output: each becomes '?'.
+ */
+static void
+out_obeys_rule(const struct buf *out, const char *what, const char *name)
+{
+	const unsigned char *p = (const unsigned char *)out->data;
+	size_t i = 0, len, bad;
+
+	while (i < out->len) {
+		if (p[i] == '\n' || p[i] == '\t') {
+			i++;
+			continue;
+		}
+		if ((len = text_char_len(p + i, out->len - i, &bad)) == 0)
+			fail_msg("%s for a host named %zu bytes long: refused character at %zu",
+			         what, strlen(name), i);
+		i += len;
+	}
+}
+
+static void
+test_one_rule_everywhere(void **state)
+{
+	static const char *const names[] = {
+	    "evil\x1b[2J\x1b]0;pwned\x07", /* C0: CSI, OSC title */
+	    "evil\xc2\x9b"
+	    "31m", /* C1 CSI */
+	    "abc\xe2\x80\xae"
+	    "gpj.exe", /* U+202E right-to-left override */
+	    "db\xe2\x80\x8b"
+	    "7", /* U+200B zero width space */
+	    "\xef\xbb\xbf"
+	    "db7", /* U+FEFF, which report once passed */
+	    "db\xe2\x80\xa8"
+	    "7", /* U+2028 line separator */
+	    "db\xe2\x81\xa6"
+	    "7", /* U+2066 left-to-right isolate */
+	    "db\xff\xfe"
+	    "7", /* not UTF-8 */
+	};
+	struct doc d;
+	struct buf out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		report_body(&d, names[i]);
+		buf_init(&out, 1 << 20);
+		assert_int_equal(render_report_text(&d.obj, &out), 0);
+		out_obeys_rule(&out, "report text", names[i]);
+		buf_reset(&out);
+		assert_int_equal(render_report_csv(&d.obj, &out), 0);
+		out_obeys_rule(&out, "report csv", names[i]);
+		buf_reset(&out);
+		assert_int_equal(render_report_html(&d.obj, &out), 0);
+		out_obeys_rule(&out, "report html", names[i]);
+		doc_free(&d);
+
+		doc_begin(&d);
+		msgpack_pack_array(&d.pk, 1);
+		finding(&d.pk, names[i], "threshold", "warn", "semmns", names[i], names[i], NULL);
+		doc_end(&d);
+		buf_reset(&out);
+		assert_int_equal(render_alerts(&d.obj, &out), 0);
+		out_obeys_rule(&out, "alerts", names[i]);
+		doc_free(&d);
+
+		check_doc(&d, "warn", (const char *const[]){"warn"}, 1);
+		buf_reset(&out);
+		assert_int_equal(render_check(&d.obj, names[i], &out), 1);
+		out_obeys_rule(&out, "check", names[i]);
+		doc_free(&d);
+		buf_free(&out);
+	}
+}
+
 static void
 test_check(void **state)
 {
@@ -978,6 +1059,7 @@ main(void)
 	    cmocka_unit_test(test_report_html),
 	    cmocka_unit_test(test_report_bad),
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_one_rule_everywhere),
 	    cmocka_unit_test(test_check_levels),
 	};
 

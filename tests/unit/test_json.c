@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "text.h"
 #include "view.h"
 
 #define MAX_OUT (1024 * 1024)
@@ -50,7 +51,8 @@ test_escape_ascii(void **state)
 	check_str("\x01", "\"\\u0001\"");
 	check_str("\x1f\x1b", "\"\\u001f\\u001b\"");
 	check_str("\n\t\r\b\f", "\"\\n\\t\\r\\b\\f\"");
-	check_str("del\x7f", "\"del\x7f\""); /* DEL is allowed raw in JSON */
+	/* JSON allows DEL raw, but the one rule (text.h) escapes it like every control */
+	check_str("del\x7f", "\"del\\u007f\"");
 	check_str("/", "\"/\"");
 	check_strn("a\0b", 3, "\"a\\u0000b\"");
 	check_strn(NULL, 0, "\"\"");
@@ -68,6 +70,14 @@ test_escape_utf8(void **state)
 	check_str("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""); /* U+10FFFF */
 	check_str("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");         /* U+D7FF */
 	check_str("\xc2\xa0", "\"\xc2\xa0\"");                 /* U+00A0 */
+	/* bidi, zero-width and separator characters are escaped: a terminal
+	 * showing the JSON must not be made to show other text (text.h) */
+	check_str("a\xe2\x80\xae"
+	          "b",
+	          "\"a\\u202eb\"");
+	check_str("\xef\xbb\xbfx\xe2\x80\x8by", "\"\\ufeffx\\u200by\"");
+	check_str("\xe2\x80\xa8\xe2\x81\xa6\xd8\x9c", "\"\\u2028\\u2066\\u061c\"");
+	check_str("\xef\xbf\xb9", "\"\\ufff9\"");
 	/* C1 controls are escaped: a terminal may act on U+009B (CSI) */
 	check_str("\xc2\x80"
 	          "a\xc2\x9b",
@@ -107,16 +117,16 @@ test_utf8_len(void **state)
 	size_t bad;
 
 	(void)state;
-	assert_int_equal(json_utf8_len((const unsigned char *)"a", 1, &bad), 1);
-	assert_int_equal(json_utf8_len((const unsigned char *)"\xc3\xa9", 2, &bad), 2);
-	assert_int_equal(json_utf8_len((const unsigned char *)"\xe2\x82\xac", 3, &bad), 3);
-	assert_int_equal(json_utf8_len((const unsigned char *)"\xf0\x9f\x98\x80", 4, &bad), 4);
+	assert_int_equal(text_utf8_len((const unsigned char *)"a", 1, &bad), 1);
+	assert_int_equal(text_utf8_len((const unsigned char *)"\xc3\xa9", 2, &bad), 2);
+	assert_int_equal(text_utf8_len((const unsigned char *)"\xe2\x82\xac", 3, &bad), 3);
+	assert_int_equal(text_utf8_len((const unsigned char *)"\xf0\x9f\x98\x80", 4, &bad), 4);
 	/* the length limit is respected even when more bytes follow in memory */
-	assert_int_equal(json_utf8_len((const unsigned char *)"\xe2\x82\xac", 2, &bad), 0);
+	assert_int_equal(text_utf8_len((const unsigned char *)"\xe2\x82\xac", 2, &bad), 0);
 	assert_int_equal(bad, 2);
-	assert_int_equal(json_utf8_len((const unsigned char *)"\xc0\xaf", 2, &bad), 0);
+	assert_int_equal(text_utf8_len((const unsigned char *)"\xc0\xaf", 2, &bad), 0);
 	assert_int_equal(bad, 1);
-	assert_int_equal(json_utf8_len((const unsigned char *)"", 0, &bad), 0);
+	assert_int_equal(text_utf8_len((const unsigned char *)"", 0, &bad), 0);
 	assert_int_equal(bad, 0);
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "proto.h"
+#include "text.h"
 #include "util.h"
 
 #define BIG_LIMIT 18446744073692774399ULL
