@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fbsd_local.h"
+#include "text.h"
 #include "util.h"
 
 /*
@@ -106,6 +107,7 @@ fbsd_parse_jls(const char *text, size_t len, const char *name, struct snapshot *
 	while (fbsd_lines_next(&it, &line, &n)) {
 		const char *p = line, *end;
 		char nm[64], val[COLLECT_PATH_MAX], q[FBSD_QUOTE_MAX + 4], id[MODEL_NAME_MAX];
+		char shown[sizeof(((struct fbsd_jail *)0)->name)];
 		struct fbsd_jail jl;
 		struct ipc_scope *sc;
 		enum isolation iso[3] = {ISO_UNKNOWN, ISO_UNKNOWN, ISO_UNKNOWN};
@@ -201,11 +203,18 @@ fbsd_parse_jls(const char *text, size_t len, const char *name, struct snapshot *
 			             name, it.no);
 			continue;
 		}
+		/*
+		 * The scope carries the name cleaned by the one text rule
+		 * (common/text.h); two names that differ only in refused
+		 * characters would make one id, which the aggregator refuses.
+		 */
+		text_clean(shown, sizeof(shown), jl.name, strlen(jl.name));
+		snprintf(id, sizeof(id), "jail:%s", shown);
 		for (i = 0; i < j->n; i++) {
 			if (j->v[i].jid == jid || strcmp(j->v[i].name, jl.name) == 0)
 				break;
 		}
-		if (i < j->n) {
+		if (i < j->n || snapshot_find_scope(s, id) >= 0) {
 			fbsd_quote(jl.name, q, sizeof(q));
 			collect_warn(w,
 			             "%s line %zu: jail %" PRId64 " \"%s\" listed twice, skipped",
@@ -217,8 +226,7 @@ fbsd_parse_jls(const char *text, size_t len, const char *name, struct snapshot *
 		for (t = 0; t < 3; t++)
 			if (iso[t] == ISO_UNKNOWN && allow != 0)
 				iso[t] = allow > 0 ? ISO_INHERIT : ISO_DISABLE;
-		snprintf(id, sizeof(id), "jail:%s", jl.name);
-		if ((sc = snapshot_add_scope(s, id, jl.name, SCOPE_JAIL)) == NULL) {
+		if ((sc = snapshot_add_scope(s, id, shown, SCOPE_JAIL)) == NULL) {
 			if (s->nscopes < MODEL_MAX_SCOPES)
 				return -1;
 			collect_warn(

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "text.h"
 #include "util.h"
 
 int
@@ -65,8 +66,9 @@ snapshot_add_scope(struct snapshot *s, const char *id, const char *name, enum sc
 		return NULL;
 	sc = &s->scopes[s->nscopes++];
 	memset(sc, 0, sizeof(*sc));
-	ifl_strlcpy(sc->id, id, sizeof(sc->id));
-	ifl_strlcpy(sc->name, name, sizeof(sc->name));
+	/* names come from tools and peers: one text rule, cut at a character */
+	text_clean(sc->id, sizeof(sc->id), id, strlen(id));
+	text_clean(sc->name, sizeof(sc->name), name, strlen(name));
 	sc->kind = kind;
 	return sc;
 }

@@ -576,11 +576,21 @@ test_control_chars(void **state)
 	struct doc d;
 	char *t;
 	int rc;
+	struct ipc_scope *sc;
+	static const char evil[] = "evil\x1b[2J\x7f\xc2\x9b\xff\xe2\x80\xaeok";
+	/* U+FEFF and U+200B, which the host view once passed and report did not */
+	static const char zw[] = "\xef\xbb\xbfz\xe2\x80\x8bw";
 
 	(void)state;
 	build(&s);
-	assert_non_null(snapshot_add_scope(
-	    &s, "jail:evil", "evil\x1b[2J\x7f\xc2\x9b\xff\xe2\x80\xaeok", SCOPE_JAIL));
+	/* the model's door cleans a name by the one rule ... */
+	assert_non_null(sc = snapshot_add_scope(&s, "jail:evil", evil, SCOPE_JAIL));
+	assert_string_equal(sc->name, "evil?[2J????ok");
+	/* ... and the renderers do not rely on it: write past the door */
+	memcpy(sc->name, evil, sizeof(evil));
+	assert_non_null(sc = snapshot_add_scope(&s, "jail:zw", zw, SCOPE_JAIL));
+	assert_string_equal(sc->name, "?z?w");
+	memcpy(sc->name, zw, sizeof(zw));
 	doc_make(&d, &s, &x, HOST);
 	t = to_text(&d.obj, HOST, &rc);
 	assert_int_equal(rc, 0);
@@ -592,9 +602,13 @@ test_control_chars(void **state)
 	assert_null(strchr(t, '\x07'));
 	assert_null(strstr(t, "\xc2\x9b"));
 	assert_null(strstr(t, "\xe2\x80\xae"));
+	assert_null(strstr(t, "\xef\xbb\xbf"));
+	assert_null(strstr(t, "\xe2\x80\x8b"));
+	assert_contains(t, "\njail:zw    jail  ?z?w");
 	free(t);
 	t = to_json(&d.obj, 0);
-	assert_contains(t, "\"name\":\"evil\\u001b[2J\x7f\\u009b\\ufffd\xe2\x80\xaeok\"");
+	/* JSON keeps the text, escaped by the one rule (common/text.h) */
+	assert_contains(t, "\"name\":\"evil\\u001b[2J\\u007f\\u009b\\ufffd\\u202eok\"");
 	assert_contains(t, "\"host\":\"sort\\nhat\\u001b]0;pwned\\u0007\"");
 	free(t);
 	doc_free(&d);
