@@ -205,10 +205,9 @@ static int
 take_snapshot(const struct source *src, uint64_t min_age, struct spool *sp, struct snapshot *s,
               uint32_t *kinds, char *err, size_t errlen)
 {
-	uint32_t looked = 0;
-
 	struct collect_warnings w;
 	struct proc_table pt;
+	uint32_t looked = 0;
 
 	memset(&w, 0, sizeof(w));
 	memset(&pt, 0, sizeof(pt));
@@ -683,8 +682,10 @@ run_textfile(const struct source *src, const struct agent_config *cfg, int once)
 		next += cfg->interval * 1000;
 		if (next <= now_mono_ms()) /* far behind (suspend): do not burst */
 			next = now_mono_ms() + cfg->interval * 1000;
-		sleep_until(next);
-		got_hup = 0; /* nothing to reload */
+		while (!got_term && now_mono_ms() < next) {
+			got_hup = 0; /* nothing to reload: sleep on */
+			sleep_until(next);
+		}
 	}
 	log_info("stopping");
 	return 0;
