@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "json.h"
 #include "prom.h"
+#include "util.h"
 
 #define PROM_LABELS_MAX 8 /* label pairs of a sample, limit="..." included */
 #define PROM_NAME_MAX   96
@@ -17,11 +17,9 @@ prom_label(struct buf *b, const char *s)
 	size_t n = strlen(s), i = 0, len, bad;
 
 	while (i < n) {
-		len = json_utf8_len(p + i, n - i, &bad);
-		/* invalid UTF-8, C0 controls (a newline ends a sample), DEL, C1 controls */
-		if (len == 0 || p[i] < 0x20 || p[i] == 0x7f || (p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+		if ((len = text_char_len(p + i, n - i, &bad)) == 0) {
 			buf_puts(b, "?");
-			i += len == 0 ? (bad > 0 ? bad : 1) : len;
+			i += bad;
 			continue;
 		}
 		if (p[i] == '\\')

@@ -16,9 +16,10 @@
 #include "model.h"
 
 /*
- * Appends s as a label value: backslash and double quote escaped; invalid
- * UTF-8 (Prometheus refuses a whole page for one such label), C0 controls
- * (a newline would end the sample), DEL and C1 controls each as '?'.
+ * Appends s as a label value: backslash and double quote escaped, and
+ * whatever text_char_len() refuses (invalid UTF-8, for which Prometheus
+ * refuses a whole page; controls, of which a newline would end the sample;
+ * invisible formatting characters) as '?'.
  */
 void prom_label(struct buf *b, const char *s);
 /* "# HELP NAME HELP" and "# TYPE NAME TYPE" lines. */

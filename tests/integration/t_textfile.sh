@@ -115,7 +115,7 @@ for fam in limit_used limit_ratio limit_unknown limit_value; do
 	check_eq "ipcfleet_$fam: the same TYPE" "$(grep "^# TYPE ipcfleet_$fam " "$T/metrics.txt")" \
 		"$(grep "^# TYPE ipcfleet_$fam " "$G")"
 done
-for fam in limit_used limit_ratio limit_unknown; do
+for fam in limit_used limit_ratio limit_unknown limit_value; do
 	check_eq "ipcfleet_$fam: the same HELP" "$(grep "^# HELP ipcfleet_$fam " "$T/metrics.txt")" \
 		"$(grep "^# HELP ipcfleet_$fam " "$G")"
 done

@@ -293,9 +293,11 @@ test_prom_label(void **state)
 	label_is("c1 \xc2\x9b csi", "c1 ? csi");                  /* U+009B, a C1 control */
 	label_is("caf\xc3\xa9 \xc2\xa0", "caf\xc3\xa9 \xc2\xa0"); /* é and NBSP stay */
 	label_is("bad \xff\xfe end", "bad ?? end");
-	label_is("cut \xe2\x82", "cut ?");              /* a truncated sequence */
-	label_is("over \xc0\xaf", "over ??");           /* overlong '/' */
-	label_is("\xe2\x9c\x93 ok", "\xe2\x9c\x93 ok"); /* a check mark */
+	label_is("cut \xe2\x82", "cut ?");                       /* a truncated sequence */
+	label_is("over \xc0\xaf", "over ??");                    /* overlong '/' */
+	label_is("\xe2\x9c\x93 ok", "\xe2\x9c\x93 ok");          /* a check mark */
+	label_is("rtl \xe2\x80\xae override", "rtl ? override"); /* U+202E: invisible */
+	label_is("zw\xe2\x80\x8bsp", "zw?sp");                   /* U+200B */
 }
 
 static void
