@@ -32,6 +32,7 @@ struct agent_config {
 	char source[CFG_STR_MAX];
 	uint64_t timeout; /* seconds, each network operation */
 	uint64_t tls12;
+	char textfile[CFG_PATH_MAX]; /* node_exporter textfile directory, "" for none */
 };
 
 /* spool.c */

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "orphan.h"
 #include "platform.h"
+#include "textfile.h"
 #include "vanished.h"
 #include "proto.h"
 #include "tls.h"
@@ -45,6 +46,8 @@ static const struct cfg_key agent_schema[] = {
     {"agent", "source", CFG_STRING, OFF(source), 0, 0, NULL, "what to read (see --source)"},
     {"agent", "timeout", CFG_DURATION, OFF(timeout), 1, 600, NULL, "per network operation"},
     {"agent", "tls12", CFG_U64, OFF(tls12), 0, 1, NULL, "1: also allow TLS 1.2"},
+    {"agent", "textfile", CFG_PATH, OFF(textfile), 0, 0, NULL,
+     "node_exporter textfile directory: DIR/" TEXTFILE_NAME " after each snapshot"},
     {NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -77,7 +80,8 @@ usage(FILE *fp)
 {
 	fprintf(
 	    fp,
-	    "usage: ipcfleet-agent [-c FILE] [--source SPEC] [--once | --print [--json]] [-v]\n"
+	    "usage: ipcfleet-agent [-c FILE] [--source SPEC] [--textfile DIR] [--once] [-v]\n"
+	    "       ipcfleet-agent [-c FILE] [--source SPEC] --print [--json]\n"
 	    "\n"
 	    "Snapshots this host's System V IPC limits and objects and delivers them to\n"
 	    "ipcfleet-aggregator over mutual TLS.\n"
@@ -88,6 +92,10 @@ usage(FILE *fp)
 	    "      --print         print this host's limits, usage and objects, then exit\n"
 	    "                      (no configuration or network needed)\n"
 	    "      --json          with --print: JSON, as `ipcfleet host NAME --json`\n"
+	    "      --textfile DIR  after each snapshot, write DIR/" TEXTFILE_NAME " for\n"
+	    "                      node_exporter's textfile collector; without a\n"
+	    "                      configuration (no -c, no " DEFAULT_CONFIG "),\n"
+	    "                      that is all it does: no server, no spool\n"
 	    "      --source SPEC   what to read:\n"
 	    "                        auto                  the running system (default)\n"
 	    "                        linux                 /proc\n"
@@ -103,6 +111,8 @@ usage(FILE *fp)
 	    "  ipcfleet-agent --print                  what is this host using right now?\n"
 	    "  ipcfleet-agent -c agent.conf --once     push one snapshot (cron, tests)\n"
 	    "  ipcfleet-agent -c agent.conf            run: one snapshot per interval\n"
+	    "  ipcfleet-agent --textfile /var/lib/prometheus/node-exporter --once\n"
+	    "                                          node_exporter's file, once (cron)\n"
 	    "Signals: SIGTERM stops after the current write; SIGHUP reloads configuration.\n");
 }
 
@@ -163,35 +173,41 @@ log_collect_warnings(const struct collect_warnings *w)
  */
 #define VANISHED_FILE "objects"
 
-static void
+static int
 vanished_step(struct spool *sp, struct snapshot *s, const struct proc_table *pt)
 {
 	struct buf state;
 	char *prev = NULL;
+	int looked = 0;
 
 	if (spool_state_get(sp, VANISHED_FILE, VANISHED_STATE_MAX, &prev) == -1 && errno != ENOENT)
 		log_debug("spool/%s: %s; vanished objects not looked for", VANISHED_FILE,
 		          strerror(errno));
 	if (prev != NULL && vanished_findings(s, pt, prev) == -1)
 		log_warnx("vanished objects: out of memory");
+	else /* vanished_findings() decides nothing without every process */
+		looked = prev != NULL && pt->valid;
 	free(prev);
 	buf_init(&state, VANISHED_STATE_MAX);
 	if (vanished_state(s, &state) == -1 || spool_state_put(sp, VANISHED_FILE, &state) == -1)
 		log_debug("spool/%s: cannot keep this snapshot's objects", VANISHED_FILE);
 	buf_free(&state);
+	return looked;
 }
 
 /*
  * Takes one snapshot from src, with the agent's own findings (orphans older
- * than min_age seconds, shared namespaces).  Warnings are logged; -1 only
- * when nothing could be read.
+ * than min_age seconds, shared namespaces).  *kinds (when not NULL): the
+ * finding kinds it looked for (TEXTFILE_KIND bits), whose absence means
+ * none.  Warnings are logged; -1 only when nothing could be read.
  */
 static int
 take_snapshot(const struct source *src, uint64_t min_age, struct spool *sp, struct snapshot *s,
-              char *err, size_t errlen)
+              uint32_t *kinds, char *err, size_t errlen)
 {
 	struct collect_warnings w;
 	struct proc_table pt;
+	uint32_t looked = 0;
 
 	memset(&w, 0, sizeof(w));
 	memset(&pt, 0, sizeof(pt));
@@ -208,13 +224,55 @@ take_snapshot(const struct source *src, uint64_t min_age, struct spool *sp, stru
 	s->taken = now_unix();
 	if (orphan_findings(s, &pt, min_age, s->taken) == -1)
 		log_warnx("orphan detection: out of memory; no orphans reported");
-	if (sp != NULL)
-		vanished_step(sp, s, &pt);
+	else /* orphans need every process; removeipc_risk is not counted as looked for */
+		looked |= TEXTFILE_KIND(FK_ISOLATION) | (pt.valid ? TEXTFILE_KIND(FK_ORPHAN) : 0);
+	if (sp != NULL && vanished_step(sp, s, &pt))
+		looked |= TEXTFILE_KIND(FK_VANISHED);
 	/* what could not be read is said, never shown as 0 (docs/FREEBSD.md) */
 	if (snapshot_incomplete_finding(s) == -1)
 		log_warnx("no room for the incomplete finding");
+	else
+		looked |= TEXTFILE_KIND(FK_INCOMPLETE);
 	proc_table_free(&pt);
+	if (kinds != NULL)
+		*kinds = looked;
 	return 0;
+}
+
+/*
+ * --textfile: the host label (the certificate's CN, else the host name),
+ * and the last failure, said once until it changes or the file is written.
+ */
+static char textfile_host_name[256];
+static char textfile_failed[1024];
+
+/* DIR/ipcfleet.prom from snapshot s: a failure costs only the file. */
+static int
+textfile_update(const char *dir, const struct snapshot *s, uint32_t kinds)
+{
+	struct buf text;
+	char err[1024];
+	int rc = -1;
+
+	buf_init(&text, TEXTFILE_MAX);
+	if (textfile_render(&text, textfile_host_name, s, kinds) == -1)
+		snprintf(err, sizeof(err), "textfile %s/%s: out of memory, or larger than %u bytes",
+		         dir, TEXTFILE_NAME, TEXTFILE_MAX);
+	else
+		rc = textfile_write(dir, &text, err, sizeof(err));
+	buf_free(&text);
+	if (rc == 0) {
+		if (textfile_failed[0] != '\0')
+			log_info("textfile %s/%s written again", dir, TEXTFILE_NAME);
+		textfile_failed[0] = '\0';
+		return 0;
+	}
+	if (strcmp(err, textfile_failed) != 0)
+		log_warnx("%s", err);
+	else
+		log_debug("%s", err);
+	ifl_strlcpy(textfile_failed, err, sizeof(textfile_failed));
+	return -1;
 }
 
 static int
@@ -230,7 +288,7 @@ do_print(const struct source *src, uint64_t min_age, int json)
 	char host[256], err[512];
 	int rc = 1;
 
-	if (take_snapshot(src, min_age, NULL, &s, err, sizeof(err)) == -1) {
+	if (take_snapshot(src, min_age, NULL, &s, NULL, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -268,6 +326,9 @@ done:
 	return rc;
 }
 
+/* --textfile DIR: wins over [agent] textfile, on every load */
+static const char *textfile_flag;
+
 static int
 load_config(const char *path, struct agent_config *c, char *err, size_t errlen)
 {
@@ -276,6 +337,8 @@ load_config(const char *path, struct agent_config *c, char *err, size_t errlen)
 	config_defaults(c);
 	if (config_load(path, agent_schema, c, err, errlen) == -1)
 		return -1;
+	if (textfile_flag != NULL)
+		ifl_strlcpy(c->textfile, textfile_flag, sizeof(c->textfile));
 	if (config_require(path, agent_schema, c, required, err, errlen) == -1)
 		return -1;
 	if (c->server.n == 0) {
@@ -324,11 +387,14 @@ spool_snapshot(const struct source *src, const struct agent_config *cfg, struct 
 {
 	struct snapshot s;
 	struct buf frame;
+	uint32_t kinds;
 	size_t len;
 	int rc = -1;
 
-	if (take_snapshot(src, cfg->orphan_min_age, sp, &s, err, errlen) == -1)
+	if (take_snapshot(src, cfg->orphan_min_age, sp, &s, &kinds, err, errlen) == -1)
 		return -1;
+	if (cfg->textfile[0] != '\0')
+		textfile_update(cfg->textfile, &s, kinds);
 	buf_init(&frame, PROTO_HDR_LEN + PROTO_MAX_FRAME);
 	if (hello != NULL) {
 		make_hello(&s, cfg->interval, hello);
@@ -409,6 +475,7 @@ reload(const char *config, struct agent_config *cfg, SSL_CTX **ctx, struct sende
 	SSL_CTX_free(*ctx);
 	*ctx = nctx;
 	*cfg = nc;
+	textfile_host(*ctx, textfile_host_name, sizeof(textfile_host_name));
 	sp->max_bytes = cfg->spool_max;
 	if (sender_init(sd, cfg, *ctx, hello, &got_term) == -1)
 		log_warnx("reload: out of memory for the hello frame");
@@ -522,10 +589,13 @@ run(const char *config, const struct source *src, int once)
 		log_warnx("%s", err);
 		return 1;
 	}
-	if ((ctx = make_ctx(&cfg, err, sizeof(err))) == NULL) {
+	if ((ctx = make_ctx(&cfg, err, sizeof(err))) == NULL ||
+	    (cfg.textfile[0] != '\0' && textfile_check(cfg.textfile, err, sizeof(err)) == -1)) {
 		log_warnx("%s", err);
+		SSL_CTX_free(ctx);
 		return 1;
 	}
+	textfile_host(ctx, textfile_host_name, sizeof(textfile_host_name));
 	if (spool_open(&sp, cfg.spool, cfg.spool_max, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		SSL_CTX_free(ctx);
@@ -575,21 +645,72 @@ out:
 	return rc;
 }
 
+/*
+ * --textfile DIR without a configuration: snapshots for node_exporter only,
+ * one per interval until SIGTERM, or one with --once (exit 0 once the file
+ * is written, else 1).  No server, no spool (so no vanished findings).
+ */
+static int
+run_textfile(const struct source *src, const struct agent_config *cfg, int once)
+{
+	uint64_t next = now_mono_ms();
+	struct snapshot s;
+	uint32_t kinds;
+	char err[1024];
+	int rc = 1;
+
+	if (textfile_check(cfg->textfile, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	textfile_host(NULL, textfile_host_name, sizeof(textfile_host_name));
+	platform_drop_privileges();
+	if (!once)
+		log_info("started: one snapshot every %llus to %s/%s",
+		         (unsigned long long)cfg->interval, cfg->textfile, TEXTFILE_NAME);
+	while (!got_term) {
+		if (take_snapshot(src, cfg->orphan_min_age, NULL, &s, &kinds, err, sizeof(err)) ==
+		    -1) {
+			log_warnx("snapshot failed: %s", err);
+			rc = 1;
+		} else {
+			rc = textfile_update(cfg->textfile, &s, kinds) == 0 ? 0 : 1;
+			snapshot_free(&s);
+		}
+		if (once)
+			return rc;
+		next += cfg->interval * 1000;
+		if (next <= now_mono_ms()) /* far behind (suspend): do not burst */
+			next = now_mono_ms() + cfg->interval * 1000;
+		while (!got_term && now_mono_ms() < next) {
+			got_hup = 0; /* nothing to reload: sleep on */
+			sleep_until(next);
+		}
+	}
+	log_info("stopping");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, 'o'},
-	    {"print", no_argument, NULL, 'p'},        {"json", no_argument, NULL, 'j'},
-	    {"source", required_argument, NULL, 's'}, {"test", no_argument, NULL, 't'},
-	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	                                         {"once", no_argument, NULL, 'o'},
+	                                         {"print", no_argument, NULL, 'p'},
+	                                         {"json", no_argument, NULL, 'j'},
+	                                         {"source", required_argument, NULL, 's'},
+	                                         {"test", no_argument, NULL, 't'},
+	                                         {"verbose", no_argument, NULL, 'v'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {"version", no_argument, NULL, 'V'},
+	                                         {"textfile", required_argument, NULL, 'T'},
+	                                         {NULL, 0, NULL, 0}};
 	const char *config = NULL, *source = NULL;
 	struct agent_config cfg;
 	struct source src;
 	struct sigaction sa;
 	char err[1024];
-	int ch, once = 0, print = 0, json = 0, test = 0, verbose = 0;
+	int ch, once = 0, print = 0, json = 0, test = 0, verbose = 0, tf_only = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -607,6 +728,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			source = optarg;
+			break;
+		case 'T':
+			textfile_flag = optarg;
 			break;
 		case 't':
 			test = 1;
@@ -637,10 +761,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "ipcfleet-agent: --json goes with --print\n");
 		return 2;
 	}
+	if (textfile_flag != NULL && (print || textfile_flag[0] == '\0')) {
+		fprintf(stderr, "ipcfleet-agent: %s\n",
+		        print ? "--textfile goes without --print" : "--textfile needs a directory");
+		return 2;
+	}
 	log_init("ipcfleet-agent", 0, verbose);
 
 	config_defaults(&cfg);
-	if (config != NULL || !print) {
+	/* --textfile with no configuration at all: the file is all it does */
+	if (textfile_flag != NULL && config == NULL && !test &&
+	    access(DEFAULT_CONFIG, F_OK) == -1) {
+		ifl_strlcpy(cfg.textfile, textfile_flag, sizeof(cfg.textfile));
+		tf_only = 1;
+	}
+	if (!tf_only && (config != NULL || !print)) {
 		if (config == NULL)
 			config = DEFAULT_CONFIG;
 		if (print ? config_load(config, agent_schema, &cfg, err, sizeof(err))
@@ -658,8 +793,10 @@ main(int argc, char **argv)
 	if (test) {
 		SSL_CTX *ctx = make_ctx(&cfg, err, sizeof(err));
 
-		if (ctx == NULL) {
+		if (ctx == NULL || (cfg.textfile[0] != '\0' &&
+		                    textfile_check(cfg.textfile, err, sizeof(err)) == -1)) {
 			log_warnx("%s", err);
+			SSL_CTX_free(ctx);
 			return 1;
 		}
 		SSL_CTX_free(ctx);
@@ -674,5 +811,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (tf_only)
+		return run_textfile(&src, &cfg, once);
 	return run(config, &src, once);
 }

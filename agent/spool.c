@@ -69,6 +69,7 @@
 #include "agent.h"
 #include "log.h"
 #include "proto.h"
+#include "safedir.h"
 #include "util.h"
 
 #define ENTRY_FMT "%020llu.snap"
@@ -127,40 +128,6 @@ entry_digest(const void *a, size_t alen, const void *b, size_t blen, uint8_t out
 	return ok ? 0 : -1;
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * Creates .NAME.tmp for writing: O_EXCL and O_NOFOLLOW, so nothing already
- * there (a link planted to make root write elsewhere) is ever opened.  A
- * leftover temporary (a crash, a failed write whose unlink failed too) is
- * removed and the creation tried once more.
- */
-static int
-open_temporary(struct spool *sp, const char *tmp)
-{
-	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	int fd = openat(sp->dirfd, tmp, flags, 0600);
-
-	if (fd == -1 && errno == EEXIST && unlinkat(sp->dirfd, tmp, 0) == 0)
-		fd = openat(sp->dirfd, tmp, flags, 0600);
-	return fd;
-}
-
 /*
  * Writes NAME through .NAME.tmp: hdr then p, fsync, rename, then fsync the
  * directory unless sync_dir is 0 (the caller's next write does it, see
@@ -174,9 +141,10 @@ write_file_atomic(struct spool *sp, const char *name, const void *hdr, size_t hl
 	int fd, saved;
 
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	if ((fd = open_temporary(sp, tmp)) == -1)
+	if ((fd = safedir_open_temporary(sp->dirfd, tmp, 0600)) == -1)
 		return -1;
-	if (write_all(fd, hdr, hlen) == -1 || write_all(fd, p, n) == -1 || fsync(fd) == -1)
+	if (safedir_write_all(fd, hdr, hlen) == -1 || safedir_write_all(fd, p, n) == -1 ||
+	    fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -523,39 +491,6 @@ spool_remove_temporaries(struct spool *sp)
 }
 
 /*
- * Splits dir into its parent and last component (trailing slashes ignored).
- * -1 when the last component is empty, "." or "..".
- */
-static int
-split_path(const char *dir, char *parent, size_t plen, char *base, size_t blen)
-{
-	char tmp[CFG_PATH_MAX];
-	size_t n = ifl_strlcpy(tmp, dir, sizeof(tmp));
-	char *slash;
-
-	if (n >= sizeof(tmp))
-		return -1;
-	while (n > 1 && tmp[n - 1] == '/')
-		tmp[--n] = '\0';
-	slash = strrchr(tmp, '/');
-	if (slash == NULL) {
-		ifl_strlcpy(parent, ".", plen);
-		ifl_strlcpy(base, tmp, blen);
-	} else {
-		ifl_strlcpy(base, slash + 1, blen);
-		if (slash == tmp)
-			ifl_strlcpy(parent, "/", plen);
-		else {
-			*slash = '\0';
-			ifl_strlcpy(parent, tmp, plen);
-		}
-	}
-	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-		return -1;
-	return 0;
-}
-
-/*
  * The parent may be written by root and by the agent's user only; group or
  * other write is fine on a sticky directory (such as /tmp): there others
  * can neither rename nor remove what they do not own.
@@ -625,7 +560,7 @@ spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, siz
 		snprintf(err, errlen, "spool %s: path too long", dir);
 		return -1;
 	}
-	if (split_path(dir, parent, sizeof(parent), base, sizeof(base)) == -1) {
+	if (safedir_split(dir, parent, sizeof(parent), base, sizeof(base)) == -1) {
 		snprintf(err, errlen, "spool %s: not a directory name", dir);
 		return -1;
 	}

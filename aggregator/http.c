@@ -42,7 +42,7 @@
 
 #include "aggregator.h"
 #include "log.h"
-#include "text.h"
+#include "prom.h"
 #include "util.h"
 
 #define HTTP_MAX_HEADERS     8192 /* bytes of request line plus headers */
@@ -89,6 +89,10 @@ static struct log_limit ll_http = LOG_LIMIT("HTTP");
 /* Per scrape: one buffer per per-host metric family, since the format wants
  * each family's samples together under its HELP and TYPE lines. */
 enum host_family { HF_INFO, HF_SEEN, HF_VALUE, HF_USED, HF_RATIO, HF_UNKNOWN, HF_COUNT };
+/* prom_usage() writes HF_VALUE to HF_UNKNOWN, in its own order */
+_Static_assert(HF_USED - HF_VALUE == PROM_LIMIT_USED && HF_RATIO - HF_VALUE == PROM_LIMIT_RATIO &&
+                   HF_UNKNOWN - HF_VALUE == PROM_LIMIT_UNKNOWN,
+               "the limit families follow prom.h's order");
 
 static const struct {
 	const char *name, *type, *help;
@@ -115,35 +119,6 @@ struct scrape {
 	uint64_t findings[FK_COUNT][SEV_CRIT + 1];
 };
 
-/*
- * Appends s as a label value: backslash and double quote escaped, and
- * whatever text_char_len() refuses (controls, invalid UTF-8, invisible
- * formatting characters) as '?'.  The decoder refuses those already; this
- * keeps a row stored by an older aggregator from breaking the whole page
- * (Prometheus refuses a page with one label that is not UTF-8).
- */
-static void
-http_label(struct buf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, len, bad;
-
-	while (i < n) {
-		if ((len = text_char_len(p + i, n - i, &bad)) == 0) {
-			buf_puts(b, "?");
-			i += bad;
-			continue;
-		}
-		if (p[i] == '\\')
-			buf_puts(b, "\\\\");
-		else if (p[i] == '"')
-			buf_puts(b, "\\\"");
-		else
-			buf_append(b, p + i, len);
-		i += len;
-	}
-}
-
 /* Starts a sample: NAME{host="H" -- the caller adds more labels, "} " and the value. */
 static struct buf *
 http_sample(struct scrape *sc, enum host_family f, const char *host)
@@ -152,7 +127,7 @@ http_sample(struct scrape *sc, enum host_family f, const char *host)
 
 	buf_puts(b, host_families[f].name);
 	buf_puts(b, "{host=\"");
-	http_label(b, host);
+	prom_label(b, host);
 	buf_puts(b, "\"");
 	return b;
 }
@@ -167,49 +142,25 @@ http_host_samples(struct scrape *sc, const struct host_info *hi, int64_t last_re
                   const struct usage *u)
 {
 	const char *host = hi->name;
+	const char *hl[] = {"host", host, NULL};
 	struct buf *b;
-	size_t i;
 
 	sc->hosts++;
 	b = http_sample(sc, HF_INFO, host);
 	buf_puts(b, ",os=\"");
-	http_label(b, hi->os);
+	prom_label(b, hi->os);
 	buf_puts(b, "\",os_release=\"");
-	http_label(b, hi->os_release);
+	prom_label(b, hi->os_release);
 	buf_puts(b, "\",agent=\"");
-	http_label(b, hi->agent);
+	prom_label(b, hi->agent);
 	buf_puts(b, "\"} 1\n");
 	if (last_received > 0) {
 		b = http_sample(sc, HF_SEEN, host);
 		buf_printf(b, "} %lld\n", (long long)last_received);
 	}
-	for (i = 0; u != NULL && i < u->n; i++) {
-		if (u->v[i].has_limit) {
-			b = http_sample(sc, HF_VALUE, host);
-			buf_puts(b, ",limit=\"");
-			http_label(b, u->v[i].name);
-			buf_printf(b, "\"} %llu\n", (unsigned long long)u->v[i].limit);
-		}
-		/* unknown is never zero: no series at all, and a flag that says so */
-		if (u->v[i].why[0] != '\0') {
-			b = http_sample(sc, HF_UNKNOWN, host);
-			buf_puts(b, ",limit=\"");
-			http_label(b, u->v[i].name);
-			buf_puts(b, "\"} 1\n");
-		}
-		if (u->v[i].unknown_used)
-			continue;
-		b = http_sample(sc, HF_USED, host);
-		buf_puts(b, ",limit=\"");
-		http_label(b, u->v[i].name);
-		buf_printf(b, "\"} %llu\n", (unsigned long long)u->v[i].used);
-		if (!u->v[i].has_limit || u->v[i].limit == 0)
-			continue;
-		b = http_sample(sc, HF_RATIO, host);
-		buf_puts(b, ",limit=\"");
-		http_label(b, u->v[i].name);
-		buf_printf(b, "\"} %.15g\n", (double)u->v[i].used / (double)u->v[i].limit);
-	}
+	/* value, used, ratio, and the unknown flag instead of a used of 0 */
+	if (u != NULL)
+		prom_usage(&sc->fam[HF_VALUE], "ipcfleet_", hl, u);
 }
 
 /*

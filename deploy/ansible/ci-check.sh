@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Checks the Ansible roles for real, on this machine (Debian 12, as root):
+# ci-check.sh [source|package]: checks the Ansible roles for real, on this
+# machine (Debian 12, as root):
 #   1. ansible-playbook --syntax-check and ansible-lint (production profile);
-#   2. both roles against localhost (connection local), building this
-#      checkout into a scratch prefix, with service management off;
+#   2. both roles against localhost (connection local), with service
+#      management off: "source" (the default) builds this checkout into a
+#      scratch prefix; "package" builds the Debian packages
+#      (deploy/debian/build-deb.sh) and has the roles install them
+#      (ipcfleet_install_method: package), into /usr and /etc/ipcfleet;
 #   3. a second run, which must report changed=0;
-#   4. the installed aggregator (as the user the role created), the
-#      installed agent --once delivering to it, and the installed CLI seeing
-#      the host; /healthz and /metrics on the installed aggregator.
+#   4. the installed aggregator (as the user the role, or the package,
+#      created), the installed agent --once delivering to it and writing its
+#      node_exporter textfile, and the installed CLI seeing the host;
+#      /healthz and /metrics on the installed aggregator.
 # Installs ansible and ansible-lint with apt when they are missing.
-# Leaves nothing behind (KEEP=1 keeps the scratch directory); the user the
-# aggregator role creates (ipcfleet-ci) is removed again.  IPCFLEET_SRC
-# names another checkout to build.
+# Leaves nothing behind (KEEP=1 keeps the scratch directory): the user the
+# aggregator role creates (ipcfleet-ci) is removed again; "package" purges
+# the packages (their user, /var/db/ipcfleet*) and removes /etc/ipcfleet,
+# and refuses to run (exit 77) where ipcfleet is installed already.
+# IPCFLEET_SRC names another checkout to build.
 set -euo pipefail
+METHOD=${1:-source}
+case $METHOD in source | package) ;; *) echo "usage: ci-check.sh [source|package]" >&2; exit 2 ;; esac
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 # the checkout to build (default: the one this script is in)
@@ -23,6 +32,16 @@ say() { printf '== %s\n' "$*"; }
 die() { printf 'ci-check: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root (the roles install packages and set owners)"
+PKGS="ipcfleet ipcfleet-aggregator ipcfleet-agent ipcfleet-common"
+if [ "$METHOD" = package ]; then
+	# this installs into /usr and /etc: never over an installation of ipcfleet
+	if dpkg-query -W -f='${db:Status-Abbrev}\n' $PKGS 2>/dev/null | grep -q '^[a-z]i\|^rc' ||
+		[ -e /etc/ipcfleet ] || [ -e /var/db/ipcfleet ] || [ -e /var/db/ipcfleet-agent ] ||
+		getent passwd ipcfleet >/dev/null; then
+		echo "SKIP: ipcfleet is installed on this machine (packages, /etc/ipcfleet or the user); not touching it"
+		exit 77
+	fi
+fi
 
 # --- tools ---
 missing=
@@ -51,10 +70,19 @@ cleanup() {
 		userdel "$CI_USER" 2>/dev/null || true
 		groupdel "$CI_USER" 2>/dev/null || true
 	fi
+	if [ "$METHOD" = package ]; then
+		# shellcheck disable=SC2086
+		dpkg --purge $PKGS >/dev/null 2>&1 || true
+		rm -rf /etc/ipcfleet
+	fi
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $S"; else rm -rf "$S"; fi
 }
 trap cleanup EXIT
-id "$CI_USER" >/dev/null 2>&1 || user_created=1
+if [ "$METHOD" = package ]; then
+	CI_USER=ipcfleet # the package's
+else
+	id "$CI_USER" >/dev/null 2>&1 || user_created=1
+fi
 
 # two free loopback ports: TLS and HTTP
 free_port() {
@@ -72,6 +100,30 @@ free_port() {
 PORT=$(free_port) || die "no free port"
 HPORT=$(free_port "$PORT") || die "no free port"
 
+if [ "$METHOD" = package ]; then
+	say "building the Debian packages"
+	t0=$(date +%s)
+	"$SRC/deploy/debian/build-deb.sh" "$S/debs" >"$S/build-deb.out" 2>&1 ||
+		{ tail -30 "$S/build-deb.out"; die "build-deb.sh failed"; }
+	echo "build-deb.sh took $(($(date +%s) - t0))s"
+	P=/usr
+	C=/etc/ipcfleet
+	DB=/var/db/ipcfleet
+	AD=/var/db/ipcfleet-agent
+	where="    ipcfleet_install_method: package
+    ipcfleet_deb_dir: $S/debs"
+else
+	P=$S/prefix
+	C=$P/etc/ipcfleet
+	DB=$S/db
+	AD=$S/agent
+	where="    ipcfleet_src: $SRC
+    ipcfleet_prefix: $P
+    ipcfleet_dbdir: $DB
+    ipcfleet_agent_dir: $AD"
+fi
+mkdir -m 0755 "$S/textfile-parent"
+
 cat >"$S/inventory.yml" <<EOF
 ---
 all:
@@ -87,10 +139,7 @@ all:
       hosts:
         ipcfleet-ci:
   vars:
-    ipcfleet_src: $SRC
-    ipcfleet_prefix: $S/prefix
-    ipcfleet_dbdir: $S/db
-    ipcfleet_agent_dir: $S/agent
+$where
     ipcfleet_build_dir: $S/build
     ipcfleet_pki_dir: $S/pki
     ipcfleet_manage_service: false
@@ -105,6 +154,7 @@ all:
     ipcfleet_agent_name: ci-agent
     ipcfleet_agent_servers: ["localhost:$PORT"]
     ipcfleet_agent_timeout: 10s
+    ipcfleet_agent_textfile: $S/textfile-parent/textfile
 EOF
 
 export ANSIBLE_CONFIG="$HERE/ansible.cfg"
@@ -164,24 +214,37 @@ else
 fi
 
 # --- what was installed ---
-P=$S/prefix
-C=$P/etc/ipcfleet
-for f in sbin/ipcfleet-agent sbin/ipcfleet-aggregator bin/ipcfleet sbin/ipcfleet-pki \
-	share/man/man1/ipcfleet.1 share/man/man5/ipcfleet.conf.5 share/man/man8/ipcfleet-agent.8 \
-	share/man/man8/ipcfleet-aggregator.8 share/bash-completion/completions/ipcfleet \
-	share/ipcfleet/systemd/ipcfleet-agent.service share/ipcfleet/systemd/ipcfleet-aggregator.service \
-	share/ipcfleet/grafana/ipcfleet.json; do
+if [ "$METHOD" = package ]; then
+	man=share/man/man1/ipcfleet.1.gz\ share/man/man5/ipcfleet.conf.5.gz\ share/man/man8/ipcfleet-agent.8.gz
+	UNITS=/lib/systemd/system
+	for p in $PKGS; do
+		check "package $p is installed" \
+			test "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" | cut -c1-2)" = ii
+	done
+else
+	man=share/man/man1/ipcfleet.1\ share/man/man5/ipcfleet.conf.5\ share/man/man8/ipcfleet-agent.8
+	UNITS=$P/share/ipcfleet/systemd
+fi
+for f in sbin/ipcfleet-agent sbin/ipcfleet-aggregator bin/ipcfleet sbin/ipcfleet-pki $man \
+	share/bash-completion/completions/ipcfleet share/ipcfleet/grafana/ipcfleet.json \
+	share/ipcfleet/prometheus/ipcfleet.rules.yml; do
 	check "installed $f" test -s "$P/$f"
+done
+for f in ipcfleet-agent.service ipcfleet-aggregator.service; do
+	check "installed $UNITS/$f" test -s "$UNITS/$f"
 done
 check "the installed units name this prefix" \
 	grep -qx "ExecStart=$P/sbin/ipcfleet-aggregator -c $C/aggregator.conf" \
-	"$P/share/ipcfleet/systemd/ipcfleet-aggregator.service"
+	"$UNITS/ipcfleet-aggregator.service"
 check "agent key is mode 0600" test "$(stat -c %a "$C/agent.key")" = 600
 check "aggregator key belongs to $CI_USER, mode 0600" \
 	test "$(stat -c '%U %a' "$C/aggregator.key")" = "$CI_USER 600"
-check "database directory belongs to $CI_USER" test "$(stat -c %U "$S/db")" = "$CI_USER"
-check "spool is mode 0700" test "$(stat -c %a "$S/agent/spool")" = 700
-check "spool's parent is root's alone" test "$(stat -c '%U %a' "$S/agent")" = "root 700"
+check "database directory belongs to $CI_USER" test "$(stat -c %U "$DB")" = "$CI_USER"
+check "spool is mode 0700" test "$(stat -c %a "$AD/spool")" = 700
+check "spool's parent is root's alone" test "$(stat -c '%U %a' "$AD")" = "root 700"
+check "the textfile directory is root's, 0755" \
+	test "$(stat -c '%U %a' "$S/textfile-parent/textfile")" = "root 755"
+check "agent.conf names it" grep -qx "textfile = $S/textfile-parent/textfile" "$C/agent.conf"
 check "agent.conf names the aggregator" grep -qx "server = localhost:$PORT" "$C/agent.conf"
 check "aggregator.conf has both admins" \
 	sh -c "grep -qx 'admins = ci-admin' '$C/aggregator.conf' && grep -qx '    ci-admin2' '$C/aggregator.conf'"
@@ -192,8 +255,8 @@ check "installed aggregator -t accepts aggregator.conf" \
 check "admin certificates issued on the controller" test -s "$S/pki/ci-admin2.crt"
 if command -v systemd-analyze >/dev/null 2>&1 && systemd-analyze --version >/dev/null 2>&1; then
 	check "systemd-analyze verify accepts the installed units" \
-		systemd-analyze verify --man=no "$P/share/ipcfleet/systemd/ipcfleet-agent.service" \
-		"$P/share/ipcfleet/systemd/ipcfleet-aggregator.service"
+		systemd-analyze verify --man=no "$UNITS/ipcfleet-agent.service" \
+		"$UNITS/ipcfleet-aggregator.service"
 fi
 
 # --- 4. the installed programs, together ---
@@ -221,6 +284,12 @@ rc=0
 "$P/sbin/ipcfleet-agent" -c "$C/agent.conf" --once >"$S/agent.out" 2>&1 || rc=$?
 [ "$rc" = 0 ] || cat "$S/agent.out"
 check "the installed agent delivers (--once exits 0)" test "$rc" = 0
+check "and writes its node_exporter textfile" \
+	grep -q '^ipcfleet_limit_value{host="ci-agent",limit="semmni"} ' "$S/textfile-parent/textfile/ipcfleet.prom"
+if command -v promtool >/dev/null 2>&1; then
+	check "promtool check metrics on the textfile" \
+		sh -c "promtool check metrics <'$S/textfile-parent/textfile/ipcfleet.prom'"
+fi
 cli() {
 	"$P/bin/ipcfleet" --server "localhost:$PORT" --cert "$S/pki/ci-admin.crt" \
 		--key "$S/pki/ci-admin.key" --ca "$C/ca.crt" "$@"
@@ -243,6 +312,6 @@ if command -v promtool >/dev/null 2>&1; then
 fi
 check "the aggregator is still running" kill -0 "$AGG_PID"
 
-echo "ci-check took $(($(date +%s) - t_start))s"
+echo "ci-check ($METHOD) took $(($(date +%s) - t_start))s"
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

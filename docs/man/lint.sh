@@ -9,7 +9,7 @@ if ! command -v mandoc >/dev/null 2>&1 || ! command -v makewhatis >/dev/null 2>&
 	echo "SKIP: mandoc is not installed (Debian package mandoc)"
 	exit 77
 fi
-ours="ipcfleet ipcfleet.conf ipcfleet-agent ipcfleet-aggregator"
+ours="ipcfleet ipcfleet.conf ipcfleet-agent ipcfleet-aggregator ipcfleet-pki"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # a manual tree of these pages only, so that their cross-references resolve
@@ -50,7 +50,7 @@ for p in $pages; do
 done
 # messages not tied to one page (there should be none)
 if grep -v -F -e "ipcfleet.1:" -e "ipcfleet.conf.5:" -e "ipcfleet-agent.8:" \
-	-e "ipcfleet-aggregator.8:" "$tmp/bad.out"; then
+	-e "ipcfleet-aggregator.8:" -e "ipcfleet-pki.8:" "$tmp/bad.out"; then
 	fail=$((fail + 1))
 fi
 echo "$pass passed, $fail failed"
