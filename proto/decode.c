@@ -415,12 +415,12 @@ dec_rctl(const msgpack_object *m, const char *w, struct scope_rctl *r, char *err
 			return dec_err(err, errlen, "%srctl.%s: duplicate key", w, name);
 		snprintf(where, sizeof(where), "%srctl.%s.", w, name);
 		if (kv->val.type != MSGPACK_OBJECT_MAP)
-			return dec_err(err, errlen, "%s: expected map", where);
+			return dec_err(err, errlen, "%srctl.%s: expected map", w, name);
 		if ((a = dec_u64(&kv->val, where, "used", 0, &r->used[res], err, errlen)) == -1 ||
 		    (b = dec_u64(&kv->val, where, "limit", 0, &r->limit[res], err, errlen)) == -1)
 			return -1;
 		if (a == 1 && b == 1)
-			return dec_err(err, errlen, "%s: needs used or limit", where);
+			return dec_err(err, errlen, "%srctl.%s: needs used or limit", w, name);
 		if (a == 0)
 			r->has_used |= 1u << res;
 		if (b == 0)

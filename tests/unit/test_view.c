@@ -355,6 +355,39 @@ test_scopes_json(void **state)
 	                   "\"cuid\":0,\"cgid\":0,\"scope\":\"ipcns:4026532200\"");
 	free(j);
 	doc_free(&d);
+
+	/*
+	 * A jail's rctl (racct): each resource with a rule or a usage, what is
+	 * not known nil; and its share in text, against its rule.
+	 */
+	{
+		struct scope_rctl *r = &s.scopes[2].rctl;
+		char *t;
+		int rc;
+
+		r->has_limit = 1u << RCTL_NSEM | 1u << RCTL_NSHM;
+		r->has_used = 1u << RCTL_NSEM | 1u << RCTL_SHMSIZE;
+		r->limit[RCTL_NSEM] = 20;
+		r->used[RCTL_NSEM] = 17;
+		r->limit[RCTL_NSHM] = 10;
+		r->used[RCTL_SHMSIZE] = 4096;
+		doc_make(&d, &s, NULL, HOST);
+		j = to_json(&d.obj, 0);
+		assert_contains(j,
+		                "\"objects\":1,\"rctl\":{\"nsem\":{\"used\":17,\"limit\":20,"
+		                "\"pct\":85.0},\"nshm\":{\"used\":null,\"limit\":10,\"pct\":null},"
+		                "\"shmsize\":{\"used\":4096,\"limit\":null,\"pct\":null}}}");
+		t = to_text(&d.obj, HOST, &rc);
+		assert_int_equal(rc, 0);
+		assert_contains(t, "SHARES OF THE HOST'S POOLS\n"
+		                   "  jail www holds 17 of 340 semmns, 5.0%\n"
+		                   "  jail www holds 1 of 50 semmni, 2.0%\n"
+		                   "  jail www holds 17 of 20 nsem (rctl), 85.0%\n"
+		                   "  jail www holds ? of 10 nshm (rctl)\n");
+		free(t);
+		free(j);
+		doc_free(&d);
+	}
 	snapshot_free(&s);
 }
 
