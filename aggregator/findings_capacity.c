@@ -441,7 +441,7 @@ cap_leak_one(const struct eval_ctx *cx, const struct count_run *r, size_t n,
 	cap_span(span, spans, sizeof(spans));
 	{
 		const char *hint = cap_leak_hint(last->what, shape, udev);
-		char msg[2 * MODEL_TEXT_MAX];
+		char msg[4 * MODEL_TEXT_MAX];
 
 		snprintf(msg, sizeof(msg),
 		         "%s in %s leaks %s: %" PRIu64 " to %" PRIu64
@@ -657,7 +657,7 @@ cap_queues(const struct eval_ctx *cx, struct finding_list *out)
 		}
 		finding_owner_label(o->uid, o->owner, who, sizeof(who));
 		{
-			char msg[2 * MODEL_TEXT_MAX];
+			char msg[4 * MODEL_TEXT_MAX];
 
 			if (o->unknown & OF_QNUM)
 				snprintf(msg, sizeof(msg),
@@ -733,7 +733,7 @@ cap_permissions(const struct eval_ctx *cx, struct finding_list *out)
 		const struct ipc_scope *sc;
 		struct finding *f;
 		char who[MODEL_OWNER_MAX + 32], shared[192] = "", group[96], creator[64] = "";
-		char msg[2 * MODEL_TEXT_MAX];
+		char msg[4 * MODEL_TEXT_MAX];
 		const char *rw, *grw;
 		int in_host_ns;
 
