@@ -115,7 +115,8 @@ counts_of(const struct snapshot *s, struct count_run **out, size_t *nout)
 			nq++;
 		}
 	}
-	qsort(k, nk, sizeof(*k), cap_okey_cmp);
+	if (nk > 0) /* qsort(NULL, 0) is undefined */
+		qsort(k, nk, sizeof(*k), cap_okey_cmp);
 	/* one run per owner key (at most one per object), then the largest kept */
 	if ((v = calloc(nk + (nq < COUNTS_QUEUES_MAX ? nq : COUNTS_QUEUES_MAX) + 1, sizeof(*v))) ==
 	    NULL)
@@ -133,7 +134,8 @@ counts_of(const struct snapshot *s, struct count_run **out, size_t *nout)
 		qsort(v, nv, sizeof(*v), cap_run_larger);
 		nv = COUNTS_OWNERS_MAX;
 	}
-	qsort(q, nq, sizeof(*q), cap_qpick_cmp);
+	if (nq > 0) /* qsort(NULL, 0) is undefined */
+		qsort(q, nq, sizeof(*q), cap_qpick_cmp);
 	for (i = 0; i < nq && i < COUNTS_QUEUES_MAX; i++) {
 		const struct ipc_object *o = &s->objects[q[i].i];
 
@@ -311,7 +313,8 @@ cap_leak_shape(const struct snapshot *s, uint32_t sc, uint32_t uid, int type,
 		if (type == IPC_SEM && ((uint64_t)o->key & 0xffff0000u) == 0x0d4d0000u)
 			*udev = 1;
 	}
-	qsort(v, n, sizeof(*v), cap_u64_cmp);
+	if (n > 0) /* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), cap_u64_cmp);
 	for (i = 0; i < n; i = j) {
 		for (j = i; j < n && v[j] == v[i]; j++)
 			;
@@ -385,9 +388,9 @@ cap_leak_one(const struct eval_ctx *cx, const struct count_run *r, size_t n,
 	struct capacity_pool pool;
 	struct capacity_fit fit;
 	struct finding *f;
-	uint64_t v0, vmid, shape;
-	int64_t ws, span;
-	size_t j0, k;
+	uint64_t v0, shape;
+	int64_t ws, span, last_rise = INT64_MIN;
+	size_t j0, k, rises = 0;
 	double per_day;
 	char who[MODEL_OWNER_MAX + 32], spans[32], when[32], runs_out[160] = "",
 	                                                     owner[MODEL_OWNER_MAX];
@@ -395,14 +398,21 @@ cap_leak_one(const struct eval_ctx *cx, const struct count_run *r, size_t n,
 
 	if (!cap_window(r, n, s->taken, in->leak_window, in->leak_min_snapshots, &j0, &ws))
 		return 0;
-	for (k = j0 + 1; k < n; k++)
+	for (k = j0 + 1; k < n; k++) {
 		if (r[k].value < r[k - 1].value)
 			return 0; /* it fell: freed, not leaked */
+		if (r[k].value > r[k - 1].value) {
+			rises++;
+			last_rise = r[k].first;
+		}
+	}
 	span = s->taken - ws;
 	v0 = cap_value_at(r, j0, n, ws);
-	vmid = cap_value_at(r, j0, n, ws + span / 2);
-	/* grown in both halves of the window: a start-up burst is no leak */
-	if (span <= 0 || !(v0 < vmid && vmid < last->value))
+	/*
+	 * It rose at least twice, the last time in the window's second half: a
+	 * start-up burst (one rise, or all of them long ago) is no leak
+	 */
+	if (span <= 0 || rises < 2 || last->value <= v0 || last_rise < ws + span / 2)
 		return 0;
 	if ((sc = snapshot_find_scope(s, last->scope)) < 0)
 		return 0;
@@ -479,89 +489,99 @@ cap_leaks(const struct eval_ctx *cx, struct finding_list *out)
 
 /* ---- a bounded rule's findings ---- */
 
-/* Severity first (crit, warn, info), then the order they were made in. */
-struct cap_rank {
+/*
+ * A candidate of a bounded rule, cheap to keep for every object: which one
+ * (i, and r for a jail's resource), its severity and what ranks it among
+ * equals.  The findings are built for the kept ones only: a host with
+ * 100,000 objects others may write must cost a sort, not 100,000 findings
+ * (more than finding_list_add() takes).
+ */
+struct cap_cand {
 	size_t i;
+	int r;
 	int sev;
 	double key; /* larger first among equals (a queue's fill), else 0 */
 };
 
 static int
-cap_rank_cmp(const void *a, const void *b)
+cap_cand_rank(const void *a, const void *b)
 {
-	const struct cap_rank *x = a, *y = b;
+	const struct cap_cand *x = a, *y = b;
 
 	if (x->sev != y->sev)
 		return x->sev > y->sev ? -1 : 1;
 	if (x->key != y->key)
 		return x->key > y->key ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
+	if (x->i != y->i)
+		return x->i < y->i ? -1 : 1;
+	return x->r < y->r ? -1 : x->r > y->r;
+}
+
+static int
+cap_cand_order(const void *a, const void *b)
+{
+	const struct cap_cand *x = a, *y = b;
+
+	if (x->i != y->i)
+		return x->i < y->i ? -1 : 1;
+	return x->r < y->r ? -1 : x->r > y->r;
+}
+
+/* Appends a candidate (bounded by the objects, or the jails' resources). */
+static int
+cap_cand_push(struct cap_cand **v, size_t *n, size_t *cap, size_t i, int r, int sev, double key)
+{
+	if (grow_array(v, cap, *n + 1, 64, (size_t)MODEL_MAX_OBJECTS * RCTL_COUNT, sizeof(**v)) ==
+	    -1)
+		return -1;
+	(*v)[*n].i = i;
+	(*v)[*n].r = r;
+	(*v)[*n].sev = sev;
+	(*v)[*n].key = key;
+	(*n)++;
+	return 0;
 }
 
 /*
- * Appends the max worst of tmp's findings (keys[] parallel, may be NULL) to
- * out, then one finding of kind that counts the rest: "N more WHAT".
+ * Keeps the max worst of v[0..*n), in their first order again; returns how
+ * many were left out and, in *worst, the worst severity among them.
  */
-static int
-cap_bounded(const struct finding_list *tmp, const double *keys, size_t max, enum finding_kind kind,
-            const char *what, struct finding_list *out)
+static size_t
+cap_cand_keep(struct cap_cand *v, size_t *n, size_t max, int *worst)
 {
-	struct cap_rank *r;
-	struct finding *f;
-	size_t i, n = tmp->n < max ? tmp->n : max;
-	int worst = SEV_INFO;
+	size_t i, left;
 
-	if (tmp->n == 0)
+	*worst = SEV_INFO;
+	if (*n <= max)
 		return 0;
-	if ((r = calloc(tmp->n, sizeof(*r))) == NULL)
-		return -1;
-	for (i = 0; i < tmp->n; i++) {
-		r[i].i = i;
-		r[i].sev = (int)tmp->v[i].severity;
-		r[i].key = keys != NULL ? keys[i] : 0;
-	}
-	if (tmp->n > max)
-		qsort(r, tmp->n, sizeof(*r), cap_rank_cmp);
-	/* the kept ones in the order they were made */
-	for (i = 0; i < tmp->n; i++) {
-		if (i < n)
-			continue;
-		if (r[i].sev > worst)
-			worst = r[i].sev;
-	}
-	{
-		unsigned char *keep = calloc(tmp->n, 1);
+	qsort(v, *n, sizeof(*v), cap_cand_rank);
+	for (i = max; i < *n; i++)
+		if (v[i].sev > *worst)
+			*worst = v[i].sev;
+	left = *n - max;
+	*n = max;
+	if (max > 0)
+		qsort(v, max, sizeof(*v), cap_cand_order);
+	return left;
+}
 
-		if (keep == NULL) {
-			free(r);
-			return -1;
-		}
-		for (i = 0; i < n; i++)
-			keep[r[i].i] = 1;
-		for (i = 0; i < tmp->n; i++) {
-			if (!keep[i])
-				continue;
-			if ((f = finding_list_add(out)) == NULL) {
-				free(keep);
-				free(r);
-				return -1;
-			}
-			*f = tmp->v[i];
-		}
-		free(keep);
-	}
-	free(r);
-	if (tmp->n > max) {
-		if ((f = finding_list_add(out)) == NULL)
-			return -1;
-		f->kind = kind;
-		f->severity = (enum severity)worst;
-		snprintf(
-		    f->message, sizeof(f->message),
-		    "%zu more %s were not listed (the %zu worst are): ipcfleet host shows every "
-		    "object",
-		    tmp->n - max, what, max);
-	}
+/* The finding of kind that counts what a bounded rule left out. */
+static int
+cap_more(struct finding_list *out, enum finding_kind kind, size_t left, int worst, const char *what,
+         size_t max)
+{
+	struct finding *f;
+
+	if (left == 0)
+		return 0;
+	if ((f = finding_list_add(out)) == NULL)
+		return -1;
+	f->kind = kind;
+	f->severity = (enum severity)worst;
+	snprintf(f->message, sizeof(f->message),
+	         "%zu more %s were not listed (the %zu worst are): ipcfleet host shows every "
+	         "object",
+	         left, what, max);
 	return 0;
 }
 
@@ -591,97 +611,120 @@ cap_qnum_growth(const struct eval_input *in, const char *scope, int64_t id, char
 	         in->runs[b - 1].value - in->runs[j].value, span);
 }
 
+/* The queue_fill probe of queue o: its identity (kind, limit, scope, object). */
+static void
+cap_queue_probe(const struct snapshot *s, const struct ipc_object *o, struct finding *probe)
+{
+	memset(probe, 0, sizeof(*probe));
+	probe->kind = FK_QUEUE_FILL;
+	ifl_strlcpy(probe->limit, "msgmnb", sizeof(probe->limit));
+	ifl_strlcpy(probe->scope, s->scopes[o->scope].id, sizeof(probe->scope));
+	probe->has_object = 1;
+	probe->otype = IPC_MSG;
+	probe->oid = o->id;
+}
+
+/* Queue o's level with hysteresis against its open finding: SEV_*, or -1. */
+static int
+cap_queue_level(const struct eval_ctx *cx, const struct ipc_object *o, double *pct)
+{
+	const struct eval_input *in = cx->in;
+	struct finding probe;
+	const struct finding *prev;
+	double warn, crit;
+
+	/* unknown is never zero: without both figures there is no fill */
+	if (o->type != IPC_MSG || o->scope >= in->s->nscopes ||
+	    (o->unknown & (OF_CBYTES | OF_QBYTES)) || o->qbytes == 0)
+		return -1;
+	in->levels(in->levels_arg, "msgmnb", &warn, &crit);
+	*pct = usage_pct(o->cbytes, o->qbytes);
+	if (*pct < warn - in->hysteresis)
+		return -1; /* below any level it could hold: no lookup */
+	cap_queue_probe(in->s, o, &probe);
+	prev = eval_prev(cx, &probe);
+	if (*pct >= crit ||
+	    (prev != NULL && prev->severity == SEV_CRIT && *pct >= crit - in->hysteresis))
+		return SEV_CRIT;
+	if (*pct >= warn || (prev != NULL && *pct >= warn - in->hysteresis))
+		return SEV_WARN;
+	return -1;
+}
+
+static int
+cap_queue_finding(const struct eval_ctx *cx, const struct ipc_object *o, int level, double pct,
+                  struct finding_list *out)
+{
+	const struct eval_input *in = cx->in;
+	struct finding *f;
+	double warn, crit;
+	char who[MODEL_OWNER_MAX + 32], grow[64], reader[96] = "", msg[4 * MODEL_TEXT_MAX];
+
+	in->levels(in->levels_arg, "msgmnb", &warn, &crit);
+	if ((f = finding_list_add(out)) == NULL)
+		return -1;
+	cap_queue_probe(in->s, o, f);
+	f->severity = (enum severity)level;
+	f->uid = o->uid;
+	ifl_strlcpy(f->owner, o->owner, sizeof(f->owner));
+	cap_qnum_growth(in, f->scope, o->id, grow, sizeof(grow));
+	/* a sender, and no receive for QUEUE_NO_READER before the last send */
+	if (!(o->unknown & (OF_STIME | OF_RTIME | OF_QNUM)) && o->qnum > 0 && o->stime > 0 &&
+	    (o->rtime == 0 || o->stime - o->rtime >= QUEUE_NO_READER)) {
+		char ago[32];
+
+		if (o->rtime == 0)
+			snprintf(reader, sizeof(reader),
+			         "; no reader: nothing was ever received from it");
+		else {
+			cap_span(o->stime - o->rtime, ago, sizeof(ago));
+			snprintf(reader, sizeof(reader),
+			         "; no reader: the last receive was %s before the last send", ago);
+		}
+	}
+	finding_owner_label(o->uid, o->owner, who, sizeof(who));
+	if (o->unknown & OF_QNUM)
+		snprintf(msg, sizeof(msg),
+		         "queue %" PRId64 " of %s in %s holds %" PRIu64 " of %" PRIu64
+		         " bytes (%.1f%%, %s at %.0f%%)%s",
+		         o->id, who, f->scope, o->cbytes, o->qbytes, pct,
+		         level == SEV_CRIT ? "crit" : "warn", level == SEV_CRIT ? crit : warn,
+		         reader);
+	else
+		snprintf(msg, sizeof(msg),
+		         "queue %" PRId64 " of %s in %s holds %" PRIu64 " of %" PRIu64
+		         " bytes (%.1f%%, %s at %.0f%%) in %" PRIu64 " messages%s%s",
+		         o->id, who, f->scope, o->cbytes, o->qbytes, pct,
+		         level == SEV_CRIT ? "crit" : "warn", level == SEV_CRIT ? crit : warn,
+		         o->qnum, grow, reader);
+	ifl_strlcpy(f->message, msg, sizeof(f->message));
+	return 0;
+}
+
 static int
 cap_queues(const struct eval_ctx *cx, struct finding_list *out)
 {
-	const struct eval_input *in = cx->in;
-	const struct snapshot *s = in->s;
-	struct finding_list tmp = {0};
-	double *keys = NULL;
-	size_t i, cap = 0;
-	int rc = -1;
+	const struct snapshot *s = cx->in->s;
+	struct cap_cand *v = NULL;
+	size_t n = 0, cap = 0, i, left;
+	int level, worst, rc = -1;
+	double pct;
 
-	for (i = 0; i < s->nobjects; i++) {
-		const struct ipc_object *o = &s->objects[i];
-		struct finding probe, *f;
-		const struct finding *prev;
-		double warn, crit, pct;
-		char who[MODEL_OWNER_MAX + 32], grow[64], reader[96] = "";
-		int level = -1;
-
-		/* unknown is never zero: without both figures there is no fill */
-		if (o->type != IPC_MSG || o->scope >= s->nscopes ||
-		    (o->unknown & (OF_CBYTES | OF_QBYTES)) || o->qbytes == 0)
-			continue;
-		in->levels(in->levels_arg, "msgmnb", &warn, &crit);
-		pct = usage_pct(o->cbytes, o->qbytes);
-		memset(&probe, 0, sizeof(probe));
-		probe.kind = FK_QUEUE_FILL;
-		ifl_strlcpy(probe.limit, "msgmnb", sizeof(probe.limit));
-		ifl_strlcpy(probe.scope, s->scopes[o->scope].id, sizeof(probe.scope));
-		probe.has_object = 1;
-		probe.otype = IPC_MSG;
-		probe.oid = o->id;
-		prev = eval_prev(cx, &probe);
-		if (pct >= crit ||
-		    (prev != NULL && prev->severity == SEV_CRIT && pct >= crit - in->hysteresis))
-			level = SEV_CRIT;
-		else if (pct >= warn || (prev != NULL && pct >= warn - in->hysteresis))
-			level = SEV_WARN;
-		if (level < 0)
-			continue;
-		if ((f = finding_list_add(&tmp)) == NULL ||
-		    grow_array(&keys, &cap, tmp.n, 16, MODEL_MAX_FINDINGS, sizeof(*keys)) == -1)
+	for (i = 0; i < s->nobjects; i++)
+		if ((level = cap_queue_level(cx, &s->objects[i], &pct)) >= 0 &&
+		    cap_cand_push(&v, &n, &cap, i, 0, level, pct) == -1)
 			goto out;
-		keys[tmp.n - 1] = pct;
-		*f = probe;
-		f->severity = (enum severity)level;
-		f->uid = o->uid;
-		ifl_strlcpy(f->owner, o->owner, sizeof(f->owner));
-		cap_qnum_growth(in, probe.scope, o->id, grow, sizeof(grow));
-		/* a sender, and no receive for QUEUE_NO_READER before the last send */
-		if (!(o->unknown & (OF_STIME | OF_RTIME | OF_QNUM)) && o->qnum > 0 &&
-		    o->stime > 0 && (o->rtime == 0 || o->stime - o->rtime >= QUEUE_NO_READER)) {
-			char ago[32];
+	left = cap_cand_keep(v, &n, FINDINGS_QUEUES_MAX, &worst);
+	for (i = 0; i < n; i++) {
+		const struct ipc_object *o = &s->objects[v[i].i];
 
-			if (o->rtime == 0)
-				snprintf(reader, sizeof(reader),
-				         "; no reader: nothing was ever received from it");
-			else {
-				cap_span(o->stime - o->rtime, ago, sizeof(ago));
-				snprintf(
-				    reader, sizeof(reader),
-				    "; no reader: the last receive was %s before the last send",
-				    ago);
-			}
-		}
-		finding_owner_label(o->uid, o->owner, who, sizeof(who));
-		{
-			char msg[4 * MODEL_TEXT_MAX];
-
-			if (o->unknown & OF_QNUM)
-				snprintf(msg, sizeof(msg),
-				         "queue %" PRId64 " of %s in %s holds %" PRIu64
-				         " of %" PRIu64 " bytes (%.1f%%, %s at %.0f%%)%s",
-				         o->id, who, probe.scope, o->cbytes, o->qbytes, pct,
-				         level == SEV_CRIT ? "crit" : "warn",
-				         level == SEV_CRIT ? crit : warn, reader);
-			else
-				snprintf(msg, sizeof(msg),
-				         "queue %" PRId64 " of %s in %s holds %" PRIu64
-				         " of %" PRIu64 " bytes (%.1f%%, %s at %.0f%%) in %" PRIu64
-				         " messages%s%s",
-				         o->id, who, probe.scope, o->cbytes, o->qbytes, pct,
-				         level == SEV_CRIT ? "crit" : "warn",
-				         level == SEV_CRIT ? crit : warn, o->qnum, grow, reader);
-			ifl_strlcpy(f->message, msg, sizeof(f->message));
-		}
+		if (cap_queue_finding(cx, o, v[i].sev, v[i].key, out) == -1)
+			goto out;
 	}
-	rc = cap_bounded(&tmp, keys, FINDINGS_QUEUES_MAX, FK_QUEUE_FILL, "queues at warn or crit",
-	                 out);
+	rc = cap_more(out, FK_QUEUE_FILL, left, worst, "queues at warn or crit",
+	              FINDINGS_QUEUES_MAX);
 out:
-	free(keys);
-	finding_list_free(&tmp);
+	free(v);
 	return rc;
 }
 
@@ -718,129 +761,177 @@ cap_shared_of(const struct snapshot *s, struct cap_shared *sh)
 			sh->containers = 1;
 }
 
+/* Whether o's namespace is shared with jails (1) or containers (2); 0 when not. */
+static int
+cap_shared_for(const struct snapshot *s, const struct cap_shared *sh, const struct ipc_object *o)
+{
+	const struct ipc_scope *sc = &s->scopes[o->scope];
+
+	/* FreeBSD: the host and inherit jails share one namespace per type */
+	if ((sc->kind == SCOPE_HOST ||
+	     (sc->kind == SCOPE_JAIL && sc->iso[o->type] == ISO_INHERIT)) &&
+	    sh->jails[o->type] > 0)
+		return 1;
+	if (sc->kind == SCOPE_HOST && sh->containers)
+		return 2;
+	return 0;
+}
+
+/* "read and write" (shm, msg) or "read and alter" (sem) of the bits of one class. */
+static const char *
+cap_access(enum ipc_type t, unsigned bits /* 0..7 of one class */)
+{
+	int r = (bits & 4) != 0, w = (bits & 2) != 0;
+
+	if (r && w)
+		return t == IPC_SEM ? "read and alter" : "read and write";
+	if (r)
+		return "read";
+	if (w)
+		return t == IPC_SEM ? "alter" : "write";
+	return NULL;
+}
+
+static int
+cap_permission_finding(const struct snapshot *s, const struct cap_shared *sh,
+                       const struct ipc_object *o, struct finding_list *out)
+{
+	const struct ipc_scope *sc = &s->scopes[o->scope];
+	struct finding *f;
+	char who[MODEL_OWNER_MAX + 32], shared[192] = "", group[96], creator[64] = "";
+	char msg[4 * MODEL_TEXT_MAX];
+	const char *grw;
+	int how = cap_shared_for(s, sh, o);
+
+	if (how == 1)
+		snprintf(shared, sizeof(shared),
+		         "; the namespace is shared with %zu jail(s) (inherit), %.64s first: root "
+		         "there can remove it",
+		         sh->jails[o->type], sh->first[o->type]);
+	else if (how == 2)
+		snprintf(
+		    shared, sizeof(shared),
+		    "; containers share the host's IPC namespace (--ipc=host): they can use it "
+		    "too");
+	if ((f = finding_list_add(out)) == NULL)
+		return -1;
+	f->kind = FK_PERMISSIONS;
+	f->severity = how != 0 ? SEV_WARN : SEV_INFO;
+	ifl_strlcpy(f->scope, sc->id, sizeof(f->scope));
+	f->has_object = 1;
+	f->otype = o->type;
+	f->oid = o->id;
+	f->uid = o->uid;
+	ifl_strlcpy(f->owner, o->owner, sizeof(f->owner));
+	if ((grw = cap_access(o->type, (o->mode >> 3) & 7)) != NULL)
+		snprintf(group, sizeof(group), "members of group %" PRIu32 " may %s it", o->gid,
+		         grw);
+	else
+		snprintf(group, sizeof(group), "its group has no access");
+	if (o->type == IPC_SHM && !(o->unknown & OF_CPID) && o->cpid > 0)
+		snprintf(creator, sizeof(creator), " (pid %" PRId64 ")", o->cpid);
+	finding_owner_label(o->uid, o->owner, who, sizeof(who));
+	snprintf(msg, sizeof(msg),
+	         "%s %" PRId64 " of %s in %s is mode %04o: every user may %s it; %s; created "
+	         "with that mode by uid %" PRIu32 "%s%s",
+	         o->type == IPC_SEM   ? "semaphore set"
+	         : o->type == IPC_SHM ? "segment"
+	                              : "queue",
+	         o->id, who, sc->id, (unsigned)(o->mode & 0777), cap_access(o->type, o->mode & 7),
+	         group, o->cuid, creator, shared);
+	ifl_strlcpy(f->message, msg, sizeof(f->message));
+	return 0;
+}
+
 static int
 cap_permissions(const struct eval_ctx *cx, struct finding_list *out)
 {
 	const struct snapshot *s = cx->in->s;
-	struct finding_list tmp = {0};
 	struct cap_shared sh;
-	size_t i;
-	int rc;
+	struct cap_cand *v = NULL;
+	size_t n = 0, cap = 0, i, left;
+	int worst, rc = -1;
 
 	cap_shared_of(s, &sh);
 	for (i = 0; i < s->nobjects; i++) {
 		const struct ipc_object *o = &s->objects[i];
-		const struct ipc_scope *sc;
-		struct finding *f;
-		char who[MODEL_OWNER_MAX + 32], shared[192] = "", group[96], creator[64] = "";
-		char msg[4 * MODEL_TEXT_MAX];
-		const char *rw, *grw;
-		int in_host_ns;
 
 		if (o->scope >= s->nscopes || (o->mode & 0006) == 0 || (unsigned)o->type > IPC_MSG)
 			continue;
-		sc = &s->scopes[o->scope];
-		/* FreeBSD: the host and inherit jails share one namespace per type */
-		in_host_ns = sc->kind == SCOPE_HOST ||
-		             (sc->kind == SCOPE_JAIL && sc->iso[o->type] == ISO_INHERIT);
-		if (in_host_ns && sh.jails[o->type] > 0)
-			snprintf(
-			    shared, sizeof(shared),
-			    "; the namespace is shared with %zu jail(s) (inherit), %.64s first: "
-			    "root there can remove it",
-			    sh.jails[o->type], sh.first[o->type]);
-		else if (sc->kind == SCOPE_HOST && sh.containers)
-			snprintf(
-			    shared, sizeof(shared),
-			    "; containers share the host's IPC namespace (--ipc=host): they can "
-			    "use it too");
-		if ((f = finding_list_add(&tmp)) == NULL) {
-			finding_list_free(&tmp);
-			return -1;
-		}
-		f->kind = FK_PERMISSIONS;
-		f->severity = shared[0] != '\0' ? SEV_WARN : SEV_INFO;
-		ifl_strlcpy(f->scope, sc->id, sizeof(f->scope));
-		f->has_object = 1;
-		f->otype = o->type;
-		f->oid = o->id;
-		f->uid = o->uid;
-		ifl_strlcpy(f->owner, o->owner, sizeof(f->owner));
-		/* semaphores are read and altered; segments and queues read and written */
-		rw = (o->mode & 0006) == 0006
-		         ? (o->type == IPC_SEM ? "read and alter" : "read and write")
-		     : (o->mode & 0004) != 0 ? "read"
-		     : o->type == IPC_SEM    ? "alter"
-		                             : "write";
-		grw = (o->mode & 0060) == 0060
-		          ? (o->type == IPC_SEM ? "read and alter" : "read and write")
-		      : (o->mode & 0040) != 0 ? "read"
-		      : (o->mode & 0020) != 0 ? (o->type == IPC_SEM ? "alter" : "write")
-		                              : NULL;
-		if (grw != NULL)
-			snprintf(group, sizeof(group), "members of group %" PRIu32 " may %s it",
-			         o->gid, grw);
-		else
-			snprintf(group, sizeof(group), "its group has no access");
-		if (o->type == IPC_SHM && !(o->unknown & OF_CPID) && o->cpid > 0)
-			snprintf(creator, sizeof(creator), " (pid %" PRId64 ")", o->cpid);
-		finding_owner_label(o->uid, o->owner, who, sizeof(who));
-		snprintf(msg, sizeof(msg),
-		         "%s %" PRId64
-		         " of %s in %s is mode %04o: every user may %s it; %s; created "
-		         "with that mode by uid %" PRIu32 "%s%s",
-		         o->type == IPC_SEM   ? "semaphore set"
-		         : o->type == IPC_SHM ? "segment"
-		                              : "queue",
-		         o->id, who, sc->id, (unsigned)(o->mode & 0777), rw, group, o->cuid,
-		         creator, shared);
-		ifl_strlcpy(f->message, msg, sizeof(f->message));
+		if (cap_cand_push(&v, &n, &cap, i, 0,
+		                  cap_shared_for(s, &sh, o) != 0 ? SEV_WARN : SEV_INFO, 0) == -1)
+			goto out;
 	}
-	rc = cap_bounded(&tmp, NULL, FINDINGS_PERMS_MAX, FK_PERMISSIONS,
-	                 "objects others may read or write", out);
-	finding_list_free(&tmp);
+	left = cap_cand_keep(v, &n, FINDINGS_PERMS_MAX, &worst);
+	for (i = 0; i < n; i++)
+		if (cap_permission_finding(s, &sh, &s->objects[v[i].i], out) == -1)
+			goto out;
+	rc = cap_more(out, FK_PERMISSIONS, left, worst, "objects others may read or write",
+	              FINDINGS_PERMS_MAX);
+out:
+	free(v);
 	return rc;
 }
 
 /* ---- a jail's rctl rules ---- */
 
+/* The usage of jail sc's rctl rule r, as one item (nsemop: no usage is held against it). */
+static int
+cap_rctl_item(const struct ipc_scope *sc, int r, struct usage *u)
+{
+	uint32_t bit = 1u << r;
+	struct usage_item *it;
+
+	memset(u, 0, sizeof(*u));
+	if (r == RCTL_NSEMOP || !(sc->rctl.has_limit & bit))
+		return 0;
+	it = &u->v[u->n++];
+	it->name = rctl_res_name((enum rctl_res)r);
+	it->limit = sc->rctl.limit[r];
+	it->has_limit = 1;
+	it->used = sc->rctl.used[r];
+	it->unknown_used = !(sc->rctl.has_used & bit);
+	return 1;
+}
+
 static int
 cap_rctl(const struct eval_ctx *cx, struct finding_list *out)
 {
 	const struct snapshot *s = cx->in->s;
-	struct finding_list tmp = {0};
-	size_t i;
-	int r, rc;
+	struct finding_list one = {0};
+	struct cap_cand *v = NULL;
+	struct usage u;
+	size_t n = 0, cap = 0, i, left;
+	int r, worst, rc = -1;
 
+	/* each rule's level first (hysteresis included), the findings of the kept ones after */
 	for (i = 0; i < s->nscopes; i++) {
 		const struct ipc_scope *sc = &s->scopes[i];
-		struct usage u;
 
 		if (sc->kind != SCOPE_JAIL || sc->rctl.has_limit == 0)
 			continue;
-		memset(&u, 0, sizeof(u));
-		for (r = 0; r < RCTL_COUNT && u.n < USAGE_MAX; r++) {
-			uint32_t bit = 1u << r;
-			struct usage_item *it;
-
-			/* nsemop caps one semop(2) call: nothing is held against it */
-			if (r == RCTL_NSEMOP || !(sc->rctl.has_limit & bit))
+		for (r = 0; r < RCTL_COUNT; r++) {
+			if (!cap_rctl_item(sc, r, &u))
 				continue;
-			it = &u.v[u.n++];
-			it->name = rctl_res_name((enum rctl_res)r);
-			it->limit = sc->rctl.limit[r];
-			it->has_limit = 1;
-			it->used = sc->rctl.used[r];
-			it->unknown_used = !(sc->rctl.has_used & bit);
-		}
-		if (eval_thresholds_usage(cx, &u, sc->id, 1, &tmp) == -1) {
-			finding_list_free(&tmp);
-			return -1;
+			one.n = 0;
+			if (eval_thresholds_usage(cx, &u, sc->id, 1, &one) == -1)
+				goto out;
+			if (one.n > 0 && cap_cand_push(&v, &n, &cap, i, r, (int)one.v[0].severity,
+			                               usage_pct(u.v[0].used, u.v[0].limit)) == -1)
+				goto out;
 		}
 	}
-	rc = cap_bounded(&tmp, NULL, FINDINGS_RCTL_MAX, FK_THRESHOLD,
-	                 "jails' rctl rules at warn or crit", out);
-	finding_list_free(&tmp);
+	left = cap_cand_keep(v, &n, FINDINGS_RCTL_MAX, &worst);
+	for (i = 0; i < n; i++) {
+		cap_rctl_item(&s->scopes[v[i].i], v[i].r, &u);
+		if (eval_thresholds_usage(cx, &u, s->scopes[v[i].i].id, 1, out) == -1)
+			goto out;
+	}
+	rc = cap_more(out, FK_THRESHOLD, left, worst, "jails' rctl rules at warn or crit",
+	              FINDINGS_RCTL_MAX);
+out:
+	finding_list_free(&one);
+	free(v);
 	return rc;
 }
 

@@ -807,7 +807,8 @@ sb_counts_merge(struct count_run **vp, size_t *np, const struct count_run *cur, 
 			prev = v[i].last;
 	if (prev != INT64_MIN && t <= prev)
 		goto keep_only; /* not after the last counted snapshot: changes nothing */
-	qsort(v, n, sizeof(*v), sb_run_cmp);
+	if (n > 0)              /* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), sb_run_cmp);
 	if (ncur > 0) {
 		if ((c = calloc(ncur, sizeof(*c))) == NULL)
 			return -1;
@@ -855,7 +856,8 @@ keep_only:
 		qsort(v, n, sizeof(*v), sb_run_newer);
 		n = COUNT_RUNS_MAX;
 	}
-	qsort(v, n, sizeof(*v), sb_run_cmp);
+	if (n > 0) /* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), sb_run_cmp);
 	if (n == 0) {
 		free(v);
 		v = NULL;

@@ -455,7 +455,8 @@ headroom_compute(const struct snapshot *s, size_t max, struct headroom **out, si
 		}
 		nk++;
 	}
-	qsort(keys, nk, sizeof(*keys), hr_key_cmp);
+	if (nk > 0) /* qsort(NULL, 0) is undefined */
+		qsort(keys, nk, sizeof(*keys), hr_key_cmp);
 	model_usage(s, -1, &u);
 	capacity_pool_init(&host, s, &u, &s->limits, 0);
 	for (a = 0; a < nk; a = b) {

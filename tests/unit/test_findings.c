@@ -1004,9 +1004,9 @@ find_kind(const struct finding_list *l, enum finding_kind k)
 }
 
 /*
- * One new set an hour: the leak shows once six hours of snapshots grew in
- * both halves, at 24 a day; semmni (128, 24 used) runs out first: 104 more
- * sets at 24 a day is 4.33 days, within the 14 days of the horizon: crit.
+ * One new set an hour: the leak shows once six hours of snapshots rose
+ * twice or more, the last time in the second half, at 24 a day; semmni (128, 24 used) runs out
+ * first: 104 more sets at 24 a day is 4.33 days, within the 14 days of the horizon: crit.
  */
 static void
 test_leak_hourly(void **state)
@@ -1078,6 +1078,52 @@ test_leak_not(void **state)
 
 		series_step(&sr, &s, &out);
 		assert_null(find_kind(&out, FK_LEAK));
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+	free(sr.runs);
+}
+
+/*
+ * Snapshots unevenly apart (a slow first one, as under a busy machine): six
+ * of them, one new set before each, the first 20 s before the others, with a
+ * window of 3 s: still a leak (a rule by the window's halves would miss it).
+ */
+static void
+test_leak_uneven(void **state)
+{
+	static const int64_t at[] = {0, 20, 21, 22, 23, 24};
+	struct series_run sr;
+	struct finding_list out;
+	struct eval_input in;
+	struct count_run *cur = NULL;
+	const struct finding *f;
+	size_t i, ncur;
+
+	(void)state;
+	memset(&sr, 0, sizeof(sr));
+	for (i = 0; i < NELEM(at); i++) {
+		struct snapshot s = web_host(i + 1, 0x1234, T0 + at[i]);
+
+		assert_int_equal(counts_of(&s, &cur, &ncur), 0);
+		assert_int_equal(sb_counts_merge(&sr.runs, &sr.nruns, cur, ncur, s.taken, 0), 0);
+		free(cur);
+		eval_init(&in, &s);
+		in.now = s.taken;
+		in.runs = sr.runs;
+		in.nruns = sr.nruns;
+		in.leak_window = 3;
+		in.leak_min_snapshots = 6;
+		memset(&out, 0, sizeof(out));
+		assert_int_equal(findings_eval(&in, &out), 0);
+		f = find_kind(&out, FK_LEAK);
+		if (i < 5)
+			assert_null(f); /* fewer than six snapshots */
+		else {
+			assert_non_null(f);
+			assert_non_null(
+			    strstr(f->message, ": 1 to 6 in 24s, never falling, 18000.0 a day"));
+		}
 		finding_list_free(&out);
 		snapshot_free(&s);
 	}
@@ -1368,6 +1414,96 @@ test_forecast_binding(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * Bounds: 20,000 segments others may write and 20,000 full queues (more
+ * than the 10,000 findings a list takes) and 4,000 jails over their rctl
+ * rule: each rule keeps its 256 worst and counts the rest in one finding;
+ * the analysis does not fail.
+ */
+static void
+test_capacity_bounded(void **state)
+{
+	struct snapshot s = web_host(0, 0, T0);
+	struct finding_list out = {0};
+	struct eval_input in;
+	size_t i, perms = 0, queues = 0, rctl = 0, summaries = 0;
+	char name[32];
+
+	(void)state;
+	for (i = 0; i < 40000; i++) {
+		struct ipc_object *o = snapshot_add_object(&s);
+
+		o->id = (int64_t)i;
+		o->uid = 1000;
+		o->mode = i < 20000 ? 0666 : 0600;
+		if (i < 20000) {
+			o->type = IPC_SHM;
+			o->size = 4096;
+		} else {
+			o->type = IPC_MSG;
+			o->qbytes = 1000;
+			o->cbytes = i == 39999 ? 1000 : 950; /* the fullest is kept first */
+		}
+	}
+	for (i = 0; i < 4000; i++) {
+		struct ipc_scope *sc;
+
+		snprintf(name, sizeof(name), "jail:j%zu", i);
+		assert_non_null(sc = snapshot_add_scope(&s, name, name + 5, SCOPE_JAIL));
+		sc->rctl.has_limit = sc->rctl.has_used = 1u << RCTL_NSEM;
+		sc->rctl.limit[RCTL_NSEM] = 100;
+		sc->rctl.used[RCTL_NSEM] = i == 3999 ? 95 : 85;
+	}
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		const struct finding *f = &out.v[i];
+
+		if (f->kind == FK_PERMISSIONS && f->has_object)
+			perms++;
+		else if (f->kind == FK_QUEUE_FILL && f->has_object)
+			queues++;
+		else if (f->kind == FK_THRESHOLD && strncmp(f->scope, "jail:", 5) == 0)
+			rctl++;
+		else if (strstr(f->message, " more ") != NULL &&
+		         strstr(f->message, "were not listed") != NULL) {
+			summaries++;
+			if (f->kind == FK_PERMISSIONS)
+				assert_string_equal(
+				    f->message,
+				    "19744 more objects others may read or write were not "
+				    "listed (the 256 worst are): ipcfleet host shows every "
+				    "object");
+			if (f->kind == FK_QUEUE_FILL) {
+				assert_int_equal(f->severity, SEV_CRIT);
+				assert_non_null(
+				    strstr(f->message, "19744 more queues at warn or crit"));
+			}
+			if (f->kind == FK_THRESHOLD) {
+				assert_int_equal(f->severity, SEV_WARN);
+				assert_non_null(strstr(f->message, "3744 more jails' rctl rules"));
+			}
+		}
+	}
+	assert_int_equal(perms, FINDINGS_PERMS_MAX);
+	assert_int_equal(queues, FINDINGS_QUEUES_MAX);
+	assert_int_equal(rctl, FINDINGS_RCTL_MAX);
+	assert_int_equal(summaries, 3);
+	/* the worst are the ones kept: the fullest queue, the jail at 95% (crit) */
+	for (i = 0; i < out.n; i++) {
+		if (out.v[i].kind == FK_QUEUE_FILL && out.v[i].has_object && out.v[i].oid == 39999)
+			queues = 0;
+		if (out.v[i].kind == FK_THRESHOLD && strcmp(out.v[i].scope, "jail:j3999") == 0) {
+			assert_int_equal(out.v[i].severity, SEV_CRIT);
+			rctl = 0;
+		}
+	}
+	assert_int_equal(queues, 0);
+	assert_int_equal(rctl, 0);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
 int
 main(void)
 {
@@ -1393,11 +1529,13 @@ main(void)
 	    cmocka_unit_test(test_leak_hourly),
 	    cmocka_unit_test(test_leak_not),
 	    cmocka_unit_test(test_leak_udev),
+	    cmocka_unit_test(test_leak_uneven),
 	    cmocka_unit_test(test_queue_fill),
 	    cmocka_unit_test(test_permissions),
 	    cmocka_unit_test(test_rctl_threshold),
 	    cmocka_unit_test(test_orphan_removed),
 	    cmocka_unit_test(test_forecast_binding),
+	    cmocka_unit_test(test_capacity_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
