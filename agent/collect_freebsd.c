@@ -16,6 +16,9 @@
  *   processes    ps -axo pid,jid,uid,comm     ps.txt                  no
  *   jail view    jexec JID ipcs -a            jail-NAME/ipcs-a.txt    no
  *   jail names   ROOT/etc/passwd, group       jail-NAME/passwd, group no
+ *   racct        sysctl -n kern.racct.enable  (rctl.txt is there)     no
+ *   rctl rules   rctl                         rctl.txt                no
+ *   rctl usage   rctl -u jail:NAME            rctl-u-NAME.txt         no
  *
  * The host's view is the inventory: every object it lists is kept, on the
  * host's scope, with the key the host sees (0 for objects created in a
@@ -463,6 +466,96 @@ out:
 	return rc;
 }
 
+/* The finding said once when jails draw on the pools with no racct to limit them. */
+static int
+fc_racct_off(struct fbsd_run *r)
+{
+	struct finding *f;
+
+	if ((f = snapshot_add_finding(r->s)) == NULL) {
+		snprintf(r->err, r->errlen, "out of memory");
+		return -1;
+	}
+	f->kind = FK_ISOLATION;
+	f->severity = SEV_INFO;
+	snprintf(f->message, sizeof(f->message),
+	         "jails draw on the host's SysV IPC pools with no limits of their own: per-jail "
+	         "limits (rctl) need kern.racct.enable=1 in /boot/loader.conf and a reboot");
+	return 0;
+}
+
+/*
+ * racct: the jails' rctl rules and usage, which the aggregator holds as
+ * limits of their own; without racct, one info finding says how to get
+ * them.  A capture says racct was on by holding rctl.txt, and says nothing
+ * without it.  Optional: what fails is a warning.
+ */
+static int
+fc_rctl(struct fbsd_run *r)
+{
+	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX], one[16];
+	size_t len, i, active = 0;
+	int rc, racct = -1; /* -1: not known yet */
+
+	for (i = 0; i < r->jails.n; i++) {
+		const struct ipc_scope *sc = &r->s->scopes[r->jails.v[i].scope];
+
+		active += sc->iso[IPC_SHM] != ISO_DISABLE || sc->iso[IPC_SEM] != ISO_DISABLE ||
+		          sc->iso[IPC_MSG] != ISO_DISABLE;
+	}
+	if (active == 0)
+		return 0;
+	if (r->f->live) {
+		/* a kernel without RACCT has no such sysctl: racct is off there too */
+		rc = fbsd_fetch(r->f, FI_RACCT, NULL, &buf, &len, what, sizeof(what), ferr,
+		                sizeof(ferr));
+		racct = 0;
+		if (rc == 1) {
+			racct =
+			    fbsd_small(buf, len, one, sizeof(one)) == 0 && strcmp(one, "1") == 0;
+			free(buf);
+		}
+		if (!racct)
+			return fc_racct_off(r);
+	}
+	rc = fbsd_fetch(r->f, FI_RCTL, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
+	if (rc == 0)
+		return 0; /* a capture without rctl.txt: racct unknown */
+	if (rc == -1) {
+		collect_warn(r->w, "%s: the jails' rctl rules are unknown", ferr);
+		return 0;
+	}
+	(void)fbsd_parse_rctl_rules(buf, len, what, r->s, &r->jails, r->w);
+	free(buf);
+	for (i = 0; i < r->jails.n; i++) {
+		const struct fbsd_jail *j = &r->jails.v[i];
+		const struct ipc_scope *sc = &r->s->scopes[j->scope];
+
+		if (sc->iso[IPC_SHM] == ISO_DISABLE && sc->iso[IPC_SEM] == ISO_DISABLE &&
+		    sc->iso[IPC_MSG] == ISO_DISABLE)
+			continue;
+		/* "jail:a:b" would not name jail a:b to rctl */
+		if (strchr(j->name, ':') != NULL) {
+			collect_warn(r->w,
+			             "jail %s: a \":\" in its name: its rctl usage is unknown",
+			             j->name);
+			continue;
+		}
+		rc = fbsd_fetch(r->f, FI_RCTL_USAGE, j, &buf, &len, what, sizeof(what), ferr,
+		                sizeof(ferr));
+		if (rc == 0)
+			collect_warn(r->w, "jail %s: no %s: its rctl usage is unknown", j->name,
+			             what);
+		if (rc == -1)
+			collect_warn(r->w, "jail %s: %s: its rctl usage is unknown", j->name, ferr);
+		if (rc != 1)
+			continue;
+		(void)fbsd_parse_rctl_usage(buf, len, what, &r->s->scopes[j->scope].rctl, r->w);
+		free(buf);
+	}
+	return 0;
+}
+
 /* The collection shared by both sources (see the table at the top). */
 static int
 fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
@@ -485,7 +578,8 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 		pt->valid = 0;
 	}
 	rc = fc_limits(&r) == -1 || fc_pagesize(&r) == -1 || fc_release_names(&r) == -1 ||
-	             fc_host_view(&r) == -1 || fc_jails_procs(&r) == -1 || fc_attribute(&r) == -1
+	             fc_host_view(&r) == -1 || fc_jails_procs(&r) == -1 || fc_attribute(&r) == -1 ||
+	             fc_rctl(&r) == -1
 	         ? -1
 	         : 0;
 	if (rc == 0) {

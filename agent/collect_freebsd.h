@@ -150,6 +150,18 @@ void fbsd_procs_free(struct fbsd_procs *p);
 /* 0 with *jid set when pid is listed; -1 otherwise. */
 int fbsd_procs_jid(const struct fbsd_procs *p, int64_t pid, int32_t *jid);
 
+/*
+ * fbsd_rctl.c: `rctl` (every rule): a listed jail's deny rules on SysV IPC
+ * resources that count per jail become its scope's rctl limits (the
+ * smallest of a resource); other subjects, actions and resources are
+ * ignored.  Returns how many rules were kept.
+ */
+int fbsd_parse_rctl_rules(const char *text, size_t len, const char *name, struct snapshot *s,
+                          const struct fbsd_jails *j, struct collect_warnings *w);
+/* `rctl -u jail:NAME`: its SysV IPC accounting into r.  Returns the resources read. */
+int fbsd_parse_rctl_usage(const char *text, size_t len, const char *name, struct scope_rctl *r,
+                          struct collect_warnings *w);
+
 /* `pagesize`: a power of two in [512, 1 MiB].  0, or -1 with err. */
 int fbsd_parse_pagesize(const char *text, size_t len, uint32_t *page_size, char *err,
                         size_t errlen);

@@ -34,6 +34,9 @@ static const char *const fbsd_files[] = {
     [FI_JAIL_IPCS] = "ipcs-a.txt", /* under jail-NAME/ */
     [FI_JAIL_PASSWD] = "passwd",
     [FI_JAIL_GROUP] = "group",
+    [FI_RACCT] = NULL, /* a capture says it by having rctl.txt */
+    [FI_RCTL] = "rctl.txt",
+    [FI_RCTL_USAGE] = "rctl-u-NAME.txt", /* NAME: the jail's; beside the others */
 };
 
 /* Reads one capture file: 1 read, 0 absent, -1 with err. */
@@ -182,7 +185,19 @@ fbsd_fetch(struct fbsd_fetch *f, enum fbsd_item it, const struct fbsd_jail *j, c
 	*buf = NULL;
 	*len = 0;
 	if (!f->live) {
-		if (j != NULL) {
+		if (fbsd_files[it] == NULL)
+			return 0;
+		if (it == FI_RCTL_USAGE) {
+			/* rctl-u-NAME.txt: a name with "/" would leave the directory */
+			if (strchr(j->name, '/') != NULL) {
+				snprintf(what, whatlen, "jail %s", j->name);
+				snprintf(err, errlen,
+				         "jail name \"%s\" holds a \"/\": no rctl file for it",
+				         j->name);
+				return -1;
+			}
+			snprintf(rel, sizeof(rel), "rctl-u-%s.txt", j->name);
+		} else if (j != NULL) {
 			if (strchr(j->name, '/') != NULL) {
 				snprintf(what, whatlen, "jail %s", j->name);
 				snprintf(err, errlen,
@@ -258,6 +273,23 @@ fbsd_fetch(struct fbsd_fetch *f, enum fbsd_item it, const struct fbsd_jail *j, c
 		av[1] = jid;
 		av[2] = (char *)"ipcs";
 		av[3] = (char *)"-a";
+		break;
+	case FI_RACCT:
+		/* prints 0 or 1; fails where the kernel has no RACCT */
+		av[0] = (char *)"sysctl";
+		av[1] = (char *)"-n";
+		av[2] = (char *)"kern.racct.enable";
+		break;
+	case FI_RCTL:
+		/* every rule: `rctl -l` takes a process only (EOPNOTSUPP for a jail) */
+		av[0] = (char *)"rctl";
+		break;
+	case FI_RCTL_USAGE:
+		/* an argument, not a shell word: the name cannot do more than name */
+		snprintf(rel, sizeof(rel), "jail:%s", j->name);
+		av[0] = (char *)"rctl";
+		av[1] = (char *)"-u";
+		av[2] = rel;
 		break;
 	case FI_JAIL_PASSWD:
 	case FI_JAIL_GROUP:

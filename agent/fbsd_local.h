@@ -7,6 +7,7 @@
  *   fbsd_ipcs.c     ipcs -a (and its parts), its times and modes
  *   fbsd_jls.c      jls -n, ps -axo pid,jid,uid,comm
  *   fbsd_attrib.c   the host's inventory indexed; objects moved to jails
+ *   fbsd_rctl.c     rctl and rctl -u: per-jail limits and usage (racct)
  *   fbsd_input.c    every input, from the running system or a capture
  *   collect_freebsd.c  the collection that drives them (collect_freebsd())
  *
@@ -116,6 +117,9 @@ enum fbsd_item {
 	FI_JAIL_IPCS,
 	FI_JAIL_PASSWD,
 	FI_JAIL_GROUP,
+	FI_RACCT,      /* kern.racct.enable (live only: a capture has rctl.txt or not) */
+	FI_RCTL,       /* every rctl rule */
+	FI_RCTL_USAGE, /* a jail's rctl -u (capture: rctl-u-NAME.txt) */
 };
 
 /* Where inputs come from: the running system, or a capture directory. */

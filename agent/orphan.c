@@ -251,14 +251,18 @@ orphan_age(const struct ipc_object *o, int64_t now)
 }
 
 /*
- * Fills the message of orphan o: what it is, why it looks abandoned, when it
- * was last used.  Bounded by MODEL_TEXT_MAX (snprintf cuts).
+ * Fills the message of orphan o: what it is, the evidence that it looks
+ * abandoned (each fact checked: nattch 0, its creator and last user gone,
+ * its owner's processes in its scope), when it was last used and made, and
+ * why there is no command when none can be built.  Bounded by
+ * MODEL_TEXT_MAX (snprintf cuts).
  */
 static void
-orphan_message(struct finding *f, const struct snapshot *s, const struct ipc_object *o, int64_t age,
-               int age_known)
+orphan_message(struct finding *f, const struct orphan_index *ix, const struct snapshot *s,
+               const struct ipc_object *o, int64_t age, int age_known, int64_t now)
 {
-	char who[MODEL_OWNER_MAX + 32], where[MODEL_NAME_MAX + 32], when[40], ago[24];
+	char who[MODEL_OWNER_MAX + 32], where[MODEL_NAME_MAX + 32], when[64], ago[24];
+	char made[40] = "", owner[MODEL_NAME_MAX + 96], users[96], nocmd[MODEL_NAME_MAX + 96] = "";
 
 	if (o->owner[0] != '\0')
 		snprintf(who, sizeof(who), "uid %" PRIu32 " %s", o->uid, o->owner);
@@ -271,36 +275,46 @@ orphan_message(struct finding *f, const struct snapshot *s, const struct ipc_obj
 	} else {
 		snprintf(when, sizeof(when), "last use unknown");
 	}
+	if (!(o->unknown & OF_CTIME) && o->ctime > 0 && o->ctime <= now) {
+		orphan_age_str(now - o->ctime, ago, sizeof(ago));
+		snprintf(made, sizeof(made), ", made %s ago", ago);
+	}
+	if (orphan_has_owner(ix, o->scope, o->uid))
+		snprintf(owner, sizeof(owner), "uid %" PRIu32 " still runs in %s", o->uid, where);
+	else
+		snprintf(owner, sizeof(owner), "no process of uid %" PRIu32 " is left in %s",
+		         o->uid, where);
+	if (f->command[0] == '\0' && s->scopes[o->scope].kind == SCOPE_IPCNS)
+		snprintf(nocmd, sizeof(nocmd), "; no command: no process is known to enter %s",
+		         where);
+	else if (f->command[0] == '\0')
+		snprintf(nocmd, sizeof(nocmd), "; no command: %s's name is not safe to paste",
+		         where);
 	switch (o->type) {
 	case IPC_SHM:
-		if (o->lpid == 0)
-			orphan_msg(f,
-			           "shared memory segment %" PRId64 " (%" PRIu64
-			           " bytes, %s) looks "
-			           "abandoned: nobody ever attached and its creator (pid %" PRId64
-			           ") is gone; %s",
-			           o->id, o->size, who, o->cpid, when);
+		if (o->lpid <= 0)
+			snprintf(users, sizeof(users),
+			         "never attached, creator pid %" PRId64 " gone", o->cpid);
 		else
-			orphan_msg(f,
-			           "shared memory segment %" PRId64 " (%" PRIu64
-			           " bytes, %s) looks "
-			           "abandoned: nobody is attached and its creator (pid %" PRId64
-			           ") and last user (pid %" PRId64 ") are gone; %s",
-			           o->id, o->size, who, o->cpid, o->lpid, when);
+			snprintf(users, sizeof(users),
+			         "creator pid %" PRId64 " and last user pid %" PRId64 " gone",
+			         o->cpid, o->lpid);
+		orphan_msg(f,
+		           "shared memory segment %" PRId64 " (%" PRIu64
+		           " bytes, %s) looks abandoned: nattch 0, %s, %s; %s%s%s",
+		           o->id, o->size, who, users, owner, when, made, nocmd);
 		break;
 	case IPC_SEM:
 		orphan_msg(f,
 		           "semaphore set %" PRId64 " (%" PRIu64
-		           " semaphores, %s) looks abandoned: "
-		           "no process of uid %" PRIu32 " is left in %s; %s",
-		           o->id, o->nsems, who, o->uid, where, when);
+		           " semaphores, %s) looks abandoned: %s; %s%s%s",
+		           o->id, o->nsems, who, owner, when, made, nocmd);
 		break;
 	case IPC_MSG:
 		orphan_msg(f,
 		           "message queue %" PRId64 " (%" PRIu64 " messages, %" PRIu64
-		           " bytes, %s) "
-		           "looks abandoned: no process of uid %" PRIu32 " is left in %s; %s",
-		           o->id, o->qnum, o->cbytes, who, o->uid, where, when);
+		           " bytes, %s) looks abandoned: %s; %s%s%s",
+		           o->id, o->qnum, o->cbytes, who, owner, when, made, nocmd);
 		break;
 	}
 }
@@ -358,9 +372,10 @@ orphan_scan(struct snapshot *s, const struct proc_table *pt, uint64_t min_age, i
 		f->oid = o->id;
 		f->age = age < 0 ? 0 : age;
 		f->uid = o->uid;
-		orphan_message(f, s, o, age, age >= 0);
+		/* one command for this object only, in its jail or namespace: never a sweep */
 		orphan_cmd(s, o->scope, ix.member[o->scope], o->type, o->id, f->command,
 		           sizeof(f->command));
+		orphan_message(f, &ix, s, o, age, age >= 0, now);
 	}
 	orphan_index_free(&ix);
 	return 0;

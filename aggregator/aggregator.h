@@ -60,14 +60,17 @@ struct agg_config {
 		struct threshold_override o; /* limit "" = every limit */
 	} host_overrides[AGG_MAX_OVERRIDES];
 	/* [analysis] */
-	uint64_t forecast_window;  /* seconds of history fitted */
-	uint64_t forecast_horizon; /* raise when exhaustion is nearer than this */
-	uint64_t max_clock_skew;   /* seconds */
-	uint64_t vanished_keep;    /* a vanished finding stays open so long, seconds */
-	uint64_t retention;        /* per-snapshot samples, seconds */
-	uint64_t rollup_retention; /* hourly rollups and closed findings, seconds */
-	uint64_t default_interval; /* for agents that do not say theirs */
-	uint64_t check_interval;   /* seconds between stale checks and housekeeping */
+	uint64_t forecast_window;    /* seconds of history fitted */
+	uint64_t forecast_horizon;   /* raise when exhaustion is nearer than this */
+	uint64_t max_clock_skew;     /* seconds */
+	uint64_t vanished_keep;      /* a vanished finding stays open so long, seconds */
+	uint64_t leak_window;        /* a leak's growth spans at least this, seconds */
+	uint64_t leak_min_snapshots; /* ... and at least this many snapshots */
+	uint64_t orphan_keep;        /* a removed orphan's record stays open so long, seconds */
+	uint64_t retention;          /* per-snapshot samples, seconds */
+	uint64_t rollup_retention;   /* hourly rollups and closed findings, seconds */
+	uint64_t default_interval;   /* for agents that do not say theirs */
+	uint64_t check_interval;     /* seconds between stale checks and housekeeping */
 	char notify_command[CFG_PATH_MAX];
 	uint64_t notify_timeout; /* seconds before a notify_command is killed */
 };

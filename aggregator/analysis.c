@@ -254,6 +254,46 @@ sync_and_notify(struct agg *a, const char *host, const struct finding *v, size_t
 	free(ch);
 }
 
+/*
+ * Records what the leak and queue_fill rules follow of s (counts_of()) and
+ * reads the host's runs back, into *runs (NULL when none or on failure:
+ * those rules then say nothing this time).  The runs kept reach back twice
+ * what a leak's window can need.
+ */
+static void
+counts_update(struct agg *a, const struct host_info *hi, const struct snapshot *s,
+              struct count_run **runs, size_t *nruns)
+{
+	uint64_t interval = hi->interval ? hi->interval : a->cfg.default_interval;
+	uint64_t span = a->cfg.leak_window, by_count;
+	struct count_run *cur = NULL;
+	size_t ncur = 0;
+	char err[512];
+
+	*runs = NULL;
+	*nruns = 0;
+	if (s->taken <= 0)
+		return;
+	by_count = interval > UINT64_MAX / (a->cfg.leak_min_snapshots + 1)
+	               ? UINT64_MAX
+	               : interval * (a->cfg.leak_min_snapshots + 1);
+	if (by_count > span)
+		span = by_count;
+	if (span > 86400 * 400)
+		span = 86400 * 400; /* a year of history is more than any window asks */
+	if (counts_of(s, &cur, &ncur) == -1) {
+		log_warnx("host %s: counting objects: out of memory", hi->name);
+		return;
+	}
+	if (store_counts(a->store, hi->name, s->taken, cur, ncur, s->taken - 2 * (int64_t)span,
+	                 runs, nruns, err, sizeof(err)) == -1) {
+		log_warnx("host %s: storing counts failed: %s", hi->name, err);
+		*runs = NULL;
+		*nruns = 0;
+	}
+	free(cur);
+}
+
 void
 analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapshot *s,
                   int64_t received, int64_t hello_skew)
@@ -264,14 +304,16 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 	struct finding *prev = NULL;
 	struct series series[USAGE_MAX];
 	struct fit_entry local, *e;
+	struct count_run *runs = NULL;
 	struct usage u;
-	size_t nprev = 0, i, ns = 0;
+	size_t nprev = 0, i, ns = 0, nruns = 0;
 	char err[512];
 
 	if (store_open_findings(a->store, hi->name, &prev, &nprev, err, sizeof(err)) == -1) {
 		log_warnx("host %s: reading findings failed: %s", hi->name, err);
 		return;
 	}
+	counts_update(a, hi, s, &runs, &nruns);
 	/* the forecasts' fits of the host's pool: kept, or redone every FIT_EVERY s */
 	model_usage(s, -1, &u);
 	if ((e = fit_lookup(hi->name)) == NULL) {
@@ -304,12 +346,18 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 	in.skew = hello_skew;
 	in.max_skew = (int64_t)a->cfg.max_clock_skew;
 	in.vanished_keep = (int64_t)a->cfg.vanished_keep;
+	in.runs = runs;
+	in.nruns = nruns;
+	in.leak_window = (int64_t)a->cfg.leak_window;
+	in.leak_min_snapshots = a->cfg.leak_min_snapshots;
+	in.orphan_keep = (int64_t)a->cfg.orphan_keep;
 	if (findings_eval(&in, &out) == -1)
 		log_warnx("host %s: evaluating findings: out of memory", hi->name);
 	else if (!findings_unchanged(prev, nprev, out.v, out.n))
 		sync_and_notify(a, hi->name, out.v, out.n, received);
 	finding_list_free(&out);
 	free(prev);
+	free(runs);
 }
 
 /* Tick (every check_interval): a host silent for three of its intervals gets a stale finding. */

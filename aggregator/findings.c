@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capacity.h"
 #include "findings.h"
 #include "util.h"
 
@@ -194,15 +195,8 @@ scope_groups_view(const struct snapshot *s, const struct scope_groups *g, size_t
 	view->cap_objects = view->nobjects;
 }
 
-/* What the rules share while they evaluate one snapshot. */
-struct eval_ctx {
-	const struct eval_input *in;
-	struct finding_index prev; /* in->prev by identity */
-};
-
-/* The previous open finding with the identity of f, or NULL. */
-static const struct finding *
-prev_of(const struct eval_ctx *cx, const struct finding *f)
+const struct finding *
+eval_prev(const struct eval_ctx *cx, const struct finding *f)
 {
 	char key[FINDING_KEY_MAX];
 	size_t i;
@@ -212,9 +206,8 @@ prev_of(const struct eval_ctx *cx, const struct finding *f)
 	return i == SIZE_MAX ? NULL : &cx->in->prev[i];
 }
 
-/* "uid 770 (pgsql)" or "uid 770". */
-static void
-owner_label(uint32_t uid, const char *owner, char *buf, size_t len)
+void
+finding_owner_label(uint32_t uid, const char *owner, char *buf, size_t len)
 {
 	if (owner != NULL && owner[0] != '\0')
 		snprintf(buf, len, "uid %u (%s)", uid, owner);
@@ -227,18 +220,15 @@ owner_label(uint32_t uid, const char *owner, char *buf, size_t len)
  * only when use falls hysteresis points below it, so a host hovering at the
  * line opens one finding, not one per snapshot.
  */
-static int
-eval_thresholds(const struct eval_ctx *cx, const struct snapshot *s, int pool,
-                struct finding_list *out)
+int
+eval_thresholds_usage(const struct eval_ctx *cx, const struct usage *u, const char *scope, int rctl,
+                      struct finding_list *out)
 {
 	const struct eval_input *in = cx->in;
-	const char *scope = pool < 0 ? "" : s->scopes[pool].id;
-	struct usage u;
 	size_t i;
 
-	model_usage(s, pool, &u);
-	for (i = 0; i < u.n; i++) {
-		const struct usage_item *it = &u.v[i];
+	for (i = 0; i < u->n; i++) {
+		const struct usage_item *it = &u->v[i];
 		struct finding probe, *f;
 		const struct finding *prev;
 		double warn, crit, pct;
@@ -253,7 +243,7 @@ eval_thresholds(const struct eval_ctx *cx, const struct snapshot *s, int pool,
 		probe.kind = FK_THRESHOLD;
 		ifl_strlcpy(probe.limit, it->name, sizeof(probe.limit));
 		ifl_strlcpy(probe.scope, scope, sizeof(probe.scope));
-		prev = prev_of(cx, &probe);
+		prev = eval_prev(cx, &probe);
 		if (pct >= crit ||
 		    (prev != NULL && prev->severity == SEV_CRIT && pct >= crit - in->hysteresis))
 			level = SEV_CRIT;
@@ -265,14 +255,34 @@ eval_thresholds(const struct eval_ctx *cx, const struct snapshot *s, int pool,
 			return -1;
 		*f = probe;
 		f->severity = (enum severity)level;
-		snprintf(f->message, sizeof(f->message),
-		         "%s at %.1f%%%s%s: %" PRIu64 " of %" PRIu64 " used, %" PRIu64
-		         " free (%s at %.0f%%)",
-		         it->name, pct, scope[0] ? " in " : "", scope, it->used, it->limit,
-		         it->limit > it->used ? it->limit - it->used : 0,
-		         level == SEV_CRIT ? "crit" : "warn", level == SEV_CRIT ? crit : warn);
+		if (rctl) /* a jail's own rule: say which, so that it can be found and raised */
+			snprintf(f->message, sizeof(f->message),
+			         "%s at %.1f%% in %s: %" PRIu64 " of %" PRIu64 " used, %" PRIu64
+			         " free (rctl rule %s:%s:deny=%" PRIu64 "; %s at %.0f%%)",
+			         it->name, pct, scope, it->used, it->limit,
+			         it->limit > it->used ? it->limit - it->used : 0, scope, it->name,
+			         it->limit, level == SEV_CRIT ? "crit" : "warn",
+			         level == SEV_CRIT ? crit : warn);
+		else
+			snprintf(f->message, sizeof(f->message),
+			         "%s at %.1f%%%s%s: %" PRIu64 " of %" PRIu64 " used, %" PRIu64
+			         " free (%s at %.0f%%)",
+			         it->name, pct, scope[0] ? " in " : "", scope, it->used, it->limit,
+			         it->limit > it->used ? it->limit - it->used : 0,
+			         level == SEV_CRIT ? "crit" : "warn",
+			         level == SEV_CRIT ? crit : warn);
 	}
 	return 0;
+}
+
+static int
+eval_thresholds(const struct eval_ctx *cx, const struct snapshot *s, int pool,
+                struct finding_list *out)
+{
+	struct usage u;
+
+	model_usage(s, pool, &u);
+	return eval_thresholds_usage(cx, &u, pool < 0 ? "" : s->scopes[pool].id, 0, out);
 }
 
 void
@@ -347,20 +357,56 @@ findings_status(const struct finding *v, size_t n)
 	return worst == SEV_CRIT ? "crit" : worst == SEV_WARN ? "warn" : "ok";
 }
 
+/* A limit whose fit reaches it: when, and at what rate. */
+struct forecast_cand {
+	const char *limit;
+	int64_t at;
+	double per_day;
+};
+
+/*
+ * The candidate that runs out first, through the capacity computation
+ * (capacity.h): each limit's room now against its growth, in thousandths
+ * per hour, so that the same rule names the binding limit as for headroom.
+ */
+static int
+forecast_binding(const struct forecast_cand *c, size_t n, int64_t now)
+{
+	struct capacity_term t[USAGE_MAX];
+	struct capacity_fit fit;
+	size_t i;
+
+	for (i = 0; i < n && i < USAGE_MAX; i++) {
+		long double room =
+		    (long double)c[i].per_day * (long double)(c[i].at - now) / 86400.0L;
+		long double need = ceill((long double)c[i].per_day / 24.0L * 1000.0L);
+
+		room *= 1000.0L;
+		t[i].limit = (int)i;
+		t[i].unknown = 0;
+		t[i].free = room >= 18446744073709551615.0L ? UINT64_MAX
+		            : room > 0                      ? (uint64_t)room
+		                                            : 0;
+		t[i].need = need >= 1.0L ? (uint64_t)need : 1;
+	}
+	capacity_min(t, i, &fit);
+	return fit.binding;
+}
+
 static int
 eval_forecasts(const struct eval_input *in, struct finding_list *out)
 {
+	struct forecast_cand c[USAGE_MAX];
 	struct usage u;
-	size_t i, k;
+	size_t i, k, nc = 0;
+	int bind;
 
 	model_usage(in->s, -1, &u);
-	for (i = 0; i < in->nseries; i++) {
+	for (i = 0; i < in->nseries && nc < USAGE_MAX; i++) {
 		const struct series *sr = &in->series[i];
-		struct finding *f;
 		uint64_t limit = 0;
 		int64_t at;
-		double per_day, days;
-		char when[32];
+		double per_day;
 
 		for (k = 0; k < u.n; k++)
 			if (strcmp(u.v[k].name, sr->limit) == 0 && USAGE_KNOWN(&u.v[k]))
@@ -371,19 +417,37 @@ eval_forecasts(const struct eval_input *in, struct finding_list *out)
 		        ? !forecast_model_eval(sr->model, limit, in->now, &at, &per_day)
 		        : !forecast_fit(sr->v, sr->n, limit, in->now, &at, &per_day))
 			continue;
-		if (at - in->now > in->horizon)
+		c[nc].limit = sr->limit;
+		c[nc].at = at;
+		c[nc].per_day = per_day;
+		nc++;
+	}
+	/* every growing limit counts for which binds first, within the horizon or not */
+	bind = nc > 0 ? forecast_binding(c, nc, in->now) : -1;
+	for (i = 0; i < nc; i++) {
+		struct finding *f;
+		double days;
+		char when[32], first[96] = "";
+
+		if (c[i].at - in->now > in->horizon)
 			continue;
 		if ((f = finding_list_add(out)) == NULL)
 			return -1;
 		f->kind = FK_FORECAST;
-		days = (double)(at - in->now) / 86400.0;
+		days = (double)(c[i].at - in->now) / 86400.0;
 		f->severity = days <= 1.0 ? SEV_CRIT : SEV_WARN;
-		ifl_strlcpy(f->limit, sr->limit, sizeof(f->limit));
-		f->exhaust_at = at;
+		ifl_strlcpy(f->limit, c[i].limit, sizeof(f->limit));
+		f->exhaust_at = c[i].at;
+		if (bind >= 0 && (size_t)bind != i)
+			snprintf(first, sizeof(first), "; %s binds first (around %s)",
+			         c[bind].limit, fmt_rfc3339(c[bind].at, when, sizeof(when)));
+		else
+			snprintf(first, sizeof(first), "; it binds first");
 		snprintf(f->message, sizeof(f->message),
 		         "%s will run out around %s (in %.1f days) at the current trend of %+.1f a "
-		         "day; raise it or find what grows",
-		         sr->limit, fmt_rfc3339(at, when, sizeof(when)), days, per_day);
+		         "day%s; raise it or find what grows",
+		         c[i].limit, fmt_rfc3339(c[i].at, when, sizeof(when)), days, c[i].per_day,
+		         first);
 	}
 	return 0;
 }
@@ -527,9 +591,15 @@ eval_headroom(const struct snapshot *s, int pool, struct finding_list *out)
 			const struct usage_item *it = &u.v[k];
 			uint64_t held = consumer_holds(&cv[i], it->name);
 			uint64_t free_ = it->limit > it->used ? it->limit - it->used : 0;
+			struct capacity_term t = {.limit = (int)k, .free = free_, .need = held};
+			struct capacity_fit fit;
 			size_t at;
 
-			if (!USAGE_KNOWN(it) || held == 0 || held <= free_)
+			if (!USAGE_KNOWN(it) || held == 0)
+				continue;
+			/* a restart with the old objects lingering is one more copy of them */
+			capacity_min(&t, 1, &fit);
+			if (fit.units > 0)
 				continue;
 			total++;
 			p.c = i;
@@ -574,7 +644,7 @@ eval_headroom(const struct snapshot *s, int pool, struct finding_list *out)
 		f->held = held;
 		f->free = free_;
 		f->safe_limit = u64_add_sat(it->used, held);
-		owner_label(c->uid, c->owner, who, sizeof(who));
+		finding_owner_label(c->uid, c->owner, who, sizeof(who));
 		snprintf(msg, sizeof(msg),
 		         "%s in %s holds %" PRIu64 " of %s, only %" PRIu64
 		         " free: a crash-restart with its old objects lingering would "
@@ -792,11 +862,15 @@ out:
 	return rc;
 }
 
-/* A kind the agent reports and the aggregator keeps (incomplete it derives itself). */
+/*
+ * A kind the agent reports and the aggregator keeps: incomplete and
+ * permissions it derives itself from the snapshot (findings_capacity.c).
+ */
 static int
 agent_kept_kind(enum finding_kind k)
 {
-	return (unsigned)k < FK_COUNT && finding_kind_from_agent(k) && k != FK_INCOMPLETE;
+	return (unsigned)k < FK_COUNT && finding_kind_from_agent(k) && k != FK_INCOMPLETE &&
+	       k != FK_PERMISSIONS;
 }
 
 /*
@@ -922,7 +996,8 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 			*f = inc;
 		}
 	}
-	if (eval_agent(in->s, out) == -1 || eval_vanished_kept(in, out) == -1)
+	if (eval_agent(in->s, out) == -1 || eval_vanished_kept(in, out) == -1 ||
+	    eval_capacity(&cx, out) == -1)
 		goto out;
 	if (in->has_skew && (in->skew > in->max_skew || in->skew < -in->max_skew)) {
 		struct finding *f;
@@ -938,6 +1013,9 @@ findings_eval(const struct eval_input *in, struct finding_list *out)
 		         "time: fix NTP on this host",
 		         span, in->skew > 0 ? "ahead of" : "behind");
 	}
+	/* last: it keeps what no other rule made again */
+	if (eval_orphans_removed(in, out) == -1)
+		goto out;
 	rc = 0;
 out:
 	finding_index_free(&cx.prev);

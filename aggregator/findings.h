@@ -22,6 +22,15 @@
 #define FINDINGS_AGENT_MAX    1000 /* agent-reported findings kept per snapshot, worst first */
 #define FINDINGS_SCOPES_MAX   256  /* scopes with limits of their own analysed, fullest first */
 #define FINDINGS_HEADROOM_MAX 16   /* restart_headroom findings per pool, largest share first */
+#define FINDINGS_QUEUES_MAX   256  /* queue_fill findings per snapshot, the fullest first */
+#define FINDINGS_PERMS_MAX    256  /* permissions findings per snapshot, warn first */
+#define FINDINGS_RCTL_MAX     256  /* thresholds on jails' rctl rules per snapshot, crit first */
+#define FINDINGS_REMOVED_MAX  256  /* removed orphans' records kept open per host, newest */
+/* What the leak and queue_fill rules follow per snapshot (store_counts()). */
+#define COUNTS_OWNERS_MAX 64 /* owners' object counts, the largest */
+#define COUNTS_QUEUES_MAX 64 /* queues' messages, the fullest queues */
+/* A queue whose last receive is this much older than its last send has no reader. */
+#define QUEUE_NO_READER 3600
 
 struct finding_list {
 	size_t n, cap;
@@ -73,6 +82,13 @@ struct eval_input {
 	int64_t max_skew;
 	/* vanished: how long a reported event stays open, seconds */
 	int64_t vanished_keep;
+	/* leak and queue_fill: the host's count runs (store_counts()), by key then time */
+	const struct count_run *runs;
+	size_t nruns;
+	int64_t leak_window;         /* seconds the growth must span */
+	uint64_t leak_min_snapshots; /* snapshots it must span */
+	/* orphan: a removed orphan's record stays open so long, seconds (0: not kept) */
+	int64_t orphan_keep;
 };
 
 /*
@@ -179,6 +195,41 @@ void scope_groups_free(struct scope_groups *g);
  */
 void scope_groups_view(const struct snapshot *s, const struct scope_groups *g, size_t i,
                        struct snapshot *view);
+
+/* What the rules share while they evaluate one snapshot (findings.c). */
+struct eval_ctx {
+	const struct eval_input *in;
+	struct finding_index prev; /* in->prev by identity */
+};
+/* The previous open finding with the identity of f, or NULL. */
+const struct finding *eval_prev(const struct eval_ctx *cx, const struct finding *f);
+/*
+ * threshold (with hysteresis against the open ones) for each known item of
+ * u, the usage of a pool in scope ("" for the host's); rctl: the items are
+ * a jail's rctl rules.  0, or -1 when out of memory.
+ */
+int eval_thresholds_usage(const struct eval_ctx *cx, const struct usage *u, const char *scope,
+                          int rctl, struct finding_list *out);
+/* "uid 770 (pgsql)" or "uid 770". */
+void finding_owner_label(uint32_t uid, const char *owner, char *buf, size_t len);
+
+/*
+ * findings_capacity.c (issue 14).  counts_of: what store_counts() is to
+ * record for s: the COUNTS_OWNERS_MAX largest owners' object counts per
+ * type and scope, and the messages of the COUNTS_QUEUES_MAX fullest queues.
+ * malloc'd (NULL when none); 0 or -1.
+ */
+int counts_of(const struct snapshot *s, struct count_run **out, size_t *n);
+/* leak, queue_fill, permissions and the rctl rules' thresholds.  0 or -1. */
+int eval_capacity(const struct eval_ctx *cx, struct finding_list *out);
+/*
+ * An orphan that the agent stops reporting because its object is gone
+ * stays open for orphan_keep as a record of what was removed (info, no
+ * command).  Call after every other rule.  0 or -1.
+ */
+int eval_orphans_removed(const struct eval_input *in, struct finding_list *out);
+/* The prefix of a removed orphan's message. */
+#define ORPHAN_REMOVED "removed by "
 
 /*
  * One step of store_sync_findings(), the same for every backend: store

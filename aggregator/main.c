@@ -179,6 +179,12 @@ static const struct cfg_key agg_schema[] = {
      "agent clock disagreement tolerated"},
     {"analysis", "vanished_keep", CFG_DURATION, OFF(vanished_keep), 1, 86400 * 30, NULL,
      "a vanished object's finding stays open so long"},
+    {"analysis", "leak_window", CFG_DURATION, OFF(leak_window), 1, 86400 * 30, NULL,
+     "a leak's growth spans at least this"},
+    {"analysis", "leak_min_snapshots", CFG_U64, OFF(leak_min_snapshots), 3, 10000, NULL,
+     "and at least this many snapshots"},
+    {"analysis", "orphan_keep", CFG_DURATION, OFF(orphan_keep), 0, 86400 * 30, NULL,
+     "a removed orphan's record stays so long (0: not kept)"},
     {"analysis", "retention", CFG_DURATION, OFF(retention), 3600, 86400 * 400, NULL,
      "per-snapshot samples kept"},
     {"analysis", "rollup_retention", CFG_DURATION, OFF(rollup_retention), 86400, 86400 * 3650, NULL,
@@ -213,6 +219,9 @@ agg_config_defaults(struct agg_config *c)
 	c->forecast_horizon = 14 * 86400;
 	c->max_clock_skew = 300;
 	c->vanished_keep = 3600;
+	c->leak_window = 6 * 3600;
+	c->leak_min_snapshots = 6;
+	c->orphan_keep = 86400;
 	c->retention = 14 * 86400;
 	c->rollup_retention = 400 * 86400;
 	c->default_interval = 60;

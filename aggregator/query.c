@@ -634,13 +634,18 @@ q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
 	return proto_reply_end(out, start);
 }
 
-/* top: the largest consumers of the fleet, by share of the limit. */
+/*
+ * top: the largest consumers of the fleet, by share of the limit: owners
+ * in a scope, and whole scopes (a jail's share of the host's pool, an IPC
+ * namespace's use of its own), ranked together.
+ */
 struct top_row {
 	char host[MODEL_NAME_MAX];
 	char scope[MODEL_NAME_MAX];
 	char owner[MODEL_OWNER_MAX];
 	char limit[MODEL_NAME_MAX];
 	uint32_t uid;
+	int by_scope; /* a whole scope: no uid, no owner */
 	uint64_t held, limit_value;
 	double pct;
 };
@@ -670,40 +675,72 @@ top_offer(struct top_ctx *tc, const struct top_row *r)
 	tc->rows[i] = *r;
 }
 
+/* Offers what c holds of each limit asked for (by_scope: c is a whole scope). */
+static void
+top_offer_holding(struct top_ctx *tc, const char *host, const struct snapshot *s,
+                  const struct usage *u, const struct consumer *c, int by_scope)
+{
+	size_t k, b;
+
+	for (b = 0; b < tc->nby; b++) {
+		for (k = 0; k < u->n; k++) {
+			struct top_row r;
+
+			if (strcmp(u->v[k].name, tc->by[b]) != 0 || !USAGE_KNOWN(&u->v[k]))
+				continue;
+			memset(&r, 0, sizeof(r));
+			r.held = consumer_holds(c, u->v[k].name);
+			if (r.held == 0)
+				continue;
+			ifl_strlcpy(r.host, host, sizeof(r.host));
+			ifl_strlcpy(r.scope, s->scopes[c->scope].id, sizeof(r.scope));
+			if (!by_scope) {
+				ifl_strlcpy(r.owner, c->owner, sizeof(r.owner));
+				r.uid = c->uid;
+			}
+			r.by_scope = by_scope;
+			ifl_strlcpy(r.limit, u->v[k].name, sizeof(r.limit));
+			r.limit_value = u->v[k].limit;
+			r.pct = usage_pct(r.held, r.limit_value);
+			top_offer(tc, &r);
+		}
+	}
+}
+
 static void
 top_pool(struct top_ctx *tc, const char *host, const struct snapshot *s, int pool)
 {
-	struct consumer *cv;
+	struct consumer *cv, *sc;
 	struct usage u;
-	size_t nc, i, k, b;
+	size_t nc, i;
 
 	if (consumers_of(s, pool, &cv, &nc) == -1) {
 		tc->failed = 1;
 		return;
 	}
+	/* each scope's whole holding: the sum of its owners' (one pass, no rescan) */
+	if ((sc = calloc(s->nscopes, sizeof(*sc))) == NULL) {
+		free(cv);
+		tc->failed = 1;
+		return;
+	}
 	model_usage(s, pool, &u);
 	for (i = 0; i < nc; i++) {
-		for (b = 0; b < tc->nby; b++) {
-			for (k = 0; k < u.n; k++) {
-				struct top_row r;
+		struct consumer *t = &sc[cv[i].scope];
 
-				if (strcmp(u.v[k].name, tc->by[b]) != 0 || !USAGE_KNOWN(&u.v[k]))
-					continue;
-				memset(&r, 0, sizeof(r));
-				r.held = consumer_holds(&cv[i], u.v[k].name);
-				if (r.held == 0)
-					continue;
-				ifl_strlcpy(r.host, host, sizeof(r.host));
-				ifl_strlcpy(r.scope, s->scopes[cv[i].scope].id, sizeof(r.scope));
-				ifl_strlcpy(r.owner, cv[i].owner, sizeof(r.owner));
-				ifl_strlcpy(r.limit, u.v[k].name, sizeof(r.limit));
-				r.uid = cv[i].uid;
-				r.limit_value = u.v[k].limit;
-				r.pct = usage_pct(r.held, r.limit_value);
-				top_offer(tc, &r);
-			}
-		}
+		top_offer_holding(tc, host, s, &u, &cv[i], 0);
+		t->scope = cv[i].scope;
+		t->semmns = u64_add_sat(t->semmns, cv[i].semmns);
+		t->semmni = u64_add_sat(t->semmni, cv[i].semmni);
+		t->shmall = u64_add_sat(t->shmall, cv[i].shmall);
+		t->shmmni = u64_add_sat(t->shmmni, cv[i].shmmni);
+		t->msgmni = u64_add_sat(t->msgmni, cv[i].msgmni);
 	}
+	/* the host itself is the pool, not a share of it */
+	for (i = 0; i < s->nscopes; i++)
+		if (s->scopes[i].kind != SCOPE_HOST)
+			top_offer_holding(tc, host, s, &u, &sc[i], 1);
+	free(sc);
 	free(cv);
 }
 
@@ -771,11 +808,21 @@ q_top(struct agg *a, const struct msg_query *q, struct buf *out)
 	for (i = 0; i < tc.n; i++) {
 		const struct top_row *r = &tc.rows[i];
 
-		msgpack_pack_map(&pk, 8);
+		msgpack_pack_map(&pk, 9);
 		mp_pack_kv_str(&pk, "host", r->host);
 		mp_pack_kv_str(&pk, "scope", r->scope);
-		mp_pack_kv_u64(&pk, "uid", r->uid);
-		mp_pack_kv_str(&pk, "owner", r->owner);
+		/* a whole scope has no owner: uid and owner nil */
+		mp_pack_kv_str(&pk, "by", r->by_scope ? "scope" : "owner");
+		mp_pack_str(&pk, "uid");
+		if (r->by_scope)
+			msgpack_pack_nil(&pk);
+		else
+			msgpack_pack_uint64(&pk, r->uid);
+		mp_pack_str(&pk, "owner");
+		if (r->by_scope)
+			msgpack_pack_nil(&pk);
+		else
+			mp_pack_str(&pk, r->owner);
 		mp_pack_kv_str(&pk, "limit", r->limit);
 		mp_pack_kv_u64(&pk, "held", r->held);
 		mp_pack_kv_u64(&pk, "limit_value", r->limit_value);

@@ -64,6 +64,24 @@ struct rollup {
 	uint64_t count;
 };
 
+/*
+ * What the leak and queue_fill rules follow from snapshot to snapshot
+ * (docs/ANALYSIS.md, "Leaks"): an owner's objects of one type in a scope,
+ * or a queue's messages.  Kept as runs: consecutive snapshots with the
+ * same value are one run.
+ */
+enum count_what { CW_SHM = IPC_SHM, CW_SEM = IPC_SEM, CW_MSG = IPC_MSG, CW_QNUM = 3 };
+struct count_run {
+	char scope[MODEL_NAME_MAX]; /* scope id */
+	int32_t what;               /* enum count_what */
+	int64_t id;                 /* the owner's uid (CW_SHM..CW_MSG), the queue's id (CW_QNUM) */
+	int64_t first, last;        /* agent times of the run's first and last snapshot */
+	uint64_t value;             /* objects, or messages */
+	uint64_t snapshots;         /* snapshots in the run */
+	int cont; /* 1: the key was counted in the snapshot before the run's first */
+};
+#define COUNT_RUNS_MAX 4096 /* runs kept per host, the newest */
+
 /* A change of a finding, for logs and notify_command. */
 enum change_what { FC_OPENED, FC_CHANGED, FC_CLOSED };
 struct finding_change {
@@ -167,6 +185,18 @@ struct store_ops {
 	int (*each_open_finding)(struct store *st,
 	                         int (*fn)(void *arg, const char *host, const struct finding *f),
 	                         void *arg, char *err, size_t errlen);
+	/*
+	 * Adds the counts cur[0..n) seen at t (value each; the other fields but
+	 * the key are ignored) to the host's runs, in one transaction: a key's
+	 * run that ended at the host's previous counted snapshot and has the
+	 * same value grows, anything else starts a run; runs that ended before
+	 * keep go, and at most COUNT_RUNS_MAX stay (the oldest go).  A t not
+	 * after the previous one changes nothing.  The host's runs come back
+	 * by key then time, malloc'd (NULL when none).
+	 */
+	int (*counts)(struct store *st, const char *host, int64_t t, const struct count_run *cur,
+	              size_t n, int64_t keep, struct count_run **runs, size_t *nruns, char *err,
+	              size_t errlen);
 	/* Deletes at most batch samples older than keep_samples and rollups and
 	 * closed findings older than keep_rollups, and samples and rollups
 	 * dated more than STORE_FUTURE_MAX ahead of now; *deleted says how many. */
@@ -334,6 +364,13 @@ store_each_open_finding(struct store *st,
                         char *err, size_t errlen)
 {
 	return st->ops->each_open_finding(st, fn, arg, err, errlen);
+}
+
+static inline int
+store_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
+             int64_t keep, struct count_run **runs, size_t *nruns, char *err, size_t errlen)
+{
+	return st->ops->counts(st, host, t, cur, n, keep, runs, nruns, err, errlen);
 }
 
 static inline int

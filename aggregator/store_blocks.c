@@ -679,3 +679,190 @@ sb_usage_decode(const uint8_t *p, size_t n, struct usage *u, char names[USAGE_MA
 	}
 	return 0;
 }
+
+/* ---- count runs ---- */
+
+#define SB_COUNTS_VERSION 1
+
+int
+sb_counts_encode(const struct count_run *v, size_t n, struct buf *out)
+{
+	struct sb_wr w = {.out = out};
+	size_t i;
+
+	sb_put(&w, SB_COUNTS_VERSION);
+	sb_put(&w, n);
+	for (i = 0; i < n; i++) {
+		size_t len = strnlen(v[i].scope, MODEL_NAME_MAX - 1);
+
+		sb_put(&w, len);
+		sb_put_bytes(&w, v[i].scope, len);
+		sb_put(&w, (uint64_t)v[i].what);
+		sb_put(&w, sb_zig((uint64_t)v[i].id));
+		sb_put(&w, sb_zig((uint64_t)v[i].first));
+		sb_put(&w, (uint64_t)(v[i].last - v[i].first));
+		sb_put(&w, v[i].value);
+		sb_put(&w, v[i].snapshots);
+		sb_put(&w, v[i].cont ? 1 : 0);
+	}
+	sb_flush(&w);
+	return buf_failed(out) ? -1 : 0;
+}
+
+int
+sb_counts_decode(const uint8_t *p, size_t len, struct count_run **out, size_t *nout)
+{
+	struct sb_rd r = {.p = p, .end = p + len};
+	struct count_run *v = NULL;
+	uint64_t n, i;
+
+	*out = NULL;
+	*nout = 0;
+	if (sb_get(&r) != SB_COUNTS_VERSION)
+		return -1;
+	n = sb_get_in(&r, 0, COUNT_RUNS_MAX);
+	/* each run takes at least 9 bytes: n is bounded by what is there */
+	if (r.bad || n > (uint64_t)(r.end - r.p) / 9)
+		return -1;
+	if (n > 0 && (v = calloc((size_t)n, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < n && !r.bad; i++) {
+		struct count_run *c = &v[i];
+		uint64_t slen = sb_get_in(&r, 1, MODEL_NAME_MAX - 1), span;
+
+		if (r.bad || (size_t)(r.end - r.p) < slen)
+			break;
+		memcpy(c->scope, r.p, slen);
+		c->scope[slen] = '\0';
+		r.p += slen;
+		if (memchr(c->scope, '\0', slen) != NULL) {
+			r.bad = 1;
+			break;
+		}
+		c->what = (int32_t)sb_get_in(&r, 0, CW_QNUM);
+		c->id = (int64_t)sb_unzig(sb_get(&r));
+		c->first = (int64_t)sb_unzig(sb_get(&r));
+		span = sb_get_in(&r, 0, INT64_MAX);
+		if (!r.bad && c->first > INT64_MAX - (int64_t)span)
+			r.bad = 1;
+		c->last = c->first + (int64_t)span;
+		c->value = sb_get(&r);
+		c->snapshots = sb_get_in(&r, 1, UINT64_MAX);
+		c->cont = (int)sb_get_in(&r, 0, 1);
+	}
+	if (r.bad || r.p != r.end) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*nout = (size_t)n;
+	return 0;
+}
+
+/* By key (scope, what, id), then time. */
+static int
+sb_run_cmp(const void *a, const void *b)
+{
+	const struct count_run *x = a, *y = b;
+	int c = strcmp(x->scope, y->scope);
+
+	if (c != 0)
+		return c;
+	if (x->what != y->what)
+		return x->what < y->what ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->last < y->last ? -1 : x->last > y->last;
+}
+
+static int
+sb_run_key_eq(const struct count_run *x, const struct count_run *y)
+{
+	return x->what == y->what && x->id == y->id && strcmp(x->scope, y->scope) == 0;
+}
+
+/* Newest first, by when the run ended. */
+static int
+sb_run_newer(const void *a, const void *b)
+{
+	const struct count_run *x = a, *y = b;
+
+	if (x->last != y->last)
+		return x->last > y->last ? -1 : 1;
+	return sb_run_cmp(a, b);
+}
+
+int
+sb_counts_merge(struct count_run **vp, size_t *np, const struct count_run *cur, size_t ncur,
+                int64_t t, int64_t keep)
+{
+	struct count_run *v = *vp, *c = NULL;
+	size_t n = *np, i, j, k, cap = n, nc = 0;
+	int64_t prev = INT64_MIN;
+
+	for (i = 0; i < n; i++)
+		if (v[i].last > prev)
+			prev = v[i].last;
+	if (prev != INT64_MIN && t <= prev)
+		goto keep_only; /* not after the last counted snapshot: changes nothing */
+	if (n > 0)              /* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), sb_run_cmp);
+	if (ncur > 0) {
+		if ((c = calloc(ncur, sizeof(*c))) == NULL)
+			return -1;
+		memcpy(c, cur, ncur * sizeof(*c));
+		qsort(c, ncur, sizeof(*c), sb_run_cmp);
+	}
+	/* each current key: its last run grows, or a run begins (appended, sorted below) */
+	for (i = 0, j = 0; i < ncur; i++) {
+		struct count_run *last = NULL;
+		int cont;
+
+		if (i > 0 && sb_run_key_eq(&c[i], &c[i - 1]))
+			continue; /* a key given twice: the first counts */
+		while (j < n && sb_run_cmp(&v[j], &c[i]) < 0 && !sb_run_key_eq(&v[j], &c[i]))
+			j++;
+		for (k = j; k < n && sb_run_key_eq(&v[k], &c[i]); k++)
+			last = &v[k];
+		if (last != NULL && last->last == prev && last->value == c[i].value) {
+			last->last = t;
+			last->snapshots++;
+			continue;
+		}
+		cont = last != NULL && last->last == prev; /* before v moves */
+		if (grow_array(&v, &cap, n + nc + 1, 16, COUNT_RUNS_MAX * 2 + ncur, sizeof(*v)) ==
+		    -1) {
+			free(c);
+			*vp = v;
+			return -1;
+		}
+		v[n + nc] = c[i];
+		v[n + nc].first = v[n + nc].last = t;
+		v[n + nc].snapshots = 1;
+		v[n + nc].cont = cont;
+		nc++;
+	}
+	free(c);
+	n += nc;
+keep_only:
+	/* what ended before keep goes; then the newest COUNT_RUNS_MAX */
+	for (i = 0, k = 0; i < n; i++)
+		if (v[i].last >= keep)
+			v[k++] = v[i];
+	n = k;
+	if (n > COUNT_RUNS_MAX) {
+		qsort(v, n, sizeof(*v), sb_run_newer);
+		n = COUNT_RUNS_MAX;
+	}
+	if (n > 0) /* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), sb_run_cmp);
+	if (n == 0) {
+		free(v);
+		v = NULL;
+	}
+	*vp = v;
+	*np = n;
+	return 0;
+}

@@ -110,4 +110,22 @@ int sb_usage_encode(const struct usage *u, struct buf *out);
 int sb_usage_decode(const uint8_t *p, size_t n, struct usage *u,
                     char names[USAGE_MAX][MODEL_NAME_MAX]);
 
+/*
+ * Count runs (store.h, struct count_run): a host's runs as one blob, by
+ * key then time.  Encoding: version (1), n (at most COUNT_RUNS_MAX), then
+ * n x (scope length, scope bytes, what, zigzag(id), zigzag(first),
+ * last - first, value, snapshots, cont).  Decoding checks every field: a
+ * blob read back is untrusted.
+ */
+int sb_counts_encode(const struct count_run *v, size_t n, struct buf *out);
+/* Decodes into a malloc'd *v (NULL when none).  0, or -1 (malformed, out of memory). */
+int sb_counts_decode(const uint8_t *p, size_t len, struct count_run **v, size_t *n);
+/*
+ * store.h's counts() merge: v[0..*n) (malloc'd, may be reallocated) with
+ * cur[0..ncur) seen at t, then the runs ended before keep dropped and the
+ * rest bounded; sorted by key then time.  0, or -1 when out of memory.
+ */
+int sb_counts_merge(struct count_run **v, size_t *n, const struct count_run *cur, size_t ncur,
+                    int64_t t, int64_t keep);
+
 #endif

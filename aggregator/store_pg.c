@@ -55,7 +55,7 @@
 #include "json.h"
 #include "text.h"
 
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 /* pg_advisory_xact_lock keys: "ipcf" then a number. */
 #define PG_MIGRATE_LOCK   "7596270883479289857" /* 0x6970636600000001 */
 #define PG_HOUSEKEEP_LOCK "7596270883479289858" /* 0x6970636600000002 */
@@ -170,6 +170,16 @@ static const char pg_schema_v3[] =
     "ALTER TABLE received ADD PRIMARY KEY (host_id, spool, seq);"
     "ALTER TABLE hosts ADD COLUMN last_spool TEXT NOT NULL DEFAULT '';";
 
+/*
+ * Version 4: what the leak and queue_fill rules follow (issue 14): one row
+ * per host, its count runs (store.h) as one blob (sb_counts_encode(), as
+ * SQLite keeps them), rewritten by each analysis under the host row's lock.
+ */
+static const char pg_schema_v4[] =
+    "CREATE TABLE counts ("
+    " host_id BIGINT PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+    " data BYTEA NOT NULL);";
+
 static const struct pg_migration {
 	int version;
 	const char *sql;
@@ -177,6 +187,7 @@ static const struct pg_migration {
     {1, pg_schema_v1},
     {2, pg_schema_v2},
     {3, pg_schema_v3},
+    {4, pg_schema_v4},
 };
 
 /* The sign bit, to compare uint64_t bit patterns as unsigned in SQL. */
@@ -202,6 +213,8 @@ enum {
 	PG_DELETE_RECEIVED,
 	PG_DELETE_FUTURE_SAMPLES, /* $1: now + STORE_FUTURE_MAX */
 	PG_DELETE_FUTURE_ROLLUPS,
+	PG_COUNTS_GET,
+	PG_COUNTS_PUT,
 	PG_NSTMT
 };
 
@@ -339,6 +352,9 @@ static const char *const pg_sql[PG_NSTMT] = {
     [PG_DELETE_FUTURE_ROLLUPS] = "DELETE FROM rollups WHERE (host_id, limit_name, hour) IN"
                                  " (SELECT host_id, limit_name, hour FROM rollups WHERE hour > $1"
                                  " LIMIT $2)",
+    [PG_COUNTS_GET] = "SELECT data FROM counts WHERE host_id = $1",
+    [PG_COUNTS_PUT] = "INSERT INTO counts (host_id, data) VALUES ($1, $2)"
+                      " ON CONFLICT (host_id) DO UPDATE SET data = excluded.data",
 };
 
 /* The listings' cursors. */
@@ -1891,6 +1907,75 @@ struct pg_each_finding_ctx {
 };
 
 static int
+pg_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
+          int64_t keep, struct count_run **runs, size_t *nruns, char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct count_run *v = NULL;
+	struct pg_params p;
+	struct buf enc;
+	PGresult *r;
+	size_t nv = 0;
+	int64_t id;
+
+	*runs = NULL;
+	*nruns = 0;
+	if (strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX) {
+		snprintf(err, errlen, "%s: counts for unknown host %.*s", q->label,
+		         MODEL_NAME_MAX - 1, host);
+		return -1;
+	}
+	buf_init(&enc, (size_t)COUNT_RUNS_MAX * 128 + 64);
+	if (pg_begin(q, "BEGIN", err, errlen) == -1)
+		goto failed;
+	/* the host row's lock: two aggregators analysing one host take turns */
+	memset(&p, 0, sizeof(p));
+	pg_p_text(&p, host, MODEL_NAME_MAX);
+	if ((r = pg_exec(q, PG_HOST_LOCK, NULL, &p, PGRES_TUPLES_OK, 0, "reading host", err,
+	                 errlen)) == NULL)
+		goto failed;
+	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &id) == -1) {
+		snprintf(err, errlen, "%s: counts for unknown host %s", q->label, host);
+		PQclear(r);
+		goto failed;
+	}
+	PQclear(r);
+	memset(&p, 0, sizeof(p));
+	pg_p_i64(&p, id);
+	if ((r = pg_exec(q, PG_COUNTS_GET, NULL, &p, PGRES_TUPLES_OK, 0, "reading counts", err,
+	                 errlen)) == NULL)
+		goto failed;
+	/* a row that does not decode is history lost, not a failure: start again */
+	if (PQntuples(r) == 1 && pg_col_ok(r, 0, 0, PG_BYTEAOID) &&
+	    sb_counts_decode((const uint8_t *)PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), &v,
+	                     &nv) == -1) {
+		v = NULL;
+		nv = 0;
+	}
+	PQclear(r);
+	if (sb_counts_merge(&v, &nv, cur, n, t, keep) == -1 ||
+	    sb_counts_encode(v, nv, &enc) == -1) {
+		snprintf(err, errlen, "%s: counts: out of memory", q->label);
+		goto failed;
+	}
+	memset(&p, 0, sizeof(p));
+	pg_p_i64(&p, id);
+	pg_p_bytea(&p, (const uint8_t *)enc.data, enc.len);
+	if (pg_cmd(q, PG_COUNTS_PUT, NULL, &p, 0, "storing counts", err, errlen) == -1 ||
+	    pg_commit(q, err, errlen) == -1)
+		goto failed;
+	buf_free(&enc);
+	*runs = v;
+	*nruns = nv;
+	return 0;
+failed:
+	pg_rollback(q);
+	buf_free(&enc);
+	free(v);
+	return -1;
+}
+
+static int
 pg_each_finding_row(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
                     size_t errlen)
 {
@@ -2015,6 +2100,7 @@ static const struct store_ops pg_ops = {
     .open_findings = pg_open_findings,
     .sync_findings = pg_sync_findings,
     .each_open_finding = pg_each_open_finding,
+    .counts = pg_counts,
     .housekeep = pg_housekeep,
     .close = pg_close,
 };

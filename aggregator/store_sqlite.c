@@ -72,6 +72,11 @@
  * findings: every finding with its opening and closing times; open ones have
  *           closed NULL.  fkey is finding_identity(): the same problem in two
  *           snapshots has the same key.
+ * counts:   (version 5) what the leak and queue_fill rules follow, one row
+ *           per host: its count runs (store.h) as one blob
+ *           (sb_counts_encode), rewritten by each analysis.  At most
+ *           COUNT_RUNS_MAX runs: a host's row stays small, so a silent host's
+ *           row is simply left until the host is.
  */
 static const char sq_schema_v1[] =
     "CREATE TABLE IF NOT EXISTS hosts ("
@@ -225,6 +230,12 @@ static const char sq_schema_v4[] =
     "ALTER TABLE hosts DROP COLUMN snapshot;"
     "ALTER TABLE hosts RENAME COLUMN snapshot_v4 TO snapshot;";
 
+/* Version 5: the leak rule's history (issue 14). */
+static const char sq_schema_v5[] =
+    "CREATE TABLE counts ("
+    " host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+    " data BLOB NOT NULL);";
+
 struct sq_store;
 static int sq_migrate_samples_v2(struct sq_store *q, char *err, size_t errlen);
 
@@ -234,12 +245,11 @@ static const struct sq_migration {
 	const char *sql;
 	int (*fn)(struct sq_store *q, char *err, size_t errlen);
 } sq_migrations[] = {
-    {1, sq_schema_v1, NULL},
-    {2, sq_schema_v2, sq_migrate_samples_v2},
-    {3, sq_schema_v3, NULL},
-    {4, sq_schema_v4, NULL},
+    {1, sq_schema_v1, NULL}, {2, sq_schema_v2, sq_migrate_samples_v2},
+    {3, sq_schema_v3, NULL}, {4, sq_schema_v4, NULL},
+    {5, sq_schema_v5, NULL},
 };
-#define SQ_SCHEMA_VERSION 4 /* the last entry of sq_migrations[] */
+#define SQ_SCHEMA_VERSION 5 /* the last entry of sq_migrations[] */
 
 /* The prepared statements, in the order of sq_sql[]. */
 enum {
@@ -273,6 +283,8 @@ enum {
 	SQ_PEAK_DAYS,
 	SQ_PEAK_GET,
 	SQ_PEAK_PUT,
+	SQ_COUNTS_GET,
+	SQ_COUNTS_PUT,
 	SQ_NSTMT
 };
 
@@ -359,6 +371,9 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_PEAK_GET] = "SELECT mx FROM peaks WHERE host_id = ?1 AND limit_name = ?2 AND day = ?3",
     [SQ_PEAK_PUT] = "INSERT OR REPLACE INTO peaks (host_id, limit_name, day, mx)"
                     " VALUES (?1, ?2, ?3, ?4)",
+    [SQ_COUNTS_GET] = "SELECT data FROM counts WHERE host_id = ?1",
+    [SQ_COUNTS_PUT] = "INSERT INTO counts (host_id, data) VALUES (?1, ?2)"
+                      " ON CONFLICT (host_id) DO UPDATE SET data = excluded.data",
 };
 
 struct sq_store {
@@ -1713,6 +1728,79 @@ failed:
 }
 
 static int
+sq_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
+          int64_t keep, struct count_run **runs, size_t *nruns, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	struct count_run *v = NULL;
+	size_t nv = 0;
+	const char *what = "begin";
+	const uint8_t *p;
+	size_t len;
+	int64_t id;
+	sqlite3_stmt *x;
+	int rc;
+
+	*runs = NULL;
+	*nruns = 0;
+	if ((rc = sq_host_id(q, host, &id)) != 0) {
+		if (rc == 1)
+			snprintf(err, errlen, "%s: counts for unknown host %s", q->path, host);
+		else
+			sq_fail(q, "reading host", err, errlen);
+		return -1;
+	}
+	if (sq_exec_stmt(q->stmt[SQ_BEGIN]) != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(q->stmt[SQ_BEGIN]);
+	what = "reading counts";
+	x = q->stmt[SQ_COUNTS_GET];
+	if (sq_bind_i64(x, 1, id) == -1)
+		goto fail;
+	rc = sqlite3_step(x);
+	if (rc == SQLITE_ROW) {
+		/* a row that does not decode is history lost, not a failure: start again */
+		if (sq_col_blob(x, 0, &p, &len) == -1 || sb_counts_decode(p, len, &v, &nv) == -1) {
+			v = NULL;
+			nv = 0;
+		}
+	} else if (rc != SQLITE_DONE)
+		goto fail;
+	sq_done(x);
+	if (sb_counts_merge(&v, &nv, cur, n, t, keep) == -1) {
+		snprintf(err, errlen, "%s: counts: out of memory", q->path);
+		goto failed;
+	}
+	buf_reset(&q->enc);
+	if (sb_counts_encode(v, nv, &q->enc) == -1) {
+		snprintf(err, errlen, "%s: counts: out of memory", q->path);
+		goto failed;
+	}
+	what = "storing counts";
+	x = q->stmt[SQ_COUNTS_PUT];
+	if (sq_bind_i64(x, 1, id) == -1 ||
+	    sqlite3_bind_blob64(x, 2, q->enc.data, q->enc.len, SQLITE_STATIC) != SQLITE_OK ||
+	    sq_exec_stmt(x) != SQLITE_DONE)
+		goto fail;
+	sq_done(x);
+	what = "commit";
+	if (sq_exec_stmt(q->stmt[SQ_COMMIT]) != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(q->stmt[SQ_COMMIT]);
+	*runs = v;
+	*nruns = nv;
+	return 0;
+fail:
+	sq_fail(q, what, err, errlen);
+failed:
+	sq_done(q->stmt[SQ_COUNTS_GET]);
+	sq_done(q->stmt[SQ_COUNTS_PUT]);
+	sq_rollback(q);
+	free(v);
+	return -1;
+}
+
+static int
 sq_each_open_finding(struct store *st,
                      int (*fn)(void *arg, const char *host, const struct finding *f), void *arg,
                      char *err, size_t errlen)
@@ -2124,6 +2212,7 @@ static const struct store_ops sq_ops = {
     .open_findings = sq_open_findings,
     .sync_findings = sq_sync_findings,
     .each_open_finding = sq_each_open_finding,
+    .counts = sq_counts,
     .housekeep = sq_housekeep,
     .close = sq_close,
 };

@@ -583,6 +583,30 @@ isolation_parse(const char *s, enum isolation *i)
 	return 0;
 }
 
+static const char *const rctl_names[RCTL_COUNT] = {
+    "nsem", "nsemop", "nshm", "shmsize", "nmsgq", "msgqqueued", "msgqsize",
+};
+
+const char *
+rctl_res_name(enum rctl_res r)
+{
+	return (unsigned)r < RCTL_COUNT ? rctl_names[r] : "?";
+}
+
+int
+rctl_res_parse(const char *s, enum rctl_res *r)
+{
+	int i;
+
+	for (i = 0; i < RCTL_COUNT; i++) {
+		if (strcmp(s, rctl_names[i]) == 0) {
+			*r = (enum rctl_res)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Appends s to buf (NUL-terminated at len - 1 at most); *at moves on. */
 static void
 identity_put(char *buf, size_t len, size_t *at, const char *s)

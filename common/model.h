@@ -31,6 +31,28 @@ enum scope_kind { SCOPE_HOST = 0, SCOPE_JAIL = 1, SCOPE_IPCNS = 2 };
 /* Per-scope isolation of one IPC type, as FreeBSD's sysvshm/sysvsem/sysvmsg. */
 enum isolation { ISO_UNKNOWN = 0, ISO_NEW, ISO_INHERIT, ISO_DISABLE };
 
+/*
+ * FreeBSD RCTL (kern.racct.enable=1): the SysV IPC resources a jail is
+ * accounted for, by rctl(8)'s names.  A jail's deny rules on them are
+ * per-jail limits inside the host's pools.
+ */
+enum rctl_res {
+	RCTL_NSEM = 0,   /* semaphores */
+	RCTL_NSEMOP,     /* semaphores one semop(2) may touch (a per-call cap, no usage) */
+	RCTL_NSHM,       /* shared memory segments */
+	RCTL_SHMSIZE,    /* bytes of shared memory */
+	RCTL_NMSGQ,      /* message queues */
+	RCTL_MSGQQUEUED, /* queued messages */
+	RCTL_MSGQSIZE,   /* bytes in message queues */
+	RCTL_COUNT
+};
+struct scope_rctl {
+	uint32_t has_used;          /* bits 1 << enum rctl_res: used[] read (rctl -u jail:NAME) */
+	uint32_t has_limit;         /* bits: a deny rule jail:NAME:RES:deny=N is in limit[] */
+	uint64_t used[RCTL_COUNT];  /* the kernel's accounting of the jail */
+	uint64_t limit[RCTL_COUNT]; /* the smallest such rule's amount */
+};
+
 struct ipc_limit {
 	char name[MODEL_NAME_MAX]; /* lowercase kernel name: "semmns" */
 	uint64_t value;
@@ -56,6 +78,8 @@ struct ipc_scope {
 	 * (0: not counted) */
 	char cgroup[MODEL_CGROUP_MAX];
 	uint32_t processes;
+	/* FreeBSD jails with racct: their accounting and deny rules (all 0 else) */
+	struct scope_rctl rctl;
 };
 
 /*
@@ -309,6 +333,8 @@ const char *scope_kind_name(enum scope_kind k); /* "host" "jail" "ipcns" */
 int scope_kind_parse(const char *s, enum scope_kind *k);
 const char *isolation_name(enum isolation i); /* "unknown" "new" "inherit" "disable" */
 int isolation_parse(const char *s, enum isolation *i);
+const char *rctl_res_name(enum rctl_res r); /* "nsem" "nsemop" "nshm" ... */
+int rctl_res_parse(const char *s, enum rctl_res *r);
 
 /*
  * The identity of a finding: the same problem seen in two snapshots has the

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capacity.h"
 #include "util.h"
 #include "view.h"
 
@@ -126,16 +127,56 @@ view_count_objects(const struct snapshot *s)
 	return count;
 }
 
+/*
+ * A jail's rctl (FreeBSD racct): {"nsem": {"used": 12, "limit": 300, "pct":
+ * 4.0}, ...} for each resource with a usage or a deny rule; what is not
+ * known is nil.
+ */
+static void
+view_pack_rctl(msgpack_packer *pk, const struct scope_rctl *r)
+{
+	uint32_t any = (r->has_used | r->has_limit) & ((1u << RCTL_COUNT) - 1);
+	int i, n = 0;
+
+	for (i = 0; i < RCTL_COUNT; i++)
+		n += (any >> i) & 1;
+	msgpack_pack_map(pk, (size_t)n);
+	for (i = 0; i < RCTL_COUNT; i++) {
+		uint32_t bit = 1u << i;
+
+		if (!(any & bit))
+			continue;
+		view_str(pk, rctl_res_name((enum rctl_res)i));
+		msgpack_pack_map(pk, 3);
+		view_str(pk, "used");
+		if (r->has_used & bit)
+			msgpack_pack_uint64(pk, r->used[i]);
+		else
+			msgpack_pack_nil(pk);
+		view_str(pk, "limit");
+		if (r->has_limit & bit)
+			msgpack_pack_uint64(pk, r->limit[i]);
+		else
+			msgpack_pack_nil(pk);
+		view_str(pk, "pct");
+		if ((r->has_used & bit) && (r->has_limit & bit) && r->limit[i] > 0)
+			msgpack_pack_double(pk, usage_pct(r->used[i], r->limit[i]));
+		else
+			msgpack_pack_nil(pk);
+	}
+}
+
 static void
 view_pack_scope(msgpack_packer *pk, const struct snapshot *s, size_t i, size_t nobj)
 {
 	const struct ipc_scope *sc = &s->scopes[i];
+	int has_rctl = (sc->rctl.has_used | sc->rctl.has_limit) != 0;
 	struct usage u;
 	int t;
 
 	/* cgroup and processes: where the agent knows them (Linux namespaces) */
-	msgpack_pack_map(pk,
-	                 (sc->own_limits ? 8 : 7) + (sc->cgroup[0] != '\0') + (sc->processes != 0));
+	msgpack_pack_map(pk, (sc->own_limits ? 8 : 7) + (sc->cgroup[0] != '\0') +
+	                         (sc->processes != 0) + has_rctl);
 	view_str(pk, "id");
 	view_str(pk, sc->id);
 	view_str(pk, "kind");
@@ -172,6 +213,10 @@ view_pack_scope(msgpack_packer *pk, const struct snapshot *s, size_t i, size_t n
 	}
 	if (sc->processes != 0)
 		view_kv_u64(pk, "processes", sc->processes);
+	if (has_rctl) {
+		view_str(pk, "rctl");
+		view_pack_rctl(pk, &sc->rctl);
+	}
 }
 
 /* An object's field: its value, or nil when the collector could not read it. */
@@ -389,6 +434,97 @@ view_pack_findings(msgpack_packer *pk, const struct snapshot *s, const struct vi
 		view_pack_finding(pk, x->host, &f[i]);
 }
 
+/* A count of more objects or instances: nil when unknown or when no limit bounds it. */
+static void
+view_fit_units(msgpack_packer *pk, const char *k, const struct capacity_fit *f)
+{
+	view_str(pk, k);
+	if (f->known && f->binding >= 0)
+		msgpack_pack_uint64(pk, f->units);
+	else
+		msgpack_pack_nil(pk);
+}
+
+static void
+view_fit_binding(msgpack_packer *pk, const char *k, const struct capacity_fit *f)
+{
+	view_str(pk, k);
+	if (f->known && f->binding >= 0)
+		view_str(pk, capacity_limit_name(f->binding));
+	else
+		msgpack_pack_nil(pk);
+}
+
+/* "semmns unknown: WHY" for a fit that is not known; 0 when it is.  hostp: the host's pool. */
+static int
+view_fit_unknown(const struct snapshot *s, const struct capacity_pool *hostp,
+                 const struct headroom *r, char *out, size_t len)
+{
+	const struct capacity_fit *f =
+	    !r->more_objects.known ? &r->more_objects : &r->more_instances;
+	const char *name, *why = NULL;
+
+	if (f->known)
+		return 0;
+	name = capacity_limit_name(f->binding);
+	/* the reason, where the snapshot gives one (the host's pool) */
+	if (r->scope < s->nscopes && !s->scopes[r->scope].own_limits && f->binding >= 0 &&
+	    f->binding < CAP_COUNT)
+		why = hostp->why[f->binding];
+	if (why != NULL)
+		snprintf(out, len, "%s unknown: %s", name, why);
+	else
+		snprintf(out, len, "%s unknown", name);
+	return 1;
+}
+
+/*
+ * "headroom": per consumer and shape, how many more fit (capacity.h):
+ * {"scope", "owner", "uid", "type", "objects", "nsems" or "size",
+ * "more_objects", "more_instances", "binding", "instances_binding",
+ * "unknown"?}, the tightest first, at most HEADROOM_MAX.
+ */
+static void
+view_pack_headroom(msgpack_packer *pk, const struct snapshot *s)
+{
+	struct headroom *v = NULL;
+	struct capacity_pool hostp;
+	struct usage u;
+	size_t n = 0, total, i;
+
+	view_str(pk, "headroom");
+	if (headroom_compute(s, HEADROOM_MAX, &v, &n, &total) == -1)
+		n = 0; /* out of memory: an empty list rather than no document */
+	model_usage(s, -1, &u);
+	capacity_pool_init(&hostp, s, &u, &s->limits, 0);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++) {
+		const struct headroom *r = &v[i];
+		char why[MODEL_TEXT_MAX];
+		int unk = view_fit_unknown(s, &hostp, r, why, sizeof(why));
+
+		msgpack_pack_map(pk, 10 + (size_t)unk);
+		view_str(pk, "scope");
+		view_str(pk, r->scope < s->nscopes ? s->scopes[r->scope].id : "");
+		view_str(pk, "owner");
+		view_str(pk, r->owner);
+		view_kv_u64(pk, "uid", r->uid);
+		view_str(pk, "type");
+		view_str(pk, ipc_type_name(r->type));
+		view_kv_u64(pk, "objects", r->objects);
+		view_kv_u64(pk, r->type == IPC_SEM ? "nsems" : "size", r->shape);
+		view_fit_units(pk, "more_objects", &r->more_objects);
+		view_fit_units(pk, "more_instances", &r->more_instances);
+		view_fit_binding(pk, "binding", &r->more_objects);
+		view_fit_binding(pk, "instances_binding", &r->more_instances);
+		if (unk) {
+			view_str(pk, "unknown");
+			view_str(pk, why);
+		}
+	}
+	free(v);
+}
+
 static void
 view_pack_recs(msgpack_packer *pk, const struct view_extra *x)
 {
@@ -409,8 +545,8 @@ view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_e
 
 	if (x == NULL)
 		x = &none;
-	/* os os_release page_size usage limits scopes objects findings; recommendations */
-	n = 8 + (x->host != NULL) + (x->status != NULL) + (x->last_seen != 0) + (s->taken != 0) +
+	/* os os_release page_size usage limits scopes objects headroom findings; recommendations */
+	n = 9 + (x->host != NULL) + (x->status != NULL) + (x->last_seen != 0) + (s->taken != 0) +
 	    (s->dropped != 0) + (x->recs != NULL);
 	msgpack_pack_map(pk, n);
 	if (x->host != NULL) {
@@ -456,6 +592,7 @@ view_pack_host(msgpack_packer *pk, const struct snapshot *s, const struct view_e
 	for (i = 0; i < s->nobjects; i++)
 		view_pack_object(pk, s, &s->objects[i]);
 
+	view_pack_headroom(pk, s);
 	view_pack_findings(pk, s, x);
 	if (x->recs != NULL)
 		view_pack_recs(pk, x);

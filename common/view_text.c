@@ -707,6 +707,139 @@ vt_recommendations(const msgpack_object *recs, struct vt_cell *tmp, FILE *fp)
 	}
 }
 
+/* "sets", "segments": what a headroom row counts, by its type. */
+static const char *
+vt_hr_what(int sem, uint64_t n)
+{
+	if (sem)
+		return n == 1 ? "set" : "sets";
+	return n == 1 ? "segment" : "segments";
+}
+
+/* A count of a headroom row: its number, "?" when unknown (nil). */
+static void
+vt_hr_units(struct vt_cell *c, const msgpack_object *o)
+{
+	uint64_t v;
+
+	if (mpr_u64(o, &v) == 0)
+		vt_setf(c, "%" PRIu64, v);
+	else
+		vt_set(c, "?");
+}
+
+/*
+ * HEADROOM: per consumer and shape, how many more fit (the document's
+ * "headroom", tightest first): "uid 54321 (oracle): 100 sets of 156; room
+ * for 28 more sets, 0 more instances; semmni binds first".
+ */
+static void
+vt_headroom(const msgpack_object *rows, struct vt_cell *tmp, FILE *fp)
+{
+	struct vt_cell *who = &tmp[0], *where = &tmp[1], *more = &tmp[2], *inst = &tmp[3];
+	struct vt_cell *bind = &tmp[4];
+	size_t i, n = mpr_arrsize(rows);
+
+	if (n == 0)
+		return;
+	fputs("\nHEADROOM (how many more fit now, and which limit binds first)\n", fp);
+	for (i = 0; i < n; i++) {
+		const msgpack_object *r = &rows->via.array.ptr[i], *o;
+		uint64_t uid = 0, objects = 0, shape = 0;
+		int sem = mpr_streq(mpr_get(r, "type"), "sem");
+
+		mpr_u64(mpr_get(r, "uid"), &uid);
+		mpr_u64(mpr_get(r, "objects"), &objects);
+		mpr_u64(mpr_get(r, sem ? "nsems" : "size"), &shape);
+		if (mpr_is_str(o = mpr_get(r, "owner")) && o->via.str.size > 0) {
+			vt_str(where, o);
+			vt_setf(who, "uid %" PRIu64 " (%.64s)", uid, where->s);
+		} else
+			vt_setf(who, "uid %" PRIu64, uid);
+		vt_str(where, mpr_get(r, "scope"));
+		fprintf(fp, "  %s%s%s: %" PRIu64 " %s of %" PRIu64 "%s", who->s,
+		        strcmp(where->s, "host") != 0 ? " in " : "",
+		        strcmp(where->s, "host") != 0 ? where->s : "", objects,
+		        vt_hr_what(sem, objects), shape, sem ? "" : " bytes");
+		vt_hr_units(more, mpr_get(r, "more_objects"));
+		vt_hr_units(inst, mpr_get(r, "more_instances"));
+		fprintf(fp, "; room for %s more %s, %s more instance%s", more->s,
+		        vt_hr_what(sem, strcmp(more->s, "1") == 0), inst->s,
+		        strcmp(inst->s, "1") == 0 ? "" : "s");
+		if (mpr_is_str(o = mpr_get(r, "binding"))) {
+			vt_str(bind, o);
+			fprintf(fp, "; %s binds first", bind->s);
+			if (mpr_is_str(o = mpr_get(r, "instances_binding")) &&
+			    !mpr_streq2(o, mpr_get(r, "binding"))) {
+				vt_str(bind, o);
+				fprintf(fp, " (for instances %s)", bind->s);
+			}
+		}
+		if (mpr_is_str(o = mpr_get(r, "unknown"))) {
+			vt_str(bind, o);
+			fprintf(fp, "; %s", bind->s);
+		}
+		fputc('\n', fp);
+	}
+}
+
+/*
+ * SHARES: every jail draws on the host's pools (FreeBSD): "jail pg holds
+ * 34 of 340 semmns, 10.0%", and with racct its own rules: "jail pg holds
+ * 34 of 300 nsem (rctl), 11.3%".  Nothing when no jail holds anything.
+ */
+static void
+vt_shares(const msgpack_object *scopes, struct vt_cell *tmp, FILE *fp)
+{
+	static const char *const pools[] = {"semmns", "semmni", "shmall", "shmmni"};
+	struct vt_cell *name = &tmp[0], *lim = &tmp[1];
+	size_t i, k, shown = 0;
+
+	for (i = 0; i < mpr_arrsize(scopes); i++) {
+		const msgpack_object *sc = &scopes->via.array.ptr[i], *usage, *rctl;
+		const msgpack_object_kv *kv;
+
+		if (!mpr_streq(mpr_get(sc, "kind"), "jail"))
+			continue;
+		vt_str(name, mpr_get(sc, "name"));
+		usage = mpr_get(sc, "usage");
+		for (k = 0; k < NELEM(pools); k++) {
+			const msgpack_object *it = mpr_get(usage, pools[k]);
+			uint64_t u, l;
+			double pct;
+
+			if (mpr_u64(mpr_get(it, "used"), &u) == -1 || u == 0 ||
+			    mpr_u64(mpr_get(it, "limit"), &l) == -1 ||
+			    mpr_num(mpr_get(it, "pct"), &pct) == -1)
+				continue;
+			if (shown++ == 0)
+				fputs("\nSHARES OF THE HOST'S POOLS\n", fp);
+			fprintf(fp, "  jail %s holds %" PRIu64 " of %" PRIu64 " %s, %.1f%%\n",
+			        name->s, u, l, pools[k], pct);
+		}
+		rctl = mpr_get(sc, "rctl");
+		for (k = 0; (kv = vt_kv(rctl, k)) != NULL; k++) {
+			uint64_t u, l;
+			double pct;
+
+			if (mpr_u64(mpr_get(&kv->val, "limit"), &l) == -1)
+				continue; /* no rule: nothing to hold it against */
+			if (shown++ == 0)
+				fputs("\nSHARES OF THE HOST'S POOLS\n", fp);
+			vt_str(lim, &kv->key);
+			if (mpr_u64(mpr_get(&kv->val, "used"), &u) == 0 &&
+			    mpr_num(mpr_get(&kv->val, "pct"), &pct) == 0)
+				fprintf(fp,
+				        "  jail %s holds %" PRIu64 " of %" PRIu64
+				        " %s (rctl), %.1f%%\n",
+				        name->s, u, l, lim->s, pct);
+			else
+				fprintf(fp, "  jail %s holds ? of %" PRIu64 " %s (rctl)\n", name->s,
+				        l, lim->s);
+		}
+	}
+}
+
 int
 view_text_host(const msgpack_object *doc, FILE *fp)
 {
@@ -751,8 +884,10 @@ view_text_host(const msgpack_object *doc, FILE *fp)
 		fputc('\n', fp);
 		vt_table_init(t, scopes_hdr, NELEM(scopes_hdr));
 		vt_print(fp, t, nscopes, vt_scopes_row, scopes);
+		vt_shares(scopes, t->tmp, fp);
 		vt_scope_limits(scopes, t, fp);
 	}
+	vt_headroom(mpr_get(doc, "headroom"), t->tmp, fp);
 
 	fputc('\n', fp);
 	objects = mpr_get(doc, "objects");

@@ -389,6 +389,50 @@ dec_scope_find(const struct dec_scope_ref *refs, size_t n, const char *id)
 }
 
 /*
+ * A jail's "rctl": {"nsem": {"used": N, "limit": N}, ...}, each entry with
+ * a used, a limit or both.  Resources this version does not know are
+ * ignored, as unknown keys are.
+ */
+static int
+dec_rctl(const msgpack_object *m, const char *w, struct scope_rctl *r, char *err, size_t errlen)
+{
+	char where[DEC_WHERE_MAX + 32], name[16];
+	enum rctl_res res;
+	uint32_t i;
+	int a, b;
+
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return dec_err(err, errlen, "%srctl: expected map", w);
+	for (i = 0; i < m->via.map.size; i++) {
+		const msgpack_object_kv *kv = &m->via.map.ptr[i];
+
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			return dec_err(err, errlen, "%srctl: expected string keys", w);
+		if (kv->key.via.str.size >= sizeof(name))
+			continue;
+		memcpy(name, kv->key.via.str.ptr, kv->key.via.str.size);
+		name[kv->key.via.str.size] = '\0';
+		if (rctl_res_parse(name, &res) == -1)
+			continue;
+		if (((r->has_used | r->has_limit) >> res) & 1)
+			return dec_err(err, errlen, "%srctl.%s: duplicate key", w, name);
+		snprintf(where, sizeof(where), "%srctl.%s.", w, name);
+		if (kv->val.type != MSGPACK_OBJECT_MAP)
+			return dec_err(err, errlen, "%srctl.%s: expected map", w, name);
+		if ((a = dec_u64(&kv->val, where, "used", 0, &r->used[res], err, errlen)) == -1 ||
+		    (b = dec_u64(&kv->val, where, "limit", 0, &r->limit[res], err, errlen)) == -1)
+			return -1;
+		if (a == 1 && b == 1)
+			return dec_err(err, errlen, "%srctl.%s: needs used or limit", w, name);
+		if (a == 0)
+			r->has_used |= 1u << res;
+		if (b == 0)
+			r->has_limit |= 1u << res;
+	}
+	return 0;
+}
+
+/*
  * Scope i of the array: scopes[0] must be the host (already created by
  * snapshot_init: filled in place), others are appended.
  */
@@ -468,6 +512,15 @@ dec_scope(const msgpack_object *o, uint32_t i, struct snapshot *s, char *err, si
 		sc->own_limits = 1;
 	}
 	snprintf(w, sizeof(w), "snapshot: scopes[%u].", i);
+	if ((rc = dec_lookup(o, w, "rctl", 0, &v, err, errlen)) == -1)
+		return -1;
+	if (rc == 0) {
+		/* racct accounts jails: the host and namespaces have no rctl of their own here */
+		if (kind != SCOPE_JAIL)
+			return dec_err(err, errlen, "%srctl: only a jail scope has rctl", w);
+		if (dec_rctl(v, w, &sc->rctl, err, errlen) == -1)
+			return -1;
+	}
 	if (dec_str(o, w, "unknown", 0, sc->unknown, sizeof(sc->unknown), err, errlen) == -1 ||
 	    dec_str(o, w, "cgroup", 0, sc->cgroup, sizeof(sc->cgroup), err, errlen) == -1 ||
 	    dec_u32(o, w, "processes", 0, &sc->processes, err, errlen) == -1)

@@ -170,17 +170,46 @@ encode_limits(msgpack_packer *pk, const struct ipc_limits *l)
 		mp_pack_kv_u64(pk, l->v[i].name, l->v[i].value);
 }
 
+/* A jail's rctl: each resource with what is known of it (used, limit). */
+static void
+encode_rctl(msgpack_packer *pk, const struct scope_rctl *r)
+{
+	uint32_t any = (r->has_used | r->has_limit) & ((1u << RCTL_COUNT) - 1);
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < RCTL_COUNT; i++)
+		n += (any >> i) & 1;
+	mp_pack_str(pk, "rctl");
+	msgpack_pack_map(pk, n);
+	for (i = 0; i < RCTL_COUNT; i++) {
+		uint32_t bit = 1u << i;
+
+		if (!(any & bit))
+			continue;
+		mp_pack_str(pk, rctl_res_name((enum rctl_res)i));
+		msgpack_pack_map(pk, ((r->has_used & bit) != 0) + ((r->has_limit & bit) != 0));
+		if (r->has_used & bit)
+			mp_pack_kv_u64(pk, "used", r->used[i]);
+		if (r->has_limit & bit)
+			mp_pack_kv_u64(pk, "limit", r->limit[i]);
+	}
+}
+
 static void
 encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 {
 	static const char *const types[3] = {"shm", "sem", "msg"};
 	size_t i, niso = 0;
+	/* rctl is a jail's (racct): the decoder refuses it elsewhere */
+	int rctl = sc->kind == SCOPE_JAIL &&
+	           ((sc->rctl.has_used | sc->rctl.has_limit) & ((1u << RCTL_COUNT) - 1)) != 0;
 
 	for (i = 0; i < 3; i++)
 		if (sc->iso[i] != ISO_UNKNOWN)
 			niso++;
 	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0) + (sc->unknown[0] != '\0') +
-	                         (sc->cgroup[0] != '\0') + (sc->processes != 0));
+	                         (sc->cgroup[0] != '\0') + (sc->processes != 0) + rctl);
 	encode_kv_text(pk, "id", sc->id);
 	mp_pack_kv_str(pk, "kind", scope_kind_name(sc->kind));
 	encode_kv_text(pk, "name", sc->name);
@@ -202,6 +231,8 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 		encode_kv_text(pk, "cgroup", sc->cgroup);
 	if (sc->processes != 0)
 		mp_pack_kv_u64(pk, "processes", sc->processes);
+	if (rctl)
+		encode_rctl(pk, &sc->rctl);
 }
 
 /* The names of an object's unknown fields, when it has any. */

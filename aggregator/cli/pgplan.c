@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capacity.h"
 #include "json.h"
 #include "pgplan.h"
 #include "proto.h"
@@ -262,10 +263,22 @@ pgplan_fit(const struct pgplan *p, const msgpack_object *doc, struct pgplan_fit 
 	f->free_semmni = f->semmni > used_mni ? f->semmni - used_mni : 0;
 	f->has_semmsl = mp_get_u64(mp_get(doc, "limits"), "semmsl", &f->semmsl) == 0;
 	semmsl_ok = !f->has_semmsl || f->semmsl >= PG_SEMS_PER_SET + 1;
-	f->fits = semmsl_ok && f->free_semmns >= p->semaphores && f->free_semmni >= p->sets;
-	/* needs are at most ~280000: doubling cannot overflow */
-	f->fits_with_restart =
-	    semmsl_ok && f->free_semmns >= 2 * p->semaphores && f->free_semmni >= 2 * p->sets;
+	/* how many instances fit: the capacity computation of headroom and forecasts */
+	{
+		struct capacity_term t[3] = {
+		    {.limit = CAP_SEMMNI, .free = f->free_semmni, .need = p->sets},
+		    {.limit = CAP_SEMMNS, .free = f->free_semmns, .need = p->semaphores},
+		    {.limit = CAP_SEMMSL, .free = (uint64_t)semmsl_ok, .need = 0},
+		};
+		struct capacity_fit fit;
+
+		capacity_min(t, f->has_semmsl ? 3 : 2, &fit);
+		f->instances = fit.units;
+		f->binding = capacity_limit_name(fit.binding);
+	}
+	/* a crash-restart needs room for a second instance: the first's sets linger */
+	f->fits = f->instances >= 1;
+	f->fits_with_restart = f->instances >= 2;
 	status = mp_get(doc, "status");
 	f->stale = status != NULL && mp_str_eq(status, "stale");
 	return 0;
@@ -345,6 +358,8 @@ pgplan_text(const struct pgplan *p, const char *host, const struct pgplan_fit *f
 		if (!f->fits_with_restart)
 			buf_puts(out, "  (headroom: a crashed instance's sets linger while the new "
 			              "one starts)\n");
+		buf_printf(out, "  instances that fit now:      %" PRIu64 " (%s binds first)\n",
+		           f->instances, f->binding);
 		if (f->has_semmsl && f->semmsl < PG_SEMS_PER_SET + 1)
 			buf_printf(out, "  semmsl is %" PRIu64 ": PostgreSQL needs 17 per set\n",
 			           f->semmsl);
@@ -411,6 +426,10 @@ pgplan_json(const struct pgplan *p, const char *host, const struct pgplan_fit *f
 		json_bool(&j, f->fits);
 		json_key(&j, "fits_with_restart_headroom");
 		json_bool(&j, f->fits_with_restart);
+		json_key(&j, "instances");
+		json_u64(&j, f->instances);
+		json_key(&j, "binding");
+		json_str(&j, f->binding);
 		json_key(&j, "free");
 		json_obj_begin(&j);
 		json_key(&j, "semmns");

@@ -50,6 +50,9 @@ struct pgplan_fit {
 	int fits;              /* free >= needed (and semmsl >= 17 where known) */
 	int fits_with_restart; /* free >= 2 x needed: a crashed instance's sets linger */
 	int stale;             /* the document says the host is stale */
+	/* how many such instances fit now, and the limit that binds first (capacity.h) */
+	uint64_t instances;
+	const char *binding;
 };
 
 /*

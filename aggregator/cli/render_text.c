@@ -186,7 +186,11 @@ render_top(const msgpack_object *body, struct buf *out)
 		rt_row(&t);
 		rt_cell_mp(&t, mpr_get(row, "host"));
 		rt_cell_mp(&t, mpr_get(row, "scope"));
-		rt_cell_owner(&t, row);
+		/* a whole scope's share, ranked with the owners */
+		if (mpr_streq(mpr_get(row, "by"), "scope"))
+			rt_cell(&t, "(whole scope)");
+		else
+			rt_cell_owner(&t, row);
 		rt_cell_mp(&t, mpr_get(row, "limit"));
 		rt_cell_mp(&t, mpr_get(row, "held"));
 		rt_cell_mp(&t, mpr_get(row, "limit_value"));
@@ -220,6 +224,31 @@ rt_orphan_note(const msgpack_object *f)
 	       mpr_get(f, "id") == NULL;
 }
 
+/* A removed orphan's record starts so (aggregator/findings.h, ORPHAN_REMOVED). */
+#define RT_ORPHAN_REMOVED "removed by "
+
+/* Under an orphan's row: why it looks abandoned, then its command when it has one. */
+static void
+rt_orphan_under(struct rt_table *t, const msgpack_object *f)
+{
+	const msgpack_object *m = mpr_get(f, "message");
+	struct buf b;
+
+	buf_init(&b, 2048);
+	if (mpr_is_str(m) && m->via.str.size > 0)
+		rt_clean(&b, m->via.str.ptr, m->via.str.size, RT_TEXT_MAX);
+	if (mpr_get(f, "command") != NULL) {
+		size_t mark = b.len;
+
+		buf_puts(&b, b.len > 0 ? "\n    " : "");
+		if (rt_command(&b, f) == -1)
+			b.len = mark;
+	}
+	if (b.len > 0 && !buf_failed(&b))
+		rt_under(t, b.data, b.len);
+	buf_free(&b);
+}
+
 int
 render_orphans(const msgpack_object *body, struct buf *out)
 {
@@ -227,7 +256,7 @@ render_orphans(const msgpack_object *body, struct buf *out)
 	struct rt_table t;
 	struct buf age;
 	uint64_t secs;
-	size_t i, n;
+	size_t i, n, removed;
 	int rc;
 
 	if (body == NULL || body->type != MSGPACK_OBJECT_ARRAY)
@@ -240,10 +269,27 @@ render_orphans(const msgpack_object *body, struct buf *out)
 		buf_puts(out, "no orphans\n");
 		return buf_failed(out) ? -1 : 0;
 	}
-	for (i = n = 0; i < body->via.array.size; i++)
-		n += rt_orphan_row(&body->via.array.ptr[i]);
-	buf_printf(out, "%zu orphaned object%s; run the command under each on its host:\n", n,
-	           n == 1 ? "" : "s");
+	for (i = n = removed = 0; i < body->via.array.size; i++) {
+		const msgpack_object *f = &body->via.array.ptr[i], *m = mpr_get(f, "message");
+
+		if (!rt_orphan_row(f))
+			continue;
+		n++;
+		/* the aggregator's record of one removed since (docs/ANALYSIS.md) */
+		removed +=
+		    mpr_is_str(m) && m->via.str.size >= sizeof(RT_ORPHAN_REMOVED) - 1 &&
+		    memcmp(m->via.str.ptr, RT_ORPHAN_REMOVED, sizeof(RT_ORPHAN_REMOVED) - 1) == 0;
+	}
+	if (removed > 0)
+		buf_printf(out,
+		           "%zu orphaned object%s (%zu removed since, kept for the record); why, "
+		           "and the command to run on its host, under each:\n",
+		           n, n == 1 ? "" : "s", removed);
+	else
+		buf_printf(out,
+		           "%zu orphaned object%s; why, and the command to run on its host, under "
+		           "each:\n",
+		           n, n == 1 ? "" : "s");
 	rt_init(&t, hdr, NELEM(hdr));
 	buf_init(&age, 64);
 	for (i = 0; i < body->via.array.size; i++) {
@@ -263,7 +309,7 @@ render_orphans(const msgpack_object *body, struct buf *out)
 			rt_cell(&t, buf_cstr(&age) != NULL ? age.data : "-");
 		} else
 			rt_cell(&t, "-");
-		rt_under_command(&t, f);
+		rt_orphan_under(&t, f);
 	}
 	buf_free(&age);
 	rc = n > 0 ? rt_print(&t, out, 0) : 0;

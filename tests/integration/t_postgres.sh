@@ -81,7 +81,7 @@ start_pg_agg A
 start_pg_agg B
 check "two aggregators started on one database (ports $PORT_A, $PORT_B)" \
 	test -n "$PORT_A" -a -n "$PORT_B"
-check_eq "schema version 3 recorded once" 3 "$(psql_q "SELECT value FROM meta WHERE key = 'schema_version'")"
+check_eq "schema version 4 recorded once" 4 "$(psql_q "SELECT value FROM meta WHERE key = 'schema_version'")"
 
 # agent_conf NAME CN SERVERS [INTERVAL]
 agent_conf() {

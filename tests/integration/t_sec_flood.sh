@@ -114,15 +114,21 @@ check_eq "... and answered each time within $HEALTHZ_S s" "" "$(awk '$1 != 0' "$
 
 # --- what the analysis kept: its bounds, exactly ---
 cli host evil1 --json >"$T/evil1.json"
-check_eq "evil1: 1,000 orphan findings kept, one more counts the rest" 1001 \
+# and the records of the orphans gone since the round before (orphan_keep):
+# the newest FINDINGS_REMOVED_MAX (256), however many went
+check_eq "evil1: 1,000 orphan findings kept, one more counts the rest, 256 records" 1257 \
 	"$(jq '[.findings[] | select(.kind == "orphan")] | length' "$T/evil1.json")"
+check_eq "... the records: the previous round's newest 256, info, without a command" \
+	"3000744 3000999 256 info null" \
+	"$(jq -r '[.findings[] | select(.kind == "orphan" and (.message | startswith("removed by ")))] |
+		"\(map(.id) | min) \(map(.id) | max) \(length) \(map(.severity) | unique | join(",")) \(map(.command) | unique | map(tostring) | join(","))"' "$T/evil1.json")"
 check_eq "... the 8,990 not kept (the last round's ids)" \
 	"8990 more orphan findings were not kept" \
 	"$(jq -r '.findings[] | select(.kind == "orphan" and .id == null) | .message' "$T/evil1.json" |
 		grep -o '^[0-9]* more orphan findings were not kept')"
 check_eq "... every kept one of the last round (ids 4000000 to 4000999)" "4000000 4000999 1000" \
-	"$(jq -r '[.findings[] | select(.kind == "orphan" and .id != null) | .id] |
-		"\(min) \(max) \(length)"' "$T/evil1.json")"
+	"$(jq -r '[.findings[] | select(.kind == "orphan" and .id != null and
+		(.message | startswith("removed by ") | not)) | .id] | "\(min) \(max) \(length)"' "$T/evil1.json")"
 cli host evil2 --json >"$T/evil2.json"
 check_eq "evil2: the 256 fullest namespaces analysed: one threshold finding each" 256 \
 	"$(jq '[.findings[] | select(.kind == "threshold" and .limit == "semmns")] | length' \
@@ -133,7 +139,7 @@ check_eq "... one more finding counts the 3,839 left out" \
 	"warn 3839 more IPC namespaces with limits of their own and objects were not analysed" \
 	"$(jq -r '.findings[] | select(.kind == "threshold" and .limit == null) | "\(.severity) \(.message)"' \
 		"$T/evil2.json" | grep -o '^[a-z]* [0-9]* more IPC namespaces with limits of their own and objects were not analysed')"
-check_eq "... and 1,001 orphan findings" 1001 \
+check_eq "... and 1,001 orphan findings and 256 records" 1257 \
 	"$(jq '[.findings[] | select(.kind == "orphan")] | length' "$T/evil2.json")"
 check_eq "the fleet: three hosts" "evil1 evil2 good" \
 	"$(cli hosts --json | jq -r '[.[].host] | sort | join(" ")')"

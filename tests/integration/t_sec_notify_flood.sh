@@ -35,8 +35,10 @@ if [ "\$IPCFLEET_HOST" = evil ]; then
 fi
 EOF
 chmod 755 "$T/notify.sh"
-# the victim: the sorthat capture, semmns at 78.2 %, crit from 75 % for it
-write_agg_conf "[analysis]" "notify_command = $T/notify.sh" \
+# the victim: the sorthat capture, semmns at 78.2 %, crit from 75 % for it.
+# orphan_keep 0: each round's orphans close when the next opens (no records
+# of removed ones: t_sec_flood counts those), so the changes add up exactly
+write_agg_conf "[analysis]" "notify_command = $T/notify.sh" "orphan_keep = 0" \
 	"[host_thresholds]" "victim = semmns.warn=50 semmns.crit=75"
 start_agg
 write_agent_conf victim victim

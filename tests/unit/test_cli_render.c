@@ -462,7 +462,22 @@ test_top(void **state)
 	msgpack_packer *pk = doc_begin(&d);
 
 	(void)state;
-	msgpack_pack_array(pk, 2);
+	msgpack_pack_array(pk, 3);
+	/* a whole jail's share, ranked with the owners */
+	msgpack_pack_map(pk, 9);
+	ks(pk, "host", "sorthat");
+	ks(pk, "scope", "jail:pg96");
+	ks(pk, "by", "scope");
+	msgpack_pack_str(pk, 3);
+	msgpack_pack_str_body(pk, "uid", 3);
+	msgpack_pack_nil(pk);
+	msgpack_pack_str(pk, 5);
+	msgpack_pack_str_body(pk, "owner", 5);
+	msgpack_pack_nil(pk);
+	ks(pk, "limit", "semmns");
+	ku(pk, "held", 255);
+	ku(pk, "limit_value", 340);
+	kf(pk, "pct", 75.0);
 	msgpack_pack_map(pk, 8);
 	ks(pk, "host", "sorthat");
 	ks(pk, "scope", "jail:pg96");
@@ -483,9 +498,10 @@ test_top(void **state)
 	doc_end(&d);
 	buf_init(&out, 1 << 20);
 	assert_int_equal(render_top(&d.obj, &out), 0);
-	assert_out(&out, "HOST     SCOPE      OWNER         LIMIT      HELD  OF LIMIT    PCT\n"
-	                 "sorthat  jail:pg96  770 postgres  semmns      238       340  70.0%\n"
-	                 "db7      host       1001          shmall  1048576   4194304  25.0%\n");
+	assert_out(&out, "HOST     SCOPE      OWNER          LIMIT      HELD  OF LIMIT    PCT\n"
+	                 "sorthat  jail:pg96  (whole scope)  semmns      255       340  75.0%\n"
+	                 "sorthat  jail:pg96  770 postgres   semmns      238       340  70.0%\n"
+	                 "db7      host       1001           shmall  1048576   4194304  25.0%\n");
 	doc_free(&d);
 	buf_reset(&out);
 	pk = doc_begin(&d);
@@ -532,13 +548,38 @@ test_orphans(void **state)
 	doc_end(&d);
 	buf_init(&out, 1 << 20);
 	assert_int_equal(render_orphans(&d.obj, &out), 0);
-	assert_out(&out, "3 orphaned objects; run the command under each on its host:\n"
+	assert_out(&out, "3 orphaned objects; why, and the command to run on its host, under "
+	                 "each:\n"
 	                 "HOST     SCOPE     TYPE      ID  OWNER    AGE\n"
 	                 "sorthat  jail:old  sem    65538  770     3d4h\n"
+	                 "    looks abandoned\n"
 	                 "    ipcrm -s 65538\n"
 	                 "sorthat  jail:old  shm   131072  770    5h12m\n"
+	                 "    looks abandoned\n"
 	                 "    ipcrm -m 131072\n"
-	                 "db7      jail:old  msg        7  770      45s\n");
+	                 "db7      jail:old  msg        7  770      45s\n"
+	                 "    looks abandoned\n");
+	doc_free(&d);
+	buf_reset(&out);
+	/* the aggregator's record of a removed one: what it was, no command */
+	pk = doc_begin(&d);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 8);
+	ks(pk, "host", "db7");
+	ks(pk, "kind", "orphan");
+	ks(pk, "severity", "info");
+	ks(pk, "scope", "host");
+	ks(pk, "message", "removed by 2026-11-26T14:00:00Z: semaphore set 9 looked abandoned");
+	ks(pk, "type", "sem");
+	ku(pk, "id", 9);
+	ku(pk, "uid", 33);
+	doc_end(&d);
+	assert_int_equal(render_orphans(&d.obj, &out), 0);
+	assert_out(&out, "1 orphaned object (1 removed since, kept for the record); why, and the "
+	                 "command to run on its host, under each:\n"
+	                 "HOST  SCOPE  TYPE  ID  OWNER  AGE\n"
+	                 "db7   host   sem    9  33       -\n"
+	                 "    removed by 2026-11-26T14:00:00Z: semaphore set 9 looked abandoned\n");
 	doc_free(&d);
 	buf_reset(&out);
 	pk = doc_begin(&d);

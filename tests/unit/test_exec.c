@@ -31,6 +31,7 @@
 #define FAKEBIN FIXTURES "/fakebin"
 #define SORTHAT FIXTURES "/freebsd-11-sorthat"
 #define JAILS   FIXTURES "/freebsd-jails"
+#define RCTL    FIXTURES "/freebsd-rctl"
 
 /* ---- helpers ---- */
 
@@ -644,6 +645,139 @@ test_live_jail_symlinks(void **state)
 	free(d);
 }
 
+/* Copies the regular files of from into dir d. */
+static void
+copy_into(const char *d, const char *from)
+{
+	char *tmp = copy_dir(from), cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "cp %s/* %s/ && rm -r %s", tmp, d, tmp);
+	assert_int_equal(system(cmd), 0);
+	free(tmp);
+}
+
+static size_t
+racct_off_findings(const struct snapshot *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nfindings; i++) {
+		if (s->findings[i].kind != FK_ISOLATION || s->findings[i].scope[0] != '\0')
+			continue;
+		assert_int_equal(s->findings[i].severity, SEV_INFO);
+		assert_string_equal(
+		    s->findings[i].message,
+		    "jails draw on the host's SysV IPC pools with no limits of their "
+		    "own: per-jail limits (rctl) need kern.racct.enable=1 in "
+		    "/boot/loader.conf and a reboot");
+		n++;
+	}
+	return n;
+}
+
+/* The rules and usage of tests/fixtures/freebsd-rctl, in the jails' scopes. */
+static void
+rctl_check(const struct snapshot *s)
+{
+	const struct scope_rctl *pg, *zbx;
+	int ipg = snapshot_find_scope(s, "jail:pg"), izbx = snapshot_find_scope(s, "jail:zbx");
+
+	assert_true(ipg > 0 && izbx > 0);
+	pg = &s->scopes[ipg].rctl;
+	zbx = &s->scopes[izbx].rctl;
+	/* deny rules per jail only: the smaller of two nsem rules; log and maxproc left */
+	assert_int_equal(pg->has_limit, 1u << RCTL_NSEM | 1u << RCTL_NSHM);
+	assert_int_equal(pg->limit[RCTL_NSEM], 40);
+	assert_int_equal(pg->limit[RCTL_NSHM], 10);
+	assert_int_equal(pg->has_used, (1u << RCTL_COUNT) - 1);
+	assert_int_equal(pg->used[RCTL_NSEM], 34);
+	assert_int_equal(pg->used[RCTL_NSHM], 1);
+	assert_int_equal(pg->used[RCTL_SHMSIZE], 48);
+	/* nmsgq per process is no per-jail limit; "1K" (rctl -h) is skipped */
+	assert_int_equal(zbx->has_limit, 1u << RCTL_SHMSIZE);
+	assert_int_equal(zbx->limit[RCTL_SHMSIZE], 1073741824);
+	assert_int_equal(zbx->used[RCTL_NSEM], 14);
+	assert_int_equal(zbx->used[RCTL_SHMSIZE], 25166825);
+	assert_int_equal(s->scopes[0].rctl.has_limit | s->scopes[0].rctl.has_used, 0);
+}
+
+/*
+ * FreeBSD racct through rctl(8) (fake tools on PATH, and the same output
+ * captured): with kern.racct.enable=1 each jail's deny rules and usage;
+ * without it one info finding that says how to get per-jail limits.
+ */
+static void
+test_rctl(void **state)
+{
+	struct snapshot s;
+	struct collect_warnings w;
+	struct source src;
+	struct proc_table pt = {0};
+	char err[512], path[1024], spec[1100], *d = copy_dir(JAILS);
+	FILE *fp;
+
+	(void)state;
+	copy_into(d, RCTL);
+	if (run_live(d, &s, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	rctl_check(&s);
+	warned(&w, "rctl line 10: amount \"1K\"", "(rctl -h output?), skipped");
+	assert_int_equal(racct_off_findings(&s), 0);
+	snapshot_free(&s);
+
+	/* the same, captured */
+	snprintf(spec, sizeof(spec), "freebsd-capture:%s", d);
+	assert_int_equal(source_parse(spec, &src, err, sizeof(err)), 0);
+	assert_int_equal(snapshot_init(&s), 0);
+	memset(&w, 0, sizeof(w));
+	if (collect(&src, &s, &pt, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	rctl_check(&s);
+	warned(&w, "rctl.txt line 10: amount \"1K\"", NULL);
+	assert_int_equal(racct_off_findings(&s), 0);
+	snapshot_free(&s);
+	proc_table_free(&pt);
+
+	/* a jail whose usage cannot be read: its usage unknown, its rules kept */
+	snprintf(path, sizeof(path), "%s/rctl-u-zbx.txt", d);
+	assert_int_equal(unlink(path), 0);
+	if (run_live(d, &s, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	warned(&w, "jail zbx: rctl -u jail:zbx exited with status 1", "its rctl usage is unknown");
+	assert_int_equal(s.scopes[snapshot_find_scope(&s, "jail:zbx")].rctl.has_used, 0);
+	assert_int_equal(s.scopes[snapshot_find_scope(&s, "jail:zbx")].rctl.has_limit,
+	                 1u << RCTL_SHMSIZE);
+	snapshot_free(&s);
+
+	/* racct off: no rule is read, the finding is made once */
+	snprintf(path, sizeof(path), "%s/racct-enable.txt", d);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("0\n", fp);
+	fclose(fp);
+	if (run_live(d, &s, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	assert_int_equal(racct_off_findings(&s), 1);
+	assert_int_equal(s.scopes[1].rctl.has_limit | s.scopes[2].rctl.has_limit, 0);
+	snapshot_free(&s);
+	/* a kernel without RACCT (no such sysctl): the same */
+	assert_int_equal(unlink(path), 0);
+	if (run_live(d, &s, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	assert_int_equal(racct_off_findings(&s), 1);
+	snapshot_free(&s);
+	/* a capture without rctl.txt says nothing about racct */
+	snprintf(path, sizeof(path), "%s/rctl.txt", d);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(snapshot_init(&s), 0);
+	if (collect(&src, &s, NULL, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	assert_int_equal(racct_off_findings(&s), 0);
+	assert_int_equal(s.scopes[1].rctl.has_limit | s.scopes[1].rctl.has_used, 0);
+	snapshot_free(&s);
+	nftw(d, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -657,6 +791,7 @@ main(void)
 	    cmocka_unit_test(test_live_ipcs_fallback),
 	    cmocka_unit_test(test_live_broken),
 	    cmocka_unit_test(test_live_jail_symlinks),
+	    cmocka_unit_test(test_rctl),
 	};
 
 	return cmocka_run_group_tests(tests, setup_path, NULL);

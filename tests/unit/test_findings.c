@@ -15,6 +15,7 @@
 
 #include "collect.h"
 #include "findings.h"
+#include "store_blocks.h"
 #include "util.h"
 
 static void
@@ -918,6 +919,591 @@ test_headroom_bounded(void **state)
 	snapshot_free(&s);
 }
 
+/* ---- capacity rules (issue 14) ---- */
+
+#define T0 1764000000 /* a snapshot time for the series below */
+
+/* A Linux host: semmni 128, semmns 32000; uid 33's n sets of 1 (keys from key0). */
+static struct snapshot
+web_host(size_t n, int64_t key0, int64_t taken)
+{
+	struct snapshot s;
+	size_t i;
+
+	assert_int_equal(snapshot_init(&s), 0);
+	ifl_strlcpy(s.os, "Linux", sizeof(s.os));
+	s.page_size = 4096;
+	s.taken = taken;
+	limits_set(&s.limits, "semmsl", 250);
+	limits_set(&s.limits, "semmns", 32000);
+	limits_set(&s.limits, "semopm", 100);
+	limits_set(&s.limits, "semmni", 128);
+	for (i = 0; i < n; i++) {
+		struct ipc_object *o = snapshot_add_object(&s);
+
+		o->type = IPC_SEM;
+		o->id = 32768 + (int64_t)i;
+		o->key = key0 + (int64_t)i;
+		o->nsems = 1;
+		o->uid = o->cuid = 33;
+		o->mode = 0600;
+		ifl_strlcpy(o->owner, "www-data", sizeof(o->owner));
+	}
+	return s;
+}
+
+/*
+ * The analysis of a series of snapshots as the aggregator runs it: the
+ * counts recorded and read back (the store's merge), the open findings
+ * carried from one to the next.  Returns the findings of the last one.
+ */
+struct series_run {
+	struct count_run *runs;
+	size_t nruns;
+	struct finding prev[64];
+	size_t nprev;
+};
+
+static void
+series_step(struct series_run *sr, const struct snapshot *s, struct finding_list *out)
+{
+	struct count_run *cur = NULL;
+	struct eval_input in;
+	size_t ncur = 0, i;
+
+	assert_int_equal(counts_of(s, &cur, &ncur), 0);
+	assert_int_equal(sb_counts_merge(&sr->runs, &sr->nruns, cur, ncur, s->taken, 0), 0);
+	free(cur);
+	eval_init(&in, s);
+	in.now = s->taken;
+	in.prev = sr->prev;
+	in.nprev = sr->nprev;
+	in.runs = sr->runs;
+	in.nruns = sr->nruns;
+	in.leak_window = 6 * 3600;
+	in.leak_min_snapshots = 6;
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(findings_eval(&in, out), 0);
+	sr->nprev = 0;
+	for (i = 0; i < out->n && sr->nprev < 64; i++) {
+		sr->prev[sr->nprev] = out->v[i];
+		sr->prev[sr->nprev].opened = sr->prev[sr->nprev].updated = s->taken;
+		sr->nprev++;
+	}
+}
+
+static const struct finding *
+find_kind(const struct finding_list *l, enum finding_kind k)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].kind == k)
+			return &l->v[i];
+	return NULL;
+}
+
+/*
+ * One new set an hour: the leak shows once six hours of snapshots rose
+ * twice or more, the last time in the second half, at 24 a day; semmni (128, 24 used) runs out
+ * first: 104 more sets at 24 a day is 4.33 days, within the 14 days of the horizon: crit.
+ */
+static void
+test_leak_hourly(void **state)
+{
+	struct series_run sr;
+	struct finding_list out;
+	const struct finding *f;
+	size_t i, first_leak = 0;
+
+	(void)state;
+	memset(&sr, 0, sizeof(sr));
+	for (i = 0; i < 24; i++) {
+		struct snapshot s = web_host(i + 1, 0x1234, T0 + (int64_t)i * 3600);
+
+		series_step(&sr, &s, &out);
+		if (find_kind(&out, FK_LEAK) != NULL && first_leak == 0)
+			first_leak = i + 1;
+		if (i == 23) {
+			assert_non_null(f = find_kind(&out, FK_LEAK));
+			assert_int_equal(f->severity, SEV_CRIT);
+			assert_int_equal(f->uid, 33);
+			assert_string_equal(f->owner, "www-data");
+			assert_string_equal(f->scope, "host");
+			assert_string_equal(f->limit, "semmni");
+			assert_int_equal(f->exhaust_at, T0 + 23 * 3600 + 374400);
+			assert_string_equal(
+			    f->message,
+			    "uid 33 (www-data) in host leaks semaphore sets: 18 to 24 in 6h00m, "
+			    "never "
+			    "falling, 24.0 a day; semmni runs out around 2025-11-29T23:00:00Z (in "
+			    "4.3 "
+			    "days); sets of 1 of a web server's user are usually mutexes left by "
+			    "killed children (Apache AH00023)");
+		}
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+	/* seven snapshots span the six hours */
+	assert_int_equal(first_leak, 7);
+	free(sr.runs);
+}
+
+/* No leak: a count that fell once, a start-up burst, a series too short. */
+static void
+test_leak_not(void **state)
+{
+	static const size_t fell[] = {1, 2, 3, 2, 4, 5, 6, 7, 8};
+	static const size_t burst[] = {1, 14, 14, 14, 14, 14, 14, 14, 14, 14};
+	struct series_run sr;
+	struct finding_list out;
+	size_t i;
+
+	(void)state;
+	memset(&sr, 0, sizeof(sr));
+	for (i = 0; i < NELEM(fell); i++) {
+		struct snapshot s = web_host(fell[i], 0x1234, T0 + (int64_t)i * 3600);
+
+		series_step(&sr, &s, &out);
+		/* the window back from the last snapshot reaches the fall until the ninth */
+		if (i < 8)
+			assert_null(find_kind(&out, FK_LEAK));
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+	free(sr.runs);
+	memset(&sr, 0, sizeof(sr));
+	for (i = 0; i < NELEM(burst); i++) {
+		struct snapshot s = web_host(burst[i], 0x1234, T0 + (int64_t)i * 3600);
+
+		series_step(&sr, &s, &out);
+		assert_null(find_kind(&out, FK_LEAK));
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+	free(sr.runs);
+}
+
+/*
+ * Snapshots unevenly apart (a slow first one, as under a busy machine): six
+ * of them, one new set before each, the first 20 s before the others, with a
+ * window of 3 s: still a leak (a rule by the window's halves would miss it).
+ */
+static void
+test_leak_uneven(void **state)
+{
+	static const int64_t at[] = {0, 20, 21, 22, 23, 24};
+	struct series_run sr;
+	struct finding_list out;
+	struct eval_input in;
+	struct count_run *cur = NULL;
+	const struct finding *f;
+	size_t i, ncur;
+
+	(void)state;
+	memset(&sr, 0, sizeof(sr));
+	for (i = 0; i < NELEM(at); i++) {
+		struct snapshot s = web_host(i + 1, 0x1234, T0 + at[i]);
+
+		assert_int_equal(counts_of(&s, &cur, &ncur), 0);
+		assert_int_equal(sb_counts_merge(&sr.runs, &sr.nruns, cur, ncur, s.taken, 0), 0);
+		free(cur);
+		eval_init(&in, &s);
+		in.now = s.taken;
+		in.runs = sr.runs;
+		in.nruns = sr.nruns;
+		in.leak_window = 3;
+		in.leak_min_snapshots = 6;
+		memset(&out, 0, sizeof(out));
+		assert_int_equal(findings_eval(&in, &out), 0);
+		f = find_kind(&out, FK_LEAK);
+		if (i < 5)
+			assert_null(f); /* fewer than six snapshots */
+		else {
+			assert_non_null(f);
+			assert_non_null(
+			    strstr(f->message, ": 1 to 6 in 24s, never falling, 18000.0 a day"));
+		}
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+	free(sr.runs);
+}
+
+/* devicemapper's udev cookies: sets of 1 keyed 0x0d4dXXXX, owned by root. */
+static void
+test_leak_udev(void **state)
+{
+	struct series_run sr;
+	struct finding_list out;
+	const struct finding *f = NULL;
+	size_t i;
+
+	(void)state;
+	memset(&sr, 0, sizeof(sr));
+	for (i = 0; i < 8; i++) {
+		struct snapshot s = web_host(3 + i * 2, 0x0d4d1000, T0 + (int64_t)i * 3600);
+
+		series_step(&sr, &s, &out);
+		if (i == 7) {
+			assert_non_null(f = find_kind(&out, FK_LEAK));
+			assert_non_null(strstr(f->message, "48.0 a day"));
+			assert_non_null(strstr(f->message, "dmsetup udevcookies"));
+		}
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+	free(sr.runs);
+}
+
+/* A queue of capacity 1000 for queue_fill: cbytes at each step, no reader. */
+static struct snapshot
+queue_host(uint64_t cbytes, uint64_t qnum, int64_t taken)
+{
+	struct snapshot s = web_host(0, 0, taken);
+	struct ipc_object *o = snapshot_add_object(&s);
+
+	limits_set(&s.limits, "msgmnb", 16384);
+	limits_set(&s.limits, "msgmni", 32000);
+	o->type = IPC_MSG;
+	o->id = 98304;
+	o->uid = o->cuid = 1000;
+	ifl_strlcpy(o->owner, "nagios", sizeof(o->owner));
+	o->mode = 0600;
+	o->qbytes = 1000;
+	o->cbytes = cbytes;
+	o->qnum = qnum;
+	o->stime = taken - 10;
+	o->rtime = 0;
+	o->ctime = T0 - 86400;
+	return s;
+}
+
+/* 85% warn, 95% crit, 87% still crit (hysteresis 5), 60% closed. */
+static void
+test_queue_fill(void **state)
+{
+	static const uint64_t fill[] = {850, 950, 870, 600};
+	static const int want[] = {SEV_WARN, SEV_CRIT, SEV_CRIT, -1};
+	struct series_run sr;
+	struct finding_list out;
+	const struct finding *f;
+	size_t i;
+
+	(void)state;
+	memset(&sr, 0, sizeof(sr));
+	for (i = 0; i < NELEM(fill); i++) {
+		struct snapshot s = queue_host(fill[i], 10 + 20 * i, T0 + (int64_t)i * 600);
+
+		series_step(&sr, &s, &out);
+		f = find_kind(&out, FK_QUEUE_FILL);
+		if (want[i] < 0) {
+			assert_null(f);
+		} else {
+			assert_non_null(f);
+			assert_int_equal(f->severity, want[i]);
+			assert_string_equal(f->limit, "msgmnb");
+			assert_true(f->has_object);
+			assert_int_equal(f->otype, IPC_MSG);
+			assert_int_equal(f->oid, 98304);
+		}
+		if (i == 0)
+			assert_string_equal(
+			    f->message,
+			    "queue 98304 of uid 1000 (nagios) in host holds 850 of 1000 "
+			    "bytes (85.0%, warn at 80%) in 10 messages; no reader: "
+			    "nothing was ever received from it");
+		if (i == 2) /* the messages grew since the first snapshot, never falling */
+			assert_string_equal(
+			    f->message,
+			    "queue 98304 of uid 1000 (nagios) in host holds 870 of 1000 "
+			    "bytes (87.0%, crit at 90%) in 50 messages, +40 messages in "
+			    "20m00s; no reader: nothing was ever received from it");
+		finding_list_free(&out);
+		snapshot_free(&s);
+	}
+	free(sr.runs);
+}
+
+/* A 0666 segment: info; warn where jails inherit the host's namespace. */
+static void
+test_permissions(void **state)
+{
+	struct snapshot s = web_host(0, 0, T0);
+	struct ipc_object *o = snapshot_add_object(&s);
+	struct finding_list out = {0};
+	struct eval_input in;
+	const struct finding *f;
+	struct ipc_scope *jail;
+
+	(void)state;
+	o->type = IPC_SHM;
+	o->id = 65538;
+	o->uid = o->cuid = 1000;
+	o->gid = 1000;
+	ifl_strlcpy(o->owner, "alice", sizeof(o->owner));
+	o->mode = 0666;
+	o->size = 4096;
+	o->cpid = 4242;
+	o->nattch = 1;
+	/* and one that only its owner may use: nothing */
+	o = snapshot_add_object(&s);
+	o->type = IPC_SHM;
+	o->id = 65539;
+	o->mode = 0640;
+	o->size = 4096;
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_non_null(f = find_kind(&out, FK_PERMISSIONS));
+	assert_int_equal(f->severity, SEV_INFO);
+	assert_int_equal(f->oid, 65538);
+	assert_int_equal(f->uid, 1000);
+	assert_string_equal(
+	    f->message, "segment 65538 of uid 1000 (alice) in host is mode 0666: every user may "
+	                "read and write it; members of group 1000 may read and write it; "
+	                "created with that mode by uid 1000 (pid 4242)");
+	assert_int_equal(out.n, 1);
+	finding_list_free(&out);
+	/* a FreeBSD jail inherits the host's shm namespace: root there can remove it */
+	jail = snapshot_add_scope(&s, "jail:www", "www", SCOPE_JAIL);
+	jail->iso[IPC_SHM] = ISO_INHERIT;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_non_null(f = find_kind(&out, FK_PERMISSIONS));
+	assert_int_equal(f->severity, SEV_WARN);
+	assert_non_null(strstr(f->message, "shared with 1 jail(s) (inherit), www first"));
+	finding_list_free(&out);
+	/* an agent's own permissions claim is not taken: the aggregator derives them */
+	{
+		struct finding *claim = snapshot_add_finding(&s);
+
+		claim->kind = FK_PERMISSIONS;
+		claim->severity = SEV_CRIT;
+		ifl_strlcpy(claim->message, "trust me", sizeof(claim->message));
+		assert_int_equal(findings_eval(&in, &out), 0);
+		for (size_t i = 0; i < out.n; i++)
+			assert_string_not_equal(out.v[i].message, "trust me");
+		finding_list_free(&out);
+	}
+	snapshot_free(&s);
+}
+
+/* A jail's rctl rule is a limit: thresholds apply, the rule is named. */
+static void
+test_rctl_threshold(void **state)
+{
+	struct snapshot s = web_host(0, 0, T0);
+	struct ipc_scope *jail = snapshot_add_scope(&s, "jail:pg", "pg", SCOPE_JAIL);
+	struct finding_list out = {0};
+	struct eval_input in;
+	const struct finding *f;
+
+	(void)state;
+	jail->rctl.has_limit = 1u << RCTL_NSEM | 1u << RCTL_NSEMOP | 1u << RCTL_NSHM;
+	jail->rctl.has_used = 1u << RCTL_NSEM | 1u << RCTL_NSEMOP;
+	jail->rctl.limit[RCTL_NSEM] = 300;
+	jail->rctl.used[RCTL_NSEM] = 255;
+	jail->rctl.limit[RCTL_NSEMOP] = 10;
+	jail->rctl.used[RCTL_NSEMOP] = 10; /* a per-call cap: no threshold */
+	jail->rctl.limit[RCTL_NSHM] = 10;  /* no usage: unknown, no threshold */
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_non_null(f = find_kind(&out, FK_THRESHOLD));
+	assert_int_equal(f->severity, SEV_WARN);
+	assert_string_equal(f->limit, "nsem");
+	assert_string_equal(f->scope, "jail:pg");
+	assert_string_equal(f->message, "nsem at 85.0% in jail:pg: 255 of 300 used, 45 free (rctl "
+	                                "rule jail:pg:nsem:deny=300; warn at 80%)");
+	assert_int_equal(out.n, 1);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
+/*
+ * An orphan whose object is gone stays open as a record of what was removed
+ * (info, no command) for orphan_keep, then closes; one whose object is
+ * still there closes at once.
+ */
+static void
+test_orphan_removed(void **state)
+{
+	struct snapshot s = web_host(1, 0x1234, T0);
+	struct finding prev, *p = &prev;
+	struct finding_list out = {0};
+	struct eval_input in;
+	const struct finding *f;
+
+	(void)state;
+	memset(p, 0, sizeof(*p));
+	p->kind = FK_ORPHAN;
+	p->severity = SEV_WARN;
+	ifl_strlcpy(p->scope, "host", sizeof(p->scope));
+	p->has_object = 1;
+	p->otype = IPC_SEM;
+	p->oid = 65538; /* not in s */
+	ifl_strlcpy(p->message, "semaphore set 65538 looks abandoned", sizeof(p->message));
+	ifl_strlcpy(p->command, "ipcrm -s 65538", sizeof(p->command));
+	p->opened = p->updated = T0 - 600;
+	eval_init(&in, &s);
+	in.now = T0;
+	in.prev = p;
+	in.nprev = 1;
+	in.orphan_keep = 86400;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_non_null(f = find_kind(&out, FK_ORPHAN));
+	assert_int_equal(f->severity, SEV_INFO);
+	assert_string_equal(f->command, "");
+	assert_string_equal(f->message, "removed by 2025-11-24T16:00:00Z: semaphore set 65538 "
+	                                "looks abandoned");
+	prev = *f;
+	prev.updated = T0; /* as the store changed it */
+	finding_list_free(&out);
+	/* kept, unchanged, until orphan_keep after */
+	in.now = T0 + 86399;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_non_null(f = find_kind(&out, FK_ORPHAN));
+	assert_string_equal(f->message, prev.message);
+	finding_list_free(&out);
+	in.now = T0 + 86400;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_null(find_kind(&out, FK_ORPHAN));
+	finding_list_free(&out);
+	/* an orphan whose object is still there (used again) just closes */
+	prev.oid = 32768;
+	ifl_strlcpy(prev.message, "semaphore set 32768 looks abandoned", sizeof(prev.message));
+	in.now = T0;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_null(find_kind(&out, FK_ORPHAN));
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
+/* Forecasts name the limit that runs out first. */
+static void
+test_forecast_binding(void **state)
+{
+	struct snapshot s = linux_host(500);
+	struct sample a[100], b[100];
+	struct series sr[2] = {{.limit = "semmns", .v = a, .n = 100},
+	                       {.limit = "semmni", .v = b, .n = 100}};
+	struct eval_input in;
+	struct finding_list out = {0};
+	size_t i, n = 0;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		a[i].t = b[i].t = 1764165600 - (int64_t)(99 - i) * 3600;
+		a[i].used = 401 + i;   /* semmns 500 of 1000 now, +24 a day: 20.8 days */
+		b[i].used = 1 + i / 4; /* semmni 25 of 128 now, +6 a day: 17.2 days */
+	}
+	eval_init(&in, &s);
+	in.series = sr;
+	in.nseries = 2;
+	in.horizon = 30 * 86400;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		if (out.v[i].kind != FK_FORECAST)
+			continue;
+		n++;
+		if (strcmp(out.v[i].limit, "semmni") == 0)
+			assert_non_null(strstr(out.v[i].message, "; it binds first"));
+		else
+			assert_non_null(strstr(out.v[i].message, "; semmni binds first (around "));
+	}
+	assert_int_equal(n, 2);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
+/*
+ * Bounds: 20,000 segments others may write and 20,000 full queues (more
+ * than the 10,000 findings a list takes) and 4,000 jails over their rctl
+ * rule: each rule keeps its 256 worst and counts the rest in one finding;
+ * the analysis does not fail.
+ */
+static void
+test_capacity_bounded(void **state)
+{
+	struct snapshot s = web_host(0, 0, T0);
+	struct finding_list out = {0};
+	struct eval_input in;
+	size_t i, perms = 0, queues = 0, rctl = 0, summaries = 0;
+	char name[32];
+
+	(void)state;
+	for (i = 0; i < 40000; i++) {
+		struct ipc_object *o = snapshot_add_object(&s);
+
+		o->id = (int64_t)i;
+		o->uid = 1000;
+		o->mode = i < 20000 ? 0666 : 0600;
+		if (i < 20000) {
+			o->type = IPC_SHM;
+			o->size = 4096;
+		} else {
+			o->type = IPC_MSG;
+			o->qbytes = 1000;
+			o->cbytes = i == 39999 ? 1000 : 950; /* the fullest is kept first */
+		}
+	}
+	for (i = 0; i < 4000; i++) {
+		struct ipc_scope *sc;
+
+		snprintf(name, sizeof(name), "jail:j%zu", i);
+		assert_non_null(sc = snapshot_add_scope(&s, name, name + 5, SCOPE_JAIL));
+		sc->rctl.has_limit = sc->rctl.has_used = 1u << RCTL_NSEM;
+		sc->rctl.limit[RCTL_NSEM] = 100;
+		sc->rctl.used[RCTL_NSEM] = i == 3999 ? 95 : 85;
+	}
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (i = 0; i < out.n; i++) {
+		const struct finding *f = &out.v[i];
+
+		if (f->kind == FK_PERMISSIONS && f->has_object)
+			perms++;
+		else if (f->kind == FK_QUEUE_FILL && f->has_object)
+			queues++;
+		else if (f->kind == FK_THRESHOLD && strncmp(f->scope, "jail:", 5) == 0)
+			rctl++;
+		else if (strstr(f->message, " more ") != NULL &&
+		         strstr(f->message, "were not listed") != NULL) {
+			summaries++;
+			if (f->kind == FK_PERMISSIONS)
+				assert_string_equal(
+				    f->message,
+				    "19744 more objects others may read or write were not "
+				    "listed (the 256 worst are): ipcfleet host shows every "
+				    "object");
+			if (f->kind == FK_QUEUE_FILL) {
+				assert_int_equal(f->severity, SEV_CRIT);
+				assert_non_null(
+				    strstr(f->message, "19744 more queues at warn or crit"));
+			}
+			if (f->kind == FK_THRESHOLD) {
+				assert_int_equal(f->severity, SEV_WARN);
+				assert_non_null(strstr(f->message, "3744 more jails' rctl rules"));
+			}
+		}
+	}
+	assert_int_equal(perms, FINDINGS_PERMS_MAX);
+	assert_int_equal(queues, FINDINGS_QUEUES_MAX);
+	assert_int_equal(rctl, FINDINGS_RCTL_MAX);
+	assert_int_equal(summaries, 3);
+	/* the worst are the ones kept: the fullest queue, the jail at 95% (crit) */
+	for (i = 0; i < out.n; i++) {
+		if (out.v[i].kind == FK_QUEUE_FILL && out.v[i].has_object && out.v[i].oid == 39999)
+			queues = 0;
+		if (out.v[i].kind == FK_THRESHOLD && strcmp(out.v[i].scope, "jail:j3999") == 0) {
+			assert_int_equal(out.v[i].severity, SEV_CRIT);
+			rctl = 0;
+		}
+	}
+	assert_int_equal(queues, 0);
+	assert_int_equal(rctl, 0);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
 int
 main(void)
 {
@@ -940,6 +1526,16 @@ main(void)
 	    cmocka_unit_test(test_agent_findings_bounded),
 	    cmocka_unit_test(test_scopes_bounded),
 	    cmocka_unit_test(test_headroom_bounded),
+	    cmocka_unit_test(test_leak_hourly),
+	    cmocka_unit_test(test_leak_not),
+	    cmocka_unit_test(test_leak_udev),
+	    cmocka_unit_test(test_leak_uneven),
+	    cmocka_unit_test(test_queue_fill),
+	    cmocka_unit_test(test_permissions),
+	    cmocka_unit_test(test_rctl_threshold),
+	    cmocka_unit_test(test_orphan_removed),
+	    cmocka_unit_test(test_forecast_binding),
+	    cmocka_unit_test(test_capacity_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

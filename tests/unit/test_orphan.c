@@ -120,15 +120,15 @@ test_shm_rule(void **state)
 	assert_int_equal(f->uid, 1001);
 	assert_string_equal(
 	    f->message, "shared memory segment 10 (4096 bytes, uid 1001 alice) looks abandoned: "
-	                "nobody is attached and its creator (pid 300) and last user (pid 301) "
-	                "are gone; last used 2h ago");
+	                "nattch 0, creator pid 300 and last user pid 301 gone, uid 1001 still "
+	                "runs in host; last used 2h ago, made 3h ago");
 	assert_string_equal(f->command, "ipcrm -m 10");
 	assert_non_null(f = find(&s, IPC_SHM, 14));
 	assert_true(f->age == 3 * HOUR);
 	assert_string_equal(f->message,
 	                    "shared memory segment 14 (1048577 bytes, uid 0) looks abandoned: "
-	                    "nobody ever attached and its creator (pid 300) is gone; last used 3h "
-	                    "ago");
+	                    "nattch 0, never attached, creator pid 300 gone, uid 0 still runs in "
+	                    "host; last used 3h ago, made 3h ago");
 	assert_string_equal(f->command, "ipcrm -m 14");
 	proc_table_free(&pt);
 	snapshot_free(&s);
@@ -184,7 +184,7 @@ test_owner_rule(void **state)
 	assert_true(f->age == 2 * 86400);
 	assert_string_equal(f->message,
 	                    "semaphore set 65537 (17 semaphores, uid 70 postgres) looks abandoned: "
-	                    "no process of uid 70 is left in host; last used 2d ago");
+	                    "no process of uid 70 is left in host; last used 2d ago, made 3d ago");
 	assert_string_equal(f->command, "ipcrm -s 65537");
 
 	assert_non_null(f = find(&s, IPC_SEM, 5));
@@ -192,7 +192,7 @@ test_owner_rule(void **state)
 	assert_string_equal(
 	    f->message, "semaphore set 5 (3 semaphores, uid 1001) looks abandoned: no process "
 	                "of uid 1001 is left in IPC namespace docker:0123456789ab; last used 3h "
-	                "ago");
+	                "ago, made 3h ago");
 	assert_string_equal(f->command, "nsenter -t 500 -i ipcrm -s 5");
 
 	assert_non_null(f = find(&s, IPC_MSG, 7));
@@ -200,9 +200,44 @@ test_owner_rule(void **state)
 	assert_true(f->age == 150);
 	assert_string_equal(f->message,
 	                    "message queue 7 (2 messages, 120 bytes, uid 1002) looks abandoned: no "
-	                    "process of uid 1002 is left in host; last used 2m ago");
+	                    "process of uid 1002 is left in host; last used 2m ago, made 2h ago");
 	assert_string_equal(f->command, "ipcrm -q 7");
 	assert_non_null(f = find(&s, IPC_MSG, 8));
+	proc_table_free(&pt);
+	snapshot_free(&s);
+}
+
+/*
+ * A namespace nobody runs in any more, or a jail whose name a shell would
+ * interpret: no command is given for their orphans, and the message says
+ * why (never a guess that would remove another namespace's object).
+ */
+static void
+test_no_command(void **state)
+{
+	struct snapshot s;
+	struct proc_table pt;
+	const struct finding *f;
+
+	(void)state;
+	build(&s);
+	assert_non_null(snapshot_add_scope(&s, "jail:a;b", "a;b", SCOPE_JAIL));
+	memset(&pt, 0, sizeof(pt));
+	pt.valid = 1;
+	add_proc(&pt, 100, 0, 0);
+	add_obj(&s, IPC_SEM, 5, 1001, 1)->nsems = 3; /* scope 1 has no process at all */
+	add_obj(&s, IPC_SEM, 6, 1001, 3)->nsems = 1;
+	assert_int_equal(orphan_scan(&s, &pt, 60, NOW), 0);
+	assert_non_null(f = find(&s, IPC_SEM, 5));
+	assert_string_equal(f->command, "");
+	assert_string_equal(f->message,
+	                    "semaphore set 5 (3 semaphores, uid 1001) looks abandoned: no process "
+	                    "of uid 1001 is left in IPC namespace docker:0123456789ab; last used "
+	                    "3h ago, made 3h ago; no command: no process is known to enter IPC "
+	                    "namespace docker:0123456789ab");
+	assert_non_null(f = find(&s, IPC_SEM, 6));
+	assert_string_equal(f->command, "");
+	assert_non_null(strstr(f->message, "; no command: jail a;b's name is not safe to paste"));
 	proc_table_free(&pt);
 	snapshot_free(&s);
 }
@@ -238,7 +273,8 @@ test_min_age(void **state)
 	assert_non_null(f = find(&s, IPC_SEM, 1));
 	assert_true(f->age == HOUR);
 	assert_string_equal(f->message, "semaphore set 1 (0 semaphores, uid 42) looks abandoned: "
-	                                "no process of uid 42 is left in host; last used 60m ago");
+	                                "no process of uid 42 is left in host; last used 60m ago, "
+	                                "made 3h ago");
 
 	/* min_age 0: everything, the unknown age as 0 */
 	s.nfindings = 0;
@@ -469,11 +505,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_shm_rule),       cmocka_unit_test(test_owner_rule),
-	    cmocka_unit_test(test_min_age),        cmocka_unit_test(test_invalid_table),
-	    cmocka_unit_test(test_commands),       cmocka_unit_test(test_isolation),
-	    cmocka_unit_test(test_clean_messages), cmocka_unit_test(test_many),
-	    cmocka_unit_test(test_age_str),
+	    cmocka_unit_test(test_shm_rule),      cmocka_unit_test(test_owner_rule),
+	    cmocka_unit_test(test_no_command),    cmocka_unit_test(test_min_age),
+	    cmocka_unit_test(test_invalid_table), cmocka_unit_test(test_commands),
+	    cmocka_unit_test(test_isolation),     cmocka_unit_test(test_clean_messages),
+	    cmocka_unit_test(test_many),          cmocka_unit_test(test_age_str),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,6 +390,8 @@ test_json(void **state)
 	assert_non_null(strstr(out.data, "  \"host\": \"sorthat\",\n"
 	                                 "  \"fits\": false,\n"
 	                                 "  \"fits_with_restart_headroom\": false,\n"
+	                                 "  \"instances\": 0,\n"
+	                                 "  \"binding\": \"semmns\",\n"
 	                                 "  \"free\": {\n"
 	                                 "    \"semmns\": 74,\n"
 	                                 "    \"semmni\": 34\n"
@@ -409,7 +411,27 @@ test_json(void **state)
 	    "On sorthat: 74 of 340 semaphores free, 34 of 50 sets free, semmsl 340\n"
 	    "  fits now:                    NO  (needs 238 semaphores, 14 sets free)\n"
 	    "  fits with restart headroom:  NO  (needs 476 semaphores, 28 sets free)\n"
-	    "  (headroom: a crashed instance's sets linger while the new one starts)\n");
+	    "  (headroom: a crashed instance's sets linger while the new one starts)\n"
+	    "  instances that fit now:      0 (semmns binds first)\n");
+	doc_free(&d);
+	/*
+	 * The Oracle-like case of PostgreSQL: semmni binds before semmns.  64
+	 * sets of 50 free, 3400 of 32000 semaphores free: 64 / 14 = 4, 3400 /
+	 * 238 = 14: four instances, semmni binds; two fit with a restart.
+	 */
+	host_doc(&d, 28600, 32000, 64, 128, 250, "ok");
+	assert_int_equal(pgplan_fit(&p, &d.obj, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.instances, 4);
+	assert_string_equal(f.binding, "semmni");
+	assert_true(f.fits);
+	assert_true(f.fits_with_restart);
+	doc_free(&d);
+	/* semmsl below 17: no instance at all, semmsl binds */
+	host_doc(&d, 0, 32000, 0, 128, 16, "ok");
+	assert_int_equal(pgplan_fit(&p, &d.obj, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.instances, 0);
+	assert_string_equal(f.binding, "semmsl");
+	assert_false(f.fits);
 	doc_free(&d);
 	buf_free(&out);
 }

@@ -1654,6 +1654,60 @@ test_scopes(void **state)
 	proto_doc_free(&d);
 }
 
+/*
+ * A jail's rctl on the wire: what is known of each resource, back as it
+ * was; only a jail has one; an entry says a used or a limit; resources this
+ * version does not know are ignored.
+ */
+static void
+test_rctl_wire(void **state)
+{
+	struct snapshot s, back;
+	struct proto_doc d;
+	struct buf b;
+	msgpack_object *s1, *s2, *rctl, entry;
+
+	(void)state;
+	make_snapshot(&s);
+	s.scopes[1].rctl.has_limit = 1u << RCTL_NSEM | 1u << RCTL_NSHM;
+	s.scopes[1].rctl.has_used = 1u << RCTL_NSEM | 1u << RCTL_SHMSIZE;
+	s.scopes[1].rctl.limit[RCTL_NSEM] = 40;
+	s.scopes[1].rctl.limit[RCTL_NSHM] = 10;
+	s.scopes[1].rctl.used[RCTL_NSEM] = 34;
+	s.scopes[1].rctl.used[RCTL_SHMSIZE] = UINT64_MAX;
+	/* not a jail: not sent (the decoder would refuse it) */
+	s.scopes[2].rctl.has_used = 1u << RCTL_NSEM;
+	buf_init(&b, PROTO_MAX_FRAME + PROTO_HDR_LEN);
+	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
+	assert_int_equal(proto_doc_unpack((const uint8_t *)b.data + PROTO_HDR_LEN,
+	                                  b.len - PROTO_HDR_LEN, &d, err, sizeof(err)),
+	                 0);
+	buf_free(&b);
+	assert_int_equal(redecode_snapshot(&d.root, &back), 0);
+	assert_memory_equal(&back.scopes[1].rctl, &s.scopes[1].rctl, sizeof(s.scopes[1].rctl));
+	assert_int_equal(back.scopes[2].rctl.has_used, 0);
+	snapshot_free(&back);
+	snapshot_free(&s);
+
+	s1 = tree_idx(tree_get(&d.root, "scopes"), 1);
+	s2 = tree_idx(tree_get(&d.root, "scopes"), 2);
+	rctl = tree_get(s1, "rctl");
+	/* an IPC namespace has no rctl */
+	tree_add(&d, s2, "rctl", *rctl);
+	assert_int_equal(redecode_snapshot(&d.root, NULL), -1);
+	assert_string_equal(err, "snapshot: scopes[2].rctl: only a jail scope has rctl");
+	tree_del(s2, "rctl");
+	/* a resource this version does not know: ignored */
+	entry = *tree_get(rctl, "nsem");
+	tree_add(&d, rctl, "cputime", entry);
+	assert_int_equal(redecode_snapshot(&d.root, NULL), 0);
+	/* an entry with neither used nor limit */
+	tree_del(tree_get(rctl, "nshm"), "limit");
+	assert_int_equal(redecode_snapshot(&d.root, NULL), -1);
+	assert_string_equal(err, "snapshot: scopes[1].rctl.nshm: needs used or limit");
+	proto_doc_free(&d);
+}
+
 /* The findings on the wire: only the keys that are set, in the documented names. */
 static void
 test_findings_wire(void **state)
@@ -2540,6 +2594,7 @@ main(void)
 	    cmocka_unit_test(test_ranges),
 	    cmocka_unit_test(test_too_many_limits),
 	    cmocka_unit_test(test_scopes),
+	    cmocka_unit_test(test_rctl_wire),
 	    cmocka_unit_test(test_findings_wire),
 	    cmocka_unit_test(test_findings_encode_refused),
 	    cmocka_unit_test(test_findings_bad),

@@ -244,7 +244,7 @@ test_open_creates_0600_wal(void **state)
 	sql_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "4");
+	assert_string_equal(ver, "5");
 	assert_string_equal(st->ops->name, "sqlite");
 	store_close(st);
 }
@@ -621,14 +621,14 @@ test_schema_newer_refused(void **state)
 	db_path(path, sizeof(path), "newer.db");
 	st = open_ok(path);
 	store_close(st);
-	sql_exec(path, "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+	sql_exec(path, "UPDATE meta SET value = '6' WHERE key = 'schema_version'");
 	assert_null(store_open_sqlite(path, err, sizeof(err)));
 	snprintf(want, sizeof(want),
-	         "%s: database schema version 5 is newer than this aggregator (4)", path);
+	         "%s: database schema version 6 is newer than this aggregator (5)", path);
 	assert_string_equal(err, want);
 	/* left as it was */
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "5");
+	assert_string_equal(ver, "6");
 
 	sql_exec(path, "UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
 	assert_null(store_open_sqlite(path, err, sizeof(err)));
@@ -1382,7 +1382,7 @@ test_migrate_v1(void **state)
 
 	st = open_ok(path);
 	sql_text(path, "SELECT value FROM meta WHERE key = 'schema_version'", txt, sizeof(txt));
-	assert_string_equal(txt, "4");
+	assert_string_equal(txt, "5");
 	/* version 4: the received rows belong to the legacy spool id, without digest */
 	sql_text(
 	    path,
@@ -1530,6 +1530,131 @@ test_spool_identity(void **state)
 	store_close(st);
 }
 
+/* ---- count runs (leak and queue_fill history) ---- */
+
+static void
+count_key(struct count_run *c, const char *scope, int32_t what, int64_t id, uint64_t value)
+{
+	memset(c, 0, sizeof(*c));
+	ifl_strlcpy(c->scope, scope, sizeof(c->scope));
+	c->what = what;
+	c->id = id;
+	c->value = value;
+}
+
+static void
+counts_ok(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
+          int64_t keep, struct count_run **runs, size_t *nruns)
+{
+	char err[512] = "";
+
+	free(*runs);
+	*runs = NULL;
+	if (store_counts(st, host, t, cur, n, keep, runs, nruns, err, sizeof(err)) != 0)
+		fail_msg("store_counts: %s", err);
+}
+
+static void
+run_eq(const struct count_run *r, int32_t what, int64_t id, int64_t first, int64_t last,
+       uint64_t value, uint64_t snapshots, int cont)
+{
+	assert_int_equal(r->what, what);
+	assert_int_equal(r->id, id);
+	assert_int_equal(r->first, first);
+	assert_int_equal(r->last, last);
+	assert_int_equal(r->value, value);
+	assert_int_equal(r->snapshots, snapshots);
+	assert_int_equal(r->cont, cont);
+}
+
+/*
+ * Runs: the same value in consecutive snapshots grows one run; a new value
+ * starts one that continues the key; a key missing from a snapshot starts
+ * again without cont; a time not after the last changes nothing; keep
+ * drops what ended before it; the runs are bounded.
+ */
+static void
+counts_check(struct store *st, const char *host)
+{
+	struct count_run cur[2], *runs = NULL, *big;
+	char err[512] = "";
+	size_t n = 0, i;
+
+	count_key(&cur[0], "host", CW_SEM, 33, 1);
+	count_key(&cur[1], "host", CW_QNUM, 7, 10);
+	counts_ok(st, host, 1000, cur, 2, 0, &runs, &n);
+	assert_int_equal(n, 2);
+	run_eq(&runs[0], CW_SEM, 33, 1000, 1000, 1, 1, 0);
+	run_eq(&runs[1], CW_QNUM, 7, 1000, 1000, 10, 1, 0);
+	counts_ok(st, host, 1060, cur, 2, 0, &runs, &n);
+	assert_int_equal(n, 2);
+	run_eq(&runs[0], CW_SEM, 33, 1000, 1060, 1, 2, 0);
+	/* the set count grows; the queue is not counted */
+	cur[0].value = 2;
+	counts_ok(st, host, 1120, cur, 1, 0, &runs, &n);
+	assert_int_equal(n, 3);
+	run_eq(&runs[0], CW_SEM, 33, 1000, 1060, 1, 2, 0);
+	run_eq(&runs[1], CW_SEM, 33, 1120, 1120, 2, 1, 1);
+	run_eq(&runs[2], CW_QNUM, 7, 1000, 1060, 10, 2, 0);
+	/* the queue again, same value, after a gap: a new run, not continued */
+	counts_ok(st, host, 1180, cur, 2, 0, &runs, &n);
+	assert_int_equal(n, 4);
+	run_eq(&runs[1], CW_SEM, 33, 1120, 1180, 2, 2, 1);
+	run_eq(&runs[3], CW_QNUM, 7, 1180, 1180, 10, 1, 0);
+	/* a time not after the last: nothing changes */
+	cur[0].value = 9;
+	counts_ok(st, host, 1180, cur, 2, 0, &runs, &n);
+	assert_int_equal(n, 4);
+	run_eq(&runs[1], CW_SEM, 33, 1120, 1180, 2, 2, 1);
+	/* keep: the runs that ended before 1130 go */
+	cur[0].value = 2;
+	counts_ok(st, host, 1240, cur, 2, 1130, &runs, &n);
+	assert_int_equal(n, 2);
+	run_eq(&runs[0], CW_SEM, 33, 1120, 1240, 2, 3, 1);
+	run_eq(&runs[1], CW_QNUM, 7, 1180, 1240, 10, 2, 0);
+	/* an unknown host is an error */
+	free(runs);
+	runs = NULL;
+	assert_int_equal(
+	    store_counts(st, "nobody-here", 2000, cur, 1, 0, &runs, &n, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown host"));
+	/* bounded: 5000 keys a snapshot keep COUNT_RUNS_MAX runs, the newest */
+	assert_non_null(big = calloc(5000, sizeof(*big)));
+	for (i = 0; i < 5000; i++)
+		count_key(&big[i], "host", CW_SHM, (int64_t)i, 1);
+	counts_ok(st, host, 1300, big, 5000, 0, &runs, &n);
+	assert_int_equal(n, COUNT_RUNS_MAX);
+	for (i = 0; i < n; i++)
+		assert_int_equal(runs[i].last, 1300);
+	free(big);
+	free(runs);
+}
+
+static void
+test_counts(void **state)
+{
+	char path[512];
+	struct count_run cur, *runs = NULL;
+	size_t n = 0;
+	struct store *st;
+
+	(void)state;
+	db_path(path, sizeof(path), "counts.db");
+	st = open_ok(path);
+	put_ok(st, "h1", 1, 900, 5, "x", 901, 0);
+	counts_check(st, "h1");
+	store_close(st);
+	/* a blob that does not decode: the history starts again, nothing fails */
+	sql_exec(path, "UPDATE counts SET data = x'01ff'");
+	st = open_ok(path);
+	count_key(&cur, "host", CW_SEM, 33, 4);
+	counts_ok(st, "h1", 5000, &cur, 1, 0, &runs, &n);
+	assert_int_equal(n, 1);
+	run_eq(&runs[0], CW_SEM, 33, 5000, 5000, 4, 1, 0);
+	free(runs);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1560,6 +1685,7 @@ main(void)
 	    cmocka_unit_test(test_open_symlink),
 	    cmocka_unit_test(test_migrate_v1),
 	    cmocka_unit_test(test_spool_identity),
+	    cmocka_unit_test(test_counts),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -73,7 +73,8 @@ sql_int(const char *sql)
 static void
 wipe(void)
 {
-	sql_exec("DROP TABLE IF EXISTS findings, rollups, samples, received, hosts, meta CASCADE");
+	sql_exec("DROP TABLE IF EXISTS counts, findings, rollups, samples, received, hosts, meta "
+	         "CASCADE");
 	sql_exec("DROP FUNCTION IF EXISTS boom() CASCADE");
 }
 
@@ -234,16 +235,16 @@ test_open_migrates(void **state)
 	st = open_ok();
 	assert_string_equal(st->ops->name, "postgresql");
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "3");
+	assert_string_equal(ver, "4");
 	assert_int_equal(
 	    sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
 	            " AND tablename IN ('meta', 'hosts', 'received', 'samples',"
-	            " 'rollups', 'findings')"),
-	    6);
+	            " 'rollups', 'findings', 'counts')"),
+	    7);
 	/* a second aggregator on the same database: nothing to do, version kept */
 	st2 = open_ok();
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "3");
+	assert_string_equal(ver, "4");
 	assert_int_equal(sql_int("SELECT count(*) FROM meta"), 1);
 	assert_int_equal(sql_int("SELECT count(*) FROM pg_stat_activity"
 	                         " WHERE application_name = 'ipcfleet-aggregator'"),
@@ -261,13 +262,13 @@ test_schema_newer_refused(void **state)
 	(void)state;
 	st = open_ok();
 	store_close(st);
-	sql_exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+	sql_exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
 	assert_null(store_open_pg(url, err, sizeof(err)));
 	assert_non_null(
-	    strstr(err, ": database schema version 4 is newer than this aggregator (3)"));
+	    strstr(err, ": database schema version 5 is newer than this aggregator (4)"));
 	assert_true(strncmp(err, "postgresql://", 13) == 0);
 	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
-	assert_string_equal(ver, "4");
+	assert_string_equal(ver, "5");
 
 	sql_exec("UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
 	assert_null(store_open_pg(url, err, sizeof(err)));
@@ -1476,12 +1477,13 @@ test_migrate_v2(void **state)
 	sql_exec("ALTER TABLE received DROP COLUMN spool, DROP COLUMN digest");
 	sql_exec("ALTER TABLE received ADD PRIMARY KEY (host_id, seq)");
 	sql_exec("ALTER TABLE hosts DROP COLUMN last_spool");
+	sql_exec("DROP TABLE counts");
 	sql_exec("INSERT INTO received (host_id, seq, taken, received) SELECT id, 6, 640, 641"
 	         " FROM hosts");
 	sql_exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
 
 	st = open_ok();
-	assert_int_equal(sql_int("SELECT value::int FROM meta WHERE key = 'schema_version'"), 3);
+	assert_int_equal(sql_int("SELECT value::int FROM meta WHERE key = 'schema_version'"), 4);
 	assert_int_equal(
 	    sql_int("SELECT count(*) FROM received WHERE spool = '' AND digest IS NULL"), 2);
 	assert_int_equal(sql_int("SELECT count(*) FROM hosts WHERE last_spool = ''"), 1);
@@ -1492,6 +1494,119 @@ test_migrate_v2(void **state)
 	assert_int_equal(h.last_seq, 1);
 	assert_raw(&h, "new-1");
 	stored_host_free(&h);
+	store_close(st);
+}
+
+/* ---- count runs (leak and queue_fill history) ---- */
+
+static void
+count_key(struct count_run *c, const char *scope, int32_t what, int64_t id, uint64_t value)
+{
+	memset(c, 0, sizeof(*c));
+	ifl_strlcpy(c->scope, scope, sizeof(c->scope));
+	c->what = what;
+	c->id = id;
+	c->value = value;
+}
+
+static void
+counts_ok(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
+          int64_t keep, struct count_run **runs, size_t *nruns)
+{
+	char err[512] = "";
+
+	free(*runs);
+	*runs = NULL;
+	if (store_counts(st, host, t, cur, n, keep, runs, nruns, err, sizeof(err)) != 0)
+		fail_msg("store_counts: %s", err);
+}
+
+static void
+run_eq(const struct count_run *r, int32_t what, int64_t id, int64_t first, int64_t last,
+       uint64_t value, uint64_t snapshots, int cont)
+{
+	assert_int_equal(r->what, what);
+	assert_int_equal(r->id, id);
+	assert_int_equal(r->first, first);
+	assert_int_equal(r->last, last);
+	assert_int_equal(r->value, value);
+	assert_int_equal(r->snapshots, snapshots);
+	assert_int_equal(r->cont, cont);
+}
+
+/*
+ * Runs: the same value in consecutive snapshots grows one run; a new value
+ * starts one that continues the key; a key missing from a snapshot starts
+ * again without cont; a time not after the last changes nothing; keep
+ * drops what ended before it; the runs are bounded.
+ */
+static void
+counts_check(struct store *st, const char *host)
+{
+	struct count_run cur[2], *runs = NULL, *big;
+	char err[512] = "";
+	size_t n = 0, i;
+
+	count_key(&cur[0], "host", CW_SEM, 33, 1);
+	count_key(&cur[1], "host", CW_QNUM, 7, 10);
+	counts_ok(st, host, 1000, cur, 2, 0, &runs, &n);
+	assert_int_equal(n, 2);
+	run_eq(&runs[0], CW_SEM, 33, 1000, 1000, 1, 1, 0);
+	run_eq(&runs[1], CW_QNUM, 7, 1000, 1000, 10, 1, 0);
+	counts_ok(st, host, 1060, cur, 2, 0, &runs, &n);
+	assert_int_equal(n, 2);
+	run_eq(&runs[0], CW_SEM, 33, 1000, 1060, 1, 2, 0);
+	/* the set count grows; the queue is not counted */
+	cur[0].value = 2;
+	counts_ok(st, host, 1120, cur, 1, 0, &runs, &n);
+	assert_int_equal(n, 3);
+	run_eq(&runs[0], CW_SEM, 33, 1000, 1060, 1, 2, 0);
+	run_eq(&runs[1], CW_SEM, 33, 1120, 1120, 2, 1, 1);
+	run_eq(&runs[2], CW_QNUM, 7, 1000, 1060, 10, 2, 0);
+	/* the queue again, same value, after a gap: a new run, not continued */
+	counts_ok(st, host, 1180, cur, 2, 0, &runs, &n);
+	assert_int_equal(n, 4);
+	run_eq(&runs[1], CW_SEM, 33, 1120, 1180, 2, 2, 1);
+	run_eq(&runs[3], CW_QNUM, 7, 1180, 1180, 10, 1, 0);
+	/* a time not after the last: nothing changes */
+	cur[0].value = 9;
+	counts_ok(st, host, 1180, cur, 2, 0, &runs, &n);
+	assert_int_equal(n, 4);
+	run_eq(&runs[1], CW_SEM, 33, 1120, 1180, 2, 2, 1);
+	/* keep: the runs that ended before 1130 go */
+	cur[0].value = 2;
+	counts_ok(st, host, 1240, cur, 2, 1130, &runs, &n);
+	assert_int_equal(n, 2);
+	run_eq(&runs[0], CW_SEM, 33, 1120, 1240, 2, 3, 1);
+	run_eq(&runs[1], CW_QNUM, 7, 1180, 1240, 10, 2, 0);
+	/* an unknown host is an error */
+	free(runs);
+	runs = NULL;
+	assert_int_equal(
+	    store_counts(st, "nobody-here", 2000, cur, 1, 0, &runs, &n, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown host"));
+	/* bounded: 5000 keys a snapshot keep COUNT_RUNS_MAX runs, the newest */
+	assert_non_null(big = calloc(5000, sizeof(*big)));
+	for (i = 0; i < 5000; i++)
+		count_key(&big[i], "host", CW_SHM, (int64_t)i, 1);
+	counts_ok(st, host, 1300, big, 5000, 0, &runs, &n);
+	assert_int_equal(n, COUNT_RUNS_MAX);
+	for (i = 0; i < n; i++)
+		assert_int_equal(runs[i].last, 1300);
+	free(big);
+	free(runs);
+}
+
+static void
+test_counts(void **state)
+{
+	struct store *st;
+
+	(void)state;
+	st = open_ok();
+	put_ok(st, "h1", 1, 900, 5, "x", 901, 0);
+	counts_check(st, "h1");
+	assert_int_equal(sql_int("SELECT count(*) FROM counts"), 1);
 	store_close(st);
 }
 
@@ -1521,6 +1636,7 @@ main(void)
 	    cmocka_unit_test_setup(test_read_back_bounded, setup),
 	    cmocka_unit_test_setup(test_spool_identity, setup),
 	    cmocka_unit_test_setup(test_migrate_v2, setup),
+	    cmocka_unit_test_setup(test_counts, setup),
 	};
 	int rc;
 

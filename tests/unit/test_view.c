@@ -189,7 +189,21 @@ test_host_json(void **state)
 	                   "\"uid\":70,\"gid\":0,\"cuid\":70,\"cgid\":0,\"scope\":\"host\","
 	                   "\"size\":1048577,\"nattch\":0,\"cpid\":1234,\"lpid\":1240,"
 	                   "\"atime\":\"2026-11-26T13:50:00Z\",\"dtime\":null,"
-	                   "\"ctime\":\"2026-11-25T09:46:40Z\"}],\"findings\":[]}");
+	                   "\"ctime\":\"2026-11-25T09:46:40Z\"}],\"headroom\":[");
+	/*
+	 * headroom by shape (capacity.h): uid 70 holds 5 sets of 17 (85 of 340
+	 * semmns, 5 of 50 semmni): 255 / 17 = 15 more sets, 255 / 85 = 3 more
+	 * copies of its holding; its 2 segments need 2 x 257 pages and 2 of
+	 * shmmni, so semmns binds the instances there too
+	 */
+	assert_contains(j, "\"headroom\":[{\"scope\":\"host\",\"owner\":\"\",\"uid\":70,"
+	                   "\"type\":\"sem\",\"objects\":5,\"nsems\":17,\"more_objects\":15,"
+	                   "\"more_instances\":3,\"binding\":\"semmns\","
+	                   "\"instances_binding\":\"semmns\"},{\"scope\":\"host\","
+	                   "\"owner\":\"\",\"uid\":70,\"type\":\"shm\",\"objects\":2,"
+	                   "\"size\":1048577,\"more_objects\":4094,\"more_instances\":3,"
+	                   "\"binding\":\"shmmni\",\"instances_binding\":\"semmns\"}],"
+	                   "\"findings\":[]}");
 	free(j);
 
 	/* pretty output starts the same way */
@@ -341,6 +355,39 @@ test_scopes_json(void **state)
 	                   "\"cuid\":0,\"cgid\":0,\"scope\":\"ipcns:4026532200\"");
 	free(j);
 	doc_free(&d);
+
+	/*
+	 * A jail's rctl (racct): each resource with a rule or a usage, what is
+	 * not known nil; and its share in text, against its rule.
+	 */
+	{
+		struct scope_rctl *r = &s.scopes[2].rctl;
+		char *t;
+		int rc;
+
+		r->has_limit = 1u << RCTL_NSEM | 1u << RCTL_NSHM;
+		r->has_used = 1u << RCTL_NSEM | 1u << RCTL_SHMSIZE;
+		r->limit[RCTL_NSEM] = 20;
+		r->used[RCTL_NSEM] = 17;
+		r->limit[RCTL_NSHM] = 10;
+		r->used[RCTL_SHMSIZE] = 4096;
+		doc_make(&d, &s, NULL, HOST);
+		j = to_json(&d.obj, 0);
+		assert_contains(j,
+		                "\"objects\":1,\"rctl\":{\"nsem\":{\"used\":17,\"limit\":20,"
+		                "\"pct\":85.0},\"nshm\":{\"used\":null,\"limit\":10,\"pct\":null},"
+		                "\"shmsize\":{\"used\":4096,\"limit\":null,\"pct\":null}}}");
+		t = to_text(&d.obj, HOST, &rc);
+		assert_int_equal(rc, 0);
+		assert_contains(t, "SHARES OF THE HOST'S POOLS\n"
+		                   "  jail www holds 17 of 340 semmns, 5.0%\n"
+		                   "  jail www holds 1 of 50 semmni, 2.0%\n"
+		                   "  jail www holds 17 of 20 nsem (rctl), 85.0%\n"
+		                   "  jail www holds ? of 10 nshm (rctl)\n");
+		free(t);
+		free(j);
+		doc_free(&d);
+	}
 	snapshot_free(&s);
 }
 
@@ -406,6 +453,12 @@ test_host_text(void **state)
 	       "msgmni     0                 32000   0.0%                 32000\n"
 	       "semmsl     -                   340      -                     -\n"
 	       "semopm     -                   100      -                     -\n"
+	       "\n"
+	       "HEADROOM (how many more fit now, and which limit binds first)\n"
+	       "  uid 70: 5 sets of 17; room for 15 more sets, 3 more instances; semmns binds "
+	       "first\n"
+	       "  uid 70: 2 segments of 1048577 bytes; room for 4094 more segments, 3 more "
+	       "instances; shmmni binds first (for instances semmns)\n"
 	       "\n"
 	       "T       ID      KEY  MODE  OWNER  SCOPE  SIZE/NSEMS/QBYTES  NATTCH  CPID  LPID  "
 	       "CTIME\n"
@@ -485,7 +538,19 @@ test_alarms_text(void **state)
 	                   "shmall     0      -       -     -\n"
 	                   "shmmni     0      -       -     -\n"
 	                   "msgmni     0      -       -     -\n"
-	                   "\nT ");
+	                   "\nHEADROOM");
+	/* semmni is exhausted in both pools: nothing more fits, and it binds */
+	assert_contains(t,
+	                "\nHEADROOM (how many more fit now, and which limit binds first)\n"
+	                "  uid 70: 5 sets of 17; room for 0 more sets, 0 more instances; semmni "
+	                "binds first\n"
+	                "  uid 0 in ipcns:4026532200: 2 sets of 17; room for 0 more sets, 0 more "
+	                "instances; semmni binds first\n"
+	                "  uid 0 in jail:www: 1 set of 17; room for 0 more sets, 0 more "
+	                "instances; semmni binds first\n"
+	                "  uid 70: 2 segments of 1048577 bytes; room for 4094 more segments, 0 "
+	                "more instances; shmmni binds first (for instances semmni)\n"
+	                "\nT ");
 	free(t);
 	doc_free(&d);
 	snapshot_free(&s);
