@@ -26,6 +26,7 @@
 #include "config.h"
 #include "mpread.h"
 #include "proto.h"
+#include "table.h"
 
 struct cli_config {
 	char server[CFG_STR_MAX];
@@ -180,8 +181,6 @@ int rt_in_usage(const msgpack_object *usage, const msgpack_object *key);
  * numbers when it has both (0 < warn <= crit <= 100), else 80 and 90.
  */
 void rt_thresholds(const msgpack_object *item, double *warn, double *crit);
-/* Severity rank: crit 3, warn 2, info 1, anything else 0. */
-int rt_sev_rank(const msgpack_object *sev);
 
 /*
  * Appends untrusted text, cleaned for a terminal: control characters, C1
@@ -189,10 +188,8 @@ int rt_sev_rank(const msgpack_object *sev);
  * max bytes are copied; longer text is cut and ends in "...".
  */
 void rt_clean(struct buf *out, const char *s, size_t n, size_t max);
-/* The same for a msgpack value: strings cleaned, numbers printed, else dflt. */
+/* The same for a msgpack value: strings cleaned, numbers printed, else dflt (table_put_mp). */
 void rt_clean_mp(struct buf *out, const msgpack_object *o, size_t max, const char *dflt);
-/* A number as text: integers exactly, floats in their shortest form. */
-void rt_number(struct buf *out, const msgpack_object *o);
 /* Seconds as "3d4h", "5h12m", "45m", "30s". */
 void rt_age(struct buf *out, uint64_t secs);
 /*
@@ -202,48 +199,11 @@ void rt_age(struct buf *out, uint64_t secs);
  * works.
  */
 int rt_command(struct buf *out, const msgpack_object *finding);
-/* Display width of UTF-8 text (code points). */
-size_t rt_width(const char *s);
-
-/* An aligned text table: cells are collected, then printed in one go. */
-#define RT_MAXCOLS 12
-struct rt_table {
-	size_t ncols;
-	const char *hdr[RT_MAXCOLS];
-	int right[RT_MAXCOLS];
-	struct buf text; /* every cell, NUL-terminated, back to back */
-	size_t *off;     /* per row: ncols cell offsets, then the line under it */
-	size_t nrows, caprows, col;
-	int failed;
-};
-/* hdr: "NAME", or ">NAME" for a right-aligned column (numbers). */
-void rt_init(struct rt_table *t, const char *const *hdr, size_t ncols);
-void rt_free(struct rt_table *t);
-void rt_row(struct rt_table *t);
-/* Trusted text (our own words and numbers). */
-void rt_cell(struct rt_table *t, const char *s);
-void rt_cellf(struct rt_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Untrusted: cleaned; strings, numbers, booleans; "-" for anything else. */
-void rt_cell_mp(struct rt_table *t, const msgpack_object *o);
-/* Percent with one decimal ("78.2%"), "-" when not a number. */
-void rt_cell_pct(struct rt_table *t, const msgpack_object *o);
-/* A usage entry's "used", "limit" or "pct": "?" when nil and the entry says
- * it is unknown (unknown is never 0 nor "-"). */
-void rt_cell_usage(struct rt_table *t, const msgpack_object *it, const char *k);
-/* Whether a usage entry carries "unknown" (a reason). */
-int rt_usage_unknown(const msgpack_object *it);
-/* A line printed under the current row, indented (already clean). */
-void rt_under(struct rt_table *t, const char *s, size_t n);
-/* Prints the header and rows, each line starting with indent spaces. */
-int rt_print(struct rt_table *t, struct buf *out, size_t indent);
-
 /* CSV field: quoted when needed; text starting with = + - @ gets a leading '. */
 void rt_csv_text(struct buf *out, const char *s, size_t n);
 void rt_csv_mp(struct buf *out, const msgpack_object *o);
 
 /* Host rows of a report, worst status first (stable); caller frees. */
 size_t *rt_hosts_worst_first(const msgpack_object *hosts, size_t *n);
-/* Status rank for ordering: crit 0, warn 1, stale 2, ok 3, anything else 4. */
-int rt_status_rank(const msgpack_object *status);
 
 #endif

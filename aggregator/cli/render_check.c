@@ -170,7 +170,8 @@ render_check(const msgpack_object *doc, const char *name, struct buf *out)
 			wrank = -1; /* the host itself is stale */
 			break;
 		}
-		rank = rt_sev_rank(mpr_get(f, "severity"));
+		/* here higher is worse, as the plugin's exit codes: crit 3 .. other 0 */
+		rank = 3 - table_severity_rank(mpr_get(f, "severity"));
 		if (rank >= 2)
 			nbad++;
 		if (rank > wrank) {

@@ -75,7 +75,7 @@ h_status_class(const msgpack_object *status)
 {
 	static const char *const cls[] = {"crit", "warn", "stale", "ok", "unknown"};
 
-	return cls[rt_status_rank(status)];
+	return cls[table_status_rank(status)];
 }
 
 static void
@@ -193,7 +193,7 @@ h_usage_table(struct buf *out, const msgpack_object *h)
 		rec = rt_rec_for(recs, &kv->key);
 		buf_puts(out, "<tr>");
 		h_cell(out, &kv->key, 0);
-		if (rt_usage_unknown(&kv->val)) {
+		if (table_usage_unknown(&kv->val)) {
 			/* unknown is never 0: "?", and why on hover and in print */
 			buf_puts(out, "<td class=\"n unk\" title=\"");
 			h_text(out, mpr_get(&kv->val, "unknown"), H_TEXT_MAX, "-");
@@ -247,10 +247,10 @@ h_findings(struct buf *out, const msgpack_object *h)
 	buf_init(&cmd, 1024);
 	for (i = 0; i < mpr_arrsize(findings); i++) {
 		const msgpack_object *f = &findings->via.array.ptr[i];
-		static const char *const sev[] = {"other", "info", "warn", "crit"};
-		int r = rt_sev_rank(mpr_get(f, "severity"));
+		static const char *const sev[] = {"crit", "warn", "info", "other"};
+		int r = table_severity_rank(mpr_get(f, "severity"));
 
-		buf_printf(out, "<tr class=\"f-%s\"><td>%s</td>", sev[r], r > 0 ? sev[r] : "-");
+		buf_printf(out, "<tr class=\"f-%s\"><td>%s</td>", sev[r], r < 3 ? sev[r] : "-");
 		h_cell(out, mpr_get(f, "kind"), 0);
 		h_cell(out, mpr_get(f, "limit"), 0);
 		h_cell(out, mpr_get(f, "scope"), 0);
@@ -394,7 +394,7 @@ render_report_html(const msgpack_object *body, struct buf *out)
 		buf_puts(out, ". ");
 	}
 	for (i = 0; i < n; i++)
-		cnt[rt_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
+		cnt[table_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
 	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
 	for (r = 0; r < 5; r++) {
 		if (cnt[r] == 0)

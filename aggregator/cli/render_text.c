@@ -21,20 +21,20 @@
 
 /* "CRIT", "WARN", "INFO", or the cleaned text of an unknown severity. */
 static void
-rt_cell_sev(struct rt_table *t, const msgpack_object *sev)
+rt_cell_sev(struct table *t, const msgpack_object *sev)
 {
-	static const char *const names[] = {NULL, "INFO", "WARN", "CRIT"};
-	int r = rt_sev_rank(sev);
+	static const char *const names[] = {"CRIT", "WARN", "INFO", NULL};
+	int r = table_severity_rank(sev);
 
-	if (r > 0)
-		rt_cell(t, names[r]);
+	if (r < 3)
+		table_cell(t, names[r]);
 	else
-		rt_cell_mp(t, sev);
+		table_cell_mp(t, sev);
 }
 
 /* The command of a finding under its row, when it has a usable one. */
 static void
-rt_under_command(struct rt_table *t, const msgpack_object *f)
+rt_under_command(struct table *t, const msgpack_object *f)
 {
 	struct buf cmd;
 
@@ -42,7 +42,7 @@ rt_under_command(struct rt_table *t, const msgpack_object *f)
 		return;
 	buf_init(&cmd, 1024);
 	if (rt_command(&cmd, f) == 0)
-		rt_under(t, cmd.data, cmd.len);
+		table_under(t, cmd.data, cmd.len);
 	buf_free(&cmd);
 }
 
@@ -51,13 +51,13 @@ static void
 rt_finding_summary(const msgpack_object *arr, const char *what, struct buf *out)
 {
 	size_t i, n = mpr_arrsize(arr), cnt[4] = {0, 0, 0, 0};
-	static const char *const names[] = {"other", "info", "warn", "crit"};
+	static const char *const names[] = {"crit", "warn", "info", "other"};
 	int r, first = 1;
 
 	for (i = 0; i < n; i++)
-		cnt[rt_sev_rank(mpr_get(&arr->via.array.ptr[i], "severity"))]++;
+		cnt[table_severity_rank(mpr_get(&arr->via.array.ptr[i], "severity"))]++;
 	buf_printf(out, "%zu %s%s:", n, what, n == 1 ? "" : "s");
-	for (r = 3; r >= 0; r--) {
+	for (r = 0; r < 4; r++) {
 		if (cnt[r] == 0)
 			continue;
 		buf_printf(out, "%s %zu %s", first ? "" : ",", cnt[r], names[r]);
@@ -68,21 +68,21 @@ rt_finding_summary(const msgpack_object *arr, const char *what, struct buf *out)
 
 /* SEVERITY KIND LIMIT SCOPE MESSAGE rows; with the host column when host. */
 static void
-rt_findings_rows(struct rt_table *t, const msgpack_object *arr, int host)
+rt_findings_rows(struct table *t, const msgpack_object *arr, int host)
 {
 	size_t i;
 
 	for (i = 0; i < mpr_arrsize(arr); i++) {
 		const msgpack_object *f = &arr->via.array.ptr[i];
 
-		rt_row(t);
+		table_row(t);
 		rt_cell_sev(t, mpr_get(f, "severity"));
 		if (host)
-			rt_cell_mp(t, mpr_get(f, "host"));
-		rt_cell_mp(t, mpr_get(f, "kind"));
-		rt_cell_mp(t, mpr_get(f, "limit"));
-		rt_cell_mp(t, mpr_get(f, "scope"));
-		rt_cell_mp(t, mpr_get(f, "message"));
+			table_cell_mp(t, mpr_get(f, "host"));
+		table_cell_mp(t, mpr_get(f, "kind"));
+		table_cell_mp(t, mpr_get(f, "limit"));
+		table_cell_mp(t, mpr_get(f, "scope"));
+		table_cell_mp(t, mpr_get(f, "message"));
 		rt_under_command(t, f);
 	}
 }
@@ -121,7 +121,7 @@ int
 render_alerts(const msgpack_object *body, struct buf *out)
 {
 	static const char *const hdr[] = {"SEVERITY", "HOST", "KIND", "LIMIT", "SCOPE", "MESSAGE"};
-	struct rt_table t;
+	struct table t;
 	int rc;
 
 	if (body == NULL || body->type != MSGPACK_OBJECT_ARRAY)
@@ -131,10 +131,10 @@ render_alerts(const msgpack_object *body, struct buf *out)
 		return buf_failed(out) ? -1 : 0;
 	}
 	rt_finding_summary(body, "open finding", out);
-	rt_init(&t, hdr, NELEM(hdr));
+	table_init(&t, hdr, NELEM(hdr), RENDER_MAX_OUT);
 	rt_findings_rows(&t, body, 1);
-	rc = rt_print(&t, out, 0);
-	rt_free(&t);
+	rc = table_print(&t, out, 0);
+	table_free(&t);
 	rt_more_lines(body, "open findings", out);
 	buf_puts(out, "Details and recommendations: ipcfleet host NAME\n");
 	return rc == -1 || buf_failed(out) ? -1 : 0;
@@ -142,7 +142,7 @@ render_alerts(const msgpack_object *body, struct buf *out)
 
 /* "770 postgres", "770", "postgres" or "-". */
 static void
-rt_cell_owner(struct rt_table *t, const msgpack_object *row)
+rt_cell_owner(struct table *t, const msgpack_object *row)
 {
 	const msgpack_object *uid = mpr_get(row, "uid"), *owner = mpr_get(row, "owner");
 	struct buf b;
@@ -160,7 +160,7 @@ rt_cell_owner(struct rt_table *t, const msgpack_object *row)
 		rt_clean(&b, owner->via.str.ptr, owner->via.str.size, 64);
 		have = 1;
 	}
-	rt_cell(t, have && buf_cstr(&b) != NULL ? b.data : "-");
+	table_cell(t, have && buf_cstr(&b) != NULL ? b.data : "-");
 	buf_free(&b);
 }
 
@@ -169,7 +169,7 @@ render_top(const msgpack_object *body, struct buf *out)
 {
 	static const char *const hdr[] = {"HOST",  "SCOPE",     "OWNER", "LIMIT",
 	                                  ">HELD", ">OF LIMIT", ">PCT"};
-	struct rt_table t;
+	struct table t;
 	size_t i;
 	int rc;
 
@@ -179,25 +179,25 @@ render_top(const msgpack_object *body, struct buf *out)
 		buf_puts(out, "no consumers found\n");
 		return buf_failed(out) ? -1 : 0;
 	}
-	rt_init(&t, hdr, NELEM(hdr));
+	table_init(&t, hdr, NELEM(hdr), RENDER_MAX_OUT);
 	for (i = 0; i < body->via.array.size; i++) {
 		const msgpack_object *row = &body->via.array.ptr[i];
 
-		rt_row(&t);
-		rt_cell_mp(&t, mpr_get(row, "host"));
-		rt_cell_mp(&t, mpr_get(row, "scope"));
+		table_row(&t);
+		table_cell_mp(&t, mpr_get(row, "host"));
+		table_cell_mp(&t, mpr_get(row, "scope"));
 		/* a whole scope's share, ranked with the owners */
 		if (mpr_streq(mpr_get(row, "by"), "scope"))
-			rt_cell(&t, "(whole scope)");
+			table_cell(&t, "(whole scope)");
 		else
 			rt_cell_owner(&t, row);
-		rt_cell_mp(&t, mpr_get(row, "limit"));
-		rt_cell_mp(&t, mpr_get(row, "held"));
-		rt_cell_mp(&t, mpr_get(row, "limit_value"));
-		rt_cell_pct(&t, mpr_get(row, "pct"));
+		table_cell_mp(&t, mpr_get(row, "limit"));
+		table_cell_mp(&t, mpr_get(row, "held"));
+		table_cell_mp(&t, mpr_get(row, "limit_value"));
+		table_cell_pct(&t, mpr_get(row, "pct"));
 	}
-	rc = rt_print(&t, out, 0);
-	rt_free(&t);
+	rc = table_print(&t, out, 0);
+	table_free(&t);
 	return rc == -1 || buf_failed(out) ? -1 : 0;
 }
 
@@ -229,7 +229,7 @@ rt_orphan_note(const msgpack_object *f)
 
 /* Under an orphan's row: why it looks abandoned, then its command when it has one. */
 static void
-rt_orphan_under(struct rt_table *t, const msgpack_object *f)
+rt_orphan_under(struct table *t, const msgpack_object *f)
 {
 	const msgpack_object *m = mpr_get(f, "message");
 	struct buf b;
@@ -245,7 +245,7 @@ rt_orphan_under(struct rt_table *t, const msgpack_object *f)
 			b.len = mark;
 	}
 	if (b.len > 0 && !buf_failed(&b))
-		rt_under(t, b.data, b.len);
+		table_under(t, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -253,7 +253,7 @@ int
 render_orphans(const msgpack_object *body, struct buf *out)
 {
 	static const char *const hdr[] = {"HOST", "SCOPE", "TYPE", ">ID", "OWNER", ">AGE"};
-	struct rt_table t;
+	struct table t;
 	struct buf age;
 	uint64_t secs;
 	size_t i, n, removed;
@@ -290,30 +290,30 @@ render_orphans(const msgpack_object *body, struct buf *out)
 		           "%zu orphaned object%s; why, and the command to run on its host, under "
 		           "each:\n",
 		           n, n == 1 ? "" : "s");
-	rt_init(&t, hdr, NELEM(hdr));
+	table_init(&t, hdr, NELEM(hdr), RENDER_MAX_OUT);
 	buf_init(&age, 64);
 	for (i = 0; i < body->via.array.size; i++) {
 		const msgpack_object *f = &body->via.array.ptr[i];
 
 		if (!rt_orphan_row(f))
 			continue;
-		rt_row(&t);
-		rt_cell_mp(&t, mpr_get(f, "host"));
-		rt_cell_mp(&t, mpr_get(f, "scope"));
-		rt_cell_mp(&t, mpr_get(f, "type"));
-		rt_cell_mp(&t, mpr_get(f, "id"));
+		table_row(&t);
+		table_cell_mp(&t, mpr_get(f, "host"));
+		table_cell_mp(&t, mpr_get(f, "scope"));
+		table_cell_mp(&t, mpr_get(f, "type"));
+		table_cell_mp(&t, mpr_get(f, "id"));
 		rt_cell_owner(&t, f);
 		buf_reset(&age);
 		if (mpr_u64(mpr_get(f, "age"), &secs) == 0) {
 			rt_age(&age, secs);
-			rt_cell(&t, buf_cstr(&age) != NULL ? age.data : "-");
+			table_cell(&t, buf_cstr(&age) != NULL ? age.data : "-");
 		} else
-			rt_cell(&t, "-");
+			table_cell(&t, "-");
 		rt_orphan_under(&t, f);
 	}
 	buf_free(&age);
-	rc = n > 0 ? rt_print(&t, out, 0) : 0;
-	rt_free(&t);
+	rc = n > 0 ? table_print(&t, out, 0) : 0;
+	table_free(&t);
 	for (i = 0; i < body->via.array.size; i++) {
 		const msgpack_object *f = &body->via.array.ptr[i];
 
@@ -381,7 +381,7 @@ rt_num_or_dash(struct buf *out, const msgpack_object *o)
 	size_t before = out->len;
 
 	if (o != NULL)
-		rt_number(out, o);
+		table_put_number(out, o);
 	if (out->len == before)
 		buf_puts(out, "-");
 }
@@ -488,9 +488,9 @@ render_trend_text(const msgpack_object *body, enum render_scale scale, struct bu
 	rt_num_or_dash(out, olimit);
 	if (lmin != NULL && lmax != NULL && lminv != lmaxv) {
 		buf_puts(out, " (varied from ");
-		rt_number(out, lmin);
+		table_put_number(out, lmin);
 		buf_puts(out, " to ");
-		rt_number(out, lmax);
+		table_put_number(out, lmax);
 		buf_puts(out, ")");
 	}
 	if (olast != NULL && lim > 0 && mpr_num(olast, &x) == 0)
@@ -514,16 +514,16 @@ render_trend_text(const msgpack_object *body, enum render_scale scale, struct bu
 /* ---- report ---- */
 
 static void
-rt_cell_change(struct rt_table *t, const msgpack_object *rec)
+rt_cell_change(struct table *t, const msgpack_object *rec)
 {
 	if (rec == NULL)
-		rt_cell(t, "-");
+		table_cell(t, "-");
 	else if (!mpr_true(mpr_get(rec, "needs_change")))
-		rt_cell(t, "no");
+		table_cell(t, "no");
 	else if (mpr_true(mpr_get(rec, "reboot")))
-		rt_cell(t, "yes, reboot");
+		table_cell(t, "yes, reboot");
 	else
-		rt_cell(t, "yes");
+		table_cell(t, "yes");
 }
 
 static int
@@ -533,22 +533,22 @@ rt_report_usage(const msgpack_object *h, struct buf *out)
 	                                  ">PEAK", ">RECOMMENDED", "CHANGE"};
 	const msgpack_object *usage = mpr_get(h, "usage"), *recs = mpr_get(h, "recommendations");
 	const msgpack_object *rec;
-	struct rt_table t;
+	struct table t;
 	size_t i;
 	int rc;
 
-	rt_init(&t, hdr, NELEM(hdr));
+	table_init(&t, hdr, NELEM(hdr), RENDER_MAX_OUT);
 	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
 		rec = rt_rec_for(recs, &kv->key);
-		rt_row(&t);
-		rt_cell_mp(&t, &kv->key);
-		rt_cell_usage(&t, &kv->val, "used");
-		rt_cell_usage(&t, &kv->val, "limit");
-		rt_cell_usage(&t, &kv->val, "pct");
-		rt_cell_mp(&t, mpr_get(rec, "peak"));
-		rt_cell_mp(&t, mpr_get(rec, "recommended"));
+		table_row(&t);
+		table_cell_mp(&t, &kv->key);
+		table_cell_usage(&t, &kv->val, "used");
+		table_cell_usage(&t, &kv->val, "limit");
+		table_cell_usage(&t, &kv->val, "pct");
+		table_cell_mp(&t, mpr_get(rec, "peak"));
+		table_cell_mp(&t, mpr_get(rec, "recommended"));
 		rt_cell_change(&t, rec);
 	}
 	/* limits recommended on but not counted (semmsl, shmmax, ...) */
@@ -556,17 +556,17 @@ rt_report_usage(const msgpack_object *h, struct buf *out)
 		rec = &recs->via.array.ptr[i];
 		if (rt_in_usage(usage, mpr_get(rec, "limit")))
 			continue;
-		rt_row(&t);
-		rt_cell_mp(&t, mpr_get(rec, "limit"));
-		rt_cell(&t, "-");
-		rt_cell_mp(&t, mpr_get(rec, "current"));
-		rt_cell(&t, "-");
-		rt_cell_mp(&t, mpr_get(rec, "peak"));
-		rt_cell_mp(&t, mpr_get(rec, "recommended"));
+		table_row(&t);
+		table_cell_mp(&t, mpr_get(rec, "limit"));
+		table_cell(&t, "-");
+		table_cell_mp(&t, mpr_get(rec, "current"));
+		table_cell(&t, "-");
+		table_cell_mp(&t, mpr_get(rec, "peak"));
+		table_cell_mp(&t, mpr_get(rec, "recommended"));
 		rt_cell_change(&t, rec);
 	}
-	rc = t.nrows > 0 ? rt_print(&t, out, 2) : 0;
-	rt_free(&t);
+	rc = t.nrows > 0 ? table_print(&t, out, 2) : 0;
+	table_free(&t);
 	return rc;
 }
 
@@ -673,7 +673,7 @@ rt_report_host(const msgpack_object *h, struct buf *out)
 	static const char *const upper[] = {"CRIT", "WARN", "STALE", "OK"};
 	const msgpack_object *status = mpr_get(h, "status"), *findings = mpr_get(h, "findings");
 	const msgpack_object *recs = mpr_get(h, "recommendations"), *o;
-	struct rt_table t;
+	struct table t;
 	int rc = 0;
 
 	rt_clean_mp(out, mpr_get(h, "host"), 128, "-");
@@ -683,8 +683,8 @@ rt_report_host(const msgpack_object *h, struct buf *out)
 		buf_puts(out, ")");
 	}
 	buf_puts(out, ": ");
-	if (rt_status_rank(status) < 4)
-		buf_puts(out, upper[rt_status_rank(status)]);
+	if (table_status_rank(status) < 4)
+		buf_puts(out, upper[table_status_rank(status)]);
 	else
 		rt_clean_mp(out, status, 32, "status unknown");
 	if ((o = mpr_get(h, "last_seen")) != NULL) {
@@ -698,10 +698,10 @@ rt_report_host(const msgpack_object *h, struct buf *out)
 		uint64_t more;
 
 		buf_puts(out, "  Findings:\n");
-		rt_init(&t, fhdr, NELEM(fhdr));
+		table_init(&t, fhdr, NELEM(fhdr), RENDER_MAX_OUT);
 		rt_findings_rows(&t, findings, 0);
-		rc = rt_print(&t, out, 4);
-		rt_free(&t);
+		rc = table_print(&t, out, 4);
+		table_free(&t);
 		if (mpr_u64(mpr_get(h, "more_findings"), &more) == 0 && more > 0) {
 			buf_printf(out, "    and %" PRIu64 " more, not listed; ipcfleet host ",
 			           more);
@@ -735,7 +735,7 @@ render_report_text(const msgpack_object *body, struct buf *out)
 	if ((idx = rt_hosts_worst_first(hosts, &n)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		cnt[rt_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
+		cnt[table_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
 	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
 	for (r = 0; r < 5; r++) {
 		if (cnt[r] == 0)
