@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "orphan.h"
+#include "text.h"
 #include "util.h"
 
 /* The process table, indexed. */
@@ -194,32 +195,25 @@ orphan_where(const struct ipc_scope *sc, char *out, size_t len)
 	}
 }
 
-/*
- * Control characters (from a name a collector did not clean) become '?':
- * the wire refuses them, and one bad finding must not block a snapshot.
- */
-static void
-orphan_clean(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
 static void orphan_msg(struct finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Sets f->message, cut at MODEL_TEXT_MAX - 1 bytes and cleaned. */
+/*
+ * Sets f->message, cut at a character and cleaned by the one text rule
+ * (text.h): names a collector read may hold anything, and one bad finding
+ * must not block a snapshot.
+ */
 static void
 orphan_msg(struct finding *f, const char *fmt, ...)
 {
+	char raw[sizeof(f->message)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vsnprintf(f->message, sizeof(f->message), fmt, ap) < 0)
-		f->message[0] = '\0';
+	if (vsnprintf(raw, sizeof(raw), fmt, ap) < 0)
+		raw[0] = '\0';
 	va_end(ap);
-	orphan_clean(f->message);
+	text_clean(f->message, sizeof(f->message), raw, strlen(raw));
 }
 
 /* Seconds since the latest of the object's times; -1 when it has none or
