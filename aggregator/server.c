@@ -340,7 +340,7 @@ static struct event *admin_turn_ev;
 
 static struct pending *batch;
 static struct store_put *batch_puts;
-static size_t nbatch, batch_cap, batch_bytes;
+static size_t nbatch, batch_cap, puts_cap, batch_bytes;
 static struct event *flush_ev;
 
 static struct conn *conns; /* all open connections, for shutdown */
@@ -932,19 +932,11 @@ batch_add(struct conn *c, struct snapshot *s, const uint8_t *raw, size_t rawlen)
 {
 	struct pending *p;
 
-	if (nbatch == batch_cap) {
-		size_t ncap = batch_cap ? batch_cap * 2 : 64;
-		struct pending *nb;
-		struct store_put *np;
-
-		if ((nb = reallocarray(batch, ncap, sizeof(*nb))) == NULL)
-			return -1;
-		batch = nb;
-		if ((np = reallocarray(batch_puts, ncap, sizeof(*np))) == NULL)
-			return -1;
-		batch_puts = np;
-		batch_cap = ncap;
-	}
+	/* the two arrays grow in step; a turn's batch is bounded (batch_full) */
+	if (grow_array(&batch, &batch_cap, nbatch + 1, 64, BATCH_MAX_ITEMS, sizeof(*batch)) == -1 ||
+	    grow_array(&batch_puts, &puts_cap, nbatch + 1, 64, BATCH_MAX_ITEMS,
+	               sizeof(*batch_puts)) == -1)
+		return -1;
 	p = &batch[nbatch];
 	/* malloc(0) may return NULL: an empty payload cannot be a snapshot anyway */
 	if ((p->raw = malloc(rawlen > 0 ? rawlen : 1)) == NULL)
@@ -1640,6 +1632,7 @@ server_stop(struct agg *a)
 	batch = NULL;
 	batch_puts = NULL;
 	batch_cap = 0;
+	puts_cap = 0;
 	if (flush_ev != NULL) {
 		event_free(flush_ev);
 		flush_ev = NULL;

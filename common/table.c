@@ -13,6 +13,7 @@
 #include "mpread.h"
 #include "table.h"
 #include "text.h"
+#include "util.h"
 
 void
 table_init(struct table *t, const char *const *hdr, size_t ncols, size_t maxbytes)
@@ -63,8 +64,7 @@ table_slot(struct table *t, size_t k)
 void
 table_row(struct table *t)
 {
-	size_t k, ncap;
-	size_t *p;
+	size_t k;
 
 	if (t->failed)
 		return;
@@ -75,16 +75,10 @@ table_row(struct table *t)
 		t->failed = 1;
 		return;
 	}
-	if (t->nrows == t->caprows) {
-		ncap = t->caprows ? t->caprows * 2 : 16;
-		if (ncap > TABLE_MAXROWS)
-			ncap = TABLE_MAXROWS;
-		if ((p = reallocarray(t->off, ncap, (t->ncols + 1) * sizeof(*p))) == NULL) {
-			t->failed = 1;
-			return;
-		}
-		t->off = p;
-		t->caprows = ncap;
+	if (grow_array(&t->off, &t->caprows, t->nrows + 1, 16, TABLE_MAXROWS,
+	               (t->ncols + 1) * sizeof(*t->off)) == -1) {
+		t->failed = 1;
+		return;
 	}
 	t->nrows++;
 	t->col = 0;
