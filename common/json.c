@@ -289,44 +289,39 @@ json_shortest(struct json *j, char *t, size_t tlen, int prec, double v)
 	json_number_text(j, t);
 }
 
-void
-json_double(struct json *j, double v)
+/*
+ * The shortest text that reads back as v: a double needs at most 17
+ * significant digits, a float (is_float) 9, read back at its own precision.
+ */
+static void
+json_real(struct json *j, double v, int is_float)
 {
 	char t[48];
-	int prec;
+	int prec, max = is_float ? 9 : 17;
 
 	if (!isfinite(v)) {
 		json_null(j);
 		return;
 	}
 	json_prefix(j);
-	/* 17 significant digits always read back the same double. */
-	for (prec = 1; prec <= 17; prec++) {
+	for (prec = 1; prec <= max; prec++) {
 		snprintf(t, sizeof(t), "%.*g", prec, v);
-		if (strtod(t, NULL) == v)
+		if (is_float ? strtof(t, NULL) == (float)v : strtod(t, NULL) == v)
 			break;
 	}
 	json_shortest(j, t, sizeof(t), prec, v);
 }
 
 void
+json_double(struct json *j, double v)
+{
+	json_real(j, v, 0);
+}
+
+void
 json_float(struct json *j, float v)
 {
-	char t[48];
-	int prec;
-
-	if (!isfinite(v)) {
-		json_null(j);
-		return;
-	}
-	json_prefix(j);
-	/* 9 significant digits always read back the same float. */
-	for (prec = 1; prec <= 9; prec++) {
-		snprintf(t, sizeof(t), "%.*g", prec, (double)v);
-		if (strtof(t, NULL) == v)
-			break;
-	}
-	json_shortest(j, t, sizeof(t), prec, (double)v);
+	json_real(j, (double)v, 1);
 }
 
 void
