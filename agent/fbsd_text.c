@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fbsd_local.h"
+#include "text.h"
 #include "util.h"
 
 void
@@ -45,25 +46,11 @@ fbsd_lines_next(struct fbsd_lines *it, const char **line, size_t *n)
 	return 1;
 }
 
-/* A short printable copy of untrusted text for a warning. */
+/* A short printable copy of untrusted text for a warning (text_quote()). */
 void
 fbsd_quote(const char *in, char *out, size_t outlen)
 {
-	size_t i, n = 0;
-
-	for (i = 0; in[i] != '\0' && n + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (i == FBSD_QUOTE_MAX) {
-			if (n + 4 >= outlen)
-				break;
-			memcpy(out + n, "...", 3);
-			n += 3;
-			break;
-		}
-		out[n++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
-	}
-	out[n] = '\0';
+	text_quote(in, out, outlen, FBSD_QUOTE_MAX);
 }
 
 /* Position of the first control character (other than tab) in p[0..n), or n. */

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "text.h"
 #include "util.h"
 
 #define PROCFS_LINE_MAX   4096 /* bytes in one line, without the newline */
@@ -163,25 +164,11 @@ static const struct procfs_file procfs_files[] = {
      OF_CBYTES | OF_QNUM | OF_QBYTES | OF_LSPID | OF_LRPID | OF_STIME | OF_RTIME | OF_CTIME},
 };
 
-/* A short printable copy of untrusted text for a warning. */
+/* A short printable copy of untrusted text for a warning (text_quote()). */
 static void
 procfs_quote(const char *in, char *out, size_t outlen)
 {
-	size_t i, n = 0;
-
-	for (i = 0; in[i] != '\0' && n + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (i == PROCFS_QUOTE_MAX) {
-			if (n + 4 >= outlen)
-				break;
-			memcpy(out + n, "...", 3);
-			n += 3;
-			break;
-		}
-		out[n++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
-	}
-	out[n] = '\0';
+	text_quote(in, out, outlen, PROCFS_QUOTE_MAX);
 }
 
 /* Parses one column value into o.  Returns 0, or -1 with *errstr set. */

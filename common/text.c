@@ -201,3 +201,25 @@ text_clean_buf(struct buf *out, const char *s, size_t n, size_t max)
 	}
 	return 0;
 }
+
+void
+text_quote(const char *in, char *out, size_t outlen, size_t max)
+{
+	size_t i, n = 0;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; in[i] != '\0' && n + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (i == max) {
+			if (n + 4 >= outlen)
+				break;
+			memcpy(out + n, "...", 3);
+			n += 3;
+			break;
+		}
+		out[n++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
+	}
+	out[n] = '\0';
+}

@@ -58,4 +58,11 @@ int text_clean_cell(char *out, size_t outlen, const char *s, size_t n);
  */
 int text_clean_buf(struct buf *out, const char *s, size_t n, size_t max);
 
+/*
+ * A short printable copy of untrusted text for a warning: printable ASCII
+ * only ('"' and everything else become '?'), at most max characters, then
+ * "..." when there was more; NUL-terminated in out[outlen].
+ */
+void text_quote(const char *in, char *out, size_t outlen, size_t max);
+
 #endif
