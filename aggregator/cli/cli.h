@@ -95,6 +95,11 @@ struct cli_run {
 
 /* The value of option name, "" for a flag that was given, NULL when absent. */
 const char *cli_opt_val(const struct cli_args *a, const char *name);
+/*
+ * 1 when name can be a host as the aggregator knows it (a certificate CN):
+ * 1 to MODEL_NAME_MAX - 1 bytes that pass the text rule (text.h).
+ */
+int cli_host_ok(const char *name);
 
 /* cmd_common.c */
 /*

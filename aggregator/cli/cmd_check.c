@@ -16,19 +16,6 @@
 #include "pgplan.h"
 #include "util.h"
 
-static int
-check_host_ok(const char *name)
-{
-	size_t n = strlen(name), i;
-
-	if (n == 0 || n >= MODEL_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* Prints the plugin line and returns its code; a failed write is UNKNOWN. */
 static int
 check_emit(struct buf *out, int code)
@@ -55,7 +42,7 @@ cmd_check(const struct cli_run *r, const struct cli_args *a)
 		                                             "check has no --json output: "
 		                                             "it prints one plugin line",
 		                                             &out));
-	if (!check_host_ok(name))
+	if (!cli_host_ok(name))
 		return check_emit(&out, render_check_unknown(NULL, "not a host name", &out));
 	kv[0] = "name";
 	kv[1] = name;
@@ -126,7 +113,7 @@ cmd_plan(const struct cli_run *r, const struct cli_args *a)
 		in.max_connections = 1; /* unused with --num-os-semaphores */
 	if (pgplan_compute(&in, &p, &why) == -1)
 		return cli_fail(CLI_USAGE, "plan postgres: %s", why);
-	if (host != NULL && !check_host_ok(host))
+	if (host != NULL && !cli_host_ok(host))
 		return cli_fail(CLI_USAGE, "plan postgres: --host: not a host name");
 
 	memset(&doc, 0, sizeof(doc));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "text.h"
 #include "util.h"
 #include "view.h"
 
@@ -228,4 +229,12 @@ cli_opt_val(const struct cli_args *a, const char *name)
 		if (strcmp(a->cmd->opts[i].name, name) == 0)
 			return a->val[i];
 	return NULL;
+}
+
+int
+cli_host_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n < MODEL_NAME_MAX && text_valid(name, n);
 }

@@ -80,20 +80,6 @@ cmd_orphans(const struct cli_run *r, const struct cli_args *a)
 	return fleet_show(r, "orphans", NULL, 0, r->json ? NULL : render_orphans, NULL);
 }
 
-/* A host name as the aggregator knows it: a certificate CN. */
-static int
-fleet_host_ok(const char *name)
-{
-	size_t n = strlen(name), i;
-
-	if (n == 0 || n >= MODEL_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 int
 cmd_trend(const struct cli_run *r, const struct cli_args *a)
 {
@@ -104,7 +90,7 @@ cmd_trend(const struct cli_run *r, const struct cli_args *a)
 	int csv = cli_opt_val(a, "csv") != NULL;
 	struct fleet_view v = {NULL, 0, SCALE_AUTO};
 
-	if (!fleet_host_ok(a->pos[0]))
+	if (!cli_host_ok(a->pos[0]))
 		return cli_fail(CLI_USAGE, "trend: '%.64s' is not a host name", a->pos[0]);
 	if (!limit_name_valid(a->pos[1]))
 		return cli_fail(CLI_USAGE,
