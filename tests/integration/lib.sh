@@ -30,6 +30,18 @@ finish() {
 	[ "$FAILS" -eq 0 ]
 }
 skip() { echo "SKIP: $*"; exit 77; }
+# wait_for SECONDS COMMAND...: runs the command every 0.2 s until it
+# succeeds (0) or SECONDS have passed (1).  For conditions the program
+# promises eventually, on a machine that may be busy: the bound is generous,
+# the test goes on as soon as the condition holds.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root ($*)"; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "needs $1"; }
 

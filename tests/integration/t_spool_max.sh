@@ -35,7 +35,11 @@ unshare --ipc bash -c '
 ' _ "$BIN/ipcfleet-agent" "$T/sm.conf" >"$T/agent.log" 2>&1 &
 AGENT=$!
 
-sleep 9
+# 250 ipcmk runs, then snapshots every second into a spool that holds 2 or 3:
+# wait (on a busy machine, long) until at least 3 were dropped and said so
+spool_dropped() { cat "$T/spool-sm/dropped" 2>/dev/null || echo 0; }
+full() { [ "$(spool_dropped)" -ge 3 ] && grep -q "dropped the .* oldest snapshot" "$T/agent.log"; }
+wait_for 120 full || true
 check "the agent keeps running with the spool full" kill -0 "$AGENT"
 size=$(find "$T/spool-sm" -name '*.snap' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 check "the spool stays within spool_max ($size bytes)" test "$size" -le 65536
@@ -47,7 +51,8 @@ check "the agent says so" grep -q "dropped the .* oldest snapshot" "$T/agent.log
 start_agg
 # SIGHUP reloads and retries at once instead of waiting out the backoff
 kill -HUP "$AGENT"
-for _ in $(seq 1 150); do [ "$(stored)" -ge 3 ] && [ "$(entries)" -eq 0 ] && break; sleep 0.2; done
+drained() { [ "$(stored)" -ge 3 ] && [ "$(entries)" -eq 0 ]; }
+wait_for 90 drained || true
 check "delivered once the aggregator is up" test "$(stored)" -ge 3
 check "SIGHUP reloaded the configuration" grep -q "reload: configuration and certificates reloaded" "$T/agent.log"
 dropped=$(cat "$T/spool-sm/dropped")
