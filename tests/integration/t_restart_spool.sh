@@ -30,7 +30,9 @@ for _ in $(seq 1 100); do [ "$(stored)" -ge 3 ] && break; sleep 0.2; done
 check "delivering before the outage" test "$(stored)" -ge 3
 
 stop_agg
-sleep 5
+# snapshots pile up in the spool (one a second; longer on a busy machine)
+piled() { [ "$(entries | wc -l)" -ge 3 ]; }
+wait_for 60 piled || true
 stop_agent
 check_eq "first agent exits 0 on SIGTERM" 0 "$AGENT_RC"
 S1=$(cat "$T/spool-rs/seq")
@@ -45,7 +47,8 @@ printf 'garbage' >"$T/spool-rs/$bad"
 
 "$BIN/ipcfleet-agent" -c "$T/rs.conf" -v >"$T/agent2.log" 2>&1 &
 AGENT=$!
-sleep 3
+next_seq() { [ "$(cat "$T/spool-rs/seq")" -gt "$S1" ]; }
+wait_for 60 next_seq || true
 S2=$(cat "$T/spool-rs/seq")
 check "the sequence continues after the restart ($S1 -> $S2)" test "$S2" -gt "$S1"
 missing=$(entries | comm -23 "$T/before" - | grep -v "^$bad\$" || true)
