@@ -62,12 +62,8 @@ sed -i 's/^interval = .*/interval = 1s/' "$T/sorthat.conf"
 apid=$!
 sleep 2.5
 kill "$apid"; wait "$apid" || true
-stale=
-for _ in $(seq 1 100); do
-	[ "$(cli hosts --json | jq -r '.[] | select(.host == "sorthat") | .status')" = stale ] && { stale=1; break; }
-	sleep 0.1
-done
-check "a host silent for three intervals turns stale" test -n "$stale"
+is_stale() { [ "$(cli hosts --json | jq -r '.[] | select(.host == "sorthat") | .status')" = stale ]; }
+check "a host silent for three intervals turns stale" wait_for 60 is_stale
 set +e
 cli check sorthat >/dev/null
 rc=$?

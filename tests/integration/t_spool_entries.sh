@@ -93,8 +93,8 @@ for _ in $(seq 1 50); do
 done
 check_eq "the host reports 3 dropped" 3 "$d"
 n=$(db 'select count(*) from received')
-sleep 2.5
-check "the agent keeps delivering" test "$(db 'select count(*) from received')" -gt "$n"
+more() { [ "$(db 'select count(*) from received')" -gt "$n" ]; }
+check "the agent keeps delivering" wait_for 30 more
 kill -TERM "$AGENT"
 set +e
 wait "$AGENT"
