@@ -2644,6 +2644,48 @@ test_snapshot_frame(void **state)
 	snapshot_free(&ref);
 }
 
+/*
+ * A count claimed up front reserves room only for what the bytes after it
+ * can hold: 100,000 objects of one byte each (nil) reserve a few thousand
+ * slots, not 100,000 objects' worth, and are refused at the first.
+ */
+static void
+test_snapshot_claimed_objects(void **state)
+{
+	struct snapshot s;
+	msgpack_packer pk;
+	struct buf b;
+	uint32_t i;
+
+	(void)state;
+	buf_init(&b, PROTO_MAX_FRAME);
+	proto_packer_init(&pk, &b);
+	msgpack_pack_map(&pk, 6);
+	mp_pack_kv_str(&pk, "type", "snapshot");
+	mp_pack_kv_u64(&pk, "seq", 1);
+	mp_pack_kv_u64(&pk, "time", 1);
+	mp_pack_str(&pk, "limits");
+	msgpack_pack_map(&pk, 0);
+	mp_pack_str(&pk, "scopes");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_kv_str(&pk, "id", "host");
+	mp_pack_kv_str(&pk, "kind", "host");
+	mp_pack_kv_str(&pk, "name", "h");
+	mp_pack_str(&pk, "objects");
+	msgpack_pack_array(&pk, MODEL_MAX_OBJECTS);
+	for (i = 0; i < MODEL_MAX_OBJECTS; i++)
+		msgpack_pack_nil(&pk);
+	assert_false(buf_failed(&b));
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(
+	    proto_decode_snapshot_frame((const uint8_t *)b.data, b.len, &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "snapshot: objects[0]: expected map");
+	assert_true(s.cap_objects <= 4096); /* 100,000 bytes / 32, rounded up to a power of two */
+	snapshot_free(&s);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -2688,6 +2730,7 @@ main(void)
 	    cmocka_unit_test(test_mutations),
 	    cmocka_unit_test(test_snapshot_any_order),
 	    cmocka_unit_test(test_snapshot_frame),
+	    cmocka_unit_test(test_snapshot_claimed_objects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
