@@ -951,7 +951,7 @@ payload_seq(const uint8_t *p, size_t n, uint64_t *seq)
 
 	if (proto_doc_unpack(p, n, &d, why, sizeof(why)) == -1)
 		return -1;
-	rc = mp_get_u64(&d.root, "seq", seq) == 0 ? 0 : -1;
+	rc = mpr_get_u64(&d.root, "seq", seq) == 0 ? 0 : -1;
 	proto_doc_free(&d);
 	return rc;
 }

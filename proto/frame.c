@@ -1,6 +1,7 @@
 /*
- * frame.c: frame headers, the allocation-free payload validator, and
- * unpacking a validated payload into a zone (proto.h, docs/protocol.md).
+ * frame.c: frame headers, the allocation-free payload validator (the
+ * cursor of mpread.h with the protocol's limits), and unpacking a validated
+ * payload into a zone (proto.h, docs/protocol.md).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,36 +60,22 @@ frame_header(const uint8_t hdr[PROTO_HDR_LEN], uint32_t max, uint32_t *len, cons
 	return 0;
 }
 
-/* Big-endian reads; the caller has checked that the bytes are there. */
-static uint64_t
-frame_be(const uint8_t *p, size_t w)
+void
+proto_cursor_init(struct mpr_cur *c, const uint8_t *p, size_t n)
 {
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < w; i++)
-		v = v << 8 | p[i];
-	return v;
+	mpr_cur_init(c, p, n);
+	c->max_objects = PROTO_MAX_ELEMENTS;
+	c->max_str = PROTO_MAX_STR;
+	c->max_depth = PROTO_MAX_DEPTH;
+	c->root_map = 1;
 }
 
-/* One open container while walking: how many objects it still holds. */
-struct frame_level {
-	uint64_t left; /* for a map, keys and values: 2 x pairs */
-	int is_map;
-};
-
-/*
- * The walker.  Every object is decoded from its first byte into one of three
- * shapes: a scalar with `skip` payload bytes after its header, a str/bin of
- * `skip` bytes, or a container of `count` children.  All lengths are checked
- * against the bytes left before pos moves, so pos never passes n.
- */
+/* The payload walked whole by the cursor, which checks every object it reads. */
 int
 frame_validate(const uint8_t *p, size_t n, const char **why)
 {
-	struct frame_level st[PROTO_MAX_DEPTH];
-	size_t depth = 0, pos = 0;
-	uint64_t nobj = 0;
+	struct mpr_cur c;
+	struct mpr_val root;
 
 	if (n == 0) {
 		*why = "empty payload";
@@ -98,156 +85,9 @@ frame_validate(const uint8_t *p, size_t n, const char **why)
 		*why = "payload too large";
 		return -1;
 	}
-	do {
-		uint8_t b;
-		size_t hdr = 1;     /* header bytes, including b */
-		uint64_t skip = 0;  /* payload bytes after the header */
-		uint64_t count = 0; /* children, for containers */
-		int container = 0, is_map = 0, is_str = 0, is_key = 0;
-		size_t left;
-
-		if (pos >= n) {
-			*why = "truncated payload";
-			return -1;
-		}
-		if (depth > 0) {
-			struct frame_level *top = &st[depth - 1];
-
-			/* in a map, an even number of objects left means a key comes next */
-			is_key = top->is_map && top->left % 2 == 0;
-			top->left--;
-		}
-		if (++nobj > PROTO_MAX_ELEMENTS) {
-			*why = "too many objects";
-			return -1;
-		}
-		b = p[pos];
-		if (b <= 0x7f || b >= 0xe0) {
-			/* positive / negative fixint */
-		} else if (b <= 0x8f) {
-			container = is_map = 1;
-			count = b & 0x0f;
-		} else if (b <= 0x9f) {
-			container = 1;
-			count = b & 0x0f;
-		} else if (b <= 0xbf) {
-			is_str = 1;
-			skip = b & 0x1f;
-		} else {
-			switch (b) {
-			case 0xc0: /* nil */
-			case 0xc2: /* false */
-			case 0xc3: /* true */
-				break;
-			case 0xc4: /* bin 8/16/32 */
-			case 0xc5:
-			case 0xc6:
-			case 0xd9: /* str 8/16/32 */
-			case 0xda:
-			case 0xdb:
-				is_str = 1;
-				hdr = 1 + ((size_t)1 << ((b <= 0xc6 ? b - 0xc4 : b - 0xd9)));
-				break;
-			case 0xca: /* float 32/64 */
-				skip = 4;
-				break;
-			case 0xcb:
-				skip = 8;
-				break;
-			case 0xcc: /* uint 8..64 */
-			case 0xcd:
-			case 0xce:
-			case 0xcf:
-				skip = (uint64_t)1 << (b - 0xcc);
-				break;
-			case 0xd0: /* int 8..64 */
-			case 0xd1:
-			case 0xd2:
-			case 0xd3:
-				skip = (uint64_t)1 << (b - 0xd0);
-				break;
-			case 0xdc: /* array 16/32 */
-				container = 1;
-				hdr = 3;
-				break;
-			case 0xdd:
-				container = 1;
-				hdr = 5;
-				break;
-			case 0xde: /* map 16/32 */
-				container = is_map = 1;
-				hdr = 3;
-				break;
-			case 0xdf:
-				container = is_map = 1;
-				hdr = 5;
-				break;
-			case 0xc1:
-				*why = "reserved msgpack byte 0xc1";
-				return -1;
-			default: /* 0xc7-0xc9 ext, 0xd4-0xd8 fixext */
-				*why = "msgpack ext types are not used by this protocol";
-				return -1;
-			}
-		}
-		if (n - pos < hdr) {
-			*why = "truncated payload";
-			return -1;
-		}
-		if (hdr > 1) {
-			/* the length or count that follows b */
-			if (is_str)
-				skip = frame_be(p + pos + 1, hdr - 1);
-			else
-				count = frame_be(p + pos + 1, hdr - 1);
-		}
-		pos += hdr;
-		left = n - pos;
-		if (depth == 0 && !is_map) {
-			*why = "payload is not a map";
-			return -1;
-		}
-		if (is_key && !is_str) {
-			*why = "map key is not a string";
-			return -1;
-		}
-		if (is_key && b >= 0xc4 && b <= 0xc6) {
-			*why = "map key is not a string";
-			return -1;
-		}
-		if (is_str && skip > PROTO_MAX_STR) {
-			*why = "string too long";
-			return -1;
-		}
-		if (skip > left) {
-			*why = "length larger than the bytes left";
-			return -1;
-		}
-		pos += (size_t)skip;
-		if (container) {
-			/* each child takes at least one byte, so a map pair two */
-			if (is_map)
-				count *= 2;
-			if (count > left) {
-				*why = "element count larger than the bytes left";
-				return -1;
-			}
-			if (depth >= PROTO_MAX_DEPTH) {
-				*why = "nesting too deep";
-				return -1;
-			}
-			if (count > 0) {
-				st[depth].left = count;
-				st[depth].is_map = is_map;
-				depth++;
-			}
-		}
-		/* close every container whose last child this was */
-		while (depth > 0 && st[depth - 1].left == 0)
-			depth--;
-	} while (depth > 0);
-	if (pos != n) {
-		*why = "trailing bytes after the map";
+	proto_cursor_init(&c, p, n);
+	if (mpr_next(&c, &root) == -1 || mpr_skip(&c, &root) == -1 || mpr_end(&c) == -1) {
+		*why = c.why;
 		return -1;
 	}
 	return 0;
@@ -276,6 +116,34 @@ static const struct {
     {"query", MSG_QUERY}, {"reply", MSG_REPLY},       {"error", MSG_ERROR},
 };
 
+enum msg_type
+proto_type_of(const struct mpr_val *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(frame_types) / sizeof(frame_types[0]); i++)
+		if (mpr_val_streq(v, frame_types[i].name))
+			return frame_types[i].type;
+	return MSG_UNKNOWN;
+}
+
+/*
+ * Only the first key is looked at: every encoder writes "type" first, and a
+ * peek must not walk the frame (which would be a pass of its own).
+ */
+enum msg_type
+proto_frame_type(const uint8_t *p, size_t n)
+{
+	struct mpr_cur c;
+	struct mpr_val m, k, v;
+
+	proto_cursor_init(&c, p, n);
+	if (mpr_next(&c, &m) == -1 || m.kind != MPR_MAP || m.n.u == 0 || mpr_next(&c, &k) == -1 ||
+	    !mpr_val_streq(&k, "type") || mpr_next(&c, &v) == -1)
+		return MSG_UNKNOWN;
+	return proto_type_of(&v);
+}
+
 /*
  * The payload is copied into the zone before unpacking: msgpack_unpack()
  * leaves str/bin objects pointing into its input, and the caller's buffer
@@ -287,9 +155,10 @@ proto_doc_unpack(const uint8_t *p, size_t n, struct proto_doc *doc, char *err, s
 {
 	const msgpack_object *t;
 	msgpack_unpack_return r;
+	struct mpr_val tv;
 	const char *why;
 	char *copy;
-	size_t off = 0, i;
+	size_t off = 0;
 	int rc;
 
 	memset(doc, 0, sizeof(*doc));
@@ -317,8 +186,10 @@ proto_doc_unpack(const uint8_t *p, size_t n, struct proto_doc *doc, char *err, s
 		return -1;
 	}
 	doc->live = 1;
+	doc->raw = (const uint8_t *)copy;
+	doc->rawlen = n;
 
-	rc = mp_get_unique(&doc->root, "type", &t);
+	rc = mpr_get_unique(&doc->root, "type", &t);
 	if (rc != 0 || t->type != MSGPACK_OBJECT_STR) {
 		frame_seterr(err, errlen, "bad frame: type: %s",
 		             rc == 1    ? "missing"
@@ -327,10 +198,8 @@ proto_doc_unpack(const uint8_t *p, size_t n, struct proto_doc *doc, char *err, s
 		proto_doc_free(doc);
 		return -1;
 	}
-	doc->type = MSG_UNKNOWN;
-	for (i = 0; i < sizeof(frame_types) / sizeof(frame_types[0]); i++)
-		if (mp_str_eq(t, frame_types[i].name))
-			doc->type = frame_types[i].type;
+	mpr_val_of(t, &tv);
+	doc->type = proto_type_of(&tv);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "model.h"
+#include "mpread.h"
 
 #define PROTO_MAJOR        1
 #define PROTO_MINOR        2 /* 1: "unknown" figures; 2: hello carries "spool" */
@@ -104,10 +105,23 @@ int frame_header(const uint8_t hdr[PROTO_HDR_LEN], uint32_t max, uint32_t *len, 
  */
 int frame_validate(const uint8_t *p, size_t n, const char **why);
 
+/* A cursor (mpread.h) over a payload with this protocol's limits: what frame_validate walks with.
+ */
+void proto_cursor_init(struct mpr_cur *c, const uint8_t *p, size_t n);
+/* The message type a "type" string names; MSG_UNKNOWN for any other value. */
+enum msg_type proto_type_of(const struct mpr_val *v);
+/*
+ * The type of a payload whose first key is "type", without walking the rest
+ * (nothing is validated beyond that key); MSG_UNKNOWN otherwise.
+ */
+enum msg_type proto_frame_type(const uint8_t *p, size_t n);
+
 /* A decoded payload: the zone owns everything root points into. */
 struct proto_doc {
 	msgpack_zone zone;
 	msgpack_object root;
+	const uint8_t *raw; /* the payload, in the zone: what root points into */
+	size_t rawlen;
 	enum msg_type type;
 	int live;
 };
@@ -123,6 +137,14 @@ void proto_doc_free(struct proto_doc *doc);
 int proto_decode_hello(const struct proto_doc *d, struct msg_hello *h, char *err, size_t errlen);
 /* Fills an initialised snapshot (snapshot_init); the caller frees it. */
 int proto_decode_snapshot(const struct proto_doc *d, struct snapshot *s, char *err, size_t errlen);
+/*
+ * The same straight from a payload (no header), validating it in the same
+ * pass: no document is built.  0; -1 when the message breaks the schema;
+ * -2 when the payload is not a valid frame (err: "bad frame: ...", the
+ * reason proto_doc_unpack gives).
+ */
+int proto_decode_snapshot_frame(const uint8_t *p, size_t n, struct snapshot *s, char *err,
+                                size_t errlen);
 int proto_decode_ack(const struct proto_doc *d, uint64_t *seq, char *err, size_t errlen);
 int proto_decode_query(const struct proto_doc *d, struct msg_query *q, char *err, size_t errlen);
 /* *body points into d's zone. */
@@ -154,52 +176,5 @@ void mp_pack_str(msgpack_packer *pk, const char *s);
 void mp_pack_kv_str(msgpack_packer *pk, const char *k, const char *v);
 void mp_pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v);
 void mp_pack_kv_i64(msgpack_packer *pk, const char *k, int64_t v);
-
-/* ---- reading msgpack objects (mpget.c) ---- */
-/* Value of key k in map m, or NULL (also when m is not a map). */
-const msgpack_object *mp_get(const msgpack_object *m, const char *k);
-/*
- * Like mp_get, but strict about duplicates: 0 with *v set when key k occurs
- * exactly once in map m, 1 when absent (or m is not a map), -1 when k occurs
- * more than once.
- */
-int mp_get_unique(const msgpack_object *m, const char *k, const msgpack_object **v);
-/* Type-checked getters: 0 when present with the right type and in range,
- * -1 when mistyped, out of range or duplicated, 1 when absent. */
-int mp_get_u64(const msgpack_object *m, const char *k, uint64_t *v);
-int mp_get_i64(const msgpack_object *m, const char *k, int64_t *v);
-/* Copies a string value; -1 when mistyped, too long for len, or contains NUL. */
-int mp_get_str(const msgpack_object *m, const char *k, char *out, size_t len);
-/* Compares a msgpack str object with a C string. */
-int mp_str_eq(const msgpack_object *o, const char *s);
-/* Copies a str object into out (NUL-terminated); -1 when not a str or too long. */
-int mp_str_copy(const msgpack_object *o, char *out, size_t len);
-
-/*
- * An index of the string keys of one map, for a decoder reading many of its
- * fields: one pass to build (duplicates marked), then each lookup hashes
- * its key instead of comparing it with every key of the map.  Only maps of
- * at most MP_INDEX_KEYS entries are indexed.
- */
-#define MP_INDEX_KEYS  32
-#define MP_INDEX_SLOTS 64 /* a power of two, twice MP_INDEX_KEYS */
-struct mp_index {
-	const msgpack_object *map;
-	uint32_t next;              /* the entry after the last one found */
-	uint8_t dup[MP_INDEX_KEYS]; /* entry i's key occurs more than once */
-	struct {
-		uint32_t hash;
-		uint16_t entry; /* in map->via.map.ptr */
-		uint8_t used;
-	} slot[MP_INDEX_SLOTS];
-};
-/* 0, or -1 when m is not a map or has more than MP_INDEX_KEYS entries (use mp_get_unique). */
-int mp_index_build(struct mp_index *ix, const msgpack_object *m);
-/*
- * mp_get_unique's contract, from the index.  A decoder asking for the keys
- * in the order an encoder wrote them finds each at the entry after the
- * last one found, without hashing.
- */
-int mp_index_get(struct mp_index *ix, const char *k, const msgpack_object **v);
 
 #endif

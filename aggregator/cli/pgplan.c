@@ -237,9 +237,10 @@ pgplan_compute(const struct pgplan_in *in, struct pgplan *p, const char **why)
 static int
 pg_usage(const msgpack_object *doc, const char *name, uint64_t *used, uint64_t *limit)
 {
-	const msgpack_object *it = mp_get(mp_get(doc, "usage"), name);
+	const msgpack_object *it = mpr_get(mpr_get(doc, "usage"), name);
 
-	if (it == NULL || mp_get_u64(it, "used", used) != 0 || mp_get_u64(it, "limit", limit) != 0)
+	if (it == NULL || mpr_get_u64(it, "used", used) != 0 ||
+	    mpr_get_u64(it, "limit", limit) != 0)
 		return -1;
 	return 0;
 }
@@ -261,7 +262,7 @@ pgplan_fit(const struct pgplan *p, const msgpack_object *doc, struct pgplan_fit 
 	}
 	f->free_semmns = f->semmns > used_mns ? f->semmns - used_mns : 0;
 	f->free_semmni = f->semmni > used_mni ? f->semmni - used_mni : 0;
-	f->has_semmsl = mp_get_u64(mp_get(doc, "limits"), "semmsl", &f->semmsl) == 0;
+	f->has_semmsl = mpr_get_u64(mpr_get(doc, "limits"), "semmsl", &f->semmsl) == 0;
 	semmsl_ok = !f->has_semmsl || f->semmsl >= PG_SEMS_PER_SET + 1;
 	/* how many instances fit: the capacity computation of headroom and forecasts */
 	{
@@ -279,8 +280,8 @@ pgplan_fit(const struct pgplan *p, const msgpack_object *doc, struct pgplan_fit 
 	/* a crash-restart needs room for a second instance: the first's sets linger */
 	f->fits = f->instances >= 1;
 	f->fits_with_restart = f->instances >= 2;
-	status = mp_get(doc, "status");
-	f->stale = status != NULL && mp_str_eq(status, "stale");
+	status = mpr_get(doc, "status");
+	f->stale = status != NULL && mpr_streq(status, "stale");
 	return 0;
 }
 

@@ -79,7 +79,7 @@ chk_perfdata(const msgpack_object *usage, struct buf *out)
 	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
-		if (mp_str_copy(&kv->key, name, sizeof(name)) == -1 || !limit_name_valid(name) ||
+		if (mpr_str_copy(&kv->key, name, sizeof(name)) == -1 || !limit_name_valid(name) ||
 		    mpr_u64(mpr_get(&kv->val, "limit"), &limit) == -1)
 			continue;
 		rt_thresholds(&kv->val, &warn, &crit);
