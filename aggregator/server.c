@@ -20,13 +20,10 @@
  * AGENT_RATE snapshots per second however often it reconnects; admins
  * together at most ADMIN_MAX connections and ADMIN_OUT_TOTAL queued bytes.
  *
- * Group commit: the snapshots complete in one turn of the event loop wait,
- * decoded, in one batch; flush_cb, made active by the first of them and so
- * run after every connection ready in that turn, stores the whole batch in
- * ONE transaction (store_put_snapshots: one fsync for all), then queues the
- * acks in order, then runs the analysis of each new snapshot.  A failed
- * commit acknowledges nothing of the batch: each connection in it gets the
- * error and is closed, and its agent sends again.
+ * The server's other rooms (server_local.h): server_cn.c keeps what a
+ * certificate holds across its connections, server_batch.c the group commit
+ * of snapshots, server_life.c listening, accepting, draining and rechecking
+ * certificates after a reload.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,232 +46,21 @@
 #include <openssl/err.h>
 
 #include "aggregator.h"
+#include "server_local.h"
 #include "log.h"
 #include "tls.h"
 #include "util.h"
 
-#define SMALL_FRAME (64u * 1024) /* cap for queries */
-/*
- * Cap for hello: its fields are at most 63 bytes each (under 1 KiB in all),
- * with room for keys of later minor versions.  Until hello nobody is known
- * to be an agent or an admin: this is all a certificate can make us hold
- * per connection then (besides TLS's own state).
- */
-#define HELLO_MAX (4u * 1024)
-/*
- * Connections past the TLS handshake that have not said hello yet, per
- * certificate and in all: an agent says hello at once and has one
- * connection, so a certificate holding more is hoarding connections (each
- * pins its buffers for handshake_timeout).  An admin certificate may run
- * many CLIs at once (a monitoring system's checks), whose hellos wait
- * while the loop builds a large reply: it may have as many as admin
- * connections.  Beyond: error 7 (busy).
- */
-#define HELLO_PER_CN 8
-#define HELLO_TOTAL  512
-/*
- * Admin connections at once (beyond: error 7, busy), and the reply bytes
- * queued for all of them: a query waits while more than ADMIN_OUT_TOTAL are
- * queued, and each admin connection has at most one reply queued (its next
- * query waits until the peer has read the last reply).  So admins pin at
- * most ADMIN_OUT_TOTAL plus one reply (PROTO_MAX_FRAME).
- */
-#define ADMIN_MAX       64
-#define ADMIN_OUT_TOTAL (64u * 1024 * 1024)
-#define ADMIN_WAIT_MS   50 /* a query waiting for room is retried this often */
-/*
- * Agents are owed only acks (about 40 bytes each on the wire; an agent has
- * at most SEND_WINDOW = 8 unacknowledged): one that lets this much pile up is
- * not reading, and is not read from until it does.  Its acks then stop
- * moving and the write timeout (frame_timeout for agents) closes it.
- */
-#define AGENT_OUT_HIGH (8u * 1024)
-/*
- * The kernel's send buffer of an agent connection, for the same reason:
- * left to autotuning it grows to megabytes, which a peer that never reads
- * fills with tens of thousands of acks before AGENT_OUT_HIGH can act.
- */
-#define AGENT_SNDBUF (8 * 1024)
-/*
- * Snapshots a certificate's agent connections may have processed per
- * second, with bursts of AGENT_BURST: twice what an agent sends when
- * draining a backlog (8 every 400 ms, agent.h), so it never waits; a peer
- * that floods is read no faster, and costs the store at most this much.
- * The bucket belongs to the certificate (struct cn_rec), not to the
- * connection: reconnecting does not refill it.
- */
-#define AGENT_RATE  40
-#define AGENT_BURST 16
-/* Frames one connection may have processed before the others get a turn. */
-#define FRAMES_PER_TURN 8
-/*
- * A batch is flushed at the end of the loop's turn; a connection whose frame
- * would make it larger than this waits for the next turn (as for
- * FRAMES_PER_TURN), so memory stays bounded and acks keep flowing.
- */
-#define BATCH_MAX_ITEMS 2048
-#define BATCH_MAX_BYTES (64u * 1024 * 1024)
-/* Pending connections the kernel queues for accept(): agents return together. */
-#define LISTEN_BACKLOG 1024
-#define CLOSE_GRACE    5 /* seconds to flush a final error frame */
-/*
- * A deadline that passes while the peer's bytes wait for us (input unread,
- * our last frame not yet written) was missed by our busy loop, not by the
- * peer: it is extended by DEADLINE_EXTRA seconds, at most DEADLINE_EXTENSIONS
- * times (so a peer gains nothing by timing its bytes).
- */
-#define DEADLINE_EXTRA      1
-#define DEADLINE_EXTENSIONS 5
-
-enum conn_state { CS_HANDSHAKE, CS_HELLO, CS_AGENT, CS_ADMIN, CS_CLOSING };
-
-struct conn {
-	struct agg *agg;
-	struct bufferevent *bev;
-	struct event *deadline; /* handshake+hello, then per partial frame */
-	struct event *resume;   /* continues conn_read_cb after a fair share or a rate pause */
-	int rate_paused;        /* reading stopped until resume: over AGENT_RATE, or no room */
-	int frame_window;       /* deadline is a frame-progress window (conn_window_start) */
-	int extensions;         /* times the phase's deadline was extended (DEADLINE_EXTRA) */
-	uint64_t rx_drained;    /* bytes of complete frames taken from the input so far */
-	uint64_t win_rx;        /* conn_rx() when the current window started */
-	enum conn_state state;
-	struct cn_rec *rec; /* its certificate's record, from the handshake on */
-	char peer[INET6_ADDRSTRLEN + 8];
-	char cn[MODEL_NAME_MAX];
-	struct host_info hi; /* agents: from hello */
-	int64_t skew;        /* agent clock minus ours at hello; INT64_MIN unknown */
-	unsigned batched;    /* its snapshots waiting in the batch */
-	struct conn *next, *prev;
-	struct conn *cn_next; /* agents: in cn_hash[], by certificate CN */
-	int in_cn_hash;
-	struct conn *admin_next, *admin_prev; /* admins: in the admins list */
-};
-
-/*
- * What the aggregator remembers of a certificate across its connections:
- * the agents' snapshot bucket (AGENT_RATE) and its connections waiting for
- * hello (HELLO_PER_CN).  One per CN seen; a record with no connection left
- * is dropped once its bucket is full again (cn_rec_sweep), so the table
- * holds at most the certificates the CA issued.
- */
-struct cn_rec {
-	char cn[MODEL_NAME_MAX];
-	double tokens;      /* snapshots it may send now (AGENT_RATE, AGENT_BURST) */
-	uint64_t tokens_ms; /* when tokens was last refilled */
-	unsigned nconns;    /* its connections past the handshake */
-	unsigned hello;     /* ... of which in state hello */
-	struct cn_rec *next;
-};
-
-/*
- * Agent connections by CN, for conn_replace_older(): a fleet reconnecting
- * at once says hello 10,000 times, and walking every connection for each
- * would be quadratic.
- */
-#define CN_BUCKETS 16384
-static struct conn *cn_hash[CN_BUCKETS];
-static struct cn_rec *cn_recs[CN_BUCKETS];
-static unsigned hello_total; /* connections in state hello */
-static unsigned admins_open; /* connections in state admin */
-static struct conn *admins;  /* ... listed, for admin_out_total() */
-
-static size_t
-cn_bucket(const char *cn)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *cn != '\0'; cn++)
-		h = (h ^ (unsigned char)*cn) * 16777619u;
-	return h % CN_BUCKETS;
-}
-
-static void
-cn_hash_remove(struct conn *c)
-{
-	struct conn **pp;
-
-	if (!c->in_cn_hash)
-		return;
-	for (pp = &cn_hash[cn_bucket(c->cn)]; *pp != NULL; pp = &(*pp)->cn_next)
-		if (*pp == c) {
-			*pp = c->cn_next;
-			break;
-		}
-	c->in_cn_hash = 0;
-}
-
-/* Refills a certificate's snapshot bucket up to now. */
-static void
-cn_rec_refill(struct cn_rec *r, uint64_t now)
-{
-	r->tokens += (double)(now - r->tokens_ms) * AGENT_RATE / 1000;
-	r->tokens_ms = now;
-	if (r->tokens > AGENT_BURST)
-		r->tokens = AGENT_BURST;
-}
-
-/*
- * Drops the records of bucket b that no connection uses and whose bucket
- * is full again: forgetting them then changes nothing.
- */
-static void
-cn_rec_sweep(size_t b, uint64_t now)
-{
-	struct cn_rec **pp = &cn_recs[b], *r;
-
-	while ((r = *pp) != NULL) {
-		cn_rec_refill(r, now);
-		if (r->nconns == 0 && r->tokens >= AGENT_BURST) {
-			*pp = r->next;
-			free(r);
-		} else
-			pp = &r->next;
-	}
-}
-
-/* The record of certificate cn, created when new; NULL when out of memory. */
-static struct cn_rec *
-cn_rec_get(const char *cn)
-{
-	size_t b = cn_bucket(cn);
-	uint64_t now = now_mono_ms();
-	struct cn_rec *r;
-
-	cn_rec_sweep(b, now);
-	for (r = cn_recs[b]; r != NULL; r = r->next)
-		if (strcmp(r->cn, cn) == 0)
-			return r;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
-	ifl_strlcpy(r->cn, cn, sizeof(r->cn));
-	r->tokens = AGENT_BURST;
-	r->tokens_ms = now;
-	r->next = cn_recs[b];
-	cn_recs[b] = r;
-	return r;
-}
-
-static void
-cn_rec_free_all(void)
-{
-	size_t b;
-
-	for (b = 0; b < CN_BUCKETS; b++)
-		while (cn_recs[b] != NULL) {
-			struct cn_rec *r = cn_recs[b];
-
-			cn_recs[b] = r->next;
-			free(r);
-		}
-}
+unsigned hello_total; /* connections in state hello */
+unsigned admins_open; /* connections in state admin */
+struct conn *admins;
 
 /*
  * Every change of a connection's state goes through here, which keeps the
  * counts the caps are checked against: connections in hello (per
  * certificate and in all) and admin connections (and their list).
  */
-static void
+void
 conn_set_state(struct conn *c, enum conn_state s)
 {
 	if (c->state == CS_HELLO) {
@@ -306,7 +92,7 @@ conn_set_state(struct conn *c, enum conn_state s)
 }
 
 /* Reply bytes queued for all admin connections (at most ADMIN_MAX of them). */
-static size_t
+size_t
 admin_out_total(void)
 {
 	const struct conn *c;
@@ -317,17 +103,6 @@ admin_out_total(void)
 	return n;
 }
 
-/* A snapshot received, waiting for the batch's commit. */
-struct pending {
-	struct conn *c;      /* NULL once the connection is gone: stored, not acknowledged */
-	struct host_info hi; /* copies: the connection may go before the flush */
-	int64_t skew;
-	struct snapshot s;
-	uint8_t *raw; /* a copy of the payload (the input buffer moves on) */
-	size_t rawlen;
-	uint64_t done_us; /* when the frame was complete, for the latency histogram */
-};
-
 /*
  * Admin queries may be costly (a host document of megabytes): at most one
  * is run per turn of the event loop, so that between two of them the loop
@@ -335,24 +110,11 @@ struct pending {
  * (whose queries are then never built).  admin_turn_ev clears the flag on
  * the next turn.
  */
-static int admin_turn_used;
-static struct event *admin_turn_ev;
+int admin_turn_used;
+struct event *admin_turn_ev;
 
-static struct pending *batch;
-static struct store_put *batch_puts;
-static size_t nbatch, batch_cap, puts_cap, batch_bytes;
-static struct event *flush_ev;
-
-static struct conn *conns; /* all open connections, for shutdown */
-/* SIGTERM: no new connections; the open ones finish what they received */
-static int draining;
-static struct event *drain_timer;
-/* accept() ran out of descriptors: the listener is retried after EMFILE_RETRY s */
-static struct event *emfile_timer;
-#define EMFILE_RETRY 1
-static uint64_t frame_done_us; /* when the frame being handled was complete (agg_mono_us) */
-
-static void conn_free(struct conn *c);
+struct conn *conns;     /* all open connections, for shutdown */
+uint64_t frame_done_us; /* when the frame being handled was complete (agg_mono_us) */
 
 static const char *
 state_name(enum conn_state s)
@@ -372,7 +134,7 @@ state_name(enum conn_state s)
 	abort();
 }
 
-static const char *
+const char *
 conn_who(const struct conn *c)
 {
 	static char who[sizeof(c->peer) + MODEL_NAME_MAX + 8];
@@ -404,7 +166,7 @@ conn_abort(struct conn *c)
 static struct log_limit ll_timeout = LOG_LIMIT("timeouts");
 
 /* A deadline for the whole of a phase: the handshake and hello, a final flush. */
-static void
+void
 deadline_arm(struct conn *c, uint64_t seconds)
 {
 	struct timeval tv = {.tv_sec = (time_t)seconds, .tv_usec = 0};
@@ -508,7 +270,7 @@ conn_frame_progressing(struct conn *c, uint64_t *got, uint64_t *need)
 	return *got >= *need || *got + conn_input_unread(c) >= *need;
 }
 
-static void
+void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -542,7 +304,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	conn_abort(c);
 }
 
-static void
+void
 conn_free(struct conn *c)
 {
 	struct agg *a = c->agg;
@@ -590,7 +352,7 @@ conn_free(struct conn *c)
 	}
 }
 
-static void
+void
 closing_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
@@ -600,7 +362,7 @@ closing_write_cb(struct bufferevent *bev, void *arg)
 }
 
 /* An error or EOF while a final frame flushes: nothing more can be sent. */
-static void
+void
 closing_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
@@ -612,7 +374,7 @@ closing_event_cb(struct bufferevent *bev, short what, void *arg)
  * Ends a connection: queues an error frame when code != 0, lets it flush for
  * at most CLOSE_GRACE seconds, then frees everything.  The reason is logged.
  */
-static void
+void
 conn_close(struct conn *c, uint32_t code, const char *reason)
 {
 	struct buf out;
@@ -685,7 +447,7 @@ conn_sent(struct conn *c)
 }
 
 /* Queues a whole frame (or frames) for the peer, applying backpressure. */
-static void
+void
 conn_send(struct conn *c, const struct buf *out)
 {
 	bufferevent_write(c->bev, out->data, out->len);
@@ -701,7 +463,7 @@ reply_free(const void *data, size_t len, void *arg)
 	free((void *)(uintptr_t)data);
 }
 
-static int
+int
 is_admin(const struct agg *a, const char *cn)
 {
 	size_t i;
@@ -832,183 +594,6 @@ handle_hello(struct conn *c, const struct proto_doc *d)
 	}
 }
 
-/* Stores the batch in one transaction, then acks, then analysis. */
-static void
-batch_flush(struct agg *a)
-{
-	struct buf out;
-	size_t i, n = nbatch;
-	int64_t now = now_unix();
-	char err[512];
-
-	if (n == 0)
-		return;
-	for (i = 0; i < n; i++) {
-		struct pending *p = &batch[i];
-
-		batch_puts[i] = (struct store_put){
-		    .hi = &p->hi, .s = &p->s, .raw = p->raw, .rawlen = p->rawlen, .received = now};
-	}
-	if (store_put_snapshots(a->store, batch_puts, n, err, sizeof(err)) == -1) {
-		static struct log_limit ll = LOG_LIMIT("storage failures");
-
-		log_limited(&ll, "storing %zu snapshot(s) failed: %s", n, err);
-		/* conn_close() with an error code never frees: batch[] stays as it is */
-		for (i = 0; i < n; i++)
-			if (batch[i].c != NULL)
-				conn_close(batch[i].c, PERR_INTERNAL,
-				           "storage failed; snapshot not acknowledged");
-		goto out;
-	}
-	buf_init(&out, 64u * 1024);
-	for (i = 0; i < n; i++) {
-		struct pending *p = &batch[i];
-		int dup = batch_puts[i].duplicate;
-
-		if (dup)
-			a->stats.snapshots_duplicate++;
-		else
-			a->stats.snapshots_stored++;
-		if (batch_puts[i].conflict) {
-			/* acknowledged (the agent must move on) but it is not the same snapshot */
-			a->stats.snapshots_conflict++;
-			log_warnx(
-			    "%s: snapshot %llu of spool '%s' differs from the one stored under "
-			    "that number: not stored (a cloned or restored spool?)",
-			    p->hi.name, (unsigned long long)p->s.seq, p->hi.spool);
-		}
-		log_debug("%s: snapshot %llu %s (%zu objects)", p->hi.name,
-		          (unsigned long long)p->s.seq, dup ? "was a duplicate" : "stored",
-		          p->s.nobjects);
-		/* a connection closed since (a bad frame after this one): stored, no ack */
-		if (p->c == NULL || p->c->state != CS_AGENT)
-			continue;
-		if (proto_encode_ack(&out, p->s.seq) == 0)
-			agg_lat_observe(&a->stats, agg_mono_us() - p->done_us);
-		/*
-		 * A connection's frames of one turn are next to each other in the
-		 * batch: their acks leave together, one TLS record, one send().
-		 */
-		if (i + 1 == n || batch[i + 1].c != p->c || buf_failed(&out)) {
-			if (!buf_failed(&out))
-				conn_send(p->c, &out); /* may free p->c: conn_free() clears it */
-			buf_reset(&out);
-		}
-	}
-	buf_free(&out);
-	/* after the acks are queued: findings never hold a snapshot's acknowledgement */
-	for (i = 0; i < n; i++)
-		if (!batch_puts[i].duplicate)
-			analysis_snapshot(a, &batch[i].hi, &batch[i].s, now, batch[i].skew);
-out:
-	for (i = 0; i < n; i++) {
-		if (batch[i].c != NULL)
-			batch[i].c->batched = 0;
-		snapshot_free(&batch[i].s);
-		free(batch[i].raw);
-	}
-	nbatch = 0;
-	batch_bytes = 0;
-}
-
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	batch_flush(arg);
-}
-
-/* 1 when the batch takes no more this turn (see BATCH_MAX_ITEMS). */
-static int
-batch_full(size_t rawlen)
-{
-	return nbatch > 0 && (nbatch >= BATCH_MAX_ITEMS || batch_bytes + rawlen > BATCH_MAX_BYTES);
-}
-
-/* Queues a decoded snapshot (taking s) for the batch's commit.  0 or -1 (memory). */
-static int
-batch_add(struct conn *c, struct snapshot *s, const uint8_t *raw, size_t rawlen)
-{
-	struct pending *p;
-
-	/* the two arrays grow in step; a turn's batch is bounded (batch_full) */
-	if (grow_array(&batch, &batch_cap, nbatch + 1, 64, BATCH_MAX_ITEMS, sizeof(*batch)) == -1 ||
-	    grow_array(&batch_puts, &puts_cap, nbatch + 1, 64, BATCH_MAX_ITEMS,
-	               sizeof(*batch_puts)) == -1)
-		return -1;
-	p = &batch[nbatch];
-	/* malloc(0) may return NULL: an empty payload cannot be a snapshot anyway */
-	if ((p->raw = malloc(rawlen > 0 ? rawlen : 1)) == NULL)
-		return -1;
-	memcpy(p->raw, raw, rawlen);
-	p->rawlen = rawlen;
-	p->c = c;
-	p->hi = c->hi;
-	p->skew = c->skew;
-	p->s = *s; /* the objects and scopes now belong to the batch */
-	p->done_us = frame_done_us;
-	c->batched++;
-	batch_bytes += rawlen;
-	if (nbatch++ == 0)
-		event_active(flush_ev, EV_TIMEOUT, 1);
-	return 0;
-}
-
-/*
- * A snapshot straight from its payload: validated and decoded in one pass.
- * count: the frame is not counted yet (it was not unpacked first).
- */
-static void
-handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
-{
-	struct agg *a = c->agg;
-	struct snapshot s;
-	char err[512];
-	int rc;
-
-	if (snapshot_init(&s) == -1) {
-		conn_close(c, PERR_INTERNAL, "out of memory");
-		return;
-	}
-	rc = proto_decode_snapshot_frame(raw, rawlen, &s, err, sizeof(err));
-	if (count && rc != -2) /* -2: not a valid frame, as proto_doc_unpack refuses */
-		a->stats.frames_accepted++;
-	if (rc != 0) {
-		snapshot_free(&s);
-		a->stats.frames_rejected++;
-		conn_close(c, PERR_BAD_FRAME, err);
-		return;
-	}
-	/*
-	 * A snapshot dated beyond max_clock_skew ahead of our clock would sit
-	 * in the future of every series and outlive retention: its samples are
-	 * filed at the time it arrived instead (the payload keeps what the agent
-	 * said; the clock finding reports the agent's clock).
-	 */
-	{
-		int64_t now = now_unix();
-
-		if (s.taken > now && (uint64_t)(s.taken - now) > a->cfg.max_clock_skew) {
-			static struct log_limit ll = LOG_LIMIT("future snapshots");
-
-			log_limited(
-			    &ll,
-			    "%s: snapshot %llu is dated %llds ahead of our clock (more than "
-			    "max_clock_skew); its samples are filed at its arrival",
-			    conn_who(c), (unsigned long long)s.seq, (long long)(s.taken - now));
-			s.taken = now;
-		}
-	}
-	s.page_size = c->hi.page_size;
-	ifl_strlcpy(s.os, c->hi.os, sizeof(s.os));
-	ifl_strlcpy(s.os_release, c->hi.os_release, sizeof(s.os_release));
-	if (batch_add(c, &s, raw, rawlen) == -1) {
-		snapshot_free(&s);
-		conn_close(c, PERR_INTERNAL, "out of memory");
-	}
-}
-
 static void
 handle_query(struct conn *c, const struct proto_doc *d)
 {
@@ -1045,7 +630,7 @@ handle_query(struct conn *c, const struct proto_doc *d)
 }
 
 /* One complete frame: dispatch on state and message type. */
-static void
+void
 conn_frame(struct conn *c, const uint8_t *p, size_t n)
 {
 	struct agg *a = c->agg;
@@ -1154,7 +739,7 @@ conn_rate_wait(struct conn *c)
 	return 1;
 }
 
-static void
+void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
@@ -1266,7 +851,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void
+void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -1285,7 +870,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	conn_read_cb(c->bev, c);
 }
 
-static void
+void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
@@ -1305,7 +890,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void
+void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -1397,421 +982,4 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_EOF)
 		conn_close(c, 0, "peer closed the connection");
-}
-
-static struct log_limit ll_refused = LOG_LIMIT("refused connections");
-
-static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
-{
-	struct agg *a = arg;
-	struct conn *c;
-	SSL *ssl;
-	char host[INET6_ADDRSTRLEN], port[8];
-
-	(void)l;
-	/*
-	 * Every write is a whole frame (or a turn's acks), never a piece to
-	 * be coalesced: without this, the last segment of a large reply waits
-	 * for the peer's delayed ACK (40 ms on Linux).
-	 */
-	{
-		int one = 1;
-
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	if (getnameinfo(sa, (socklen_t)salen, host, sizeof(host), port, sizeof(port),
-	                NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		ifl_strlcpy(host, "?", sizeof(host)), ifl_strlcpy(port, "?", sizeof(port));
-	if (a->stats.conns_open >= a->cfg.max_connections) {
-		a->stats.conns_refused++;
-		log_limited(&ll_refused, "%s:%s: refused: %llu connections open (max_connections)",
-		            host, port, (unsigned long long)a->stats.conns_open);
-		evutil_closesocket(fd);
-		return;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL || (ssl = SSL_new(a->ssl_ctx)) == NULL) {
-		free(c);
-		log_limited(&ll_refused, "%s:%s: refused: out of memory", host, port);
-		evutil_closesocket(fd);
-		return;
-	}
-	c->agg = a;
-	snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
-	c->bev = bufferevent_openssl_socket_new(a->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-	                                        BEV_OPT_CLOSE_ON_FREE);
-	c->deadline = evtimer_new(a->base, deadline_cb, c);
-	c->resume = evtimer_new(a->base, resume_cb, c);
-	a->stats.conns_open++;
-	a->stats.conns_accepted++;
-	c->next = conns;
-	if (conns != NULL)
-		conns->prev = c;
-	conns = c;
-	if (c->bev == NULL || c->deadline == NULL || c->resume == NULL) {
-		if (c->bev == NULL) {
-			SSL_free(ssl);
-			evutil_closesocket(fd);
-		}
-		log_limited(&ll_refused, "%s: refused: out of memory", c->peer);
-		conn_free(c);
-		return;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	/* never buffer more than a hello and its header (then: conn_frame) */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, HELLO_MAX + PROTO_HDR_LEN);
-	/*
-	 * No bufferevent timeouts until hello (conn_frame sets them): the
-	 * deadline covers the handshake and hello, and knows a busy loop.
-	 */
-	deadline_arm(c, a->cfg.handshake_timeout);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (a->stats.conns_open >= a->cfg.max_connections)
-		evconnlistener_disable(a->listener);
-}
-
-static void
-emfile_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct agg *a = arg;
-
-	(void)fd;
-	(void)what;
-	if (a->listener != NULL && a->stats.conns_open < a->cfg.max_connections)
-		evconnlistener_enable(a->listener);
-}
-
-static void
-accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	struct agg *a = arg;
-	int e = EVUTIL_SOCKET_ERROR();
-
-	if (e == EMFILE || e == ENFILE) {
-		static const struct timeval retry = {.tv_sec = EMFILE_RETRY, .tv_usec = 0};
-
-		/*
-		 * Out of descriptors: stop accepting until a connection closes,
-		 * or EMFILE_RETRY seconds pass (the descriptors may be held by
-		 * something else than connections).
-		 */
-		log_limited(&ll_refused,
-		            "accept: %s; pausing the listener until a connection closes",
-		            strerror(e));
-		evconnlistener_disable(l);
-		if (emfile_timer == NULL)
-			emfile_timer = evtimer_new(a->base, emfile_retry_cb, a);
-		if (emfile_timer != NULL)
-			evtimer_add(emfile_timer, &retry);
-		return;
-	}
-	log_limited(&ll_refused, "accept: %s", strerror(e));
-}
-
-/*
- * Writes the port that listening socket fd is bound to into path, safely
- * whatever the directory: a new file (O_EXCL: never a link or someone
- * else's file) of mode 0644 whatever the umask, renamed over path (a link
- * at path is replaced, not followed).
- */
-int
-write_port_file(const char *path, int fd, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char port[8], tmp[CFG_PATH_MAX + 16];
-	int tfd, len;
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV) !=
-	        0) {
-		snprintf(err, errlen, "getsockname: %s", strerror(errno));
-		return -1;
-	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	/* mkstemp: O_CREAT | O_EXCL, mode 0600, a name nobody could prepare */
-	if ((tfd = mkstemp(tmp)) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	len = (int)strlen(port);
-	port[len++] = '\n';
-	if (fchmod(tfd, 0644) == -1 || write(tfd, port, (size_t)len) != len) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		(void)close(tfd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (close(tfd) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		(void)unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-admin_turn_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	admin_turn_used = 0;
-}
-
-int
-server_start(struct agg *a, char *err, size_t errlen)
-{
-	struct addrinfo hints, *res = NULL;
-	char host[256], port[8];
-	const char *why;
-	int rc;
-
-	if (parse_hostport(a->cfg.listen, host, sizeof(host), port, sizeof(port), &why) == -1) {
-		snprintf(err, errlen, "listen %s: %s", a->cfg.listen, why);
-		return -1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "listen %s: %s", a->cfg.listen, gai_strerror(rc));
-		return -1;
-	}
-	a->listener = evconnlistener_new_bind(a->base, accept_cb, a,
-	                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	                                          LEV_OPT_CLOSE_ON_EXEC,
-	                                      LISTEN_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
-	freeaddrinfo(res);
-	if (a->listener == NULL) {
-		snprintf(err, errlen, "listen %s: %s", a->cfg.listen,
-		         strerror(EVUTIL_SOCKET_ERROR()));
-		return -1;
-	}
-	evconnlistener_set_error_cb(a->listener, accept_error_cb);
-	if ((admin_turn_ev == NULL &&
-	     (admin_turn_ev = evtimer_new(a->base, admin_turn_cb, NULL)) == NULL) ||
-	    (flush_ev == NULL && (flush_ev = event_new(a->base, -1, 0, flush_cb, a)) == NULL)) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (a->port_file != NULL &&
-	    write_port_file(a->port_file, evconnlistener_get_fd(a->listener), err, errlen) == -1)
-		return -1;
-	log_info("listening on %s", a->cfg.listen);
-	return 0;
-}
-
-void
-server_stop(struct agg *a)
-{
-	size_t i;
-
-	draining = 0;
-	if (drain_timer != NULL) {
-		event_free(drain_timer);
-		drain_timer = NULL;
-	}
-	if (emfile_timer != NULL) {
-		event_free(emfile_timer);
-		emfile_timer = NULL;
-	}
-	if (a->listener != NULL) {
-		evconnlistener_free(a->listener);
-		a->listener = NULL;
-	}
-	while (conns != NULL)
-		conn_free(conns);
-	cn_rec_free_all();
-	/* not acknowledged: the agents send them again to the next aggregator */
-	for (i = 0; i < nbatch; i++) {
-		snapshot_free(&batch[i].s);
-		free(batch[i].raw);
-	}
-	nbatch = 0;
-	batch_bytes = 0;
-	free(batch);
-	free(batch_puts);
-	batch = NULL;
-	batch_puts = NULL;
-	batch_cap = 0;
-	puts_cap = 0;
-	if (flush_ev != NULL) {
-		event_free(flush_ev);
-		flush_ev = NULL;
-	}
-	if (admin_turn_ev != NULL) {
-		event_free(admin_turn_ev);
-		admin_turn_ev = NULL;
-	}
-	admin_turn_used = 0;
-}
-
-static void
-drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct agg *a = arg;
-
-	(void)fd;
-	(void)what;
-	log_warnx("drain: %llu connection(s) still open after the grace period; closing them",
-	          (unsigned long long)a->stats.conns_open);
-	event_base_loopexit(a->base, NULL);
-}
-
-/*
- * Ends one connection for the drain.  Frames complete in its input buffer
- * are processed (stored, committed, acknowledged) as usual; a partial frame
- * and whatever the kernel still holds are not read: never acknowledged, the
- * agent sends them again.  The connection is then freed once its output (the
- * acks) is flushed, or by CLOSE_GRACE.
- */
-static void
-conn_drain(struct conn *c)
-{
-	if (c->state == CS_CLOSING)
-		return; /* already flushing its last frame */
-	if (c->state == CS_HANDSHAKE) {
-		conn_free(c); /* nothing was promised to it */
-		return;
-	}
-	bufferevent_disable(c->bev, EV_READ);
-	/* the complete frames already received (conn_read_cb never frees c) */
-	conn_read_cb(c->bev, c);
-	/*
-	 * ... stored and acknowledged now.  The batch holds only c's frames
-	 * (server_drain flushed the others first), so the flush can free no
-	 * other connection: the caller's next pointer stays valid.
-	 */
-	batch_flush(c->agg);
-	if (c->state == CS_CLOSING)
-		return;
-	if (c->state == CS_HELLO) {
-		conn_free(c); /* it never said hello: nothing to acknowledge */
-		return;
-	}
-	log_debug("%s: closed: shutting down", conn_who(c));
-	conn_set_state(c, CS_CLOSING);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_setcb(c->bev, NULL, closing_write_cb, closing_event_cb, c);
-	evtimer_del(c->deadline);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		conn_free(c);
-		return;
-	}
-	deadline_arm(c, CLOSE_GRACE);
-}
-
-void
-server_drain(struct agg *a, unsigned seconds)
-{
-	struct timeval tv = {.tv_sec = (time_t)seconds, .tv_usec = 0};
-	struct conn *c, *next;
-
-	if (draining) {
-		log_info("second signal: stopping now");
-		event_base_loopexit(a->base, NULL);
-		return;
-	}
-	draining = 1;
-	if (a->listener != NULL) {
-		evconnlistener_free(a->listener);
-		a->listener = NULL;
-	}
-	log_info("draining %llu connection(s), at most %us",
-	         (unsigned long long)a->stats.conns_open, seconds);
-	if (conns == NULL) {
-		event_base_loopexit(a->base, NULL);
-		return;
-	}
-	if ((drain_timer = evtimer_new(a->base, drain_timeout_cb, a)) == NULL ||
-	    evtimer_add(drain_timer, &tv) == -1) {
-		log_warnx("drain: cannot arm its timer; stopping now");
-		event_base_loopexit(a->base, NULL);
-		return;
-	}
-	/* what this turn received so far; conn_send may free those connections */
-	batch_flush(a);
-	if (conns == NULL) {
-		event_base_loopexit(a->base, NULL);
-		return;
-	}
-	/* conn_drain() frees at most the connection it is given */
-	for (c = conns; c != NULL; c = next) {
-		next = c->next;
-		conn_drain(c);
-	}
-}
-
-/*
- * 0 when the peer certificate of c still verifies against the current
- * context (CA, CRL, purpose "ssl_client"), else -1 with OpenSSL's reason.
- */
-static int
-conn_cert_valid(const struct agg *a, const struct conn *c, const char **why)
-{
-	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
-	X509_STORE_CTX *x = NULL;
-	X509 *cert = NULL;
-	int rc = -1;
-
-	*why = "no peer certificate";
-	if (ssl == NULL || (cert = SSL_get1_peer_certificate(ssl)) == NULL)
-		return -1;
-	*why = "out of memory";
-	if ((x = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(x, SSL_CTX_get_cert_store(a->ssl_ctx), cert,
-	                        SSL_get_peer_cert_chain(ssl)) != 1 ||
-	    X509_STORE_CTX_set_default(x, "ssl_client") != 1 ||
-	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(x), SSL_CTX_get0_param(a->ssl_ctx)) !=
-	        1)
-		goto out;
-	if (X509_verify_cert(x) != 1)
-		*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(x));
-	else if (!tls_cert_client_ok(cert)) /* as the handshake checks it */
-		*why = X509_verify_cert_error_string(X509_V_ERR_INVALID_PURPOSE);
-	else
-		rc = 0;
-out:
-	X509_STORE_CTX_free(x);
-	X509_free(cert);
-	ERR_clear_error();
-	return rc;
-}
-
-void
-server_recheck(struct agg *a)
-{
-	struct conn *c;
-	char why[MODEL_TEXT_MAX];
-	const char *reason;
-
-	if (draining)
-		return;
-	/* conn_close() with an error code never frees: the list stays as it is */
-	for (c = conns; c != NULL; c = c->next) {
-		if (c->state != CS_HELLO && c->state != CS_AGENT && c->state != CS_ADMIN)
-			continue;
-		if (conn_cert_valid(a, c, &reason) == -1) {
-			snprintf(why, sizeof(why),
-			         "certificate '%s' is no longer accepted after the reload: %s",
-			         c->cn, reason);
-			conn_close(c, PERR_FORBIDDEN, why);
-		} else if (c->state == CS_ADMIN && !is_admin(a, c->cn)) {
-			snprintf(why, sizeof(why),
-			         "certificate '%s' is no longer listed in admins after the reload",
-			         c->cn);
-			conn_close(c, PERR_FORBIDDEN, why);
-		}
-	}
 }

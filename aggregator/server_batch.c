@@ -1,0 +1,217 @@
+/*
+ * server_batch.c: group commit (server_local.h).  The snapshots complete in
+ * one turn of the event loop wait, decoded, in one batch; flush_cb, made
+ * active by the first of them and so run after every connection ready in
+ * that turn, stores the whole batch in ONE transaction
+ * (store_put_snapshots: one fsync for all), then queues the acks in order,
+ * then runs the analysis of each new snapshot.  A failed commit
+ * acknowledges nothing of the batch: each connection in it gets the error
+ * and is closed, and its agent sends again.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "aggregator.h"
+#include "log.h"
+#include "server_local.h"
+#include "tls.h"
+#include "util.h"
+
+struct pending *batch;
+struct store_put *batch_puts;
+size_t nbatch, batch_cap, puts_cap, batch_bytes;
+struct event *flush_ev;
+
+/* Stores the batch in one transaction, then acks, then analysis. */
+void
+batch_flush(struct agg *a)
+{
+	struct buf out;
+	size_t i, n = nbatch;
+	int64_t now = now_unix();
+	char err[512];
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		struct pending *p = &batch[i];
+
+		batch_puts[i] = (struct store_put){
+		    .hi = &p->hi, .s = &p->s, .raw = p->raw, .rawlen = p->rawlen, .received = now};
+	}
+	if (store_put_snapshots(a->store, batch_puts, n, err, sizeof(err)) == -1) {
+		static struct log_limit ll = LOG_LIMIT("storage failures");
+
+		log_limited(&ll, "storing %zu snapshot(s) failed: %s", n, err);
+		/* conn_close() with an error code never frees: batch[] stays as it is */
+		for (i = 0; i < n; i++)
+			if (batch[i].c != NULL)
+				conn_close(batch[i].c, PERR_INTERNAL,
+				           "storage failed; snapshot not acknowledged");
+		goto out;
+	}
+	buf_init(&out, 64u * 1024);
+	for (i = 0; i < n; i++) {
+		struct pending *p = &batch[i];
+		int dup = batch_puts[i].duplicate;
+
+		if (dup)
+			a->stats.snapshots_duplicate++;
+		else
+			a->stats.snapshots_stored++;
+		if (batch_puts[i].conflict) {
+			/* acknowledged (the agent must move on) but it is not the same snapshot */
+			a->stats.snapshots_conflict++;
+			log_warnx(
+			    "%s: snapshot %llu of spool '%s' differs from the one stored under "
+			    "that number: not stored (a cloned or restored spool?)",
+			    p->hi.name, (unsigned long long)p->s.seq, p->hi.spool);
+		}
+		log_debug("%s: snapshot %llu %s (%zu objects)", p->hi.name,
+		          (unsigned long long)p->s.seq, dup ? "was a duplicate" : "stored",
+		          p->s.nobjects);
+		/* a connection closed since (a bad frame after this one): stored, no ack */
+		if (p->c == NULL || p->c->state != CS_AGENT)
+			continue;
+		if (proto_encode_ack(&out, p->s.seq) == 0)
+			agg_lat_observe(&a->stats, agg_mono_us() - p->done_us);
+		/*
+		 * A connection's frames of one turn are next to each other in the
+		 * batch: their acks leave together, one TLS record, one send().
+		 */
+		if (i + 1 == n || batch[i + 1].c != p->c || buf_failed(&out)) {
+			if (!buf_failed(&out))
+				conn_send(p->c, &out); /* may free p->c: conn_free() clears it */
+			buf_reset(&out);
+		}
+	}
+	buf_free(&out);
+	/* after the acks are queued: findings never hold a snapshot's acknowledgement */
+	for (i = 0; i < n; i++)
+		if (!batch_puts[i].duplicate)
+			analysis_snapshot(a, &batch[i].hi, &batch[i].s, now, batch[i].skew);
+out:
+	for (i = 0; i < n; i++) {
+		if (batch[i].c != NULL)
+			batch[i].c->batched = 0;
+		snapshot_free(&batch[i].s);
+		free(batch[i].raw);
+	}
+	nbatch = 0;
+	batch_bytes = 0;
+}
+
+void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	batch_flush(arg);
+}
+
+/* 1 when the batch takes no more this turn (see BATCH_MAX_ITEMS). */
+int
+batch_full(size_t rawlen)
+{
+	return nbatch > 0 && (nbatch >= BATCH_MAX_ITEMS || batch_bytes + rawlen > BATCH_MAX_BYTES);
+}
+
+/* Queues a decoded snapshot (taking s) for the batch's commit.  0 or -1 (memory). */
+static int
+batch_add(struct conn *c, struct snapshot *s, const uint8_t *raw, size_t rawlen)
+{
+	struct pending *p;
+
+	/* the two arrays grow in step; a turn's batch is bounded (batch_full) */
+	if (grow_array(&batch, &batch_cap, nbatch + 1, 64, BATCH_MAX_ITEMS, sizeof(*batch)) == -1 ||
+	    grow_array(&batch_puts, &puts_cap, nbatch + 1, 64, BATCH_MAX_ITEMS,
+	               sizeof(*batch_puts)) == -1)
+		return -1;
+	p = &batch[nbatch];
+	/* malloc(0) may return NULL: an empty payload cannot be a snapshot anyway */
+	if ((p->raw = malloc(rawlen > 0 ? rawlen : 1)) == NULL)
+		return -1;
+	memcpy(p->raw, raw, rawlen);
+	p->rawlen = rawlen;
+	p->c = c;
+	p->hi = c->hi;
+	p->skew = c->skew;
+	p->s = *s; /* the objects and scopes now belong to the batch */
+	p->done_us = frame_done_us;
+	c->batched++;
+	batch_bytes += rawlen;
+	if (nbatch++ == 0)
+		event_active(flush_ev, EV_TIMEOUT, 1);
+	return 0;
+}
+
+/*
+ * A snapshot straight from its payload: validated and decoded in one pass.
+ * count: the frame is not counted yet (it was not unpacked first).
+ */
+void
+handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
+{
+	struct agg *a = c->agg;
+	struct snapshot s;
+	char err[512];
+	int rc;
+
+	if (snapshot_init(&s) == -1) {
+		conn_close(c, PERR_INTERNAL, "out of memory");
+		return;
+	}
+	rc = proto_decode_snapshot_frame(raw, rawlen, &s, err, sizeof(err));
+	if (count && rc != -2) /* -2: not a valid frame, as proto_doc_unpack refuses */
+		a->stats.frames_accepted++;
+	if (rc != 0) {
+		snapshot_free(&s);
+		a->stats.frames_rejected++;
+		conn_close(c, PERR_BAD_FRAME, err);
+		return;
+	}
+	/*
+	 * A snapshot dated beyond max_clock_skew ahead of our clock would sit
+	 * in the future of every series and outlive retention: its samples are
+	 * filed at the time it arrived instead (the payload keeps what the agent
+	 * said; the clock finding reports the agent's clock).
+	 */
+	{
+		int64_t now = now_unix();
+
+		if (s.taken > now && (uint64_t)(s.taken - now) > a->cfg.max_clock_skew) {
+			static struct log_limit ll = LOG_LIMIT("future snapshots");
+
+			log_limited(
+			    &ll,
+			    "%s: snapshot %llu is dated %llds ahead of our clock (more than "
+			    "max_clock_skew); its samples are filed at its arrival",
+			    conn_who(c), (unsigned long long)s.seq, (long long)(s.taken - now));
+			s.taken = now;
+		}
+	}
+	s.page_size = c->hi.page_size;
+	ifl_strlcpy(s.os, c->hi.os, sizeof(s.os));
+	ifl_strlcpy(s.os_release, c->hi.os_release, sizeof(s.os_release));
+	if (batch_add(c, &s, raw, rawlen) == -1) {
+		snapshot_free(&s);
+		conn_close(c, PERR_INTERNAL, "out of memory");
+	}
+}
