@@ -4,6 +4,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -427,6 +430,30 @@ out:
 }
 
 /*
+ * Memory that counts (issue 17): between snapshots the daemon holds little,
+ * as each snapshot's arrays are freed once it is spooled, but glibc keeps
+ * freed pages in its heaps and gives the namespace reader thread a heap
+ * (arena) of its own.  One arena, and a trim once a snapshot is spooled,
+ * leave the idle daemon resident with what it holds.  (FreeBSD's jemalloc
+ * returns unused pages by itself.)
+ */
+static void
+mem_init(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
+static void
+mem_settle(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+/*
  * Sleeps until the monotonic time `until` (ms) or a signal.  The flags are
  * tested with the signals blocked and ppoll() unblocks them atomically, so a
  * signal that arrives just before the sleep still cuts it short.
@@ -544,6 +571,7 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 				log_warnx("snapshot failed: %s", err);
 			else if (next_send == SEND_NEVER && !sender_failing(sd))
 				next_send = now;
+			mem_settle();
 			next_snap += cfg->interval * 1000;
 			if (next_snap <= now_mono_ms()) /* far behind (suspend): do not burst */
 				next_snap = now_mono_ms() + cfg->interval * 1000;
@@ -585,6 +613,7 @@ run(const char *config, const struct source *src, int once)
 	size_t nleft;
 	int rc = 1;
 
+	mem_init();
 	if (load_config(config, &cfg, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return 1;
@@ -616,6 +645,7 @@ run(const char *config, const struct source *src, int once)
 			goto out;
 		seq = 0;
 	}
+	mem_settle();
 	if (sender_init(&sd, &cfg, ctx, &hello, &got_term) == -1) {
 		log_warnx("out of memory");
 		sender_free(&sd);
