@@ -753,6 +753,13 @@ linux_nss_name(uint32_t uid, char *out, size_t outlen)
 void
 linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path)
 {
+	linux_set_owners_range(s, scope, passwd_path, 0, s->nobjects);
+}
+
+void
+linux_set_owners_range(struct snapshot *s, uint32_t scope, const char *passwd_path, size_t first,
+                       size_t end)
+{
 	struct {
 		uint32_t uid;
 		char name[MODEL_OWNER_MAX]; /* "" when the uid has no usable name */
@@ -760,14 +767,17 @@ linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path)
 	size_t ncache = 0, i, k;
 	char *text = NULL;
 
+	if (end > s->nobjects)
+		end = s->nobjects;
 	/* a scope without objects has no owners to name: its passwd is not read */
-	for (i = 0; i < s->nobjects && s->objects[i].scope != scope; i++)
+	for (i = first; i < end && s->objects[i].scope != scope; i++)
 		;
-	if (i == s->nobjects)
+	if (i >= end)
 		return;
+	first = i;
 	if (passwd_path != NULL && (text = linux_read_passwd(passwd_path)) == NULL)
 		return;
-	for (i = 0; i < s->nobjects; i++) {
+	for (i = first; i < end; i++) {
 		struct ipc_object *o = &s->objects[i];
 		char name[MODEL_OWNER_MAX] = "";
 

@@ -87,12 +87,11 @@ linux_thread_ipc_ns(void)
 	return parse_u64(link + 5, 1, UINT64_MAX, &ino, &errstr) == 0 ? ino : 0;
 }
 
-/* The set of the calling thread's namespace (made when new), or NULL. */
+/* The set of namespace ns, the calling thread's (made when new), or NULL (ns 0: unknown). */
 static struct linux_sysctl_set *
-linux_sysctl_set(void)
+linux_sysctl_set(uint64_t ns)
 {
 	struct linux_sysctl_set *set = NULL;
-	uint64_t ns = linux_thread_ipc_ns();
 	size_t i, k;
 
 	if (ns == 0)
@@ -437,7 +436,13 @@ linux_ipc_info(uint64_t v[10])
 void
 linux_live(struct procfs_live *live)
 {
-	live->sysctl = linux_sysctl_set();
+	linux_live_in(live, linux_thread_ipc_ns());
+}
+
+void
+linux_live_in(struct procfs_live *live, uint64_t ns)
+{
+	live->sysctl = linux_sysctl_set(ns);
 	live->sysctl_read = linux_sysctl_read;
 	live->stat_objects = linux_stat_objects;
 	live->ipc_info = linux_ipc_info;

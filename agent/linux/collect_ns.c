@@ -56,10 +56,11 @@ struct ns_proc {
 
 struct ns_entry {
 	uint64_t ino;
-	int64_t pid;     /* one member: the lowest pid seen */
-	uint32_t scope;  /* index in the snapshot, valid when read */
-	uint32_t nprocs; /* its processes */
-	int read;        /* 1: its objects and limits are in the snapshot */
+	int64_t pid;       /* one member: the lowest pid seen */
+	uint32_t scope;    /* index in the snapshot, valid when read */
+	uint32_t nprocs;   /* its processes */
+	int read;          /* 1: its objects and limits are in the snapshot */
+	size_t first, end; /* when read: its objects, s->objects[first..end) */
 };
 
 /* Everything the scan found; entry 0 is the agent's own namespace. */
@@ -1219,7 +1220,12 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 		scope->iso[t] = ISO_NEW;
 
 	memset(&nw, 0, sizeof(nw));
-	linux_live(&live); /* this thread is in the namespace now: its kept files */
+	/*
+	 * This thread is in the namespace now (ns_enter_pidfd or
+	 * ns_open_member checked its inode): its kept files, without asking
+	 * the kernel for the inode again.
+	 */
+	linux_live_in(&live, e->ino);
 	if (procfs_read_limits("", &live, &scope->limits, NULL, &nw, err, sizeof(err)) == -1 ||
 	    procfs_read_objects("", &live, s, idx, &nw, err, sizeof(err)) == -1) {
 		ns_forward_warnings(sc->w, &nw, id);
@@ -1231,6 +1237,8 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 	}
 	ns_forward_warnings(sc->w, &nw, id);
 	e->scope = idx;
+	e->first = nobjects;
+	e->end = s->nobjects;
 	e->read = 1;
 }
 
@@ -1307,7 +1315,7 @@ collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w
 		if (!sc.ns[k].read)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%lld/root/etc/passwd", (long long)sc.ns[k].pid);
-		linux_set_owners(s, sc.ns[k].scope, path);
+		linux_set_owners_range(s, sc.ns[k].scope, path, sc.ns[k].first, sc.ns[k].end);
 	}
 
 	/*

@@ -17,6 +17,8 @@
 uint64_t linux_thread_ipc_ns(void);
 /* The procfs hooks of the running system for the calling thread's IPC namespace. */
 void linux_live(struct procfs_live *live);
+/* The same when the caller knows the inode of the thread's IPC namespace (0: unknown). */
+void linux_live_in(struct procfs_live *live, uint64_t ns);
 /*
  * --source linux (and auto on Linux): the host scope through procfs.c with
  * the live hooks, owners from the user database, then every other IPC

@@ -112,6 +112,10 @@ check_eq "c at 100.0%" "100 100" \
 	"$(jq -r --arg id "$C" '.scopes[] | select(.id == $id) | "\(.usage.semmns.pct) \(.usage.semmni.pct)"' "$T/print.json")"
 check_eq "objects carry their namespace's scope" "4 7 8" \
 	"$(for s in "$A" "$B" "$C"; do jq --arg id "$s" '[.objects[] | select(.scope == $id)] | length' "$T/print.json"; done | xargs)"
+# owners come from each namespace's own passwd (here the host's: they share
+# its root), looked up over that namespace's objects only
+check_eq "the namespaces' objects are root's" "root root root" \
+	"$(for s in "$A" "$B" "$C"; do jq -r --arg id "$s" '[.objects[] | select(.scope == $id) | .owner] | unique | join(",")' "$T/print.json"; done | xargs)"
 check_eq "b's sets: 17 semaphores each" "17 17 17 17 17" \
 	"$(jq -r --arg id "$B" '[.objects[] | select(.scope == $id and .type == "sem") | .nsems] | join(" ")' "$T/print.json")"
 check_eq "isolation of an ipcns scope: all new" "new new new" \
