@@ -750,6 +750,61 @@ linux_nss_name(uint32_t uid, char *out, size_t outlen)
 	return 0;
 }
 
+/*
+ * The last passwd file read, kept with what identifies its content: on a
+ * busy host hundreds of namespaces share one root, so one file (issue 17:
+ * its open, read and close for each namespace were a twentieth of the
+ * agent's CPU).  A file whose inode, size, modification and change times
+ * are all the same is taken to hold the same text: any write changes the
+ * change time, though only by the kernel's clock tick, so a file changed
+ * in the last LINUX_PASSWD_SETTLE seconds before it was read is not
+ * trusted (a second write in the same tick would look the same).  One
+ * snapshot at a time uses it (the collector's thread).
+ */
+#define LINUX_PASSWD_SETTLE 2
+static struct {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	int trusted;
+	char *text;
+} linux_passwd_kept;
+
+static int
+linux_ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* The text of the passwd file at path, kept or read (and kept); NULL when it cannot be read. */
+static const char *
+linux_passwd_text(const char *path)
+{
+	struct stat st;
+	char *text;
+
+	if (stat(path, &st) == -1)
+		return NULL;
+	if (linux_passwd_kept.trusted && linux_passwd_kept.dev == st.st_dev &&
+	    linux_passwd_kept.ino == st.st_ino && linux_passwd_kept.size == st.st_size &&
+	    linux_ts_eq(&linux_passwd_kept.mtim, &st.st_mtim) &&
+	    linux_ts_eq(&linux_passwd_kept.ctim, &st.st_ctim))
+		return linux_passwd_kept.text;
+	if ((text = linux_read_passwd(path)) == NULL)
+		return NULL;
+	free(linux_passwd_kept.text);
+	/* kept under what stat said: a file changed meanwhile is read again next time */
+	linux_passwd_kept.dev = st.st_dev;
+	linux_passwd_kept.ino = st.st_ino;
+	linux_passwd_kept.size = st.st_size;
+	linux_passwd_kept.mtim = st.st_mtim;
+	linux_passwd_kept.ctim = st.st_ctim;
+	linux_passwd_kept.trusted = now_unix() - (int64_t)st.st_ctim.tv_sec >= LINUX_PASSWD_SETTLE;
+	linux_passwd_kept.text = text;
+	return text;
+}
+
 void
 linux_set_owners(struct snapshot *s, uint32_t scope, const char *passwd_path)
 {
@@ -765,7 +820,7 @@ linux_set_owners_range(struct snapshot *s, uint32_t scope, const char *passwd_pa
 		char name[MODEL_OWNER_MAX]; /* "" when the uid has no usable name */
 	} cache[LINUX_OWNER_CACHE];
 	size_t ncache = 0, i, k;
-	char *text = NULL;
+	const char *text = NULL;
 
 	if (end > s->nobjects)
 		end = s->nobjects;
@@ -775,7 +830,7 @@ linux_set_owners_range(struct snapshot *s, uint32_t scope, const char *passwd_pa
 	if (i >= end)
 		return;
 	first = i;
-	if (passwd_path != NULL && (text = linux_read_passwd(passwd_path)) == NULL)
+	if (passwd_path != NULL && (text = linux_passwd_text(passwd_path)) == NULL)
 		return;
 	for (i = first; i < end; i++) {
 		struct ipc_object *o = &s->objects[i];
@@ -800,7 +855,6 @@ linux_set_owners_range(struct snapshot *s, uint32_t scope, const char *passwd_pa
 			ncache++;
 		}
 	}
-	free(text);
 }
 
 /*

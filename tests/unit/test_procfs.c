@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -999,6 +1000,71 @@ test_passwd_name(void **state)
 	assert_int_equal(linux_passwd_name(pw, 1001, name, 5), -1);
 }
 
+/* A snapshot of one scope with one object of uid 1001 (owner not yet set). */
+static void
+owners_snapshot(struct snapshot *s)
+{
+	struct ipc_object *o;
+
+	assert_int_equal(snapshot_init(s), 0);
+	assert_non_null(o = snapshot_add_object(s));
+	o->type = IPC_SEM;
+	o->uid = 1001;
+	o->scope = 0;
+}
+
+/*
+ * The passwd file is kept between lookups (hundreds of namespaces share
+ * one; t_namespaces reads one kept for three), but a file rewritten in
+ * place is read again: at the same size at once, or with its times set
+ * back to the same modification time.
+ */
+static void
+test_owners_kept(void **state)
+{
+	static const char pw1[] = "root:x:0:0::/:/bin/sh\nalice:x:1001:1001::/:/bin/sh\n";
+	static const char pw2[] = "root:x:0:0::/:/bin/sh\nbobby:x:1001:1001::/:/bin/sh\n";
+	struct timespec old[2];
+	struct snapshot s;
+	char dir[64], p[128];
+
+	(void)state;
+	make_root(dir, sizeof(dir));
+	snprintf(p, sizeof(p), "%s/etc", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/etc/passwd", dir);
+	put_file(dir, "etc/passwd", pw1, strlen(pw1));
+	owners_snapshot(&s);
+	linux_set_owners(&s, 0, p);
+	assert_string_equal(s.objects[0].owner, "alice");
+	snapshot_free(&s);
+	/* rewritten at once, same size: the same modification and change times, maybe */
+	put_file(dir, "etc/passwd", pw2, strlen(pw2));
+	owners_snapshot(&s);
+	linux_set_owners_range(&s, 0, p, 0, s.nobjects);
+	assert_string_equal(s.objects[0].owner, "bobby");
+	snapshot_free(&s);
+	/* times set back (as a restore does) still change the change time: read again */
+	old[0].tv_sec = old[1].tv_sec = time(NULL) - 3600;
+	old[0].tv_nsec = old[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	owners_snapshot(&s);
+	linux_set_owners(&s, 0, p);
+	assert_string_equal(s.objects[0].owner, "bobby");
+	snapshot_free(&s);
+	put_file(dir, "etc/passwd", pw1, strlen(pw1));
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0); /* the same mtime again */
+	owners_snapshot(&s);
+	linux_set_owners(&s, 0, p);
+	assert_string_equal(s.objects[0].owner, "alice");
+	snapshot_free(&s);
+	/* an empty range names nobody */
+	owners_snapshot(&s);
+	linux_set_owners_range(&s, 0, p, 1, 1);
+	assert_string_equal(s.objects[0].owner, "");
+	snapshot_free(&s);
+}
+
 /* Owner names from ROOT/etc/passwd; a FIFO there is not opened for reading. */
 static void
 test_owners_root(void **state)
@@ -1165,8 +1231,8 @@ main(void)
 	    cmocka_unit_test(test_errors),           cmocka_unit_test(test_source_parse),
 	    cmocka_unit_test(test_collect_dispatch), cmocka_unit_test(test_collect_warn),
 	    cmocka_unit_test(test_passwd_name),      cmocka_unit_test(test_owners_root),
-	    cmocka_unit_test(test_proc_table),       cmocka_unit_test(test_platform),
-	    cmocka_unit_test(test_live_processes),
+	    cmocka_unit_test(test_owners_kept),      cmocka_unit_test(test_proc_table),
+	    cmocka_unit_test(test_platform),         cmocka_unit_test(test_live_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
