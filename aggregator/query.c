@@ -11,6 +11,7 @@
 #include "aggregator.h"
 #include "findings.h"
 #include "log.h"
+#include "report_rows.h"
 #include "util.h"
 #include "view.h"
 
@@ -320,6 +321,7 @@ struct rows {
 	int failed;
 	const char *filter;  /* each_open_finding: a kind, or NULL */
 	struct share *share; /* fleet-wide findings: each host's share */
+	size_t hist_budget;  /* report: bytes of history left (report_rows.h) */
 };
 
 /* Starts the reply frame; the caller packs the body's start, then rows_array(). */
@@ -862,6 +864,7 @@ report_host(void *arg, const struct stored_host *h)
 {
 	struct rows *r = arg;
 	struct host_view hv;
+	struct report_row rr;
 	char err[MODEL_TEXT_MAX];
 
 	if (host_view_load(r->a, h, 1, &hv, err, sizeof(err)) == -1)
@@ -869,6 +872,20 @@ report_host(void *arg, const struct stored_host *h)
 	/* a host row plus its findings (its share of them) and recommendations */
 	hv.x.row_details = 1;
 	hv.x.more_findings = share_keep(hv.findings, &hv.x.nfindings, r->share->per_host);
+	/* and what the report draws: the limit nearest exhaustion, 30 days of peaks */
+	memset(&rr, 0, sizeof(rr));
+	rr.st = r->a->store;
+	rr.host = h->info.name;
+	rr.s = &hv.s;
+	rr.findings = hv.findings;
+	rr.nfindings = hv.x.nfindings;
+	rr.levels = query_levels;
+	rr.levels_arg = &hv.ql;
+	rr.now = now_unix();
+	rr.budget = &r->hist_budget;
+	hv.x.nmore = REPORT_ROW_PAIRS;
+	hv.x.more = report_row_pack;
+	hv.x.more_arg = &rr;
 	view_pack_host_row(&r->pk, &hv.s, &hv.x);
 	host_view_free(&hv);
 	if (buf_failed(r->b))
@@ -892,6 +909,7 @@ q_report(struct agg *a, const struct msg_query *q, struct buf *out)
 		return -1;
 	}
 	r.share = &sh;
+	r.hist_budget = REPORT_HIST_BUDGET;
 	msgpack_pack_map(&r.pk, 2);
 	mp_pack_kv_str(&r.pk, "generated", fmt_rfc3339(now_unix(), t, sizeof(t)));
 	mp_pack_str(&r.pk, "hosts");

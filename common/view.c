@@ -603,7 +603,8 @@ static void
 view_row_head(msgpack_packer *pk, const char *os, const struct usage *u, const struct view_extra *x,
               int details)
 {
-	msgpack_pack_map(pk, 4 + (x->host != NULL) + (details ? 2 + (x->more_findings != 0) : 0));
+	msgpack_pack_map(pk, 4 + (x->host != NULL) +
+	                         (details ? 2 + (x->more_findings != 0) + x->nmore : 0));
 	if (x->host != NULL) {
 		view_str(pk, "host");
 		view_str(pk, x->host);
@@ -635,6 +636,8 @@ view_pack_host_row(msgpack_packer *pk, const struct snapshot *s, const struct vi
 		view_pack_recs(pk, x); /* an empty array when there are none */
 		if (x->more_findings != 0)
 			view_kv_u64(pk, "more_findings", x->more_findings);
+		if (x->nmore != 0)
+			x->more(pk, x->more_arg);
 	}
 }
 

@@ -33,6 +33,10 @@ struct view_extra {
 	uint64_t more_findings; /* with row_details: open findings not listed ("more_findings") */
 	view_levels_fn levels;  /* when set, usage entries carry "warn" and "crit" */
 	void *levels_arg;
+	/* with row_details: nmore more key/value pairs, packed last by more() (report rows) */
+	size_t nmore;
+	void (*more)(msgpack_packer *pk, void *arg);
+	void *more_arg;
 };
 
 /* One finding as CONTRACT.md shows it; host is omitted when NULL. */

@@ -16,19 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "render_html.h"
 #include "util.h"
 
-#define H_TEXT_MAX   400 /* bytes of one free-text field */
-#define H_MAX_GROUPS 16
+#define H_TEXT_MAX  400   /* bytes of one free-text field */
+#define H_HEAT_MAX  8     /* limits in the heat map */
+#define H_NAME_MAX  128   /* bytes of a host name */
+#define H_RECS_ROWS 20000 /* recommended lines gathered across the fleet */
 
-/* The chart: label column, bar area, value text; pixels. */
-#define H_LABEL_W 110
-#define H_BAR_W   360
-#define H_ROW_H   24
-#define H_CHART_W 820
-
-static void
+void
 h_esc(struct buf *out, const char *s, size_t n)
 {
 	size_t i, start = 0;
@@ -55,7 +51,7 @@ h_esc(struct buf *out, const char *s, size_t n)
 }
 
 /* Untrusted text: cleaned, cut at max bytes, escaped. */
-static void
+void
 h_text(struct buf *out, const msgpack_object *o, size_t max, const char *dflt)
 {
 	struct buf tmp;
@@ -108,70 +104,6 @@ h_cell_change(struct buf *out, const msgpack_object *rec)
 		buf_puts(out, "<td class=\"chg\">yes, reboot</td>");
 	else
 		buf_puts(out, "<td class=\"chg\">yes</td>");
-}
-
-/* The usage chart of one host: one bar per counted limit, marks at warn/crit. */
-static void
-h_chart(struct buf *out, const msgpack_object *h, size_t hi)
-{
-	const msgpack_object *usage = mpr_get(h, "usage");
-	size_t i, rows = 0;
-	double used, limit, pct, warn, crit, w, y;
-
-	for (i = 0; i < mpr_mapsize(usage); i++) {
-		const msgpack_object *it = &usage->via.map.ptr[i].val;
-
-		if (mpr_num(mpr_get(it, "used"), &used) == 0 &&
-		    mpr_num(mpr_get(it, "limit"), &limit) == 0 && limit > 0)
-			rows++;
-	}
-	if (rows == 0)
-		return;
-	buf_printf(out,
-	           "<svg class=\"chart\" width=\"%d\" height=\"%zu\" viewBox=\"0 0 %d %zu\" "
-	           "role=\"img\" aria-labelledby=\"chart-%zu\"><title id=\"chart-%zu\">",
-	           H_CHART_W, rows * H_ROW_H + 8, H_CHART_W, rows * H_ROW_H + 8, hi, hi);
-	h_text(out, mpr_get(h, "host"), 128, "-");
-	buf_puts(out, ": usage of each limit</title>\n");
-	rows = 0;
-	for (i = 0; i < mpr_mapsize(usage); i++) {
-		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
-		const char *cls;
-
-		if (mpr_num(mpr_get(&kv->val, "used"), &used) == -1 ||
-		    mpr_num(mpr_get(&kv->val, "limit"), &limit) == -1 || !(limit > 0))
-			continue;
-		rt_thresholds(&kv->val, &warn, &crit);
-		pct = used / limit * 100.0;
-		if (mpr_num(mpr_get(&kv->val, "pct"), &w) == 0)
-			pct = w; /* the document's own rounding */
-		cls = pct >= crit ? "crit" : pct >= warn ? "warn" : "ok";
-		w = used <= 0 ? 0 : used >= limit ? H_BAR_W : used / limit * H_BAR_W;
-		y = 4.0 + (double)rows * H_ROW_H;
-		buf_printf(out, "<text x=\"0\" y=\"%.0f\">", y + 15);
-		h_text(out, &kv->key, 64, "-");
-		buf_printf(out,
-		           "</text><rect class=\"bg\" x=\"%d\" y=\"%.0f\" width=\"%d\" "
-		           "height=\"16\"/>",
-		           H_LABEL_W, y + 3, H_BAR_W);
-		buf_printf(out,
-		           "<rect class=\"%s\" x=\"%d\" y=\"%.0f\" width=\"%.1f\" height=\"16\"/>",
-		           cls, H_LABEL_W, y + 3, w);
-		buf_printf(out,
-		           "<line class=\"wm\" x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>"
-		           "<line class=\"cm\" x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/>",
-		           H_LABEL_W + H_BAR_W * warn / 100.0, y,
-		           H_LABEL_W + H_BAR_W * warn / 100.0, y + 22,
-		           H_LABEL_W + H_BAR_W * crit / 100.0, y,
-		           H_LABEL_W + H_BAR_W * crit / 100.0, y + 22);
-		buf_printf(out, "<text x=\"%d\" y=\"%.0f\">", H_LABEL_W + H_BAR_W + 10, y + 15);
-		h_text(out, mpr_get(&kv->val, "used"), 32, "-");
-		buf_puts(out, " of ");
-		h_text(out, mpr_get(&kv->val, "limit"), 32, "-");
-		buf_printf(out, " (%.1f%%)</text>\n", pct);
-		rows++;
-	}
-	buf_puts(out, "</svg>\n");
 }
 
 static void
@@ -274,63 +206,467 @@ h_findings(struct buf *out, const msgpack_object *h)
 	}
 }
 
-/* Paste-ready lines of the changes, grouped by file and reboot. */
-static void
-h_recs(struct buf *out, const msgpack_object *recs)
+/* ---- the fleet, worst first ---- */
+
+/* One host row and what orders it. */
+struct h_host {
+	const msgpack_object *row;
+	size_t i;     /* in the reply */
+	int rank;     /* rt_status_rank */
+	int findings; /* it has open findings: a section of its own */
+	const msgpack_object *nearest, *exhaust;
+	double pct; /* nearest's use%, -1 when unknown */
+};
+
+static int
+h_date_cmp(const msgpack_object *a, const msgpack_object *b)
 {
-	const msgpack_object *gfile[H_MAX_GROUPS];
-	int greboot[H_MAX_GROUPS];
-	size_t ng = 0, g, i, n = mpr_arrsize(recs), changes = 0;
+	size_t n;
+	int c;
 
-	if (recs == NULL)
+	if (!mpr_is_str(a) || !mpr_is_str(b))
+		return mpr_is_str(a) ? -1 : mpr_is_str(b) ? 1 : 0; /* a date before none */
+	n = a->via.str.size < b->via.str.size ? a->via.str.size : b->via.str.size;
+	/* RFC 3339 in UTC, one format: the text orders as the time does */
+	if ((c = memcmp(a->via.str.ptr, b->via.str.ptr, n)) != 0)
+		return c;
+	return a->via.str.size < b->via.str.size ? -1 : a->via.str.size > b->via.str.size;
+}
+
+/* Status, then the sooner exhaustion, then the higher use%; stable. */
+static int
+h_host_cmp(const void *pa, const void *pb)
+{
+	const struct h_host *a = pa, *b = pb;
+	int c;
+
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	if ((c = h_date_cmp(a->exhaust, b->exhaust)) != 0)
+		return c;
+	if (a->pct != b->pct)
+		return a->pct > b->pct ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static struct h_host *
+h_hosts_sorted(const msgpack_object *hosts, size_t *n)
+{
+	struct h_host *v;
+	size_t i;
+
+	*n = mpr_arrsize(hosts);
+	if ((v = calloc(*n ? *n : 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < *n; i++) {
+		const msgpack_object *h = &hosts->via.array.ptr[i];
+
+		v[i].row = h;
+		v[i].i = i;
+		v[i].rank = table_status_rank(mpr_get(h, "status"));
+		v[i].findings = mpr_arrsize(mpr_get(h, "findings")) > 0;
+		v[i].nearest = mpr_get(h, "nearest");
+		if (v[i].nearest != NULL && v[i].nearest->type != MSGPACK_OBJECT_MAP)
+			v[i].nearest = NULL;
+		v[i].exhaust = mpr_get(v[i].nearest, "exhaust_at");
+		if (mpr_num(mpr_get(v[i].nearest, "pct"), &v[i].pct) == -1)
+			v[i].pct = -1;
+	}
+	qsort(v, *n, sizeof(*v), h_host_cmp);
+	return v;
+}
+
+/* The anchor of host k (in the sorted order): its section or its folded row. */
+static void
+h_anchor(struct buf *out, size_t k)
+{
+	buf_printf(out, "h%zu", k);
+}
+
+/* ---- fleet at a glance ---- */
+
+/* "2026-12-24", or "now" when the date is not after the report's. */
+static void
+h_when(struct buf *out, const msgpack_object *at, const msgpack_object *generated)
+{
+	struct buf t;
+
+	if (!mpr_is_str(at)) {
+		buf_puts(out, "-");
 		return;
-	if (n > RT_MAX_RECS)
-		n = RT_MAX_RECS;
-	buf_puts(out, "<h3>Recommended changes</h3>\n");
-	for (i = 0; i < n; i++) {
-		const msgpack_object *r = &recs->via.array.ptr[i], *f = mpr_get(r, "file");
-		int rb = mpr_true(mpr_get(r, "reboot"));
+	}
+	if (mpr_is_str(generated) && h_date_cmp(at, generated) <= 0) {
+		buf_puts(out, "now");
+		return;
+	}
+	buf_init(&t, 64);
+	rt_clean(&t, at->via.str.ptr, at->via.str.size < 10 ? at->via.str.size : 10, 10);
+	if (!buf_failed(&t) && t.len > 0)
+		h_esc(out, t.data, t.len);
+	buf_free(&t);
+}
 
-		if (!mpr_true(mpr_get(r, "needs_change")) || !mpr_is_str(mpr_get(r, "line")))
+static void
+h_glance(struct buf *out, const struct h_host *v, size_t n, const msgpack_object *generated)
+{
+	size_t k;
+
+	buf_puts(out, "<h2 id=glance>Fleet at a glance</h2>\n<p class=legend>One row per host, "
+	              "worst first: the limit nearest exhaustion (a forecast's date, or now for "
+	              "a limit past its crit level; else the highest use%), its use, when it "
+	              "runs out, what is free of it, and its daily peaks over 30 days.</p>\n"
+	              "<table class=gl><tr><th>Host<th>Status<th>Nearest limit<th class=n>Use%"
+	              "<th>Runs out<th class=n>Free<th>30 days</tr>\n");
+	for (k = 0; k < n; k++) {
+		const msgpack_object *h = v[k].row, *lim = mpr_get(v[k].nearest, "limit");
+		const char *cls = h_status_class(mpr_get(h, "status"));
+
+		buf_puts(out, "<tr><td><a href=#");
+		h_anchor(out, k);
+		buf_puts(out, ">");
+		h_text(out, mpr_get(h, "host"), H_NAME_MAX, "-");
+		buf_printf(out, "</a><td><b class=s-%s>%s</b><td>", cls, cls);
+		if (v[k].nearest == NULL) {
+			buf_puts(out, "-<td class=n>-<td>-<td class=n>-<td>-</tr>\n");
 			continue;
-		changes++;
-		if (!mpr_is_str(f))
-			f = NULL;
-		for (g = 0; g < ng; g++)
-			if (greboot[g] == rb && (mpr_streq2(gfile[g], f) || (gfile[g] == f)))
-				break;
-		if (g == ng && ng < H_MAX_GROUPS) {
-			gfile[ng] = f;
-			greboot[ng++] = rb;
+		}
+		h_text(out, lim, 64, "-");
+		if (v[k].pct >= 0)
+			buf_printf(out, "<td class=n>%.1f%%<td>", v[k].pct);
+		else
+			buf_puts(out, "<td class=n>-<td>");
+		h_when(out, v[k].exhaust, generated);
+		buf_puts(out, "<td class=n>");
+		h_text(out, mpr_get(v[k].nearest, "free"), 32, "-");
+		buf_puts(out, "<td>");
+		h_sparkline(out, h_history(h, lim));
+		buf_puts(out, "</tr>\n");
+	}
+	buf_puts(out, "</table>\n");
+}
+
+/* ---- the heat map ---- */
+
+/* The limits of the fleet's usage maps, in the order first seen; at most H_HEAT_MAX. */
+static size_t
+h_heat_limits(const struct h_host *v, size_t n, const msgpack_object **lims)
+{
+	size_t k, i, j, nl = 0;
+
+	for (k = 0; k < n; k++) {
+		const msgpack_object *u = mpr_get(v[k].row, "usage");
+
+		for (i = 0; i < mpr_mapsize(u); i++) {
+			const msgpack_object *key = &u->via.map.ptr[i].key;
+
+			if (!mpr_is_str(key))
+				continue;
+			for (j = 0; j < nl && !mpr_streq2(lims[j], key); j++)
+				;
+			if (j == nl && nl < H_HEAT_MAX)
+				lims[nl++] = key;
 		}
 	}
-	if (changes == 0) {
-		buf_puts(out, "<p>No changes recommended.</p>\n");
+	return nl;
+}
+
+/* The colour class of a usage entry: by use% against its own levels. */
+static const char *
+h_heat_class(const msgpack_object *it, double *pct)
+{
+	double warn, crit;
+
+	*pct = -1;
+	if (it == NULL)
+		return "qn";
+	if (table_usage_unknown(it) || mpr_num(mpr_get(it, "pct"), pct) == -1)
+		return "qu";
+	rt_thresholds(it, &warn, &crit);
+	return *pct >= crit   ? "q4"
+	       : *pct >= warn ? "q3"
+	       : *pct >= 50   ? "q2"
+	       : *pct >= 25   ? "q1"
+	                      : "q0";
+}
+
+static void
+h_heat(struct buf *out, const struct h_host *v, size_t n)
+{
+	const msgpack_object *lims[H_HEAT_MAX];
+	size_t nl = h_heat_limits(v, n, lims), l, k;
+	double pct;
+
+	if (nl == 0)
+		return;
+	buf_puts(out,
+	         "<h2 id=heat>Use of each limit</h2>\n<p class=legend>One cell per host, in "
+	         "the order above (worst first, left to right, top to bottom); hover for the "
+	         "host. <i class=q0></i> under 25% <i class=q1></i> under 50% <i class=q2></i> "
+	         "under warn <i class=q3></i> warn <i class=q4></i> crit <i class=qu></i> "
+	         "unknown <i class=qn></i> not counted</p>\n");
+	for (l = 0; l < nl; l++) {
+		buf_puts(out, "<div class=hr><span class=hl>");
+		h_text(out, lims[l], 64, "-");
+		buf_puts(out, "</span><div class=hm>");
+		for (k = 0; k < n; k++) {
+			const msgpack_object *u = mpr_get(v[k].row, "usage");
+			const char *cls = h_heat_class(
+			    mpr_getn(u, lims[l]->via.str.ptr, lims[l]->via.str.size), &pct);
+
+			buf_printf(out, "<a class=%s href=#", cls);
+			h_anchor(out, k);
+			buf_puts(out, " title=\"");
+			h_text(out, mpr_get(v[k].row, "host"), H_NAME_MAX, "-");
+			if (pct >= 0)
+				buf_printf(out, " %.0f%%", pct);
+			buf_puts(out, "\"></a>");
+		}
+		buf_puts(out, "</div></div>\n");
+	}
+}
+
+/* ---- hosts with findings, the others folded ---- */
+
+/* 1 when a host's chart for limit lim was drawn already. */
+static int
+h_drawn(const msgpack_object **drawn, size_t nd, const msgpack_object *lim)
+{
+	size_t i;
+
+	for (i = 0; i < nd; i++)
+		if (mpr_streq2(drawn[i], lim))
+			return 1;
+	return 0;
+}
+
+/* The charts of the limits a host's findings are about (its nearest when none is). */
+static void
+h_host_charts(struct buf *out, const msgpack_object *h, const msgpack_object *nearest, size_t k)
+{
+	const msgpack_object *findings = mpr_get(h, "findings"), *drawn[8], *lim;
+	const msgpack_object *usage = mpr_get(h, "usage");
+	size_t i, nd = 0;
+
+	for (i = 0; i <= mpr_arrsize(findings) && nd < NELEM(drawn); i++) {
+		lim = i < mpr_arrsize(findings) ? mpr_get(&findings->via.array.ptr[i], "limit")
+		                                : (nd == 0 ? mpr_get(nearest, "limit") : NULL);
+		if (!mpr_is_str(lim) || h_drawn(drawn, nd, lim) || h_history(h, lim) == NULL)
+			continue;
+		drawn[nd++] = lim;
+		h_band_chart(out, h, lim, h_history(h, lim),
+		             mpr_getn(usage, lim->via.str.ptr, lim->via.str.size), k * 8 + nd);
+	}
+}
+
+static void
+h_finding_hosts(struct buf *out, const struct h_host *v, size_t n)
+{
+	size_t k, nf = 0;
+
+	for (k = 0; k < n; k++)
+		nf += v[k].findings != 0;
+	buf_printf(out, "<h2 id=findings>Hosts with findings (%zu)</h2>\n", nf);
+	if (nf == 0) {
+		buf_puts(out, "<p>No host has an open finding.</p>\n");
 		return;
 	}
-	for (g = 0; g < ng; g++) {
-		int reboot = greboot[g] || mpr_streq(gfile[g], "/boot/loader.conf");
+	buf_puts(out, "<p class=legend>Charts: each day's lowest to highest use (band), its "
+	              "peaks (line), the limit (solid), the warn (dashed) and crit marks.</p>\n");
+	for (k = 0; k < n; k++) {
+		const msgpack_object *h = v[k].row, *o;
+		const char *cls = h_status_class(mpr_get(h, "status"));
 
-		buf_puts(out, "<h4><code>");
-		h_text(out, gfile[g], 200, "(no file given)");
-		buf_printf(out, "</code> <span class=\"%s\">%s</span></h4>\n<pre>",
-		           reboot ? "rb" : "live",
-		           reboot ? "takes effect after a reboot" : "no reboot needed");
-		for (i = 0; i < n; i++) {
-			const msgpack_object *r = &recs->via.array.ptr[i], *f = mpr_get(r, "file");
-			const msgpack_object *line = mpr_get(r, "line");
-
-			if (!mpr_is_str(f))
-				f = NULL;
-			if (!mpr_true(mpr_get(r, "needs_change")) || !mpr_is_str(line) ||
-			    mpr_true(mpr_get(r, "reboot")) != greboot[g] ||
-			    !(mpr_streq2(gfile[g], f) || gfile[g] == f))
-				continue;
-			h_text(out, line, 200, "");
-			buf_puts(out, "\n");
+		if (!v[k].findings)
+			continue;
+		buf_puts(out, "<section id=");
+		h_anchor(out, k);
+		buf_puts(out, "><h3>");
+		h_text(out, mpr_get(h, "host"), H_NAME_MAX, "-");
+		buf_printf(out, " <b class=s-%s>%s</b></h3>\n<p class=meta>", cls, cls);
+		h_text(out, mpr_get(h, "os"), 64, "unknown OS");
+		if ((o = mpr_get(h, "last_seen")) != NULL) {
+			buf_puts(out, ", last seen ");
+			h_text(out, o, 40, "never");
 		}
-		buf_puts(out, "</pre>\n");
+		buf_puts(out, "</p>\n");
+		h_host_charts(out, h, v[k].nearest, k);
+		h_findings(out, h);
+		h_usage_table(out, h);
+		buf_puts(out, "</section>\n");
 	}
+}
+
+/* The hosts without findings: one row each, folded. */
+static void
+h_folded(struct buf *out, const struct h_host *v, size_t n)
+{
+	const msgpack_object *lims[H_HEAT_MAX];
+	size_t nl = h_heat_limits(v, n, lims), k, l, nq = 0;
+	double pct;
+
+	for (k = 0; k < n; k++)
+		nq += !v[k].findings;
+	if (nq == 0)
+		return;
+	buf_printf(out,
+	           "<h2 id=others>Hosts without findings</h2>\n<details><summary>%zu host%s: "
+	           "use%% of each limit</summary>\n<table class=fo><tr><th>Host<th>Status",
+	           nq, nq == 1 ? "" : "s");
+	for (l = 0; l < nl; l++) {
+		buf_puts(out, "<th class=n>");
+		h_text(out, lims[l], 64, "-");
+	}
+	buf_puts(out, "<th>Last seen</tr>\n");
+	for (k = 0; k < n; k++) {
+		const msgpack_object *h = v[k].row, *u = mpr_get(h, "usage");
+
+		if (v[k].findings)
+			continue;
+		buf_puts(out, "<tr id=");
+		h_anchor(out, k);
+		buf_puts(out, "><td>");
+		h_text(out, mpr_get(h, "host"), H_NAME_MAX, "-");
+		buf_printf(out, "<td>%s", h_status_class(mpr_get(h, "status")));
+		for (l = 0; l < nl; l++) {
+			const char *cls = h_heat_class(
+			    mpr_getn(u, lims[l]->via.str.ptr, lims[l]->via.str.size), &pct);
+
+			if (pct >= 0)
+				buf_printf(out, "<td class=\"n %s\">%.1f%%", cls, pct);
+			else
+				buf_printf(out, "<td class=n>%s",
+				           strcmp(cls, "qu") == 0 ? "?" : "-");
+		}
+		buf_puts(out, "<td>");
+		h_text(out, mpr_get(h, "last_seen"), 40, "never");
+		buf_puts(out, "</tr>\n");
+	}
+	buf_puts(out, "</table>\n</details>\n");
+}
+
+/* ---- recommended changes, by file across hosts ---- */
+
+struct h_rec {
+	const msgpack_object *file, *line; /* strings; file NULL when none given */
+	int reboot;
+	size_t host; /* sorted index */
+};
+
+static int
+h_str_cmp(const msgpack_object *a, const msgpack_object *b)
+{
+	size_t n;
+	int c;
+
+	if (a == NULL || b == NULL)
+		return a == NULL ? (b == NULL ? 0 : 1) : -1;
+	n = a->via.str.size < b->via.str.size ? a->via.str.size : b->via.str.size;
+	if ((c = memcmp(a->via.str.ptr, b->via.str.ptr, n)) != 0)
+		return c;
+	return a->via.str.size < b->via.str.size ? -1 : a->via.str.size > b->via.str.size;
+}
+
+/* By file, reboot, line, then the hosts' order (worst first). */
+static int
+h_rec_cmp(const void *pa, const void *pb)
+{
+	const struct h_rec *a = pa, *b = pb;
+	int c;
+
+	if ((c = h_str_cmp(a->file, b->file)) != 0)
+		return c;
+	if (a->reboot != b->reboot)
+		return a->reboot - b->reboot;
+	if ((c = h_str_cmp(a->line, b->line)) != 0)
+		return c;
+	return a->host < b->host ? -1 : a->host > b->host;
+}
+
+static size_t
+h_recs_gather(const struct h_host *v, size_t n, struct h_rec *r, size_t max, size_t *left)
+{
+	size_t k, i, nr = 0;
+
+	*left = 0;
+	for (k = 0; k < n; k++) {
+		const msgpack_object *recs = mpr_get(v[k].row, "recommendations");
+
+		for (i = 0; i < mpr_arrsize(recs) && i < RT_MAX_RECS; i++) {
+			const msgpack_object *x = &recs->via.array.ptr[i], *f = mpr_get(x, "file");
+
+			if (!mpr_true(mpr_get(x, "needs_change")) ||
+			    !mpr_is_str(mpr_get(x, "line")))
+				continue;
+			if (nr == max) {
+				(*left)++;
+				continue;
+			}
+			r[nr].file = mpr_is_str(f) ? f : NULL;
+			r[nr].line = mpr_get(x, "line");
+			r[nr].reboot =
+			    mpr_true(mpr_get(x, "reboot")) || mpr_streq(f, "/boot/loader.conf");
+			r[nr].host = k;
+			nr++;
+		}
+	}
+	qsort(r, nr, sizeof(*r), h_rec_cmp);
+	return nr;
+}
+
+static void
+h_recs(struct buf *out, const struct h_host *v, size_t n)
+{
+	struct h_rec *r;
+	size_t nr, i, j, k, left;
+
+	buf_puts(out, "<h2 id=changes>Recommended changes</h2>\n");
+	if ((r = calloc(H_RECS_ROWS, sizeof(*r))) == NULL) {
+		out->failed = 1;
+		return;
+	}
+	nr = h_recs_gather(v, n, r, H_RECS_ROWS, &left);
+	if (nr == 0)
+		buf_puts(out, "<p>No changes recommended.</p>\n");
+	for (i = 0; i < nr; i = j) {
+		int newfile = i == 0 || h_str_cmp(r[i - 1].file, r[i].file) != 0 ||
+		              r[i - 1].reboot != r[i].reboot;
+
+		for (j = i; j < nr && h_str_cmp(r[j].file, r[i].file) == 0 &&
+		            r[j].reboot == r[i].reboot && h_str_cmp(r[j].line, r[i].line) == 0;
+		     j++)
+			;
+		if (newfile) {
+			if (i > 0)
+				buf_puts(out, "</table>\n");
+			buf_puts(out, "<h3><code>");
+			h_text(out, r[i].file, 200, "(no file given)");
+			buf_printf(out,
+			           "</code> <span class=%s>%s</span></h3>\n<table class=rc>"
+			           "<tr><th>Line<th class=n>Hosts<th>Which</tr>\n",
+			           r[i].reboot ? "rb" : "live",
+			           r[i].reboot ? "takes effect after a reboot"
+			                       : "no reboot needed");
+		}
+		buf_puts(out, "<tr><td><code>");
+		h_text(out, r[i].line, 200, "");
+		buf_printf(out, "</code><td class=n>%zu<td>", j - i);
+		for (k = i; k < j; k++) {
+			buf_puts(out, k > i ? ", <a href=#" : "<a href=#");
+			h_anchor(out, r[k].host);
+			buf_puts(out, ">");
+			h_text(out, mpr_get(v[r[k].host].row, "host"), H_NAME_MAX, "-");
+			buf_puts(out, "</a>");
+		}
+		buf_puts(out, "</tr>\n");
+	}
+	if (nr > 0)
+		buf_puts(out, "</table>\n");
+	if (left > 0)
+		buf_printf(out,
+		           "<p>And %zu more recommended lines, not listed: <code>ipcfleet report "
+		           "--format csv</code> lists every host's.</p>\n",
+		           left);
+	free(r);
 }
 
 static const char h_head[] =
@@ -341,60 +677,72 @@ static const char h_head[] =
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
     "<title>ipcfleet capacity report</title>\n"
     "<style>\n"
-    "body{font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",Helvetica,Arial,sans-serif;"
-    "margin:24px auto;max-width:1000px;padding:0 16px;color:#1d2330;background:#fff}\n"
+    "body{font:14px/1.4 system-ui,-apple-system,\"Segoe UI\",Helvetica,Arial,sans-serif;"
+    "margin:20px auto;max-width:1100px;padding:0 16px;color:#1d2330;background:#fff}\n"
     "h1{font-size:22px;margin:0 0 4px}\n"
-    "h2{font-size:18px;margin:32px 0 6px;padding-bottom:4px;border-bottom:1px solid #d7dbe3}\n"
+    "h2{font-size:18px;margin:28px 0 6px;padding-bottom:4px;border-bottom:1px solid #d7dbe3}\n"
     "h3{font-size:15px;margin:16px 0 4px}\nh4{font-size:14px;margin:10px 0 2px}\n"
-    ".meta{color:#5b6372;margin:2px 0}\n"
-    ".badge{display:inline-block;padding:1px 9px;border-radius:9px;font-size:12px;"
-    "font-weight:600;color:#fff;vertical-align:middle;text-transform:uppercase}\n"
-    ".b-ok{background:#2e7d32}.b-warn{background:#b26a00}.b-crit{background:#c62828}"
-    ".b-stale,.b-unknown{background:#6b7280}\n"
+    ".meta{color:#5b6372;margin:2px 0}.legend{color:#5b6372;font-size:12px}\n"
+    "b[class^=s-]{display:inline-block;padding:0 7px;border-radius:8px;font-size:11px;"
+    "color:#fff;text-transform:uppercase}\n"
+    ".s-ok{background:#2e7d32}.s-warn{background:#b26a00}.s-crit{background:#c62828}"
+    ".s-stale,.s-unknown{background:#6b7280}\n"
     "table{border-collapse:collapse;margin:6px 0}\n"
-    "th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #eceef2;"
-    "vertical-align:top}\n"
+    "th,td{padding:2px 8px;text-align:left;border-bottom:1px solid #eceef2;vertical-align:middle}\n"
     "th{font-weight:600;color:#5b6372}\n"
     ".n{text-align:right;font-variant-numeric:tabular-nums}\n"
-    ".chg{font-weight:600}\n"
+    ".chg{font-weight:600}a{color:#1d4ed8}\n"
     "tr.f-crit td:first-child{color:#c62828;font-weight:700}\n"
     "tr.f-warn td:first-child{color:#b26a00;font-weight:700}\n"
     "code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}\n"
-    "pre{background:#f5f6f8;padding:8px 10px;border-radius:4px;overflow-x:auto;"
-    "margin:4px 0 8px}\n"
     ".rb{color:#c62828;font-weight:400}.live{color:#2e7d32;font-weight:400}\n"
-    "svg.chart{display:block;margin:8px 0;max-width:100%;height:auto}\n"
-    "svg text{font-size:12px;fill:#1d2330}\n"
-    "svg .bg{fill:#eceef2}svg .ok{fill:#43a047}svg .warn{fill:#f0a000}"
-    "svg .crit{fill:#d32f2f}\n"
-    "svg .wm{stroke:#b26a00;stroke-width:2;stroke-dasharray:3 2}"
-    "svg .cm{stroke:#c62828;stroke-width:2}\n"
-    "nav{margin:10px 0}nav a{margin-right:14px;color:#1d4ed8}\n"
-    ".legend{color:#5b6372;font-size:12px}\n"
+    "svg text{font-size:11px;fill:#1d2330}\n"
+    "svg.sp{display:block}svg.sp path{fill:none;stroke:#1d4ed8;stroke-width:1.5}\n"
+    "svg.ch{display:block;margin:6px 0;max-width:100%;height:auto}\n"
+    "svg .pa{fill:#f7f8fa}svg .band{fill:#93c5fd}svg .pk{fill:none;stroke:#1d4ed8;"
+    "stroke-width:1.5}svg .lm{stroke:#1d2330;stroke-width:2}\n"
+    "svg .wm{stroke:#b26a00;stroke-width:1.5;stroke-dasharray:4 3}"
+    "svg .cm{stroke:#c62828;stroke-width:1.5;stroke-dasharray:8 3}\n"
+    ".hr{display:flex;align-items:flex-start;margin:4px 0}"
+    ".hl{width:70px;flex:none;font-size:12px;font-family:ui-monospace,Menlo,monospace}\n"
+    ".hm{display:flex;flex-wrap:wrap;gap:1px;max-width:1010px}"
+    ".hm a,.legend i{display:inline-block;width:9px;height:9px}\n"
+    ".q0{background:#d9ead3}.q1{background:#93c47d}.q2{background:#ffd966}"
+    ".q3{background:#f6a04d}.q4{background:#cc0000}.qu{background:#999}"
+    ".qn{background:#eee}\n"
+    "td.q3{background:#fde7cf}td.q4{background:#f8d0d0}td.q0,td.q1,td.q2{background:none}\n"
+    "summary{cursor:pointer;font-weight:600;margin:6px 0}\n"
+    "nav a{margin-right:14px}\n"
+    "@media print{details{display:block}.hm a{print-color-adjust:exact}}\n"
     "</style>\n</head>\n<body>\n";
 
 int
 render_report_html(const msgpack_object *body, struct buf *out)
 {
-	const msgpack_object *hosts = mpr_get(body, "hosts");
-	size_t *idx, n, i, cnt[5] = {0, 0, 0, 0, 0};
+	const msgpack_object *hosts = mpr_get(body, "hosts"), *gen;
+	size_t n, i, cnt[5] = {0, 0, 0, 0, 0}, nohist = 0;
 	static const char *const names[] = {"crit", "warn", "stale", "ok", "other"};
+	struct h_host *v;
 	int r, first = 1;
 
 	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || hosts == NULL ||
 	    hosts->type != MSGPACK_OBJECT_ARRAY)
 		return -1;
-	if ((idx = rt_hosts_worst_first(hosts, &n)) == NULL)
+	if ((v = h_hosts_sorted(hosts, &n)) == NULL)
 		return -1;
+	gen = mpr_get(body, "generated");
 	buf_puts(out, h_head);
-	buf_puts(out, "<h1>ipcfleet capacity report</h1>\n<p class=\"meta\">");
-	if (mpr_get(body, "generated") != NULL) {
+	buf_puts(out, "<h1>ipcfleet capacity report</h1>\n<p class=meta>");
+	if (gen != NULL) {
 		buf_puts(out, "Generated ");
-		h_text(out, mpr_get(body, "generated"), 40, "-");
+		h_text(out, gen, 40, "-");
 		buf_puts(out, ". ");
 	}
-	for (i = 0; i < n; i++)
-		cnt[table_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
+	for (i = 0; i < n; i++) {
+		cnt[v[i].rank]++;
+		nohist += mpr_get(v[i].row, "history") != NULL &&
+		          mpr_get(v[i].row, "history")->type == MSGPACK_OBJECT_NIL;
+	}
 	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
 	for (r = 0; r < 5; r++) {
 		if (cnt[r] == 0)
@@ -402,44 +750,26 @@ render_report_html(const msgpack_object *body, struct buf *out)
 		buf_printf(out, "%s %zu %s", first ? ":" : ",", cnt[r], names[r]);
 		first = 0;
 	}
-	buf_puts(out, ", worst first.</p>\n");
-	buf_printf(out,
-	           "<p class=\"legend\">Bars show each limit's use; the dashed mark is "
-	           "the warning level, the solid mark the critical level (%.0f%% and %.0f%% "
-	           "unless configured otherwise).</p>\n",
-	           RENDER_WARN_PCT, RENDER_CRIT_PCT);
-	if (n > 1) {
-		buf_puts(out, "<nav>");
-		for (i = 0; i < n; i++) {
-			buf_printf(out, "<a href=\"#host-%zu\">", i);
-			h_text(out, mpr_get(&hosts->via.array.ptr[idx[i]], "host"), 128, "-");
-			buf_puts(out, "</a>");
-		}
-		buf_puts(out, "</nav>\n");
-	}
-	for (i = 0; i < n; i++) {
-		const msgpack_object *h = &hosts->via.array.ptr[idx[i]], *o;
-		const char *cls = h_status_class(mpr_get(h, "status"));
-
-		buf_printf(out, "<section id=\"host-%zu\">\n<h2>", i);
-		h_text(out, mpr_get(h, "host"), 128, "-");
-		buf_printf(out, " <span class=\"badge b-%s\">%s</span></h2>\n<p class=\"meta\">",
-		           cls, cls);
-		h_text(out, mpr_get(h, "os"), 64, "unknown OS");
-		if ((o = mpr_get(h, "last_seen")) != NULL) {
-			buf_puts(out, ", last seen ");
-			h_text(out, o, 40, "never");
-		}
-		buf_puts(out, "</p>\n");
-		h_chart(out, h, i);
-		h_usage_table(out, h);
-		h_findings(out, h);
-		h_recs(out, mpr_get(h, "recommendations"));
-		buf_puts(out, "</section>\n");
-	}
-	if (n == 0)
+	buf_puts(out, ".</p>\n");
+	if (nohist > 0)
+		buf_printf(out,
+		           "<p class=meta>%zu host%s without a history: none stored yet, or past "
+		           "what one report reply carries.</p>\n",
+		           nohist, nohist == 1 ? "" : "s");
+	if (n == 0) {
 		buf_puts(out, "<p>No hosts have reported yet.</p>\n");
-	buf_puts(out, "<p class=\"legend\">ipcfleet " IPCFLEET_VERSION "</p>\n</body>\n</html>\n");
-	free(idx);
+	} else {
+		buf_puts(out,
+		         "<nav><a href=#glance>At a glance</a><a href=#heat>Use of each limit</a>"
+		         "<a href=#findings>Hosts with findings</a><a href=#others>Other hosts</a>"
+		         "<a href=#changes>Recommended changes</a></nav>\n");
+		h_glance(out, v, n, gen);
+		h_heat(out, v, n);
+		h_finding_hosts(out, v, n);
+		h_folded(out, v, n);
+		h_recs(out, v, n);
+	}
+	buf_puts(out, "<p class=legend>ipcfleet " IPCFLEET_VERSION "</p>\n</body>\n</html>\n");
+	free(v);
 	return buf_failed(out) ? -1 : 0;
 }

@@ -792,21 +792,21 @@ test_report_html(void **state)
 	for (i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
 		if (find_ci(out.data, forbidden[i]) != NULL)
 			fail_msg("the HTML contains '%s'", forbidden[i]);
-	/* the host name is escaped text, in the title, the nav and the chart */
-	assert_non_null(strstr(out.data, "<h2>&lt;script&gt;alert&#40;1&#41;&lt;&#47;script&gt; "
-	                                 "<span class=\"badge b-warn\">warn</span></h2>"));
+	/* the host name is escaped text: in its section, the glance table, the changes */
+	assert_non_null(strstr(out.data, "<section id=h0><h3>&lt;script&gt;alert&#40;1&#41;&lt;"
+	                                 "&#47;script&gt; <b class=s-warn>warn</b></h3>"));
 	/* worst first: the warn host before the ok one */
-	assert_non_null(strstr(out.data, "\"badge b-ok\""));
-	assert_true(strstr(out.data, "\"badge b-warn\"") < strstr(out.data, "\"badge b-ok\""));
-	/* one chart per host, a bar per limit with its class and width */
-	assert_non_null(strstr(out.data, "<svg class=\"chart\""));
-	assert_non_null(strstr(out.data, "<rect class=\"ok\" x=\"110\" y=\"7\" width=\"281.6\" "
-	                                 "height=\"16\"/>"));
-	assert_non_null(strstr(out.data, "<line class=\"wm\" x1=\"398.0\""));
-	assert_non_null(strstr(out.data, "<line class=\"cm\" x1=\"434.0\""));
-	assert_non_null(strstr(out.data, ">266 of 340 (78.2%)</text>"));
-	/* the paste-ready lines, grouped by file */
-	assert_non_null(strstr(out.data, "<pre>kern.ipc.semmns&#61;578\n</pre>"));
+	assert_non_null(strstr(out.data, "<b class=s-ok>"));
+	assert_true(strstr(out.data, "<b class=s-warn>") < strstr(out.data, "<b class=s-ok>"));
+	/* a reply without "nearest" (an older aggregator): dashes, not zeros */
+	assert_non_null(strstr(out.data, "</a><td><b class=s-ok>ok</b><td>-<td class=n>-<td>-"
+	                                 "<td class=n>-<td>-</tr>"));
+	/* the host with findings has its usage table; the other is folded */
+	assert_non_null(strstr(out.data, "<td>semmns</td><td class=\"n\">266</td>"));
+	assert_non_null(strstr(out.data, "<details><summary>1 host: use% of each limit</summary>"));
+	/* the paste-ready lines, grouped by file, with the hosts that need them */
+	assert_non_null(strstr(out.data, "<tr><td><code>kern.ipc.semmns&#61;578</code><td class=n>1"
+	                                 "<td><a href=#h0>&lt;script&gt;"));
 	doc_free(&d);
 
 	/* text that would be a reference if it were not escaped */
@@ -833,7 +833,7 @@ test_report_html(void **state)
 		if (find_ci(out.data, forbidden[i]) != NULL)
 			fail_msg("the HTML contains '%s'", forbidden[i]);
 	assert_null(strstr(out.data, "\" onload"));
-	assert_non_null(strstr(out.data, "b-unknown"));
+	assert_non_null(strstr(out.data, "s-unknown"));
 	doc_free(&d);
 	buf_free(&out);
 }
