@@ -666,6 +666,31 @@ rt_report_recs(const msgpack_object *recs, struct buf *out, size_t indent)
 	}
 }
 
+/* The limit nearest exhaustion (report rows since issue 15), when the row has one. */
+static void
+rt_report_nearest(const msgpack_object *n, struct buf *out)
+{
+	const msgpack_object *at = mpr_get(n, "exhaust_at");
+	double pct;
+
+	if (n == NULL || n->type != MSGPACK_OBJECT_MAP)
+		return;
+	buf_puts(out, "  Nearest exhaustion: ");
+	rt_clean_mp(out, mpr_get(n, "limit"), 64, "-");
+	if (mpr_num(mpr_get(n, "pct"), &pct) == 0)
+		buf_printf(out, " at %.1f%%", pct);
+	buf_puts(out, ", ");
+	rt_clean_mp(out, mpr_get(n, "free"), 32, "?");
+	buf_puts(out, " free, ");
+	if (mpr_is_str(at)) {
+		buf_puts(out, "runs out ");
+		rt_clean_mp(out, at, 40, "-");
+	} else {
+		buf_puts(out, "no exhaustion forecast");
+	}
+	buf_puts(out, "\n");
+}
+
 static int
 rt_report_host(const msgpack_object *h, struct buf *out)
 {
@@ -692,6 +717,7 @@ rt_report_host(const msgpack_object *h, struct buf *out)
 		rt_clean_mp(out, o, 40, "never");
 	}
 	buf_puts(out, "\n");
+	rt_report_nearest(mpr_get(h, "nearest"), out);
 	if (rt_report_usage(h, out) == -1)
 		return -1;
 	if (mpr_arrsize(findings) > 0) {

@@ -338,13 +338,40 @@ test_hostile_cleaned(void **state)
 	buf_free(&out);
 }
 
+/* The text report keeps its shape and gains the nearest limit's line. */
+static void
+test_text_nearest(void **state)
+{
+	struct doc d;
+	struct buf out;
+	msgpack_packer *pk = doc_begin(&d);
+
+	(void)state;
+	msgpack_pack_map(pk, 2);
+	ks(pk, "generated", "2026-11-26T14:05:00Z");
+	s(pk, "hosts");
+	msgpack_pack_array(pk, 2);
+	host_row(pk, &fleet[2]);
+	host_row(pk, &fleet[3]);
+	buf_init(&out, 1 << 20);
+	assert_int_equal(render_report_text(doc_end(&d), &out), 0);
+	assert_non_null(buf_cstr(&out));
+	must(out.data, "warn-c (Linux): WARN, last seen 2026-11-26T14:00:00Z\n"
+	               "  Nearest exhaustion: semmni at 70.0%, 2 free, runs out "
+	               "2026-12-24T03:00:00Z\n  LIMIT ");
+	must(out.data, "?[31mevil<script>? (Linux): OK, last seen 2026-11-26T14:00:00Z\n"
+	               "  Nearest exhaustion: semmni at 70.0%, 2 free, no exhaustion forecast\n");
+	doc_free(&d);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_glance_order),    cmocka_unit_test(test_sparkline_of_nearest),
 	    cmocka_unit_test(test_sections),        cmocka_unit_test(test_recs_grouped),
-	    cmocka_unit_test(test_hostile_cleaned),
+	    cmocka_unit_test(test_hostile_cleaned), cmocka_unit_test(test_text_nearest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
