@@ -77,9 +77,8 @@ h_status_class(const msgpack_object *status)
 static void
 h_cell(struct buf *out, const msgpack_object *o, int num)
 {
-	buf_puts(out, num ? "<td class=\"n\">" : "<td>");
-	h_text(out, o, H_TEXT_MAX, "-");
-	buf_puts(out, "</td>");
+	buf_puts(out, num ? "<td class=n>" : "<td>");
+	h_text(out, o, H_TEXT_MAX, "-"); /* </td> is optional: 2,000 hosts' worth of it */
 }
 
 static void
@@ -88,22 +87,22 @@ h_cell_pct(struct buf *out, const msgpack_object *o)
 	double v;
 
 	if (mpr_num(o, &v) == 0)
-		buf_printf(out, "<td class=\"n\">%.1f%%</td>", v);
+		buf_printf(out, "<td class=n>%.1f%%", v);
 	else
-		buf_puts(out, "<td class=\"n\">-</td>");
+		buf_puts(out, "<td class=n>-");
 }
 
 static void
 h_cell_change(struct buf *out, const msgpack_object *rec)
 {
 	if (rec == NULL)
-		buf_puts(out, "<td>-</td>");
+		buf_puts(out, "<td>-");
 	else if (!mpr_true(mpr_get(rec, "needs_change")))
-		buf_puts(out, "<td>no</td>");
+		buf_puts(out, "<td>no");
 	else if (mpr_true(mpr_get(rec, "reboot")))
-		buf_puts(out, "<td class=\"chg\">yes, reboot</td>");
+		buf_puts(out, "<td class=chg>yes, reboot");
 	else
-		buf_puts(out, "<td class=\"chg\">yes</td>");
+		buf_puts(out, "<td class=chg>yes");
 }
 
 static void
@@ -115,10 +114,10 @@ h_usage_table(struct buf *out, const msgpack_object *h)
 
 	if (mpr_mapsize(usage) == 0 && mpr_arrsize(recs) == 0)
 		return;
-	buf_puts(out, "<table class=\"usage\"><tr><th>Limit</th><th class=\"n\">Used</th>"
-	              "<th class=\"n\">Current</th><th class=\"n\">Use%</th>"
-	              "<th class=\"n\">Peak</th><th class=\"n\">Recommended</th>"
-	              "<th>Change</th></tr>\n");
+	buf_puts(out, "<table class=usage><tr><th>Limit<th class=n>Used"
+	              "<th class=n>Current<th class=n>Use%"
+	              "<th class=n>Peak<th class=n>Recommended"
+	              "<th>Change</tr>\n");
 	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
@@ -129,9 +128,9 @@ h_usage_table(struct buf *out, const msgpack_object *h)
 			/* unknown is never 0: "?", and why on hover and in print */
 			buf_puts(out, "<td class=\"n unk\" title=\"");
 			h_text(out, mpr_get(&kv->val, "unknown"), H_TEXT_MAX, "-");
-			buf_puts(out, "\">?</td>");
+			buf_puts(out, "\">?");
 			h_cell(out, mpr_get(&kv->val, "limit"), 1);
-			buf_puts(out, "<td class=\"n\">?</td>");
+			buf_puts(out, "<td class=n>?");
 		} else {
 			h_cell(out, mpr_get(&kv->val, "used"), 1);
 			h_cell(out, mpr_get(&kv->val, "limit"), 1);
@@ -148,9 +147,9 @@ h_usage_table(struct buf *out, const msgpack_object *h)
 			continue;
 		buf_puts(out, "<tr>");
 		h_cell(out, mpr_get(rec, "limit"), 0);
-		buf_puts(out, "<td class=\"n\">-</td>");
+		buf_puts(out, "<td class=n>-");
 		h_cell(out, mpr_get(rec, "current"), 1);
-		buf_puts(out, "<td class=\"n\">-</td>");
+		buf_puts(out, "<td class=n>-");
 		h_cell(out, mpr_get(rec, "peak"), 1);
 		h_cell(out, mpr_get(rec, "recommended"), 1);
 		h_cell_change(out, rec);
@@ -174,15 +173,15 @@ h_findings(struct buf *out, const msgpack_object *h)
 		buf_puts(out, "<p>No open findings.</p>\n");
 		return;
 	}
-	buf_puts(out, "<table class=\"findings\"><tr><th>Severity</th><th>Kind</th>"
-	              "<th>Limit</th><th>Scope</th><th>Message</th></tr>\n");
+	buf_puts(out, "<table class=findings><tr><th>Severity<th>Kind"
+	              "<th>Limit<th>Scope<th>Message</tr>\n");
 	buf_init(&cmd, 1024);
 	for (i = 0; i < mpr_arrsize(findings); i++) {
 		const msgpack_object *f = &findings->via.array.ptr[i];
 		static const char *const sev[] = {"crit", "warn", "info", "other"};
 		int r = table_severity_rank(mpr_get(f, "severity"));
 
-		buf_printf(out, "<tr class=\"f-%s\"><td>%s</td>", sev[r], r < 3 ? sev[r] : "-");
+		buf_printf(out, "<tr class=f-%s><td>%s", sev[r], r < 3 ? sev[r] : "-");
 		h_cell(out, mpr_get(f, "kind"), 0);
 		h_cell(out, mpr_get(f, "limit"), 0);
 		h_cell(out, mpr_get(f, "scope"), 0);
@@ -194,7 +193,7 @@ h_findings(struct buf *out, const msgpack_object *h)
 			h_esc(out, cmd.data, cmd.len);
 			buf_puts(out, "</code>");
 		}
-		buf_puts(out, "</td></tr>\n");
+		buf_puts(out, "</tr>\n");
 	}
 	buf_free(&cmd);
 	buf_puts(out, "</table>\n");
@@ -212,7 +211,7 @@ h_findings(struct buf *out, const msgpack_object *h)
 struct h_host {
 	const msgpack_object *row;
 	size_t i;     /* in the reply */
-	int rank;     /* rt_status_rank */
+	int rank;     /* table_status_rank */
 	int findings; /* it has open findings: a section of its own */
 	const msgpack_object *nearest, *exhaust;
 	double pct; /* nearest's use%, -1 when unknown */
@@ -413,13 +412,12 @@ h_heat(struct buf *out, const struct h_host *v, size_t n)
 			const char *cls = h_heat_class(
 			    mpr_getn(u, lims[l]->via.str.ptr, lims[l]->via.str.size), &pct);
 
-			buf_printf(out, "<a class=%s href=#", cls);
-			h_anchor(out, k);
-			buf_puts(out, " title=\"");
+			/* no link: the cells are in the glance table's order, whose rows link */
+			buf_printf(out, "<i class=%s title=\"", cls);
 			h_text(out, mpr_get(v[k].row, "host"), H_NAME_MAX, "-");
 			if (pct >= 0)
 				buf_printf(out, " %.0f%%", pct);
-			buf_puts(out, "\"></a>");
+			buf_puts(out, "\"></i>");
 		}
 		buf_puts(out, "</div></div>\n");
 	}
@@ -628,13 +626,14 @@ h_recs(struct buf *out, const struct h_host *v, size_t n)
 	if (nr == 0)
 		buf_puts(out, "<p>No changes recommended.</p>\n");
 	for (i = 0; i < nr; i = j) {
+		size_t hosts = 0;
 		int newfile = i == 0 || h_str_cmp(r[i - 1].file, r[i].file) != 0 ||
 		              r[i - 1].reboot != r[i].reboot;
 
 		for (j = i; j < nr && h_str_cmp(r[j].file, r[i].file) == 0 &&
 		            r[j].reboot == r[i].reboot && h_str_cmp(r[j].line, r[i].line) == 0;
 		     j++)
-			;
+			hosts += j == i || r[j].host != r[j - 1].host; /* one line for two limits */
 		if (newfile) {
 			if (i > 0)
 				buf_puts(out, "</table>\n");
@@ -649,8 +648,10 @@ h_recs(struct buf *out, const struct h_host *v, size_t n)
 		}
 		buf_puts(out, "<tr><td><code>");
 		h_text(out, r[i].line, 200, "");
-		buf_printf(out, "</code><td class=n>%zu<td>", j - i);
+		buf_printf(out, "</code><td class=n>%zu<td>", hosts);
 		for (k = i; k < j; k++) {
+			if (k > i && r[k].host == r[k - 1].host)
+				continue;
 			buf_puts(out, k > i ? ", <a href=#" : "<a href=#");
 			h_anchor(out, r[k].host);
 			buf_puts(out, ">");
@@ -706,14 +707,14 @@ static const char h_head[] =
     ".hr{display:flex;align-items:flex-start;margin:4px 0}"
     ".hl{width:70px;flex:none;font-size:12px;font-family:ui-monospace,Menlo,monospace}\n"
     ".hm{display:flex;flex-wrap:wrap;gap:1px;max-width:1010px}"
-    ".hm a,.legend i{display:inline-block;width:9px;height:9px}\n"
+    ".hm i,.legend i{display:inline-block;width:9px;height:9px}\n"
     ".q0{background:#d9ead3}.q1{background:#93c47d}.q2{background:#ffd966}"
     ".q3{background:#f6a04d}.q4{background:#cc0000}.qu{background:#999}"
     ".qn{background:#eee}\n"
     "td.q3{background:#fde7cf}td.q4{background:#f8d0d0}td.q0,td.q1,td.q2{background:none}\n"
     "summary{cursor:pointer;font-weight:600;margin:6px 0}\n"
     "nav a{margin-right:14px}\n"
-    "@media print{details{display:block}.hm a{print-color-adjust:exact}}\n"
+    "@media print{details{display:block}.hm i{print-color-adjust:exact}}\n"
     "</style>\n</head>\n<body>\n";
 
 int

@@ -64,20 +64,23 @@ h_sparkline(struct buf *out, const msgpack_object *hist)
 	if (top <= 0)
 		top = 1;
 	/* 0 at the bottom: a flat line near the top is a host at its own peak */
-	buf_printf(out,
-	           "<svg class=sp width=%d height=%d><title>daily peaks, highest %.0f</title>"
-	           "<path d=\"",
-	           SP_W, SP_H, peak);
+	buf_printf(out, "<svg class=sp width=%d height=%d><title>peak %.0f</title><path d=\"", SP_W,
+	           SP_H, peak);
 	for (i = 0; i < n; i++) {
 		if (!have[i]) {
 			pen = 0; /* a day without figures is a gap, not a zero */
 			continue;
 		}
-		buf_printf(out, "%s%zu %ld", pen ? "L" : "M", i * SP_W / (n > 1 ? n - 1 : 1),
+		/* "M x y L x y x y ...": pairs after an L repeat it, a byte each saved */
+		buf_printf(out, "%s%zu %ld",
+		           pen == 0   ? "M"
+		           : pen == 1 ? "L"
+		                      : " ",
+		           i * SP_W / (n > 1 ? n - 1 : 1),
 		           lround(SP_H - 2 - v[i] / top * (SP_H - 4)));
-		if (!pen && (i + 1 >= n || !have[i + 1]))
+		if (pen == 0 && (i + 1 >= n || !have[i + 1]))
 			buf_puts(out, "h2"); /* a lone day: a dash */
-		pen = 1;
+		pen = pen == 0 ? 1 : 2;
 	}
 	buf_puts(out, "\"/></svg>");
 }
@@ -151,18 +154,18 @@ h_band_chart(struct buf *out, const msgpack_object *host, const msgpack_object *
 			;
 		buf_puts(out, "<polygon class=band points=\"");
 		for (i = s; i < j; i++)
-			buf_printf(out, "%.1f,%.1f ", ch_x(i, n) - (j - s == 1 ? 2 : 0),
+			buf_printf(out, "%.0f,%.0f ", ch_x(i, n) - (j - s == 1 ? 2 : 0),
 			           ch_y(mx[i], top));
 		if (j - s == 1)
-			buf_printf(out, "%.1f,%.1f ", ch_x(s, n) + 2, ch_y(mx[s], top));
+			buf_printf(out, "%.0f,%.0f ", ch_x(s, n) + 2, ch_y(mx[s], top));
 		for (i = j; i-- > s;)
-			buf_printf(out, "%.1f,%.1f ", ch_x(i, n) + (j - s == 1 && i == s ? 2 : 0),
+			buf_printf(out, "%.0f,%.0f ", ch_x(i, n) + (j - s == 1 && i == s ? 2 : 0),
 			           ch_y(mn[i], top) + 1);
 		if (j - s == 1)
-			buf_printf(out, "%.1f,%.1f", ch_x(s, n) - 2, ch_y(mn[s], top) + 1);
+			buf_printf(out, "%.0f,%.0f", ch_x(s, n) - 2, ch_y(mn[s], top) + 1);
 		buf_puts(out, "\"/><polyline class=pk points=\"");
 		for (i = s; i < j; i++)
-			buf_printf(out, "%.1f,%.1f ", ch_x(i, n), ch_y(mx[i], top));
+			buf_printf(out, "%.0f,%.0f ", ch_x(i, n), ch_y(mx[i], top));
 		buf_puts(out, "\"/>");
 	}
 	if (lim > 0) {

@@ -142,15 +142,20 @@ host_row(msgpack_packer *pk, const struct host *h)
 	}
 	s(pk, "recommendations");
 	if (h->rec_file != NULL) {
-		msgpack_pack_array(pk, 1);
-		msgpack_pack_map(pk, 5);
-		ks(pk, "limit", "semmns");
-		s(pk, "needs_change");
-		msgpack_pack_true(pk);
-		s(pk, "reboot");
-		msgpack_pack_false(pk);
-		ks(pk, "file", h->rec_file);
-		ks(pk, "line", h->rec_line);
+		/* Linux: semmns and semmni are both set by one kernel.sem line */
+		size_t k, nrec = strcmp(h->rec_line, "kernel.sem = 250 64000 32 256") == 0 ? 2 : 1;
+
+		msgpack_pack_array(pk, nrec);
+		for (k = 0; k < nrec; k++) {
+			msgpack_pack_map(pk, 5);
+			ks(pk, "limit", k == 0 ? "semmns" : "semmni");
+			s(pk, "needs_change");
+			msgpack_pack_true(pk);
+			s(pk, "reboot");
+			msgpack_pack_false(pk);
+			ks(pk, "file", h->rec_file);
+			ks(pk, "line", h->rec_line);
+		}
 	} else {
 		msgpack_pack_array(pk, 0);
 	}
@@ -260,12 +265,13 @@ test_sparkline_of_nearest(void **state)
 	/* crit-b's nearest is semmns: its peaks 10 20 - 40, the gap a gap, the lone day a dash */
 	row = must(out.data, ">crit-b</a>");
 	next = must(row, "</tr>");
-	assert_true(must(row, "<svg class=sp width=90 height=20><title>daily peaks, highest 40"
-	                      "</title><path d=\"M0 14L30 10M90 2h2\"/></svg></tr>") < next + 1);
+	assert_true(
+	    must(row, "<svg class=sp width=90 height=20><title>peak 40</title><path d=\"M0 14L30 "
+	              "10M90 2h2\"/></svg></tr>") < next + 1);
 	/* warn-c's is semmni: flat at 7, its own peak */
 	row = must(out.data, ">warn-c</a>");
-	assert_true(must(row, "<title>daily peaks, highest 7</title><path d=\"M0 2L30 2L60 2L90 "
-	                      "2\"/>") < must(row, "</tr>"));
+	assert_true(must(row, "<title>peak 7</title><path d=\"M0 2L30 2 60 2 90 2\"/>") <
+	            must(row, "</tr>"));
 	doc_free(&d);
 	buf_free(&out);
 }
@@ -295,7 +301,8 @@ test_sections(void **state)
 	                           "<td class=\"n q2\">70.0%") > fold);
 	assert_null(strstr(out.data, "<section id=h3>"));
 	/* the heat map: a cell per host and limit, worst first, coloured by its levels */
-	must(out.data, "<div class=hm><a class=q4 href=#h0 title=\"crit-b 95%\"></a>");
+	must(out.data, "<div class=hm><i class=q4 title=\"crit-b 95%\"></i><i class=q4 "
+	               "title=\"warn-c 95%\"></i>");
 	doc_free(&d);
 	buf_free(&out);
 }
@@ -308,7 +315,7 @@ test_recs_grouped(void **state)
 
 	(void)state;
 	render_fleet(&d, &out);
-	/* one line, the hosts that need it, by file; loader.conf says reboot */
+	/* one line, the hosts that need it (once each), by file; loader.conf says reboot */
 	must(out.data, "<h3><code>&#47;boot&#47;loader.conf</code> <span class=rb>takes effect "
 	               "after a reboot</span></h3>");
 	must(out.data, "<tr><td><code>kern.ipc.semmni&#61;64</code><td class=n>1<td><a href=#h4>"
