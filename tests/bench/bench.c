@@ -62,6 +62,8 @@ static const struct section {
     {"conns", bench_conns, "memory per idle connection, then a reconnect storm"},
     {"analysis", bench_analysis,
      "how long one agent's snapshot of 10,000 findings holds the aggregator's thread"},
+    {"report", bench_report,
+     "the HTML report of 2,000 hosts with 30 days of history: size and time (issue 15)"},
     {"pg", bench_pg, "query and ingest with the store on PostgreSQL (needs --pg-url)"},
 };
 
@@ -73,7 +75,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	        "usage: ipcfleet-bench [--quick] [--only SECTION,...] [--workdir DIR] [--keep]\n"
 	        "                      [--query-hosts N] [--ingest-agents N] [--ingest-seconds S]\n"
-	        "                      [--conns N] [--pg-url URL]\n"
+	        "                      [--conns N] [--pg-url URL] [--report-out FILE]\n"
 	        "\n"
 	        "Measures ipcfleet's performance figures and prints one \"name=value unit\"\n"
 	        "line per figure.  --quick: small fleets, a smoke run of under two minutes.\n"
@@ -82,7 +84,8 @@ usage(FILE *fp)
 	        "connections and storm (10,000; 1,000).  --pg-url names an empty PostgreSQL\n"
 	        "database (postgresql://...) for the pg section, which runs the query and\n"
 	        "ingest figures again with the store there (pg_ prefix); tests/bench/pg.sh\n"
-	        "makes a throwaway cluster and runs it.\n"
+	        "makes a throwaway cluster and runs it.  --report-out keeps the report\n"
+	        "section's HTML (2,000 hosts; quick 200; --query-hosts sets it too).\n"
 	        "\n"
 	        "sections:\n");
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
@@ -164,6 +167,7 @@ main(int argc, char **argv)
 	                                         {"ingest-seconds", required_argument, NULL, 'S'},
 	                                         {"conns", required_argument, NULL, 'C'},
 	                                         {"pg-url", required_argument, NULL, 'P'},
+	                                         {"report-out", required_argument, NULL, 'R'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	static struct bench b;
@@ -207,6 +211,9 @@ main(int argc, char **argv)
 				return 2;
 			}
 			b.pg_url = optarg;
+			break;
+		case 'R':
+			b.report_out = optarg;
 			break;
 		case 'h':
 			usage(stdout);

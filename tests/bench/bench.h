@@ -32,6 +32,7 @@ struct bench {
 	/* sizes given on the command line (0: the mode's default) */
 	size_t query_hosts, ingest_agents, conns;
 	unsigned ingest_seconds;
+	const char *report_out; /* --report-out: where the report section keeps its HTML */
 };
 
 /* A running ipcfleet-aggregator. */
@@ -92,6 +93,7 @@ int bench_conns(struct bench *b);
 int bench_agent(struct bench *b);
 int bench_agent_busy(struct bench *b);
 int bench_analysis(struct bench *b);
+int bench_report(struct bench *b);
 /* The pg section's parts (bench_store.c, bench_net.c). */
 int bench_pg_query(struct bench *b);
 int bench_pg_ingest(struct bench *b);

@@ -69,6 +69,8 @@ struct hostgen {
 	int leaks;
 	/* the host's objects, from which usage follows */
 	uint64_t semsets, semsper, segs, segpages, queues;
+	/* semmns semmni shmall shmmni msgmni as the host sets them */
+	uint64_t lim[NLIM];
 };
 
 static void
@@ -84,6 +86,47 @@ hostgen_init(struct hostgen *g, size_t i)
 	g->segs = 4 + rng_next(&g->rng) % 12;
 	g->segpages = 256 * (1 + rng_next(&g->rng) % 64);
 	g->queues = rng_next(&g->rng) % 8;
+	g->lim[0] = 1024000000;
+	g->lim[1] = 32000;
+	g->lim[2] = LINUX_SHMALL;
+	g->lim[3] = 4096;
+	g->lim[4] = 32000;
+}
+
+/* A use% for a tight host: most far from their limits, a few near or past warn. */
+static uint64_t
+hostgen_pct(struct hostgen *g)
+{
+	uint64_t r = rng_next(&g->rng) % 100, x = rng_next(&g->rng);
+
+	return r < 60   ? 5 + x % 35
+	       : r < 85 ? 40 + x % 30
+	       : r < 93 ? 70 + x % 15
+	       : r < 97 ? 85 + x % 7
+	                : 92 + x % 7;
+}
+
+/*
+ * The report's fleet (bench_report): the same hosts with limits set as
+ * operators set them, so that use% spreads from 5 % to 98 % and the
+ * leaking hosts run towards theirs (a leak adds 12 sets a day for days).
+ */
+static void
+hostgen_tighten(struct hostgen *g, unsigned days)
+{
+	uint64_t sets = g->semsets, pct = hostgen_pct(g), peak;
+
+	if (g->leaks) {
+		sets += 12 * (uint64_t)days;
+		pct = 60 + rng_next(&g->rng) % 30;
+	}
+	g->lim[1] = sets * 100 / pct + 1;
+	g->lim[0] = g->lim[1] * g->semsper * 5 / 4;
+	/* shared memory peaks at the nightly backup: twice the pages */
+	peak = 2 * g->segs * g->segpages;
+	g->lim[2] = peak * 100 / hostgen_pct(g) + 1;
+	g->lim[3] = (g->segs + 1) * 100 / hostgen_pct(g) + 1;
+	g->lim[4] = 64;
 }
 
 /*
@@ -114,11 +157,7 @@ hostgen_step(struct hostgen *g, uint64_t k, uint64_t *used, uint64_t *lim)
 	used[2] = pages;
 	used[3] = segs;
 	used[4] = g->queues;
-	lim[0] = 1024000000;
-	lim[1] = 32000;
-	lim[2] = LINUX_SHMALL;
-	lim[3] = 4096;
-	lim[4] = 32000;
+	memcpy(lim, g->lim, sizeof(g->lim));
 }
 
 /* The host's latest snapshot: its objects as hostgen describes them now. */
@@ -136,15 +175,15 @@ hostgen_snapshot(const struct hostgen *g, struct snapshot *s, uint64_t seq, int6
 	s->seq = seq;
 	s->taken = taken;
 	if (limits_set(&s->limits, "shmmax", 18446744073692774399ull) == -1 ||
-	    limits_set(&s->limits, "shmall", LINUX_SHMALL) == -1 ||
-	    limits_set(&s->limits, "shmmni", 4096) == -1 ||
+	    limits_set(&s->limits, "shmall", g->lim[2]) == -1 ||
+	    limits_set(&s->limits, "shmmni", g->lim[3]) == -1 ||
 	    limits_set(&s->limits, "semmsl", 32000) == -1 ||
-	    limits_set(&s->limits, "semmns", 1024000000) == -1 ||
+	    limits_set(&s->limits, "semmns", g->lim[0]) == -1 ||
 	    limits_set(&s->limits, "semopm", 500) == -1 ||
-	    limits_set(&s->limits, "semmni", 32000) == -1 ||
+	    limits_set(&s->limits, "semmni", g->lim[1]) == -1 ||
 	    limits_set(&s->limits, "msgmax", 8192) == -1 ||
 	    limits_set(&s->limits, "msgmnb", 16384) == -1 ||
-	    limits_set(&s->limits, "msgmni", 32000) == -1)
+	    limits_set(&s->limits, "msgmni", g->lim[4]) == -1)
 		goto fail;
 	for (i = 0; i < g->semsets + g->segs + g->queues; i++) {
 		struct ipc_object *o = snapshot_add_object(s);
@@ -570,9 +609,56 @@ put_host_history(struct store *st, struct hostgen *g, int64_t now, char *err, si
  * Writes the synthetic fleet into st: latest snapshots, some findings, and
  * with history, each host's thirty days (the store's bulk path).
  */
+/*
+ * The open findings of a tight host (bench_report) as the analysis would
+ * have them: thresholds at 80 and 90 %, and a leaking host's forecast.
+ */
+static size_t
+report_findings(const struct hostgen *g, int64_t now, struct finding *f, size_t max)
+{
+	uint64_t used[NLIM];
+	size_t j, n = 0;
+	char when[32];
+
+	used[0] = g->semsets * g->semsper;
+	used[1] = g->semsets;
+	used[2] = g->segs * g->segpages;
+	used[3] = g->segs;
+	used[4] = g->queues;
+	for (j = 0; j < NLIM && n < max; j++) {
+		double pct = usage_pct(used[j], g->lim[j]);
+
+		if (pct < 80)
+			continue;
+		memset(&f[n], 0, sizeof(f[n]));
+		f[n].kind = FK_THRESHOLD;
+		f[n].severity = pct >= 90 ? SEV_CRIT : SEV_WARN;
+		ifl_strlcpy(f[n].limit, lim_names[j], sizeof(f[n].limit));
+		snprintf(f[n].message, sizeof(f[n].message),
+		         "%s at %.1f%%: %" PRIu64 " of %" PRIu64 " used, %" PRIu64
+		         " free (%s at %d%%)",
+		         lim_names[j], pct, used[j], g->lim[j], g->lim[j] - used[j],
+		         pct >= 90 ? "crit" : "warn", pct >= 90 ? 90 : 80);
+		n++;
+	}
+	if (g->leaks && n < max && used[1] < g->lim[1]) {
+		memset(&f[n], 0, sizeof(f[n]));
+		f[n].kind = FK_FORECAST;
+		f[n].exhaust_at = now + (int64_t)((g->lim[1] - used[1]) * DAY / 12);
+		f[n].severity = f[n].exhaust_at - now < 7 * DAY ? SEV_CRIT : SEV_WARN;
+		ifl_strlcpy(f[n].limit, "semmni", sizeof(f[n].limit));
+		snprintf(f[n].message, sizeof(f[n].message),
+		         "semmni runs out around %s: 12 more sets a day, %" PRIu64 " of %" PRIu64
+		         " used",
+		         fmt_rfc3339(f[n].exhaust_at, when, sizeof(when)), used[1], g->lim[1]);
+		n++;
+	}
+	return n;
+}
+
 static int
 query_synth(struct bench *b, struct store *st, size_t nhosts, int64_t now, int history,
-            const char *pfx)
+            const char *pfx, int tight)
 {
 	struct hostgen *g = calloc(nhosts, sizeof(*g));
 	char err[1024];
@@ -584,8 +670,11 @@ query_synth(struct bench *b, struct store *st, size_t nhosts, int64_t now, int h
 		bench_fail(b, "query: out of memory");
 		goto out;
 	}
-	for (i = 0; i < nhosts; i++)
+	for (i = 0; i < nhosts; i++) {
 		hostgen_init(&g[i], i);
+		if (tight)
+			hostgen_tighten(&g[i], HIST_DAYS);
+	}
 	/* the host rows first (a history needs its host), then their histories */
 	if (put_latest(st, g, nhosts, now, err, sizeof(err)) == -1) {
 		bench_fail(b, "query: %s", err);
@@ -596,8 +685,19 @@ query_synth(struct bench *b, struct store *st, size_t nhosts, int64_t now, int h
 			bench_fail(b, "query: %s", err);
 			goto out;
 		}
-		/* one host in twenty has an open finding */
-		if (i % 20 == 3) {
+		if (tight) {
+			struct finding f[NLIM + 1];
+			struct finding_change *ch = NULL;
+			size_t nf = report_findings(&g[i], now, f, NELEM(f)), nch = 0;
+
+			if (store_sync_findings(st, g[i].name, f, nf, now, &ch, &nch, err,
+			                        sizeof(err)) == -1) {
+				bench_fail(b, "query: %s", err);
+				goto out;
+			}
+			free(ch);
+		} else if (i % 20 == 3) {
+			/* one host in twenty has an open finding */
 			struct finding f;
 			struct finding_change *ch = NULL;
 			size_t nch = 0;
@@ -741,7 +841,7 @@ bench_query(struct bench *b)
 		bench_fail(b, "query: %s", err);
 		return -1;
 	}
-	rc = query_synth(b, st, nhosts, now_unix(), 1, "");
+	rc = query_synth(b, st, nhosts, now_unix(), 1, "", 0);
 	store_close(st);
 	if (rc == -1)
 		return -1;
@@ -775,7 +875,7 @@ bench_pg_query(struct bench *b)
 		bench_fail(b, "pg-query: %s", err);
 		return -1;
 	}
-	rc = query_synth(b, st, nhosts, now_unix(), 0, "pg_");
+	rc = query_synth(b, st, nhosts, now_unix(), 0, "pg_", 0);
 	store_close(st);
 	if (rc == -1)
 		return -1;
@@ -787,4 +887,74 @@ bench_pg_query(struct bench *b)
 	rc = query_measure(b, &agg, nhosts, "pg_", 0);
 	bench_agg_stop(&agg);
 	return rc;
+}
+
+/*
+ * The HTML report (issue 15): the fleet with limits set tight (use% from
+ * 5 to 98 %, leaks running towards theirs, findings as the analysis would
+ * open them) and thirty days of history, then the real CLI renders
+ * `ipcfleet report --format html -o FILE` three times against the real
+ * aggregator: the file's size and the median wall time (query, reply,
+ * rendering, writing).  --report-out keeps the last file.
+ */
+int
+bench_report(struct bench *b)
+{
+	size_t nhosts = b->query_hosts ? b->query_hosts : b->quick ? 200 : 2000, i;
+	char path[PATH_MAX + 32], out[PATH_MAX + 32], err[1024], cli[PATH_MAX + 16];
+	char cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 16], server[64];
+	char *argv[] = {cli, "--server", server,     "--cert", cert, "--key", key, "--ca",
+	                ca,  "report",   "--format", "html",   "-o", out,     NULL};
+	double t[3];
+	struct agg_proc agg;
+	struct store *st;
+	struct stat sb;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/report.db", b->work);
+	snprintf(out, sizeof(out), "%s/report.html", b->work);
+	snprintf(cli, sizeof(cli), "%s/ipcfleet", b->bindir);
+	snprintf(cert, sizeof(cert), "%s/admin.crt", b->pki);
+	snprintf(key, sizeof(key), "%s/admin.key", b->pki);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", b->pki);
+	bench_note("report: synthesising %zu hosts with %d days of per-minute history", nhosts,
+	           HIST_DAYS);
+	if ((st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
+		bench_fail(b, "report: %s", err);
+		return -1;
+	}
+	rc = query_synth(b, st, nhosts, now_unix(), 1, "report_", 1);
+	store_close(st);
+	if (rc == -1)
+		return -1;
+	bench_fig("report_hosts", (double)nhosts, "count");
+	if (bench_agg_start(b, &agg, "report", path, 1000, NULL) == -1) {
+		bench_fail(b, "report: the aggregator did not start");
+		return -1;
+	}
+	snprintf(server, sizeof(server), "localhost:%d", agg.port);
+	for (i = 0; i < NELEM(t) && rc == 0; i++) {
+		double t0 = bench_now();
+		int st_cli = bench_run(argv, NULL);
+
+		t[i] = bench_now() - t0;
+		if (st_cli != 0) {
+			bench_fail(b, "report: ipcfleet report --format html exited %d", st_cli);
+			rc = -1;
+		}
+	}
+	bench_agg_stop(&agg);
+	if (rc == -1)
+		return -1;
+	if (stat(out, &sb) == -1) {
+		bench_fail(b, "report: %s: %s", out, strerror(errno));
+		return -1;
+	}
+	bench_fig("report_html_mb", (double)sb.st_size / 1048576, "MB");
+	bench_fig("report_html_s", bench_pct(t, NELEM(t), 50), "s");
+	if (b->report_out != NULL && rename(out, b->report_out) == -1) {
+		bench_fail(b, "report: %s: %s", b->report_out, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

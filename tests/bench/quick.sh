@@ -34,7 +34,7 @@ if [ -n "$bad" ]; then
 fi
 want="storage_bytes_per_sample query_hosts_p99_ms query_trend_30d_p99_ms report_s
 ingest_snapshots_per_s ingest_cpu_us_per_snapshot conn_rss_kb_per_conn handshake_storm_s
-analysis_10k_findings_ms analysis_10k_findings_cpu_ms analysis_10k_scopes_ms"
+analysis_10k_findings_ms analysis_10k_findings_cpu_ms analysis_10k_scopes_ms report_html_mb report_html_s"
 if [ "$mode" = pg ]; then
 	want="pg_query_hosts_p99_ms pg_query_host_p99_ms pg_report_s pg_ingest_snapshots_per_s
 pg_ingest_cpu_us_per_snapshot pg_ingest_server_cpu_us_per_snapshot pg_ingest_ack_p99_ms
