@@ -322,6 +322,7 @@ struct rows {
 	const char *filter;  /* each_open_finding: a kind, or NULL */
 	struct share *share; /* fleet-wide findings: each host's share */
 	size_t hist_budget;  /* report: bytes of history left (report_rows.h) */
+	int64_t now;         /* report: its "generated", the "now" of every row */
 };
 
 /* Starts the reply frame; the caller packs the body's start, then rows_array(). */
@@ -881,7 +882,7 @@ report_host(void *arg, const struct stored_host *h)
 	rr.nfindings = hv.x.nfindings;
 	rr.levels = query_levels;
 	rr.levels_arg = &hv.ql;
-	rr.now = now_unix();
+	rr.now = r->now;
 	rr.budget = &r->hist_budget;
 	hv.x.nmore = REPORT_ROW_PAIRS;
 	hv.x.more = report_row_pack;
@@ -910,8 +911,9 @@ q_report(struct agg *a, const struct msg_query *q, struct buf *out)
 	}
 	r.share = &sh;
 	r.hist_budget = REPORT_HIST_BUDGET;
+	r.now = now_unix();
 	msgpack_pack_map(&r.pk, 2);
-	mp_pack_kv_str(&r.pk, "generated", fmt_rfc3339(now_unix(), t, sizeof(t)));
+	mp_pack_kv_str(&r.pk, "generated", fmt_rfc3339(r.now, t, sizeof(t)));
 	mp_pack_str(&r.pk, "hosts");
 	rows_array(&r);
 	if (store_each_host(a->store, report_host, &r, err, sizeof(err)) == -1 || r.failed ||
