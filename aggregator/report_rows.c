@@ -78,12 +78,20 @@ struct rr_days {
 };
 
 static int
-rr_load(struct report_row *rr, struct rollup *buf, int64_t t0, struct rr_days *d)
+rr_load(struct report_row *rr, struct rollup *buf, int64_t t0, int with_min, struct rr_days *d)
 {
 	char err[256];
 	size_t n, k;
 
 	memset(d->have, 0, sizeof(d->have));
+	/* peaks alone: 30 rows of daily peaks instead of 720 rollups (2,000 hosts' worth) */
+	if (!with_min && rr->st->ops->daily_peaks != NULL) {
+		if (rr->st->ops->daily_peaks(rr->st, rr->host, d->name, t0, d->max, d->have,
+		                             REPORT_DAYS, err, sizeof(err)) == 0)
+			return 0;
+		log_warnx("host %s: report history of %s: %s", rr->host, d->name, err);
+		return -1;
+	}
 	if (store_rollups(rr->st, rr->host, d->name, t0, buf, HOURS_MAX, &n, err, sizeof(err)) ==
 	    -1) {
 		log_warnx("host %s: report history of %s: %s", rr->host, d->name, err);
@@ -159,7 +167,7 @@ rr_pack_history(msgpack_packer *pk, struct report_row *rr, const struct usage *u
 		goto none;
 	for (i = 0; i < n; i++) {
 		d[i].name = names[i];
-		if (rr_load(rr, buf, t0, &d[i]) == -1)
+		if (rr_load(rr, buf, t0, with_min, &d[i]) == -1)
 			goto none;
 		need += 16 + strlen(names[i]);
 		for (k = 0; k < REPORT_DAYS; k++)

@@ -238,6 +238,14 @@ struct store_ops {
 	 */
 	int (*peaks)(struct store *st, const char *host, int64_t t0, const char *const *names,
 	             size_t n, uint64_t *out, char *err, size_t errlen);
+	/*
+	 * The largest used of limit on each of ndays days from t0 (a day's
+	 * start, UTC): out[d], have[d] 0 for a day without figures; from the
+	 * daily peaks, not every rollup (the report's sparklines, issue 15).
+	 * NULL where a backend keeps none: the report folds the rollups.
+	 */
+	int (*daily_peaks)(struct store *st, const char *host, const char *limit, int64_t t0,
+	                   uint64_t *out, int *have, size_t ndays, char *err, size_t errlen);
 };
 
 struct store {

@@ -281,6 +281,7 @@ enum {
 	SQ_EACH_SUMMARY,
 	SQ_PEAK,
 	SQ_PEAK_DAYS,
+	SQ_PEAK_LIST,
 	SQ_PEAK_GET,
 	SQ_PEAK_PUT,
 	SQ_COUNTS_GET,
@@ -368,6 +369,8 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_PEAK_DAYS] = "SELECT max(CASE WHEN mx >= 0 THEN mx END),"
                      " max(CASE WHEN mx < 0 THEN mx END) FROM peaks"
                      " WHERE host_id = ?1 AND limit_name = ?2 AND day >= ?3",
+    [SQ_PEAK_LIST] = "SELECT day, mx FROM peaks WHERE host_id = ?1 AND limit_name = ?2"
+                     " AND day >= ?3 AND day < ?4",
     [SQ_PEAK_GET] = "SELECT mx FROM peaks WHERE host_id = ?1 AND limit_name = ?2 AND day = ?3",
     [SQ_PEAK_PUT] = "INSERT OR REPLACE INTO peaks (host_id, limit_name, day, mx)"
                     " VALUES (?1, ?2, ?3, ?4)",
@@ -2103,6 +2106,56 @@ sq_peaks(struct store *st, const char *host, int64_t t0, const char *const *name
 	return 0;
 }
 
+/* Each day's peak from the peaks table, then the hours not rolled up yet. */
+static int
+sq_daily_peaks(struct store *st, const char *host, const char *limit, int64_t t0, uint64_t *out,
+               int *have, size_t ndays, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_PEAK_LIST];
+	struct sq_unrolled *ur = NULL;
+	size_t nur = 0, k;
+	int64_t host_id, day, end = t0 + (int64_t)ndays * 86400;
+	uint64_t mx, mn, cnt, lim;
+	long double sum;
+	int rc;
+
+	memset(have, 0, ndays * sizeof(*have));
+	if ((rc = sq_host_id(q, host, &host_id)) != 0)
+		return rc == 1 ? 0 : sq_fail(q, "reading host", err, errlen);
+	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
+	    sq_bind_i64(x, 3, t0) == -1 || sq_bind_i64(x, 4, end) == -1) {
+		sq_done(x);
+		return sq_fail(q, "reading peaks", err, errlen);
+	}
+	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
+		if (sq_col_i64(x, 0, &day) == -1 || sq_col_u64(x, 1, &mx) == -1 || day < t0)
+			continue;
+		k = (size_t)((day - t0) / 86400);
+		out[k] = have[k] && out[k] > mx ? out[k] : mx;
+		have[k] = 1;
+	}
+	sq_done(x);
+	if (rc != SQLITE_DONE)
+		return sq_fail(q, "reading peaks", err, errlen);
+	if (sq_unrolled(q, host_id, &ur, &nur) == -1)
+		return sq_fail(q, "reading samples", err, errlen);
+	for (k = 0; k < nur; k++) {
+		const struct sb_series *l;
+
+		if (ur[k].hour < t0 || ur[k].hour >= end ||
+		    sb_decode(&q->blk, ur[k].hour, ur[k].data, ur[k].len) == -1 ||
+		    (l = sb_find(&q->blk, limit)) == NULL ||
+		    sb_rollup(l, &mn, &mx, &sum, &cnt, &lim) != 0 || cnt == 0)
+			continue;
+		day = (ur[k].hour - t0) / 86400;
+		out[day] = have[day] && out[day] > mx ? out[day] : mx;
+		have[day] = 1;
+	}
+	sq_unrolled_free(ur, nur);
+	return 0;
+}
+
 /*
  * Migration 2: the version 1 samples (one row per value, now samples_v1)
  * become hourly blocks, marked rolled (their rollups exist already).  Runs
@@ -2205,6 +2258,7 @@ static const struct store_ops sq_ops = {
     .put_history = sq_put_history,
     .each_host_summary = sq_each_host_summary,
     .peaks = sq_peaks,
+    .daily_peaks = sq_daily_peaks,
     .each_host = sq_each_host,
     .get_host = sq_get_host,
     .series = sq_series,

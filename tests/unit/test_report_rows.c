@@ -209,6 +209,12 @@ test_history(void **state)
 	sem = mpr_get(mpr_get(mpr_get(&up.data, "history"), "limits"), "semmns");
 	assert_non_null(mpr_get(sem, "max"));
 	assert_null(mpr_get(sem, "min"));
+	/* the same days from the store's daily peaks as from the rollups */
+	assert_int_equal(day_u64(mpr_get(sem, "max"), 26), 24);
+	assert_true(day_nil(mpr_get(sem, "max"), 27));
+	assert_int_equal(day_u64(mpr_get(sem, "max"), 28), 50);
+	assert_int_equal(day_u64(mpr_get(sem, "max"), 29), 30);
+	assert_true(day_nil(mpr_get(sem, "max"), 0));
 	msgpack_unpacked_destroy(&up);
 	msgpack_sbuffer_destroy(&sb);
 	budget = before = 50;
