@@ -137,6 +137,7 @@ static void
 hostgen_step(struct hostgen *g, uint64_t k, uint64_t *used, uint64_t *lim)
 {
 	uint64_t minute_of_day = k % 1440, sets = g->semsets, segs = g->segs, pages;
+	size_t j;
 
 	/* a restart: the service's sets are gone for a minute or two */
 	if (rng_one_in(&g->rng, 480))
@@ -148,6 +149,17 @@ hostgen_step(struct hostgen *g, uint64_t k, uint64_t *used, uint64_t *lim)
 		g->segs += rng_next(&g->rng) % 2 ? 1 : (g->segs > 1 ? (uint64_t)-1 : 0);
 	if (g->leaks && k % 120 == 119)
 		g->semsets++;
+	/* a kernel refuses what passes its limits (tight fleets reach them) */
+	if (g->semsets > g->lim[1])
+		g->semsets = g->lim[1];
+	if (g->segs >= g->lim[3])
+		g->segs = g->lim[3] - 1;
+	while (g->segs > 1 && g->segs * g->segpages > g->lim[2])
+		g->segs--;
+	if (sets > g->semsets)
+		sets = g->semsets;
+	if (segs > g->segs)
+		segs = g->segs;
 	pages = segs * g->segpages;
 	/* the nightly backup, 02:00 to 02:30 */
 	if (minute_of_day >= 120 && minute_of_day < 150)
@@ -158,6 +170,9 @@ hostgen_step(struct hostgen *g, uint64_t k, uint64_t *used, uint64_t *lim)
 	used[3] = segs;
 	used[4] = g->queues;
 	memcpy(lim, g->lim, sizeof(g->lim));
+	for (j = 0; j < NLIM; j++)
+		if (used[j] > lim[j])
+			used[j] = lim[j];
 }
 
 /* The host's latest snapshot: its objects as hostgen describes them now. */
