@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config libevent-dev libmsgpack-dev libssl-dev
 libsqlite3-dev libinih-dev libcmocka-dev openssl sqlite3 jq util-linux iproute2
 procps clang clang-format libclang-rt-14-dev mandoc prometheus curl libpq-dev postgresql
-faketime debhelper lintian"
+faketime debhelper lintian chromium"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
