@@ -9,7 +9,8 @@
  * render_util.c  cleaning untrusted text, aligned tables, msgpack getters
  * render_text.c  the text renderings (tables, sparkline, report)
  * render_csv.c   CSV (trend, report)
- * render_html.c  the self-contained HTML report
+ * render_html.c  the self-contained HTML report (render_html.h)
+ * render_html_svg.c  its inline SVG: sparklines and 30-day charts
  * render_check.c the plugin's status line and exit code
  * pgplan.c       PostgreSQL semaphore arithmetic (pgplan.h)
  *
