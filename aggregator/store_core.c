@@ -205,42 +205,44 @@ store_read_none(const char *host, const char *limit, size_t max)
 	       strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX;
 }
 
-/* Begins tx for host: 0 with *id, or -1 with err (rolled back). */
+/* Begins st's transaction for host: 0 with *id, or -1 with err (rolled back). */
 static int
-sc_begin(const struct store_tx *tx, const char *what, const char *host, int64_t *id, char *err,
+sc_begin(struct store *st, const char *what, const char *host, int64_t *id, char *err,
          size_t errlen)
 {
+	const struct store_tx *tx = st->ops->tx;
 	int rc = -1;
 
 	if (strnlen(host, MODEL_NAME_MAX) < MODEL_NAME_MAX &&
-	    (rc = tx->begin(tx->b, host, id, err, errlen)) == 0)
+	    (rc = tx->begin(st, host, id, err, errlen)) == 0)
 		return 0;
 	if (rc != -1)
-		snprintf(err, errlen, "%s: %s for unknown host %.*s", tx->label, what,
+		snprintf(err, errlen, "%s: %s for unknown host %.*s", tx->label(st), what,
 		         MODEL_NAME_MAX - 1, host);
-	tx->rollback(tx->b);
+	tx->rollback(st);
 	return -1;
 }
 
 /* cur as tx->clean() says it will be stored, malloc'd (NULL when n is 0).  0 or -1. */
 static int
-sc_clean(const struct store_tx *tx, const struct finding *cur, size_t n, struct finding **out,
-         char *err, size_t errlen)
+sc_clean(struct store *st, const struct finding *cur, size_t n, struct finding **out, char *err,
+         size_t errlen)
 {
+	const struct store_tx *tx = st->ops->tx;
 	size_t i;
 
 	*out = NULL;
 	if (n == 0)
 		return 0;
 	if ((*out = calloc(n, sizeof(**out))) == NULL) {
-		snprintf(err, errlen, "%s: findings: out of memory", tx->label);
+		snprintf(err, errlen, "%s: findings: out of memory", tx->label(st));
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		(*out)[i] = cur[i];
 		if (tx->clean != NULL && tx->clean(&(*out)[i]) == -1) {
 			snprintf(err, errlen, "%s: findings: a text field is not terminated",
-			         tx->label);
+			         tx->label(st));
 			free(*out);
 			*out = NULL;
 			return -1;
@@ -250,10 +252,11 @@ sc_clean(const struct store_tx *tx, const struct finding *cur, size_t n, struct 
 }
 
 int
-store_core_sync_findings(const struct store_tx *tx, const char *host, const struct finding *cur,
-                         size_t n, int64_t now, struct finding_change **changes, size_t *nchanges,
-                         char *err, size_t errlen)
+store_core_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
+                         int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
+                         size_t errlen)
 {
+	const struct store_tx *tx = st->ops->tx;
 	struct finding *open = NULL, *clean = NULL;
 	struct finding_step *steps = NULL;
 	int64_t *rowid = NULL; /* of each open finding */
@@ -263,33 +266,33 @@ store_core_sync_findings(const struct store_tx *tx, const char *host, const stru
 	*changes = NULL;
 	*nchanges = 0;
 	if (tx->clean != NULL) {
-		if (sc_clean(tx, cur, n, &clean, err, errlen) == -1)
+		if (sc_clean(st, cur, n, &clean, err, errlen) == -1)
 			return -1;
 		cur = clean;
 	}
-	if (sc_begin(tx, "findings", host, &id, err, errlen) == -1) {
+	if (sc_begin(st, "findings", host, &id, err, errlen) == -1) {
 		free(clean);
 		return -1;
 	}
-	if (tx->load_open(tx->b, id, &open, &rowid, &nopen, err, errlen) == -1)
+	if (tx->load_open(st, id, &open, &rowid, &nopen, err, errlen) == -1)
 		goto failed;
 	if (findings_plan(cur, n, open, nopen, now, &steps, &nsteps) == -1 ||
 	    findings_plan_changes(steps, nsteps, changes, nchanges) == -1) {
-		snprintf(err, errlen, "%s: findings: out of memory", tx->label);
+		snprintf(err, errlen, "%s: findings: out of memory", tx->label(st));
 		goto failed;
 	}
 	for (i = 0; i < nsteps; i++) {
 		const struct finding_step *sp = &steps[i];
 
-		if (tx->apply(tx->b, id, sp, sp->c.what == FC_OPENED ? -1 : rowid[sp->open_at], now,
+		if (tx->apply(st, id, sp, sp->c.what == FC_OPENED ? -1 : rowid[sp->open_at], now,
 		              err, errlen) == -1)
 			goto failed;
 	}
 	/* cur is now the open set: a backend that keeps the status reads it from the row */
 	if (tx->set_status != NULL &&
-	    tx->set_status(tx->b, id, findings_status(cur, n), err, errlen) == -1)
+	    tx->set_status(st, id, findings_status(cur, n), err, errlen) == -1)
 		goto failed;
-	if (tx->commit(tx->b, err, errlen) == -1)
+	if (tx->commit(st, err, errlen) == -1)
 		goto failed;
 	free(clean);
 	free(open);
@@ -297,7 +300,7 @@ store_core_sync_findings(const struct store_tx *tx, const char *host, const stru
 	free(steps);
 	return 0;
 failed:
-	tx->rollback(tx->b);
+	tx->rollback(st);
 	free(clean);
 	free(open);
 	free(rowid);
@@ -309,10 +312,11 @@ failed:
 }
 
 int
-store_core_counts(const struct store_tx *tx, const char *host, int64_t t,
-                  const struct count_run *cur, size_t n, int64_t keep, struct count_run **runs,
-                  size_t *nruns, char *err, size_t errlen)
+store_core_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur,
+                  size_t n, int64_t keep, struct count_run **runs, size_t *nruns, char *err,
+                  size_t errlen)
 {
+	const struct store_tx *tx = st->ops->tx;
 	struct count_run *v = NULL;
 	struct buf blob;
 	size_t nv = 0;
@@ -321,10 +325,10 @@ store_core_counts(const struct store_tx *tx, const char *host, int64_t t,
 
 	*runs = NULL;
 	*nruns = 0;
-	if (sc_begin(tx, "counts", host, &id, err, errlen) == -1)
+	if (sc_begin(st, "counts", host, &id, err, errlen) == -1)
 		return -1;
 	buf_init(&blob, (size_t)COUNT_RUNS_MAX * 128 + 64);
-	if ((rc = tx->counts_get(tx->b, id, &blob, err, errlen)) == -1)
+	if ((rc = tx->counts_get(st, id, &blob, err, errlen)) == -1)
 		goto failed;
 	/* a row that does not decode is history lost, not a failure: start again */
 	if (rc == 0 && sb_counts_decode((const uint8_t *)blob.data, blob.len, &v, &nv) == -1) {
@@ -334,18 +338,17 @@ store_core_counts(const struct store_tx *tx, const char *host, int64_t t,
 	buf_reset(&blob);
 	if (sb_counts_merge(&v, &nv, cur, n, t, keep) == -1 ||
 	    sb_counts_encode(v, nv, &blob) == -1) {
-		snprintf(err, errlen, "%s: counts: out of memory", tx->label);
+		snprintf(err, errlen, "%s: counts: out of memory", tx->label(st));
 		goto failed;
 	}
-	if (tx->counts_put(tx->b, id, &blob, err, errlen) == -1 ||
-	    tx->commit(tx->b, err, errlen) == -1)
+	if (tx->counts_put(st, id, &blob, err, errlen) == -1 || tx->commit(st, err, errlen) == -1)
 		goto failed;
 	buf_free(&blob);
 	*runs = v;
 	*nruns = nv;
 	return 0;
 failed:
-	tx->rollback(tx->b);
+	tx->rollback(st);
 	buf_free(&blob);
 	free(v);
 	return -1;

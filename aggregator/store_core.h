@@ -75,18 +75,18 @@ int store_sample_read(const struct store_row *r, struct sample *out);
 int store_read_none(const char *host, const char *limit, size_t max);
 
 /*
- * One host's transaction, as a backend runs it.  begin() starts it and
- * finds the host (and, where several aggregators share the database, locks
- * it until the end of the transaction).  On any failure the core calls
- * rollback(), which must be harmless when nothing was begun.
+ * One host's transaction, as a backend runs it (store_ops.tx): begin()
+ * starts it and finds the host (and, where several aggregators share the
+ * database, locks it until the end of the transaction).  On any failure the
+ * core calls rollback(), which must be harmless when nothing was begun.
  */
 struct store_tx {
-	const char *label; /* the database, for messages */
-	void *b;           /* the backend's store */
+	/* The database, for messages. */
+	const char *(*label)(const struct store *st);
 	/* 0 with *id, 1 unknown host, -1 with err. */
-	int (*begin)(void *b, const char *host, int64_t *id, char *err, size_t errlen);
-	int (*commit)(void *b, char *err, size_t errlen);
-	void (*rollback)(void *b);
+	int (*begin)(struct store *st, const char *host, int64_t *id, char *err, size_t errlen);
+	int (*commit)(struct store *st, char *err, size_t errlen);
+	void (*rollback)(struct store *st);
 
 	/* findings */
 	/*
@@ -96,27 +96,28 @@ struct store_tx {
 	 */
 	int (*clean)(struct finding *f);
 	/* The open findings of host id and their row ids, malloc'd (bounded). */
-	int (*load_open)(void *b, int64_t id, struct finding **open, int64_t **rowid, size_t *n,
-	                 char *err, size_t errlen);
+	int (*load_open)(struct store *st, int64_t id, struct finding **open, int64_t **rowid,
+	                 size_t *n, char *err, size_t errlen);
 	/* Stores one step (open, update, close); rowid is the open row's, or -1. */
-	int (*apply)(void *b, int64_t id, const struct finding_step *sp, int64_t rowid, int64_t now,
-	             char *err, size_t errlen);
+	int (*apply)(struct store *st, int64_t id, const struct finding_step *sp, int64_t rowid,
+	             int64_t now, char *err, size_t errlen);
 	/* Optional: records findings_status() of the new open set with the host. */
-	int (*set_status)(void *b, int64_t id, const char *status, char *err, size_t errlen);
+	int (*set_status)(struct store *st, int64_t id, const char *status, char *err,
+	                  size_t errlen);
 
 	/* count runs */
 	/* The host's runs as stored: 0 with blob filled, 1 when none, -1 with err. */
-	int (*counts_get)(void *b, int64_t id, struct buf *blob, char *err, size_t errlen);
-	int (*counts_put)(void *b, int64_t id, const struct buf *blob, char *err, size_t errlen);
+	int (*counts_get)(struct store *st, int64_t id, struct buf *blob, char *err, size_t errlen);
+	int (*counts_put)(struct store *st, int64_t id, const struct buf *blob, char *err,
+	                  size_t errlen);
 };
 
-/* store_ops.sync_findings over tx. */
-int store_core_sync_findings(const struct store_tx *tx, const char *host, const struct finding *cur,
+/* store_ops.sync_findings and counts of a backend, over its store_ops.tx. */
+int store_core_sync_findings(struct store *st, const char *host, const struct finding *cur,
                              size_t n, int64_t now, struct finding_change **changes,
                              size_t *nchanges, char *err, size_t errlen);
-/* store_ops.counts over tx. */
-int store_core_counts(const struct store_tx *tx, const char *host, int64_t t,
-                      const struct count_run *cur, size_t n, int64_t keep, struct count_run **runs,
-                      size_t *nruns, char *err, size_t errlen);
+int store_core_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur,
+                      size_t n, int64_t keep, struct count_run **runs, size_t *nruns, char *err,
+                      size_t errlen);
 
 #endif

@@ -1779,9 +1779,9 @@ pg_finding_clean(struct finding *f)
  * result.
  */
 static int
-pg_tx_begin(void *b, const char *host, int64_t *id, char *err, size_t errlen)
+pg_tx_begin(struct store *st, const char *host, int64_t *id, char *err, size_t errlen)
 {
-	struct pg_store *q = b;
+	struct pg_store *q = st->impl;
 	struct pg_params p;
 	PGresult *r;
 	int ret = 0;
@@ -1804,22 +1804,22 @@ pg_tx_begin(void *b, const char *host, int64_t *id, char *err, size_t errlen)
 }
 
 static int
-pg_tx_commit(void *b, char *err, size_t errlen)
+pg_tx_commit(struct store *st, char *err, size_t errlen)
 {
-	return pg_commit(b, err, errlen);
+	return pg_commit(st->impl, err, errlen);
 }
 
 static void
-pg_tx_rollback(void *b)
+pg_tx_rollback(struct store *st)
 {
-	pg_rollback(b);
+	pg_rollback(st->impl);
 }
 
 static int
-pg_tx_load_open(void *b, int64_t id, struct finding **open, int64_t **rowid, size_t *n, char *err,
-                size_t errlen)
+pg_tx_load_open(struct store *st, int64_t id, struct finding **open, int64_t **rowid, size_t *n,
+                char *err, size_t errlen)
 {
-	struct pg_store *q = b;
+	struct pg_store *q = st->impl;
 	struct pg_params p;
 	PGresult *r;
 	int ret;
@@ -1836,10 +1836,10 @@ pg_tx_load_open(void *b, int64_t id, struct finding **open, int64_t **rowid, siz
 }
 
 static int
-pg_tx_apply(void *b, int64_t id, const struct finding_step *sp, int64_t rowid, int64_t now,
+pg_tx_apply(struct store *st, int64_t id, const struct finding_step *sp, int64_t rowid, int64_t now,
             char *err, size_t errlen)
 {
-	struct pg_store *q = b;
+	struct pg_store *q = st->impl;
 	struct pg_params p;
 	const char *what;
 	int stmt;
@@ -1869,9 +1869,9 @@ pg_tx_apply(void *b, int64_t id, const struct finding_step *sp, int64_t rowid, i
 }
 
 static int
-pg_tx_counts_get(void *b, int64_t id, struct buf *blob, char *err, size_t errlen)
+pg_tx_counts_get(struct store *st, int64_t id, struct buf *blob, char *err, size_t errlen)
 {
-	struct pg_store *q = b;
+	struct pg_store *q = st->impl;
 	struct pg_params p;
 	PGresult *r;
 	int ret = 1;
@@ -1895,17 +1895,26 @@ pg_tx_counts_get(void *b, int64_t id, struct buf *blob, char *err, size_t errlen
 }
 
 static int
-pg_tx_counts_put(void *b, int64_t id, const struct buf *blob, char *err, size_t errlen)
+pg_tx_counts_put(struct store *st, int64_t id, const struct buf *blob, char *err, size_t errlen)
 {
 	struct pg_params p;
 
 	memset(&p, 0, sizeof(p));
 	pg_p_i64(&p, id);
 	pg_p_bytea(&p, (const uint8_t *)blob->data, blob->len);
-	return pg_cmd(b, PG_COUNTS_PUT, NULL, &p, 0, "storing counts", err, errlen);
+	return pg_cmd(st->impl, PG_COUNTS_PUT, NULL, &p, 0, "storing counts", err, errlen);
+}
+
+static const char *
+pg_tx_label(const struct store *st)
+{
+	const struct pg_store *q = st->impl;
+
+	return q->label;
 }
 
 static const struct store_tx pg_tx_ops = {
+    .label = pg_tx_label,
     .begin = pg_tx_begin,
     .commit = pg_tx_commit,
     .rollback = pg_tx_rollback,
@@ -1916,35 +1925,10 @@ static const struct store_tx pg_tx_ops = {
     .counts_put = pg_tx_counts_put,
 };
 
-static int
-pg_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
-                 int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
-                 size_t errlen)
-{
-	struct pg_store *q = st->impl;
-	struct store_tx tx = pg_tx_ops;
-
-	tx.b = q;
-	tx.label = q->label;
-	return store_core_sync_findings(&tx, host, cur, n, now, changes, nchanges, err, errlen);
-}
-
 struct pg_each_finding_ctx {
 	int (*fn)(void *arg, const char *host, const struct finding *f);
 	void *arg;
 };
-
-static int
-pg_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
-          int64_t keep, struct count_run **runs, size_t *nruns, char *err, size_t errlen)
-{
-	struct pg_store *q = st->impl;
-	struct store_tx tx = pg_tx_ops;
-
-	tx.b = q;
-	tx.label = q->label;
-	return store_core_counts(&tx, host, t, cur, n, keep, runs, nruns, err, errlen);
-}
 
 static int
 pg_each_finding_row(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
@@ -2069,9 +2053,10 @@ static const struct store_ops pg_ops = {
     .series = pg_series,
     .rollups = pg_rollups,
     .open_findings = pg_open_findings,
-    .sync_findings = pg_sync_findings,
+    .sync_findings = store_core_sync_findings,
     .each_open_finding = pg_each_open_finding,
-    .counts = pg_counts,
+    .counts = store_core_counts,
+    .tx = &pg_tx_ops,
     .housekeep = pg_housekeep,
     .close = pg_close,
 };

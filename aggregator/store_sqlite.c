@@ -1642,9 +1642,9 @@ sq_open_findings(struct store *st, const char *host, struct finding **out, size_
 /* ---- one host's transactions, as the store core runs them (store_core.h) ---- */
 
 static int
-sq_tx_begin(void *b, const char *host, int64_t *id, char *err, size_t errlen)
+sq_tx_begin(struct store *st, const char *host, int64_t *id, char *err, size_t errlen)
 {
-	struct sq_store *q = b;
+	struct sq_store *q = st->impl;
 	int rc;
 
 	if ((rc = sq_host_id(q, host, id)) != 0)
@@ -1653,15 +1653,15 @@ sq_tx_begin(void *b, const char *host, int64_t *id, char *err, size_t errlen)
 }
 
 static int
-sq_tx_commit(void *b, char *err, size_t errlen)
+sq_tx_commit(struct store *st, char *err, size_t errlen)
 {
-	return sq_commit(b, err, errlen);
+	return sq_commit(st->impl, err, errlen);
 }
 
 static void
-sq_tx_rollback(void *b)
+sq_tx_rollback(struct store *st)
 {
-	struct sq_store *q = b;
+	struct sq_store *q = st->impl;
 
 	sq_done(q->stmt[SQ_FINDING_INSERT]);
 	sq_done(q->stmt[SQ_FINDING_UPDATE]);
@@ -1673,17 +1673,17 @@ sq_tx_rollback(void *b)
 }
 
 static int
-sq_tx_load_open(void *b, int64_t id, struct finding **open, int64_t **rowid, size_t *n, char *err,
-                size_t errlen)
+sq_tx_load_open(struct store *st, int64_t id, struct finding **open, int64_t **rowid, size_t *n,
+                char *err, size_t errlen)
 {
-	return sq_load_open(b, id, open, rowid, n, err, errlen);
+	return sq_load_open(st->impl, id, open, rowid, n, err, errlen);
 }
 
 static int
-sq_tx_apply(void *b, int64_t id, const struct finding_step *sp, int64_t rowid, int64_t now,
+sq_tx_apply(struct store *st, int64_t id, const struct finding_step *sp, int64_t rowid, int64_t now,
             char *err, size_t errlen)
 {
-	struct sq_store *q = b;
+	struct sq_store *q = st->impl;
 	const char *what;
 	sqlite3_stmt *x;
 
@@ -1708,9 +1708,9 @@ sq_tx_apply(void *b, int64_t id, const struct finding_step *sp, int64_t rowid, i
 }
 
 static int
-sq_tx_set_status(void *b, int64_t id, const char *status, char *err, size_t errlen)
+sq_tx_set_status(struct store *st, int64_t id, const char *status, char *err, size_t errlen)
 {
-	struct sq_store *q = b;
+	struct sq_store *q = st->impl;
 	sqlite3_stmt *x = q->stmt[SQ_SET_STATUS];
 
 	if (sq_bind_i64(x, 1, id) == -1 ||
@@ -1722,9 +1722,9 @@ sq_tx_set_status(void *b, int64_t id, const char *status, char *err, size_t errl
 }
 
 static int
-sq_tx_counts_get(void *b, int64_t id, struct buf *blob, char *err, size_t errlen)
+sq_tx_counts_get(struct store *st, int64_t id, struct buf *blob, char *err, size_t errlen)
 {
-	struct sq_store *q = b;
+	struct sq_store *q = st->impl;
 	sqlite3_stmt *x = q->stmt[SQ_COUNTS_GET];
 	const uint8_t *p;
 	size_t len;
@@ -1749,9 +1749,9 @@ sq_tx_counts_get(void *b, int64_t id, struct buf *blob, char *err, size_t errlen
 }
 
 static int
-sq_tx_counts_put(void *b, int64_t id, const struct buf *blob, char *err, size_t errlen)
+sq_tx_counts_put(struct store *st, int64_t id, const struct buf *blob, char *err, size_t errlen)
 {
-	struct sq_store *q = b;
+	struct sq_store *q = st->impl;
 	sqlite3_stmt *x = q->stmt[SQ_COUNTS_PUT];
 
 	if (sq_bind_i64(x, 1, id) == -1 ||
@@ -1762,7 +1762,16 @@ sq_tx_counts_put(void *b, int64_t id, const struct buf *blob, char *err, size_t 
 	return 0;
 }
 
+static const char *
+sq_tx_label(const struct store *st)
+{
+	const struct sq_store *q = st->impl;
+
+	return q->path;
+}
+
 static const struct store_tx sq_tx_ops = {
+    .label = sq_tx_label,
     .begin = sq_tx_begin,
     .commit = sq_tx_commit,
     .rollback = sq_tx_rollback,
@@ -1772,31 +1781,6 @@ static const struct store_tx sq_tx_ops = {
     .counts_get = sq_tx_counts_get,
     .counts_put = sq_tx_counts_put,
 };
-
-static int
-sq_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
-                 int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
-                 size_t errlen)
-{
-	struct sq_store *q = st->impl;
-	struct store_tx tx = sq_tx_ops;
-
-	tx.b = q;
-	tx.label = q->path;
-	return store_core_sync_findings(&tx, host, cur, n, now, changes, nchanges, err, errlen);
-}
-
-static int
-sq_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
-          int64_t keep, struct count_run **runs, size_t *nruns, char *err, size_t errlen)
-{
-	struct sq_store *q = st->impl;
-	struct store_tx tx = sq_tx_ops;
-
-	tx.b = q;
-	tx.label = q->path;
-	return store_core_counts(&tx, host, t, cur, n, keep, runs, nruns, err, errlen);
-}
 
 static int
 sq_each_open_finding(struct store *st,
@@ -2259,9 +2243,10 @@ static const struct store_ops sq_ops = {
     .series = sq_series,
     .rollups = sq_rollups,
     .open_findings = sq_open_findings,
-    .sync_findings = sq_sync_findings,
+    .sync_findings = store_core_sync_findings,
     .each_open_finding = sq_each_open_finding,
-    .counts = sq_counts,
+    .counts = store_core_counts,
+    .tx = &sq_tx_ops,
     .housekeep = sq_housekeep,
     .close = sq_close,
 };
