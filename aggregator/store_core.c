@@ -4,6 +4,7 @@
  * checks, the findings sync and the count runs' update, over the
  * primitives each backend provides.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "buf.h"
 #include "findings.h"
+#include "proto.h"
 #include "store_blocks.h"
 #include "store_core.h"
 
@@ -118,6 +120,73 @@ store_finding_read(const struct store_row *r, struct finding *f)
 	return 0;
 }
 
+int
+store_host_read(const struct store_row *r, const char *label, struct stored_host *h, char *err,
+                size_t errlen)
+{
+	int64_t page_size, iv;
+	const void *blob;
+	size_t n;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if (r->text(r, 0, h->info.name, sizeof(h->info.name)) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad or too long name", label);
+		return -1;
+	}
+	if (r->text(r, 1, h->info.os, sizeof(h->info.os)) == -1 ||
+	    r->text(r, 2, h->info.os_release, sizeof(h->info.os_release)) == -1 ||
+	    r->text(r, 3, h->info.agent, sizeof(h->info.agent)) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad or too long os, os_release or agent of %s",
+		         label, h->info.name);
+		return -1;
+	}
+	if (r->i64(r, 4, &page_size) == -1 || page_size < 0 || page_size > UINT32_MAX ||
+	    r->i64(r, 5, &h->info.boot_time) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad page_size or boot_time of %s", label,
+		         h->info.name);
+		return -1;
+	}
+	h->info.page_size = (uint32_t)page_size;
+	if (r->i64(r, 10, &iv) == -1 || iv < 0 || iv > UINT32_MAX) {
+		snprintf(err, errlen, "%s: hosts: bad interval of %s", label, h->info.name);
+		return -1;
+	}
+	h->info.interval = (uint32_t)iv;
+
+	if (r->null(r, 6))
+		return 0; /* no snapshot stored yet */
+	if (r->i64(r, 6, &iv) == -1 || r->i64(r, 7, &h->last_taken) == -1 ||
+	    r->i64(r, 8, &h->last_received) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad last_seq, last_taken or last_received of %s",
+		         label, h->info.name);
+		return -1;
+	}
+	h->last_seq = (uint64_t)iv;
+	if (r->null(r, 9))
+		return 0;
+	if ((rc = r->blob(r, 9, &blob, &n)) != 0) {
+		snprintf(err, errlen, "%s: hosts: snapshot of %s %s", label, h->info.name,
+		         rc == -1 ? "is not a blob" : "cannot be read (out of memory)");
+		return -1;
+	}
+	if (n > PROTO_MAX_FRAME) {
+		snprintf(err, errlen, "%s: hosts: snapshot of %s is larger than %u bytes", label,
+		         h->info.name, PROTO_MAX_FRAME);
+		return -1;
+	}
+	/* malloc(0) may return NULL: allocate one byte so raw != NULL means "has one" */
+	if ((h->raw = malloc(n > 0 ? n : 1)) == NULL) {
+		snprintf(err, errlen, "%s: snapshot of %s: %s", label, h->info.name,
+		         strerror(errno));
+		return -1;
+	}
+	if (n > 0)
+		memcpy(h->raw, blob, n);
+	h->rawlen = n;
+	return 0;
+}
+
 /* The value of f's column c as an integer (the non-text types). */
 static int64_t
 sc_int_of(const struct sc_column *c, const struct finding *f)
@@ -195,6 +264,30 @@ store_sample_read(const struct store_row *r, struct sample *out)
 		return -1;
 	out->used = (uint64_t)used;
 	out->limit = (uint64_t)limit;
+	return 0;
+}
+
+int
+store_put_check(const char *label, const struct host_info *hi, const uint8_t *raw, size_t rawlen,
+                uint8_t digest[STORE_DIGEST_LEN], char *err, size_t errlen)
+{
+	if (raw == NULL || rawlen > PROTO_MAX_FRAME) {
+		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes", label,
+		         PROTO_MAX_FRAME);
+		return -1;
+	}
+	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
+	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
+	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
+	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent) ||
+	    strnlen(hi->spool, sizeof(hi->spool)) >= sizeof(hi->spool)) {
+		snprintf(err, errlen, "%s: bad host name, os, os_release, agent or spool", label);
+		return -1;
+	}
+	if (store_digest(raw, rawlen, digest) == -1) {
+		snprintf(err, errlen, "%s: cannot compute the snapshot's digest", label);
+		return -1;
+	}
 	return 0;
 }
 

@@ -33,12 +33,23 @@
 	  "otype, " p "oid, " p "age, " p "uid, " p "owner, " p "command, " p "has_headroom, " p   \
 	  "held, " p "free, " p "safe_limit, " p "exhaust_at, " p "opened, " p "updated"
 #define STORE_FINDING_NCOLUMNS 19
+/* A host's columns, decoded by store_host_read(). */
+#define STORE_HOST_COLUMNS                                                                         \
+	"name, os, os_release, agent, page_size, boot_time, last_seq, last_taken, "                \
+	"last_received, snapshot, interval"
 
 /* Reads the columns of one result row; each getter -1 when the value is not of its type. */
 struct store_row {
 	int (*text)(const struct store_row *r, int col, char *out, size_t outlen);
 	int (*i64)(const struct store_row *r, int col, int64_t *v);
 	int (*f64)(const struct store_row *r, int col, double *v);
+	/* 1 when the column is NULL, else 0. */
+	int (*null)(const struct store_row *r, int col);
+	/*
+	 * A blob: its bytes (valid until the row moves on) and length.  -1 when
+	 * the column is not a blob, -2 when it cannot be read (out of memory).
+	 */
+	int (*blob)(const struct store_row *r, int col, const void **p, size_t *n);
 	void *res; /* the backend's statement or result */
 	int row;   /* the row in res, where the backend has several at once */
 };
@@ -54,6 +65,14 @@ struct store_params {
 	void *stmt;
 };
 
+/*
+ * Decodes STORE_HOST_COLUMNS of r into h.  The snapshot, when there is one,
+ * is copied into h->raw (malloc'd, at most PROTO_MAX_FRAME bytes; freed by
+ * stored_host_free()); a host with no snapshot yet (last_seq NULL) has raw
+ * NULL and last_* 0.  0, or -1 with err (h->raw then NULL).
+ */
+int store_host_read(const struct store_row *r, const char *label, struct stored_host *h, char *err,
+                    size_t errlen);
 /* Decodes the finding's columns (0 .. STORE_FINDING_NCOLUMNS-1) of r.  0 or -1. */
 int store_finding_read(const struct store_row *r, struct finding *f);
 /*
@@ -68,6 +87,14 @@ int store_finding_params(struct store_params *p, int i, int64_t host_id, const c
 int store_rollup_read(const struct store_row *r, struct rollup *out);
 /* Decodes a sample row: t, used, limit.  0 or -1. */
 int store_sample_read(const struct store_row *r, struct sample *out);
+/*
+ * What both backends check of a snapshot before any SQL: a payload of at
+ * most PROTO_MAX_FRAME bytes, a host name, every text field of hi
+ * NUL-terminated in its array.  Then its digest (store_digest()).  0, or -1
+ * with err.
+ */
+int store_put_check(const char *label, const struct host_info *hi, const uint8_t *raw,
+                    size_t rawlen, uint8_t digest[STORE_DIGEST_LEN], char *err, size_t errlen);
 /*
  * The readers' argument check (series, rollups): 1 when nothing can be
  * found (max 0, a name no host or limit can have), else 0.

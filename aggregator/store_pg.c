@@ -220,9 +220,7 @@ enum {
 };
 
 /* The columns of a host, decoded by pg_row_host(). */
-#define PG_HOST_COLUMNS                                                                            \
-	"name, os, os_release, agent, page_size, boot_time, last_seq, last_taken, "                \
-	"last_received, snapshot, interval"
+#define PG_HOST_COLUMNS STORE_HOST_COLUMNS
 
 /* The columns of a finding, decoded by pg_row_finding(). */
 #define PG_FINDING_COLUMNS STORE_FINDING_COLUMNS("f.")
@@ -906,17 +904,6 @@ pg_col_i64(const PGresult *r, int row, int col, int64_t *v)
 }
 
 static int
-pg_col_u64(const PGresult *r, int row, int col, uint64_t *v)
-{
-	int64_t x;
-
-	if (pg_col_i64(r, row, col, &x) == -1)
-		return -1;
-	*v = (uint64_t)x;
-	return 0;
-}
-
-static int
 pg_col_f64(const PGresult *r, int row, int col, double *v)
 {
 	const unsigned char *p;
@@ -979,11 +966,33 @@ pg_row_f64(const struct store_row *r, int col, double *v)
 	return pg_col_f64(r->res, r->row, col, v);
 }
 
+static int
+pg_row_null(const struct store_row *r, int col)
+{
+	return PQgetisnull(r->res, r->row, col);
+}
+
+static int
+pg_row_blob(const struct store_row *r, int col, const void **p, size_t *n)
+{
+	int len;
+
+	if (!pg_col_ok(r->res, r->row, col, PG_BYTEAOID))
+		return -1;
+	len = PQgetlength(r->res, r->row, col);
+	if (len < 0)
+		return -1;
+	*p = PQgetvalue(r->res, r->row, col);
+	*n = (size_t)len;
+	return 0;
+}
+
 /* Row row of r. */
 static struct store_row
 pg_row(const PGresult *r, int row)
 {
-	struct store_row sr = {pg_row_text, pg_row_i64, pg_row_f64, (void *)r, row};
+	struct store_row sr = {pg_row_text, pg_row_i64, pg_row_f64, pg_row_null,
+	                       pg_row_blob, (void *)r,  row};
 
 	return sr;
 }
@@ -1009,77 +1018,14 @@ pg_param_i64(struct store_params *sp, int i, int64_t v)
 	return p->bad ? -1 : 0;
 }
 
-/*
- * Decodes one row of PG_HOST_COLUMNS into h, like store_sqlite.c's
- * sq_row_host(): the snapshot is copied into h->raw (malloc'd, at most
- * PROTO_MAX_FRAME bytes; freed by stored_host_free()); a host with no
- * snapshot yet has raw NULL and last_* 0.  0, or -1 with err (raw NULL).
- */
+/* Decodes one row of PG_HOST_COLUMNS into h: store_host_read(). */
 static int
 pg_row_host(struct pg_store *q, const PGresult *r, int row, struct stored_host *h, char *err,
             size_t errlen)
 {
-	int64_t page_size, iv;
-	int n;
+	struct store_row sr = pg_row(r, row);
 
-	memset(h, 0, sizeof(*h));
-	if (pg_col_text(r, row, 0, h->info.name, sizeof(h->info.name)) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad or too long name", q->label);
-		return -1;
-	}
-	if (pg_col_text(r, row, 1, h->info.os, sizeof(h->info.os)) == -1 ||
-	    pg_col_text(r, row, 2, h->info.os_release, sizeof(h->info.os_release)) == -1 ||
-	    pg_col_text(r, row, 3, h->info.agent, sizeof(h->info.agent)) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad or too long os, os_release or agent of %s",
-		         q->label, h->info.name);
-		return -1;
-	}
-	if (pg_col_i64(r, row, 4, &page_size) == -1 || page_size < 0 || page_size > UINT32_MAX ||
-	    pg_col_i64(r, row, 5, &h->info.boot_time) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad page_size or boot_time of %s", q->label,
-		         h->info.name);
-		return -1;
-	}
-	h->info.page_size = (uint32_t)page_size;
-	if (pg_col_i64(r, row, 10, &iv) == -1 || iv < 0 || iv > UINT32_MAX) {
-		snprintf(err, errlen, "%s: hosts: bad interval of %s", q->label, h->info.name);
-		return -1;
-	}
-	h->info.interval = (uint32_t)iv;
-
-	if (PQgetisnull(r, row, 6))
-		return 0; /* no snapshot stored yet */
-	if (pg_col_u64(r, row, 6, &h->last_seq) == -1 ||
-	    pg_col_i64(r, row, 7, &h->last_taken) == -1 ||
-	    pg_col_i64(r, row, 8, &h->last_received) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad last_seq, last_taken or last_received of %s",
-		         q->label, h->info.name);
-		return -1;
-	}
-	if (PQgetisnull(r, row, 9))
-		return 0;
-	if (!pg_col_ok(r, row, 9, PG_BYTEAOID)) {
-		snprintf(err, errlen, "%s: hosts: snapshot of %s is not a blob", q->label,
-		         h->info.name);
-		return -1;
-	}
-	n = PQgetlength(r, row, 9);
-	if (n < 0 || (size_t)n > PROTO_MAX_FRAME) {
-		snprintf(err, errlen, "%s: hosts: snapshot of %s is larger than %u bytes", q->label,
-		         h->info.name, PROTO_MAX_FRAME);
-		return -1;
-	}
-	/* malloc(0) may return NULL: allocate one byte so raw != NULL means "has one" */
-	h->raw = malloc(n > 0 ? (size_t)n : 1);
-	if (h->raw == NULL) {
-		snprintf(err, errlen, "%s: snapshot of %s: %s", q->label, h->info.name,
-		         strerror(errno));
-		return -1;
-	}
-	if (n > 0)
-		memcpy(h->raw, PQgetvalue(r, row, 9), (size_t)n);
-	h->rawlen = (size_t)n;
-	return 0;
+	return store_host_read(&sr, q->label, h, err, errlen);
 }
 
 /* Decodes PG_FINDING_COLUMNS (starting at column 0) of row into f. */
@@ -1106,24 +1052,8 @@ pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *u
 	uint8_t digest[STORE_DIGEST_LEN];
 	struct usage u;
 
-	if (e->raw == NULL || e->rawlen > PROTO_MAX_FRAME) {
-		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes",
-		         q->label, PROTO_MAX_FRAME);
+	if (store_put_check(q->label, hi, e->raw, e->rawlen, digest, err, errlen) == -1)
 		return -1;
-	}
-	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
-	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
-	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
-	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent) ||
-	    strnlen(hi->spool, sizeof(hi->spool)) >= sizeof(hi->spool)) {
-		snprintf(err, errlen, "%s: bad host name, os, os_release, agent or spool",
-		         q->label);
-		return -1;
-	}
-	if (store_digest(e->raw, e->rawlen, digest) == -1) {
-		snprintf(err, errlen, "%s: cannot compute the snapshot's digest", q->label);
-		return -1;
-	}
 	model_usage(s, -1, &u);
 	memset(up, 0, sizeof(*up));
 	pg_p_text(up, hi->name, sizeof(hi->name));

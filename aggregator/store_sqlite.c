@@ -291,9 +291,7 @@ enum {
 };
 
 /* The columns SQ_EACH_HOST and SQ_GET_HOST return, decoded by sq_row_host(). */
-#define SQ_HOST_COLUMNS                                                                            \
-	"name, os, os_release, agent, page_size, boot_time, last_seq, last_taken, "                \
-	"last_received, snapshot, interval"
+#define SQ_HOST_COLUMNS STORE_HOST_COLUMNS
 
 /* The columns of a finding, decoded by sq_row_finding(). */
 #define SQ_FINDING_COLUMNS STORE_FINDING_COLUMNS("")
@@ -519,11 +517,32 @@ sq_row_f64(const struct store_row *r, int col, double *v)
 	return 0;
 }
 
+static int
+sq_row_null(const struct store_row *r, int col)
+{
+	return sqlite3_column_type(r->res, col) == SQLITE_NULL;
+}
+
+static int
+sq_row_blob(const struct store_row *r, int col, const void **p, size_t *n)
+{
+	int len;
+
+	if (sqlite3_column_type(r->res, col) != SQLITE_BLOB)
+		return -1;
+	*p = sqlite3_column_blob(r->res, col);
+	len = sqlite3_column_bytes(r->res, col);
+	if (len < 0 || (len > 0 && *p == NULL))
+		return -2;
+	*n = (size_t)len;
+	return 0;
+}
+
 /* The current row of x. */
 static struct store_row
 sq_row(sqlite3_stmt *x)
 {
-	struct store_row r = {sq_row_text, sq_row_i64, sq_row_f64, x, 0};
+	struct store_row r = {sq_row_text, sq_row_i64, sq_row_f64, sq_row_null, sq_row_blob, x, 0};
 
 	return r;
 }
@@ -540,87 +559,13 @@ sq_param_i64(struct store_params *p, int i, int64_t v)
 	return sq_bind_i64(p->stmt, i, v);
 }
 
-/*
- * Decodes one row of SQ_HOST_COLUMNS into h.  The snapshot, when there is
- * one, is copied into h->raw (malloc'd, at most PROTO_MAX_FRAME bytes; the
- * caller frees it with stored_host_free()); a host with no snapshot yet has
- * raw NULL and last_* 0.  Returns 0, or -1 with err (h->raw is then NULL).
- */
+/* Decodes one row of SQ_HOST_COLUMNS into h: store_host_read(). */
 static int
 sq_row_host(struct sq_store *q, sqlite3_stmt *st, struct stored_host *h, char *err, size_t errlen)
 {
-	const void *blob;
-	int64_t page_size;
-	int n;
+	struct store_row r = sq_row(st);
 
-	memset(h, 0, sizeof(*h));
-	if (sq_col_text(st, 0, h->info.name, sizeof(h->info.name)) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad or too long name", q->path);
-		return -1;
-	}
-	if (sq_col_text(st, 1, h->info.os, sizeof(h->info.os)) == -1 ||
-	    sq_col_text(st, 2, h->info.os_release, sizeof(h->info.os_release)) == -1 ||
-	    sq_col_text(st, 3, h->info.agent, sizeof(h->info.agent)) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad or too long os, os_release or agent of %s",
-		         q->path, h->info.name);
-		return -1;
-	}
-	if (sq_col_i64(st, 4, &page_size) == -1 || page_size < 0 || page_size > UINT32_MAX ||
-	    sq_col_i64(st, 5, &h->info.boot_time) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad page_size or boot_time of %s", q->path,
-		         h->info.name);
-		return -1;
-	}
-	h->info.page_size = (uint32_t)page_size;
-	{
-		int64_t iv;
-
-		if (sq_col_i64(st, 10, &iv) == -1 || iv < 0 || iv > UINT32_MAX) {
-			snprintf(err, errlen, "%s: hosts: bad interval of %s", q->path,
-			         h->info.name);
-			return -1;
-		}
-		h->info.interval = (uint32_t)iv;
-	}
-
-	if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-		return 0; /* no snapshot stored yet */
-	if (sq_col_u64(st, 6, &h->last_seq) == -1 || sq_col_i64(st, 7, &h->last_taken) == -1 ||
-	    sq_col_i64(st, 8, &h->last_received) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad last_seq, last_taken or last_received of %s",
-		         q->path, h->info.name);
-		return -1;
-	}
-	switch (sqlite3_column_type(st, 9)) {
-	case SQLITE_NULL:
-		return 0;
-	case SQLITE_BLOB:
-		break;
-	default:
-		snprintf(err, errlen, "%s: hosts: snapshot of %s is not a blob", q->path,
-		         h->info.name);
-		return -1;
-	}
-	blob = sqlite3_column_blob(st, 9);
-	n = sqlite3_column_bytes(st, 9);
-	if (n < 0 || (size_t)n > PROTO_MAX_FRAME) {
-		snprintf(err, errlen, "%s: hosts: snapshot of %s is larger than %u bytes", q->path,
-		         h->info.name, PROTO_MAX_FRAME);
-		return -1;
-	}
-	if (n > 0 && blob == NULL)
-		return sq_fail(q, "reading a snapshot", err, errlen); /* out of memory */
-	/* malloc(0) may return NULL: allocate one byte so raw != NULL means "has one" */
-	h->raw = malloc(n > 0 ? (size_t)n : 1);
-	if (h->raw == NULL) {
-		snprintf(err, errlen, "%s: snapshot of %s: %s", q->path, h->info.name,
-		         strerror(errno));
-		return -1;
-	}
-	if (n > 0)
-		memcpy(h->raw, blob, (size_t)n);
-	h->rawlen = (size_t)n;
-	return 0;
+	return store_host_read(&r, q->path, h, err, errlen);
 }
 
 void
@@ -1042,24 +987,9 @@ sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapsh
 
 	*duplicate = 0;
 	*conflict = 0;
-	if (raw == NULL || rawlen > PROTO_MAX_FRAME) {
-		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes",
-		         q->path, PROTO_MAX_FRAME);
+	/* fixed fields NUL-terminated: binding them below then cannot fail on length */
+	if (store_put_check(q->path, hi, raw, rawlen, digest, err, errlen) == -1)
 		return -1;
-	}
-	/* Fixed fields must be NUL-terminated: binding them below then cannot fail on length. */
-	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
-	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
-	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
-	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent) ||
-	    strnlen(hi->spool, sizeof(hi->spool)) >= sizeof(hi->spool)) {
-		snprintf(err, errlen, "%s: bad host name, os, os_release, agent or spool", q->path);
-		return -1;
-	}
-	if (store_digest(raw, rawlen, digest) == -1) {
-		snprintf(err, errlen, "%s: cannot compute the snapshot's digest", q->path);
-		return -1;
-	}
 	model_usage(s, -1, &u);
 
 	/* The host row: info fields refreshed every time. */
