@@ -75,23 +75,40 @@ open_ok(void)
 	return st;
 }
 
-/* Makes the next insert of received seq 3 fail, as a full disk would. */
+/* Makes the inserts into table where cond holds fail, as a full disk would (NULL: stop). */
 static void
-db_fail_seq3(int on)
+db_fail(const char *table, const char *cond)
 {
-	if (!on) {
-		db_exec("DROP TRIGGER boom ON received");
-		return;
+	char sql[512];
+
+	if (cond == NULL)
+		snprintf(sql, sizeof(sql), "DROP TRIGGER boom ON %s", table);
+	else {
+		snprintf(sql, sizeof(sql),
+		         "CREATE OR REPLACE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS"
+		         " $$BEGIN IF %s THEN RAISE EXCEPTION 'simulated disk full';"
+		         " END IF; RETURN NEW; END$$",
+		         cond);
+		db_exec(sql);
+		snprintf(
+		    sql, sizeof(sql),
+		    "CREATE TRIGGER boom BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION boom()",
+		    table);
 	}
-	db_exec("CREATE OR REPLACE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS"
-	        " $$BEGIN IF NEW.seq = 3 THEN RAISE EXCEPTION 'simulated disk full';"
-	        " END IF; RETURN NEW; END$$");
-	db_exec(
-	    "CREATE TRIGGER boom BEFORE INSERT ON received FOR EACH ROW EXECUTE FUNCTION boom()");
+	db_exec(sql);
+}
+
+/* How the store's messages start. */
+static const char *
+backend_label(void)
+{
+	return "postgresql://";
 }
 
 /* A blob literal of hex digits. */
 #define BLOB(hex) "'\\x" hex "'::bytea"
+/* A blob of n zero bytes. */
+#define ZEROBLOB(n) "decode(repeat('00', " n "), 'hex')"
 /* Text that is not UTF-8 is stored with '?' for each bad sequence (PostgreSQL's text is UTF-8). */
 #define STORED_CAFE "caf?"
 
@@ -185,14 +202,28 @@ open_ok(void)
 }
 
 static void
-db_fail_seq3(int on)
+db_fail(const char *table, const char *cond)
 {
-	db_exec(on ? "CREATE TRIGGER boom BEFORE INSERT ON received WHEN NEW.seq = 3"
-	             " BEGIN SELECT RAISE(ABORT, 'simulated disk full'); END"
-	           : "DROP TRIGGER boom");
+	char sql[512];
+
+	if (cond == NULL)
+		snprintf(sql, sizeof(sql), "DROP TRIGGER boom");
+	else
+		snprintf(sql, sizeof(sql),
+		         "CREATE TRIGGER boom BEFORE INSERT ON %s WHEN %s"
+		         " BEGIN SELECT RAISE(ABORT, 'simulated disk full'); END",
+		         table, cond);
+	db_exec(sql);
+}
+
+static const char *
+backend_label(void)
+{
+	return path;
 }
 
 #define BLOB(hex)   "x'" hex "'"
+#define ZEROBLOB(n) "zeroblob(" n ")"
 #define STORED_CAFE "caf\xe9" /* SQLite keeps the bytes */
 
 /* Each test starts from no database at all. */
@@ -360,6 +391,292 @@ test_older_seq_keeps_newest(void **state)
 	assert_int_equal(sm[4].used, 13);
 	store_close(a);
 	store_close(b);
+}
+
+/* A (host, spool, seq) stored before, through either store: acknowledged, nothing stored. */
+static void
+test_duplicate(void **state)
+{
+	char err[512] = "";
+	struct stored_host h;
+	struct sample sm[4];
+	struct store *a, *b;
+	size_t n = 99;
+
+	(void)state;
+	a = open_ok();
+	b = open_ok();
+	fixture_put_ok(a, "web1", 5, 500, 20, "first", 501, 0);
+	/* the same (host, seq) at the other aggregator: acknowledged, nothing stored */
+	fixture_put_ok(b, "web1", 5, 600, 99, "second", 601, 1);
+	fixture_put_ok(a, "web1", 5, 700, 98, "third", 701, 1);
+
+	assert_int_equal(store_get_host(b, "web1", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 5);
+	assert_int_equal(h.last_taken, 500);
+	assert_int_equal(h.last_received, 501);
+	fixture_assert_raw(&h, "first");
+	stored_host_free(&h);
+	assert_int_equal(store_series(b, "web1", "semmns", 0, sm, NELEM(sm), &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sm[0].t, 500);
+	assert_int_equal(sm[0].used, 20);
+	assert_int_equal(sm[0].limit, 340);
+	assert_int_equal(db_int("SELECT count(*) FROM received"), 1);
+	assert_int_equal(db_int("SELECT count(*) FROM hosts"), 1);
+
+	/* the same seq from another host is not a duplicate */
+	fixture_put_ok(b, "web2", 5, 700, 30, "other", 701, 0);
+	assert_int_equal(store_get_host(a, "web2", &h, err, sizeof(err)), 0);
+	fixture_assert_raw(&h, "other");
+	stored_host_free(&h);
+	/* and web1 is untouched by it */
+	assert_int_equal(store_get_host(b, "web1", &h, err, sizeof(err)), 0);
+	fixture_assert_raw(&h, "first");
+	stored_host_free(&h);
+	assert_null(h.raw);
+	assert_int_equal(h.rawlen, 0);
+	store_close(a);
+	store_close(b);
+}
+
+/*
+ * Values as they were sent, near UINT64_MAX and Linux's shmall included;
+ * rollups by hour, min and max compared as unsigned.
+ */
+static void
+test_series_values(void **state)
+{
+	static const uint64_t sets[][3] = {{17, 25, 100}, {17, 25, 200}, {1, 1, 1}};
+	static const int64_t times[] = {7200, 7260, 10800};
+	const uint64_t near_max = UINT64_MAX - 5;
+	char err[512] = "";
+	struct host_info hi;
+	struct snapshot s;
+	struct sample sm[8];
+	struct rollup ru[4];
+	struct store *st;
+	size_t i, n = 0;
+	double mean;
+	int dup;
+
+	(void)state;
+	st = open_ok();
+	fixture_info(&hi, "pg1", "Linux");
+	for (i = 0; i < NELEM(times); i++) {
+		fixture_snap(&s, i + 1, times[i], sets[i], 3, 10000, near_max, LINUX_SHMALL);
+		assert_int_equal(store_put_snapshot(st, &hi, &s, (const uint8_t *)"p", 1,
+		                                    times[i] + 1, &dup, err, sizeof(err)),
+		                 0);
+		assert_int_equal(dup, 0);
+		snapshot_free(&s);
+	}
+	assert_int_equal(store_series(st, "pg1", "semmns", 0, sm, NELEM(sm), &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(sm[0].t, 7200);
+	assert_int_equal(sm[0].used, 142);
+	assert_true(sm[0].limit == near_max);
+	assert_int_equal(sm[1].used, 242);
+	assert_int_equal(sm[2].used, 3);
+	/* since t0, oldest first, at most max */
+	assert_int_equal(
+	    store_series(st, "pg1", "semmns", 7201, sm, NELEM(sm), &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(sm[0].t, 7260);
+	assert_int_equal(sm[1].t, 10800);
+	assert_int_equal(store_series(st, "pg1", "semmns", 7201, sm, 1, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sm[0].t, 7260);
+	assert_int_equal(sm[0].used, 242);
+	assert_int_equal(store_series(st, "pg1", "semmns", 10801, sm, 8, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_series(st, "pg1", "shmall", 0, sm, NELEM(sm), &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sm[i].used, 3);
+		assert_true(sm[i].limit == LINUX_SHMALL);
+	}
+	/* a limit the host did not report has no samples; nor has an unknown host */
+	assert_int_equal(store_series(st, "pg1", "semmni", 0, sm, NELEM(sm), &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    store_series(st, "nohost", "semmns", 0, sm, NELEM(sm), &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+
+	/* hour 7200 has 142 and 242, hour 10800 has 3 */
+	assert_int_equal(store_rollups(st, "pg1", "semmns", 0, ru, NELEM(ru), &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ru[0].hour, 7200);
+	assert_int_equal(ru[0].min, 142);
+	assert_int_equal(ru[0].max, 242);
+	assert_int_equal(ru[0].count, 2);
+	assert_true(ru[0].limit == near_max);
+	mean = 142.0;
+	mean += (242.0 - mean) / 2.0;
+	assert_true(ru[0].mean == mean);
+	assert_int_equal(ru[1].hour, 10800);
+	assert_int_equal(ru[1].min, 3);
+	assert_int_equal(ru[1].max, 3);
+	assert_int_equal(ru[1].count, 1);
+	assert_int_equal(
+	    store_rollups(st, "pg1", "semmns", 7201, ru, NELEM(ru), &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ru[0].hour, 10800);
+
+	/* min and max compare as unsigned: 2^63 is larger than 5 */
+	{
+		uint64_t big = UINT64_C(1) << 63, five = 5;
+
+		fixture_snap(&s, 10, 20000, &big, 1, 1, 340, 1000);
+		assert_int_equal(store_put_snapshot(st, &hi, &s, (const uint8_t *)"p", 1, 20001,
+		                                    &dup, err, sizeof(err)),
+		                 0);
+		snapshot_free(&s);
+		fixture_snap(&s, 11, 20100, &five, 1, 1, 340, 1000);
+		assert_int_equal(store_put_snapshot(st, &hi, &s, (const uint8_t *)"p", 1, 20101,
+		                                    &dup, err, sizeof(err)),
+		                 0);
+		snapshot_free(&s);
+		assert_int_equal(
+		    store_rollups(st, "pg1", "semmns", 18000, ru, NELEM(ru), &n, err, sizeof(err)),
+		    0);
+		assert_int_equal(n, 1);
+		assert_int_equal(ru[0].hour, 18000);
+		assert_int_equal(ru[0].min, 5);
+		assert_true(ru[0].max == big);
+		assert_int_equal(ru[0].count, 2);
+		mean = (double)big;
+		mean += (5.0 - mean) / 2.0;
+		assert_true(ru[0].mean == mean);
+	}
+	store_close(st);
+}
+
+/*
+ * A write failing half-way (here a trigger; a full disk takes the same
+ * path) returns -1 with the database's message on one line, and rolls
+ * everything back: the retry is not taken for a duplicate.
+ */
+static void
+test_write_failure_rolls_back(void **state)
+{
+	char err[512] = "";
+	struct stored_host h;
+	struct sample sm[4];
+	struct store *st;
+	size_t n = 0;
+	int dup = -1;
+
+	(void)state;
+	st = open_ok();
+	fixture_put_ok(st, "h", 1, 100, 1, "one", 101, 0);
+	db_fail("samples", "1 = 1");
+	assert_int_equal(fixture_put(st, "h", 2, 200, 2, "two", 201, &dup, err, sizeof(err)), -1);
+	assert_int_equal(dup, 0);
+	assert_non_null(strstr(err, "storing samples: simulated disk full"));
+	assert_true(strncmp(err, backend_label(), strlen(backend_label())) == 0);
+	assert_null(strchr(err, '\n'));
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 1);
+	fixture_assert_raw(&h, "one");
+	stored_host_free(&h);
+	assert_int_equal(db_int("SELECT count(*) FROM received"), 1);
+
+	db_fail("samples", NULL);
+	fixture_put_ok(st, "h", 2, 200, 2, "two", 201, 0); /* the retry is no duplicate */
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 2);
+	fixture_assert_raw(&h, "two");
+	stored_host_free(&h);
+	assert_int_equal(store_series(st, "h", "semmns", 0, sm, NELEM(sm), &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 2);
+
+	/* a payload over the frame limit is refused before any SQL */
+	{
+		struct host_info hi;
+		struct snapshot s;
+		uint64_t one = 1;
+		static const uint8_t b[1];
+
+		fixture_info(&hi, "h", "FreeBSD");
+		fixture_snap(&s, 3, 300, &one, 1, 1, 10, 10);
+		assert_int_equal(store_put_snapshot(st, &hi, &s, b, 16u * 1024 * 1024 + 1, 301,
+		                                    &dup, err, sizeof(err)),
+		                 -1);
+		assert_non_null(strstr(err, "larger than 16777216 bytes"));
+		snapshot_free(&s);
+	}
+	store_close(st);
+}
+
+/* Values read back are bounded: too long is an error, not a truncation. */
+static void
+test_read_back_bounded(void **state)
+{
+	static const char x64[] =
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	static const char too_long[] = ": hosts: bad or too long os, os_release or agent of h";
+	char err[512] = "", sql[256];
+	struct fixture_seen sn = {0};
+	struct stored_host h;
+	struct store *st;
+
+	(void)state;
+	st = open_ok();
+	fixture_put_ok(st, "h", 1, 100, 1, "one", 101, 0);
+
+	/* 64 characters do not fit char[64] with its NUL */
+	snprintf(sql, sizeof(sql), "UPDATE hosts SET os = '%.64s'", x64);
+	db_exec(sql);
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), -1);
+	assert_null(h.raw);
+	assert_non_null(strstr(err, too_long));
+	assert_true(strncmp(err, backend_label(), strlen(backend_label())) == 0);
+	assert_int_equal(store_each_host(st, fixture_collect, &sn, err, sizeof(err)), -1);
+	assert_int_equal(sn.n, 0);
+	assert_non_null(strstr(err, too_long));
+	/* 63 do */
+	snprintf(sql, sizeof(sql), "UPDATE hosts SET os = '%.63s'", x64);
+	db_exec(sql);
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(strlen(h.info.os), 63);
+	stored_host_free(&h);
+
+	db_exec("UPDATE hosts SET page_size = 4294967296");
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad page_size"));
+	db_exec("UPDATE hosts SET page_size = 4096");
+
+	db_exec("UPDATE hosts SET snapshot = " ZEROBLOB("16 * 1024 * 1024 + 1"));
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), -1);
+	assert_null(h.raw);
+	assert_non_null(strstr(err, ": hosts: snapshot of h is larger than 16777216 bytes"));
+	db_exec("UPDATE hosts SET snapshot = " ZEROBLOB("16 * 1024 * 1024"));
+	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.rawlen, 16 * 1024 * 1024);
+	stored_host_free(&h);
+
+	/* a finding whose severity is out of range */
+	db_exec("INSERT INTO findings (host_id, fkey, kind, severity, limit_name, scope, message,"
+	        " has_object, otype, oid, age, uid, owner, command, has_headroom, held, free,"
+	        " safe_limit, exhaust_at, opened, updated) SELECT id, 'k', 'threshold', 7, '', '',"
+	        " 'm', 0, 0, 0, 0, 0, '', '', 0, 0, 0, 0, 0, 1, 1 FROM hosts");
+	{
+		struct finding *v = NULL;
+		size_t n = 9;
+
+		assert_int_equal(store_open_findings(st, "h", &v, &n, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "findings: bad row"));
+		assert_null(v);
+		assert_int_equal(n, 0);
+	}
+	store_close(st);
 }
 
 /* A host row without a snapshot yet is listed, with raw NULL. */
@@ -665,7 +982,7 @@ test_put_batch(void **state)
 	stored_host_free(&h);
 
 	/* a failure anywhere in the batch stores none of it */
-	db_fail_seq3(1);
+	db_fail("received", "NEW.seq = 3");
 	s[0].seq = 2;
 	s[1].seq = 3;
 	s[2].seq = 2;
@@ -677,7 +994,7 @@ test_put_batch(void **state)
 	assert_int_equal(store_series(st, "bb", "semmns", 101, sm, NELEM(sm), &n, err, sizeof(err)),
 	                 0);
 	assert_int_equal(n, 0);
-	db_fail_seq3(0);
+	db_fail("received", NULL);
 	assert_int_equal(store_put_snapshots(st, v, 3, err, sizeof(err)), 0);
 	assert_int_equal(db_int("SELECT count(*) FROM received"), 5);
 	for (i = 0; i < 3; i++)
@@ -1066,6 +1383,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_two_hosts_sorted, setup),
 	    cmocka_unit_test_setup(test_older_seq_keeps_newest, setup),
+	    cmocka_unit_test_setup(test_duplicate, setup),
+	    cmocka_unit_test_setup(test_write_failure_rolls_back, setup),
+	    cmocka_unit_test_setup(test_read_back_bounded, setup),
+	    cmocka_unit_test_setup(test_series_values, setup),
 	    cmocka_unit_test_setup(test_host_without_snapshot, setup),
 	    cmocka_unit_test_setup(test_findings_life_cycle, setup),
 	    cmocka_unit_test_setup(test_host_summary, setup),
