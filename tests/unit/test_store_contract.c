@@ -35,45 +35,13 @@
 /* ---- the backend factory: open a store, reach its database directly ---- */
 
 #ifdef CONTRACT_PG
-#include <libpq-fe.h>
+#include "fixture_pg.h"
 
-static const char *url;
-static PGconn *db; /* the test's own connection */
-
-static void
-db_exec(const char *sql)
-{
-	PGresult *r = PQexec(db, sql);
-	ExecStatusType s = PQresultStatus(r);
-
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-}
-
-static long long
-db_int(const char *sql)
-{
-	PGresult *r = PQexec(db, sql);
-	long long v;
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return v;
-}
-
-static struct store *
-open_ok(void)
-{
-	char err[512] = "";
-	struct store *st = store_open("postgresql", "", url, err, sizeof(err));
-
-	if (st == NULL)
-		fail_msg("store_open_pg: %s", err);
-	return st;
-}
+/* The database and a store on it: fixture_pg.c, shared with test_store_pg.c. */
+#define db_exec fixture_pg_exec
+#define db_int  fixture_pg_int
+#define open_ok fixture_pg_open
+#define setup   fixture_pg_setup
 
 /* Makes the inserts into table where cond holds fail, as a full disk would (NULL: stop). */
 static void
@@ -113,38 +81,15 @@ backend_label(void)
 #define STORED_CAFE "caf?"
 
 static int
-setup(void **state)
-{
-	(void)state;
-	db_exec("DROP TABLE IF EXISTS counts, findings, rollups, samples, received, hosts, meta "
-	        "CASCADE");
-	db_exec("DROP FUNCTION IF EXISTS boom() CASCADE");
-	return 0;
-}
-
-static int
 backend_start(void)
 {
-	url = getenv("IPCFLEET_PG_URL");
-	if (url == NULL || url[0] == '\0') {
-		printf("SKIP: IPCFLEET_PG_URL is not set (tests/unit/with-pg.sh sets it)\n");
-		return 77;
-	}
-	db = PQconnectdb(url);
-	if (PQstatus(db) != CONNECTION_OK) {
-		fprintf(stderr, "test_store_contract_pg: %s", PQerrorMessage(db));
-		PQfinish(db);
-		return 1;
-	}
-	PQclear(PQexec(db, "SET client_min_messages = warning"));
-	return 0;
+	return fixture_pg_start("test_store_contract_pg");
 }
 
 static void
 backend_stop(void)
 {
-	setup(NULL);
-	PQfinish(db);
+	fixture_pg_stop();
 }
 
 #else /* SQLite */

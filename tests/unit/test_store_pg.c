@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 
 #include "fixture.h"
+#include "fixture_pg.h"
 #include "model.h"
 #include "proto.h"
 #include "store.h"
@@ -34,74 +35,6 @@
 /* The housekeeping lock of store_pg.c. */
 #define HOUSEKEEP_LOCK "7596270883479289858"
 
-static const char *url;
-static PGconn *db; /* the test's own connection */
-
-/* ---- the second connection ---- */
-
-static void
-sql_exec(const char *sql)
-{
-	PGresult *r = PQexec(db, sql);
-	ExecStatusType s = PQresultStatus(r);
-
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-}
-
-/* First column of the first row as text, into out. */
-static void
-sql_text(const char *sql, char *out, size_t len)
-{
-	PGresult *r = PQexec(db, sql);
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	ifl_strlcpy(out, PQgetvalue(r, 0, 0), len);
-	PQclear(r);
-}
-
-static long long
-sql_int(const char *sql)
-{
-	char buf[64];
-
-	sql_text(sql, buf, sizeof(buf));
-	return strtoll(buf, NULL, 10);
-}
-
-static void
-wipe(void)
-{
-	sql_exec("DROP TABLE IF EXISTS counts, findings, rollups, samples, received, hosts, meta "
-	         "CASCADE");
-	sql_exec("DROP FUNCTION IF EXISTS boom() CASCADE");
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	wipe();
-	return 0;
-}
-
-/* ---- building input ---- */
-
-static struct store *
-open_ok(void)
-{
-	char err[512] = "";
-	struct store *st = store_open("postgresql", "", url, err, sizeof(err));
-
-	if (st == NULL)
-		fail_msg("store_open_pg: %s", err);
-	return st;
-}
-
-/* ---- collecting each_host ---- */
-
 /* ---- tests ---- */
 
 static void
@@ -111,22 +44,22 @@ test_open_migrates(void **state)
 	struct store *st, *st2;
 
 	(void)state;
-	st = open_ok();
+	st = fixture_pg_open();
 	assert_string_equal(st->ops->name, "postgresql");
-	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
+	fixture_pg_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
 	assert_string_equal(ver, "4");
 	assert_int_equal(
-	    sql_int("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
-	            " AND tablename IN ('meta', 'hosts', 'received', 'samples',"
-	            " 'rollups', 'findings', 'counts')"),
+	    fixture_pg_int("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+	                   " AND tablename IN ('meta', 'hosts', 'received', 'samples',"
+	                   " 'rollups', 'findings', 'counts')"),
 	    7);
 	/* a second aggregator on the same database: nothing to do, version kept */
-	st2 = open_ok();
-	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
+	st2 = fixture_pg_open();
+	fixture_pg_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
 	assert_string_equal(ver, "4");
-	assert_int_equal(sql_int("SELECT count(*) FROM meta"), 1);
-	assert_int_equal(sql_int("SELECT count(*) FROM pg_stat_activity"
-	                         " WHERE application_name = 'ipcfleet-aggregator'"),
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM meta"), 1);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM pg_stat_activity"
+	                                " WHERE application_name = 'ipcfleet-aggregator'"),
 	                 2);
 	store_close(st2);
 	store_close(st);
@@ -139,18 +72,18 @@ test_schema_newer_refused(void **state)
 	struct store *st;
 
 	(void)state;
-	st = open_ok();
+	st = fixture_pg_open();
 	store_close(st);
-	sql_exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
-	assert_null(store_open_pg(url, err, sizeof(err)));
+	fixture_pg_exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+	assert_null(store_open_pg(fixture_pg_url, err, sizeof(err)));
 	assert_non_null(
 	    strstr(err, ": database schema version 5 is newer than this aggregator (4)"));
 	assert_true(strncmp(err, "postgresql://", 13) == 0);
-	sql_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
+	fixture_pg_text("SELECT value FROM meta WHERE key = 'schema_version'", ver, sizeof(ver));
 	assert_string_equal(ver, "5");
 
-	sql_exec("UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
-	assert_null(store_open_pg(url, err, sizeof(err)));
+	fixture_pg_exec("UPDATE meta SET value = 'two' WHERE key = 'schema_version'");
+	assert_null(store_open_pg(fixture_pg_url, err, sizeof(err)));
 	assert_non_null(strstr(err, ": unreadable database schema version"));
 }
 
@@ -199,7 +132,7 @@ test_many_hosts(void **state)
 	size_t i;
 
 	(void)state;
-	st = open_ok();
+	st = fixture_pg_open();
 	for (i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "h%02zu", (i * 7) % 40);
 		fixture_put_ok(st, name, 1, 100, 1, "x", 101, 0);
@@ -246,10 +179,10 @@ test_sync_serialized(void **state)
 	double t0, took;
 
 	(void)state;
-	st = open_ok();
+	st = fixture_pg_open();
 	fixture_put_ok(st, "h1", 1, 100, 1, "x", 101, 0);
 	/* "another aggregator" in the middle of a sync of h1: it holds the row */
-	other = PQconnectdb(url);
+	other = PQconnectdb(fixture_pg_url);
 	assert_int_equal(PQstatus(other), CONNECTION_OK);
 	PQclear(PQexec(other, "BEGIN"));
 	{
@@ -296,8 +229,8 @@ test_housekeep(void **state)
 	int i;
 
 	(void)state;
-	a = open_ok();
-	b = open_ok();
+	a = fixture_pg_open();
+	b = fixture_pg_open();
 	for (i = 1; i <= 5; i++)
 		fixture_put_ok(a, "h", (uint64_t)i, 1000 * i, (uint64_t)i, "x", 1000 * i + 1, 0);
 	fixture_finding(&f, FK_STALE, SEV_WARN, "", "", "gone");
@@ -306,17 +239,17 @@ test_housekeep(void **state)
 	assert_int_equal(store_sync_findings(a, "h", NULL, 0, 1600, &ch, &nch, err, sizeof(err)),
 	                 0);
 	free(ch);
-	assert_int_equal(sql_int("SELECT count(*) FROM samples"), 10); /* semmns, shmall */
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM samples"), 10); /* semmns, shmall */
 
 	/* another aggregator is housekeeping: this one skips its turn */
-	other = PQconnectdb(url);
+	other = PQconnectdb(fixture_pg_url);
 	assert_int_equal(PQstatus(other), CONNECTION_OK);
 	r = PQexec(other, "SELECT pg_advisory_lock(" HOUSEKEEP_LOCK ")");
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
 	PQclear(r);
 	assert_int_equal(store_housekeep(b, 3500, 2500, 100, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(deleted, 0);
-	assert_int_equal(sql_int("SELECT count(*) FROM samples"), 10);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM samples"), 10);
 	PQclear(PQexec(other, "SELECT pg_advisory_unlock(" HOUSEKEEP_LOCK ")"));
 	PQfinish(other);
 
@@ -327,18 +260,19 @@ test_housekeep(void **state)
 	 * 3001 (kept like samples: before 3500) all go.
 	 */
 	assert_int_equal(store_housekeep(b, 3500, 2500, 4, &deleted, err, sizeof(err)), 0);
-	assert_int_equal(sql_int("SELECT count(*) FROM samples"), 6);
-	assert_int_equal(sql_int("SELECT count(*) FROM findings"), 0);
-	assert_int_equal(sql_int("SELECT count(*) FROM received"), 2);
-	assert_int_equal(sql_int("SELECT count(*) FROM rollups"), 2);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM samples"), 6);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM findings"), 0);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM received"), 2);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM rollups"), 2);
 	assert_int_equal(deleted, 4 + 2 + 1 + 3);
 	assert_int_equal(store_housekeep(a, 3500, 2500, 4, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(deleted, 2);
-	assert_int_equal(sql_int("SELECT count(*) FROM samples"), 4);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM samples"), 4);
 	assert_int_equal(store_housekeep(a, 3500, 2500, 4, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(deleted, 0);
 	/* the connection is out of its transaction: the lock is free */
-	assert_int_equal(sql_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+	assert_int_equal(
+	    fixture_pg_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
 	store_close(a);
 	store_close(b);
 }
@@ -357,23 +291,23 @@ test_housekeep_future(void **state)
 	size_t deleted = 99;
 
 	(void)state;
-	st = open_ok();
+	st = fixture_pg_open();
 	fixture_put_ok(st, "hf", 1, now - 7200, 5, "x", now - 7199, 0);
 	fixture_put_ok(st, "hf", 2, ahead, 4, "x", now, 0);
 	/* rolled up as it is stored: its hour's rollups are a year ahead too */
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM rollups WHERE hour > %lld",
 	         (long long)now);
-	assert_int_equal(sql_int(sql), 2);
+	assert_int_equal(fixture_pg_int(sql), 2);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM samples WHERE t > %lld", (long long)now);
-	assert_int_equal(sql_int(sql), 2); /* semmns, shmall */
+	assert_int_equal(fixture_pg_int(sql), 2); /* semmns, shmall */
 	/* nothing is old enough for retention: only the future goes */
 	assert_int_equal(store_housekeep(st, 0, 0, 100, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(deleted, 4);
-	assert_int_equal(sql_int(sql), 0);
+	assert_int_equal(fixture_pg_int(sql), 0);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM rollups WHERE hour > %lld",
 	         (long long)now);
-	assert_int_equal(sql_int(sql), 0);
-	assert_int_equal(sql_int("SELECT count(*) FROM samples"), 2);
+	assert_int_equal(fixture_pg_int(sql), 0);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM samples"), 2);
 	store_close(st);
 }
 
@@ -387,10 +321,10 @@ test_reconnect(void **state)
 	long long killed;
 
 	(void)state;
-	st = open_ok();
+	st = fixture_pg_open();
 	fixture_put_ok(st, "h", 1, 100, 1, "one", 101, 0);
-	killed = sql_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-	                 " WHERE application_name = 'ipcfleet-aggregator'");
+	killed = fixture_pg_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	                        " WHERE application_name = 'ipcfleet-aggregator'");
 	assert_true(killed >= 1); /* more when an earlier test failed before closing */
 	usleep(100 * 1000);
 	fixture_put_ok(st, "h", 2, 200, 2, "two", 201, 0);
@@ -400,8 +334,8 @@ test_reconnect(void **state)
 	stored_host_free(&h);
 
 	/* a read first, after another termination */
-	killed = sql_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-	                 " WHERE application_name = 'ipcfleet-aggregator'");
+	killed = fixture_pg_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	                        " WHERE application_name = 'ipcfleet-aggregator'");
 	assert_true(killed >= 1); /* more when an earlier test failed before closing */
 	usleep(100 * 1000);
 	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), 0);
@@ -421,21 +355,21 @@ test_reconnect_refused(void **state)
 	PGconn *admin;
 
 	(void)state;
-	st = open_ok();
+	st = fixture_pg_open();
 	fixture_put_ok(st, "h", 1, 100, 1, "one", 101, 0);
 	/* a database's own sessions cannot close it: ask from the postgres database */
-	sql_text("SELECT current_database()", dbname, sizeof(dbname));
+	fixture_pg_text("SELECT current_database()", dbname, sizeof(dbname));
 	{
 		const char *keys[] = {"dbname", "dbname", NULL};
-		const char *vals[] = {url, "postgres", NULL};
+		const char *vals[] = {fixture_pg_url, "postgres", NULL};
 
 		admin = PQconnectdbParams(keys, vals, 1);
 		assert_int_equal(PQstatus(admin), CONNECTION_OK);
 	}
 	snprintf(sql, sizeof(sql), "ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS false", dbname);
 	PQclear(PQexec(admin, sql));
-	sql_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-	         " WHERE application_name = 'ipcfleet-aggregator'");
+	fixture_pg_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	                " WHERE application_name = 'ipcfleet-aggregator'");
 	usleep(100 * 1000);
 	assert_int_equal(store_get_host(st, "h", &h, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ": connection to the database lost, reconnecting failed: "));
@@ -479,7 +413,7 @@ batch_runner(void *arg)
 	struct host_info hi[BATCH_HOSTS];
 	struct snapshot s[BATCH_HOSTS];
 	struct store_put v[BATCH_HOSTS];
-	struct store *st = store_open("postgresql", "", url, br->err, sizeof(br->err));
+	struct store *st = store_open("postgresql", "", fixture_pg_url, br->err, sizeof(br->err));
 	uint64_t one = 1;
 	size_t i, r;
 
@@ -523,14 +457,15 @@ test_put_batch_no_deadlock(void **state)
 	pthread_t ta, tb;
 
 	(void)state;
-	st = open_ok(); /* the schema, before both start */
+	st = fixture_pg_open(); /* the schema, before both start */
 	assert_int_equal(pthread_create(&ta, NULL, batch_runner, &a), 0);
 	assert_int_equal(pthread_create(&tb, NULL, batch_runner, &b), 0);
 	assert_int_equal(pthread_join(ta, NULL), 0);
 	assert_int_equal(pthread_join(tb, NULL), 0);
 	if (a.failed || b.failed)
 		fail_msg("a batch failed: %s%s", a.err, b.err);
-	assert_int_equal(sql_int("SELECT count(*) FROM received"), 2 * BATCH_HOSTS * BATCH_ROUNDS);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM received"),
+	                 2 * BATCH_HOSTS * BATCH_ROUNDS);
 	store_close(st);
 }
 
@@ -548,23 +483,25 @@ test_migrate_v2(void **state)
 	struct store *st;
 
 	(void)state;
-	st = open_ok();
+	st = fixture_pg_open();
 	fixture_put_ok(st, "old", 7, 700, 5, "seven", 701, 0);
 	store_close(st);
-	sql_exec("ALTER TABLE received DROP CONSTRAINT received_pkey");
-	sql_exec("ALTER TABLE received DROP COLUMN spool, DROP COLUMN digest");
-	sql_exec("ALTER TABLE received ADD PRIMARY KEY (host_id, seq)");
-	sql_exec("ALTER TABLE hosts DROP COLUMN last_spool");
-	sql_exec("DROP TABLE counts");
-	sql_exec("INSERT INTO received (host_id, seq, taken, received) SELECT id, 6, 640, 641"
-	         " FROM hosts");
-	sql_exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+	fixture_pg_exec("ALTER TABLE received DROP CONSTRAINT received_pkey");
+	fixture_pg_exec("ALTER TABLE received DROP COLUMN spool, DROP COLUMN digest");
+	fixture_pg_exec("ALTER TABLE received ADD PRIMARY KEY (host_id, seq)");
+	fixture_pg_exec("ALTER TABLE hosts DROP COLUMN last_spool");
+	fixture_pg_exec("DROP TABLE counts");
+	fixture_pg_exec(
+	    "INSERT INTO received (host_id, seq, taken, received) SELECT id, 6, 640, 641"
+	    " FROM hosts");
+	fixture_pg_exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
 
-	st = open_ok();
-	assert_int_equal(sql_int("SELECT value::int FROM meta WHERE key = 'schema_version'"), 4);
+	st = fixture_pg_open();
+	assert_int_equal(fixture_pg_int("SELECT value::int FROM meta WHERE key = 'schema_version'"),
+	                 4);
 	assert_int_equal(
-	    sql_int("SELECT count(*) FROM received WHERE spool = '' AND digest IS NULL"), 2);
-	assert_int_equal(sql_int("SELECT count(*) FROM hosts WHERE last_spool = ''"), 1);
+	    fixture_pg_int("SELECT count(*) FROM received WHERE spool = '' AND digest IS NULL"), 2);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM hosts WHERE last_spool = ''"), 1);
 	fixture_put_spool(st, "old", "", 6, 640, "six-again", 1, 0);
 	fixture_put_spool(st, "old", "", 8, 760, "eight", 0, 0);
 	fixture_put_spool(st, "old", "cccccccccccccccccccccccccccccccc", 1, 820, "new-1", 0, 0);
@@ -581,35 +518,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(test_open_migrates, setup),
-	    cmocka_unit_test_setup(test_schema_newer_refused, setup),
-	    cmocka_unit_test_setup(test_connect_failure, setup),
-	    cmocka_unit_test_setup(test_many_hosts, setup),
-	    cmocka_unit_test_setup(test_sync_serialized, setup),
-	    cmocka_unit_test_setup(test_housekeep, setup),
-	    cmocka_unit_test_setup(test_housekeep_future, setup),
-	    cmocka_unit_test_setup(test_reconnect, setup),
-	    cmocka_unit_test_setup(test_reconnect_refused, setup),
-	    cmocka_unit_test_setup(test_put_batch_no_deadlock, setup),
-	    cmocka_unit_test_setup(test_migrate_v2, setup),
+	    cmocka_unit_test_setup(test_open_migrates, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_schema_newer_refused, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_connect_failure, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_many_hosts, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_sync_serialized, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_housekeep, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_housekeep_future, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_reconnect, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_reconnect_refused, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_put_batch_no_deadlock, fixture_pg_setup),
+	    cmocka_unit_test_setup(test_migrate_v2, fixture_pg_setup),
 	};
 	int rc;
 
-	url = getenv("IPCFLEET_PG_URL");
-	if (url == NULL || url[0] == '\0') {
-		printf(
-		    "SKIP: IPCFLEET_PG_URL is not set (tests/integration/t_postgres.sh sets it)\n");
-		return 77;
-	}
-	db = PQconnectdb(url);
-	if (PQstatus(db) != CONNECTION_OK) {
-		fprintf(stderr, "test_store_pg: %s", PQerrorMessage(db));
-		PQfinish(db);
-		return 1;
-	}
-	PQclear(PQexec(db, "SET client_min_messages = warning"));
+	if ((rc = fixture_pg_start("test_store_pg")) != 0)
+		return rc;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	wipe();
-	PQfinish(db);
+	fixture_pg_stop();
 	return rc;
 }
