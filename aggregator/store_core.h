@@ -5,11 +5,13 @@
  * A backend (store_sqlite.c, store_pg.c) keeps its SQL and its database
  * API; the core keeps the rest: the finding's columns (one table: their
  * names for the SQL, their order, which ones an update changes, how each
- * value is checked when read back), the argument checks of the readers, the
- * findings sync (what to open, update and close, and the changes it
- * reports) and the count runs' read-merge-write.  The backend hands the
- * core a column reader over one result row, a parameter writer over one
- * statement, and for the transactions a struct store_tx of primitives.
+ * value is checked when read back), the host's columns, the checks of a
+ * snapshot to store and of the readers' arguments, the findings sync (what
+ * to open, update and close, and the changes it reports) and the count
+ * runs' read-merge-write.  The backend hands the core a column reader over
+ * one result row, a parameter writer over one statement, and in
+ * store_ops.tx a struct store_tx of transaction primitives.  One contract
+ * suite (tests/unit/test_store_contract.c) runs against every backend.
  */
 #ifndef IPCFLEET_STORE_CORE_H
 #define IPCFLEET_STORE_CORE_H

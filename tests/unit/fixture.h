@@ -12,26 +12,32 @@
 #include "model.h"
 #include "store.h"
 
+/* A host: name, os ("Linux" or another), a 60 s interval. */
 void fixture_info(struct host_info *hi, const char *name, const char *os);
 
 /* Semaphore sets of nsems[0..nsets) and one shm segment; limits semmns and shmall. */
 void fixture_snap(struct snapshot *s, uint64_t seq, int64_t taken, const uint64_t *nsems,
                   size_t nsets, uint64_t shm_size, uint64_t semmns, uint64_t shmall);
 
+/* put_snapshot of a FreeBSD snapshot whose semmns used is used (limit 340). */
 int fixture_put(struct store *st, const char *host, uint64_t seq, int64_t taken, uint64_t used,
                 const char *raw, int64_t received, int *dup, char *err, size_t errlen);
 
+/* fixture_put(), which must succeed with *dup == want_dup. */
 void fixture_put_ok(struct store *st, const char *host, uint64_t seq, int64_t taken, uint64_t used,
                     const char *raw, int64_t received, int want_dup);
 
+/* h has a snapshot, the bytes of want. */
 void fixture_assert_raw(const struct stored_host *h, const char *want);
 
+/* each_host callback state: copies of the hosts walked (at most 8). */
 struct fixture_seen {
 	size_t n, stop_after;
 	struct store *st; /* when set, fn reads each host again with get_host() */
 	struct stored_host h[8];
 };
 
+/* each_host callback into a struct fixture_seen; 7 after stop_after hosts. */
 int fixture_collect(void *arg, const struct stored_host *h);
 
 void fixture_seen_free(struct fixture_seen *sn);
@@ -40,14 +46,17 @@ void fixture_seen_free(struct fixture_seen *sn);
 void fixture_put_used(struct store *st, const char *host, uint64_t seq, int64_t taken,
                       uint64_t used);
 
+/* store_series() and store_rollups() (since 0), which must succeed: how many. */
 size_t fixture_series(struct store *st, const char *host, const char *limit, int64_t t0,
                       struct sample *sm, size_t max);
 
 size_t fixture_rollups(struct store *st, const char *host, const char *limit, struct rollup *r,
                        size_t max);
 
+/* |x| */
 double fixture_dabs(double x);
 
+/* A finding of kind and severity with those texts, the rest zero. */
 void fixture_finding(struct finding *f, enum finding_kind kind, enum severity sev,
                      const char *limit, const char *scope, const char *message);
 
