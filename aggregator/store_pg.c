@@ -1503,11 +1503,38 @@ pg_get_host(struct store *st, const char *name, struct stored_host *out, char *e
 	return ret;
 }
 
+/* One of a limit's readers: its statement and how one of its rows decodes. */
+struct pg_limit_read {
+	int stmt;
+	const char *what, *op; /* for messages */
+	int ncols;
+	size_t size; /* of an element of out */
+	int (*decode)(const struct store_row *r, void *out);
+};
+
 static int
-pg_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
-          size_t max, size_t *n, char *err, size_t errlen)
+pg_sample_decode(const struct store_row *r, void *out)
 {
-	struct pg_store *q = st->impl;
+	return store_sample_read(r, out);
+}
+
+static int
+pg_rollup_decode(const struct store_row *r, void *out)
+{
+	return store_rollup_read(r, out);
+}
+
+static const struct pg_limit_read pg_series_read = {
+    PG_SERIES, "samples", "reading samples", 3, sizeof(struct sample), pg_sample_decode};
+static const struct pg_limit_read pg_rollups_read = {
+    PG_ROLLUPS, "rollups", "reading rollups", 6, sizeof(struct rollup), pg_rollup_decode};
+
+/* The rows of limit of host since t0, oldest first, at most max, into out[0..*n). */
+static int
+pg_read_limit(struct pg_store *q, const struct pg_limit_read *lr, const char *host,
+              const char *limit, int64_t t0, void *out, size_t max, size_t *n, char *err,
+              size_t errlen)
+{
 	struct pg_params p;
 	PGresult *r;
 	int rows, i;
@@ -1520,8 +1547,7 @@ pg_series(struct store *st, const char *host, const char *limit, int64_t t0, str
 	pg_p_text(&p, limit, MODEL_NAME_MAX);
 	pg_p_i64(&p, t0);
 	pg_p_i64(&p, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	r = pg_exec(q, PG_SERIES, NULL, &p, PGRES_TUPLES_OK, !q->in_each, "reading samples", err,
-	            errlen);
+	r = pg_exec(q, lr->stmt, NULL, &p, PGRES_TUPLES_OK, !q->in_each, lr->op, err, errlen);
 	if (r == NULL)
 		return -1;
 	/* LIMIT bounds the rows; max is checked again before each write. */
@@ -1529,9 +1555,10 @@ pg_series(struct store *st, const char *host, const char *limit, int64_t t0, str
 	for (i = 0; i < rows && *n < max; i++) {
 		struct store_row sr = pg_row(r, i);
 
-		if (PQnfields(r) != 3 || store_sample_read(&sr, &out[*n]) == -1) {
-			snprintf(err, errlen, "%s: samples: bad value for %s %s", q->label, host,
-			         limit);
+		if (PQnfields(r) != lr->ncols ||
+		    lr->decode(&sr, (char *)out + *n * lr->size) == -1) {
+			snprintf(err, errlen, "%s: %s: bad value for %s %s", q->label, lr->what,
+			         host, limit);
 			PQclear(r);
 			*n = 0;
 			return -1;
@@ -1543,41 +1570,17 @@ pg_series(struct store *st, const char *host, const char *limit, int64_t t0, str
 }
 
 static int
+pg_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
+          size_t max, size_t *n, char *err, size_t errlen)
+{
+	return pg_read_limit(st->impl, &pg_series_read, host, limit, t0, out, max, n, err, errlen);
+}
+
+static int
 pg_rollups(struct store *st, const char *host, const char *limit, int64_t t0, struct rollup *out,
            size_t max, size_t *n, char *err, size_t errlen)
 {
-	struct pg_store *q = st->impl;
-	struct pg_params p;
-	PGresult *r;
-	int rows, i;
-
-	*n = 0;
-	if (store_read_none(host, limit, max))
-		return 0;
-	memset(&p, 0, sizeof(p));
-	pg_p_text(&p, host, MODEL_NAME_MAX);
-	pg_p_text(&p, limit, MODEL_NAME_MAX);
-	pg_p_i64(&p, t0);
-	pg_p_i64(&p, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	r = pg_exec(q, PG_ROLLUPS, NULL, &p, PGRES_TUPLES_OK, !q->in_each, "reading rollups", err,
-	            errlen);
-	if (r == NULL)
-		return -1;
-	rows = PQntuples(r);
-	for (i = 0; i < rows && *n < max; i++) {
-		struct store_row sr = pg_row(r, i);
-
-		if (PQnfields(r) != 6 || store_rollup_read(&sr, &out[*n]) == -1) {
-			snprintf(err, errlen, "%s: rollups: bad value for %s %s", q->label, host,
-			         limit);
-			PQclear(r);
-			*n = 0;
-			return -1;
-		}
-		(*n)++;
-	}
-	PQclear(r);
-	return 0;
+	return pg_read_limit(st->impl, &pg_rollups_read, host, limit, t0, out, max, n, err, errlen);
 }
 
 /*
