@@ -887,18 +887,29 @@ pg_col_ok(const PGresult *r, int row, int col, Oid type)
 	       !PQgetisnull(r, row, col);
 }
 
+/* An 8-byte column of type, in network order (int8 and float8 alike). */
+static int
+pg_col_be64(const PGresult *r, int row, int col, Oid type, uint64_t *x)
+{
+	const unsigned char *p;
+	int i;
+
+	if (!pg_col_ok(r, row, col, type) || PQgetlength(r, row, col) != 8)
+		return -1;
+	p = (const unsigned char *)PQgetvalue(r, row, col);
+	*x = 0;
+	for (i = 0; i < 8; i++)
+		*x = *x << 8 | p[i];
+	return 0;
+}
+
 static int
 pg_col_i64(const PGresult *r, int row, int col, int64_t *v)
 {
-	const unsigned char *p;
-	uint64_t x = 0;
-	int i;
+	uint64_t x;
 
-	if (!pg_col_ok(r, row, col, PG_INT8OID) || PQgetlength(r, row, col) != 8)
+	if (pg_col_be64(r, row, col, PG_INT8OID, &x) == -1)
 		return -1;
-	p = (const unsigned char *)PQgetvalue(r, row, col);
-	for (i = 0; i < 8; i++)
-		x = x << 8 | p[i];
 	*v = (int64_t)x;
 	return 0;
 }
@@ -906,15 +917,10 @@ pg_col_i64(const PGresult *r, int row, int col, int64_t *v)
 static int
 pg_col_f64(const PGresult *r, int row, int col, double *v)
 {
-	const unsigned char *p;
-	uint64_t x = 0;
-	int i;
+	uint64_t x;
 
-	if (!pg_col_ok(r, row, col, PG_FLOAT8OID) || PQgetlength(r, row, col) != 8)
+	if (pg_col_be64(r, row, col, PG_FLOAT8OID, &x) == -1)
 		return -1;
-	p = (const unsigned char *)PQgetvalue(r, row, col);
-	for (i = 0; i < 8; i++)
-		x = x << 8 | p[i];
 	memcpy(v, &x, sizeof(*v));
 	return 0;
 }
