@@ -143,6 +143,7 @@ struct store_history {
 };
 
 struct store;
+struct store_tx;
 
 /*
  * Housekeeping removes samples and rollups dated more than this ahead of
@@ -246,6 +247,13 @@ struct store_ops {
 	 */
 	int (*daily_peaks)(struct store *st, const char *host, const char *limit, int64_t t0,
 	                   uint64_t *out, int *have, size_t ndays, char *err, size_t errlen);
+
+	/*
+	 * The backend's primitives for the store core (store_core.h), whose
+	 * store_core_sync_findings() and store_core_counts() the backend lists
+	 * as its sync_findings and counts.
+	 */
+	const struct store_tx *tx;
 };
 
 struct store {

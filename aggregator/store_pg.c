@@ -46,6 +46,7 @@
 #include "proto.h"
 #include "store.h"
 #include "store_blocks.h" /* sb_usage_encode() */
+#include "store_core.h"
 #include "util.h"
 
 #ifdef IPCFLEET_HAVE_LIBPQ
@@ -219,15 +220,10 @@ enum {
 };
 
 /* The columns of a host, decoded by pg_row_host(). */
-#define PG_HOST_COLUMNS                                                                            \
-	"name, os, os_release, agent, page_size, boot_time, last_seq, last_taken, "                \
-	"last_received, snapshot, interval"
+#define PG_HOST_COLUMNS STORE_HOST_COLUMNS
 
 /* The columns of a finding, decoded by pg_row_finding(). */
-#define PG_FINDING_COLUMNS                                                                         \
-	"f.kind, f.severity, f.limit_name, f.scope, f.message, f.has_object, f.otype, f.oid, "     \
-	"f.age, f.uid, f.owner, f.command, f.has_headroom, f.held, f.free, f.safe_limit, "         \
-	"f.exhaust_at, f.opened, f.updated"
+#define PG_FINDING_COLUMNS STORE_FINDING_COLUMNS("f.")
 
 /*
  * In the host upsert: whether the snapshot is newer than the host's latest.
@@ -891,45 +887,40 @@ pg_col_ok(const PGresult *r, int row, int col, Oid type)
 	       !PQgetisnull(r, row, col);
 }
 
+/* An 8-byte column of type, in network order (int8 and float8 alike). */
 static int
-pg_col_i64(const PGresult *r, int row, int col, int64_t *v)
+pg_col_be64(const PGresult *r, int row, int col, Oid type, uint64_t *x)
 {
 	const unsigned char *p;
-	uint64_t x = 0;
 	int i;
 
-	if (!pg_col_ok(r, row, col, PG_INT8OID) || PQgetlength(r, row, col) != 8)
+	if (!pg_col_ok(r, row, col, type) || PQgetlength(r, row, col) != 8)
 		return -1;
 	p = (const unsigned char *)PQgetvalue(r, row, col);
+	*x = 0;
 	for (i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	*v = (int64_t)x;
+		*x = *x << 8 | p[i];
 	return 0;
 }
 
 static int
-pg_col_u64(const PGresult *r, int row, int col, uint64_t *v)
+pg_col_i64(const PGresult *r, int row, int col, int64_t *v)
 {
-	int64_t x;
+	uint64_t x;
 
-	if (pg_col_i64(r, row, col, &x) == -1)
+	if (pg_col_be64(r, row, col, PG_INT8OID, &x) == -1)
 		return -1;
-	*v = (uint64_t)x;
+	*v = (int64_t)x;
 	return 0;
 }
 
 static int
 pg_col_f64(const PGresult *r, int row, int col, double *v)
 {
-	const unsigned char *p;
-	uint64_t x = 0;
-	int i;
+	uint64_t x;
 
-	if (!pg_col_ok(r, row, col, PG_FLOAT8OID) || PQgetlength(r, row, col) != 8)
+	if (pg_col_be64(r, row, col, PG_FLOAT8OID, &x) == -1)
 		return -1;
-	p = (const unsigned char *)PQgetvalue(r, row, col);
-	for (i = 0; i < 8; i++)
-		x = x << 8 | p[i];
 	memcpy(v, &x, sizeof(*v));
 	return 0;
 }
@@ -961,110 +952,95 @@ pg_col_text(const PGresult *r, int row, int col, char *out, size_t outlen)
 	return 0;
 }
 
-/*
- * Decodes one row of PG_HOST_COLUMNS into h, like store_sqlite.c's
- * sq_row_host(): the snapshot is copied into h->raw (malloc'd, at most
- * PROTO_MAX_FRAME bytes; freed by stored_host_free()); a host with no
- * snapshot yet has raw NULL and last_* 0.  0, or -1 with err (raw NULL).
- */
+/* ---- the store core's view of a result and of parameters (store_core.h) ---- */
+
+static int
+pg_row_text(const struct store_row *r, int col, char *out, size_t outlen)
+{
+	return pg_col_text(r->res, r->row, col, out, outlen);
+}
+
+static int
+pg_row_i64(const struct store_row *r, int col, int64_t *v)
+{
+	return pg_col_i64(r->res, r->row, col, v);
+}
+
+static int
+pg_row_f64(const struct store_row *r, int col, double *v)
+{
+	return pg_col_f64(r->res, r->row, col, v);
+}
+
+static int
+pg_row_null(const struct store_row *r, int col)
+{
+	return PQgetisnull(r->res, r->row, col);
+}
+
+static int
+pg_row_blob(const struct store_row *r, int col, const void **p, size_t *n)
+{
+	int len;
+
+	if (!pg_col_ok(r->res, r->row, col, PG_BYTEAOID))
+		return -1;
+	len = PQgetlength(r->res, r->row, col);
+	if (len < 0)
+		return -1;
+	*p = PQgetvalue(r->res, r->row, col);
+	*n = (size_t)len;
+	return 0;
+}
+
+/* Row row of r. */
+static struct store_row
+pg_row(const PGresult *r, int row)
+{
+	struct store_row sr = {pg_row_text, pg_row_i64, pg_row_f64, pg_row_null,
+	                       pg_row_blob, (void *)r,  row};
+
+	return sr;
+}
+
+/* pg_params go in order: i is their count plus one. */
+static int
+pg_param_text(struct store_params *sp, int i, const char *s, size_t max)
+{
+	struct pg_params *p = sp->stmt;
+
+	(void)i;
+	pg_p_text(p, s, max);
+	return p->bad ? -1 : 0;
+}
+
+static int
+pg_param_i64(struct store_params *sp, int i, int64_t v)
+{
+	struct pg_params *p = sp->stmt;
+
+	(void)i;
+	pg_p_i64(p, v);
+	return p->bad ? -1 : 0;
+}
+
+/* Decodes one row of PG_HOST_COLUMNS into h: store_host_read(). */
 static int
 pg_row_host(struct pg_store *q, const PGresult *r, int row, struct stored_host *h, char *err,
             size_t errlen)
 {
-	int64_t page_size, iv;
-	int n;
+	struct store_row sr = pg_row(r, row);
 
-	memset(h, 0, sizeof(*h));
-	if (pg_col_text(r, row, 0, h->info.name, sizeof(h->info.name)) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad or too long name", q->label);
-		return -1;
-	}
-	if (pg_col_text(r, row, 1, h->info.os, sizeof(h->info.os)) == -1 ||
-	    pg_col_text(r, row, 2, h->info.os_release, sizeof(h->info.os_release)) == -1 ||
-	    pg_col_text(r, row, 3, h->info.agent, sizeof(h->info.agent)) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad or too long os, os_release or agent of %s",
-		         q->label, h->info.name);
-		return -1;
-	}
-	if (pg_col_i64(r, row, 4, &page_size) == -1 || page_size < 0 || page_size > UINT32_MAX ||
-	    pg_col_i64(r, row, 5, &h->info.boot_time) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad page_size or boot_time of %s", q->label,
-		         h->info.name);
-		return -1;
-	}
-	h->info.page_size = (uint32_t)page_size;
-	if (pg_col_i64(r, row, 10, &iv) == -1 || iv < 0 || iv > UINT32_MAX) {
-		snprintf(err, errlen, "%s: hosts: bad interval of %s", q->label, h->info.name);
-		return -1;
-	}
-	h->info.interval = (uint32_t)iv;
-
-	if (PQgetisnull(r, row, 6))
-		return 0; /* no snapshot stored yet */
-	if (pg_col_u64(r, row, 6, &h->last_seq) == -1 ||
-	    pg_col_i64(r, row, 7, &h->last_taken) == -1 ||
-	    pg_col_i64(r, row, 8, &h->last_received) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad last_seq, last_taken or last_received of %s",
-		         q->label, h->info.name);
-		return -1;
-	}
-	if (PQgetisnull(r, row, 9))
-		return 0;
-	if (!pg_col_ok(r, row, 9, PG_BYTEAOID)) {
-		snprintf(err, errlen, "%s: hosts: snapshot of %s is not a blob", q->label,
-		         h->info.name);
-		return -1;
-	}
-	n = PQgetlength(r, row, 9);
-	if (n < 0 || (size_t)n > PROTO_MAX_FRAME) {
-		snprintf(err, errlen, "%s: hosts: snapshot of %s is larger than %u bytes", q->label,
-		         h->info.name, PROTO_MAX_FRAME);
-		return -1;
-	}
-	/* malloc(0) may return NULL: allocate one byte so raw != NULL means "has one" */
-	h->raw = malloc(n > 0 ? (size_t)n : 1);
-	if (h->raw == NULL) {
-		snprintf(err, errlen, "%s: snapshot of %s: %s", q->label, h->info.name,
-		         strerror(errno));
-		return -1;
-	}
-	if (n > 0)
-		memcpy(h->raw, PQgetvalue(r, row, 9), (size_t)n);
-	h->rawlen = (size_t)n;
-	return 0;
+	return store_host_read(&sr, q->label, h, err, errlen);
 }
 
 /* Decodes PG_FINDING_COLUMNS (starting at column 0) of row into f. */
 static int
 pg_row_finding(const PGresult *r, int row, struct finding *f)
 {
-	char kind[MODEL_NAME_MAX];
-	int64_t sev, has_obj, otype, uid, has_hr;
+	struct store_row sr = pg_row(r, row);
 
-	memset(f, 0, sizeof(*f));
-	if (pg_col_text(r, row, 0, kind, sizeof(kind)) == -1 ||
-	    finding_kind_parse(kind, &f->kind) == -1 || pg_col_i64(r, row, 1, &sev) == -1 ||
-	    sev < SEV_INFO || sev > SEV_CRIT ||
-	    pg_col_text(r, row, 2, f->limit, sizeof(f->limit)) == -1 ||
-	    pg_col_text(r, row, 3, f->scope, sizeof(f->scope)) == -1 ||
-	    pg_col_text(r, row, 4, f->message, sizeof(f->message)) == -1 ||
-	    pg_col_i64(r, row, 5, &has_obj) == -1 || pg_col_i64(r, row, 6, &otype) == -1 ||
-	    otype < IPC_SHM || otype > IPC_MSG || pg_col_i64(r, row, 7, &f->oid) == -1 ||
-	    pg_col_i64(r, row, 8, &f->age) == -1 || pg_col_i64(r, row, 9, &uid) == -1 || uid < 0 ||
-	    uid > UINT32_MAX || pg_col_text(r, row, 10, f->owner, sizeof(f->owner)) == -1 ||
-	    pg_col_text(r, row, 11, f->command, sizeof(f->command)) == -1 ||
-	    pg_col_i64(r, row, 12, &has_hr) == -1 || pg_col_u64(r, row, 13, &f->held) == -1 ||
-	    pg_col_u64(r, row, 14, &f->free) == -1 ||
-	    pg_col_u64(r, row, 15, &f->safe_limit) == -1 ||
-	    pg_col_i64(r, row, 16, &f->exhaust_at) == -1 ||
-	    pg_col_i64(r, row, 17, &f->opened) == -1 || pg_col_i64(r, row, 18, &f->updated) == -1)
-		return -1;
-	f->severity = (enum severity)sev;
-	f->has_object = has_obj != 0;
-	f->otype = (enum ipc_type)otype;
-	f->uid = (uint32_t)uid;
-	f->has_headroom = has_hr != 0;
-	return 0;
+	return store_finding_read(&sr, f);
 }
 
 /* ---- operations ---- */
@@ -1082,24 +1058,8 @@ pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *u
 	uint8_t digest[STORE_DIGEST_LEN];
 	struct usage u;
 
-	if (e->raw == NULL || e->rawlen > PROTO_MAX_FRAME) {
-		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes",
-		         q->label, PROTO_MAX_FRAME);
+	if (store_put_check(q->label, hi, e->raw, e->rawlen, digest, err, errlen) == -1)
 		return -1;
-	}
-	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
-	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
-	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
-	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent) ||
-	    strnlen(hi->spool, sizeof(hi->spool)) >= sizeof(hi->spool)) {
-		snprintf(err, errlen, "%s: bad host name, os, os_release, agent or spool",
-		         q->label);
-		return -1;
-	}
-	if (store_digest(e->raw, e->rawlen, digest) == -1) {
-		snprintf(err, errlen, "%s: cannot compute the snapshot's digest", q->label);
-		return -1;
-	}
 	model_usage(s, -1, &u);
 	memset(up, 0, sizeof(*up));
 	pg_p_text(up, hi->name, sizeof(hi->name));
@@ -1549,37 +1509,62 @@ pg_get_host(struct store *st, const char *name, struct stored_host *out, char *e
 	return ret;
 }
 
+/* One of a limit's readers: its statement and how one of its rows decodes. */
+struct pg_limit_read {
+	int stmt;
+	const char *what, *op; /* for messages */
+	int ncols;
+	size_t size; /* of an element of out */
+	int (*decode)(const struct store_row *r, void *out);
+};
+
 static int
-pg_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
-          size_t max, size_t *n, char *err, size_t errlen)
+pg_sample_decode(const struct store_row *r, void *out)
 {
-	struct pg_store *q = st->impl;
+	return store_sample_read(r, out);
+}
+
+static int
+pg_rollup_decode(const struct store_row *r, void *out)
+{
+	return store_rollup_read(r, out);
+}
+
+static const struct pg_limit_read pg_series_read = {
+    PG_SERIES, "samples", "reading samples", 3, sizeof(struct sample), pg_sample_decode};
+static const struct pg_limit_read pg_rollups_read = {
+    PG_ROLLUPS, "rollups", "reading rollups", 6, sizeof(struct rollup), pg_rollup_decode};
+
+/* The rows of limit of host since t0, oldest first, at most max, into out[0..*n). */
+static int
+pg_read_limit(struct pg_store *q, const struct pg_limit_read *lr, const char *host,
+              const char *limit, int64_t t0, void *out, size_t max, size_t *n, char *err,
+              size_t errlen)
+{
 	struct pg_params p;
 	PGresult *r;
 	int rows, i;
 
 	*n = 0;
-	if (max == 0 || strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX ||
-	    strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
-		return 0; /* nothing asked for, or names that cannot be stored */
+	if (store_read_none(host, limit, max))
+		return 0;
 	memset(&p, 0, sizeof(p));
 	pg_p_text(&p, host, MODEL_NAME_MAX);
 	pg_p_text(&p, limit, MODEL_NAME_MAX);
 	pg_p_i64(&p, t0);
 	pg_p_i64(&p, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	r = pg_exec(q, PG_SERIES, NULL, &p, PGRES_TUPLES_OK, !q->in_each, "reading samples", err,
-	            errlen);
+	r = pg_exec(q, lr->stmt, NULL, &p, PGRES_TUPLES_OK, !q->in_each, lr->op, err, errlen);
 	if (r == NULL)
 		return -1;
 	/* LIMIT bounds the rows; max is checked again before each write. */
 	rows = PQntuples(r);
 	for (i = 0; i < rows && *n < max; i++) {
-		struct sample *sm = &out[*n];
+		struct store_row sr = pg_row(r, i);
 
-		if (PQnfields(r) != 3 || pg_col_i64(r, i, 0, &sm->t) == -1 ||
-		    pg_col_u64(r, i, 1, &sm->used) == -1 || pg_col_u64(r, i, 2, &sm->limit) == -1) {
-			snprintf(err, errlen, "%s: samples: bad value for %s %s", q->label, host,
-			         limit);
+		if (PQnfields(r) != lr->ncols ||
+		    lr->decode(&sr, (char *)out + *n * lr->size) == -1) {
+			snprintf(err, errlen, "%s: %s: bad value for %s %s", q->label, lr->what,
+			         host, limit);
 			PQclear(r);
 			*n = 0;
 			return -1;
@@ -1591,45 +1576,17 @@ pg_series(struct store *st, const char *host, const char *limit, int64_t t0, str
 }
 
 static int
+pg_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
+          size_t max, size_t *n, char *err, size_t errlen)
+{
+	return pg_read_limit(st->impl, &pg_series_read, host, limit, t0, out, max, n, err, errlen);
+}
+
+static int
 pg_rollups(struct store *st, const char *host, const char *limit, int64_t t0, struct rollup *out,
            size_t max, size_t *n, char *err, size_t errlen)
 {
-	struct pg_store *q = st->impl;
-	struct pg_params p;
-	PGresult *r;
-	int rows, i;
-
-	*n = 0;
-	if (max == 0 || strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX ||
-	    strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
-		return 0;
-	memset(&p, 0, sizeof(p));
-	pg_p_text(&p, host, MODEL_NAME_MAX);
-	pg_p_text(&p, limit, MODEL_NAME_MAX);
-	pg_p_i64(&p, t0);
-	pg_p_i64(&p, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	r = pg_exec(q, PG_ROLLUPS, NULL, &p, PGRES_TUPLES_OK, !q->in_each, "reading rollups", err,
-	            errlen);
-	if (r == NULL)
-		return -1;
-	rows = PQntuples(r);
-	for (i = 0; i < rows && *n < max; i++) {
-		struct rollup *ru = &out[*n];
-
-		if (PQnfields(r) != 6 || pg_col_i64(r, i, 0, &ru->hour) == -1 ||
-		    pg_col_u64(r, i, 1, &ru->min) == -1 || pg_col_u64(r, i, 2, &ru->max) == -1 ||
-		    pg_col_f64(r, i, 3, &ru->mean) == -1 || pg_col_u64(r, i, 4, &ru->count) == -1 ||
-		    pg_col_u64(r, i, 5, &ru->limit) == -1) {
-			snprintf(err, errlen, "%s: rollups: bad value for %s %s", q->label, host,
-			         limit);
-			PQclear(r);
-			*n = 0;
-			return -1;
-		}
-		(*n)++;
-	}
-	PQclear(r);
-	return 0;
+	return pg_read_limit(st->impl, &pg_rollups_read, host, limit, t0, out, max, n, err, errlen);
 }
 
 /*
@@ -1704,27 +1661,10 @@ static void
 pg_p_finding(struct pg_params *p, int64_t host_id, const char *fkey, const struct finding *f,
              int64_t now)
 {
+	struct store_params sp = {pg_param_text, pg_param_i64, p};
+
 	memset(p, 0, sizeof(*p));
-	pg_p_i64(p, host_id);
-	pg_p_text(p, fkey, PG_TEXT_MAX);
-	pg_p_text(p, finding_kind_name(f->kind), MODEL_NAME_MAX);
-	pg_p_i64(p, f->severity);
-	pg_p_text(p, f->limit, sizeof(f->limit));
-	pg_p_text(p, f->scope, sizeof(f->scope));
-	pg_p_text(p, f->message, sizeof(f->message));
-	pg_p_i64(p, f->has_object);
-	pg_p_i64(p, f->otype);
-	pg_p_i64(p, f->oid);
-	pg_p_i64(p, f->age);
-	pg_p_i64(p, f->uid);
-	pg_p_text(p, f->owner, sizeof(f->owner));
-	pg_p_text(p, f->command, sizeof(f->command));
-	pg_p_i64(p, f->has_headroom);
-	pg_p_u64(p, f->held);
-	pg_p_u64(p, f->free);
-	pg_p_u64(p, f->safe_limit);
-	pg_p_i64(p, f->exhaust_at);
-	pg_p_i64(p, now);
+	store_finding_params(&sp, 1, host_id, fkey, f, now, 0); /* a failure sets p->bad */
 }
 
 /*
@@ -1735,20 +1675,11 @@ static void
 pg_p_finding_update(struct pg_params *p, int64_t host_id, const char *fkey, const struct finding *f,
                     int64_t now, int64_t row)
 {
+	struct store_params sp = {pg_param_text, pg_param_i64, p};
+
 	memset(p, 0, sizeof(*p));
-	pg_p_i64(p, host_id);
-	pg_p_text(p, fkey, PG_TEXT_MAX);
-	pg_p_i64(p, f->severity);
-	pg_p_text(p, f->message, sizeof(f->message));
-	pg_p_i64(p, f->age);
-	pg_p_text(p, f->owner, sizeof(f->owner));
-	pg_p_text(p, f->command, sizeof(f->command));
-	pg_p_u64(p, f->held);
-	pg_p_u64(p, f->free);
-	pg_p_u64(p, f->safe_limit);
-	pg_p_i64(p, f->exhaust_at);
-	pg_p_i64(p, now);
-	pg_p_i64(p, row);
+	if (store_finding_params(&sp, 1, host_id, fkey, f, now, 1) != -1) /* else p->bad */
+		pg_p_i64(p, row);
 }
 
 /*
@@ -1779,201 +1710,164 @@ pg_finding_clean(struct finding *f)
 	return 0;
 }
 
+/* ---- one host's transactions, as the store core runs them (store_core.h) ---- */
+
 /*
- * Makes the open findings of host equal to cur[0..n), like sq_sync_findings()
- * (same identities, same changes reported).  The host row is locked first
- * (SELECT ... FOR UPDATE): a second aggregator syncing the same host waits
- * for this commit, then sees its result.
+ * The host row is locked first (SELECT ... FOR UPDATE): a second aggregator
+ * syncing or counting the same host waits for this commit, then sees its
+ * result.
  */
 static int
-pg_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
-                 int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
-                 size_t errlen)
+pg_tx_begin(struct store *st, const char *host, int64_t *id, char *err, size_t errlen)
 {
 	struct pg_store *q = st->impl;
-	struct finding *open = NULL, *clean = NULL;
-	struct finding_step *steps = NULL;
-	int64_t *rowid = NULL; /* of each open finding */
 	struct pg_params p;
 	PGresult *r;
-	size_t nopen = 0, nsteps = 0, i;
-	int64_t id;
+	int ret = 0;
 
-	*changes = NULL;
-	*nchanges = 0;
-	if (strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX) {
-		snprintf(err, errlen, "%s: findings for unknown host %.*s", q->label,
-		         MODEL_NAME_MAX - 1, host);
-		return -1;
-	}
-	/* as they will be stored: identities and messages in valid UTF-8 */
-	if (n > 0 && (clean = calloc(n, sizeof(*clean))) == NULL) {
-		snprintf(err, errlen, "%s: findings: out of memory", q->label);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		clean[i] = cur[i];
-		if (pg_finding_clean(&clean[i]) == -1) {
-			snprintf(err, errlen, "%s: findings: a text field is not terminated",
-			         q->label);
-			free(clean);
-			return -1;
-		}
-	}
 	if (pg_begin(q, "BEGIN", err, errlen) == -1)
-		goto failed;
+		return -1;
 	memset(&p, 0, sizeof(p));
 	pg_p_text(&p, host, MODEL_NAME_MAX);
 	if ((r = pg_exec(q, PG_HOST_LOCK, NULL, &p, PGRES_TUPLES_OK, 0, "reading host", err,
 	                 errlen)) == NULL)
-		goto failed;
-	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &id) == -1) {
-		if (PQntuples(r) == 0)
-			snprintf(err, errlen, "%s: findings for unknown host %s", q->label, host);
-		else
-			snprintf(err, errlen, "%s: hosts: bad id of %s", q->label, host);
-		PQclear(r);
-		goto failed;
+		return -1;
+	if (PQntuples(r) == 0)
+		ret = 1;
+	else if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, id) == -1) {
+		snprintf(err, errlen, "%s: hosts: bad id of %s", q->label, host);
+		ret = -1;
 	}
 	PQclear(r);
+	return ret;
+}
+
+static int
+pg_tx_commit(struct store *st, char *err, size_t errlen)
+{
+	return pg_commit(st->impl, err, errlen);
+}
+
+static void
+pg_tx_rollback(struct store *st)
+{
+	pg_rollback(st->impl);
+}
+
+static int
+pg_tx_load_open(struct store *st, int64_t id, struct finding **open, int64_t **rowid, size_t *n,
+                char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	PGresult *r;
+	int ret;
 
 	memset(&p, 0, sizeof(p));
 	pg_p_i64(&p, id);
 	pg_p_i64(&p, MODEL_MAX_FINDINGS);
 	if ((r = pg_exec(q, PG_FINDINGS_OPEN, NULL, &p, PGRES_TUPLES_OK, 0, "reading findings", err,
 	                 errlen)) == NULL)
-		goto failed;
-	if (pg_load_findings(q, r, &open, &rowid, &nopen, err, errlen) == -1) {
-		PQclear(r);
-		goto failed;
+		return -1;
+	ret = pg_load_findings(q, r, open, rowid, n, err, errlen);
+	PQclear(r);
+	return ret;
+}
+
+static int
+pg_tx_apply(struct store *st, int64_t id, const struct finding_step *sp, int64_t rowid, int64_t now,
+            char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	const char *what;
+	int stmt;
+
+	switch (sp->c.what) {
+	case FC_OPENED:
+		pg_p_finding(&p, id, sp->key, &sp->c.f, now);
+		stmt = PG_FINDING_INSERT;
+		what = "opening a finding";
+		break;
+	case FC_CHANGED:
+		pg_p_finding_update(&p, id, sp->key, &sp->c.f, now, rowid);
+		stmt = PG_FINDING_UPDATE;
+		what = "updating a finding";
+		break;
+	default:
+		memset(&p, 0, sizeof(p));
+		pg_p_i64(&p, id);
+		pg_p_text(&p, sp->key, sizeof(sp->key));
+		pg_p_i64(&p, now);
+		pg_p_i64(&p, rowid);
+		stmt = PG_FINDING_CLOSE;
+		what = "closing a finding";
+		break;
+	}
+	return pg_cmd(q, stmt, NULL, &p, 0, what, err, errlen);
+}
+
+static int
+pg_tx_counts_get(struct store *st, int64_t id, struct buf *blob, char *err, size_t errlen)
+{
+	struct pg_store *q = st->impl;
+	struct pg_params p;
+	PGresult *r;
+	int ret = 1;
+
+	memset(&p, 0, sizeof(p));
+	pg_p_i64(&p, id);
+	if ((r = pg_exec(q, PG_COUNTS_GET, NULL, &p, PGRES_TUPLES_OK, 0, "reading counts", err,
+	                 errlen)) == NULL)
+		return -1;
+	/* not a bytea, or larger than any runs encode to: none (the core starts again) */
+	if (PQntuples(r) == 1 && pg_col_ok(r, 0, 0, PG_BYTEAOID) &&
+	    (size_t)PQgetlength(r, 0, 0) <= blob->max) {
+		ret = 0;
+		if (buf_append(blob, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0)) == -1) {
+			snprintf(err, errlen, "%s: counts: out of memory", q->label);
+			ret = -1;
+		}
 	}
 	PQclear(r);
-	if (findings_plan(clean, n, open, nopen, now, &steps, &nsteps) == -1 ||
-	    findings_plan_changes(steps, nsteps, changes, nchanges) == -1) {
-		snprintf(err, errlen, "%s: findings: out of memory", q->label);
-		goto failed;
-	}
-	for (i = 0; i < nsteps; i++) {
-		const struct finding_step *sp = &steps[i];
-		const char *what;
-		int stmt;
-
-		switch (sp->c.what) {
-		case FC_OPENED:
-			pg_p_finding(&p, id, sp->key, &sp->c.f, now);
-			stmt = PG_FINDING_INSERT;
-			what = "opening a finding";
-			break;
-		case FC_CHANGED:
-			pg_p_finding_update(&p, id, sp->key, &sp->c.f, now, rowid[sp->open_at]);
-			stmt = PG_FINDING_UPDATE;
-			what = "updating a finding";
-			break;
-		default:
-			memset(&p, 0, sizeof(p));
-			pg_p_i64(&p, id);
-			pg_p_text(&p, sp->key, sizeof(sp->key));
-			pg_p_i64(&p, now);
-			pg_p_i64(&p, rowid[sp->open_at]);
-			stmt = PG_FINDING_CLOSE;
-			what = "closing a finding";
-			break;
-		}
-		if (pg_cmd(q, stmt, NULL, &p, 0, what, err, errlen) == -1)
-			goto failed;
-	}
-	if (pg_commit(q, err, errlen) == -1)
-		goto failed;
-	free(clean);
-	free(open);
-	free(rowid);
-	free(steps);
-	return 0;
-failed:
-	pg_rollback(q);
-	free(clean);
-	free(open);
-	free(rowid);
-	free(steps);
-	free(*changes);
-	*changes = NULL;
-	*nchanges = 0;
-	return -1;
+	return ret;
 }
+
+static int
+pg_tx_counts_put(struct store *st, int64_t id, const struct buf *blob, char *err, size_t errlen)
+{
+	struct pg_params p;
+
+	memset(&p, 0, sizeof(p));
+	pg_p_i64(&p, id);
+	pg_p_bytea(&p, (const uint8_t *)blob->data, blob->len);
+	return pg_cmd(st->impl, PG_COUNTS_PUT, NULL, &p, 0, "storing counts", err, errlen);
+}
+
+static const char *
+pg_tx_label(const struct store *st)
+{
+	const struct pg_store *q = st->impl;
+
+	return q->label;
+}
+
+static const struct store_tx pg_tx_ops = {
+    .label = pg_tx_label,
+    .begin = pg_tx_begin,
+    .commit = pg_tx_commit,
+    .rollback = pg_tx_rollback,
+    .clean = pg_finding_clean,
+    .load_open = pg_tx_load_open,
+    .apply = pg_tx_apply,
+    .counts_get = pg_tx_counts_get,
+    .counts_put = pg_tx_counts_put,
+};
 
 struct pg_each_finding_ctx {
 	int (*fn)(void *arg, const char *host, const struct finding *f);
 	void *arg;
 };
-
-static int
-pg_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
-          int64_t keep, struct count_run **runs, size_t *nruns, char *err, size_t errlen)
-{
-	struct pg_store *q = st->impl;
-	struct count_run *v = NULL;
-	struct pg_params p;
-	struct buf enc;
-	PGresult *r;
-	size_t nv = 0;
-	int64_t id;
-
-	*runs = NULL;
-	*nruns = 0;
-	if (strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX) {
-		snprintf(err, errlen, "%s: counts for unknown host %.*s", q->label,
-		         MODEL_NAME_MAX - 1, host);
-		return -1;
-	}
-	buf_init(&enc, (size_t)COUNT_RUNS_MAX * 128 + 64);
-	if (pg_begin(q, "BEGIN", err, errlen) == -1)
-		goto failed;
-	/* the host row's lock: two aggregators analysing one host take turns */
-	memset(&p, 0, sizeof(p));
-	pg_p_text(&p, host, MODEL_NAME_MAX);
-	if ((r = pg_exec(q, PG_HOST_LOCK, NULL, &p, PGRES_TUPLES_OK, 0, "reading host", err,
-	                 errlen)) == NULL)
-		goto failed;
-	if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, &id) == -1) {
-		snprintf(err, errlen, "%s: counts for unknown host %s", q->label, host);
-		PQclear(r);
-		goto failed;
-	}
-	PQclear(r);
-	memset(&p, 0, sizeof(p));
-	pg_p_i64(&p, id);
-	if ((r = pg_exec(q, PG_COUNTS_GET, NULL, &p, PGRES_TUPLES_OK, 0, "reading counts", err,
-	                 errlen)) == NULL)
-		goto failed;
-	/* a row that does not decode is history lost, not a failure: start again */
-	if (PQntuples(r) == 1 && pg_col_ok(r, 0, 0, PG_BYTEAOID) &&
-	    sb_counts_decode((const uint8_t *)PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), &v,
-	                     &nv) == -1) {
-		v = NULL;
-		nv = 0;
-	}
-	PQclear(r);
-	if (sb_counts_merge(&v, &nv, cur, n, t, keep) == -1 ||
-	    sb_counts_encode(v, nv, &enc) == -1) {
-		snprintf(err, errlen, "%s: counts: out of memory", q->label);
-		goto failed;
-	}
-	memset(&p, 0, sizeof(p));
-	pg_p_i64(&p, id);
-	pg_p_bytea(&p, (const uint8_t *)enc.data, enc.len);
-	if (pg_cmd(q, PG_COUNTS_PUT, NULL, &p, 0, "storing counts", err, errlen) == -1 ||
-	    pg_commit(q, err, errlen) == -1)
-		goto failed;
-	buf_free(&enc);
-	*runs = v;
-	*nruns = nv;
-	return 0;
-failed:
-	pg_rollback(q);
-	buf_free(&enc);
-	free(v);
-	return -1;
-}
 
 static int
 pg_each_finding_row(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
@@ -2098,9 +1992,10 @@ static const struct store_ops pg_ops = {
     .series = pg_series,
     .rollups = pg_rollups,
     .open_findings = pg_open_findings,
-    .sync_findings = pg_sync_findings,
+    .sync_findings = store_core_sync_findings,
     .each_open_finding = pg_each_open_finding,
-    .counts = pg_counts,
+    .counts = store_core_counts,
+    .tx = &pg_tx_ops,
     .housekeep = pg_housekeep,
     .close = pg_close,
 };

@@ -30,6 +30,7 @@
 #include "proto.h"
 #include "store.h"
 #include "store_blocks.h"
+#include "store_core.h"
 #include "util.h"
 
 #define SQ_BUSY_TIMEOUT     "5000"  /* ms */
@@ -290,14 +291,10 @@ enum {
 };
 
 /* The columns SQ_EACH_HOST and SQ_GET_HOST return, decoded by sq_row_host(). */
-#define SQ_HOST_COLUMNS                                                                            \
-	"name, os, os_release, agent, page_size, boot_time, last_seq, last_taken, "                \
-	"last_received, snapshot, interval"
+#define SQ_HOST_COLUMNS STORE_HOST_COLUMNS
 
 /* The columns of a finding, decoded by sq_row_finding(). */
-#define SQ_FINDING_COLUMNS                                                                         \
-	"kind, severity, limit_name, scope, message, has_object, otype, oid, age, uid, owner, "    \
-	"command, has_headroom, held, free, safe_limit, exhaust_at, opened, updated"
+#define SQ_FINDING_COLUMNS STORE_FINDING_COLUMNS("")
 
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -497,87 +494,78 @@ sq_col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
 	return 0;
 }
 
-/*
- * Decodes one row of SQ_HOST_COLUMNS into h.  The snapshot, when there is
- * one, is copied into h->raw (malloc'd, at most PROTO_MAX_FRAME bytes; the
- * caller frees it with stored_host_free()); a host with no snapshot yet has
- * raw NULL and last_* 0.  Returns 0, or -1 with err (h->raw is then NULL).
- */
+/* ---- the store core's view of a statement (store_core.h) ---- */
+
+static int
+sq_row_text(const struct store_row *r, int col, char *out, size_t outlen)
+{
+	return sq_col_text(r->res, col, out, outlen);
+}
+
+static int
+sq_row_i64(const struct store_row *r, int col, int64_t *v)
+{
+	return sq_col_i64(r->res, col, v);
+}
+
+static int
+sq_row_f64(const struct store_row *r, int col, double *v)
+{
+	if (sqlite3_column_type(r->res, col) != SQLITE_FLOAT)
+		return -1;
+	*v = sqlite3_column_double(r->res, col);
+	return 0;
+}
+
+static int
+sq_row_null(const struct store_row *r, int col)
+{
+	return sqlite3_column_type(r->res, col) == SQLITE_NULL;
+}
+
+static int
+sq_row_blob(const struct store_row *r, int col, const void **p, size_t *n)
+{
+	int len;
+
+	if (sqlite3_column_type(r->res, col) != SQLITE_BLOB)
+		return -1;
+	*p = sqlite3_column_blob(r->res, col);
+	len = sqlite3_column_bytes(r->res, col);
+	if (len < 0 || (len > 0 && *p == NULL))
+		return -2;
+	*n = (size_t)len;
+	return 0;
+}
+
+/* The current row of x. */
+static struct store_row
+sq_row(sqlite3_stmt *x)
+{
+	struct store_row r = {sq_row_text, sq_row_i64, sq_row_f64, sq_row_null, sq_row_blob, x, 0};
+
+	return r;
+}
+
+static int
+sq_param_text(struct store_params *p, int i, const char *s, size_t max)
+{
+	return sq_bind_text(p->stmt, i, s, max);
+}
+
+static int
+sq_param_i64(struct store_params *p, int i, int64_t v)
+{
+	return sq_bind_i64(p->stmt, i, v);
+}
+
+/* Decodes one row of SQ_HOST_COLUMNS into h: store_host_read(). */
 static int
 sq_row_host(struct sq_store *q, sqlite3_stmt *st, struct stored_host *h, char *err, size_t errlen)
 {
-	const void *blob;
-	int64_t page_size;
-	int n;
+	struct store_row r = sq_row(st);
 
-	memset(h, 0, sizeof(*h));
-	if (sq_col_text(st, 0, h->info.name, sizeof(h->info.name)) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad or too long name", q->path);
-		return -1;
-	}
-	if (sq_col_text(st, 1, h->info.os, sizeof(h->info.os)) == -1 ||
-	    sq_col_text(st, 2, h->info.os_release, sizeof(h->info.os_release)) == -1 ||
-	    sq_col_text(st, 3, h->info.agent, sizeof(h->info.agent)) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad or too long os, os_release or agent of %s",
-		         q->path, h->info.name);
-		return -1;
-	}
-	if (sq_col_i64(st, 4, &page_size) == -1 || page_size < 0 || page_size > UINT32_MAX ||
-	    sq_col_i64(st, 5, &h->info.boot_time) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad page_size or boot_time of %s", q->path,
-		         h->info.name);
-		return -1;
-	}
-	h->info.page_size = (uint32_t)page_size;
-	{
-		int64_t iv;
-
-		if (sq_col_i64(st, 10, &iv) == -1 || iv < 0 || iv > UINT32_MAX) {
-			snprintf(err, errlen, "%s: hosts: bad interval of %s", q->path,
-			         h->info.name);
-			return -1;
-		}
-		h->info.interval = (uint32_t)iv;
-	}
-
-	if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-		return 0; /* no snapshot stored yet */
-	if (sq_col_u64(st, 6, &h->last_seq) == -1 || sq_col_i64(st, 7, &h->last_taken) == -1 ||
-	    sq_col_i64(st, 8, &h->last_received) == -1) {
-		snprintf(err, errlen, "%s: hosts: bad last_seq, last_taken or last_received of %s",
-		         q->path, h->info.name);
-		return -1;
-	}
-	switch (sqlite3_column_type(st, 9)) {
-	case SQLITE_NULL:
-		return 0;
-	case SQLITE_BLOB:
-		break;
-	default:
-		snprintf(err, errlen, "%s: hosts: snapshot of %s is not a blob", q->path,
-		         h->info.name);
-		return -1;
-	}
-	blob = sqlite3_column_blob(st, 9);
-	n = sqlite3_column_bytes(st, 9);
-	if (n < 0 || (size_t)n > PROTO_MAX_FRAME) {
-		snprintf(err, errlen, "%s: hosts: snapshot of %s is larger than %u bytes", q->path,
-		         h->info.name, PROTO_MAX_FRAME);
-		return -1;
-	}
-	if (n > 0 && blob == NULL)
-		return sq_fail(q, "reading a snapshot", err, errlen); /* out of memory */
-	/* malloc(0) may return NULL: allocate one byte so raw != NULL means "has one" */
-	h->raw = malloc(n > 0 ? (size_t)n : 1);
-	if (h->raw == NULL) {
-		snprintf(err, errlen, "%s: snapshot of %s: %s", q->path, h->info.name,
-		         strerror(errno));
-		return -1;
-	}
-	if (n > 0)
-		memcpy(h->raw, blob, (size_t)n);
-	h->rawlen = (size_t)n;
-	return 0;
+	return store_host_read(&r, q->path, h, err, errlen);
 }
 
 void
@@ -999,24 +987,9 @@ sq_put_in_tx(struct sq_store *q, const struct host_info *hi, const struct snapsh
 
 	*duplicate = 0;
 	*conflict = 0;
-	if (raw == NULL || rawlen > PROTO_MAX_FRAME) {
-		snprintf(err, errlen, "%s: snapshot payload missing or larger than %u bytes",
-		         q->path, PROTO_MAX_FRAME);
+	/* fixed fields NUL-terminated: binding them below then cannot fail on length */
+	if (store_put_check(q->path, hi, raw, rawlen, digest, err, errlen) == -1)
 		return -1;
-	}
-	/* Fixed fields must be NUL-terminated: binding them below then cannot fail on length. */
-	if (hi->name[0] == '\0' || strnlen(hi->name, sizeof(hi->name)) >= sizeof(hi->name) ||
-	    strnlen(hi->os, sizeof(hi->os)) >= sizeof(hi->os) ||
-	    strnlen(hi->os_release, sizeof(hi->os_release)) >= sizeof(hi->os_release) ||
-	    strnlen(hi->agent, sizeof(hi->agent)) >= sizeof(hi->agent) ||
-	    strnlen(hi->spool, sizeof(hi->spool)) >= sizeof(hi->spool)) {
-		snprintf(err, errlen, "%s: bad host name, os, os_release, agent or spool", q->path);
-		return -1;
-	}
-	if (store_digest(raw, rawlen, digest) == -1) {
-		snprintf(err, errlen, "%s: cannot compute the snapshot's digest", q->path);
-		return -1;
-	}
 	model_usage(s, -1, &u);
 
 	/* The host row: info fields refreshed every time. */
@@ -1331,9 +1304,8 @@ sq_series(struct store *st, const char *host, const char *limit, int64_t t0, str
 	int rc = SQLITE_DONE, ret = 0;
 
 	*n = 0;
-	if (max == 0 || strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX ||
-	    strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
-		return 0; /* nothing asked for, or names that cannot be stored */
+	if (store_read_none(host, limit, max))
+		return 0;
 	if ((rc = sq_host_id(q, host, &host_id)) != 0)
 		return rc == 1 ? 0 : sq_fail(q, "reading samples", err, errlen);
 	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_i64(x, 2, sb_hour_of(t0)) == -1) {
@@ -1440,8 +1412,7 @@ sq_rollups(struct store *st, const char *host, const char *limit, int64_t t0, st
 	int rc = SQLITE_DONE, ret = 0;
 
 	*n = 0;
-	if (max == 0 || strnlen(host, MODEL_NAME_MAX) >= MODEL_NAME_MAX ||
-	    strnlen(limit, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
+	if (store_read_none(host, limit, max))
 		return 0;
 	if (sq_bind_text(x, 1, host, MODEL_NAME_MAX) == -1 ||
 	    sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 || sq_bind_i64(x, 3, t0) == -1 ||
@@ -1450,17 +1421,14 @@ sq_rollups(struct store *st, const char *host, const char *limit, int64_t t0, st
 		goto out;
 	}
 	while (*n < max && (rc = sqlite3_step(x)) == SQLITE_ROW) {
-		struct rollup *r = &out[*n];
+		struct store_row row = sq_row(x);
 
-		if (sq_col_i64(x, 0, &r->hour) == -1 || sq_col_u64(x, 1, &r->min) == -1 ||
-		    sq_col_u64(x, 2, &r->max) == -1 || sqlite3_column_type(x, 3) != SQLITE_FLOAT ||
-		    sq_col_u64(x, 4, &r->count) == -1 || sq_col_u64(x, 5, &r->limit) == -1) {
+		if (store_rollup_read(&row, &out[*n]) == -1) {
 			snprintf(err, errlen, "%s: rollups: bad value for %s %s", q->path, host,
 			         limit);
 			ret = -1;
 			goto out;
 		}
-		r->mean = sqlite3_column_double(x, 3);
 		(*n)++;
 	}
 	if (*n < max && rc != SQLITE_DONE)
@@ -1483,32 +1451,9 @@ out:
 static int
 sq_row_finding(sqlite3_stmt *x, struct finding *f)
 {
-	char kind[MODEL_NAME_MAX];
-	int64_t sev, has_obj, otype, uid, has_hr;
+	struct store_row r = sq_row(x);
 
-	memset(f, 0, sizeof(*f));
-	if (sq_col_text(x, 0, kind, sizeof(kind)) == -1 ||
-	    finding_kind_parse(kind, &f->kind) == -1 || sq_col_i64(x, 1, &sev) == -1 ||
-	    sev < SEV_INFO || sev > SEV_CRIT ||
-	    sq_col_text(x, 2, f->limit, sizeof(f->limit)) == -1 ||
-	    sq_col_text(x, 3, f->scope, sizeof(f->scope)) == -1 ||
-	    sq_col_text(x, 4, f->message, sizeof(f->message)) == -1 ||
-	    sq_col_i64(x, 5, &has_obj) == -1 || sq_col_i64(x, 6, &otype) == -1 || otype < IPC_SHM ||
-	    otype > IPC_MSG || sq_col_i64(x, 7, &f->oid) == -1 || sq_col_i64(x, 8, &f->age) == -1 ||
-	    sq_col_i64(x, 9, &uid) == -1 || uid < 0 || uid > UINT32_MAX ||
-	    sq_col_text(x, 10, f->owner, sizeof(f->owner)) == -1 ||
-	    sq_col_text(x, 11, f->command, sizeof(f->command)) == -1 ||
-	    sq_col_i64(x, 12, &has_hr) == -1 || sq_col_u64(x, 13, &f->held) == -1 ||
-	    sq_col_u64(x, 14, &f->free) == -1 || sq_col_u64(x, 15, &f->safe_limit) == -1 ||
-	    sq_col_i64(x, 16, &f->exhaust_at) == -1 || sq_col_i64(x, 17, &f->opened) == -1 ||
-	    sq_col_i64(x, 18, &f->updated) == -1)
-		return -1;
-	f->severity = (enum severity)sev;
-	f->has_object = has_obj != 0;
-	f->otype = (enum ipc_type)otype;
-	f->uid = (uint32_t)uid;
-	f->has_headroom = has_hr != 0;
-	return 0;
+	return store_finding_read(&r, f);
 }
 
 /* Binds ?1..?20 of SQ_FINDING_INSERT / SQ_FINDING_UPDATE. */
@@ -1516,23 +1461,9 @@ static int
 sq_bind_finding(sqlite3_stmt *x, int64_t host_id, const char *fkey, const struct finding *f,
                 int64_t now)
 {
-	if (sq_bind_i64(x, 1, host_id) == -1 ||
-	    sq_bind_text(x, 2, fkey, 2 * MODEL_TEXT_MAX) == -1 ||
-	    sqlite3_bind_text(x, 3, finding_kind_name(f->kind), -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sq_bind_i64(x, 4, f->severity) == -1 ||
-	    sq_bind_text(x, 5, f->limit, sizeof(f->limit)) == -1 ||
-	    sq_bind_text(x, 6, f->scope, sizeof(f->scope)) == -1 ||
-	    sq_bind_text(x, 7, f->message, sizeof(f->message)) == -1 ||
-	    sq_bind_i64(x, 8, f->has_object) == -1 || sq_bind_i64(x, 9, f->otype) == -1 ||
-	    sq_bind_i64(x, 10, f->oid) == -1 || sq_bind_i64(x, 11, f->age) == -1 ||
-	    sq_bind_i64(x, 12, f->uid) == -1 ||
-	    sq_bind_text(x, 13, f->owner, sizeof(f->owner)) == -1 ||
-	    sq_bind_text(x, 14, f->command, sizeof(f->command)) == -1 ||
-	    sq_bind_i64(x, 15, f->has_headroom) == -1 || sq_bind_u64(x, 16, f->held) == -1 ||
-	    sq_bind_u64(x, 17, f->free) == -1 || sq_bind_u64(x, 18, f->safe_limit) == -1 ||
-	    sq_bind_i64(x, 19, f->exhaust_at) == -1 || sq_bind_i64(x, 20, now) == -1)
-		return -1;
-	return 0;
+	struct store_params p = {sq_param_text, sq_param_i64, x};
+
+	return store_finding_params(&p, 1, host_id, fkey, f, now, 0) == -1 ? -1 : 0;
 }
 
 /* The id of host, 1 when unknown, -1 on error. */
@@ -1638,170 +1569,148 @@ sq_open_findings(struct store *st, const char *host, struct finding **out, size_
 	return sq_load_open(q, id, out, NULL, n, err, errlen);
 }
 
+/* ---- one host's transactions, as the store core runs them (store_core.h) ---- */
+
 static int
-sq_sync_findings(struct store *st, const char *host, const struct finding *cur, size_t n,
-                 int64_t now, struct finding_change **changes, size_t *nchanges, char *err,
-                 size_t errlen)
+sq_tx_begin(struct store *st, const char *host, int64_t *id, char *err, size_t errlen)
 {
 	struct sq_store *q = st->impl;
-	struct finding *open = NULL;
-	struct finding_step *steps = NULL;
-	int64_t *rowid = NULL; /* of each open finding */
-	size_t nopen = 0, nsteps = 0, i;
-	int64_t id;
-	const char *what = "begin";
-	sqlite3_stmt *x;
 	int rc;
 
-	*changes = NULL;
-	*nchanges = 0;
-	if ((rc = sq_host_id(q, host, &id)) != 0) {
-		if (rc == 1)
-			snprintf(err, errlen, "%s: findings for unknown host %s", q->path, host);
-		else
-			sq_fail(q, "reading host", err, errlen);
-		return -1;
-	}
-	if (sq_exec_stmt(q->stmt[SQ_BEGIN]) != SQLITE_DONE)
-		goto fail;
-	sqlite3_reset(q->stmt[SQ_BEGIN]);
-	if (sq_load_open(q, id, &open, &rowid, &nopen, err, errlen) == -1)
-		goto failed;
-	if (findings_plan(cur, n, open, nopen, now, &steps, &nsteps) == -1 ||
-	    findings_plan_changes(steps, nsteps, changes, nchanges) == -1)
-		goto oom;
-	for (i = 0; i < nsteps; i++) {
-		const struct finding_step *sp = &steps[i];
+	if ((rc = sq_host_id(q, host, id)) != 0)
+		return rc == 1 ? 1 : sq_fail(q, "reading host", err, errlen);
+	return sq_begin(q, err, errlen);
+}
 
-		if (sp->c.what == FC_CLOSED) {
-			what = "closing a finding";
-			x = q->stmt[SQ_FINDING_CLOSE];
-			if (sq_bind_i64(x, 1, id) == -1 ||
-			    sq_bind_text(x, 2, sp->key, sizeof(sp->key)) == -1 ||
-			    sq_bind_i64(x, 3, now) == -1 ||
-			    sq_bind_i64(x, 4, rowid[sp->open_at]) == -1)
-				goto fail;
-		} else {
-			what = sp->c.what == FC_OPENED ? "opening a finding" : "updating a finding";
-			x = q->stmt[sp->c.what == FC_OPENED ? SQ_FINDING_INSERT
-			                                    : SQ_FINDING_UPDATE];
-			if (sq_bind_finding(x, id, sp->key, &sp->c.f, now) == -1 ||
-			    (sp->c.what == FC_CHANGED &&
-			     sq_bind_i64(x, 21, rowid[sp->open_at]) == -1))
-				goto fail;
-		}
-		if (sq_exec_stmt(x) != SQLITE_DONE)
-			goto fail;
-		sq_done(x);
-	}
-	/* cur is now the open set: the hosts query reads the status from the row */
-	what = "storing the host's status";
-	x = q->stmt[SQ_SET_STATUS];
-	if (sq_bind_i64(x, 1, id) == -1 ||
-	    sqlite3_bind_text(x, 2, findings_status(cur, n), -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sq_exec_stmt(x) != SQLITE_DONE)
-		goto fail;
-	sq_done(x);
-	what = "commit";
-	if (sq_exec_stmt(q->stmt[SQ_COMMIT]) != SQLITE_DONE)
-		goto fail;
-	sqlite3_reset(q->stmt[SQ_COMMIT]);
-	free(open);
-	free(rowid);
-	free(steps);
-	return 0;
-oom:
-	snprintf(err, errlen, "%s: findings: out of memory", q->path);
-	goto failed;
-fail:
-	sq_fail(q, what, err, errlen);
-failed:
+static int
+sq_tx_commit(struct store *st, char *err, size_t errlen)
+{
+	return sq_commit(st->impl, err, errlen);
+}
+
+static void
+sq_tx_rollback(struct store *st)
+{
+	struct sq_store *q = st->impl;
+
 	sq_done(q->stmt[SQ_FINDING_INSERT]);
 	sq_done(q->stmt[SQ_FINDING_UPDATE]);
 	sq_done(q->stmt[SQ_FINDING_CLOSE]);
 	sq_done(q->stmt[SQ_SET_STATUS]);
-	sq_rollback(q);
-	free(open);
-	free(rowid);
-	free(steps);
-	free(*changes);
-	*changes = NULL;
-	*nchanges = 0;
-	return -1;
-}
-
-static int
-sq_counts(struct store *st, const char *host, int64_t t, const struct count_run *cur, size_t n,
-          int64_t keep, struct count_run **runs, size_t *nruns, char *err, size_t errlen)
-{
-	struct sq_store *q = st->impl;
-	struct count_run *v = NULL;
-	size_t nv = 0;
-	const char *what = "begin";
-	const uint8_t *p;
-	size_t len;
-	int64_t id;
-	sqlite3_stmt *x;
-	int rc;
-
-	*runs = NULL;
-	*nruns = 0;
-	if ((rc = sq_host_id(q, host, &id)) != 0) {
-		if (rc == 1)
-			snprintf(err, errlen, "%s: counts for unknown host %s", q->path, host);
-		else
-			sq_fail(q, "reading host", err, errlen);
-		return -1;
-	}
-	if (sq_exec_stmt(q->stmt[SQ_BEGIN]) != SQLITE_DONE)
-		goto fail;
-	sqlite3_reset(q->stmt[SQ_BEGIN]);
-	what = "reading counts";
-	x = q->stmt[SQ_COUNTS_GET];
-	if (sq_bind_i64(x, 1, id) == -1)
-		goto fail;
-	rc = sqlite3_step(x);
-	if (rc == SQLITE_ROW) {
-		/* a row that does not decode is history lost, not a failure: start again */
-		if (sq_col_blob(x, 0, &p, &len) == -1 || sb_counts_decode(p, len, &v, &nv) == -1) {
-			v = NULL;
-			nv = 0;
-		}
-	} else if (rc != SQLITE_DONE)
-		goto fail;
-	sq_done(x);
-	if (sb_counts_merge(&v, &nv, cur, n, t, keep) == -1) {
-		snprintf(err, errlen, "%s: counts: out of memory", q->path);
-		goto failed;
-	}
-	buf_reset(&q->enc);
-	if (sb_counts_encode(v, nv, &q->enc) == -1) {
-		snprintf(err, errlen, "%s: counts: out of memory", q->path);
-		goto failed;
-	}
-	what = "storing counts";
-	x = q->stmt[SQ_COUNTS_PUT];
-	if (sq_bind_i64(x, 1, id) == -1 ||
-	    sqlite3_bind_blob64(x, 2, q->enc.data, q->enc.len, SQLITE_STATIC) != SQLITE_OK ||
-	    sq_exec_stmt(x) != SQLITE_DONE)
-		goto fail;
-	sq_done(x);
-	what = "commit";
-	if (sq_exec_stmt(q->stmt[SQ_COMMIT]) != SQLITE_DONE)
-		goto fail;
-	sqlite3_reset(q->stmt[SQ_COMMIT]);
-	*runs = v;
-	*nruns = nv;
-	return 0;
-fail:
-	sq_fail(q, what, err, errlen);
-failed:
 	sq_done(q->stmt[SQ_COUNTS_GET]);
 	sq_done(q->stmt[SQ_COUNTS_PUT]);
 	sq_rollback(q);
-	free(v);
-	return -1;
 }
+
+static int
+sq_tx_load_open(struct store *st, int64_t id, struct finding **open, int64_t **rowid, size_t *n,
+                char *err, size_t errlen)
+{
+	return sq_load_open(st->impl, id, open, rowid, n, err, errlen);
+}
+
+static int
+sq_tx_apply(struct store *st, int64_t id, const struct finding_step *sp, int64_t rowid, int64_t now,
+            char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	const char *what;
+	sqlite3_stmt *x;
+
+	if (sp->c.what == FC_CLOSED) {
+		what = "closing a finding";
+		x = q->stmt[SQ_FINDING_CLOSE];
+		if (sq_bind_i64(x, 1, id) == -1 ||
+		    sq_bind_text(x, 2, sp->key, sizeof(sp->key)) == -1 ||
+		    sq_bind_i64(x, 3, now) == -1 || sq_bind_i64(x, 4, rowid) == -1)
+			return sq_fail(q, what, err, errlen);
+	} else {
+		what = sp->c.what == FC_OPENED ? "opening a finding" : "updating a finding";
+		x = q->stmt[sp->c.what == FC_OPENED ? SQ_FINDING_INSERT : SQ_FINDING_UPDATE];
+		if (sq_bind_finding(x, id, sp->key, &sp->c.f, now) == -1 ||
+		    (sp->c.what == FC_CHANGED && sq_bind_i64(x, 21, rowid) == -1))
+			return sq_fail(q, what, err, errlen);
+	}
+	if (sq_exec_stmt(x) != SQLITE_DONE)
+		return sq_fail(q, what, err, errlen);
+	sq_done(x);
+	return 0;
+}
+
+static int
+sq_tx_set_status(struct store *st, int64_t id, const char *status, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_SET_STATUS];
+
+	if (sq_bind_i64(x, 1, id) == -1 ||
+	    sqlite3_bind_text(x, 2, status, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sq_exec_stmt(x) != SQLITE_DONE)
+		return sq_fail(q, "storing the host's status", err, errlen);
+	sq_done(x);
+	return 0;
+}
+
+static int
+sq_tx_counts_get(struct store *st, int64_t id, struct buf *blob, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_COUNTS_GET];
+	const uint8_t *p;
+	size_t len;
+	int rc, ret = 1;
+
+	if (sq_bind_i64(x, 1, id) == -1)
+		return sq_fail(q, "reading counts", err, errlen);
+	rc = sqlite3_step(x);
+	if (rc == SQLITE_ROW) {
+		/* not a blob, or larger than any runs encode to: none (the core starts again) */
+		if (sq_col_blob(x, 0, &p, &len) == 0 && len <= blob->max) {
+			ret = 0;
+			if (buf_append(blob, p, len) == -1) {
+				snprintf(err, errlen, "%s: counts: out of memory", q->path);
+				ret = -1;
+			}
+		}
+	} else if (rc != SQLITE_DONE)
+		ret = sq_fail(q, "reading counts", err, errlen);
+	sq_done(x);
+	return ret;
+}
+
+static int
+sq_tx_counts_put(struct store *st, int64_t id, const struct buf *blob, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+	sqlite3_stmt *x = q->stmt[SQ_COUNTS_PUT];
+
+	if (sq_bind_i64(x, 1, id) == -1 ||
+	    sqlite3_bind_blob64(x, 2, blob->data, blob->len, SQLITE_STATIC) != SQLITE_OK ||
+	    sq_exec_stmt(x) != SQLITE_DONE)
+		return sq_fail(q, "storing counts", err, errlen);
+	sq_done(x);
+	return 0;
+}
+
+static const char *
+sq_tx_label(const struct store *st)
+{
+	const struct sq_store *q = st->impl;
+
+	return q->path;
+}
+
+static const struct store_tx sq_tx_ops = {
+    .label = sq_tx_label,
+    .begin = sq_tx_begin,
+    .commit = sq_tx_commit,
+    .rollback = sq_tx_rollback,
+    .load_open = sq_tx_load_open,
+    .apply = sq_tx_apply,
+    .set_status = sq_tx_set_status,
+    .counts_get = sq_tx_counts_get,
+    .counts_put = sq_tx_counts_put,
+};
 
 static int
 sq_each_open_finding(struct store *st,
@@ -2264,9 +2173,10 @@ static const struct store_ops sq_ops = {
     .series = sq_series,
     .rollups = sq_rollups,
     .open_findings = sq_open_findings,
-    .sync_findings = sq_sync_findings,
+    .sync_findings = store_core_sync_findings,
     .each_open_finding = sq_each_open_finding,
-    .counts = sq_counts,
+    .counts = store_core_counts,
+    .tx = &sq_tx_ops,
     .housekeep = sq_housekeep,
     .close = sq_close,
 };
