@@ -60,6 +60,7 @@ batch_flush(struct agg *a)
 		static struct log_limit ll = LOG_LIMIT("storage failures");
 
 		log_limited(&ll, "storing %zu snapshot(s) failed: %s", n, err);
+		health_commit(a, 0, err, now);
 		/* conn_close() with an error code never frees: batch[] stays as it is */
 		for (i = 0; i < n; i++)
 			if (batch[i].c != NULL)
@@ -67,6 +68,7 @@ batch_flush(struct agg *a)
 				           "storage failed; snapshot not acknowledged");
 		goto out;
 	}
+	health_commit(a, 1, NULL, now);
 	buf_init(&out, 64u * 1024);
 	for (i = 0; i < n; i++) {
 		struct pending *p = &batch[i];

@@ -1126,10 +1126,68 @@ sq_commit(struct sq_store *q, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * -1 with err when a file of the database has been made immutable or
+ * append-only (chattr +i, chflags schg) under the running aggregator.
+ * SQLite writes the -shm through a shared mapping, and the kernel answers
+ * such a write with SIGBUS, ending the process with nothing logged: checked
+ * before each write transaction, it is a failed commit with its reason.
+ */
+static int
+sq_files_frozen(struct sq_store *q, char *err, size_t errlen)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char p[PATH_MAX + 8];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		int frozen = 0;
+
+		snprintf(p, sizeof(p), "%s%s", q->path, suffix[i]);
+#ifdef STATX_ATTR_IMMUTABLE
+		/*
+		 * statx, not open + ioctl(FS_IOC_GETFLAGS): closing any
+		 * descriptor of the database would drop SQLite's POSIX locks
+		 * on it, and another process's sqlite3 would then remove the
+		 * -wal under us as the last one to close.
+		 */
+		{
+			struct statx sx;
+
+			if (statx(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, 0, &sx) == -1)
+				continue; /* no -wal yet: SQLite reports what else is wrong */
+			frozen = (sx.stx_attributes_mask & sx.stx_attributes &
+			          (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND)) != 0;
+		}
+#elif defined(SF_IMMUTABLE)
+		{
+			struct stat sb;
+
+			if (stat(p, &sb) == -1)
+				continue;
+			frozen = (sb.st_flags &
+			          (SF_IMMUTABLE | UF_IMMUTABLE | SF_APPEND | UF_APPEND)) != 0;
+		}
+#endif
+		if (frozen) {
+			snprintf(
+			    err, errlen,
+			    "%s: file is immutable or append-only (chattr +i / chflags schg?): "
+			    "nothing can be written",
+			    p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 sq_begin(struct sq_store *q, char *err, size_t errlen)
 {
 	sqlite3_stmt *x = q->stmt[SQ_BEGIN];
+
+	if (sq_files_frozen(q, err, errlen) == -1)
+		return -1;
 
 	if (sq_exec_stmt(x) != SQLITE_DONE) {
 		sq_fail(q, "begin", err, errlen);
@@ -1662,6 +1720,8 @@ sq_sync_findings(struct store *st, const char *host, const struct finding *cur, 
 			sq_fail(q, "reading host", err, errlen);
 		return -1;
 	}
+	if (sq_files_frozen(q, err, errlen) == -1)
+		return -1;
 	if (sq_exec_stmt(q->stmt[SQ_BEGIN]) != SQLITE_DONE)
 		goto fail;
 	sqlite3_reset(q->stmt[SQ_BEGIN]);
@@ -1753,6 +1813,8 @@ sq_counts(struct store *st, const char *host, int64_t t, const struct count_run 
 			sq_fail(q, "reading host", err, errlen);
 		return -1;
 	}
+	if (sq_files_frozen(q, err, errlen) == -1)
+		return -1;
 	if (sq_exec_stmt(q->stmt[SQ_BEGIN]) != SQLITE_DONE)
 		goto fail;
 	sqlite3_reset(q->stmt[SQ_BEGIN]);
@@ -2391,6 +2453,42 @@ sq_pragmas(struct sq_store *q, char *err, size_t errlen)
 }
 
 /*
+ * PRAGMA quick_check at start: damaged pages found now refuse the start
+ * with the first problems named, rather than turn up later as hosts whose
+ * snapshot cannot be read, or as wrong answers.  It reads every page once
+ * (docs/OPERATIONS.md has its cost: about a second per GB here) but checks
+ * no index against its table, which integrity_check would.
+ */
+static int
+sq_quick_check(struct sq_store *q, char *err, size_t errlen)
+{
+	sqlite3_stmt *x;
+	const unsigned char *t;
+	int rc, ok;
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check(3)", -1, &x, NULL) != SQLITE_OK)
+		return sq_fail(q, "integrity check", err, errlen);
+	rc = sqlite3_step(x);
+	if (rc != SQLITE_ROW) {
+		sq_fail(q, "integrity check", err, errlen);
+		sqlite3_finalize(x);
+		return -1;
+	}
+	t = sqlite3_column_text(x, 0);
+	ok = t != NULL && strcmp((const char *)t, "ok") == 0;
+	if (!ok)
+		snprintf(
+		    err, errlen,
+		    "%s: the database is damaged (PRAGMA quick_check: %.200s%s); not starting: "
+		    "restore a backup, or recover what is left with sqlite3's .recover "
+		    "(docs/OPERATIONS.md)",
+		    q->path, t != NULL ? (const char *)t : "no answer",
+		    sqlite3_step(x) == SQLITE_ROW ? "; and more" : "");
+	sqlite3_finalize(x);
+	return ok ? 0 : -1;
+}
+
+/*
  * Reads meta.schema_version and applies the pending migrations, in one
  * transaction.  A database written by a newer aggregator is refused
  * untouched.
@@ -2508,7 +2606,8 @@ store_open_sqlite(const char *path, char *err, size_t errlen)
 			sq_fail(q, "cannot open database", err, errlen);
 		goto fail;
 	}
-	if (sq_pragmas(q, err, errlen) == -1 || sq_schema_setup(q, err, errlen) == -1)
+	if (sq_pragmas(q, err, errlen) == -1 || sq_quick_check(q, err, errlen) == -1 ||
+	    sq_schema_setup(q, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < SQ_NSTMT; i++) {
 		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[i],
