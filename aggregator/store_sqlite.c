@@ -35,6 +35,11 @@
 #define SQ_BUSY_TIMEOUT     "5000"  /* ms */
 #define SQ_CACHE_KIB        "65536" /* the page cache: 64 MiB */
 #define SQ_CHECKPOINT_PAGES "8192"  /* WAL pages (32 MiB) between checkpoints */
+/* a WAL grown past this by a large batch is cut back to it when it restarts */
+#define SQ_WAL_LIMIT "33554432" /* bytes: SQ_CHECKPOINT_PAGES of 4 KiB */
+/* after a full disk, until restarted: a WAL of 1 MiB (slower, but fits) */
+#define SQ_TIGHT_PAGES 256
+#define SQ_TIGHT_LIMIT "1048576"
 
 /*
  * The schema.
@@ -387,6 +392,14 @@ struct sq_store {
 	int in_each;         /* each_host() is running: its statement is in use */
 	struct sb_block blk; /* the sample block being read or written */
 	struct buf enc;      /* its encoding */
+	/*
+	 * A write failed with SQLITE_FULL: checkpoint(TRUNCATE) before each
+	 * write until one works.  Otherwise the WAL, grown up to the full
+	 * disk, keeps its size, takes back whatever space is freed, and
+	 * delivery stops again within seconds (issue 19).
+	 */
+	int wal_full;
+	int wal_tight; /* since a SQLITE_FULL: SQ_TIGHT_PAGES between checkpoints */
 };
 
 static const struct store_ops sq_ops;
@@ -1181,10 +1194,43 @@ sq_files_frozen(struct sq_store *q, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * After SQLITE_FULL: copies the WAL into the database and truncates it to
+ * zero bytes, freeing its space.  And from then on keeps the WAL small
+ * (SQ_TIGHT_PAGES between checkpoints, cut back to that size): a WAL that
+ * may grow to 32 MiB on a disk with less room than that fills it again,
+ * and then no checkpoint can grow the database to empty it.
+ */
+static void
+sq_wal_truncate(struct sq_store *q)
+{
+	if (!q->wal_full || !sqlite3_get_autocommit(q->db))
+		return;
+	if (!q->wal_tight) {
+		q->wal_tight = 1;
+		sqlite3_wal_autocheckpoint(q->db, SQ_TIGHT_PAGES);
+		sqlite3_exec(q->db, "PRAGMA journal_size_limit = " SQ_TIGHT_LIMIT, NULL, NULL,
+		             NULL);
+	}
+	if (sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+	    SQLITE_OK)
+		q->wal_full = 0;
+}
+
+/* Notes a failure for full disk; call before anything resets the error code. */
+static void
+sq_note_full(struct sq_store *q)
+{
+	if ((sqlite3_extended_errcode(q->db) & 0xff) == SQLITE_FULL)
+		q->wal_full = 1;
+}
+
 static int
 sq_begin(struct sq_store *q, char *err, size_t errlen)
 {
 	sqlite3_stmt *x = q->stmt[SQ_BEGIN];
+
+	sq_wal_truncate(q);
 
 	if (sq_files_frozen(q, err, errlen) == -1)
 		return -1;
@@ -1237,8 +1283,10 @@ sq_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 		goto fail;
 	return 0;
 fail:
+	sq_note_full(q);
 	sq_put_reset(q);
 	sq_rollback(q);
+	sq_wal_truncate(q);
 	for (i = 0; i < n; i++)
 		v[i].duplicate = v[i].conflict = 0;
 	return -1;
@@ -2447,7 +2495,9 @@ sq_pragmas(struct sq_store *q, char *err, size_t errlen)
 	 */
 	if (sq_exec(q, "PRAGMA cache_size = -" SQ_CACHE_KIB, "cache_size", err, errlen) == -1 ||
 	    sq_exec(q, "PRAGMA wal_autocheckpoint = " SQ_CHECKPOINT_PAGES, "wal_autocheckpoint",
-	            err, errlen) == -1)
+	            err, errlen) == -1 ||
+	    sq_exec(q, "PRAGMA journal_size_limit = " SQ_WAL_LIMIT, "journal_size_limit", err,
+	            errlen) == -1)
 		return -1;
 	return 0;
 }
