@@ -30,6 +30,7 @@
 #include "proto.h"
 #include "store.h"
 #include "store_blocks.h"
+#include "log.h"
 #include "util.h"
 
 #define SQ_BUSY_TIMEOUT     "5000"  /* ms */
@@ -400,6 +401,10 @@ struct sq_store {
 	 */
 	int wal_full;
 	int wal_tight; /* since a SQLITE_FULL: SQ_TIGHT_PAGES between checkpoints */
+	/* the -wal this connection writes, to notice it removed under us */
+	int wal_known;
+	dev_t wal_dev;
+	ino_t wal_ino;
 };
 
 static const struct store_ops sq_ops;
@@ -1225,16 +1230,65 @@ sq_note_full(struct sq_store *q)
 		q->wal_full = 1;
 }
 
+static int sq_connect(struct sq_store *q, int first, char *err, size_t errlen);
+
+/*
+ * The -wal removed (or replaced) under the running aggregator, by hand or
+ * by another process's sqlite3 that took itself for the last user: this
+ * connection would go on committing into a file no one else sees, lost at
+ * the next restart.  Copies what it holds into the database, reopens (a new
+ * -wal), and says so.  -1 with err when the copy fails: nothing is then
+ * written (and acknowledged) into the lost file.
+ */
+static int
+sq_wal_check(struct sq_store *q, char *err, size_t errlen)
+{
+	char p[PATH_MAX + 8];
+	struct stat sb;
+	int frames = 0, rc;
+	size_t i;
+
+	snprintf(p, sizeof(p), "%s-wal", q->path);
+	rc = stat(p, &sb);
+	if (!q->wal_known) {
+		if (rc == 0) {
+			q->wal_known = 1;
+			q->wal_dev = sb.st_dev;
+			q->wal_ino = sb.st_ino;
+		}
+		return 0;
+	}
+	if (rc == 0 && sb.st_dev == q->wal_dev && sb.st_ino == q->wal_ino)
+		return 0;
+	if (sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_FULL, &frames, NULL) !=
+	    SQLITE_OK) {
+		sq_fail(q, "the -wal was removed under us, and copying it into the database failed",
+		        err, errlen);
+		return -1;
+	}
+	for (i = 0; i < SQ_NSTMT; i++) {
+		sqlite3_finalize(q->stmt[i]);
+		q->stmt[i] = NULL;
+	}
+	sqlite3_close(q->db);
+	q->db = NULL;
+	if (sq_connect(q, 0, err, errlen) == -1)
+		return -1;
+	log_warnx("%s: removed under the running aggregator (by hand, or by another "
+	          "process's sqlite3): its %d frames copied into the database, database reopened",
+	          p, frames);
+	return 0;
+}
+
 static int
 sq_begin(struct sq_store *q, char *err, size_t errlen)
 {
-	sqlite3_stmt *x = q->stmt[SQ_BEGIN];
+	sqlite3_stmt *x;
 
-	sq_wal_truncate(q);
-
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_files_frozen(q, err, errlen) == -1 || sq_wal_check(q, err, errlen) == -1)
 		return -1;
-
+	sq_wal_truncate(q);
+	x = q->stmt[SQ_BEGIN]; /* after sq_wal_check: it may have reopened */
 	if (sq_exec_stmt(x) != SQLITE_DONE) {
 		sq_fail(q, "begin", err, errlen);
 		sqlite3_reset(x);
@@ -2623,11 +2677,51 @@ fail:
 	return -1;
 }
 
+/*
+ * Opens the connection and prepares the statements; at the first open
+ * (first) also checks the database and brings its schema up to date.
+ */
+static int
+sq_connect(struct sq_store *q, int first, char *err, size_t errlen)
+{
+	size_t i;
+
+	/* On failure sqlite3_open_v2 may still allocate a handle: sq_free closes it. */
+	if (sqlite3_open_v2(q->path, &q->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+	                        SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW,
+	                    NULL) != SQLITE_OK) {
+		if (q->db == NULL)
+			snprintf(err, errlen, "%s: cannot open database: out of memory", q->path);
+		else
+			sq_fail(q, "cannot open database", err, errlen);
+		return -1;
+	}
+	if (sq_pragmas(q, err, errlen) == -1)
+		return -1;
+	if (first &&
+	    (sq_quick_check(q, err, errlen) == -1 || sq_schema_setup(q, err, errlen) == -1))
+		return -1;
+	for (i = 0; i < SQ_NSTMT; i++) {
+		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[i],
+		                       NULL) != SQLITE_OK) {
+			sq_fail(q, "preparing statements", err, errlen);
+			return -1;
+		}
+	}
+	q->wal_known = 0;
+	if (q->wal_tight) { /* reopened after a full disk: keep the WAL small */
+		sqlite3_wal_autocheckpoint(q->db, SQ_TIGHT_PAGES);
+		sqlite3_exec(q->db, "PRAGMA journal_size_limit = " SQ_TIGHT_LIMIT, NULL, NULL,
+		             NULL);
+	}
+	return 0;
+}
+
 struct store *
 store_open_sqlite(const char *path, char *err, size_t errlen)
 {
 	struct sq_store *q;
-	size_t i;
 
 	if (path == NULL || path[0] == '\0') {
 		snprintf(err, errlen, "sqlite: empty database path");
@@ -2645,27 +2739,8 @@ store_open_sqlite(const char *path, char *err, size_t errlen)
 	sb_init(&q->blk);
 	buf_init(&q->enc, SB_MAX_BYTES);
 
-	/* On failure sqlite3_open_v2 may still allocate a handle: sq_free closes it. */
-	if (sqlite3_open_v2(path, &q->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-	                        SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW,
-	                    NULL) != SQLITE_OK) {
-		if (q->db == NULL)
-			snprintf(err, errlen, "%s: cannot open database: out of memory", path);
-		else
-			sq_fail(q, "cannot open database", err, errlen);
+	if (sq_connect(q, 1, err, errlen) == -1)
 		goto fail;
-	}
-	if (sq_pragmas(q, err, errlen) == -1 || sq_quick_check(q, err, errlen) == -1 ||
-	    sq_schema_setup(q, err, errlen) == -1)
-		goto fail;
-	for (i = 0; i < SQ_NSTMT; i++) {
-		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[i],
-		                       NULL) != SQLITE_OK) {
-			sq_fail(q, "preparing statements", err, errlen);
-			goto fail;
-		}
-	}
 	return &q->pub;
 fail:
 	sq_free(q);
