@@ -399,11 +399,12 @@ struct pg_store {
 	 * After a failed reconnection the next attempt waits retry_at: each
 	 * attempt may block the event loop up to connect_timeout, so they are
 	 * spaced out (1 s doubling to PG_RETRY_MAX_MS) while the database is
-	 * unreachable, and operations meanwhile fail at once.
+	 * unreachable, and operations meanwhile fail at once.  The cap is
+	 * short: once the database is back, acks resume within it (issue 19).
 	 */
 	uint64_t retry_at, backoff; /* ms, now_mono_ms() clock */
 };
-#define PG_RETRY_MAX_MS 30000
+#define PG_RETRY_MAX_MS 5000
 
 static const struct store_ops pg_ops;
 
