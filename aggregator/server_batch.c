@@ -74,6 +74,18 @@ batch_flush(struct agg *a)
 		struct pending *p = &batch[i];
 		int dup = batch_puts[i].duplicate;
 
+		if (batch_puts[i].busy) {
+			/* its host's row held elsewhere: not stored; the agent sends it again */
+			static struct log_limit llb = LOG_LIMIT("busy hosts");
+
+			if (p->c != NULL && p->c->state == CS_AGENT) {
+				log_limited(&llb, "%s: host row held by another aggregator",
+				            p->hi.name);
+				conn_close(p->c, PERR_INTERNAL,
+				           "storage busy; snapshot not acknowledged");
+			}
+			continue;
+		}
 		if (dup)
 			a->stats.snapshots_duplicate++;
 		else
@@ -107,7 +119,7 @@ batch_flush(struct agg *a)
 	buf_free(&out);
 	/* after the acks are queued: findings never hold a snapshot's acknowledgement */
 	for (i = 0; i < n; i++)
-		if (!batch_puts[i].duplicate)
+		if (!batch_puts[i].duplicate && !batch_puts[i].busy)
 			analysis_snapshot(a, &batch[i].hi, &batch[i].s, now, batch[i].skew);
 out:
 	for (i = 0; i < n; i++) {

@@ -1323,7 +1323,7 @@ sq_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		v[i].duplicate = v[i].conflict = 0;
+		v[i].duplicate = v[i].conflict = v[i].busy = 0;
 	if (n == 0)
 		return 0;
 	if (sq_begin(q, err, errlen) == -1)
@@ -1342,7 +1342,7 @@ fail:
 	sq_rollback(q);
 	sq_wal_truncate(q);
 	for (i = 0; i < n; i++)
-		v[i].duplicate = v[i].conflict = 0;
+		v[i].duplicate = v[i].conflict = v[i].busy = 0;
 	return -1;
 }
 
