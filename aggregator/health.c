@@ -75,10 +75,11 @@ health_tick(struct agg *a, int64_t now)
 	struct agg_health *h = &a->health;
 	uint64_t mono = agg_mono_us(), gap_us = mono - h->last_tick_mono;
 	/*
-	 * A tick comes every check_interval; one this late means the loop did
-	 * not run (stopped, paused, blocked) and nothing could be received.
+	 * A tick comes every check_interval; one more than 5 s late means the
+	 * loop did not run (stopped, paused, blocked) and nothing could be
+	 * received.  A busy loop taken for a stop only delays stale findings.
 	 */
-	uint64_t late_us = (a->cfg.check_interval * 2 + 5) * 1000000u;
+	uint64_t late_us = (a->cfg.check_interval + 5) * 1000000u;
 
 	h->last_tick_mono = mono;
 	if (gap_us > late_us) {
