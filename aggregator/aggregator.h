@@ -71,6 +71,7 @@ struct agg_config {
 	uint64_t rollup_retention;   /* hourly rollups and closed findings, seconds */
 	uint64_t default_interval;   /* for agents that do not say theirs */
 	uint64_t check_interval;     /* seconds between stale checks and housekeeping */
+	uint64_t stale_grace;        /* after the aggregator could not see (health.c), seconds */
 	char notify_command[CFG_PATH_MAX];
 	uint64_t notify_timeout; /* seconds before a notify_command is killed */
 };
@@ -80,6 +81,7 @@ struct agg_stats {
 	uint64_t frames_accepted, frames_rejected;
 	uint64_t snapshots_stored, snapshots_duplicate;
 	uint64_t snapshots_conflict; /* duplicates whose content differs (store_put.conflict) */
+	uint64_t commits_failed;     /* batches the store could not commit (health.c) */
 	uint64_t queries;
 	/* agents past hello, connection not yet freed (server.c) */
 	uint64_t agents_open;
@@ -128,8 +130,19 @@ agg_lat_observe(struct agg_stats *st, uint64_t us)
 	st->lat_sum_us += us;
 }
 
+/* health.c: whether the aggregator can see its fleet (commits, its own loop). */
+struct agg_health {
+	int64_t seeing_since;    /* since then it has been receiving and committing */
+	int64_t failing_since;   /* first failed commit of the current run of them; 0: ok */
+	int64_t last_commit_ok;  /* 0: none yet */
+	uint64_t failed_commits; /* in the current run */
+	uint64_t last_tick_mono; /* agg_mono_us() of the previous stale check */
+	char reason[256];        /* the last failure's message */
+};
+
 struct agg {
 	struct agg_config cfg;
+	struct agg_health health;
 	const char *config_path;
 	struct event_base *base;
 	SSL_CTX *ssl_ctx;
@@ -141,6 +154,19 @@ struct agg {
 	struct event *tick;        /* analysis.c: staleness and housekeeping */
 	struct sample *series_buf; /* analysis.c: histories for forecasts */
 };
+
+/* health.c */
+void health_init(struct agg *a, int64_t now);
+/* The result of one commit of snapshots (ok, or err): logs a change, once. */
+void health_commit(struct agg *a, int ok, const char *err, int64_t now);
+/* 1 when the last commit worked (or none was tried), else 0 with why. */
+int health_storage_ok(const struct agg *a, char *why, size_t whylen);
+/*
+ * Called by each stale check: notices that the loop did not run (a tick
+ * far too late) and returns the time from which silence counts against a
+ * host (INT64_MAX while the storage fails: nothing can be seen).
+ */
+int64_t health_tick(struct agg *a, int64_t now);
 
 /* analysis.c */
 /* Warn and crit for one limit of one host: global, per limit, per host glob. */

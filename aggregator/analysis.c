@@ -364,6 +364,7 @@ analysis_snapshot(struct agg *a, const struct host_info *hi, const struct snapsh
 struct stale_ctx {
 	struct agg *a;
 	int64_t now;
+	int64_t seeing_from; /* health_tick(): silence before it does not count */
 	/* collected first: the store cannot write while it lists hosts */
 	size_t n, cap;
 	char (*names)[MODEL_NAME_MAX];
@@ -377,8 +378,14 @@ stale_collect_one(struct stale_ctx *sc, const struct host_info *hi, int has_snap
 {
 	uint64_t interval = hi->interval ? hi->interval : sc->a->cfg.default_interval;
 	int64_t silent = sc->now - last_received;
+	/*
+	 * Silence counts only from when the aggregator could see (health.c):
+	 * its own stop, or a storage outage, is not every host's.
+	 */
+	int64_t from = last_received > sc->seeing_from ? last_received : sc->seeing_from;
 
-	if (!has_snapshot || silent <= (int64_t)(STALE_INTERVALS * interval))
+	if (!has_snapshot || sc->seeing_from == INT64_MAX ||
+	    sc->now - from <= (int64_t)(STALE_INTERVALS * interval))
 		return 0;
 	if (sc->n == sc->cap) {
 		size_t ncap = sc->cap ? sc->cap * 2 : 16;
@@ -454,6 +461,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	sc.seeing_from = health_tick(a, sc.now);
 	if ((a->store->ops->each_host_summary != NULL
 	         ? a->store->ops->each_host_summary(a->store, stale_collect_summary, &sc, err,
 	                                            sizeof(err))

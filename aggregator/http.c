@@ -498,8 +498,14 @@ static void
 http_serve_healthz(struct http_conn *hc)
 {
 	struct stored_host h;
-	char err[MODEL_TEXT_MAX];
+	char err[MODEL_TEXT_MAX], body[MODEL_TEXT_MAX + 64];
 
+	/* the last commit's result: reads may work while every write fails */
+	if (!health_storage_ok(http.a, err, sizeof(err))) {
+		snprintf(body, sizeof(body), "%s\n", err);
+		http_text(hc, 503, "Service Unavailable", NULL, body);
+		return;
+	}
 	/* a lookup of a name no host has: one indexed read of the database */
 	if (store_get_host(http.a->store, "", &h, err, sizeof(err)) == -1) {
 		log_limited(&ll_http, "healthz: %s", err);

@@ -193,6 +193,8 @@ static const struct cfg_key agg_schema[] = {
      "for agents that do not say theirs"},
     {"analysis", "check_interval", CFG_DURATION, OFF(check_interval), 1, 3600, NULL,
      "stale checks and housekeeping"},
+    {"analysis", "stale_grace", CFG_DURATION, OFF(stale_grace), 0, 86400, NULL,
+     "after the aggregator could not see (stopped, storage failing), extra wait before stale"},
     {"analysis", "notify_command", CFG_STRING, OFF(notify_command), 0, 0, NULL,
      "run by /bin/sh -c on every finding change"},
     {"analysis", "notify_timeout", CFG_DURATION, OFF(notify_timeout), 1, 3600, NULL,
@@ -226,6 +228,7 @@ agg_config_defaults(struct agg_config *c)
 	c->rollup_retention = 400 * 86400;
 	c->default_interval = 60;
 	c->check_interval = 30;
+	c->stale_grace = 60;
 	c->notify_timeout = 30;
 }
 
@@ -374,6 +377,28 @@ make_ctx(const struct agg_config *c, char *err, size_t errlen)
 static struct agg agg;
 
 #define DRAIN_SECONDS 5 /* SIGTERM: longest wait for open connections to finish */
+
+/*
+ * The last resort of store_sqlite.c's check for files made immutable: a
+ * write through SQLite's shared mapping of the -shm that the kernel refuses
+ * (chattr +i between the check and the write, a truncated file, a failing
+ * file system) raises SIGBUS.  Say why before going; only
+ * async-signal-safe calls here.
+ */
+static void
+sig_bus(int sig)
+{
+	static const char msg[] =
+	    "ipcfleet-aggregator: fatal: SIGBUS: a write to the database's memory-mapped -shm "
+	    "file failed (file made immutable with chattr +i, truncated, or its file system "
+	    "failed); stopping\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing else can be done */
+	}
+	_exit(1);
+}
 
 static void
 sig_term(evutil_socket_t sig, short what, void *arg)
@@ -568,12 +593,14 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGBUS, sig_bus);
 	raise_nofile(agg.cfg.max_connections);
 	if ((agg.store = store_open(agg.cfg.backend, agg.cfg.db_path, agg.cfg.url, err,
 	                            sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return 1;
 	}
+	health_init(&agg, now_unix());
 	if ((agg.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	if (server_start(&agg, err, sizeof(err)) == -1) {

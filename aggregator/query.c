@@ -131,6 +131,8 @@ struct host_view {
 	struct recommendation recs[RECOMMEND_MAX];
 	size_t nrecs;
 	struct view_extra x;
+	/* the stored snapshot could not be decoded: why (empty: it could) */
+	char unreadable[MODEL_TEXT_MAX];
 };
 
 static void
@@ -186,6 +188,7 @@ host_view_load(struct agg *a, const struct stored_host *h, int with_recs, struct
 	if (load_snapshot(h, &hv->s, err, errlen) == -1) {
 		/* one damaged row must not hide the fleet: show the host, log why */
 		log_warnx("host %s: stored snapshot unreadable: %s", h->info.name, err);
+		ifl_strlcpy(hv->unreadable, err, sizeof(hv->unreadable));
 		if (snapshot_init(&hv->s) == -1)
 			return -1;
 	}
@@ -471,6 +474,16 @@ q_host(struct agg *a, const struct msg_query *q, struct buf *out)
 		log_warnx("host %s: %s", h.info.name, err);
 		stored_host_free(&h);
 		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+	}
+	if (hv.unreadable[0] != '\0') {
+		/* an empty host would read as "ok": its state is not known */
+		snprintf(msg, sizeof(msg),
+		         "host %.64s: its stored snapshot cannot be read (%.80s); the database "
+		         "may be damaged",
+		         h.info.name, hv.unreadable);
+		host_view_free(&hv);
+		stored_host_free(&h);
+		return query_error(out, q->id, PERR_INTERNAL, msg);
 	}
 	if (proto_reply_begin(out, q->id, &pk, &start) == 0) {
 		view_pack_host(&pk, &hv.s, &hv.x);

@@ -60,6 +60,7 @@ batch_flush(struct agg *a)
 		static struct log_limit ll = LOG_LIMIT("storage failures");
 
 		log_limited(&ll, "storing %zu snapshot(s) failed: %s", n, err);
+		health_commit(a, 0, err, now);
 		/* conn_close() with an error code never frees: batch[] stays as it is */
 		for (i = 0; i < n; i++)
 			if (batch[i].c != NULL)
@@ -67,11 +68,24 @@ batch_flush(struct agg *a)
 				           "storage failed; snapshot not acknowledged");
 		goto out;
 	}
+	health_commit(a, 1, NULL, now);
 	buf_init(&out, 64u * 1024);
 	for (i = 0; i < n; i++) {
 		struct pending *p = &batch[i];
 		int dup = batch_puts[i].duplicate;
 
+		if (batch_puts[i].busy) {
+			/* its host's row held elsewhere: not stored; the agent sends it again */
+			static struct log_limit llb = LOG_LIMIT("busy hosts");
+
+			if (p->c != NULL && p->c->state == CS_AGENT) {
+				log_limited(&llb, "%s: host row held by another aggregator",
+				            p->hi.name);
+				conn_close(p->c, PERR_INTERNAL,
+				           "storage busy; snapshot not acknowledged");
+			}
+			continue;
+		}
 		if (dup)
 			a->stats.snapshots_duplicate++;
 		else
@@ -105,7 +119,7 @@ batch_flush(struct agg *a)
 	buf_free(&out);
 	/* after the acks are queued: findings never hold a snapshot's acknowledgement */
 	for (i = 0; i < n; i++)
-		if (!batch_puts[i].duplicate)
+		if (!batch_puts[i].duplicate && !batch_puts[i].busy)
 			analysis_snapshot(a, &batch[i].hi, &batch[i].s, now, batch[i].skew);
 out:
 	for (i = 0; i < n; i++) {

@@ -107,6 +107,12 @@ struct store_put {
 	 * rows from before schema 4 / PostgreSQL 3 have none and never conflict)
 	 */
 	int conflict;
+	/*
+	 * out: not stored, and not to be acknowledged, although the call
+	 * returned 0: its host's row was held by another aggregator for longer
+	 * than the batch waits (PostgreSQL; the others of the batch are stored)
+	 */
+	int busy;
 };
 
 /* The digest kept with each received record: 0, or -1 when OpenSSL fails. */
@@ -212,8 +218,8 @@ struct store_ops {
 	/*
 	 * Group commit: stores v[0..n) in ONE transaction and returns 0 after
 	 * its commit, each v[i].duplicate and conflict set; a (host, spool,
-	 * seq) twice in the batch is stored once.  -1: nothing of the batch is
-	 * stored.
+	 * seq) twice in the batch is stored once; v[i].busy: that one was set
+	 * aside, not stored.  -1: nothing of the batch is stored.
 	 */
 	int (*put_snapshots)(struct store *st, struct store_put *v, size_t n, char *err,
 	                     size_t errlen);
@@ -311,7 +317,7 @@ store_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, 
 	if (st->ops->put_snapshots != NULL)
 		return st->ops->put_snapshots(st, v, n, err, errlen);
 	for (i = 0; i < n; i++) {
-		v[i].conflict = 0; /* not known without put_snapshots */
+		v[i].conflict = v[i].busy = 0; /* not known without put_snapshots */
 		if (st->ops->put_snapshot(st, v[i].hi, v[i].s, v[i].raw, v[i].rawlen, v[i].received,
 		                          &v[i].duplicate, err, errlen) == -1)
 			return -1;

@@ -378,12 +378,16 @@ static const char pg_each_finding_sql[] =
 /*
  * Session settings, after every (re)connection.  A stuck peer must not hold
  * host rows forever, nor a stuck database the event loop: statements,
- * lock waits and idle transactions are bounded.
+ * lock waits and idle transactions are bounded.  Our transactions never
+ * wait on anything but the database, so one idle for 10 s belongs to an
+ * aggregator that is stopped (SIGSTOP, a paused VM, a partition): the
+ * server ends its session, releasing its host rows for the others.  The
+ * batch path waits PG_PUT_LOCK_WAIT at most (pg_put_snapshots).
  */
 static const char pg_session_sql[] = "SET client_min_messages = warning;"
                                      "SET statement_timeout = '60s';"
                                      "SET lock_timeout = '20s';"
-                                     "SET idle_in_transaction_session_timeout = '120s'";
+                                     "SET idle_in_transaction_session_timeout = '10s'";
 
 struct pg_store {
 	struct store pub; /* first: store_open_pg() returns &pub */
@@ -395,11 +399,15 @@ struct pg_store {
 	 * After a failed reconnection the next attempt waits retry_at: each
 	 * attempt may block the event loop up to connect_timeout, so they are
 	 * spaced out (1 s doubling to PG_RETRY_MAX_MS) while the database is
-	 * unreachable, and operations meanwhile fail at once.
+	 * unreachable, and operations meanwhile fail at once.  The cap is
+	 * short: once the database is back, acks resume within it (issue 19).
 	 */
 	uint64_t retry_at, backoff; /* ms, now_mono_ms() clock */
 };
-#define PG_RETRY_MAX_MS 30000
+#define PG_RETRY_MAX_MS 5000
+/* the batch's wait for a host row another session holds, and its tries */
+#define PG_PUT_LOCK_WAIT "1s"
+#define PG_PUT_ROUNDS    4
 
 static const struct store_ops pg_ops;
 
@@ -1113,11 +1121,12 @@ enum pg_pipe { PIPE_OK, PIPE_FAILED, PIPE_LOST };
  * connection broke or the results are out of step with what was sent.
  */
 static enum pg_pipe
-pg_pipe_result(struct pg_store *q, const char *what, int64_t *v, int64_t *v2, char *err,
-               size_t errlen)
+pg_pipe_result(struct pg_store *q, const char *what, int64_t *v, int64_t *v2, int *locked,
+               char *err, size_t errlen)
 {
 	PGresult *r = PQgetResult(q->conn), *end;
 	enum pg_pipe rc = PIPE_OK;
+	const char *state;
 
 	if (r == NULL) {
 		pg_fail(q, what, NULL, err, errlen);
@@ -1127,6 +1136,10 @@ pg_pipe_result(struct pg_store *q, const char *what, int64_t *v, int64_t *v2, ch
 		rc = PIPE_FAILED;
 	else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		pg_fail(q, what, r, err, errlen);
+		/* 55P03 lock_not_available: lock_timeout, another session holds the row */
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (state != NULL && strcmp(state, "55P03") == 0)
+			*locked = 1;
 		rc = PIPE_FAILED;
 	} else if (PQntuples(r) != 1 || pg_col_i64(r, 0, 0, v) == -1 ||
 	           (v2 != NULL && pg_col_i64(r, 0, 1, v2) == -1)) {
@@ -1149,7 +1162,8 @@ pg_pipe_result(struct pg_store *q, const char *what, int64_t *v, int64_t *v2, ch
  * caller rolls back.  A connection left out of step is reset.
  */
 static int
-pg_put_pipelined(struct pg_store *q, struct store_put **v, size_t n, char *err, size_t errlen)
+pg_put_pipelined(struct pg_store *q, struct store_put **v, size_t n, size_t *locked, char *err,
+                 size_t errlen)
 {
 	struct pg_params up, wr;
 	struct buf usage; /* the one being sent: libpq copies it as it is sent */
@@ -1190,14 +1204,19 @@ pg_put_pipelined(struct pg_store *q, struct store_put **v, size_t n, char *err, 
 		/* every statement sent has a result, aborted ones included */
 		for (k = 0; k < sent && st != PIPE_LOST; k++) {
 			int64_t id, stored = -1, differs = -1;
-			enum pg_pipe a = pg_pipe_result(q, "storing host", &id, NULL, err, errlen),
+			int lk = 0;
+			enum pg_pipe a = pg_pipe_result(q, "storing host", &id, NULL, &lk, err,
+			                                errlen),
 			             b;
 
 			if (a == PIPE_LOST) {
 				st = PIPE_LOST;
 				break;
 			}
-			b = pg_pipe_result(q, "storing samples", &stored, &differs, err, errlen);
+			b = pg_pipe_result(q, "storing samples", &stored, &differs, &lk, err,
+			                   errlen);
+			if (lk && *locked == SIZE_MAX)
+				*locked = i + k;
 			if (b == PIPE_LOST)
 				st = PIPE_LOST;
 			else if (a != PIPE_OK || b != PIPE_OK || stored < 0 || stored > 1 ||
@@ -1259,10 +1278,10 @@ pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 {
 	struct pg_store *q = st->impl;
 	struct store_put **order;
-	size_t i;
+	size_t i, j, m, locked, round;
 
 	for (i = 0; i < n; i++)
-		v[i].duplicate = v[i].conflict = 0;
+		v[i].duplicate = v[i].conflict = v[i].busy = 0;
 	if (n == 0)
 		return 0;
 	if (n > SIZE_MAX / sizeof(*order) || (order = malloc(n * sizeof(*order))) == NULL) {
@@ -1272,15 +1291,43 @@ pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 	for (i = 0; i < n; i++)
 		order[i] = &v[i];
 	qsort(order, n, sizeof(*order), pg_put_cmp);
-	if (pg_begin(q, "BEGIN", err, errlen) == -1 ||
-	    pg_put_pipelined(q, order, n, err, errlen) == -1 || pg_commit(q, err, errlen) == -1)
-		goto failed;
+	/*
+	 * A host row another aggregator holds (it is stopped in the middle of
+	 * its batch, or slow) fails its host only: the lock wait is short, the
+	 * batch is tried again without that host's snapshots (busy: not
+	 * stored, not acknowledged), at most PG_PUT_ROUNDS times.
+	 */
+	for (m = n, round = 0;; round++) {
+		locked = SIZE_MAX;
+		if (m == 0)
+			break;
+		if (pg_begin(q, "BEGIN", err, errlen) == -1 ||
+		    pg_cmd(q, 0, "SET LOCAL lock_timeout = '" PG_PUT_LOCK_WAIT "'", NULL, 0,
+		           "lock_timeout", err, errlen) == -1)
+			goto failed;
+		if (pg_put_pipelined(q, order, m, &locked, err, errlen) == 0 &&
+		    pg_commit(q, err, errlen) == 0)
+			break;
+		pg_rollback(q);
+		for (i = 0; i < m; i++)
+			order[i]->duplicate = order[i]->conflict = 0;
+		if (locked == SIZE_MAX || round + 1 == PG_PUT_ROUNDS)
+			goto failed;
+		/* set that host's snapshots aside: they are next to each other */
+		for (i = locked;
+		     i > 0 && strcmp(order[i - 1]->hi->name, order[locked]->hi->name) == 0; i--)
+			;
+		for (j = i; j < m && strcmp(order[j]->hi->name, order[locked]->hi->name) == 0; j++)
+			order[j]->busy = 1;
+		memmove(&order[i], &order[j], (m - j) * sizeof(*order));
+		m -= j - i;
+	}
 	free(order);
 	return 0;
 failed:
 	pg_rollback(q);
 	for (i = 0; i < n; i++)
-		v[i].duplicate = v[i].conflict = 0;
+		v[i].duplicate = v[i].conflict = v[i].busy = 0;
 	free(order);
 	return -1;
 }

@@ -30,12 +30,18 @@
 #include "proto.h"
 #include "store.h"
 #include "store_blocks.h"
+#include "log.h"
 #include "store_core.h"
 #include "util.h"
 
 #define SQ_BUSY_TIMEOUT     "5000"  /* ms */
 #define SQ_CACHE_KIB        "65536" /* the page cache: 64 MiB */
 #define SQ_CHECKPOINT_PAGES "8192"  /* WAL pages (32 MiB) between checkpoints */
+/* a WAL grown past this by a large batch is cut back to it when it restarts */
+#define SQ_WAL_LIMIT "33554432" /* bytes: SQ_CHECKPOINT_PAGES of 4 KiB */
+/* after a full disk, until restarted: a WAL of 1 MiB (slower, but fits) */
+#define SQ_TIGHT_PAGES 256
+#define SQ_TIGHT_LIMIT "1048576"
 
 /*
  * The schema.
@@ -384,6 +390,18 @@ struct sq_store {
 	int in_each;         /* each_host() is running: its statement is in use */
 	struct sb_block blk; /* the sample block being read or written */
 	struct buf enc;      /* its encoding */
+	/*
+	 * A write failed with SQLITE_FULL: checkpoint(TRUNCATE) before each
+	 * write until one works.  Otherwise the WAL, grown up to the full
+	 * disk, keeps its size, takes back whatever space is freed, and
+	 * delivery stops again within seconds (issue 19).
+	 */
+	int wal_full;
+	int wal_tight; /* since a SQLITE_FULL: SQ_TIGHT_PAGES between checkpoints */
+	/* the -wal this connection writes, to notice it removed under us */
+	int wal_known;
+	dev_t wal_dev;
+	ino_t wal_ino;
 };
 
 static const struct store_ops sq_ops;
@@ -1099,11 +1117,151 @@ sq_commit(struct sq_store *q, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * -1 with err when a file of the database has been made immutable or
+ * append-only (chattr +i, chflags schg) under the running aggregator.
+ * SQLite writes the -shm through a shared mapping, and the kernel answers
+ * such a write with SIGBUS, ending the process with nothing logged: checked
+ * before each write transaction, it is a failed commit with its reason.
+ */
+static int
+sq_files_frozen(struct sq_store *q, char *err, size_t errlen)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char p[PATH_MAX + 8];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		int frozen = 0;
+
+		snprintf(p, sizeof(p), "%s%s", q->path, suffix[i]);
+#ifdef STATX_ATTR_IMMUTABLE
+		/*
+		 * statx, not open + ioctl(FS_IOC_GETFLAGS): closing any
+		 * descriptor of the database would drop SQLite's POSIX locks
+		 * on it, and another process's sqlite3 would then remove the
+		 * -wal under us as the last one to close.
+		 */
+		{
+			struct statx sx;
+
+			if (statx(AT_FDCWD, p, AT_SYMLINK_NOFOLLOW, 0, &sx) == -1)
+				continue; /* no -wal yet: SQLite reports what else is wrong */
+			frozen = (sx.stx_attributes_mask & sx.stx_attributes &
+			          (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND)) != 0;
+		}
+#elif defined(SF_IMMUTABLE)
+		{
+			struct stat sb;
+
+			if (stat(p, &sb) == -1)
+				continue;
+			frozen = (sb.st_flags &
+			          (SF_IMMUTABLE | UF_IMMUTABLE | SF_APPEND | UF_APPEND)) != 0;
+		}
+#endif
+		if (frozen) {
+			snprintf(
+			    err, errlen,
+			    "%s: file is immutable or append-only (chattr +i / chflags schg?): "
+			    "nothing can be written",
+			    p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * After SQLITE_FULL: copies the WAL into the database and truncates it to
+ * zero bytes, freeing its space.  And from then on keeps the WAL small
+ * (SQ_TIGHT_PAGES between checkpoints, cut back to that size): a WAL that
+ * may grow to 32 MiB on a disk with less room than that fills it again,
+ * and then no checkpoint can grow the database to empty it.
+ */
+static void
+sq_wal_truncate(struct sq_store *q)
+{
+	if (!q->wal_full || !sqlite3_get_autocommit(q->db))
+		return;
+	if (!q->wal_tight) {
+		q->wal_tight = 1;
+		sqlite3_wal_autocheckpoint(q->db, SQ_TIGHT_PAGES);
+		sqlite3_exec(q->db, "PRAGMA journal_size_limit = " SQ_TIGHT_LIMIT, NULL, NULL,
+		             NULL);
+	}
+	if (sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+	    SQLITE_OK)
+		q->wal_full = 0;
+}
+
+/* Notes a failure for full disk; call before anything resets the error code. */
+static void
+sq_note_full(struct sq_store *q)
+{
+	if ((sqlite3_extended_errcode(q->db) & 0xff) == SQLITE_FULL)
+		q->wal_full = 1;
+}
+
+static int sq_connect(struct sq_store *q, int first, char *err, size_t errlen);
+
+/*
+ * The -wal removed (or replaced) under the running aggregator, by hand or
+ * by another process's sqlite3 that took itself for the last user: this
+ * connection would go on committing into a file no one else sees, lost at
+ * the next restart.  Copies what it holds into the database, reopens (a new
+ * -wal), and says so.  -1 with err when the copy fails: nothing is then
+ * written (and acknowledged) into the lost file.
+ */
+static int
+sq_wal_check(struct sq_store *q, char *err, size_t errlen)
+{
+	char p[PATH_MAX + 8];
+	struct stat sb;
+	int frames = 0, rc;
+	size_t i;
+
+	snprintf(p, sizeof(p), "%s-wal", q->path);
+	rc = stat(p, &sb);
+	if (!q->wal_known) {
+		if (rc == 0) {
+			q->wal_known = 1;
+			q->wal_dev = sb.st_dev;
+			q->wal_ino = sb.st_ino;
+		}
+		return 0;
+	}
+	if (rc == 0 && sb.st_dev == q->wal_dev && sb.st_ino == q->wal_ino)
+		return 0;
+	if (sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_FULL, &frames, NULL) !=
+	    SQLITE_OK) {
+		sq_fail(q, "the -wal was removed under us, and copying it into the database failed",
+		        err, errlen);
+		return -1;
+	}
+	for (i = 0; i < SQ_NSTMT; i++) {
+		sqlite3_finalize(q->stmt[i]);
+		q->stmt[i] = NULL;
+	}
+	sqlite3_close(q->db);
+	q->db = NULL;
+	if (sq_connect(q, 0, err, errlen) == -1)
+		return -1;
+	log_warnx("%s: removed under the running aggregator (by hand, or by another "
+	          "process's sqlite3): its %d frames copied into the database, database reopened",
+	          p, frames);
+	return 0;
+}
+
 static int
 sq_begin(struct sq_store *q, char *err, size_t errlen)
 {
-	sqlite3_stmt *x = q->stmt[SQ_BEGIN];
+	sqlite3_stmt *x;
 
+	if (sq_files_frozen(q, err, errlen) == -1 || sq_wal_check(q, err, errlen) == -1)
+		return -1;
+	sq_wal_truncate(q);
+	x = q->stmt[SQ_BEGIN]; /* after sq_wal_check: it may have reopened */
 	if (sq_exec_stmt(x) != SQLITE_DONE) {
 		sq_fail(q, "begin", err, errlen);
 		sqlite3_reset(x);
@@ -1138,7 +1296,7 @@ sq_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		v[i].duplicate = v[i].conflict = 0;
+		v[i].duplicate = v[i].conflict = v[i].busy = 0;
 	if (n == 0)
 		return 0;
 	if (sq_begin(q, err, errlen) == -1)
@@ -1152,10 +1310,12 @@ sq_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 		goto fail;
 	return 0;
 fail:
+	sq_note_full(q);
 	sq_put_reset(q);
 	sq_rollback(q);
+	sq_wal_truncate(q);
 	for (i = 0; i < n; i++)
-		v[i].duplicate = v[i].conflict = 0;
+		v[i].duplicate = v[i].conflict = v[i].busy = 0;
 	return -1;
 }
 
@@ -2295,9 +2455,50 @@ sq_pragmas(struct sq_store *q, char *err, size_t errlen)
 	 */
 	if (sq_exec(q, "PRAGMA cache_size = -" SQ_CACHE_KIB, "cache_size", err, errlen) == -1 ||
 	    sq_exec(q, "PRAGMA wal_autocheckpoint = " SQ_CHECKPOINT_PAGES, "wal_autocheckpoint",
-	            err, errlen) == -1)
+	            err, errlen) == -1 ||
+	    sq_exec(q, "PRAGMA journal_size_limit = " SQ_WAL_LIMIT, "journal_size_limit", err,
+	            errlen) == -1)
 		return -1;
 	return 0;
+}
+
+/*
+ * PRAGMA quick_check at start: damaged pages found now refuse the start
+ * with the first problems named, rather than turn up later as hosts whose
+ * snapshot cannot be read, or as wrong answers.  It reads every page once
+ * (docs/DELIVERY.md has its cost: 1.8 s per GB cached here) but checks
+ * no index against its table, which integrity_check would.
+ */
+static int
+sq_quick_check(struct sq_store *q, char *err, size_t errlen)
+{
+	sqlite3_stmt *x;
+	const unsigned char *t;
+	int rc, ok;
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check(3)", -1, &x, NULL) != SQLITE_OK)
+		return sq_fail(q, "integrity check", err, errlen);
+	rc = sqlite3_step(x);
+	if (rc != SQLITE_ROW) {
+		sq_fail(q, "integrity check", err, errlen);
+		sqlite3_finalize(x);
+		return -1;
+	}
+	t = sqlite3_column_text(x, 0);
+	ok = t != NULL && strcmp((const char *)t, "ok") == 0;
+	if (!ok) {
+		char first[201];
+
+		/* copied: the next step frees t */
+		ifl_strlcpy(first, t != NULL ? (const char *)t : "no answer", sizeof(first));
+		snprintf(err, errlen,
+		         "%s: the database is damaged (PRAGMA quick_check: %s%s); not starting: "
+		         "restore a backup, or recover what is left with sqlite3's .recover "
+		         "(docs/DELIVERY.md)",
+		         q->path, first, sqlite3_step(x) == SQLITE_ROW ? "; and more" : "");
+	}
+	sqlite3_finalize(x);
+	return ok ? 0 : -1;
 }
 
 /*
@@ -2385,11 +2586,51 @@ fail:
 	return -1;
 }
 
+/*
+ * Opens the connection and prepares the statements; at the first open
+ * (first) also checks the database and brings its schema up to date.
+ */
+static int
+sq_connect(struct sq_store *q, int first, char *err, size_t errlen)
+{
+	size_t i;
+
+	/* On failure sqlite3_open_v2 may still allocate a handle: sq_free closes it. */
+	if (sqlite3_open_v2(q->path, &q->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+	                        SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW,
+	                    NULL) != SQLITE_OK) {
+		if (q->db == NULL)
+			snprintf(err, errlen, "%s: cannot open database: out of memory", q->path);
+		else
+			sq_fail(q, "cannot open database", err, errlen);
+		return -1;
+	}
+	if (sq_pragmas(q, err, errlen) == -1)
+		return -1;
+	if (first &&
+	    (sq_quick_check(q, err, errlen) == -1 || sq_schema_setup(q, err, errlen) == -1))
+		return -1;
+	for (i = 0; i < SQ_NSTMT; i++) {
+		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[i],
+		                       NULL) != SQLITE_OK) {
+			sq_fail(q, "preparing statements", err, errlen);
+			return -1;
+		}
+	}
+	q->wal_known = 0;
+	if (q->wal_tight) { /* reopened after a full disk: keep the WAL small */
+		sqlite3_wal_autocheckpoint(q->db, SQ_TIGHT_PAGES);
+		sqlite3_exec(q->db, "PRAGMA journal_size_limit = " SQ_TIGHT_LIMIT, NULL, NULL,
+		             NULL);
+	}
+	return 0;
+}
+
 struct store *
 store_open_sqlite(const char *path, char *err, size_t errlen)
 {
 	struct sq_store *q;
-	size_t i;
 
 	if (path == NULL || path[0] == '\0') {
 		snprintf(err, errlen, "sqlite: empty database path");
@@ -2407,26 +2648,8 @@ store_open_sqlite(const char *path, char *err, size_t errlen)
 	sb_init(&q->blk);
 	buf_init(&q->enc, SB_MAX_BYTES);
 
-	/* On failure sqlite3_open_v2 may still allocate a handle: sq_free closes it. */
-	if (sqlite3_open_v2(path, &q->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-	                        SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW,
-	                    NULL) != SQLITE_OK) {
-		if (q->db == NULL)
-			snprintf(err, errlen, "%s: cannot open database: out of memory", path);
-		else
-			sq_fail(q, "cannot open database", err, errlen);
+	if (sq_connect(q, 1, err, errlen) == -1)
 		goto fail;
-	}
-	if (sq_pragmas(q, err, errlen) == -1 || sq_schema_setup(q, err, errlen) == -1)
-		goto fail;
-	for (i = 0; i < SQ_NSTMT; i++) {
-		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[i],
-		                       NULL) != SQLITE_OK) {
-			sq_fail(q, "preparing statements", err, errlen);
-			goto fail;
-		}
-	}
 	return &q->pub;
 fail:
 	sq_free(q);

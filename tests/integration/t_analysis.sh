@@ -10,7 +10,7 @@ need openssl
 
 : "${FIXTURES:=$SRC/tests/fixtures}"
 pki_dev sorthat linux1
-write_agg_conf "[analysis]" "check_interval = 1s" \
+write_agg_conf "[analysis]" "check_interval = 1s" "stale_grace = 0" \
 	"notify_command = env | grep ^IPCFLEET_ | sort > $T/notify.\$\$.\$IPCFLEET_EVENT.\$IPCFLEET_KIND"
 start_agg
 write_agent_conf sorthat sorthat

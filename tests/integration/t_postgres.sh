@@ -63,6 +63,7 @@ backend = postgresql
 url = $URL
 [analysis]
 check_interval = 1s
+stale_grace = 0
 CONF
 	rm -f "$T/port-$n"
 	"$BIN/ipcfleet-aggregator" -c "$T/agg-$n.conf" --port-file "$T/port-$n" -v \
