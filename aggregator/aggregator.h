@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <openssl/ssl.h>
+#include <event2/listener.h>
 
 #include "config.h"
 #include "model.h"
@@ -204,6 +205,13 @@ void agg_thresholds(const struct agg_config *c, const char *limit, double *warn,
 /* server.c */
 int server_start(struct agg *a, char *err, size_t errlen);
 /* Writes the port that listening socket fd is bound to into path. */
+/*
+ * A listener on spec ("HOST:PORT") with its accept and error callbacks;
+ * NULL with "LABELlisten SPEC: why" in err.
+ */
+struct evconnlistener *agg_listen(struct agg *a, const char *label, const char *spec, int backlog,
+                                  evconnlistener_cb cb, evconnlistener_errorcb errcb, void *arg,
+                                  char *err, size_t errlen);
 int write_port_file(const char *path, int fd, char *err, size_t errlen);
 void server_stop(struct agg *a);
 /*

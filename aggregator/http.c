@@ -758,27 +758,10 @@ http_accept_error_cb(struct evconnlistener *l, void *arg)
 int
 http_start(struct agg *a, const char *port_file, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res = NULL;
-	char host[256], port[8];
 	struct rlimit rl;
-	const char *why;
-	int rc;
 
 	if (http.listener != NULL || a->cfg.http_listen[0] == '\0')
 		return 0;
-	if (parse_hostport(a->cfg.http_listen, host, sizeof(host), port, sizeof(port), &why) ==
-	    -1) {
-		snprintf(err, errlen, "[http] listen %s: %s", a->cfg.http_listen, why);
-		return -1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "[http] listen %s: %s", a->cfg.http_listen, gai_strerror(rc));
-		return -1;
-	}
 	http.a = a;
 	/* the descriptors HTTP may use: an eighth at most, never the last quarter */
 	http.nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
@@ -788,22 +771,15 @@ http_start(struct agg *a, const char *port_file, char *err, size_t errlen)
 	if (http.max == 0)
 		http.max = 1;
 	if ((http.pause = evtimer_new(a->base, http_pause_cb, NULL)) == NULL) {
-		freeaddrinfo(res);
 		snprintf(err, errlen, "[http] out of memory");
 		return -1;
 	}
-	http.listener = evconnlistener_new_bind(a->base, http_accept_cb, NULL,
-	                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	                                            LEV_OPT_CLOSE_ON_EXEC,
-	                                        HTTP_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
-	freeaddrinfo(res);
-	if (http.listener == NULL) {
-		snprintf(err, errlen, "[http] listen %s: %s", a->cfg.http_listen,
-		         strerror(EVUTIL_SOCKET_ERROR()));
+	if ((http.listener = agg_listen(a, "[http] ", a->cfg.http_listen, HTTP_BACKLOG,
+	                                http_accept_cb, http_accept_error_cb, NULL, err, errlen)) ==
+	    NULL) {
 		http_stop(a);
 		return -1;
 	}
-	evconnlistener_set_error_cb(http.listener, http_accept_error_cb);
 	if (port_file != NULL &&
 	    write_port_file(port_file, evconnlistener_get_fd(http.listener), err, errlen) == -1) {
 		http_stop(a);

@@ -201,37 +201,47 @@ admin_turn_cb(evutil_socket_t fd, short what, void *arg)
 	admin_turn_used = 0;
 }
 
-int
-server_start(struct agg *a, char *err, size_t errlen)
+struct evconnlistener *
+agg_listen(struct agg *a, const char *label, const char *spec, int backlog, evconnlistener_cb cb,
+           evconnlistener_errorcb errcb, void *arg, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
+	struct evconnlistener *l;
 	char host[256], port[8];
 	const char *why;
 	int rc;
 
-	if (parse_hostport(a->cfg.listen, host, sizeof(host), port, sizeof(port), &why) == -1) {
-		snprintf(err, errlen, "listen %s: %s", a->cfg.listen, why);
-		return -1;
+	if (parse_hostport(spec, host, sizeof(host), port, sizeof(port), &why) == -1) {
+		snprintf(err, errlen, "%slisten %s: %s", label, spec, why);
+		return NULL;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "listen %s: %s", a->cfg.listen, gai_strerror(rc));
-		return -1;
+		snprintf(err, errlen, "%slisten %s: %s", label, spec, gai_strerror(rc));
+		return NULL;
 	}
-	a->listener = evconnlistener_new_bind(a->base, accept_cb, a,
-	                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	                                          LEV_OPT_CLOSE_ON_EXEC,
-	                                      LISTEN_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
+	l = evconnlistener_new_bind(
+	    a->base, cb, arg, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    backlog, res->ai_addr, (int)res->ai_addrlen);
 	freeaddrinfo(res);
-	if (a->listener == NULL) {
-		snprintf(err, errlen, "listen %s: %s", a->cfg.listen,
+	if (l == NULL) {
+		snprintf(err, errlen, "%slisten %s: %s", label, spec,
 		         strerror(EVUTIL_SOCKET_ERROR()));
-		return -1;
+		return NULL;
 	}
-	evconnlistener_set_error_cb(a->listener, accept_error_cb);
+	evconnlistener_set_error_cb(l, errcb);
+	return l;
+}
+
+int
+server_start(struct agg *a, char *err, size_t errlen)
+{
+	if ((a->listener = agg_listen(a, "", a->cfg.listen, LISTEN_BACKLOG, accept_cb,
+	                              accept_error_cb, a, err, errlen)) == NULL)
+		return -1;
 	if ((admin_turn_ev == NULL &&
 	     (admin_turn_ev = evtimer_new(a->base, admin_turn_cb, NULL)) == NULL) ||
 	    (flush_ev == NULL && (flush_ev = event_new(a->base, -1, 0, flush_cb, a)) == NULL)) {
