@@ -366,7 +366,7 @@ struct stale_ctx {
 	int64_t now;
 	int64_t seeing_from; /* health_tick(): silence before it does not count */
 	/* collected first: the store cannot write while it lists hosts */
-	size_t n, cap;
+	size_t n, cap, scap;
 	char (*names)[MODEL_NAME_MAX];
 	int64_t *silent;
 };
@@ -387,19 +387,12 @@ stale_collect_one(struct stale_ctx *sc, const struct host_info *hi, int has_snap
 	if (!has_snapshot || sc->seeing_from == INT64_MAX ||
 	    sc->now - from <= (int64_t)(STALE_INTERVALS * interval))
 		return 0;
-	if (sc->n == sc->cap) {
-		size_t ncap = sc->cap ? sc->cap * 2 : 16;
-		void *nn = reallocarray(sc->names, ncap, sizeof(*sc->names));
-		void *ns;
-
-		if (nn == NULL)
-			return 1;
-		sc->names = nn;
-		if ((ns = reallocarray(sc->silent, ncap, sizeof(*sc->silent))) == NULL)
-			return 1;
-		sc->silent = ns;
-		sc->cap = ncap;
-	}
+	/* the two arrays grow in step; at most one entry per stored host */
+	if (grow_array(&sc->names, &sc->cap, sc->n + 1, 16, SIZE_MAX / sizeof(*sc->names),
+	               sizeof(*sc->names)) == -1 ||
+	    grow_array(&sc->silent, &sc->scap, sc->n + 1, 16, SIZE_MAX / sizeof(*sc->silent),
+	               sizeof(*sc->silent)) == -1)
+		return 1;
 	ifl_strlcpy(sc->names[sc->n], hi->name, MODEL_NAME_MAX);
 	sc->silent[sc->n] = silent;
 	sc->n++;

@@ -798,7 +798,7 @@ sq_unrolled(struct sq_store *q, int64_t host_id, struct sq_unrolled **out, size_
 {
 	sqlite3_stmt *x = q->stmt[SQ_BLOCKS_UNROLLED];
 	struct sq_unrolled *v = NULL;
-	size_t cnt = 0, i;
+	size_t cnt = 0, cap = 0, i;
 	int rc;
 
 	*out = NULL;
@@ -808,12 +808,10 @@ sq_unrolled(struct sq_store *q, int64_t host_id, struct sq_unrolled **out, size_
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		const uint8_t *p;
 		size_t len;
-		struct sq_unrolled *nv;
 
 		/* normally one (the host's latest hour); bounded by its hours anyway */
-		if ((nv = reallocarray(v, cnt + 1, sizeof(*v))) == NULL)
+		if (grow_array(&v, &cap, cnt + 1, 4, SIZE_MAX / sizeof(*v), sizeof(*v)) == -1)
 			goto fail;
-		v = nv;
 		if (sq_col_i64(x, 0, &v[cnt].hour) == -1 || sq_col_blob(x, 1, &p, &len) == -1 ||
 		    len > SB_MAX_BYTES || (v[cnt].data = malloc(len > 0 ? len : 1)) == NULL)
 			goto fail;
@@ -1669,18 +1667,11 @@ sq_load_open(struct sq_store *q, int64_t host_id, struct finding **out, int64_t 
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		if (cnt == MODEL_MAX_FINDINGS)
 			break;
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct finding *nv = reallocarray(v, ncap, sizeof(*nv));
-
-			if (nv == NULL) {
-				free(v);
-				sq_done(x);
-				snprintf(err, errlen, "%s: findings: out of memory", q->path);
-				return -1;
-			}
-			v = nv;
-			cap = ncap;
+		if (grow_array(&v, &cap, cnt + 1, 16, MODEL_MAX_FINDINGS, sizeof(*v)) == -1) {
+			free(v);
+			sq_done(x);
+			snprintf(err, errlen, "%s: findings: out of memory", q->path);
+			return -1;
 		}
 		if (ids != NULL &&
 		    grow_array(&iv, &icap, cnt + 1, 16, MODEL_MAX_FINDINGS, sizeof(*iv)) == -1) {
@@ -1960,7 +1951,7 @@ sq_housekeep_samples(struct sq_store *q, int64_t keep, size_t batch, size_t *del
 	sqlite3_stmt *x = NULL;
 	struct sq_unrolled *v = NULL;
 	int64_t *hosts = NULL, last = keep - SB_HOUR;
-	size_t n = 0, i;
+	size_t n = 0, vcap = 0, hcap = 0, i;
 	int rc;
 
 	if (sq_begin(q, err, errlen) == -1)
@@ -1971,14 +1962,12 @@ sq_housekeep_samples(struct sq_store *q, int64_t keep, size_t batch, size_t *del
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		const uint8_t *p;
 		size_t len;
-		void *nv, *nh;
 
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL)
+		/* at most batch rows (the query's LIMIT); the arrays grow in step */
+		if (grow_array(&v, &vcap, n + 1, 64, SIZE_MAX / sizeof(*v), sizeof(*v)) == -1 ||
+		    grow_array(&hosts, &hcap, n + 1, 64, SIZE_MAX / sizeof(*hosts),
+		               sizeof(*hosts)) == -1)
 			goto oom;
-		v = nv;
-		if ((nh = reallocarray(hosts, n + 1, sizeof(*hosts))) == NULL)
-			goto oom;
-		hosts = nh;
 		v[n].data = NULL;
 		if (sq_col_i64(x, 0, &hosts[n]) == -1 || sq_col_i64(x, 1, &v[n].hour) == -1 ||
 		    sq_col_blob(x, 2, &p, &len) == -1 || len > SB_MAX_BYTES ||
