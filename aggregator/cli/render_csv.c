@@ -58,7 +58,20 @@ csv_host_fields(const msgpack_object *h, struct buf *out)
 	buf_puts(out, ",");
 }
 
-/* recommended,needs_change,reboot and the line end. */
+/* ,nearest,exhaust_at and the line end, for the row of limit key. */
+static void
+csv_nearest_fields(const msgpack_object *nearest, const msgpack_object *key, struct buf *out)
+{
+	if (mpr_streq2(mpr_get(nearest, "limit"), key)) {
+		buf_puts(out, ",true,");
+		rt_csv_mp(out, mpr_get(nearest, "exhaust_at"));
+	} else {
+		buf_puts(out, ",false,");
+	}
+	buf_puts(out, "\n");
+}
+
+/* recommended,needs_change,reboot. */
 static void
 csv_rec_fields(const msgpack_object *rec, struct buf *out)
 {
@@ -83,9 +96,14 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || hosts == NULL ||
 	    hosts->type != MSGPACK_OBJECT_ARRAY)
 		return -1;
-	/* unknown (last, added later): why used or limit_value is empty, never 0 */
+	/*
+	 * Columns added later go last, so that scripts reading by position keep
+	 * working: unknown (why used or limit_value is empty, never 0), then
+	 * nearest (true on the row of the host's limit nearest exhaustion) and
+	 * exhaust_at (that limit's forecast date, on that row).
+	 */
 	buf_puts(out, "host,os,status,limit,used,limit_value,pct,recommended,needs_change,reboot,"
-	              "unknown\n");
+	              "unknown,nearest,exhaust_at\n");
 	for (i = 0; i < hosts->via.array.size; i++) {
 		const msgpack_object *h = &hosts->via.array.ptr[i];
 		const msgpack_object *usage = mpr_get(h, "usage");
@@ -106,7 +124,7 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 			csv_rec_fields(rt_rec_for(recs, &kv->key), out);
 			buf_puts(out, ",");
 			rt_csv_mp(out, mpr_get(&kv->val, "unknown"));
-			buf_puts(out, "\n");
+			csv_nearest_fields(mpr_get(h, "nearest"), &kv->key, out);
 		}
 		for (k = 0; k < mpr_arrsize(recs) && k < RT_MAX_RECS; k++) {
 			const msgpack_object *rec = &recs->via.array.ptr[k];
@@ -119,7 +137,8 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 			rt_csv_mp(out, mpr_get(rec, "current"));
 			buf_puts(out, ",,");
 			csv_rec_fields(rec, out);
-			buf_puts(out, ",\n");
+			buf_puts(out, ",");
+			csv_nearest_fields(mpr_get(h, "nearest"), mpr_get(rec, "limit"), out);
 		}
 	}
 	return buf_failed(out) ? -1 : 0;

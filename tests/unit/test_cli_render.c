@@ -635,11 +635,23 @@ report_body(struct doc *d, const char *host2)
 	rec(pk, "semmni", 32000, 12, 32000, 0, 0, "/etc/sysctl.d/90-ipcfleet.conf",
 	    "kernel.sem = 32000 1024000000 500 32000");
 
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	ks(pk, "host", host2);
 	ks(pk, "os", "FreeBSD");
 	ks(pk, "status", "warn");
 	ks(pk, "last_seen", "2026-11-26T14:00:00Z");
+	s(pk, "nearest");
+	msgpack_pack_map(pk, 6);
+	ks(pk, "limit", "semmns");
+	s(pk, "used");
+	msgpack_pack_uint64(pk, 266);
+	s(pk, "limit_value");
+	msgpack_pack_uint64(pk, 340);
+	s(pk, "pct");
+	msgpack_pack_double(pk, 78.2);
+	s(pk, "free");
+	msgpack_pack_uint64(pk, 74);
+	ks(pk, "exhaust_at", "2026-12-20T00:00:00Z");
 	sorthat_usage(pk);
 	s(pk, "findings");
 	msgpack_pack_array(pk, 1);
@@ -670,6 +682,7 @@ test_report_text(void **state)
 	    "2 hosts: 1 warn, 1 ok\n"
 	    "\n"
 	    "sorthat (FreeBSD): WARN, last seen 2026-11-26T14:00:00Z\n"
+	    "  Nearest exhaustion: semmns at 78.2%, 74 free, runs out 2026-12-20T00:00:00Z\n"
 	    "  LIMIT   USED  CURRENT   USE%    PEAK  RECOMMENDED  CHANGE\n"
 	    "  semmns   266      340  78.2%     280          578  yes, reboot\n"
 	    "  semmni    16       50  32.0%      16           50  no\n"
@@ -706,13 +719,15 @@ test_report_csv(void **state)
 	/* as received; a formula-looking name is quoted and defused */
 	assert_out(
 	    &out,
-	    "host,os,status,limit,used,limit_value,pct,recommended,needs_change,reboot,unknown\n"
-	    "db7,Linux,ok,semmni,10,32000,0.0,32000,false,false,\n"
+	    "host,os,status,limit,used,limit_value,pct,recommended,needs_change,reboot,unknown,"
+	    "nearest,exhaust_at\n"
+	    "db7,Linux,ok,semmni,10,32000,0.0,32000,false,false,,false,\n"
 	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",FreeBSD,warn,semmns,266,340,78.2,578,true,"
-	    "true,\n"
-	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",FreeBSD,warn,semmni,16,50,32.0,50,false,true,\n"
+	    "true,,true,2026-12-20T00:00:00Z\n"
+	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",FreeBSD,warn,semmni,16,50,32.0,50,false,true,,"
+	    "false,\n"
 	    "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\",FreeBSD,warn,shmall,,131072,,655360,true,"
-	    "false,\n");
+	    "false,,false,\n");
 	doc_free(&d);
 	buf_free(&out);
 }
