@@ -196,6 +196,8 @@ void rt_thresholds(const msgpack_object *item, double *warn, double *crit);
 void rt_clean(struct buf *out, const char *s, size_t n, size_t max);
 /* The same for a msgpack value: strings cleaned, numbers printed, else dflt (table_put_mp). */
 void rt_clean_mp(struct buf *out, const msgpack_object *o, size_t max, const char *dflt);
+/* What a recommendation asks: "-" (none), "no", "yes" or "yes, reboot". */
+const char *rt_change_word(const msgpack_object *rec);
 /* Seconds as "3d4h", "5h12m", "45m", "30s". */
 void rt_age(struct buf *out, uint64_t secs);
 /*

@@ -100,14 +100,9 @@ h_cell_pct(struct buf *out, const msgpack_object *o)
 static void
 h_cell_change(struct buf *out, const msgpack_object *rec)
 {
-	if (rec == NULL)
-		buf_puts(out, "<td>-");
-	else if (!mpr_true(mpr_get(rec, "needs_change")))
-		buf_puts(out, "<td>no");
-	else if (mpr_true(mpr_get(rec, "reboot")))
-		buf_puts(out, "<td class=chg>yes, reboot");
-	else
-		buf_puts(out, "<td class=chg>yes");
+	const char *w = rt_change_word(rec);
+
+	buf_printf(out, "<td%s>%s", w[0] == 'y' ? " class=chg" : "", w);
 }
 
 static void

@@ -513,19 +513,6 @@ render_trend_text(const msgpack_object *body, enum render_scale scale, struct bu
 
 /* ---- report ---- */
 
-static void
-rt_cell_change(struct table *t, const msgpack_object *rec)
-{
-	if (rec == NULL)
-		table_cell(t, "-");
-	else if (!mpr_true(mpr_get(rec, "needs_change")))
-		table_cell(t, "no");
-	else if (mpr_true(mpr_get(rec, "reboot")))
-		table_cell(t, "yes, reboot");
-	else
-		table_cell(t, "yes");
-}
-
 static int
 rt_report_usage(const msgpack_object *h, struct buf *out)
 {
@@ -549,7 +536,7 @@ rt_report_usage(const msgpack_object *h, struct buf *out)
 		table_cell_usage(&t, &kv->val, "pct");
 		table_cell_mp(&t, mpr_get(rec, "peak"));
 		table_cell_mp(&t, mpr_get(rec, "recommended"));
-		rt_cell_change(&t, rec);
+		table_cell(&t, rt_change_word(rec));
 	}
 	/* limits recommended on but not counted (semmsl, shmmax, ...) */
 	for (i = 0; i < mpr_arrsize(recs) && i < RT_MAX_RECS; i++) {
@@ -563,7 +550,7 @@ rt_report_usage(const msgpack_object *h, struct buf *out)
 		table_cell(&t, "-");
 		table_cell_mp(&t, mpr_get(rec, "peak"));
 		table_cell_mp(&t, mpr_get(rec, "recommended"));
-		rt_cell_change(&t, rec);
+		table_cell(&t, rt_change_word(rec));
 	}
 	rc = t.nrows > 0 ? table_print(&t, out, 2) : 0;
 	table_free(&t);

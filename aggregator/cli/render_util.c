@@ -235,3 +235,13 @@ rt_hosts_worst_first(const msgpack_object *hosts, size_t *n)
 	*n = cnt;
 	return idx;
 }
+
+const char *
+rt_change_word(const msgpack_object *rec)
+{
+	if (rec == NULL)
+		return "-";
+	if (!mpr_true(mpr_get(rec, "needs_change")))
+		return "no";
+	return mpr_true(mpr_get(rec, "reboot")) ? "yes, reboot" : "yes";
+}
