@@ -372,6 +372,18 @@ rows_fail(struct rows *r, uint64_t id, const char *text)
 	return query_error(r->b, id, PERR_INTERNAL, text);
 }
 
+/* Packs a host's row into the reply and frees its view; 0, or 1 (failed). */
+static int
+rows_pack(struct rows *r, struct host_view *hv)
+{
+	view_pack_host_row(&r->pk, &hv->s, &hv->x);
+	host_view_free(hv);
+	if (buf_failed(r->b))
+		return r->failed = 1;
+	r->n++;
+	return 0;
+}
+
 static int
 hosts_row(void *arg, const struct stored_host *h)
 {
@@ -381,12 +393,7 @@ hosts_row(void *arg, const struct stored_host *h)
 
 	if (host_view_load(r->a, h, 0, &hv, err, sizeof(err)) == -1)
 		return r->failed = 1;
-	view_pack_host_row(&r->pk, &hv.s, &hv.x);
-	host_view_free(&hv);
-	if (buf_failed(r->b))
-		return r->failed = 1;
-	r->n++;
-	return 0;
+	return rows_pack(r, &hv);
 }
 
 /*
@@ -900,12 +907,7 @@ report_host(void *arg, const struct stored_host *h)
 	hv.x.nmore = REPORT_ROW_PAIRS;
 	hv.x.more = report_row_pack;
 	hv.x.more_arg = &rr;
-	view_pack_host_row(&r->pk, &hv.s, &hv.x);
-	host_view_free(&hv);
-	if (buf_failed(r->b))
-		return r->failed = 1;
-	r->n++;
-	return 0;
+	return rows_pack(r, &hv);
 }
 
 static int
