@@ -420,6 +420,10 @@ http_counters(struct agg *a, struct buf *out)
 	    "snapshot.");
 	buf_printf(out, "ipcfleet_snapshot_conflicts_total %llu\n",
 	           (unsigned long long)st->snapshots_conflict);
+	http_head(out, "ipcfleet_store_commits_failed_total", "counter",
+	          "Batches of snapshots the store could not commit (refused, not acknowledged).");
+	buf_printf(out, "ipcfleet_store_commits_failed_total %llu\n",
+	           (unsigned long long)st->commits_failed);
 	http_head(out, "ipcfleet_queries_total", "counter", "Queries answered for admins.");
 	buf_printf(out, "ipcfleet_queries_total %llu\n", (unsigned long long)st->queries);
 	http_latency(out, st);

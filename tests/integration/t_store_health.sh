@@ -67,6 +67,8 @@ check_eq "and every refused snapshot waits in the spool" 20 "$(spooled)"
 check_eq "healthz 503 while commits fail" 503 "$(code)"
 check "its body says why" grep -q "storage failing for .* (20 failed commits): .*full" "$T/body"
 check_eq "the outage is logged once, not per snapshot" 1 "$(grep -c 'storage failing:' "$T/aggregator.log")"
+metric() { curl -s --max-time 10 "$URL/metrics" | sed -n "s/^$1 //p"; }
+check_eq "/metrics counts the 20 failed commits" 20 "$(metric ipcfleet_store_commits_failed_total)"
 rm -f "$T/dbfs/ballast"
 deliver
 check_eq "with room again the backlog is delivered" 0 "$(spooled)"
