@@ -379,7 +379,7 @@ static struct agg agg;
 #define DRAIN_SECONDS 5 /* SIGTERM: longest wait for open connections to finish */
 
 /*
- * The last resort of store_sqlite.c's check for files made immutable: a
+ * The last resort of store_sqlite_stmt.c's check for files made immutable: a
  * write through SQLite's shared mapping of the -shm that the kernel refuses
  * (chattr +i between the check and the write, a truncated file, a failing
  * file system) raises SIGBUS.  Say why before going; only
