@@ -118,6 +118,8 @@ sq_open_findings(struct store *st, const char *host, struct finding **out, size_
 
 	*out = NULL;
 	*n = 0;
+	if (sq_files_frozen(q, err, errlen) == -1)
+		return -1;
 	if ((rc = sq_host_id(q, host, &id)) == -1)
 		return sq_fail(q, "reading host", err, errlen);
 	if (rc == 1)
@@ -133,6 +135,8 @@ sq_tx_begin(struct store *st, const char *host, int64_t *id, char *err, size_t e
 	struct sq_store *q = st->impl;
 	int rc;
 
+	if (sq_files_frozen(q, err, errlen) == -1)
+		return -1;
 	if ((rc = sq_host_id(q, host, id)) != 0)
 		return rc == 1 ? 1 : sq_fail(q, "reading host", err, errlen);
 	return sq_begin(q, err, errlen);
@@ -279,6 +283,8 @@ sq_each_open_finding(struct store *st,
 	char host[MODEL_NAME_MAX];
 	int rc, ret = 0;
 
+	if (sq_files_frozen(q, err, errlen) == -1)
+		return -1;
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		if (sq_row_finding(x, &f) == -1 || sq_col_text(x, 19, host, sizeof(host)) == -1) {
 			snprintf(err, errlen, "%s: findings: bad row", q->path);

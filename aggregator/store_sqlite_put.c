@@ -694,6 +694,8 @@ sq_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_
 	size_t i;
 
 	*deleted = 0;
+	if (sq_files_frozen(q, err, errlen) == -1)
+		return -1;
 	if (sq_housekeep_samples(q, keep_samples, batch, deleted, err, errlen) == -1)
 		return -1;
 	for (i = HK_ROLLUPS; i < HK_COUNT; i++) {

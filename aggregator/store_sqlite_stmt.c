@@ -209,10 +209,13 @@ sq_commit(struct sq_store *q, char *err, size_t errlen)
  * -1 with err when a file of the database has been made immutable or
  * append-only (chattr +i, chflags schg) under the running aggregator.
  * SQLite writes the -shm through a shared mapping, and the kernel answers
- * such a write with SIGBUS, ending the process with nothing logged: checked
- * before each write transaction, it is a failed commit with its reason.
+ * such a write with SIGBUS, ending the process with nothing logged.  Reads
+ * write it too (a WAL reader's marks), so every operation of the backend
+ * checks first (sq_begin for writes, the readers on entry): a failed commit
+ * or a refused query with its reason.  The window between this check and
+ * SQLite's access is microseconds; the SIGBUS handler (main.c) covers it.
  */
-static int
+int
 sq_files_frozen(struct sq_store *q, char *err, size_t errlen)
 {
 	static const char *const suffix[] = {"", "-wal", "-shm"};
@@ -252,7 +255,7 @@ sq_files_frozen(struct sq_store *q, char *err, size_t errlen)
 			snprintf(
 			    err, errlen,
 			    "%s: file is immutable or append-only (chattr +i / chflags schg?): "
-			    "nothing can be written",
+			    "nothing can be written, nor read (SQLite's readers write to the -shm)",
 			    p);
 			return -1;
 		}

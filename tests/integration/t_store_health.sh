@@ -89,6 +89,24 @@ check_eq "deliveries to immutable files are refused" 3 "$refused"
 check "the aggregator is still running" kill -0 "$AGG_PID"
 check "it says the file is immutable" grep -q "file is immutable or append-only" "$T/aggregator.log"
 check_eq "healthz 503" 503 "$(code)"
+# reads touch the -shm too (a WAL reader's marks): every way in must answer
+# with a reason, not end the process with SIGBUS
+check_eq "/metrics counts 20 + 3 failed commits" 23 "$(metric ipcfleet_store_commits_failed_total)"
+check_eq "and says the store does not answer" 0 "$(metric ipcfleet_store_up)"
+check "the aggregator is still running after /metrics" kill -0 "$AGG_PID"
+set +e
+cli hosts >"$T/hosts.out" 2>&1
+rch=$?
+cli host h1 >"$T/h1.out" 2>&1
+rc1=$?
+set -e
+# the admin is told the storage failed; the log (never the client) names the file
+check_eq "hosts answers an error" 1 "$rch"
+check "that the storage failed" grep -q "storage failed" "$T/hosts.out"
+check_eq "host NAME answers an error" 1 "$rc1"
+check "that the storage failed" grep -q "storage failed" "$T/h1.out"
+check "the log says why, for both" test "$(grep -Ec '(hosts|host) query: .*ipcfleet.db: file is immutable' "$T/aggregator.log")" -ge 2
+check "the aggregator is still running after the queries" kill -0 "$AGG_PID"
 check "its body names the file" grep -q "ipcfleet.db.*immutable" "$T/body"
 chattr -i "$DB" "$DB-wal" "$DB-shm"
 deliver
