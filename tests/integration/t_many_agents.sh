@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 2,000 concurrent agents from the load generator (real mutual TLS, a 3 KB
+# 2,000 concurrent agents (500 in a sanitizer build, below) from the load generator (real mutual TLS, a 3 KB
 # snapshot of 40 objects every 20 s each, 100 snapshots/s in all), plus one
 # peer that never reads its acks and one that sends one byte per second:
 #   - nothing is lost: every acknowledged snapshot is in the store, and the
@@ -27,6 +27,27 @@ FRAME=5         # frame_timeout; for agents also the write timeout
 RSS_MAX_KB=$((160 * 1024))
 RSS_MAX_KB_ASAN=$((1024 * 1024))
 P99_MAX_MS=1000
+
+# A sanitizer build makes the aggregator and the load generator (both
+# instrumented) several times slower, and its 2,000 TLS handshakes alone
+# then outlast the ramp on a busy 2-CPU machine: in CI beside stress-ng the
+# ramp's late handshakes ran into the steady window (p99 5.5 s), and at a
+# load average of 12 the 10 s connect timeouts made a reconnect storm. What
+# the sanitizers check (memory and undefined behaviour on every path:
+# handshakes, frames, acks, both bad peers, the drain) does not need 2,000,
+# so a sanitizer build runs 500 agents at the same per-agent interval; the
+# scale itself is the plain build's test.
+# Its steady p99 bound is the agents' write timeout (FRAME) rather than 1 s:
+# at a load average of 11 the instrumented pair gave p50 0.37 s, p99 2.8 s
+# with every ack in time, and an ack within the timeout is what an agent
+# needs; the plain build keeps the 1 s bound (measured 21 ms there).
+if ldd "$BIN/ipcfleet-aggregator" | grep -q libasan; then
+	SANITIZED=1
+	AGENTS=500
+	P99_MAX_MS=$((FRAME * 1000))
+else
+	SANITIZED=0
+fi
 
 # descriptors: 2,000 connections on each side, plus the two bad peers
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -65,6 +86,10 @@ taken=$(val snapshots_taken)
 acked=$(val snapshots_acked)
 check "all $AGENTS agents connected" test "$(val connections)" -ge $((AGENTS + 2))
 check_eq "no protocol error" 0 "$(val errors)"
+[ "$(val errors)" = 0 ] || {
+	echo "# the load generator's first errors:"
+	grep -Ev ' t=[0-9]+s open=|connect failed' "$T/loadgen.err" | head -8 | sed 's/^/#   /'
+}
 check_eq "every snapshot taken was acknowledged" "$taken" "$acked"
 check_eq "nothing left unacknowledged" 0 "$(val snapshots_unacked)"
 check "a realistic volume ($acked snapshots)" test "$acked" -ge $((AGENTS * DURATION / INTERVAL - AGENTS))
@@ -76,7 +101,7 @@ check_eq "every acknowledged snapshot is stored" 0 "$(comm -13 "$T/stored" "$T/a
 check_eq "the store holds exactly the acknowledged ones" "$acked" "$(wc -l <"$T/stored")"
 
 # memory
-if ldd "$BIN/ipcfleet-aggregator" | grep -q libasan; then
+if [ "$SANITIZED" = 1 ]; then
 	check "aggregator peak RSS ${hwm} kB <= ${RSS_MAX_KB_ASAN} kB (sanitizer build)" \
 		test "$hwm" -le "$RSS_MAX_KB_ASAN"
 else
@@ -102,6 +127,8 @@ check "and the one that does not read" grep -Eq "many-slow-0001.*(write timeout|
 # aggregator's costliest work), while the bad peers are at it
 check "ack latency p99 $(val ack_latency_steady_p99) ms <= $P99_MAX_MS ms" \
 	test "$(int "$(val ack_latency_steady_p99)")" -le "$P99_MAX_MS"
+check "acks keep flowing at the offered rate ($(val acks_per_s_steady)/s of $((AGENTS / INTERVAL))/s)" \
+	test "$(int "$(val acks_per_s_steady)")" -ge $((AGENTS * 9 / INTERVAL / 10))
 
 # and it still stops cleanly, promptly
 t0=$(date +%s%N)
