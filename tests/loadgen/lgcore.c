@@ -136,6 +136,7 @@ struct lg {
 	double connect_rate;
 	const char *prefix, *ca_cert_path, *ca_key_path, *server, *ack_log_path;
 	int idle;
+	size_t nobjects;
 	void (*on_tick)(struct lg *lg, void *arg);
 	uint64_t tick_ms;
 	void (*on_event)(struct lg *lg, enum lg_event ev, void *arg);
@@ -379,10 +380,11 @@ lg_limit(struct snapshot *s, const char *name, uint64_t v)
 
 /*
  * A Linux host running a few PostgreSQL clusters and some message-queue
- * users: 40 objects, about 3 KB encoded.
+ * users: 40 objects, about 3 KB encoded; nobj objects repeat that mix (the
+ * bench's growth section measures the cost per snapshot as it grows).
  */
 static void
-lg_build_template(struct snapshot *s)
+lg_build_template(struct snapshot *s, size_t nobj)
 {
 	static const char *const owners[] = {"postgres", "www", "oracle", "app"};
 	int64_t now = now_unix();
@@ -405,8 +407,9 @@ lg_build_template(struct snapshot *s)
 	lg_limit(s, "msgmax", 8192);
 	lg_limit(s, "msgmnb", 16384);
 	lg_limit(s, "msgmni", 32000);
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < nobj; i++) {
 		struct ipc_object *o = snapshot_add_object(s);
+		size_t j = i % 40; /* the place in the mix */
 
 		if (o == NULL) {
 			fprintf(stderr, "ipcfleet-loadgen: out of memory\n");
@@ -415,20 +418,20 @@ lg_build_template(struct snapshot *s)
 		o->id = (int64_t)(i * 32768 + 7);
 		o->key = (int64_t)(0x5432000 + i);
 		o->mode = 0600;
-		o->uid = o->cuid = 70 + (uint32_t)(i % 4);
+		o->uid = o->cuid = 70 + (uint32_t)(j % 4);
 		o->gid = o->cgid = 70;
-		o->ctime = now - 86400 - (int64_t)i * 60;
-		ifl_strlcpy(o->owner, owners[i % 4], sizeof(o->owner));
-		if (i < 22) {
+		o->ctime = now - 86400 - (int64_t)j * 60;
+		ifl_strlcpy(o->owner, owners[j % 4], sizeof(o->owner));
+		if (j < 22) {
 			o->type = IPC_SEM;
 			o->nsems = 17;
-			o->otime = now - (int64_t)i;
-		} else if (i < 34) {
+			o->otime = now - (int64_t)j;
+		} else if (j < 34) {
 			o->type = IPC_SHM;
-			o->size = 1048576u * (i - 21);
-			o->nattch = 3 + i % 5;
-			o->cpid = 1000 + (int64_t)i;
-			o->lpid = 2000 + (int64_t)i;
+			o->size = 1048576u * (j - 21);
+			o->nattch = 3 + j % 5;
+			o->cpid = 1000 + (int64_t)j;
+			o->lpid = 2000 + (int64_t)j;
 			o->atime = now - 5;
 			o->rss = 4096u * 50;
 		} else {
@@ -436,8 +439,8 @@ lg_build_template(struct snapshot *s)
 			o->cbytes = 120;
 			o->qnum = 2;
 			o->qbytes = 16384;
-			o->lspid = 3000 + (int64_t)i;
-			o->lrpid = 3100 + (int64_t)i;
+			o->lspid = 3000 + (int64_t)j;
+			o->lrpid = 3100 + (int64_t)j;
 			o->stime = now - 2;
 			o->rtime = now - 3;
 		}
@@ -1435,7 +1438,8 @@ lg_new(const struct lg_opts *o)
 
 	if (o->ca_cert_path == NULL || o->ca_key_path == NULL || o->server == NULL ||
 	    o->nagents + o->nslow + o->ntrickle == 0 ||
-	    o->nagents + o->nslow + o->ntrickle > LG_MAX_AGENTS || o->interval_ms == 0) {
+	    o->nagents + o->nslow + o->ntrickle > LG_MAX_AGENTS || o->interval_ms == 0 ||
+	    o->nobjects > LG_MAX_OBJECTS) {
 		fprintf(stderr, "ipcfleet-loadgen: bad options\n");
 		exit(2);
 	}
@@ -1459,6 +1463,7 @@ lg_new(const struct lg_opts *o)
 	lg->progress_ms = o->progress_ms;
 	lg->steady_after_ms = o->steady_after_ms;
 	lg->idle = o->idle;
+	lg->nobjects = o->nobjects ? o->nobjects : 40;
 	lg->on_tick = o->on_tick;
 	lg->tick_ms = o->tick_ms;
 	lg->on_event = o->on_event;
@@ -1478,7 +1483,7 @@ lg_new(const struct lg_opts *o)
 	}
 	lg_load_ca(lg);
 	lg_make_ctx(lg);
-	lg_build_template(&lg->tmpl);
+	lg_build_template(&lg->tmpl, lg->nobjects);
 	lg_prepare_tail(lg);
 	if ((lg->base = event_base_new()) == NULL) {
 		fprintf(stderr, "ipcfleet-loadgen: event_base_new failed\n");

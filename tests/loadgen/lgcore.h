@@ -14,6 +14,8 @@
 #include <stdio.h>
 
 #define LG_MAX_AGENTS 100000
+/* objects in each snapshot (the frame must stay under 1 MiB: about 75 bytes each) */
+#define LG_MAX_OBJECTS 10000
 
 struct lg;
 
@@ -36,6 +38,12 @@ struct lg_opts {
 	 * the duration ends.  For connection memory and handshake storms.
 	 */
 	int idle;
+	/*
+	 * Objects in each snapshot (0: 40, the realistic host); more repeat the
+	 * template's mix of 40 (22 sets, 12 segments, 6 queues) with ids and
+	 * keys of their own.  At most LG_MAX_OBJECTS.
+	 */
+	size_t nobjects;
 	/* Hooks (may be NULL): a timer every tick_ms, and the events above. */
 	void (*on_tick)(struct lg *lg, void *arg);
 	uint64_t tick_ms;
