@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "lgcore.h"
 #include "util.h"
 
 #ifndef IPCFLEET_SRC_DIR
@@ -51,20 +52,24 @@ static const struct section {
 	const char *name;
 	int (*fn)(struct bench *b);
 	const char *what;
+	int named; /* runs only when --only names it */
 } sections[] = {
     /* first: the tools it runs are timed with fork, cheapest while this process is small */
-    {"agent", bench_agent, "the agent on 1,000 objects beside ipcs -a and lsipc (root)"},
+    {"agent", bench_agent, "the agent on 1,000 objects beside ipcs -a and lsipc (root)", 0},
     {"busy", bench_agent_busy,
-     "the agent on a busy host: 200 IPC namespaces, 2,000 processes, 2,000 objects (root)"},
-    {"storage", bench_storage, "bytes per sample of realistic series, from the file size"},
-    {"query", bench_query, "hosts, trend and report on a synthetic fleet with 30 days of history"},
-    {"ingest", bench_ingest, "sustained snapshots per second from persistent mTLS agents"},
-    {"conns", bench_conns, "memory per idle connection, then a reconnect storm"},
+     "the agent on a busy host: 200 IPC namespaces, 2,000 processes, 2,000 objects (root)", 0},
+    {"storage", bench_storage, "bytes per sample of realistic series, from the file size", 0},
+    {"query", bench_query, "hosts, trend and report on a synthetic fleet with 30 days of history",
+     0},
+    {"ingest", bench_ingest, "sustained snapshots per second from persistent mTLS agents", 0},
+    {"conns", bench_conns, "memory per idle connection, then a reconnect storm", 0},
     {"analysis", bench_analysis,
-     "how long one agent's snapshot of 10,000 findings holds the aggregator's thread"},
+     "how long one agent's snapshot of 10,000 findings holds the aggregator's thread", 0},
     {"report", bench_report,
-     "the HTML report of 2,000 hosts with 30 days of history: size and time (issue 15)"},
-    {"pg", bench_pg, "query and ingest with the store on PostgreSQL (needs --pg-url)"},
+     "the HTML report of 2,000 hosts with 30 days of history: size and time (issue 15)", 0},
+    {"pg", bench_pg, "query and ingest with the store on PostgreSQL (needs --pg-url)", 0},
+    {"growth", bench_growth,
+     "how cost grows: busy, ingest, query and report at three sizes each (only with --only)", 1},
 };
 
 static void
@@ -76,6 +81,7 @@ usage(FILE *fp)
 	        "usage: ipcfleet-bench [--quick] [--only SECTION,...] [--workdir DIR] [--keep]\n"
 	        "                      [--query-hosts N] [--ingest-agents N] [--ingest-seconds S]\n"
 	        "                      [--conns N] [--pg-url URL] [--report-out FILE]\n"
+	        "                      [--ingest-objects N] [--busy-procs N]\n"
 	        "\n"
 	        "Measures ipcfleet's performance figures and prints one \"name=value unit\"\n"
 	        "line per figure.  --quick: small fleets, a smoke run of under two minutes.\n"
@@ -86,6 +92,13 @@ usage(FILE *fp)
 	        "ingest figures again with the store there (pg_ prefix); tests/bench/pg.sh\n"
 	        "makes a throwaway cluster and runs it.  --report-out keeps the report\n"
 	        "section's HTML (2,000 hosts; quick 200; --query-hosts sets it too).\n"
+	        "--ingest-objects: objects in each ingested snapshot (40; at most 10,000);\n"
+	        "--busy-procs: processes of the busy section (2,000, spread over its 200\n"
+	        "namespaces; at least 200).  The growth section runs busy, ingest, query\n"
+	        "and report at three sizes each and prints their figures as\n"
+	        "growth_NAME_SIZE (growth_ingest_cpu_us_per_snapshot_400obj,\n"
+	        "growth_query_hosts_p99_ms_50000h, ...): about 15 minutes, quick 2; it\n"
+	        "runs only when --only names it.\n"
 	        "\n"
 	        "sections:\n");
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
@@ -102,13 +115,13 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 }
 
 static int
-wanted(const struct bench *b, const char *name)
+wanted(const struct bench *b, const char *name, int named)
 {
 	const char *p = b->only;
 	size_t n = strlen(name);
 
 	if (p == NULL)
-		return 1;
+		return !named;
 	while ((p = strstr(p, name)) != NULL) {
 		if ((p == b->only || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
 			return 1;
@@ -168,6 +181,8 @@ main(int argc, char **argv)
 	                                         {"conns", required_argument, NULL, 'C'},
 	                                         {"pg-url", required_argument, NULL, 'P'},
 	                                         {"report-out", required_argument, NULL, 'R'},
+	                                         {"ingest-objects", required_argument, NULL, 'O'},
+	                                         {"busy-procs", required_argument, NULL, 'B'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	static struct bench b;
@@ -215,6 +230,14 @@ main(int argc, char **argv)
 		case 'R':
 			b.report_out = optarg;
 			break;
+		case 'O':
+			b.ingest_objects = count_arg("--ingest-objects", optarg, 1, LG_MAX_OBJECTS);
+			break;
+		case 'B':
+			/* at least one process per namespace, and the default pid_max allows 32,768
+			 */
+			b.busy_procs = count_arg("--busy-procs", optarg, 200, 20000);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -231,7 +254,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (b.only != NULL && wanted(&b, "pg") && b.pg_url == NULL) {
+	if (b.only != NULL && wanted(&b, "pg", 0) && b.pg_url == NULL) {
 		fprintf(stderr,
 		        "ipcfleet-bench: the pg section needs --pg-url (or tests/bench/pg.sh)\n");
 		return 2;
@@ -265,7 +288,7 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		double t0 = bench_now();
 
-		if (!wanted(&b, sections[i].name))
+		if (!wanted(&b, sections[i].name, sections[i].named))
 			continue;
 		bench_note("section %s: %s", sections[i].name, sections[i].what);
 		if (sections[i].fn(&b) == -1)

@@ -7,6 +7,7 @@
  * bench_net.c    ingest, idle connections and the handshake storm (lgcore)
  * bench_agent.c  the agent on 1,000 objects beside ipcs and lsipc
  * bench_analysis.c  one agent's 10,000 findings against the aggregator's thread
+ * bench_growth.c the growth section: how the figures grow with the sizes
  *
  * The pg section runs the query and ingest figures again with the store on
  * PostgreSQL (--pg-url; tests/bench/pg.sh makes a throwaway cluster).
@@ -32,6 +33,8 @@ struct bench {
 	/* sizes given on the command line (0: the mode's default) */
 	size_t query_hosts, ingest_agents, conns;
 	unsigned ingest_seconds;
+	size_t ingest_objects;  /* objects per ingested snapshot (0: 40) */
+	size_t busy_procs;      /* processes of the busy section (0: 2,000) */
 	const char *report_out; /* --report-out: where the report section keeps its HTML */
 };
 
@@ -48,6 +51,12 @@ struct agg_proc {
 void bench_fig(const char *name, double value, const char *unit);
 /* The same, the name prefixed with pfx ("" or "pg_"). */
 void bench_figp(const char *pfx, const char *name, double value, const char *unit);
+/*
+ * From now on, every figure's name is pfx + name + sfx (the growth section
+ * runs other sections' code at its sizes: "growth_" and "_400obj"); ("", "")
+ * restores the plain names.
+ */
+void bench_fig_names(const char *pfx, const char *sfx);
 /* A line on stderr, prefixed "ipcfleet-bench: ". */
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Marks the run failed, says why. */
@@ -94,6 +103,10 @@ int bench_agent(struct bench *b);
 int bench_agent_busy(struct bench *b);
 int bench_analysis(struct bench *b);
 int bench_report(struct bench *b);
+int bench_growth(struct bench *b);
+/* The growth section's parts (bench_store.c): hosts and host, then the report, per size. */
+int bench_query_growth(struct bench *b, const size_t *sizes, size_t nsizes);
+int bench_report_growth(struct bench *b, const size_t *sizes, size_t nsizes);
 /* The pg section's parts (bench_store.c, bench_net.c). */
 int bench_pg_query(struct bench *b);
 int bench_pg_ingest(struct bench *b);

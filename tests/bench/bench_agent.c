@@ -307,18 +307,20 @@ bench_agent(struct bench *b)
 
 /*
  * A busy host (issue 17): BUSY_NS IPC namespaces, each a process holding
- * BUSY_OBJ objects (half sets, half segments) with BUSY_PROCS - 1 more
- * processes in it, all in one process group that is killed at the end.
- * Then the running agent's CPU per snapshot over all of them.
+ * BUSY_OBJ objects (half sets, half segments) with more processes in it
+ * (BUSY_PROCS in all, or --busy-procs: spread evenly over the namespaces),
+ * all in one process group that is killed at the end.  Then the running
+ * agent's CPU per snapshot over all of them.
  */
 #define BUSY_NS    200
-#define BUSY_PROCS 10
+#define BUSY_PROCS 2000
 #define BUSY_OBJ   10
 
+/* One namespace's processes: its holder and nprocs - 1 more. */
 static void
-busy_namespace(void)
+busy_namespace(size_t nprocs)
 {
-	int i;
+	size_t i;
 
 	if (unshare(CLONE_NEWIPC) == -1)
 		_exit(1);
@@ -326,7 +328,7 @@ busy_namespace(void)
 		if ((i % 2 ? shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600)
 		           : semget(IPC_PRIVATE, 1, IPC_CREAT | 0600)) == -1)
 			_exit(1);
-	for (i = 1; i < BUSY_PROCS; i++) {
+	for (i = 1; i < nprocs; i++) {
 		pid_t p = fork();
 
 		if (p == 0)
@@ -337,11 +339,43 @@ busy_namespace(void)
 		pause();
 }
 
+/* Processes of process group pg, from /proc/PID/stat (its fifth field). */
+static size_t
+busy_count(pid_t pg)
+{
+	char path[300], line[512];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		const char *p;
+		FILE *fp;
+		long grp;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		/* after the command's closing parenthesis: state, ppid, pgrp */
+		if (fgets(line, sizeof(line), fp) != NULL && (p = strrchr(line, ')')) != NULL &&
+		    sscanf(p + 1, " %*c %*d %ld", &grp) == 1 && grp == (long)pg)
+			n++;
+		fclose(fp);
+	}
+	closedir(d);
+	return n;
+}
+
 static void
 busy_child(struct bench *b, int port, int fd)
 {
 	FILE *out = fdopen(fd, "w");
-	int i, k = b->quick ? 4 : 10;
+	size_t i, nprocs = b->busy_procs ? b->busy_procs : BUSY_PROCS;
+	int k = b->quick ? 4 : 10;
 	double c1, c2;
 	long r1, r2, a1, a2, p1, p2;
 	pid_t group;
@@ -353,14 +387,17 @@ busy_child(struct bench *b, int port, int fd)
 		setpgid(0, 0);
 		for (i = 0; i < BUSY_NS; i++)
 			if (fork() == 0)
-				busy_namespace();
+				busy_namespace(nprocs / BUSY_NS + (i < nprocs % BUSY_NS));
 		for (;;)
 			pause();
 	}
 	setpgid(group, group);
-	sleep(3); /* 2,000 processes made and settled */
-	fprintf(out, "busy_namespaces %d\nbusy_processes %d\nbusy_objects %d\n", BUSY_NS,
-	        BUSY_NS * BUSY_PROCS, BUSY_NS * BUSY_OBJ);
+	/* every process made (the group's leader and nprocs), then 2 s to settle */
+	for (i = 0; i < 120 && busy_count(group) < nprocs + 1; i++)
+		sleep(1);
+	sleep(2);
+	fprintf(out, "busy_namespaces %d\nbusy_processes %zu\nbusy_objects %d\n", BUSY_NS, nprocs,
+	        BUSY_NS * BUSY_OBJ);
 	if (agent_run(b, port, "busy1", 1, &c1, &r1, &a1, &p1) == 0 &&
 	    agent_run(b, port, "busyk", 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
 		fprintf(out, "agent_busy_cpu_us_per_snapshot %.0f\n", (c2 - c1) * 1e6 / k);

@@ -94,13 +94,15 @@ ingest_run(struct bench *b, const char *tag, const char *db, const char *pfx)
 		o.steady_after_ms = o.duration_ms / 2;
 	o.connect_rate = 500;
 	o.drain_ms = 0;
+	o.nobjects = b->ingest_objects; /* 0: the realistic 40 */
 	o.prefix = "ingest";
 	o.ca_cert_path = cacert;
 	o.ca_key_path = cakey;
 	o.server = server;
 	o.on_event = ingest_event;
 	o.arg = &ic;
-	bench_note("%s: %zu agents, %.0f snapshots/s offered, %.0f s", tag, o.nagents,
+	bench_note("%s: %zu agents, %zu objects each, %.0f snapshots/s offered, %.0f s", tag,
+	           o.nagents, o.nobjects ? o.nobjects : 40,
 	           (double)o.nagents * 1000 / (double)o.interval_ms, (double)o.duration_ms / 1000);
 	lg = lg_new(&o);
 	lg_run(lg);
@@ -108,6 +110,7 @@ ingest_run(struct bench *b, const char *tag, const char *db, const char *pfx)
 	secs = lg_steady_seconds(lg);
 	rate = secs > 0 ? (double)acked / secs : 0;
 	bench_figp(pfx, "ingest_agents", (double)o.nagents, "count");
+	bench_figp(pfx, "ingest_objects", (double)(o.nobjects ? o.nobjects : 40), "count");
 	bench_figp(pfx, "ingest_snapshots_per_s", rate, "1/s");
 	if (acked > 0 && ic.cpu0 >= 0 && ic.cpu1 >= ic.cpu0)
 		bench_figp(pfx, "ingest_cpu_us_per_snapshot",

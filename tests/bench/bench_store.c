@@ -678,9 +678,15 @@ report_findings(const struct hostgen *g, int64_t now, struct finding *f, size_t 
 	return n;
 }
 
+/*
+ * Writes hosts first..nhosts of the synthetic fleet into st (the growth
+ * section adds hosts to a fleet step by step; every host is generated from
+ * its number alone, so a fleet grown in steps is the fleet written at once),
+ * then receives every host's latest snapshot again, now.
+ */
 static int
-query_synth(struct bench *b, struct store *st, size_t nhosts, int64_t now, int history,
-            const char *pfx, int tight)
+query_synth(struct bench *b, struct store *st, size_t first, size_t nhosts, int64_t now,
+            int history, const char *pfx, int tight)
 {
 	struct hostgen *g = calloc(nhosts, sizeof(*g));
 	char err[1024];
@@ -698,11 +704,11 @@ query_synth(struct bench *b, struct store *st, size_t nhosts, int64_t now, int h
 			hostgen_tighten(&g[i], HIST_DAYS);
 	}
 	/* the host rows first (a history needs its host), then their histories */
-	if (put_latest(st, g, nhosts, now, err, sizeof(err)) == -1) {
+	if (put_latest(st, g + first, nhosts - first, now, err, sizeof(err)) == -1) {
 		bench_fail(b, "query: %s", err);
 		goto out;
 	}
-	for (i = 0; i < nhosts; i++) {
+	for (i = first; i < nhosts; i++) {
 		if (history && put_host_history(st, &g[i], now, err, sizeof(err)) == -1) {
 			bench_fail(b, "query: %s", err);
 			goto out;
@@ -739,7 +745,8 @@ query_synth(struct bench *b, struct store *st, size_t nhosts, int64_t now, int h
 		}
 		if (bench_now() - tl > 15) {
 			tl = bench_now();
-			bench_note("query: %zu of %zu hosts written", i + 1, nhosts);
+			bench_note("query: %zu of %zu hosts written", i + 1 - first,
+			           nhosts - first);
 		}
 	}
 	/*
@@ -810,7 +817,7 @@ query_series(struct bench *b, struct qclient *qc, const char *name, const char *
  */
 static int
 query_measure(struct bench *b, const struct agg_proc *agg, size_t nhosts, const char *pfx,
-              int trend)
+              int trend, int report)
 {
 	static const char *const trend_args[] = {"limit", "semmns", "since", "2592000", NULL};
 	size_t nq = b->quick ? 20 : 100, nrep = b->quick ? 2 : 3, bytes = 0, i;
@@ -825,7 +832,7 @@ query_measure(struct bench *b, const struct agg_proc *agg, size_t nhosts, const 
 	}
 	/* once each: the database's pages into the cache */
 	if (qc_query(&qc, "hosts", NULL, NULL, err, sizeof(err)) < 0 ||
-	    qc_query(&qc, "report", NULL, NULL, err, sizeof(err)) < 0) {
+	    (report && qc_query(&qc, "report", NULL, NULL, err, sizeof(err)) < 0)) {
 		bench_fail(b, "query: %s", err);
 		goto out;
 	}
@@ -839,6 +846,10 @@ query_measure(struct bench *b, const struct agg_proc *agg, size_t nhosts, const 
 	snprintf(name, sizeof(name), "%squery_trend_30d", pfx);
 	if (trend && query_series(b, &qc, name, "trend", nhosts, nq, 1, trend_args) == -1)
 		goto out;
+	if (!report) {
+		rc = 0;
+		goto out;
+	}
 	for (i = 0; i < nrep; i++) {
 		if ((rep[i] = qc_query(&qc, "report", NULL, &bytes, err, sizeof(err))) < 0) {
 			bench_fail(b, "query report: %s", err);
@@ -869,7 +880,7 @@ bench_query(struct bench *b)
 		bench_fail(b, "query: %s", err);
 		return -1;
 	}
-	rc = query_synth(b, st, nhosts, now_unix(), 1, "", 0);
+	rc = query_synth(b, st, 0, nhosts, now_unix(), 1, "", 0);
 	store_close(st);
 	if (rc == -1)
 		return -1;
@@ -879,7 +890,7 @@ bench_query(struct bench *b)
 		bench_fail(b, "query: the aggregator did not start");
 		return -1;
 	}
-	rc = query_measure(b, &agg, nhosts, "", 1);
+	rc = query_measure(b, &agg, nhosts, "", 1, 1);
 	bench_agg_stop(&agg);
 	return rc;
 }
@@ -903,7 +914,7 @@ bench_pg_query(struct bench *b)
 		bench_fail(b, "pg-query: %s", err);
 		return -1;
 	}
-	rc = query_synth(b, st, nhosts, now_unix(), 0, "pg_", 0);
+	rc = query_synth(b, st, 0, nhosts, now_unix(), 0, "pg_", 0);
 	store_close(st);
 	if (rc == -1)
 		return -1;
@@ -912,50 +923,77 @@ bench_pg_query(struct bench *b)
 		bench_fail(b, "pg-query: the aggregator did not start");
 		return -1;
 	}
-	rc = query_measure(b, &agg, nhosts, "pg_", 0);
+	rc = query_measure(b, &agg, nhosts, "pg_", 0, 1);
 	bench_agg_stop(&agg);
 	return rc;
 }
 
 /*
- * The HTML report (issue 15): the fleet with limits set tight (use% from
- * 5 to 98 %, leaks running towards theirs, findings as the analysis would
- * open them) and thirty days of history, then the real CLI renders
- * `ipcfleet report --format html -o FILE` three times against the real
- * aggregator: the file's size and the median wall time (query, reply,
- * rendering, writing).  --report-out keeps the last file.
+ * The growth section's queries: a fleet of latest snapshots and findings
+ * without history (hosts and host read none; thirty days of 50,000 hosts
+ * would take an hour to write), grown in one database to each size in
+ * turn; at each, the real aggregator answers hosts and host (figures
+ * query_hosts_p99_ms and so on, named by the caller's bench_fig_names).
  */
 int
-bench_report(struct bench *b)
+bench_query_growth(struct bench *b, const size_t *sizes, size_t nsizes)
 {
-	size_t nhosts = b->query_hosts ? b->query_hosts : b->quick ? 200 : 2000, i;
-	char path[PATH_MAX + 32], out[PATH_MAX + 32], err[1024], cli[PATH_MAX + 16];
-	char cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 16], server[64];
-	char *argv[] = {cli, "--server", server,     "--cert", cert, "--key", key, "--ca",
-	                ca,  "report",   "--format", "html",   "-o", out,     NULL};
-	double t[3];
+	char path[PATH_MAX + 32], err[1024], sfx[32];
 	struct agg_proc agg;
 	struct store *st;
-	struct stat sb;
-	int rc;
+	size_t k, done = 0;
+	int rc = 0;
 
-	snprintf(path, sizeof(path), "%s/report.db", b->work);
-	snprintf(out, sizeof(out), "%s/report.html", b->work);
+	snprintf(path, sizeof(path), "%s/query-growth.db", b->work);
+	for (k = 0; k < nsizes && rc == 0; k++) {
+		snprintf(sfx, sizeof(sfx), "_%zuh", sizes[k]);
+		bench_fig_names("growth_", sfx);
+		bench_note("growth: %zu hosts, latest snapshots only", sizes[k]);
+		if ((st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
+			bench_fail(b, "growth query: %s", err);
+			rc = -1;
+			break;
+		}
+		rc = query_synth(b, st, done, sizes[k], now_unix(), 0, "", 0);
+		store_close(st);
+		if (rc == -1)
+			break;
+		done = sizes[k];
+		if (bench_agg_start(b, &agg, "query-growth", path, 1000, NULL) == -1) {
+			bench_fail(b, "growth query: the aggregator did not start");
+			rc = -1;
+			break;
+		}
+		rc = query_measure(b, &agg, sizes[k], "", 0, 0);
+		bench_agg_stop(&agg);
+	}
+	bench_fig_names("", "");
+	return rc;
+}
+
+/*
+ * Runs `ipcfleet report --format html -o out` three times against the real
+ * aggregator on the database at path: figures report_html_mb and
+ * report_html_s (the median wall time: query, reply, rendering, writing).
+ */
+static int
+report_render(struct bench *b, const char *path, const char *out)
+{
+	char cli[PATH_MAX + 16], cert[PATH_MAX + 16], key[PATH_MAX + 16], ca[PATH_MAX + 16];
+	char server[64], outp[PATH_MAX + 32];
+	char *argv[] = {cli, "--server", server,     "--cert", cert, "--key", key, "--ca",
+	                ca,  "report",   "--format", "html",   "-o", outp,    NULL};
+	struct agg_proc agg;
+	struct stat sb;
+	double t[3];
+	size_t i;
+	int rc = 0;
+
+	snprintf(outp, sizeof(outp), "%s", out);
 	snprintf(cli, sizeof(cli), "%s/ipcfleet", b->bindir);
 	snprintf(cert, sizeof(cert), "%s/admin.crt", b->pki);
 	snprintf(key, sizeof(key), "%s/admin.key", b->pki);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", b->pki);
-	bench_note("report: synthesising %zu hosts with %d days of per-minute history", nhosts,
-	           HIST_DAYS);
-	if ((st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
-		bench_fail(b, "report: %s", err);
-		return -1;
-	}
-	rc = query_synth(b, st, nhosts, now_unix(), 1, "report_", 1);
-	store_close(st);
-	if (rc == -1)
-		return -1;
-	bench_fig("report_hosts", (double)nhosts, "count");
 	if (bench_agg_start(b, &agg, "report", path, 1000, NULL) == -1) {
 		bench_fail(b, "report: the aggregator did not start");
 		return -1;
@@ -980,9 +1018,79 @@ bench_report(struct bench *b)
 	}
 	bench_fig("report_html_mb", (double)sb.st_size / 1048576, "MB");
 	bench_fig("report_html_s", bench_pct(t, NELEM(t), 50), "s");
+	return 0;
+}
+
+/*
+ * The HTML report (issue 15): the fleet with limits set tight (use% from
+ * 5 to 98 %, leaks running towards theirs, findings as the analysis would
+ * open them) and thirty days of history, then the real CLI renders
+ * `ipcfleet report --format html -o FILE` three times against the real
+ * aggregator: the file's size and the median wall time (query, reply,
+ * rendering, writing).  --report-out keeps the last file.
+ */
+int
+bench_report(struct bench *b)
+{
+	size_t nhosts = b->query_hosts ? b->query_hosts : b->quick ? 200 : 2000;
+	char path[PATH_MAX + 32], out[PATH_MAX + 32], err[1024];
+	struct store *st;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/report.db", b->work);
+	snprintf(out, sizeof(out), "%s/report.html", b->work);
+	bench_note("report: synthesising %zu hosts with %d days of per-minute history", nhosts,
+	           HIST_DAYS);
+	if ((st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
+		bench_fail(b, "report: %s", err);
+		return -1;
+	}
+	rc = query_synth(b, st, 0, nhosts, now_unix(), 1, "report_", 1);
+	store_close(st);
+	if (rc == -1)
+		return -1;
+	bench_fig("report_hosts", (double)nhosts, "count");
+	if (report_render(b, path, out) == -1)
+		return -1;
 	if (b->report_out != NULL && rename(out, b->report_out) == -1) {
 		bench_fail(b, "report: %s: %s", b->report_out, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The growth section's report: the report section's fleet (thirty days of
+ * history) grown in one database to each size in turn, the report rendered
+ * at each (figures report_html_mb and report_html_s, named by size).
+ */
+int
+bench_report_growth(struct bench *b, const size_t *sizes, size_t nsizes)
+{
+	char path[PATH_MAX + 32], out[PATH_MAX + 32], err[1024], sfx[32];
+	struct store *st;
+	size_t k, done = 0;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/report-growth.db", b->work);
+	snprintf(out, sizeof(out), "%s/report-growth.html", b->work);
+	for (k = 0; k < nsizes && rc == 0; k++) {
+		snprintf(sfx, sizeof(sfx), "_%zuh", sizes[k]);
+		bench_fig_names("growth_", sfx);
+		bench_note("growth: report of %zu hosts with %d days of per-minute history",
+		           sizes[k], HIST_DAYS);
+		if ((st = store_open_sqlite(path, err, sizeof(err))) == NULL) {
+			bench_fail(b, "growth report: %s", err);
+			rc = -1;
+			break;
+		}
+		rc = query_synth(b, st, done, sizes[k], now_unix(), 1, "report_", 1);
+		store_close(st);
+		if (rc == -1)
+			break;
+		done = sizes[k];
+		rc = report_render(b, path, out);
+	}
+	bench_fig_names("", "");
+	return rc;
 }

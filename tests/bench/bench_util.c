@@ -25,16 +25,26 @@
 
 #define METRICS_MAX (4u * 1024 * 1024) /* /metrics lists every host: bounded read */
 
+/* bench_fig_names(): what every figure's name is wrapped in */
+static char fig_pfx[32], fig_sfx[32];
+
+void
+bench_fig_names(const char *pfx, const char *sfx)
+{
+	snprintf(fig_pfx, sizeof(fig_pfx), "%s", pfx);
+	snprintf(fig_sfx, sizeof(fig_sfx), "%s", sfx);
+}
+
 void
 bench_fig(const char *name, double value, const char *unit)
 {
 	/* whole numbers without decimals, the rest with three significant ones at least */
 	if (fabs(value) >= 100 || value == floor(value))
-		printf("%s=%.0f %s\n", name, value, unit);
+		printf("%s%s%s=%.0f %s\n", fig_pfx, name, fig_sfx, value, unit);
 	else if (fabs(value) >= 1)
-		printf("%s=%.2f %s\n", name, value, unit);
+		printf("%s%s%s=%.2f %s\n", fig_pfx, name, fig_sfx, value, unit);
 	else
-		printf("%s=%.4f %s\n", name, value, unit);
+		printf("%s%s%s=%.4f %s\n", fig_pfx, name, fig_sfx, value, unit);
 	fflush(stdout);
 }
 
