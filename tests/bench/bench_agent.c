@@ -376,6 +376,7 @@ busy_child(struct bench *b, int port, int fd)
 	FILE *out = fdopen(fd, "w");
 	size_t i, nprocs = b->busy_procs ? b->busy_procs : BUSY_PROCS;
 	int k = b->quick ? 4 : 10;
+	char t1[48], tk[48];
 	double c1, c2;
 	long r1, r2, a1, a2, p1, p2;
 	pid_t group;
@@ -398,8 +399,11 @@ busy_child(struct bench *b, int port, int fd)
 	sleep(2);
 	fprintf(out, "busy_namespaces %d\nbusy_processes %zu\nbusy_objects %d\n", BUSY_NS, nprocs,
 	        BUSY_NS * BUSY_OBJ);
-	if (agent_run(b, port, "busy1", 1, &c1, &r1, &a1, &p1) == 0 &&
-	    agent_run(b, port, "busyk", 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
+	/* spools of their own per size: a spool that has delivered would end the run at once */
+	snprintf(t1, sizeof(t1), "busy1-%zu", nprocs);
+	snprintf(tk, sizeof(tk), "busyk-%zu", nprocs);
+	if (agent_run(b, port, t1, 1, &c1, &r1, &a1, &p1) == 0 &&
+	    agent_run(b, port, tk, 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
 		fprintf(out, "agent_busy_cpu_us_per_snapshot %.0f\n", (c2 - c1) * 1e6 / k);
 		fprintf(out, "agent_busy_startup_cpu_us %.0f\n", c1 * 1e6);
 		fprintf(out, "agent_busy_rss_kb %ld\n", r2);
@@ -414,5 +418,11 @@ busy_child(struct bench *b, int port, int fd)
 int
 bench_agent_busy(struct bench *b)
 {
-	return agent_measure(b, "busy", busy_child);
+	char tag[48];
+
+	/* a database of its own per size: the same host's earlier sequences would be duplicates */
+	if (b->busy_procs == 0)
+		return agent_measure(b, "busy", busy_child);
+	snprintf(tag, sizeof(tag), "busy-%zu", b->busy_procs);
+	return agent_measure(b, tag, busy_child);
 }

@@ -136,7 +136,11 @@ bench_ingest(struct bench *b)
 {
 	char db[PATH_MAX + 16];
 
-	snprintf(db, sizeof(db), "%s/ingest.db", b->work);
+	/* a database of its own per size: the same hosts' earlier sequences would be duplicates */
+	if (b->ingest_objects == 0)
+		snprintf(db, sizeof(db), "%s/ingest.db", b->work);
+	else
+		snprintf(db, sizeof(db), "%s/ingest-%zuobj.db", b->work, b->ingest_objects);
 	return ingest_run(b, "ingest", db, "");
 }
 
