@@ -77,30 +77,32 @@ usage(FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp,
-	        "usage: ipcfleet-bench [--quick] [--only SECTION,...] [--workdir DIR] [--keep]\n"
-	        "                      [--query-hosts N] [--ingest-agents N] [--ingest-seconds S]\n"
-	        "                      [--conns N] [--pg-url URL] [--report-out FILE]\n"
-	        "                      [--ingest-objects N] [--busy-procs N]\n"
-	        "\n"
-	        "Measures ipcfleet's performance figures and prints one \"name=value unit\"\n"
-	        "line per figure.  --quick: small fleets, a smoke run of under two minutes.\n"
-	        "The sizes override the mode's: hosts of the synthetic fleet (10,000; quick\n"
-	        "200), ingesting agents (1,000; 200) and for how long (45 s; 8 s), idle\n"
-	        "connections and storm (10,000; 1,000).  --pg-url names an empty PostgreSQL\n"
-	        "database (postgresql://...) for the pg section, which runs the query and\n"
-	        "ingest figures again with the store there (pg_ prefix); tests/bench/pg.sh\n"
-	        "makes a throwaway cluster and runs it.  --report-out keeps the report\n"
-	        "section's HTML (2,000 hosts; quick 200; --query-hosts sets it too).\n"
-	        "--ingest-objects: objects in each ingested snapshot (40; at most 10,000);\n"
-	        "--busy-procs: processes of the busy section (2,000, spread over its 200\n"
-	        "namespaces; at least 200).  The growth section runs busy, ingest, query\n"
-	        "and report at three sizes each and prints their figures as\n"
-	        "growth_NAME_SIZE (growth_ingest_cpu_us_per_snapshot_400obj,\n"
-	        "growth_query_hosts_p99_ms_50000h, ...): about 15 minutes, quick 2; it\n"
-	        "runs only when --only names it.\n"
-	        "\n"
-	        "sections:\n");
+	fprintf(
+	    fp,
+	    "usage: ipcfleet-bench [--quick] [--only SECTION,...] [--workdir DIR] [--keep]\n"
+	    "                      [--query-hosts N] [--ingest-agents N] [--ingest-seconds S]\n"
+	    "                      [--conns N] [--pg-url URL] [--report-out FILE]\n"
+	    "                      [--ingest-objects N] [--busy-procs N] [--growth-parts LIST]\n"
+	    "\n"
+	    "Measures ipcfleet's performance figures and prints one \"name=value unit\"\n"
+	    "line per figure.  --quick: small fleets, a smoke run of under two minutes.\n"
+	    "The sizes override the mode's: hosts of the synthetic fleet (10,000; quick\n"
+	    "200), ingesting agents (1,000; 200) and for how long (45 s; 8 s), idle\n"
+	    "connections and storm (10,000; 1,000).  --pg-url names an empty PostgreSQL\n"
+	    "database (postgresql://...) for the pg section, which runs the query and\n"
+	    "ingest figures again with the store there (pg_ prefix); tests/bench/pg.sh\n"
+	    "makes a throwaway cluster and runs it.  --report-out keeps the report\n"
+	    "section's HTML (2,000 hosts; quick 200; --query-hosts sets it too).\n"
+	    "--ingest-objects: objects in each ingested snapshot (40; at most 10,000);\n"
+	    "--busy-procs: processes of the busy section (2,000, spread over its 200\n"
+	    "namespaces; at least 200).  The growth section runs busy, ingest, query\n"
+	    "and report at three sizes each and prints their figures as\n"
+	    "growth_NAME_SIZE (growth_ingest_cpu_us_per_snapshot_400obj,\n"
+	    "growth_query_hosts_p99_ms_50000h, ...): about 30 minutes, quick 2; it\n"
+	    "runs only when --only names it; --growth-parts picks its parts\n"
+	    "(busy,ingest,query,report).\n"
+	    "\n"
+	    "sections:\n");
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		fprintf(fp, "  %-8s %s\n", sections[i].name, sections[i].what);
 }
@@ -183,6 +185,7 @@ main(int argc, char **argv)
 	                                         {"report-out", required_argument, NULL, 'R'},
 	                                         {"ingest-objects", required_argument, NULL, 'O'},
 	                                         {"busy-procs", required_argument, NULL, 'B'},
+	                                         {"growth-parts", required_argument, NULL, 'G'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	static struct bench b;
@@ -232,6 +235,16 @@ main(int argc, char **argv)
 			break;
 		case 'O':
 			b.ingest_objects = count_arg("--ingest-objects", optarg, 1, LG_MAX_OBJECTS);
+			break;
+		case 'G':
+			if (bench_growth_parts_valid(optarg) == -1) {
+				fprintf(stderr,
+				        "ipcfleet-bench: --growth-parts '%s': not a list of "
+				        "busy, ingest, query, report\n",
+				        optarg);
+				return 2;
+			}
+			b.growth_parts = optarg;
 			break;
 		case 'B':
 			/* at least one process per namespace, and the default pid_max allows 32,768

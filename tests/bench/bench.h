@@ -33,9 +33,10 @@ struct bench {
 	/* sizes given on the command line (0: the mode's default) */
 	size_t query_hosts, ingest_agents, conns;
 	unsigned ingest_seconds;
-	size_t ingest_objects;  /* objects per ingested snapshot (0: 40) */
-	size_t busy_procs;      /* processes of the busy section (0: 2,000) */
-	const char *report_out; /* --report-out: where the report section keeps its HTML */
+	size_t ingest_objects;    /* objects per ingested snapshot (0: 40) */
+	size_t busy_procs;        /* processes of the busy section (0: 2,000) */
+	const char *growth_parts; /* --growth-parts: the growth section's parts, NULL: all */
+	const char *report_out;   /* --report-out: where the report section keeps its HTML */
 };
 
 /* A running ipcfleet-aggregator. */
@@ -104,6 +105,8 @@ int bench_agent_busy(struct bench *b);
 int bench_analysis(struct bench *b);
 int bench_report(struct bench *b);
 int bench_growth(struct bench *b);
+/* 0 when every name in the comma separated list is a part of the growth section. */
+int bench_growth_parts_valid(const char *list);
 /* The growth section's parts (bench_store.c): hosts and host, then the report, per size. */
 int bench_query_growth(struct bench *b, const size_t *sizes, size_t nsizes);
 int bench_report_growth(struct bench *b, const size_t *sizes, size_t nsizes);

@@ -14,13 +14,53 @@
  *   report  the HTML report of 200, 2,000 and 10,000 hosts with thirty
  *           days of history, one database grown
  *
- * --quick runs smaller sizes (a smoke run).  Not part of the full run: it
- * repeats the other sections; name it in --only.
+ * --quick runs smaller sizes (a smoke run); --growth-parts picks parts
+ * (busy,ingest,query,report).  Not part of the full run: it repeats the
+ * other sections; name it in --only.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "bench.h"
 #include "util.h"
+
+/* Whether --growth-parts (a comma separated list, NULL: all) names part. */
+static int
+growth_part(const struct bench *b, const char *part)
+{
+	const char *p = b->growth_parts;
+	size_t n = strlen(part);
+
+	if (p == NULL)
+		return 1;
+	while ((p = strstr(p, part)) != NULL) {
+		if ((p == b->growth_parts || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+int
+bench_growth_parts_valid(const char *list)
+{
+	static const char *const parts[] = {"busy", "ingest", "query", "report"};
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ","), i;
+
+		for (i = 0; i < NELEM(parts); i++)
+			if (strlen(parts[i]) == n && strncmp(parts[i], p, n) == 0)
+				break;
+		if (i == NELEM(parts))
+			return -1;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
 
 int
 bench_growth(struct bench *b)
@@ -35,7 +75,7 @@ bench_growth(struct bench *b)
 	int rc = 0;
 
 	/* the agent first: its 8,000 processes are forked from this process, cheapest small */
-	for (i = 0; i < NELEM(procs); i++) {
+	for (i = 0; growth_part(b, "busy") && i < NELEM(procs); i++) {
 		sb.busy_procs = b->quick ? procs_q[i] : procs[i];
 		snprintf(sfx, sizeof(sfx), "_%zuprocs", sb.busy_procs);
 		bench_fig_names("growth_", sfx);
@@ -45,7 +85,7 @@ bench_growth(struct bench *b)
 	sb.busy_procs = b->busy_procs;
 	sb.ingest_agents = b->ingest_agents ? b->ingest_agents : b->quick ? 20 : 100;
 	sb.ingest_seconds = b->ingest_seconds ? b->ingest_seconds : b->quick ? 4 : 12;
-	for (i = 0; i < NELEM(objs); i++) {
+	for (i = 0; growth_part(b, "ingest") && i < NELEM(objs); i++) {
 		sb.ingest_objects = objs[i];
 		snprintf(sfx, sizeof(sfx), "_%zuobj", objs[i]);
 		bench_fig_names("growth_", sfx);
@@ -55,9 +95,11 @@ bench_growth(struct bench *b)
 	bench_fig_names("", "");
 	if (sb.failed)
 		b->failed = 1;
-	if (bench_query_growth(b, b->quick ? hosts_q : hosts, NELEM(hosts)) == -1)
+	if (growth_part(b, "query") &&
+	    bench_query_growth(b, b->quick ? hosts_q : hosts, NELEM(hosts)) == -1)
 		rc = -1;
-	if (bench_report_growth(b, b->quick ? rhosts_q : rhosts, NELEM(rhosts)) == -1)
+	if (growth_part(b, "report") &&
+	    bench_report_growth(b, b->quick ? rhosts_q : rhosts, NELEM(rhosts)) == -1)
 		rc = -1;
 	return rc;
 }
