@@ -1,9 +1,9 @@
 #!/bin/sh
-# quick.sh BENCH [pg]: the bench.quick smoke tests.  Runs BENCH --quick (with
-# pg: its pg section on a throwaway PostgreSQL cluster, through pg.sh; exit
-# 77 when none can be made) and checks that it succeeds, that every line of
-# its output is one "name=value unit" figure, and that the figures
-# docs/BENCHMARKS.md reports are all there.
+# quick.sh BENCH [pg|growth]: the bench.quick smoke tests.  Runs BENCH --quick
+# (with pg: its pg section on a throwaway PostgreSQL cluster, through pg.sh;
+# exit 77 when none can be made; with growth: its growth section alone) and
+# checks that it succeeds, that every line of its output is one "name=value
+# unit" figure, and that the figures docs/BENCHMARKS.md reports are all there.
 set -u
 bench=$1
 mode=${2:-}
@@ -11,6 +11,9 @@ out=$(mktemp /tmp/bench-quick.XXXXXX)
 trap 'rm -f "$out"' EXIT
 if [ "$mode" = pg ]; then
 	sh "$(dirname "$0")/pg.sh" "$bench" --quick >"$out"
+	rc=$?
+elif [ "$mode" = growth ]; then
+	"$bench" --quick --only growth >"$out"
 	rc=$?
 else
 	"$bench" --quick >"$out"
@@ -39,6 +42,29 @@ if [ "$mode" = pg ]; then
 	want="pg_query_hosts_p99_ms pg_query_host_p99_ms pg_report_s pg_ingest_snapshots_per_s
 pg_ingest_cpu_us_per_snapshot pg_ingest_server_cpu_us_per_snapshot pg_ingest_ack_p99_ms
 pg_pair_snapshots_per_s pg_pair_server_cpu_us_per_snapshot"
+elif [ "$mode" = growth ]; then
+	# the quick sizes (bench_growth.c); the busy ones need root
+	want="growth_ingest_cpu_us_per_snapshot_40obj growth_ingest_cpu_us_per_snapshot_400obj
+growth_ingest_cpu_us_per_snapshot_4000obj growth_query_hosts_p99_ms_100h
+growth_query_hosts_p99_ms_1000h growth_query_hosts_p99_ms_5000h growth_query_host_p99_ms_100h
+growth_query_host_p99_ms_1000h growth_query_host_p99_ms_5000h growth_report_html_mb_20h
+growth_report_html_s_20h growth_report_html_mb_400h growth_report_html_s_400h"
+	if [ "$(id -u)" = 0 ]; then
+		want="$want growth_agent_busy_cpu_us_per_snapshot_250procs
+growth_agent_busy_cpu_us_per_snapshot_500procs growth_agent_busy_cpu_us_per_snapshot_1000procs"
+	fi
+	# each size measured afresh: a CPU cost per snapshot is never zero or negative
+	bad=$(grep -E '^growth_.*_cpu_us_per_snapshot_[0-9a-z]+=(-|0 )' "$out")
+	if [ -n "$bad" ]; then
+		echo "not ok - a size was not measured: $bad"
+		fails=1
+	fi
+	# and an ingest run at each size made no errors
+	bad=$(grep -E '^growth_ingest_errors_[0-9a-z]+=' "$out" | grep -v '=0 ')
+	if [ -n "$bad" ]; then
+		echo "not ok - errors while ingesting: $bad"
+		fails=1
+	fi
 elif [ "$(id -u)" = 0 ]; then
 	want="$want agent_cpu_us_per_snapshot agent_rss_kb ipcs_cpu_us_per_run"
 fi
