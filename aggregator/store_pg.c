@@ -556,6 +556,27 @@ pg_script(struct pg_store *q, const char *sql, const char *what, char *err, size
 	return 0;
 }
 
+/*
+ * A statement (prepared id, or the text sql) whose answer is one boolean,
+ * into *v.  -1 with err; "what: bad" when the answer is not one boolean.
+ */
+int
+pg_one_bool(struct pg_store *q, int id, const char *sql, const char *what, const char *bad, int *v,
+            char *err, size_t errlen)
+{
+	PGresult *r = pg_exec(q, id, sql, NULL, PGRES_TUPLES_OK, 0, what, err, errlen);
+
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) != 1 || pg_col_bool(r, 0, 0, v) == -1) {
+		PQclear(r);
+		snprintf(err, errlen, "%s: %s: %s", q->label, what, bad);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
 /* Rolls back whatever transaction is open; keeps err as it is. */
 void
 pg_rollback(struct pg_store *q)
@@ -649,19 +670,13 @@ pg_migrate(struct pg_store *q, char *err, size_t errlen)
 		goto failed;
 	PQclear(r);
 	/* a role without CREATE on the schema can still open a current database */
-	r = pg_exec(q, 0, "SELECT to_regclass('meta') IS NULL", NULL, PGRES_TUPLES_OK, 0,
-	            "reading schema version", err, errlen);
-	if (r == NULL)
-		goto failed;
 	{
 		int missing;
 
-		if (PQntuples(r) != 1 || pg_col_bool(r, 0, 0, &missing) == -1) {
-			PQclear(r);
-			snprintf(err, errlen, "%s: reading schema version: bad answer", q->label);
+		if (pg_one_bool(q, 0, "SELECT to_regclass('meta') IS NULL",
+		                "reading schema version", "bad answer", &missing, err,
+		                errlen) == -1)
 			goto failed;
-		}
-		PQclear(r);
 		if (missing &&
 		    pg_cmd(q, 0, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 		           NULL, 0, "creating meta", err, errlen) == -1)

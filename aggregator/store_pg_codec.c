@@ -13,7 +13,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -35,6 +34,16 @@ pg_param_slot(struct pg_params *p)
 	return p->buf[p->n];
 }
 
+/* Takes the next parameter: v as text (fmt 0, len 0) or binary (fmt 1, len bytes). */
+static void
+pg_param_add(struct pg_params *p, const char *v, int len, int fmt)
+{
+	p->v[p->n] = v;
+	p->len[p->n] = len;
+	p->fmt[p->n] = fmt;
+	p->n++;
+}
+
 void
 pg_p_i64(struct pg_params *p, int64_t v)
 {
@@ -43,10 +52,7 @@ pg_p_i64(struct pg_params *p, int64_t v)
 	if (b == NULL)
 		return;
 	snprintf(b, PG_TEXT_MAX, "%" PRId64, v);
-	p->v[p->n] = b;
-	p->len[p->n] = 0;
-	p->fmt[p->n] = 0;
-	p->n++;
+	pg_param_add(p, b, 0, 0);
 }
 
 /* uint64_t as its int64_t bit pattern: see the schema comment. */
@@ -73,10 +79,7 @@ pg_p_usage(struct pg_params *p, const struct usage *u)
 			return;
 		b[k][0] = '{';
 		off[k] = 1;
-		p->v[p->n] = b[k];
-		p->len[p->n] = 0;
-		p->fmt[p->n] = 0;
-		p->n++;
+		pg_param_add(p, b[k], 0, 0);
 	}
 	for (i = 0; i < u->n; i++) {
 		const char *sep = off[0] > 1 ? "," : "";
@@ -165,10 +168,7 @@ pg_p_text(struct pg_params *p, const char *s, size_t max)
 		p->bad = 1;
 		return;
 	}
-	p->v[p->n] = b;
-	p->len[p->n] = 0;
-	p->fmt[p->n] = 0;
-	p->n++;
+	pg_param_add(p, b, 0, 0);
 }
 
 void
@@ -181,10 +181,7 @@ pg_p_bytea(struct pg_params *p, const uint8_t *b, size_t n)
 		return;
 	}
 	/* libpq wants a non-NULL pointer even for zero bytes */
-	p->v[p->n] = n > 0 ? (const char *)b : "";
-	p->len[p->n] = (int)n;
-	p->fmt[p->n] = 1;
-	p->n++;
+	pg_param_add(p, n > 0 ? (const char *)b : "", (int)n, 1);
 }
 
 /* A small bytea copied into the parameter's own buffer (a digest). */
@@ -212,42 +209,36 @@ pg_col_ok(const PGresult *r, int row, int col, Oid type)
 	       !PQgetisnull(r, row, col);
 }
 
-/* An 8-byte column of type, in network order (int8 and float8 alike). */
+/*
+ * An 8-byte column of type, in network order, into *v: an int64_t or a
+ * double (int8 and float8 alike, the same 8 bytes in host order).
+ */
 static int
-pg_col_be64(const PGresult *r, int row, int col, Oid type, uint64_t *x)
+pg_col_be64(const PGresult *r, int row, int col, Oid type, void *v)
 {
 	const unsigned char *p;
+	uint64_t x = 0;
 	int i;
 
 	if (!pg_col_ok(r, row, col, type) || PQgetlength(r, row, col) != 8)
 		return -1;
 	p = (const unsigned char *)PQgetvalue(r, row, col);
-	*x = 0;
 	for (i = 0; i < 8; i++)
-		*x = *x << 8 | p[i];
+		x = x << 8 | p[i];
+	memcpy(v, &x, sizeof(x));
 	return 0;
 }
 
 int
 pg_col_i64(const PGresult *r, int row, int col, int64_t *v)
 {
-	uint64_t x;
-
-	if (pg_col_be64(r, row, col, PG_INT8OID, &x) == -1)
-		return -1;
-	*v = (int64_t)x;
-	return 0;
+	return pg_col_be64(r, row, col, PG_INT8OID, v);
 }
 
 static int
 pg_col_f64(const PGresult *r, int row, int col, double *v)
 {
-	uint64_t x;
-
-	if (pg_col_be64(r, row, col, PG_FLOAT8OID, &x) == -1)
-		return -1;
-	memcpy(v, &x, sizeof(*v));
-	return 0;
+	return pg_col_be64(r, row, col, PG_FLOAT8OID, v);
 }
 
 int
@@ -358,48 +349,6 @@ pg_row_finding(const PGresult *r, int row, struct finding *f)
 	return store_finding_read(&sr, f);
 }
 
-/*
- * Copies the rows of a findings result (PG_FINDING_COLUMNS) into a malloc'd
- * array; with ids, also their row ids (column 19) into another.
- */
-int
-pg_load_findings(struct pg_store *q, PGresult *r, struct finding **out, int64_t **ids, size_t *n,
-                 char *err, size_t errlen)
-{
-	struct finding *v = NULL;
-	int64_t *iv = NULL;
-	int rows = PQntuples(r), i;
-
-	*out = NULL;
-	*n = 0;
-	if (ids != NULL)
-		*ids = NULL;
-	if (rows > MODEL_MAX_FINDINGS) /* the LIMIT says otherwise: a bug */
-		rows = MODEL_MAX_FINDINGS;
-	if (rows == 0)
-		return 0;
-	if ((v = calloc((size_t)rows, sizeof(*v))) == NULL ||
-	    (ids != NULL && (iv = calloc((size_t)rows, sizeof(*iv))) == NULL)) {
-		free(v);
-		snprintf(err, errlen, "%s: findings: out of memory", q->label);
-		return -1;
-	}
-	for (i = 0; i < rows; i++) {
-		if (pg_row_finding(r, i, &v[i]) == -1 ||
-		    (ids != NULL && pg_col_i64(r, i, 19, &iv[i]) == -1)) {
-			free(v);
-			free(iv);
-			snprintf(err, errlen, "%s: findings: bad row", q->label);
-			return -1;
-		}
-	}
-	*out = v;
-	if (ids != NULL)
-		*ids = iv;
-	*n = (size_t)rows;
-	return 0;
-}
-
 /* Parameters $1..$20 of PG_FINDING_INSERT. */
 void
 pg_p_finding(struct pg_params *p, int64_t host_id, const char *fkey, const struct finding *f,
@@ -427,6 +376,21 @@ pg_p_finding_update(struct pg_params *p, int64_t host_id, const char *fkey, cons
 }
 
 /*
+ * Field s (size bytes, its NUL included) as it will be stored (see
+ * pg_clean()), in place.  -1 when it is not NUL-terminated.
+ */
+static int
+pg_clean_field(char *s, size_t size)
+{
+	char tmp[PG_TEXT_MAX];
+
+	if (pg_clean(s, size, tmp, size) == -1)
+		return -1;
+	memcpy(s, tmp, size);
+	return 0;
+}
+
+/*
  * The text of a finding as it will be stored (see pg_clean()), so that
  * identities and messages compare equal with what is read back.  -1 when a
  * field is not NUL-terminated.
@@ -434,23 +398,12 @@ pg_p_finding_update(struct pg_params *p, int64_t host_id, const char *fkey, cons
 int
 pg_finding_clean(struct finding *f)
 {
-	char tmp[PG_TEXT_MAX];
-
-	if (pg_clean(f->limit, sizeof(f->limit), tmp, sizeof(f->limit)) == -1)
+	if (pg_clean_field(f->limit, sizeof(f->limit)) == -1 ||
+	    pg_clean_field(f->scope, sizeof(f->scope)) == -1 ||
+	    pg_clean_field(f->message, sizeof(f->message)) == -1 ||
+	    pg_clean_field(f->owner, sizeof(f->owner)) == -1 ||
+	    pg_clean_field(f->command, sizeof(f->command)) == -1)
 		return -1;
-	memcpy(f->limit, tmp, sizeof(f->limit));
-	if (pg_clean(f->scope, sizeof(f->scope), tmp, sizeof(f->scope)) == -1)
-		return -1;
-	memcpy(f->scope, tmp, sizeof(f->scope));
-	if (pg_clean(f->message, sizeof(f->message), tmp, sizeof(f->message)) == -1)
-		return -1;
-	memcpy(f->message, tmp, sizeof(f->message));
-	if (pg_clean(f->owner, sizeof(f->owner), tmp, sizeof(f->owner)) == -1)
-		return -1;
-	memcpy(f->owner, tmp, sizeof(f->owner));
-	if (pg_clean(f->command, sizeof(f->command), tmp, sizeof(f->command)) == -1)
-		return -1;
-	memcpy(f->command, tmp, sizeof(f->command));
 	return 0;
 }
 

@@ -99,6 +99,8 @@ PGresult *pg_exec(struct pg_store *q, int id, const char *sql, const struct pg_p
                   ExecStatusType want, int first, const char *what, char *err, size_t errlen);
 int pg_cmd(struct pg_store *q, int id, const char *sql, const struct pg_params *p, int first,
            const char *what, char *err, size_t errlen);
+int pg_one_bool(struct pg_store *q, int id, const char *sql, const char *what, const char *bad,
+                int *v, char *err, size_t errlen);
 void pg_rollback(struct pg_store *q);
 int pg_begin(struct pg_store *q, const char *sql, char *err, size_t errlen);
 int pg_commit(struct pg_store *q, char *err, size_t errlen);
@@ -121,8 +123,6 @@ int pg_col_bool(const PGresult *r, int row, int col, int *v);
 int pg_col_text(const PGresult *r, int row, int col, char *out, size_t outlen);
 struct store_row pg_row(const PGresult *r, int row);
 int pg_row_finding(const PGresult *r, int row, struct finding *f);
-int pg_load_findings(struct pg_store *q, PGresult *r, struct finding **out, int64_t **ids,
-                     size_t *n, char *err, size_t errlen);
 /* store_pg_put.c: the write path, the store core's primitives, housekeeping */
 extern const struct store_tx pg_tx_ops;
 int pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, size_t errlen);
@@ -147,5 +147,7 @@ int pg_open_findings(struct store *st, const char *host, struct finding **out, s
 int pg_each_open_finding(struct store *st,
                          int (*fn)(void *arg, const char *host, const struct finding *f), void *arg,
                          char *err, size_t errlen);
+int pg_read_findings(struct pg_store *q, int stmt, const struct pg_params *p, int first,
+                     struct finding **out, int64_t **ids, size_t *n, char *err, size_t errlen);
 
 #endif

@@ -373,18 +373,11 @@ pg_tx_load_open(struct store *st, int64_t id, struct finding **open, int64_t **r
 {
 	struct pg_store *q = st->impl;
 	struct pg_params p;
-	PGresult *r;
-	int ret;
 
 	memset(&p, 0, sizeof(p));
 	pg_p_i64(&p, id);
 	pg_p_i64(&p, MODEL_MAX_FINDINGS);
-	if ((r = pg_exec(q, PG_FINDINGS_OPEN, NULL, &p, PGRES_TUPLES_OK, 0, "reading findings", err,
-	                 errlen)) == NULL)
-		return -1;
-	ret = pg_load_findings(q, r, open, rowid, n, err, errlen);
-	PQclear(r);
-	return ret;
+	return pg_read_findings(q, PG_FINDINGS_OPEN, &p, 0, open, rowid, n, err, errlen);
 }
 
 static int
@@ -513,15 +506,9 @@ pg_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_
 	*deleted = 0;
 	if (pg_begin(q, "BEGIN", err, errlen) == -1)
 		return -1;
-	if ((r = pg_exec(q, PG_HOUSEKEEP_TRY, NULL, NULL, PGRES_TUPLES_OK, 0, "housekeeping", err,
-	                 errlen)) == NULL)
+	if (pg_one_bool(q, PG_HOUSEKEEP_TRY, NULL, "housekeeping", "bad answer to the lock", &got,
+	                err, errlen) == -1)
 		goto failed;
-	if (PQntuples(r) != 1 || pg_col_bool(r, 0, 0, &got) == -1) {
-		PQclear(r);
-		snprintf(err, errlen, "%s: housekeeping: bad answer to the lock", q->label);
-		goto failed;
-	}
-	PQclear(r);
 	if (got) {
 		for (i = 0; i < NELEM(del); i++) {
 			int64_t n;

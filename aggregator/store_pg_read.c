@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -203,12 +204,8 @@ pg_row_summary(struct pg_store *q, const PGresult *r, int row, struct host_summa
 	hs->info = h.info;
 	hs->has_snapshot = !PQgetisnull(r, row, 6); /* last_seq: set by the first snapshot */
 	hs->last_received = h.last_received;
-	if (!PQgetisnull(r, row, 12) && pg_col_bool(r, row, 12, &stale) == -1) {
-		stored_host_free(&h);
-		snprintf(err, errlen, "%s: hosts: bad findings of %s", q->label, h.info.name);
-		return -1;
-	}
-	if (!PQgetisnull(r, row, 13) && pg_col_i64(r, row, 13, &worst) == -1) {
+	if ((!PQgetisnull(r, row, 12) && pg_col_bool(r, row, 12, &stale) == -1) ||
+	    (!PQgetisnull(r, row, 13) && pg_col_i64(r, row, 13, &worst) == -1)) {
 		stored_host_free(&h);
 		snprintf(err, errlen, "%s: hosts: bad findings of %s", q->label, h.info.name);
 		return -1;
@@ -361,14 +358,73 @@ pg_rollups(struct store *st, const char *host, const char *limit, int64_t t0, st
 	return pg_read_limit(st->impl, &pg_rollups_read, host, limit, t0, out, max, n, err, errlen);
 }
 
+/*
+ * Copies the rows of a findings result (PG_FINDING_COLUMNS) into a malloc'd
+ * array; with ids, also their row ids (column 19) into another.
+ */
+static int
+pg_load_findings(struct pg_store *q, PGresult *r, struct finding **out, int64_t **ids, size_t *n,
+                 char *err, size_t errlen)
+{
+	struct finding *v = NULL;
+	int64_t *iv = NULL;
+	int rows = PQntuples(r), i;
+
+	*out = NULL;
+	*n = 0;
+	if (ids != NULL)
+		*ids = NULL;
+	if (rows > MODEL_MAX_FINDINGS) /* the LIMIT says otherwise: a bug */
+		rows = MODEL_MAX_FINDINGS;
+	if (rows == 0)
+		return 0;
+	if ((v = calloc((size_t)rows, sizeof(*v))) == NULL ||
+	    (ids != NULL && (iv = calloc((size_t)rows, sizeof(*iv))) == NULL)) {
+		free(v);
+		snprintf(err, errlen, "%s: findings: out of memory", q->label);
+		return -1;
+	}
+	for (i = 0; i < rows; i++) {
+		if (pg_row_finding(r, i, &v[i]) == -1 ||
+		    (ids != NULL && pg_col_i64(r, i, 19, &iv[i]) == -1)) {
+			free(v);
+			free(iv);
+			snprintf(err, errlen, "%s: findings: bad row", q->label);
+			return -1;
+		}
+	}
+	*out = v;
+	if (ids != NULL)
+		*ids = iv;
+	*n = (size_t)rows;
+	return 0;
+}
+
+/*
+ * Runs stmt (p, first as for pg_exec()), whose rows are findings
+ * (PG_FINDING_COLUMNS), into *out[0..*n); with ids, their row ids too.
+ */
+int
+pg_read_findings(struct pg_store *q, int stmt, const struct pg_params *p, int first,
+                 struct finding **out, int64_t **ids, size_t *n, char *err, size_t errlen)
+{
+	PGresult *r;
+	int ret;
+
+	if ((r = pg_exec(q, stmt, NULL, p, PGRES_TUPLES_OK, first, "reading findings", err,
+	                 errlen)) == NULL)
+		return -1;
+	ret = pg_load_findings(q, r, out, ids, n, err, errlen);
+	PQclear(r);
+	return ret;
+}
+
 int
 pg_open_findings(struct store *st, const char *host, struct finding **out, size_t *n, char *err,
                  size_t errlen)
 {
 	struct pg_store *q = st->impl;
 	struct pg_params p;
-	PGresult *r;
-	int ret;
 
 	*out = NULL;
 	*n = 0;
@@ -377,13 +433,8 @@ pg_open_findings(struct store *st, const char *host, struct finding **out, size_
 	memset(&p, 0, sizeof(p));
 	pg_p_text(&p, host, MODEL_NAME_MAX);
 	pg_p_i64(&p, MODEL_MAX_FINDINGS);
-	r = pg_exec(q, PG_HOST_FINDINGS_OPEN, NULL, &p, PGRES_TUPLES_OK, !q->in_each,
-	            "reading findings", err, errlen);
-	if (r == NULL)
-		return -1;
-	ret = pg_load_findings(q, r, out, NULL, n, err, errlen);
-	PQclear(r);
-	return ret;
+	return pg_read_findings(q, PG_HOST_FINDINGS_OPEN, &p, !q->in_each, out, NULL, n, err,
+	                        errlen);
 }
 
 /* ---- the open findings of every host ---- */
