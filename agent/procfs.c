@@ -710,7 +710,6 @@ linux_read_passwd(const char *path)
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap;
-	ssize_t r;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
@@ -721,15 +720,9 @@ linux_read_passwd(const char *path)
 		close(fd);
 		return NULL;
 	}
-	/* a file that grows while we read is cut at the size fstat saw */
-	while (len < cap) {
-		r = read(fd, buf + len, cap - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	/* a file that grows while we read is cut at the size fstat saw; an
+	 * error ends it as the end of the file would */
+	(void)read_fd_full(fd, buf, cap, &len);
 	close(fd);
 	buf[len] = '\0';
 	return buf;
