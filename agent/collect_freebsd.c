@@ -239,38 +239,63 @@ fc_pagesize(struct fbsd_run *r)
 	return 0;
 }
 
+/* An input the collection may do without: its text and its name for warnings. */
+struct fc_input {
+	char *buf; /* the caller frees it */
+	size_t len;
+	char what[COLLECT_PATH_MAX + 64];
+};
+
+/*
+ * Fetches the host's input it: 1 with in->buf; 0 when it is missing or
+ * failed, a failure being a warning that ends with lacking ("": the
+ * failure alone).
+ */
+static int
+fc_optional(struct fbsd_run *r, enum fbsd_item it, struct fc_input *in, const char *lacking)
+{
+	char ferr[FBSD_ERR_MAX];
+	int rc;
+
+	rc = fbsd_fetch(r->f, it, NULL, &in->buf, &in->len, in->what, sizeof(in->what), ferr,
+	                sizeof(ferr));
+	if (rc == -1)
+		collect_warn(r->w, "%s%s", ferr, lacking);
+	return rc == 1;
+}
+
+/* A parser's -1 (out of memory) on input what as the collection's error: -1. */
+static int
+fc_oom(struct fbsd_run *r, const char *what)
+{
+	snprintf(r->err, r->errlen, "%s: out of memory", what);
+	return -1;
+}
+
 /* release, and the host's user and group names: optional */
 static int
 fc_release_names(struct fbsd_run *r)
 {
-	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX], line[MODEL_NAME_MAX];
-	size_t len, i;
+	struct fc_input in;
+	char line[MODEL_NAME_MAX];
+	size_t i;
 	int rc;
 
-	rc = fbsd_fetch(r->f, FI_UNAME, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
-	if (rc == -1)
-		collect_warn(r->w, "%s", ferr);
-	if (rc == 1) {
-		if (fbsd_small(buf, len, line, sizeof(line)) == 0)
+	if (fc_optional(r, FI_UNAME, &in, "")) {
+		if (fbsd_small(in.buf, in.len, line, sizeof(line)) == 0)
 			ifl_strlcpy(r->s->os_release, line, sizeof(r->s->os_release));
 		else
 			collect_warn(r->w, "%s: not one line of at most %zu bytes: release unknown",
-			             what, sizeof(line) - 1);
-		free(buf);
+			             in.what, sizeof(line) - 1);
+		free(in.buf);
 	}
 	for (i = 0; i < 2; i++) {
-		rc = fbsd_fetch(r->f, i ? FI_GROUP : FI_PASSWD, NULL, &buf, &len, what,
-		                sizeof(what), ferr, sizeof(ferr));
-		if (rc == -1)
-			collect_warn(r->w, "%s", ferr);
-		if (rc != 1)
+		if (!fc_optional(r, i ? FI_GROUP : FI_PASSWD, &in, ""))
 			continue;
-		rc = fbsd_parse_idfile(buf, len, what, i ? &r->groups : &r->users, r->w);
-		free(buf);
-		if (rc == -1) {
-			snprintf(r->err, r->errlen, "%s: out of memory", what);
-			return -1;
-		}
+		rc = fbsd_parse_idfile(in.buf, in.len, in.what, i ? &r->groups : &r->users, r->w);
+		free(in.buf);
+		if (rc == -1)
+			return fc_oom(r, in.what);
 	}
 	return 0;
 }
@@ -356,7 +381,7 @@ fc_host_view(struct fbsd_run *r)
 			goto out;
 		nsec = fbsd_parse_ipcs(texts[i], lens[i], names[i], &r->ctx, r->s, 0, r->w, &t1);
 		if (nsec == -1) {
-			snprintf(r->err, r->errlen, "%s: out of memory", names[i]);
+			fc_oom(r, names[i]);
 			goto out;
 		}
 		if (nsec == 0 && ntexts > 1)
@@ -388,35 +413,22 @@ out:
 static int
 fc_jails_procs(struct fbsd_run *r)
 {
-	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX];
-	size_t len;
+	struct fc_input in;
 	int rc;
 
-	rc = fbsd_fetch(r->f, FI_JLS, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
-	if (rc == -1)
-		collect_warn(r->w, "%s: no jails known", ferr);
-	if (rc == 1) {
-		rc = fbsd_parse_jls(buf, len, what, r->s, &r->jails, r->w);
-		free(buf);
-		if (rc == -1) {
-			snprintf(r->err, r->errlen, "%s: out of memory", what);
-			return -1;
-		}
+	if (fc_optional(r, FI_JLS, &in, ": no jails known")) {
+		rc = fbsd_parse_jls(in.buf, in.len, in.what, r->s, &r->jails, r->w);
+		free(in.buf);
+		if (rc == -1)
+			return fc_oom(r, in.what);
 	}
 	if (r->jails.n == 0 && r->pt == NULL)
 		return 0;
-	rc = fbsd_fetch(r->f, FI_PS, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
-	if (rc == -1)
-		collect_warn(r->w, "%s", ferr);
-	if (rc != 1)
+	if (!fc_optional(r, FI_PS, &in, ""))
 		return 0;
-	rc = fbsd_parse_ps_all(buf, len, what, &r->procs, &r->ps_complete, r->w);
-	free(buf);
-	if (rc == -1) {
-		snprintf(r->err, r->errlen, "%s: out of memory", what);
-		return -1;
-	}
-	return 0;
+	rc = fbsd_parse_ps_all(in.buf, in.len, in.what, &r->procs, &r->ps_complete, r->w);
+	free(in.buf);
+	return rc == -1 ? fc_oom(r, in.what) : 0;
 }
 
 /*
@@ -494,6 +506,7 @@ static int
 fc_rctl(struct fbsd_run *r)
 {
 	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX], one[16];
+	struct fc_input in;
 	size_t len, i, active = 0;
 	int rc, racct = -1; /* -1: not known yet */
 
@@ -518,15 +531,11 @@ fc_rctl(struct fbsd_run *r)
 		if (!racct)
 			return fc_racct_off(r);
 	}
-	rc = fbsd_fetch(r->f, FI_RCTL, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
-	if (rc == 0)
-		return 0; /* a capture without rctl.txt: racct unknown */
-	if (rc == -1) {
-		collect_warn(r->w, "%s: the jails' rctl rules are unknown", ferr);
+	/* a capture without rctl.txt: racct unknown */
+	if (!fc_optional(r, FI_RCTL, &in, ": the jails' rctl rules are unknown"))
 		return 0;
-	}
-	(void)fbsd_parse_rctl_rules(buf, len, what, r->s, &r->jails, r->w);
-	free(buf);
+	(void)fbsd_parse_rctl_rules(in.buf, in.len, in.what, r->s, &r->jails, r->w);
+	free(in.buf);
 	for (i = 0; i < r->jails.n; i++) {
 		const struct fbsd_jail *j = &r->jails.v[i];
 		const struct ipc_scope *sc = &r->s->scopes[j->scope];
