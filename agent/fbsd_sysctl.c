@@ -17,13 +17,11 @@ fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_lim
 {
 	static const char prefix[] = "kern.ipc.";
 	struct fbsd_lines it;
-	const char *line;
 	char buf[FBSD_LINE_MAX + 1];
-	size_t n;
 	int nset = 0;
 
 	fbsd_lines_init(&it, text, len);
-	while (fbsd_lines_take(&it, buf, sizeof(buf), name, w, &line, &n)) {
+	while (fbsd_lines_take(&it, buf, sizeof(buf), name, w)) {
 		char *nm, *val, *colon, q[FBSD_QUOTE_MAX + 4];
 		uint64_t v;
 		const char *errstr;
