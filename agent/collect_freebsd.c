@@ -175,29 +175,60 @@ fbsd_run_free(struct fbsd_run *r)
 	fbsd_idmap_free(&r->groups);
 }
 
+/* One input of the host: its text, its name and what went wrong with it. */
+struct fc_input {
+	char *buf; /* the caller frees it */
+	size_t len;
+	char what[COLLECT_PATH_MAX + 64];
+	char ferr[FBSD_ERR_MAX];
+};
+
+/* Fetches the host's input it: 1 with in->buf, 0 when missing, -1 with in->ferr. */
+static int
+fc_fetch(struct fbsd_run *r, enum fbsd_item it, struct fc_input *in)
+{
+	return fbsd_fetch(r->f, it, NULL, &in->buf, &in->len, in->what, sizeof(in->what), in->ferr,
+	                  sizeof(in->ferr));
+}
+
+/*
+ * Fetches an input the collection may do without: 1 with in->buf; 0 when it
+ * is missing or failed, a failure being a warning that ends with lacking
+ * ("": the failure alone).
+ */
+static int
+fc_optional(struct fbsd_run *r, enum fbsd_item it, struct fc_input *in, const char *lacking)
+{
+	int rc = fc_fetch(r, it, in);
+
+	if (rc == -1)
+		collect_warn(r->w, "%s%s", in->ferr, lacking);
+	return rc == 1;
+}
+
 /* limits: without them the usage is still counted, against unknown limits */
 static int
 fc_limits(struct fbsd_run *r)
 {
-	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX], why[FBSD_ERR_MAX];
-	size_t len;
+	struct fc_input in;
+	char why[FBSD_ERR_MAX];
 	int rc;
 
-	rc = fbsd_fetch(r->f, FI_SYSCTL, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
+	rc = fc_fetch(r, FI_SYSCTL, &in);
 	if (rc != 1) {
 		if (rc == 0)
-			snprintf(why, sizeof(why), "%s: missing", what);
+			snprintf(why, sizeof(why), "%s: missing", in.what);
 		else
-			ifl_strlcpy(why, ferr, sizeof(why));
+			ifl_strlcpy(why, in.ferr, sizeof(why));
 		collect_warn(r->w, "%s: the limits are unknown", why);
 		fbsd_limits_unknown(r->s, why);
 		return 0;
 	}
-	if (fbsd_parse_sysctl(buf, len, what, &r->s->limits, r->w) == 0)
+	if (fbsd_parse_sysctl(in.buf, in.len, in.what, &r->s->limits, r->w) == 0)
 		collect_warn(r->w, "%s: no shm, sem or msg limits (SysV IPC not in the kernel?)",
-		             what);
+		             in.what);
 	r->have_sysctl = 1;
-	free(buf);
+	free(in.buf);
 	return 0;
 }
 
@@ -205,72 +236,82 @@ fc_limits(struct fbsd_run *r)
 static int
 fc_pagesize(struct fbsd_run *r)
 {
-	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX];
-	size_t len;
+	struct fc_input in;
 	long ps;
 	int rc;
 
-	rc =
-	    fbsd_fetch(r->f, FI_PAGESIZE, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
+	rc = fc_fetch(r, FI_PAGESIZE, &in);
 	if (rc == 1) {
-		rc = fbsd_parse_pagesize(buf, len, &r->s->page_size, ferr, sizeof(ferr));
-		free(buf);
+		rc =
+		    fbsd_parse_pagesize(in.buf, in.len, &r->s->page_size, in.ferr, sizeof(in.ferr));
+		free(in.buf);
 		if (rc == -1)
-			snprintf(r->err, r->errlen, "%s: %s", what, ferr);
+			snprintf(r->err, r->errlen, "%s: %s", in.what, in.ferr);
 		return rc;
 	}
 	if (!r->f->live) {
 		if (rc == 0)
-			snprintf(r->err, r->errlen, "%s/%s: missing%s", r->f->dir, what,
+			snprintf(r->err, r->errlen, "%s/%s: missing%s", r->f->dir, in.what,
 			         r->have_sysctl
 			             ? ""
 			             : ", and no sysctl-kern.ipc.txt: not a FreeBSD capture?");
 		else
-			snprintf(r->err, r->errlen, "%s", ferr);
+			snprintf(r->err, r->errlen, "%s", in.ferr);
 		return -1;
 	}
 	ps = sysconf(_SC_PAGESIZE);
 	if (ps < 512 || ps > 1024 * 1024 || (ps & (ps - 1)) != 0) {
-		snprintf(r->err, r->errlen, "%s; sysconf(_SC_PAGESIZE) gives no page size", ferr);
+		snprintf(r->err, r->errlen, "%s; sysconf(_SC_PAGESIZE) gives no page size",
+		         in.ferr);
 		return -1;
 	}
-	collect_warn(r->w, "%s; page size %ld from sysconf", ferr, ps);
+	collect_warn(r->w, "%s; page size %ld from sysconf", in.ferr, ps);
 	r->s->page_size = (uint32_t)ps;
 	return 0;
+}
+
+/* 1 when jail j has any SysV IPC (one of its three types is not disabled). */
+static int
+fc_has_ipc(const struct fbsd_run *r, const struct fbsd_jail *j)
+{
+	const struct ipc_scope *sc = &r->s->scopes[j->scope];
+
+	return sc->iso[IPC_SHM] != ISO_DISABLE || sc->iso[IPC_SEM] != ISO_DISABLE ||
+	       sc->iso[IPC_MSG] != ISO_DISABLE;
+}
+
+/* A parser's -1 (out of memory) on input what as the collection's error: -1. */
+static int
+fc_oom(struct fbsd_run *r, const char *what)
+{
+	snprintf(r->err, r->errlen, "%s: out of memory", what);
+	return -1;
 }
 
 /* release, and the host's user and group names: optional */
 static int
 fc_release_names(struct fbsd_run *r)
 {
-	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX], line[MODEL_NAME_MAX];
-	size_t len, i;
+	struct fc_input in;
+	char line[MODEL_NAME_MAX];
+	size_t i;
 	int rc;
 
-	rc = fbsd_fetch(r->f, FI_UNAME, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
-	if (rc == -1)
-		collect_warn(r->w, "%s", ferr);
-	if (rc == 1) {
-		if (fbsd_small(buf, len, line, sizeof(line)) == 0)
+	if (fc_optional(r, FI_UNAME, &in, "")) {
+		if (fbsd_small(in.buf, in.len, line, sizeof(line)) == 0)
 			ifl_strlcpy(r->s->os_release, line, sizeof(r->s->os_release));
 		else
 			collect_warn(r->w, "%s: not one line of at most %zu bytes: release unknown",
-			             what, sizeof(line) - 1);
-		free(buf);
+			             in.what, sizeof(line) - 1);
+		free(in.buf);
 	}
 	for (i = 0; i < 2; i++) {
-		rc = fbsd_fetch(r->f, i ? FI_GROUP : FI_PASSWD, NULL, &buf, &len, what,
-		                sizeof(what), ferr, sizeof(ferr));
-		if (rc == -1)
-			collect_warn(r->w, "%s", ferr);
-		if (rc != 1)
+		if (!fc_optional(r, i ? FI_GROUP : FI_PASSWD, &in, ""))
 			continue;
-		rc = fbsd_parse_idfile(buf, len, what, i ? &r->groups : &r->users, r->w);
-		free(buf);
-		if (rc == -1) {
-			snprintf(r->err, r->errlen, "%s: out of memory", what);
-			return -1;
-		}
+		rc = fbsd_parse_idfile(in.buf, in.len, in.what, i ? &r->groups : &r->users, r->w);
+		free(in.buf);
+		if (rc == -1)
+			return fc_oom(r, in.what);
 	}
 	return 0;
 }
@@ -279,8 +320,7 @@ fc_release_names(struct fbsd_run *r)
 static int
 fc_when(struct fbsd_run *r)
 {
-	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX];
-	size_t len;
+	struct fc_input in;
 	int rc;
 
 	memset(&r->ctx, 0, sizeof(r->ctx));
@@ -291,9 +331,9 @@ fc_when(struct fbsd_run *r)
 		r->ctx.utc_offset = fbsd_local_offset(r->ctx.capture_time);
 		return 0;
 	}
-	rc = fbsd_fetch(r->f, FI_DATE, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
+	rc = fc_fetch(r, FI_DATE, &in);
 	if (rc == -1) {
-		snprintf(r->err, r->errlen, "%s", ferr);
+		snprintf(r->err, r->errlen, "%s", in.ferr);
 		return -1;
 	}
 	if (rc == 0) {
@@ -301,11 +341,11 @@ fc_when(struct fbsd_run *r)
 		r->ctx.capture_time = r->f->ipcs_mtime;
 		return 0;
 	}
-	rc =
-	    fbsd_parse_date(buf, len, &r->ctx.capture_time, &r->ctx.utc_offset, ferr, sizeof(ferr));
-	free(buf);
+	rc = fbsd_parse_date(in.buf, in.len, &r->ctx.capture_time, &r->ctx.utc_offset, in.ferr,
+	                     sizeof(in.ferr));
+	free(in.buf);
 	if (rc == -1)
-		snprintf(r->err, r->errlen, "%s: %s", what, ferr);
+		snprintf(r->err, r->errlen, "%s: %s", in.what, in.ferr);
 	return rc;
 }
 
@@ -356,7 +396,7 @@ fc_host_view(struct fbsd_run *r)
 			goto out;
 		nsec = fbsd_parse_ipcs(texts[i], lens[i], names[i], &r->ctx, r->s, 0, r->w, &t1);
 		if (nsec == -1) {
-			snprintf(r->err, r->errlen, "%s: out of memory", names[i]);
+			fc_oom(r, names[i]);
 			goto out;
 		}
 		if (nsec == 0 && ntexts > 1)
@@ -388,35 +428,22 @@ out:
 static int
 fc_jails_procs(struct fbsd_run *r)
 {
-	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX];
-	size_t len;
+	struct fc_input in;
 	int rc;
 
-	rc = fbsd_fetch(r->f, FI_JLS, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
-	if (rc == -1)
-		collect_warn(r->w, "%s: no jails known", ferr);
-	if (rc == 1) {
-		rc = fbsd_parse_jls(buf, len, what, r->s, &r->jails, r->w);
-		free(buf);
-		if (rc == -1) {
-			snprintf(r->err, r->errlen, "%s: out of memory", what);
-			return -1;
-		}
+	if (fc_optional(r, FI_JLS, &in, ": no jails known")) {
+		rc = fbsd_parse_jls(in.buf, in.len, in.what, r->s, &r->jails, r->w);
+		free(in.buf);
+		if (rc == -1)
+			return fc_oom(r, in.what);
 	}
 	if (r->jails.n == 0 && r->pt == NULL)
 		return 0;
-	rc = fbsd_fetch(r->f, FI_PS, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
-	if (rc == -1)
-		collect_warn(r->w, "%s", ferr);
-	if (rc != 1)
+	if (!fc_optional(r, FI_PS, &in, ""))
 		return 0;
-	rc = fbsd_parse_ps_all(buf, len, what, &r->procs, &r->ps_complete, r->w);
-	free(buf);
-	if (rc == -1) {
-		snprintf(r->err, r->errlen, "%s: out of memory", what);
-		return -1;
-	}
-	return 0;
+	rc = fbsd_parse_ps_all(in.buf, in.len, in.what, &r->procs, &r->ps_complete, r->w);
+	free(in.buf);
+	return rc == -1 ? fc_oom(r, in.what) : 0;
 }
 
 /*
@@ -441,12 +468,9 @@ fc_attribute(struct fbsd_run *r)
 	}
 	for (i = 0; i < r->jails.n; i++) {
 		const struct fbsd_jail *j = &r->jails.v[i];
-		const struct ipc_scope *sc = &r->s->scopes[j->scope];
 
-		/* nothing to see in a jail without SysV IPC */
-		if (sc->iso[IPC_SHM] == ISO_DISABLE && sc->iso[IPC_SEM] == ISO_DISABLE &&
-		    sc->iso[IPC_MSG] == ISO_DISABLE)
-			continue;
+		if (!fc_has_ipc(r, j))
+			continue; /* nothing to see in a jail without SysV IPC */
 		if (fbsd_jail_view(r->f, j, r->s, &ix, &r->ctx, pidscope, named, r->w) == -1) {
 			snprintf(r->err, r->errlen, "jail %s: out of memory", j->name);
 			goto out;
@@ -494,15 +518,12 @@ static int
 fc_rctl(struct fbsd_run *r)
 {
 	char *buf, what[COLLECT_PATH_MAX + 64], ferr[FBSD_ERR_MAX], one[16];
+	struct fc_input in;
 	size_t len, i, active = 0;
 	int rc, racct = -1; /* -1: not known yet */
 
-	for (i = 0; i < r->jails.n; i++) {
-		const struct ipc_scope *sc = &r->s->scopes[r->jails.v[i].scope];
-
-		active += sc->iso[IPC_SHM] != ISO_DISABLE || sc->iso[IPC_SEM] != ISO_DISABLE ||
-		          sc->iso[IPC_MSG] != ISO_DISABLE;
-	}
+	for (i = 0; i < r->jails.n; i++)
+		active += fc_has_ipc(r, &r->jails.v[i]);
 	if (active == 0)
 		return 0;
 	if (r->f->live) {
@@ -518,21 +539,15 @@ fc_rctl(struct fbsd_run *r)
 		if (!racct)
 			return fc_racct_off(r);
 	}
-	rc = fbsd_fetch(r->f, FI_RCTL, NULL, &buf, &len, what, sizeof(what), ferr, sizeof(ferr));
-	if (rc == 0)
-		return 0; /* a capture without rctl.txt: racct unknown */
-	if (rc == -1) {
-		collect_warn(r->w, "%s: the jails' rctl rules are unknown", ferr);
+	/* a capture without rctl.txt: racct unknown */
+	if (!fc_optional(r, FI_RCTL, &in, ": the jails' rctl rules are unknown"))
 		return 0;
-	}
-	(void)fbsd_parse_rctl_rules(buf, len, what, r->s, &r->jails, r->w);
-	free(buf);
+	(void)fbsd_parse_rctl_rules(in.buf, in.len, in.what, r->s, &r->jails, r->w);
+	free(in.buf);
 	for (i = 0; i < r->jails.n; i++) {
 		const struct fbsd_jail *j = &r->jails.v[i];
-		const struct ipc_scope *sc = &r->s->scopes[j->scope];
 
-		if (sc->iso[IPC_SHM] == ISO_DISABLE && sc->iso[IPC_SEM] == ISO_DISABLE &&
-		    sc->iso[IPC_MSG] == ISO_DISABLE)
+		if (!fc_has_ipc(r, j))
 			continue;
 		/* "jail:a:b" would not name jail a:b to rctl */
 		if (strchr(j->name, ':') != NULL) {

@@ -129,18 +129,9 @@ fbsd_read_jail_etc(const char *root, const char *file, char **bufp, size_t *lenp
 		snprintf(err, errlen, "%s/etc/%s: out of memory", root, file);
 		goto out;
 	}
-	while (len < max) {
-		ssize_t r = read(fd, buf + len, max - len);
-
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			snprintf(err, errlen, "%s/etc/%s: %s", root, file, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+	if (read_fd_full(fd, buf, max, &len) == -1) {
+		snprintf(err, errlen, "%s/etc/%s: %s", root, file, strerror(errno));
+		goto out;
 	}
 	buf[len] = '\0';
 	*bufp = buf;

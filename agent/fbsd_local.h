@@ -50,6 +50,13 @@ void fbsd_quote(const char *in, char *out, size_t outlen);
  */
 int fbsd_line_take(const char *line, size_t n, char *buf, size_t bufsize, const char *name,
                    size_t no, struct collect_warnings *w);
+/*
+ * The next line fbsd_line_take() accepts that is not empty, in buf (NUL-
+ * terminated: what a warning quotes).  Lines refused are reported and
+ * passed over.  0 at the end.
+ */
+int fbsd_lines_take(struct fbsd_lines *it, char *buf, size_t bufsize, const char *name,
+                    struct collect_warnings *w);
 /* 1 when s is one or more ASCII digits. */
 int fbsd_all_digits(const char *s);
 /* A one-line input (pagesize, date, uname) into out: 0, or -1 when it is not one line. */

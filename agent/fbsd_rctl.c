@@ -43,14 +43,13 @@ int
 fbsd_parse_rctl_rules(const char *text, size_t len, const char *name, struct snapshot *s,
                       const struct fbsd_jails *j, struct collect_warnings *w)
 {
+	char buf[FBSD_RCTL_LINE_MAX];
 	struct fbsd_lines it;
-	const char *line;
-	size_t n;
 	int kept = 0;
 
 	fbsd_lines_init(&it, text, len);
-	while (fbsd_lines_next(&it, &line, &n)) {
-		char buf[FBSD_RCTL_LINE_MAX], *f[4], *eq, *per, *p, q[FBSD_QUOTE_MAX + 8];
+	while (fbsd_lines_take(&it, buf, sizeof(buf), name, w)) {
+		char *f[4], *eq, *per, *p, q[FBSD_QUOTE_MAX + 8];
 		const struct fbsd_jail *jail;
 		struct scope_rctl *r;
 		enum rctl_res res;
@@ -58,10 +57,6 @@ fbsd_parse_rctl_rules(const char *text, size_t len, const char *name, struct sna
 		uint64_t amount;
 		int k;
 
-		if (fbsd_line_take(line, n, buf, sizeof(buf), name, it.no, w) == -1)
-			continue;
-		if (buf[0] == '\0')
-			continue;
 		/* subject:subject-id:resource:action=amount[/per] */
 		p = buf;
 		for (k = 0; k < 3; k++) {
@@ -71,7 +66,9 @@ fbsd_parse_rctl_rules(const char *text, size_t len, const char *name, struct sna
 			*p++ = '\0';
 		}
 		if (k < 3 || (eq = strchr(p, '=')) == NULL) {
-			fbsd_quote(line, q, sizeof(q));
+			while (k-- > 0) /* the line as it was, for the warning */
+				f[k][strlen(f[k])] = ':';
+			fbsd_quote(buf, q, sizeof(q));
 			collect_warn(
 			    w,
 			    "%s line %zu: \"%s\" is not a rule (subject:id:resource:action=amount)",
@@ -108,24 +105,19 @@ int
 fbsd_parse_rctl_usage(const char *text, size_t len, const char *name, struct scope_rctl *r,
                       struct collect_warnings *w)
 {
+	char buf[FBSD_RCTL_LINE_MAX];
 	struct fbsd_lines it;
-	const char *line;
-	size_t n;
 	int kept = 0;
 
 	fbsd_lines_init(&it, text, len);
-	while (fbsd_lines_next(&it, &line, &n)) {
-		char buf[FBSD_RCTL_LINE_MAX], *eq, q[FBSD_QUOTE_MAX + 8];
+	while (fbsd_lines_take(&it, buf, sizeof(buf), name, w)) {
+		char *eq, q[FBSD_QUOTE_MAX + 8];
 		enum rctl_res res;
 		const char *why;
 		uint64_t amount;
 
-		if (fbsd_line_take(line, n, buf, sizeof(buf), name, it.no, w) == -1)
-			continue;
-		if (buf[0] == '\0')
-			continue;
 		if ((eq = strchr(buf, '=')) == NULL) {
-			fbsd_quote(line, q, sizeof(q));
+			fbsd_quote(buf, q, sizeof(q));
 			collect_warn(w, "%s line %zu: \"%s\" is not resource=amount", name, it.no,
 			             q);
 			continue;

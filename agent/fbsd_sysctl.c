@@ -17,21 +17,15 @@ fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_lim
 {
 	static const char prefix[] = "kern.ipc.";
 	struct fbsd_lines it;
-	const char *line;
 	char buf[FBSD_LINE_MAX + 1];
-	size_t n;
 	int nset = 0;
 
 	fbsd_lines_init(&it, text, len);
-	while (fbsd_lines_next(&it, &line, &n)) {
+	while (fbsd_lines_take(&it, buf, sizeof(buf), name, w)) {
 		char *nm, *val, *colon, q[FBSD_QUOTE_MAX + 4];
 		uint64_t v;
 		const char *errstr;
 
-		if (fbsd_line_take(line, n, buf, sizeof(buf), name, it.no, w) == -1)
-			continue;
-		if (buf[0] == '\0')
-			continue;
 		if (strncmp(buf, prefix, sizeof(prefix) - 1) != 0 ||
 		    (colon = strchr(buf, ':')) == NULL) {
 			fbsd_quote(buf, q, sizeof(q));

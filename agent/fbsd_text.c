@@ -99,6 +99,19 @@ fbsd_line_take(const char *line, size_t n, char *buf, size_t bufsize, const char
 }
 
 int
+fbsd_lines_take(struct fbsd_lines *it, char *buf, size_t bufsize, const char *name,
+                struct collect_warnings *w)
+{
+	const char *line;
+	size_t n;
+
+	while (fbsd_lines_next(it, &line, &n))
+		if (fbsd_line_take(line, n, buf, bufsize, name, it->no, w) == 0 && buf[0] != '\0')
+			return 1;
+	return 0;
+}
+
+int
 fbsd_all_digits(const char *s)
 {
 	if (*s == '\0')
@@ -163,21 +176,18 @@ fbsd_parse_idfile(const char *text, size_t len, const char *name, struct fbsd_id
                   struct collect_warnings *w)
 {
 	struct fbsd_lines it;
-	const char *line;
 	char buf[FBSD_LINE_MAX + 1];
-	size_t n, cap = m->n;
+	size_t cap = m->n;
 
 	fbsd_lines_init(&it, text, len);
-	while (fbsd_lines_next(&it, &line, &n)) {
+	while (fbsd_lines_take(&it, buf, sizeof(buf), name, w)) {
 		char *f[4], *p = buf, q[FBSD_QUOTE_MAX + 4];
 		size_t nf = 0;
 		uint64_t id;
 		const char *errstr;
 
-		if (fbsd_line_take(line, n, buf, sizeof(buf), name, it.no, w) == -1)
-			continue;
 		/* comments, and NIS compat entries ("+user", "-@group"): no local name */
-		if (buf[0] == '\0' || buf[0] == '#' || buf[0] == '+' || buf[0] == '-')
+		if (buf[0] == '#' || buf[0] == '+' || buf[0] == '-')
 			continue;
 		f[nf++] = p;
 		while (nf < NELEM(f) && (p = strchr(p, ':')) != NULL) {

@@ -88,6 +88,12 @@ struct procfs_col {
 	{                                                                                          \
 		n, PK_U64, OBJ_OFF(f), 0, 0, UINT64_MAX, req, bit                                  \
 	}
+/* the columns every file starts with: key, the id (its name per file), perms */
+#define COL_HEAD(id) COL_KEY, COL_ID(id), COL_MODE
+/* the owner and creator, in every file */
+#define COL_OWNERS                                                                                 \
+	COL_U32("uid", uid, 1), COL_U32("gid", gid, 1), COL_U32("cuid", cuid, 1),                  \
+	    COL_U32("cgid", cgid, 1)
 /* pids (0 when not visible in the reader's pid namespace) and epoch times */
 #define COL_NONNEG(n, f, req, bit)                                                                 \
 	{                                                                                          \
@@ -95,17 +101,12 @@ struct procfs_col {
 	}
 
 static const struct procfs_col procfs_shm_cols[] = {
-    COL_KEY,
-    COL_ID("shmid"),
-    COL_MODE,
+    COL_HEAD("shmid"),
     COL_U64("size", size, 1, OF_SIZE),
     COL_NONNEG("cpid", cpid, 1, OF_CPID),
     COL_NONNEG("lpid", lpid, 1, OF_LPID),
     COL_U64("nattch", nattch, 1, OF_NATTCH),
-    COL_U32("uid", uid, 1),
-    COL_U32("gid", gid, 1),
-    COL_U32("cuid", cuid, 1),
-    COL_U32("cgid", cgid, 1),
+    COL_OWNERS,
     COL_NONNEG("atime", atime, 0, OF_ATIME),
     COL_NONNEG("dtime", dtime, 0, OF_DTIME),
     COL_NONNEG("ctime", ctime, 0, OF_CTIME),
@@ -114,31 +115,21 @@ static const struct procfs_col procfs_shm_cols[] = {
 };
 
 static const struct procfs_col procfs_sem_cols[] = {
-    COL_KEY,
-    COL_ID("semid"),
-    COL_MODE,
+    COL_HEAD("semid"),
     /* sem_nsems is an int printed with %10u */
     {"nsems", PK_U64, OBJ_OFF(nsems), 0, 0, UINT32_MAX, 1, OF_NSEMS},
-    COL_U32("uid", uid, 1),
-    COL_U32("gid", gid, 1),
-    COL_U32("cuid", cuid, 1),
-    COL_U32("cgid", cgid, 1),
+    COL_OWNERS,
     COL_NONNEG("otime", otime, 0, OF_OTIME),
     COL_NONNEG("ctime", ctime, 0, OF_CTIME),
 };
 
 static const struct procfs_col procfs_msg_cols[] = {
-    COL_KEY,
-    COL_ID("msqid"),
-    COL_MODE,
+    COL_HEAD("msqid"),
     COL_U64("cbytes", cbytes, 1, OF_CBYTES),
     COL_U64("qnum", qnum, 1, OF_QNUM),
     COL_NONNEG("lspid", lspid, 0, OF_LSPID),
     COL_NONNEG("lrpid", lrpid, 0, OF_LRPID),
-    COL_U32("uid", uid, 1),
-    COL_U32("gid", gid, 1),
-    COL_U32("cuid", cuid, 1),
-    COL_U32("cgid", cgid, 1),
+    COL_OWNERS,
     COL_NONNEG("stime", stime, 0, OF_STIME),
     COL_NONNEG("rtime", rtime, 0, OF_RTIME),
     COL_NONNEG("ctime", ctime, 0, OF_CTIME),
@@ -710,7 +701,6 @@ linux_read_passwd(const char *path)
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap;
-	ssize_t r;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
@@ -721,15 +711,9 @@ linux_read_passwd(const char *path)
 		close(fd);
 		return NULL;
 	}
-	/* a file that grows while we read is cut at the size fstat saw */
-	while (len < cap) {
-		r = read(fd, buf + len, cap - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	/* a file that grows while we read is cut at the size fstat saw; an
+	 * error ends it as the end of the file would */
+	(void)read_fd_full(fd, buf, cap, &len);
 	close(fd);
 	buf[len] = '\0';
 	return buf;

@@ -222,7 +222,6 @@ spool_state_get(struct spool *sp, const char *name, size_t max, char **text)
 {
 	struct stat st;
 	size_t len = 0;
-	ssize_t r;
 	int fd;
 
 	*text = NULL;
@@ -234,15 +233,9 @@ spool_state_get(struct spool *sp, const char *name, size_t max, char **text)
 		errno = EFBIG;
 		return -1;
 	}
-	/* what fstat said, at most: a file growing meanwhile is cut there */
-	while (len < (size_t)st.st_size) {
-		r = read(fd, *text + len, (size_t)st.st_size - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	/* what fstat said, at most: a file growing meanwhile is cut there; an
+	 * error ends it as the end of the file would */
+	(void)read_fd_full(fd, *text, (size_t)st.st_size, &len);
 	close(fd);
 	(*text)[len] = '\0';
 	return 0;

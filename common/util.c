@@ -306,6 +306,24 @@ grow_array(void *arrayp, size_t *cap, size_t want, size_t first, size_t max, siz
 }
 
 int
+read_fd_full(int fd, char *buf, size_t n, size_t *len)
+{
+	*len = 0;
+	while (*len < n) {
+		ssize_t r = read(fd, buf + *len, n - *len);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		*len += (size_t)r;
+	}
+	return 0;
+}
+
+int
 read_file_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
 {
 	int fd, rc, saved;

@@ -36,6 +36,13 @@ int read_file_bounded(const char *path, size_t max, char **buf, size_t *len);
  * for kernel files, which zero a buffer of the size asked for each read).
  */
 int read_fd_bounded(int fd, size_t first, size_t max, char **buf, size_t *len);
+/*
+ * Reads fd into buf until n bytes or the end of the file, again after a
+ * signal: for a file whose size fstat said, so that one growing meanwhile
+ * is cut there.  0; -1 with errno when a read fails.  *len has the bytes
+ * read either way.
+ */
+int read_fd_full(int fd, char *buf, size_t n, size_t *len);
 
 /*
  * Makes room for want elements of size bytes in the array *arrayp (a

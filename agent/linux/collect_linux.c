@@ -269,26 +269,6 @@ linux_sem_one(int idx, uint32_t scope, struct ipc_object *o)
 }
 #endif
 
-static int
-linux_stat_sem(struct snapshot *s, uint32_t scope)
-{
-#ifdef SEM_STAT_ANY
-	union linux_semun arg;
-	struct seminfo si;
-	int maxidx;
-
-	memset(&si, 0, sizeof(si));
-	arg.info = &si;
-	if ((maxidx = semctl(0, 0, SEM_INFO, arg)) == -1)
-		return 0;
-	return linux_stat_each(s, scope, maxidx, si.semusz, linux_sem_one);
-#else
-	(void)s;
-	(void)scope;
-	return 0;
-#endif
-}
-
 #ifdef MSG_STAT_ANY
 static int
 linux_msg_one(int idx, uint32_t scope, struct ipc_object *o)
@@ -312,24 +292,6 @@ linux_msg_one(int idx, uint32_t scope, struct ipc_object *o)
 }
 #endif
 
-static int
-linux_stat_msg(struct snapshot *s, uint32_t scope)
-{
-#ifdef MSG_STAT_ANY
-	struct msginfo mi;
-	int maxidx;
-
-	memset(&mi, 0, sizeof(mi));
-	if ((maxidx = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&mi)) == -1)
-		return 0;
-	return linux_stat_each(s, scope, maxidx, mi.msgpool, linux_msg_one);
-#else
-	(void)s;
-	(void)scope;
-	return 0;
-#endif
-}
-
 #ifdef SHM_STAT_ANY
 static int
 linux_shm_one(int idx, uint32_t scope, struct ipc_object *o)
@@ -347,47 +309,66 @@ linux_shm_one(int idx, uint32_t scope, struct ipc_object *o)
 	o->atime = (int64_t)ds.shm_atime;
 	o->dtime = (int64_t)ds.shm_dtime;
 	o->ctime = (int64_t)ds.shm_ctime;
-	/* rss and swap are 0: SHM_INFO's totals said so (linux_stat_shm) */
+	/* rss and swap are 0: SHM_INFO's totals said so (linux_stat_objects) */
 	return id;
 }
 #endif
 
-static int
-linux_stat_shm(struct snapshot *s, uint32_t scope)
-{
-#ifdef SHM_STAT_ANY
-	struct shm_info si;
-	int maxidx;
-
-	memset(&si, 0, sizeof(si));
-	if ((maxidx = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si)) == -1 ||
-	    si.shm_rss != 0 || si.shm_swp != 0)
-		return 0; /* resident or swapped pages: only the file has them per segment */
-	return linux_stat_each(s, scope, maxidx, si.used_ids, linux_shm_one);
-#else
-	(void)s;
-	(void)scope;
-	return 0;
-#endif
-}
-
 /*
  * The objects of type t on the live system without the /proc text: 1 when s
  * has them all, 0 when the file must be read (procfs.c then forgets what
- * was added).
+ * was added).  The type's *_INFO gives the highest index used and how many
+ * objects are; its *_STAT_ANY reads one index (linux_*_one).
  */
 static int
 linux_stat_objects(enum ipc_type t, struct snapshot *s, uint32_t scope)
 {
+	int (*one)(int idx, uint32_t scope, struct ipc_object *o) = NULL;
+	int maxidx = -1, inuse = 0;
+
 	switch (t) {
-	case IPC_SHM:
-		return linux_stat_shm(s, scope);
-	case IPC_SEM:
-		return linux_stat_sem(s, scope);
-	case IPC_MSG:
-		return linux_stat_msg(s, scope);
+	case IPC_SHM: {
+#ifdef SHM_STAT_ANY
+		struct shm_info si;
+
+		memset(&si, 0, sizeof(si));
+		maxidx = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&si);
+		if (si.shm_rss != 0 || si.shm_swp != 0)
+			maxidx =
+			    -1; /* resident or swapped pages: only the file has them per segment */
+		inuse = si.used_ids;
+		one = linux_shm_one;
+#endif
+		break;
 	}
-	return 0;
+	case IPC_SEM: {
+#ifdef SEM_STAT_ANY
+		union linux_semun arg;
+		struct seminfo si;
+
+		memset(&si, 0, sizeof(si));
+		arg.info = &si;
+		maxidx = semctl(0, 0, SEM_INFO, arg);
+		inuse = si.semusz;
+		one = linux_sem_one;
+#endif
+		break;
+	}
+	case IPC_MSG: {
+#ifdef MSG_STAT_ANY
+		struct msginfo mi;
+
+		memset(&mi, 0, sizeof(mi));
+		maxidx = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&mi);
+		inuse = mi.msgpool;
+		one = linux_msg_one;
+#endif
+		break;
+	}
+	}
+	if (one == NULL || maxidx == -1)
+		return 0;
+	return linux_stat_each(s, scope, maxidx, inuse, one);
 }
 
 /*

@@ -37,6 +37,8 @@ int collect_linux_live(struct snapshot *s, struct proc_table *pt, struct collect
  */
 int collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w, char *err,
                size_t errlen);
+
+/* collect_ns_label.c */
 /*
  * What a process's /proc/PID/cgroup text says it runs in: "docker:ID12",
  * "podman:ID12", "lxc:NAME", "k8s:ID12" (containers: returns 1) or

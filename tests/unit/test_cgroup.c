@@ -1,6 +1,6 @@
 /*
  * test_cgroup.c: what a Linux process's cgroup says it runs in
- * (ns_cgroup_label, agent/linux/collect_ns.c).  Linux only, like the code.
+ * (ns_cgroup_label, agent/linux/collect_ns_label.c).  Linux only, like the code.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1492,6 +1492,39 @@ test_not_freebsd_source(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * A line of rctl output that is not a rule, or not resource=amount, is
+ * quoted alone in its warning: not with the lines that follow it.
+ */
+static void
+test_rctl_bad_line_quoted_alone(void **state)
+{
+	static const char usage[] = "bogus  \nshmsize=10\n";
+	static const char rules[] = "jail:j1\njail:j1:shmsize:deny=10\n";
+	struct fbsd_jails j = {0, NULL};
+	struct collect_warnings w;
+	struct scope_rctl r;
+	struct snapshot s;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(fbsd_parse_rctl_usage(usage, strlen(usage), "rctl-u.txt", &r, &w), 1);
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.v[0], "rctl-u.txt line 1: \"bogus\" is not resource=amount");
+	assert_true((r.has_used & (1u << RCTL_SHMSIZE)) != 0);
+	assert_int_equal(r.used[RCTL_SHMSIZE], 10);
+
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(fbsd_parse_rctl_rules(rules, strlen(rules), "rctl.txt", &s, &j, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_string_equal(
+	    w.v[0],
+	    "rctl.txt line 1: \"jail:j1\" is not a rule (subject:id:resource:action=amount)");
+	snapshot_free(&s);
+}
+
 int
 main(void)
 {
@@ -1517,6 +1550,7 @@ main(void)
 	    cmocka_unit_test(test_capture_warnings),
 	    cmocka_unit_test(test_capture_prefers_full),
 	    cmocka_unit_test(test_not_freebsd_source),
+	    cmocka_unit_test(test_rctl_bad_line_quoted_alone),
 	};
 
 	/* times in the tests are UTC-explicit; the collector never reads TZ for captures */

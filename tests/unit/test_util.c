@@ -278,6 +278,35 @@ test_parse_hostport(void **state)
 	assert_string_equal(small, "abc");
 }
 
+/* read_fd_full: a pipe that gives its bytes in small pieces, a short file, a bad fd. */
+static void
+test_read_fd_full(void **state)
+{
+	char buf[16];
+	size_t len = 99;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "abcdefgh", 8), 8);
+	assert_int_equal(read_fd_full(p[0], buf, 5, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "abcde", 5);
+	/* the end of the file before n: what there was */
+	close(p[1]);
+	assert_int_equal(read_fd_full(p[0], buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(buf, "fgh", 3);
+	assert_int_equal(read_fd_full(p[0], buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 0);
+	close(p[0]);
+	/* a read that fails: -1 with errno, nothing read */
+	len = 99;
+	assert_int_equal(read_fd_full(p[0], buf, sizeof(buf), &len), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(len, 0);
+}
+
 /* Writes len bytes of 'a' to path. */
 static void
 t_write(const char *path, size_t len)
@@ -462,9 +491,9 @@ main(void)
 	    cmocka_unit_test(test_parse_u64),         cmocka_unit_test(test_parse_i64),
 	    cmocka_unit_test(test_parse_octal),       cmocka_unit_test(test_parse_duration),
 	    cmocka_unit_test(test_parse_size),        cmocka_unit_test(test_parse_hostport),
-	    cmocka_unit_test(test_read_file_bounded), cmocka_unit_test(test_grow_array),
-	    cmocka_unit_test(test_rfc3339),           cmocka_unit_test(test_strlcpy),
-	    cmocka_unit_test(test_expand_tilde),
+	    cmocka_unit_test(test_read_file_bounded), cmocka_unit_test(test_read_fd_full),
+	    cmocka_unit_test(test_grow_array),        cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_strlcpy),           cmocka_unit_test(test_expand_tilde),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
