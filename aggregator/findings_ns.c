@@ -7,7 +7,7 @@
  * container.  When a namespace's limit is below the host's and its use of
  * that limit is at the warn level, the finding says so with both numbers
  * and the fix for the runtime that made the namespace, read from the
- * scope's name (agent/linux/collect_ns.c): docker, podman, a Kubernetes
+ * scope's name (agent/linux/collect_ns_label.c): docker, podman, a Kubernetes
  * pod, LXC, or nsenter into a process of it for anything else.
  */
 #include <inttypes.h>
