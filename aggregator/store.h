@@ -160,38 +160,70 @@ struct store_tx;
  */
 #define STORE_FUTURE_MAX (2 * 86400)
 
+/*
+ * The signature of each operation, so that a backend declares its
+ * functions as `store_series_fn sq_series;` and the compiler holds them to
+ * the interface (their comments are at the fields of struct store_ops).
+ */
+typedef int store_put_snapshot_fn(struct store *st, const struct host_info *hi,
+                                  const struct snapshot *s, const uint8_t *raw, size_t rawlen,
+                                  int64_t received, int *duplicate, char *err, size_t errlen);
+typedef int store_each_host_fn(struct store *st, int (*fn)(void *arg, const struct stored_host *h),
+                               void *arg, char *err, size_t errlen);
+typedef int store_get_host_fn(struct store *st, const char *name, struct stored_host *out,
+                              char *err, size_t errlen);
+typedef int store_series_fn(struct store *st, const char *host, const char *limit, int64_t t0,
+                            struct sample *out, size_t max, size_t *n, char *err, size_t errlen);
+typedef int store_rollups_fn(struct store *st, const char *host, const char *limit, int64_t t0,
+                             struct rollup *out, size_t max, size_t *n, char *err, size_t errlen);
+typedef int store_open_findings_fn(struct store *st, const char *host, struct finding **out,
+                                   size_t *n, char *err, size_t errlen);
+typedef int store_sync_findings_fn(struct store *st, const char *host, const struct finding *cur,
+                                   size_t n, int64_t now, struct finding_change **changes,
+                                   size_t *nchanges, char *err, size_t errlen);
+typedef int store_each_open_finding_fn(struct store *st,
+                                       int (*fn)(void *arg, const char *host,
+                                                 const struct finding *f),
+                                       void *arg, char *err, size_t errlen);
+typedef int store_counts_fn(struct store *st, const char *host, int64_t t,
+                            const struct count_run *cur, size_t n, int64_t keep,
+                            struct count_run **runs, size_t *nruns, char *err, size_t errlen);
+typedef int store_housekeep_fn(struct store *st, int64_t keep_samples, int64_t keep_rollups,
+                               size_t batch, size_t *deleted, char *err, size_t errlen);
+typedef int store_put_snapshots_fn(struct store *st, struct store_put *v, size_t n, char *err,
+                                   size_t errlen);
+typedef int store_each_host_summary_fn(struct store *st,
+                                       int (*fn)(void *arg, const struct host_summary *h),
+                                       void *arg, char *err, size_t errlen);
+typedef int store_put_history_fn(struct store *st, const char *host, const int64_t *t, size_t n,
+                                 const struct store_history *h, size_t nh, int64_t samples_from,
+                                 char *err, size_t errlen);
+typedef int store_peaks_fn(struct store *st, const char *host, int64_t t0, const char *const *names,
+                           size_t n, uint64_t *out, char *err, size_t errlen);
+typedef int store_daily_peaks_fn(struct store *st, const char *host, const char *limit, int64_t t0,
+                                 uint64_t *out, int *have, size_t ndays, char *err, size_t errlen);
+
 struct store_ops {
 	const char *name;
-	int (*put_snapshot)(struct store *st, const struct host_info *hi, const struct snapshot *s,
-	                    const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate,
-	                    char *err, size_t errlen);
+	store_put_snapshot_fn *put_snapshot;
 	/* Calls fn once per host, sorted by name; fn returning non-zero stops. */
-	int (*each_host)(struct store *st, int (*fn)(void *arg, const struct stored_host *h),
-	                 void *arg, char *err, size_t errlen);
+	store_each_host_fn *each_host;
 	/* 0 found, 1 unknown host, -1 error. */
-	int (*get_host)(struct store *st, const char *name, struct stored_host *out, char *err,
-	                size_t errlen);
+	store_get_host_fn *get_host;
 	/* Samples of one limit since t0, oldest first, at most max. */
-	int (*series)(struct store *st, const char *host, const char *limit, int64_t t0,
-	              struct sample *out, size_t max, size_t *n, char *err, size_t errlen);
+	store_series_fn *series;
 	/* Hourly rollups since t0, oldest first, at most max. */
-	int (*rollups)(struct store *st, const char *host, const char *limit, int64_t t0,
-	               struct rollup *out, size_t max, size_t *n, char *err, size_t errlen);
+	store_rollups_fn *rollups;
 	/* Open findings of host into a malloc'd array (caller frees). */
-	int (*open_findings)(struct store *st, const char *host, struct finding **out, size_t *n,
-	                     char *err, size_t errlen);
+	store_open_findings_fn *open_findings;
 	/*
 	 * Makes the open findings of host equal to cur[0..n): opens new ones,
 	 * updates changed ones, closes those no longer present, in one
 	 * transaction.  The changes come back in a malloc'd array.
 	 */
-	int (*sync_findings)(struct store *st, const char *host, const struct finding *cur,
-	                     size_t n, int64_t now, struct finding_change **changes,
-	                     size_t *nchanges, char *err, size_t errlen);
+	store_sync_findings_fn *sync_findings;
 	/* Calls fn for every open finding of the fleet, worst first, then oldest. */
-	int (*each_open_finding)(struct store *st,
-	                         int (*fn)(void *arg, const char *host, const struct finding *f),
-	                         void *arg, char *err, size_t errlen);
+	store_each_open_finding_fn *each_open_finding;
 	/*
 	 * Adds the counts cur[0..n) seen at t (value each; the other fields but
 	 * the key are ignored) to the host's runs, in one transaction: a key's
@@ -201,14 +233,11 @@ struct store_ops {
 	 * after the previous one changes nothing.  The host's runs come back
 	 * by key then time, malloc'd (NULL when none).
 	 */
-	int (*counts)(struct store *st, const char *host, int64_t t, const struct count_run *cur,
-	              size_t n, int64_t keep, struct count_run **runs, size_t *nruns, char *err,
-	              size_t errlen);
+	store_counts_fn *counts;
 	/* Deletes at most batch samples older than keep_samples and rollups and
 	 * closed findings older than keep_rollups, and samples and rollups
 	 * dated more than STORE_FUTURE_MAX ahead of now; *deleted says how many. */
-	int (*housekeep)(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
-	                 size_t *deleted, char *err, size_t errlen);
+	store_housekeep_fn *housekeep;
 	void (*close)(struct store *st);
 
 	/*
@@ -221,12 +250,9 @@ struct store_ops {
 	 * seq) twice in the batch is stored once; v[i].busy: that one was set
 	 * aside, not stored.  -1: nothing of the batch is stored.
 	 */
-	int (*put_snapshots)(struct store *st, struct store_put *v, size_t n, char *err,
-	                     size_t errlen);
+	store_put_snapshots_fn *put_snapshots;
 	/* Like each_host, with host_summary instead of the snapshot. */
-	int (*each_host_summary)(struct store *st,
-	                         int (*fn)(void *arg, const struct host_summary *h), void *arg,
-	                         char *err, size_t errlen);
+	store_each_host_summary_fn *each_host_summary;
 	/*
 	 * Bulk load for tests and benchmarks (the store's ingest path would take
 	 * hours for a fleet's month): the samples of nh limits of a known host
@@ -235,24 +261,20 @@ struct store_ops {
 	 * rollups, as housekeeping would have left them.  The host must have
 	 * no samples or rollups in those hours yet.
 	 */
-	int (*put_history)(struct store *st, const char *host, const int64_t *t, size_t n,
-	                   const struct store_history *h, size_t nh, int64_t samples_from,
-	                   char *err, size_t errlen);
+	store_put_history_fn *put_history;
 	/*
 	 * The largest used of each limit names[0..n) in the hourly rollups
 	 * since t0 (0 when none), without reading every rollup back: what
 	 * recommendations need for a whole fleet's report.
 	 */
-	int (*peaks)(struct store *st, const char *host, int64_t t0, const char *const *names,
-	             size_t n, uint64_t *out, char *err, size_t errlen);
+	store_peaks_fn *peaks;
 	/*
 	 * The largest used of limit on each of ndays days from t0 (a day's
 	 * start, UTC): out[d], have[d] 0 for a day without figures; from the
 	 * daily peaks, not every rollup (the report's sparklines, issue 15).
 	 * NULL where a backend keeps none: the report folds the rollups.
 	 */
-	int (*daily_peaks)(struct store *st, const char *host, const char *limit, int64_t t0,
-	                   uint64_t *out, int *have, size_t ndays, char *err, size_t errlen);
+	store_daily_peaks_fn *daily_peaks;
 
 	/*
 	 * The backend's primitives for the store core (store_core.h), whose

@@ -125,28 +125,17 @@ struct store_row pg_row(const PGresult *r, int row);
 int pg_row_finding(const PGresult *r, int row, struct finding *f);
 /* store_pg_put.c: the write path, the store core's primitives, housekeeping */
 extern const struct store_tx pg_tx_ops;
-int pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, size_t errlen);
-int pg_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
-                    const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
-                    size_t errlen);
-int pg_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
-                 size_t *deleted, char *err, size_t errlen);
+store_put_snapshots_fn pg_put_snapshots;
+store_put_snapshot_fn pg_put_snapshot;
+store_housekeep_fn pg_housekeep;
 /* store_pg_read.c: the readers */
-int pg_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_summary *h),
-                         void *arg, char *err, size_t errlen);
-int pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
-                 char *err, size_t errlen);
-int pg_get_host(struct store *st, const char *name, struct stored_host *out, char *err,
-                size_t errlen);
-int pg_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
-              size_t max, size_t *n, char *err, size_t errlen);
-int pg_rollups(struct store *st, const char *host, const char *limit, int64_t t0,
-               struct rollup *out, size_t max, size_t *n, char *err, size_t errlen);
-int pg_open_findings(struct store *st, const char *host, struct finding **out, size_t *n, char *err,
-                     size_t errlen);
-int pg_each_open_finding(struct store *st,
-                         int (*fn)(void *arg, const char *host, const struct finding *f), void *arg,
-                         char *err, size_t errlen);
+store_each_host_summary_fn pg_each_host_summary;
+store_each_host_fn pg_each_host;
+store_get_host_fn pg_get_host;
+store_series_fn pg_series;
+store_rollups_fn pg_rollups;
+store_open_findings_fn pg_open_findings;
+store_each_open_finding_fn pg_each_open_finding;
 int pg_read_findings(struct pg_store *q, int stmt, const struct pg_params *p, int first,
                      struct finding **out, int64_t **ids, size_t *n, char *err, size_t errlen);
 

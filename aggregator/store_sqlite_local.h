@@ -120,41 +120,26 @@ int sq_files_frozen(struct sq_store *q, char *err, size_t errlen);
 
 /* store_sqlite_put.c: the write path and housekeeping (store_ops) */
 int64_t sq_day_of(int64_t t);
-int sq_put_snapshot(struct store *st, const struct host_info *hi, const struct snapshot *s,
-                    const uint8_t *raw, size_t rawlen, int64_t received, int *duplicate, char *err,
-                    size_t errlen);
-int sq_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, size_t errlen);
-int sq_put_history(struct store *st, const char *host, const int64_t *t, size_t n,
-                   const struct store_history *h, size_t nh, int64_t samples_from, char *err,
-                   size_t errlen);
-int sq_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_t batch,
-                 size_t *deleted, char *err, size_t errlen);
+store_put_snapshot_fn sq_put_snapshot;
+store_put_snapshots_fn sq_put_snapshots;
+store_put_history_fn sq_put_history;
+store_housekeep_fn sq_housekeep;
 
 /* store_sqlite_read.c: the readers (store_ops) and what the writers share of them */
 int sq_host_id(struct sq_store *q, const char *host, int64_t *id);
 int sq_unrolled(struct sq_store *q, int64_t host_id, struct sq_unrolled **out, size_t *n);
 void sq_unrolled_free(struct sq_unrolled *v, size_t n);
-int sq_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
-                 char *err, size_t errlen);
-int sq_get_host(struct store *st, const char *name, struct stored_host *out, char *err,
-                size_t errlen);
-int sq_series(struct store *st, const char *host, const char *limit, int64_t t0, struct sample *out,
-              size_t max, size_t *n, char *err, size_t errlen);
-int sq_rollups(struct store *st, const char *host, const char *limit, int64_t t0,
-               struct rollup *out, size_t max, size_t *n, char *err, size_t errlen);
-int sq_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_summary *h),
-                         void *arg, char *err, size_t errlen);
-int sq_peaks(struct store *st, const char *host, int64_t t0, const char *const *names, size_t n,
-             uint64_t *out, char *err, size_t errlen);
-int sq_daily_peaks(struct store *st, const char *host, const char *limit, int64_t t0, uint64_t *out,
-                   int *have, size_t ndays, char *err, size_t errlen);
+store_each_host_fn sq_each_host;
+store_get_host_fn sq_get_host;
+store_series_fn sq_series;
+store_rollups_fn sq_rollups;
+store_each_host_summary_fn sq_each_host_summary;
+store_peaks_fn sq_peaks;
+store_daily_peaks_fn sq_daily_peaks;
 
 /* store_sqlite_findings.c: findings and count runs (store_ops, store_core.h) */
-int sq_open_findings(struct store *st, const char *host, struct finding **out, size_t *n, char *err,
-                     size_t errlen);
-int sq_each_open_finding(struct store *st,
-                         int (*fn)(void *arg, const char *host, const struct finding *f), void *arg,
-                         char *err, size_t errlen);
+store_open_findings_fn sq_open_findings;
+store_each_open_finding_fn sq_each_open_finding;
 extern const struct store_tx sq_tx_ops;
 
 #endif
