@@ -168,31 +168,29 @@ capacity_need_add(struct capacity_need *n, const struct ipc_object *o, uint32_t 
 	}
 }
 
-/* Appends the term of limit l when the pool has it; unknown_need: what it counts is unknown. */
+/*
+ * Appends the term of limit l when the pool has it; unknown_need: what it
+ * counts is unknown.  A counted limit (CAP_COUNTED) must have need free; a
+ * per-object limit (CAP_PER_OBJECT) only asks whether the largest object of
+ * the need, need, is within it (free is then 1 or 0, need 0).
+ */
+enum cap_kind { CAP_COUNTED, CAP_PER_OBJECT };
+
 static void
-cap_term(const struct capacity_pool *p, int l, uint64_t need, int unknown_need,
+cap_term(const struct capacity_pool *p, int l, enum cap_kind kind, uint64_t need, int unknown_need,
          struct capacity_term *t, size_t *n)
 {
-	if (p->state[l] == CAP_ABSENT)
-		return;
-	t[*n].limit = l;
-	t[*n].unknown = p->state[l] == CAP_UNKNOWN || unknown_need;
-	t[*n].free = p->free[l];
-	t[*n].need = need;
-	(*n)++;
-}
+	int unknown = p->state[l] == CAP_UNKNOWN || unknown_need;
 
-/* A per-object limit: whether the largest object of the need is within it. */
-static void
-cap_check(const struct capacity_pool *p, int l, uint64_t largest, int unknown_need,
-          struct capacity_term *t, size_t *n)
-{
 	if (p->state[l] == CAP_ABSENT)
 		return;
+	/* a need of 0 for a counted limit (segments of 0 bytes) fits without bound */
+	if (kind == CAP_COUNTED && need == 0 && !unknown)
+		return;
 	t[*n].limit = l;
-	t[*n].unknown = p->state[l] == CAP_UNKNOWN || unknown_need;
-	t[*n].free = largest <= p->free[l];
-	t[*n].need = 0;
+	t[*n].unknown = unknown;
+	t[*n].free = kind == CAP_PER_OBJECT ? need <= p->free[l] : p->free[l];
+	t[*n].need = kind == CAP_PER_OBJECT ? 0 : need;
 	(*n)++;
 }
 
@@ -203,14 +201,14 @@ capacity_fit(const struct capacity_pool *p, const struct capacity_need *n, struc
 	size_t k = 0;
 
 	if (n->sets > 0) {
-		cap_term(p, CAP_SEMMNI, n->sets, 0, t, &k);
-		cap_term(p, CAP_SEMMNS, n->sems, n->sems_unknown, t, &k);
-		cap_check(p, CAP_SEMMSL, n->max_nsems, n->sems_unknown, t, &k);
+		cap_term(p, CAP_SEMMNI, CAP_COUNTED, n->sets, 0, t, &k);
+		cap_term(p, CAP_SEMMNS, CAP_COUNTED, n->sems, n->sems_unknown, t, &k);
+		cap_term(p, CAP_SEMMSL, CAP_PER_OBJECT, n->max_nsems, n->sems_unknown, t, &k);
 	}
 	if (n->segs > 0) {
-		cap_term(p, CAP_SHMMNI, n->segs, 0, t, &k);
-		cap_term(p, CAP_SHMALL, n->pages, n->size_unknown, t, &k);
-		cap_check(p, CAP_SHMMAX, n->max_size, n->size_unknown, t, &k);
+		cap_term(p, CAP_SHMMNI, CAP_COUNTED, n->segs, 0, t, &k);
+		cap_term(p, CAP_SHMALL, CAP_COUNTED, n->pages, n->size_unknown, t, &k);
+		cap_term(p, CAP_SHMMAX, CAP_PER_OBJECT, n->max_size, n->size_unknown, t, &k);
 		if (n->one_proc_segs > 0 && p->state[CAP_SHMSEG] != CAP_ABSENT) {
 			/* the one process attaches one_proc_segs already */
 			struct capacity_pool q = *p;
@@ -218,33 +216,20 @@ capacity_fit(const struct capacity_pool *p, const struct capacity_need *n, struc
 			q.free[CAP_SHMSEG] = p->free[CAP_SHMSEG] > n->one_proc_segs
 			                         ? p->free[CAP_SHMSEG] - n->one_proc_segs
 			                         : 0;
-			cap_term(&q, CAP_SHMSEG, n->segs, 0, t, &k);
+			cap_term(&q, CAP_SHMSEG, CAP_COUNTED, n->segs, 0, t, &k);
 		}
 	}
 	if (n->queues > 0)
-		cap_term(p, CAP_MSGMNI, n->queues, 0, t, &k);
+		cap_term(p, CAP_MSGMNI, CAP_COUNTED, n->queues, 0, t, &k);
 	/* a jail's own rules, where racct gives them */
 	if (n->sets > 0)
-		cap_term(p, CAP_NSEM, n->sems, n->sems_unknown, t, &k);
+		cap_term(p, CAP_NSEM, CAP_COUNTED, n->sems, n->sems_unknown, t, &k);
 	if (n->segs > 0) {
-		cap_term(p, CAP_NSHM, n->segs, 0, t, &k);
-		cap_term(p, CAP_SHMSIZE, n->bytes, n->size_unknown, t, &k);
+		cap_term(p, CAP_NSHM, CAP_COUNTED, n->segs, 0, t, &k);
+		cap_term(p, CAP_SHMSIZE, CAP_COUNTED, n->bytes, n->size_unknown, t, &k);
 	}
 	if (n->queues > 0)
-		cap_term(p, CAP_NMSGQ, n->queues, 0, t, &k);
-	/* a need of 0 for a counted limit (segments of 0 bytes) fits without bound */
-	{
-		size_t i, j = 0;
-
-		for (i = 0; i < k; i++) {
-			int check = t[i].limit == CAP_SEMMSL || t[i].limit == CAP_SHMMAX;
-
-			if (!check && t[i].need == 0 && !t[i].unknown)
-				continue;
-			t[j++] = t[i];
-		}
-		k = j;
-	}
+		cap_term(p, CAP_NMSGQ, CAP_COUNTED, n->queues, 0, t, &k);
 	capacity_min(t, k, out);
 }
 
