@@ -3,6 +3,7 @@
  * as msgpack from a snapshot (view.h).  Map sizes are counted before each
  * map is started, so every optional field is decided in one place.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,56 +220,107 @@ view_pack_scope(msgpack_packer *pk, const struct snapshot *s, size_t i, size_t n
 	}
 }
 
-/* An object's field: its value, or nil when the collector could not read it. */
-static void
-view_obj_u64(msgpack_packer *pk, const struct ipc_object *o, uint32_t bit, uint64_t v)
+/*
+ * The fields of an object's own type, in the order shown, so that counting
+ * them for the map and packing them walk one list.
+ */
+enum view_fkind { VF_U64, VF_I64, VF_TIME };
+struct view_field {
+	uint32_t bit; /* enum obj_field: the name, and whether it is unknown */
+	enum view_fkind kind;
+	int sparse; /* 1: shown only when set or unknown (rss and swap, Linux only) */
+	size_t off; /* of its uint64_t or int64_t in struct ipc_object */
+};
+/* offset of a 64-bit field of struct ipc_object; another width does not compile */
+#define VF_OFF(f)                                                                                  \
+	(offsetof(struct ipc_object, f) +                                                          \
+	 0 * sizeof(char[sizeof(((struct ipc_object *)0)->f) == 8 ? 1 : -1]))
+static const struct view_field view_shm[] = {
+    {OF_SIZE, VF_U64, 0, VF_OFF(size)},    {OF_NATTCH, VF_U64, 0, VF_OFF(nattch)},
+    {OF_CPID, VF_I64, 0, VF_OFF(cpid)},    {OF_LPID, VF_I64, 0, VF_OFF(lpid)},
+    {OF_ATIME, VF_TIME, 0, VF_OFF(atime)}, {OF_DTIME, VF_TIME, 0, VF_OFF(dtime)},
+    {OF_RSS, VF_U64, 1, VF_OFF(rss)},      {OF_SWAP, VF_U64, 1, VF_OFF(swap)},
+};
+static const struct view_field view_sem[] = {
+    {OF_NSEMS, VF_U64, 0, VF_OFF(nsems)},
+    {OF_OTIME, VF_TIME, 0, VF_OFF(otime)},
+};
+static const struct view_field view_msg[] = {
+    {OF_CBYTES, VF_U64, 0, VF_OFF(cbytes)}, {OF_QNUM, VF_U64, 0, VF_OFF(qnum)},
+    {OF_QBYTES, VF_U64, 0, VF_OFF(qbytes)}, {OF_LSPID, VF_I64, 0, VF_OFF(lspid)},
+    {OF_LRPID, VF_I64, 0, VF_OFF(lrpid)},   {OF_STIME, VF_TIME, 0, VF_OFF(stime)},
+    {OF_RTIME, VF_TIME, 0, VF_OFF(rtime)},
+};
+static const struct view_field view_ctime = {OF_CTIME, VF_TIME, 0, VF_OFF(ctime)};
+
+/* The fields of type t (none for a type the model does not know). */
+static const struct view_field *
+view_fields(enum ipc_type t, size_t *n)
 {
-	view_str(pk, obj_field_name(bit));
-	if (o->unknown & bit)
+	switch (t) {
+	case IPC_SHM:
+		*n = NELEM(view_shm);
+		return view_shm;
+	case IPC_SEM:
+		*n = NELEM(view_sem);
+		return view_sem;
+	case IPC_MSG:
+		*n = NELEM(view_msg);
+		return view_msg;
+	}
+	*n = 0;
+	return NULL;
+}
+
+/* The field's 64 bits: a uint64_t or an int64_t, as f->kind says. */
+static uint64_t
+view_field_bits(const struct ipc_object *o, const struct view_field *f)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)o + f->off, sizeof(v));
+	return v;
+}
+
+static int
+view_field_shown(const struct ipc_object *o, const struct view_field *f)
+{
+	return !f->sparse || view_field_bits(o, f) != 0 || (o->unknown & f->bit) != 0;
+}
+
+/*
+ * One field: its value, or nil when the collector could not read it; a
+ * time in RFC 3339, nil for "never" and for unknown.
+ */
+static void
+view_field_pack(msgpack_packer *pk, const struct ipc_object *o, const struct view_field *f)
+{
+	uint64_t u = view_field_bits(o, f);
+	int64_t i;
+
+	memcpy(&i, &u, sizeof(i));
+	view_str(pk, obj_field_name(f->bit));
+	if (f->kind == VF_TIME)
+		view_time(pk, (o->unknown & f->bit) ? 0 : i);
+	else if (o->unknown & f->bit)
 		msgpack_pack_nil(pk);
+	else if (f->kind == VF_U64)
+		msgpack_pack_uint64(pk, u);
 	else
-		msgpack_pack_uint64(pk, v);
+		msgpack_pack_int64(pk, i);
 }
-
-static void
-view_obj_i64(msgpack_packer *pk, const struct ipc_object *o, uint32_t bit, int64_t v)
-{
-	view_str(pk, obj_field_name(bit));
-	if (o->unknown & bit)
-		msgpack_pack_nil(pk);
-	else
-		msgpack_pack_int64(pk, v);
-}
-
-/* A time: RFC 3339, nil for "never" and for unknown. */
-static void
-view_obj_time(msgpack_packer *pk, const struct ipc_object *o, uint32_t bit, int64_t t)
-{
-	view_str(pk, obj_field_name(bit));
-	view_time(pk, (o->unknown & bit) ? 0 : t);
-}
-
-/* rss and swap (Linux) are shown when set or unknown. */
-#define VIEW_OBJ_SHOWN(o, bit, v) ((v) != 0 || ((o)->unknown & (bit)) != 0)
 
 static void
 view_pack_object(msgpack_packer *pk, const struct snapshot *s, const struct ipc_object *o)
 {
+	size_t nf, i;
+	const struct view_field *fv = view_fields(o->type, &nf);
 	char mode[16];
 	/* type id key mode uid gid cuid cgid scope ctime, owner when known */
 	size_t n = 10 + (o->owner[0] != '\0');
 
-	switch (o->type) {
-	case IPC_SHM:
-		n += 6 + VIEW_OBJ_SHOWN(o, OF_RSS, o->rss) + VIEW_OBJ_SHOWN(o, OF_SWAP, o->swap);
-		break;
-	case IPC_SEM:
-		n += 2;
-		break;
-	case IPC_MSG:
-		n += 7;
-		break;
-	}
+	for (i = 0; i < nf; i++)
+		n += view_field_shown(o, &fv[i]);
 	msgpack_pack_map(pk, n);
 	view_str(pk, "type");
 	view_str(pk, ipc_type_name(o->type));
@@ -286,34 +338,10 @@ view_pack_object(msgpack_packer *pk, const struct snapshot *s, const struct ipc_
 		view_str(pk, s->scopes[o->scope].id);
 	else
 		msgpack_pack_nil(pk);
-	switch (o->type) {
-	case IPC_SHM:
-		view_obj_u64(pk, o, OF_SIZE, o->size);
-		view_obj_u64(pk, o, OF_NATTCH, o->nattch);
-		view_obj_i64(pk, o, OF_CPID, o->cpid);
-		view_obj_i64(pk, o, OF_LPID, o->lpid);
-		view_obj_time(pk, o, OF_ATIME, o->atime);
-		view_obj_time(pk, o, OF_DTIME, o->dtime);
-		if (VIEW_OBJ_SHOWN(o, OF_RSS, o->rss))
-			view_obj_u64(pk, o, OF_RSS, o->rss);
-		if (VIEW_OBJ_SHOWN(o, OF_SWAP, o->swap))
-			view_obj_u64(pk, o, OF_SWAP, o->swap);
-		break;
-	case IPC_SEM:
-		view_obj_u64(pk, o, OF_NSEMS, o->nsems);
-		view_obj_time(pk, o, OF_OTIME, o->otime);
-		break;
-	case IPC_MSG:
-		view_obj_u64(pk, o, OF_CBYTES, o->cbytes);
-		view_obj_u64(pk, o, OF_QNUM, o->qnum);
-		view_obj_u64(pk, o, OF_QBYTES, o->qbytes);
-		view_obj_i64(pk, o, OF_LSPID, o->lspid);
-		view_obj_i64(pk, o, OF_LRPID, o->lrpid);
-		view_obj_time(pk, o, OF_STIME, o->stime);
-		view_obj_time(pk, o, OF_RTIME, o->rtime);
-		break;
-	}
-	view_obj_time(pk, o, OF_CTIME, o->ctime);
+	for (i = 0; i < nf; i++)
+		if (view_field_shown(o, &fv[i]))
+			view_field_pack(pk, o, &fv[i]);
+	view_field_pack(pk, o, &view_ctime);
 	if (o->owner[0] != '\0') {
 		view_str(pk, "owner");
 		view_str(pk, o->owner);
