@@ -578,12 +578,32 @@ num_arg(const struct msg_query *q, const char *name, uint64_t min, uint64_t max,
 	return parse_u64(s, min, max, v, &why);
 }
 
+/* One trend point; an hour's rollup (r) also gives min, max and mean, used being its max. */
+static void
+q_trend_point(msgpack_packer *pk, int64_t t, uint64_t used, uint64_t limit, const struct rollup *r)
+{
+	char ts[32];
+
+	msgpack_pack_map(pk, r != NULL ? 6 : 3);
+	mp_pack_kv_str(pk, "t", fmt_rfc3339(t, ts, sizeof(ts)));
+	mp_pack_kv_u64(pk, "used", used);
+	mp_pack_kv_u64(pk, "limit", limit);
+	if (r != NULL) {
+		mp_pack_kv_u64(pk, "min", r->min);
+		mp_pack_kv_u64(pk, "max", r->max);
+		mp_pack_str(pk, "mean");
+		msgpack_pack_double(pk, r->mean);
+	}
+}
+
 static int
 q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
 {
 	const char *name = query_arg(q, "name"), *limit = query_arg(q, "limit");
 	uint64_t since = 7 * 86400;
 	struct stored_host h;
+	struct rollup *r = NULL;
+	struct sample *v = NULL;
 	msgpack_packer pk;
 	size_t start, n = 0, i;
 	int64_t t0;
@@ -613,47 +633,30 @@ q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
 	mp_pack_kv_str(&pk, "host", name);
 	mp_pack_kv_str(&pk, "limit", limit);
 	mp_pack_str(&pk, "points");
-	if (rollup) {
-		struct rollup *v = calloc(TREND_MAX, sizeof(*v));
-
-		if (v == NULL || store_rollups(a->store, name, limit, t0, v, TREND_MAX, &n, err,
-		                               sizeof(err)) == -1) {
-			free(v);
-			return -1;
-		}
-		msgpack_pack_array(&pk, (uint32_t)n);
-		for (i = 0; i < n; i++) {
-			char t[32];
-
-			msgpack_pack_map(&pk, 6);
-			mp_pack_kv_str(&pk, "t", fmt_rfc3339(v[i].hour, t, sizeof(t)));
-			mp_pack_kv_u64(&pk, "used", v[i].max);
-			mp_pack_kv_u64(&pk, "limit", v[i].limit);
-			mp_pack_kv_u64(&pk, "min", v[i].min);
-			mp_pack_kv_u64(&pk, "max", v[i].max);
-			mp_pack_str(&pk, "mean");
-			msgpack_pack_double(&pk, v[i].mean);
-		}
+	if (rollup)
+		rc = (r = calloc(TREND_MAX, sizeof(*r))) == NULL
+		         ? -1
+		         : store_rollups(a->store, name, limit, t0, r, TREND_MAX, &n, err,
+		                         sizeof(err));
+	else
+		rc = (v = calloc(TREND_MAX, sizeof(*v))) == NULL
+		         ? -1
+		         : store_series(a->store, name, limit, t0, v, TREND_MAX, &n, err,
+		                        sizeof(err));
+	if (rc == -1) {
+		free(r);
 		free(v);
-	} else {
-		struct sample *v = calloc(TREND_MAX, sizeof(*v));
-
-		if (v == NULL || store_series(a->store, name, limit, t0, v, TREND_MAX, &n, err,
-		                              sizeof(err)) == -1) {
-			free(v);
-			return -1;
-		}
-		msgpack_pack_array(&pk, (uint32_t)n);
-		for (i = 0; i < n; i++) {
-			char t[32];
-
-			msgpack_pack_map(&pk, 3);
-			mp_pack_kv_str(&pk, "t", fmt_rfc3339(v[i].t, t, sizeof(t)));
-			mp_pack_kv_u64(&pk, "used", v[i].used);
-			mp_pack_kv_u64(&pk, "limit", v[i].limit);
-		}
-		free(v);
+		return -1;
 	}
+	msgpack_pack_array(&pk, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		if (r != NULL)
+			q_trend_point(&pk, r[i].hour, r[i].max, r[i].limit, &r[i]);
+		else
+			q_trend_point(&pk, v[i].t, v[i].used, v[i].limit, NULL);
+	}
+	free(r);
+	free(v);
 	return proto_reply_end(out, start);
 }
 
