@@ -165,12 +165,10 @@ table_cell_str(struct table *t, const msgpack_object *o)
 void
 table_cell_pct(struct table *t, const msgpack_object *o)
 {
-	double v;
-
-	if (mpr_num(o, &v) == 0)
-		table_cellf(t, "%.1f%%", v);
-	else
-		table_cell(t, "-");
+	if (!table_begin(t))
+		return;
+	table_put_pct(&t->text, o); /* at most 313 bytes: within TABLE_CELL */
+	table_end(t);
 }
 
 void
@@ -310,6 +308,17 @@ table_put_number(struct buf *out, const msgpack_object *o)
 	default:
 		break;
 	}
+}
+
+void
+table_put_pct(struct buf *out, const msgpack_object *o)
+{
+	double v;
+
+	if (mpr_num(o, &v) == 0)
+		buf_printf(out, "%.1f%%", v);
+	else
+		buf_puts(out, "-");
 }
 
 void

@@ -74,6 +74,8 @@ size_t table_width(const char *s);
  * at max bytes), or dflt for anything else.
  */
 void table_put_mp(struct buf *out, const msgpack_object *o, size_t max, const char *dflt);
+/* Percent with one decimal ("78.2%"), "-" when not a number: a pct cell's text. */
+void table_put_pct(struct buf *out, const msgpack_object *o);
 /* A number as text: integers exactly, floats in their shortest form; else nothing. */
 void table_put_number(struct buf *out, const msgpack_object *o);
 

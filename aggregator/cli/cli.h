@@ -213,5 +213,7 @@ void rt_csv_mp(struct buf *out, const msgpack_object *o);
 
 /* Host rows of a report, worst status first (stable); caller frees. */
 size_t *rt_hosts_worst_first(const msgpack_object *hosts, size_t *n);
+/* "3 hosts: 1 crit, 2 ok" (no line end): the report's hosts counted by status, worst first. */
+void rt_host_counts(struct buf *out, const msgpack_object *hosts);
 
 #endif

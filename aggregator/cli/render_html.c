@@ -89,12 +89,8 @@ h_cell(struct buf *out, const msgpack_object *o, int num)
 static void
 h_cell_pct(struct buf *out, const msgpack_object *o)
 {
-	double v;
-
-	if (mpr_num(o, &v) == 0)
-		buf_printf(out, "<td class=n>%.1f%%", v);
-	else
-		buf_puts(out, "<td class=n>-");
+	buf_puts(out, "<td class=n>");
+	table_put_pct(out, o);
 }
 
 static void
@@ -721,10 +717,8 @@ int
 render_report_html(const msgpack_object *body, struct buf *out)
 {
 	const msgpack_object *hosts = mpr_get(body, "hosts"), *gen;
-	size_t n, i, cnt[5] = {0, 0, 0, 0, 0}, nohist = 0;
-	static const char *const names[] = {"crit", "warn", "stale", "ok", "other"};
+	size_t n, i, nohist = 0;
 	struct h_host *v;
-	int r, first = 1;
 
 	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || hosts == NULL ||
 	    hosts->type != MSGPACK_OBJECT_ARRAY)
@@ -739,18 +733,10 @@ render_report_html(const msgpack_object *body, struct buf *out)
 		h_text(out, gen, 40, "-");
 		buf_puts(out, ". ");
 	}
-	for (i = 0; i < n; i++) {
-		cnt[v[i].rank]++;
+	for (i = 0; i < n; i++)
 		nohist += mpr_get(v[i].row, "history") != NULL &&
 		          mpr_get(v[i].row, "history")->type == MSGPACK_OBJECT_NIL;
-	}
-	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
-	for (r = 0; r < 5; r++) {
-		if (cnt[r] == 0)
-			continue;
-		buf_printf(out, "%s %zu %s", first ? ":" : ",", cnt[r], names[r]);
-		first = 0;
-	}
+	rt_host_counts(out, hosts);
 	buf_puts(out, ".</p>\n");
 	if (nohist > 0)
 		buf_printf(out,

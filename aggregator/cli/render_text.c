@@ -732,9 +732,8 @@ int
 render_report_text(const msgpack_object *body, struct buf *out)
 {
 	const msgpack_object *hosts = mpr_get(body, "hosts");
-	size_t *idx, n, i, cnt[5] = {0, 0, 0, 0, 0};
-	static const char *const names[] = {"crit", "warn", "stale", "ok", "other"};
-	int r, first = 1, rc = 0;
+	size_t *idx, n, i;
+	int rc = 0;
 
 	if (body == NULL || body->type != MSGPACK_OBJECT_MAP || hosts == NULL ||
 	    hosts->type != MSGPACK_OBJECT_ARRAY)
@@ -747,15 +746,7 @@ render_report_text(const msgpack_object *body, struct buf *out)
 	buf_puts(out, "\n");
 	if ((idx = rt_hosts_worst_first(hosts, &n)) == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
-		cnt[table_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
-	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
-	for (r = 0; r < 5; r++) {
-		if (cnt[r] == 0)
-			continue;
-		buf_printf(out, "%s %zu %s", first ? ":" : ",", cnt[r], names[r]);
-		first = 0;
-	}
+	rt_host_counts(out, hosts);
 	buf_puts(out, "\n");
 	for (i = 0; i < n && rc == 0; i++) {
 		buf_puts(out, "\n");

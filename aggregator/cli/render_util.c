@@ -236,6 +236,24 @@ rt_hosts_worst_first(const msgpack_object *hosts, size_t *n)
 	return idx;
 }
 
+void
+rt_host_counts(struct buf *out, const msgpack_object *hosts)
+{
+	static const char *const names[] = {"crit", "warn", "stale", "ok", "other"};
+	size_t n = mpr_arrsize(hosts), cnt[5] = {0, 0, 0, 0, 0}, i;
+	int r, first = 1;
+
+	for (i = 0; i < n; i++)
+		cnt[table_status_rank(mpr_get(&hosts->via.array.ptr[i], "status"))]++;
+	buf_printf(out, "%zu host%s", n, n == 1 ? "" : "s");
+	for (r = 0; r < 5; r++) {
+		if (cnt[r] == 0)
+			continue;
+		buf_printf(out, "%s %zu %s", first ? ":" : ",", cnt[r], names[r]);
+		first = 0;
+	}
+}
+
 const char *
 rt_change_word(const msgpack_object *rec)
 {
