@@ -11,10 +11,31 @@
 
 #define CSV_MAX_POINTS (1u << 20)
 
+/*
+ * Columns taken from one map each: a trend point (the last three for
+ * rollups only), a host, a usage entry, a recommendation.
+ */
+static const char *const csv_point[] = {"t", "used", "limit", "min", "max", "mean"};
+static const char *const csv_host[] = {"host", "os", "status"};
+static const char *const csv_usage[] = {"used", "limit", "pct"};
+static const char *const csv_rec[] = {"recommended", "needs_change", "reboot"};
+
+/* The values of keys[0..n) in map o, comma-separated, without a line end. */
+static void
+csv_fields(struct buf *out, const msgpack_object *o, const char *const *keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_puts(out, ",");
+		rt_csv_mp(out, mpr_get(o, keys[i]));
+	}
+}
+
 int
 render_trend_csv(const msgpack_object *body, struct buf *out)
 {
-	static const char *const extra[] = {"min", "max", "mean"};
 	const msgpack_object *points = mpr_get(body, "points"), *p;
 	size_t i, k, n;
 	int rollup = 0;
@@ -27,35 +48,15 @@ render_trend_csv(const msgpack_object *body, struct buf *out)
 		return -1;
 	for (i = 0; i < n && !rollup; i++)
 		for (k = 0; k < 3; k++)
-			if (mpr_get(&points->via.array.ptr[i], extra[k]) != NULL)
+			if (mpr_get(&points->via.array.ptr[i], csv_point[3 + k]) != NULL)
 				rollup = 1;
 	buf_puts(out, rollup ? "t,used,limit,min,max,mean\n" : "t,used,limit\n");
 	for (i = 0; i < n; i++) {
 		p = &points->via.array.ptr[i];
-		rt_csv_mp(out, mpr_get(p, "t"));
-		buf_puts(out, ",");
-		rt_csv_mp(out, mpr_get(p, "used"));
-		buf_puts(out, ",");
-		rt_csv_mp(out, mpr_get(p, "limit"));
-		for (k = 0; rollup && k < 3; k++) {
-			buf_puts(out, ",");
-			rt_csv_mp(out, mpr_get(p, extra[k]));
-		}
+		csv_fields(out, p, csv_point, rollup ? 6 : 3);
 		buf_puts(out, "\n");
 	}
 	return buf_failed(out) ? -1 : 0;
-}
-
-/* host,os,status: the first fields of every row of a host. */
-static void
-csv_host_fields(const msgpack_object *h, struct buf *out)
-{
-	rt_csv_mp(out, mpr_get(h, "host"));
-	buf_puts(out, ",");
-	rt_csv_mp(out, mpr_get(h, "os"));
-	buf_puts(out, ",");
-	rt_csv_mp(out, mpr_get(h, "status"));
-	buf_puts(out, ",");
 }
 
 /* ,nearest,exhaust_at and the line end, for the row of limit key. */
@@ -69,17 +70,6 @@ csv_nearest_fields(const msgpack_object *nearest, const msgpack_object *key, str
 		buf_puts(out, ",false,");
 	}
 	buf_puts(out, "\n");
-}
-
-/* recommended,needs_change,reboot. */
-static void
-csv_rec_fields(const msgpack_object *rec, struct buf *out)
-{
-	rt_csv_mp(out, mpr_get(rec, "recommended"));
-	buf_puts(out, ",");
-	rt_csv_mp(out, mpr_get(rec, "needs_change"));
-	buf_puts(out, ",");
-	rt_csv_mp(out, mpr_get(rec, "reboot"));
 }
 
 /*
@@ -112,16 +102,13 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 		for (k = 0; k < mpr_mapsize(usage); k++) {
 			const msgpack_object_kv *kv = &usage->via.map.ptr[k];
 
-			csv_host_fields(h, out);
+			csv_fields(out, h, csv_host, 3);
+			buf_puts(out, ",");
 			rt_csv_mp(out, &kv->key);
 			buf_puts(out, ",");
-			rt_csv_mp(out, mpr_get(&kv->val, "used"));
+			csv_fields(out, &kv->val, csv_usage, 3);
 			buf_puts(out, ",");
-			rt_csv_mp(out, mpr_get(&kv->val, "limit"));
-			buf_puts(out, ",");
-			rt_csv_mp(out, mpr_get(&kv->val, "pct"));
-			buf_puts(out, ",");
-			csv_rec_fields(rt_rec_for(recs, &kv->key), out);
+			csv_fields(out, rt_rec_for(recs, &kv->key), csv_rec, 3);
 			buf_puts(out, ",");
 			rt_csv_mp(out, mpr_get(&kv->val, "unknown"));
 			csv_nearest_fields(mpr_get(h, "nearest"), &kv->key, out);
@@ -131,12 +118,13 @@ render_report_csv(const msgpack_object *body, struct buf *out)
 
 			if (rt_in_usage(usage, mpr_get(rec, "limit")))
 				continue;
-			csv_host_fields(h, out);
+			csv_fields(out, h, csv_host, 3);
+			buf_puts(out, ",");
 			rt_csv_mp(out, mpr_get(rec, "limit"));
 			buf_puts(out, ",,");
 			rt_csv_mp(out, mpr_get(rec, "current"));
 			buf_puts(out, ",,");
-			csv_rec_fields(rec, out);
+			csv_fields(out, rec, csv_rec, 3);
 			buf_puts(out, ",");
 			csv_nearest_fields(mpr_get(h, "nearest"), mpr_get(rec, "limit"), out);
 		}
