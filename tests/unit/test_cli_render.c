@@ -19,78 +19,10 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "fixture_doc.h"
 #include "text.h"
 
 /* ---- building bodies ---- */
-
-struct doc {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_zone zone;
-	msgpack_object obj;
-};
-
-static msgpack_packer *
-doc_begin(struct doc *d)
-{
-	msgpack_sbuffer_init(&d->sb);
-	msgpack_packer_init(&d->pk, &d->sb, msgpack_sbuffer_write);
-	return &d->pk;
-}
-
-static const msgpack_object *
-doc_end(struct doc *d)
-{
-	msgpack_zone_init(&d->zone, 4096);
-	assert_int_equal(msgpack_unpack(d->sb.data, d->sb.size, NULL, &d->zone, &d->obj),
-	                 MSGPACK_UNPACK_SUCCESS);
-	return &d->obj;
-}
-
-static void
-doc_free(struct doc *d)
-{
-	msgpack_zone_destroy(&d->zone);
-	msgpack_sbuffer_destroy(&d->sb);
-}
-
-static void
-s(msgpack_packer *pk, const char *v)
-{
-	msgpack_pack_str(pk, strlen(v));
-	msgpack_pack_str_body(pk, v, strlen(v));
-}
-
-static void
-ks(msgpack_packer *pk, const char *k, const char *v)
-{
-	s(pk, k);
-	s(pk, v);
-}
-
-static void
-ku(msgpack_packer *pk, const char *k, uint64_t v)
-{
-	s(pk, k);
-	msgpack_pack_uint64(pk, v);
-}
-
-static void
-kf(msgpack_packer *pk, const char *k, double v)
-{
-	s(pk, k);
-	msgpack_pack_double(pk, v);
-}
-
-static void
-kb(msgpack_packer *pk, const char *k, int v)
-{
-	s(pk, k);
-	if (v)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-}
 
 /* A finding of CONTRACT.md; command may be NULL. */
 static void

@@ -17,65 +17,8 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "fixture_doc.h"
 #include "util.h"
-
-struct doc {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_unpacked up;
-};
-
-static msgpack_packer *
-doc_begin(struct doc *d)
-{
-	msgpack_sbuffer_init(&d->sb);
-	msgpack_packer_init(&d->pk, &d->sb, msgpack_sbuffer_write);
-	return &d->pk;
-}
-
-static const msgpack_object *
-doc_end(struct doc *d)
-{
-	msgpack_unpacked_init(&d->up);
-	assert_int_equal(msgpack_unpack_next(&d->up, d->sb.data, d->sb.size, NULL),
-	                 MSGPACK_UNPACK_SUCCESS);
-	return &d->up.data;
-}
-
-static void
-doc_free(struct doc *d)
-{
-	msgpack_unpacked_destroy(&d->up);
-	msgpack_sbuffer_destroy(&d->sb);
-}
-
-static void
-s(msgpack_packer *pk, const char *v)
-{
-	msgpack_pack_str(pk, strlen(v));
-	msgpack_pack_str_body(pk, v, strlen(v));
-}
-
-static void
-ks(msgpack_packer *pk, const char *k, const char *v)
-{
-	s(pk, k);
-	s(pk, v);
-}
-
-static void
-ku(msgpack_packer *pk, const char *k, uint64_t v)
-{
-	s(pk, k);
-	msgpack_pack_uint64(pk, v);
-}
-
-static void
-kf(msgpack_packer *pk, const char *k, double v)
-{
-	s(pk, k);
-	msgpack_pack_double(pk, v);
-}
 
 /* Days of a series: -1 is a day without figures (nil). */
 static void
