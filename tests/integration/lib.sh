@@ -68,19 +68,28 @@ CONF
 	for l in "$@"; do echo "$l" >>"$T/aggregator.conf"; done
 }
 
-# start_agg: starts the aggregator, waits for its port, sets $PORT
+# start_agg [http]: starts the aggregator, waits for its port, sets $PORT.
+# With "http" (a configuration with [http] listen = 127.0.0.1:0) it also
+# waits for the HTTP port and sets $HPORT and $URL (http://127.0.0.1:HPORT).
 start_agg() {
-	rm -f "$T/port"
-	"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" --port-file "$T/port" -v \
+	local http=${1:-} args=(--port-file "$T/port")
+	rm -f "$T/port" "$T/hport"
+	if [ "$http" = http ]; then args+=(--http-port-file "$T/hport"); fi
+	"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" "${args[@]}" -v \
 		>>"$T/aggregator.log" 2>&1 &
 	AGG_PID=$!
 	for _ in $(seq 1 100); do
-		[ -s "$T/port" ] && break
+		[ -s "$T/port" ] && { [ "$http" != http ] || [ -s "$T/hport" ]; } && break
 		kill -0 "$AGG_PID" 2>/dev/null || { cat "$T/aggregator.log"; return 1; }
 		sleep 0.05
 	done
 	PORT=$(cat "$T/port")
-	[ -n "$PORT" ]
+	[ -n "$PORT" ] || return 1
+	if [ "$http" = http ]; then
+		HPORT=$(cat "$T/hport")
+		URL="http://127.0.0.1:$HPORT"
+		[ -n "$HPORT" ]
+	fi
 }
 
 # start_agg_fixed [same]: for tests whose agents' configuration names a

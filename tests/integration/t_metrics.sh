@@ -20,19 +20,7 @@ echo 5 >"$T/root/proc/sys/kernel/shmmni"
 printf '6.1.0-"q"\\b\n' >"$T/root/proc/sys/kernel/osrelease"
 
 write_agg_conf "[http]" "listen = 127.0.0.1:0"
-# start_agg, plus the HTTP port
-rm -f "$T/port" "$T/hport"
-"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" --port-file "$T/port" \
-	--http-port-file "$T/hport" -v >>"$T/aggregator.log" 2>&1 &
-AGG_PID=$!
-for _ in $(seq 1 100); do
-	[ -s "$T/port" ] && [ -s "$T/hport" ] && break
-	kill -0 "$AGG_PID" 2>/dev/null || { cat "$T/aggregator.log"; exit 1; }
-	sleep 0.05
-done
-PORT=$(cat "$T/port")
-HPORT=$(cat "$T/hport")
-URL="http://127.0.0.1:$HPORT"
+start_agg http
 check "the aggregator logs the HTTP endpoint" grep -q "serving /metrics and /healthz" "$T/aggregator.log"
 
 scrape() { curl -sS --max-time 10 "$URL/metrics" >"$T/$1"; }

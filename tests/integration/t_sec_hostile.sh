@@ -51,17 +51,7 @@ if ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -q libasan; then
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=64"
 fi
 
-rm -f "$T/port" "$T/hport"
-"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" --port-file "$T/port" \
-	--http-port-file "$T/hport" -v >>"$T/aggregator.log" 2>&1 &
-AGG_PID=$!
-for _ in $(seq 1 100); do
-	[ -s "$T/port" ] && [ -s "$T/hport" ] && break
-	kill -0 "$AGG_PID" 2>/dev/null || { cat "$T/aggregator.log"; exit 1; }
-	sleep 0.05
-done
-PORT=$(cat "$T/port")
-HPORT=$(cat "$T/hport")
+start_agg http
 unset ASAN_OPTIONS
 
 rejected() {

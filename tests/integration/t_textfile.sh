@@ -82,17 +82,7 @@ check_eq "and stops on SIGTERM with 0" 0 "$rc"
 # --- 2. with a configuration: delivery as usual, the aggregator's names ---
 pki_dev it-tf1
 write_agg_conf "[http]" "listen = 127.0.0.1:0"
-rm -f "$T/port" "$T/hport"
-"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" --port-file "$T/port" \
-	--http-port-file "$T/hport" -v >>"$T/aggregator.log" 2>&1 &
-AGG_PID=$!
-for _ in $(seq 1 100); do
-	[ -s "$T/port" ] && [ -s "$T/hport" ] && break
-	kill -0 "$AGG_PID" 2>/dev/null || { cat "$T/aggregator.log"; exit 1; }
-	sleep 0.05
-done
-PORT=$(cat "$T/port")
-HPORT=$(cat "$T/hport")
+start_agg http
 write_agent_conf a1 it-tf1
 mkdir -m 0755 "$T/tfc"
 rc=0

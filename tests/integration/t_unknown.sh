@@ -14,17 +14,7 @@ pki_dev it-unk it-unk2
 cp -r "$FIXTURES/unknown/freebsd-plain-ipcs" "$T/cap"
 
 write_agg_conf "[http]" "listen = 127.0.0.1:0"
-rm -f "$T/port" "$T/hport"
-"$BIN/ipcfleet-aggregator" -c "$T/aggregator.conf" --port-file "$T/port" \
-	--http-port-file "$T/hport" -v >>"$T/aggregator.log" 2>&1 &
-AGG_PID=$!
-for _ in $(seq 1 100); do
-	[ -s "$T/port" ] && [ -s "$T/hport" ] && break
-	kill -0 "$AGG_PID" 2>/dev/null || { cat "$T/aggregator.log"; exit 1; }
-	sleep 0.05
-done
-PORT=$(cat "$T/port")
-URL="http://127.0.0.1:$(cat "$T/hport")"
+start_agg http
 write_agent_conf a it-unk
 write_cli_conf
 
