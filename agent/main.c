@@ -724,29 +724,23 @@ run_textfile(const struct source *src, const struct agent_config *cfg, int once)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+	static const struct option longopts[] = {CONFIG_LONGOPTS,
 	                                         {"once", no_argument, NULL, 'o'},
 	                                         {"print", no_argument, NULL, 'p'},
 	                                         {"json", no_argument, NULL, 'j'},
 	                                         {"source", required_argument, NULL, 's'},
-	                                         {"test", no_argument, NULL, 't'},
-	                                         {"verbose", no_argument, NULL, 'v'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {"version", no_argument, NULL, 'V'},
 	                                         {"textfile", required_argument, NULL, 'T'},
 	                                         {NULL, 0, NULL, 0}};
-	const char *config = NULL, *source = NULL;
+	struct config_opts opts = {"ipcfleet-agent", usage, NULL, 0, 0};
+	const char *config, *source = NULL;
 	struct agent_config cfg;
 	struct source src;
 	struct sigaction sa;
 	char err[1024];
-	int ch, once = 0, print = 0, json = 0, test = 0, verbose = 0, tf_only = 0;
+	int ch, rc, once = 0, print = 0, json = 0, test, verbose, tf_only = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CONFIG_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
 		case 'o':
 			once = 1;
 			break;
@@ -762,27 +756,16 @@ main(int argc, char **argv)
 		case 'T':
 			textfile_flag = optarg;
 			break;
-		case 't':
-			test = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("ipcfleet-agent %s\n", IPCFLEET_VERSION);
-			return 0;
 		default:
-			fprintf(stderr, "ipcfleet-agent: see --help for usage\n");
-			return 2;
+			if ((rc = config_opt(&opts, ch, optarg)) != -1)
+				return rc;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "ipcfleet-agent: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if ((rc = config_opts_end(&opts, argc, argv, optind)) != -1)
+		return rc;
+	config = opts.config; /* NULL: none given, which --print and --textfile tell apart */
+	test = opts.test;
+	verbose = opts.verbose;
 	if (once + print + test > 1) {
 		fprintf(stderr, "ipcfleet-agent: --once, --print and -t exclude each other\n");
 		return 2;

@@ -551,38 +551,20 @@ mem_init(void)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-	                                         {"test", no_argument, NULL, 't'},
-	                                         {"verbose", no_argument, NULL, 'v'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {"version", no_argument, NULL, 'V'},
+	static const struct option longopts[] = {CONFIG_LONGOPTS,
 	                                         {"port-file", required_argument, NULL, 'P'},
 	                                         {"http-port-file", required_argument, NULL, 'H'},
 	                                         {NULL, 0, NULL, 0}};
-	const char *config = DEFAULT_CONFIG, *http_port_file = NULL;
+	struct config_opts opts = {"ipcfleet-aggregator", usage, DEFAULT_CONFIG, 0, 0};
+	const char *config, *http_port_file = NULL;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_logs;
 	struct timeval log_every = {.tv_sec = LOG_REPORT_SECONDS, .tv_usec = 0};
 	char err[1024];
-	int ch, test = 0, verbose = 0, rc = 0;
+	int ch, test, verbose, rc = 0;
 
 	mem_init();
-	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CONFIG_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
-		case 't':
-			test = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("ipcfleet-aggregator %s\n", IPCFLEET_VERSION);
-			return 0;
 		case 'P':
 			agg.port_file = optarg;
 			break;
@@ -590,14 +572,16 @@ main(int argc, char **argv)
 			http_port_file = optarg;
 			break;
 		default:
-			fprintf(stderr, "ipcfleet-aggregator: see --help for usage\n");
-			return 2;
+			if ((rc = config_opt(&opts, ch, optarg)) != -1)
+				return rc;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "ipcfleet-aggregator: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if ((rc = config_opts_end(&opts, argc, argv, optind)) != -1)
+		return rc;
+	rc = 0;
+	config = opts.config;
+	test = opts.test;
+	verbose = opts.verbose;
 	log_init("ipcfleet-aggregator", 0, verbose);
 	event_set_log_callback(agg_event_log);
 	agg.config_path = config;

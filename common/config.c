@@ -1,5 +1,6 @@
 /*
- * config.c: INI configuration files checked against a schema (config.h).
+ * config.c: INI configuration files checked against a schema (config.h),
+ * and the command-line options that name and check them in both daemons.
  *
  * inih does the INI syntax; this file adds what inih cannot: exact line
  * numbers, a bounded line length, and a schema.  The text is handed to inih
@@ -672,4 +673,38 @@ config_require(const char *path, const struct cfg_key *schema, const void *cfg,
 		return -1;
 	}
 	return 0;
+}
+
+int
+config_opt(struct config_opts *o, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'c':
+		o->config = arg;
+		return -1;
+	case 't':
+		o->test = 1;
+		return -1;
+	case 'v':
+		o->verbose = 1;
+		return -1;
+	case 'h':
+		o->usage(stdout);
+		return 0;
+	case 'V':
+		printf("%s %s\n", o->prog, IPCFLEET_VERSION);
+		return 0;
+	default:
+		fprintf(stderr, "%s: see --help for usage\n", o->prog);
+		return 2;
+	}
+}
+
+int
+config_opts_end(const struct config_opts *o, int argc, char *const *argv, int ind)
+{
+	if (ind == argc)
+		return -1;
+	fprintf(stderr, "%s: unexpected argument '%s'\n", o->prog, argv[ind]);
+	return 2;
 }

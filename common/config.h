@@ -1,7 +1,8 @@
 /*
  * config.h: INI configuration files, read with inih and checked against a
  * schema, so that every program reports an unknown section or key, or a bad
- * value, as "FILE:LINE: what is wrong".
+ * value, as "FILE:LINE: what is wrong".  Also the options both daemons
+ * take alike (config_opt).
  *
  * A schema is an array of struct cfg_key ending with a zeroed entry.  Each
  * entry stores a parsed value at an offset inside the caller's struct.
@@ -26,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CFG_PATH_MAX 1024
 #define CFG_STR_MAX  256
@@ -80,5 +82,35 @@ int config_load_string(const char *name, const char *text, const struct cfg_key 
  */
 int config_require(const char *path, const struct cfg_key *schema, const void *cfg,
                    const char *const *required, char *err, size_t errlen);
+
+/*
+ * The options both daemons take alike, so that they parse and answer them
+ * one way: -c/--config FILE, -t/--test, -v/--verbose, -h/--help, --version.
+ * CONFIG_LONGOPTS goes into the program's getopt_long table (<getopt.h>),
+ * CONFIG_SHORTOPTS is its short option string.
+ */
+#define CONFIG_SHORTOPTS "c:tvh"
+/* clang-format off */
+#define CONFIG_LONGOPTS \
+	{"config", required_argument, NULL, 'c'}, \
+	{"test", no_argument, NULL, 't'}, \
+	{"verbose", no_argument, NULL, 'v'}, \
+	{"help", no_argument, NULL, 'h'}, \
+	{"version", no_argument, NULL, 'V'}
+/* clang-format on */
+struct config_opts {
+	const char *prog;        /* "ipcfleet-agent": in messages and --version */
+	void (*usage)(FILE *fp); /* prints --help */
+	const char *config;      /* -c FILE, else what the caller set */
+	int test, verbose;       /* -t, -v */
+};
+/*
+ * One option getopt_long returned that the program does not take itself:
+ * -1 when it was one of the above (parsing goes on), else the exit code:
+ * 0 after --help or --version, 2 after a hint for an unknown option.
+ */
+int config_opt(struct config_opts *o, int ch, const char *arg);
+/* After the options: 2 with a message when an operand is left, else -1. */
+int config_opts_end(const struct config_opts *o, int argc, char *const *argv, int ind);
 
 #endif
