@@ -731,15 +731,15 @@ main(int argc, char **argv)
 	                                         {"source", required_argument, NULL, 's'},
 	                                         {"textfile", required_argument, NULL, 'T'},
 	                                         {NULL, 0, NULL, 0}};
-	struct config_opts opts = {"ipcfleet-agent", usage, NULL, 0, 0};
+	struct config_opts opts = {.prog = "ipcfleet-agent", .usage = usage};
 	const char *config, *source = NULL;
 	struct agent_config cfg;
 	struct source src;
 	struct sigaction sa;
 	char err[1024];
-	int ch, rc, once = 0, print = 0, json = 0, test, verbose, tf_only = 0;
+	int ch, once = 0, print = 0, json = 0, test, verbose, tf_only = 0;
 
-	while ((ch = getopt_long(argc, argv, CONFIG_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((ch = config_getopt(&opts, argc, argv, longopts)) >= 0) {
 		switch (ch) {
 		case 'o':
 			once = 1;
@@ -756,13 +756,10 @@ main(int argc, char **argv)
 		case 'T':
 			textfile_flag = optarg;
 			break;
-		default:
-			if ((rc = config_opt(&opts, ch, optarg)) != -1)
-				return rc;
 		}
 	}
-	if ((rc = config_opts_end(&opts, argc, argv, optind)) != -1)
-		return rc;
+	if (ch == CONFIG_OPT_EXIT)
+		return opts.exit;
 	config = opts.config; /* NULL: none given, which --print and --textfile tell apart */
 	test = opts.test;
 	verbose = opts.verbose;

@@ -504,6 +504,17 @@ struct cap_cand {
 };
 
 static int
+cap_cand_order(const void *a, const void *b)
+{
+	const struct cap_cand *x = a, *y = b;
+
+	if (x->i != y->i)
+		return x->i < y->i ? -1 : 1;
+	return x->r < y->r ? -1 : x->r > y->r;
+}
+
+/* Worst first, then the larger key; among equals, in cap_cand_order. */
+static int
 cap_cand_rank(const void *a, const void *b)
 {
 	const struct cap_cand *x = a, *y = b;
@@ -512,19 +523,7 @@ cap_cand_rank(const void *a, const void *b)
 		return x->sev > y->sev ? -1 : 1;
 	if (x->key != y->key)
 		return x->key > y->key ? -1 : 1;
-	if (x->i != y->i)
-		return x->i < y->i ? -1 : 1;
-	return x->r < y->r ? -1 : x->r > y->r;
-}
-
-static int
-cap_cand_order(const void *a, const void *b)
-{
-	const struct cap_cand *x = a, *y = b;
-
-	if (x->i != y->i)
-		return x->i < y->i ? -1 : 1;
-	return x->r < y->r ? -1 : x->r > y->r;
+	return cap_cand_order(a, b);
 }
 
 /* Appends a candidate (bounded by the objects, or the jails' resources). */

@@ -555,7 +555,8 @@ main(int argc, char **argv)
 	                                         {"port-file", required_argument, NULL, 'P'},
 	                                         {"http-port-file", required_argument, NULL, 'H'},
 	                                         {NULL, 0, NULL, 0}};
-	struct config_opts opts = {"ipcfleet-aggregator", usage, DEFAULT_CONFIG, 0, 0};
+	struct config_opts opts = {
+	    .prog = "ipcfleet-aggregator", .usage = usage, .config = DEFAULT_CONFIG};
 	const char *config, *http_port_file = NULL;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_logs;
 	struct timeval log_every = {.tv_sec = LOG_REPORT_SECONDS, .tv_usec = 0};
@@ -563,7 +564,7 @@ main(int argc, char **argv)
 	int ch, test, verbose, rc = 0;
 
 	mem_init();
-	while ((ch = getopt_long(argc, argv, CONFIG_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((ch = config_getopt(&opts, argc, argv, longopts)) >= 0) {
 		switch (ch) {
 		case 'P':
 			agg.port_file = optarg;
@@ -571,14 +572,10 @@ main(int argc, char **argv)
 		case 'H':
 			http_port_file = optarg;
 			break;
-		default:
-			if ((rc = config_opt(&opts, ch, optarg)) != -1)
-				return rc;
 		}
 	}
-	if ((rc = config_opts_end(&opts, argc, argv, optind)) != -1)
-		return rc;
-	rc = 0;
+	if (ch == CONFIG_OPT_EXIT)
+		return opts.exit;
 	config = opts.config;
 	test = opts.test;
 	verbose = opts.verbose;

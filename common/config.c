@@ -15,6 +15,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -676,35 +677,42 @@ config_require(const char *path, const struct cfg_key *schema, const void *cfg,
 }
 
 int
-config_opt(struct config_opts *o, int ch, const char *arg)
+config_getopt(struct config_opts *o, int argc, char *const *argv, const struct option *longopts)
 {
-	switch (ch) {
-	case 'c':
-		o->config = arg;
-		return -1;
-	case 't':
-		o->test = 1;
-		return -1;
-	case 'v':
-		o->verbose = 1;
-		return -1;
-	case 'h':
-		o->usage(stdout);
-		return 0;
-	case 'V':
-		printf("%s %s\n", o->prog, IPCFLEET_VERSION);
-		return 0;
-	default:
-		fprintf(stderr, "%s: see --help for usage\n", o->prog);
-		return 2;
-	}
-}
+	int ch;
 
-int
-config_opts_end(const struct config_opts *o, int argc, char *const *argv, int ind)
-{
-	if (ind == argc)
-		return -1;
-	fprintf(stderr, "%s: unexpected argument '%s'\n", o->prog, argv[ind]);
-	return 2;
+	for (;;) {
+		switch ((ch = getopt_long(argc, argv, CONFIG_SHORTOPTS, longopts, NULL))) {
+		case -1:
+			if (optind == argc)
+				return -1;
+			fprintf(stderr, "%s: unexpected argument '%s'\n", o->prog, argv[optind]);
+			o->exit = 2;
+			return CONFIG_OPT_EXIT;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 't':
+			o->test = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			o->usage(stdout);
+			o->exit = 0;
+			return CONFIG_OPT_EXIT;
+		case 'V':
+			printf("%s %s\n", o->prog, IPCFLEET_VERSION);
+			o->exit = 0;
+			return CONFIG_OPT_EXIT;
+		case '?':
+		case ':':
+			fprintf(stderr, "%s: see --help for usage\n", o->prog);
+			o->exit = 2;
+			return CONFIG_OPT_EXIT;
+		default:
+			return ch;
+		}
+	}
 }

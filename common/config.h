@@ -98,19 +98,23 @@ int config_require(const char *path, const struct cfg_key *schema, const void *c
 	{"help", no_argument, NULL, 'h'}, \
 	{"version", no_argument, NULL, 'V'}
 /* clang-format on */
+struct option;
 struct config_opts {
 	const char *prog;        /* "ipcfleet-agent": in messages and --version */
 	void (*usage)(FILE *fp); /* prints --help */
 	const char *config;      /* -c FILE, else what the caller set */
 	int test, verbose;       /* -t, -v */
+	int exit;                /* after CONFIG_OPT_EXIT: the exit code */
 };
+#define CONFIG_OPT_EXIT (-2)
 /*
- * One option getopt_long returned that the program does not take itself:
- * -1 when it was one of the above (parsing goes on), else the exit code:
- * 0 after --help or --version, 2 after a hint for an unknown option.
+ * getopt_long(argc, argv, CONFIG_SHORTOPTS, longopts) that takes the
+ * options above itself: returns the next of the program's own options
+ * (optarg set), -1 at the end, or CONFIG_OPT_EXIT when the program is to
+ * exit with o->exit: 0 after --help or --version, 2 after a message for an
+ * unknown option or an operand.
  */
-int config_opt(struct config_opts *o, int ch, const char *arg);
-/* After the options: 2 with a message when an operand is left, else -1. */
-int config_opts_end(const struct config_opts *o, int argc, char *const *argv, int ind);
+int config_getopt(struct config_opts *o, int argc, char *const *argv,
+                  const struct option *longopts);
 
 #endif
