@@ -32,17 +32,7 @@ unmount() {
 trap unmount EXIT
 write_agg_conf "[http]" "listen = 127.0.0.1:0"
 sed -i "s|^path = .*|path = $DB|" "$T/aggregator.conf"
-start_http() {
-	rm -f "$T/hport"
-	start_agg
-	for _ in $(seq 1 100); do [ -s "$T/hport" ] && break; sleep 0.05; done
-	URL=http://127.0.0.1:$(cat "$T/hport")
-}
-# start_agg with --http-port-file
-sed "s|--port-file \"\$T/port\"|--port-file \"\$T/port\" --http-port-file \"\$T/hport\"|" \
-	"$SRC/tests/integration/lib.sh" | sed -n '/^start_agg() {/,/^}/p' >"$T/start.sh"
-. "$T/start.sh"
-start_http
+start_agg http
 write_agent_conf h1 h1
 write_cli_conf
 src="linux-root:$SRC/tests/fixtures/linux-modern"
@@ -123,7 +113,7 @@ check "no SIGBUS, nothing fatal" sh -c "! grep -qi 'sigbus\|fatal' \"$T/aggregat
 # --- a stored snapshot that cannot be read back ---
 cp "$DB" "$T/good.db"
 sqlite3 "$DB" "update hosts set snapshot = x'c1c1c1c1' where name = 'h1'"
-start_http
+start_agg http
 write_cli_conf
 set +e
 cli host h1 >"$T/host.out" 2>&1
