@@ -614,6 +614,20 @@ pg_commit(struct pg_store *q, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Ends a transaction whose statements all worked: 0 once committed; a
+ * commit that fails is rolled back (a COMMIT that never reached the server
+ * leaves the transaction open).
+ */
+int
+pg_commit_or_rollback(struct pg_store *q, char *err, size_t errlen)
+{
+	if (pg_commit(q, err, errlen) == 0)
+		return 0;
+	pg_rollback(q);
+	return -1;
+}
+
 static void
 pg_free(struct pg_store *q)
 {
@@ -729,9 +743,7 @@ pg_migrate(struct pg_store *q, char *err, size_t errlen)
 		}
 		PQclear(r);
 	}
-	if (pg_commit(q, err, errlen) == -1)
-		goto failed;
-	return 0;
+	return pg_commit_or_rollback(q, err, errlen);
 failed:
 	pg_rollback(q);
 	return -1;

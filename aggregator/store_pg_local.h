@@ -104,6 +104,8 @@ int pg_one_bool(struct pg_store *q, int id, const char *sql, const char *what, c
 void pg_rollback(struct pg_store *q);
 int pg_begin(struct pg_store *q, const char *sql, char *err, size_t errlen);
 int pg_commit(struct pg_store *q, char *err, size_t errlen);
+/* Commits, or rolls back when the commit fails: 0 once committed. */
+int pg_commit_or_rollback(struct pg_store *q, char *err, size_t errlen);
 /* store_pg_codec.c: parameters (a value that does not fit sets p->bad) */
 void pg_p_i64(struct pg_params *p, int64_t v);
 void pg_p_u64(struct pg_params *p, uint64_t v);

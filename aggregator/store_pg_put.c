@@ -531,8 +531,8 @@ pg_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_
 				total += (size_t)n;
 		}
 	}
-	if (pg_commit(q, err, errlen) == -1)
-		goto failed;
+	if (pg_commit_or_rollback(q, err, errlen) == -1)
+		return -1;
 	*deleted = total;
 	return 0;
 failed:
