@@ -151,21 +151,14 @@ count_arg(const char *opt, const char *s, uint64_t min, uint64_t max)
 static int
 only_valid(const char *list)
 {
-	const char *p = list;
+	const char *names[sizeof(sections) / sizeof(sections[0])], *bad;
+	size_t i, badlen;
 
-	while (*p != '\0') {
-		size_t n = strcspn(p, ","), i;
-
-		for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-			if (strlen(sections[i].name) == n && strncmp(sections[i].name, p, n) == 0)
-				break;
-		if (i == sizeof(sections) / sizeof(sections[0])) {
-			fprintf(stderr, "ipcfleet-bench: unknown section '%.*s'\n", (int)n, p);
-			return -1;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		names[i] = sections[i].name;
+	if (bench_list_valid(list, names, i, &bad, &badlen) == -1) {
+		fprintf(stderr, "ipcfleet-bench: unknown section '%.*s'\n", (int)badlen, bad);
+		return -1;
 	}
 	return 0;
 }

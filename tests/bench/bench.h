@@ -48,6 +48,12 @@ struct agg_proc {
 };
 
 /* bench_util.c */
+/*
+ * 0 when every name of the comma separated list is one of names[0..n);
+ * else -1, and *bad, *badlen the first that is not.
+ */
+int bench_list_valid(const char *list, const char *const *names, size_t n, const char **bad,
+                     size_t *badlen);
 /* Prints one figure: "name=value unit" on stdout. */
 void bench_fig(const char *name, double value, const char *unit);
 /* The same, the name prefixed with pfx ("" or "pg_"). */

@@ -45,21 +45,10 @@ int
 bench_growth_parts_valid(const char *list)
 {
 	static const char *const parts[] = {"busy", "ingest", "query", "report"};
-	const char *p = list;
+	const char *bad;
+	size_t badlen;
 
-	while (*p != '\0') {
-		size_t n = strcspn(p, ","), i;
-
-		for (i = 0; i < NELEM(parts); i++)
-			if (strlen(parts[i]) == n && strncmp(parts[i], p, n) == 0)
-				break;
-		if (i == NELEM(parts))
-			return -1;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return 0;
+	return bench_list_valid(list, parts, NELEM(parts), &bad, &badlen);
 }
 
 int

@@ -432,3 +432,27 @@ bench_raise_nofile(void)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 }
+
+int
+bench_list_valid(const char *list, const char *const *names, size_t n, const char **bad,
+                 size_t *badlen)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), i;
+
+		for (i = 0; i < n; i++)
+			if (strlen(names[i]) == len && strncmp(names[i], p, len) == 0)
+				break;
+		if (i == n) {
+			*bad = p;
+			*badlen = len;
+			return -1;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
