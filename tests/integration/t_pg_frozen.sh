@@ -43,10 +43,14 @@ start_pg_agg() {
 }
 start_pg_agg A
 start_pg_agg B
+# The load generators run until the test ends (on_exit stops them): with a
+# fixed 60 s, a slow start on a busy machine (the wait below, the freeze
+# loop) left A's generator past its last snapshot by the time A was
+# continued, and "A delivers again" waited for acks that could not come.
 lg() { # PREFIX AGENTS INTERVAL PORT-FILE ACKS
 	"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
 		--server "localhost:$(cat "$T/port-$4")" --agents "$2" --interval "$3" \
-		--duration 60 --drain 30 --prefix "$1" --log-acks "$T/$5" \
+		--duration 600 --drain 30 --prefix "$1" --log-acks "$T/$5" \
 		>"$T/$5.out" 2>"$T/$5.err" &
 	PIDS="$PIDS $!"
 }

@@ -11,9 +11,10 @@ need sqlite3
 pki_dev wr1
 write_agg_conf
 start_agg_fixed
+# runs until killed below: both waits may take 30 s on a busy machine
 "$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
 	--server "localhost:$FIXED_PORT" --agents 20 --interval 0.5 \
-	--duration 60 --drain 5 --prefix wr --log-acks "$T/acks" \
+	--duration 600 --drain 5 --prefix wr --log-acks "$T/acks" \
 	>"$T/loadgen.out" 2>"$T/loadgen.err" &
 LG=$!
 acks() { wc -l <"$T/acks" 2>/dev/null || echo 0; }
