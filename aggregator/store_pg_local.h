@@ -72,6 +72,7 @@ struct pg_store {
 	 * short: once the database is back, acks resume within it (issue 19).
 	 */
 	uint64_t retry_at, backoff; /* ms, now_mono_ms() clock */
+	uint64_t reaped_at;         /* ms: the last look for stuck peers (pg_reap_stuck) */
 };
 #define PG_RETRY_MAX_MS 5000
 

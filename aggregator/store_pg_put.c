@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "findings.h"
+#include "log.h"
 #include "model.h"
 #include "store.h"
 #include "store_blocks.h" /* sb_usage_encode() */
@@ -246,6 +247,54 @@ pg_put_cmp(const void *a, const void *b)
 }
 
 /*
+ * A peer aggregator stopped in the middle of its batch holds host rows.
+ * The server's idle_in_transaction_session_timeout (10 s, pg_session_sql)
+ * ends such a session only when it stopped after a pipeline's Sync: one
+ * stopped while its statements were still arriving (the server executed
+ * half a pipeline and waits for the rest) shows as active, waiting on
+ * ClientRead, and keeps its rows until it is continued.  So when a batch
+ * finds rows held, this ends, at most every PG_REAP_EVERY_MS, the sessions
+ * of other aggregators (by application_name) that have been inside a
+ * transaction and waiting on their client for PG_STUCK: what the server's
+ * timeout does, for both ways of waiting.  Our transactions never wait on
+ * their client for long (a batch's pipeline is sent at once); a migration
+ * or housekeeping works in the server, not waiting on the client.  A role
+ * may end its own sessions; if it may not, the log says so.
+ */
+#define PG_STUCK         "10 s"
+#define PG_REAP_EVERY_MS 2000
+
+static void
+pg_reap_stuck(struct pg_store *q)
+{
+	static const char sql[] =
+	    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+	    " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+	    " AND application_name = 'ipcfleet-aggregator' AND xact_start IS NOT NULL"
+	    " AND wait_event_type = 'Client' AND wait_event IN ('ClientRead', 'ClientWrite')"
+	    " AND state_change < now() - interval '" PG_STUCK "'";
+	char err[512];
+	PGresult *r;
+	int64_t n = 0;
+	uint64_t now = now_mono_ms();
+
+	if (q->reaped_at != 0 && now - q->reaped_at < PG_REAP_EVERY_MS)
+		return;
+	q->reaped_at = now;
+	r = pg_exec(q, 0, sql, NULL, PGRES_TUPLES_OK, 0, "ending stuck sessions", err, sizeof(err));
+	if (r == NULL) {
+		log_warnx("%s", err);
+		return;
+	}
+	if (PQntuples(r) == 1 && pg_col_i64(r, 0, 0, &n) == 0 && n > 0)
+		log_warnx("%s: ended %lld session(s) of another aggregator, inside a transaction "
+		          "and waiting on its client for " PG_STUCK
+		          " (stopped?), holding host rows",
+		          q->label, (long long)n);
+	PQclear(r);
+}
+
+/*
  * Group commit: the whole batch in one transaction, one WAL flush.  The host
  * rows are locked in name order, so two aggregators committing batches that
  * share hosts (an agent failing over in the middle of a stream) wait for
@@ -301,6 +350,8 @@ pg_put_snapshots(struct store *st, struct store_put *v, size_t n, char *err, siz
 		m -= j - i;
 	}
 	free(order);
+	if (m < n) /* some set aside: their rows are held elsewhere */
+		pg_reap_stuck(q);
 	return 0;
 failed:
 	pg_rollback(q);

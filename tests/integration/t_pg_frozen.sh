@@ -110,6 +110,32 @@ a0=$(acks acks-a)
 a_again() { [ "$(acks acks-a)" -gt "$a0" ]; }
 check "A delivers again after SIGCONT" wait_for 60 a_again
 
+# A session stopped in the middle of a pipeline (statements executed, the
+# rest and its Sync not yet sent) is not "idle in transaction" for the
+# server, and its timeout never ends it. A session of our application
+# name that holds the shared hosts' rows inside a transaction, with no
+# idle timeout of its own, stands for it: the aggregators end it after
+# 10 s waiting on its client (pg_reap_stuck), and B acks those hosts again.
+( echo "BEGIN; SELECT id FROM hosts WHERE name IN ('sh-0001', 'sh-0002') FOR UPDATE;"
+	sleep 90 ) | PGAPPNAME=ipcfleet-aggregator "$PGBIN/psql" -X -q "$URL" >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+held() { ! "$PGBIN/psql" -X -A -t -q "$URL" -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<-'SQL'
+		BEGIN;
+		SELECT id FROM hosts WHERE name = 'sh-0001' FOR UPDATE NOWAIT;
+		ROLLBACK;
+	SQL
+}
+check "a stuck session of ours holds the shared hosts" wait_for 20 held
+sh1=$(acks acks-sh)
+t1=$(date +%s)
+sh_more() { [ "$(acks acks-sh)" -gt "$sh1" ]; }
+check "B acks the shared hosts again once it is ended (10 s stuck, then B's retries)" \
+	wait_for 40 sh_more
+echo "# shared hosts acked again $(($(date +%s) - t1)) s after the stuck session took their rows"
+check "an aggregator logged ending it" \
+	grep -q "ended 1 session(s) of another aggregator, inside a transaction and waiting on its client" \
+	"$T/agg-A.log" "$T/agg-B.log"
+
 for f in acks-bo acks-sh; do
 	n=$(wc -l <"$T/$f")
 	head -n "$n" "$T/$f"
