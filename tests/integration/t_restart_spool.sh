@@ -64,9 +64,21 @@ check_eq "second agent exits 0 on SIGTERM" 0 "$AGENT_RC"
 N=$(cat "$T/spool-rs/seq")
 check "the damaged entry was set aside" test -f "$T/spool-rs/$bad.bad"
 check "and logged" grep -q "$bad is corrupt" "$T/agent2.log"
-check_eq "every other snapshot stored once: N-1 rows" $((N - 1)) "$(stored)"
-check_eq "sequence numbers 1..N but the damaged one" "1 $N $((N - 1))" \
-	"$(sqlite3 "$T/ipcfleet.db" "select min(seq), max(seq), count(distinct seq) from received where seq != $badseq" | tr '|' ' ')"
+# SIGTERM leaves what is not yet acknowledged in the spool (docs/DELIVERY.md,
+# "Signals"): on a busy machine the snapshot taken just before it may be
+# there. Every sequence number but the damaged one is stored or spooled,
+# each stored once, the stored ones 1..M without a gap (delivery in order).
+for e in $(entries); do echo $((10#${e%.snap})); done >"$T/left"
+sqlite3 "$T/ipcfleet.db" "select seq from received where seq != $badseq" >"$T/stored-seqs"
+echo "# after the second SIGTERM: $(wc -l <"$T/left") snapshot(s) left in the spool, N = $N"
+check_eq "every other snapshot stored or still spooled" \
+	"$(seq 1 "$N" | grep -vx "$badseq" | tr '\n' ' ')" \
+	"$(sort -nu "$T/left" "$T/stored-seqs" | tr '\n' ' ')"
+M=$(sort -n "$T/stored-seqs" | tail -n 1)
+check_eq "stored once each, 1..M but the damaged one (M = $M)" "1 $M $((M - 1)) $((M - 1))" \
+	"$(sqlite3 "$T/ipcfleet.db" "select min(seq), max(seq), count(distinct seq), count(*) from received where seq != $badseq" | tr '|' ' ')"
+check "what is left is the newest ($(tr '\n' ' ' <"$T/left"))" \
+	sh -c "! awk -v m=$M '\$1 <= m - 1' \"$T/left\" | grep -q ."
 # never reused: snapshots taken in sequence order, one a second, no gap
 # longer than the restart itself
 sqlite3 "$T/ipcfleet.db" 'select taken from received order by seq' >"$T/taken"
@@ -78,7 +90,7 @@ check_eq "no gap longer than 3 s" 0 \
 sqlite3 "$T/ipcfleet.db" 'select received from received order by seq' >"$T/recv"
 check_eq "delivered in sequence order" 0 \
 	"$(awk 'NR > 1 && $1 < p { bad++ } { p = $1 } END { print bad + 0 }' "$T/recv")"
-check_eq "the host's latest snapshot is the last one" "$N" \
+check_eq "the host's latest snapshot is the last one stored" "$M" \
 	"$(sqlite3 "$T/ipcfleet.db" 'select last_seq from hosts')"
 
 finish
