@@ -3,7 +3,8 @@
 # item 3).  Aggregators A and B on one database.  A is busy (20 simulated
 # agents every 0.1 s, hosts sh-*); B serves 10 hosts of its own (bo-*) and
 # two hosts A also serves (sh-0001, sh-0002).  A is stopped (SIGSTOP) while
-# its batch transaction is open, holding host rows, for 30 s.  B's own
+# its batch transaction is open, holding host rows (made so, not hoped for:
+# see below), for 30 s.  B's own
 # hosts are acknowledged throughout (every 2 s window has acks: a batch waits
 # 1 s at most for a row, then goes on without that host), and the shared
 # hosts within 20 s (the server ends A's session after 10 s idle in its
@@ -65,24 +66,67 @@ done
 check "all deliver before (A $(acks acks-a), B own $(acks acks-bo), B shared $(acks acks-sh))" \
 	test "$(acks acks-bo)" -ge 50 -a "$(acks acks-sh)" -ge 10
 
-# stop A inside its batch transaction, holding the shared hosts' rows
-frozen=0
-for _ in $(seq 1 100); do
-	kill -STOP "$AGG_A"
-	sleep 0.3
-	# A holds both shared hosts' rows when they cannot be locked without waiting
-	if ! "$PGBIN/psql" -X -A -t -q "$URL" -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<-'SQL'
+# Stop A inside its batch transaction, holding the shared hosts' rows.
+# Not by luck (a stop at a random moment rarely lands in a transaction that
+# lasts milliseconds, and a batch formed in a few milliseconds rarely holds
+# the two rows): a psql session locks the `received` table twice, 0.8 s and
+# 0.9 s. During the first lock A's snapshots pile up; the batch A starts
+# after it has all of its hosts, locks their rows in name order (sh-0001,
+# sh-0002 first) and waits on the table inside its transaction. A is
+# stopped during the second lock, which then goes: A's server session runs
+# what A had sent and waits on A, holding those rows. B's batches wait on
+# the table too, each time for less than their 1 s lock_timeout; should one
+# wait longer (a busy machine), B sets one host aside and its agent sends
+# again: before the windows counted below. A try that stops A in another
+# batch is seen (the rows are free) and made again.
+#
+# held_by_stopped NAME: NAME's row cannot be locked within 2 s. Only a
+# stopped session holds a host row that long (a running aggregator's
+# transaction lasts milliseconds, or 1 s waiting for a row); a failure of
+# any other kind (psql cannot connect) is not taken for a hold.
+held_by_stopped() {
+	local out
+	out=$("$PGBIN/psql" -X -A -t -q "$URL" -v ON_ERROR_STOP=1 2>&1 <<-SQL
 		BEGIN;
-		SELECT id FROM hosts WHERE name = 'sh-0001' FOR UPDATE NOWAIT;
-		SELECT id FROM hosts WHERE name = 'sh-0002' FOR UPDATE NOWAIT;
+		SET LOCAL lock_timeout = '2s';
+		SELECT id FROM hosts WHERE name = '$1' FOR UPDATE;
 		ROLLBACK;
 	SQL
-	then
+	) && return 1
+	case $out in *"lock timeout"*) return 0 ;; esac
+	echo "# probe of $1: $out"
+	return 1
+}
+second_lock() {
+	[ "$(psql_q "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = 'ipcfleet-test-lock2' AND wait_event = 'PgSleep'")" = 1 ]
+}
+frozen=0
+for try in $(seq 1 10); do
+	"$PGBIN/psql" -X -A -t -q "$URL" >/dev/null 2>&1 <<-'SQL' &
+		BEGIN;
+		LOCK TABLE received IN EXCLUSIVE MODE;
+		SELECT pg_sleep(0.8);
+		COMMIT;
+		SET application_name = 'ipcfleet-test-lock2';
+		BEGIN;
+		LOCK TABLE received IN EXCLUSIVE MODE;
+		SELECT pg_sleep(0.9);
+		COMMIT;
+	SQL
+	holder=$!
+	wait_for 20 second_lock
+	sleep 0.3
+	kill -STOP "$AGG_A"
+	wait "$holder" || true
+	if held_by_stopped sh-0001 && held_by_stopped sh-0002; then
 		frozen=1
+		echo "# A stopped holding both shared hosts' rows on try $try"
 		break
 	fi
+	echo "# try $try: A stopped without both shared host rows held; again"
 	kill -CONT "$AGG_A"
-	sleep 0.2
+	sleep 1
 done
 check "A stopped with its batch transaction open, holding the shared hosts" test "$frozen" = 1
 t0=$(date +%s)
@@ -119,12 +163,7 @@ check "A delivers again after SIGCONT" wait_for 60 a_again
 ( echo "BEGIN; SELECT id FROM hosts WHERE name IN ('sh-0001', 'sh-0002') FOR UPDATE;"
 	sleep 90 ) | PGAPPNAME=ipcfleet-aggregator "$PGBIN/psql" -X -q "$URL" >/dev/null 2>&1 &
 PIDS="$PIDS $!"
-held() { ! "$PGBIN/psql" -X -A -t -q "$URL" -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<-'SQL'
-		BEGIN;
-		SELECT id FROM hosts WHERE name = 'sh-0001' FOR UPDATE NOWAIT;
-		ROLLBACK;
-	SQL
-}
+held() { held_by_stopped sh-0001; }
 check "a stuck session of ours holds the shared hosts" wait_for 20 held
 sh1=$(acks acks-sh)
 t1=$(date +%s)
