@@ -115,13 +115,19 @@ ingest_run(struct bench *b, const char *tag, const char *db, const char *pfx)
 	if (acked > 0 && ic.cpu0 >= 0 && ic.cpu1 >= ic.cpu0)
 		bench_figp(pfx, "ingest_cpu_us_per_snapshot",
 		           (ic.cpu1 - ic.cpu0) * 1e6 / (double)acked, "us");
-	bench_figp(pfx, "ingest_aggregator_cpu_share", secs > 0 ? (ic.cpu1 - ic.cpu0) / secs : 0,
-	           "cores");
+	if (secs > 0 && ic.cpu0 >= 0 && ic.cpu1 >= ic.cpu0)
+		bench_figp(pfx, "ingest_aggregator_cpu_share", (ic.cpu1 - ic.cpu0) / secs, "cores");
 	if (ic.pg && acked > 0 && ic.pgcpu0 >= 0 && ic.pgcpu1 >= ic.pgcpu0)
 		bench_figp(pfx, "ingest_server_cpu_us_per_snapshot",
 		           (ic.pgcpu1 - ic.pgcpu0) * 1e6 / (double)acked, "us");
-	bench_figp(pfx, "ingest_ack_p50_ms", lg_steady_latency_ms(lg, 0.50), "ms");
-	bench_figp(pfx, "ingest_ack_p99_ms", lg_steady_latency_ms(lg, 0.99), "ms");
+	/* no acknowledgement in the steady part: its latency is unknown, not 0 */
+	if (lg_steady_latency_ms(lg, 0.50) >= 0) {
+		bench_figp(pfx, "ingest_ack_p50_ms", lg_steady_latency_ms(lg, 0.50), "ms");
+		bench_figp(pfx, "ingest_ack_p99_ms", lg_steady_latency_ms(lg, 0.99), "ms");
+	} else
+		bench_note("%s: no snapshot sent after the first %.0f s was acknowledged: ack "
+		           "latency unknown",
+		           tag, (double)o.steady_after_ms / 1000);
 	bench_figp(pfx, "ingest_errors", (double)lg_errors(lg), "count");
 	if (lg_errors(lg) > 0)
 		bench_note("%s: %llu errors (see above and %s)", tag,

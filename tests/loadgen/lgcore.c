@@ -1609,5 +1609,7 @@ lg_connect_failures(const struct lg *lg)
 double
 lg_steady_latency_ms(const struct lg *lg, double p)
 {
+	if (lg->st.steady.count == 0)
+		return -1; /* nothing sent in the steady part was acknowledged: unknown */
 	return lg_hist_quantile(&lg->st.steady, p);
 }

@@ -82,7 +82,8 @@ double lg_steady_seconds(const struct lg *lg);
 /* Errors counted (error frames, bad answers, ack timeouts) and connect failures. */
 uint64_t lg_errors(const struct lg *lg);
 uint64_t lg_connect_failures(const struct lg *lg);
-/* The ack latency quantile p (0 < p <= 1) of the steady snapshots, in ms. */
+/* The ack latency quantile p (0 < p <= 1) of the steady snapshots, in ms;
+ * -1 when none of them was acknowledged (unknown, never 0). */
 double lg_steady_latency_ms(const struct lg *lg, double p);
 
 #endif
