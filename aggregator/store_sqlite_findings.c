@@ -118,7 +118,7 @@ sq_open_findings(struct store *st, const char *host, struct finding **out, size_
 
 	*out = NULL;
 	*n = 0;
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	if ((rc = sq_host_id(q, host, &id)) == -1)
 		return sq_fail(q, "reading host", err, errlen);
@@ -283,7 +283,7 @@ sq_each_open_finding(struct store *st,
 	char host[MODEL_NAME_MAX];
 	int rc, ret = 0;
 
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		if (sq_row_finding(x, &f) == -1 || sq_col_text(x, 19, host, sizeof(host)) == -1) {

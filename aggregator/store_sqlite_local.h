@@ -115,8 +115,10 @@ int sq_commit(struct sq_store *q, char *err, size_t errlen);
 void sq_wal_truncate(struct sq_store *q);
 void sq_note_full(struct sq_store *q);
 int sq_begin(struct sq_store *q, char *err, size_t errlen);
-/* -1 with err when a file of the database is immutable or append-only. */
+/* -1 with err when a file of the database is immutable or append-only:
+ * any of them (before a write), the -shm (before a read). */
 int sq_files_frozen(struct sq_store *q, char *err, size_t errlen);
+int sq_shm_frozen(struct sq_store *q, char *err, size_t errlen);
 
 /* store_sqlite_put.c: the write path and housekeeping (store_ops) */
 int64_t sq_day_of(int64_t t);

@@ -127,7 +127,7 @@ sq_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h)
 	struct stored_host h;
 	int rc, ret = 0;
 
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	if (q->in_each) {
 		snprintf(err, errlen, "%s: listing hosts: already in progress", q->path);
@@ -159,7 +159,7 @@ sq_get_host(struct store *st, const char *name, struct stored_host *out, char *e
 	int rc, ret;
 
 	memset(out, 0, sizeof(*out));
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	/* A name that does not fit could never have been stored. */
 	if (strnlen(name, MODEL_NAME_MAX) >= MODEL_NAME_MAX)
@@ -190,7 +190,7 @@ sq_series(struct store *st, const char *host, const char *limit, int64_t t0, str
 	int rc = SQLITE_DONE, ret = 0;
 
 	*n = 0;
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	if (store_read_none(host, limit, max))
 		return 0;
@@ -300,7 +300,7 @@ sq_rollups(struct store *st, const char *host, const char *limit, int64_t t0, st
 	int rc = SQLITE_DONE, ret = 0;
 
 	*n = 0;
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	if (store_read_none(host, limit, max))
 		return 0;
@@ -350,7 +350,7 @@ sq_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_su
 	struct host_summary h;
 	int rc, ret = 0;
 
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		int64_t page_size, iv, has;
@@ -408,7 +408,7 @@ sq_peaks(struct store *st, const char *host, int64_t t0, const char *const *name
 
 	for (i = 0; i < n; i++)
 		out[i] = 0;
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	if ((rc = sq_host_id(q, host, &host_id)) != 0)
 		return rc == 1 ? 0 : sq_fail(q, "reading host", err, errlen);
@@ -477,7 +477,7 @@ sq_daily_peaks(struct store *st, const char *host, const char *limit, int64_t t0
 	int rc;
 
 	memset(have, 0, ndays * sizeof(*have));
-	if (sq_files_frozen(q, err, errlen) == -1)
+	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
 	if ((rc = sq_host_id(q, host, &host_id)) != 0)
 		return rc == 1 ? 0 : sq_fail(q, "reading host", err, errlen);

@@ -211,18 +211,21 @@ sq_commit(struct sq_store *q, char *err, size_t errlen)
  * SQLite writes the -shm through a shared mapping, and the kernel answers
  * such a write with SIGBUS, ending the process with nothing logged.  Reads
  * write it too (a WAL reader's marks), so every operation of the backend
- * checks first (sq_begin for writes, the readers on entry): a failed commit
- * or a refused query with its reason.  The window between this check and
- * SQLite's access is microseconds; the SIGBUS handler (main.c) covers it.
+ * checks first: sq_files_frozen() for writes (sq_begin: all three files,
+ * so a failed commit names the one), sq_shm_frozen() for the readers on
+ * entry (the -shm only: the database and the -wal are read with read(),
+ * which an immutable file allows; one statx, not three, per read of a
+ * report that makes one per host and limit).  The window between this
+ * check and SQLite's access is microseconds; the SIGBUS handler (main.c)
+ * covers it.
  */
-int
-sq_files_frozen(struct sq_store *q, char *err, size_t errlen)
+static int
+sq_frozen(struct sq_store *q, const char *const *suffix, size_t n, char *err, size_t errlen)
 {
-	static const char *const suffix[] = {"", "-wal", "-shm"};
 	char p[PATH_MAX + 8];
 	size_t i;
 
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+	for (i = 0; i < n; i++) {
 		int frozen = 0;
 
 		snprintf(p, sizeof(p), "%s%s", q->path, suffix[i]);
@@ -261,6 +264,22 @@ sq_files_frozen(struct sq_store *q, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+int
+sq_files_frozen(struct sq_store *q, char *err, size_t errlen)
+{
+	static const char *const all[] = {"", "-wal", "-shm"};
+
+	return sq_frozen(q, all, sizeof(all) / sizeof(all[0]), err, errlen);
+}
+
+int
+sq_shm_frozen(struct sq_store *q, char *err, size_t errlen)
+{
+	static const char *const shm[] = {"-shm"};
+
+	return sq_frozen(q, shm, 1, err, errlen);
 }
 
 /*

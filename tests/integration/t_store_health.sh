@@ -98,7 +98,7 @@ check_eq "hosts answers an error" 1 "$rch"
 check "that the storage failed" grep -q "storage failed" "$T/hosts.out"
 check_eq "host NAME answers an error" 1 "$rc1"
 check "that the storage failed" grep -q "storage failed" "$T/h1.out"
-check "the log says why, for both" test "$(grep -Ec '(hosts|host) query: .*ipcfleet.db: file is immutable' "$T/aggregator.log")" -ge 2
+check "the log says why, for both" test "$(grep -Ec '(hosts|host) query: .*ipcfleet.db-shm: file is immutable' "$T/aggregator.log")" -ge 2
 check "the aggregator is still running after the queries" kill -0 "$AGG_PID"
 check "its body names the file" grep -q "ipcfleet.db.*immutable" "$T/body"
 chattr -i "$DB" "$DB-wal" "$DB-shm"
