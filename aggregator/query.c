@@ -15,6 +15,14 @@
 #include "util.h"
 #include "view.h"
 
+/*
+ * What an admin is told when the store fails a query: the reason (a file
+ * path, a database error) goes to the aggregator's log only, and the reply
+ * says where to look.
+ */
+#define Q_STORAGE_FAILED "storage failed (the aggregator's log says why)"
+#define Q_TOO_LARGE      "reply too large: over the 16 MiB one reply may carry"
+
 #define TREND_MAX    200000 /* points in one trend reply */
 #define TOP_MAX      1000
 #define PEAK_WINDOW  (30 * 86400) /* history behind a recommendation */
@@ -288,10 +296,11 @@ share_count_one(void *arg, const char *host, const struct finding *f)
 
 /*
  * The first pass of a fleet-wide list: each host's open findings counted,
- * and the share.  0, or -1 (logged) when the store or memory failed.
+ * and the share.  0, or -1 (logged as the query what) when the store or
+ * memory failed.
  */
 static int
-share_count(struct agg *a, struct share *sh, const char *filter)
+share_count(struct agg *a, struct share *sh, const char *filter, const char *what)
 {
 	char err[MODEL_TEXT_MAX];
 	size_t per;
@@ -300,7 +309,7 @@ share_count(struct agg *a, struct share *sh, const char *filter)
 	sh->filter = filter;
 	if (store_each_open_finding(a->store, share_count_one, sh, err, sizeof(err)) == -1 ||
 	    sh->failed) {
-		log_warnx("findings query: %s", sh->failed ? "out of memory" : err);
+		log_warnx("%s query: %s", what, sh->failed ? "out of memory" : err);
 		share_free(sh);
 		return -1;
 	}
@@ -322,6 +331,8 @@ struct rows {
 	size_t count_at; /* of the array's header */
 	uint32_t n;
 	int failed;
+	int storage;         /* failed on a store read (logged): not the reply's size */
+	const char *what;    /* the query's name, for the log */
 	const char *filter;  /* each_open_finding: a kind, or NULL */
 	struct share *share; /* fleet-wide findings: each host's share */
 	size_t hist_budget;  /* report: bytes of history left (report_rows.h) */
@@ -330,12 +341,22 @@ struct rows {
 
 /* Starts the reply frame; the caller packs the body's start, then rows_array(). */
 static int
-rows_begin(struct rows *r, struct agg *a, struct buf *out, uint64_t id)
+rows_begin(struct rows *r, struct agg *a, struct buf *out, uint64_t id, const char *what)
 {
 	memset(r, 0, sizeof(*r));
 	r->a = a;
 	r->b = out;
+	r->what = what;
 	return proto_reply_begin(out, id, &r->pk, &r->start);
+}
+
+/* A store read failed inside a row: logged with its reason; stops the walk. */
+static int
+rows_storage(struct rows *r, const char *err)
+{
+	log_warnx("%s query: %s", r->what, err);
+	r->storage = 1;
+	return r->failed = 1;
 }
 
 static void
@@ -372,6 +393,25 @@ rows_fail(struct rows *r, uint64_t id, const char *text)
 	return query_error(r->b, id, PERR_INTERNAL, text);
 }
 
+/*
+ * After the walk over the store (rc its result, err its reason): the reply
+ * ended, or an error frame in its place that says which of the two failed,
+ * the store or the reply's size.
+ */
+static int
+rows_finish(struct rows *r, uint64_t id, int rc, const char *err)
+{
+	if (rc == -1)
+		log_warnx("%s query: %s", r->what, err);
+	if (rc == -1 || r->storage)
+		return rows_fail(r, id, Q_STORAGE_FAILED);
+	if (r->failed || buf_failed(r->b)) {
+		log_warnx("%s query: reply too large after %" PRIu32 " rows", r->what, r->n);
+		return rows_fail(r, id, Q_TOO_LARGE);
+	}
+	return rows_end(r);
+}
+
 /* Packs a host's row into the reply and frees its view; 0, or 1 (failed). */
 static int
 rows_pack(struct rows *r, struct host_view *hv)
@@ -392,7 +432,7 @@ hosts_row(void *arg, const struct stored_host *h)
 	char err[MODEL_TEXT_MAX];
 
 	if (host_view_load(r->a, h, 0, &hv, err, sizeof(err)) == -1)
-		return r->failed = 1;
+		return rows_storage(r, err);
 	return rows_pack(r, &hv);
 }
 
@@ -415,7 +455,7 @@ hosts_summary_row(void *arg, const struct host_summary *h)
 		int rc;
 
 		if ((rc = store_get_host(r->a->store, h->info.name, &sh, err, sizeof(err))) != 0)
-			return rc == 1 ? 0 : (r->failed = 1); /* gone meanwhile */
+			return rc == 1 ? 0 : rows_storage(r, err); /* 1: gone meanwhile */
 		rc = hosts_row(r, &sh);
 		stored_host_free(&sh);
 		return rc;
@@ -440,7 +480,7 @@ q_hosts(struct agg *a, const struct msg_query *q, struct buf *out)
 	char err[MODEL_TEXT_MAX];
 	int rc;
 
-	if (rows_begin(&r, a, out, q->id) == -1)
+	if (rows_begin(&r, a, out, q->id, q->cmd) == -1)
 		return -1;
 	rows_array(&r);
 	if (a->store->ops->each_host_summary != NULL)
@@ -448,11 +488,7 @@ q_hosts(struct agg *a, const struct msg_query *q, struct buf *out)
 		                                      sizeof(err));
 	else
 		rc = store_each_host(a->store, hosts_row, &r, err, sizeof(err));
-	if (rc == -1) {
-		log_warnx("hosts query: %s", err);
-		return rows_fail(&r, q->id, "storage failed");
-	}
-	return rows_end(&r);
+	return rows_finish(&r, q->id, rc, err);
 }
 
 static int
@@ -471,16 +507,16 @@ q_host(struct agg *a, const struct msg_query *q, struct buf *out)
 	rc = store_get_host(a->store, name, &h, err, sizeof(err));
 	if (rc == -1) {
 		log_warnx("host query: %s", err);
-		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+		return query_error(out, q->id, PERR_INTERNAL, Q_STORAGE_FAILED);
 	}
 	if (rc == 1) {
 		snprintf(msg, sizeof(msg), "unknown host '%.64s'", name);
 		return query_error(out, q->id, PERR_NOT_FOUND, msg);
 	}
 	if (host_view_load(a, &h, 1, &hv, err, sizeof(err)) == -1) {
-		log_warnx("host %s: %s", h.info.name, err);
+		log_warnx("host query: %s: %s", h.info.name, err);
 		stored_host_free(&h);
-		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+		return query_error(out, q->id, PERR_INTERNAL, Q_STORAGE_FAILED);
 	}
 	if (hv.unreadable[0] != '\0') {
 		/* an empty host would read as "ok": its state is not known */
@@ -536,21 +572,17 @@ findings_reply(struct agg *a, const struct msg_query *q, struct buf *out, const 
 	char err[MODEL_TEXT_MAX];
 	int rc;
 
-	if (share_count(a, &sh, kind) == -1)
-		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
-	if (rows_begin(&r, a, out, q->id) == -1) {
+	if (share_count(a, &sh, kind, q->cmd) == -1)
+		return query_error(out, q->id, PERR_INTERNAL, Q_STORAGE_FAILED);
+	if (rows_begin(&r, a, out, q->id, q->cmd) == -1) {
 		share_free(&sh);
 		return -1;
 	}
 	r.filter = kind;
 	r.share = &sh;
 	rows_array(&r);
-	if (store_each_open_finding(a->store, finding_row, &r, err, sizeof(err)) == -1) {
-		log_warnx("findings query: %s", err);
-		share_free(&sh);
-		return rows_fail(&r, q->id, "storage failed");
-	}
-	rc = rows_end(&r);
+	rc = store_each_open_finding(a->store, finding_row, &r, err, sizeof(err));
+	rc = rows_finish(&r, q->id, rc, err);
 	share_free(&sh);
 	return rc;
 }
@@ -618,8 +650,10 @@ q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
 		                   "trend: 'since' must be seconds between 60 and 10 years");
 	rc = store_get_host(a->store, name, &h, err, sizeof(err));
 	if (rc != 0) {
-		if (rc == -1)
-			return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+		if (rc == -1) {
+			log_warnx("trend query: %s", err);
+			return query_error(out, q->id, PERR_INTERNAL, Q_STORAGE_FAILED);
+		}
 		snprintf(msg, sizeof(msg), "unknown host '%.64s'", name);
 		return query_error(out, q->id, PERR_NOT_FOUND, msg);
 	}
@@ -644,9 +678,13 @@ q_trend(struct agg *a, const struct msg_query *q, struct buf *out)
 		         : store_series(a->store, name, limit, t0, v, TREND_MAX, &n, err,
 		                        sizeof(err));
 	if (rc == -1) {
+		/* not "reply too large" (query_run's answer to -1): say what failed */
+		log_warnx("trend query: %s", r == NULL && v == NULL ? "out of memory" : err);
 		free(r);
 		free(v);
-		return -1;
+		out->len = start;
+		out->failed = 0;
+		return query_error(out, q->id, PERR_INTERNAL, Q_STORAGE_FAILED);
 	}
 	msgpack_pack_array(&pk, (uint32_t)n);
 	for (i = 0; i < n; i++) {
@@ -823,8 +861,10 @@ q_top(struct agg *a, const struct msg_query *q, struct buf *out)
 	if ((tc.rows = calloc(tc.max, sizeof(*tc.rows))) == NULL)
 		return -1;
 	if (store_each_host(a->store, top_host, &tc, err, sizeof(err)) == -1 || tc.failed) {
+		/* tc.failed: out of memory (a snapshot that cannot be read is skipped) */
+		log_warnx("top query: %s", tc.failed ? "out of memory" : err);
 		free(tc.rows);
-		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
+		return query_error(out, q->id, PERR_INTERNAL, Q_STORAGE_FAILED);
 	}
 	if (proto_reply_begin(out, q->id, &pk, &start) == -1) {
 		free(tc.rows);
@@ -892,7 +932,7 @@ report_host(void *arg, const struct stored_host *h)
 	char err[MODEL_TEXT_MAX];
 
 	if (host_view_load(r->a, h, 1, &hv, err, sizeof(err)) == -1)
-		return r->failed = 1;
+		return rows_storage(r, err);
 	/* a host row plus its findings (its share of them) and recommendations */
 	hv.x.row_details = 1;
 	hv.x.more_findings = share_keep(hv.findings, &hv.x.nfindings, r->share->per_host);
@@ -921,9 +961,9 @@ q_report(struct agg *a, const struct msg_query *q, struct buf *out)
 	char err[MODEL_TEXT_MAX], t[32];
 	int rc;
 
-	if (share_count(a, &sh, NULL) == -1)
-		return query_error(out, q->id, PERR_INTERNAL, "storage failed");
-	if (rows_begin(&r, a, out, q->id) == -1) {
+	if (share_count(a, &sh, NULL, q->cmd) == -1)
+		return query_error(out, q->id, PERR_INTERNAL, Q_STORAGE_FAILED);
+	if (rows_begin(&r, a, out, q->id, q->cmd) == -1) {
 		share_free(&sh);
 		return -1;
 	}
@@ -934,12 +974,8 @@ q_report(struct agg *a, const struct msg_query *q, struct buf *out)
 	mp_pack_kv_str(&r.pk, "generated", fmt_rfc3339(r.now, t, sizeof(t)));
 	mp_pack_str(&r.pk, "hosts");
 	rows_array(&r);
-	if (store_each_host(a->store, report_host, &r, err, sizeof(err)) == -1 || r.failed ||
-	    buf_failed(out)) {
-		share_free(&sh);
-		return rows_fail(&r, q->id, "storage failed or report too large");
-	}
-	rc = rows_end(&r);
+	rc = store_each_host(a->store, report_host, &r, err, sizeof(err));
+	rc = rows_finish(&r, q->id, rc, err);
 	share_free(&sh);
 	return rc;
 }
@@ -966,7 +1002,8 @@ query_run(struct agg *a, const struct msg_query *q, struct buf *out)
 		/* the reply did not fit: replace it with an error the CLI can show */
 		out->len = mark;
 		out->failed = 0;
-		return query_error(out, q->id, PERR_INTERNAL, "reply too large");
+		log_warnx("%s query: reply too large", q->cmd);
+		return query_error(out, q->id, PERR_INTERNAL, Q_TOO_LARGE);
 	}
 	snprintf(msg, sizeof(msg), "unknown command '%.64s'", q->cmd);
 	return query_error(out, q->id, PERR_BAD_REQUEST, msg);

@@ -92,13 +92,23 @@ cli hosts >"$T/hosts.out" 2>&1
 rch=$?
 cli host h1 >"$T/h1.out" 2>&1
 rc1=$?
+cli trend h1 semmns >"$T/trend.out" 2>&1
+rct=$?
+cli report --format html >"$T/report.out" 2>&1
+rcr=$?
 set -e
-# the admin is told the storage failed; the log (never the client) names the file
-check_eq "hosts answers an error" 1 "$rch"
-check "that the storage failed" grep -q "storage failed" "$T/hosts.out"
-check_eq "host NAME answers an error" 1 "$rc1"
-check "that the storage failed" grep -q "storage failed" "$T/h1.out"
-check "the log says why, for both" test "$(grep -Ec '(hosts|host) query: .*ipcfleet.db-shm: file is immutable' "$T/aggregator.log")" -ge 2
+no_file_named() { ! grep -q "ipcfleet.db" "$1"; }
+# the admin is told the storage failed and where to read why; the log
+# (never the client) names the file
+for q in hosts h1 trend report; do
+	case $q in hosts) rc=$rch ;; h1) rc=$rc1 ;; trend) rc=$rct ;; report) rc=$rcr ;; esac
+	check_eq "$q answers an error" 1 "$rc"
+	check "$q: the storage failed, see the log" \
+		grep -q "storage failed (the aggregator's log says why)" "$T/$q.out"
+	check "$q: no file named to the client" no_file_named "$T/$q.out"
+done
+check "the log says why, for each" \
+	test "$(grep -Ec '(hosts|host|trend|report) query: .*ipcfleet.db-shm: file is immutable' "$T/aggregator.log")" -ge 4
 check "the aggregator is still running after the queries" kill -0 "$AGG_PID"
 check "its body names the file" grep -q "ipcfleet.db.*immutable" "$T/body"
 chattr -i "$DB" "$DB-wal" "$DB-shm"
