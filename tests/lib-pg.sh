@@ -11,6 +11,10 @@
 #   pg_cluster_remove      stops it (immediate) and removes $PGDIR, unless
 #                          KEEP=1
 #   pg_url DB              prints the libpq URL of database DB
+#   pg_db DB               creates database DB and sets URL to its URL
+#   psql_q SQL             runs SQL on $URL: unaligned, tuples only
+#   agg_conf_pg FILE       turns an aggregator configuration written by
+#                          write_agg_conf (lib.sh) to PostgreSQL at $URL
 #   pg CMD...              runs CMD as the postgres user
 #
 # Variables set: PGBIN (the server's binaries), PGDIR, PGPORT (names the
@@ -74,3 +78,15 @@ pg_cluster_remove() {
 }
 
 pg_url() { echo "postgresql:///$1?host=$PGDIR&port=$PGPORT&user=postgres"; }
+
+pg_db() {
+	pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" "$1" || return 1
+	URL=$(pg_url "$1")
+}
+
+psql_q() { "$PGBIN/psql" -X -A -t -q "$URL" -c "$1"; }
+
+agg_conf_pg() {
+	sed -i "s|^backend = sqlite|backend = postgresql|; /^path = /d" "$1"
+	printf 'url = %s\n' "$URL" >>"$1"
+}

@@ -136,3 +136,18 @@ CONF
 }
 
 cli() { "$BIN/ipcfleet" --config "$T/cli.conf" "$@"; }
+
+# start_loadgen ACKS PORT AGENTS INTERVAL DURATION DRAIN PREFIX: simulated
+# agents (ipcfleet-loadgen) in the background, $LG their pid: AGENTS
+# persistent mTLS agents named PREFIX-0001..., a snapshot each INTERVAL
+# seconds for DURATION seconds, then DRAIN seconds at most for the acks
+# outstanding.  Each acknowledged "host seq" is a line of $T/ACKS; the
+# figures go to $T/ACKS.out (lg_val), errors to $T/ACKS.err.
+start_loadgen() {
+	"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
+		--server "localhost:$2" --agents "$3" --interval "$4" --duration "$5" \
+		--drain "$6" --prefix "$7" --log-acks "$T/$1" >"$T/$1.out" 2>"$T/$1.err" &
+	LG=$!
+}
+# lg_val FIGURE [ACKS]: a figure the load generator printed at its end
+lg_val() { sed -n "s/^$1=\([0-9.]*\) .*/\1/p" "$T/${2:-acks}.out"; }

@@ -27,11 +27,7 @@ acked_pairs() {
 }
 
 start_agg_fixed
-"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
-	--server "localhost:$FIXED_PORT" --agents $AGENTS --interval 0.5 \
-	--duration $((KILLS * 2 + 4)) --drain 60 --prefix crash --log-acks "$T/acks" \
-	>"$T/loadgen.out" 2>"$T/loadgen.err" &
-LG=$!
+start_loadgen acks "$FIXED_PORT" "$AGENTS" 0.5 $((KILLS * 2 + 4)) 60 crash
 
 prev=0
 for k in $(seq 1 $KILLS); do
@@ -59,15 +55,14 @@ wait "$LG"
 rc=$?
 set -e
 check_eq "load generator exits 0" 0 "$rc"
-val() { sed -n "s/^$1=\([0-9.]*\) .*/\1/p" "$T/loadgen.out"; }
-taken=$(val snapshots_taken)
-acked=$(val snapshots_acked)
+taken=$(lg_val snapshots_taken)
+acked=$(lg_val snapshots_acked)
 check "the load generator reported its counts (taken $taken, acked $acked)" \
 	test -n "$taken" -a -n "$acked" -a "${taken:-0}" -gt 0
-check "the load generator saw the crashes (reconnects: $(val reconnects))" test "$(val reconnects)" -gt 0
+check "the load generator saw the crashes (reconnects: $(lg_val reconnects))" test "$(lg_val reconnects)" -gt 0
 check_eq "every snapshot taken was acknowledged in the end" "$taken" "$acked"
-check_eq "no snapshot left unacknowledged" 0 "$(val snapshots_unacked)"
-check_eq "no protocol error" 0 "$(val errors)"
+check_eq "no snapshot left unacknowledged" 0 "$(lg_val snapshots_unacked)"
+check_eq "no protocol error" 0 "$(lg_val errors)"
 acked_pairs >"$T/acked.all"
 check_eq "the ack log has one line per ack, none twice" "$acked" "$(uniq "$T/acked.all" | wc -l)"
 check_eq "every acknowledged snapshot is stored" 0 "$(store_pairs | comm -13 - "$T/acked.all" | wc -l)"

@@ -35,11 +35,7 @@ dd if=/dev/zero of="$T/dbfs/ballast" bs=1k count=$((free_kb - 6144)) 2>/dev/null
 wal() { stat -c %s "$DB-wal" 2>/dev/null || echo 0; }
 acks() { wc -l <"$T/acks" 2>/dev/null || echo 0; }
 
-"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
-	--server "localhost:$FIXED_PORT" --agents $AGENTS --interval 0.2 \
-	--duration 75 --drain 60 --prefix fw --log-acks "$T/acks" \
-	>"$T/loadgen.out" 2>"$T/loadgen.err" &
-LG=$!
+start_loadgen acks "$FIXED_PORT" "$AGENTS" 0.2 75 60 fw
 
 for _ in $(seq 1 600); do grep -q "storage failing" "$T/aggregator.log" && break; sleep 0.1; done
 check "the disk fills up: commits fail" grep -q "storage failing: .*full" "$T/aggregator.log"
@@ -69,9 +65,8 @@ wait "$LG"
 rc=$?
 set -e
 check_eq "load generator exits 0" 0 "$rc"
-val() { sed -n "s/^$1=\([0-9.]*\) .*/\1/p" "$T/loadgen.out"; }
-acked=$(val snapshots_acked)
-check_eq "every snapshot taken was acknowledged in the end" "$(val snapshots_taken)" "$acked"
+acked=$(lg_val snapshots_acked)
+check_eq "every snapshot taken was acknowledged in the end" "$(lg_val snapshots_taken)" "$acked"
 stored=$(sqlite3 "$DB" "select count(*) from received where host_id in (select id from hosts where name like 'fw-%')")
 check_eq "every acknowledged snapshot stored exactly once" "$acked" "$stored"
 finish

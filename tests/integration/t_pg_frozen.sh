@@ -23,17 +23,14 @@ on_exit() {
 }
 trap on_exit EXIT
 pg_cluster_init "-c fsync=off"
-pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" ipcfleet
-URL=$(pg_url ipcfleet)
-psql_q() { "$PGBIN/psql" -X -A -t -q "$URL" -c "$1"; }
+pg_db ipcfleet
 
 pki_dev fz1
 start_pg_agg() {
 	local n=$1 pid
 	write_agg_conf
 	mv "$T/aggregator.conf" "$T/agg-$n.conf"
-	sed -i "s|^backend = sqlite|backend = postgresql|; /^path = /d" "$T/agg-$n.conf"
-	printf 'url = %s\n' "$URL" >>"$T/agg-$n.conf"
+	agg_conf_pg "$T/agg-$n.conf"
 	"$BIN/ipcfleet-aggregator" -c "$T/agg-$n.conf" --port-file "$T/port-$n" \
 		>>"$T/agg-$n.log" 2>&1 &
 	pid=$!
@@ -49,11 +46,8 @@ start_pg_agg B
 # loop) left A's generator past its last snapshot by the time A was
 # continued, and "A delivers again" waited for acks that could not come.
 lg() { # PREFIX AGENTS INTERVAL PORT-FILE ACKS
-	"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
-		--server "localhost:$(cat "$T/port-$4")" --agents "$2" --interval "$3" \
-		--duration 600 --drain 30 --prefix "$1" --log-acks "$T/$5" \
-		>"$T/$5.out" 2>"$T/$5.err" &
-	PIDS="$PIDS $!"
+	start_loadgen "$5" "$(cat "$T/port-$4")" "$2" "$3" 600 30 "$1"
+	PIDS="$PIDS $LG"
 }
 lg sh 20 0.1 A acks-a
 lg bo 10 0.5 B acks-bo

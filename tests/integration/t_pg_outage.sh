@@ -16,20 +16,13 @@ on_exit() {
 }
 trap on_exit EXIT
 pg_cluster_init "-c fsync=off"
-pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" ipcfleet
-URL=$(pg_url ipcfleet)
-psql_q() { "$PGBIN/psql" -X -A -t -q "$URL" -c "$1"; }
+pg_db ipcfleet
 
 pki_dev po1
 write_agg_conf
-sed -i "s|^backend = sqlite|backend = postgresql|; /^path = /d" "$T/aggregator.conf"
-printf 'url = %s\n' "$URL" >>"$T/aggregator.conf"
+agg_conf_pg "$T/aggregator.conf"
 start_agg_fixed
-"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
-	--server "localhost:$FIXED_PORT" --agents 50 --interval 0.5 \
-	--duration 70 --drain 30 --prefix po --log-acks "$T/acks" \
-	>"$T/loadgen.out" 2>"$T/loadgen.err" &
-LG=$!
+start_loadgen acks "$FIXED_PORT" 50 0.5 70 30 po
 acks() { wc -l <"$T/acks" 2>/dev/null || echo 0; }
 for _ in $(seq 1 300); do [ "$(acks)" -ge 300 ] && break; sleep 0.1; done
 check "acks before the outage ($(acks))" test "$(acks)" -ge 300
@@ -58,9 +51,8 @@ rc=$?
 set -e
 LG=
 check_eq "load generator exits 0" 0 "$rc"
-val() { sed -n "s/^$1=\([0-9.]*\) .*/\1/p" "$T/loadgen.out"; }
-acked=$(val snapshots_acked)
-check_eq "every snapshot taken was acknowledged in the end" "$(val snapshots_taken)" "$acked"
+acked=$(lg_val snapshots_acked)
+check_eq "every snapshot taken was acknowledged in the end" "$(lg_val snapshots_taken)" "$acked"
 n=$(wc -l <"$T/acks")
 head -n "$n" "$T/acks" | sort >"$T/acked"
 psql_q "SELECT h.name || ' ' || r.seq FROM received r JOIN hosts h ON h.id = r.host_id" | sort >"$T/stored"

@@ -31,10 +31,8 @@ on_exit() {
 trap on_exit EXIT
 
 pg_cluster_init "-c fsync=off"
-pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" ipcfleet
 pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" unit
-URL=$(pg_url ipcfleet)
-psql_q() { "$PGBIN/psql" -X -A -t -q "$URL" -c "$1"; }
+pg_db ipcfleet
 check_eq "throwaway cluster answers ($PGBIN, socket in $PGDIR)" 1 "$(psql_q 'SELECT 1')"
 
 # ---- the store's unit tests, against the real server ----

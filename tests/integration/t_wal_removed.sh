@@ -12,11 +12,7 @@ pki_dev wr1
 write_agg_conf
 start_agg_fixed
 # runs until killed below: both waits may take 30 s on a busy machine
-"$BIN/ipcfleet-loadgen" --ca-cert "$T/pki/ca.crt" --ca-key "$T/pki/ca.key" \
-	--server "localhost:$FIXED_PORT" --agents 20 --interval 0.5 \
-	--duration 600 --drain 5 --prefix wr --log-acks "$T/acks" \
-	>"$T/loadgen.out" 2>"$T/loadgen.err" &
-LG=$!
+start_loadgen acks "$FIXED_PORT" 20 0.5 600 5 wr
 acks() { wc -l <"$T/acks" 2>/dev/null || echo 0; }
 for _ in $(seq 1 300); do [ "$(acks)" -ge 200 ] && break; sleep 0.1; done
 check "snapshots acknowledged before ($(acks))" test "$(acks)" -ge 200
