@@ -59,6 +59,11 @@ void bench_fig(const char *name, double value, const char *unit);
 /* The same, the name prefixed with pfx ("" or "pg_"). */
 void bench_figp(const char *pfx, const char *name, double value, const char *unit);
 /*
+ * A figure that could not be measured, never printed as a number:
+ * "name=unknown why" on stdout (the name prefixed with pfx).
+ */
+void bench_figp_unknown(const char *pfx, const char *name, const char *why);
+/*
  * From now on, every figure's name is pfx + name + sfx (the growth section
  * runs other sections' code at its sizes: "growth_" and "_400obj"); ("", "")
  * restores the plain names.

@@ -58,6 +58,13 @@ bench_figp(const char *pfx, const char *name, double value, const char *unit)
 }
 
 void
+bench_figp_unknown(const char *pfx, const char *name, const char *why)
+{
+	printf("%s%s%s%s=unknown %s\n", fig_pfx, pfx, name, fig_sfx, why);
+	fflush(stdout);
+}
+
+void
 bench_note(const char *fmt, ...)
 {
 	va_list ap;
