@@ -171,29 +171,66 @@ log_collect_warnings(const struct collect_warnings *w)
 
 /*
  * Objects that vanished since the previous snapshot (vanished.c): its state
- * is read from the spool, then this snapshot's written in its place.  Any
- * failure only costs this snapshot's vanished findings, said once.
+ * is read from the spool, then this snapshot's written in its place, unless
+ * it holds the same objects: a host whose objects do not change costs no
+ * file write (a create, an fsync, a rename) each snapshot.  The file then
+ * keeps an older "taken"; van_kept remembers the last snapshot that held
+ * its objects, as long as the file is the one this process wrote or
+ * compared (same length and hash).  Any failure only costs this
+ * snapshot's vanished findings, said once.
  */
 #define VANISHED_FILE "objects"
+
+static struct {
+	int valid;
+	size_t len;
+	uint32_t hash;
+	int64_t taken; /* the last snapshot that held the file's objects */
+} van_kept;
 
 static int
 vanished_step(struct spool *sp, struct snapshot *s, const struct proc_table *pt)
 {
 	struct buf state;
 	char *prev = NULL;
-	int looked = 0;
+	size_t plen = 0;
+	uint32_t phash = 0;
+	int64_t seen = 0;
+	int looked = 0, same = 0;
 
 	if (spool_state_get(sp, VANISHED_FILE, VANISHED_STATE_MAX, &prev) == -1 && errno != ENOENT)
 		log_debug("spool/%s: %s; vanished objects not looked for", VANISHED_FILE,
 		          strerror(errno));
-	if (prev != NULL && vanished_findings(s, pt, prev) == -1)
+	if (prev != NULL) {
+		plen = strlen(prev);
+		phash = fnv1a(prev, plen);
+		if (van_kept.valid && van_kept.len == plen && van_kept.hash == phash)
+			seen = van_kept.taken;
+	}
+	buf_init(&state, VANISHED_STATE_MAX);
+	if (vanished_state(s, &state) == -1) {
+		log_debug("spool/%s: cannot keep this snapshot's objects", VANISHED_FILE);
+		buf_reset(&state);
+	} else if (prev != NULL)
+		same = vanished_same_objects(prev, plen, state.data, state.len);
+	/* (vanished_findings edits prev: compared and hashed before) */
+	if (prev != NULL && vanished_findings(s, pt, prev, seen) == -1)
 		log_warnx("vanished objects: out of memory");
 	else /* vanished_findings() decides nothing without every process */
 		looked = prev != NULL && pt->valid;
 	free(prev);
-	buf_init(&state, VANISHED_STATE_MAX);
-	if (vanished_state(s, &state) == -1 || spool_state_put(sp, VANISHED_FILE, &state) == -1)
+	van_kept.valid = 0;
+	if (same) {
+		van_kept.len = plen;
+		van_kept.hash = phash;
+		van_kept.valid = 1;
+	} else if (state.len > 0 && spool_state_put(sp, VANISHED_FILE, &state) == 0) {
+		van_kept.len = state.len;
+		van_kept.hash = fnv1a(state.data, state.len);
+		van_kept.valid = 1;
+	} else if (state.len > 0)
 		log_debug("spool/%s: cannot keep this snapshot's objects", VANISHED_FILE);
+	van_kept.taken = s->taken;
 	buf_free(&state);
 	return looked;
 }

@@ -246,7 +246,20 @@ van_finding(struct snapshot *s, const struct vanished_prev *p, uint32_t scope, i
 }
 
 int
-vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev)
+vanished_same_objects(const char *a, size_t alen, const char *b, size_t blen)
+{
+	const char *ea = memchr(a, '\n', alen), *eb = memchr(b, '\n', blen);
+
+	/* the first line is "taken TIME"; the objects follow */
+	if (ea == NULL || eb == NULL)
+		return 0;
+	alen -= (size_t)(ea - a);
+	blen -= (size_t)(eb - b);
+	return alen == blen && memcmp(ea, eb, alen) == 0;
+}
+
+int
+vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev, int64_t seen)
 {
 	struct van_index ix;
 	char *line, *nl;
@@ -264,8 +277,11 @@ vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev)
 
 		if ((nl = strchr(line, '\n')) != NULL)
 			*nl = '\0';
-		if (line == prev && sscanf(line, "taken %" SCNd64, &prev_taken) == 1)
+		if (line == prev && sscanf(line, "taken %" SCNd64, &prev_taken) == 1) {
+			if (seen > prev_taken)
+				prev_taken = seen;
 			continue;
+		}
 		/* a scope that went away took its objects with it: nothing to say */
 		if (van_line(line, &p) == -1 || (scope = van_scope(&ix, p.scope)) < 0 ||
 		    van_present(s, &ix, &p, (uint32_t)scope) ||

@@ -28,9 +28,14 @@ int vanished_state(const struct snapshot *s, struct buf *out);
  * Compares s with prev (vanished_state() of an earlier snapshot; NUL
  * terminated, edited in place) and adds a vanished finding (warn) for each
  * object of prev that s no longer holds while its creator still runs, by
- * pt.  Nothing without a whole process table.  Returns how many were
- * added, or -1 when out of memory.
+ * pt.  Nothing without a whole process table.  seen: a later time when
+ * every object of prev was still present (a snapshot that held the same
+ * objects, so the state was not written again), or 0; the findings say
+ * "vanished since" the later of it and prev's own time.  Returns how many
+ * were added, or -1 when out of memory.
  */
-int vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev);
+int vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev, int64_t seen);
+/* 1 when state a and b (vanished_state() texts) hold the same objects, whenever taken. */
+int vanished_same_objects(const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

@@ -51,11 +51,7 @@ static struct fit_entry *fit_cache[FIT_BUCKETS];
 static size_t
 fit_hash(const char *s)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % FIT_BUCKETS;
+	return fnv1a_str(s) % FIT_BUCKETS;
 }
 
 /* The host's entry, created (never fitted) when missing; NULL when out of memory. */

@@ -78,11 +78,7 @@ static const char *const what_name[] = {"opened", "changed", "closed"};
 static size_t
 host_bucket(const char *host)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *host != '\0'; host++)
-		h = (h ^ (unsigned char)*host) * 16777619u;
-	return h % NOTIFY_BUCKETS;
+	return fnv1a_str(host) % NOTIFY_BUCKETS;
 }
 
 /* Takes p out of the hash (it has just left the queue). */

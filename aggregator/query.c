@@ -22,6 +22,9 @@
  */
 #define Q_STORAGE_FAILED "storage failed (the aggregator's log says why)"
 #define Q_TOO_LARGE      "reply too large: over the 16 MiB one reply may carry"
+#define Q_NO_MEMORY      "out of memory on the aggregator (its log says where)"
+/* Q_TOO_LARGE names the frame's limit: the two must not drift apart. */
+_Static_assert(PROTO_MAX_FRAME == 16u * 1024 * 1024, "Q_TOO_LARGE says 16 MiB");
 
 #define TREND_MAX    200000 /* points in one trend reply */
 #define TOP_MAX      1000
@@ -247,12 +250,9 @@ struct share {
 static struct share_host *
 share_host(struct share *sh, const char *host, int create)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	const char *p;
+	uint32_t h = fnv1a_str(host);
 	struct share_host *e;
 
-	for (p = host; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
 	for (e = sh->bucket[h % SHARE_BUCKETS]; e != NULL; e = e->next)
 		if (strcmp(e->name, host) == 0)
 			return e;
@@ -332,6 +332,7 @@ struct rows {
 	uint32_t n;
 	int failed;
 	int storage;         /* failed on a store read (logged): not the reply's size */
+	int nomem;           /* failed to allocate (logged): not the reply's size */
 	const char *what;    /* the query's name, for the log */
 	const char *filter;  /* each_open_finding: a kind, or NULL */
 	struct share *share; /* fleet-wide findings: each host's share */
@@ -356,6 +357,15 @@ rows_storage(struct rows *r, const char *err)
 {
 	log_warnx("%s query: %s", r->what, err);
 	r->storage = 1;
+	return r->failed = 1;
+}
+
+/* An allocation failed inside a row: logged; stops the walk. */
+static int
+rows_nomem(struct rows *r)
+{
+	log_warnx("%s query: out of memory after %" PRIu32 " rows", r->what, r->n);
+	r->nomem = 1;
 	return r->failed = 1;
 }
 
@@ -396,7 +406,7 @@ rows_fail(struct rows *r, uint64_t id, const char *text)
 /*
  * After the walk over the store (rc its result, err its reason): the reply
  * ended, or an error frame in its place that says which of the two failed,
- * the store or the reply's size.
+ * the store, memory or the reply's size.
  */
 static int
 rows_finish(struct rows *r, uint64_t id, int rc, const char *err)
@@ -405,6 +415,8 @@ rows_finish(struct rows *r, uint64_t id, int rc, const char *err)
 		log_warnx("%s query: %s", r->what, err);
 	if (rc == -1 || r->storage)
 		return rows_fail(r, id, Q_STORAGE_FAILED);
+	if (r->nomem)
+		return rows_fail(r, id, Q_NO_MEMORY);
 	if (r->failed || buf_failed(r->b)) {
 		log_warnx("%s query: reply too large after %" PRIu32 " rows", r->what, r->n);
 		return rows_fail(r, id, Q_TOO_LARGE);
@@ -550,7 +562,7 @@ finding_row(void *arg, const char *host, const struct finding *f)
 		return 0;
 	/* a host new since the count (another aggregator on the same database) */
 	if ((e = share_host(r->share, host, 1)) == NULL)
-		return r->failed = 1;
+		return rows_nomem(r);
 	if (e->listed >= r->share->per_host)
 		return 0;
 	e->listed++;

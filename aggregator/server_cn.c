@@ -37,11 +37,7 @@ struct cn_rec *cn_recs[CN_BUCKETS];
 size_t
 cn_bucket(const char *cn)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *cn != '\0'; cn++)
-		h = (h ^ (unsigned char)*cn) * 16777619u;
-	return h % CN_BUCKETS;
+	return fnv1a_str(cn) % CN_BUCKETS;
 }
 
 void

@@ -305,6 +305,23 @@ grow_array(void *arrayp, size_t *cap, size_t want, size_t first, size_t max, siz
 	return 0;
 }
 
+uint32_t
+fnv1a(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint32_t h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ *c++) * 16777619u;
+	return h;
+}
+
+uint32_t
+fnv1a_str(const char *s)
+{
+	return fnv1a(s, strlen(s));
+}
+
 int
 read_fd_full(int fd, char *buf, size_t n, size_t *len)
 {

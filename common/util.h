@@ -52,6 +52,11 @@ int read_fd_full(int fd, char *buf, size_t n, size_t *len);
  */
 int grow_array(void *arrayp, size_t *cap, size_t want, size_t first, size_t max, size_t size);
 
+/* FNV-1a of n bytes: hash buckets and change detection, never security. */
+uint32_t fnv1a(const void *p, size_t n);
+/* ... of a NUL-terminated string. */
+uint32_t fnv1a_str(const char *s);
+
 /* "2026-11-26T14:00:00Z" into buf (at least 21 bytes).  Returns buf. */
 char *fmt_rfc3339(int64_t t, char *buf, size_t len);
 /* Parses the format above (UTC, "Z" only).  Returns 0 or -1. */

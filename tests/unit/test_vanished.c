@@ -89,7 +89,7 @@ test_vanished(void **state)
 	assert_non_null(prev = strdup(buf_cstr(&st)));
 	/* the segment (creator runs), the jail's set (owner runs there), the
 	 * queue (uid 1000 runs on the host); not uid 80's set (none on the host) */
-	assert_int_equal(vanished_findings(&b, &pt, prev), 3);
+	assert_int_equal(vanished_findings(&b, &pt, prev, 0), 3);
 	free(prev);
 	assert_int_equal(kinds(&b, got, sizeof(got)), 3);
 	assert_string_equal(got, "shm:1 sem:2 msg:4");
@@ -104,7 +104,7 @@ test_vanished(void **state)
 	before(&b);
 	b.objects[0].ctime += 60;
 	assert_non_null(prev = strdup(buf_cstr(&st)));
-	assert_int_equal(vanished_findings(&b, &pt, prev), 1);
+	assert_int_equal(vanished_findings(&b, &pt, prev, 0), 1);
 	free(prev);
 	assert_int_equal(kinds(&b, got, sizeof(got)), 1);
 	assert_string_equal(got, "shm:1");
@@ -114,7 +114,7 @@ test_vanished(void **state)
 	assert_int_equal(snapshot_init(&b), 0);
 	pt.valid = 0;
 	assert_non_null(prev = strdup(buf_cstr(&st)));
-	assert_int_equal(vanished_findings(&b, &pt, prev), 0);
+	assert_int_equal(vanished_findings(&b, &pt, prev, 0), 0);
 	free(prev);
 	snapshot_free(&b);
 
@@ -125,7 +125,7 @@ test_vanished(void **state)
 	    prev =
 	        strdup("taken x\nshm 1 11 1764165601 1000 100 host\ngarbage\nshm -1 0 0 0 0 host\n"
 	               "sem 9 0 0 99999999999 0 host\nmsg 5 0 0 1 2 3 4 5\n"));
-	assert_int_equal(vanished_findings(&b, &pt, prev), 1);
+	assert_int_equal(vanished_findings(&b, &pt, prev, 0), 1);
 	free(prev);
 	snapshot_free(&b);
 
@@ -141,7 +141,7 @@ test_vanished(void **state)
 	assert_non_null(snapshot_add_scope(&b, "ipcns:4026532200", "pid 9 x", SCOPE_IPCNS));
 	/* b lacks the namespace's sem 3; the host's sem 3 is still there */
 	assert_non_null(prev = strdup(buf_cstr(&st)));
-	assert_int_equal(vanished_findings(&b, &pt, prev), 1);
+	assert_int_equal(vanished_findings(&b, &pt, prev, 0), 1);
 	free(prev);
 	assert_int_equal(kinds(&b, got, sizeof(got)), 1);
 	assert_string_equal(got, "sem:3");
@@ -153,11 +153,75 @@ test_vanished(void **state)
 	snapshot_free(&a);
 }
 
+/*
+ * A later snapshot with the same objects leaves the state file alone (the
+ * agent compares them); "seen" then dates a vanished object by that later
+ * snapshot, not by the file's older "taken".
+ */
+static void
+test_vanished_same(void **state)
+{
+	struct snapshot a, b;
+	struct proc_table pt;
+	struct buf st, st2;
+	char got[256], *prev;
+
+	(void)state;
+	before(&a);
+	buf_init(&st, VANISHED_STATE_MAX);
+	buf_init(&st2, VANISHED_STATE_MAX);
+	assert_int_equal(vanished_state(&a, &st), 0);
+	a.taken += 3600; /* an hour later, the same objects */
+	assert_int_equal(vanished_state(&a, &st2), 0);
+	assert_int_not_equal(st.len, 0);
+	assert_true(st.len == st2.len && memcmp(st.data, st2.data, st.len) != 0);
+	assert_int_equal(vanished_same_objects(st.data, st.len, st2.data, st2.len), 1);
+	/* one object more, one field changed, an empty or headless text: not the same */
+	a.objects[0].ctime += 1;
+	assert_int_equal(vanished_state(&a, &st2), 0);
+	assert_int_equal(vanished_same_objects(st.data, st.len, st2.data, st2.len), 0);
+	a.objects[0].ctime -= 1;
+	obj(&a, IPC_SEM, 9, 0, 80, 0, 0);
+	assert_int_equal(vanished_state(&a, &st2), 0);
+	assert_int_equal(vanished_same_objects(st.data, st.len, st2.data, st2.len), 0);
+	assert_int_equal(vanished_same_objects(st.data, st.len, "", 0), 0);
+	assert_int_equal(vanished_same_objects("taken 1", 7, "taken 2", 7), 0);
+	assert_int_equal(vanished_same_objects("taken 1\n", 8, "taken 2\n", 8), 1);
+
+	/* all gone; the file says 14:00, a snapshot at 15:00 still held them */
+	assert_int_equal(snapshot_init(&b), 0);
+	assert_non_null(snapshot_add_scope(&b, "jail:pg", "pg", SCOPE_JAIL));
+	memset(&pt, 0, sizeof(pt));
+	assert_int_equal(proc_table_add(&pt, 100, 1000, 0), 0);
+	pt.valid = 1;
+	assert_non_null(prev = strdup(buf_cstr(&st)));
+	assert_int_equal(vanished_findings(&b, &pt, prev, a.taken), 2);
+	free(prev);
+	assert_int_equal(kinds(&b, got, sizeof(got)), 2);
+	assert_string_equal(got, "shm:1 msg:4");
+	assert_non_null(strstr(b.findings[0].message, "vanished since 2025-11-26T15:00:00Z while"));
+	snapshot_free(&b);
+	/* an older "seen" than the file's own time changes nothing */
+	assert_int_equal(snapshot_init(&b), 0);
+	assert_non_null(snapshot_add_scope(&b, "jail:pg", "pg", SCOPE_JAIL));
+	assert_non_null(prev = strdup(buf_cstr(&st)));
+	assert_int_equal(vanished_findings(&b, &pt, prev, 1), 2);
+	free(prev);
+	assert_non_null(strstr(b.findings[0].message, "vanished since 2025-11-26T14:00:00Z while"));
+	snapshot_free(&b);
+
+	proc_table_free(&pt);
+	buf_free(&st);
+	buf_free(&st2);
+	snapshot_free(&a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vanished),
+	    cmocka_unit_test(test_vanished_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
