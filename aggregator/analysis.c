@@ -452,8 +452,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	sc.seeing_from = health_tick(a, sc.now);
 	if ((a->store->ops->each_host_summary != NULL
-	         ? a->store->ops->each_host_summary(a->store, stale_collect_summary, &sc, err,
-	                                            sizeof(err))
+	         ? a->store->ops->each_host_summary(a->store, NULL, 0, stale_collect_summary, &sc,
+	                                            err, sizeof(err))
 	         : store_each_host(a->store, stale_collect, &sc, err, sizeof(err))) == -1)
 		log_warnx("stale check: %s", err);
 	for (i = 0; i < sc.n; i++)

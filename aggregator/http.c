@@ -281,8 +281,9 @@ http_store_part(struct agg *a, struct metrics_doc *doc)
 	for (f = 0; f < HF_COUNT; f++)
 		buf_init(&sc->fam[f], METRICS_MAX);
 	if (a->store->ops->each_host_summary != NULL)
-		doc->store_ok = a->store->ops->each_host_summary(a->store, http_summary_host, sc,
-		                                                 err, sizeof(err)) == 0;
+		doc->store_ok =
+		    a->store->ops->each_host_summary(a->store, NULL, 0, http_summary_host, sc, err,
+		                                     sizeof(err)) == 0;
 	else
 		doc->store_ok =
 		    store_each_host(a->store, http_stored_host, sc, err, sizeof(err)) == 0;

@@ -518,7 +518,7 @@ usage(FILE *fp)
 	    "\n"
 	    "  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
 	    "  -t, --test           check the configuration and certificates, then exit 0 or 1\n"
-	    "  -v, --verbose        log every connection and snapshot\n"
+	    "  -v, --verbose        log every connection, snapshot and query\n"
 	    "      --port-file FILE write the port actually bound (useful with listen = ...:0)\n"
 	    "      --http-port-file FILE  the same for [http] listen\n"
 	    "  -h, --help           this help\n"

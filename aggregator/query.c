@@ -26,10 +26,12 @@
 /* Q_TOO_LARGE names the frame's limit: the two must not drift apart. */
 _Static_assert(PROTO_MAX_FRAME == 16u * 1024 * 1024, "Q_TOO_LARGE says 16 MiB");
 
-#define TREND_MAX    200000 /* points in one trend reply */
-#define TOP_MAX      1000
-#define PEAK_WINDOW  (30 * 86400) /* history behind a recommendation */
-#define PEAK_BUCKETS (31 * 24)
+#define TREND_MAX 200000 /* points in one trend reply */
+#define TOP_MAX   1000
+/* hosts rows in one page: about 400 bytes each, so a page stays far below the frame */
+#define HOSTS_PAGE_MAX 10000
+#define PEAK_WINDOW    (30 * 86400) /* history behind a recommendation */
+#define PEAK_BUCKETS   (31 * 24)
 /*
  * Fleet-wide lists of findings (alerts, orphans, report) give each host a
  * share (issue 18): at most SHARE_MAX of its worst findings, fewer when
@@ -485,6 +487,88 @@ hosts_summary_row(void *arg, const struct host_summary *h)
 	return 0;
 }
 
+/* An optional numeric argument with bounds; 1 absent, 0 set, -1 bad. */
+static int
+num_arg(const struct msg_query *q, const char *name, uint64_t min, uint64_t max, uint64_t *v)
+{
+	const char *s = query_arg(q, name), *why;
+
+	if (s == NULL)
+		return 1;
+	return parse_u64(s, min, max, v, &why);
+}
+
+/* A page of the hosts listing: its rows, and where the next one starts. */
+struct hosts_page {
+	struct rows r;             /* first: the row functions take it as their own */
+	uint32_t limit;            /* rows in the page */
+	int more;                  /* a row beyond the page was seen */
+	char last[MODEL_NAME_MAX]; /* the page's last host */
+};
+
+#define HOSTS_PAGE_STOP 2 /* ends the walk; not an error */
+
+static int
+hosts_page_row(void *arg, const struct host_summary *h)
+{
+	struct hosts_page *p = arg;
+	int rc;
+
+	if (p->r.n == p->limit) {
+		p->more = 1;
+		return HOSTS_PAGE_STOP;
+	}
+	if ((rc = hosts_summary_row(&p->r, h)) == 0)
+		ifl_strlcpy(p->last, h->info.name, sizeof(p->last));
+	return rc;
+}
+
+/*
+ * hosts with 'limit' (and 'after'): one page of the listing, a map of the
+ * rows ("hosts") and the name to ask for the next page after ("next", nil
+ * on the last).  A fleet larger than one reply can carry is listed in
+ * pages, and no page holds the loop for long (docs/protocol.md).
+ */
+static int
+q_hosts_page(struct agg *a, const struct msg_query *q, struct buf *out)
+{
+	const char *after = query_arg(q, "after");
+	struct hosts_page p;
+	char err[MODEL_TEXT_MAX];
+	uint64_t limit;
+	int rc;
+
+	if (num_arg(q, "limit", 1, HOSTS_PAGE_MAX, &limit) != 0) {
+		snprintf(err, sizeof(err), "hosts: 'limit' (hosts in a page) must be 1 to %u",
+		         HOSTS_PAGE_MAX);
+		return query_error(out, q->id, PERR_BAD_REQUEST, err);
+	}
+	if (after != NULL && (after[0] == '\0' || strlen(after) >= MODEL_NAME_MAX))
+		return query_error(out, q->id, PERR_BAD_REQUEST,
+		                   "hosts: 'after' must be a host name (the last page's 'next')");
+	if (a->store->ops->each_host_summary == NULL)
+		return query_error(out, q->id, PERR_BAD_REQUEST,
+		                   "hosts: this store cannot list in pages");
+	memset(&p, 0, sizeof(p));
+	if (rows_begin(&p.r, a, out, q->id, q->cmd) == -1)
+		return -1;
+	p.limit = (uint32_t)limit;
+	msgpack_pack_map(&p.r.pk, 2);
+	mp_pack_str(&p.r.pk, "hosts");
+	rows_array(&p.r);
+	/* one row more than the page: whether there is a next page */
+	rc = a->store->ops->each_host_summary(a->store, after, p.limit + 1, hosts_page_row, &p, err,
+	                                      sizeof(err));
+	if (rc == HOSTS_PAGE_STOP)
+		rc = 0;
+	mp_pack_str(&p.r.pk, "next");
+	if (p.more)
+		mp_pack_str(&p.r.pk, p.last);
+	else
+		msgpack_pack_nil(&p.r.pk);
+	return rows_finish(&p.r, q->id, rc, err);
+}
+
 static int
 q_hosts(struct agg *a, const struct msg_query *q, struct buf *out)
 {
@@ -492,11 +576,13 @@ q_hosts(struct agg *a, const struct msg_query *q, struct buf *out)
 	char err[MODEL_TEXT_MAX];
 	int rc;
 
+	if (query_arg(q, "limit") != NULL || query_arg(q, "after") != NULL)
+		return q_hosts_page(a, q, out);
 	if (rows_begin(&r, a, out, q->id, q->cmd) == -1)
 		return -1;
 	rows_array(&r);
 	if (a->store->ops->each_host_summary != NULL)
-		rc = a->store->ops->each_host_summary(a->store, hosts_summary_row, &r, err,
+		rc = a->store->ops->each_host_summary(a->store, NULL, 0, hosts_summary_row, &r, err,
 		                                      sizeof(err));
 	else
 		rc = store_each_host(a->store, hosts_row, &r, err, sizeof(err));
@@ -609,17 +695,6 @@ static int
 q_orphans(struct agg *a, const struct msg_query *q, struct buf *out)
 {
 	return findings_reply(a, q, out, "orphan");
-}
-
-/* An optional numeric argument with bounds; 1 absent, 0 set, -1 bad. */
-static int
-num_arg(const struct msg_query *q, const char *name, uint64_t min, uint64_t max, uint64_t *v)
-{
-	const char *s = query_arg(q, name), *why;
-
-	if (s == NULL)
-		return 1;
-	return parse_u64(s, min, max, v, &why);
 }
 
 /* One trend point; an hour's rollup (r) also gives min, max and mean, used being its max. */

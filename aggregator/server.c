@@ -619,6 +619,8 @@ handle_query(struct conn *c, const struct proto_doc *d)
 		conn_close(c, PERR_INTERNAL, "reply too large or out of memory");
 		return;
 	}
+	log_debug("%s: query %s (%zu argument%s): %zu bytes answered", conn_who(c), q.cmd, q.nargs,
+	          q.nargs == 1 ? "" : "s", out.len);
 	/* a reply may be megabytes: the output buffer takes it over instead of a copy */
 	if (out.len > 0 && evbuffer_add_reference(bufferevent_get_output(c->bev), out.data, out.len,
 	                                          reply_free, NULL) == 0) {

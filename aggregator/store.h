@@ -192,7 +192,7 @@ typedef int store_housekeep_fn(struct store *st, int64_t keep_samples, int64_t k
                                size_t batch, size_t *deleted, char *err, size_t errlen);
 typedef int store_put_snapshots_fn(struct store *st, struct store_put *v, size_t n, char *err,
                                    size_t errlen);
-typedef int store_each_host_summary_fn(struct store *st,
+typedef int store_each_host_summary_fn(struct store *st, const char *after, uint32_t limit,
                                        int (*fn)(void *arg, const struct host_summary *h),
                                        void *arg, char *err, size_t errlen);
 typedef int store_put_history_fn(struct store *st, const char *host, const int64_t *t, size_t n,
@@ -251,7 +251,13 @@ struct store_ops {
 	 * aside, not stored.  -1: nothing of the batch is stored.
 	 */
 	store_put_snapshots_fn *put_snapshots;
-	/* Like each_host, with host_summary instead of the snapshot. */
+	/*
+	 * Like each_host, with host_summary instead of the snapshot; only the
+	 * hosts whose names sort after `after` (NULL or "": from the first),
+	 * and at most limit of them (0: all).  Names sort as the backend's
+	 * ORDER BY name does, and the same order decides "after": a page ends
+	 * at a name, the next page starts past it.
+	 */
 	store_each_host_summary_fn *each_host_summary;
 	/*
 	 * Bulk load for tests and benchmarks (the store's ingest path would take

@@ -505,8 +505,10 @@ pg_exec(struct pg_store *q, int id, const char *sql, const struct pg_params *p, 
 				return NULL;
 			attempt++; /* the one reset of this operation is spent */
 		}
-		if (sql != NULL)
-			r = PQexecParams(q->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+		if (sql != NULL) /* the parameters' types from the statement */
+			r = PQexecParams(q->conn, sql, p != NULL ? p->n : 0, NULL,
+			                 p != NULL ? p->v : NULL, p != NULL ? p->len : NULL,
+			                 p != NULL ? p->fmt : NULL, 1);
 		else {
 			snprintf(name, sizeof(name), "ipcfleet_%d", id);
 			r = PQexecPrepared(q->conn, name, p != NULL ? p->n : 0,

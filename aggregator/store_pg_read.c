@@ -40,7 +40,7 @@ static const char pg_each_summary_sql[] =
     " page_size, boot_time, last_seq, last_taken, last_received, NULL::bytea, interval,"
     " usage, s.stale, s.worst FROM hosts LEFT JOIN LATERAL (SELECT bool_or(f.kind = 'stale')"
     " AS stale, max(f.severity) AS worst FROM findings AS f WHERE f.host_id = hosts.id"
-    " AND f.closed IS NULL) AS s ON true ORDER BY name";
+    " AND f.closed IS NULL) AS s ON true WHERE name > $1 ORDER BY name LIMIT $2";
 static const char pg_each_finding_sql[] =
     "DECLARE ipcfleet_findings NO SCROLL CURSOR FOR SELECT " PG_FINDING_COLUMNS
     ", h.name FROM findings AS f JOIN hosts AS h ON h.id = f.host_id"
@@ -103,9 +103,9 @@ static const struct pg_listing pg_findings_listing = {2, "listing findings", pg_
                                                       "FETCH 256 FROM ipcfleet_findings",
                                                       "CLOSE ipcfleet_findings"};
 
-/* row() returns what fn returned, or -1 with err. */
+/* row() returns what fn returned, or -1 with err.  p: the declare's parameters, or NULL. */
 static int
-pg_each_row(struct pg_store *q, const struct pg_listing *l,
+pg_each_row(struct pg_store *q, const struct pg_listing *l, const struct pg_params *p,
             int (*row)(struct pg_store *q, const PGresult *r, int i, void *ctx, char *err,
                        size_t errlen),
             void *ctx, char *err, size_t errlen)
@@ -120,7 +120,7 @@ pg_each_row(struct pg_store *q, const struct pg_listing *l,
 	if (pg_read_begin(q, &own, err, errlen) == -1)
 		return -1;
 	q->in_each |= l->bit;
-	if (pg_cmd(q, 0, l->declare, NULL, 0, l->what, err, errlen) == -1) {
+	if (pg_cmd(q, 0, l->declare, p, 0, l->what, err, errlen) == -1) {
 		ret = -1;
 		goto out;
 	}
@@ -182,7 +182,7 @@ pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h)
 {
 	struct pg_each_host_ctx c = {.fn = fn, .arg = arg};
 
-	return pg_each_row(st->impl, &pg_hosts_listing, pg_each_host_row, &c, err, errlen);
+	return pg_each_row(st->impl, &pg_hosts_listing, NULL, pg_each_host_row, &c, err, errlen);
 }
 
 /*
@@ -244,12 +244,24 @@ pg_each_summary_row(struct pg_store *q, const PGresult *r, int i, void *ctx, cha
 }
 
 int
-pg_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_summary *h),
-                     void *arg, char *err, size_t errlen)
+pg_each_host_summary(struct store *st, const char *after, uint32_t limit,
+                     int (*fn)(void *arg, const struct host_summary *h), void *arg, char *err,
+                     size_t errlen)
 {
 	struct pg_each_summary_ctx c = {.fn = fn, .arg = arg};
+	struct pg_params p;
 
-	return pg_each_row(st->impl, &pg_summaries_listing, pg_each_summary_row, &c, err, errlen);
+	/* names are never empty: "" is before them all; no limit is the most rows there are */
+	memset(&p, 0, sizeof(p));
+	pg_p_text(&p, after != NULL ? after : "", MODEL_NAME_MAX);
+	pg_p_i64(&p, limit > 0 ? (int64_t)limit : INT64_MAX);
+	if (p.bad) {
+		snprintf(err, errlen, "%s: listing hosts: a name after which to list is too long",
+		         ((struct pg_store *)st->impl)->label);
+		return -1;
+	}
+	return pg_each_row(st->impl, &pg_summaries_listing, &p, pg_each_summary_row, &c, err,
+	                   errlen);
 }
 
 int
@@ -466,7 +478,8 @@ pg_each_open_finding(struct store *st,
 {
 	struct pg_each_finding_ctx c = {.fn = fn, .arg = arg};
 
-	return pg_each_row(st->impl, &pg_findings_listing, pg_each_finding_row, &c, err, errlen);
+	return pg_each_row(st->impl, &pg_findings_listing, NULL, pg_each_finding_row, &c, err,
+	                   errlen);
 }
 
 #endif /* IPCFLEET_HAVE_LIBPQ */

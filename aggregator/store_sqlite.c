@@ -331,7 +331,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
      * the snapshot column would load its blob for every host */
     [SQ_EACH_SUMMARY] = "SELECT name, os, os_release, agent, page_size, boot_time, interval,"
                         " last_received, last_seq IS NOT NULL, status, usage FROM hosts"
-                        " ORDER BY name",
+                        " WHERE name > ?1 ORDER BY name LIMIT ?2",
     /* the uint64_t maximum of mx: any value >= 2^63 (stored negative) beats the others */
     [SQ_PEAK] = "SELECT max(CASE WHEN mx >= 0 THEN mx END), max(CASE WHEN mx < 0 THEN mx END)"
                 " FROM rollups WHERE host_id = ?1 AND limit_name = ?2 AND hour >= ?3"

@@ -342,8 +342,9 @@ out:
  * no snapshot is read.  The same rules as each_host() for fn.
  */
 int
-sq_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_summary *h),
-                     void *arg, char *err, size_t errlen)
+sq_each_host_summary(struct store *st, const char *after, uint32_t limit,
+                     int (*fn)(void *arg, const struct host_summary *h), void *arg, char *err,
+                     size_t errlen)
 {
 	struct sq_store *q = st->impl;
 	sqlite3_stmt *x = q->stmt[SQ_EACH_SUMMARY];
@@ -352,6 +353,14 @@ sq_each_host_summary(struct store *st, int (*fn)(void *arg, const struct host_su
 
 	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
+	/* names are never empty: "" is before them all; LIMIT -1 is none */
+	if (sqlite3_bind_text(x, 1, after != NULL ? after : "", -1, SQLITE_TRANSIENT) !=
+	        SQLITE_OK ||
+	    sqlite3_bind_int64(x, 2, limit > 0 ? (sqlite3_int64)limit : -1) != SQLITE_OK) {
+		ret = sq_fail(q, "listing hosts", err, errlen);
+		sq_done(x);
+		return ret;
+	}
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		int64_t page_size, iv, has;
 		const uint8_t *p;

@@ -155,6 +155,106 @@ cli_fetch(const struct cli_run *r, const char *cmd, const char *const *kv, size_
 	return CLI_OK;
 }
 
+void
+cli_pages_free(struct cli_pages *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ndocs; i++)
+		proto_doc_free(&p->docs[i]);
+	free(p->docs);
+	free(p->all.via.array.ptr);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Appends rows (an array) to p->all: the objects are copied, what they point to stays in its doc.
+ */
+static int
+pages_add_rows(struct cli_pages *p, const msgpack_object *rows, char *err, size_t errlen)
+{
+	msgpack_object *v;
+	size_t have = p->all.via.array.size, n = rows->via.array.size;
+
+	if (n > CLI_HOSTS_MAX - have) {
+		snprintf(err, errlen, "hosts: more than %u hosts listed: stopped", CLI_HOSTS_MAX);
+		return CLI_FAIL;
+	}
+	if (n == 0)
+		return CLI_OK;
+	if ((v = reallocarray(p->all.via.array.ptr, have + n, sizeof(*v))) == NULL) {
+		snprintf(err, errlen, "hosts: out of memory after %zu hosts", have);
+		return CLI_FAIL;
+	}
+	memcpy(v + have, rows->via.array.ptr, n * sizeof(*v));
+	p->all.via.array.ptr = v;
+	p->all.via.array.size = (uint32_t)(have + n);
+	return CLI_OK;
+}
+
+int
+cli_fetch_hosts(const struct cli_run *r, uint32_t page, struct cli_pages *p,
+                const msgpack_object **rows, char *err, size_t errlen)
+{
+	char limit[16], after[MODEL_NAME_MAX] = "";
+	const char *kv[4] = {"limit", limit, "after", after};
+	const msgpack_object *body, *list, *next;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->all.type = MSGPACK_OBJECT_ARRAY;
+	snprintf(limit, sizeof(limit), "%u", page);
+	for (;;) {
+		if (p->ndocs == p->cap && grow_array(&p->docs, &p->cap, p->ndocs + 1, 8,
+		                                     SIZE_MAX / 2, sizeof(*p->docs)) == -1) {
+			snprintf(err, errlen, "hosts: out of memory");
+			rc = CLI_FAIL;
+			break;
+		}
+		rc = cli_fetch(r, "hosts", kv, after[0] != '\0' ? 2 : 1, &p->docs[p->ndocs], &body,
+		               err, errlen);
+		if (rc != CLI_OK)
+			break;
+		p->ndocs++;
+		/* the whole list at once: an aggregator from before pages */
+		if (body->type == MSGPACK_OBJECT_ARRAY && p->ndocs == 1) {
+			rc = pages_add_rows(p, body, err, errlen);
+			break;
+		}
+		list = mpr_get(body, "hosts");
+		next = mpr_get(body, "next");
+		if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY ||
+		    (next != NULL && next->type != MSGPACK_OBJECT_NIL &&
+		     next->type != MSGPACK_OBJECT_STR)) {
+			snprintf(err, errlen,
+			         "hosts: the aggregator's reply has an unexpected shape");
+			rc = CLI_FAIL;
+			break;
+		}
+		if ((rc = pages_add_rows(p, list, err, errlen)) != CLI_OK)
+			break;
+		if (next == NULL || next->type == MSGPACK_OBJECT_NIL)
+			break;
+		/* a next page must start past this one: the same name again would never end */
+		if (next->via.str.size == 0 || next->via.str.size >= sizeof(after) ||
+		    memchr(next->via.str.ptr, '\0', next->via.str.size) != NULL ||
+		    (strlen(after) == next->via.str.size &&
+		     memcmp(after, next->via.str.ptr, next->via.str.size) == 0)) {
+			snprintf(err, errlen,
+			         "hosts: the aggregator's next page is not a host name");
+			rc = CLI_FAIL;
+			break;
+		}
+		memcpy(after, next->via.str.ptr, next->via.str.size);
+		after[next->via.str.size] = '\0';
+	}
+	if (rc != CLI_OK) {
+		cli_pages_free(p);
+		return rc;
+	}
+	*rows = &p->all;
+	return CLI_OK;
+}
+
 int
 cli_json_body(const msgpack_object *body, struct buf *out)
 {

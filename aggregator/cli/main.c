@@ -19,20 +19,14 @@
 #endif
 #define SYSTEM_CONFIG IPCFLEET_SYSCONFDIR "/ipcfleet/cli.conf"
 
-/* hosts and host: the foundation's text views (common/view_text.c). */
+/* hosts and host: body as the foundation's text views (common/view_text.c), or JSON. */
 static int
-cmd_view(const struct cli_run *r, const char *cmd, const char *name,
-         int (*text)(const msgpack_object *, FILE *))
+view_render(const struct cli_run *r, const msgpack_object *body,
+            int (*text)(const msgpack_object *, FILE *))
 {
-	struct proto_doc doc;
-	const msgpack_object *body;
-	const char *kv[2] = {"name", name};
 	struct buf out;
-	char err[1024];
 	int rc;
 
-	if ((rc = cli_fetch(r, cmd, kv, name != NULL, &doc, &body, err, sizeof(err))) != CLI_OK)
-		return cli_fail(rc, "%s", err);
 	if (!r->json) {
 		rc = text(body, stdout) == -1
 		         ? cli_fail(CLI_FAIL, "the aggregator's reply has an unexpected shape")
@@ -45,15 +39,51 @@ cmd_view(const struct cli_run *r, const char *cmd, const char *name,
 		         : cli_output(&out, NULL);
 		buf_free(&out);
 	}
-	proto_doc_free(&doc);
 	return rc;
 }
 
 static int
+cmd_view(const struct cli_run *r, const char *cmd, const char *name,
+         int (*text)(const msgpack_object *, FILE *))
+{
+	struct proto_doc doc;
+	const msgpack_object *body;
+	const char *kv[2] = {"name", name};
+	char err[1024];
+	int rc;
+
+	if ((rc = cli_fetch(r, cmd, kv, name != NULL, &doc, &body, err, sizeof(err))) != CLI_OK)
+		return cli_fail(rc, "%s", err);
+	rc = view_render(r, body, text);
+	proto_doc_free(&doc);
+	return rc;
+}
+
+static const struct cli_opt hosts_opts[] = {
+    {"page", 0, "N",
+     "hosts asked for in one request (default 5000, at most 10000; 0: all at once)"},
+};
+
+static int
 cmd_hosts(const struct cli_run *r, const struct cli_args *a)
 {
-	(void)a;
-	return cmd_view(r, "hosts", NULL, view_text_hosts);
+	const char *page = cli_opt_val(a, "page"), *why;
+	struct cli_pages pages;
+	const msgpack_object *rows;
+	uint64_t n = CLI_HOSTS_PAGE;
+	char err[1024];
+	int rc;
+
+	if (page != NULL && parse_u64(page, 0, CLI_HOSTS_PAGE_MAX, &n, &why) == -1)
+		return cli_fail(CLI_USAGE, "hosts: --page: %s (0 to %u hosts a request)", why,
+		                CLI_HOSTS_PAGE_MAX);
+	if (n == 0)
+		return cmd_view(r, "hosts", NULL, view_text_hosts);
+	if ((rc = cli_fetch_hosts(r, (uint32_t)n, &pages, &rows, err, sizeof(err))) != CLI_OK)
+		return cli_fail(rc, "%s", err);
+	rc = view_render(r, rows, view_text_hosts);
+	cli_pages_free(&pages);
+	return rc;
 }
 
 static int
@@ -89,8 +119,8 @@ static const struct cli_opt plan_opts[] = {
 };
 
 static const struct cli_cmd cli_cmds[] = {
-    {"hosts", "", 0, 0, NULL, 0, "one row per host: status, use% of each limit, last seen", 0,
-     cmd_hosts},
+    {"hosts", "", 0, 0, hosts_opts, NELEM(hosts_opts),
+     "one row per host: status, use% of each limit, last seen", 0, cmd_hosts},
     {"host", "NAME", 1, 1, NULL, 0, "limits, usage, objects, findings, advice for one host", 0,
      cmd_host},
     {"alerts", "", 0, 0, NULL, 0, "every open finding in the fleet, worst first", 0, cmd_alerts},

@@ -748,6 +748,11 @@ case_query_absurd(struct hostile *h, const char *name)
 	static const char *const top_zero[] = {"count", "0"};
 	static const char *const top_by[] = {"by", "semmns,nosuch,../etc,%s%n"};
 	static const char *const host_fmt[] = {"name", "%s%s%s%n"};
+	static const char *const page_zero[] = {"limit", "0"};
+	static const char *const page_huge[] = {"limit", "10001"};
+	static const char *const page_word[] = {"limit", "-5"};
+	static const char *const page_no_limit[] = {"after", "h1"};
+	static const char *const page_after_empty[] = {"limit", "2", "after", ""};
 	static const char *const nine[] = {"a", "1", "b", "2", "c", "3", "d", "4", "e",
 	                                   "5", "f", "6", "g", "7", "h", "8", "i", "9"};
 	struct {
@@ -765,6 +770,11 @@ case_query_absurd(struct hostile *h, const char *name)
 	    {"top-count-huge", "top", top_count, 1, 0},
 	    {"top-count-zero", "top", top_zero, 1, 0},
 	    {"top-by-junk", "top", top_by, 1, 0},
+	    {"hosts-page-zero", "hosts", page_zero, 1, 0},
+	    {"hosts-page-huge", "hosts", page_huge, 1, 0},
+	    {"hosts-page-negative", "hosts", page_word, 1, 0},
+	    {"hosts-after-alone", "hosts", page_no_limit, 1, 0},
+	    {"hosts-after-empty", "hosts", page_after_empty, 2, 0},
 	    {"still-serving", "hosts", NULL, 0, 0},
 	    {"nine-args", "hosts", nine, 9, 0},
 	    {"arg-value-1000", "host", NULL, 0, 1000},

@@ -254,6 +254,11 @@ for cmd in "hosts --json" "host it-pg-a --json" "host it-pg-b --json" "host it-p
 done
 jqt() { jq -e "$@" >/dev/null; }
 q "$PORT_B" hosts --json >"$T/hosts.json"
+# in pages (the cursor's WHERE name > $1 ... LIMIT $2): the same rows
+q "$PORT_B" hosts --json --page 1 >"$T/hosts-p1.json"
+check "hosts in pages of 1: the same as all at once" cmp -s "$T/hosts.json" "$T/hosts-p1.json"
+q "$PORT_B" hosts --json --page 2 >"$T/hosts-p2.json"
+check "hosts in pages of 2: the same as all at once" cmp -s "$T/hosts.json" "$T/hosts-p2.json"
 check_eq "hosts: the three hosts" "it-pg-a it-pg-b it-pg-fo" "$(jq -r '[.[].host] | join(" ")' "$T/hosts.json")"
 check_eq "it-pg-fo is stale" "stale" "$(jq -r '.[] | select(.host == "it-pg-fo") | .status' "$T/hosts.json")"
 check_eq "it-pg-b is the FreeBSD capture" "FreeBSD" "$(jq -r '.[] | select(.host == "it-pg-b") | .os' "$T/hosts.json")"

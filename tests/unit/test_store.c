@@ -706,8 +706,8 @@ test_migrate_v1(void **state)
 	assert_int_equal(r[1].count, 3);
 	/* the status comes from the open finding; the usage is not known yet */
 	memset(&sums, 0, sizeof(sums));
-	assert_int_equal(st->ops->each_host_summary(st, collect_summary, &sums, err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    st->ops->each_host_summary(st, NULL, 0, collect_summary, &sums, err, sizeof(err)), 0);
 	assert_int_equal(sums.n, 1);
 	assert_string_equal(sums.status[0], "warn");
 	assert_int_equal(sums.has_usage[0], 0);

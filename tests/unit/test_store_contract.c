@@ -869,7 +869,7 @@ test_host_summary(void **state)
 	free(ch);
 
 	memset(&sm, 0, sizeof(sm));
-	if (st->ops->each_host_summary(st, collect_summary, &sm, err, sizeof(err)) != 0)
+	if (st->ops->each_host_summary(st, NULL, 0, collect_summary, &sm, err, sizeof(err)) != 0)
 		fail_msg("each_host_summary: %s", err);
 	assert_int_equal(sm.n, 4);
 	assert_string_equal(sm.h[0].name, "s1");
@@ -887,6 +887,33 @@ test_host_summary(void **state)
 	assert_string_equal(sm.h[3].name, "s4");
 	assert_true(sm.h[3].has_snapshot);
 	assert_false(sm.h[3].has_usage);
+
+	/* pages: after a name (one that is stored, or not), at most limit */
+	memset(&sm, 0, sizeof(sm));
+	assert_int_equal(
+	    st->ops->each_host_summary(st, "s1", 2, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(sm.n, 2);
+	assert_string_equal(sm.h[0].name, "s2");
+	assert_string_equal(sm.h[1].name, "s3");
+	assert_string_equal(sm.h[0].status, "stale");
+	memset(&sm, 0, sizeof(sm));
+	assert_int_equal(
+	    st->ops->each_host_summary(st, "s3", 2, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(sm.n, 1);
+	assert_string_equal(sm.h[0].name, "s4");
+	memset(&sm, 0, sizeof(sm));
+	assert_int_equal(
+	    st->ops->each_host_summary(st, "s4", 2, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(sm.n, 0);
+	memset(&sm, 0, sizeof(sm));
+	assert_int_equal(
+	    st->ops->each_host_summary(st, "s0", 0, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(sm.n, 4);
+	memset(&sm, 0, sizeof(sm));
+	assert_int_equal(
+	    st->ops->each_host_summary(st, "", 1, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(sm.n, 1);
+	assert_string_equal(sm.h[0].name, "s1");
 	store_close(st);
 }
 
@@ -1168,7 +1195,8 @@ test_host_summary_follows(void **state)
 	free(ch);
 
 	memset(&sm, 0, sizeof(sm));
-	assert_int_equal(st->ops->each_host_summary(st, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(
+	    st->ops->each_host_summary(st, NULL, 0, collect_summary, &sm, err, sizeof(err)), 0);
 	assert_int_equal(sm.n, 3);
 	assert_string_equal(sm.h[0].name, "s0");
 	assert_int_equal(sm.h[0].has_snapshot, 0);
@@ -1188,11 +1216,13 @@ test_host_summary_follows(void **state)
 	                 0);
 	free(ch);
 	memset(&sm, 0, sizeof(sm));
-	assert_int_equal(st->ops->each_host_summary(st, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(
+	    st->ops->each_host_summary(st, NULL, 0, collect_summary, &sm, err, sizeof(err)), 0);
 	assert_string_equal(sm.h[2].status, "ok");
 	db_exec("UPDATE hosts SET usage = " BLOB("07") " WHERE name = 's2'");
 	memset(&sm, 0, sizeof(sm));
-	assert_int_equal(st->ops->each_host_summary(st, collect_summary, &sm, err, sizeof(err)), 0);
+	assert_int_equal(
+	    st->ops->each_host_summary(st, NULL, 0, collect_summary, &sm, err, sizeof(err)), 0);
 	assert_int_equal(sm.h[2].has_snapshot, 1);
 	assert_int_equal(sm.h[2].has_usage, 0);
 	store_close(st);
