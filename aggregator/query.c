@@ -30,8 +30,10 @@ _Static_assert(PROTO_MAX_FRAME == 16u * 1024 * 1024, "Q_TOO_LARGE says 16 MiB");
 #define TOP_MAX   1000
 /* hosts rows in one page: about 400 bytes each, so a page stays far below the frame */
 #define HOSTS_PAGE_MAX 10000
-#define PEAK_WINDOW    (30 * 86400) /* history behind a recommendation */
-#define PEAK_BUCKETS   (31 * 24)
+/* report rows in one page: about 1.4 kB each, and 0.6 ms of the loop */
+#define REPORT_PAGE_MAX 2000
+#define PEAK_WINDOW     (30 * 86400) /* history behind a recommendation */
+#define PEAK_BUCKETS    (31 * 24)
 /*
  * Fleet-wide lists of findings (alerts, orphans, report) give each host a
  * share (issue 18): at most SHARE_MAX of its worst findings, fewer when
@@ -498,26 +500,74 @@ num_arg(const struct msg_query *q, const char *name, uint64_t min, uint64_t max,
 	return parse_u64(s, min, max, v, &why);
 }
 
-/* A page of the hosts listing: its rows, and where the next one starts. */
-struct hosts_page {
+/*
+ * A page of a listing by host (hosts, report): its rows, and where the next
+ * one starts.  The store is asked for one row more than the page: that row,
+ * seen, says there is a next page, and ends the walk (PAGE_STOP).
+ */
+struct page {
 	struct rows r;             /* first: the row functions take it as their own */
 	uint32_t limit;            /* rows in the page */
 	int more;                  /* a row beyond the page was seen */
+	const char *after;         /* the page starts past this host (NULL: the first) */
 	char last[MODEL_NAME_MAX]; /* the page's last host */
 };
 
-#define HOSTS_PAGE_STOP 2 /* ends the walk; not an error */
+#define PAGE_STOP 2 /* ends the walk; not an error */
+
+/* Reads 'limit' (1 to max) and 'after' into p: NULL, or what is wrong with them (in msg). */
+static const char *
+page_args(const struct msg_query *q, uint32_t max, struct page *p, char *msg, size_t len)
+{
+	uint64_t limit;
+
+	memset(p, 0, sizeof(*p));
+	if (num_arg(q, "limit", 1, max, &limit) != 0) {
+		snprintf(msg, len, "%s: 'limit' (hosts in a page) must be 1 to %u", q->cmd, max);
+		return msg;
+	}
+	p->limit = (uint32_t)limit;
+	p->after = query_arg(q, "after");
+	if (p->after != NULL && (p->after[0] == '\0' || strlen(p->after) >= MODEL_NAME_MAX)) {
+		snprintf(msg, len, "%s: 'after' must be a host name (the last page's 'next')",
+		         q->cmd);
+		return msg;
+	}
+	return NULL;
+}
+
+/* 1 when the page is full: the host offered is the next page's. */
+static int
+page_full(struct page *p)
+{
+	if (p->r.n < p->limit)
+		return 0;
+	p->more = 1;
+	return 1;
+}
+
+/* After its rows (the walk's rc): the page's "next", and the reply ended. */
+static int
+page_finish(struct page *p, uint64_t id, int rc, const char *err)
+{
+	if (rc == PAGE_STOP)
+		rc = 0;
+	mp_pack_str(&p->r.pk, "next");
+	if (p->more)
+		mp_pack_str(&p->r.pk, p->last);
+	else
+		msgpack_pack_nil(&p->r.pk);
+	return rows_finish(&p->r, id, rc, err);
+}
 
 static int
 hosts_page_row(void *arg, const struct host_summary *h)
 {
-	struct hosts_page *p = arg;
+	struct page *p = arg;
 	int rc;
 
-	if (p->r.n == p->limit) {
-		p->more = 1;
-		return HOSTS_PAGE_STOP;
-	}
+	if (page_full(p))
+		return PAGE_STOP;
 	if ((rc = hosts_summary_row(&p->r, h)) == 0)
 		ifl_strlcpy(p->last, h->info.name, sizeof(p->last));
 	return rc;
@@ -532,41 +582,24 @@ hosts_page_row(void *arg, const struct host_summary *h)
 static int
 q_hosts_page(struct agg *a, const struct msg_query *q, struct buf *out)
 {
-	const char *after = query_arg(q, "after");
-	struct hosts_page p;
+	struct page p;
 	char err[MODEL_TEXT_MAX];
-	uint64_t limit;
+	const char *why;
 	int rc;
 
-	if (num_arg(q, "limit", 1, HOSTS_PAGE_MAX, &limit) != 0) {
-		snprintf(err, sizeof(err), "hosts: 'limit' (hosts in a page) must be 1 to %u",
-		         HOSTS_PAGE_MAX);
-		return query_error(out, q->id, PERR_BAD_REQUEST, err);
-	}
-	if (after != NULL && (after[0] == '\0' || strlen(after) >= MODEL_NAME_MAX))
-		return query_error(out, q->id, PERR_BAD_REQUEST,
-		                   "hosts: 'after' must be a host name (the last page's 'next')");
+	if ((why = page_args(q, HOSTS_PAGE_MAX, &p, err, sizeof(err))) != NULL)
+		return query_error(out, q->id, PERR_BAD_REQUEST, why);
 	if (a->store->ops->each_host_summary == NULL)
 		return query_error(out, q->id, PERR_BAD_REQUEST,
 		                   "hosts: this store cannot list in pages");
-	memset(&p, 0, sizeof(p));
 	if (rows_begin(&p.r, a, out, q->id, q->cmd) == -1)
 		return -1;
-	p.limit = (uint32_t)limit;
 	msgpack_pack_map(&p.r.pk, 2);
 	mp_pack_str(&p.r.pk, "hosts");
 	rows_array(&p.r);
-	/* one row more than the page: whether there is a next page */
-	rc = a->store->ops->each_host_summary(a->store, after, p.limit + 1, hosts_page_row, &p, err,
-	                                      sizeof(err));
-	if (rc == HOSTS_PAGE_STOP)
-		rc = 0;
-	mp_pack_str(&p.r.pk, "next");
-	if (p.more)
-		mp_pack_str(&p.r.pk, p.last);
-	else
-		msgpack_pack_nil(&p.r.pk);
-	return rows_finish(&p.r, q->id, rc, err);
+	rc = a->store->ops->each_host_summary(a->store, p.after, p.limit + 1, hosts_page_row, &p,
+	                                      err, sizeof(err));
+	return page_finish(&p, q->id, rc, err);
 }
 
 static int
@@ -1041,28 +1074,57 @@ report_host(void *arg, const struct stored_host *h)
 }
 
 static int
-q_report(struct agg *a, const struct msg_query *q, struct buf *out)
+report_page_host(void *arg, const struct stored_host *h)
 {
-	struct share sh;
-	struct rows r;
-	char err[MODEL_TEXT_MAX], t[32];
+	struct page *p = arg;
 	int rc;
 
+	if (page_full(p))
+		return PAGE_STOP;
+	if ((rc = report_host(&p->r, h)) == 0)
+		ifl_strlcpy(p->last, h->info.name, sizeof(p->last));
+	return rc;
+}
+
+/*
+ * The report: every host's row at once, or with 'limit' (and 'after') a
+ * page of them and its "next", as hosts.  Each page counts the fleet's
+ * findings for the shares, so a host's share is the same in any page.
+ */
+static int
+q_report(struct agg *a, const struct msg_query *q, struct buf *out)
+{
+	int paged = query_arg(q, "limit") != NULL || query_arg(q, "after") != NULL;
+	struct share sh;
+	struct page p;
+	char err[MODEL_TEXT_MAX], t[32];
+	const char *why;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	if (paged && (why = page_args(q, REPORT_PAGE_MAX, &p, err, sizeof(err))) != NULL)
+		return query_error(out, q->id, PERR_BAD_REQUEST, why);
 	if (share_count(a, &sh, NULL, q->cmd) == -1)
 		return query_error(out, q->id, PERR_INTERNAL, Q_STORAGE_FAILED);
-	if (rows_begin(&r, a, out, q->id, q->cmd) == -1) {
+	if (rows_begin(&p.r, a, out, q->id, q->cmd) == -1) {
 		share_free(&sh);
 		return -1;
 	}
-	r.share = &sh;
-	r.hist_budget = REPORT_HIST_BUDGET;
-	r.now = now_unix();
-	msgpack_pack_map(&r.pk, 2);
-	mp_pack_kv_str(&r.pk, "generated", fmt_rfc3339(r.now, t, sizeof(t)));
-	mp_pack_str(&r.pk, "hosts");
-	rows_array(&r);
-	rc = store_each_host(a->store, report_host, &r, err, sizeof(err));
-	rc = rows_finish(&r, q->id, rc, err);
+	p.r.share = &sh;
+	p.r.hist_budget = REPORT_HIST_BUDGET;
+	p.r.now = now_unix();
+	msgpack_pack_map(&p.r.pk, paged ? 3 : 2);
+	mp_pack_kv_str(&p.r.pk, "generated", fmt_rfc3339(p.r.now, t, sizeof(t)));
+	mp_pack_str(&p.r.pk, "hosts");
+	rows_array(&p.r);
+	if (paged) {
+		rc = store_each_host_page(a->store, p.after, p.limit + 1, report_page_host, &p, err,
+		                          sizeof(err));
+		rc = page_finish(&p, q->id, rc, err);
+	} else {
+		rc = store_each_host(a->store, report_host, &p.r, err, sizeof(err));
+		rc = rows_finish(&p.r, q->id, rc, err);
+	}
 	share_free(&sh);
 	return rc;
 }

@@ -168,8 +168,9 @@ struct store_tx;
 typedef int store_put_snapshot_fn(struct store *st, const struct host_info *hi,
                                   const struct snapshot *s, const uint8_t *raw, size_t rawlen,
                                   int64_t received, int *duplicate, char *err, size_t errlen);
-typedef int store_each_host_fn(struct store *st, int (*fn)(void *arg, const struct stored_host *h),
-                               void *arg, char *err, size_t errlen);
+typedef int store_each_host_fn(struct store *st, const char *after, uint32_t limit,
+                               int (*fn)(void *arg, const struct stored_host *h), void *arg,
+                               char *err, size_t errlen);
 typedef int store_get_host_fn(struct store *st, const char *name, struct stored_host *out,
                               char *err, size_t errlen);
 typedef int store_series_fn(struct store *st, const char *host, const char *limit, int64_t t0,
@@ -206,7 +207,11 @@ typedef int store_daily_peaks_fn(struct store *st, const char *host, const char 
 struct store_ops {
 	const char *name;
 	store_put_snapshot_fn *put_snapshot;
-	/* Calls fn once per host, sorted by name; fn returning non-zero stops. */
+	/*
+	 * Calls fn once per host, sorted by name; fn returning non-zero stops.
+	 * Only the hosts after `after` and at most limit of them, as
+	 * each_host_summary (NULL, 0: every host).
+	 */
 	store_each_host_fn *each_host;
 	/* 0 found, 1 unknown host, -1 error. */
 	store_get_host_fn *get_host;
@@ -369,7 +374,16 @@ static inline int
 store_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
                 char *err, size_t errlen)
 {
-	return st->ops->each_host(st, fn, arg, err, errlen);
+	return st->ops->each_host(st, NULL, 0, fn, arg, err, errlen);
+}
+
+/* A page of each_host: the hosts after `after` (NULL: from the first), at most limit. */
+static inline int
+store_each_host_page(struct store *st, const char *after, uint32_t limit,
+                     int (*fn)(void *arg, const struct stored_host *h), void *arg, char *err,
+                     size_t errlen)
+{
+	return st->ops->each_host(st, after, limit, fn, arg, err, errlen);
 }
 
 static inline int

@@ -27,7 +27,7 @@
 /* The listings' cursors. */
 static const char pg_each_host_sql[] =
     "DECLARE ipcfleet_hosts NO SCROLL CURSOR FOR SELECT " PG_HOST_COLUMNS
-    " FROM hosts ORDER BY name";
+    " FROM hosts WHERE name > $1 ORDER BY name LIMIT $2";
 /*
  * The hosts listing of the `hosts` query and the stale check: each host's
  * row without its snapshot (PG_HOST_COLUMNS' places, the snapshot NULL),
@@ -103,6 +103,25 @@ static const struct pg_listing pg_findings_listing = {2, "listing findings", pg_
                                                       "FETCH 256 FROM ipcfleet_findings",
                                                       "CLOSE ipcfleet_findings"};
 
+/*
+ * A listing's page as the cursor's parameters: $1 the name after which it
+ * starts, $2 the most rows.  Names are never empty, so "" is before them
+ * all; no limit is the most rows there can be.  0, or -1 with err.
+ */
+static int
+pg_page_params(struct pg_store *q, struct pg_params *p, const char *after, uint32_t limit,
+               char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	pg_p_text(p, after != NULL ? after : "", MODEL_NAME_MAX);
+	pg_p_i64(p, limit > 0 ? (int64_t)limit : INT64_MAX);
+	if (p->bad) {
+		snprintf(err, errlen, "%s: listing hosts: not a host name to list after", q->label);
+		return -1;
+	}
+	return 0;
+}
+
 /* row() returns what fn returned, or -1 with err.  p: the declare's parameters, or NULL. */
 static int
 pg_each_row(struct pg_store *q, const struct pg_listing *l, const struct pg_params *p,
@@ -177,12 +196,15 @@ pg_each_host_row(struct pg_store *q, const PGresult *r, int i, void *ctx, char *
  * may call get_host() and series() but not each_host() again.
  */
 int
-pg_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
-             char *err, size_t errlen)
+pg_each_host(struct store *st, const char *after, uint32_t limit,
+             int (*fn)(void *arg, const struct stored_host *h), void *arg, char *err, size_t errlen)
 {
 	struct pg_each_host_ctx c = {.fn = fn, .arg = arg};
+	struct pg_params p;
 
-	return pg_each_row(st->impl, &pg_hosts_listing, NULL, pg_each_host_row, &c, err, errlen);
+	if (pg_page_params(st->impl, &p, after, limit, err, errlen) == -1)
+		return -1;
+	return pg_each_row(st->impl, &pg_hosts_listing, &p, pg_each_host_row, &c, err, errlen);
 }
 
 /*
@@ -251,15 +273,8 @@ pg_each_host_summary(struct store *st, const char *after, uint32_t limit,
 	struct pg_each_summary_ctx c = {.fn = fn, .arg = arg};
 	struct pg_params p;
 
-	/* names are never empty: "" is before them all; no limit is the most rows there are */
-	memset(&p, 0, sizeof(p));
-	pg_p_text(&p, after != NULL ? after : "", MODEL_NAME_MAX);
-	pg_p_i64(&p, limit > 0 ? (int64_t)limit : INT64_MAX);
-	if (p.bad) {
-		snprintf(err, errlen, "%s: listing hosts: a name after which to list is too long",
-		         ((struct pg_store *)st->impl)->label);
+	if (pg_page_params(st->impl, &p, after, limit, err, errlen) == -1)
 		return -1;
-	}
 	return pg_each_row(st->impl, &pg_summaries_listing, &p, pg_each_summary_row, &c, err,
 	                   errlen);
 }

@@ -294,7 +294,8 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BLOCKS_UNROLLED] = "SELECT hour, data FROM samples WHERE host_id = ?1 AND rolled = 0"
                            " ORDER BY hour DESC",
     [SQ_BLOCK_ROLLED] = "UPDATE samples SET rolled = 1 WHERE host_id = ?1 AND hour = ?2",
-    [SQ_EACH_HOST] = "SELECT " SQ_HOST_COLUMNS " FROM hosts ORDER BY name",
+    [SQ_EACH_HOST] = "SELECT " SQ_HOST_COLUMNS " FROM hosts WHERE name > ?1 ORDER BY name"
+                     " LIMIT ?2",
     [SQ_GET_HOST] = "SELECT " SQ_HOST_COLUMNS " FROM hosts WHERE name = ?1",
     [SQ_SERIES] = "SELECT hour, data FROM samples WHERE host_id = ?1 AND hour >= ?2 ORDER BY hour",
     [SQ_ROLLUP_GET] = "SELECT mn, mx, mean, cnt FROM rollups"

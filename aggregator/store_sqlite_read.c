@@ -118,9 +118,27 @@ sq_host_id(struct sq_store *q, const char *host, int64_t *id)
  * own non-zero value when fn stops the walk, or -1 with err on a storage
  * error.
  */
+/*
+ * Binds a listing's page: ?1 the name after which it starts, ?2 the most
+ * rows.  Names are never empty, so "" is before them all; LIMIT -1 is none.
+ * 0, or -1 with err (the statement reset).
+ */
+static int
+sq_bind_page(struct sq_store *q, sqlite3_stmt *x, const char *after, uint32_t limit, char *err,
+             size_t errlen)
+{
+	if (sqlite3_bind_text(x, 1, after != NULL ? after : "", -1, SQLITE_TRANSIENT) ==
+	        SQLITE_OK &&
+	    sqlite3_bind_int64(x, 2, limit > 0 ? (sqlite3_int64)limit : -1) == SQLITE_OK)
+		return 0;
+	sq_fail(q, "listing hosts", err, errlen);
+	sq_done(x);
+	return -1;
+}
+
 int
-sq_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h), void *arg,
-             char *err, size_t errlen)
+sq_each_host(struct store *st, const char *after, uint32_t limit,
+             int (*fn)(void *arg, const struct stored_host *h), void *arg, char *err, size_t errlen)
 {
 	struct sq_store *q = st->impl;
 	sqlite3_stmt *x = q->stmt[SQ_EACH_HOST];
@@ -133,6 +151,8 @@ sq_each_host(struct store *st, int (*fn)(void *arg, const struct stored_host *h)
 		snprintf(err, errlen, "%s: listing hosts: already in progress", q->path);
 		return -1;
 	}
+	if (sq_bind_page(q, x, after, limit, err, errlen) == -1)
+		return -1;
 	q->in_each = 1;
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		if (sq_row_host(q, x, &h, err, errlen) == -1) {
@@ -353,14 +373,8 @@ sq_each_host_summary(struct store *st, const char *after, uint32_t limit,
 
 	if (sq_shm_frozen(q, err, errlen) == -1)
 		return -1;
-	/* names are never empty: "" is before them all; LIMIT -1 is none */
-	if (sqlite3_bind_text(x, 1, after != NULL ? after : "", -1, SQLITE_TRANSIENT) !=
-	        SQLITE_OK ||
-	    sqlite3_bind_int64(x, 2, limit > 0 ? (sqlite3_int64)limit : -1) != SQLITE_OK) {
-		ret = sq_fail(q, "listing hosts", err, errlen);
-		sq_done(x);
-		return ret;
-	}
+	if (sq_bind_page(q, x, after, limit, err, errlen) == -1)
+		return -1;
 	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
 		int64_t page_size, iv, has;
 		const uint8_t *p;

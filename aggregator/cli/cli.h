@@ -116,22 +116,28 @@ int cli_setup(const struct cli_run *r, struct cli_config *c, char *err, size_t e
 int cli_fetch(const struct cli_run *r, const char *cmd, const char *const *kv, size_t nargs,
               struct proto_doc *doc, const msgpack_object **body, char *err, size_t errlen);
 /*
- * The hosts listing in pages of page hosts (the aggregator's `limit` and
- * `after`), joined into one array: *rows points into pages (caller frees
- * it with cli_pages_free).  An aggregator that answers with the whole list
- * at once (before paging) is taken as one page.  CLI_OK, or CLI_FAIL /
- * CLI_USAGE with a reason in err.
+ * A listing by host (hosts, report) in pages of page hosts (the
+ * aggregator's `limit` and `after`), joined as if it were one reply: *body
+ * is the array of every page's rows (hosts), or, when the pages carry
+ * "generated" (report), {"generated": the first page's, "hosts": that
+ * array}.  It points into p (caller frees it with cli_pages_free).  An
+ * aggregator from before pages answers with everything at once, taken as
+ * the only page.  CLI_OK, or CLI_FAIL / CLI_USAGE with a reason in err.
  */
-#define CLI_HOSTS_PAGE     5000
-#define CLI_HOSTS_PAGE_MAX 10000    /* the aggregator's most */
-#define CLI_HOSTS_MAX      1000000u /* hosts in all: a reply that never ends stops here */
+#define CLI_HOSTS_PAGE      5000
+#define CLI_HOSTS_PAGE_MAX  10000 /* the aggregator's most */
+#define CLI_REPORT_PAGE     500
+#define CLI_REPORT_PAGE_MAX 2000
+#define CLI_HOSTS_MAX       1000000u /* hosts in all: a listing that never ends stops here */
 struct cli_pages {
 	struct proto_doc *docs;
 	size_t ndocs, cap;
-	msgpack_object all; /* the array of every page's rows */
+	msgpack_object all;      /* the array of every page's rows */
+	msgpack_object_kv kv[2]; /* report: generated, hosts */
+	msgpack_object map;      /* report: the body */
 };
-int cli_fetch_hosts(const struct cli_run *r, uint32_t page, struct cli_pages *p,
-                    const msgpack_object **rows, char *err, size_t errlen);
+int cli_fetch_pages(const struct cli_run *r, const char *cmd, uint32_t page, struct cli_pages *p,
+                    const msgpack_object **body, char *err, size_t errlen);
 void cli_pages_free(struct cli_pages *p);
 /* Prints "ipcfleet: msg" on stderr and returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

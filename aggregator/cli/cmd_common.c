@@ -176,13 +176,13 @@ pages_add_rows(struct cli_pages *p, const msgpack_object *rows, char *err, size_
 	size_t have = p->all.via.array.size, n = rows->via.array.size;
 
 	if (n > CLI_HOSTS_MAX - have) {
-		snprintf(err, errlen, "hosts: more than %u hosts listed: stopped", CLI_HOSTS_MAX);
+		snprintf(err, errlen, "more than %u hosts listed: stopped", CLI_HOSTS_MAX);
 		return CLI_FAIL;
 	}
 	if (n == 0)
 		return CLI_OK;
 	if ((v = reallocarray(p->all.via.array.ptr, have + n, sizeof(*v))) == NULL) {
-		snprintf(err, errlen, "hosts: out of memory after %zu hosts", have);
+		snprintf(err, errlen, "out of memory after %zu hosts", have);
 		return CLI_FAIL;
 	}
 	memcpy(v + have, rows->via.array.ptr, n * sizeof(*v));
@@ -191,13 +191,26 @@ pages_add_rows(struct cli_pages *p, const msgpack_object *rows, char *err, size_
 	return CLI_OK;
 }
 
+/* A string object of a constant. */
+static msgpack_object
+str_obj(const char *s)
+{
+	msgpack_object o;
+
+	memset(&o, 0, sizeof(o));
+	o.type = MSGPACK_OBJECT_STR;
+	o.via.str.ptr = s;
+	o.via.str.size = (uint32_t)strlen(s);
+	return o;
+}
+
 int
-cli_fetch_hosts(const struct cli_run *r, uint32_t page, struct cli_pages *p,
-                const msgpack_object **rows, char *err, size_t errlen)
+cli_fetch_pages(const struct cli_run *r, const char *cmd, uint32_t page, struct cli_pages *p,
+                const msgpack_object **body, char *err, size_t errlen)
 {
 	char limit[16], after[MODEL_NAME_MAX] = "";
 	const char *kv[4] = {"limit", limit, "after", after};
-	const msgpack_object *body, *list, *next;
+	const msgpack_object *b, *list, *next, *gen = NULL;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
@@ -206,27 +219,29 @@ cli_fetch_hosts(const struct cli_run *r, uint32_t page, struct cli_pages *p,
 	for (;;) {
 		if (p->ndocs == p->cap && grow_array(&p->docs, &p->cap, p->ndocs + 1, 8,
 		                                     SIZE_MAX / 2, sizeof(*p->docs)) == -1) {
-			snprintf(err, errlen, "hosts: out of memory");
+			snprintf(err, errlen, "%s: out of memory", cmd);
 			rc = CLI_FAIL;
 			break;
 		}
-		rc = cli_fetch(r, "hosts", kv, after[0] != '\0' ? 2 : 1, &p->docs[p->ndocs], &body,
-		               err, errlen);
+		rc = cli_fetch(r, cmd, kv, after[0] != '\0' ? 2 : 1, &p->docs[p->ndocs], &b, err,
+		               errlen);
 		if (rc != CLI_OK)
 			break;
 		p->ndocs++;
-		/* the whole list at once: an aggregator from before pages */
-		if (body->type == MSGPACK_OBJECT_ARRAY && p->ndocs == 1) {
-			rc = pages_add_rows(p, body, err, errlen);
+		/* hosts all at once: an aggregator from before pages */
+		if (b->type == MSGPACK_OBJECT_ARRAY && p->ndocs == 1) {
+			rc = pages_add_rows(p, b, err, errlen);
 			break;
 		}
-		list = mpr_get(body, "hosts");
-		next = mpr_get(body, "next");
+		list = mpr_get(b, "hosts");
+		next = mpr_get(b, "next");
+		if (p->ndocs == 1)
+			gen = mpr_get(b, "generated");
 		if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY ||
 		    (next != NULL && next->type != MSGPACK_OBJECT_NIL &&
 		     next->type != MSGPACK_OBJECT_STR)) {
-			snprintf(err, errlen,
-			         "hosts: the aggregator's reply has an unexpected shape");
+			snprintf(err, errlen, "%s: the aggregator's reply has an unexpected shape",
+			         cmd);
 			rc = CLI_FAIL;
 			break;
 		}
@@ -239,8 +254,8 @@ cli_fetch_hosts(const struct cli_run *r, uint32_t page, struct cli_pages *p,
 		    memchr(next->via.str.ptr, '\0', next->via.str.size) != NULL ||
 		    (strlen(after) == next->via.str.size &&
 		     memcmp(after, next->via.str.ptr, next->via.str.size) == 0)) {
-			snprintf(err, errlen,
-			         "hosts: the aggregator's next page is not a host name");
+			snprintf(err, errlen, "%s: the aggregator's next page is not a host name",
+			         cmd);
 			rc = CLI_FAIL;
 			break;
 		}
@@ -251,7 +266,17 @@ cli_fetch_hosts(const struct cli_run *r, uint32_t page, struct cli_pages *p,
 		cli_pages_free(p);
 		return rc;
 	}
-	*rows = &p->all;
+	*body = &p->all;
+	if (gen != NULL) {
+		p->kv[0].key = str_obj("generated");
+		p->kv[0].val = *gen;
+		p->kv[1].key = str_obj("hosts");
+		p->kv[1].val = p->all;
+		p->map.type = MSGPACK_OBJECT_MAP;
+		p->map.via.map.size = 2;
+		p->map.via.map.ptr = p->kv;
+		*body = &p->map;
+	}
 	return CLI_OK;
 }
 

@@ -25,19 +25,14 @@ struct fleet_view {
 	enum render_scale scale;
 };
 
-/* Runs the query, renders the body, writes it to path (stdout when NULL). */
+/* Renders the body of cmd's reply, writes it to path (stdout when NULL). */
 static int
-fleet_view_show(const struct cli_run *r, const char *cmd, const char *const *kv, size_t nargs,
-                const struct fleet_view *v, const char *path)
+fleet_render(const char *cmd, const msgpack_object *body, const struct fleet_view *v,
+             const char *path)
 {
-	struct proto_doc doc;
-	const msgpack_object *body;
 	struct buf out;
-	char err[1024];
 	int rc;
 
-	if ((rc = cli_fetch(r, cmd, kv, nargs, &doc, &body, err, sizeof(err))) != CLI_OK)
-		return cli_fail(rc, "%s", err);
 	buf_init(&out, RENDER_MAX_OUT);
 	if (v->trend)
 		rc = render_trend_text(body, v->scale, &out);
@@ -53,6 +48,22 @@ fleet_view_show(const struct cli_run *r, const char *cmd, const char *const *kv,
 	else
 		rc = cli_output(&out, path);
 	buf_free(&out);
+	return rc;
+}
+
+/* Runs the query, renders the body, writes it to path (stdout when NULL). */
+static int
+fleet_view_show(const struct cli_run *r, const char *cmd, const char *const *kv, size_t nargs,
+                const struct fleet_view *v, const char *path)
+{
+	struct proto_doc doc;
+	const msgpack_object *body;
+	char err[1024];
+	int rc;
+
+	if ((rc = cli_fetch(r, cmd, kv, nargs, &doc, &body, err, sizeof(err))) != CLI_OK)
+		return cli_fail(rc, "%s", err);
+	rc = fleet_render(cmd, body, v, path);
 	proto_doc_free(&doc);
 	return rc;
 }
@@ -169,7 +180,14 @@ int
 cmd_report(const struct cli_run *r, const struct cli_args *a)
 {
 	const char *format = cli_opt_val(a, "format"), *path = cli_opt_val(a, "output");
+	const char *page = cli_opt_val(a, "page"), *why;
+	struct fleet_view v = {NULL, 0, SCALE_AUTO};
+	const msgpack_object *body;
+	struct cli_pages pages;
+	uint64_t n = CLI_REPORT_PAGE;
 	fleet_render_fn fn;
+	char err[1024];
+	int rc;
 
 	if (format == NULL)
 		format = r->json ? "json" : "text";
@@ -188,5 +206,21 @@ cmd_report(const struct cli_run *r, const struct cli_args *a)
 		return cli_fail(CLI_USAGE, "report: --format: text, json, csv or html");
 	if (path != NULL && path[0] == '\0')
 		return cli_fail(CLI_USAGE, "report: -o: an empty file name");
-	return fleet_show(r, "report", NULL, 0, fn, path);
+	if (page != NULL && parse_u64(page, 0, CLI_REPORT_PAGE_MAX, &n, &why) == -1)
+		return cli_fail(CLI_USAGE, "report: --page: %s (0 to %u hosts a request)", why,
+		                CLI_REPORT_PAGE_MAX);
+	if (n == 0)
+		return fleet_show(r, "report", NULL, 0, fn, path);
+	if ((rc = cli_fetch_pages(r, "report", (uint32_t)n, &pages, &body, err, sizeof(err))) !=
+	    CLI_OK)
+		return cli_fail(rc, "%s", err);
+	if (body->type != MSGPACK_OBJECT_MAP) {
+		cli_pages_free(&pages);
+		return cli_fail(CLI_FAIL,
+		                "the aggregator's reply to report has an unexpected shape");
+	}
+	v.render = fn;
+	rc = fleet_render("report", body, &v, path);
+	cli_pages_free(&pages);
+	return rc;
 }

@@ -79,7 +79,8 @@ cmd_hosts(const struct cli_run *r, const struct cli_args *a)
 		                CLI_HOSTS_PAGE_MAX);
 	if (n == 0)
 		return cmd_view(r, "hosts", NULL, view_text_hosts);
-	if ((rc = cli_fetch_hosts(r, (uint32_t)n, &pages, &rows, err, sizeof(err))) != CLI_OK)
+	if ((rc = cli_fetch_pages(r, "hosts", (uint32_t)n, &pages, &rows, err, sizeof(err))) !=
+	    CLI_OK)
 		return cli_fail(rc, "%s", err);
 	rc = view_render(r, rows, view_text_hosts);
 	cli_pages_free(&pages);
@@ -106,6 +107,7 @@ static const struct cli_opt top_opts[] = {
 static const struct cli_opt report_opts[] = {
     {"format", 0, "text|json|csv|html", "text (default); html is one self-contained file"},
     {"output", 'o', "FILE", "write to FILE (atomically), not standard output"},
+    {"page", 0, "N", "hosts asked for in one request (default 500, at most 2000; 0: all at once)"},
 };
 
 static const struct cli_opt plan_opts[] = {

@@ -753,6 +753,7 @@ case_query_absurd(struct hostile *h, const char *name)
 	static const char *const page_word[] = {"limit", "-5"};
 	static const char *const page_no_limit[] = {"after", "h1"};
 	static const char *const page_after_empty[] = {"limit", "2", "after", ""};
+	static const char *const report_page_huge[] = {"limit", "2001"};
 	static const char *const nine[] = {"a", "1", "b", "2", "c", "3", "d", "4", "e",
 	                                   "5", "f", "6", "g", "7", "h", "8", "i", "9"};
 	struct {
@@ -775,6 +776,7 @@ case_query_absurd(struct hostile *h, const char *name)
 	    {"hosts-page-negative", "hosts", page_word, 1, 0},
 	    {"hosts-after-alone", "hosts", page_no_limit, 1, 0},
 	    {"hosts-after-empty", "hosts", page_after_empty, 2, 0},
+	    {"report-page-huge", "report", report_page_huge, 1, 0},
 	    {"still-serving", "hosts", NULL, 0, 0},
 	    {"nine-args", "hosts", nine, 9, 0},
 	    {"arg-value-1000", "host", NULL, 0, 1000},

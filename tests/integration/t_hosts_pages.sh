@@ -3,9 +3,10 @@
 # listed by the CLI in pages of 1, 5 and 22 hosts, by default (one page of
 # 5,000) and all at once (--page 0): the same rows, in the same order, in
 # JSON and as text, and the aggregator answered one query per page (its
-# debug log).  A bad --page is refused before anything is asked.  What a
-# hostile admin can send as 'limit' and 'after' is t_sec_hostile.sh's
-# (query-absurd/hosts-*); PostgreSQL's pages are t_postgres.sh's.
+# debug log); the report likewise (JSON, CSV, HTML).  A bad --page is
+# refused before anything is asked.  What a hostile admin can send as
+# 'limit' and 'after' is t_sec_hostile.sh's (query-absurd/hosts-*,
+# report-*); PostgreSQL's pages are t_postgres.sh's.
 . "$(dirname "$0")/lib.sh"
 need jq
 
@@ -29,7 +30,7 @@ check_eq "all at once: $AGENTS hosts" "$AGENTS" "$(jq length "$T/all.json")"
 check_eq "... sorted by name" "$(jq -r '.[].host' "$T/all.json" | LC_ALL=C sort)" \
 	"$(jq -r '.[].host' "$T/all.json")"
 
-queries() { grep -c ": query hosts (" "$T/aggregator.log" || true; }
+queries() { grep -c ": query ${1:-hosts} (" "$T/aggregator.log" || true; }
 for page in 1 5 22 23 5000; do
 	before=$(queries)
 	cli --json hosts --page "$page" >"$T/p$page.json"
@@ -44,6 +45,24 @@ cli hosts --page 0 >"$T/all.txt"
 cli hosts --page 4 >"$T/p4.txt"
 check "as text, pages of 4: the same table" cmp -s "$T/all.txt" "$T/p4.txt"
 check_eq "... one line per host and a heading" $((AGENTS + 1)) "$(wc -l <"$T/p4.txt")"
+
+# the report in pages: the same rows (its "generated" is each query's own time)
+cli --json report --page 0 | jq 'del(.generated)' >"$T/rall.json"
+check_eq "report all at once: $AGENTS hosts" "$AGENTS" "$(jq '.hosts | length' "$T/rall.json")"
+for page in 1 7 23; do
+	before=$(queries report)
+	cli --json report --page "$page" | jq 'del(.generated)' >"$T/r$page.json"
+	check "report in pages of $page: the same JSON as all at once" cmp -s "$T/rall.json" "$T/r$page.json"
+	check_eq "report in pages of $page: $(((AGENTS + page - 1) / page)) queries" \
+		$(((AGENTS + page - 1) / page)) $(($(queries report) - before))
+done
+cli report --format csv --page 0 >"$T/rall.csv"
+cli report --format csv --page 4 >"$T/r4.csv"
+check "report as CSV in pages of 4: the same" cmp -s "$T/rall.csv" "$T/r4.csv"
+check_eq "... a heading and 5 limits a host" $((AGENTS * 5 + 1)) "$(wc -l <"$T/r4.csv")"
+cli report --format html --page 3 -o "$T/r3.html"
+check_eq "the HTML report in pages of 3 names every host" "$AGENTS" \
+	"$(grep -o 'pg-00[0-9][0-9]' "$T/r3.html" | sort -u | wc -l)"
 
 set +e
 out=$(cli hosts --page 10001 2>&1)
