@@ -30,7 +30,7 @@ _Static_assert(PROTO_MAX_FRAME == 16u * 1024 * 1024, "Q_TOO_LARGE says 16 MiB");
 #define TOP_MAX   1000
 /* hosts rows in one page: about 400 bytes each, so a page stays far below the frame */
 #define HOSTS_PAGE_MAX 10000
-/* report rows in one page: about 1.4 kB each, and 0.6 ms of the loop */
+/* report rows in one page: about 1.4 kB each (docs/protocol.md, "Pages") */
 #define REPORT_PAGE_MAX 2000
 #define PEAK_WINDOW     (30 * 86400) /* history behind a recommendation */
 #define PEAK_BUCKETS    (31 * 24)

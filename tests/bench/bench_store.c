@@ -630,23 +630,25 @@ qc_query(struct qclient *qc, const char *cmd, const char *const *args, size_t *b
 }
 
 /*
- * The whole hosts listing in pages of BENCH_HOSTS_PAGE, nrep times: the
- * seconds of a whole listing (median) as NAME_s, and each page's latency
- * (every page of every listing) as NAME_page_p50_ms and _p99_ms.
+ * The whole listing of cmd (hosts, report) in pages of page hosts, nrep
+ * times: the seconds of a whole listing (median) as NAME_s, and each
+ * page's latency (every page of every listing) as NAME_page_p50_ms and
+ * _p99_ms: how long one page holds the aggregator, at most.
  */
-#define BENCH_HOSTS_PAGE "5000"
 static int
-query_pages(struct bench *b, struct qclient *qc, const char *name, size_t nhosts, size_t nrep)
+query_pages(struct bench *b, struct qclient *qc, const char *name, const char *cmd, size_t page,
+            size_t nhosts, size_t nrep)
 {
-	size_t npages = nhosts / 5000 + 1, n = 0, i, total, pages;
+	size_t npages = nhosts / page + 1, n = 0, i, total, pages;
 	double *v = calloc(nrep * npages, sizeof(*v)), *all = calloc(nrep, sizeof(*all)), t;
-	char after[MODEL_NAME_MAX], next[MODEL_NAME_MAX], err[1024], fig[96];
+	char after[MODEL_NAME_MAX], next[MODEL_NAME_MAX], err[1024], fig[96], limit[24];
 	int rc = -1;
 
 	if (v == NULL || all == NULL)
 		goto out;
+	snprintf(limit, sizeof(limit), "%zu", page);
 	for (i = 0; i < nrep; i++) {
-		const char *args[5] = {"limit", BENCH_HOSTS_PAGE, NULL, NULL, NULL};
+		const char *args[5] = {"limit", limit, NULL, NULL, NULL};
 
 		after[0] = '\0';
 		all[i] = 0;
@@ -658,9 +660,9 @@ query_pages(struct bench *b, struct qclient *qc, const char *name, size_t nhosts
 				args[3] = after;
 			}
 			if (pages == npages ||
-			    (t = qc_query_next(qc, "hosts", args, &bytes, next, sizeof(next), err,
+			    (t = qc_query_next(qc, cmd, args, &bytes, next, sizeof(next), err,
 			                       sizeof(err))) < 0) {
-				bench_fail(b, "query hosts in pages: %s",
+				bench_fail(b, "query %s in pages: %s", cmd,
 				           pages == npages ? "more pages than hosts" : err);
 				goto out;
 			}
@@ -1006,6 +1008,25 @@ bench_pg_query(struct bench *b)
  * host, then hosts, on a fleet of nhosts (growth): host first, so that it
  * is measured even where the hosts reply no longer fits in a frame.
  */
+/* The report as one reply, three times: its median seconds, or a note where it no longer fits. */
+static int
+growth_report_once(struct qclient *qc, size_t nhosts)
+{
+	double t[3];
+	size_t i, bytes = 0;
+	char err[1024];
+
+	for (i = 0; i < NELEM(t); i++) {
+		if ((t[i] = qc_query(qc, "report", NULL, &bytes, err, sizeof(err))) < 0) {
+			bench_note("growth: %zu hosts: %s", nhosts, err);
+			return 0;
+		}
+	}
+	bench_fig("query_report_reply_kb", (double)bytes / 1024, "kB");
+	bench_fig("query_report_s", bench_pct(t, NELEM(t), 50), "s");
+	return 0;
+}
+
 static int
 growth_queries(struct bench *b, const struct agg_proc *agg, size_t nhosts)
 {
@@ -1028,7 +1049,16 @@ growth_queries(struct bench *b, const struct agg_proc *agg, size_t nhosts)
 	if (fits && query_series(b, &qc, "query_hosts", "hosts", nhosts, nq, 0, NULL) == -1)
 		rc = -1;
 	/* the CLI's way: pages of 5,000 */
-	if (query_pages(b, &qc, "query_hosts_paged", nhosts, b->quick ? 2 : 5) == -1)
+	if (query_pages(b, &qc, "query_hosts_paged", "hosts", 5000, nhosts, b->quick ? 2 : 5) == -1)
+		rc = -1;
+	/*
+	 * The report (rows without history here: this fleet has none), as one
+	 * reply while it fits, and in the CLI's pages of 500.
+	 */
+	if (growth_report_once(&qc, nhosts) == -1)
+		rc = -1;
+	if (query_pages(b, &qc, "query_report_paged", "report", 500, nhosts, b->quick ? 1 : 2) ==
+	    -1)
 		rc = -1;
 	qc_close(&qc);
 	return rc;
