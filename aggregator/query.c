@@ -515,6 +515,13 @@ struct page {
 
 #define PAGE_STOP 2 /* ends the walk; not an error */
 
+/* 1 when q asks for a page: 'limit' or 'after' (page_args checks them). */
+static int
+page_wanted(const struct msg_query *q)
+{
+	return query_arg(q, "limit") != NULL || query_arg(q, "after") != NULL;
+}
+
 /* Reads 'limit' (1 to max) and 'after' into p: NULL, or what is wrong with them (in msg). */
 static const char *
 page_args(const struct msg_query *q, uint32_t max, struct page *p, char *msg, size_t len)
@@ -609,7 +616,7 @@ q_hosts(struct agg *a, const struct msg_query *q, struct buf *out)
 	char err[MODEL_TEXT_MAX];
 	int rc;
 
-	if (query_arg(q, "limit") != NULL || query_arg(q, "after") != NULL)
+	if (page_wanted(q))
 		return q_hosts_page(a, q, out);
 	if (rows_begin(&r, a, out, q->id, q->cmd) == -1)
 		return -1;
@@ -1094,7 +1101,7 @@ report_page_host(void *arg, const struct stored_host *h)
 static int
 q_report(struct agg *a, const struct msg_query *q, struct buf *out)
 {
-	int paged = query_arg(q, "limit") != NULL || query_arg(q, "after") != NULL;
+	int paged = page_wanted(q);
 	struct share sh;
 	struct page p;
 	char err[MODEL_TEXT_MAX], t[32];

@@ -2,7 +2,7 @@
  * cli.h: the ipcfleet query CLI.
  *
  * main.c         global options, the command table, usage, dispatch
- * client.c       one TLS connection to the aggregator: hello, query, reply
+ * client.c       one TLS connection to the aggregator: hello, queries, replies
  * cmd_common.c   configuration lookup, running a query, writing output
  * cmd_fleet.c    alerts, trend, top, orphans, report
  * cmd_check.c    check (a Nagios/Icinga plugin) and plan postgres
@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "client.h"
 #include "config.h"
 #include "mpread.h"
 #include "proto.h"
@@ -38,11 +39,23 @@ struct cli_config {
 	int json;
 };
 
+/* client.c: one admin connection to the aggregator, for one or more queries. */
+struct cli_conn {
+	SSL_CTX *ctx; /* NULL: not open */
+	struct client cl;
+	char server[CFG_STR_MAX]; /* for messages */
+};
+/* Connects, verifies, says hello as an admin.  0, or -1 with a reason in err. */
+int cli_open(const struct cli_config *c, struct cli_conn *cc, char *err, size_t errlen);
 /*
- * Runs one query.  On success the reply body is in doc (caller frees with
- * proto_doc_free) and *body points into it.  On failure returns -1 with a
- * one-line reason in err.
+ * Sends q and reads its reply.  On success the reply body is in doc (caller
+ * frees with proto_doc_free) and *body points into it.  On failure returns
+ * -1 with a one-line reason in err; the connection is then of no more use.
  */
+int cli_ask(struct cli_conn *cc, const struct msg_query *q, struct proto_doc *doc,
+            const msgpack_object **body, char *err, size_t errlen);
+void cli_close(struct cli_conn *cc);
+/* cli_open, cli_ask, cli_close. */
 int cli_query(const struct cli_config *c, const struct msg_query *q, struct proto_doc *doc,
               const msgpack_object **body, char *err, size_t errlen);
 

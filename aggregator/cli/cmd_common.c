@@ -121,35 +121,45 @@ cli_setup(const struct cli_run *r, struct cli_config *c, char *err, size_t errle
 	return CLI_OK;
 }
 
+/* Fills q with cmd and nargs (name, value) pairs from kv.  CLI_OK or CLI_USAGE with err. */
+static int
+cli_make_query(struct msg_query *q, uint64_t id, const char *cmd, const char *const *kv,
+               size_t nargs, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	q->id = id;
+	ifl_strlcpy(q->cmd, cmd, sizeof(q->cmd));
+	if (nargs > QUERY_MAX_ARGS) {
+		snprintf(err, errlen, "too many query arguments");
+		return CLI_USAGE;
+	}
+	for (i = 0; i < nargs; i++) {
+		if (strlen(kv[2 * i]) >= sizeof(q->args[i].name) ||
+		    strlen(kv[2 * i + 1]) >= sizeof(q->args[i].value)) {
+			snprintf(err, errlen, "argument too long: %.64s", kv[2 * i + 1]);
+			return CLI_USAGE;
+		}
+		ifl_strlcpy(q->args[i].name, kv[2 * i], sizeof(q->args[i].name));
+		ifl_strlcpy(q->args[i].value, kv[2 * i + 1], sizeof(q->args[i].value));
+	}
+	q->nargs = nargs;
+	return CLI_OK;
+}
+
 int
 cli_fetch(const struct cli_run *r, const char *cmd, const char *const *kv, size_t nargs,
           struct proto_doc *doc, const msgpack_object **body, char *err, size_t errlen)
 {
 	struct cli_config c;
 	struct msg_query q;
-	size_t i;
 	int rc;
 
 	memset(doc, 0, sizeof(*doc));
-	if ((rc = cli_setup(r, &c, err, errlen)) != CLI_OK)
+	if ((rc = cli_setup(r, &c, err, errlen)) != CLI_OK ||
+	    (rc = cli_make_query(&q, 1, cmd, kv, nargs, err, errlen)) != CLI_OK)
 		return rc;
-	memset(&q, 0, sizeof(q));
-	q.id = 1;
-	ifl_strlcpy(q.cmd, cmd, sizeof(q.cmd));
-	if (nargs > QUERY_MAX_ARGS) {
-		snprintf(err, errlen, "too many query arguments");
-		return CLI_USAGE;
-	}
-	for (i = 0; i < nargs; i++) {
-		if (strlen(kv[2 * i]) >= sizeof(q.args[i].name) ||
-		    strlen(kv[2 * i + 1]) >= sizeof(q.args[i].value)) {
-			snprintf(err, errlen, "argument too long: %.64s", kv[2 * i + 1]);
-			return CLI_USAGE;
-		}
-		ifl_strlcpy(q.args[i].name, kv[2 * i], sizeof(q.args[i].name));
-		ifl_strlcpy(q.args[i].value, kv[2 * i + 1], sizeof(q.args[i].value));
-	}
-	q.nargs = nargs;
 	if (cli_query(&c, &q, doc, body, err, errlen) == -1)
 		return CLI_FAIL;
 	return CLI_OK;
@@ -211,11 +221,19 @@ cli_fetch_pages(const struct cli_run *r, const char *cmd, uint32_t page, struct 
 	char limit[16], after[MODEL_NAME_MAX] = "";
 	const char *kv[4] = {"limit", limit, "after", after};
 	const msgpack_object *b, *list, *next, *gen = NULL;
+	struct cli_config c;
+	struct cli_conn cc;
+	struct msg_query q;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
 	p->all.type = MSGPACK_OBJECT_ARRAY;
 	snprintf(limit, sizeof(limit), "%u", page);
+	/* one configuration, one connection, one handshake for all the pages */
+	if ((rc = cli_setup(r, &c, err, errlen)) != CLI_OK)
+		return rc;
+	if (cli_open(&c, &cc, err, errlen) == -1)
+		return CLI_FAIL;
 	for (;;) {
 		if (p->ndocs == p->cap && grow_array(&p->docs, &p->cap, p->ndocs + 1, 8,
 		                                     SIZE_MAX / 2, sizeof(*p->docs)) == -1) {
@@ -223,10 +241,13 @@ cli_fetch_pages(const struct cli_run *r, const char *cmd, uint32_t page, struct 
 			rc = CLI_FAIL;
 			break;
 		}
-		rc = cli_fetch(r, cmd, kv, after[0] != '\0' ? 2 : 1, &p->docs[p->ndocs], &b, err,
-		               errlen);
-		if (rc != CLI_OK)
+		if ((rc = cli_make_query(&q, p->ndocs + 1, cmd, kv, after[0] != '\0' ? 2 : 1, err,
+		                         errlen)) != CLI_OK)
 			break;
+		if (cli_ask(&cc, &q, &p->docs[p->ndocs], &b, err, errlen) == -1) {
+			rc = CLI_FAIL;
+			break;
+		}
 		p->ndocs++;
 		/* hosts all at once: an aggregator from before pages */
 		if (b->type == MSGPACK_OBJECT_ARRAY && p->ndocs == 1) {
@@ -262,6 +283,7 @@ cli_fetch_pages(const struct cli_run *r, const char *cmd, uint32_t page, struct 
 		memcpy(after, next->via.str.ptr, next->via.str.size);
 		after[next->via.str.size] = '\0';
 	}
+	cli_close(&cc);
 	if (rc != CLI_OK) {
 		cli_pages_free(p);
 		return rc;

@@ -31,13 +31,20 @@ check_eq "... sorted by name" "$(jq -r '.[].host' "$T/all.json" | LC_ALL=C sort)
 	"$(jq -r '.[].host' "$T/all.json")"
 
 queries() { grep -c ": query ${1:-hosts} (" "$T/aggregator.log" || true; }
+# the connections (peer address and port) that asked CMD since log line FROM
+conns() {
+	tail -n +"$1" "$T/aggregator.log" |
+		sed -n "s/.*(\([^()]*\)): query ${2:-hosts} (.*/\1/p" | sort -u | wc -l
+}
 for page in 1 5 22 23 5000; do
 	before=$(queries)
+	from=$(($(wc -l <"$T/aggregator.log") + 1))
 	cli --json hosts --page "$page" >"$T/p$page.json"
 	check "pages of $page: the same JSON as all at once" cmp -s "$T/all.json" "$T/p$page.json"
 	# one query per page: the last is the one whose "next" is nil
 	want=$(((AGENTS + page - 1) / page))
 	check_eq "pages of $page: $want queries" "$want" $(($(queries) - before))
+	check_eq "... over one connection" 1 "$(conns "$from")"
 done
 cli --json hosts >"$T/default.json"
 check "by default (pages of 5,000): the same JSON" cmp -s "$T/all.json" "$T/default.json"
@@ -51,10 +58,12 @@ cli --json report --page 0 | jq 'del(.generated)' >"$T/rall.json"
 check_eq "report all at once: $AGENTS hosts" "$AGENTS" "$(jq '.hosts | length' "$T/rall.json")"
 for page in 1 7 23; do
 	before=$(queries report)
+	from=$(($(wc -l <"$T/aggregator.log") + 1))
 	cli --json report --page "$page" | jq 'del(.generated)' >"$T/r$page.json"
 	check "report in pages of $page: the same JSON as all at once" cmp -s "$T/rall.json" "$T/r$page.json"
 	check_eq "report in pages of $page: $(((AGENTS + page - 1) / page)) queries" \
 		$(((AGENTS + page - 1) / page)) $(($(queries report) - before))
+	check_eq "... over one connection" 1 "$(conns "$from" report)"
 done
 cli report --format csv --page 0 >"$T/rall.csv"
 cli report --format csv --page 4 >"$T/r4.csv"
