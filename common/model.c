@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,25 @@ snapshot_free(struct snapshot *s)
 	free(s->objects);
 	free(s->findings);
 	memset(s, 0, sizeof(*s));
+}
+
+int
+snapshot_reserve(struct snapshot *s, size_t scopes, size_t objects)
+{
+	size_t ns = s->nscopes + (scopes < MODEL_MAX_SCOPES ? scopes : MODEL_MAX_SCOPES);
+	size_t no = s->nobjects + (objects < MODEL_MAX_OBJECTS ? objects : MODEL_MAX_OBJECTS);
+
+	/* one growth step (at most twice the room wanted: pages never touched cost nothing) */
+	if (ns > MODEL_MAX_SCOPES)
+		ns = MODEL_MAX_SCOPES;
+	if (no > MODEL_MAX_OBJECTS)
+		no = MODEL_MAX_OBJECTS;
+	if (grow_array(&s->scopes, &s->cap_scopes, ns, ns, MODEL_MAX_SCOPES, sizeof(*s->scopes)) ==
+	        -1 ||
+	    grow_array(&s->objects, &s->cap_objects, no, no, MODEL_MAX_OBJECTS,
+	               sizeof(*s->objects)) == -1)
+		return -1;
+	return 0;
 }
 
 struct ipc_object *
@@ -65,7 +85,7 @@ snapshot_add_scope(struct snapshot *s, const char *id, const char *name, enum sc
 	                                               4, MODEL_MAX_SCOPES, sizeof(*sc)) == -1)
 		return NULL;
 	sc = &s->scopes[s->nscopes++];
-	memset(sc, 0, sizeof(*sc));
+	memset(sc, 0, offsetof(struct ipc_scope, limits.v)); /* all but the unused limits */
 	/* names come from tools and peers: one text rule, cut at a character */
 	text_clean(sc->id, sizeof(sc->id), id, strlen(id));
 	text_clean(sc->name, sizeof(sc->name), name, strlen(name));

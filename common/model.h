@@ -69,7 +69,6 @@ struct ipc_scope {
 	enum scope_kind kind;
 	enum isolation iso[3]; /* indexed by enum ipc_type */
 	int own_limits;        /* 1: limits below are this scope's own pool */
-	struct ipc_limits limits;
 	/* why this scope's objects could not all be read ("" when they were):
 	 * every usage figure of the scope is then unknown */
 	char unknown[MODEL_TEXT_MAX];
@@ -80,6 +79,10 @@ struct ipc_scope {
 	uint32_t processes;
 	/* FreeBSD jails with racct: their accounting and deny rules (all 0 else) */
 	struct scope_rctl rctl;
+	/* Last, and only its first limits.n entries are set: snapshot_add_scope
+	 * zeroes the rest of the scope but not the 4.5 KB of unused entries,
+	 * which a host of 200 namespaces would write every snapshot. */
+	struct ipc_limits limits;
 };
 
 /*
@@ -248,6 +251,14 @@ struct usage {
 /* Lifecycle.  snapshot_init leaves one scope, "host". Returns 0 or -1 (ENOMEM). */
 int snapshot_init(struct snapshot *s);
 void snapshot_free(struct snapshot *s);
+/*
+ * Makes room at once for scopes and objects more than s holds (each bounded
+ * by its MODEL_MAX_*), so that a collector that knows how many come appends
+ * them without the arrays growing (copied, in fresh pages) step by step.
+ * Only room: the counts are unchanged.  0, or -1 when out of memory (s is
+ * still whole, and appending works as far as memory allows).
+ */
+int snapshot_reserve(struct snapshot *s, size_t scopes, size_t objects);
 /* Appends a zeroed object (bounded by MODEL_MAX_OBJECTS); NULL when full. */
 struct ipc_object *snapshot_add_object(struct snapshot *s);
 /* Appends a scope; NULL when MODEL_MAX_SCOPES is reached or id is too long. */

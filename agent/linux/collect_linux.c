@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -126,7 +127,8 @@ static int
 linux_sysctl_read(void *arg, const char *name, char **bufp, size_t *lenp)
 {
 	struct linux_sysctl_set *set = arg;
-	char path[64];
+	char path[64], *buf;
+	ssize_t r;
 	size_t k;
 
 	for (k = 0; k < LINUX_SYSCTL_FILES; k++)
@@ -139,7 +141,22 @@ linux_sysctl_read(void *arg, const char *name, char **bufp, size_t *lenp)
 		if ((set->fd[k] = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 			return -1;
 	}
-	if (lseek(set->fd[k], 0, SEEK_SET) == -1 ||
+	/*
+	 * A /proc/sys file hands its whole value to one read from offset 0 (the
+	 * kernel formats it into the reader's buffer at once), so one pread
+	 * replaces a seek, a read and the read that finds the end.  A buffer
+	 * filled to the brim may have more behind it: then the whole file.
+	 */
+	if ((buf = malloc(LINUX_READ_FIRST + 1)) == NULL)
+		return -1;
+	if ((r = pread(set->fd[k], buf, LINUX_READ_FIRST, 0)) >= 0 && r < LINUX_READ_FIRST) {
+		buf[r] = '\0';
+		*bufp = buf;
+		*lenp = (size_t)r;
+		return 0;
+	}
+	free(buf);
+	if (r == -1 || lseek(set->fd[k], 0, SEEK_SET) == -1 ||
 	    read_fd_bounded(set->fd[k], LINUX_READ_FIRST, PROCFS_SMALL_MAX, bufp, lenp) == -1) {
 		close(set->fd[k]); /* its namespace is gone, say: open it again next time */
 		set->fd[k] = -1;
@@ -236,6 +253,10 @@ linux_stat_each(struct snapshot *s, uint32_t scope, int maxidx, int inuse,
 
 	if (!linux_stat_dense(maxidx, inuse))
 		return 0;
+	if (inuse == 0)
+		return 1; /* none in use: the file would list none (no index to try) */
+	/* the room for all of them at once; failing, they grow as they come */
+	(void)snapshot_reserve(s, 0, (size_t)inuse);
 	for (idx = 0; idx <= maxidx; idx++) {
 		if (one(idx, scope, &o) == -1) {
 			if (errno == EINVAL)
@@ -315,10 +336,35 @@ linux_shm_one(int idx, uint32_t scope, struct ipc_object *o)
 #endif
 
 /*
+ * What SEM_INFO and MSG_INFO said when linux_ipc_info read the limits with
+ * them (the same call gives the limits and the objects in use), for the
+ * calling thread's next linux_stat_objects of that type: one call less per
+ * type and namespace.  Taken once, then forgotten.
+ */
+struct linux_info_memo {
+	int have[3]; /* indexed by enum ipc_type */
+	int maxidx[3], inuse[3];
+};
+static __thread struct linux_info_memo linux_memo;
+
+/* What linux_ipc_info kept of type t: 1 with *maxidx and *inuse, then forgotten. */
+static int
+linux_memo_take(enum ipc_type t, int *maxidx, int *inuse)
+{
+	if (!linux_memo.have[t])
+		return 0;
+	linux_memo.have[t] = 0;
+	*maxidx = linux_memo.maxidx[t];
+	*inuse = linux_memo.inuse[t];
+	return 1;
+}
+
+/*
  * The objects of type t on the live system without the /proc text: 1 when s
  * has them all, 0 when the file must be read (procfs.c then forgets what
  * was added).  The type's *_INFO gives the highest index used and how many
- * objects are; its *_STAT_ANY reads one index (linux_*_one).
+ * objects are (or linux_ipc_info's call did); its *_STAT_ANY reads one
+ * index (linux_*_one).
  */
 static int
 linux_stat_objects(enum ipc_type t, struct snapshot *s, uint32_t scope)
@@ -346,11 +392,13 @@ linux_stat_objects(enum ipc_type t, struct snapshot *s, uint32_t scope)
 		union linux_semun arg;
 		struct seminfo si;
 
+		one = linux_sem_one;
+		if (linux_memo_take(t, &maxidx, &inuse))
+			break;
 		memset(&si, 0, sizeof(si));
 		arg.info = &si;
 		maxidx = semctl(0, 0, SEM_INFO, arg);
 		inuse = si.semusz;
-		one = linux_sem_one;
 #endif
 		break;
 	}
@@ -358,10 +406,12 @@ linux_stat_objects(enum ipc_type t, struct snapshot *s, uint32_t scope)
 #ifdef MSG_STAT_ANY
 		struct msginfo mi;
 
+		one = linux_msg_one;
+		if (linux_memo_take(t, &maxidx, &inuse))
+			break;
 		memset(&mi, 0, sizeof(mi));
 		maxidx = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&mi);
 		inuse = mi.msgpool;
-		one = linux_msg_one;
 #endif
 		break;
 	}
@@ -375,6 +425,9 @@ linux_stat_objects(enum ipc_type t, struct snapshot *s, uint32_t scope)
  * The calling thread's namespace's limits by IPC_INFO: the values the
  * kernel keeps and prints in /proc/sys/kernel (shm_ctlmax, sc_semmns, ...),
  * in the order of procfs_limit_names.  0, or -1 (the files are read).
+ * For semaphores and queues SEM_INFO and MSG_INFO fill in the same limits
+ * (the kernel's semctl_info and msgctl_info differ only in the fields of
+ * use), and what they say of the objects is kept for linux_stat_objects.
  */
 static int
 linux_ipc_info(uint64_t v[10])
@@ -384,15 +437,24 @@ linux_ipc_info(uint64_t v[10])
 	struct seminfo sem;
 	struct msginfo msg;
 	union linux_semun arg;
+	int semmax = -1, msgmax = -1;
 
+	memset(&linux_memo, 0, sizeof(linux_memo));
 	memset(&shm, 0, sizeof(shm));
 	memset(&sem, 0, sizeof(sem));
 	memset(&msg, 0, sizeof(msg));
 	arg.info = &sem;
-	if (shmctl(0, IPC_INFO, (struct shmid_ds *)(void *)&shm) == -1 ||
-	    semctl(0, 0, IPC_INFO, arg) == -1 ||
+	if (shmctl(0, IPC_INFO, (struct shmid_ds *)(void *)&shm) == -1)
+		return -1;
+#if defined(SEM_INFO) && defined(MSG_INFO)
+	if ((semmax = semctl(0, 0, SEM_INFO, arg)) == -1 ||
+	    (msgmax = msgctl(0, MSG_INFO, (struct msqid_ds *)(void *)&msg)) == -1)
+		return -1;
+#else
+	if (semctl(0, 0, IPC_INFO, arg) == -1 ||
 	    msgctl(0, IPC_INFO, (struct msqid_ds *)(void *)&msg) == -1)
 		return -1;
+#endif
 	/* the sem and msg values are ints: negative ones are not limits the files would print */
 	if (sem.semmsl < 0 || sem.semmns < 0 || sem.semopm < 0 || sem.semmni < 0 ||
 	    msg.msgmax < 0 || msg.msgmnb < 0 || msg.msgmni < 0)
@@ -407,6 +469,13 @@ linux_ipc_info(uint64_t v[10])
 	v[7] = (uint64_t)msg.msgmax;
 	v[8] = (uint64_t)msg.msgmnb;
 	v[9] = (uint64_t)msg.msgmni;
+	if (semmax != -1) {
+		linux_memo.have[IPC_SEM] = linux_memo.have[IPC_MSG] = 1;
+		linux_memo.maxidx[IPC_SEM] = semmax;
+		linux_memo.inuse[IPC_SEM] = sem.semusz;
+		linux_memo.maxidx[IPC_MSG] = msgmax;
+		linux_memo.inuse[IPC_MSG] = msg.msgpool;
+	}
 	return 0;
 #else
 	(void)v;
@@ -429,16 +498,49 @@ linux_live_in(struct procfs_live *live, uint64_t ns)
 	live->ipc_info = linux_ipc_info;
 }
 
+/*
+ * Asks the kernel to map the whole pages of [p, p + len) at once
+ * (MADV_POPULATE_WRITE, Linux 5.14+) rather than one fault each as they are
+ * first written: a busy host's scopes are a megabyte of fresh pages every
+ * snapshot, and a fault costs most in a virtual machine.  Only a hint:
+ * whatever fails, the pages fault in as before.
+ */
+void
+linux_prefault(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p, b = a + len;
+
+	if (page == 0 || (page & (page - 1)) != 0)
+		return;
+	a = (a + page - 1) & ~(page - 1);
+	b &= ~(page - 1);
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)len;
+#endif
+}
+
+/* Objects the last snapshot held: room for as many is made at once (and mapped) in the next. */
+static size_t linux_last_objects;
+
 int
 collect_linux_live(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w, char *err,
                    size_t errlen)
 {
 	struct procfs_live live;
+	int rc;
 
 	if (pt != NULL) {
 		pt->n = 0;
 		pt->valid = 0;
 	}
+	if (linux_last_objects > s->nobjects &&
+	    snapshot_reserve(s, 0, linux_last_objects - s->nobjects) == 0)
+		linux_prefault(s->objects + s->nobjects,
+		               (linux_last_objects - s->nobjects) * sizeof(*s->objects));
 	linux_live(&live);
 	if (procfs_collect("", &live, s, w, err, errlen) == -1)
 		return -1;
@@ -448,5 +550,7 @@ collect_linux_live(struct snapshot *s, struct proc_table *pt, struct collect_war
 		return -1;
 	}
 	/* the other IPC namespaces, and the processes for orphan detection */
-	return collect_ns(s, pt, w, err, errlen);
+	rc = collect_ns(s, pt, w, err, errlen);
+	linux_last_objects = s->nobjects;
+	return rc;
 }

@@ -446,6 +446,10 @@ collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w
 		goto oom;
 
 	if (sc.nns > 1) {
+		/* a scope each, in one step (a scope is 5 KB: growing by doubling
+		 * copied them all again and again); failing, they grow as they come */
+		if (snapshot_reserve(s, sc.nns - 1, 0) == 0)
+			linux_prefault(s->scopes + s->nscopes, (sc.nns - 1) * sizeof(*s->scopes));
 		/* the thread is the only one touching s and w until it is joined */
 		if ((e = pthread_create(&th, NULL, ns_thread, &sc)) != 0) {
 			collect_warn(w,

@@ -17,6 +17,8 @@
 uint64_t linux_thread_ipc_ns(void);
 /* The procfs hooks of the running system for the calling thread's IPC namespace. */
 void linux_live(struct procfs_live *live);
+/* Maps the whole pages of [p, p + len) now, writable (a hint: may do nothing). */
+void linux_prefault(void *p, size_t len);
 /* The same when the caller knows the inode of the thread's IPC namespace (0: unknown). */
 void linux_live_in(struct procfs_live *live, uint64_t ns);
 /*

@@ -390,6 +390,54 @@ test_add_object_bound(void **state)
 	snapshot_free(&s);
 }
 
+/* Room made at once: appending then moves nothing, counts stay, bounds hold. */
+static void
+test_reserve(void **state)
+{
+	struct snapshot s;
+	struct ipc_scope *sc, *first;
+	struct ipc_object *o;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(snapshot_reserve(&s, 200, 2000), 0);
+	assert_int_equal(s.nscopes, 1);
+	assert_int_equal(s.nobjects, 0);
+	assert_true(s.cap_scopes >= 201);
+	assert_true(s.cap_objects >= 2000);
+	first = s.scopes;
+	o = s.objects;
+	for (i = 0; i < 200; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "ipcns:%zu", i + 1);
+		sc = snapshot_add_scope(&s, id, id, SCOPE_IPCNS);
+		assert_non_null(sc);
+		/* a scope is zeroed but for its unused limits */
+		assert_int_equal(sc->limits.n, 0);
+		assert_int_equal(sc->own_limits, 0);
+		assert_int_equal(sc->processes, 0);
+		assert_string_equal(sc->unknown, "");
+		assert_string_equal(sc->cgroup, "");
+		assert_int_equal(sc->rctl.has_used, 0);
+		assert_int_equal(limits_set(&sc->limits, "semmni", i), 0);
+	}
+	for (i = 0; i < 2000; i++)
+		assert_non_null(snapshot_add_object(&s));
+	assert_ptr_equal(s.scopes, first);
+	assert_ptr_equal(s.objects, o);
+	assert_string_equal(s.scopes[0].id, "host");
+	assert_string_equal(s.scopes[200].id, "ipcns:200");
+	assert_true(s.scopes[200].limits.n == 1 && s.scopes[200].limits.v[0].value == 199);
+	/* more than the bounds is capped at them, not refused */
+	assert_int_equal(snapshot_reserve(&s, 0, 0), 0);
+	assert_int_equal(snapshot_reserve(&s, SIZE_MAX, 0), 0);
+	assert_int_equal(s.cap_scopes, MODEL_MAX_SCOPES);
+	assert_int_equal(s.nscopes, 201);
+	snapshot_free(&s);
+}
+
 /* The real bound: fill to MODEL_MAX_OBJECTS, the next add fails. */
 static void
 test_add_object_full(void **state)
@@ -518,6 +566,7 @@ main(void)
 	    cmocka_unit_test(test_snapshot_lifecycle),
 	    cmocka_unit_test(test_add_object_bound),
 	    cmocka_unit_test(test_add_object_full),
+	    cmocka_unit_test(test_reserve),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_names),
 	};
