@@ -21,6 +21,8 @@ unshare --ipc bash -c '
 	echo "250 32000 32 8" >/proc/sys/kernel/sem
 	echo 4 >/proc/sys/kernel/shmmni
 	echo 2 >/proc/sys/kernel/msgmni
+	echo 4000 >/proc/sys/kernel/msgmax
+	echo 9000 >/proc/sys/kernel/msgmnb
 	for i in 1 2 3 4 5 6 7 8; do ipcmk -S 1 >/dev/null; done
 	for i in 1 2 3 4; do ipcmk -M 4096 >/dev/null; done
 	for i in 1 2; do ipcmk -Q >/dev/null; done
@@ -38,6 +40,11 @@ u='.[] | select(.host == "it-full") | .usage'
 check_eq "semmni 8 of 8" "8 8 100" "$(jq -r "$u.semmni | \"\(.used) \(.limit) \(.pct)\"" "$T/hosts.json")"
 check_eq "shmmni 4 of 4" "4 4 100" "$(jq -r "$u.shmmni | \"\(.used) \(.limit) \(.pct)\"" "$T/hosts.json")"
 check_eq "msgmni 2 of 2" "2 2 100" "$(jq -r "$u.msgmni | \"\(.used) \(.limit) \(.pct)\"" "$T/hosts.json")"
+# the limits as this namespace has them (SEM_INFO and MSG_INFO carry them too)
+cli host it-full --json >"$T/host.json"
+check_eq "its limits: semmsl semmns semopm semmni msgmax msgmnb msgmni shmmni" \
+	"250 32000 32 8 4000 9000 2 4" \
+	"$(jq -r '.limits | "\(.semmsl) \(.semmns) \(.semopm) \(.semmni) \(.msgmax) \(.msgmnb) \(.msgmni) \(.shmmni)"' "$T/host.json")"
 check_eq "status crit" crit "$(jq -r '.[] | select(.host == "it-full") | .status' "$T/hosts.json")"
 
 finish
