@@ -34,14 +34,12 @@ snapshot_free(struct snapshot *s)
 int
 snapshot_reserve(struct snapshot *s, size_t scopes, size_t objects)
 {
-	size_t ns = s->nscopes + (scopes < MODEL_MAX_SCOPES ? scopes : MODEL_MAX_SCOPES);
-	size_t no = s->nobjects + (objects < MODEL_MAX_OBJECTS ? objects : MODEL_MAX_OBJECTS);
+	/* the counts never exceed their bounds, so these cannot wrap */
+	size_t ns = scopes > MODEL_MAX_SCOPES - s->nscopes ? MODEL_MAX_SCOPES : s->nscopes + scopes;
+	size_t no =
+	    objects > MODEL_MAX_OBJECTS - s->nobjects ? MODEL_MAX_OBJECTS : s->nobjects + objects;
 
 	/* one growth step (at most twice the room wanted: pages never touched cost nothing) */
-	if (ns > MODEL_MAX_SCOPES)
-		ns = MODEL_MAX_SCOPES;
-	if (no > MODEL_MAX_OBJECTS)
-		no = MODEL_MAX_OBJECTS;
 	if (grow_array(&s->scopes, &s->cap_scopes, ns, ns, MODEL_MAX_SCOPES, sizeof(*s->scopes)) ==
 	        -1 ||
 	    grow_array(&s->objects, &s->cap_objects, no, no, MODEL_MAX_OBJECTS,
