@@ -33,21 +33,213 @@ collect_warn(struct collect_warnings *w, const char *fmt, ...)
 	w->n++;
 }
 
-int
-proc_table_add(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope)
+/*
+ * What proc_table_has_owner has learnt: the (scope, uid) pairs known so far,
+ * in a hash set (open addressing; a slot holds the pair + 1, 0 is free), and
+ * the pending entries grouped by scope in table order, each group with how
+ * far it has been read.
+ */
+struct proc_pend {
+	uint32_t scope;
+	uint32_t idx; /* into t->v (PROC_MAX fits) */
+};
+struct proc_group {
+	uint32_t scope;
+	size_t next, end; /* pend[next..end): this scope's entries not read yet */
+	int unsure;       /* some uid of the scope could not be read */
+};
+struct proc_owners {
+	uint64_t *slot;
+	size_t cap; /* a power of two, more than twice the entries */
+	struct proc_pend *pend;
+	struct proc_group *group; /* sorted by scope */
+	size_t ngroup;
+};
+
+static void
+owners_free(struct proc_table *t)
 {
+	if (t->own == NULL)
+		return;
+	free(t->own->slot);
+	free(t->own->pend);
+	free(t->own->group);
+	free(t->own);
+	t->own = NULL;
+}
+
+static size_t
+owners_hash(uint64_t key, size_t cap)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 32) & (cap - 1);
+}
+
+/* Adds (scope, uid); scope is never PROC_SCOPE_NONE, so the pair + 1 cannot wrap to 0. */
+static void
+owners_add(struct proc_owners *o, uint32_t scope, uint32_t uid)
+{
+	uint64_t key = ((uint64_t)scope << 32 | uid) + 1;
+	size_t h;
+
+	for (h = owners_hash(key, o->cap); o->slot[h] != 0; h = (h + 1) & (o->cap - 1))
+		if (o->slot[h] == key)
+			return;
+	o->slot[h] = key;
+}
+
+static int
+owners_has(const struct proc_owners *o, uint32_t scope, uint32_t uid)
+{
+	uint64_t key = ((uint64_t)scope << 32 | uid) + 1;
+	size_t h;
+
+	for (h = owners_hash(key, o->cap); o->slot[h] != 0; h = (h + 1) & (o->cap - 1))
+		if (o->slot[h] == key)
+			return 1;
+	return 0;
+}
+
+static int
+owners_pend_cmp(const void *a, const void *b)
+{
+	const struct proc_pend *x = a, *y = b;
+
+	if (x->scope != y->scope)
+		return x->scope < y->scope ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The set with every uid already known, and the pending entries grouped. */
+static int
+owners_build(struct proc_table *t)
+{
+	struct proc_owners *o;
+	size_t i, npend = 0, cap = 64;
+
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].pending && t->v[i].scope != PROC_SCOPE_NONE)
+			npend++;
+	while (cap <= 2 * t->n) /* t->n <= PROC_MAX: at most 2^21 slots */
+		cap *= 2;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return -1;
+	t->own = o;
+	o->cap = cap;
+	if ((o->slot = calloc(cap, sizeof(*o->slot))) == NULL ||
+	    (o->pend = calloc(npend ? npend : 1, sizeof(*o->pend))) == NULL ||
+	    (o->group = calloc(npend ? npend : 1, sizeof(*o->group))) == NULL) {
+		owners_free(t);
+		return -1;
+	}
+	npend = 0;
+	for (i = 0; i < t->n; i++) {
+		const struct proc_entry *e = &t->v[i];
+
+		if (e->scope == PROC_SCOPE_NONE)
+			continue; /* owns nothing in any listed scope */
+		if (!e->pending) {
+			owners_add(o, e->scope, e->uid);
+			continue;
+		}
+		o->pend[npend].scope = e->scope;
+		o->pend[npend].idx = (uint32_t)i;
+		npend++;
+	}
+	/* by scope, then in the table's order (the collector's: lowest pids first) */
+	qsort(o->pend, npend, sizeof(*o->pend), owners_pend_cmp);
+	for (i = 0; i < npend; i++) {
+		if (o->ngroup == 0 || o->group[o->ngroup - 1].scope != o->pend[i].scope) {
+			o->group[o->ngroup].scope = o->pend[i].scope;
+			o->group[o->ngroup].next = i;
+			o->ngroup++;
+		}
+		o->group[o->ngroup - 1].end = i + 1;
+	}
+	return 0;
+}
+
+static struct proc_group *
+owners_group(struct proc_owners *o, uint32_t scope)
+{
+	size_t lo = 0, hi = o->ngroup;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->group[mid].scope == scope)
+			return &o->group[mid];
+		if (o->group[mid].scope < scope)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int
+proc_table_has_owner(struct proc_table *t, uint32_t scope, uint32_t uid)
+{
+	struct proc_group *g;
+
+	if (scope == PROC_SCOPE_NONE || t->n == 0)
+		return 0;
+	if (t->own == NULL && owners_build(t) == -1)
+		return -1;
+	if (owners_has(t->own, scope, uid))
+		return 1;
+	if ((g = owners_group(t->own, scope)) == NULL)
+		return 0;
+	/* read this scope's uids until the one asked for: each at most once */
+	while (g->next < g->end) {
+		struct proc_entry *e = &t->v[t->own->pend[g->next++].idx];
+		uint32_t u;
+		int r = t->uid_of != NULL ? t->uid_of(e->pid, &u) : -1;
+
+		if (r == 1)
+			continue; /* gone since the walk: it owns nothing */
+		if (r != 0) {
+			g->unsure = 1;
+			continue;
+		}
+		e->uid = u;
+		e->pending = 0;
+		owners_add(t->own, scope, u);
+		if (u == uid)
+			return 1;
+	}
+	return g->unsure ? -1 : 0;
+}
+
+static int
+proc_table_append(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope, int pending)
+{
+	owners_free(t); /* what was learnt is of the table as it was */
 	if (grow_array(&t->v, &t->cap, t->n + 1, 256, PROC_MAX, sizeof(*t->v)) == -1)
 		return -1;
 	t->v[t->n].pid = pid;
 	t->v[t->n].uid = uid;
 	t->v[t->n].scope = scope;
+	t->v[t->n].pending = pending;
 	t->n++;
 	return 0;
+}
+
+int
+proc_table_add(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope)
+{
+	return proc_table_append(t, pid, uid, scope, 0);
+}
+
+int
+proc_table_add_pending(struct proc_table *t, int64_t pid, uint32_t scope)
+{
+	return proc_table_append(t, pid, 0, scope, 1);
 }
 
 void
 proc_table_free(struct proc_table *t)
 {
+	owners_free(t);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }

@@ -44,23 +44,48 @@ void collect_warn(struct collect_warnings *w, const char *fmt, ...)
 /*
  * The processes a collector saw, for orphan detection: which pids live,
  * and which uids have a process in which scope.  Not sent on the wire.
+ *
+ * A collector may leave a process's uid to be read when it is asked for
+ * (pending): on a busy host most processes' uids decide nothing, and
+ * reading each one is the largest cost of a snapshot.  A uid is not kept
+ * from one snapshot to the next (a daemon may drop from root to its user
+ * after it was first seen), so only the question decides how many are read:
+ * proc_table_has_owner() reads a scope's pending uids until it meets the one
+ * asked for, and each uid at most once.
  */
 struct proc_entry {
 	int64_t pid;
-	uint32_t uid;
+	uint32_t uid;   /* when !pending */
 	uint32_t scope; /* index into snapshot.scopes, or PROC_SCOPE_NONE */
+	int pending;    /* 1: uid not read yet (the table's uid_of reads it) */
 };
 #define PROC_MAX 1000000
 /* A process in a namespace that is not in the snapshot (it could not be read):
  * it still counts as alive, but owns nothing in any listed scope. */
 #define PROC_SCOPE_NONE UINT32_MAX
+/*
+ * Reads a pending entry's uid: 0 with *uid; 1 when the process is gone (it
+ * owns nothing); -1 when it cannot be told.
+ */
+typedef int (*proc_uid_fn)(int64_t pid, uint32_t *uid);
+struct proc_owners; /* collect.c: what proc_table_has_owner has learnt */
 struct proc_table {
 	int valid; /* 0: the collector could not list processes; decide no orphans */
 	size_t n, cap;
 	struct proc_entry *v;
+	proc_uid_fn uid_of; /* for pending entries; NULL when there are none */
+	struct proc_owners *own;
 };
 /* Appends one process; -1 when PROC_MAX entries are reached or out of memory. */
 int proc_table_add(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope);
+/* Appends one process whose uid t->uid_of reads when asked; -1 as proc_table_add. */
+int proc_table_add_pending(struct proc_table *t, int64_t pid, uint32_t scope);
+/*
+ * Whether a process of uid runs in scope: 1 when one does, 0 when none does,
+ * -1 when that cannot be told (a uid of the scope could not be read, out of
+ * memory): the caller then decides nothing either way.
+ */
+int proc_table_has_owner(struct proc_table *t, uint32_t scope, uint32_t uid);
 /* Frees the entries and zeroes the table (valid = 0). */
 void proc_table_free(struct proc_table *t);
 

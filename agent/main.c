@@ -189,7 +189,7 @@ static struct {
 } van_kept;
 
 static int
-vanished_step(struct spool *sp, struct snapshot *s, const struct proc_table *pt)
+vanished_step(struct spool *sp, struct snapshot *s, struct proc_table *pt)
 {
 	struct buf state;
 	char *prev = NULL;

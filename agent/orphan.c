@@ -19,9 +19,8 @@
 struct orphan_index {
 	int64_t *pids; /* sorted */
 	size_t npids;
-	uint64_t *owners; /* sorted (scope << 32 | uid) */
-	size_t nowners;
-	int64_t *member; /* per scope: its first process in pt, or 0 */
+	struct proc_table *pt; /* owners: proc_table_has_owner reads uids as asked */
+	int64_t *member;       /* per scope: its first process in pt, or 0 */
 };
 
 static int
@@ -32,25 +31,16 @@ orphan_cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int
-orphan_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void
 orphan_index_free(struct orphan_index *ix)
 {
 	free(ix->pids);
-	free(ix->owners);
 	free(ix->member);
 	memset(ix, 0, sizeof(*ix));
 }
 
 static int
-orphan_index_build(struct orphan_index *ix, const struct snapshot *s, const struct proc_table *pt)
+orphan_index_build(struct orphan_index *ix, const struct snapshot *s, struct proc_table *pt)
 {
 	size_t i, n = pt->n;
 
@@ -58,8 +48,7 @@ orphan_index_build(struct orphan_index *ix, const struct snapshot *s, const stru
 	if (s->nscopes == 0)
 		return -1;
 	if ((ix->member = calloc(s->nscopes, sizeof(*ix->member))) == NULL ||
-	    (ix->pids = calloc(n ? n : 1, sizeof(*ix->pids))) == NULL ||
-	    (ix->owners = calloc(n ? n : 1, sizeof(*ix->owners))) == NULL) {
+	    (ix->pids = calloc(n ? n : 1, sizeof(*ix->pids))) == NULL) {
 		orphan_index_free(ix);
 		return -1;
 	}
@@ -70,12 +59,11 @@ orphan_index_build(struct orphan_index *ix, const struct snapshot *s, const stru
 		/* PROC_SCOPE_NONE and bad indices own nothing in any listed scope */
 		if (p->scope >= s->nscopes)
 			continue;
-		ix->owners[ix->nowners++] = (uint64_t)p->scope << 32 | p->uid;
 		if (ix->member[p->scope] == 0 && p->pid > 0)
 			ix->member[p->scope] = p->pid;
 	}
 	qsort(ix->pids, ix->npids, sizeof(*ix->pids), orphan_cmp_i64);
-	qsort(ix->owners, ix->nowners, sizeof(*ix->owners), orphan_cmp_u64);
+	ix->pt = pt;
 	return 0;
 }
 
@@ -88,9 +76,8 @@ orphan_alive(const struct orphan_index *ix, int64_t pid)
 static int
 orphan_has_owner(const struct orphan_index *ix, uint32_t scope, uint32_t uid)
 {
-	uint64_t key = (uint64_t)scope << 32 | uid;
-
-	return bsearch(&key, ix->owners, ix->nowners, sizeof(key), orphan_cmp_u64) != NULL;
+	/* one that cannot be told may run: no evidence of an orphan */
+	return proc_table_has_owner(ix->pt, scope, uid) != 0;
 }
 
 void
@@ -336,7 +323,7 @@ orphan_abandoned(const struct orphan_index *ix, const struct ipc_object *o)
 }
 
 int
-orphan_scan(struct snapshot *s, const struct proc_table *pt, uint64_t min_age, int64_t now)
+orphan_scan(struct snapshot *s, struct proc_table *pt, uint64_t min_age, int64_t now)
 {
 	struct orphan_index ix;
 	size_t i;
@@ -413,7 +400,7 @@ orphan_isolation(struct snapshot *s)
 }
 
 int
-orphan_findings(struct snapshot *s, const struct proc_table *pt, uint64_t min_age, int64_t now)
+orphan_findings(struct snapshot *s, struct proc_table *pt, uint64_t min_age, int64_t now)
 {
 	orphan_isolation(s);
 	return orphan_scan(s, pt, min_age, now);

@@ -35,7 +35,7 @@
  * pt == NULL or pt->valid == 0: no orphans (the processes are not known).
  * Returns 0, or -1 when out of memory (then no orphans were added).
  */
-int orphan_scan(struct snapshot *s, const struct proc_table *pt, uint64_t min_age, int64_t now);
+int orphan_scan(struct snapshot *s, struct proc_table *pt, uint64_t min_age, int64_t now);
 
 /*
  * Adds an FK_ISOLATION finding (warn) for every jail scope that inherits
@@ -45,7 +45,7 @@ int orphan_scan(struct snapshot *s, const struct proc_table *pt, uint64_t min_ag
 void orphan_isolation(struct snapshot *s);
 
 /* Both of the above: what the agent runs after collect(). */
-int orphan_findings(struct snapshot *s, const struct proc_table *pt, uint64_t min_age, int64_t now);
+int orphan_findings(struct snapshot *s, struct proc_table *pt, uint64_t min_age, int64_t now);
 
 /*
  * The command that removes object (t, id) of scope into out:

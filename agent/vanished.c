@@ -89,8 +89,8 @@ struct van_index {
 		uint32_t idx;
 	} * scope; /* sorted by id */
 	size_t nscope;
-	int64_t *pid;  /* sorted */
-	uint64_t *own; /* (scope << 32 | uid), sorted */
+	int64_t *pid;          /* sorted */
+	struct proc_table *pt; /* owners: proc_table_has_owner reads uids as asked */
 	size_t nobj, nproc;
 };
 
@@ -110,14 +110,6 @@ static int
 van_i64_cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
-van_u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -145,11 +137,10 @@ van_index_free(struct van_index *ix)
 	free(ix->scope);
 	free(ix->obj);
 	free(ix->pid);
-	free(ix->own);
 }
 
 static int
-van_index_build(struct van_index *ix, const struct snapshot *s, const struct proc_table *pt)
+van_index_build(struct van_index *ix, const struct snapshot *s, struct proc_table *pt)
 {
 	size_t i;
 
@@ -159,8 +150,7 @@ van_index_build(struct van_index *ix, const struct snapshot *s, const struct pro
 	ix->nscope = s->nscopes;
 	if ((ix->scope = calloc(ix->nscope ? ix->nscope : 1, sizeof(*ix->scope))) == NULL ||
 	    (ix->obj = calloc(ix->nobj ? ix->nobj : 1, sizeof(*ix->obj))) == NULL ||
-	    (ix->pid = calloc(ix->nproc ? ix->nproc : 1, sizeof(*ix->pid))) == NULL ||
-	    (ix->own = calloc(ix->nproc ? ix->nproc : 1, sizeof(*ix->own))) == NULL) {
+	    (ix->pid = calloc(ix->nproc ? ix->nproc : 1, sizeof(*ix->pid))) == NULL) {
 		van_index_free(ix);
 		return -1;
 	}
@@ -170,10 +160,9 @@ van_index_build(struct van_index *ix, const struct snapshot *s, const struct pro
 		ix->obj[i].id = s->objects[i].id;
 		ix->obj[i].idx = i;
 	}
-	for (i = 0; i < ix->nproc; i++) {
+	for (i = 0; i < ix->nproc; i++)
 		ix->pid[i] = pt->v[i].pid;
-		ix->own[i] = (uint64_t)pt->v[i].scope << 32 | pt->v[i].uid;
-	}
+	ix->pt = pt;
 	for (i = 0; i < ix->nscope; i++) {
 		ix->scope[i].id = s->scopes[i].id;
 		ix->scope[i].idx = (uint32_t)i;
@@ -181,7 +170,6 @@ van_index_build(struct van_index *ix, const struct snapshot *s, const struct pro
 	qsort(ix->scope, ix->nscope, sizeof(*ix->scope), van_scope_cmp);
 	qsort(ix->obj, ix->nobj, sizeof(*ix->obj), van_obj_cmp);
 	qsort(ix->pid, ix->nproc, sizeof(*ix->pid), van_i64_cmp);
-	qsort(ix->own, ix->nproc, sizeof(*ix->own), van_u64_cmp);
 	return 0;
 }
 
@@ -205,12 +193,11 @@ van_present(const struct snapshot *s, const struct van_index *ix, const struct v
 static int
 van_creator_runs(const struct van_index *ix, const struct vanished_prev *p, uint32_t scope)
 {
-	uint64_t own = (uint64_t)scope << 32 | p->uid;
-
 	if (p->type == IPC_SHM)
 		return p->cpid > 0 &&
 		       bsearch(&p->cpid, ix->pid, ix->nproc, sizeof(*ix->pid), van_i64_cmp) != NULL;
-	return bsearch(&own, ix->own, ix->nproc, sizeof(*ix->own), van_u64_cmp) != NULL;
+	/* one that cannot be told is no evidence that the creator runs */
+	return proc_table_has_owner(ix->pt, scope, p->uid) == 1;
 }
 
 static const char *const van_what[3] = {"shared memory segment", "semaphore set", "message queue"};
@@ -259,7 +246,7 @@ vanished_same_objects(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 int
-vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev, int64_t seen)
+vanished_findings(struct snapshot *s, struct proc_table *pt, char *prev, int64_t seen)
 {
 	struct van_index ix;
 	char *line, *nl;

@@ -34,7 +34,7 @@ int vanished_state(const struct snapshot *s, struct buf *out);
  * "vanished since" the later of it and prev's own time.  Returns how many
  * were added, or -1 when out of memory.
  */
-int vanished_findings(struct snapshot *s, const struct proc_table *pt, char *prev, int64_t seen);
+int vanished_findings(struct snapshot *s, struct proc_table *pt, char *prev, int64_t seen);
 /* 1 when state a and b (vanished_state() texts) hold the same objects, whenever taken. */
 int vanished_same_objects(const char *a, size_t alen, const char *b, size_t blen);
 

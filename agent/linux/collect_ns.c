@@ -3,7 +3,10 @@
  *
  * Every IPC namespace has its own objects and its own limits.  /proc is
  * scanned once (at most PROC_MAX processes): each process's IPC namespace is
- * the inode of /proc/PID/ns/ipc, its owner the real uid of /proc/PID/status.
+ * the inode of /proc/PID/ns/ipc, its owner the real uid of /proc/PID/status
+ * (or of its pidfd).  A process the last walk saw, whose kept pidfd says it
+ * still lives, keeps its namespace, and its uid is read only when the
+ * orphan and vanished rules ask for it (proc_table_has_owner, ns_proc_uid).
  * The agent's own namespace is the host scope; each other one becomes a
  * scope "ipcns:INODE" read by one dedicated thread that setns()es into it:
  * setns affects only the calling thread, and the files under /proc/sysvipc
@@ -81,6 +84,27 @@ ns_status_uid(const char *text, uint32_t *uid)
 			p++;
 	}
 	return -1;
+}
+
+/*
+ * A pending process's real uid (proc_uid_fn): through the pidfd the walk
+ * kept, else from its status file, as the walk would have read it.
+ */
+static int
+ns_proc_uid(int64_t pid, uint32_t *uid)
+{
+	char *text = NULL;
+	int rc;
+
+	if (ns_pidfd_kept_uid(pid, uid) == 0)
+		return 0;
+	if (errno == ESRCH)
+		return 1; /* exited since the walk */
+	if (ns_read_pid_file(pid, "status", &text) == -1)
+		return errno == ENOENT || errno == ESRCH ? 1 : -1;
+	rc = ns_status_uid(text, uid);
+	free(text);
+	return rc;
 }
 
 /*
@@ -205,7 +229,7 @@ ns_lookup(struct ns_scan *sc, uint64_t ino, int64_t pid, int *full)
 }
 
 static int
-ns_add_proc(struct ns_scan *sc, int64_t pid, uint32_t uid, uint32_t ns)
+ns_add_proc(struct ns_scan *sc, int64_t pid, uint32_t uid, uint32_t ns, int pending)
 {
 	if (grow_array(&sc->procs, &sc->cap_procs, sc->nprocs + 1, 1024, PROC_MAX,
 	               sizeof(*sc->procs)) == -1)
@@ -213,6 +237,7 @@ ns_add_proc(struct ns_scan *sc, int64_t pid, uint32_t uid, uint32_t ns)
 	sc->procs[sc->nprocs].pid = pid;
 	sc->procs[sc->nprocs].uid = uid;
 	sc->procs[sc->nprocs].ns = ns;
+	sc->procs[sc->nprocs].pending = pending;
 	sc->nprocs++;
 	if (ns != NS_NONE)
 		sc->ns[ns].nprocs++;
@@ -303,7 +328,8 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 		uint32_t uid, ns;
 		int64_t pid;
 		unsigned char cg;
-		int seen = 1; /* 0: its namespace could not be read */
+		int seen = 1;    /* 0: its namespace could not be read */
+		int pending = 0; /* 1: its uid is read when asked (ns_proc_uid) */
 
 		if (ns_pid_name(de->d_name, &pid) == -1)
 			continue;
@@ -317,11 +343,13 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 		 * The real uid through a pidfd when the kernel can; whenever that
 		 * fails (even ESRCH, which can also mean a kernel thread's
 		 * missing parent) the status file decides, as it always did.  A
-		 * kept pidfd that answers also remembers the process's namespace.
+		 * kept pidfd that answers also remembers the process's namespace;
+		 * one that still lives leaves the uid until it is asked for.
 		 */
 		memset(&memo, 0, sizeof(memo));
-		if (pidfds && ns_pidfd_uid(&pf, pid, &uid, &memo) == 0) {
-			/* the real uid, as the status file's Uid line would say */
+		uid = 0;
+		if (pidfds && ns_pidfd_uid(&pf, pid, &uid, &memo, &pending) == 0) {
+			/* the real uid, as the status file's Uid line would say, or pending */
 		} else if (ns_read_pid_file(pid, "status", &text) == -1) {
 			if (errno == ENOENT || errno == ESRCH)
 				continue;
@@ -384,7 +412,7 @@ ns_walk(struct ns_scan *sc, struct snapshot *s, struct ns_shared *sh, struct col
 		}
 		if (seen)
 			ns_pidfds_note(&pf, pid, ino, cg);
-		if (ns_add_proc(sc, pid, uid, ns) == -1) {
+		if (ns_add_proc(sc, pid, uid, ns, pending) == -1) {
 			ns_pidfds_end(&pf);
 			closedir(d);
 			return -1;
@@ -485,12 +513,17 @@ collect_ns(struct snapshot *s, struct proc_table *pt, struct collect_warnings *w
 
 				if (member != (pass == 0))
 					continue;
-				if (proc_table_add(pt, sc.procs[k].pid, sc.procs[k].uid,
-				                   known ? sc.ns[ns].scope : PROC_SCOPE_NONE) == -1)
+				uint32_t scope = known ? sc.ns[ns].scope : PROC_SCOPE_NONE;
+
+				if ((sc.procs[k].pending
+				         ? proc_table_add_pending(pt, sc.procs[k].pid, scope)
+				         : proc_table_add(pt, sc.procs[k].pid, sc.procs[k].uid,
+				                          scope)) == -1)
 					goto oom;
 			}
 		}
 		pt->valid = complete;
+		pt->uid_of = ns_proc_uid;
 	}
 	rc = 0;
 	goto out;

@@ -28,8 +28,9 @@
 
 struct ns_proc {
 	int64_t pid;
-	uint32_t uid;
-	uint32_t ns; /* index into the namespace table, or NS_NONE */
+	uint32_t uid; /* unless pending */
+	uint32_t ns;  /* index into the namespace table, or NS_NONE */
+	int pending;  /* 1: uid read only when asked (ns_proc_uid, through its kept pidfd) */
 };
 
 struct ns_entry {
@@ -71,7 +72,8 @@ struct ns_pidfd {
 	int64_t pid;
 	uint64_t ino; /* its IPC namespace, 0: not known */
 	int fd;
-	unsigned char cg; /* NS_CG_* */
+	unsigned char cg;     /* NS_CG_* */
+	unsigned char exited; /* poll() said so at the walk's start (or could not say) */
 };
 
 /* One walk's view of the kept pidfds (collect_ns_pidfd.c). */
@@ -80,6 +82,7 @@ struct ns_pidfds {
 	size_t n, next;           /* next: the first one this walk has not reached */
 	struct ns_pidfd *nv;      /* kept by this walk */
 	size_t nn, max;
+	int polled; /* every kept pidfd's exited is poll()'s answer */
 };
 
 /* collect_ns.c */
@@ -95,8 +98,15 @@ void ns_pidfds_begin(struct ns_pidfds *pf);
 void ns_pidfds_note(struct ns_pidfds *pf, int64_t pid, uint64_t ino, unsigned char cg);
 /* Ends a walk: closes what it did not reach, keeps what it kept. */
 void ns_pidfds_end(struct ns_pidfds *pf);
-/* The real uid of pid through a pidfd, with what its kept pidfd remembered (*memo). */
-int ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid, struct ns_pidfd *memo);
+/*
+ * The real uid of pid through a pidfd, with what its kept pidfd remembered
+ * (*memo); *pending = 1 instead of a uid when a kept pidfd still lives (the
+ * uid is read when asked: ns_pidfd_kept_uid).
+ */
+int ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid, struct ns_pidfd *memo,
+                 int *pending);
+/* The real uid of pid through the pidfd the last walk kept: 0; -1 with errno (ESRCH: gone). */
+int ns_pidfd_kept_uid(int64_t pid, uint32_t *uid);
 /* The pidfd the last walk kept for pid, or -1. */
 int ns_kept_pidfd(int64_t pid);
 

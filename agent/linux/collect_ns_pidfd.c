@@ -4,8 +4,14 @@
  * real uid for less than its status file costs, and a kept pidfd remembers
  * what its process's namespace and cgroup were; the reader thread enters a
  * namespace through one (collect_ns_read.c).
+ *
+ * Whether the kept pidfds' processes still live is asked of all of them at
+ * once, with poll() (a pidfd becomes readable when its process exits): one
+ * call instead of one query each.  Their uids are then read only when the
+ * orphan and vanished rules ask for them (proc_table_has_owner), never kept.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -55,6 +61,35 @@ static struct ns_pidfd ns_pidfd_sets[2][NS_PIDFD_KEEP];
 static size_t ns_pidfd_nkept; /* in ns_pidfd_sets[ns_pidfd_cur] */
 static int ns_pidfd_cur;
 
+/*
+ * Marks the kept pidfds whose process has exited (or that poll() finds
+ * unusable), NS_PIDFD_POLL at a time from the stack; -1 when poll() fails
+ * (each one is then queried as before).
+ */
+#define NS_PIDFD_POLL 128
+
+static int
+ns_pidfds_poll(struct ns_pidfd *v, size_t n)
+{
+	struct pollfd p[NS_PIDFD_POLL];
+	size_t i, j, k;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i < NS_PIDFD_POLL ? n - i : NS_PIDFD_POLL;
+		for (j = 0; j < k; j++) {
+			p[j].fd = v[i + j].fd;
+			p[j].events = POLLIN;
+			p[j].revents = 0;
+		}
+		if (poll(p, (nfds_t)k, 0) == -1)
+			return -1;
+		/* POLLIN: exited; POLLHUP: reaped too; POLLNVAL, POLLERR: not usable */
+		for (j = 0; j < k; j++)
+			v[i + j].exited = p[j].revents != 0;
+	}
+	return 0;
+}
+
 /* Starts a walk: takes over the kept pidfds and sizes the new set. */
 void
 ns_pidfds_begin(struct ns_pidfds *pf)
@@ -70,6 +105,7 @@ ns_pidfds_begin(struct ns_pidfds *pf)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    (uint64_t)rl.rlim_cur / 4 < pf->max)
 		pf->max = (size_t)((uint64_t)rl.rlim_cur / 4);
+	pf->polled = ns_pidfds_poll(ns_pidfd_sets[ns_pidfd_cur], ns_pidfd_nkept) == 0;
 	ns_pidfd_nkept = 0;
 }
 
@@ -155,14 +191,25 @@ ns_pidfd_query(int fd, int64_t pid, uint32_t *uid)
  * next walk).  0 with *uid; -1 with errno when the kernel cannot tell (no
  * pidfds, the process is gone): the caller then reads /proc/PID/status.
  * *memo receives what the kept pidfd remembered (zero for a new one).
+ *
+ * A kept pidfd whose process poll() found alive is kept again without a
+ * query: 0 with *pending = 1, and the uid is read only when asked for
+ * (ns_pidfd_kept_uid).  A live pidfd names the very process /proc lists
+ * under its pid, so what it remembers still holds.
  */
 int
-ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid, struct ns_pidfd *memo)
+ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid, struct ns_pidfd *memo, int *pending)
 {
 #ifdef SYS_pidfd_open
 	int fd = ns_pidfds_take(pf, pid, memo);
 
+	*pending = 0;
 	if (fd != -1) {
+		if (pf->polled && !memo->exited && pf->nn < pf->max) {
+			ns_pidfds_keep(pf, pid, fd);
+			*pending = 1;
+			return 0;
+		}
 		if (ns_pidfd_query(fd, pid, uid) == 0) {
 			ns_pidfds_keep(pf, pid, fd);
 			return 0;
@@ -193,9 +240,22 @@ ns_pidfd_uid(struct ns_pidfds *pf, int64_t pid, uint32_t *uid, struct ns_pidfd *
 	(void)pid;
 	(void)uid;
 	memset(memo, 0, sizeof(*memo));
+	*pending = 0;
 	errno = ENOSYS;
 	return -1;
 #endif
+}
+
+int
+ns_pidfd_kept_uid(int64_t pid, uint32_t *uid)
+{
+	int fd = ns_kept_pidfd(pid);
+
+	if (fd == -1) {
+		errno = ENOENT;
+		return -1;
+	}
+	return ns_pidfd_query(fd, pid, uid);
 }
 
 /*

@@ -322,6 +322,152 @@ test_invalid_table(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * Pending uids (proc_table_has_owner): the fake reader below answers from a
+ * table by pid and logs each read, so the tests can say which uids were
+ * read, and that none was read twice.
+ */
+static struct {
+	int64_t pid;
+	int rc; /* 0: uid; 1: gone; -1: cannot be told */
+	uint32_t uid;
+} fake_procs[] = {
+    {20, 0, 7},  {21, 0, 7}, {22, 1, 0},  {23, 0, 9},  {24, 0, 11},
+    {30, -1, 0}, {31, 0, 5}, {40, 0, 99}, {50, 0, 42}, {51, 0, 43},
+};
+static int64_t fake_log[64];
+static size_t fake_nlog;
+
+static int
+fake_uid_of(int64_t pid, uint32_t *uid)
+{
+	size_t i;
+
+	assert_true(fake_nlog < NELEM(fake_log));
+	fake_log[fake_nlog++] = pid;
+	for (i = 0; i < NELEM(fake_procs); i++)
+		if (fake_procs[i].pid == pid) {
+			*uid = fake_procs[i].uid;
+			return fake_procs[i].rc;
+		}
+	return 1;
+}
+
+static void
+add_pending(struct proc_table *pt, int64_t pid, uint32_t scope)
+{
+	assert_int_equal(proc_table_add_pending(pt, pid, scope), 0);
+}
+
+/* Reads only as many uids as the question needs, each at most once. */
+static void
+test_owner_lazy(void **state)
+{
+	struct proc_table pt;
+	size_t i, k;
+
+	(void)state;
+	memset(&pt, 0, sizeof(pt));
+	fake_nlog = 0;
+	pt.valid = 1;
+	pt.uid_of = fake_uid_of;
+	add_proc(&pt, 10, 0, 0);
+	add_pending(&pt, 20, 1);
+	add_pending(&pt, 21, 1);
+	add_pending(&pt, 40, PROC_SCOPE_NONE);
+	add_pending(&pt, 22, 1);
+	add_pending(&pt, 30, 2);
+	add_pending(&pt, 23, 1);
+	add_pending(&pt, 31, 2);
+	add_pending(&pt, 24, 1);
+	add_proc(&pt, 11, 8, 1);
+
+	/* known uids answer without a read */
+	assert_int_equal(proc_table_has_owner(&pt, 0, 0), 1);
+	assert_int_equal(proc_table_has_owner(&pt, 1, 8), 1);
+	assert_int_equal(proc_table_has_owner(&pt, 0, 7), 0); /* scope 0 has nothing pending */
+	assert_int_equal(fake_nlog, 0);
+	/* the first of scope 1 in table order answers */
+	assert_int_equal(proc_table_has_owner(&pt, 1, 7), 1);
+	assert_int_equal(fake_nlog, 1);
+	assert_int_equal(fake_log[0], 20);
+	assert_int_equal(proc_table_has_owner(&pt, 1, 7), 1);
+	assert_int_equal(fake_nlog, 1);
+	/* 21 (7 again), 22 (gone: owns nothing), then 23 */
+	assert_int_equal(proc_table_has_owner(&pt, 1, 9), 1);
+	assert_int_equal(fake_nlog, 4);
+	assert_int_equal(fake_log[3], 23);
+	/* absent: the rest of the scope is read, once */
+	assert_int_equal(proc_table_has_owner(&pt, 1, 42), 0);
+	assert_int_equal(fake_nlog, 5);
+	assert_int_equal(proc_table_has_owner(&pt, 1, 11), 1);
+	assert_int_equal(proc_table_has_owner(&pt, 1, 42), 0);
+	assert_int_equal(fake_nlog, 5);
+	/* a uid that could not be read: an absent one cannot be told */
+	assert_int_equal(proc_table_has_owner(&pt, 2, 5), 1);
+	assert_int_equal(proc_table_has_owner(&pt, 2, 6), -1);
+	assert_int_equal(fake_nlog, 7);
+	/* no process there, or outside every listed scope */
+	assert_int_equal(proc_table_has_owner(&pt, 3, 0), 0);
+	assert_int_equal(proc_table_has_owner(&pt, PROC_SCOPE_NONE, 99), 0);
+	assert_int_equal(fake_nlog, 7);
+	for (i = 0; i < fake_nlog; i++) {
+		assert_int_not_equal(fake_log[i], 40);
+		for (k = 0; k < i; k++)
+			assert_int_not_equal(fake_log[i], fake_log[k]);
+	}
+	/* a process added later: what was read stays read */
+	add_proc(&pt, 12, 42, 1);
+	assert_int_equal(proc_table_has_owner(&pt, 1, 42), 1);
+	assert_int_equal(proc_table_has_owner(&pt, 1, 9), 1);
+	assert_int_equal(fake_nlog, 7);
+	/* without a reader, a pending uid cannot be told */
+	pt.uid_of = NULL;
+	add_pending(&pt, 50, 4);
+	assert_int_equal(proc_table_has_owner(&pt, 4, 42), -1);
+	proc_table_free(&pt);
+	assert_null(pt.own);
+}
+
+/*
+ * The orphan rule on pending uids: a set whose owner runs is not reported,
+ * one whose owner does not is, one whose owner cannot be told is not; only
+ * the uids of scopes that hold such objects are read.
+ */
+static void
+test_owner_pending_scan(void **state)
+{
+	struct snapshot s;
+	struct proc_table pt;
+	const struct finding *f;
+
+	(void)state;
+	build(&s);
+	memset(&pt, 0, sizeof(pt));
+	fake_nlog = 0;
+	pt.valid = 1;
+	pt.uid_of = fake_uid_of;
+	add_pending(&pt, 50, 0);
+	add_pending(&pt, 51, 0);
+	add_pending(&pt, 20, 1); /* scope 1: no object, never read */
+	add_pending(&pt, 30, 2);
+	add_obj(&s, IPC_SEM, 1, 43, 0);   /* owner 51 runs */
+	add_obj(&s, IPC_MSG, 2, 4242, 0); /* no process of 4242 */
+	add_obj(&s, IPC_SEM, 3, 4242, 2); /* scope 2: its one uid cannot be read */
+	assert_int_equal(orphan_scan(&s, &pt, 0, NOW), 0);
+	assert_int_equal(s.nfindings, 1);
+	assert_non_null(f = find(&s, IPC_MSG, 2));
+	assert_string_equal(f->message,
+	                    "message queue 2 (0 messages, 0 bytes, uid 4242) looks abandoned: no "
+	                    "process of uid 4242 is left in host; last used 3h ago, made 3h ago");
+	assert_int_equal(fake_nlog, 3);
+	assert_int_equal(fake_log[0], 50);
+	assert_int_equal(fake_log[1], 51);
+	assert_int_equal(fake_log[2], 30);
+	proc_table_free(&pt);
+	snapshot_free(&s);
+}
+
 /* The command for each kind of scope. */
 static void
 test_commands(void **state)
@@ -510,6 +656,7 @@ main(void)
 	    cmocka_unit_test(test_invalid_table), cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_isolation),     cmocka_unit_test(test_clean_messages),
 	    cmocka_unit_test(test_many),          cmocka_unit_test(test_age_str),
+	    cmocka_unit_test(test_owner_lazy),    cmocka_unit_test(test_owner_pending_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,6 +153,54 @@ test_vanished(void **state)
 	snapshot_free(&a);
 }
 
+/* Pending uids (proc_table_has_owner): uid 770 in the jail, unless it cannot be read. */
+static int van_unreadable;
+
+static int
+van_uid_of(int64_t pid, uint32_t *uid)
+{
+	if (pid != 200)
+		return 1; /* gone */
+	*uid = 770;
+	return van_unreadable ? -1 : 0;
+}
+
+/* An owner read when asked runs; one that cannot be told is no evidence. */
+static void
+test_vanished_pending(void **state)
+{
+	struct snapshot a, b;
+	struct proc_table pt;
+	struct buf st;
+	char got[256], *prev;
+	int unreadable;
+
+	(void)state;
+	before(&a);
+	buf_init(&st, VANISHED_STATE_MAX);
+	assert_int_equal(vanished_state(&a, &st), 0);
+	for (unreadable = 0; unreadable <= 1; unreadable++) {
+		van_unreadable = unreadable;
+		assert_int_equal(snapshot_init(&b), 0);
+		assert_non_null(snapshot_add_scope(&b, "jail:pg", "pg", SCOPE_JAIL));
+		memset(&pt, 0, sizeof(pt));
+		pt.valid = 1;
+		pt.uid_of = van_uid_of;
+		assert_int_equal(proc_table_add(&pt, 100, 1000, 0), 0);
+		assert_int_equal(proc_table_add_pending(&pt, 200, 1), 0);
+		assert_int_equal(proc_table_add_pending(&pt, 300, 0), 0); /* gone by now */
+		assert_non_null(prev = strdup(buf_cstr(&st)));
+		assert_int_equal(vanished_findings(&b, &pt, prev, 0), unreadable ? 2 : 3);
+		free(prev);
+		kinds(&b, got, sizeof(got));
+		assert_string_equal(got, unreadable ? "shm:1 msg:4" : "shm:1 sem:2 msg:4");
+		proc_table_free(&pt);
+		snapshot_free(&b);
+	}
+	buf_free(&st);
+	snapshot_free(&a);
+}
+
 /*
  * A later snapshot with the same objects leaves the state file alone (the
  * agent compares them); "seen" then dates a vanished object by that later
@@ -221,6 +269,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vanished),
+	    cmocka_unit_test(test_vanished_pending),
 	    cmocka_unit_test(test_vanished_same),
 	};
 
