@@ -201,6 +201,35 @@ test_vanished_pending(void **state)
 	snapshot_free(&a);
 }
 
+/* The state's exact text: numbers at their bounds, unknown figures as -1. */
+static void
+test_vanished_state_text(void **state)
+{
+	struct snapshot a;
+	struct ipc_object *o;
+	struct buf st;
+
+	(void)state;
+	assert_int_equal(snapshot_init(&a), 0);
+	assert_non_null(snapshot_add_scope(&a, "ipcns:4026532200", "pid 9 x", SCOPE_IPCNS));
+	a.taken = 1764165600;
+	obj(&a, IPC_SHM, 0, 0, 0, 1, 0);
+	o = obj(&a, IPC_SEM, INT32_MAX, INT64_MIN, UINT32_MAX, 0, 1);
+	o->unknown |= OF_CTIME | OF_CPID;
+	o = obj(&a, IPC_MSG, 7, -1, 1000, INT64_MAX, 0);
+	o->ctime = INT64_MAX;
+	obj(&a, IPC_MSG, 8, 1, 1, 1, 5); /* no such scope: left out */
+	buf_init(&st, VANISHED_STATE_MAX);
+	assert_int_equal(vanished_state(&a, &st), 0);
+	assert_string_equal(
+	    buf_cstr(&st), "taken 1764165600\n"
+	                   "shm 0 0 1764165600 0 1 host\n"
+	                   "sem 2147483647 -9223372036854775808 -1 4294967295 -1 ipcns:4026532200\n"
+	                   "msg 7 -1 9223372036854775807 1000 9223372036854775807 host\n");
+	buf_free(&st);
+	snapshot_free(&a);
+}
+
 /*
  * A later snapshot with the same objects leaves the state file alone (the
  * agent compares them); "seen" then dates a vanished object by that later
@@ -270,6 +299,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vanished),
 	    cmocka_unit_test(test_vanished_pending),
+	    cmocka_unit_test(test_vanished_state_text),
 	    cmocka_unit_test(test_vanished_same),
 	};
 
