@@ -44,9 +44,10 @@ void
 batch_flush(struct agg *a)
 {
 	struct buf out;
-	size_t i, n = nbatch;
+	size_t i, k, n = nbatch;
 	int64_t now = now_unix();
 	char err[512];
+	int grouped;
 
 	if (n == 0)
 		return;
@@ -117,10 +118,27 @@ batch_flush(struct agg *a)
 		}
 	}
 	buf_free(&out);
-	/* after the acks are queued: findings never hold a snapshot's acknowledgement */
+	/*
+	 * After the acks are queued: findings never hold a snapshot's
+	 * acknowledgement.  The analysis's writes of the whole batch go in one
+	 * group (store_group_begin): one transaction's locks and checks, not
+	 * one per snapshot.  Alone, or failing to begin, each goes on its own.
+	 */
+	for (i = 0, k = 0; i < n; i++)
+		k += !batch_puts[i].duplicate && !batch_puts[i].busy;
+	grouped = k > 1 && store_group_begin(a->store, err, sizeof(err)) == 0;
 	for (i = 0; i < n; i++)
 		if (!batch_puts[i].duplicate && !batch_puts[i].busy)
 			analysis_snapshot(a, &batch[i].hi, &batch[i].s, now, batch[i].skew);
+	if (grouped && store_group_end(a->store, err, sizeof(err)) == -1) {
+		static struct log_limit llg = LOG_LIMIT("analysis failures");
+
+		/* the snapshots are stored; each host's next one is analysed again */
+		log_limited(&llg,
+		            "storing the analysis of %zu snapshot(s) failed: %s; their hosts' next "
+		            "snapshots are analysed again",
+		            n, err);
+	}
 out:
 	for (i = 0; i < n; i++) {
 		if (batch[i].c != NULL)

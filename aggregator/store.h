@@ -286,6 +286,19 @@ struct store_ops {
 	 * NULL where a backend keeps none: the report folds the rollups.
 	 */
 	store_daily_peaks_fn *daily_peaks;
+	/*
+	 * A group of the analysis's writes (issue 17): between group_begin and
+	 * group_end, the transactions of counts and sync_findings (and the
+	 * reads between them) run inside one transaction of the backend, each
+	 * as a savepoint, so that a batch of snapshots takes the database's
+	 * locks and runs its checks once, not once per snapshot.  What a
+	 * failed savepoint wrote is undone alone; group_end commits the rest
+	 * (-1 with err: none of it is kept).  Only the event loop's one thread
+	 * uses the store, so nothing else runs inside a group.  NULL where a
+	 * backend commits each transaction as it comes.
+	 */
+	int (*group_begin)(struct store *st, char *err, size_t errlen);
+	int (*group_end)(struct store *st, char *err, size_t errlen);
 
 	/*
 	 * The backend's primitives for the store core (store_core.h), whose
@@ -442,6 +455,20 @@ store_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, si
                 size_t *deleted, char *err, size_t errlen)
 {
 	return st->ops->housekeep(st, keep_samples, keep_rollups, batch, deleted, err, errlen);
+}
+
+/* Starts a group of the analysis's writes (store_ops.group_begin); 0 where there are none. */
+static inline int
+store_group_begin(struct store *st, char *err, size_t errlen)
+{
+	return st->ops->group_begin != NULL ? st->ops->group_begin(st, err, errlen) : 0;
+}
+
+/* Commits the group (store_ops.group_end); 0 where there are none. */
+static inline int
+store_group_end(struct store *st, char *err, size_t errlen)
+{
+	return st->ops->group_end != NULL ? st->ops->group_end(st, err, errlen) : 0;
 }
 
 static inline void

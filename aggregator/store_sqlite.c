@@ -273,6 +273,10 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
+    /* inside a group (sq_group_begin): one host's transaction */
+    [SQ_SAVEPOINT] = "SAVEPOINT host_tx",
+    [SQ_RELEASE] = "RELEASE host_tx",
+    [SQ_ROLLBACK_TO] = "ROLLBACK TO host_tx",
     /* a new host has no findings: its status is "ok" until sync_findings says otherwise */
     [SQ_UPSERT_HOST] = "INSERT INTO hosts (name, os, os_release, agent, page_size, boot_time,"
                        " interval, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'ok')"
@@ -463,6 +467,8 @@ static const struct store_ops sq_ops = {
     .counts = store_core_counts,
     .tx = &sq_tx_ops,
     .housekeep = sq_housekeep,
+    .group_begin = sq_group_begin,
+    .group_end = sq_group_end,
     .close = sq_close,
 };
 

@@ -63,6 +63,9 @@ enum {
 	SQ_PEAK_PUT,
 	SQ_COUNTS_GET,
 	SQ_COUNTS_PUT,
+	SQ_SAVEPOINT,
+	SQ_RELEASE,
+	SQ_ROLLBACK_TO,
 	SQ_NSTMT
 };
 
@@ -86,6 +89,12 @@ struct sq_store {
 	int wal_known;
 	dev_t wal_dev;
 	ino_t wal_ino;
+	/*
+	 * A group is open (store_ops.group_begin): its transaction is, and
+	 * sq_begin, sq_commit and sq_rollback make, release and undo savepoints
+	 * in it.  The checks of sq_begin ran once, when the group began.
+	 */
+	int group;
 };
 
 /* A host's unrolled block, copied out of its statement. */
@@ -100,6 +109,8 @@ int sq_connect(struct sq_store *q, int first, char *err, size_t errlen);
 
 /* store_sqlite_stmt.c: statements, values and transactions */
 int sq_fail(struct sq_store *q, const char *what, char *err, size_t errlen);
+int sq_group_begin(struct store *st, char *err, size_t errlen);
+int sq_group_end(struct store *st, char *err, size_t errlen);
 void sq_done(sqlite3_stmt *st);
 int sq_exec_stmt(sqlite3_stmt *st);
 void sq_rollback(struct sq_store *q);

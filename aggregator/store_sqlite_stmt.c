@@ -45,7 +45,10 @@ sq_exec_stmt(sqlite3_stmt *st)
 	return rc;
 }
 
-/* Rolls back whatever transaction is open; keeps err as it is. */
+/*
+ * Rolls back whatever transaction is open; keeps err as it is.  In a group,
+ * only the savepoint: the group's other hosts keep what they wrote.
+ */
 void
 sq_rollback(struct sq_store *q)
 {
@@ -55,6 +58,14 @@ sq_rollback(struct sq_store *q)
 	 */
 	if (sqlite3_get_autocommit(q->db))
 		return;
+	if (q->group) {
+		/* undone, then released: the group's transaction goes on */
+		if (sq_exec_stmt(q->stmt[SQ_ROLLBACK_TO]) == SQLITE_DONE)
+			sq_exec_stmt(q->stmt[SQ_RELEASE]);
+		sqlite3_reset(q->stmt[SQ_ROLLBACK_TO]);
+		sqlite3_reset(q->stmt[SQ_RELEASE]);
+		return;
+	}
 	sq_exec_stmt(q->stmt[SQ_ROLLBACK]);
 	sqlite3_reset(q->stmt[SQ_ROLLBACK]);
 }
@@ -196,7 +207,7 @@ sq_row(sqlite3_stmt *x)
 int
 sq_commit(struct sq_store *q, char *err, size_t errlen)
 {
-	sqlite3_stmt *x = q->stmt[SQ_COMMIT];
+	sqlite3_stmt *x = q->stmt[q->group ? SQ_RELEASE : SQ_COMMIT];
 	int rc = sq_exec_stmt(x);
 
 	if (rc != SQLITE_DONE)
@@ -366,6 +377,19 @@ sq_begin(struct sq_store *q, char *err, size_t errlen)
 {
 	sqlite3_stmt *x;
 
+	/* a group whose transaction an error rolled back is over: begin as usual */
+	if (q->group && sqlite3_get_autocommit(q->db))
+		q->group = 0;
+	if (q->group) {
+		x = q->stmt[SQ_SAVEPOINT];
+		if (sq_exec_stmt(x) != SQLITE_DONE) {
+			sq_fail(q, "savepoint", err, errlen);
+			sqlite3_reset(x);
+			return -1;
+		}
+		sqlite3_reset(x);
+		return 0;
+	}
 	if (sq_files_frozen(q, err, errlen) == -1 || sq_wal_check(q, err, errlen) == -1)
 		return -1;
 	sq_wal_truncate(q);
@@ -376,5 +400,41 @@ sq_begin(struct sq_store *q, char *err, size_t errlen)
 		return -1;
 	}
 	sqlite3_reset(x);
+	return 0;
+}
+
+/*
+ * A group (store_ops.group_begin): one transaction, begun with sq_begin's
+ * checks, in which each host's transaction is a savepoint.
+ */
+int
+sq_group_begin(struct store *st, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+
+	if (q->group)
+		return 0;
+	if (sq_begin(q, err, errlen) == -1)
+		return -1;
+	q->group = 1;
+	return 0;
+}
+
+/* Commits the group; -1 with err when that fails (none of it is kept). */
+int
+sq_group_end(struct store *st, char *err, size_t errlen)
+{
+	struct sq_store *q = st->impl;
+
+	if (!q->group)
+		return 0;
+	q->group = 0;
+	/* an error inside rolled it all back already: the savepoints since committed alone */
+	if (sqlite3_get_autocommit(q->db))
+		return 0;
+	if (sq_commit(q, err, errlen) == -1) {
+		sq_rollback(q);
+		return -1;
+	}
 	return 0;
 }

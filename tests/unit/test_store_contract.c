@@ -1352,6 +1352,84 @@ test_counts(void **state)
 	store_close(st);
 }
 
+/*
+ * The analysis's group (store_group_begin, issue 17): the counts and
+ * findings of several hosts in one, the reads in it seeing its writes; a
+ * host whose findings fail half-way loses them alone (its earlier counts
+ * and the other hosts' writes are kept); the group's end keeps the rest.
+ * A backend without groups runs each transaction alone, with the same
+ * results.
+ */
+static void
+test_analysis_group(void **state)
+{
+	char err[512] = "";
+	struct finding cur[2], *open = NULL;
+	struct finding_change *ch = NULL;
+	struct count_run c, *runs = NULL;
+	struct store *st;
+	size_t n = 0, nch = 0;
+	const char *hosts[] = {"h1", "h2", "h3"};
+	size_t i;
+
+	(void)state;
+	st = open_ok();
+	for (i = 0; i < NELEM(hosts); i++)
+		fixture_put_ok(st, hosts[i], 1, 100, 1, "x", 101, 0);
+	fixture_finding(&cur[0], FK_THRESHOLD, SEV_WARN, "semmns", "", "semmns at 85%");
+	fixture_finding(&cur[1], FK_THRESHOLD, SEV_WARN, "semmni", "", "boom");
+	db_fail("findings", "NEW.message = 'boom'");
+
+	assert_int_equal(store_group_begin(st, err, sizeof(err)), 0);
+	for (i = 0; i < NELEM(hosts); i++) {
+		int boom = i == 1;
+
+		count_key(&c, "host", CW_SEM, 33, 4);
+		counts_ok(st, hosts[i], 1000, &c, 1, 0, &runs, &n);
+		assert_int_equal(n, 1);
+		free(runs);
+		runs = NULL;
+		/* h2's second finding fails after its first was written */
+		assert_int_equal(store_sync_findings(st, hosts[i], cur, boom ? 2 : 1, 1000, &ch,
+		                                     &nch, err, sizeof(err)),
+		                 boom ? -1 : 0);
+		if (boom)
+			assert_non_null(strstr(err, "simulated disk full"));
+		free(ch);
+		ch = NULL;
+		/* the group's reads see its writes */
+		assert_int_equal(store_open_findings(st, hosts[i], &open, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, boom ? 0 : 1);
+		free(open);
+		open = NULL;
+	}
+	assert_int_equal(store_group_end(st, err, sizeof(err)), 0);
+	db_fail("findings", NULL);
+
+	assert_int_equal(db_int("SELECT count(*) FROM counts"), 3);
+	assert_int_equal(db_int("SELECT count(*) FROM findings WHERE closed IS NULL"), 2);
+	assert_int_equal(db_int("SELECT count(*) FROM findings WHERE message = 'boom'"), 0);
+	for (i = 0; i < NELEM(hosts); i++) {
+		assert_int_equal(store_open_findings(st, hosts[i], &open, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, i == 1 ? 0 : 1);
+		if (n == 1)
+			assert_string_equal(open[0].message, "semmns at 85%");
+		free(open);
+		open = NULL;
+	}
+	/* after the group, each goes alone again, and h2's findings now go in */
+	assert_int_equal(store_sync_findings(st, "h2", cur, 2, 1100, &ch, &nch, err, sizeof(err)),
+	                 0);
+	assert_int_equal(nch, 2);
+	free(ch);
+	/* an empty group, and an end without a beginning, change nothing */
+	assert_int_equal(store_group_begin(st, err, sizeof(err)), 0);
+	assert_int_equal(store_group_end(st, err, sizeof(err)), 0);
+	assert_int_equal(store_group_end(st, err, sizeof(err)), 0);
+	assert_int_equal(db_int("SELECT count(*) FROM findings WHERE closed IS NULL"), 4);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1370,6 +1448,7 @@ main(void)
 	    cmocka_unit_test_setup(test_put_batch, setup),
 	    cmocka_unit_test_setup(test_spool_identity, setup),
 	    cmocka_unit_test_setup(test_counts, setup),
+	    cmocka_unit_test_setup(test_analysis_group, setup),
 	};
 	int rc;
 
