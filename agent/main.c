@@ -588,6 +588,7 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 {
 	uint64_t next_snap, next_send, seq, now;
 	char err[1024];
+	int code_released = 0;
 
 	log_info("started: one snapshot every %llus to %s", (unsigned long long)cfg->interval,
 	         cfg->server.v[0]);
@@ -623,6 +624,11 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 			/* a spool made by an earlier version takes an identity once empty */
 			if (r == 0 && spool_adopt_id(sp))
 				sender_set_spool(sd, sp->id);
+			/* the start's code has run: its first delivery included a handshake */
+			if (r == 0 && !code_released) {
+				platform_release_code();
+				code_released = 1;
+			}
 			done = now_mono_ms();
 			next_send = sender_schedule(sd, r, now, done);
 			if (r == -1) /* after a failure, next_send >= done */

@@ -36,6 +36,16 @@ int platform_collect(enum source_kind kind, struct snapshot *s, struct proc_tabl
  */
 void platform_drop_privileges(void);
 
+/*
+ * Lets go of the code pages the agent's start ran once (the configuration,
+ * the keys, the first TLS handshake: most of libcrypto's resident pages):
+ * they leave its page tables, stay in the page cache, and whatever the
+ * agent runs again comes back on its first use.  Only read-only mappings
+ * of files that hold no page of the agent's own (no copy-on-write page,
+ * nothing dirty or swapped) are let go.  Linux; nothing on FreeBSD.
+ */
+void platform_release_code(void);
+
 /* When the system booted, Unix seconds; 0 when it cannot be told. */
 int64_t platform_boot_time(void);
 

@@ -54,3 +54,9 @@ platform_drop_privileges(void)
 	 * mode forbids the exec of ipcs, jls and jexec the collector needs.
 	 */
 }
+
+void
+platform_release_code(void)
+{
+	/* jemalloc and the VM system: nothing of the kind measured there (issue 17) */
+}
