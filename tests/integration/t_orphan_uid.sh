@@ -27,14 +27,6 @@ sed -i 's/^interval = .*/interval = 1s/' "$T/ouid.conf"
 cat >"$T/inside.sh" <<'SH'
 set -u
 BIN=$1 CONF=$2 T=$3
-wait_for() { # as lib.sh's: SECONDS, then a command to retry every 0.2 s
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
 # this set's open orphan findings, as `ipcfleet host` says
 orphans() {
 	"$BIN/ipcfleet" --config "$T/cli.conf" host it-ouid --json |
@@ -70,6 +62,7 @@ orphans >"$T/after"
 kill -0 "$AGENT" && echo "$AGENT" >"$T/agent.pid.after"
 SH
 rc=0
+export -f wait_for # lib.sh's, for the script in the namespace
 unshare --ipc bash "$T/inside.sh" "$BIN" "$T/ouid.conf" "$T" || rc=$?
 check_eq "the namespace's script ran" 0 "$rc"
 check_eq "... and met every condition it waited for" "" "$(cat "$T/inside.err" 2>/dev/null)"
