@@ -114,7 +114,7 @@ static int
 owners_build(struct proc_table *t)
 {
 	struct proc_owners *o;
-	size_t i, npend = 0, cap = 64;
+	size_t i, npend = 0, ngroup, cap = 64;
 
 	for (i = 0; i < t->n; i++)
 		if (t->v[i].pending && t->v[i].scope != PROC_SCOPE_NONE)
@@ -126,8 +126,7 @@ owners_build(struct proc_table *t)
 	t->own = o;
 	o->cap = cap;
 	if ((o->slot = calloc(cap, sizeof(*o->slot))) == NULL ||
-	    (o->pend = calloc(npend ? npend : 1, sizeof(*o->pend))) == NULL ||
-	    (o->group = calloc(npend ? npend : 1, sizeof(*o->group))) == NULL) {
+	    (o->pend = calloc(npend ? npend : 1, sizeof(*o->pend))) == NULL) {
 		owners_free(t);
 		return -1;
 	}
@@ -147,6 +146,12 @@ owners_build(struct proc_table *t)
 	}
 	/* by scope, then in the table's order (the collector's: lowest pids first) */
 	qsort(o->pend, npend, sizeof(*o->pend), owners_pend_cmp);
+	for (i = 0, ngroup = 0; i < npend; i++)
+		ngroup += i == 0 || o->pend[i].scope != o->pend[i - 1].scope;
+	if ((o->group = calloc(ngroup ? ngroup : 1, sizeof(*o->group))) == NULL) {
+		owners_free(t);
+		return -1;
+	}
 	for (i = 0; i < npend; i++) {
 		if (o->ngroup == 0 || o->group[o->ngroup - 1].scope != o->pend[i].scope) {
 			o->group[o->ngroup].scope = o->pend[i].scope;
