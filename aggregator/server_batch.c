@@ -124,7 +124,7 @@ batch_flush(struct agg *a)
 	 * group (store_group_begin): one transaction's locks and checks, not
 	 * one per snapshot.  Alone, or failing to begin, each goes on its own.
 	 */
-	for (i = 0, k = 0; i < n; i++)
+	for (i = 0, k = 0; i < n; i++) /* the snapshots analysed below */
 		k += !batch_puts[i].duplicate && !batch_puts[i].busy;
 	grouped = k > 1 && store_group_begin(a->store, err, sizeof(err)) == 0;
 	for (i = 0; i < n; i++)
@@ -137,7 +137,7 @@ batch_flush(struct agg *a)
 		log_limited(&llg,
 		            "storing the analysis of %zu snapshot(s) failed: %s; their hosts' next "
 		            "snapshots are analysed again",
-		            n, err);
+		            k, err);
 	}
 out:
 	for (i = 0; i < n; i++) {
