@@ -325,6 +325,8 @@ conn_free(struct conn *c)
 		event_free(c->resume);
 	if (c->hi.name[0] != '\0') /* set only for agents past hello */
 		a->stats.agents_open--;
+	if (c->decoding > 0)
+		decoder_forget(c); /* its frames still decoding are dropped, unacknowledged */
 	if (c->batched > 0) {
 		size_t i;
 
@@ -793,10 +795,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		if (have < PROTO_HDR_LEN + (size_t)len)
 			break;
 		if (c->state == CS_AGENT && !draining && batch_full(len)) {
-			/* the batch is full: this frame goes into the next one */
-			static const struct timeval now = {0, 0};
+			/*
+			 * The batch is full: this frame goes into the next one, on the
+			 * next turn, or when the decoder has given back its frames.
+			 */
+			static const struct timeval now = {0, 0}, soon = {0, 1000};
+			size_t jb;
 
-			evtimer_add(c->resume, &now);
+			evtimer_add(c->resume, decoder_jobs(&jb) > 0 ? &soon : &now);
 			evtimer_del(c->deadline); /* resume_cb starts a window again */
 			return;
 		}

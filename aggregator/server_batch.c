@@ -55,7 +55,7 @@ batch_flush(struct agg *a)
 		struct pending *p = &batch[i];
 
 		batch_puts[i] = (struct store_put){
-		    .hi = &p->hi, .s = &p->s, .raw = p->raw, .rawlen = p->rawlen, .received = now};
+		    .hi = &p->hi, .s = p->s, .raw = p->raw, .rawlen = p->rawlen, .received = now};
 	}
 	if (store_put_snapshots(a->store, batch_puts, n, err, sizeof(err)) == -1) {
 		static struct log_limit ll = LOG_LIMIT("storage failures");
@@ -97,15 +97,15 @@ batch_flush(struct agg *a)
 			log_warnx(
 			    "%s: snapshot %llu of spool '%s' differs from the one stored under "
 			    "that number: not stored (a cloned or restored spool?)",
-			    p->hi.name, (unsigned long long)p->s.seq, p->hi.spool);
+			    p->hi.name, (unsigned long long)p->s->seq, p->hi.spool);
 		}
 		log_debug("%s: snapshot %llu %s (%zu objects)", p->hi.name,
-		          (unsigned long long)p->s.seq, dup ? "was a duplicate" : "stored",
-		          p->s.nobjects);
+		          (unsigned long long)p->s->seq, dup ? "was a duplicate" : "stored",
+		          p->s->nobjects);
 		/* a connection closed since (a bad frame after this one): stored, no ack */
 		if (p->c == NULL || p->c->state != CS_AGENT)
 			continue;
-		if (proto_encode_ack(&out, p->s.seq) == 0)
+		if (proto_encode_ack(&out, p->s->seq) == 0)
 			agg_lat_observe(&a->stats, agg_mono_us() - p->done_us);
 		/*
 		 * A connection's frames of one turn are next to each other in the
@@ -129,7 +129,7 @@ batch_flush(struct agg *a)
 	grouped = k > 1 && store_group_begin(a->store, err, sizeof(err)) == 0;
 	for (i = 0; i < n; i++)
 		if (!batch_puts[i].duplicate && !batch_puts[i].busy)
-			analysis_snapshot(a, &batch[i].hi, &batch[i].s, now, batch[i].skew);
+			analysis_snapshot(a, &batch[i].hi, batch[i].s, now, batch[i].skew);
 	if (grouped && store_group_end(a->store, err, sizeof(err)) == -1) {
 		static struct log_limit llg = LOG_LIMIT("analysis failures");
 
@@ -143,7 +143,7 @@ out:
 	for (i = 0; i < n; i++) {
 		if (batch[i].c != NULL)
 			batch[i].c->batched = 0;
-		snapshot_free(&batch[i].s);
+		snapshot_drop(batch[i].s);
 		free(batch[i].raw);
 	}
 	nbatch = 0;
@@ -158,16 +158,26 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	batch_flush(arg);
 }
 
-/* 1 when the batch takes no more this turn (see BATCH_MAX_ITEMS). */
+/*
+ * 1 when the batch takes no more this turn (see BATCH_MAX_ITEMS).  The
+ * frames still being decoded count: they join the batch when decoded.
+ */
 int
 batch_full(size_t rawlen)
 {
-	return nbatch > 0 && (nbatch >= BATCH_MAX_ITEMS || batch_bytes + rawlen > BATCH_MAX_BYTES);
+	size_t jb, nj = decoder_jobs(&jb);
+
+	return nbatch + nj > 0 &&
+	       (nbatch + nj >= BATCH_MAX_ITEMS || batch_bytes + jb + rawlen > BATCH_MAX_BYTES);
 }
 
-/* Queues a decoded snapshot (taking s) for the batch's commit.  0 or -1 (memory). */
+/*
+ * Queues a decoded snapshot for the batch's commit, taking s (of the heap)
+ * and raw (the payload's malloc'ed copy).  0 or -1 (memory; the caller
+ * still owns both).
+ */
 static int
-batch_add(struct conn *c, struct snapshot *s, const uint8_t *raw, size_t rawlen)
+batch_add(struct conn *c, struct snapshot *s, uint8_t *raw, size_t rawlen, uint64_t done_us)
 {
 	struct pending *p;
 
@@ -177,16 +187,13 @@ batch_add(struct conn *c, struct snapshot *s, const uint8_t *raw, size_t rawlen)
 	               sizeof(*batch_puts)) == -1)
 		return -1;
 	p = &batch[nbatch];
-	/* malloc(0) may return NULL: an empty payload cannot be a snapshot anyway */
-	if ((p->raw = malloc(rawlen > 0 ? rawlen : 1)) == NULL)
-		return -1;
-	memcpy(p->raw, raw, rawlen);
+	p->raw = raw;
 	p->rawlen = rawlen;
 	p->c = c;
 	p->hi = c->hi;
 	p->skew = c->skew;
-	p->s = *s; /* the objects and scopes now belong to the batch */
-	p->done_us = frame_done_us;
+	p->s = s;
+	p->done_us = done_us;
 	c->batched++;
 	batch_bytes += rawlen;
 	if (nbatch++ == 0)
@@ -195,55 +202,89 @@ batch_add(struct conn *c, struct snapshot *s, const uint8_t *raw, size_t rawlen)
 }
 
 /*
- * A snapshot straight from its payload: validated and decoded in one pass.
- * count: the frame is not counted yet (it was not unpacked first).
+ * A decoded snapshot of agent connection c into the batch: taking s (of the
+ * heap) and raw (the payload's malloc'ed copy) whatever happens.
  */
 void
-handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
+snapshot_accept(struct conn *c, struct snapshot *s, uint8_t *raw, size_t rawlen, uint64_t done_us)
 {
 	struct agg *a = c->agg;
-	struct snapshot s;
-	char err[512];
-	int rc;
+	int64_t now = now_unix();
 
-	if (snapshot_init(&s) == -1) {
-		conn_close(c, PERR_INTERNAL, "out of memory");
-		return;
-	}
-	rc = proto_decode_snapshot_frame(raw, rawlen, &s, err, sizeof(err));
-	if (count && rc != -2) /* -2: not a valid frame, as proto_doc_unpack refuses */
-		a->stats.frames_accepted++;
-	if (rc != 0) {
-		snapshot_free(&s);
-		a->stats.frames_rejected++;
-		conn_close(c, PERR_BAD_FRAME, err);
-		return;
-	}
 	/*
 	 * A snapshot dated beyond max_clock_skew ahead of our clock would sit
 	 * in the future of every series and outlive retention: its samples are
 	 * filed at the time it arrived instead (the payload keeps what the agent
 	 * said; the clock finding reports the agent's clock).
 	 */
-	{
-		int64_t now = now_unix();
+	if (s->taken > now && (uint64_t)(s->taken - now) > a->cfg.max_clock_skew) {
+		static struct log_limit ll = LOG_LIMIT("future snapshots");
 
-		if (s.taken > now && (uint64_t)(s.taken - now) > a->cfg.max_clock_skew) {
-			static struct log_limit ll = LOG_LIMIT("future snapshots");
-
-			log_limited(
-			    &ll,
-			    "%s: snapshot %llu is dated %llds ahead of our clock (more than "
-			    "max_clock_skew); its samples are filed at its arrival",
-			    conn_who(c), (unsigned long long)s.seq, (long long)(s.taken - now));
-			s.taken = now;
-		}
+		log_limited(&ll,
+		            "%s: snapshot %llu is dated %llds ahead of our clock (more than "
+		            "max_clock_skew); its samples are filed at its arrival",
+		            conn_who(c), (unsigned long long)s->seq, (long long)(s->taken - now));
+		s->taken = now;
 	}
-	s.page_size = c->hi.page_size;
-	ifl_strlcpy(s.os, c->hi.os, sizeof(s.os));
-	ifl_strlcpy(s.os_release, c->hi.os_release, sizeof(s.os_release));
-	if (batch_add(c, &s, raw, rawlen) == -1) {
-		snapshot_free(&s);
+	s->page_size = c->hi.page_size;
+	ifl_strlcpy(s->os, c->hi.os, sizeof(s->os));
+	ifl_strlcpy(s->os_release, c->hi.os_release, sizeof(s->os_release));
+	if (batch_add(c, s, raw, rawlen, done_us) == -1) {
+		snapshot_drop(s);
+		free(raw);
 		conn_close(c, PERR_INTERNAL, "out of memory");
 	}
+}
+
+/* Frees a snapshot of the heap (NULL: nothing). */
+void
+snapshot_drop(struct snapshot *s)
+{
+	if (s != NULL) {
+		snapshot_free(s);
+		free(s);
+	}
+}
+
+/*
+ * A snapshot straight from its payload: validated and decoded in one pass,
+ * by the decoder's thread (server_decode.c) or, when it cannot take it, here.
+ * count: the frame is not counted yet (it was not unpacked first).
+ */
+void
+handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
+{
+	struct agg *a = c->agg;
+	struct snapshot *s;
+	char err[512];
+	uint8_t *copy;
+	int rc;
+
+	if ((rc = decoder_submit(c, raw, rawlen, count)) <= 0) {
+		if (rc == -1)
+			conn_close(c, PERR_INTERNAL, "out of memory");
+		return;
+	}
+	if ((s = malloc(sizeof(*s))) == NULL || snapshot_init(s) == -1) {
+		free(s);
+		conn_close(c, PERR_INTERNAL, "out of memory");
+		return;
+	}
+	rc = proto_decode_snapshot_frame(raw, rawlen, s, err, sizeof(err));
+	if (count && rc != -2) /* -2: not a valid frame, as proto_doc_unpack refuses */
+		a->stats.frames_accepted++;
+	if (rc != 0) {
+		snapshot_drop(s);
+		a->stats.frames_rejected++;
+		conn_close(c, PERR_BAD_FRAME, err);
+		return;
+	}
+	/* malloc(0) may return NULL: an empty payload cannot be a snapshot anyway */
+	if ((copy = malloc(rawlen > 0 ? rawlen : 1)) == NULL) {
+		snapshot_drop(s);
+		conn_close(c, PERR_INTERNAL, "out of memory");
+		return;
+	}
+	memcpy(copy, raw, rawlen);
+	snapshot_accept(c, s, copy, rawlen, frame_done_us);
 }

@@ -275,10 +275,11 @@ server_stop(struct agg *a)
 	}
 	while (conns != NULL)
 		conn_free(conns);
+	decoder_stop();
 	cn_rec_free_all();
 	/* not acknowledged: the agents send them again to the next aggregator */
 	for (i = 0; i < nbatch; i++) {
-		snapshot_free(&batch[i].s);
+		snapshot_drop(batch[i].s);
 		free(batch[i].raw);
 	}
 	nbatch = 0;
@@ -383,7 +384,11 @@ server_drain(struct agg *a, unsigned seconds)
 		event_base_loopexit(a->base, NULL);
 		return;
 	}
-	/* what this turn received so far; conn_send may free those connections */
+	/*
+	 * What was received so far: the decoder's frames first, in order; from
+	 * now on frames are decoded here.  conn_send may free those connections.
+	 */
+	decoder_finish(a);
 	batch_flush(a);
 	if (conns == NULL) {
 		event_base_loopexit(a->base, NULL);

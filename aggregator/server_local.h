@@ -2,7 +2,8 @@
  * server_local.h: what the server's files share (server.c: connections and
  * their state machine; server_cn.c: what a certificate may hold across its
  * connections; server_batch.c: the group commit of snapshots; server_life.c:
- * listening, accepting, draining and rechecking after a reload).  Private to
+ * listening, accepting, draining and rechecking after a reload;
+ * server_decode.c: the thread that decodes snapshots).  Private to
  * aggregator/server*.c: the rest of the aggregator sees aggregator.h.
  */
 #ifndef IPCFLEET_SERVER_LOCAL_H
@@ -109,6 +110,7 @@ struct conn {
 	struct host_info hi; /* agents: from hello */
 	int64_t skew;        /* agent clock minus ours at hello; INT64_MIN unknown */
 	unsigned batched;    /* its snapshots waiting in the batch */
+	unsigned decoding;   /* its snapshots with the decoder (server_decode.c) */
 	struct conn *next, *prev;
 	struct conn *cn_next; /* agents: in cn_hash[], by certificate CN */
 	int in_cn_hash;
@@ -146,8 +148,8 @@ struct pending {
 	struct conn *c;      /* NULL once the connection is gone: stored, not acknowledged */
 	struct host_info hi; /* copies: the connection may go before the flush */
 	int64_t skew;
-	struct snapshot s;
-	uint8_t *raw; /* a copy of the payload (the input buffer moves on) */
+	struct snapshot *s; /* malloc'ed (15 KB: the batch holds pointers) */
+	uint8_t *raw;       /* a copy of the payload (the input buffer moves on) */
 	size_t rawlen;
 	uint64_t done_us; /* when the frame was complete, for the latency histogram */
 };
@@ -200,5 +202,20 @@ void batch_flush(struct agg *a);
 void flush_cb(evutil_socket_t fd, short what, void *arg);
 int batch_full(size_t rawlen);
 void handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen, int count);
+void snapshot_accept(struct conn *c, struct snapshot *s, uint8_t *raw, size_t rawlen,
+                     uint64_t done_us);
+void snapshot_drop(struct snapshot *s);
+/*
+ * server_decode.c: snapshots decoded on a worker thread.  decoder_submit:
+ * 0 queued (a copy of raw), 1 decode it here (draining, or no thread), -1
+ * out of memory.  decoder_forget: c is being freed.  decoder_jobs: frames
+ * queued or decoded but not yet in the batch, and their bytes.
+ * decoder_finish: waits for every queued frame and puts it in the batch.
+ */
+int decoder_submit(struct conn *c, const uint8_t *raw, size_t rawlen, int count);
+void decoder_forget(struct conn *c);
+size_t decoder_jobs(size_t *bytes);
+void decoder_finish(struct agg *a);
+void decoder_stop(void);
 
 #endif
