@@ -216,9 +216,44 @@ proc_table_has_owner(struct proc_table *t, uint32_t scope, uint32_t uid)
 }
 
 static int
+pid_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+proc_table_alive(struct proc_table *t, int64_t pid)
+{
+	size_t i, lo = 0, hi = t->n;
+
+	if (t->pids == NULL) {
+		if ((t->pids = malloc((t->n ? t->n : 1) * sizeof(*t->pids))) == NULL)
+			return -1;
+		for (i = 0; i < t->n; i++)
+			t->pids[i] = t->v[i].pid;
+		qsort(t->pids, t->n, sizeof(*t->pids), pid_cmp);
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->pids[mid] == pid)
+			return 1;
+		if (t->pids[mid] < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int
 proc_table_append(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope, int pending)
 {
 	owners_free(t); /* what was learnt is of the table as it was */
+	free(t->pids);
+	t->pids = NULL;
 	if (grow_array(&t->v, &t->cap, t->n + 1, 256, PROC_MAX, sizeof(*t->v)) == -1)
 		return -1;
 	t->v[t->n].pid = pid;
@@ -245,6 +280,7 @@ void
 proc_table_free(struct proc_table *t)
 {
 	owners_free(t);
+	free(t->pids);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
 }

@@ -75,6 +75,7 @@ struct proc_table {
 	struct proc_entry *v;
 	proc_uid_fn uid_of; /* for pending entries; NULL when there are none */
 	struct proc_owners *own;
+	int64_t *pids; /* proc_table_alive's sorted pids, built when first asked */
 };
 /* Appends one process; -1 when PROC_MAX entries are reached or out of memory. */
 int proc_table_add(struct proc_table *t, int64_t pid, uint32_t uid, uint32_t scope);
@@ -86,6 +87,11 @@ int proc_table_add_pending(struct proc_table *t, int64_t pid, uint32_t scope);
  * memory): the caller then decides nothing either way.
  */
 int proc_table_has_owner(struct proc_table *t, uint32_t scope, uint32_t uid);
+/*
+ * Whether pid is in the table: 1 or 0; -1 when that cannot be told (out of
+ * memory).  The table is sorted once, when first asked.
+ */
+int proc_table_alive(struct proc_table *t, int64_t pid);
 /* Frees the entries and zeroes the table (valid = 0). */
 void proc_table_free(struct proc_table *t);
 

@@ -1,9 +1,9 @@
 /*
  * orphan.c: orphaned objects and shared namespaces (orphan.h).
  *
- * The process table is indexed once per snapshot: a sorted array of pids
- * (is this pid alive?) and a sorted array of (scope, uid) pairs (has this
- * uid a process in this scope?), so each object costs two binary searches.
+ * The process table answers whether a pid is alive (proc_table_alive) and
+ * whether a uid has a process in a scope (proc_table_has_owner); the index
+ * here adds each scope's first process, for the shared-namespace findings.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -17,24 +17,13 @@
 
 /* The process table, indexed. */
 struct orphan_index {
-	int64_t *pids; /* sorted */
-	size_t npids;
-	struct proc_table *pt; /* owners: proc_table_has_owner reads uids as asked */
+	struct proc_table *pt; /* pids alive, and owners: uids read as asked */
 	int64_t *member;       /* per scope: its first process in pt, or 0 */
 };
-
-static int
-orphan_cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void
 orphan_index_free(struct orphan_index *ix)
 {
-	free(ix->pids);
 	free(ix->member);
 	memset(ix, 0, sizeof(*ix));
 }
@@ -47,22 +36,17 @@ orphan_index_build(struct orphan_index *ix, const struct snapshot *s, struct pro
 	memset(ix, 0, sizeof(*ix));
 	if (s->nscopes == 0)
 		return -1;
-	if ((ix->member = calloc(s->nscopes, sizeof(*ix->member))) == NULL ||
-	    (ix->pids = calloc(n ? n : 1, sizeof(*ix->pids))) == NULL) {
-		orphan_index_free(ix);
+	if ((ix->member = calloc(s->nscopes, sizeof(*ix->member))) == NULL)
 		return -1;
-	}
 	for (i = 0; i < n; i++) {
 		const struct proc_entry *p = &pt->v[i];
 
-		ix->pids[ix->npids++] = p->pid;
 		/* PROC_SCOPE_NONE and bad indices own nothing in any listed scope */
 		if (p->scope >= s->nscopes)
 			continue;
 		if (ix->member[p->scope] == 0 && p->pid > 0)
 			ix->member[p->scope] = p->pid;
 	}
-	qsort(ix->pids, ix->npids, sizeof(*ix->pids), orphan_cmp_i64);
 	ix->pt = pt;
 	return 0;
 }
@@ -70,7 +54,8 @@ orphan_index_build(struct orphan_index *ix, const struct snapshot *s, struct pro
 static int
 orphan_alive(const struct orphan_index *ix, int64_t pid)
 {
-	return bsearch(&pid, ix->pids, ix->npids, sizeof(pid), orphan_cmp_i64) != NULL;
+	/* one that cannot be told may run: no evidence of an orphan */
+	return proc_table_alive(ix->pt, pid) != 0;
 }
 
 static int

@@ -129,9 +129,8 @@ struct van_index {
 		uint32_t idx;
 	} * scope; /* sorted by id */
 	size_t nscope;
-	int64_t *pid;          /* sorted */
-	struct proc_table *pt; /* owners: proc_table_has_owner reads uids as asked */
-	size_t nobj, nproc;
+	struct proc_table *pt; /* pids alive, and owners: uids read as asked */
+	size_t nobj;
 };
 
 static int
@@ -144,14 +143,6 @@ van_obj_cmp(const void *a, const void *b)
 	if (x->type != y->type)
 		return x->type < y->type ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int
-van_i64_cmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static int
@@ -176,7 +167,6 @@ van_index_free(struct van_index *ix)
 {
 	free(ix->scope);
 	free(ix->obj);
-	free(ix->pid);
 }
 
 static int
@@ -186,11 +176,9 @@ van_index_build(struct van_index *ix, const struct snapshot *s, struct proc_tabl
 
 	memset(ix, 0, sizeof(*ix));
 	ix->nobj = s->nobjects;
-	ix->nproc = pt->n;
 	ix->nscope = s->nscopes;
 	if ((ix->scope = calloc(ix->nscope ? ix->nscope : 1, sizeof(*ix->scope))) == NULL ||
-	    (ix->obj = calloc(ix->nobj ? ix->nobj : 1, sizeof(*ix->obj))) == NULL ||
-	    (ix->pid = calloc(ix->nproc ? ix->nproc : 1, sizeof(*ix->pid))) == NULL) {
+	    (ix->obj = calloc(ix->nobj ? ix->nobj : 1, sizeof(*ix->obj))) == NULL) {
 		van_index_free(ix);
 		return -1;
 	}
@@ -200,8 +188,6 @@ van_index_build(struct van_index *ix, const struct snapshot *s, struct proc_tabl
 		ix->obj[i].id = s->objects[i].id;
 		ix->obj[i].idx = i;
 	}
-	for (i = 0; i < ix->nproc; i++)
-		ix->pid[i] = pt->v[i].pid;
 	ix->pt = pt;
 	for (i = 0; i < ix->nscope; i++) {
 		ix->scope[i].id = s->scopes[i].id;
@@ -209,7 +195,6 @@ van_index_build(struct van_index *ix, const struct snapshot *s, struct proc_tabl
 	}
 	qsort(ix->scope, ix->nscope, sizeof(*ix->scope), van_scope_cmp);
 	qsort(ix->obj, ix->nobj, sizeof(*ix->obj), van_obj_cmp);
-	qsort(ix->pid, ix->nproc, sizeof(*ix->pid), van_i64_cmp);
 	return 0;
 }
 
@@ -233,10 +218,9 @@ van_present(const struct snapshot *s, const struct van_index *ix, const struct v
 static int
 van_creator_runs(const struct van_index *ix, const struct vanished_prev *p, uint32_t scope)
 {
-	if (p->type == IPC_SHM)
-		return p->cpid > 0 &&
-		       bsearch(&p->cpid, ix->pid, ix->nproc, sizeof(*ix->pid), van_i64_cmp) != NULL;
 	/* one that cannot be told is no evidence that the creator runs */
+	if (p->type == IPC_SHM)
+		return p->cpid > 0 && proc_table_alive(ix->pt, p->cpid) == 1;
 	return proc_table_has_owner(ix->pt, scope, p->uid) == 1;
 }
 

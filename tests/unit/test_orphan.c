@@ -468,6 +468,40 @@ test_owner_pending_scan(void **state)
 	snapshot_free(&s);
 }
 
+/*
+ * proc_table_alive: every pid of the table whatever its order, none other;
+ * a process added after a question is seen by the next one.
+ */
+static void
+test_proc_alive(void **state)
+{
+	static const int64_t pids[] = {907, 3, 4194304, 12, 1, 500, 499, 2};
+	struct proc_table pt;
+	size_t i;
+
+	(void)state;
+	memset(&pt, 0, sizeof(pt));
+	/* empty: nothing lives */
+	assert_int_equal(proc_table_alive(&pt, 1), 0);
+	proc_table_free(&pt);
+	for (i = 0; i < sizeof(pids) / sizeof(pids[0]); i++)
+		assert_int_equal(proc_table_add(&pt, pids[i], 0, 0), 0);
+	for (i = 0; i < sizeof(pids) / sizeof(pids[0]); i++)
+		assert_int_equal(proc_table_alive(&pt, pids[i]), 1);
+	assert_int_equal(proc_table_alive(&pt, 0), 0);
+	assert_int_equal(proc_table_alive(&pt, 4), 0);
+	assert_int_equal(proc_table_alive(&pt, 498), 0);
+	assert_int_equal(proc_table_alive(&pt, 501), 0);
+	assert_int_equal(proc_table_alive(&pt, 4194305), 0);
+	assert_int_equal(proc_table_alive(&pt, -1), 0);
+	/* the sorted copy is of the table as it was: an addition is seen */
+	assert_int_equal(proc_table_add_pending(&pt, 4, 0), 0);
+	assert_int_equal(proc_table_alive(&pt, 4), 1);
+	assert_int_equal(proc_table_alive(&pt, 907), 1);
+	proc_table_free(&pt);
+	assert_null(pt.pids);
+}
+
 /* The command for each kind of scope. */
 static void
 test_commands(void **state)
@@ -657,6 +691,7 @@ main(void)
 	    cmocka_unit_test(test_isolation),     cmocka_unit_test(test_clean_messages),
 	    cmocka_unit_test(test_many),          cmocka_unit_test(test_age_str),
 	    cmocka_unit_test(test_owner_lazy),    cmocka_unit_test(test_owner_pending_scan),
+	    cmocka_unit_test(test_proc_alive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
