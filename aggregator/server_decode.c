@@ -89,9 +89,16 @@ job_finish(struct agg *a, struct djob *j)
 	jobs_bytes -= j->rawlen;
 	if (c != NULL)
 		c->decoding--;
+	/*
+	 * Gone, or closed by an earlier bad frame: not judged, not counted, not
+	 * stored, not acknowledged (as if never read).
+	 */
+	if (c == NULL || c->state != CS_AGENT) {
+		job_free(j);
+		return;
+	}
 	if (j->nomem) {
-		if (c != NULL)
-			conn_close(c, PERR_INTERNAL, "out of memory");
+		conn_close(c, PERR_INTERNAL, "out of memory");
 		job_free(j);
 		return;
 	}
@@ -99,13 +106,7 @@ job_finish(struct agg *a, struct djob *j)
 		a->stats.frames_accepted++;
 	if (j->rc != 0) {
 		a->stats.frames_rejected++;
-		if (c != NULL)
-			conn_close(c, PERR_BAD_FRAME, j->err);
-		job_free(j);
-		return;
-	}
-	/* gone, or closed by an earlier bad frame: not stored, not acknowledged */
-	if (c == NULL || c->state != CS_AGENT) {
+		conn_close(c, PERR_BAD_FRAME, j->err);
 		job_free(j);
 		return;
 	}

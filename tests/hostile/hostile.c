@@ -690,6 +690,44 @@ out:
 }
 
 /*
+ * pipelined-bad: a hello, two good snapshots, one whose seq is 1.5, and a
+ * third good one, in one write: the aggregator reads them all at once and
+ * decodes them on its decoding thread.  Prints the good ones' sequence
+ * numbers ("pipelined-bad/seqs: A B C"), then the answers: acks, perhaps,
+ * and the bad frame's error.  Only A and B may be stored (C came after the
+ * error, however soon it was decoded).
+ */
+static int
+case_pipelined_bad(struct hostile *h, const char *name)
+{
+	struct client c;
+	struct buf b;
+	uint64_t s1, s2, s3;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, HOSTILE_BUF_MAX);
+	make_hello(&b, ROLE_AGENT, NULL, PROTO_MAJOR, 4096);
+	s1 = make_snapshot(h, &b, SV_OK);
+	s2 = make_snapshot(h, &b, SV_OK);
+	make_snapshot(h, &b, SV_SEQ_FLOAT);
+	s3 = make_snapshot(h, &b, SV_OK);
+	printf("%s/seqs: %llu %llu %llu\n", name, (unsigned long long)s1, (unsigned long long)s2,
+	       (unsigned long long)s3);
+	fflush(stdout);
+	if (send_buf(name, &c, &b) == 0) {
+		int i;
+
+		/* acks of the first two (if acknowledged before the error came), the error */
+		for (i = 0; i < 3 && report(name, &c); i++)
+			;
+	}
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+/*
  * hold, hold-admin: an agent (admin) hello, then nothing: reports when (if)
  * the aggregator ends the connection within --timeout, and the error frame
  * it sent then.  Used to watch a newer connection with the same certificate
@@ -1615,6 +1653,8 @@ static const struct hcase cases[] = {
     {"slow-tcp", K_FN, 0, NULL, 0, case_slow_tcp, "a TCP connection that never speaks"},
     {"slow-hello", K_FN, 0, NULL, 0, case_slow_hello,
      "after the handshake, hello one byte every 500 ms"},
+    {"pipelined-bad", K_FN, 0, NULL, 0, case_pipelined_bad,
+     "two snapshots, a bad one, a good one, in one write (only the first two may be stored)"},
     {"hold", K_FN, 0, NULL, 0, case_hold, "an agent hello, then silence until closed or --timeout"},
     {"hold-admin", K_FN, 0, NULL, 0, case_hold,
      "an admin hello, then silence until closed or --timeout"},

@@ -25,6 +25,7 @@
 need curl
 need jq
 need promtool
+need sqlite3
 [ -x "$BIN/ipcfleet-hostile" ] || {
 	echo "not ok - $BIN/ipcfleet-hostile is not built (tests/hostile)"
 	exit 1
@@ -32,7 +33,7 @@ need promtool
 
 TEXT_CASES="text-release-utf8 text-scope-c1 text-owner-c1 text-message-bidi text-command-ls"
 # shellcheck disable=SC2086
-pki_dev good evil1 evil2 evil3 evil4 evil5 evil6 evil7 evil8 $TEXT_CASES
+pki_dev good evil1 evil2 evil3 evil4 evil5 evil6 evil7 evil8 evil9 $TEXT_CASES
 mkdir -p "$T/notify"
 write_agg_conf "[http]" "listen = 127.0.0.1:0" "[analysis]" \
 	"notify_command = env | grep '^IPCFLEET_' >>$T/notify/env"
@@ -114,6 +115,9 @@ for c in $TEXT_CASES; do hostile "$c" "$c" >>"$T/text-cases.out"; done
 hostile evil5 text-ok >>"$T/text-cases.out"
 hostile evil8 csv-os >>"$T/text-cases.out"
 hostile evil6 future >"$T/future.out"
+# frames read together, decoded on the decoding thread: the bad one's error
+# comes back in order, and the good one after it is dropped
+hostile evil9 pipelined-bad >"$T/pipelined.out"
 # four of the costliest frames at once, from four certificates
 PAR=
 for e in evil1 evil2 evil3 evil4; do
@@ -126,7 +130,7 @@ wait "$S1" "$S2" "$S3" "$S4" $PAR
 touch "$T/stop"
 wait "$GOOD"
 cat "$T"/agent-cases.out "$T"/admin-cases.out "$T"/par-*.out "$T"/slow-*.out \
-	"$T"/text-cases.out "$T"/future.out "$T"/steady.out >"$T/all.out"
+	"$T"/text-cases.out "$T"/future.out "$T"/steady.out "$T"/pipelined.out >"$T/all.out"
 
 # expect CASE REGEX: the line of CASE is exactly "CASE: " + REGEX
 expect() {
@@ -205,6 +209,16 @@ expect $Q/still-serving "reply [0-9]+"
 expect $Q/nine-args "${B}query: args: too many entries \(at most 8\)"
 expect $Q/arg-value-1000 "${B}query: args\.name: too long \(at most 255 bytes\)"
 expect $Q/frame-70k "${B}frame too large \(limit 65536 bytes in state admin\)"
+# four frames in one write: seqs A and B stored, the bad third refused, C
+# (read, and decoded by the decoding thread, before the error took effect)
+# neither stored nor acknowledged
+read -r _ PA PB PC <"$T/pipelined.out"
+check "pipelined-bad: the third frame refused, the connection closed" grep -Eq \
+	"^pipelined-bad: ${B}snapshot: seq: expected unsigned integer\$" "$T/pipelined.out"
+check "pipelined-bad: no ack for the frame after the bad one ($PC)" \
+	sh -c "! grep -q '^pipelined-bad: ack $PC\$' \"$T/pipelined.out\""
+check_eq "pipelined-bad: stored exactly the two frames before the bad one" "$PA $PB" \
+	"$(sqlite3 "$T/ipcfleet.db" "select group_concat(seq, ' ') from (select r.seq from received r join hosts h on h.id = r.host_id where h.name = 'evil9' order by r.seq)")"
 # frames that keep arriving at min_frame_rate are read whole, however long
 # they take on a busy host (and however long the others keep us busy):
 # each is then judged by the decoder, none is cut on the way
