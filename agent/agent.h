@@ -170,6 +170,7 @@ struct sender {
 	SSL_CTX *ctx;
 	struct client cl;
 	int connected;
+	unsigned connects;                 /* connections made, each with its handshake */
 	size_t server_idx;                 /* which entry of cfg->server we use */
 	struct msg_hello hello;            /* sent on every connect, with the clock then */
 	const volatile sig_atomic_t *stop; /* when set, return between frames */

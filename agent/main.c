@@ -588,7 +588,7 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 {
 	uint64_t next_snap, next_send, seq, now;
 	char err[1024];
-	int code_released = 0;
+	unsigned released_at = 0; /* sd->connects when the code was last let go */
 
 	log_info("started: one snapshot every %llus to %s", (unsigned long long)cfg->interval,
 	         cfg->server.v[0]);
@@ -624,10 +624,14 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 			/* a spool made by an earlier version takes an identity once empty */
 			if (r == 0 && spool_adopt_id(sp))
 				sender_set_spool(sd, sp->id);
-			/* the start's code has run: its first delivery included a handshake */
-			if (r == 0 && !code_released) {
+			/*
+			 * The code of the start, or of a reconnection's handshake, has
+			 * run and will not run again soon: its pages are let go after
+			 * the first delivery on each new connection.
+			 */
+			if (r == 0 && sd->connects != released_at) {
 				platform_release_code();
-				code_released = 1;
+				released_at = sd->connects;
 			}
 			done = now_mono_ms();
 			next_send = sender_schedule(sd, r, now, done);

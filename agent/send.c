@@ -121,6 +121,7 @@ sender_connect(struct sender *sd, uint64_t until, char *err, size_t errlen)
 					log_info("failed over to %s", srv->v[k]);
 				sd->server_idx = k;
 				sd->connected = 1;
+				sd->connects++;
 				return 0;
 			}
 			client_close(&sd->cl);
