@@ -58,6 +58,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -681,7 +682,7 @@ skip_add(struct spool *sp, uint64_t seq, int bad)
 static int
 skip_resolve(struct spool *sp, const struct spool_skip *k, const char *name)
 {
-	char bad[40];
+	char bad[NAME_MAX + 8]; /* name is an entry's (under 32 bytes), read from the directory */
 
 	if (k->bad) {
 		snprintf(bad, sizeof(bad), "%s.bad", name);
