@@ -228,8 +228,10 @@ proc_table_alive(struct proc_table *t, int64_t pid)
 {
 	size_t i, lo = 0, hi = t->n;
 
+	if (t->n == 0)
+		return 0;
 	if (t->pids == NULL) {
-		if ((t->pids = malloc((t->n ? t->n : 1) * sizeof(*t->pids))) == NULL)
+		if ((t->pids = malloc(t->n * sizeof(*t->pids))) == NULL)
 			return -1;
 		for (i = 0; i < t->n; i++)
 			t->pids[i] = t->v[i].pid;

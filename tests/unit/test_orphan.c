@@ -319,6 +319,7 @@ test_invalid_table(void **state)
 	pt.valid = 1;
 	assert_int_equal(orphan_scan(&s, &pt, 0, NOW), 0);
 	assert_int_equal(s.nfindings, 2);
+	proc_table_free(&pt);
 	snapshot_free(&s);
 }
 
