@@ -248,43 +248,13 @@ snapshot_drop(struct snapshot *s)
 
 /*
  * A snapshot straight from its payload: validated and decoded in one pass,
- * by the decoder's thread (server_decode.c) or, when it cannot take it, here.
- * count: the frame is not counted yet (it was not unpacked first).
+ * by the decoder's thread (server_decode.c) or, while draining or without
+ * that thread, by decoder_submit on this one.  count: the frame is not
+ * counted yet (it was not unpacked first).
  */
 void
 handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
 {
-	struct agg *a = c->agg;
-	struct snapshot *s;
-	char err[512];
-	uint8_t *copy;
-	int rc;
-
-	if ((rc = decoder_submit(c, raw, rawlen, count)) <= 0) {
-		if (rc == -1)
-			conn_close(c, PERR_INTERNAL, "out of memory");
-		return;
-	}
-	if ((s = malloc(sizeof(*s))) == NULL || snapshot_init(s) == -1) {
-		free(s);
+	if (decoder_submit(c, raw, rawlen, count) == -1)
 		conn_close(c, PERR_INTERNAL, "out of memory");
-		return;
-	}
-	rc = proto_decode_snapshot_frame(raw, rawlen, s, err, sizeof(err));
-	if (count && rc != -2) /* -2: not a valid frame, as proto_doc_unpack refuses */
-		a->stats.frames_accepted++;
-	if (rc != 0) {
-		snapshot_drop(s);
-		a->stats.frames_rejected++;
-		conn_close(c, PERR_BAD_FRAME, err);
-		return;
-	}
-	/* malloc(0) may return NULL: an empty payload cannot be a snapshot anyway */
-	if ((copy = malloc(rawlen > 0 ? rawlen : 1)) == NULL) {
-		snapshot_drop(s);
-		conn_close(c, PERR_INTERNAL, "out of memory");
-		return;
-	}
-	memcpy(copy, raw, rawlen);
-	snapshot_accept(c, s, copy, rawlen, frame_done_us);
 }

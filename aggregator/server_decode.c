@@ -18,7 +18,8 @@
  * The jobs count towards the batch's bounds (batch_full), so the frames read
  * but not yet stored stay within BATCH_MAX_ITEMS and BATCH_MAX_BYTES as
  * before.  While draining (SIGTERM), and when the thread cannot start,
- * frames are decoded on the loop thread as before.
+ * decoder_submit runs the same two steps (decode_job, job_finish) itself,
+ * on the loop thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -179,9 +180,8 @@ int
 decoder_submit(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
 {
 	struct djob *j;
+	int inline_ = draining || decoder_start(c->agg) == -1;
 
-	if (draining || decoder_start(c->agg) == -1)
-		return 1;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return -1;
 	/* malloc(0) may return NULL: an empty payload cannot be a snapshot anyway */
@@ -197,6 +197,12 @@ decoder_submit(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
 	c->decoding++;
 	njobs++;
 	jobs_bytes += rawlen;
+	if (inline_) {
+		/* the same two steps as the worker's and decoder_collect's */
+		decode_job(&j->it);
+		job_finish(c->agg, j);
+		return 0;
+	}
 	workq_push(wq, &j->it);
 	if (unkicked++ == 0)
 		event_active(kick_ev, EV_TIMEOUT, 1);

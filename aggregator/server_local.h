@@ -207,8 +207,8 @@ void snapshot_accept(struct conn *c, struct snapshot *s, uint8_t *raw, size_t ra
 void snapshot_drop(struct snapshot *s);
 /*
  * server_decode.c: snapshots decoded on a worker thread.  decoder_submit:
- * 0 queued (a copy of raw), 1 decode it here (draining, or no thread), -1
- * out of memory.  decoder_forget: c is being freed.  decoder_jobs: frames
+ * 0 queued (a copy of raw), or decoded and judged at once (draining, or no
+ * thread), -1 out of memory.  decoder_forget: c is being freed.  decoder_jobs: frames
  * queued or decoded but not yet in the batch, and their bytes.
  * decoder_finish: waits for every queued frame and puts it in the batch.
  */
