@@ -147,6 +147,40 @@ fbsd_limits_unknown(struct snapshot *s, const char *why)
 }
 
 /*
+ * A kern.ipc listing that is not whole (collect_freebsd.h: a capture
+ * filtered by hand, say) proves nothing by what it lacks: a facility with
+ * no limit in it has unknown limits, not none.
+ */
+static void
+fbsd_limits_partial(struct snapshot *s, struct collect_warnings *w, const char *what)
+{
+	static const struct {
+		const char *prefix, *counted[2];
+	} fac[] = {
+	    {"shm", {"shmall", "shmmni"}},
+	    {"sem", {"semmns", "semmni"}},
+	    {"msg", {"msgmni", "msgtql"}},
+	};
+	size_t k, i;
+
+	for (k = 0; k < NELEM(fac); k++) {
+		for (i = 0; i < s->limits.n; i++)
+			if (strncmp(s->limits.v[i].name, fac[k].prefix, 3) == 0)
+				break;
+		if (i < s->limits.n)
+			continue;
+		collect_warn(w,
+		             "%s: no kern.ipc.%s* line in a partial listing (no "
+		             "kern.ipc.maxsockbuf or somaxconn): the %s limits are unknown",
+		             what, fac[k].prefix, fac[k].prefix);
+		for (i = 0; i < NELEM(fac[k].counted); i++)
+			snapshot_unknown(s, UNK_LIMIT, fac[k].counted[i],
+			                 "no kern.ipc.%s* line in %s (a partial listing)",
+			                 fac[k].prefix, what);
+	}
+}
+
+/*
  * One collection: what the steps below read and build.  Every step takes
  * it, returns 0 or -1 with err (only what the snapshot cannot do without
  * is an error; the rest are warnings and unknowns), and fbsd_run_free()
@@ -164,6 +198,7 @@ struct fbsd_run {
 	struct fbsd_procs procs;
 	struct fbsd_ipcs_ctx ctx;
 	int have_sysctl, ps_complete;
+	int sysctl_whole; /* the whole kern.ipc listing (collect_freebsd.h) */
 };
 
 static void
@@ -224,9 +259,13 @@ fc_limits(struct fbsd_run *r)
 		fbsd_limits_unknown(r->s, why);
 		return 0;
 	}
-	if (fbsd_parse_sysctl(in.buf, in.len, in.what, &r->s->limits, r->w) == 0)
+	if (fbsd_parse_sysctl(in.buf, in.len, in.what, &r->s->limits, &r->sysctl_whole, r->w) ==
+	        0 &&
+	    r->sysctl_whole)
 		collect_warn(r->w, "%s: no shm, sem or msg limits (SysV IPC not in the kernel?)",
 		             in.what);
+	if (!r->sysctl_whole)
+		fbsd_limits_partial(r->s, r->w, in.what);
 	r->have_sysctl = 1;
 	free(in.buf);
 	return 0;
@@ -411,7 +450,7 @@ fc_host_view(struct fbsd_run *r)
 		    names[0]);
 		goto out;
 	}
-	fbsd_ipcs_absent(r->s, types, r->have_sysctl, ntexts > 1 ? "the ipcs files" : names[0],
+	fbsd_ipcs_absent(r->s, types, r->sysctl_whole, ntexts > 1 ? "the ipcs files" : names[0],
 	                 r->w);
 	if (fbsd_dedupe(r->s, r->w) == -1) {
 		snprintf(r->err, r->errlen, "out of memory");

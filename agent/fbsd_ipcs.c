@@ -628,7 +628,7 @@ fbsd_ipcs_foreign(const char *text, size_t len, const char *name, char *err, siz
  * (ipcs then prints only "SVID ... facility not configured" on stderr).
  */
 void
-fbsd_ipcs_absent(struct snapshot *s, unsigned types, int have_sysctl, const char *what,
+fbsd_ipcs_absent(struct snapshot *s, unsigned types, int sysctl_whole, const char *what,
                  struct collect_warnings *w)
 {
 	static const char *const prefix[3] = {"shm", "sem", "msg"};
@@ -643,7 +643,7 @@ fbsd_ipcs_absent(struct snapshot *s, unsigned types, int have_sysctl, const char
 		for (i = 0; i < s->limits.n; i++)
 			if (strncmp(s->limits.v[i].name, prefix[t], 3) == 0)
 				has_limits = 1;
-		if (have_sysctl && !has_limits)
+		if (sysctl_whole && !has_limits)
 			continue; /* no such facility in this kernel */
 		collect_warn(w, "%s: no \"%s\" section: its counts are unknown", what,
 		             fbsd_secs[k].title);

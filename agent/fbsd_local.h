@@ -72,10 +72,11 @@ int fbsd_parse_ps_all(const char *text, size_t len, const char *name, struct fbs
 int fbsd_ipcs_foreign(const char *text, size_t len, const char *name, char *err, size_t errlen);
 /*
  * The types without a section in any ipcs output read (types: bits
- * 1 << enum ipc_type that had one) are unknown, unless kern.ipc was read
- * (have_sysctl) and has no limit of that type: the kernel lacks it.
+ * 1 << enum ipc_type that had one) are unknown, unless the whole kern.ipc
+ * listing was read (sysctl_whole, collect_freebsd.h) and has no limit of
+ * that type: the kernel lacks it.
  */
-void fbsd_ipcs_absent(struct snapshot *s, unsigned types, int have_sysctl, const char *what,
+void fbsd_ipcs_absent(struct snapshot *s, unsigned types, int sysctl_whole, const char *what,
                       struct collect_warnings *w);
 
 /* fbsd_attrib.c */

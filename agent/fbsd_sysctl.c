@@ -12,7 +12,7 @@
 #include "util.h"
 
 int
-fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_limits *l,
+fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_limits *l, int *whole,
                   struct collect_warnings *w)
 {
 	static const char prefix[] = "kern.ipc.";
@@ -20,6 +20,8 @@ fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_lim
 	char buf[FBSD_LINE_MAX + 1];
 	int nset = 0;
 
+	if (whole != NULL)
+		*whole = 0;
 	fbsd_lines_init(&it, text, len);
 	while (fbsd_lines_take(&it, buf, sizeof(buf), name, w)) {
 		char *nm, *val, *colon, q[FBSD_QUOTE_MAX + 4];
@@ -38,10 +40,17 @@ fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_lim
 		nm = buf + sizeof(prefix) - 1;
 		for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
 			;
-		/* only the SysV IPC limits; kern.ipc also holds socket buffer tunables */
+		/*
+		 * Only the SysV IPC limits; kern.ipc also holds the socket layer's,
+		 * whose presence shows the listing was not filtered (collect_freebsd.h).
+		 */
 		if (strncmp(nm, "shm", 3) != 0 && strncmp(nm, "sem", 3) != 0 &&
-		    strncmp(nm, "msg", 3) != 0)
+		    strncmp(nm, "msg", 3) != 0) {
+			if (whole != NULL &&
+			    (strcmp(nm, "maxsockbuf") == 0 || strcmp(nm, "somaxconn") == 0))
+				*whole = 1;
 			continue;
+		}
 		if (!limit_name_valid(nm)) {
 			fbsd_quote(nm, q, sizeof(q));
 			collect_warn(w, "%s line %zu: bad limit name \"%s\", skipped", name, it.no,

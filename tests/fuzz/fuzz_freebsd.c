@@ -110,7 +110,7 @@ fb_sysctl(const char *t, size_t n)
 
 	memset(&w, 0, sizeof(w));
 	memset(&l, 0, sizeof(l));
-	rc = fbsd_parse_sysctl(t, n, "sysctl-kern.ipc.txt", &l, &w);
+	rc = fbsd_parse_sysctl(t, n, "sysctl-kern.ipc.txt", &l, NULL, &w);
 	/* rc counts lines that set a limit: a name given twice counts twice */
 	FUZZ_CHECK(rc >= 0 && l.n <= (size_t)rc);
 	fb_check_limits(&l);
@@ -459,7 +459,7 @@ fb_pipeline(const uint8_t *p, size_t n)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.capture_time = FB_TIME;
 
-	(void)fbsd_parse_sysctl(c.text[0], c.len[0], "sysctl-kern.ipc.txt", &s.limits, &w);
+	(void)fbsd_parse_sysctl(c.text[0], c.len[0], "sysctl-kern.ipc.txt", &s.limits, NULL, &w);
 	if (c.n > 1 &&
 	    fbsd_parse_pagesize(c.text[1], c.len[1], &s.page_size, err, sizeof(err)) == -1)
 		s.page_size = 4096;

@@ -42,6 +42,16 @@ wait_for() {
 		sleep 0.2
 	done
 }
+# whole_capture SRC DST: a FreeBSD capture as the agent on that host reads
+# it.  sorthat's sysctl-kern.ipc.txt kept only the SysV lines; a kernel's
+# whole listing also has the socket layer's, which tell the agent that a
+# facility without limits in it is absent, not filtered out
+# (agent/collect_freebsd.h).  Pushed as it is, its message queues are unknown.
+whole_capture() {
+	cp -r "$1" "$2"
+	{ printf 'kern.ipc.maxsockbuf: 2097152\nkern.ipc.somaxconn: 128\n'; cat "$1/sysctl-kern.ipc.txt"; } \
+		>"$2/sysctl-kern.ipc.txt"
+}
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root ($*)"; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "needs $1"; }
 

@@ -10,13 +10,14 @@ need openssl
 
 : "${FIXTURES:=$SRC/tests/fixtures}"
 pki_dev sorthat linux1
+whole_capture "$FIXTURES/freebsd-11-sorthat" "$T/sorthat-cap"
 write_agg_conf "[analysis]" "check_interval = 1s" "stale_grace = 0" \
 	"notify_command = env | grep ^IPCFLEET_ | sort > $T/notify.\$\$.\$IPCFLEET_EVENT.\$IPCFLEET_KIND"
 start_agg
 write_agent_conf sorthat sorthat
 write_cli_conf
 "$BIN/ipcfleet-agent" -c "$T/sorthat.conf" \
-	--source "freebsd-capture:$FIXTURES/freebsd-11-sorthat" --once >"$T/agent.out" 2>&1
+	--source "freebsd-capture:$T/sorthat-cap" --once >"$T/agent.out" 2>&1
 check "agent pushed the sorthat capture" test $? -eq 0
 
 cli alerts --json >"$T/alerts.json"
@@ -57,7 +58,7 @@ check "it names the host" grep -q sorthat "$T/report.html"
 
 # --- stale: an agent at 1 s that stops; then comes back ---
 sed -i 's/^interval = .*/interval = 1s/' "$T/sorthat.conf"
-"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$FIXTURES/freebsd-11-sorthat" \
+"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$T/sorthat-cap" \
 	>>"$T/agent.out" 2>&1 &
 apid=$!
 sleep 2.5
@@ -69,7 +70,7 @@ cli check sorthat >/dev/null
 rc=$?
 set -e
 check_eq "check exits 3 on a stale host" 3 "$rc"
-"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$FIXTURES/freebsd-11-sorthat" \
+"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$T/sorthat-cap" \
 	--once >>"$T/agent.out" 2>&1
 check_eq "back: the stale finding closes" warn \
 	"$(cli hosts --json | jq -r '.[] | select(.host == "sorthat") | .status')"
@@ -83,7 +84,7 @@ rm -f "$T/ipcfleet.db"*
 start_agg
 write_agent_conf sorthat sorthat
 start_ms=$(date +%s%3N)
-"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$FIXTURES/freebsd-11-sorthat" \
+"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$T/sorthat-cap" \
 	--once >>"$T/agent.out" 2>&1
 check "acked with a hanging notify_command" test $? -eq 0
 elapsed=$(( $(date +%s%3N) - start_ms ))
@@ -99,7 +100,7 @@ rm -f "$T/ipcfleet.db"*
 start_agg
 write_agent_conf sorthat sorthat
 write_cli_conf
-"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$FIXTURES/freebsd-11-sorthat" \
+"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$T/sorthat-cap" \
 	--once >>"$T/agent.out" 2>&1
 check_eq "sort* = semmns.warn=70: threshold finding at 78.2%" "warn semmns" \
 	"$(cli alerts --json | jq -r '.[] | select(.kind == "threshold") | "\(.severity) \(.limit)"')"
@@ -109,5 +110,17 @@ set +e
 cli check sorthat >"$T/check2.out"
 set -e
 check "check's perfdata uses them (70% of 340 = 238)" grep -q 'semmns=266;238;306;0;340' "$T/check2.out"
+
+# --- the capture as it is: no message queue lines in it, so unknown, never 0 ---
+"$BIN/ipcfleet-agent" -c "$T/sorthat.conf" --source "freebsd-capture:$FIXTURES/freebsd-11-sorthat" \
+	--once >"$T/agent-raw.out" 2>&1
+check "the agent warns that the msg limits are unknown" \
+	grep -q "no kern.ipc.msg\* line in a partial listing" "$T/agent-raw.out"
+check_eq "msgmni used is null, and why" 'null no "Message Queues:" section in the ipcs files' \
+	"$(cli host sorthat --json | jq -r '.usage.msgmni | "\(.used) \(.unknown)"')"
+check_eq "semmns is still counted" 266 "$(cli host sorthat --json | jq -r '.usage.semmns.used')"
+rc=0
+cli check sorthat >"$T/check3.out" || rc=$?
+check_eq "check exits 3 UNKNOWN" 3 "$rc"
 
 finish

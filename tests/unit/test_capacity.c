@@ -134,8 +134,13 @@ test_sorthat(void **state)
 	r = row_of(v, n, 122, IPC_SEM, 14);
 	assert_int_equal(r->objects, 2);
 	assert_int_equal(r->more_objects.units, 5);
-	assert_int_equal(r->more_instances.units, 2);
-	assert_string_equal(capacity_limit_name(r->more_instances.binding), "semmns");
+	/*
+	 * The capture lists no message queues (test_freebsd's test_sorthat):
+	 * uid 122 may hold some unseen, so a copy of it is not known to fit.
+	 * uid 770's known 0 stays: what is unseen only takes more.
+	 */
+	assert_false(r->more_instances.known);
+	assert_string_equal(capacity_limit_name(r->more_instances.binding), "msgmni");
 	/* the tightest first: uid 770's rows (0 more instances) lead */
 	assert_int_equal(v[0].uid, 770);
 	assert_int_equal(v[0].more_instances.units, 0);

@@ -210,7 +210,9 @@ capture_base(void)
 {
 	char *d = tmpdir();
 
-	write_str(d, "sysctl-kern.ipc.txt", "kern.ipc.semmns: 340\nkern.ipc.semmni: 50\n");
+	/* whole (maxsockbuf): a kernel with semaphores only */
+	write_str(d, "sysctl-kern.ipc.txt",
+	          "kern.ipc.maxsockbuf: 2097152\nkern.ipc.semmns: 340\nkern.ipc.semmni: 50\n");
 	write_str(d, "pagesize.txt", "4096\n");
 	write_str(d, "date.txt", "1764165600 +0100\n");
 	return d;
@@ -291,7 +293,13 @@ test_sorthat(void **state)
 	if (run_capture(SORTHAT, &s, &w, err, sizeof(err)) != 0)
 		fail_msg("collect: %s", err);
 	print_warnings(&w);
-	assert_int_equal(w.total, 0);
+	/*
+	 * Its sysctl file holds only the shm and sem lines, and it has no ipcs -q
+	 * output: the message queues are unknown, not absent (nor 0).
+	 */
+	assert_int_equal(w.total, 2);
+	warned(&w, "sysctl-kern.ipc.txt: no kern.ipc.msg* line in a partial listing", NULL);
+	warned(&w, "the ipcs files: no \"Message Queues:\" section: its counts are unknown", NULL);
 	assert_string_equal(s.os, "FreeBSD");
 	assert_string_equal(s.os_release, ""); /* no uname.txt */
 	assert_int_equal(s.page_size, 4096);
@@ -345,7 +353,10 @@ test_sorthat(void **state)
 	used_eq(&s, -1, "shmmni", 13);
 	used_eq(&s, -1, "semmns", 266);
 	used_eq(&s, -1, "semmni", 16);
-	used_eq(&s, -1, "msgmni", 0);
+	unknown_used(&s, -1, "msgmni", "no \"Message Queues:\" section in the ipcs files");
+	assert_non_null(snapshot_unknown_why(&s, UNK_LIMIT, "msgmni"));
+	assert_string_equal(snapshot_unknown_why(&s, UNK_LIMIT, "msgmni"),
+	                    "no kern.ipc.msg* line in sysctl-kern.ipc.txt (a partial listing)");
 
 	o = find_obj(&s, IPC_SHM, 458756);
 	assert_int_equal(o->size, 456340276);
@@ -390,7 +401,7 @@ test_sorthat_mtime(void **state)
 
 	if (run_capture(d, &s, &w, err, sizeof(err)) != 0)
 		fail_msg("collect: %s", err);
-	assert_int_equal(w.total, 0);
+	assert_int_equal(w.total, 2); /* the message queues: see test_sorthat */
 	o = find_obj(&s, IPC_SHM, 458752);
 	assert_int_equal(o->atime, MIDNIGHT + 8 * 3600 + 14 * 60 + 33);
 	assert_int_equal(o->dtime, MIDNIGHT + 14 * 3600 + 7 * 60 + 38);
@@ -770,11 +781,14 @@ test_sysctl(void **state)
 	                "kern.ipc.shmseg: 128 \n"
 	                "kern.ipc.somaxconn: not a number, ignored\n"
 	                "kern.ipc.semopm: 18446744073709551616\n";
+	const char *u = "kern.ipc.somaxconnx: 1\nkern.ipc.semmni: 5\n";
+	int whole = -1;
 
 	(void)state;
 	memset(&l, 0, sizeof(l));
 	memset(&w, 0, sizeof(w));
-	assert_int_equal(fbsd_parse_sysctl(t, strlen(t), "S", &l, &w), 4);
+	assert_int_equal(fbsd_parse_sysctl(t, strlen(t), "S", &l, &whole, &w), 4);
+	assert_int_equal(whole, 1); /* kern.ipc.maxsockbuf: not filtered */
 	limit_eq(&l, "semmns", 340);
 	limit_eq(&l, "shmmax", UINT64_MAX);
 	limit_eq(&l, "msgmax", 16384);
@@ -787,7 +801,10 @@ test_sysctl(void **state)
 	warned(&w, "S line 5:", NULL);
 	warned(&w, "S line 7:", "shmmax", NULL);
 	warned(&w, "S line 13:", "semopm", NULL);
-	assert_int_equal(fbsd_parse_sysctl("", 0, "S", &l, &w), 0);
+	assert_int_equal(fbsd_parse_sysctl("", 0, "S", &l, &whole, &w), 0);
+	assert_int_equal(whole, 0);
+	assert_int_equal(fbsd_parse_sysctl(u, strlen(u), "S", &l, &whole, &w), 1);
+	assert_int_equal(whole, 0); /* only the exact names count */
 }
 
 static void
@@ -1199,7 +1216,7 @@ test_random_garbage(void **state)
 		assert_true(fbsd_parse_ipcs((char *)buf, n, "R", &ctx, &s, 0, &w, NULL) >= 0);
 		assert_true(fbsd_parse_jls((char *)buf, n, "R", &s, &j, &w) >= 0);
 		assert_true(fbsd_parse_ps((char *)buf, n, "R", &p, &w) >= 0);
-		assert_true(fbsd_parse_sysctl((char *)buf, n, "R", &l, &w) >= 0);
+		assert_true(fbsd_parse_sysctl((char *)buf, n, "R", &l, NULL, &w) >= 0);
 		assert_int_equal(fbsd_parse_idfile((char *)buf, n, "R", &m, &w), 0);
 		(void)fbsd_parse_pagesize((char *)buf, n, &ps, err, sizeof(err));
 		(void)fbsd_parse_date((char *)buf, n, &t, &off, err, sizeof(err));
@@ -1442,10 +1459,16 @@ test_capture_warnings(void **state)
 	/* kern.ipc has semaphore limits, so the kernel has semaphores: uncounted */
 	warned(&w, "the ipcs files: no \"Semaphores:\" section", NULL);
 	unknown_used(&s, -1, "semmns", "no \"Semaphores:\" section in the ipcs files");
-	/* no msg limits and no msg section: a kernel without message queues */
-	used_eq(&s, -1, "msgmni", 0);
-	/* 9 above; the all-disabled jail is not looked at */
-	assert_int_equal(w.total, 9);
+	/*
+	 * No msg limits and no msg section, but the listing is partial (no
+	 * socket-layer line): unknown, not a kernel without message queues.
+	 */
+	warned(&w, "no kern.ipc.shm* line in a partial listing", NULL);
+	warned(&w, "no kern.ipc.msg* line in a partial listing", NULL);
+	warned(&w, "the ipcs files: no \"Message Queues:\" section", NULL);
+	unknown_used(&s, -1, "msgmni", "no \"Message Queues:\" section in the ipcs files");
+	/* 12 above; the all-disabled jail is not looked at */
+	assert_int_equal(w.total, 12);
 	snapshot_free(&s);
 	rm_rf(b);
 	free(b);
@@ -1469,6 +1492,51 @@ test_capture_prefers_full(void **state)
 	assert_int_equal(s.nobjects, 1);
 	assert_int_equal(s.objects[0].id, 1);
 	assert_int_equal(s.objects[0].otime, MIDNIGHT - 86400 + 16 * 3600 + 26 * 60 + 50);
+	snapshot_free(&s);
+	rm_rf(b);
+	free(b);
+}
+
+/*
+ * The whole kern.ipc listing without msg limits, and no msg section: a
+ * kernel without message queues (sysvmsg not loaded).  Nothing is unknown;
+ * the same listing filtered to the SysV lines would leave them unknown.
+ */
+static void
+test_capture_absent_facility(void **state)
+{
+	struct snapshot s;
+	struct collect_warnings w;
+	struct usage u;
+	const struct usage_item *it;
+	char err[256], *b = capture_base();
+
+	(void)state;
+	write_str(b, "ipcs-as.txt", SEM_HDR SEM_ROW("     2", "   17"));
+	if (run_capture(b, &s, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	print_warnings(&w);
+	assert_int_equal(w.total, 0);
+	used_eq(&s, -1, "semmns", 17);
+	model_usage(&s, -1, &u);
+	it = usage_of(&u, "msgmni");
+	assert_int_equal(it->used, 0);
+	assert_false(it->unknown_used);
+	assert_false(it->has_limit);
+	assert_string_equal(it->why, "");
+	assert_null(snapshot_unknown_why(&s, UNK_LIMIT, "msgmni"));
+	snapshot_free(&s);
+
+	/* the same, filtered: the shm and msg figures become unknown */
+	write_str(b, "sysctl-kern.ipc.txt", "kern.ipc.semmns: 340\nkern.ipc.semmni: 50\n");
+	if (run_capture(b, &s, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	assert_int_equal(w.total, 4);
+	unknown_used(&s, -1, "msgmni", "no \"Message Queues:\" section");
+	unknown_used(&s, -1, "shmmni", "no \"Shared Memory:\" section");
+	assert_string_equal(snapshot_unknown_why(&s, UNK_LIMIT, "shmall"),
+	                    "no kern.ipc.shm* line in sysctl-kern.ipc.txt (a partial listing)");
+	used_eq(&s, -1, "semmns", 17);
 	snapshot_free(&s);
 	rm_rf(b);
 	free(b);
@@ -1549,6 +1617,7 @@ main(void)
 	    cmocka_unit_test(test_capture_errors),
 	    cmocka_unit_test(test_capture_warnings),
 	    cmocka_unit_test(test_capture_prefers_full),
+	    cmocka_unit_test(test_capture_absent_facility),
 	    cmocka_unit_test(test_not_freebsd_source),
 	    cmocka_unit_test(test_rctl_bad_line_quoted_alone),
 	};
