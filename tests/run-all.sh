@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite: unit and integration tests on a normal build
 # (warnings are errors), then again under AddressSanitizer and
-# UndefinedBehaviorSanitizer.  Tests that need root skip without it.
+# UndefinedBehaviorSanitizer, then the threaded paths under ThreadSanitizer,
+# then brief fuzzing.  Tests that need root skip without it.
 set -eu
 cd "$(dirname "$0")/.."
 deploy/dev/install-deps.sh
@@ -22,5 +23,15 @@ cmake -S . -B build-asan -DIPCFLEET_WERROR=ON -DIPCFLEET_SANITIZE=ON \
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure -j"$jobs" -E '^bench\.|t_report_browser'
+# The aggregator decodes snapshots on a second thread (common/workq.c,
+# aggregator/server_decode.c): ThreadSanitizer runs the queue's unit test
+# and the tests that push it hardest (many agents and their drain, hostile
+# and flooding peers).  The other tests run no second thread.
+echo "== build with ThreadSanitizer and test the threaded paths"
+cmake -S . -B build-tsan -DIPCFLEET_WERROR=ON -DIPCFLEET_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-tsan -j"$jobs"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
+	-R '^(unit\.test_workq|integration\.t_(foundation|many_agents|sec_hostile|sec_flood))$'
 echo "== fuzz each target briefly (libFuzzer, clang)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-15} tests/fuzz/run.sh

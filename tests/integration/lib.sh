@@ -11,8 +11,17 @@ set -eu
 T=$(mktemp -d /tmp/ipcfleet-it.XXXXXX)
 AGG_PID=
 cleanup() {
+	local rc=$? f
 	if [ -n "$AGG_PID" ]; then kill "$AGG_PID" 2>/dev/null || true; wait "$AGG_PID" 2>/dev/null || true; fi
 	for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
+	# a failed test shows the first sanitizer report of its programs' logs
+	if [ "$rc" -ne 0 ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] && grep -q "Sanitizer" "$f" || continue
+			echo "# sanitizer report in ${f##*/}:"
+			grep -m1 -A40 -E "^(WARNING|ERROR): [A-Za-z]+Sanitizer|runtime error" "$f" | sed 's/^/# /'
+		done
+	fi
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -52,6 +61,10 @@ whole_capture() {
 	{ printf 'kern.ipc.maxsockbuf: 2097152\nkern.ipc.somaxconn: 128\n'; cat "$1/sysctl-kern.ipc.txt"; } \
 		>"$2/sysctl-kern.ipc.txt"
 }
+# sanitized: the programs under test are a sanitizer build (AddressSanitizer,
+# or ThreadSanitizer: tests/run-all.sh), several times slower and larger;
+# tests that bound time or memory take that build's bounds.
+sanitized() { ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -Eq 'lib(a|t)san'; }
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root ($*)"; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "needs $1"; }
 

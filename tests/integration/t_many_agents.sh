@@ -41,7 +41,7 @@ P99_MAX_MS=1000
 # at a load average of 11 the instrumented pair gave p50 0.37 s, p99 2.8 s
 # with every ack in time, and an ack within the timeout is what an agent
 # needs; the plain build keeps the 1 s bound (measured 21 ms there).
-if ldd "$BIN/ipcfleet-aggregator" | grep -q libasan; then
+if sanitized; then
 	SANITIZED=1
 	AGENTS=500
 	P99_MAX_MS=$((FRAME * 1000))

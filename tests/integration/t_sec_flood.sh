@@ -28,7 +28,7 @@ need jq
 DELIVERY_MS=8000
 HEALTHZ_S=2
 FLOOD_S=120
-if ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -q libasan; then
+if sanitized; then
 	DELIVERY_MS=20000
 	HEALTHZ_S=6
 fi

@@ -47,7 +47,7 @@ sed -i 's|^admins = admin$|admins = admin\nhandshake_timeout = 3s\nframe_timeout
 # everything costs about twice as much, plus its quarantine of freed memory,
 # capped here at 64 MB for the aggregator.
 BOUND_KB=$((320 * 1024))
-if ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -q libasan; then
+if sanitized; then
 	BOUND_KB=$((768 * 1024))
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=64"
 fi

@@ -25,7 +25,7 @@ write_agg_conf
 # reply more, what building one costs (measured: 123 MiB; the old code took
 # 70 replies, over 600 MB).  ASan's quarantine keeps freed memory: bounded,
 # as t_sec_hostile.sh does.
-if ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -q libasan; then
+if sanitized; then
 	RSS_GROWTH_KB=$((384 * 1024))
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=64"
 else
