@@ -129,16 +129,6 @@ usage(FILE *fp)
 static uint64_t warn_seen[WARN_SEEN_MAX];
 static size_t warn_nseen;
 
-static uint64_t
-warn_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static void
 log_collect_warnings(const struct collect_warnings *w)
 {
@@ -147,7 +137,7 @@ log_collect_warnings(const struct collect_warnings *w)
 	int fresh = 0;
 
 	for (i = 0; i < w->n && i < WARN_SEEN_MAX; i++) {
-		uint64_t h = warn_hash(w->v[i]);
+		uint64_t h = fnv1a64_str(w->v[i]);
 
 		for (k = 0; k < warn_nseen && warn_seen[k] != h; k++)
 			;

@@ -32,17 +32,6 @@ finding_list_free(struct finding_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t
-key_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 void
 finding_index_free(struct finding_index *ix)
 {
@@ -64,7 +53,7 @@ finding_index_key(const struct finding_index *ix, size_t i)
 static size_t
 index_slot(const struct finding_index *ix, const char *key)
 {
-	size_t h = (size_t)key_hash(key) & ix->mask;
+	size_t h = (size_t)fnv1a64_str(key) & ix->mask;
 
 	while (ix->slot[h] != 0 && strcmp(finding_index_key(ix, ix->slot[h] - 1), key) != 0)
 		h = (h + 1) & ix->mask;

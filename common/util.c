@@ -322,6 +322,16 @@ fnv1a_str(const char *s)
 	return fnv1a(s, strlen(s));
 }
 
+uint64_t
+fnv1a64_str(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
 int
 read_fd_full(int fd, char *buf, size_t n, size_t *len)
 {

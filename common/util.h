@@ -56,6 +56,8 @@ int grow_array(void *arrayp, size_t *cap, size_t want, size_t first, size_t max,
 uint32_t fnv1a(const void *p, size_t n);
 /* ... of a NUL-terminated string. */
 uint32_t fnv1a_str(const char *s);
+/* FNV-1a, 64 bits, of a string: where 32 bits would collide too often. */
+uint64_t fnv1a64_str(const char *s);
 
 /* "2026-11-26T14:00:00Z" into buf (at least 21 bytes).  Returns buf. */
 char *fmt_rfc3339(int64_t t, char *buf, size_t len);

@@ -62,6 +62,19 @@ test_parse_u64(void **state)
 	assert_string_equal(errstr, "too large");
 }
 
+/* The published FNV-1a test vectors (draft-eastlake-fnv). */
+static void
+test_fnv1a(void **state)
+{
+	(void)state;
+	assert_int_equal(fnv1a_str(""), 0x811c9dc5u);
+	assert_int_equal(fnv1a_str("a"), 0xe40c292cu);
+	assert_int_equal(fnv1a_str("foobar"), 0xbf9cf968u);
+	assert_true(fnv1a64_str("") == 0xcbf29ce484222325ull);
+	assert_true(fnv1a64_str("a") == 0xaf63dc4c8601ec8cull);
+	assert_true(fnv1a64_str("foobar") == 0x85944171f73967e8ull);
+}
+
 static void
 test_parse_i64(void **state)
 {
@@ -488,12 +501,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_u64),         cmocka_unit_test(test_parse_i64),
-	    cmocka_unit_test(test_parse_octal),       cmocka_unit_test(test_parse_duration),
-	    cmocka_unit_test(test_parse_size),        cmocka_unit_test(test_parse_hostport),
-	    cmocka_unit_test(test_read_file_bounded), cmocka_unit_test(test_read_fd_full),
-	    cmocka_unit_test(test_grow_array),        cmocka_unit_test(test_rfc3339),
-	    cmocka_unit_test(test_strlcpy),           cmocka_unit_test(test_expand_tilde),
+	    cmocka_unit_test(test_fnv1a),          cmocka_unit_test(test_parse_u64),
+	    cmocka_unit_test(test_parse_i64),      cmocka_unit_test(test_parse_octal),
+	    cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_size),
+	    cmocka_unit_test(test_parse_hostport), cmocka_unit_test(test_read_file_bounded),
+	    cmocka_unit_test(test_read_fd_full),   cmocka_unit_test(test_grow_array),
+	    cmocka_unit_test(test_rfc3339),        cmocka_unit_test(test_strlcpy),
+	    cmocka_unit_test(test_expand_tilde),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
