@@ -74,9 +74,10 @@ int fbsd_idmap_lookup(const struct fbsd_idmap *m, const char *name, uint32_t *id
  * `sysctl kern.ipc`: lines "kern.ipc.NAME: VALUE".  Keeps NAMEs starting with
  * shm, sem or msg as limits (uint64); other kern.ipc names are ignored.
  * Returns the number of limits set.  *whole (NULL: not wanted) is set when
- * the text also holds a well-formed socket-layer line (kern.ipc.maxsockbuf,
- * kern.ipc.somaxconn), which every kernel prints: the whole listing, so a
- * facility without limits in it is absent from the kernel, not filtered out.
+ * the text also names a socket-layer tunable (kern.ipc.maxsockbuf or
+ * kern.ipc.somaxconn, whatever its value), which every kernel prints: the
+ * whole listing, so a facility without limits in it is absent from the
+ * kernel, not filtered out.
  */
 int fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_limits *l,
                       int *whole, struct collect_warnings *w);
