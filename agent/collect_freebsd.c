@@ -134,16 +134,17 @@ out:
 	return rc;
 }
 
+/* The facilities in the order their unknown limits are named: sem first. */
+static const enum ipc_type fbsd_limit_order[] = {IPC_SEM, IPC_SHM, IPC_MSG};
+
 /* Without kern.ipc, every limit that usage is measured against is unknown. */
 static void
 fbsd_limits_unknown(struct snapshot *s, const char *why)
 {
-	static const char *const counted[] = {"semmns", "semmni", "shmall",
-	                                      "shmmni", "msgmni", "msgtql"};
-	size_t i;
+	size_t k;
 
-	for (i = 0; i < NELEM(counted); i++)
-		snapshot_unknown(s, UNK_LIMIT, counted[i], "%s", why);
+	for (k = 0; k < NELEM(fbsd_limit_order); k++)
+		snapshot_unknown_limits(s, fbsd_limit_order[k], "%s", why);
 }
 
 /*
@@ -154,29 +155,20 @@ fbsd_limits_unknown(struct snapshot *s, const char *why)
 static void
 fbsd_limits_partial(struct snapshot *s, struct collect_warnings *w, const char *what)
 {
-	static const struct {
-		const char *prefix, *counted[2];
-	} fac[] = {
-	    {"shm", {"shmall", "shmmni"}},
-	    {"sem", {"semmns", "semmni"}},
-	    {"msg", {"msgmni", "msgtql"}},
-	};
-	size_t k, i;
+	size_t k;
 
-	for (k = 0; k < NELEM(fac); k++) {
-		for (i = 0; i < s->limits.n; i++)
-			if (strncmp(s->limits.v[i].name, fac[k].prefix, 3) == 0)
-				break;
-		if (i < s->limits.n)
+	for (k = 0; k < NELEM(fbsd_limit_order); k++) {
+		enum ipc_type t = fbsd_limit_order[k];
+		const char *p = ipc_type_name(t);
+
+		if (fbsd_has_limits(&s->limits, t))
 			continue;
 		collect_warn(w,
 		             "%s: no kern.ipc.%s* line in a partial listing (no "
 		             "kern.ipc.maxsockbuf or somaxconn): the %s limits are unknown",
-		             what, fac[k].prefix, fac[k].prefix);
-		for (i = 0; i < NELEM(fac[k].counted); i++)
-			snapshot_unknown(s, UNK_LIMIT, fac[k].counted[i],
-			                 "no kern.ipc.%s* line in %s (a partial listing)",
-			                 fac[k].prefix, what);
+		             what, p, p);
+		snapshot_unknown_limits(s, t, "no kern.ipc.%s* line in %s (a partial listing)", p,
+		                        what);
 	}
 }
 

@@ -623,27 +623,23 @@ fbsd_ipcs_foreign(const char *text, size_t len, const char *name, char *err, siz
 
 /*
  * A type whose section is in none of the ipcs outputs read: its counts are
- * unknown (a truncated or partial capture), unless kern.ipc was read and
- * has no limit of that type either, i.e. the kernel lacks the facility
+ * unknown (a truncated or partial capture), unless the whole kern.ipc
+ * listing was read and has no limit of that type either, i.e. the kernel
+ * lacks the facility
  * (ipcs then prints only "SVID ... facility not configured" on stderr).
  */
 void
 fbsd_ipcs_absent(struct snapshot *s, unsigned types, int sysctl_whole, const char *what,
                  struct collect_warnings *w)
 {
-	static const char *const prefix[3] = {"shm", "sem", "msg"};
-	size_t k, i;
+	size_t k;
 
 	for (k = 0; k < NELEM(fbsd_secs); k++) {
 		enum ipc_type t = fbsd_secs[k].type;
-		int has_limits = 0;
 
 		if (types & TB(t))
 			continue;
-		for (i = 0; i < s->limits.n; i++)
-			if (strncmp(s->limits.v[i].name, prefix[t], 3) == 0)
-				has_limits = 1;
-		if (sysctl_whole && !has_limits)
+		if (sysctl_whole && !fbsd_has_limits(&s->limits, t))
 			continue; /* no such facility in this kernel */
 		collect_warn(w, "%s: no \"%s\" section: its counts are unknown", what,
 		             fbsd_secs[k].title);

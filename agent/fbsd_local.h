@@ -67,6 +67,9 @@ int fbsd_small(const char *text, size_t len, char *out, size_t outlen);
 int fbsd_parse_ps_all(const char *text, size_t len, const char *name, struct fbsd_procs *p,
                       int *complete, struct collect_warnings *w);
 
+/* fbsd_sysctl.c: l holds a limit of type t (a name starting "shm", ...). */
+int fbsd_has_limits(const struct ipc_limits *l, enum ipc_type t);
+
 /* fbsd_ipcs.c */
 /* macOS's ipcs output (refused in one line, into err): 1; else 0. */
 int fbsd_ipcs_foreign(const char *text, size_t len, const char *name, char *err, size_t errlen);

@@ -74,6 +74,17 @@ fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_lim
 }
 
 int
+fbsd_has_limits(const struct ipc_limits *l, enum ipc_type t)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strncmp(l->v[i].name, ipc_type_name(t), 3) == 0)
+			return 1;
+	return 0;
+}
+
+int
 fbsd_parse_pagesize(const char *text, size_t len, uint32_t *page_size, char *err, size_t errlen)
 {
 	char buf[FBSD_SMALL_MAX], q[FBSD_QUOTE_MAX + 4];

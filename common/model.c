@@ -388,6 +388,21 @@ snapshot_unknown_type(struct snapshot *s, uint32_t scope, enum ipc_type t, const
 	}
 }
 
+void
+snapshot_unknown_limits(struct snapshot *s, enum ipc_type t, const char *fmt, ...)
+{
+	char why[MODEL_TEXT_MAX];
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < U_COUNT; i++)
+		if (usage_src[i].type == t)
+			snapshot_unknown(s, UNK_LIMIT, usage_names[i], "%s", why);
+}
+
 const char *
 snapshot_unknown_why(const struct snapshot *s, enum unknown_figure fig, const char *name)
 {

@@ -292,6 +292,9 @@ int snapshot_unknown(struct snapshot *s, enum unknown_figure fig, const char *na
  */
 void snapshot_unknown_type(struct snapshot *s, uint32_t scope, enum ipc_type t, const char *fmt,
                            ...) __attribute__((format(printf, 4, 5)));
+/* The same as limits: what objects of type t count against is unknown. */
+void snapshot_unknown_limits(struct snapshot *s, enum ipc_type t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Why fig of name is unknown, or NULL when it is known. */
 const char *snapshot_unknown_why(const struct snapshot *s, enum unknown_figure fig,
                                  const char *name);

@@ -459,6 +459,27 @@ test_add_object_full(void **state)
 	snapshot_free(&s);
 }
 
+/* A type's limits unknown: exactly the two it counts against, with why. */
+static void
+test_unknown_limits(void **state)
+{
+	struct snapshot s;
+
+	(void)state;
+	assert_int_equal(snapshot_init(&s), 0);
+	snapshot_unknown_limits(&s, IPC_SEM, "no kern.ipc.%s* line", "sem");
+	assert_int_equal(s.unknown.n, 2);
+	assert_string_equal(snapshot_unknown_why(&s, UNK_LIMIT, "semmns"), "no kern.ipc.sem* line");
+	assert_string_equal(snapshot_unknown_why(&s, UNK_LIMIT, "semmni"), "no kern.ipc.sem* line");
+	assert_null(snapshot_unknown_why(&s, UNK_USED, "semmns"));
+	assert_null(snapshot_unknown_why(&s, UNK_LIMIT, "shmall"));
+	snapshot_unknown_limits(&s, IPC_MSG, "x");
+	assert_non_null(snapshot_unknown_why(&s, UNK_LIMIT, "msgmni"));
+	assert_non_null(snapshot_unknown_why(&s, UNK_LIMIT, "msgtql"));
+	assert_int_equal(s.unknown.n, 4);
+	snapshot_free(&s);
+}
+
 static void
 test_limits(void **state)
 {
@@ -568,6 +589,7 @@ main(void)
 	    cmocka_unit_test(test_add_object_full),
 	    cmocka_unit_test(test_reserve),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_unknown_limits),
 	    cmocka_unit_test(test_names),
 	};
 
