@@ -63,16 +63,22 @@ check "all deliver before (A $(acks acks-a), B own $(acks acks-bo), B shared $(a
 # Stop A inside its batch transaction, holding the shared hosts' rows.
 # Not by luck (a stop at a random moment rarely lands in a transaction that
 # lasts milliseconds, and a batch formed in a few milliseconds rarely holds
-# the two rows): a psql session locks the `received` table twice, 0.8 s and
-# 0.9 s. During the first lock A's snapshots pile up; the batch A starts
-# after it has all of its hosts, locks their rows in name order (sh-0001,
-# sh-0002 first) and waits on the table inside its transaction. A is
-# stopped during the second lock, which then goes: A's server session runs
-# what A had sent and waits on A, holding those rows. B's batches wait on
-# the table too, each time for less than their 1 s lock_timeout; should one
-# wait longer (a busy machine), B sets one host aside and its agent sends
-# again: before the windows counted below. A try that stops A in another
-# batch is seen (the rows are free) and made again.
+# the two rows): one psql request (no round trips between its statements)
+# locks the `received` table three times, 0.8 s, 0.9 s and 0.9 s.
+#   1. A's batch waits on the table; A's loop with it, and A's agents'
+#      snapshots pile up unread.
+#   2. A reads the pile and hands it to its decoder thread; its next batch is
+#      what the thread had decoded by then (a few hosts, fewer on a slow
+#      machine: that is how this test once failed ten tries in a row) and
+#      waits on the table, while the thread decodes the rest.
+#   3. A's next batch is the rest, every host: it locks their rows in name
+#      order (sh-0001, sh-0002 first) and waits on the table inside its
+#      transaction. A is stopped during this lock, which then goes: A's
+#      server session runs what A had sent and waits on A, holding the rows.
+# B's batches wait on the table too, each time for less than their 1 s
+# lock_timeout; should one wait longer (a busy machine), B sets one host
+# aside and its agent sends again: before the windows counted below. A try
+# that stops A in another batch is seen (the rows are free) and made again.
 #
 # held_by_stopped NAME: NAME's row cannot be locked within 2 s. Only a
 # stopped session holds a host row that long (a running aggregator's
@@ -91,34 +97,40 @@ held_by_stopped() {
 	echo "# probe of $1: $out"
 	return 1
 }
-second_lock() {
+third_lock() {
 	[ "$(psql_q "SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'ipcfleet-test-lock2' AND wait_event = 'PgSleep'")" = 1 ]
+		WHERE application_name = 'ipcfleet-test-lock3' AND wait_event = 'PgSleep'")" = 1 ]
 }
+locks='BEGIN; LOCK TABLE received IN EXCLUSIVE MODE; SELECT pg_sleep(0.8); COMMIT;
+BEGIN; LOCK TABLE received IN EXCLUSIVE MODE; SELECT pg_sleep(0.9); COMMIT;
+BEGIN; LOCK TABLE received IN EXCLUSIVE MODE;
+SET LOCAL application_name = '"'ipcfleet-test-lock3'"'; SELECT pg_sleep(0.9); COMMIT;'
 frozen=0
 for try in $(seq 1 10); do
-	"$PGBIN/psql" -X -A -t -q "$URL" >/dev/null 2>&1 <<-'SQL' &
-		BEGIN;
-		LOCK TABLE received IN EXCLUSIVE MODE;
-		SELECT pg_sleep(0.8);
-		COMMIT;
-		SET application_name = 'ipcfleet-test-lock2';
-		BEGIN;
-		LOCK TABLE received IN EXCLUSIVE MODE;
-		SELECT pg_sleep(0.9);
-		COMMIT;
-	SQL
+	"$PGBIN/psql" -X -A -t -q "$URL" -c "$locks" >/dev/null 2>&1 &
 	holder=$!
-	wait_for 20 second_lock
+	wait_for 20 third_lock
 	sleep 0.3
 	kill -STOP "$AGG_A"
+	# what the aggregators' sessions were doing when A stopped: for a try
+	# that misses, to tell why
+	seen=$(psql_q "SELECT string_agg(coalesce(state, '?') || '/' ||
+		coalesce(wait_event_type, '-') || '/' ||
+		coalesce(backend_xid::text, '-'), ' ') FROM pg_stat_activity
+		WHERE application_name = 'ipcfleet-aggregator'")
+	rows=$(psql_q "SELECT string_agg(name || '/' || xmax::text, ' ' ORDER BY name)
+		FROM hosts WHERE name IN ('sh-0001', 'sh-0002')")
 	wait "$holder" || true
-	if held_by_stopped sh-0001 && held_by_stopped sh-0002; then
+	a1=0 a2=0
+	held_by_stopped sh-0001 && a1=1
+	held_by_stopped sh-0002 && a2=1
+	if [ "$a1$a2" = 11 ]; then
 		frozen=1
 		echo "# A stopped holding both shared hosts' rows on try $try"
 		break
 	fi
-	echo "# try $try: A stopped without both shared host rows held; again"
+	echo "# try $try: A stopped holding sh-0001: $a1, sh-0002: $a2" \
+		"(sessions state/wait/xid: $seen; rows name/xmax: $rows); again"
 	kill -CONT "$AGG_A"
 	sleep 1
 done
