@@ -148,12 +148,53 @@ fbsd_limits_unknown(struct snapshot *s, const char *why)
 }
 
 /*
- * A kern.ipc listing that is not whole (collect_freebsd.h: a capture
- * filtered by hand, say) proves nothing by what it lacks: a facility with
- * no limit in it has unknown limits, not none.
+ * A kern.ipc listing that is not whole (fbsd_parse_sysctl: filtered, 0, or
+ * damaged, -1) proves nothing by what it lacks: a facility with no limit in
+ * it has unknown limits, not none, and so has a counted limit missing from
+ * a facility that has others (semmns cut off after semmni, say).
  */
 static void
-fbsd_limits_partial(struct snapshot *s, struct collect_warnings *w, const char *what)
+fbsd_limits_partial(struct snapshot *s, struct collect_warnings *w, const char *what, int whole)
+{
+	const char *how = whole == -1 ? "a damaged listing (a line skipped or the last one cut)"
+	                              : "a partial listing (no kern.ipc.maxsockbuf, "
+	                                "soacceptqueue or somaxconn line)";
+	size_t k, i, n;
+
+	for (k = 0; k < NELEM(fbsd_limit_order); k++) {
+		enum ipc_type t = fbsd_limit_order[k];
+		const char *p = ipc_type_name(t), *names[4];
+		uint64_t v;
+
+		if (!fbsd_has_limits(&s->limits, t)) {
+			collect_warn(w, "%s: no kern.ipc.%s* line in %s: the %s limits are unknown",
+			             what, p, how, p);
+			snapshot_unknown_limits(s, t, "no kern.ipc.%s* line in %s (%s)", p, what,
+			                        whole == -1 ? "a damaged listing"
+			                                    : "a partial listing");
+			continue;
+		}
+		n = usage_limits_of(t, names, NELEM(names));
+		for (i = 0; i < n; i++) {
+			if (limits_get(&s->limits, names[i], &v) == 0)
+				continue;
+			collect_warn(w, "%s: no kern.ipc.%s line in %s: %s is unknown", what,
+			             names[i], how, names[i]);
+			snapshot_unknown(s, UNK_LIMIT, names[i], "no kern.ipc.%s line in %s (%s)",
+			                 names[i], what,
+			                 whole == -1 ? "a damaged listing" : "a partial listing");
+		}
+	}
+}
+
+/*
+ * A whole listing without a facility's limits says the kernel lacks it; an
+ * ipcs section of that facility says it has it.  Believe neither: its
+ * limits are unknown.
+ */
+static void
+fbsd_limits_contradicted(struct snapshot *s, struct collect_warnings *w, const char *what,
+                         unsigned types)
 {
 	size_t k;
 
@@ -161,14 +202,14 @@ fbsd_limits_partial(struct snapshot *s, struct collect_warnings *w, const char *
 		enum ipc_type t = fbsd_limit_order[k];
 		const char *p = ipc_type_name(t);
 
-		if (fbsd_has_limits(&s->limits, t))
+		if (!(types & TB(t)) || fbsd_has_limits(&s->limits, t))
 			continue;
 		collect_warn(w,
-		             "%s: no kern.ipc.%s* line in a partial listing (no "
-		             "kern.ipc.maxsockbuf or somaxconn): the %s limits are unknown",
+		             "%s: no kern.ipc.%s* line, yet ipcs shows the facility: the %s "
+		             "limits are unknown",
 		             what, p, p);
-		snapshot_unknown_limits(s, t, "no kern.ipc.%s* line in %s (a partial listing)", p,
-		                        what);
+		snapshot_unknown_limits(
+		    s, t, "no kern.ipc.%s* line in %s, yet ipcs shows the facility", p, what);
 	}
 }
 
@@ -191,6 +232,7 @@ struct fbsd_run {
 	struct fbsd_ipcs_ctx ctx;
 	int have_sysctl, ps_complete;
 	int sysctl_whole; /* the whole kern.ipc listing (collect_freebsd.h) */
+	char sysctl_what[COLLECT_PATH_MAX + 64]; /* where it came from, for reasons */
 };
 
 static void
@@ -239,7 +281,7 @@ fc_limits(struct fbsd_run *r)
 {
 	struct fc_input in;
 	char why[FBSD_ERR_MAX];
-	int rc;
+	int rc, whole;
 
 	rc = fc_fetch(r, FI_SYSCTL, &in);
 	if (rc != 1) {
@@ -251,13 +293,14 @@ fc_limits(struct fbsd_run *r)
 		fbsd_limits_unknown(r->s, why);
 		return 0;
 	}
-	if (fbsd_parse_sysctl(in.buf, in.len, in.what, &r->s->limits, &r->sysctl_whole, r->w) ==
-	        0 &&
-	    r->sysctl_whole)
+	if (fbsd_parse_sysctl(in.buf, in.len, in.what, &r->s->limits, &whole, r->w) == 0 &&
+	    whole == 1)
 		collect_warn(r->w, "%s: no shm, sem or msg limits (SysV IPC not in the kernel?)",
 		             in.what);
-	if (!r->sysctl_whole)
-		fbsd_limits_partial(r->s, r->w, in.what);
+	if (whole != 1)
+		fbsd_limits_partial(r->s, r->w, in.what, whole);
+	r->sysctl_whole = whole == 1;
+	ifl_strlcpy(r->sysctl_what, in.what, sizeof(r->sysctl_what));
 	r->have_sysctl = 1;
 	free(in.buf);
 	return 0;
@@ -442,6 +485,8 @@ fc_host_view(struct fbsd_run *r)
 		    names[0]);
 		goto out;
 	}
+	if (r->sysctl_whole)
+		fbsd_limits_contradicted(r->s, r->w, r->sysctl_what, types);
 	fbsd_ipcs_absent(r->s, types, r->sysctl_whole, ntexts > 1 ? "the ipcs files" : names[0],
 	                 r->w);
 	if (fbsd_dedupe(r->s, r->w) == -1) {

@@ -73,11 +73,16 @@ int fbsd_idmap_lookup(const struct fbsd_idmap *m, const char *name, uint32_t *id
 /*
  * `sysctl kern.ipc`: lines "kern.ipc.NAME: VALUE".  Keeps NAMEs starting with
  * shm, sem or msg as limits (uint64); other kern.ipc names are ignored.
- * Returns the number of limits set.  *whole (NULL: not wanted) is set when
- * the text also names a socket-layer tunable (kern.ipc.maxsockbuf or
- * kern.ipc.somaxconn, whatever its value), which every kernel prints: the
- * whole listing, so a facility without limits in it is absent from the
- * kernel, not filtered out.
+ * Returns the number of limits set.  *whole (NULL: not wanted) tells what
+ * the text proves by what it lacks:
+ *    1  the whole listing: it names a socket-layer tunable that every kernel
+ *       lists (kern.ipc.maxsockbuf; kern.ipc.soacceptqueue since FreeBSD 10,
+ *       kern.ipc.somaxconn before), and every line was read; a facility
+ *       without limits in it is absent from the kernel, not filtered out;
+ *    0  filtered (no such line: a capture made with grep, say);
+ *   -1  damaged: a line was skipped (a warning says which) or the last one is
+ *       cut (no newline at the end).
+ * Only 1 proves anything by absence; with 0 or -1 a missing limit is unknown.
  */
 int fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_limits *l,
                       int *whole, struct collect_warnings *w);

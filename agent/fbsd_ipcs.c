@@ -118,9 +118,6 @@ enum fbsd_col {
 	FC_CTIME,
 };
 
-#define TB(t)  (1u << (t))
-#define TB_ALL (TB(IPC_SHM) | TB(IPC_SEM) | TB(IPC_MSG))
-
 /*
  * The header names of FreeBSD's ipcs -a, the sections they belong to and
  * the object field each fills.  Columns with a field (of) are not needed to

@@ -67,6 +67,10 @@ int fbsd_small(const char *text, size_t len, char *out, size_t outlen);
 int fbsd_parse_ps_all(const char *text, size_t len, const char *name, struct fbsd_procs *p,
                       int *complete, struct collect_warnings *w);
 
+/* A type's bit in the sets of types the ipcs outputs had a section of. */
+#define TB(t)  (1u << (t))
+#define TB_ALL (TB(IPC_SHM) | TB(IPC_SEM) | TB(IPC_MSG))
+
 /* fbsd_sysctl.c: l holds a limit of type t (a name starting "shm", ...). */
 int fbsd_has_limits(const struct ipc_limits *l, enum ipc_type t);
 

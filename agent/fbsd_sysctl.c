@@ -18,10 +18,9 @@ fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_lim
 	static const char prefix[] = "kern.ipc.";
 	struct fbsd_lines it;
 	char buf[FBSD_LINE_MAX + 1];
-	int nset = 0;
+	size_t warned = w != NULL ? w->total : 0;
+	int nset = 0, marker = 0;
 
-	if (whole != NULL)
-		*whole = 0;
 	fbsd_lines_init(&it, text, len);
 	while (fbsd_lines_take(&it, buf, sizeof(buf), name, w)) {
 		char *nm, *val, *colon, q[FBSD_QUOTE_MAX + 4];
@@ -46,9 +45,9 @@ fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_lim
 		 */
 		if (strncmp(nm, "shm", 3) != 0 && strncmp(nm, "sem", 3) != 0 &&
 		    strncmp(nm, "msg", 3) != 0) {
-			if (whole != NULL &&
-			    (strcmp(nm, "maxsockbuf") == 0 || strcmp(nm, "somaxconn") == 0))
-				*whole = 1;
+			if (strcmp(nm, "maxsockbuf") == 0 || strcmp(nm, "soacceptqueue") == 0 ||
+			    strcmp(nm, "somaxconn") == 0)
+				marker = 1;
 			continue;
 		}
 		if (!limit_name_valid(nm)) {
@@ -70,6 +69,11 @@ fbsd_parse_sysctl(const char *text, size_t len, const char *name, struct ipc_lim
 		}
 		nset++;
 	}
+	/* a line skipped (every skip is a warning), or the last one cut: damaged */
+	if (whole != NULL)
+		*whole = (w != NULL && w->total != warned) || (len > 0 && text[len - 1] != '\n')
+		             ? -1
+		             : marker;
 	return nset;
 }
 

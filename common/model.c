@@ -403,6 +403,17 @@ snapshot_unknown_limits(struct snapshot *s, enum ipc_type t, const char *fmt, ..
 			snapshot_unknown(s, UNK_LIMIT, usage_names[i], "%s", why);
 }
 
+size_t
+usage_limits_of(enum ipc_type t, const char **names, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < U_COUNT; i++)
+		if (usage_src[i].type == t && n < max)
+			names[n++] = usage_names[i];
+	return n;
+}
+
 const char *
 snapshot_unknown_why(const struct snapshot *s, enum unknown_figure fig, const char *name)
 {

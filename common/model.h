@@ -295,6 +295,11 @@ void snapshot_unknown_type(struct snapshot *s, uint32_t scope, enum ipc_type t, 
 /* The same as limits: what objects of type t count against is unknown. */
 void snapshot_unknown_limits(struct snapshot *s, enum ipc_type t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * The limits that the usage of type t counts against, in display order (sem:
+ * semmns, semmni): up to max names into names; returns how many.
+ */
+size_t usage_limits_of(enum ipc_type t, const char **names, size_t max);
 /* Why fig of name is unknown, or NULL when it is known. */
 const char *snapshot_unknown_why(const struct snapshot *s, enum unknown_figure fig,
                                  const char *name);

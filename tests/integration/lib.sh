@@ -58,7 +58,7 @@ wait_for() {
 # (agent/collect_freebsd.h).  Pushed as it is, its message queues are unknown.
 whole_capture() {
 	cp -r "$1" "$2"
-	{ printf 'kern.ipc.maxsockbuf: 2097152\nkern.ipc.somaxconn: 128\n'; cat "$1/sysctl-kern.ipc.txt"; } \
+	{ printf 'kern.ipc.maxsockbuf: 2097152\nkern.ipc.soacceptqueue: 128\n'; cat "$1/sysctl-kern.ipc.txt"; } \
 		>"$2/sysctl-kern.ipc.txt"
 }
 # sanitized: the programs under test are a sanitizer build (AddressSanitizer,

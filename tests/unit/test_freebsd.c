@@ -782,13 +782,15 @@ test_sysctl(void **state)
 	                "kern.ipc.somaxconn: not a number, ignored\n"
 	                "kern.ipc.semopm: 18446744073709551616\n";
 	const char *u = "kern.ipc.somaxconnx: 1\nkern.ipc.semmni: 5\n";
+	static const char *const marks[] = {"maxsockbuf", "soacceptqueue", "somaxconn"};
+	size_t i;
 	int whole = -1;
 
 	(void)state;
 	memset(&l, 0, sizeof(l));
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(fbsd_parse_sysctl(t, strlen(t), "S", &l, &whole, &w), 4);
-	assert_int_equal(whole, 1); /* kern.ipc.maxsockbuf: not filtered */
+	assert_int_equal(whole, -1); /* kern.ipc.maxsockbuf, but lines skipped: damaged */
 	limit_eq(&l, "semmns", 340);
 	limit_eq(&l, "shmmax", UINT64_MAX);
 	limit_eq(&l, "msgmax", 16384);
@@ -805,6 +807,20 @@ test_sysctl(void **state)
 	assert_int_equal(whole, 0);
 	assert_int_equal(fbsd_parse_sysctl(u, strlen(u), "S", &l, &whole, &w), 1);
 	assert_int_equal(whole, 0); /* only the exact names count */
+	/* whole: a socket-layer line (any of three), every line read, the last one ended */
+	for (i = 0; i < NELEM(marks); i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), "kern.ipc.%s: 128\nkern.ipc.semmni: 5\n", marks[i]);
+		memset(&w, 0, sizeof(w));
+		assert_int_equal(fbsd_parse_sysctl(text, strlen(text), "S", &l, &whole, &w), 1);
+		assert_int_equal(whole, 1);
+		assert_int_equal(w.total, 0);
+		/* the same cut in its last line: damaged, though nothing was skipped */
+		assert_int_equal(fbsd_parse_sysctl(text, strlen(text) - 1, "S", &l, &whole, &w), 1);
+		assert_int_equal(whole, -1);
+		assert_int_equal(w.total, 0);
+	}
 }
 
 static void
@@ -1460,15 +1476,20 @@ test_capture_warnings(void **state)
 	warned(&w, "the ipcs files: no \"Semaphores:\" section", NULL);
 	unknown_used(&s, -1, "semmns", "no \"Semaphores:\" section in the ipcs files");
 	/*
-	 * No msg limits and no msg section, but the listing is partial (no
-	 * socket-layer line): unknown, not a kernel without message queues.
+	 * No msg limits and no msg section, but the listing is damaged (a line
+	 * skipped): unknown, not a kernel without message queues; and semmni,
+	 * beside the semmns that was read, unknown too.
 	 */
-	warned(&w, "no kern.ipc.shm* line in a partial listing", NULL);
-	warned(&w, "no kern.ipc.msg* line in a partial listing", NULL);
+	warned(&w, "no kern.ipc.shm* line in a damaged listing", NULL);
+	warned(&w, "no kern.ipc.msg* line in a damaged listing", NULL);
+	warned(&w, "no kern.ipc.semmni line in a damaged listing", "semmni is unknown", NULL);
+	assert_string_equal(snapshot_unknown_why(&s, UNK_LIMIT, "semmni"),
+	                    "no kern.ipc.semmni line in sysctl-kern.ipc.txt (a damaged listing)");
+	assert_null(snapshot_unknown_why(&s, UNK_LIMIT, "semmns"));
 	warned(&w, "the ipcs files: no \"Message Queues:\" section", NULL);
 	unknown_used(&s, -1, "msgmni", "no \"Message Queues:\" section in the ipcs files");
-	/* 12 above; the all-disabled jail is not looked at */
-	assert_int_equal(w.total, 12);
+	/* 13 above; the all-disabled jail is not looked at */
+	assert_int_equal(w.total, 13);
 	snapshot_free(&s);
 	rm_rf(b);
 	free(b);
@@ -1537,6 +1558,65 @@ test_capture_absent_facility(void **state)
 	assert_string_equal(snapshot_unknown_why(&s, UNK_LIMIT, "shmall"),
 	                    "no kern.ipc.shm* line in sysctl-kern.ipc.txt (a partial listing)");
 	used_eq(&s, -1, "semmns", 17);
+	snapshot_free(&s);
+	rm_rf(b);
+	free(b);
+}
+
+/*
+ * A listing cut short keeps its first line, kern.ipc.maxsockbuf, and loses
+ * what came after: the semaphore limits after the cut are unknown, never
+ * "no limit"; and a whole listing without semaphore limits beside an ipcs
+ * section of semaphores proves no absence either.
+ */
+static void
+test_capture_cut_listing(void **state)
+{
+	static const char cut[] = "kern.ipc.maxsockbuf: 2097152\n"
+	                          "kern.ipc.sockbuf_waste_factor: 8\n"
+	                          "kern.ipc.shmall: 131072\n"
+	                          "kern.ipc.shmmni: 192\n"
+	                          "kern.ipc.sem";
+	struct snapshot s;
+	struct collect_warnings w;
+	struct usage u;
+	const struct usage_item *it;
+	char err[256], *b = capture_base();
+
+	(void)state;
+	write_str(b, "ipcs-a.txt", SEM_HDR SEM_ROW("     2", "   17"));
+	write_str(b, "sysctl-kern.ipc.txt", cut);
+	if (run_capture(b, &s, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	warned(&w, "sysctl-kern.ipc.txt line 5:", NULL);
+	warned(&w, "no kern.ipc.sem* line in a damaged listing", NULL);
+	assert_string_equal(snapshot_unknown_why(&s, UNK_LIMIT, "semmns"),
+	                    "no kern.ipc.sem* line in sysctl-kern.ipc.txt (a damaged listing)");
+	model_usage(&s, -1, &u);
+	it = usage_of(&u, "semmns");
+	assert_int_equal(it->used, 17);
+	assert_false(it->has_limit);
+	assert_string_equal(it->why,
+	                    "no kern.ipc.sem* line in sysctl-kern.ipc.txt (a damaged listing)");
+	/* nor is there a kernel without message queues: unknown, not 0 */
+	it = usage_of(&u, "msgmni");
+	assert_true(it->unknown_used);
+	assert_null(snapshot_unknown_why(&s, UNK_LIMIT, "shmall"));
+	snapshot_free(&s);
+
+	/* the same lines, ended: whole, yet ipcs shows semaphores */
+	write_file(b, "sysctl-kern.ipc.txt", cut, sizeof(cut) - 1 - strlen("kern.ipc.sem"));
+	if (run_capture(b, &s, &w, err, sizeof(err)) != 0)
+		fail_msg("collect: %s", err);
+	warned(&w, "sysctl-kern.ipc.txt: no kern.ipc.sem* line, yet ipcs shows the facility", NULL);
+	assert_string_equal(snapshot_unknown_why(&s, UNK_LIMIT, "semmni"),
+	                    "no kern.ipc.sem* line in sysctl-kern.ipc.txt, yet ipcs shows the "
+	                    "facility");
+	/* a whole listing without msg lines and no msg section: no message queues, 0 */
+	model_usage(&s, -1, &u);
+	it = usage_of(&u, "msgmni");
+	assert_false(it->unknown_used);
+	assert_int_equal(it->used, 0);
 	snapshot_free(&s);
 	rm_rf(b);
 	free(b);
@@ -1618,6 +1698,7 @@ main(void)
 	    cmocka_unit_test(test_capture_warnings),
 	    cmocka_unit_test(test_capture_prefers_full),
 	    cmocka_unit_test(test_capture_absent_facility),
+	    cmocka_unit_test(test_capture_cut_listing),
 	    cmocka_unit_test(test_not_freebsd_source),
 	    cmocka_unit_test(test_rctl_bad_line_quoted_alone),
 	};
