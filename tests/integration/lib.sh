@@ -130,9 +130,17 @@ start_agg_fixed() {
 	return 1
 }
 
+# no_sanitizer_report FILE...: no report of AddressSanitizer, LeakSanitizer,
+# ThreadSanitizer or UndefinedBehaviorSanitizer ("runtime error") in them
+no_sanitizer_report() {
+	! grep -Eq 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error' "$@" 2>/dev/null
+}
+# stop_agg: SIGTERM, then wait; a sanitizer report made while it ran or shut
+# down (a race on the SIGTERM path, say) fails the test here
 stop_agg() {
 	kill "$AGG_PID" && wait "$AGG_PID" || true
 	AGG_PID=
+	no_sanitizer_report "$T/aggregator.log" || fail "a sanitizer report in aggregator.log"
 }
 
 # write_agent_conf NAME HOST: agent config for certificate HOST into $T/NAME.conf

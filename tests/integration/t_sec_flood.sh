@@ -136,6 +136,6 @@ check_eq "the fleet: three hosts" "evil1 evil2 good" \
 check "a well-behaved agent is served after" "$BIN/ipcfleet-agent" -c "$T/good.conf" --once
 check "the aggregator is still running" kill -0 "$AGG_PID"
 stop_agg
-check "no sanitizer report in the aggregator's log" sh -c \
-	"! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' \"$T/aggregator.log\""
+check "no sanitizer report in the aggregator's log" \
+	no_sanitizer_report "$T/aggregator.log"
 finish

@@ -321,6 +321,6 @@ hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$AGG_PID/status")
 echo "# aggregator peak memory (VmHWM): $((hwm / 1024)) MiB, bound $((BOUND_KB / 1024)) MiB"
 check "peak memory under $((BOUND_KB / 1024)) MiB" test "$hwm" -lt "$BOUND_KB"
 stop_agg
-check "no sanitizer report in the aggregator's log" sh -c \
-	"! grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' \"$T/aggregator.log\""
+check "no sanitizer report in the aggregator's log" \
+	no_sanitizer_report "$T/aggregator.log"
 finish
