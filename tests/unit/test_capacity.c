@@ -111,7 +111,9 @@ load_capture(struct snapshot *s, const char *dir)
  * The seed's incident: uid 770 holds 14 sets of 17 (238 semaphores) with 74
  * of 340 free and 34 of 50 sets: 4 more sets (74 / 17), semmns binds; no
  * copy of its 238 fits, so it could not restart with its sets lingering.
- * uid 122's 2 sets of 14 (28): 5 more sets, 2 more copies.
+ * uid 122's 2 sets of 14 (28): 5 more sets; more copies unknown as the
+ * capture is (its listing is filtered: message queues unseen), 2 (74 / 28,
+ * semmns binding) with the whole listing of a kernel without them.
  */
 static void
 test_sorthat(void **state)
@@ -120,6 +122,7 @@ test_sorthat(void **state)
 	struct headroom *v;
 	const struct headroom *r;
 	size_t n, total;
+	char dir[] = "/tmp/test_capacity.XXXXXX", cmd[1024];
 
 	(void)state;
 	load_capture(&s, FIXTURES "/freebsd-11-sorthat");
@@ -146,6 +149,25 @@ test_sorthat(void **state)
 	assert_int_equal(v[0].more_instances.units, 0);
 	free(v);
 	snapshot_free(&s);
+
+	/* the whole listing (the socket layer's line before sorthat's) */
+	assert_non_null(mkdtemp(dir));
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "cp %s/* %s/ && { echo 'kern.ipc.maxsockbuf: 2097152'; cat %s/sysctl-kern.ipc.txt; "
+	    "} >%s/sysctl-kern.ipc.txt",
+	    FIXTURES "/freebsd-11-sorthat", dir, FIXTURES "/freebsd-11-sorthat", dir);
+	assert_int_equal(system(cmd), 0);
+	load_capture(&s, dir);
+	assert_int_equal(headroom_compute(&s, HEADROOM_MAX, &v, &n, &total), 0);
+	r = row_of(v, n, 122, IPC_SEM, 14);
+	assert_true(r->more_instances.known);
+	assert_int_equal(r->more_instances.units, 2);
+	assert_string_equal(capacity_limit_name(r->more_instances.binding), "semmns");
+	free(v);
+	snapshot_free(&s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 /*
