@@ -551,7 +551,9 @@ vt_hr_count(struct buf *out, const msgpack_object *o, int sem, const char *unit)
 static void
 vt_headroom(const msgpack_object *rows, struct buf *out)
 {
-	size_t i, n = mpr_arrsize(rows);
+	/* a row's "?" reason, said once under the rows: one scope's rows share it */
+	const msgpack_object *why[4];
+	size_t i, k, n = mpr_arrsize(rows), nwhy = 0;
 
 	if (n == 0)
 		return;
@@ -590,9 +592,20 @@ vt_headroom(const msgpack_object *rows, struct buf *out)
 			}
 		}
 		if (mpr_is_str(o = mpr_get(r, "unknown"))) {
-			buf_puts(out, "; ");
-			vt_str(out, o);
+			for (k = 0; k < nwhy && !mpr_streq2(why[k], o); k++)
+				;
+			if (k == nwhy && nwhy < NELEM(why))
+				why[nwhy++] = o;
+			else if (k == nwhy) { /* too many different ones: said on its row */
+				buf_puts(out, "; ");
+				vt_str(out, o);
+			}
 		}
+		buf_puts(out, "\n");
+	}
+	for (k = 0; k < nwhy; k++) {
+		buf_puts(out, "  ? ");
+		vt_str(out, why[k]);
 		buf_puts(out, "\n");
 	}
 }

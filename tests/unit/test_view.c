@@ -556,6 +556,35 @@ test_alarms_text(void **state)
 	snapshot_free(&s);
 }
 
+/* Rows that share a "?" reason say it once, under the rows. */
+static void
+test_headroom_unknown_once(void **state)
+{
+	struct snapshot s;
+	struct view_extra x = {.host = "sorthat", .status = "ok", .last_seen = T_SEEN};
+	struct doc d;
+	char *t;
+	int rc;
+
+	(void)state;
+	build(&s);
+	snapshot_unknown_type(&s, 0, IPC_MSG, "no \"Message Queues:\" section in ipcs.txt");
+	doc_make(&d, &s, &x, HOST);
+	t = to_text(&d.obj, HOST, &rc);
+	assert_int_equal(rc, 0);
+	assert_contains(
+	    t, "\nHEADROOM (how many more fit now, and which limit binds first)\n"
+	       "  uid 70: 5 sets of 17; room for 15 more sets, ? more instances; semmns "
+	       "binds first\n"
+	       "  uid 70: 2 segments of 1048577 bytes; room for 4094 more segments, ? more "
+	       "instances; shmmni binds first\n"
+	       "  ? msgmni unknown: no \"Message Queues:\" section in ipcs.txt\n"
+	       "\nT ");
+	free(t);
+	doc_free(&d);
+	snapshot_free(&s);
+}
+
 static void
 test_hosts_text(void **state)
 {
@@ -1012,12 +1041,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_host_json),        cmocka_unit_test(test_host_json_local),
-	    cmocka_unit_test(test_row_json),         cmocka_unit_test(test_scopes_json),
-	    cmocka_unit_test(test_status),           cmocka_unit_test(test_host_text),
-	    cmocka_unit_test(test_alarms_text),      cmocka_unit_test(test_hosts_text),
-	    cmocka_unit_test(test_control_chars),    cmocka_unit_test(test_misshapen),
-	    cmocka_unit_test(test_findings_json),    cmocka_unit_test(test_findings_text),
+	    cmocka_unit_test(test_host_json),
+	    cmocka_unit_test(test_host_json_local),
+	    cmocka_unit_test(test_row_json),
+	    cmocka_unit_test(test_scopes_json),
+	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_host_text),
+	    cmocka_unit_test(test_alarms_text),
+	    cmocka_unit_test(test_hosts_text),
+	    cmocka_unit_test(test_headroom_unknown_once),
+	    cmocka_unit_test(test_control_chars),
+	    cmocka_unit_test(test_misshapen),
+	    cmocka_unit_test(test_findings_json),
+	    cmocka_unit_test(test_findings_text),
 	    cmocka_unit_test(test_aggregator_extra),
 	};
 
