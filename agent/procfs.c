@@ -255,6 +255,7 @@ procfs_lost(const struct procfs_file *f, struct snapshot *s, uint32_t scope, siz
 /*
  * Parses one whole /proc/sysvipc file (text, NUL-terminated).  Returns 0, or
  * -1 with err when the file cannot be used at all (bad header, snapshot full).
+ * A file without even its header makes that type's counts unknown.
  */
 static int
 procfs_parse_file(const struct procfs_file *f, const char *text, struct snapshot *s, uint32_t scope,
@@ -348,6 +349,14 @@ procfs_parse_file(const struct procfs_file *f, const char *text, struct snapshot
 			return -1;
 		}
 		*o = obj;
+	}
+	if (!have_header) {
+		/* the kernel always writes the header: a copy made with tar (which
+		 * stores /proc files, all of size 0, empty), not "no objects" */
+		collect_warn(w, "sysvipc/%s: empty, not even its header line: %s unknown", f->name,
+		             f->what);
+		snapshot_unknown_type(s, scope, f->type,
+		                      "sysvipc/%s: empty, not even its header line", f->name);
 	}
 	return 0;
 }

@@ -424,10 +424,20 @@ test_empty_and_header_only(void **state)
 	struct parsed p;
 
 	(void)state;
+	/* no header, not even blank lines: a copy made with tar, not "no segments" */
 	parse(&p, IPC_SHM, "");
 	assert_int_equal(p.rc, 0);
 	assert_int_equal(p.s.nobjects, 0);
-	assert_int_equal(p.w.total, 0);
+	assert_int_equal(p.w.total, 1);
+	assert_non_null(strstr(p.w.v[0], "sysvipc/shm: empty, not even its header line"));
+	assert_string_equal(snapshot_unknown_why(&p.s, UNK_USED, "shmall"),
+	                    "sysvipc/shm: empty, not even its header line");
+	assert_non_null(snapshot_unknown_why(&p.s, UNK_USED, "shmmni"));
+	assert_null(snapshot_unknown_why(&p.s, UNK_USED, "semmns"));
+	snapshot_free(&p.s);
+	parse(&p, IPC_SEM, "\n\n");
+	assert_int_equal(p.w.total, 1);
+	assert_non_null(snapshot_unknown_why(&p.s, UNK_USED, "semmns"));
 	snapshot_free(&p.s);
 
 	parse(&p, IPC_SHM, SHM_HDR);
@@ -803,11 +813,14 @@ test_nul_and_release(void **state)
 	assert_string_equal(s.os_release, "");
 	/* only the part before the NUL byte is read */
 	assert_int_equal(s.nobjects, 1);
-	assert_int_equal(w.total, 1 + 8 + 1);
+	assert_int_equal(w.total, 1 + 8 + 1 + 1);
 	assert_non_null(strstr(w.v[0], "osrelease: not a release string"));
 	assert_non_null(strstr(w.v[2], "kernel/shmall: not a limit value"));
 	assert_non_null(strstr(w.v[4], "kernel/sem: expected four numbers"));
 	assert_non_null(strstr(w.v[9], "proc/sysvipc/shm: NUL byte at offset"));
+	/* an empty file is a broken copy, not a kernel without semaphore sets */
+	assert_non_null(strstr(w.v[10], "sysvipc/sem: empty, not even its header line"));
+	unknown_used(&s, "semmns", "sysvipc/sem: empty, not even its header line");
 	snapshot_free(&s);
 	rm_tree(dir);
 }
