@@ -131,7 +131,8 @@ chk_unknown(const msgpack_object *usage, size_t *n)
 	for (i = 0; i < mpr_mapsize(usage); i++) {
 		const msgpack_object_kv *kv = &usage->via.map.ptr[i];
 
-		if (!mpr_is_str(mpr_get(&kv->val, "unknown")))
+		/* the caller prints the key as the figure's name: a string only */
+		if (!mpr_is_str(&kv->key) || !mpr_is_str(mpr_get(&kv->val, "unknown")))
 			continue;
 		if ((*n)++ == 0)
 			first = kv;
