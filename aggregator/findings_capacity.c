@@ -366,10 +366,10 @@ cap_pool_of(const struct snapshot *s, uint32_t sc, struct capacity_pool *p)
 
 	if (s->scopes[sc].own_limits) {
 		model_usage(s, (int)sc, &u);
-		capacity_pool_init(p, s, &u, &s->scopes[sc].limits, 1);
+		capacity_pool_init(p, s, &u, &s->scopes[sc].limits, (int)sc);
 	} else {
 		model_usage(s, -1, &u);
-		capacity_pool_init(p, s, &u, &s->limits, 0);
+		capacity_pool_init(p, s, &u, &s->limits, -1);
 		if (s->scopes[sc].kind == SCOPE_JAIL)
 			capacity_pool_rctl(p, &s->scopes[sc]);
 	}

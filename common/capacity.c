@@ -98,7 +98,8 @@ capacity_pool_init(struct capacity_pool *p, const struct snapshot *s, const stru
 
 		if (limits_get(lim, cap_names[l], &p->free[l]) == 0)
 			p->state[l] = CAP_KNOWN;
-		else if (!own && (why = snapshot_unknown_why(s, UNK_LIMIT, cap_names[l])) != NULL) {
+		else if ((why = own < 0 ? snapshot_unknown_why(s, UNK_LIMIT, cap_names[l])
+		                        : snapshot_scope_limits_why(s, own)) != NULL) {
 			p->state[l] = CAP_UNKNOWN;
 			p->why[l] = why;
 		}
@@ -320,7 +321,7 @@ hr_pool(const struct snapshot *s, uint32_t sc, const struct capacity_pool *host,
 	view.nobjects = b - a;
 	view.cap_objects = b - a;
 	model_usage(&view, (int)sc, &u);
-	capacity_pool_init(p, s, &u, &scope->limits, 1);
+	capacity_pool_init(p, s, &u, &scope->limits, (int)sc);
 	memset(p->why, 0, sizeof(p->why)); /* they point into u, which ends here */
 	return 0;
 }
@@ -443,7 +444,7 @@ headroom_compute(const struct snapshot *s, size_t max, struct headroom **out, si
 	if (nk > 0) /* qsort(NULL, 0) is undefined */
 		qsort(keys, nk, sizeof(*keys), hr_key_cmp);
 	model_usage(s, -1, &u);
-	capacity_pool_init(&host, s, &u, &s->limits, 0);
+	capacity_pool_init(&host, s, &u, &s->limits, -1);
 	for (a = 0; a < nk; a = b) {
 		for (b = a; b < nk && keys[b].scope == keys[a].scope; b++)
 			;

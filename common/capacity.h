@@ -88,8 +88,8 @@ void capacity_min(const struct capacity_term *t, size_t n, struct capacity_fit *
 /*
  * The pool measured by u (model_usage() of s, for pool scope: -1 the host's,
  * else that scope's own), with lim its limits (semmsl, shmmax, shmseg).
- * own: the scope has limits of its own (the host's unknown limits are not
- * its).
+ * own: the scope (of s) whose own limits lim are, or -1 for the host's
+ * (the host's unknown limits are not a scope's own).
  */
 void capacity_pool_init(struct capacity_pool *p, const struct snapshot *s, const struct usage *u,
                         const struct ipc_limits *lim, int own);

@@ -238,6 +238,15 @@ usage_unknown(const struct snapshot *s, int scope, size_t i, uint64_t lacking,
 	it->used = 0;
 }
 
+/* Why the limit of usage i, absent from its pool's limits, is unknown; NULL: there is none. */
+static const char *
+limit_unknown_why(const struct snapshot *s, int scope, int own, size_t i)
+{
+	if (!own)
+		return snapshot_unknown_why(s, UNK_LIMIT, usage_names[i]);
+	return snapshot_scope_limits_why(s, scope);
+}
+
 void
 model_usage(const struct snapshot *s, int scope, struct usage *u)
 {
@@ -294,8 +303,8 @@ model_usage(const struct snapshot *s, int scope, struct usage *u)
 		it->limit = v;
 		it->has_limit = has;
 		usage_unknown(s, scope, i, lacking[i], it);
-		if (!has && it->why[0] == '\0' && !own &&
-		    (why = snapshot_unknown_why(s, UNK_LIMIT, usage_names[i])) != NULL)
+		if (!has && it->why[0] == '\0' &&
+		    (why = limit_unknown_why(s, scope, own, i)) != NULL)
 			ifl_strlcpy(it->why, why, sizeof(it->why));
 	}
 }
@@ -403,6 +412,17 @@ snapshot_unknown_limits(struct snapshot *s, enum ipc_type t, const char *fmt, ..
 			snapshot_unknown(s, UNK_LIMIT, usage_names[i], "%s", why);
 }
 
+const char *
+snapshot_scope_limits_why(const struct snapshot *s, int scope)
+{
+	const struct ipc_scope *sc;
+
+	if (scope < 0 || (size_t)scope >= s->nscopes)
+		return NULL;
+	sc = &s->scopes[scope];
+	return sc->own_limits && sc->limits_unknown[0] != '\0' ? sc->limits_unknown : NULL;
+}
+
 size_t
 usage_limits_of(enum ipc_type t, const char **names, size_t max)
 {
@@ -460,8 +480,8 @@ incomplete_finding(const struct snapshot *s, struct finding *f)
 	struct unknowns all = s->unknown;
 	struct usage u;
 	char msg[MODEL_TEXT_MAX] = "";
-	const char *scope_why = NULL;
-	size_t i, k, len = 0, nscopes = 0;
+	const char *scope_why = NULL, *lim_why = NULL;
+	size_t i, k, len = 0, nscopes = 0, nlim = 0;
 
 	/* what only the objects tell: "3 semaphore sets without nsems" */
 	model_usage(s, -1, &u);
@@ -478,13 +498,23 @@ incomplete_finding(const struct snapshot *s, struct finding *f)
 			len = incomplete_group(msg, len, sizeof(msg), &all, i);
 	}
 	for (i = 0; i < s->nscopes; i++) {
+		const char *lw = snapshot_scope_limits_why(s, (int)i);
+
+		if (lw != NULL && nlim++ == 0)
+			lim_why = lw;
 		if (s->scopes[i].unknown[0] == '\0')
 			continue;
 		if (nscopes++ == 0)
 			scope_why = s->scopes[i].unknown;
 	}
-	if (all.n == 0 && nscopes == 0)
+	if (all.n == 0 && nscopes == 0 && nlim == 0)
 		return 0;
+	if (nlim > 0) {
+		char tail[2 * MODEL_TEXT_MAX]; /* cut to the message by incomplete_add */
+
+		snprintf(tail, sizeof(tail), "limits of %zu scope(s) unknown: %s", nlim, lim_why);
+		len = incomplete_add(msg, len, sizeof(msg), len > 0 ? "; " : "", tail);
+	}
 	if (nscopes > 0) {
 		char tail[2 * MODEL_TEXT_MAX]; /* cut to the message by incomplete_add */
 

@@ -72,6 +72,9 @@ struct ipc_scope {
 	/* why this scope's objects could not all be read ("" when they were):
 	 * every usage figure of the scope is then unknown */
 	char unknown[MODEL_TEXT_MAX];
+	/* with own_limits: why some of them could not be read ("" when all
+	 * were); a limit missing from limits below is then unknown, not none */
+	char limits_unknown[MODEL_TEXT_MAX];
 	/* Linux IPC namespaces: the cgroup path of the process the scope is
 	 * named after ("" when not known), and how many processes it has
 	 * (0: not counted) */
@@ -295,6 +298,11 @@ void snapshot_unknown_type(struct snapshot *s, uint32_t scope, enum ipc_type t, 
 /* The same as limits: what objects of type t count against is unknown. */
 void snapshot_unknown_limits(struct snapshot *s, enum ipc_type t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Why a limit missing from scope's own limits is unknown (its limits_unknown),
+ * or NULL: the scope has no own limits, or all were read (missing: none).
+ */
+const char *snapshot_scope_limits_why(const struct snapshot *s, int scope);
 /*
  * The limits that the usage of type t counts against, in display order (sem:
  * semmns, semmni): up to max names into names; returns how many.

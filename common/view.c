@@ -524,7 +524,7 @@ view_pack_headroom(msgpack_packer *pk, const struct snapshot *s)
 	if (headroom_compute(s, HEADROOM_MAX, &v, &n, &total) == -1)
 		n = 0; /* out of memory: an empty list rather than no document */
 	model_usage(s, -1, &u);
-	capacity_pool_init(&hostp, s, &u, &s->limits, 0);
+	capacity_pool_init(&hostp, s, &u, &s->limits, -1);
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < n; i++) {
 		const struct headroom *r = &v[i];

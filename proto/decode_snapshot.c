@@ -422,11 +422,12 @@ enum {
 	SC_UNKNOWN,
 	SC_CGROUP,
 	SC_PROCESSES,
+	SC_LIMITS_UNKNOWN,
 	SC_N
 };
 static const struct dec_name dec_scope_names[SC_N] = {
     DN("id"),   DN("kind"),    DN("name"),   DN("isolation"), DN("limits"),
-    DN("rctl"), DN("unknown"), DN("cgroup"), DN("processes"),
+    DN("rctl"), DN("unknown"), DN("cgroup"), DN("processes"), DN("limits_unknown"),
 };
 
 /*
@@ -512,8 +513,13 @@ dec_scope(struct mpr_cur *c, const struct mpr_val *m, uint32_t i, struct snapsho
 	}
 	if (dec_s_str(&sm, SC_UNKNOWN, w, 0, sc->unknown, sizeof(sc->unknown), err, errlen) == -1 ||
 	    dec_s_str(&sm, SC_CGROUP, w, 0, sc->cgroup, sizeof(sc->cgroup), err, errlen) == -1 ||
-	    dec_s_u32(&sm, SC_PROCESSES, w, 0, &sc->processes, err, errlen) == -1)
+	    dec_s_u32(&sm, SC_PROCESSES, w, 0, &sc->processes, err, errlen) == -1 ||
+	    dec_s_str(&sm, SC_LIMITS_UNKNOWN, w, 0, sc->limits_unknown, sizeof(sc->limits_unknown),
+	              err, errlen) == -1)
 		return -1;
+	/* a reason for limits the scope does not have means nothing */
+	if (!sc->own_limits)
+		sc->limits_unknown[0] = '\0';
 	return 0;
 }
 

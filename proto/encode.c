@@ -208,8 +208,11 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 	for (i = 0; i < 3; i++)
 		if (sc->iso[i] != ISO_UNKNOWN)
 			niso++;
-	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0) + (sc->unknown[0] != '\0') +
-	                         (sc->cgroup[0] != '\0') + (sc->processes != 0) + rctl);
+	int limwhy = sc->own_limits && sc->limits_unknown[0] != '\0';
+
+	msgpack_pack_map(pk, 3 + (niso > 0) + (sc->own_limits != 0) + limwhy +
+	                         (sc->unknown[0] != '\0') + (sc->cgroup[0] != '\0') +
+	                         (sc->processes != 0) + rctl);
 	encode_kv_text(pk, "id", sc->id);
 	mp_pack_kv_str(pk, "kind", scope_kind_name(sc->kind));
 	encode_kv_text(pk, "name", sc->name);
@@ -225,6 +228,8 @@ encode_scope(msgpack_packer *pk, const struct ipc_scope *sc)
 		mp_pack_str(pk, "limits");
 		encode_limits(pk, &sc->limits);
 	}
+	if (limwhy)
+		encode_kv_text(pk, "limits_unknown", sc->limits_unknown);
 	if (sc->unknown[0] != '\0')
 		encode_kv_text(pk, "unknown", sc->unknown);
 	if (sc->cgroup[0] != '\0')

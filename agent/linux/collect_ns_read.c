@@ -77,12 +77,49 @@ ns_forward_warnings(struct collect_warnings *w, const struct collect_warnings *n
 		w->total += nw->total - nw->n;
 }
 
+/*
+ * A namespace's limits that could not be read: unknown, with the (first)
+ * reason, not "no limit" (struct ipc_scope's limits_unknown).
+ */
+static void
+ns_limits_unknown(struct ipc_scope *scope, const struct unknowns *lu)
+{
+	size_t k, other = 0;
+
+	if (lu->n == 0)
+		return;
+	for (k = 1; k < lu->n && k < MODEL_MAX_UNKNOWN; k++)
+		if (strcmp(lu->v[k].why, lu->v[0].why) != 0)
+			other++;
+	ifl_strlcpy(scope->limits_unknown, lu->v[0].why, sizeof(scope->limits_unknown));
+	if (other > 0 && strlen(scope->limits_unknown) + 22 < sizeof(scope->limits_unknown))
+		strcat(scope->limits_unknown, " (and another reason)");
+}
+
+/*
+ * A namespace that could not be entered stays in the snapshot as a scope
+ * with no objects: its usage and its limits unknown, with why, rather than
+ * a host that looks whole (the host's incomplete finding counts it).
+ */
+static void
+ns_unreadable(struct snapshot *s, const char *id, const char *why)
+{
+	struct ipc_scope *scope = snapshot_add_scope(s, id, id, SCOPE_IPCNS);
+
+	if (scope == NULL)
+		return; /* no room: the warning is all there is */
+	scope->own_limits = 1;
+	ifl_strlcpy(scope->unknown, why, sizeof(scope->unknown));
+	ifl_strlcpy(scope->limits_unknown, why, sizeof(scope->limits_unknown));
+}
+
 /* Reads namespace i into the snapshot; problems are warnings. */
 static void
 ns_read_one(struct ns_scan *sc, uint32_t i)
 {
 	struct ns_entry *e = &sc->ns[i];
 	struct collect_warnings nw;
+	struct unknowns lu; /* its limits that could not be read */
 	struct procfs_live live;
 	struct snapshot *s = sc->s;
 	struct ipc_scope *scope;
@@ -100,9 +137,10 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 			return;
 		}
 		if (setns(fd, CLONE_NEWIPC) == -1) {
-			collect_warn(sc->w, "%s: cannot enter it (setns: %s%s); skipped", id,
-			             strerror(errno),
-			             errno == EPERM ? ", needs CAP_SYS_ADMIN" : "");
+			snprintf(err, sizeof(err), "cannot enter it (setns: %s%s)", strerror(errno),
+			         errno == EPERM ? ", needs CAP_SYS_ADMIN" : "");
+			collect_warn(sc->w, "%s: %s: its figures are unknown", id, err);
+			ns_unreadable(s, id, err);
 			close(fd);
 			return;
 		}
@@ -132,16 +170,19 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 	 * the kernel for the inode again.
 	 */
 	linux_live_in(&live, e->ino);
-	if (procfs_read_limits("", &live, &scope->limits, NULL, &nw, err, sizeof(err)) == -1 ||
+	memset(&lu, 0, sizeof(lu));
+	if (procfs_read_limits("", &live, &scope->limits, &lu, &nw, err, sizeof(err)) == -1 ||
 	    procfs_read_objects("", &live, s, idx, &nw, err, sizeof(err)) == -1) {
 		ns_forward_warnings(sc->w, &nw, id);
-		collect_warn(sc->w, "%s: %s; skipped", id, err);
-		/* undo: the scope was the last one added, its objects the last ones */
+		collect_warn(sc->w, "%s: %s: its figures are unknown", id, err);
+		/* its objects (the last ones added) go; it stays, unknown, with why */
 		s->nobjects = nobjects;
-		s->nscopes--;
+		ifl_strlcpy(scope->unknown, err, sizeof(scope->unknown));
+		ifl_strlcpy(scope->limits_unknown, err, sizeof(scope->limits_unknown));
 		return;
 	}
 	ns_forward_warnings(sc->w, &nw, id);
+	ns_limits_unknown(scope, &lu);
 	e->scope = idx;
 	e->first = nobjects;
 	e->end = s->nobjects;

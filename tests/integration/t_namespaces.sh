@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Linux IPC namespaces: three namespaces held open by sleeping processes,
-# each with semaphore limits and objects of its own.  The agent, run in
+# Linux IPC namespaces: four namespaces held open by sleeping processes,
+# each with semaphore limits and objects of its own (the fourth's cannot
+# be read: unknown, never "no limit").  The agent, run in
 # this (the host's) namespace, must report each one as an "ipcns" scope
 # with its own limits and exact usage, keep their objects out of the host's
 # pool, name a namespace after its UTS host name or its container, and
@@ -11,6 +12,7 @@ need jq
 need ipcmk
 need unshare
 need stat
+need setpriv
 
 SLEEPERS=
 CGDIR=
@@ -58,10 +60,15 @@ start_ns b "340 340 100 50" 'hostname it-ns-b; for i in 1 2 3 4 5; do ipcmk -S 1
 # full: 8 sets of 25 = 200 of semmns 200, 8 of semmni 8
 start_ns c "100 200 50 8" 'for i in 1 2 3 4 5 6 7 8; do ipcmk -S 25 >/dev/null; done'
 
+# d: a semaphore line the kernel takes but no count can use (semmsl -1);
+# one segment of 4096 bytes
+start_ns d "-1 32000 32 128" 'ipcmk -M 4096 >/dev/null'
+
 ino() { stat -L -c %i "/proc/$(cat "$T/$1.pid")/ns/ipc"; }
 A="ipcns:$(ino a)"
 B="ipcns:$(ino b)"
 C="ipcns:$(ino c)"
+D="ipcns:$(ino d)"
 check "three distinct namespaces" test "$A" != "$B" -a "$B" != "$C" -a "$A" != "$C"
 
 # Namespace c runs in a cgroup named like a Docker container, and a process
@@ -146,6 +153,14 @@ else
 	echo "# no writable cgroup hierarchy: container checks skipped"
 fi
 check "no namespace was skipped" sh -c "! grep -E '($A|$B|$C)' '$T/print.err'"
+# d's semaphore limits could not be read: unknown, with the reason, never
+# "no limit"; its segment is counted against its readable shm limits
+check_eq "d: semmns and semmni limits unknown, and why; shmmni 1 of 4096" \
+	"null null /proc/sys/kernel/sem 1/4096" \
+	"$(jq -r --arg id "$D" '.scopes[] | select(.id == $id) | .usage |
+		"\(.semmns.limit) \(.semmni.limit) \(.semmns.unknown | split(":")[0]) \(.shmmni.used)/\(.shmmni.limit)"' "$T/print.json")"
+check "the host's incomplete finding names the namespace's limits" \
+	sh -c "jq -e '[.findings[] | select(.kind == \"incomplete\" and (.message | contains(\"limits of 1 scope(s) unknown: /proc/sys/kernel/sem\")))] | length == 1' '$T/print.json' >/dev/null"
 
 # the text form: the scopes table and each namespace's own limits
 "$BIN/ipcfleet-agent" --print >"$T/print.txt" 2>/dev/null
@@ -154,6 +169,20 @@ check "text: c's limits table" grep -q "^LIMITS IN $C" "$T/print.txt"
 check "text: c's semmns row" sh -c "sed -n '/^LIMITS IN $C/,/^\$/p' '$T/print.txt' | grep -Eq '^semmns +200 +200 +100.0% +0\$'"
 check "text: a's semmni row" sh -c "sed -n '/^LIMITS IN $A/,/^\$/p' '$T/print.txt' | grep -Eq '^semmni +3 +40 +7.5% +37\$'"
 check "text: c's alarm" grep -q "!! semmns at 100.0% in $C: 200 of 200 used, 0 free" "$T/print.txt"
+
+# an agent that cannot enter the namespaces (root without CAP_SYS_ADMIN, as
+# under a unit's CapabilityBoundingSet) still reports them: figures unknown,
+# with why, and the host's incomplete finding counts them
+setpriv --bounding-set -sys_admin "$BIN/ipcfleet-agent" --print --json \
+	>"$T/nocap.json" 2>"$T/nocap.err" || true
+check_eq "without CAP_SYS_ADMIN: b is there, its usage unknown, and why" \
+	"null cannot enter it (setns: Operation not permitted, needs CAP_SYS_ADMIN)" \
+	"$(jq -r --arg id "$B" '.scopes[] | select(.id == $id) | "\(.usage.semmns.used) \(.usage.semmns.unknown)"' "$T/nocap.json")"
+check_eq "and its limits" "null" \
+	"$(jq -r --arg id "$B" '.scopes[] | select(.id == $id) | .usage.semmni.limit' "$T/nocap.json")"
+check "the host's incomplete finding counts them" \
+	sh -c "jq -e '[.findings[] | select(.kind == \"incomplete\" and (.message | contains(\"scope(s) unknown: cannot enter it\")))] | length == 1' '$T/nocap.json' >/dev/null"
+check "the agent warned" grep -q "$B: cannot enter it" "$T/nocap.err"
 
 # a namespace whose processes are gone is no longer reported
 kill "$(cat "$T/a.pid")"

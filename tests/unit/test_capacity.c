@@ -248,6 +248,41 @@ test_capacity_min(void **state)
 }
 
 /* Many consumers: the rows are bounded, the tightest kept, the total counted. */
+/*
+ * An IPC namespace's own limits, some unreadable (limits_unknown): semmsl
+ * missing there is unknown with the reason, not "no limit"; the host's pool
+ * beside it is untouched.
+ */
+static void
+test_own_limits_unknown(void **state)
+{
+	static const char why[] = "/proc/sys/kernel/sem: expected four numbers";
+	struct snapshot s;
+	struct ipc_scope *ns;
+	struct capacity_pool p;
+	struct usage u;
+
+	(void)state;
+	assert_int_equal(snapshot_init(&s), 0);
+	limits_set(&s.limits, "semmsl", 250);
+	assert_non_null(ns = snapshot_add_scope(&s, "ipcns:4026532300", "c1", SCOPE_IPCNS));
+	ns->own_limits = 1;
+	limits_set(&ns->limits, "shmmax", 4096);
+	model_usage(&s, 1, &u);
+	capacity_pool_init(&p, &s, &u, &ns->limits, 1);
+	assert_int_equal(p.state[CAP_SEMMSL], CAP_ABSENT);
+	strcpy(ns->limits_unknown, why);
+	model_usage(&s, 1, &u);
+	capacity_pool_init(&p, &s, &u, &ns->limits, 1);
+	assert_int_equal(p.state[CAP_SEMMSL], CAP_UNKNOWN);
+	assert_string_equal(p.why[CAP_SEMMSL], why);
+	assert_int_equal(p.state[CAP_SHMMAX], CAP_KNOWN);
+	model_usage(&s, -1, &u);
+	capacity_pool_init(&p, &s, &u, &s.limits, -1);
+	assert_int_equal(p.state[CAP_SEMMSL], CAP_KNOWN);
+	snapshot_free(&s);
+}
+
 static void
 test_bounded(void **state)
 {
@@ -280,7 +315,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_oracle_shape), cmocka_unit_test(test_sorthat),
 	    cmocka_unit_test(test_rctl_binds),   cmocka_unit_test(test_capacity_min),
-	    cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_bounded),      cmocka_unit_test(test_own_limits_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -313,6 +313,29 @@ test_scopes(void **state)
 	item_eq(&u, U_SEMMNI, "semmni", 3, 0, 0);
 	item_eq(&u, U_SHMALL, "shmall", 2, 1000, 1);
 	item_eq(&u, U_SHMMNI, "shmmni", 1, 0, 0);
+	assert_string_equal(u.v[U_SEMMNI].why, "");
+	assert_null(snapshot_scope_limits_why(&s, 2));
+	/* ... whose semmni could not be read: unknown, with the reason, not none */
+	strcpy(ns->limits_unknown, "/proc/sys/kernel/sem: expected four numbers");
+	model_usage(&s, 2, &u);
+	item_eq(&u, U_SEMMNS, "semmns", 30, 100, 1);
+	item_eq(&u, U_SEMMNI, "semmni", 3, 0, 0);
+	assert_string_equal(u.v[U_SEMMNI].why, "/proc/sys/kernel/sem: expected four numbers");
+	assert_false(u.v[U_SEMMNI].unknown_used);
+	assert_string_equal(u.v[U_SEMMNS].why, "");
+	/* the host's pool and the jail's are not the namespace's */
+	assert_null(snapshot_scope_limits_why(&s, 1));
+	model_usage(&s, 1, &u);
+	assert_string_equal(u.v[U_SHMALL].why, "");
+	/* and the host says so */
+	{
+		struct finding f;
+
+		assert_int_equal(incomplete_finding(&s, &f), 1);
+		assert_string_equal(f.message,
+		                    "limits of 1 scope(s) unknown: /proc/sys/kernel/sem: "
+		                    "expected four numbers");
+	}
 	/* a scope index that does not exist: nothing in it, host limits */
 	model_usage(&s, 7, &u);
 	item_eq(&u, U_SEMMNS, "semmns", 0, 340, 1);

@@ -123,6 +123,7 @@ snapshot_equal(const struct snapshot *a, const struct snapshot *b)
 		assert_int_equal(x->own_limits, y->own_limits);
 		limits_equal(&x->limits, &y->limits);
 		assert_string_equal(x->unknown, y->unknown);
+		assert_string_equal(x->limits_unknown, y->limits_unknown);
 	}
 	assert_int_equal(a->unknown.n, b->unknown.n);
 	for (i = 0; i < a->unknown.n; i++) {
@@ -661,14 +662,18 @@ test_unknown_roundtrip(void **state)
 	assert_int_equal(snapshot_unknown(&s, UNK_USED, "semmns", "a second reason"), 0);
 	assert_int_equal(s.unknown.n, 2); /* the first reason stays */
 	snprintf(s.scopes[1].unknown, sizeof(s.scopes[1].unknown), "jail web: view cut short");
+	/* the namespace's own limits, some unreadable (semmni is not among them) */
+	strcpy(s.scopes[2].limits_unknown, "/proc/sys/kernel/sem: expected four numbers");
 	s.objects[0].unknown = OF_RSS | OF_SWAP;
 	s.objects[3].unknown = OF_NSEMS;
 	assert_int_equal(snapshot_incomplete_finding(&s), 0);
 	assert_int_equal(s.findings[s.nfindings - 1].kind, FK_INCOMPLETE);
-	assert_string_equal(s.findings[s.nfindings - 1].message,
-	                    "semmns unknown: ipcs has no NSEMS column; shmall limit unknown: "
-	                    "sysctl: missing; the usage of 1 scope(s) unknown: jail web: view "
-	                    "cut short");
+	assert_string_equal(
+	    s.findings[s.nfindings - 1].message,
+	    "semmns unknown: ipcs has no NSEMS column; shmall limit unknown: "
+	    "sysctl: missing; limits of 1 scope(s) unknown: /proc/sys/kernel/sem: "
+	    "expected four numbers; the usage of 1 scope(s) unknown: jail web: view "
+	    "cut short");
 	buf_init(&b, PROTO_MAX_FRAME + PROTO_HDR_LEN);
 	assert_int_equal(proto_encode_snapshot(&b, &s), 0);
 	frame_unpack(&b, &d);
