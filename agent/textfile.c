@@ -65,8 +65,8 @@ static const char *const tf_scope_help[PROM_LIMIT_COUNT] = {
                          "(an IPC namespace) or the host's (a jail, the host itself).",
     [PROM_LIMIT_USED] = "Amount of a countable IPC limit the objects of one scope hold (kernel "
                         "units).",
-    [PROM_LIMIT_RATIO] = "A scope's use divided by its limit, 0 to 1 (absent when the limit is 0 "
-                         "or unknown).",
+    [PROM_LIMIT_RATIO] = "A scope's use divided by its limit, 0 to 1 (1 when the limit is 0: "
+                         "nothing more fits; absent when unknown).",
     [PROM_LIMIT_UNKNOWN] = "1 for each countable limit of a scope whose use or value the agent "
                            "could not read (its used and ratio series are then absent, never 0).",
 };

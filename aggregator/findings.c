@@ -102,8 +102,9 @@ eval_thresholds_usage(const struct eval_ctx *cx, const struct usage *u, const ch
 		double warn, crit, pct;
 		int level = -1;
 
-		/* an unknown figure has its own finding (incomplete), never a level */
-		if (!USAGE_KNOWN(it) || it->limit == 0)
+		/* an unknown figure has its own finding (incomplete), never a level;
+		 * a limit of 0 is a pool where nothing can be made: 100 % */
+		if (!USAGE_KNOWN(it))
 			continue;
 		in->levels(in->levels_arg, it->name, &warn, &crit);
 		pct = usage_pct(it->used, it->limit);
@@ -670,7 +671,7 @@ eval_scopes(const struct eval_ctx *cx, struct finding_list *out)
 		for (k = 0; k < u.n; k++) {
 			double pct;
 
-			if (!USAGE_KNOWN(&u.v[k]) || u.v[k].limit == 0)
+			if (!USAGE_KNOWN(&u.v[k]))
 				continue;
 			pct = usage_pct(u.v[k].used, u.v[k].limit);
 			if (r[nr].limit[0] == '\0' || pct > r[nr].pct) {

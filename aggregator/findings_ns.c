@@ -116,8 +116,8 @@ eval_limits_below_host(const struct eval_input *in, const struct snapshot *s, si
 		uint64_t host;
 		struct finding *f;
 
-		if (!USAGE_KNOWN(it) || it->limit == 0 ||
-		    limits_get(&s->limits, it->name, &host) == -1 || it->limit >= host)
+		if (!USAGE_KNOWN(it) || limits_get(&s->limits, it->name, &host) == -1 ||
+		    it->limit >= host)
 			continue;
 		in->levels(in->levels_arg, it->name, &warn, &crit);
 		pct = usage_pct(it->used, it->limit);

@@ -106,7 +106,8 @@ static const struct {
     [HF_USED] = {"ipcfleet_limit_used", "gauge",
                  "Amount of a countable IPC limit in use in the host's pool (kernel units)."},
     [HF_RATIO] = {"ipcfleet_limit_ratio", "gauge",
-                  "Used divided by the limit, 0 to 1 (absent when the limit is 0 or unknown)."},
+                  "Used divided by the limit, 0 to 1 (1 when the limit is 0: nothing more fits; "
+                  "absent when unknown)."},
     [HF_UNKNOWN] = {"ipcfleet_limit_unknown", "gauge",
                     "1 for each countable limit whose use or value the agent could not read "
                     "(its used and ratio series are then absent, never 0)."},

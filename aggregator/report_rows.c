@@ -37,7 +37,7 @@ report_nearest(const struct usage *u, const struct finding *f, size_t nf, view_l
 		double warn = 80.0, crit = DEFAULT_CRIT, pct;
 		int64_t when = NO_DATE;
 
-		if (!USAGE_KNOWN(it) || it->limit == 0)
+		if (!USAGE_KNOWN(it))
 			continue;
 		pct = usage_pct(it->used, it->limit);
 		if (levels != NULL)

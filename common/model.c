@@ -166,7 +166,7 @@ usage_pct(uint64_t used, uint64_t limit)
 	unsigned __int128 q;
 
 	if (limit == 0)
-		return 0.0;
+		return 100.0; /* nothing more can be made: exhausted, not empty */
 	/* per mille, rounded half up, exact: floor((2000 used + limit) / (2 limit)) */
 	q = ((unsigned __int128)used * 2000 + limit) / ((unsigned __int128)limit * 2);
 	return (double)((long double)q / 10.0L);
@@ -174,7 +174,7 @@ usage_pct(uint64_t used, uint64_t limit)
 	long double r;
 
 	if (limit == 0)
-		return 0.0;
+		return 100.0;
 	r = (long double)used * 1000.0L / (long double)limit;
 	return (double)(roundl(r) / 10.0L);
 #endif

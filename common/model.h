@@ -349,7 +349,7 @@ int limits_get(const struct ipc_limits *l, const char *name, uint64_t *value);
  * from s->unknown (UNK_LIMIT) when there is one.
  */
 void model_usage(const struct snapshot *s, int scope, struct usage *u);
-/* used / limit x 100 rounded to one decimal; 0 when limit is 0. */
+/* used / limit x 100 rounded to one decimal; 100 when limit is 0 (nothing more fits). */
 double usage_pct(uint64_t used, uint64_t limit);
 /* Pages a segment of size bytes is charged: ceil(size / page). */
 uint64_t shm_pages(uint64_t size, uint32_t page_size);

@@ -80,8 +80,8 @@ static const struct {
     [PROM_LIMIT_USED] =
         {"limit_used", "Amount of a countable IPC limit in use in the host's pool (kernel units)."},
     [PROM_LIMIT_RATIO] = {"limit_ratio",
-                          "Used divided by the limit, 0 to 1 (absent when the limit is 0 or "
-                          "unknown)."},
+                          "Used divided by the limit, 0 to 1 (1 when the limit is 0: nothing "
+                          "more fits; absent when unknown)."},
     [PROM_LIMIT_UNKNOWN] = {"limit_unknown",
                             "1 for each countable limit whose use or value the agent could not "
                             "read (its used and ratio series are then absent, never 0)."},
@@ -132,9 +132,10 @@ prom_usage(struct buf fam[PROM_LIMIT_COUNT], const char *prefix, const char *con
 		if (it->unknown_used)
 			continue;
 		prom_sample_u64(&fam[PROM_LIMIT_USED], name[PROM_LIMIT_USED], l, it->used);
-		if (!it->has_limit || it->limit == 0)
+		if (!it->has_limit)
 			continue;
+		/* a limit of 0: nothing more can be made, 1 (as usage_pct's 100 %) */
 		prom_sample_f64(&fam[PROM_LIMIT_RATIO], name[PROM_LIMIT_RATIO], l,
-		                (double)it->used / (double)it->limit);
+		                it->limit == 0 ? 1.0 : (double)it->used / (double)it->limit);
 	}
 }

@@ -37,7 +37,7 @@ void prom_sample_f64(struct buf *b, const char *name, const char *const *labels,
  * "limit_value", "limit_used", "limit_ratio" and "limit_unknown"
  * ("ipcfleet_" for a host's pool, as /metrics has them): per countable
  * limit its value when the limit is known; its use, and use / limit when
- * the limit is known and not 0, when the use is known; and a flag 1 in
+ * the limit is known (1 for a limit of 0), when the use is known; and a flag 1 in
  * limit_unknown for a figure that could not be read, whose used and ratio
  * samples are then absent (unknown is never zero).  Each sample has labels
  * (pairs ending with NULL) and then limit="NAME".

@@ -481,6 +481,35 @@ test_hysteresis(void **state)
 	assert_int_equal(closed, 1);
 }
 
+/* A limit of 0 (kernel.shmmni=0 with segments alive): nothing more can be made, crit. */
+static void
+test_limit_zero(void **state)
+{
+	struct snapshot s = linux_host(10);
+	struct eval_input in;
+	struct finding_list out = {0};
+	struct ipc_object *o;
+	size_t k, n = 0;
+
+	(void)state;
+	limits_set(&s.limits, "shmmni", 0);
+	o = snapshot_add_object(&s);
+	o->type = IPC_SHM;
+	o->size = 4096;
+	eval_init(&in, &s);
+	assert_int_equal(findings_eval(&in, &out), 0);
+	for (k = 0; k < out.n; k++) {
+		if (out.v[k].kind != FK_THRESHOLD || strcmp(out.v[k].limit, "shmmni") != 0)
+			continue;
+		n++;
+		assert_int_equal(out.v[k].severity, SEV_CRIT);
+		assert_non_null(strstr(out.v[k].message, "100.0%"));
+	}
+	assert_int_equal(n, 1);
+	finding_list_free(&out);
+	snapshot_free(&s);
+}
+
 static void
 test_clock_and_agent_findings(void **state)
 {
@@ -1524,6 +1553,7 @@ main(void)
 	    cmocka_unit_test(test_forecast_flat_and_short),
 	    cmocka_unit_test(test_forecast_finding),
 	    cmocka_unit_test(test_hysteresis),
+	    cmocka_unit_test(test_limit_zero),
 	    cmocka_unit_test(test_clock_and_agent_findings),
 	    cmocka_unit_test(test_orphan_command_checked),
 	    cmocka_unit_test(test_findings_plan),

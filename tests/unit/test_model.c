@@ -87,9 +87,9 @@ test_usage_pct(void **state)
 	assert_true(usage_pct(15, 10000) == 0.2); /* 0.15 rounds half away from zero */
 	assert_true(usage_pct(14, 10000) == 0.1);
 	assert_true(usage_pct(0, 340) == 0.0);
-	/* limit 0: 0, not a division by zero */
-	assert_true(usage_pct(0, 0) == 0.0);
-	assert_true(usage_pct(5, 0) == 0.0);
+	/* limit 0: nothing more can be made, exhausted (not a division by zero) */
+	assert_true(usage_pct(0, 0) == 100.0);
+	assert_true(usage_pct(5, 0) == 100.0);
 	/* extremes stay finite and exact where they can be */
 	assert_true(usage_pct(UINT64_MAX, UINT64_MAX) == 100.0);
 	assert_true(usage_pct(1, UINT64_MAX) == 0.0);

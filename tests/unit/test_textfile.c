@@ -126,7 +126,7 @@ static const char expected[] =
 "ipcfleet_limit_used{host=\"db7\",limit=\"semmni\"} 2\n"
 "ipcfleet_limit_used{host=\"db7\",limit=\"shmall\"} 257\n"
 "ipcfleet_limit_used{host=\"db7\",limit=\"shmmni\"} 1\n"
-"# HELP ipcfleet_limit_ratio Used divided by the limit, 0 to 1 (absent when the limit is 0 or unknown).\n"
+"# HELP ipcfleet_limit_ratio Used divided by the limit, 0 to 1 (1 when the limit is 0: nothing more fits; absent when unknown).\n"
 "# TYPE ipcfleet_limit_ratio gauge\n"
 "ipcfleet_limit_ratio{host=\"db7\",limit=\"semmns\"} 0.1\n"
 "ipcfleet_limit_ratio{host=\"db7\",limit=\"semmni\"} 0.015625\n"
@@ -172,7 +172,7 @@ static const char expected[] =
 "ipcfleet_scope_limit_used{host=\"db7\",scope=\"ipcns:4026532300\",limit=\"shmall\"} 2\n"
 "ipcfleet_scope_limit_used{host=\"db7\",scope=\"ipcns:4026532300\",limit=\"shmmni\"} 1\n"
 "ipcfleet_scope_limit_used{host=\"db7\",scope=\"ipcns:4026532300\",limit=\"msgmni\"} 1\n"
-"# HELP ipcfleet_scope_limit_ratio A scope's use divided by its limit, 0 to 1 (absent when the limit is 0 or unknown).\n"
+"# HELP ipcfleet_scope_limit_ratio A scope's use divided by its limit, 0 to 1 (1 when the limit is 0: nothing more fits; absent when unknown).\n"
 "# TYPE ipcfleet_scope_limit_ratio gauge\n"
 "ipcfleet_scope_limit_ratio{host=\"db7\",scope=\"host\",limit=\"semmns\"} 0.05\n"
 "ipcfleet_scope_limit_ratio{host=\"db7\",scope=\"host\",limit=\"semmni\"} 0.0078125\n"
@@ -316,6 +316,28 @@ test_prom_sample(void **state)
 	                            "m{a=\"x\\\"y\",b=\"2\"} 7\n"
 	                            "r{a=\"x\\\"y\",b=\"2\"} 0.333333333333333\n");
 	buf_free(&b);
+}
+
+/* A limit of 0: nothing more fits, ratio 1 (usage_pct's 100 %), not absent. */
+static void
+test_prom_limit_zero(void **state)
+{
+	struct buf fam[PROM_LIMIT_COUNT];
+	struct usage u;
+	size_t i;
+
+	(void)state;
+	memset(&u, 0, sizeof(u));
+	u.n = 1;
+	u.v[0] = (struct usage_item){.name = "shmmni", .used = 5, .limit = 0, .has_limit = 1};
+	for (i = 0; i < PROM_LIMIT_COUNT; i++)
+		buf_init(&fam[i], 256);
+	prom_usage(fam, "ipcfleet_", NULL, &u);
+	assert_non_null(buf_cstr(&fam[PROM_LIMIT_RATIO]));
+	assert_string_equal(fam[PROM_LIMIT_RATIO].data,
+	                    "ipcfleet_limit_ratio{limit=\"shmmni\"} 1\n");
+	for (i = 0; i < PROM_LIMIT_COUNT; i++)
+		buf_free(&fam[i]);
 }
 
 /* ---- the file ---- */
@@ -462,6 +484,7 @@ main(void)
 	    cmocka_unit_test(test_render_bounded),
 	    cmocka_unit_test(test_prom_label),
 	    cmocka_unit_test(test_prom_sample),
+	    cmocka_unit_test(test_prom_limit_zero),
 	    cmocka_unit_test_setup_teardown(test_write, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_write_leftover, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup_dir, teardown_dir),

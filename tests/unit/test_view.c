@@ -404,9 +404,12 @@ test_status(void **state)
 	    .name = "semmns", .used = 271, .limit = 340, .has_limit = 1}; /* 79.7% */
 	u.v[1] = (struct usage_item){
 	    .name = "shmall", .used = 5, .limit = 0, .has_limit = 0}; /* no limit: ignored */
-	u.v[2] = (struct usage_item){
-	    .name = "msgmni", .used = 9, .limit = 0, .has_limit = 1}; /* limit 0: pct 0 */
+	u.v[2] = (struct usage_item){.name = "msgmni", .used = 9, .limit = 32000, .has_limit = 1};
 	assert_string_equal(view_status(&u, 80, 90), "ok");
+	/* a limit of 0: nothing more can be made, crit (not 0 %) */
+	u.v[2].limit = 0;
+	assert_string_equal(view_status(&u, 80, 90), "crit");
+	u.v[2].limit = 32000;
 	u.v[0].used = 272; /* 80.0% */
 	assert_string_equal(view_status(&u, 80, 90), "warn");
 	u.v[0].used = 305; /* 89.7% */
