@@ -156,9 +156,9 @@ fbsd_limits_unknown(struct snapshot *s, const char *why)
 static void
 fbsd_limits_partial(struct snapshot *s, struct collect_warnings *w, const char *what, int whole)
 {
-	const char *how = whole == -1 ? "a damaged listing (a line skipped or the last one cut)"
-	                              : "a partial listing (no kern.ipc.maxsockbuf, "
-	                                "soacceptqueue or somaxconn line)";
+	const char *kind = whole == -1 ? "a damaged listing" : "a partial listing";
+	const char *how = whole == -1 ? "a line skipped or the last one cut"
+	                              : "no kern.ipc.maxsockbuf, soacceptqueue or somaxconn line";
 	size_t k, i, n;
 
 	for (k = 0; k < NELEM(fbsd_limit_order); k++) {
@@ -167,22 +167,21 @@ fbsd_limits_partial(struct snapshot *s, struct collect_warnings *w, const char *
 		uint64_t v;
 
 		if (!fbsd_has_limits(&s->limits, t)) {
-			collect_warn(w, "%s: no kern.ipc.%s* line in %s: the %s limits are unknown",
-			             what, p, how, p);
+			collect_warn(
+			    w, "%s: no kern.ipc.%s* line in %s (%s): the %s limits are unknown",
+			    what, p, kind, how, p);
 			snapshot_unknown_limits(s, t, "no kern.ipc.%s* line in %s (%s)", p, what,
-			                        whole == -1 ? "a damaged listing"
-			                                    : "a partial listing");
+			                        kind);
 			continue;
 		}
 		n = usage_limits_of(t, names, NELEM(names));
 		for (i = 0; i < n; i++) {
 			if (limits_get(&s->limits, names[i], &v) == 0)
 				continue;
-			collect_warn(w, "%s: no kern.ipc.%s line in %s: %s is unknown", what,
-			             names[i], how, names[i]);
+			collect_warn(w, "%s: no kern.ipc.%s line in %s (%s): %s is unknown", what,
+			             names[i], kind, how, names[i]);
 			snapshot_unknown(s, UNK_LIMIT, names[i], "no kern.ipc.%s line in %s (%s)",
-			                 names[i], what,
-			                 whole == -1 ? "a damaged listing" : "a partial listing");
+			                 names[i], what, kind);
 		}
 	}
 }

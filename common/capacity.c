@@ -98,8 +98,7 @@ capacity_pool_init(struct capacity_pool *p, const struct snapshot *s, const stru
 
 		if (limits_get(lim, cap_names[l], &p->free[l]) == 0)
 			p->state[l] = CAP_KNOWN;
-		else if ((why = own < 0 ? snapshot_unknown_why(s, UNK_LIMIT, cap_names[l])
-		                        : snapshot_scope_limits_why(s, own)) != NULL) {
+		else if ((why = snapshot_pool_limit_why(s, own, cap_names[l])) != NULL) {
 			p->state[l] = CAP_UNKNOWN;
 			p->why[l] = why;
 		}

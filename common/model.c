@@ -238,15 +238,6 @@ usage_unknown(const struct snapshot *s, int scope, size_t i, uint64_t lacking,
 	it->used = 0;
 }
 
-/* Why the limit of usage i, absent from its pool's limits, is unknown; NULL: there is none. */
-static const char *
-limit_unknown_why(const struct snapshot *s, int scope, int own, size_t i)
-{
-	if (!own)
-		return snapshot_unknown_why(s, UNK_LIMIT, usage_names[i]);
-	return snapshot_scope_limits_why(s, scope);
-}
-
 void
 model_usage(const struct snapshot *s, int scope, struct usage *u)
 {
@@ -304,7 +295,7 @@ model_usage(const struct snapshot *s, int scope, struct usage *u)
 		it->has_limit = has;
 		usage_unknown(s, scope, i, lacking[i], it);
 		if (!has && it->why[0] == '\0' &&
-		    (why = limit_unknown_why(s, scope, own, i)) != NULL)
+		    (why = snapshot_pool_limit_why(s, own ? scope : -1, usage_names[i])) != NULL)
 			ifl_strlcpy(it->why, why, sizeof(it->why));
 	}
 }
@@ -421,6 +412,13 @@ snapshot_scope_limits_why(const struct snapshot *s, int scope)
 		return NULL;
 	sc = &s->scopes[scope];
 	return sc->own_limits && sc->limits_unknown[0] != '\0' ? sc->limits_unknown : NULL;
+}
+
+const char *
+snapshot_pool_limit_why(const struct snapshot *s, int own, const char *name)
+{
+	return own < 0 ? snapshot_unknown_why(s, UNK_LIMIT, name)
+	               : snapshot_scope_limits_why(s, own);
 }
 
 size_t

@@ -304,6 +304,12 @@ void snapshot_unknown_limits(struct snapshot *s, enum ipc_type t, const char *fm
  */
 const char *snapshot_scope_limits_why(const struct snapshot *s, int scope);
 /*
+ * Why limit name, absent from a pool's limits, is unknown, or NULL (there is
+ * none): own -1 for the host's pool (s->unknown), else the scope whose own
+ * limits they are (its limits_unknown).
+ */
+const char *snapshot_pool_limit_why(const struct snapshot *s, int own, const char *name);
+/*
  * The limits that the usage of type t counts against, in display order (sem:
  * semmns, semmni): up to max names into names; returns how many.
  */

@@ -78,36 +78,13 @@ ns_forward_warnings(struct collect_warnings *w, const struct collect_warnings *n
 }
 
 /*
- * A namespace's limits that could not be read: unknown, with the (first)
- * reason, not "no limit" (struct ipc_scope's limits_unknown).
+ * A namespace that could not be entered or read stays in the snapshot, its
+ * usage and its limits unknown with why, rather than a host that looks
+ * whole (the host's incomplete finding counts it).
  */
 static void
-ns_limits_unknown(struct ipc_scope *scope, const struct unknowns *lu)
+ns_unknown(struct ipc_scope *scope, const char *why)
 {
-	size_t k, other = 0;
-
-	if (lu->n == 0)
-		return;
-	for (k = 1; k < lu->n && k < MODEL_MAX_UNKNOWN; k++)
-		if (strcmp(lu->v[k].why, lu->v[0].why) != 0)
-			other++;
-	ifl_strlcpy(scope->limits_unknown, lu->v[0].why, sizeof(scope->limits_unknown));
-	if (other > 0 && strlen(scope->limits_unknown) + 22 < sizeof(scope->limits_unknown))
-		strcat(scope->limits_unknown, " (and another reason)");
-}
-
-/*
- * A namespace that could not be entered stays in the snapshot as a scope
- * with no objects: its usage and its limits unknown, with why, rather than
- * a host that looks whole (the host's incomplete finding counts it).
- */
-static void
-ns_unreadable(struct snapshot *s, const char *id, const char *why)
-{
-	struct ipc_scope *scope = snapshot_add_scope(s, id, id, SCOPE_IPCNS);
-
-	if (scope == NULL)
-		return; /* no room: the warning is all there is */
 	scope->own_limits = 1;
 	ifl_strlcpy(scope->unknown, why, sizeof(scope->unknown));
 	ifl_strlcpy(scope->limits_unknown, why, sizeof(scope->limits_unknown));
@@ -140,7 +117,9 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 			snprintf(err, sizeof(err), "cannot enter it (setns: %s%s)", strerror(errno),
 			         errno == EPERM ? ", needs CAP_SYS_ADMIN" : "");
 			collect_warn(sc->w, "%s: %s: its figures are unknown", id, err);
-			ns_unreadable(s, id, err);
+			/* no room for the scope: the warning is all there is */
+			if ((scope = snapshot_add_scope(s, id, id, SCOPE_IPCNS)) != NULL)
+				ns_unknown(scope, err);
 			close(fd);
 			return;
 		}
@@ -177,12 +156,13 @@ ns_read_one(struct ns_scan *sc, uint32_t i)
 		collect_warn(sc->w, "%s: %s: its figures are unknown", id, err);
 		/* its objects (the last ones added) go; it stays, unknown, with why */
 		s->nobjects = nobjects;
-		ifl_strlcpy(scope->unknown, err, sizeof(scope->unknown));
-		ifl_strlcpy(scope->limits_unknown, err, sizeof(scope->limits_unknown));
+		ns_unknown(scope, err);
 		return;
 	}
 	ns_forward_warnings(sc->w, &nw, id);
-	ns_limits_unknown(scope, &lu);
+	/* limits it could not read: unknown with the first reason, not "no limit" */
+	if (lu.n > 0)
+		ifl_strlcpy(scope->limits_unknown, lu.v[0].why, sizeof(scope->limits_unknown));
 	e->scope = idx;
 	e->first = nobjects;
 	e->end = s->nobjects;
