@@ -851,6 +851,45 @@ linux_set_owners_range(struct snapshot *s, uint32_t scope, const char *passwd_pa
 }
 
 /*
+ * A copied tree's page size: ROOT/pagesize, one number as `getconf
+ * PAGESIZE` prints it on the system the tree was copied from.  shmall and
+ * its usage count pages, and nothing under /proc says how large a page was
+ * (4 KiB on x86_64, 16 or 64 KiB on some arm64 and ppc64le kernels).
+ * Without the file *pg keeps this machine's page size; a file that is there
+ * but unreadable or not a power of two from 512 to 1 MiB is an error
+ * rather than a guess.
+ */
+static int
+linux_root_page_size(const char *root, uint32_t *pg, char *err, size_t errlen)
+{
+	char path[COLLECT_PATH_MAX + 64];
+	const char *why;
+	char *text;
+	uint64_t v;
+
+	if (linux_path(path, sizeof(path), root, "/pagesize", err, errlen) == -1)
+		return -1;
+	if (linux_read_small(NULL, "pagesize", path, &text) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path,
+		         errno == EINVAL || errno == EFBIG ? "not one number" : strerror(errno));
+		return -1;
+	}
+	if (parse_u64(text, 512, 1024 * 1024, &v, &why) == -1 || (v & (v - 1)) != 0) {
+		snprintf(err, errlen,
+		         "%s: not a page size (a power of two from 512 to 1048576, as `getconf "
+		         "PAGESIZE` prints it)",
+		         path);
+		free(text);
+		return -1;
+	}
+	free(text);
+	*pg = (uint32_t)v;
+	return 0;
+}
+
+/*
  * The host's scope from ROOT: OS, page size, release, limits and objects.
  * On error, s may hold part of what was read; the caller frees it with
  * snapshot_free as usual.
@@ -881,6 +920,8 @@ procfs_collect(const char *root, const struct procfs_live *live, struct snapshot
 		return -1;
 	}
 	s->page_size = (uint32_t)pg;
+	if (live == NULL && linux_root_page_size(root, &s->page_size, err, errlen) == -1)
+		return -1;
 	linux_read_release(root, live, s, w);
 	if (procfs_read_limits(root, live, &s->limits, &s->unknown, w, err, errlen) == -1)
 		return -1;

@@ -868,6 +868,82 @@ test_errors(void **state)
 	rm_tree(dir);
 }
 
+/* shm's pool use of the host (scope 0) in pages, as model_usage counts it. */
+static uint64_t
+shmall_used(const struct snapshot *s)
+{
+	struct usage u;
+	size_t i;
+
+	model_usage(s, -1, &u);
+	for (i = 0; i < u.n; i++)
+		if (strcmp(u.v[i].name, "shmall") == 0) {
+			assert_false(u.v[i].unknown_used);
+			return u.v[i].used;
+		}
+	fail_msg("shmall: not in the usage");
+	return 0;
+}
+
+/*
+ * A copied tree's page size: DIR/pagesize when the copy has it (shmall
+ * counts the copied system's pages), this machine's without it; a file that
+ * is there but wrong is an error, not a guess.
+ */
+static void
+test_root_page_size(void **state)
+{
+	static const char shm[] =
+	    SHM_HDR "       100          1   600                100000    10    11      1     0"
+	            "     0     0     0          1          2          3                     0"
+	            "                     0\n";
+	static const char *const bad[] = {"abc\n",     "3000\n",      "256\n",
+	                                  "2097152\n", "4096 4096\n", ""};
+	char dir[64], want[256];
+	struct snapshot s;
+	struct collect_warnings w;
+	char err[256];
+	uint64_t local = (uint64_t)sysconf(_SC_PAGESIZE);
+	size_t i;
+
+	(void)state;
+	make_root(dir, sizeof(dir));
+	put_file(dir, "proc/sysvipc/shm", shm, strlen(shm));
+	put_file(dir, "proc/sys/kernel/shmall", "1000\n", 5);
+
+	/* no pagesize file: this machine's */
+	memset(&w, 0, sizeof(w));
+	err[0] = '\0';
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), 0);
+	assert_int_equal(s.page_size, local);
+	assert_int_equal(shmall_used(&s), (100000 + local - 1) / local);
+	snapshot_free(&s);
+
+	/* 64 KiB pages on the copied system: 100,000 bytes are 2 of them */
+	put_file(dir, "pagesize", "65536\n", 6);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(s.page_size, 65536);
+	assert_int_equal(shmall_used(&s), 2);
+	snapshot_free(&s);
+
+	/* there but wrong: an error naming the file */
+	for (i = 0; i < NELEM(bad); i++) {
+		put_file(dir, "pagesize", bad[i], strlen(bad[i]));
+		memset(&w, 0, sizeof(w));
+		assert_int_equal(snapshot_init(&s), 0);
+		assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s/pagesize: not a page size", dir);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("\"%s\": err \"%s\"", bad[i], err);
+		snapshot_free(&s);
+	}
+	rm_tree(dir);
+}
+
 /* ---- source_parse, collect, collect_warn ---- */
 
 static void
@@ -1235,17 +1311,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_modern),           cmocka_unit_test(test_old),
-	    cmocka_unit_test(test_garbage),          cmocka_unit_test(test_empty_and_header_only),
-	    cmocka_unit_test(test_bad_headers),      cmocka_unit_test(test_header_driven),
-	    cmocka_unit_test(test_field_ranges),     cmocka_unit_test(test_line_bounds),
-	    cmocka_unit_test(test_snapshot_full),    cmocka_unit_test(test_random_garbage),
-	    cmocka_unit_test(test_empty_proc),       cmocka_unit_test(test_nul_and_release),
-	    cmocka_unit_test(test_errors),           cmocka_unit_test(test_source_parse),
-	    cmocka_unit_test(test_collect_dispatch), cmocka_unit_test(test_collect_warn),
-	    cmocka_unit_test(test_passwd_name),      cmocka_unit_test(test_owners_root),
-	    cmocka_unit_test(test_owners_kept),      cmocka_unit_test(test_proc_table),
-	    cmocka_unit_test(test_platform),         cmocka_unit_test(test_live_processes),
+	    cmocka_unit_test(test_modern),         cmocka_unit_test(test_old),
+	    cmocka_unit_test(test_garbage),        cmocka_unit_test(test_empty_and_header_only),
+	    cmocka_unit_test(test_bad_headers),    cmocka_unit_test(test_header_driven),
+	    cmocka_unit_test(test_field_ranges),   cmocka_unit_test(test_line_bounds),
+	    cmocka_unit_test(test_snapshot_full),  cmocka_unit_test(test_random_garbage),
+	    cmocka_unit_test(test_empty_proc),     cmocka_unit_test(test_nul_and_release),
+	    cmocka_unit_test(test_errors),         cmocka_unit_test(test_root_page_size),
+	    cmocka_unit_test(test_source_parse),   cmocka_unit_test(test_collect_dispatch),
+	    cmocka_unit_test(test_collect_warn),   cmocka_unit_test(test_passwd_name),
+	    cmocka_unit_test(test_owners_root),    cmocka_unit_test(test_owners_kept),
+	    cmocka_unit_test(test_proc_table),     cmocka_unit_test(test_platform),
+	    cmocka_unit_test(test_live_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
