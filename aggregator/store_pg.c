@@ -184,6 +184,8 @@ static const struct pg_migration {
 
 /* The sign bit, to compare uint64_t bit patterns as unsigned in SQL. */
 #define PG_MIN "(-9223372036854775808)::bigint"
+/* 2^64: added to a negative bigint holding a uint64_t bit pattern, as a double. */
+#define PG_2_64 "18446744073709551616::double precision"
 
 /*
  * In the host upsert: whether the snapshot is newer than the host's latest.
@@ -230,7 +232,13 @@ static const char *const pg_sql[PG_NSTMT] = {
      * OR REPLACE does) and their hourly rollups: min and max compared as
      * unsigned, the mean kept incrementally with the same arithmetic as
      * SQLite's C code (mean += (used - mean) / (count + 1), in double
-     * precision).  $1 is the host's name (the statements of a batch are
+     * precision).  A sample that replaces one (u.oused: the value stored at
+     * that time, read before this statement's writes) leaves the count as it is
+     * (rr): when the rollup counts exactly the hour's stored samples, it is
+     * computed again from them with the new value in place of the old, as
+     * SQLite does from its block; otherwise (samples of the hour deleted
+     * by housekeeping) the mean moves by the difference and min and max can
+     * only widen.  $1 is the host's name (the statements of a batch are
      * pipelined: the upsert's id is not known when this one is sent), $5
      * the hour; $6..$9 the limits' names, used, limit and used as a
      * double, as arrays; $10 the spool id, $11 the payload's digest.  Its
@@ -241,7 +249,9 @@ static const char *const pg_sql[PG_NSTMT] = {
         "WITH r AS (INSERT INTO received (host_id, seq, taken, received, spool,"
         " digest) SELECT id, $2, $3, $4, $10, $11 FROM hosts WHERE name = $1"
         " ON CONFLICT DO NOTHING RETURNING host_id),"
-        " u AS (SELECT r.host_id, x.name, x.used, x.lim, x.dused FROM r,"
+        " u AS (SELECT r.host_id, x.name, x.used, x.lim, x.dused,"
+        " (SELECT o.used FROM samples AS o WHERE o.host_id = r.host_id"
+        " AND o.limit_name = x.name AND o.t = $3) AS oused FROM r,"
         " unnest($6::text[], $7::bigint[], $8::bigint[], $9::float8[])"
         " AS x(name, used, lim, dused)),"
         " s AS (INSERT INTO samples (host_id, limit_name, t, used, lim)"
@@ -250,14 +260,29 @@ static const char *const pg_sql[PG_NSTMT] = {
         " DO UPDATE SET used = excluded.used, lim = excluded.lim),"
         " ro AS (INSERT INTO rollups AS r (host_id, limit_name, hour, mn, mx,"
         " mean, cnt, lim) SELECT host_id, name, $5, used, used, dused, 1, lim"
-        " FROM u"
+        " FROM u WHERE u.oused IS NULL"
         " ON CONFLICT (host_id, limit_name, hour) DO UPDATE SET"
         " mn = CASE WHEN (excluded.mn # " PG_MIN ") < (r.mn # " PG_MIN ")"
         " THEN excluded.mn ELSE r.mn END,"
         " mx = CASE WHEN (excluded.mx # " PG_MIN ") > (r.mx # " PG_MIN ")"
         " THEN excluded.mx ELSE r.mx END,"
         " mean = r.mean + (excluded.mean - r.mean) / (r.cnt + 1)::double precision,"
-        " cnt = r.cnt + 1, lim = excluded.lim)"
+        " cnt = r.cnt + 1, lim = excluded.lim),"
+        " rr AS (UPDATE rollups AS q SET"
+        " mn = CASE WHEN h.c + 1 = q.cnt THEN least(h.m0, u.used # " PG_MIN ") # " PG_MIN
+        " WHEN (u.used # " PG_MIN ") < (q.mn # " PG_MIN ") THEN u.used ELSE q.mn END,"
+        " mx = CASE WHEN h.c + 1 = q.cnt THEN greatest(h.m1, u.used # " PG_MIN ") # " PG_MIN
+        " WHEN (u.used # " PG_MIN ") > (q.mx # " PG_MIN ") THEN u.used ELSE q.mx END,"
+        " mean = CASE WHEN h.c + 1 = q.cnt THEN (coalesce(h.sm, 0) + u.dused) / (h.c + 1)"
+        " ELSE q.mean + (u.dused - u.oused::double precision"
+        " - CASE WHEN u.oused < 0 THEN " PG_2_64 " ELSE 0 END) / q.cnt END,"
+        " lim = u.lim FROM u, LATERAL (SELECT count(*) AS c,"
+        " min(x.used # " PG_MIN ") AS m0, max(x.used # " PG_MIN ") AS m1,"
+        " sum(x.used::double precision + CASE WHEN x.used < 0 THEN " PG_2_64 " ELSE 0 END)"
+        " AS sm FROM samples AS x WHERE x.host_id = u.host_id AND x.limit_name = u.name"
+        " AND x.t >= $5 AND x.t < $5 + 3600 AND x.t <> $3) AS h"
+        " WHERE u.oused IS NOT NULL AND q.host_id = u.host_id"
+        " AND q.limit_name = u.name AND q.hour = $5)"
         " SELECT count(*), coalesce((SELECT CASE WHEN o.digest IS NOT NULL"
         " AND o.digest <> $11 THEN 1 ELSE 0 END::int8 FROM received AS o JOIN hosts AS h"
         " ON h.id = o.host_id WHERE h.name = $1 AND o.spool = $10"

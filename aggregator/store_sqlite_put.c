@@ -107,27 +107,61 @@ sq_rollup_put(struct sq_store *q, int64_t host_id, const char *limit, int64_t ho
 	return sq_peak_raise(q, host_id, limit, hour, mx);
 }
 
+/* What a block holds of one limit: sb_rollup's figures, count 0 for none. */
+struct sq_stats {
+	uint64_t mn, mx, cnt, lim;
+	long double sum;
+};
+
+static void
+sq_stats_of(const struct sb_block *b, const char *name, struct sq_stats *st)
+{
+	const struct sb_series *l = sb_find(b, name);
+
+	memset(st, 0, sizeof(*st));
+	if (l == NULL || sb_rollup(l, &st->mn, &st->mx, &st->sum, &st->cnt, &st->lim) != 0)
+		st->cnt = 0;
+}
+
 /*
- * Folds one sample into its hourly rollup.  min and max are compared in C
- * (the columns hold uint64_t bit patterns), the mean is kept incrementally.
+ * Brings the hourly rollup of a rolled block up to date after v was set at
+ * t in it (b0: what the block held of that limit before).  When the rollup
+ * row holds exactly the block's samples (its count is the block's before
+ * the change: the usual case) it becomes the block's rollup again, so a
+ * value replaced at a time already stored (a newer sequence number taken in
+ * the same second) leaves min, max, mean and count as if it had never been
+ * there, as for a block rolled up later.  Otherwise the row also holds
+ * samples of a block housekeeping deleted (a backlog older than
+ * raw_retention): the change is applied to it, a new time adding one to
+ * the count and a replaced value moving the mean; min and max can only
+ * widen then.  min and max are compared in C (the columns hold uint64_t bit
+ * patterns).
  */
 static int
-sq_rollup_add(struct sq_store *q, int64_t host_id, const char *limit, int64_t t, uint64_t used,
-              uint64_t lim)
+sq_rollup_change(struct sq_store *q, int64_t host_id, const struct sb_block *b,
+                 const struct sb_value *v, const struct sq_stats *b0)
 {
-	int64_t hour = sb_hour_of(t);
+	struct sq_stats b1;
 	uint64_t mn, mx, cnt;
 	double mean;
-	int rc = sq_rollup_get(q, host_id, limit, hour, &mn, &mx, &mean, &cnt);
+	long double sum;
+	int rc;
 
+	sq_stats_of(b, v->name, &b1);
+	if (b1.cnt == 0)
+		return -1; /* sb_set has just stored a value */
+	rc = sq_rollup_get(q, host_id, v->name, b->hour, &mn, &mx, &mean, &cnt);
 	if (rc == -1)
 		return -1;
-	if (rc == 1)
-		return sq_rollup_put(q, host_id, limit, hour, used, used, (double)used, 1, lim);
-	mn = mn < used ? mn : used;
-	mx = mx > used ? mx : used;
-	mean += ((double)used - mean) / (double)(cnt + 1);
-	return sq_rollup_put(q, host_id, limit, hour, mn, mx, mean, cnt + 1, lim);
+	if (rc == 1 || cnt == b0->cnt)
+		return sq_rollup_put(q, host_id, v->name, b->hour, b1.mn, b1.mx,
+		                     (double)(b1.sum / (long double)b1.cnt), b1.cnt, b1.lim);
+	sum = (long double)mean * (long double)cnt + (b1.sum - b0->sum);
+	cnt += b1.cnt - b0->cnt;
+	mn = mn < v->used ? mn : v->used;
+	mx = mx > v->used ? mx : v->used;
+	return sq_rollup_put(q, host_id, v->name, b->hour, mn, mx, (double)(sum / (long double)cnt),
+	                     cnt, b1.lim);
 }
 
 /*
@@ -229,6 +263,7 @@ sq_samples_put(struct sq_store *q, int64_t host_id, int64_t t, const struct usag
 {
 	sqlite3_stmt *x = q->stmt[SQ_BLOCK_GET];
 	struct sb_value v[USAGE_MAX];
+	struct sq_stats before[USAGE_MAX];
 	struct sq_unrolled *ur = NULL;
 	size_t nv = 0, nur = 0, i;
 	int64_t hour = sb_hour_of(t), rolled = 0;
@@ -275,14 +310,17 @@ sq_samples_put(struct sq_store *q, int64_t host_id, int64_t t, const struct usag
 		sb_reset(&q->blk, hour);
 		rolled = late;
 	}
+	/* its hour is in the rollups already: they follow the block's change */
+	if (rolled)
+		for (i = 0; i < nv; i++)
+			sq_stats_of(&q->blk, v[i].name, &before[i]);
 	*what = "storing samples";
 	if (sb_set(&q->blk, t, v, nv) == -1 || sq_block_write(q, host_id, rolled != 0) == -1)
 		return -1;
 	if (rolled) {
-		/* its hour is in the rollups already: this sample joins it there */
 		*what = "storing rollups";
 		for (i = 0; i < nv; i++)
-			if (sq_rollup_add(q, host_id, v[i].name, t, v[i].used, v[i].limit) == -1)
+			if (sq_rollup_change(q, host_id, &q->blk, &v[i], &before[i]) == -1)
 				return -1;
 	}
 	return 0;

@@ -1047,6 +1047,27 @@ test_spool_identity(void **state)
 	store_close(st);
 }
 
+/* The semmns rollup of host's hour: exactly these figures (the mean within 1e-9). */
+static void
+rollup_is(struct store *st, const char *host, int64_t hour, uint64_t mn, uint64_t mx,
+          uint64_t count, double mean)
+{
+	struct rollup r[8];
+	size_t n, i;
+
+	n = fixture_rollups(st, host, "semmns", r, NELEM(r));
+	for (i = 0; i < n && r[i].hour != hour; i++)
+		;
+	if (i == n)
+		fail_msg("%s: no rollup of hour %" PRId64, host, hour);
+	if (r[i].min != mn || r[i].max != mx || r[i].count != count ||
+	    fixture_dabs(r[i].mean - mean) > 1e-9)
+		fail_msg("%s hour %" PRId64 ": min %" PRIu64 " max %" PRIu64 " count %" PRIu64
+		         " mean %.9f, want %" PRIu64 " %" PRIu64 " %" PRIu64 " %.9f",
+		         host, hour, r[i].min, r[i].max, r[i].count, r[i].mean, mn, mx, count,
+		         mean);
+}
+
 /*
  * Flat runs, a change, a time in between two others, the next hour, a late
  * sample into an earlier hour and one into an hour with nothing yet:
@@ -1151,9 +1172,9 @@ test_series_and_rollups(void **state)
 
 	/*
 	 * A time stored twice (a newer sequence number): its sample is the newer
-	 * one's.  Not checked here: the hour's rollup, which SQLite computes
-	 * from the samples (count 1) and PostgreSQL adds up as they arrive
-	 * (count 2, both values in the mean).
+	 * one's, and the hour's rollup summarises the series as it stands, the
+	 * replaced value gone from min, max, mean and count, whether the
+	 * replacement came before the hour was rolled up or after.
 	 */
 	fixture_put_used(st, "r2", 1, 7320, 10);
 	fixture_put_used(st2, "r2", 2, 7320, 55);
@@ -1161,6 +1182,46 @@ test_series_and_rollups(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(sm[0].t, 7320);
 	assert_int_equal(sm[0].used, 55);
+	fixture_put_used(st, "r2", 3, 10800, 1); /* the next hour: 7200 is rolled up */
+	rollup_is(st2, "r2", 7200, 55, 55, 1, 55.0);
+	/* replaced after the roll-up, as the minimum */
+	fixture_put_used(st2, "r2", 4, 7320, 30);
+	rollup_is(st, "r2", 7200, 30, 30, 1, 30.0);
+	/* late into the rolled hour, then replaced as the maximum and as the minimum */
+	fixture_put_used(st, "r2", 5, 7380, 20);
+	rollup_is(st2, "r2", 7200, 20, 30, 2, 25.0);
+	fixture_put_used(st2, "r2", 6, 7320, 12);
+	rollup_is(st, "r2", 7200, 12, 20, 2, 16.0);
+	fixture_put_used(st, "r2", 7, 7380, 40);
+	rollup_is(st2, "r2", 7200, 12, 40, 2, 26.0);
+	n = fixture_series(st, "r2", "semmns", 0, sm, NELEM(sm));
+	assert_int_equal(n, 3);
+	assert_int_equal(sm[0].used, 12);
+	assert_int_equal(sm[1].used, 40);
+	assert_int_equal(sm[2].used, 1);
+
+	/*
+	 * The hour's samples deleted by housekeeping, its rollup kept: a late
+	 * sample is one more, and one that replaces it moves the mean by the
+	 * difference (min and max cannot be taken back).
+	 */
+	fixture_put_used(st, "r3", 1, 7260, 50);
+	fixture_put_used(st, "r3", 2, 7320, 10);
+	fixture_put_used(st, "r3", 3, 10800, 1);
+	rollup_is(st2, "r3", 7200, 10, 50, 2, 30.0);
+	{
+		char err[256];
+		size_t deleted = 0;
+
+		assert_int_equal(store_housekeep(st2, 10800, 0, 1000, &deleted, err, sizeof(err)),
+		                 0);
+		assert_true(deleted > 0);
+	}
+	assert_int_equal(fixture_series(st, "r3", "semmns", 0, sm, NELEM(sm)), 1);
+	fixture_put_used(st, "r3", 4, 7320, 20);
+	rollup_is(st2, "r3", 7200, 10, 50, 3, 80.0 / 3);
+	fixture_put_used(st2, "r3", 5, 7320, 26);
+	rollup_is(st, "r3", 7200, 10, 50, 3, 86.0 / 3);
 	store_close(st2);
 	store_close(st);
 }
