@@ -872,11 +872,14 @@ linux_root_page_size(const char *root, uint32_t *pg, char *err, size_t errlen)
 	if (linux_read_small(NULL, "pagesize", path, &text) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "%s: %s", path,
-		         errno == EINVAL || errno == EFBIG ? "not one number" : strerror(errno));
-		return -1;
+		if (errno != EINVAL && errno != EFBIG) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		text = NULL; /* a NUL byte, or too large: not a page size */
 	}
-	if (parse_u64(text, 512, 1024 * 1024, &v, &why) == -1 || (v & (v - 1)) != 0) {
+	if (text == NULL || parse_u64(text, 512, 1024 * 1024, &v, &why) == -1 ||
+	    (v & (v - 1)) != 0) {
 		snprintf(err, errlen,
 		         "%s: not a page size (a power of two from 512 to 1048576, as `getconf "
 		         "PAGESIZE` prints it)",

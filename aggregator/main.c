@@ -274,6 +274,15 @@ agg_config_load(const char *path, struct agg_config *c, char *err, size_t errlen
 			return -1;
 		}
 	}
+	if (c->rollup_retention < c->retention) {
+		snprintf(
+		    err, errlen,
+		    "%s: [analysis] rollup_retention (%llus) is shorter than retention (%llus):"
+		    " the hourly rollups would go before the samples they summarise",
+		    path, (unsigned long long)c->rollup_retention,
+		    (unsigned long long)c->retention);
+		return -1;
+	}
 	if (c->admins.n == 0) {
 		snprintf(err, errlen,
 		         "%s: [server] admins is empty: nobody could query; list the CNs of admin "

@@ -230,10 +230,10 @@ static const char *const pg_sql[PG_NSTMT] = {
      * is new (not seen before, here or by another aggregator), the
      * snapshot's samples (replacing one at the same time, as SQLite's INSERT
      * OR REPLACE does) and their hourly rollups: min and max compared as
-     * unsigned, the mean kept incrementally with the same arithmetic as
-     * SQLite's C code (mean += (used - mean) / (count + 1), in double
-     * precision).  A sample that replaces one (u.oused: the value stored at
-     * that time, read before this statement's writes) leaves the count as it is
+     * unsigned, the mean kept incrementally (mean += (used - mean) /
+     * (count + 1), in double precision; SQLite computes it from each
+     * block's sum and count, equal within rounding).  A sample that replaces one (u.oused: the
+     * value stored at that time, read before this statement's writes) leaves the count as it is
      * (rr): when the rollup counts exactly the hour's stored samples, it is
      * computed again from them with the new value in place of the old, as
      * SQLite does from its block; otherwise (samples of the hour deleted

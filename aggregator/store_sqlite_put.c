@@ -107,6 +107,46 @@ sq_rollup_put(struct sq_store *q, int64_t host_id, const char *limit, int64_t ho
 	return sq_peak_raise(q, host_id, limit, hour, mx);
 }
 
+/*
+ * Sets the day's peak of limit (the day holding hour) to the largest
+ * maximum of that day's rollups (compared as uint64_t: SQ_PEAK), for when a
+ * replaced value has lowered an hour's maximum: sq_peak_raise only raises.
+ */
+static int
+sq_peak_again(struct sq_store *q, int64_t host_id, const char *limit, int64_t hour)
+{
+	sqlite3_stmt *x = q->stmt[SQ_PEAK];
+	int64_t day = sq_day_of(hour);
+	uint64_t mx;
+	int rc;
+
+	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
+	    sq_bind_i64(x, 3, day) == -1 ||
+	    sq_bind_i64(x, 4, day > INT64_MAX - 86400 ? INT64_MAX : day + 86400) == -1)
+		return -1;
+	if (sqlite3_step(x) != SQLITE_ROW) {
+		sq_done(x);
+		return -1;
+	}
+	rc = 1;
+	if (sqlite3_column_type(x, 1) == SQLITE_INTEGER)
+		mx = (uint64_t)sqlite3_column_int64(x, 1);
+	else if (sqlite3_column_type(x, 0) == SQLITE_INTEGER)
+		mx = (uint64_t)sqlite3_column_int64(x, 0);
+	else
+		rc = 0; /* no rollup that day (cannot be: the caller has just written one) */
+	sq_done(x);
+	if (rc == 0)
+		return 0;
+	x = q->stmt[SQ_PEAK_PUT];
+	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
+	    sq_bind_i64(x, 3, day) == -1 || sq_bind_u64(x, 4, mx) == -1)
+		return -1;
+	rc = sq_exec_stmt(x);
+	sq_done(x);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* What a block holds of one limit: sb_rollup's figures, count 0 for none. */
 struct sq_stats {
 	uint64_t mn, mx, cnt, lim;
@@ -129,13 +169,14 @@ sq_stats_of(const struct sb_block *b, const char *name, struct sq_stats *st)
  * row holds exactly the block's samples (its count is the block's before
  * the change: the usual case) it becomes the block's rollup again, so a
  * value replaced at a time already stored (a newer sequence number taken in
- * the same second) leaves min, max, mean and count as if it had never been
- * there, as for a block rolled up later.  Otherwise the row also holds
+ * the same second) leaves min, max, mean and count (and the day's peak) as
+ * if it had never been there, as for a block rolled up later.  Otherwise the row also holds
  * samples of a block housekeeping deleted (a backlog older than
  * raw_retention): the change is applied to it, a new time adding one to
  * the count and a replaced value moving the mean; min and max can only
- * widen then.  min and max are compared in C (the columns hold uint64_t bit
- * patterns).
+ * widen then.  The row's limit becomes the arriving snapshot's, as every
+ * sample's does on PostgreSQL.  min and max are compared in C (the columns
+ * hold uint64_t bit patterns).
  */
 static int
 sq_rollup_change(struct sq_store *q, int64_t host_id, const struct sb_block *b,
@@ -153,15 +194,19 @@ sq_rollup_change(struct sq_store *q, int64_t host_id, const struct sb_block *b,
 	rc = sq_rollup_get(q, host_id, v->name, b->hour, &mn, &mx, &mean, &cnt);
 	if (rc == -1)
 		return -1;
-	if (rc == 1 || cnt == b0->cnt)
-		return sq_rollup_put(q, host_id, v->name, b->hour, b1.mn, b1.mx,
-		                     (double)(b1.sum / (long double)b1.cnt), b1.cnt, b1.lim);
+	if (rc == 1 || cnt == b0->cnt) {
+		if (sq_rollup_put(q, host_id, v->name, b->hour, b1.mn, b1.mx,
+		                  (double)(b1.sum / (long double)b1.cnt), b1.cnt, v->limit) == -1)
+			return -1;
+		/* a replaced maximum: the day's peak may be lower now */
+		return rc == 0 && b1.mx < mx ? sq_peak_again(q, host_id, v->name, b->hour) : 0;
+	}
 	sum = (long double)mean * (long double)cnt + (b1.sum - b0->sum);
 	cnt += b1.cnt - b0->cnt;
 	mn = mn < v->used ? mn : v->used;
 	mx = mx > v->used ? mx : v->used;
 	return sq_rollup_put(q, host_id, v->name, b->hour, mn, mx, (double)(sum / (long double)cnt),
-	                     cnt, b1.lim);
+	                     cnt, v->limit);
 }
 
 /*
@@ -339,6 +384,7 @@ sq_put_reset(struct sq_store *q)
 	sq_done(q->stmt[SQ_ROLLUP_PUT]);
 	sq_done(q->stmt[SQ_PEAK_GET]);
 	sq_done(q->stmt[SQ_PEAK_PUT]);
+	sq_done(q->stmt[SQ_PEAK]);
 }
 
 /*

@@ -113,4 +113,17 @@ unshare --ipc bash -c '
 check_eq "--print: the queue's qbytes 1000, cbytes 300, qnum 3" "1000 300 3" \
 	"$(jq -r '.objects[] | select(.type == "msg" and .scope == "host") | "\(.qbytes) \(.cbytes) \(.qnum)"' "$T/print-msg.json")"
 
+# Configuration checks across keys: rollups kept shorter than the samples
+# they summarise is refused by -t (exit 1), naming the file and both keys.
+{ cat "$T/aggregator.conf"; printf '[analysis]\nretention = 14d\nrollup_retention = 1d\n'; } \
+	>"$T/short-rollups.conf"
+set +e
+"$BIN/ipcfleet-aggregator" -t -c "$T/short-rollups.conf" >"$T/short-rollups.out" 2>&1
+rc=$?
+set -e
+check_eq "-t: rollup_retention shorter than retention exits 1" 1 "$rc"
+check "it names both keys" grep -q \
+	"short-rollups.conf: \[analysis\] rollup_retention (86400s) is shorter than retention (1209600s)" \
+	"$T/short-rollups.out"
+
 finish

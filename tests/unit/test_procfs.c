@@ -897,8 +897,11 @@ test_root_page_size(void **state)
 	    SHM_HDR "       100          1   600                100000    10    11      1     0"
 	            "     0     0     0          1          2          3                     0"
 	            "                     0\n";
-	static const char *const bad[] = {"abc\n",     "3000\n",      "256\n",
-	                                  "2097152\n", "4096 4096\n", ""};
+	static const struct {
+		const char *text;
+		size_t len;
+	} bad[] = {{"abc\n", 4},        {"3000\n", 5}, {"256\n", 4},   {"2097152\n", 8},
+	           {"4096 4096\n", 10}, {"", 0},       {"4096\0\n", 6}};
 	char dir[64], want[256];
 	struct snapshot s;
 	struct collect_warnings w;
@@ -932,13 +935,13 @@ test_root_page_size(void **state)
 
 	/* there but wrong: an error naming the file */
 	for (i = 0; i < NELEM(bad); i++) {
-		put_file(dir, "pagesize", bad[i], strlen(bad[i]));
+		put_file(dir, "pagesize", bad[i].text, bad[i].len);
 		memset(&w, 0, sizeof(w));
 		assert_int_equal(snapshot_init(&s), 0);
 		assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), -1);
 		snprintf(want, sizeof(want), "%s/pagesize: not a page size", dir);
 		if (strncmp(err, want, strlen(want)) != 0)
-			fail_msg("\"%s\": err \"%s\"", bad[i], err);
+			fail_msg("\"%s\": err \"%s\"", bad[i].text, err);
 		snapshot_free(&s);
 	}
 	rm_tree(dir);

@@ -1194,11 +1194,37 @@ test_series_and_rollups(void **state)
 	rollup_is(st, "r2", 7200, 12, 20, 2, 16.0);
 	fixture_put_used(st, "r2", 7, 7380, 40);
 	rollup_is(st2, "r2", 7200, 12, 40, 2, 26.0);
+	/* the minimum replaced by a larger value: the other sample is the minimum now */
+	fixture_put_used(st2, "r2", 8, 7320, 45);
+	rollup_is(st, "r2", 7200, 40, 45, 2, 42.5);
 	n = fixture_series(st, "r2", "semmns", 0, sm, NELEM(sm));
 	assert_int_equal(n, 3);
-	assert_int_equal(sm[0].used, 12);
+	assert_int_equal(sm[0].used, 45);
 	assert_int_equal(sm[1].used, 40);
 	assert_int_equal(sm[2].used, 1);
+	/* the day's peak follows: 55 and 30 were replaced, 45 is the largest left */
+	{
+		static const char *const names[] = {"semmns"};
+		char err[256];
+		uint64_t peak = 0;
+
+		uint64_t day_max[1] = {0};
+		int have[1] = {0};
+
+		/* PostgreSQL keeps no peaks: the callers fold the rollups checked above */
+		if (st2->ops->peaks != NULL) {
+			assert_int_equal(
+			    st2->ops->peaks(st2, "r2", 0, names, 1, &peak, err, sizeof(err)), 0);
+			assert_int_equal(peak, 45);
+		}
+		if (st2->ops->daily_peaks != NULL) {
+			assert_int_equal(st2->ops->daily_peaks(st2, "r2", "semmns", 0, day_max,
+			                                       have, 1, err, sizeof(err)),
+			                 0);
+			assert_int_equal(have[0], 1);
+			assert_int_equal(day_max[0], 45);
+		}
+	}
 
 	/*
 	 * The hour's samples deleted by housekeeping, its rollup kept: a late
@@ -1222,6 +1248,25 @@ test_series_and_rollups(void **state)
 	rollup_is(st2, "r3", 7200, 10, 50, 3, 80.0 / 3);
 	fixture_put_used(st2, "r3", 5, 7320, 26);
 	rollup_is(st, "r3", 7200, 10, 50, 3, 86.0 / 3);
+
+	/*
+	 * Housekeeping deletes samples by whole hours on both backends: with
+	 * keep inside an hour, that hour keeps all of its samples, and a
+	 * replacement there is exact.
+	 */
+	fixture_put_used(st, "r4", 1, 14460, 50);
+	fixture_put_used(st, "r4", 2, 14520, 10);
+	fixture_put_used(st, "r4", 3, 18000, 1);
+	{
+		char err[256];
+		size_t deleted = 0;
+
+		assert_int_equal(store_housekeep(st2, 14500, 0, 1000, &deleted, err, sizeof(err)),
+		                 0);
+	}
+	assert_int_equal(fixture_series(st, "r4", "semmns", 0, sm, NELEM(sm)), 3);
+	fixture_put_used(st2, "r4", 4, 14520, 20);
+	rollup_is(st, "r4", 14400, 20, 50, 2, 35.0);
 	store_close(st2);
 	store_close(st);
 }
