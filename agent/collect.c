@@ -5,10 +5,12 @@
  * running system's behind platform.h); this file only parses --source SPEC
  * and calls the right one.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collect.h"
 #include "collect_freebsd.h"
@@ -334,6 +336,80 @@ source_parse(const char *spec, struct source *src, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether text (trimmed) is a host name: 1 to 255 of [A-Za-z0-9._-]. */
+static int
+source_is_host_name(const char *text)
+{
+	size_t i, n = strlen(text);
+
+	if (n == 0 || n > 255)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)text[i]) && text[i] != '.' && text[i] != '-' &&
+		    text[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* The host name held in DIR/rel (a copy of hostname's output): 0, or -1. */
+static int
+source_name_file(const char *dir, const char *rel, char *out, size_t len)
+{
+	char path[COLLECT_PATH_MAX + 64], *text, *b, *e;
+	size_t n;
+	int rc = -1, whole;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) >= sizeof(path) ||
+	    read_file_bounded(path, 1024, &text, &n) == -1)
+		return -1;
+	whole = strlen(text) == n; /* no NUL byte inside */
+	for (b = text; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
+		;
+	for (e = b + strlen(b);
+	     e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'); e--)
+		;
+	*e = '\0';
+	if (whole && source_is_host_name(b) && strlen(b) < len) {
+		memcpy(out, b, strlen(b) + 1);
+		rc = 0;
+	}
+	free(text);
+	return rc;
+}
+
+void
+source_host_label(const struct source *src, char *out, size_t len)
+{
+	const char *rel = src->kind == SRC_LINUX_ROOT        ? "proc/sys/kernel/hostname"
+	                  : src->kind == SRC_FREEBSD_CAPTURE ? "hostname.txt"
+	                                                     : NULL;
+	size_t n;
+
+	if (len == 0)
+		return;
+	if (rel == NULL) {
+		if (gethostname(out, len) == -1)
+			ifl_strlcpy(out, "localhost", len);
+		out[len - 1] = '\0';
+		return;
+	}
+	if (source_name_file(src->dir, rel, out, len) == 0)
+		return;
+	/* the directory's own name, without trailing slashes */
+	n = strlen(src->dir);
+	while (n > 1 && src->dir[n - 1] == '/')
+		n--;
+	{
+		const char *base = src->dir + n;
+
+		while (base > src->dir && base[-1] != '/')
+			base--;
+		if (base == src->dir + n)
+			base = src->dir; /* "/" */
+		snprintf(out, len, "%.*s", (int)(src->dir + n - base), base);
+	}
 }
 
 int

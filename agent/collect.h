@@ -97,6 +97,14 @@ void proc_table_free(struct proc_table *t);
 
 /* "auto", "linux", "linux-root:DIR", "freebsd", "freebsd-capture:DIR". */
 int source_parse(const char *spec, struct source *src, char *err, size_t errlen);
+/*
+ * The name --print shows for the host src describes: this machine's for a
+ * running system; for a copy, the name it holds (linux-root:
+ * DIR/proc/sys/kernel/hostname; freebsd-capture: DIR/hostname.txt), else
+ * the directory's own name, so a copy is never shown under the name of the
+ * machine that reads it.
+ */
+void source_host_label(const struct source *src, char *out, size_t len);
 
 /*
  * Fills s (initialised by snapshot_init) from src.  Returns 0; -1 with err

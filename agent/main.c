@@ -322,9 +322,7 @@ do_print(const struct source *src, uint64_t min_age, int json)
 		log_warnx("%s", err);
 		return 1;
 	}
-	if (gethostname(host, sizeof(host)) == -1)
-		ifl_strlcpy(host, "localhost", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
+	source_host_label(src, host, sizeof(host));
 	memset(&x, 0, sizeof(x));
 	x.host = host;
 	buf_init(&doc, 256u * 1024 * 1024);

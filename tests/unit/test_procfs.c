@@ -992,6 +992,56 @@ test_source_parse(void **state)
 	assert_string_equal(err, "source linux-root:DIR: DIR is longer than 1023 bytes");
 }
 
+/*
+ * The name --print shows: a copy's own (its hostname file) or its
+ * directory's, never the reading machine's.
+ */
+static void
+test_source_host_label(void **state)
+{
+	struct source src;
+	char dir[64], want[300], label[256], err[256], host[256];
+
+	(void)state;
+	make_root(dir, sizeof(dir));
+	snprintf(want, sizeof(want), "linux-root:%s", dir);
+	assert_int_equal(source_parse(want, &src, err, sizeof(err)), 0);
+	/* no hostname file: the directory's name */
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, strrchr(dir, '/') + 1);
+	/* the copy's /proc/sys/kernel/hostname */
+	put_file(dir, "proc/sys/kernel/hostname", "db7\n", 4);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, "db7");
+	/* not a host name: the directory's again */
+	put_file(dir, "proc/sys/kernel/hostname", "db 7\n", 5);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, strrchr(dir, '/') + 1);
+	put_file(dir, "proc/sys/kernel/hostname", "db7\0x\n", 6);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, strrchr(dir, '/') + 1);
+
+	/* a capture's hostname.txt; trailing slashes are not part of the name */
+	snprintf(want, sizeof(want), "freebsd-capture:%s//", dir);
+	assert_int_equal(source_parse(want, &src, err, sizeof(err)), 0);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, strrchr(dir, '/') + 1);
+	put_file(dir, "hostname.txt", "  sorthat.example.org\n", 22);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, "sorthat.example.org");
+	assert_int_equal(source_parse("freebsd-capture:/", &src, err, sizeof(err)), 0);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, "/");
+
+	/* the running system: this machine's name */
+	assert_int_equal(source_parse("auto", &src, err, sizeof(err)), 0);
+	source_host_label(&src, label, sizeof(label));
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
+	assert_string_equal(label, host);
+	rm_tree(dir);
+}
+
 static void
 test_collect_dispatch(void **state)
 {
@@ -1314,18 +1364,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_modern),         cmocka_unit_test(test_old),
-	    cmocka_unit_test(test_garbage),        cmocka_unit_test(test_empty_and_header_only),
-	    cmocka_unit_test(test_bad_headers),    cmocka_unit_test(test_header_driven),
-	    cmocka_unit_test(test_field_ranges),   cmocka_unit_test(test_line_bounds),
-	    cmocka_unit_test(test_snapshot_full),  cmocka_unit_test(test_random_garbage),
-	    cmocka_unit_test(test_empty_proc),     cmocka_unit_test(test_nul_and_release),
-	    cmocka_unit_test(test_errors),         cmocka_unit_test(test_root_page_size),
-	    cmocka_unit_test(test_source_parse),   cmocka_unit_test(test_collect_dispatch),
-	    cmocka_unit_test(test_collect_warn),   cmocka_unit_test(test_passwd_name),
-	    cmocka_unit_test(test_owners_root),    cmocka_unit_test(test_owners_kept),
-	    cmocka_unit_test(test_proc_table),     cmocka_unit_test(test_platform),
-	    cmocka_unit_test(test_live_processes),
+	    cmocka_unit_test(test_modern),           cmocka_unit_test(test_old),
+	    cmocka_unit_test(test_garbage),          cmocka_unit_test(test_empty_and_header_only),
+	    cmocka_unit_test(test_bad_headers),      cmocka_unit_test(test_header_driven),
+	    cmocka_unit_test(test_field_ranges),     cmocka_unit_test(test_line_bounds),
+	    cmocka_unit_test(test_snapshot_full),    cmocka_unit_test(test_random_garbage),
+	    cmocka_unit_test(test_empty_proc),       cmocka_unit_test(test_nul_and_release),
+	    cmocka_unit_test(test_errors),           cmocka_unit_test(test_root_page_size),
+	    cmocka_unit_test(test_source_parse),     cmocka_unit_test(test_source_host_label),
+	    cmocka_unit_test(test_collect_dispatch), cmocka_unit_test(test_collect_warn),
+	    cmocka_unit_test(test_passwd_name),      cmocka_unit_test(test_owners_root),
+	    cmocka_unit_test(test_owners_kept),      cmocka_unit_test(test_proc_table),
+	    cmocka_unit_test(test_platform),         cmocka_unit_test(test_live_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
