@@ -31,6 +31,21 @@ sq_day_of(int64_t t)
 	return (uint64_t)t - (uint64_t)INT64_MIN < (uint64_t)r ? INT64_MIN : t - r;
 }
 
+/* Writes the peak of limit on day as mx. */
+static int
+sq_peak_put(struct sq_store *q, int64_t host_id, const char *limit, int64_t day, uint64_t mx)
+{
+	sqlite3_stmt *x = q->stmt[SQ_PEAK_PUT];
+	int rc;
+
+	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
+	    sq_bind_i64(x, 3, day) == -1 || sq_bind_u64(x, 4, mx) == -1)
+		return -1;
+	rc = sq_exec_stmt(x);
+	sq_done(x);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Raises the day's peak of limit to mx when it is larger (compared as uint64_t). */
 static int
 sq_peak_raise(struct sq_store *q, int64_t host_id, const char *limit, int64_t hour, uint64_t mx)
@@ -51,13 +66,7 @@ sq_peak_raise(struct sq_store *q, int64_t host_id, const char *limit, int64_t ho
 	sq_done(x);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
-	x = q->stmt[SQ_PEAK_PUT];
-	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
-	    sq_bind_i64(x, 3, day) == -1 || sq_bind_u64(x, 4, mx) == -1)
-		return -1;
-	rc = sq_exec_stmt(x);
-	sq_done(x);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return sq_peak_put(q, host_id, limit, day, mx);
 }
 
 /*
@@ -117,8 +126,8 @@ sq_peak_again(struct sq_store *q, int64_t host_id, const char *limit, int64_t ho
 {
 	sqlite3_stmt *x = q->stmt[SQ_PEAK];
 	int64_t day = sq_day_of(hour);
-	uint64_t mx;
-	int rc;
+	uint64_t mx = 0;
+	int have;
 
 	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
 	    sq_bind_i64(x, 3, day) == -1 ||
@@ -128,23 +137,15 @@ sq_peak_again(struct sq_store *q, int64_t host_id, const char *limit, int64_t ho
 		sq_done(x);
 		return -1;
 	}
-	rc = 1;
+	have = 1;
 	if (sqlite3_column_type(x, 1) == SQLITE_INTEGER)
 		mx = (uint64_t)sqlite3_column_int64(x, 1);
 	else if (sqlite3_column_type(x, 0) == SQLITE_INTEGER)
 		mx = (uint64_t)sqlite3_column_int64(x, 0);
 	else
-		rc = 0; /* no rollup that day (cannot be: the caller has just written one) */
+		have = 0; /* no rollup that day (cannot be: the caller has just written one) */
 	sq_done(x);
-	if (rc == 0)
-		return 0;
-	x = q->stmt[SQ_PEAK_PUT];
-	if (sq_bind_i64(x, 1, host_id) == -1 || sq_bind_text(x, 2, limit, MODEL_NAME_MAX) == -1 ||
-	    sq_bind_i64(x, 3, day) == -1 || sq_bind_u64(x, 4, mx) == -1)
-		return -1;
-	rc = sq_exec_stmt(x);
-	sq_done(x);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return have ? sq_peak_put(q, host_id, limit, day, mx) : 0;
 }
 
 /* What a block holds of one limit: sb_rollup's figures, count 0 for none. */
