@@ -6,11 +6,15 @@
  * and calls the right one.
  */
 #include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "collect.h"
 #include "collect_freebsd.h"
@@ -353,25 +357,36 @@ source_is_host_name(const char *text)
 	return 1;
 }
 
-/* The host name held in DIR/rel (a copy of hostname's output): 0, or -1. */
+/*
+ * The host name held in DIR/rel (a copy of hostname's output): 0, or -1.
+ * Only a regular file, and not through a symbolic link: a link in a copy
+ * resolves on the reading machine (to its own name), a FIFO would block.
+ */
 static int
 source_name_file(const char *dir, const char *rel, char *out, size_t len)
 {
-	char path[COLLECT_PATH_MAX + 64], *text, *b, *e;
+	char path[COLLECT_PATH_MAX + 64], *text = NULL, *b, *e;
+	struct stat st;
 	size_t n;
-	int rc = -1, whole;
+	int fd, rc = -1;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) >= sizeof(path) ||
-	    read_file_bounded(path, 1024, &text, &n) == -1)
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1)
 		return -1;
-	whole = strlen(text) == n; /* no NUL byte inside */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    read_fd_bounded(fd, 256, 1024, &text, &n) == -1 || strlen(text) != n /* a NUL */) {
+		close(fd);
+		free(text);
+		return -1;
+	}
+	close(fd);
 	for (b = text; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
 		;
 	for (e = b + strlen(b);
 	     e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'); e--)
 		;
 	*e = '\0';
-	if (whole && source_is_host_name(b) && strlen(b) < len) {
+	if (source_is_host_name(b) && strlen(b) < len) {
 		memcpy(out, b, strlen(b) + 1);
 		rc = 0;
 	}
@@ -385,6 +400,8 @@ source_host_label(const struct source *src, char *out, size_t len)
 	const char *rel = src->kind == SRC_LINUX_ROOT        ? "proc/sys/kernel/hostname"
 	                  : src->kind == SRC_FREEBSD_CAPTURE ? "hostname.txt"
 	                                                     : NULL;
+	char real[PATH_MAX];
+	const char *dir, *base;
 	size_t n;
 
 	if (len == 0)
@@ -397,19 +414,17 @@ source_host_label(const struct source *src, char *out, size_t len)
 	}
 	if (source_name_file(src->dir, rel, out, len) == 0)
 		return;
-	/* the directory's own name, without trailing slashes */
-	n = strlen(src->dir);
-	while (n > 1 && src->dir[n - 1] == '/')
+	/* the directory's own name ("." and ".." resolved), without trailing slashes */
+	dir = realpath(src->dir, real) != NULL ? real : src->dir;
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
 		n--;
-	{
-		const char *base = src->dir + n;
-
-		while (base > src->dir && base[-1] != '/')
-			base--;
-		if (base == src->dir + n)
-			base = src->dir; /* "/" */
-		snprintf(out, len, "%.*s", (int)(src->dir + n - base), base);
-	}
+	base = dir + n;
+	while (base > dir && base[-1] != '/')
+		base--;
+	if (base == dir + n)
+		base = dir; /* "/" */
+	snprintf(out, len, "%.*s", (int)(dir + n - base), base);
 }
 
 int

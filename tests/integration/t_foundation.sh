@@ -113,8 +113,9 @@ unshare --ipc bash -c '
 check_eq "--print: the queue's qbytes 1000, cbytes 300, qnum 3" "1000 300 3" \
 	"$(jq -r '.objects[] | select(.type == "msg" and .scope == "host") | "\(.qbytes) \(.cbytes) \(.qnum)"' "$T/print-msg.json")"
 
-# Configuration checks across keys: rollups kept shorter than the samples
-# they summarise is refused by -t (exit 1), naming the file and both keys.
+# Configuration checks across keys: rollups kept less than a day longer than
+# the samples they summarise are refused by -t (exit 1), naming both keys;
+# a day more is accepted.
 { cat "$T/aggregator.conf"; printf '[analysis]\nretention = 14d\nrollup_retention = 1d\n'; } \
 	>"$T/short-rollups.conf"
 set +e
@@ -123,7 +124,10 @@ rc=$?
 set -e
 check_eq "-t: rollup_retention shorter than retention exits 1" 1 "$rc"
 check "it names both keys" grep -q \
-	"short-rollups.conf: \[analysis\] rollup_retention (86400s) is shorter than retention (1209600s)" \
+	"short-rollups.conf: \[analysis\] rollup_retention (86400s) must be at least retention (1209600s) plus a day" \
 	"$T/short-rollups.out"
+sed -i 's/^rollup_retention = 1d$/rollup_retention = 15d/' "$T/short-rollups.conf"
+check "-t: rollup_retention a day longer than retention is accepted" \
+	"$BIN/ipcfleet-aggregator" -t -c "$T/short-rollups.conf"
 
 finish

@@ -1000,7 +1000,7 @@ static void
 test_source_host_label(void **state)
 {
 	struct source src;
-	char dir[64], want[300], label[256], err[256], host[256];
+	char dir[64], want[300], label[256], err[256], host[256], cwd[4096];
 
 	(void)state;
 	make_root(dir, sizeof(dir));
@@ -1020,6 +1020,18 @@ test_source_host_label(void **state)
 	put_file(dir, "proc/sys/kernel/hostname", "db7\0x\n", 6);
 	source_host_label(&src, label, sizeof(label));
 	assert_string_equal(label, strrchr(dir, '/') + 1);
+	/* a link would resolve on this machine, a FIFO would block: neither is read */
+	snprintf(want, sizeof(want), "%s/proc/sys/kernel/hostname", dir);
+	assert_int_equal(unlink(want), 0);
+	snprintf(host, sizeof(host), "%s/hn", dir);
+	put_file(dir, "hn", "elsewhere\n", 10);
+	assert_int_equal(symlink(host, want), 0);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, strrchr(dir, '/') + 1);
+	assert_int_equal(unlink(want), 0);
+	assert_int_equal(mkfifo(want, 0600), 0);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, strrchr(dir, '/') + 1);
 
 	/* a capture's hostname.txt; trailing slashes are not part of the name */
 	snprintf(want, sizeof(want), "freebsd-capture:%s//", dir);
@@ -1032,6 +1044,16 @@ test_source_host_label(void **state)
 	assert_int_equal(source_parse("freebsd-capture:/", &src, err, sizeof(err)), 0);
 	source_host_label(&src, label, sizeof(label));
 	assert_string_equal(label, "/");
+	/* "." is the directory it names */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(source_parse("freebsd-capture:.", &src, err, sizeof(err)), 0);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, "sorthat.example.org");
+	assert_int_equal(unlink("hostname.txt"), 0);
+	source_host_label(&src, label, sizeof(label));
+	assert_string_equal(label, strrchr(dir, '/') + 1);
+	assert_int_equal(chdir(cwd), 0);
 
 	/* the running system: this machine's name */
 	assert_int_equal(source_parse("auto", &src, err, sizeof(err)), 0);
