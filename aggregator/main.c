@@ -274,17 +274,12 @@ agg_config_load(const char *path, struct agg_config *c, char *err, size_t errlen
 			return -1;
 		}
 	}
-	/*
-	 * Trends beyond the samples come from the rollups, and a day's peak is
-	 * taken again from its rollups when a replaced sample lowers an hour's
-	 * maximum (store_sqlite_put.c): the rollups of every day that still
-	 * has samples must all be there.
-	 */
-	if (c->rollup_retention < c->retention + 86400) {
+	/* trends beyond the samples come from the rollups, which a replaced sample also changes */
+	if (c->rollup_retention < c->retention) {
 		snprintf(
 		    err, errlen,
-		    "%s: [analysis] rollup_retention (%llus) must be at least retention (%llus)"
-		    " plus a day: the hourly rollups must outlive the samples they summarise",
+		    "%s: [analysis] rollup_retention (%llus) is shorter than retention (%llus):"
+		    " the hourly rollups must outlive the samples they summarise",
 		    path, (unsigned long long)c->rollup_retention,
 		    (unsigned long long)c->retention);
 		return -1;

@@ -30,6 +30,16 @@ sb_hour_of(int64_t t)
 	return t - r;
 }
 
+int64_t
+sb_day_of(int64_t t)
+{
+	int64_t r = t % 86400;
+
+	if (r < 0)
+		r += 86400;
+	return (uint64_t)t - (uint64_t)INT64_MIN < (uint64_t)r ? INT64_MIN : t - r;
+}
+
 /* 1 when t lies in the hour starting at hour (without overflowing). */
 static int
 sb_in_hour(int64_t hour, int64_t t)

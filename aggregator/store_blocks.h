@@ -74,6 +74,8 @@ struct sb_value {
 
 /* Start of the hour holding t. */
 int64_t sb_hour_of(int64_t t);
+/* Start of the day (UTC) holding t; INT64_MIN for the first partial day of int64_t. */
+int64_t sb_day_of(int64_t t);
 
 void sb_init(struct sb_block *b);
 void sb_free(struct sb_block *b);

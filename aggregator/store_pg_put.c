@@ -21,7 +21,7 @@
 #include "log.h"
 #include "model.h"
 #include "store.h"
-#include "store_blocks.h" /* sb_usage_encode(), sb_hour_of() */
+#include "store_blocks.h" /* sb_usage_encode(), sb_hour_of(), sb_day_of() */
 #include "store_core.h"
 #include "store_pg_local.h"
 #include "util.h"
@@ -570,13 +570,15 @@ pg_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_
 			 * outlive keep_samples by up to an hour): an hour's rollup
 			 * then counts all of its stored samples or none, which is
 			 * what a replaced sample's rollup is computed from (the
-			 * contract test).  Received sequences only need to outlive
-			 * resends: kept like samples.
+			 * contract test); rollups by whole days, as SQLite's (a
+			 * day's rollups all there or none).  Received sequences
+			 * only need to outlive resends: kept like samples.
 			 */
 			pg_p_i64(&p, del[i] == PG_DELETE_FUTURE_SAMPLES ||
 			                     del[i] == PG_DELETE_FUTURE_ROLLUPS
 			                 ? now_unix() + STORE_FUTURE_MAX
 			             : del[i] == PG_DELETE_SAMPLES  ? sb_hour_of(keep_samples)
+			             : del[i] == PG_DELETE_ROLLUPS  ? sb_day_of(keep_rollups)
 			             : del[i] == PG_DELETE_RECEIVED ? keep_samples
 			                                            : keep_rollups);
 			pg_p_i64(&p, batch > INT64_MAX ? INT64_MAX : (int64_t)batch);

@@ -132,7 +132,6 @@ int sq_files_frozen(struct sq_store *q, char *err, size_t errlen);
 int sq_shm_frozen(struct sq_store *q, char *err, size_t errlen);
 
 /* store_sqlite_put.c: the write path and housekeeping (store_ops) */
-int64_t sq_day_of(int64_t t);
 store_put_snapshot_fn sq_put_snapshot;
 store_put_snapshots_fn sq_put_snapshots;
 store_put_history_fn sq_put_history;

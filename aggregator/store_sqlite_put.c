@@ -20,17 +20,6 @@
 #include "store_sqlite_local.h"
 #include "util.h"
 
-/* Start of the day holding t (UTC), without overflowing. */
-int64_t
-sq_day_of(int64_t t)
-{
-	int64_t r = t % 86400;
-
-	if (r < 0)
-		r += 86400;
-	return (uint64_t)t - (uint64_t)INT64_MIN < (uint64_t)r ? INT64_MIN : t - r;
-}
-
 /* Writes the peak of limit on day as mx. */
 static int
 sq_peak_put(struct sq_store *q, int64_t host_id, const char *limit, int64_t day, uint64_t mx)
@@ -51,7 +40,7 @@ static int
 sq_peak_raise(struct sq_store *q, int64_t host_id, const char *limit, int64_t hour, uint64_t mx)
 {
 	sqlite3_stmt *x = q->stmt[SQ_PEAK_GET];
-	int64_t day = sq_day_of(hour);
+	int64_t day = sb_day_of(hour);
 	uint64_t old;
 	int rc;
 
@@ -125,7 +114,7 @@ static int
 sq_peak_again(struct sq_store *q, int64_t host_id, const char *limit, int64_t hour)
 {
 	sqlite3_stmt *x = q->stmt[SQ_PEAK];
-	int64_t day = sq_day_of(hour);
+	int64_t day = sb_day_of(hour);
 	uint64_t mx = 0;
 	int have;
 
@@ -785,8 +774,16 @@ sq_housekeep(struct store *st, int64_t keep_samples, int64_t keep_rollups, size_
 		return -1;
 	for (i = HK_ROLLUPS; i < HK_COUNT; i++) {
 		sqlite3_stmt *x;
-		/* the record of received sequences only needs to outlive resends */
-		int64_t before = i == HK_RECEIVED ? keep_samples : keep_rollups;
+		/*
+		 * The record of received sequences only needs to outlive resends.
+		 * Rollups go by whole days (one may outlive keep_rollups by up to
+		 * a day): a day's peak is taken again from its rollups when a
+		 * replaced sample lowers an hour's maximum (sq_peak_again), so a
+		 * day has all of them or none.
+		 */
+		int64_t before = i == HK_RECEIVED  ? keep_samples
+		                 : i == HK_ROLLUPS ? sb_day_of(keep_rollups)
+		                                   : keep_rollups;
 
 		if (i >= HK_FUTURE_SAMPLES) /* "before" is "after" for these */
 			before = now_unix() + STORE_FUTURE_MAX;

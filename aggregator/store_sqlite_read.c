@@ -440,7 +440,7 @@ sq_peaks(struct store *st, const char *host, int64_t t0, const char *const *name
 	 * the rollups (24 rows at most); each max(...) pair is the uint64_t
 	 * maximum of a column of bit patterns (see SQ_PEAK).
 	 */
-	day = sq_day_of(t0) == t0 ? t0 : sq_day_of(t0) + 86400;
+	day = sb_day_of(t0) == t0 ? t0 : sb_day_of(t0) + 86400;
 	for (i = 0; i < n; i++) {
 		int pass;
 

@@ -1267,6 +1267,25 @@ test_series_and_rollups(void **state)
 	assert_int_equal(fixture_series(st, "r4", "semmns", 0, sm, NELEM(sm)), 3);
 	fixture_put_used(st2, "r4", 4, 14520, 20);
 	rollup_is(st, "r4", 14400, 20, 50, 2, 35.0);
+
+	/*
+	 * Rollups go by whole days: with keep_rollups at 02:00 of day 1, day 0's
+	 * go and the 01:00 hour of day 1 stays, though it is before keep.
+	 */
+	fixture_put_used(st, "r5", 1, 7200, 5);
+	fixture_put_used(st, "r5", 2, 86400 + 3600, 6);
+	fixture_put_used(st, "r5", 3, 86400 + 7200, 7);
+	{
+		char err[256];
+		size_t deleted = 0;
+
+		assert_int_equal(
+		    store_housekeep(st2, 0, 86400 + 7200, 1000, &deleted, err, sizeof(err)), 0);
+	}
+	n = fixture_rollups(st, "r5", "semmns", r, NELEM(r));
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].hour, 86400 + 3600);
+	assert_int_equal(r[1].hour, 86400 + 7200);
 	store_close(st2);
 	store_close(st);
 }

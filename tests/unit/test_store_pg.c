@@ -256,21 +256,26 @@ test_housekeep(void **state)
 	/*
 	 * At most 4 rows per table: samples of the whole hours before 3700
 	 * (hour 0: t 1000..3000, two limits: 6 rows; 4000 is in the hour of
-	 * 3700) lose 4; rollups of hour 0 (before 2500: 2 rows), the finding
-	 * closed at 1600 and the sequences received at 1001, 2001 and 3001
-	 * (kept like samples, to the second: before 3700) all go.
+	 * 3700) lose 4; rollups go by whole days, so none before 2500 (day 0
+	 * holds 2500); the finding closed at 1600 and the sequences received
+	 * at 1001, 2001 and 3001 (kept like samples, to the second: before
+	 * 3700) all go.
 	 */
 	assert_int_equal(store_housekeep(b, 3700, 2500, 4, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(fixture_pg_int("SELECT count(*) FROM samples"), 6);
 	assert_int_equal(fixture_pg_int("SELECT count(*) FROM findings"), 0);
 	assert_int_equal(fixture_pg_int("SELECT count(*) FROM received"), 2);
-	assert_int_equal(fixture_pg_int("SELECT count(*) FROM rollups"), 2);
-	assert_int_equal(deleted, 4 + 2 + 1 + 3);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM rollups"), 4);
+	assert_int_equal(deleted, 4 + 0 + 1 + 3);
 	assert_int_equal(store_housekeep(a, 3700, 2500, 4, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(deleted, 2);
 	assert_int_equal(fixture_pg_int("SELECT count(*) FROM samples"), 4);
 	assert_int_equal(store_housekeep(a, 3700, 2500, 4, &deleted, err, sizeof(err)), 0);
 	assert_int_equal(deleted, 0);
+	/* keep_rollups in day 1: day 0's rollups (hours 0 and 3600, two limits) all go */
+	assert_int_equal(store_housekeep(a, 3700, 86400 + 10, 4, &deleted, err, sizeof(err)), 0);
+	assert_int_equal(deleted, 4);
+	assert_int_equal(fixture_pg_int("SELECT count(*) FROM rollups"), 0);
 	/* the connection is out of its transaction: the lock is free */
 	assert_int_equal(
 	    fixture_pg_int("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
