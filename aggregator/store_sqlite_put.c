@@ -160,11 +160,11 @@ sq_stats_of(const struct sb_block *b, const char *name, struct sq_stats *st)
  * the change: the usual case) it becomes the block's rollup again, so a
  * value replaced at a time already stored (a newer sequence number taken in
  * the same second) leaves min, max, mean and count (and the day's peak) as
- * if it had never been there, as for a block rolled up later.  Otherwise the row also holds
- * samples of a block housekeeping deleted (a backlog older than
- * retention): the change is applied to it, a new time adding one to
- * the count and a replaced value moving the mean; min and max can only
- * widen then.  The row's limit becomes the arriving snapshot's, as every
+ * if it had never been there, as for a block rolled up later.  Otherwise
+ * the row also holds samples of a block housekeeping deleted (a backlog
+ * older than retention): the change is applied to it, a new time adding
+ * one to the count and a replaced value moving the mean; min and max can
+ * only widen then.  The row's limit becomes the arriving snapshot's, as every
  * sample's does on PostgreSQL.  min and max are compared in C (the columns
  * hold uint64_t bit patterns).
  */
