@@ -342,6 +342,18 @@ source_parse(const char *spec, struct source *src, char *err, size_t errlen)
 	return 0;
 }
 
+int
+collect_parse_page_size(const char *text, uint32_t *pg)
+{
+	const char *why;
+	uint64_t v;
+
+	if (parse_u64(text, 512, 1024 * 1024, &v, &why) == -1 || (v & (v - 1)) != 0)
+		return -1;
+	*pg = (uint32_t)v;
+	return 0;
+}
+
 /* Whether text (trimmed) is a host name: 1 to 255 of [A-Za-z0-9._-]. */
 static int
 source_is_host_name(const char *text)
@@ -365,7 +377,7 @@ source_is_host_name(const char *text)
 static int
 source_name_file(const char *dir, const char *rel, char *out, size_t len)
 {
-	char path[COLLECT_PATH_MAX + 64], *text = NULL, *b, *e;
+	char path[COLLECT_PATH_MAX + 64], *text = NULL, *b;
 	struct stat st;
 	size_t n;
 	int fd, rc = -1;
@@ -380,12 +392,7 @@ source_name_file(const char *dir, const char *rel, char *out, size_t len)
 		return -1;
 	}
 	close(fd);
-	for (b = text; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
-		;
-	for (e = b + strlen(b);
-	     e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'); e--)
-		;
-	*e = '\0';
+	b = trim_space(text);
 	if (source_is_host_name(b) && strlen(b) < len) {
 		memcpy(out, b, strlen(b) + 1);
 		rc = 0;

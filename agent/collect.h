@@ -95,6 +95,14 @@ int proc_table_alive(struct proc_table *t, int64_t pid);
 /* Frees the entries and zeroes the table (valid = 0). */
 void proc_table_free(struct proc_table *t);
 
+/*
+ * A page size as a copy or a capture records it (`getconf PAGESIZE`,
+ * `pagesize`): text holding one number, a power of two from 512 to 1 MiB.
+ * 0 with *pg, or -1 (COLLECT_PAGE_SIZES says what is accepted).
+ */
+#define COLLECT_PAGE_SIZES "a power of two from 512 to 1048576"
+int collect_parse_page_size(const char *text, uint32_t *pg);
+
 /* "auto", "linux", "linux-root:DIR", "freebsd", "freebsd-capture:DIR". */
 int source_parse(const char *spec, struct source *src, char *err, size_t errlen);
 /*

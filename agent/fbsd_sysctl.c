@@ -92,19 +92,16 @@ int
 fbsd_parse_pagesize(const char *text, size_t len, uint32_t *page_size, char *err, size_t errlen)
 {
 	char buf[FBSD_SMALL_MAX], q[FBSD_QUOTE_MAX + 4];
-	uint64_t v;
-	const char *errstr;
 
 	if (fbsd_small(text, len, buf, sizeof(buf)) == -1) {
 		snprintf(err, errlen, "not one number");
 		return -1;
 	}
-	if (parse_u64(buf, 512, 1024 * 1024, &v, &errstr) == -1 || (v & (v - 1)) != 0) {
+	if (collect_parse_page_size(buf, page_size) == -1) {
 		fbsd_quote(buf, q, sizeof(q));
-		snprintf(err, errlen, "\"%s\" is not a power of two from 512 to 1048576", q);
+		snprintf(err, errlen, "\"%s\" is not " COLLECT_PAGE_SIZES, q);
 		return -1;
 	}
-	*page_size = (uint32_t)v;
 	return 0;
 }
 

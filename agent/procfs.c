@@ -416,7 +416,7 @@ linux_path(char *path, size_t len, const char *root, const char *rel, char *err,
 static int
 linux_read_small(const struct procfs_live *live, const char *name, const char *path, char **bufp)
 {
-	char *buf, *b, *e;
+	char *buf, *b;
 	size_t len;
 
 	*bufp = NULL;
@@ -428,13 +428,8 @@ linux_read_small(const struct procfs_live *live, const char *name, const char *p
 		errno = EINVAL;
 		return -1;
 	}
-	for (b = buf; *b == ' ' || *b == '\t' || *b == '\n' || *b == '\r'; b++)
-		;
-	e = b + strlen(b);
-	while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		e--;
-	*e = '\0';
-	memmove(buf, b, (size_t)(e - b) + 1);
+	b = trim_space(buf);
+	memmove(buf, b, strlen(b) + 1);
 	*bufp = buf;
 	return 0;
 }
@@ -863,9 +858,7 @@ static int
 linux_root_page_size(const char *root, uint32_t *pg, char *err, size_t errlen)
 {
 	char path[COLLECT_PATH_MAX + 64];
-	const char *why;
 	char *text;
-	uint64_t v;
 
 	if (linux_path(path, sizeof(path), root, "/pagesize", err, errlen) == -1)
 		return -1;
@@ -878,17 +871,15 @@ linux_root_page_size(const char *root, uint32_t *pg, char *err, size_t errlen)
 		}
 		text = NULL; /* a NUL byte, or too large: not a page size */
 	}
-	if (text == NULL || parse_u64(text, 512, 1024 * 1024, &v, &why) == -1 ||
-	    (v & (v - 1)) != 0) {
+	if (text == NULL || collect_parse_page_size(text, pg) == -1) {
 		snprintf(err, errlen,
-		         "%s: not a page size (a power of two from 512 to 1048576, as `getconf "
-		         "PAGESIZE` prints it)",
+		         "%s: not a page size (" COLLECT_PAGE_SIZES
+		         ", as `getconf PAGESIZE` prints it)",
 		         path);
 		free(text);
 		return -1;
 	}
 	free(text);
-	*pg = (uint32_t)v;
 	return 0;
 }
 

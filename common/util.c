@@ -350,6 +350,20 @@ read_fd_full(int fd, char *buf, size_t n, size_t *len)
 	return 0;
 }
 
+char *
+trim_space(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		e--;
+	*e = '\0';
+	return s;
+}
+
 int
 read_file_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
 {

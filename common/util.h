@@ -29,6 +29,11 @@ int parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t
  * Reads at most max bytes of a file into a NUL-terminated malloc'd buffer.
  * Returns 0; -1 with errno set (EFBIG when the file is larger than max).
  */
+/*
+ * Cuts blanks (space, tab, CR, LF) from both ends of s in place: the
+ * trimmed text starts at the pointer returned, within s.
+ */
+char *trim_space(char *s);
 int read_file_bounded(const char *path, size_t max, char **buf, size_t *len);
 /*
  * The same for an open descriptor, from where it stands to its end, asking
