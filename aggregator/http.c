@@ -94,6 +94,7 @@ _Static_assert(HF_USED - HF_VALUE == PROM_LIMIT_USED && HF_RATIO - HF_VALUE == P
                    HF_UNKNOWN - HF_VALUE == PROM_LIMIT_UNKNOWN,
                "the limit families follow prom.h's order");
 
+/* HELP of the limit families: prom_usage_help(), as the agent's textfile has it */
 static const struct {
 	const char *name, *type, *help;
 } host_families[HF_COUNT] = {
@@ -101,16 +102,10 @@ static const struct {
                  "Constant 1 per known host; labels carry its OS, release and agent version."},
     [HF_SEEN] = {"ipcfleet_host_last_seen_seconds", "gauge",
                  "Unix time at which the host's latest snapshot arrived."},
-    [HF_VALUE] = {"ipcfleet_limit_value", "gauge",
-                  "Value of each countable IPC limit the host reported (kernel units)."},
-    [HF_USED] = {"ipcfleet_limit_used", "gauge",
-                 "Amount of a countable IPC limit in use in the host's pool (kernel units)."},
-    [HF_RATIO] = {"ipcfleet_limit_ratio", "gauge",
-                  "Used divided by the limit, 0 to 1 (1 when the limit is 0: nothing more fits; "
-                  "absent when unknown)."},
-    [HF_UNKNOWN] = {"ipcfleet_limit_unknown", "gauge",
-                    "1 for each countable limit whose use or value the agent could not read "
-                    "(its used and ratio series are then absent, never 0)."},
+    [HF_VALUE] = {"ipcfleet_limit_value", "gauge", NULL},
+    [HF_USED] = {"ipcfleet_limit_used", "gauge", NULL},
+    [HF_RATIO] = {"ipcfleet_limit_ratio", "gauge", NULL},
+    [HF_UNKNOWN] = {"ipcfleet_limit_unknown", "gauge", NULL},
 };
 
 struct scrape {
@@ -302,7 +297,10 @@ http_store_part(struct agg *a, struct metrics_doc *doc)
 	          "Hosts whose stored snapshot could not be read (see the log).");
 	buf_printf(out, "ipcfleet_hosts_unreadable %llu\n", (unsigned long long)sc->unreadable);
 	for (f = 0; f < HF_COUNT; f++) {
-		http_head(out, host_families[f].name, host_families[f].type, host_families[f].help);
+		http_head(out, host_families[f].name, host_families[f].type,
+		          host_families[f].help != NULL
+		              ? host_families[f].help
+		              : prom_usage_help((enum prom_usage_family)(f - HF_VALUE)));
 		if (buf_failed(&sc->fam[f]))
 			goto done;
 		buf_append(out, sc->fam[f].data, sc->fam[f].len);
