@@ -61,7 +61,7 @@ fbsd_read_capture(const char *path, char **buf, size_t *len, int64_t *mtime, cha
 		snprintf(err, errlen, "%s: larger than %u bytes", path, (unsigned)COLLECT_FILE_MAX);
 		return -1;
 	}
-	if (read_file_bounded(path, COLLECT_FILE_MAX, buf, len) == -1) {
+	if (read_regular_bounded(path, COLLECT_FILE_MAX, buf, len) == -1) {
 		if (errno == EFBIG)
 			snprintf(err, errlen, "%s: larger than %u bytes", path,
 			         (unsigned)COLLECT_FILE_MAX);

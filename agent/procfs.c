@@ -421,7 +421,7 @@ linux_read_small(const struct procfs_live *live, const char *name, const char *p
 
 	*bufp = NULL;
 	if ((live == NULL || live->sysctl_read(live->sysctl, name, &buf, &len) == -1) &&
-	    read_file_bounded(path, PROCFS_SMALL_MAX, &buf, &len) == -1)
+	    read_regular_bounded(path, PROCFS_SMALL_MAX, &buf, &len) == -1)
 		return -1;
 	if (strlen(buf) != len) {
 		free(buf);
@@ -600,7 +600,7 @@ linux_read_objects(const char *root, const struct procfs_live *live, const struc
 	snprintf(rel, sizeof(rel), "/proc/sysvipc/%s", f->name);
 	if (linux_path(path, sizeof(path), root, rel, err, errlen) == -1)
 		return -1;
-	if (read_file_bounded(path, COLLECT_FILE_MAX, &text, &len) == -1) {
+	if (read_regular_bounded(path, COLLECT_FILE_MAX, &text, &len) == -1) {
 		if (errno == ENOENT) {
 			/* a copy left incomplete, or a kernel without it: cannot tell */
 			collect_warn(w, "%s: missing: %s unknown", path, f->what);
@@ -609,6 +609,8 @@ linux_read_objects(const char *root, const struct procfs_live *live, const struc
 		}
 		if (errno == EFBIG)
 			snprintf(err, errlen, "%s: larger than %u bytes", path, COLLECT_FILE_MAX);
+		else if (errno == EINVAL)
+			snprintf(err, errlen, "%s: not a regular file", path);
 		else
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

@@ -60,7 +60,7 @@ ripc_read(const char *path)
 
 	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > RIPC_FILE_MAX)
 		return NULL;
-	if (read_file_bounded(path, RIPC_FILE_MAX, &text, &len) == -1)
+	if (read_regular_bounded(path, RIPC_FILE_MAX, &text, &len) == -1)
 		return NULL;
 	return text;
 }

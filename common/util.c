@@ -380,6 +380,28 @@ read_file_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
 	return rc;
 }
 
+int
+read_regular_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
+{
+	struct stat st;
+	int fd, rc = -1, saved;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+		return -1;
+	if (fstat(fd, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			rc = read_fd_bounded(fd, 4096, max, bufp, lenp);
+		else
+			errno = EINVAL;
+	}
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
 char *
 fmt_rfc3339(int64_t t, char *buf, size_t len)
 {

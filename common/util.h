@@ -26,15 +26,22 @@ int parse_hostport(const char *s, char *host, size_t hostlen, char *port, size_t
                    const char **errstr);
 
 /*
- * Reads at most max bytes of a file into a NUL-terminated malloc'd buffer.
- * Returns 0; -1 with errno set (EFBIG when the file is larger than max).
- */
-/*
  * Cuts blanks (space, tab, CR, LF) from both ends of s in place: the
  * trimmed text starts at the pointer returned, within s.
  */
 char *trim_space(char *s);
+/*
+ * Reads at most max bytes of a file into a NUL-terminated malloc'd buffer.
+ * Returns 0; -1 with errno set (EFBIG when the file is larger than max).
+ * A pipe is read to its end (a configuration given as -c <(...)).
+ */
 int read_file_bounded(const char *path, size_t max, char **buf, size_t *len);
+/*
+ * The same for a file that must be a regular one (a kernel file, or a copy
+ * of one): anything else is refused with EINVAL, and neither its opening
+ * nor its reading waits (a FIFO in a copied tree would block for ever).
+ */
+int read_regular_bounded(const char *path, size_t max, char **buf, size_t *len);
 /*
  * The same for an open descriptor, from where it stands to its end, asking
  * for first bytes at the start and twice as many each time after (small

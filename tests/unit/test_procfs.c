@@ -947,6 +947,54 @@ test_root_page_size(void **state)
 	rm_tree(dir);
 }
 
+/*
+ * A FIFO where a copied tree should have a file is refused at once, never
+ * waited on (nothing writes to it): the limit is unknown, an object file or
+ * the page size is an error naming it.  The alarm turns a hang into a failure.
+ */
+static void
+test_root_fifo(void **state)
+{
+	static const char *const fatal[][2] = {{"proc/sysvipc/sem", "not a regular file"},
+	                                       {"pagesize", "not a page size"}};
+	char dir[64], path[256], want[320];
+	struct snapshot s;
+	struct collect_warnings w;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	make_root(dir, sizeof(dir));
+	put_file(dir, "proc/sysvipc/shm", SHM_HDR, strlen(SHM_HDR));
+	put_file(dir, "proc/sysvipc/sem", SEM_HDR, strlen(SEM_HDR));
+	snprintf(path, sizeof(path), "%s/proc/sys/kernel/shmmax", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(20);
+	memset(&w, 0, sizeof(w));
+	err[0] = '\0';
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), 0);
+	unknown_limit(&s, "shmmax", "kernel/shmmax: not a limit value");
+	snapshot_free(&s);
+	for (i = 0; i < NELEM(fatal); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, fatal[i][0]);
+		assert_int_equal(unlink(path) == 0 || errno == ENOENT, 1);
+		assert_int_equal(mkfifo(path, 0600), 0);
+		memset(&w, 0, sizeof(w));
+		assert_int_equal(snapshot_init(&s), 0);
+		assert_int_equal(collect_linux_root(dir, &s, NULL, &w, err, sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s: %s", path, fatal[i][1]);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("%s: err \"%s\"", fatal[i][0], err);
+		snapshot_free(&s);
+		assert_int_equal(unlink(path), 0);
+		if (i == 0)
+			put_file(dir, fatal[i][0], SEM_HDR, strlen(SEM_HDR));
+	}
+	alarm(0);
+	rm_tree(dir);
+}
+
 /* ---- source_parse, collect, collect_warn ---- */
 
 static void
@@ -1386,18 +1434,31 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_modern),           cmocka_unit_test(test_old),
-	    cmocka_unit_test(test_garbage),          cmocka_unit_test(test_empty_and_header_only),
-	    cmocka_unit_test(test_bad_headers),      cmocka_unit_test(test_header_driven),
-	    cmocka_unit_test(test_field_ranges),     cmocka_unit_test(test_line_bounds),
-	    cmocka_unit_test(test_snapshot_full),    cmocka_unit_test(test_random_garbage),
-	    cmocka_unit_test(test_empty_proc),       cmocka_unit_test(test_nul_and_release),
-	    cmocka_unit_test(test_errors),           cmocka_unit_test(test_root_page_size),
-	    cmocka_unit_test(test_source_parse),     cmocka_unit_test(test_source_host_label),
-	    cmocka_unit_test(test_collect_dispatch), cmocka_unit_test(test_collect_warn),
-	    cmocka_unit_test(test_passwd_name),      cmocka_unit_test(test_owners_root),
-	    cmocka_unit_test(test_owners_kept),      cmocka_unit_test(test_proc_table),
-	    cmocka_unit_test(test_platform),         cmocka_unit_test(test_live_processes),
+	    cmocka_unit_test(test_modern),
+	    cmocka_unit_test(test_old),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_empty_and_header_only),
+	    cmocka_unit_test(test_bad_headers),
+	    cmocka_unit_test(test_header_driven),
+	    cmocka_unit_test(test_field_ranges),
+	    cmocka_unit_test(test_line_bounds),
+	    cmocka_unit_test(test_snapshot_full),
+	    cmocka_unit_test(test_random_garbage),
+	    cmocka_unit_test(test_empty_proc),
+	    cmocka_unit_test(test_nul_and_release),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_root_page_size),
+	    cmocka_unit_test(test_root_fifo),
+	    cmocka_unit_test(test_source_parse),
+	    cmocka_unit_test(test_source_host_label),
+	    cmocka_unit_test(test_collect_dispatch),
+	    cmocka_unit_test(test_collect_warn),
+	    cmocka_unit_test(test_passwd_name),
+	    cmocka_unit_test(test_owners_root),
+	    cmocka_unit_test(test_owners_kept),
+	    cmocka_unit_test(test_proc_table),
+	    cmocka_unit_test(test_platform),
+	    cmocka_unit_test(test_live_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
