@@ -66,7 +66,9 @@ cap_fill(const struct ipc_object *o)
 	if (o->type != IPC_MSG || (o->unknown & (OF_CBYTES | OF_QBYTES | OF_QNUM)) ||
 	    o->qbytes == 0)
 		return -1;
-	return (int64_t)(o->cbytes >= o->qbytes ? 1000 : o->cbytes * 1000 / o->qbytes);
+	/* a double: cbytes * 1000 could wrap (any value a peer sends is decoded) */
+	return (int64_t)(o->cbytes >= o->qbytes ? 1000
+	                                        : (double)o->cbytes * 1000.0 / (double)o->qbytes);
 }
 
 struct cap_qpick {
@@ -669,7 +671,7 @@ cap_queue_finding(const struct eval_ctx *cx, const struct ipc_object *o, int lev
 	cap_qnum_growth(in, f->scope, o->id, grow, sizeof(grow));
 	/* a sender, and no receive for QUEUE_NO_READER before the last send */
 	if (!(o->unknown & (OF_STIME | OF_RTIME | OF_QNUM)) && o->qnum > 0 && o->stime > 0 &&
-	    (o->rtime == 0 || o->stime - o->rtime >= QUEUE_NO_READER)) {
+	    o->rtime >= 0 && (o->rtime == 0 || o->stime - o->rtime >= QUEUE_NO_READER)) {
 		char ago[32];
 
 		if (o->rtime == 0)

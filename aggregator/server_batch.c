@@ -225,6 +225,15 @@ snapshot_accept(struct conn *c, struct snapshot *s, uint8_t *raw, size_t rawlen,
 		            "max_clock_skew); its samples are filed at its arrival",
 		            conn_who(c), (unsigned long long)s->seq, (long long)(s->taken - now));
 		s->taken = now;
+	} else if (s->taken < 0) {
+		static struct log_limit ll = LOG_LIMIT("snapshots dated before 1970");
+
+		/* no host's clock says that; the series and the hour's arithmetic need a time */
+		log_limited(&ll,
+		            "%s: snapshot %llu is dated before 1970 (%lld); its samples are filed "
+		            "at its arrival",
+		            conn_who(c), (unsigned long long)s->seq, (long long)s->taken);
+		s->taken = now;
 	}
 	s->page_size = c->hi.page_size;
 	ifl_strlcpy(s->os, c->hi.os, sizeof(s->os));
@@ -249,12 +258,11 @@ snapshot_drop(struct snapshot *s)
 /*
  * A snapshot straight from its payload: validated and decoded in one pass,
  * by the decoder's thread (server_decode.c) or, while draining or without
- * that thread, by decoder_submit on this one.  count: the frame is not
- * counted yet (it was not unpacked first).
+ * that thread, by decoder_submit on this one.  The frame is counted there.
  */
 void
-handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
+handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen)
 {
-	if (decoder_submit(c, raw, rawlen, count) == -1)
+	if (decoder_submit(c, raw, rawlen) == -1)
 		conn_close(c, PERR_INTERNAL, "out of memory");
 }

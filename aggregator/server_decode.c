@@ -34,10 +34,10 @@ struct djob {
 	struct conn *c;       /* the loop's; NULL once the connection is gone */
 	uint8_t *raw;         /* the payload's copy; the batch takes it over */
 	size_t rawlen;
-	int count;        /* the frame was not counted yet (conn_frame) */
 	uint64_t done_us; /* when the frame was complete */
 	/* the worker's result */
 	int rc;
+	enum msg_type type; /* the frame's message type, when rc is -1 */
 	int nomem;          /* no memory for the snapshot itself */
 	struct snapshot *s; /* the batch takes it over */
 	char err[512];
@@ -70,6 +70,8 @@ decode_job(struct workq_item *it)
 		return;
 	}
 	j->rc = proto_decode_snapshot_frame(j->raw, j->rawlen, j->s, j->err, sizeof(j->err));
+	/* well-formed, but perhaps another message: refused as such (job_finish) */
+	j->type = j->rc == -1 ? proto_frame_type_any(j->raw, j->rawlen) : MSG_SNAPSHOT;
 }
 
 static void
@@ -103,8 +105,13 @@ job_finish(struct agg *a, struct djob *j)
 		job_free(j);
 		return;
 	}
-	if (j->count && j->rc != -2) /* -2: not a valid frame, as proto_doc_unpack refuses */
+	if (j->rc != -2) /* -2: not a valid frame, as proto_doc_unpack refuses */
 		a->stats.frames_accepted++;
+	if (j->rc == -1 && j->type != MSG_SNAPSHOT) {
+		conn_refuse_agent_frame(c, j->type); /* a query, a second hello, ... */
+		job_free(j);
+		return;
+	}
 	if (j->rc != 0) {
 		a->stats.frames_rejected++;
 		conn_close(c, PERR_BAD_FRAME, j->err);
@@ -177,7 +184,7 @@ decoder_start(struct agg *a)
 }
 
 int
-decoder_submit(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
+decoder_submit(struct conn *c, const uint8_t *raw, size_t rawlen)
 {
 	struct djob *j;
 	int inline_ = draining || decoder_start(c->agg) == -1;
@@ -192,7 +199,6 @@ decoder_submit(struct conn *c, const uint8_t *raw, size_t rawlen, int count)
 	memcpy(j->raw, raw, rawlen);
 	j->rawlen = rawlen;
 	j->c = c;
-	j->count = count;
 	j->done_us = frame_done_us;
 	c->decoding++;
 	njobs++;

@@ -201,7 +201,7 @@ void cn_rec_free_all(void);
 void batch_flush(struct agg *a);
 void flush_cb(evutil_socket_t fd, short what, void *arg);
 int batch_full(size_t rawlen);
-void handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen, int count);
+void handle_snapshot(struct conn *c, const uint8_t *raw, size_t rawlen);
 void snapshot_accept(struct conn *c, struct snapshot *s, uint8_t *raw, size_t rawlen,
                      uint64_t done_us);
 void snapshot_drop(struct snapshot *s);
@@ -212,7 +212,12 @@ void snapshot_drop(struct snapshot *s);
  * queued or decoded but not yet in the batch, and their bytes.
  * decoder_finish: waits for every queued frame and puts it in the batch.
  */
-int decoder_submit(struct conn *c, const uint8_t *raw, size_t rawlen, int count);
+int decoder_submit(struct conn *c, const uint8_t *raw, size_t rawlen);
+/*
+ * server.c: refuses a well-formed frame from agent c that is not a
+ * snapshot (t: the message it says it is).
+ */
+void conn_refuse_agent_frame(struct conn *c, enum msg_type t);
 void decoder_forget(struct conn *c);
 size_t decoder_jobs(size_t *bytes);
 void decoder_finish(struct agg *a);

@@ -73,7 +73,7 @@ pg_put_params(struct pg_store *q, const struct store_put *e, struct pg_params *u
 	pg_p_u64(wr, s->seq);
 	pg_p_i64(wr, s->taken);
 	pg_p_i64(wr, e->received);
-	pg_p_i64(wr, s->taken - (s->taken % 3600 + 3600) % 3600);
+	pg_p_i64(wr, sb_hour_of(s->taken));
 	pg_p_usage(wr, &u);
 	pg_p_text(wr, hi->spool, sizeof(hi->spool));
 	pg_p_bytea_copy(wr, digest, sizeof(digest));

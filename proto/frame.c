@@ -144,6 +144,27 @@ proto_frame_type(const uint8_t *p, size_t n)
 	return proto_type_of(&v);
 }
 
+enum msg_type
+proto_frame_type_any(const uint8_t *p, size_t n)
+{
+	struct mpr_cur c;
+	struct mpr_val m, k, v;
+	uint64_t i;
+
+	proto_cursor_init(&c, p, n);
+	if (mpr_next(&c, &m) == -1 || m.kind != MPR_MAP)
+		return MSG_UNKNOWN;
+	for (i = 0; i < m.n.u; i++) {
+		if (mpr_next(&c, &k) == -1 || mpr_next(&c, &v) == -1)
+			return MSG_UNKNOWN;
+		if (mpr_val_streq(&k, "type"))
+			return proto_type_of(&v);
+		if (mpr_skip(&c, &v) == -1)
+			return MSG_UNKNOWN;
+	}
+	return MSG_UNKNOWN;
+}
+
 /*
  * The payload is copied into the zone before unpacking: msgpack_unpack()
  * leaves str/bin objects pointing into its input, and the caller's buffer

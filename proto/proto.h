@@ -115,6 +115,12 @@ enum msg_type proto_type_of(const struct mpr_val *v);
  * (nothing is validated beyond that key); MSG_UNKNOWN otherwise.
  */
 enum msg_type proto_frame_type(const uint8_t *p, size_t n);
+/*
+ * The type the payload's first top-level "type" key names, wherever it is
+ * (MSG_UNKNOWN when there is none): a walk of the whole payload in the
+ * worst case, for the decoding thread.
+ */
+enum msg_type proto_frame_type_any(const uint8_t *p, size_t n);
 
 /* A decoded payload: the zone owns everything root points into. */
 struct proto_doc {

@@ -1112,7 +1112,8 @@ out:
  * cases must send the very bytes given.
  */
 static void
-raw_hello(struct buf *out, enum peer_role role, const char *os, const char *os_release)
+raw_hello_at(struct buf *out, enum peer_role role, const char *os, const char *os_release,
+             int64_t time)
 {
 	msgpack_packer pk;
 	size_t off = out->len;
@@ -1120,7 +1121,9 @@ raw_hello(struct buf *out, enum peer_role role, const char *os, const char *os_r
 
 	put_be32(out, 0);
 	proto_packer_init(&pk, out);
-	msgpack_pack_map(&pk, agent ? 9 : 5);
+	msgpack_pack_map(&pk, (agent ? 9 : 5) + (time != 0));
+	if (time != 0)
+		mp_pack_kv_i64(&pk, "time", time);
 	mp_pack_kv_str(&pk, "type", "hello");
 	mp_pack_kv_u64(&pk, "major", PROTO_MAJOR);
 	mp_pack_kv_u64(&pk, "minor", PROTO_MINOR);
@@ -1135,6 +1138,13 @@ raw_hello(struct buf *out, enum peer_role role, const char *os, const char *os_r
 	frame_close(out, off);
 }
 
+/* A hello without "time" (the agent's clock is not compared). */
+static void
+raw_hello(struct buf *out, enum peer_role role, const char *os, const char *os_release)
+{
+	raw_hello_at(out, role, os, os_release, 0);
+}
+
 /* Which text field a text case puts its bytes in (the others are plain). */
 enum text_field { TF_NONE, TF_SCOPE_NAME, TF_OWNER, TF_MESSAGE, TF_COMMAND };
 
@@ -1142,18 +1152,27 @@ enum text_field { TF_NONE, TF_SCOPE_NAME, TF_OWNER, TF_MESSAGE, TF_COMMAND };
  * A well-formed snapshot packed by hand: the host and a jail "web", a sem
  * set of the jail owned by "postgres", and an orphan finding for it; field
  * f gets text (as given, byte for byte).  pad > 0 adds an unknown key
- * holding that many bytes of strings (a large frame the decoder ignores).
+ * holding that many bytes of strings (a large frame the decoder ignores);
+ * lead > 0 an unknown first key holding that many one-byte integers (the
+ * most elements a frame of its size can have: the costliest to unpack).
  */
 static void
 raw_snapshot(struct buf *out, uint64_t seq, int64_t taken, enum text_field f, const char *text,
-             size_t pad)
+             size_t pad, uint32_t lead)
 {
 	msgpack_packer pk;
 	size_t off = out->len;
+	uint32_t i;
 
 	put_be32(out, 0);
 	proto_packer_init(&pk, out);
-	msgpack_pack_map(&pk, 8 + (pad > 0));
+	msgpack_pack_map(&pk, 8 + (pad > 0) + (lead > 0));
+	if (lead > 0) {
+		mp_pack_str(&pk, "lead");
+		msgpack_pack_array(&pk, lead);
+		for (i = 0; i < lead; i++)
+			msgpack_pack_uint8(&pk, 1);
+	}
 	mp_pack_kv_str(&pk, "type", "snapshot");
 	mp_pack_kv_u64(&pk, "seq", seq);
 	mp_pack_kv_i64(&pk, "time", taken);
@@ -1201,7 +1220,7 @@ raw_snapshot(struct buf *out, uint64_t seq, int64_t taken, enum text_field f, co
 	mp_pack_kv_str(&pk, "limit", "semmns");
 	mp_pack_kv_u64(&pk, "dropped", 0);
 	if (pad > 0) {
-		uint32_t i, n = (uint32_t)(pad / 60000 + 1);
+		uint32_t n = (uint32_t)(pad / 60000 + 1);
 
 		mp_pack_str(&pk, "pad");
 		msgpack_pack_array(&pk, n);
@@ -1251,7 +1270,7 @@ case_text(struct hostile *h, const char *name)
 		return -1;
 	buf_init(&b, 64 * 1024);
 	raw_hello(&b, ROLE_AGENT, t[i].os, t[i].release);
-	raw_snapshot(&b, h->seq++, now_unix(), t[i].f, t[i].text, 0);
+	raw_snapshot(&b, h->seq++, now_unix(), t[i].f, t[i].text, 0, 0);
 	if (send_buf(name, &c, &b) == 0)
 		report(name, &c);
 	buf_free(&b);
@@ -1270,9 +1289,66 @@ case_future(struct hostile *h, const char *name)
 		return -1;
 	buf_init(&b, 64 * 1024);
 	raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
-	raw_snapshot(&b, h->seq++, now_unix() + 366 * 86400, TF_NONE, NULL, 0);
+	raw_snapshot(&b, h->seq++, now_unix() + 366 * 86400, TF_NONE, NULL, 0, 0);
 	if (send_buf(name, &c, &b) == 0)
 		report(name, &c);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+/*
+ * time-ancient: a snapshot dated at the earliest time an int64 holds;
+ * hello-time-ancient: a hello whose clock says almost that, then a good
+ * snapshot.  Both expect an ack: no arithmetic on a time may wrap (the
+ * sanitizer build aborts on a signed overflow), nor make the store refuse
+ * the batch every other agent's snapshots share.
+ */
+static int
+case_time_ancient(struct hostile *h, const char *name)
+{
+	int hello = strcmp(name, "hello-time-ancient") == 0;
+	struct client c;
+	struct buf b;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, 64 * 1024);
+	raw_hello_at(&b, ROLE_AGENT, "Linux", "6.1", hello ? INT64_MIN + 1 : 0);
+	raw_snapshot(&b, h->seq++, hello ? now_unix() : INT64_MIN, TF_NONE, NULL, 0, 0);
+	if (send_buf(name, &c, &b) == 0)
+		report(name, &c);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+#define LEAD_FRAMES 8       /* a turn's frames (the aggregator's FRAMES_PER_TURN) */
+#define LEAD_ELEMS  4000000 /* one-byte elements in each: 4 MB, under the element cap */
+
+/*
+ * lead-elements: LEAD_FRAMES well-formed snapshots in one write, each
+ * starting with an unknown key of LEAD_ELEMS small integers (valid: unknown
+ * keys are ignored), and one line per answer: all acknowledged.  Unpacked
+ * into a document on the event loop, each held it for a third of a second;
+ * the test watches /metrics answer meanwhile.
+ */
+static int
+case_lead_elements(struct hostile *h, const char *name)
+{
+	struct client c;
+	struct buf b;
+	int i;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, (size_t)LEAD_FRAMES * (LEAD_ELEMS + 4096));
+	raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
+	for (i = 0; i < LEAD_FRAMES; i++)
+		raw_snapshot(&b, h->seq++, now_unix(), TF_NONE, NULL, 0, LEAD_ELEMS);
+	if (send_buf(name, &c, &b) == 0)
+		for (i = 0; i < LEAD_FRAMES && report(name, &c); i++)
+			;
 	buf_free(&b);
 	client_close(&c);
 	return 0;
@@ -1306,7 +1382,7 @@ case_reconnect_burst(struct hostile *h, const char *name)
 		buf_reset(&b);
 		raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
 		for (i = 0; i < BURST_FRAMES; i++)
-			raw_snapshot(&b, h->seq++, now_unix(), TF_NONE, NULL, 0);
+			raw_snapshot(&b, h->seq++, now_unix(), TF_NONE, NULL, 0, 0);
 		if (client_write(&c, b.data, b.len, err, sizeof(err)) == 0) {
 			/* the acks that come within the time left (at most 1 s per connection) */
 			while (got < BURST_FRAMES && elapsed_s(start) < BURST_SECONDS) {
@@ -1522,7 +1598,7 @@ case_steady_frame(struct hostile *h, const char *name)
 	if (send_buf(name, &c, &b) == -1)
 		goto out;
 	buf_reset(&b);
-	raw_snapshot(&b, h->seq++, now_unix(), TF_NONE, NULL, STEADY_BYTES);
+	raw_snapshot(&b, h->seq++, now_unix(), TF_NONE, NULL, STEADY_BYTES, 0);
 	start = now_mono_ms();
 	for (off = 0; off < b.len; off += STEADY_CHUNK) {
 		size_t k = b.len - off < STEADY_CHUNK ? b.len - off : STEADY_CHUNK;
@@ -1673,6 +1749,13 @@ static const struct hcase cases[] = {
     {"csv-os", K_FN, 0, NULL, 0, case_text,
      "a hello whose os is 'L;=HYPERLINK(...)' (expects an ack)"},
     {"future", K_FN, 0, NULL, 0, case_future, "a snapshot dated a year ahead (expects an ack)"},
+    {"time-ancient", K_FN, 0, NULL, 0, case_time_ancient,
+     "a snapshot dated -2^63 (expects an ack)"},
+    {"hello-time-ancient", K_FN, 0, NULL, 0, case_time_ancient,
+     "a hello whose time is -2^63 + 1, then a good snapshot (expects an ack)"},
+    {"lead-elements", K_FN, 0, NULL, 0, case_lead_elements,
+     "8 snapshots in one write, each led by an unknown key of 4,000,000 small integers "
+     "(expects 8 acks)"},
     {"reconnect-burst", K_FN, 0, NULL, 0, case_reconnect_burst,
      "3 s of reconnecting with 16 snapshots each time; counts the acks"},
     {"hello-hoard", K_FN, 0, NULL, 0, case_hello_hoard,

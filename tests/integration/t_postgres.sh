@@ -45,7 +45,7 @@ else
 fi
 
 # ---- two aggregators on one database ----
-pki_dev it-pg-a it-pg-b it-pg-fo
+pki_dev it-pg-a it-pg-b it-pg-fo it-pg-ancient
 # start_pg_agg NAME: aggregator NAME (a or b) on a port of its own; sets PORT_NAME, AGG_NAME
 start_pg_agg() {
 	local n=$1 pid
@@ -125,6 +125,14 @@ check "agent b: delivered to B" once b "$SORTHAT"
 agent_conf b it-pg-b "localhost:$PORT_A"
 check "agent b: delivered to A" once b "$SORTHAT"
 
+# a snapshot dated -2^63: its hour was computed with a signed overflow and
+# PostgreSQL refused the whole batch ("bigint out of range"), every other
+# agent's snapshots in it too; now filed at its arrival and acknowledged
+"$BIN/ipcfleet-hostile" --server "localhost:$PORT_A" --cert "$T/pki/it-pg-ancient.crt" \
+	--key "$T/pki/it-pg-ancient.key" --ca "$T/pki/ca.crt" time-ancient >"$T/ancient.out"
+check "a snapshot dated -2^63 is acknowledged" grep -Eqx "time-ancient: ack [0-9]+" "$T/ancient.out"
+check "... and A's commits did not fail" sh -c "! grep -q 'bigint out of range' \"$T/agg-A.log\""
+
 # ---- fail-over: it-pg-fo lists both, at 1 s ----
 agent_conf fo it-pg-fo "localhost:$PORT_A, localhost:$PORT_B" 1s
 "$BIN/ipcfleet-agent" -c "$T/fo.conf" --source "$LINUX" -v >"$T/fo.log" 2>&1 &
@@ -184,7 +192,7 @@ check_eq "no (host, seq) stored twice" "" \
 	"$(psql_q 'SELECT host_id, seq, count(*) FROM received GROUP BY host_id, seq HAVING count(*) > 1')"
 check_eq "samples: none twice" "" \
 	"$(psql_q 'SELECT host_id, limit_name, t FROM samples GROUP BY 1, 2, 3 HAVING count(*) > 1')"
-check_eq "three host rows" "3" "$(psql_q 'SELECT count(*) FROM hosts')"
+check_eq "four host rows (it-pg-ancient too)" "4" "$(psql_q 'SELECT count(*) FROM hosts')"
 check_eq "no finding open twice" "" \
 	"$(psql_q 'SELECT host_id, fkey FROM findings WHERE closed IS NULL GROUP BY 1, 2 HAVING count(*) > 1')"
 check_eq "latest state is the newest sequence" "$N" \
@@ -259,7 +267,7 @@ q "$PORT_B" hosts --json --page 1 >"$T/hosts-p1.json"
 check "hosts in pages of 1: the same as all at once" cmp -s "$T/hosts.json" "$T/hosts-p1.json"
 q "$PORT_B" hosts --json --page 2 >"$T/hosts-p2.json"
 check "hosts in pages of 2: the same as all at once" cmp -s "$T/hosts.json" "$T/hosts-p2.json"
-check_eq "hosts: the three hosts" "it-pg-a it-pg-b it-pg-fo" "$(jq -r '[.[].host] | join(" ")' "$T/hosts.json")"
+check_eq "hosts: the four hosts" "it-pg-a it-pg-ancient it-pg-b it-pg-fo" "$(jq -r '[.[].host] | join(" ")' "$T/hosts.json")"
 check_eq "it-pg-fo is stale" "stale" "$(jq -r '.[] | select(.host == "it-pg-fo") | .status' "$T/hosts.json")"
 check_eq "it-pg-b is the FreeBSD capture" "FreeBSD" "$(jq -r '.[] | select(.host == "it-pg-b") | .os' "$T/hosts.json")"
 check "it-pg-fo has usage" jqt '.[] | select(.host == "it-pg-fo") | .usage.semmns.limit > 0' "$T/hosts.json"

@@ -33,7 +33,7 @@ need sqlite3
 
 TEXT_CASES="text-release-utf8 text-scope-c1 text-owner-c1 text-message-bidi text-command-ls"
 # shellcheck disable=SC2086
-pki_dev good evil1 evil2 evil3 evil4 evil5 evil6 evil7 evil8 evil9 $TEXT_CASES
+pki_dev good evil1 evil2 evil3 evil4 evil5 evil6 evil7 evil8 evil9 evil10 evil11 evil12 $TEXT_CASES
 mkdir -p "$T/notify"
 write_agg_conf "[http]" "listen = 127.0.0.1:0" "[analysis]" \
 	"notify_command = env | grep '^IPCFLEET_' >>$T/notify/env"
@@ -310,6 +310,35 @@ check "... and the older one is closed at once" grep -Eqx "hold: closed after [0
 	"$T/hold.out"
 check "... which is logged" grep -q "evil2 (127.0.0.1:[0-9]*): replaced by a newer connection with the same certificate" \
 	"$T/aggregator.log"
+
+# --- times no clock says: nothing wraps, nothing fails the shared batch ---
+hostile evil10 time-ancient >"$T/ancient.out"
+hostile evil11 hello-time-ancient >>"$T/ancient.out"
+check "time-ancient (a snapshot dated -2^63) acknowledged" grep -Eqx "time-ancient: ack [0-9]+" \
+	"$T/ancient.out"
+check "... filed at its arrival, and logged" grep -q \
+	"evil10 (127.0.0.1:[0-9]*): snapshot [0-9]* is dated before 1970 (-9223372036854775808); its samples are filed at its arrival" \
+	"$T/aggregator.log"
+check "hello-time-ancient (a hello whose clock says -2^63 + 1) acknowledged" \
+	grep -Eqx "hello-time-ancient: ack [0-9]+" "$T/ancient.out"
+check "... and its clock reported behind ours, not ahead" grep -q \
+	"host evil11: finding opened: warn clock: the agent's clock is [0-9d]*h behind" \
+	"$T/aggregator.log"
+
+# --- an agent's frames are decoded beside the loop, whatever comes first ---
+# Eight 4 MB snapshots led by an unknown key of 4,000,000 small integers:
+# msgpack-c unpacking them into documents on the loop's thread took it 2.5 s
+# of CPU (0.3 s a frame, during which nothing else was served); decoded on
+# the decoding thread, the loop's share is reading and storing them (0.2 s
+# here).  CPU time, not wall time: a busy machine slows both alike.
+TCK=$(getconf CLK_TCK)
+loop_cpu() { awk '{ print $14 + $15 }' "/proc/$AGG_PID/task/$AGG_PID/stat"; }
+c0=$(loop_cpu)
+hostile evil12 --timeout 120000 lead-elements >"$T/lead.out"
+c1=$(loop_cpu)
+check_eq "lead-elements: all 8 snapshots acknowledged" 8 "$(grep -Ecx 'lead-elements: ack [0-9]+' "$T/lead.out")"
+echo "# the loop thread's CPU for lead-elements: $(((c1 - c0) * 1000 / TCK)) ms"
+check "... and the loop thread spent under 1 s of CPU on them" test $((c1 - c0)) -lt "$TCK"
 
 # --- the well-behaved agent, throughout ---
 check "the well-behaved agent delivered at least 3 times during the attack" \

@@ -338,6 +338,31 @@ test_older_seq_keeps_newest(void **state)
 	store_close(b);
 }
 
+/*
+ * A time at the far end of int64 (the aggregator files such a snapshot at
+ * its arrival; the store must not wrap either): its hour is the first
+ * representable one, and the batch commits.  On PostgreSQL the hour was
+ * computed with a signed overflow and the batch refused.
+ */
+static void
+test_time_at_int64_min(void **state)
+{
+	char err[512] = "";
+	struct stored_host h;
+	struct store *a;
+
+	(void)state;
+	a = open_ok();
+	fixture_put_ok(a, "db1", 1, INT64_MIN, 5, "ancient", 1001, 0);
+	fixture_put_ok(a, "db1", 2, INT64_MIN + 1799, 6, "ancient2", 1002, 0);
+	fixture_put_ok(a, "db1", 3, 1000, 7, "now", 1003, 0);
+	assert_int_equal(store_get_host(a, "db1", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.last_seq, 3);
+	fixture_assert_raw(&h, "now");
+	stored_host_free(&h);
+	store_close(a);
+}
+
 /* A (host, spool, seq) stored before, through either store: acknowledged, nothing stored. */
 static void
 test_duplicate(void **state)
@@ -1561,6 +1586,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_two_hosts_sorted, setup),
 	    cmocka_unit_test_setup(test_older_seq_keeps_newest, setup),
+	    cmocka_unit_test_setup(test_time_at_int64_min, setup),
 	    cmocka_unit_test_setup(test_duplicate, setup),
 	    cmocka_unit_test_setup(test_write_failure_rolls_back, setup),
 	    cmocka_unit_test_setup(test_read_back_bounded, setup),
