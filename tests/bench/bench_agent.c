@@ -94,23 +94,14 @@ tool_cost(const char *tool, const char *arg, int runs)
 	       runs;
 }
 
-/* Spooled snapshots not yet acknowledged, and the last sequence handed out. */
+/* Spooled snapshots not yet acknowledged. */
 static int
-spool_state(const char *dir, unsigned long *seq, int *pending)
+spool_pending(const char *dir, int *pending)
 {
-	char path[PATH_MAX + 64];
 	struct dirent *de;
-	FILE *fp;
 	DIR *d;
 
 	*pending = 0;
-	*seq = 0;
-	snprintf(path, sizeof(path), "%s/seq", dir);
-	if ((fp = fopen(path, "r")) != NULL) {
-		if (fscanf(fp, "%lu", seq) != 1)
-			*seq = 0;
-		fclose(fp);
-	}
 	if ((d = opendir(dir)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
@@ -123,18 +114,27 @@ spool_state(const char *dir, unsigned long *seq, int *pending)
 	return 0;
 }
 
+/* Snapshots the aggregator has stored so far (its /metrics); -1 when it cannot say. */
+static double
+agg_stored(const struct agg_proc *agg)
+{
+	double v;
+
+	return bench_metric(agg, "ipcfleet_snapshots_total{result=\"stored\"}", &v) == 0 ? v : -1;
+}
+
 /*
- * Runs the agent until want snapshots are delivered, then SIGTERM: its CPU
- * seconds and peak RSS (kB).  -1 on failure or timeout.
+ * Runs the agent until want snapshots are delivered (stored by the
+ * aggregator, and none left in the spool), then SIGTERM: its CPU seconds
+ * and peak RSS (kB).  -1 on failure or timeout.
  */
 static int
-agent_run(struct bench *b, int port, const char *tag, unsigned long want, double *cpu, long *maxrss,
-          long *anon, long *pss)
+agent_run(struct bench *b, const struct agg_proc *agg, const char *tag, unsigned long want,
+          double *cpu, long *maxrss, long *anon, long *pss)
 {
 	char conf[PATH_MAX + 32], spool[PATH_MAX + 32], log[PATH_MAX + 32], exe[PATH_MAX + 32];
 	struct rusage ru;
-	double deadline = bench_now() + (double)want + 30;
-	unsigned long seq;
+	double deadline = bench_now() + (double)want + 30, base = agg_stored(agg);
 	int st, pending, done = 0;
 	pid_t pid;
 	FILE *fp;
@@ -143,12 +143,12 @@ agent_run(struct bench *b, int port, const char *tag, unsigned long want, double
 	snprintf(spool, sizeof(spool), "%s/spool-%s", b->work, tag);
 	snprintf(log, sizeof(log), "%s/agent-%s.log", b->work, tag);
 	snprintf(exe, sizeof(exe), "%s/ipcfleet-agent", b->bindir);
-	if ((fp = fopen(conf, "w")) == NULL)
+	if (base < 0 || (fp = fopen(conf, "w")) == NULL)
 		return -1;
 	fprintf(fp,
 	        "[agent]\nserver = localhost:%d\ncert = %s/bench-agent.crt\n"
 	        "key = %s/bench-agent.key\nca = %s/ca.crt\ninterval = 1s\nspool = %s\n",
-	        port, b->pki, b->pki, b->pki, spool);
+	        agg->port, b->pki, b->pki, b->pki, spool);
 	if (fclose(fp) != 0)
 		return -1;
 	fflush(stdout);
@@ -165,7 +165,8 @@ agent_run(struct bench *b, int port, const char *tag, unsigned long want, double
 	}
 	while (bench_now() < deadline) {
 		usleep(20000);
-		if (spool_state(spool, &seq, &pending) == 0 && seq >= want && pending == 0) {
+		if (agg_stored(agg) >= base + (double)want && spool_pending(spool, &pending) == 0 &&
+		    pending == 0) {
 			done = 1;
 			break;
 		}
@@ -188,7 +189,7 @@ agent_run(struct bench *b, int port, const char *tag, unsigned long want, double
 
 /* The child in its own IPC namespace: measures, writes "name value" lines to fd. */
 static void
-agent_child(struct bench *b, int port, int fd)
+agent_child(struct bench *b, const struct agg_proc *agg, int fd)
 {
 	FILE *out = fdopen(fd, "w");
 	int runs = b->quick ? 5 : 20, k = b->quick ? 4 : 20, n;
@@ -210,8 +211,8 @@ agent_child(struct bench *b, int port, int fd)
 		fprintf(out, "ipcs_cpu_us_per_run %.0f\n", ipcs * 1e6);
 	if (lsipc >= 0)
 		fprintf(out, "lsipc_cpu_us_per_run %.0f\n", lsipc * 1e6);
-	if (agent_run(b, port, "one", 1, &c1, &r1, &a1, &p1) == 0 &&
-	    agent_run(b, port, "many", 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
+	if (agent_run(b, agg, "one", 1, &c1, &r1, &a1, &p1) == 0 &&
+	    agent_run(b, agg, "many", 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
 		fprintf(out, "agent_cpu_us_per_snapshot %.0f\n", (c2 - c1) * 1e6 / k);
 		/* the agent's CPU per snapshot over lsipc's per run, on the same objects */
 		if (lsipc > 0)
@@ -234,7 +235,8 @@ agent_child(struct bench *b, int port, int fd)
  * its own and prints them as figures.  tag names the section.
  */
 static int
-agent_measure(struct bench *b, const char *tag, void (*child)(struct bench *, int, int))
+agent_measure(struct bench *b, const char *tag,
+              void (*child)(struct bench *, const struct agg_proc *, int))
 {
 	char db[PATH_MAX + 16], line[512];
 	struct agg_proc agg;
@@ -264,7 +266,7 @@ agent_measure(struct bench *b, const char *tag, void (*child)(struct bench *, in
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child(b, agg.port, fds[1]);
+		child(b, &agg, fds[1]);
 	}
 	close(fds[1]);
 	if ((in = fdopen(fds[0], "r")) == NULL) {
@@ -371,7 +373,7 @@ busy_count(pid_t pg)
 }
 
 static void
-busy_child(struct bench *b, int port, int fd)
+busy_child(struct bench *b, const struct agg_proc *agg, int fd)
 {
 	FILE *out = fdopen(fd, "w");
 	size_t i, nprocs = b->busy_procs ? b->busy_procs : BUSY_PROCS;
@@ -402,8 +404,8 @@ busy_child(struct bench *b, int port, int fd)
 	/* spools of their own per size: a spool that has delivered would end the run at once */
 	snprintf(t1, sizeof(t1), "busy1-%zu", nprocs);
 	snprintf(tk, sizeof(tk), "busyk-%zu", nprocs);
-	if (agent_run(b, port, t1, 1, &c1, &r1, &a1, &p1) == 0 &&
-	    agent_run(b, port, tk, 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
+	if (agent_run(b, agg, t1, 1, &c1, &r1, &a1, &p1) == 0 &&
+	    agent_run(b, agg, tk, 1 + (unsigned long)k, &c2, &r2, &a2, &p2) == 0) {
 		fprintf(out, "agent_busy_cpu_us_per_snapshot %.0f\n", (c2 - c1) * 1e6 / k);
 		fprintf(out, "agent_busy_startup_cpu_us %.0f\n", c1 * 1e6);
 		fprintf(out, "agent_busy_rss_kb %ld\n", r2);
