@@ -329,7 +329,6 @@ ipcs_value(const char *v, const struct fbsd_colspec *cs, const struct fbsd_secti
            const struct fbsd_ipcs_ctx *ctx, struct ipc_object *o, const char *name, size_t no,
            struct collect_warnings *w)
 {
-	uint64_t u;
 	int r = 0;
 
 	switch (cs->col) {
@@ -403,8 +402,7 @@ ipcs_value(const char *v, const struct fbsd_colspec *cs, const struct fbsd_secti
 		r = ipcs_time(v, ctx, &o->dtime, name, no, cs, w);
 		break;
 	case FC_NSEMS:
-		r = ipcs_u64(v, INT32_MAX, &u, name, no, cs, w);
-		o->nsems = u;
+		r = ipcs_u64(v, INT32_MAX, &o->nsems, name, no, cs, w);
 		break;
 	case FC_OTIME:
 		r = ipcs_time(v, ctx, &o->otime, name, no, cs, w);

@@ -302,6 +302,10 @@ orphan_abandoned(const struct orphan_index *ix, const struct ipc_object *o)
 		return o->lpid <= 0 || !orphan_alive(ix, o->lpid);
 	case IPC_SEM:
 	case IPC_MSG:
+		/* an owner that could not be read is (uid_t)-1, which no process has:
+		 * its absence proves nothing (a FreeBSD name not in the passwd given) */
+		if (o->uid == UINT32_MAX)
+			return 0;
 		return !orphan_has_owner(ix, o->scope, o->uid);
 	}
 	return 0;

@@ -25,7 +25,8 @@
  *    creator the collector could not see (another pid namespace): such a
  *    segment is never called an orphan;
  *  - a semaphore set or message queue whose owner (uid) has no process left
- *    in the object's scope.
+ *    in the object's scope; an owner that could not be read (uid
+ *    4294967295) is never taken for one that left.
  * Only objects whose age (now minus the latest of their times: shm atime,
  * dtime, ctime; sem otime, ctime; msg stime, rtime, ctime) is at least
  * min_age count.  An object with no time at all has no known age: it counts

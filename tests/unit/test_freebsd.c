@@ -1071,6 +1071,8 @@ test_ipcs_bad_rows(void **state)
 	assert_int_equal(find_obj(&s, IPC_SEM, 21)->nsems, 17);
 	assert_int_equal(find_obj(&s, IPC_SEM, 22)->nsems, 65536);
 	assert_int_equal(find_obj(&s, IPC_SEM, 23)->unknown, OF_NSEMS);
+	/* unknown, and no number: not the row before's 65536 (read uninitialised) */
+	assert_int_equal(find_obj(&s, IPC_SEM, 23)->nsems, 0);
 	assert_int_equal(w.total, 13);
 	warned(&w, "I line 4:", "8 fields where the header has 15", "row skipped", NULL);
 	warned(&w, "I line 5:", "16 fields", NULL);

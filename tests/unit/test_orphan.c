@@ -172,12 +172,18 @@ test_owner_rule(void **state)
 	o->ctime = NOW - 8000;
 	o = add_obj(&s, IPC_MSG, 8, 1003, 0);
 	o = add_obj(&s, IPC_MSG, 9, 0, 0); /* root has a process */
+	/* an owner that could not be read ((uid_t)-1, no process has it): no evidence */
+	o = add_obj(&s, IPC_SEM, 10, UINT32_MAX, 0);
+	o->nsems = 17;
+	o = add_obj(&s, IPC_MSG, 11, UINT32_MAX, 0);
 
 	assert_int_equal(orphan_scan(&s, &pt, 60, NOW), 0);
 	assert_int_equal(s.nfindings, 4);
 	assert_null(find(&s, IPC_SEM, 65536));
 	assert_null(find(&s, IPC_SEM, 6));
 	assert_null(find(&s, IPC_MSG, 9));
+	assert_null(find(&s, IPC_SEM, 10));
+	assert_null(find(&s, IPC_MSG, 11));
 
 	assert_non_null(f = find(&s, IPC_SEM, 65537));
 	assert_int_equal(f->severity, SEV_WARN);
