@@ -116,8 +116,10 @@ void source_host_label(const struct source *src, char *out, size_t len);
 
 /*
  * Fills s (initialised by snapshot_init) from src.  Returns 0; -1 with err
- * when the source cannot be read at all.  seq and taken are left to the
- * caller; page_size, os and os_release are set.  pt (NULL: not wanted;
+ * when the source cannot be read at all.  seq is left to the caller, and
+ * taken (0) too, except for a FreeBSD capture, which says when it was
+ * taken (date.txt, else ipcs's file time); page_size, os and os_release
+ * are set.  pt (NULL: not wanted;
  * else zeroed or emptied by proc_table_free) receives the processes the
  * collector saw, with valid = 1 only when it saw them all; a collector may
  * also add findings only it can make (Linux: containers that share the

@@ -674,6 +674,10 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 	         : 0;
 	if (rc == 0) {
 		ifl_strlcpy(s->os, "FreeBSD", sizeof(s->os));
+		/* a capture is a snapshot of its own time: its objects' ages and
+		 * its process table are of then, not of when it is read */
+		if (!f->live)
+			s->taken = r.ctx.capture_time;
 	} else {
 		/* nothing half-read is left behind */
 		s->nobjects = 0;

@@ -251,7 +251,8 @@ take_snapshot(const struct source *src, uint64_t min_age, struct spool *sp, stru
 		return -1;
 	}
 	log_collect_warnings(&w);
-	s->taken = now_unix();
+	if (s->taken <= 0) /* a capture says when it was taken (collect.h) */
+		s->taken = now_unix();
 	if (orphan_findings(s, &pt, min_age, s->taken) == -1)
 		log_warnx("orphan detection: out of memory; no orphans reported");
 	else /* orphans need every process; removeipc_risk is not counted as looked for */

@@ -13,6 +13,8 @@ need jq
 pki_dev it-unk it-unk2
 # its sysctl lines are sorthat's: made whole, so that only ipcs's gaps count
 whole_capture "$FIXTURES/unknown/freebsd-plain-ipcs" "$T/cap"
+# a capture is a snapshot of its date.txt's time: today's, for the trend below
+echo "$(date +%s) +0100" >"$T/cap/date.txt"
 
 write_agg_conf "[http]" "listen = 127.0.0.1:0"
 start_agg http

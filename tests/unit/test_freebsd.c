@@ -575,6 +575,9 @@ test_jails(void **state)
 	print_warnings(&w);
 	assert_int_equal(w.total, 0);
 	check_jails(&s, 0);
+	/* a capture is a snapshot of its own time (date.txt: 1764165600 +0100),
+	 * which its objects' ages and its ps.txt are of */
+	assert_int_equal(s.taken, 1764165600);
 	/* ps.txt: 3 host processes, 2 in pg and 3 in zbx, those also on the host */
 	assert_int_equal(pt.valid, 1);
 	assert_int_equal(pt.n, 3 + 2 * 2 + 3 * 2);
