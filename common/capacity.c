@@ -140,6 +140,8 @@ capacity_pool_rctl(struct capacity_pool *p, const struct ipc_scope *sc)
 void
 capacity_need_add(struct capacity_need *n, const struct ipc_object *o, uint32_t page_size)
 {
+	uint64_t pages;
+
 	switch (o->type) {
 	case IPC_SEM:
 		n->sets++;
@@ -157,8 +159,13 @@ capacity_need_add(struct capacity_need *n, const struct ipc_object *o, uint32_t 
 			n->size_unknown = 1;
 			break;
 		}
-		n->pages = u64_add_sat(n->pages, shm_pages(o->size, page_size));
-		n->bytes = u64_add_sat(n->bytes, o->size);
+		pages = shm_pages(o->size, page_size);
+		n->pages = u64_add_sat(n->pages, pages);
+		/* racct's shmsize counts whole pages (the kernel rounds a segment up) */
+		n->bytes =
+		    u64_add_sat(n->bytes, page_size == 0                   ? o->size
+		                          : pages > UINT64_MAX / page_size ? UINT64_MAX
+		                                                           : pages * page_size);
 		if (o->size > n->max_size)
 			n->max_size = o->size;
 		break;

@@ -55,8 +55,9 @@ struct capacity_pool {
 
 /* What one unit takes: one object of a shape, or a consumer's whole holding. */
 struct capacity_need {
-	uint64_t sets, sems, max_nsems;        /* semaphore sets, their semaphores, the largest */
-	uint64_t segs, pages, bytes, max_size; /* segments, pages (shmall), bytes, the largest */
+	uint64_t sets, sems, max_nsems; /* semaphore sets, their semaphores, the largest */
+	/* segments, pages (shmall), bytes in whole pages (racct's shmsize), the largest */
+	uint64_t segs, pages, bytes, max_size;
 	/* segments the one process that makes them already attaches: shmseg applies
 	 * (shmseg - this more); 0: shmseg does not apply */
 	uint64_t one_proc_segs;

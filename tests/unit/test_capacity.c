@@ -207,6 +207,20 @@ test_rctl_binds(void **state)
 	assert_false(r->more_objects.known);
 	assert_string_equal(capacity_limit_name(r->more_objects.binding), "nsem");
 	free(v);
+	/*
+	 * shmsize counts whole pages (sysv_shm.c: round_page, then racct_add):
+	 * a 48-byte segment takes 4096 of jail:pg:shmsize:deny=65536 with 4096
+	 * used, so 15 more fit, not 1,280 (61,440 / 48), and shmsize binds
+	 */
+	jail->rctl.has_limit = 1u << RCTL_SHMSIZE;
+	jail->rctl.has_used = 1u << RCTL_SHMSIZE;
+	jail->rctl.limit[RCTL_SHMSIZE] = 65536;
+	jail->rctl.used[RCTL_SHMSIZE] = 4096;
+	assert_int_equal(headroom_compute(&s, HEADROOM_MAX, &v, &n, &total), 0);
+	r = row_of(v, n, 770, IPC_SHM, 48);
+	assert_int_equal(r->more_objects.units, 15);
+	assert_string_equal(capacity_limit_name(r->more_objects.binding), "shmsize");
+	free(v);
 	snapshot_free(&s);
 }
 
