@@ -678,6 +678,8 @@ fbsd_collect(struct fbsd_fetch *f, struct snapshot *s, struct proc_table *pt,
 		 * its process table are of then, not of when it is read */
 		if (!f->live)
 			s->taken = r.ctx.capture_time;
+		s->times_of_day = 1;
+		s->utc_offset = r.ctx.utc_offset;
 	} else {
 		/* nothing half-read is left behind */
 		s->nobjects = 0;

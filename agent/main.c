@@ -19,6 +19,7 @@
 
 #include "agent.h"
 #include "collect.h"
+#include "daytimes.h"
 #include "log.h"
 #include "orphan.h"
 #include "platform.h"
@@ -225,6 +226,9 @@ vanished_step(struct spool *sp, struct snapshot *s, struct proc_table *pt)
 	return looked;
 }
 
+/* The dates of times read as times of day, from one snapshot to the next. */
+static struct daytimes day_memo;
+
 /*
  * Takes one snapshot from src, with the agent's own findings (orphans older
  * than min_age seconds, shared namespaces).  *kinds (when not NULL): the
@@ -253,6 +257,8 @@ take_snapshot(const struct source *src, uint64_t min_age, struct spool *sp, stru
 	log_collect_warnings(&w);
 	if (s->taken <= 0) /* a capture says when it was taken (collect.h) */
 		s->taken = now_unix();
+	/* FreeBSD's times of day keep the dates they had (before ages are told) */
+	daytimes_carry(&day_memo, s);
 	if (orphan_findings(s, &pt, min_age, s->taken) == -1)
 		log_warnx("orphan detection: out of memory; no orphans reported");
 	else /* orphans need every process; removeipc_risk is not counted as looked for */

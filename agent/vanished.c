@@ -198,6 +198,28 @@ van_index_build(struct van_index *ix, const struct snapshot *s, struct proc_tabl
 	return 0;
 }
 
+/*
+ * Whether creation times a (now) and b (before) are the same.  From times
+ * of day (FreeBSD) they are put on the day they were read, so a day later
+ * the same time is a day later, and across a change of daylight saving
+ * time an hour (or, in a few zones, half an hour) off: a difference of
+ * whole days, give or take that, is the same time.  (FreeBSD gives a
+ * reused slot a new id, 32,768 reuses apart: the id and key decide.)
+ */
+static int
+van_same_ctime(const struct snapshot *s, int64_t a, int64_t b)
+{
+	uint64_t d, r;
+
+	if (a == b)
+		return 1;
+	if (!s->times_of_day)
+		return 0;
+	d = a > b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
+	r = d % 86400;
+	return r % 1800 == 0 && (r <= 3600 || r >= 86400 - 3600);
+}
+
 /* Whether scope of s still holds p: the same object, not an id reused since. */
 static int
 van_present(const struct snapshot *s, const struct van_index *ix, const struct vanished_prev *p,
@@ -211,7 +233,7 @@ van_present(const struct snapshot *s, const struct van_index *ix, const struct v
 		return 0;
 	o = &s->objects[hit->idx];
 	return o->key == p->key &&
-	       (p->ctime < 0 || (o->unknown & OF_CTIME) || o->ctime == p->ctime);
+	       (p->ctime < 0 || (o->unknown & OF_CTIME) || van_same_ctime(s, o->ctime, p->ctime));
 }
 
 /* Whether the creator of p still runs (see the top of this file). */

@@ -222,6 +222,14 @@ struct snapshot {
 	struct unknowns unknown; /* the host's figures that could not be read */
 	size_t nfindings, cap_findings;
 	struct finding *findings; /* agent-side findings: orphan, isolation */
+	/*
+	 * The agent's only (not sent): the objects' times came as times of day
+	 * (FreeBSD's ipcs prints no date), put on the day of taken or the one
+	 * before; the same time read on another day lands on another date.
+	 * utc_offset: the zone's offset they were read in (seconds east of UTC).
+	 */
+	int times_of_day;
+	int32_t utc_offset;
 };
 
 /* A ready-to-paste recommendation for one limit of one host. */

@@ -110,6 +110,41 @@ test_vanished(void **state)
 	assert_string_equal(got, "shm:1");
 	snapshot_free(&b);
 
+	/*
+	 * Times of day (FreeBSD's ipcs): the same object read the next day has
+	 * its ctime a day later, across a change of daylight saving time a day
+	 * and an hour, or 23 hours; still there.  Off by a minute it is another.
+	 */
+	{
+		static const int64_t same[] = {86400, 2 * 86400, 86400 + 3600, 86400 - 3600,
+		                               86400 + 1800};
+		size_t k;
+
+		for (k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
+			before(&b);
+			b.times_of_day = 1;
+			b.objects[0].ctime += same[k];
+			assert_non_null(prev = strdup(buf_cstr(&st)));
+			assert_int_equal(vanished_findings(&b, &pt, prev, 0), 0);
+			free(prev);
+			snapshot_free(&b);
+		}
+		before(&b);
+		b.times_of_day = 1;
+		b.objects[0].ctime += 86400 + 60;
+		assert_non_null(prev = strdup(buf_cstr(&st)));
+		assert_int_equal(vanished_findings(&b, &pt, prev, 0), 1);
+		free(prev);
+		snapshot_free(&b);
+		/* from exact times (Linux), a day later is another object */
+		before(&b);
+		b.objects[0].ctime += 86400;
+		assert_non_null(prev = strdup(buf_cstr(&st)));
+		assert_int_equal(vanished_findings(&b, &pt, prev, 0), 1);
+		free(prev);
+		snapshot_free(&b);
+	}
+
 	/* without every process, nothing can be said */
 	assert_int_equal(snapshot_init(&b), 0);
 	pt.valid = 0;
