@@ -732,10 +732,17 @@ out:
 /* ---- permissions ---- */
 
 /* Who shares the namespace of objects of type t in the host's namespace. */
+/*
+ * Who else reaches an object.  FreeBSD (sysv_shm.c, sysv_sem.c, sysv_msg.c:
+ * *_prison_cansee): a jail whose sysvshm (sysvsem, sysvmsg) is "inherit"
+ * takes the host's root prison, and sees by id every object made in it or
+ * in any jail below it: the host's, and every jail's, "new" ones too (keys
+ * are looked up per jail, ids are not).  A "new" jail sees only its own.
+ */
 struct cap_shared {
-	size_t jails[3];      /* jails that inherit it, per type */
-	const char *first[3]; /* the first of them */
-	int containers;       /* Linux: a container shares the host's namespace */
+	size_t jails[3];         /* jails that inherit the host's namespace, per type */
+	const char *first[3][2]; /* the first two of them */
+	int containers;          /* Linux: a container shares the host's namespace */
 };
 
 static void
@@ -751,8 +758,9 @@ cap_shared_of(const struct snapshot *s, struct cap_shared *sh)
 		for (t = IPC_SHM; t <= IPC_MSG; t++) {
 			if (s->scopes[i].iso[t] != ISO_INHERIT)
 				continue;
-			if (sh->jails[t]++ == 0)
-				sh->first[t] = s->scopes[i].name;
+			if (sh->jails[t] < 2)
+				sh->first[t][sh->jails[t]] = s->scopes[i].name;
+			sh->jails[t]++;
 		}
 	}
 	/* the Linux agent's isolation finding: a container in the host's IPC namespace */
@@ -762,17 +770,28 @@ cap_shared_of(const struct snapshot *s, struct cap_shared *sh)
 			sh->containers = 1;
 }
 
-/* Whether o's namespace is shared with jails (1) or containers (2); 0 when not. */
+/*
+ * Whether o is reached from jails other than its own (1: *other of them,
+ * *name the first) or from containers (2); 0 when from neither.
+ */
 static int
-cap_shared_for(const struct snapshot *s, const struct cap_shared *sh, const struct ipc_object *o)
+cap_shared_for(const struct snapshot *s, const struct cap_shared *sh, const struct ipc_object *o,
+               size_t *other, const char **name)
 {
 	const struct ipc_scope *sc = &s->scopes[o->scope];
+	int t = o->type, self;
 
-	/* FreeBSD: the host and inherit jails share one namespace per type */
-	if ((sc->kind == SCOPE_HOST ||
-	     (sc->kind == SCOPE_JAIL && sc->iso[o->type] == ISO_INHERIT)) &&
-	    sh->jails[o->type] > 0)
+	/* every inherit jail reaches the host's objects and every jail's, but its own
+	 * do not count: of those, only other inherit jails' roots can remove them */
+	self = sc->kind == SCOPE_JAIL && sc->iso[t] == ISO_INHERIT;
+	if ((sc->kind == SCOPE_HOST || sc->kind == SCOPE_JAIL) && sh->jails[t] > (size_t)self) {
+		if (other != NULL)
+			*other = sh->jails[t] - (size_t)self;
+		if (name != NULL)
+			*name =
+			    self && sh->first[t][0] == sc->name ? sh->first[t][1] : sh->first[t][0];
 		return 1;
+	}
 	if (sc->kind == SCOPE_HOST && sh->containers)
 		return 2;
 	return 0;
@@ -799,16 +818,17 @@ cap_permission_finding(const struct snapshot *s, const struct cap_shared *sh,
 {
 	const struct ipc_scope *sc = &s->scopes[o->scope];
 	struct finding *f;
-	char who[MODEL_OWNER_MAX + 32], shared[192] = "", group[96], creator[64] = "";
+	char who[MODEL_OWNER_MAX + 32], shared[256] = "", group[96], creator[64] = "";
 	char msg[4 * MODEL_TEXT_MAX];
-	const char *grw;
-	int how = cap_shared_for(s, sh, o);
+	const char *grw, *first = "";
+	size_t other = 0;
+	int how = cap_shared_for(s, sh, o, &other, &first);
 
 	if (how == 1)
 		snprintf(shared, sizeof(shared),
-		         "; the namespace is shared with %zu jail(s) (inherit), %.64s first: root "
-		         "there can remove it",
-		         sh->jails[o->type], sh->first[o->type]);
+		         "; root in %zu other jail(s) that inherit the host's (%.64s first) can "
+		         "remove it",
+		         other, first);
 	else if (how == 2)
 		snprintf(
 		    shared, sizeof(shared),
@@ -860,7 +880,8 @@ cap_permissions(const struct eval_ctx *cx, struct finding_list *out)
 		if (o->scope >= s->nscopes || (o->mode & 0006) == 0 || (unsigned)o->type > IPC_MSG)
 			continue;
 		if (cap_cand_push(&v, &n, &cap, i, 0,
-		                  cap_shared_for(s, &sh, o) != 0 ? SEV_WARN : SEV_INFO, 0) == -1)
+		                  cap_shared_for(s, &sh, o, NULL, NULL) != 0 ? SEV_WARN : SEV_INFO,
+		                  0) == -1)
 			goto out;
 	}
 	left = cap_cand_keep(v, &n, FINDINGS_PERMS_MAX, &worst);

@@ -1305,8 +1305,41 @@ test_permissions(void **state)
 	assert_int_equal(findings_eval(&in, &out), 0);
 	assert_non_null(f = find_kind(&out, FK_PERMISSIONS));
 	assert_int_equal(f->severity, SEV_WARN);
-	assert_non_null(strstr(f->message, "shared with 1 jail(s) (inherit), www first"));
+	assert_string_equal(
+	    f->message, "segment 65538 of uid 1000 (alice) in host is mode 0666: every user may "
+	                "read and write it; members of group 1000 may read and write it; "
+	                "created with that mode by uid 1000 (pid 4242); root in 1 other jail(s) "
+	                "that inherit the host's (www first) can remove it");
 	finding_list_free(&out);
+	/*
+	 * sysv_shm.c: an inherit jail's root prison is the host's, which sees by
+	 * id what every jail below it made: a "new" jail's 0666 segment is in
+	 * www's reach too; an inherit jail's own, with no other inherit jail,
+	 * is in no other jail's
+	 */
+	jail = snapshot_add_scope(&s, "jail:pg", "pg", SCOPE_JAIL);
+	jail->iso[IPC_SHM] = ISO_NEW;
+	s.objects[0].scope = 2;
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_non_null(f = find_kind(&out, FK_PERMISSIONS));
+	assert_int_equal(f->severity, SEV_WARN);
+	assert_string_equal(f->scope, "jail:pg");
+	assert_non_null(
+	    strstr(f->message, "; root in 1 other jail(s) that inherit the host's (www "));
+	finding_list_free(&out);
+	s.objects[0].scope = 1; /* www's own */
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_non_null(f = find_kind(&out, FK_PERMISSIONS));
+	assert_int_equal(f->severity, SEV_INFO);
+	finding_list_free(&out);
+	jail->iso[IPC_SHM] = ISO_INHERIT; /* pg inherits too: www's is in pg's reach */
+	assert_int_equal(findings_eval(&in, &out), 0);
+	assert_non_null(f = find_kind(&out, FK_PERMISSIONS));
+	assert_int_equal(f->severity, SEV_WARN);
+	assert_non_null(
+	    strstr(f->message, "; root in 1 other jail(s) that inherit the host's (pg "));
+	finding_list_free(&out);
+	s.objects[0].scope = 0;
 	/* an agent's own permissions claim is not taken: the aggregator derives them */
 	{
 		struct finding *claim = snapshot_add_finding(&s);
