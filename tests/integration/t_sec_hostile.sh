@@ -330,15 +330,20 @@ check "... and its clock reported behind ours, not ahead" grep -q \
 # msgpack-c unpacking them into documents on the loop's thread took it 2.5 s
 # of CPU (0.3 s a frame, during which nothing else was served); decoded on
 # the decoding thread, the loop's share is reading and storing them (0.2 s
-# here).  CPU time, not wall time: a busy machine slows both alike.
+# here; 1.1 s in the sanitizer build, whose allocator gives each copy fresh
+# pages, where unpacking added 2.5 s more).  CPU time, not wall time: a busy
+# machine slows both alike.
 TCK=$(getconf CLK_TCK)
+LOOP_MAX_MS=1000
+if sanitized; then LOOP_MAX_MS=2500; fi
 loop_cpu() { awk '{ print $14 + $15 }' "/proc/$AGG_PID/task/$AGG_PID/stat"; }
 c0=$(loop_cpu)
 hostile evil12 --timeout 120000 lead-elements >"$T/lead.out"
 c1=$(loop_cpu)
 check_eq "lead-elements: all 8 snapshots acknowledged" 8 "$(grep -Ecx 'lead-elements: ack [0-9]+' "$T/lead.out")"
 echo "# the loop thread's CPU for lead-elements: $(((c1 - c0) * 1000 / TCK)) ms"
-check "... and the loop thread spent under 1 s of CPU on them" test $((c1 - c0)) -lt "$TCK"
+check "... and the loop thread spent under $LOOP_MAX_MS ms of CPU on them" \
+	test $(((c1 - c0) * 1000 / TCK)) -lt "$LOOP_MAX_MS"
 
 # --- the well-behaved agent, throughout ---
 check "the well-behaved agent delivered at least 3 times during the attack" \
