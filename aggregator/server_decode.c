@@ -21,6 +21,7 @@
  * decoder_submit runs the same two steps (decode_job, job_finish) itself,
  * on the loop thread.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +38,7 @@ struct djob {
 	uint64_t done_us; /* when the frame was complete */
 	/* the worker's result */
 	int rc;
-	enum msg_type type; /* the frame's message type, when rc is -1 */
+	enum msg_type type; /* the message the frame says it is (rc -1) */
 	int nomem;          /* no memory for the snapshot itself */
 	struct snapshot *s; /* the batch takes it over */
 	char err[512];
@@ -70,8 +71,21 @@ decode_job(struct workq_item *it)
 		return;
 	}
 	j->rc = proto_decode_snapshot_frame(j->raw, j->rawlen, j->s, j->err, sizeof(j->err));
-	/* well-formed, but perhaps another message: refused as such (job_finish) */
-	j->type = j->rc == -1 ? proto_frame_type_any(j->raw, j->rawlen) : MSG_SNAPSHOT;
+	j->type = MSG_SNAPSHOT;
+	if (j->rc == -1) {
+		const char *why;
+
+		/*
+		 * Well-formed, but the decoder may have stopped before "type": a
+		 * type missing, twice or not a string is a bad frame, another
+		 * message is refused as such (job_finish), as when agents' frames
+		 * were unpacked on the loop first.
+		 */
+		if (proto_frame_type_of(j->raw, j->rawlen, &j->type, &why) == -1) {
+			snprintf(j->err, sizeof(j->err), "bad frame: type: %s", why);
+			j->rc = -2;
+		}
+	}
 }
 
 static void

@@ -144,25 +144,34 @@ proto_frame_type(const uint8_t *p, size_t n)
 	return proto_type_of(&v);
 }
 
-enum msg_type
-proto_frame_type_any(const uint8_t *p, size_t n)
+int
+proto_frame_type_of(const uint8_t *p, size_t n, enum msg_type *t, const char **why)
 {
 	struct mpr_cur c;
 	struct mpr_val m, k, v;
 	uint64_t i;
+	int seen = 0, str = 0;
 
+	*t = MSG_UNKNOWN;
+	*why = "msgpack error";
 	proto_cursor_init(&c, p, n);
 	if (mpr_next(&c, &m) == -1 || m.kind != MPR_MAP)
-		return MSG_UNKNOWN;
+		return -1;
 	for (i = 0; i < m.n.u; i++) {
 		if (mpr_next(&c, &k) == -1 || mpr_next(&c, &v) == -1)
-			return MSG_UNKNOWN;
-		if (mpr_val_streq(&k, "type"))
-			return proto_type_of(&v);
+			return -1;
+		if (mpr_val_streq(&k, "type")) {
+			seen++;
+			str = v.kind == MPR_STR;
+			if (str && seen == 1)
+				*t = proto_type_of(&v);
+		}
 		if (mpr_skip(&c, &v) == -1)
-			return MSG_UNKNOWN;
+			return -1;
 	}
-	return MSG_UNKNOWN;
+	/* as proto_doc_unpack's mpr_get_unique and its string check say */
+	*why = seen == 0 ? "missing" : seen > 1 ? "duplicate key" : !str ? "expected string" : NULL;
+	return *why == NULL ? 0 : -1;
 }
 
 /*

@@ -116,11 +116,12 @@ enum msg_type proto_type_of(const struct mpr_val *v);
  */
 enum msg_type proto_frame_type(const uint8_t *p, size_t n);
 /*
- * The type the payload's first top-level "type" key names, wherever it is
- * (MSG_UNKNOWN when there is none): a walk of the whole payload in the
- * worst case, for the decoding thread.
+ * The payload's "type", wherever it is, checked as proto_doc_unpack checks
+ * it: 0 with *t when the map has exactly one "type" key and it holds a
+ * string; -1 with *why ("missing", "duplicate key", "expected string")
+ * otherwise.  A walk of the whole payload, for the decoding thread.
  */
-enum msg_type proto_frame_type_any(const uint8_t *p, size_t n);
+int proto_frame_type_of(const uint8_t *p, size_t n, enum msg_type *t, const char **why);
 
 /* A decoded payload: the zone owns everything root points into. */
 struct proto_doc {

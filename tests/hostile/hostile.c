@@ -1670,6 +1670,16 @@ static const struct hcase cases[] = {
      "the never-used msgpack byte 0xc1"},
     {"key-not-string", K_RAW_HELLO, 0, RAW("\x81\x01\x02"), NULL, "a map with an integer key"},
     {"type-not-string", K_RAW_HELLO, 0, RAW("\x81\xa4type\x05"), NULL, "type 5"},
+    /* a decoding error before "type" (scopes [1]) must not hide what type is wrong */
+    {"type-late-missing", K_RAW_HELLO, 0, RAW("\x81\xa6scopes\x91\x01"), NULL,
+     "{scopes: [1]}: no type, after a bad field"},
+    {"type-late-number", K_RAW_HELLO, 0, RAW("\x82\xa6scopes\x91\x01\xa4type\x05"), NULL,
+     "{scopes: [1], type: 5}"},
+    {"type-late-twice", K_RAW_HELLO, 0,
+     RAW("\x83\xa4type\xa5query\xa6scopes\x91\x01\xa4type\xa5query"), NULL,
+     "{type: query, scopes: [1], type: query}"},
+    {"query-late", K_RAW_HELLO, 0, RAW("\x82\xa6scopes\x91\x01\xa4type\xa5query"), NULL,
+     "{scopes: [1], type: query}: a query from an agent, type not first"},
     {"unknown-type", K_RAW_HELLO, 0,
      RAW("\x81\xa4type\xa5"
          "bogus"),

@@ -101,7 +101,7 @@ S4=$!
 
 CASES="ok oversize-hello oversize length-4g zero-length not-map trailing truncated
 count-claim map-claim str-claim bin-claim ext-claim reserved-byte key-not-string
-type-not-string unknown-type garbage garbage-stream depth million-claim million-objects
+type-not-string type-late-missing type-late-number type-late-twice query-late unknown-type garbage garbage-stream depth million-claim million-objects
 objects-over max-frame elements scopes-many findings-many huge-string control-chars long-owner
 negative-size seq-zero seq-negative seq-float seq-twice uid-range limit-negative
 limit-name time-huge snapshot-before-hello hello-major hello-page-size hello-twice
@@ -159,6 +159,10 @@ expect ext-claim "${B}bad frame: msgpack ext types are not used by this protocol
 expect reserved-byte "${B}bad frame: reserved msgpack byte 0xc1"
 expect key-not-string "${B}bad frame: map key is not a string"
 expect type-not-string "${B}bad frame: type: expected string"
+expect type-late-missing "${B}bad frame: type: missing"
+expect type-late-number "${B}bad frame: type: expected string"
+expect type-late-twice "${B}bad frame: type: duplicate key"
+expect query-late "error 3 forbidden \[closed\]: agent certificate 'evil1' may only send snapshots"
 expect unknown-type "error 8 state \[closed\]: agent certificate 'evil1' may only send snapshots"
 expect garbage "${B}bad frame: reserved msgpack byte 0xc1"
 expect garbage-stream "${B}frame too large \(limit 4096 bytes in state hello\)"

@@ -2649,6 +2649,43 @@ test_snapshot_frame(void **state)
 	snapshot_free(&ref);
 }
 
+/* The type of a payload wherever it is, checked as proto_doc_unpack checks it. */
+#define TC(lit) lit, sizeof(lit) - 1
+static void
+test_frame_type_of(void **state)
+{
+	static const struct {
+		const char *p;
+		size_t n;
+		int rc;
+		enum msg_type t;
+		const char *why;
+	} c[] = {
+	    {TC("\x81\xa4type\xa8snapshot"), 0, MSG_SNAPSHOT, NULL},
+	    {TC("\x82\xa6scopes\x91\x01\xa4type\xa5query"), 0, MSG_QUERY, NULL},
+	    {TC("\x81\xa4type\xa5"
+	        "bogus"),
+	     0, MSG_UNKNOWN, NULL},
+	    {TC("\x81\xa6scopes\x91\x01"), -1, MSG_UNKNOWN, "missing"},
+	    {TC("\x82\xa6scopes\x91\x01\xa4type\x05"), -1, MSG_UNKNOWN, "expected string"},
+	    {TC("\x82\xa4type\xa5query\xa4type\xa5query"), -1, MSG_QUERY, "duplicate key"},
+	    {TC("\x91\x01"), -1, MSG_UNKNOWN, "msgpack error"},
+	};
+	enum msg_type t;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int rc = proto_frame_type_of((const uint8_t *)c[i].p, c[i].n, &t, &why);
+
+		if (rc != c[i].rc || (rc == 0 && t != c[i].t) ||
+		    (rc == -1 && strcmp(why, c[i].why) != 0))
+			fail_msg("case %zu: rc %d type %d why %s", i, rc, (int)t,
+			         rc == -1 ? why : "-");
+	}
+}
+
 /*
  * A count claimed up front reserves room only for what the bytes after it
  * can hold: 100,000 objects of one byte each (nil) reserve a few thousand
@@ -2695,6 +2732,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_frame_type_of),
 	    cmocka_unit_test(test_hello_agent),
 	    cmocka_unit_test(test_hello_admin),
 	    cmocka_unit_test(test_hello_major2),
