@@ -196,7 +196,7 @@ forecast_model_eval(const struct forecast_model *m, uint64_t limit, int64_t now,
 	fitted = m->um + m->b * ((long double)now - m->t0 - m->tm);
 	if (fitted >= (long double)limit)
 		return 0; /* already there: that is the threshold finding's job */
-	*exhaust_at = now + (int64_t)(((long double)limit - fitted) / m->b);
+	*exhaust_at = time_plus(now, ((long double)limit - fitted) / m->b);
 	*per_day = (double)(m->b * 86400);
 	return 1;
 }

@@ -440,7 +440,7 @@ cap_leak_one(const struct eval_ctx *cx, const struct count_run *r, size_t n,
 		if (fit.known && fit.binding >= 0) {
 			double days = (double)fit.units / per_day;
 
-			f->exhaust_at = s->taken + (int64_t)llround(days * 86400.0);
+			f->exhaust_at = time_plus(s->taken, roundl((long double)days * 86400.0L));
 			if (f->exhaust_at - s->taken <= in->horizon)
 				f->severity = SEV_CRIT;
 			snprintf(runs_out, sizeof(runs_out),

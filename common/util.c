@@ -402,6 +402,16 @@ read_regular_bounded(const char *path, size_t max, char **bufp, size_t *lenp)
 	return rc;
 }
 
+int64_t
+time_plus(int64_t t, long double secs)
+{
+	if (!(secs < (long double)INT64_MAX - (long double)t))
+		return INT64_MAX;
+	if (secs <= (long double)INT64_MIN - (long double)t)
+		return INT64_MIN;
+	return t + (int64_t)secs;
+}
+
 char *
 fmt_rfc3339(int64_t t, char *buf, size_t len)
 {

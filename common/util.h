@@ -43,6 +43,11 @@ int read_file_bounded(const char *path, size_t max, char **buf, size_t *len);
  */
 int read_regular_bounded(const char *path, size_t max, char **buf, size_t *len);
 /*
+ * t plus secs seconds, held within int64 (a forecast from any figures a
+ * peer sends must not wrap); NaN gives the end of int64.
+ */
+int64_t time_plus(int64_t t, long double secs);
+/*
  * The same for an open descriptor, from where it stands to its end, asking
  * for first bytes at the start and twice as many each time after (small
  * for kernel files, which zero a buffer of the size asked for each read).

@@ -374,6 +374,10 @@ test_forecast_linear(void **state)
 		assert_true(fabs(got - want) <= 60);
 	}
 	assert_true(fabs(per_day - 2880.0) < 1.0);
+	/* a limit no clock reaches (a peer may say 2^64 - 1): the end of int64,
+	 * not a wrapped time (the sanitizer build aborts on the overflow) */
+	assert_int_equal(forecast_fit(v, 361, UINT64_MAX, now, &at, &per_day), 1);
+	assert_true(at == INT64_MAX);
 }
 
 static void

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,6 +74,20 @@ test_fnv1a(void **state)
 	assert_true(fnv1a64_str("") == 0xcbf29ce484222325ull);
 	assert_true(fnv1a64_str("a") == 0xaf63dc4c8601ec8cull);
 	assert_true(fnv1a64_str("foobar") == 0x85944171f73967e8ull);
+}
+
+/* A time plus any number of seconds stays within int64. */
+static void
+test_time_plus(void **state)
+{
+	(void)state;
+	assert_true(time_plus(1000, 86400.0L) == 87400);
+	assert_true(time_plus(1000, -1000.0L) == 0);
+	assert_true(time_plus(1764165600, 1e30L) == INT64_MAX);
+	assert_true(time_plus(INT64_MAX - 10, 11.0L) == INT64_MAX);
+	assert_true(time_plus(INT64_MAX - 10, 9.0L) == INT64_MAX - 1);
+	assert_true(time_plus(-5, -1e30L) == INT64_MIN);
+	assert_true(time_plus(0, (long double)NAN) == INT64_MAX);
 }
 
 static void
@@ -501,13 +516,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fnv1a),          cmocka_unit_test(test_parse_u64),
-	    cmocka_unit_test(test_parse_i64),      cmocka_unit_test(test_parse_octal),
-	    cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_size),
-	    cmocka_unit_test(test_parse_hostport), cmocka_unit_test(test_read_file_bounded),
-	    cmocka_unit_test(test_read_fd_full),   cmocka_unit_test(test_grow_array),
-	    cmocka_unit_test(test_rfc3339),        cmocka_unit_test(test_strlcpy),
-	    cmocka_unit_test(test_expand_tilde),
+	    cmocka_unit_test(test_time_plus),         cmocka_unit_test(test_fnv1a),
+	    cmocka_unit_test(test_parse_u64),         cmocka_unit_test(test_parse_i64),
+	    cmocka_unit_test(test_parse_octal),       cmocka_unit_test(test_parse_duration),
+	    cmocka_unit_test(test_parse_size),        cmocka_unit_test(test_parse_hostport),
+	    cmocka_unit_test(test_read_file_bounded), cmocka_unit_test(test_read_fd_full),
+	    cmocka_unit_test(test_grow_array),        cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_strlcpy),           cmocka_unit_test(test_expand_tilde),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
