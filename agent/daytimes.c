@@ -10,14 +10,27 @@
 
 #define DT_DAY 86400
 
-/* The times an object may have, and the flag that says one is unknown. */
+#define DT_NO_PID ((size_t)-1)
+
+/*
+ * The times an object may have and the flag that says one is unknown; and
+ * the pid ipcs prints beside it, the process of that last event (DT_NO_PID:
+ * none).  A time of day read again with another pid is a new event, on the
+ * same second of a later day (a daily job): not carried.  A semop has no
+ * pid in ipcs -a, and a set's otime is carried on its time of day alone.
+ */
 static const struct {
 	size_t off;
 	uint32_t of;
+	size_t pid_off;
+	uint32_t pid_of;
 } dt_fields[] = {
-    {offsetof(struct ipc_object, atime), OF_ATIME}, {offsetof(struct ipc_object, dtime), OF_DTIME},
-    {offsetof(struct ipc_object, otime), OF_OTIME}, {offsetof(struct ipc_object, stime), OF_STIME},
-    {offsetof(struct ipc_object, rtime), OF_RTIME}, {offsetof(struct ipc_object, ctime), OF_CTIME},
+    {offsetof(struct ipc_object, atime), OF_ATIME, offsetof(struct ipc_object, lpid), OF_LPID},
+    {offsetof(struct ipc_object, dtime), OF_DTIME, offsetof(struct ipc_object, lpid), OF_LPID},
+    {offsetof(struct ipc_object, otime), OF_OTIME, DT_NO_PID, 0},
+    {offsetof(struct ipc_object, stime), OF_STIME, offsetof(struct ipc_object, lspid), OF_LSPID},
+    {offsetof(struct ipc_object, rtime), OF_RTIME, offsetof(struct ipc_object, lrpid), OF_LRPID},
+    {offsetof(struct ipc_object, ctime), OF_CTIME, DT_NO_PID, 0},
 };
 #define DT_N (sizeof(dt_fields) / sizeof(dt_fields[0]))
 
@@ -27,6 +40,7 @@ struct daytimes_rec {
 	uint32_t type;
 	int64_t t[DT_N];     /* the time given (carried or as read); -1: unknown */
 	int64_t local[DT_N]; /* as read, in local time: what ipcs printed, dated */
+	int64_t pid[DT_N];   /* the pid beside it; -1: none, or unknown */
 };
 
 static int
@@ -47,6 +61,15 @@ static int64_t *
 dt_time(struct ipc_object *o, size_t f)
 {
 	return (int64_t *)(void *)((char *)o + dt_fields[f].off);
+}
+
+/* The pid beside time f of o; -1 when it has none or it is unknown. */
+static int64_t
+dt_pid(const struct ipc_object *o, size_t f)
+{
+	if (dt_fields[f].pid_off == DT_NO_PID || (o->unknown & dt_fields[f].pid_of))
+		return -1;
+	return *(const int64_t *)(const void *)((const char *)o + dt_fields[f].pid_off);
 }
 
 /*
@@ -93,7 +116,10 @@ daytimes_carry(struct daytimes *m, struct snapshot *s)
 				continue;
 			}
 			r->local[f] = *t + s->utc_offset;
-			if (p != NULL && p->t[f] > 0 && dt_same(r->local[f], p->local[f]))
+			r->pid[f] = dt_pid(o, f);
+			if (p != NULL && p->t[f] > 0 && dt_same(r->local[f], p->local[f]) &&
+			    (dt_fields[f].pid_off == DT_NO_PID ||
+			     (r->pid[f] >= 0 && r->pid[f] == p->pid[f])))
 				*t = p->t[f];
 			r->t[f] = *t;
 		}

@@ -13,9 +13,12 @@
  *
  * "Not changed" is exact: the same local time of day as read last time,
  * whole days later (local: the UTC time read plus the zone's offset then;
- * a change of daylight saving time moves every time read by the offset's
- * change, not the object's).  A time that moved by anything else is a new
- * time (a new semop, attach, send) and is taken as read.
+ * ipcs prints a time in the offset of its own moment, the collector dates
+ * it with the current one, so a change of daylight saving time moves every
+ * UTC time read by the offset's change, not what was printed), and where
+ * ipcs prints the pid of the event (shm lpid, msg lspid and lrpid), the
+ * same pid.  A time that moved otherwise is a new time (a new semop,
+ * attach, send) and is taken as read.
  *
  * Kept in memory only: after a start, times are again put within the last
  * day.  Bounded by the objects of one snapshot.

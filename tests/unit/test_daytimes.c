@@ -76,6 +76,29 @@ test_carry(void **state)
 	assert_int_equal(s.objects[2].stime, T0 - 600);
 	snapshot_free(&s);
 
+	/* the same second of another day, by another process (a daily job):
+	 * a new attach, a new send; the creation time is still the same */
+	{
+		struct daytimes m2;
+
+		memset(&m2, 0, sizeof(m2));
+		snap(&s, 3600, 0);
+		s.objects[1].lpid = 4000;
+		s.objects[2].lspid = 5000;
+		daytimes_carry(&m2, &s);
+		snapshot_free(&s);
+		snap(&s, 3600, DAY);
+		s.objects[1].lpid = 4001;
+		s.objects[2].lspid = 5001;
+		daytimes_carry(&m2, &s);
+		assert_int_equal(s.objects[1].atime, T0 - 5 * 3600 + DAY);
+		assert_int_equal(s.objects[1].ctime, T0 - 5 * 3600);
+		assert_int_equal(s.objects[2].stime, T0 - 600 + DAY);
+		assert_int_equal(s.objects[2].ctime, T0 - 7200);
+		snapshot_free(&s);
+		daytimes_free(&m2);
+	}
+
 	/* daylight saving time begins (+1 h): every time read an hour earlier
 	 * in UTC, a day later: still the same times */
 	snap(&s, 7200, 2 * DAY - 3600);
