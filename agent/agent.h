@@ -83,6 +83,14 @@ struct spool_entry {
 int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, size_t errlen);
 void spool_close(struct spool *sp);
 /*
+ * Whether the spool directory is still the one opened: 0 when it is; 1
+ * when it was removed, renamed away or replaced and the path is opened
+ * again, with the same checks (a new, empty spool: a new identity, the
+ * drops counted so far kept); -1 with err when it cannot be (nothing is
+ * spooled until it can: the snapshots are dropped and counted).
+ */
+int spool_recheck(struct spool *sp, char *err, size_t errlen);
+/*
  * A spool of the legacy identity (made by an earlier version) that is empty
  * now takes a new identity: 1 when it did (the next hello must carry it).
  */

@@ -572,6 +572,39 @@ run_once(struct sender *sd, struct spool *sp, uint64_t seq)
 }
 
 /*
+ * A spool removed while the agent runs (rm -rf, a filesystem unmounted
+ * under it) would drop every snapshot from then on: it is made again, as
+ * at a start, and the sender says hello with its new identity.  What it
+ * held went with it.  Said once per change.
+ */
+static void
+spool_still_there(struct spool *sp, struct sender *sd)
+{
+	static int failing;
+	char err[1024];
+
+	switch (spool_recheck(sp, err, sizeof(err))) {
+	case 1:
+		log_warnx("spool %s was removed or replaced while running: made again, with a new "
+		          "identity; the snapshots it held are lost with it",
+		          sp->dir);
+		sender_set_spool(sd, sp->id);
+		failing = 0;
+		break;
+	case -1:
+		if (!failing)
+			log_warnx("spool %s is gone and cannot be made again: %s; snapshots are "
+			          "dropped (and counted) until it can",
+			          sp->dir, err);
+		failing = 1;
+		break;
+	default:
+		failing = 0;
+		break;
+	}
+}
+
+/*
  * The daemon loop.  Two deadlines share it: the next snapshot (every
  * interval, whatever happens to delivery) and the next delivery step (now
  * after a new snapshot, a paced window later while a backlog drains, or the
@@ -598,6 +631,7 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 			continue;
 		}
 		if (now >= next_snap) {
+			spool_still_there(sp, sd);
 			/* while delivery fails, the frame would wait in memory: not kept */
 			if (spool_snapshot(src, cfg, sp, NULL, !sender_failing(sd), &seq, err,
 			                   sizeof(err)) == -1)

@@ -611,6 +611,29 @@ spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, siz
 	return 0;
 }
 
+int
+spool_recheck(struct spool *sp, char *err, size_t errlen)
+{
+	struct stat st, now;
+	struct spool fresh;
+
+	/* a directory removed has no link left; one renamed away or replaced
+	 * is not what the path names */
+	if (sp->dirfd != -1 && fstat(sp->dirfd, &st) == 0 && st.st_nlink > 0 &&
+	    lstat(sp->dir, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+		return 0;
+	if (spool_open(&fresh, sp->dir, sp->max_bytes, err, errlen) == -1) {
+		/* not the directory renamed away either: nothing is spooled now */
+		spool_close(sp);
+		return -1;
+	}
+	/* the drops counted so far go on in the new spool's count */
+	fresh.dropped = u64_add_sat(fresh.dropped, sp->dropped);
+	spool_close(sp);
+	*sp = fresh;
+	return 1;
+}
+
 void
 spool_close(struct spool *sp)
 {
@@ -836,6 +859,10 @@ spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen)
 	struct stat st;
 	uint64_t last;
 
+	if (sp->dirfd == -1) { /* spool_recheck could not open it again */
+		snprintf(err, errlen, "spool %s cannot be used", sp->dir);
+		return -1;
+	}
 	if (read_counter(sp, "seq", &last) == -1) {
 		log_warnx("spool %s: seq file unreadable; continuing from the clock", sp->dir);
 		last = spool_recover_seq(sp);
