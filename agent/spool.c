@@ -907,12 +907,27 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 		return -1;
 	for (i = 0; i < n; i++)
 		total += v[i].size;
-	/* make room: the oldest go first, and are counted */
+	/*
+	 * make room: the oldest go first, and are counted.  One that cannot be
+	 * removed (an I/O error, a read-only or immutable file) was never
+	 * acknowledged: it stays and will be sent, and this snapshot is the one
+	 * that does not fit (spool_remove would take it for acknowledged).
+	 */
 	for (i = 0; i < n && total + need > sp->max_bytes; i++) {
-		if (spool_remove(sp, v[i].seq) == 0) {
-			total -= v[i].size;
-			dropped++;
+		char old[32];
+
+		snprintf(old, sizeof(old), ENTRY_FMT, (unsigned long long)v[i].seq);
+		if (v[i].seq == sp->kept_seq)
+			spool_forget(sp);
+		if (unlinkat(sp->dirfd, old, 0) == -1 && errno != ENOENT) {
+			snprintf(err, errlen,
+			         "spool %s full (spool_max %llu bytes), and its oldest snapshot %s "
+			         "cannot be removed to make room: %s",
+			         sp->dir, (unsigned long long)sp->max_bytes, old, strerror(errno));
+			break;
 		}
+		total -= v[i].size;
+		dropped++;
 	}
 	free(v);
 	if (dropped > 0) {
@@ -922,7 +937,9 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 		          sp->dir, (unsigned long long)sp->max_bytes, (unsigned long long)dropped,
 		          (unsigned long long)sp->dropped);
 	}
-	save_dropped(sp); /* drops counted while nothing could be written */
+	if (total + need > sp->max_bytes)
+		return -1; /* err says which entry could not go */
+	save_dropped(sp);  /* drops counted while nothing could be written */
 	memset(hdr, 0, sizeof(hdr));
 	memcpy(hdr, ENTRY_MAGIC, 4);
 	put_be32(hdr + 4, ENTRY_VERSION);
