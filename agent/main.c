@@ -560,14 +560,21 @@ run_once(struct sender *sd, struct spool *sp, uint64_t seq)
 			sleep_until(start + SEND_PACE_MS);
 	} while (r == 1 && !got_term);
 	if (r == 0) {
-		log_debug("snapshot %llu acknowledged", (unsigned long long)seq);
+		if (seq > 0)
+			log_debug("snapshot %llu acknowledged", (unsigned long long)seq);
+		else
+			log_debug("everything spooled was acknowledged");
 		return 0;
 	}
-	if (r == 1)
+	if (r == 1 && seq > 0)
 		log_warnx("stopped by a signal; snapshot %llu and others stay spooled",
 		          (unsigned long long)seq);
-	else
+	else if (r == 1)
+		log_warnx("stopped by a signal; the snapshots spooled stay there");
+	else if (seq > 0)
 		log_warnx("snapshot %llu kept in the spool: %s", (unsigned long long)seq, err);
+	else
+		log_warnx("the snapshots spooled stay there: %s", err);
 	return 1;
 }
 
@@ -711,13 +718,14 @@ run(const char *config, const struct source *src, int once)
 	if (spool_snapshot(src, &cfg, &sp, &hello, 1, &seq, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		/*
-		 * --once has nothing to send.  The daemon needs the snapshot's
-		 * facts for its hello (a source that cannot be read at all is a
-		 * configuration error: exit); a snapshot that was taken but not
-		 * spooled (larger than spool_max, a full disk) is counted as
-		 * dropped, and the next interval tries again.
+		 * The hello needs the snapshot's facts: a source that cannot be
+		 * read at all is a configuration error (exit).  A snapshot that
+		 * was taken but not spooled (larger than spool_max, a full disk)
+		 * is counted as dropped; what is spooled is still delivered (it
+		 * may be what frees the disk), by --once too, which then exits 1,
+		 * and the daemon's next interval tries again.
 		 */
-		if (once || hello.os[0] == '\0')
+		if (hello.os[0] == '\0')
 			goto out;
 		seq = 0;
 	}
@@ -729,6 +737,8 @@ run(const char *config, const struct source *src, int once)
 	}
 	if (once) {
 		rc = run_once(&sd, &sp, seq);
+		if (seq == 0)
+			rc = 1; /* its own snapshot was dropped (said above) */
 		sender_free(&sd);
 		goto out;
 	}

@@ -36,7 +36,7 @@ entries() { ls "$SP" 2>/dev/null | grep '\.snap$' || true; }
 
 "$BIN/ipcfleet-agent" -c "$T/a.conf" --source "linux-root:$R" -v >"$T/agent.log" 2>&1 &
 AGENT=$!
-trap 'kill "$AGENT" 2>/dev/null || true; chattr -i "$SP"/*.snap 2>/dev/null || true; cleanup' EXIT
+trap 'kill "$AGENT" 2>/dev/null || true; chattr -i "$SP" "$SP"/*.snap 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 1 100); do grep -q "dropped the 1 oldest" "$T/agent.log" && break; sleep 0.2; done
 check "the spool is full: the oldest are dropped" grep -q "dropped the 1 oldest" "$T/agent.log"
 
@@ -62,4 +62,21 @@ wait "$AGENT"
 rc=$?
 set -e
 check_eq "the agent exits 0 on SIGTERM" 0 "$rc"
+
+# --- --once where nothing can be written: what is spooled still goes ---
+# (delivering the backlog is what frees a full disk; before, --once gave up)
+need sqlite3
+chattr -i "$SP/$OLDEST"
+write_agg_conf
+start_agg
+sed -i "s/^server = .*/server = localhost:$PORT/" "$T/a.conf"
+N=$(entries | wc -l)
+chattr +i "$SP" # no file can be made, renamed or removed in it
+rc=0
+"$BIN/ipcfleet-agent" -c "$T/a.conf" --source "linux-root:$R" --once >"$T/once.log" 2>&1 || rc=$?
+chattr -i "$SP"
+check_eq "--once exits 1: its own snapshot could not be spooled" 1 "$rc"
+check "... and says so" grep -q "cannot write seq: Operation not permitted; snapshot dropped" "$T/once.log"
+check_eq "... but the $N snapshots spooled were delivered and stored" "$N" \
+	"$(sqlite3 "$T/ipcfleet.db" 'select count(*) from received')"
 finish
