@@ -93,6 +93,7 @@ sender_hello(struct sender *sd, char *err, size_t errlen)
  * Each attempt may take `timeout`, but no longer than until `until` (a
  * monotonic time in ms: the next snapshot is due then), and at least
  * CONNECT_MIN_MS: a silent network must not make the agent miss snapshots.
+ * Once connected, each read and write has `timeout` again.
  */
 static int
 sender_connect(struct sender *sd, uint64_t until, char *err, size_t errlen)
@@ -117,6 +118,13 @@ sender_connect(struct sender *sd, uint64_t until, char *err, size_t errlen)
 			tmo = until > now + CONNECT_MIN_MS ? until - now : CONNECT_MIN_MS;
 		if (client_connect(&sd->cl, sd->ctx, srv->v[k], (int)tmo, why, sizeof(why)) == 0) {
 			if (sender_hello(sd, why, sizeof(why)) == 0) {
+				/*
+				 * Connecting was cut short; what follows on this
+				 * connection (frames, acks) has `timeout` each, as
+				 * documented: an aggregator slow to acknowledge (many
+				 * agents back after an outage) is not a failure.
+				 */
+				sd->cl.timeout_ms = (int)(sd->cfg->timeout * 1000);
 				if (k != sd->server_idx)
 					log_info("failed over to %s", srv->v[k]);
 				sd->server_idx = k;
