@@ -67,6 +67,9 @@ struct spool {
 	/* the frame last spooled, while it waits to be sent (spool_keep) */
 	struct buf kept;
 	uint64_t kept_seq; /* 0: none */
+	/* the whole spool at the last spool_list, beyond what it listed */
+	size_t listed_count;
+	uint64_t listed_bytes, listed_newest;
 };
 
 struct spool_entry {
@@ -125,7 +128,12 @@ int spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err
 void spool_keep(struct spool *sp, uint64_t seq, struct buf *frame);
 /* Releases the kept frame, if any. */
 void spool_forget(struct spool *sp);
-/* Lists entries oldest first into a malloc'd array (caller frees). */
+/*
+ * Lists entries oldest first into a malloc'd array (caller frees): the
+ * SPOOL_MAX_ENTRIES oldest when there are more.  Every entry is counted
+ * all the same: sp->listed_count, listed_bytes and listed_newest are the
+ * whole spool's.
+ */
 int spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, size_t errlen);
 /*
  * Reads one entry's frame: 0; -2 when there is nothing to send (the entry

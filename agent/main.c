@@ -747,8 +747,8 @@ run(const char *config, const struct source *src, int once)
 	if (spool_list(&sp, &left, &nleft, err, sizeof(err)) == 0) {
 		if (nleft > 0)
 			log_info("stopping; %zu snapshot(s) stay spooled, sequences %llu to %llu",
-			         nleft, (unsigned long long)left[0].seq,
-			         (unsigned long long)left[nleft - 1].seq);
+			         sp.listed_count, (unsigned long long)left[0].seq,
+			         (unsigned long long)sp.listed_newest);
 		else
 			log_info("stopping; every snapshot was delivered");
 		free(left);

@@ -722,17 +722,41 @@ entry_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Restores the max-heap (by seq) of v[0..n) below i. */
+static void
+entry_sift(struct spool_entry *v, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct spool_entry t;
+
+		if (l < n && v[l].seq > v[m].seq)
+			m = l;
+		if (r < n && v[r].seq > v[m].seq)
+			m = r;
+		if (m == i)
+			return;
+		t = v[i];
+		v[i] = v[m];
+		v[m] = t;
+		i = m;
+	}
+}
+
 int
 spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, size_t errlen)
 {
 	struct spool_entry *v = NULL;
 	size_t cnt = 0, cap = 0, i, j;
 	struct dirent *de;
-	int fd, complete = 1;
+	int fd;
 	DIR *d;
 
 	*out = NULL;
 	*n = 0;
+	sp->listed_count = 0;
+	sp->listed_bytes = 0;
+	sp->listed_newest = 0;
 	if ((fd = dup(sp->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
@@ -763,9 +787,19 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 		if (fstatat(sp->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !S_ISREG(st.st_mode))
 			continue;
+		/* every entry counts towards spool_max; the oldest are listed */
+		sp->listed_count++;
+		sp->listed_bytes = u64_add_sat(sp->listed_bytes, (uint64_t)st.st_size);
+		if (seq > sp->listed_newest)
+			sp->listed_newest = seq;
 		if (cnt == SPOOL_MAX_ENTRIES) {
-			complete = 0;
-			break; /* the rest is listed after these are sent */
+			/* a max-heap of the oldest so far: a newer one waits its turn */
+			if (cnt > 0 && seq < v[0].seq) {
+				v[0].seq = seq;
+				v[0].size = (uint64_t)st.st_size;
+				entry_sift(v, cnt, 0);
+			}
+			continue;
 		}
 		if (grow_array(&v, &cap, cnt + 1, 64, SPOOL_MAX_ENTRIES, sizeof(*v)) == -1) {
 			free(v);
@@ -775,16 +809,16 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 		}
 		v[cnt].seq = seq;
 		v[cnt].size = (uint64_t)st.st_size;
-		cnt++;
+		if (++cnt == SPOOL_MAX_ENTRIES)
+			for (i = cnt / 2; i-- > 0;)
+				entry_sift(v, cnt, i);
 	}
 	closedir(d);
-	/* forget skipped entries whose file is gone (when the whole directory was read) */
-	if (complete) {
-		for (i = j = 0; i < sp->nskip; i++)
-			if (sp->skip[i].seen)
-				sp->skip[j++] = sp->skip[i];
-		sp->nskip = j;
-	}
+	/* forget skipped entries whose file is gone */
+	for (i = j = 0; i < sp->nskip; i++)
+		if (sp->skip[i].seen)
+			sp->skip[j++] = sp->skip[i];
+	sp->nskip = j;
 	if (cnt > 0)
 		qsort(v, cnt, sizeof(*v), entry_cmp);
 	*out = v;
@@ -829,8 +863,8 @@ spool_recover_seq(struct spool *sp)
 	size_t n;
 
 	if (spool_list(sp, &v, &n, err, sizeof(err)) == 0) {
-		if (n > 0 && v[n - 1].seq > last)
-			last = v[n - 1].seq;
+		if (n > 0 && sp->listed_newest > last)
+			last = sp->listed_newest;
 		free(v);
 	}
 	return last;
@@ -905,8 +939,7 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 	save_id(sp);
 	if (spool_list(sp, &v, &n, err, errlen) == -1)
 		return -1;
-	for (i = 0; i < n; i++)
-		total += v[i].size;
+	total = sp->listed_bytes; /* every entry, listed or not */
 	/*
 	 * make room: the oldest go first, and are counted.  One that cannot be
 	 * removed (an I/O error, a read-only or immutable file) was never

@@ -1,0 +1,102 @@
+/*
+ * test_spool.c: the spool's listing and bound beyond SPOOL_MAX_ENTRIES
+ * entries (agent/spool.c), on a real directory.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+#include "buf.h"
+
+#define EXTRA 10 /* entries beyond what one listing holds */
+
+static void
+rm_spool(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * A long outage of small snapshots: more entries than one listing holds.
+ * Before, the listing stopped at SPOOL_MAX_ENTRIES in the directory's own
+ * order: the bound summed only those (the spool grew past spool_max), and
+ * the oldest listed were not the oldest.  Now every entry counts and the
+ * oldest are listed, and dropped first.
+ */
+static void
+test_beyond_one_listing(void **state)
+{
+	char top[] = "/tmp/ipcfleet-spool-XXXXXX", dir[64], path[128], err[512];
+	const size_t total = SPOOL_MAX_ENTRIES + EXTRA;
+	struct spool_entry *v;
+	struct spool sp;
+	struct buf frame;
+	uint64_t need, k;
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/spool", top);
+	assert_int_equal(spool_open(&sp, dir, 64 * 1024, err, sizeof(err)), 0);
+	/* newest first, one byte each: the directory's order is not theirs */
+	for (i = total; i > 0; i--) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%020zu.snap", dir, i);
+		assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) != -1);
+		assert_int_equal(write(fd, "x", 1), 1);
+		close(fd);
+	}
+	assert_int_equal(spool_list(&sp, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, SPOOL_MAX_ENTRIES);
+	for (i = 0; i < n; i++)
+		if (v[i].seq != i + 1)
+			fail_msg("entry %zu of the listing is %llu, not %zu", i,
+			         (unsigned long long)v[i].seq, i + 1);
+	free(v);
+	assert_int_equal(sp.listed_count, total);
+	assert_int_equal(sp.listed_bytes, total);
+	assert_int_equal(sp.listed_newest, total);
+
+	/* one more snapshot: the oldest k go, so that all fit in 64K */
+	buf_init(&frame, 4096);
+	assert_int_equal(buf_append(&frame, "\0\0\0\1\x80", 5), 0);
+	need = 64 + frame.len;
+	k = total + need - 64 * 1024;
+	assert_int_equal(spool_put(&sp, total + 1, &frame, err, sizeof(err)), 0);
+	assert_int_equal(spool_dropped(&sp), k);
+	snprintf(path, sizeof(path), "%s/%020llu.snap", dir, (unsigned long long)k);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/%020llu.snap", dir, (unsigned long long)k + 1);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_list(&sp, &v, &n, err, sizeof(err)), 0);
+	free(v);
+	assert_true(sp.listed_bytes <= 64 * 1024);
+	assert_int_equal(sp.listed_newest, total + 1);
+	buf_free(&frame);
+	spool_close(&sp);
+	rm_spool(top);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_beyond_one_listing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
