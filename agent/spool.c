@@ -132,7 +132,9 @@ entry_digest(const void *a, size_t alen, const void *b, size_t blen, uint8_t out
 /*
  * Writes NAME through .NAME.tmp: hdr then p, fsync, rename, then fsync the
  * directory unless sync_dir is 0 (the caller's next write does it, see
- * spool_next_seq).
+ * spool_next_seq).  0; -1 with errno (NAME is as it was); -2 with errno
+ * when NAME is in place but the directory's fsync failed (its rename may
+ * not survive a crash).
  */
 static int
 write_file_atomic(struct spool *sp, const char *name, const void *hdr, size_t hlen, const void *p,
@@ -159,7 +161,7 @@ write_file_atomic(struct spool *sp, const char *name, const void *hdr, size_t hl
 		return 0;
 	}
 	if (fsync(sp->dirfd) == -1)
-		return -1;
+		return -2;
 	sp->dir_unsynced = 0;
 	return 0;
 fail:
@@ -930,6 +932,7 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 	uint8_t hdr[ENTRY_HDR];
 	size_t n, i;
 	char name[32];
+	int rc;
 
 	if (need > sp->max_bytes) {
 		snprintf(err, errlen, "spool %s: a snapshot of %zu bytes exceeds spool_max",
@@ -984,9 +987,18 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 		return -1;
 	}
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
-	if (write_file_atomic(sp, name, hdr, sizeof(hdr), frame->data, frame->len, 1) == -1) {
+	if ((rc = write_file_atomic(sp, name, hdr, sizeof(hdr), frame->data, frame->len, 1)) < 0) {
+		int saved = errno;
+
+		/*
+		 * Not durable is not spooled (guarantee 1): an entry whose rename
+		 * the directory's fsync did not confirm goes, or it would be sent
+		 * while counted as dropped.
+		 */
+		if (rc == -2)
+			unlinkat(sp->dirfd, name, 0);
 		snprintf(err, errlen, "spool %s: cannot write %s: %s", sp->dir, name,
-		         strerror(errno));
+		         strerror(saved));
 		return -1;
 	}
 	return 0;

@@ -2,6 +2,7 @@
  * test_spool.c: the spool's listing and bound beyond SPOOL_MAX_ENTRIES
  * entries (agent/spool.c), on a real directory.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,21 @@
 #include "buf.h"
 
 #define EXTRA 10 /* entries beyond what one listing holds */
+
+/* fsync(2), wrapped at link time (tests/CMakeLists.txt): fails on fail_fd */
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+static int fail_fd = -1;
+
+int
+__wrap_fsync(int fd)
+{
+	if (fd == fail_fd) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_fsync(fd);
+}
 
 static void
 rm_spool(const char *dir)
@@ -91,11 +107,46 @@ test_beyond_one_listing(void **state)
 	rm_spool(top);
 }
 
+/*
+ * The directory's fsync fails after an entry's rename (an I/O error): the
+ * entry is not durable, so it is not spooled: removed, and the caller
+ * counts the snapshot as dropped.  Before, it stayed and was sent while
+ * counted as dropped.
+ */
+static void
+test_dir_fsync_fails(void **state)
+{
+	char top[] = "/tmp/ipcfleet-spool-XXXXXX", dir[64], path[128], err[512];
+	struct spool sp;
+	struct buf frame;
+
+	(void)state;
+	assert_non_null(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/spool", top);
+	assert_int_equal(spool_open(&sp, dir, 64 * 1024, err, sizeof(err)), 0);
+	buf_init(&frame, 4096);
+	assert_int_equal(buf_append(&frame, "\0\0\0\1\x80", 5), 0);
+	fail_fd = sp.dirfd;
+	assert_int_equal(spool_put(&sp, 7, &frame, err, sizeof(err)), -1);
+	fail_fd = -1;
+	assert_non_null(strstr(err, "cannot write 00000000000000000007.snap: Input/output error"));
+	snprintf(path, sizeof(path), "%s/%020d.snap", dir, 7);
+	assert_int_equal(access(path, F_OK), -1);
+	/* and once the disk answers again, it is spooled */
+	assert_int_equal(spool_put(&sp, 8, &frame, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/%020d.snap", dir, 8);
+	assert_int_equal(access(path, F_OK), 0);
+	buf_free(&frame);
+	spool_close(&sp);
+	rm_spool(top);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_beyond_one_listing),
+	    cmocka_unit_test(test_dir_fsync_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
