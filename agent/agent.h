@@ -67,9 +67,10 @@ struct spool {
 	/* the frame last spooled, while it waits to be sent (spool_keep) */
 	struct buf kept;
 	uint64_t kept_seq; /* 0: none */
-	/* the whole spool at the last spool_list, beyond what it listed */
-	size_t listed_count;
-	uint64_t listed_bytes, listed_newest;
+	/* the whole spool at the last spool_list, beyond what it listed; and
+	 * the entries set aside (*.bad), which count towards spool_max too */
+	size_t listed_count, listed_bad;
+	uint64_t listed_bytes, listed_newest, listed_bad_bytes;
 };
 
 struct spool_entry {

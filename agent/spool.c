@@ -724,6 +724,81 @@ entry_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Whether name is an entry set aside (NNN.snap.bad); *seq its number. */
+static int
+bad_name(const char *name, uint64_t *seq)
+{
+	char digits[21];
+	const char *why;
+	uint64_t v;
+
+	if (strlen(name) != ENTRY_LEN + 4 || strcmp(name + 20, ".snap.bad") != 0)
+		return 0;
+	memcpy(digits, name, 20);
+	digits[20] = '\0';
+	if (parse_u64(digits, 1, UINT64_MAX, &v, &why) == -1)
+		return 0;
+	if (seq != NULL)
+		*seq = v;
+	return 1;
+}
+
+/*
+ * Removes entries set aside (*.bad), oldest first, until want bytes are
+ * freed or none is left: they were counted as dropped when set aside, and
+ * are kept for a person to look at only while there is room.  The bytes
+ * freed.
+ */
+static uint64_t
+spool_trim_bad(struct spool *sp, uint64_t want)
+{
+	struct spool_entry *v = NULL;
+	size_t cnt = 0, cap = 0, i, gone = 0;
+	uint64_t freed = 0;
+	struct dirent *de;
+	char name[40];
+	int fd;
+	DIR *d;
+
+	if ((fd = dup(sp->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	rewinddir(d); /* the descriptor's offset is shared with the last listing's */
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		uint64_t seq;
+
+		if (!bad_name(de->d_name, &seq) ||
+		    fstatat(sp->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (grow_array(&v, &cap, cnt + 1, 64, SPOOL_MAX_ENTRIES, sizeof(*v)) == -1)
+			break;
+		v[cnt].seq = seq;
+		v[cnt].size = (uint64_t)st.st_size;
+		cnt++;
+	}
+	closedir(d);
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), entry_cmp);
+	for (i = 0; i < cnt && freed < want; i++) {
+		snprintf(name, sizeof(name), ENTRY_FMT ".bad", (unsigned long long)v[i].seq);
+		if (unlinkat(sp->dirfd, name, 0) == 0) {
+			freed += v[i].size;
+			gone++;
+		}
+	}
+	free(v);
+	if (gone > 0)
+		log_warnx("spool %s full (spool_max %llu bytes): removed %zu entr%s set aside "
+		          "(*.bad, counted as dropped then) to make room",
+		          sp->dir, (unsigned long long)sp->max_bytes, gone,
+		          gone == 1 ? "y" : "ies");
+	return freed;
+}
+
 /* Restores the max-heap (by seq) of v[0..n) below i. */
 static void
 entry_sift(struct spool_entry *v, size_t n, size_t i)
@@ -756,9 +831,8 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 
 	*out = NULL;
 	*n = 0;
-	sp->listed_count = 0;
-	sp->listed_bytes = 0;
-	sp->listed_newest = 0;
+	sp->listed_count = sp->listed_bad = 0;
+	sp->listed_bytes = sp->listed_newest = sp->listed_bad_bytes = 0;
 	if ((fd = dup(sp->dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
@@ -775,6 +849,15 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 		struct stat st;
 		uint64_t seq;
 
+		if (bad_name(de->d_name, NULL)) {
+			if (fstatat(sp->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode)) {
+				sp->listed_bad++;
+				sp->listed_bad_bytes =
+				    u64_add_sat(sp->listed_bad_bytes, (uint64_t)st.st_size);
+			}
+			continue;
+		}
 		if (strlen(de->d_name) != ENTRY_LEN || strcmp(de->d_name + 20, ".snap") != 0)
 			continue;
 		memcpy(digits, de->d_name, 20);
@@ -942,7 +1025,13 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 	save_id(sp);
 	if (spool_list(sp, &v, &n, err, errlen) == -1)
 		return -1;
-	total = sp->listed_bytes; /* every entry, listed or not */
+	/* every entry, listed or not, and those set aside, which go first */
+	total = u64_add_sat(sp->listed_bytes, sp->listed_bad_bytes);
+	if (total + need > sp->max_bytes && sp->listed_bad > 0) {
+		uint64_t freed = spool_trim_bad(sp, total + need - sp->max_bytes);
+
+		total = freed < total ? total - freed : 0;
+	}
 	/*
 	 * make room: the oldest go first, and are counted.  One that cannot be
 	 * removed (an I/O error, a read-only or immutable file) was never

@@ -141,12 +141,72 @@ test_dir_fsync_fails(void **state)
 	rm_spool(top);
 }
 
+/* A file of n bytes at dir/name. */
+static void
+put_bytes(const char *dir, const char *name, size_t n)
+{
+	char path[160], *b;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(b = calloc(1, n));
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) != -1);
+	assert_int_equal(write(fd, b, n), (ssize_t)n);
+	close(fd);
+	free(b);
+}
+
+/*
+ * Entries set aside (*.bad: corrupt, or refused by the aggregator) count
+ * towards spool_max, and go first, oldest first, when room is needed: they
+ * were counted as dropped when set aside.  Before, they were never counted
+ * nor removed: an aggregator refusing everything filled the disk.
+ */
+static void
+test_set_aside_bounded(void **state)
+{
+	char top[] = "/tmp/ipcfleet-spool-XXXXXX", dir[64], path[160], err[512];
+	struct spool_entry *v;
+	struct spool sp;
+	struct buf frame;
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/spool", top);
+	assert_int_equal(spool_open(&sp, dir, 64 * 1024, err, sizeof(err)), 0);
+	put_bytes(dir, "00000000000000000001.snap.bad", 20000);
+	put_bytes(dir, "00000000000000000002.snap.bad", 20000);
+	put_bytes(dir, "00000000000000000003.snap.bad", 20000);
+	put_bytes(dir, "00000000000000000004.snap", 20000);
+	assert_int_equal(spool_list(&sp, &v, &n, err, sizeof(err)), 0);
+	free(v);
+	assert_int_equal(n, 1);
+	assert_int_equal(sp.listed_bad, 3);
+	assert_int_equal(sp.listed_bad_bytes, 60000);
+	buf_init(&frame, 4096);
+	assert_int_equal(buf_append(&frame, "\0\0\0\1\x80", 5), 0);
+	/* 80,000 bytes and 69 more: the oldest set aside goes, and only it */
+	assert_int_equal(spool_put(&sp, 5, &frame, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/00000000000000000001.snap.bad", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/00000000000000000002.snap.bad", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/00000000000000000004.snap", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_dropped(&sp), 0); /* counted when set aside */
+	buf_free(&frame);
+	spool_close(&sp);
+	rm_spool(top);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_beyond_one_listing),
 	    cmocka_unit_test(test_dir_fsync_fails),
+	    cmocka_unit_test(test_set_aside_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
