@@ -62,7 +62,8 @@ struct spool {
 	uint64_t dropped_saved; /* what the dropped file says */
 	struct spool_skip *skip;
 	size_t nskip, skipcap;
-	uint64_t unread_seq; /* the entry that failed to read, and how often in a row */
+	uint64_t skip_retry_at; /* monotonic ms: the skipped entries' removal is retried then */
+	uint64_t unread_seq;    /* the entry that failed to read, and how often in a row */
 	unsigned unread_tries;
 	/* the frame last spooled, while it waits to be sent (spool_keep) */
 	struct buf kept;

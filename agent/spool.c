@@ -53,7 +53,7 @@
  * so a full or read-only filesystem still counts them: the count travels in
  * the next snapshot that is spooled.  An acknowledged entry that cannot be
  * removed (read-only filesystem) is remembered and never sent again; its
- * removal is retried at every listing.
+ * removal is retried at a listing every 10 s (SKIP_RETRY_MS).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -80,6 +80,9 @@
 #define ENTRY_VERSION 1
 #define ENTRY_HDR     64
 #define ENTRY_SUMMED  32 /* header bytes covered by the checksum, before it */
+
+/* How long a removal (or rename) that failed waits before it is tried again. */
+#define SKIP_RETRY_MS 10000
 
 /* Consecutive read errors of one entry before it is set aside. */
 #define SPOOL_READ_TRIES 5
@@ -671,15 +674,34 @@ spool_forget(struct spool *sp)
 
 /* ---- entries to skip: acknowledged or bad, but still on disk ---- */
 
+/*
+ * The list is kept sorted by seq (acks come in order: an add is almost
+ * always an append), so each entry of a listing finds its own in log time:
+ * a large backlog acknowledged on a read-only filesystem does not make
+ * every listing quadratic.
+ */
+static size_t
+skip_lower(const struct spool *sp, uint64_t seq)
+{
+	size_t lo = 0, hi = sp->nskip;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sp->skip[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static struct spool_skip *
 skip_find(struct spool *sp, uint64_t seq)
 {
-	size_t i;
+	size_t i = skip_lower(sp, seq);
 
-	for (i = 0; i < sp->nskip; i++)
-		if (sp->skip[i].seq == seq)
-			return &sp->skip[i];
-	return NULL;
+	return i < sp->nskip && sp->skip[i].seq == seq ? &sp->skip[i] : NULL;
 }
 
 /*
@@ -691,14 +713,18 @@ skip_find(struct spool *sp, uint64_t seq)
 static int
 skip_add(struct spool *sp, uint64_t seq, int bad)
 {
+	size_t at;
+
 	if (skip_find(sp, seq) != NULL)
 		return 0;
 	if (grow_array(&sp->skip, &sp->skipcap, sp->nskip + 1, 16, SPOOL_MAX_SKIP,
 	               sizeof(*sp->skip)) == -1)
 		return -1;
-	sp->skip[sp->nskip].seq = seq;
-	sp->skip[sp->nskip].bad = bad;
-	sp->skip[sp->nskip].seen = 0;
+	at = skip_lower(sp, seq);
+	memmove(&sp->skip[at + 1], &sp->skip[at], (sp->nskip - at) * sizeof(*sp->skip));
+	sp->skip[at].seq = seq;
+	sp->skip[at].bad = bad;
+	sp->skip[at].seen = 0;
 	sp->nskip++;
 	return 0;
 }
@@ -826,7 +852,7 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 	struct spool_entry *v = NULL;
 	size_t cnt = 0, cap = 0, i, j;
 	struct dirent *de;
-	int fd;
+	int fd, retry, failed = 0;
 	DIR *d;
 
 	*out = NULL;
@@ -839,6 +865,8 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 		snprintf(err, errlen, "spool %s: %s", sp->dir, strerror(errno));
 		return -1;
 	}
+	/* a removal that failed is retried every 10 s, not at every listing */
+	retry = now_mono_ms() >= sp->skip_retry_at;
 	for (i = 0; i < sp->nskip; i++)
 		sp->skip[i].seen = 0;
 	rewinddir(d);
@@ -865,8 +893,10 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 		if (parse_u64(digits, 1, UINT64_MAX, &seq, &why) == -1)
 			continue;
 		if ((k = skip_find(sp, seq)) != NULL) {
-			if (!skip_resolve(sp, k, de->d_name))
+			if (!retry || !skip_resolve(sp, k, de->d_name)) {
 				k->seen = 1;
+				failed |= retry;
+			}
 			continue; /* never listed again */
 		}
 		if (fstatat(sp->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
@@ -899,6 +929,8 @@ spool_list(struct spool *sp, struct spool_entry **out, size_t *n, char *err, siz
 				entry_sift(v, cnt, i);
 	}
 	closedir(d);
+	if (failed)
+		sp->skip_retry_at = now_mono_ms() + SKIP_RETRY_MS;
 	/* forget skipped entries whose file is gone */
 	for (i = j = 0; i < sp->nskip; i++)
 		if (sp->skip[i].seen)

@@ -26,6 +26,23 @@ int __real_fsync(int fd);
 int __wrap_fsync(int fd);
 static int fail_fd = -1;
 
+/* unlinkat(2), wrapped too: counted, and failing with EROFS while ro_fs */
+int __real_unlinkat(int dirfd, const char *path, int flags);
+int __wrap_unlinkat(int dirfd, const char *path, int flags);
+static int ro_fs;
+static unsigned unlinks;
+
+int
+__wrap_unlinkat(int dirfd, const char *path, int flags)
+{
+	unlinks++;
+	if (ro_fs) {
+		errno = EROFS;
+		return -1;
+	}
+	return __real_unlinkat(dirfd, path, flags);
+}
+
 int
 __wrap_fsync(int fd)
 {
@@ -200,6 +217,55 @@ test_set_aside_bounded(void **state)
 	rm_spool(top);
 }
 
+/*
+ * Acknowledged entries that cannot be removed (a read-only filesystem) are
+ * remembered and never listed again, looked up in a sorted list, and their
+ * removal is retried every 10 s, not at every listing: a large backlog
+ * acknowledged on a read-only filesystem made every listing a failing
+ * unlinkat per remembered entry, and a scan of the list per entry.
+ */
+static void
+test_unremovable_acked(void **state)
+{
+	char top[] = "/tmp/ipcfleet-spool-XXXXXX", dir[64], name[40], err[512];
+	struct spool_entry *v;
+	struct spool sp;
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/spool", top);
+	assert_int_equal(spool_open(&sp, dir, 64 * 1024 * 1024, err, sizeof(err)), 0);
+	for (i = 1; i <= 1000; i++) {
+		snprintf(name, sizeof(name), "%020zu.snap", i);
+		put_bytes(dir, name, 10);
+	}
+	ro_fs = 1;
+	/* acknowledged in a shuffled order: the list stays sorted */
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(spool_remove(&sp, (i * 7919) % 1000 + 1), -1);
+	unlinks = 0;
+	assert_int_equal(spool_list(&sp, &v, &n, err, sizeof(err)), 0);
+	free(v);
+	assert_int_equal(n, 0);
+	assert_int_equal(unlinks, 1000); /* retried once each */
+	unlinks = 0;
+	assert_int_equal(spool_list(&sp, &v, &n, err, sizeof(err)), 0);
+	free(v);
+	assert_int_equal(n, 0);
+	assert_int_equal(unlinks, 0); /* not again before 10 s */
+	/* writable again: at the next retry they go (the retry made due now) */
+	ro_fs = 0;
+	sp.skip_retry_at = 0;
+	assert_int_equal(spool_list(&sp, &v, &n, err, sizeof(err)), 0);
+	free(v);
+	assert_int_equal(unlinks, 1000);
+	assert_int_equal(sp.listed_count, 0);
+	assert_int_equal(sp.nskip, 0); /* their files gone, they are forgotten */
+	spool_close(&sp);
+	rm_spool(top);
+}
+
 int
 main(void)
 {
@@ -207,6 +273,7 @@ main(void)
 	    cmocka_unit_test(test_beyond_one_listing),
 	    cmocka_unit_test(test_dir_fsync_fails),
 	    cmocka_unit_test(test_set_aside_bounded),
+	    cmocka_unit_test(test_unremovable_acked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
