@@ -21,7 +21,10 @@
  * attach, send) and is taken as read.
  *
  * Kept in memory only: after a start, times are again put within the last
- * day.  Bounded by the objects of one snapshot.
+ * day.  Bounded by the objects of one snapshot.  One case it cannot mend:
+ * a time from the hour before daylight saving time ends, first read in the
+ * hour that repeats, is put on the day before (the collector cannot tell
+ * which of the two hours it was), and keeps that date while the agent runs.
  */
 #ifndef IPCFLEET_DAYTIMES_H
 #define IPCFLEET_DAYTIMES_H
