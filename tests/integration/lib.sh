@@ -143,6 +143,14 @@ stop_agg() {
 	no_sanitizer_report "$T/aggregator.log" || fail "a sanitizer report in aggregator.log"
 }
 
+# term_agent PID: SIGTERM to a running agent, which must exit 0
+term_agent() {
+	local rc=0
+	kill -TERM "$1"
+	wait "$1" || rc=$?
+	check_eq "the agent exits 0 on SIGTERM" 0 "$rc"
+}
+
 # write_agent_conf NAME HOST: agent config for certificate HOST into $T/NAME.conf
 write_agent_conf() {
 	cat >"$T/$1.conf" <<CONF

@@ -36,10 +36,5 @@ check "nothing failed or timed out: the late acknowledgement was waited for" \
 	sh -c "! grep -Eq 'failed|timed out' '$T/agent.log'"
 check_eq "one connection throughout: none replaced by a newer one" 0 \
 	"$(grep -c "replaced by a newer connection" "$T/aggregator.log" || true)"
-kill -TERM "$AGENT"
-set +e
-wait "$AGENT"
-rc=$?
-set -e
-check_eq "the agent exits 0 on SIGTERM" 0 "$rc"
+term_agent "$AGENT"
 finish

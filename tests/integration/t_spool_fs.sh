@@ -94,12 +94,7 @@ check_eq "the files are still there (read-only)" "$W" "$(entries)"
 mount -o remount,rw "$FS"
 check "after the remount the leftovers are removed" wait_for 30 '[ "$(entries)" -eq 0 ]'
 check "... and the count arrives" wait_for 30 '[ "$(reported)" -ge $((D0 + 3)) ]'
-kill -TERM "$AGENT"
-set +e
-wait "$AGENT"
-rc=$?
-set -e
-check_eq "the agent exits 0 on SIGTERM" 0 "$rc"
+term_agent "$AGENT"
 check_eq "reported = every snapshot the agent dropped" "$(drops)" "$(reported)"
 check_eq "still no duplicate" 0 "$(dups)"
 check_eq "every acknowledged snapshot stored once" "$(acked | tr '\n' ' ')" \

@@ -56,12 +56,7 @@ stuck=$(grep -c "cannot be removed to make room" "$T/agent.log")
 check "every snapshot that did not fit was counted ($stuck so far)" grep -q \
 	"cannot be removed to make room: Operation not permitted; snapshot dropped ($(($(grep -c 'dropped the 1 oldest' "$T/agent.log") + stuck)) dropped so far)" \
 	"$T/agent.log"
-kill -TERM "$AGENT"
-set +e
-wait "$AGENT"
-rc=$?
-set -e
-check_eq "the agent exits 0 on SIGTERM" 0 "$rc"
+term_agent "$AGENT"
 
 # --- --once where nothing can be written: what is spooled still goes ---
 # (delivering the backlog is what frees a full disk; before, --once gave up)

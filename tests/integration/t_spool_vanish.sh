@@ -63,10 +63,5 @@ check "the agent said it dropped the snapshots it could not spool (${ND:-none})"
 write_cli_conf
 check_eq "... and the aggregator has the count: ipcfleet host says dropped $ND" "$ND" \
 	"$(cli host it-vanish --json | jq -r '.dropped')"
-kill -TERM "$AGENT"
-set +e
-wait "$AGENT"
-rc=$?
-set -e
-check_eq "the agent exits 0 on SIGTERM" 0 "$rc"
+term_agent "$AGENT"
 finish
