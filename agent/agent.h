@@ -67,9 +67,13 @@ struct spool {
 	unsigned unread_tries;
 	/* the frame last spooled, while it waits to be sent (spool_keep) */
 	struct buf kept;
-	uint64_t kept_seq; /* 0: none */
-	/* the whole spool at the last spool_list, beyond what it listed; and
-	 * the entries set aside (*.bad), which count towards spool_max too */
+	uint64_t kept_seq;  /* 0: none */
+	uint64_t seq_last;  /* the last sequence number handed out, 0: none yet */
+	uint64_t seq_floor; /* numbers go on above it (spool_recheck: a copy put back) */
+	size_t orphaned;    /* spool_recheck: what the directory that went held */
+	/* the whole spool at the last spool_list, beyond what it listed (kept
+	 * counting as entries come and go); and the entries set aside (*.bad),
+	 * which count towards spool_max too */
 	size_t listed_count, listed_bad;
 	uint64_t listed_bytes, listed_newest, listed_bad_bytes;
 };
@@ -88,11 +92,14 @@ struct spool_entry {
 int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, size_t errlen);
 void spool_close(struct spool *sp);
 /*
- * Whether the spool directory is still the one opened: 0 when it is; 1
- * when it was removed, renamed away or replaced and the path is opened
- * again, with the same checks (a new, empty spool: a new identity, the
- * drops counted so far kept); -1 with err when it cannot be (nothing is
- * spooled until it can: the snapshots are dropped and counted).
+ * Whether the spool directory is still the one opened: 0 when it is.  When
+ * it was removed, renamed away or replaced, the path is opened again with
+ * the same checks: 1, a new spool (a new identity); 2, a spool with the
+ * same identity (a copy of this one put back: its numbers go on from the
+ * last handed out).  What the old directory held that was not delivered is
+ * counted as dropped (as last listed, when it was removed); the drops
+ * counted so far go on.  -1 with err when it cannot be opened: nothing is
+ * spooled until it can, the snapshots are dropped and counted.
  */
 int spool_recheck(struct spool *sp, char *err, size_t errlen);
 /*

@@ -592,8 +592,15 @@ spool_still_there(struct spool *sp, struct sender *sd)
 
 	switch (spool_recheck(sp, err, sizeof(err))) {
 	case 1:
-		log_warnx("spool %s was removed or replaced while running: made again, with a new "
-		          "identity; the snapshots it held are lost with it",
+		log_warnx("spool %s was removed or replaced while running: opened again, with a "
+		          "new identity",
+		          sp->dir);
+		sender_set_spool(sd, sp->id);
+		failing = 0;
+		break;
+	case 2:
+		log_warnx("spool %s was replaced by a copy of itself while running: opened again, "
+		          "numbers going on from the last handed out",
 		          sp->dir);
 		sender_set_spool(sd, sp->id);
 		failing = 0;
@@ -649,6 +656,11 @@ run_loop(const char *config, const struct source *src, struct agent_config *cfg,
 			next_snap += cfg->interval * 1000;
 			if (next_snap <= now_mono_ms()) /* far behind (suspend): do not burst */
 				next_snap = now_mono_ms() + cfg->interval * 1000;
+			continue;
+		}
+		if (now >= next_send && sp->dirfd == -1) {
+			/* no spool to send from (spool_still_there said why): not a failure */
+			next_send = next_snap;
 			continue;
 		}
 		if (now >= next_send) {

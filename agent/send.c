@@ -376,5 +376,9 @@ void
 sender_set_spool(struct sender *sd, const char *id)
 {
 	ifl_strlcpy(sd->hello.spool, id, sizeof(sd->hello.spool));
+	/* refusals were of the old spool's numbers */
+	sd->solo_upto = 0;
+	sd->refused_seq = 0;
+	sd->refused = 0;
 	sender_drop(sd);
 }

@@ -619,24 +619,48 @@ spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err, siz
 int
 spool_recheck(struct spool *sp, char *err, size_t errlen)
 {
+	struct spool_entry *v;
 	struct stat st, now;
 	struct spool fresh;
+	char lerr[256];
+	size_t n;
+	int same;
 
 	/* a directory removed has no link left; one renamed away or replaced
 	 * is not what the path names */
 	if (sp->dirfd != -1 && fstat(sp->dirfd, &st) == 0 && st.st_nlink > 0 &&
 	    lstat(sp->dir, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
 		return 0;
-	if (spool_open(&fresh, sp->dir, sp->max_bytes, err, errlen) == -1) {
-		/* not the directory renamed away either: nothing is spooled now */
-		spool_close(sp);
-		return -1;
+	if (sp->dirfd != -1) {
+		/* renamed away, it is listed as it is; removed, as last listed */
+		if (st.st_nlink > 0 && spool_list(sp, &v, &n, lerr, sizeof(lerr)) == 0)
+			free(v);
+		sp->orphaned = sp->listed_count;
+		spool_close(sp); /* nothing is spooled until the path is one again */
 	}
-	/* the drops counted so far go on in the new spool's count */
-	fresh.dropped = u64_add_sat(fresh.dropped, sp->dropped);
-	spool_close(sp);
+	if (spool_open(&fresh, sp->dir, sp->max_bytes, err, errlen) == -1)
+		return -1;
+	same = strcmp(fresh.id, sp->id) == 0;
+	if (same) {
+		/* a copy of this spool: its numbers go on from the last handed out
+		 * (the aggregator knows them), and what it holds is still sent */
+		fresh.seq_floor = sp->seq_last > sp->seq_floor ? sp->seq_last : sp->seq_floor;
+		if (spool_list(&fresh, &v, &n, lerr, sizeof(lerr)) == 0)
+			free(v);
+		sp->orphaned =
+		    sp->orphaned > fresh.listed_count ? sp->orphaned - fresh.listed_count : 0;
+	}
+	/* the drops counted so far go on (a copy's count is part of them) */
+	if (sp->dropped > fresh.dropped)
+		fresh.dropped = sp->dropped;
+	if (sp->orphaned > 0) {
+		log_warnx("spool %s: %zu snapshot(s) of the directory that was there cannot be "
+		          "sent: counted as dropped",
+		          sp->dir, sp->orphaned);
+		fresh.dropped = u64_add_sat(fresh.dropped, sp->orphaned);
+	}
 	*sp = fresh;
-	return 1;
+	return same ? 2 : 1;
 }
 
 void
@@ -952,8 +976,11 @@ spool_remove(struct spool *sp, uint64_t seq)
 	if (seq == sp->kept_seq)
 		spool_forget(sp);
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
-	if (unlinkat(sp->dirfd, name, 0) == 0 || errno == ENOENT)
+	if (unlinkat(sp->dirfd, name, 0) == 0 || errno == ENOENT) {
+		if (sp->listed_count > 0)
+			sp->listed_count--;
 		return 0;
+	}
 	saved = errno;
 	if (skip_add(sp, seq, 0) == -1)
 		log_warnx("spool %s: too many entries waiting for removal; %s may be sent again",
@@ -1024,6 +1051,8 @@ spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen)
 		    sp->dir);
 		last = spool_recover_seq(sp);
 	}
+	if (last < sp->seq_floor)
+		last = sp->seq_floor;
 	if (last == UINT64_MAX - 1) {
 		snprintf(err, errlen, "spool %s: sequence numbers exhausted", sp->dir);
 		return -1;
@@ -1034,6 +1063,7 @@ spool_next_seq(struct spool *sp, uint64_t *seq, char *err, size_t errlen)
 		snprintf(err, errlen, "spool %s: cannot write seq: %s", sp->dir, strerror(errno));
 		return -1;
 	}
+	sp->seq_last = *seq;
 	return 0;
 }
 
@@ -1047,7 +1077,7 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 	uint8_t hdr[ENTRY_HDR];
 	size_t n, i;
 	char name[32];
-	int rc;
+	int rc, stuck = 0;
 
 	if (need > sp->max_bytes) {
 		snprintf(err, errlen, "spool %s: a snapshot of %zu bytes exceeds spool_max",
@@ -1081,10 +1111,13 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 			         "spool %s full (spool_max %llu bytes), and its oldest snapshot %s "
 			         "cannot be removed to make room: %s",
 			         sp->dir, (unsigned long long)sp->max_bytes, old, strerror(errno));
+			stuck = 1;
 			break;
 		}
 		total -= v[i].size;
 		dropped++;
+		if (sp->listed_count > 0)
+			sp->listed_count--;
 	}
 	free(v);
 	if (dropped > 0) {
@@ -1094,9 +1127,19 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 		          sp->dir, (unsigned long long)sp->max_bytes, (unsigned long long)dropped,
 		          (unsigned long long)sp->dropped);
 	}
-	if (total + need > sp->max_bytes)
-		return -1; /* err says which entry could not go */
-	save_dropped(sp);  /* drops counted while nothing could be written */
+	if (total + need > sp->max_bytes) {
+		/* an oldest entry that could not go said why; else room ran out */
+		if (!stuck)
+			snprintf(
+			    err, errlen,
+			    "spool %s full (spool_max %llu bytes): no room made for a snapshot "
+			    "of %llu bytes (%zu entries, %llu bytes, beyond what one listing holds "
+			    "or set aside)",
+			    sp->dir, (unsigned long long)sp->max_bytes, (unsigned long long)need,
+			    sp->listed_count, (unsigned long long)total);
+		return -1;
+	}
+	save_dropped(sp); /* drops counted while nothing could be written */
 	memset(hdr, 0, sizeof(hdr));
 	memcpy(hdr, ENTRY_MAGIC, 4);
 	put_be32(hdr + 4, ENTRY_VERSION);
@@ -1122,6 +1165,7 @@ spool_put(struct spool *sp, uint64_t seq, const struct buf *frame, char *err, si
 		         strerror(saved));
 		return -1;
 	}
+	sp->listed_count++;
 	return 0;
 }
 
@@ -1135,6 +1179,8 @@ spool_set_aside(struct spool *sp, uint64_t seq, const char *why)
 	snprintf(name, sizeof(name), ENTRY_FMT, (unsigned long long)seq);
 	snprintf(bad, sizeof(bad), "%s.bad", name);
 	spool_count_drop(sp, 1);
+	if (sp->listed_count > 0)
+		sp->listed_count--;
 	log_warnx("spool %s: %s is corrupt (%s); set aside as %s and counted as dropped "
 	          "(%llu in all)",
 	          sp->dir, name, why, bad, (unsigned long long)sp->dropped);
