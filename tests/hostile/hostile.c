@@ -1340,12 +1340,16 @@ case_lead_elements(struct hostile *h, const char *name)
 	struct buf b;
 	int i;
 
-	if (tls_open(h, &c) == -1)
-		return -1;
+	/* made before connecting: slow to make in a sanitizer build, it would
+	 * keep the connection without a hello past handshake_timeout */
 	buf_init(&b, (size_t)LEAD_FRAMES * (LEAD_ELEMS + 4096));
 	raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
 	for (i = 0; i < LEAD_FRAMES; i++)
 		raw_snapshot(&b, h->seq++, now_unix(), TF_NONE, NULL, 0, LEAD_ELEMS);
+	if (tls_open(h, &c) == -1) {
+		buf_free(&b);
+		return -1;
+	}
 	if (send_buf(name, &c, &b) == 0)
 		for (i = 0; i < LEAD_FRAMES && report(name, &c); i++)
 			;

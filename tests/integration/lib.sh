@@ -65,6 +65,8 @@ whole_capture() {
 # or ThreadSanitizer: tests/run-all.sh), several times slower and larger;
 # tests that bound time or memory take that build's bounds.
 sanitized() { ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -Eq 'lib(a|t)san'; }
+# tsanitized: ThreadSanitizer's build, whose every copy of memory is checked
+tsanitized() { ldd "$BIN/ipcfleet-aggregator" 2>/dev/null | grep -q 'libtsan'; }
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root ($*)"; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "needs $1"; }
 

@@ -346,8 +346,15 @@ hostile evil12 --timeout 120000 lead-elements >"$T/lead.out"
 c1=$(loop_cpu)
 check_eq "lead-elements: all 8 snapshots acknowledged" 8 "$(grep -Ecx 'lead-elements: ack [0-9]+' "$T/lead.out")"
 echo "# the loop thread's CPU for lead-elements: $(((c1 - c0) * 1000 / TCK)) ms"
-check "... and the loop thread spent under $LOOP_MAX_MS ms of CPU on them" \
-	test $(((c1 - c0) * 1000 / TCK)) -lt "$LOOP_MAX_MS"
+# ThreadSanitizer checks every byte copied: reading and storing 32 MB take
+# the loop 4 to 5 s there whatever it decodes, so the bound is the release
+# and AddressSanitizer builds' (this build looks for races, in all of it)
+if tsanitized; then
+	echo "# (ThreadSanitizer build: the loop's CPU is not bounded here)"
+else
+	check "... and the loop thread spent under $LOOP_MAX_MS ms of CPU on them" \
+		test $(((c1 - c0) * 1000 / TCK)) -lt "$LOOP_MAX_MS"
+fi
 
 # --- the well-behaved agent, throughout ---
 check "the well-behaved agent delivered at least 3 times during the attack" \
