@@ -589,19 +589,15 @@ spool_still_there(struct spool *sp, struct sender *sd)
 {
 	static int failing;
 	char err[1024];
+	int r;
 
-	switch (spool_recheck(sp, err, sizeof(err))) {
+	switch (r = spool_recheck(sp, err, sizeof(err))) {
 	case 1:
-		log_warnx("spool %s was removed or replaced while running: opened again, with a "
-		          "new identity",
-		          sp->dir);
-		sender_set_spool(sd, sp->id);
-		failing = 0;
-		break;
 	case 2:
-		log_warnx("spool %s was replaced by a copy of itself while running: opened again, "
-		          "numbers going on from the last handed out",
-		          sp->dir);
+		log_warnx("spool %s was %s while running: opened again, %s", sp->dir,
+		          r == 1 ? "removed or replaced" : "replaced by a copy of itself",
+		          r == 1 ? "with a new identity"
+		                 : "numbers going on from the last handed out");
 		sender_set_spool(sd, sp->id);
 		failing = 0;
 		break;

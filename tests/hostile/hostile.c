@@ -1231,6 +1231,30 @@ raw_snapshot(struct buf *out, uint64_t seq, int64_t taken, enum text_field f, co
 }
 
 /*
+ * One hello (hello_time: its "time", 0 for none) and one snapshot dated
+ * taken, text in field f, on a connection of their own; the answer is
+ * reported.
+ */
+static int
+send_one(struct hostile *h, const char *name, const char *os, const char *release,
+         int64_t hello_time, int64_t taken, enum text_field f, const char *text)
+{
+	struct client c;
+	struct buf b;
+
+	if (tls_open(h, &c) == -1)
+		return -1;
+	buf_init(&b, 64 * 1024);
+	raw_hello_at(&b, ROLE_AGENT, os, release, hello_time);
+	raw_snapshot(&b, h->seq++, taken, f, text, 0, 0);
+	if (send_buf(name, &c, &b) == 0)
+		report(name, &c);
+	buf_free(&b);
+	client_close(&c);
+	return 0;
+}
+
+/*
  * Text a person reads, with bytes that could disguise it: each case is one
  * hello or snapshot (the decoder must refuse it and name the field).
  * text-ok sends text that is fine (accented, a euro sign): acknowledged.
@@ -1260,41 +1284,20 @@ case_text(struct hostile *h, const char *name)
 	     "set 7 (\xe2\x82\xac 5 of RAM, caf\xc3\xa9) looks abandoned"},
 	    {"csv-os", "L;=HYPERLINK(\"http://x\";\"y\")", "6.1", TF_NONE, NULL},
 	};
-	struct client c;
-	struct buf b;
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]) && strcmp(t[i].name, name) != 0; i++)
 		;
-	if (i == sizeof(t) / sizeof(t[0]) || tls_open(h, &c) == -1)
+	if (i == sizeof(t) / sizeof(t[0]))
 		return -1;
-	buf_init(&b, 64 * 1024);
-	raw_hello(&b, ROLE_AGENT, t[i].os, t[i].release);
-	raw_snapshot(&b, h->seq++, now_unix(), t[i].f, t[i].text, 0, 0);
-	if (send_buf(name, &c, &b) == 0)
-		report(name, &c);
-	buf_free(&b);
-	client_close(&c);
-	return 0;
+	return send_one(h, name, t[i].os, t[i].release, 0, now_unix(), t[i].f, t[i].text);
 }
 
 /* future: a snapshot dated 366 days ahead (expects an ack; stored as taken now). */
 static int
 case_future(struct hostile *h, const char *name)
 {
-	struct client c;
-	struct buf b;
-
-	if (tls_open(h, &c) == -1)
-		return -1;
-	buf_init(&b, 64 * 1024);
-	raw_hello(&b, ROLE_AGENT, "Linux", "6.1");
-	raw_snapshot(&b, h->seq++, now_unix() + 366 * 86400, TF_NONE, NULL, 0, 0);
-	if (send_buf(name, &c, &b) == 0)
-		report(name, &c);
-	buf_free(&b);
-	client_close(&c);
-	return 0;
+	return send_one(h, name, "Linux", "6.1", 0, now_unix() + 366 * 86400, TF_NONE, NULL);
 }
 
 /*
@@ -1308,19 +1311,9 @@ static int
 case_time_ancient(struct hostile *h, const char *name)
 {
 	int hello = strcmp(name, "hello-time-ancient") == 0;
-	struct client c;
-	struct buf b;
 
-	if (tls_open(h, &c) == -1)
-		return -1;
-	buf_init(&b, 64 * 1024);
-	raw_hello_at(&b, ROLE_AGENT, "Linux", "6.1", hello ? INT64_MIN + 1 : 0);
-	raw_snapshot(&b, h->seq++, hello ? now_unix() : INT64_MIN, TF_NONE, NULL, 0, 0);
-	if (send_buf(name, &c, &b) == 0)
-		report(name, &c);
-	buf_free(&b);
-	client_close(&c);
-	return 0;
+	return send_one(h, name, "Linux", "6.1", hello ? INT64_MIN + 1 : 0,
+	                hello ? now_unix() : INT64_MIN, TF_NONE, NULL);
 }
 
 #define LEAD_FRAMES 8       /* a turn's frames (the aggregator's FRAMES_PER_TURN) */
